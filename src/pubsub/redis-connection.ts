@@ -1,0 +1,59 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** Options for {@link createRedis}. */
+export interface CreateRedisOptions {
+  /**
+   * ioredis `keyPrefix`, applied by ioredis to key arguments of ordinary commands (not to
+   * pub/sub channels, not to `KEYS`/`SCAN` patterns). For cache and session callers.
+   * The messaging classes in this folder refuse a client that has one: they build their own
+   * keys and channels from their `keyPrefix` option, so nothing is prefixed twice and
+   * channels are isolated too. Default: none.
+   */
+  keyPrefix?: string;
+  /**
+   * The connection will run blocking commands (`XREADGROUP BLOCK`) or `SUBSCRIBE`.
+   * Such a connection waits for Redis instead of failing fast: `maxRetriesPerRequest: null`
+   * keeps a blocked read alive across a reconnect. Default: `false`.
+   */
+  blocking?: boolean;
+  /** `CLIENT SETNAME`, so `CLIENT LIST` shows who holds which connection. Default: none. */
+  connectionName?: string;
+  /**
+   * Queue commands while disconnected and send them after reconnecting. Default `true`: a
+   * short Redis restart then delays requests instead of failing them; with
+   * `maxRetriesPerRequest` at 3 a command still fails after about three reconnect attempts,
+   * so an API request does not hang for ever on a dead Redis.
+   */
+  enableOfflineQueue?: boolean;
+}
+
+/**
+ * An ioredis client for `url` (`redis://[:password@]host:port[/db]`), connecting at once.
+ *
+ * Defaults and why: `lazyConnect: false` so a bad URL shows up at start, not at the first
+ * event; `maxRetriesPerRequest: 3` (or `null` when `blocking`) so ordinary commands fail
+ * after a few reconnects rather than piling up; reconnect backoff capped at 2 s.
+ */
+export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
+  const options: RedisOptions = {
+    lazyConnect: false,
+    maxRetriesPerRequest: opts.blocking ? null : 3,
+    enableOfflineQueue: opts.enableOfflineQueue ?? true,
+    retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
+    connectionName: opts.connectionName,
+  };
+  if (opts.keyPrefix) options.keyPrefix = opts.keyPrefix;
+  return new Redis(url, options);
+}
+
+/**
+ * Throws when `client` was created with an ioredis `keyPrefix`: the messaging classes
+ * prefix keys themselves (ioredis would prefix them again, and never prefixes channels).
+ */
+export function assertNoClientPrefix(client: Redis): void {
+  if (client.options.keyPrefix) {
+    throw new Error(
+      'pubsub: pass a Redis client without keyPrefix; give the prefix to the messaging class instead',
+    );
+  }
+}
