@@ -1,0 +1,41 @@
+import type { KvStore } from './kv-store.js';
+
+/**
+ * Cache-aside over a {@link KvStore}. Reads fall through to the loader on a miss or on a
+ * cache error (the database stays the source of truth); writers call {@link Cache.invalidate}
+ * after their transaction commits, so the next read sees the change.
+ */
+export class Cache {
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    private readonly kv: KvStore,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async getOrLoad<T>(key: string, load: () => Promise<T | null>, revive: (raw: any) => T = (r) => r): Promise<T | null> {
+    let raw: string | null = null;
+    try {
+      raw = await this.kv.get(`cache:${key}`);
+    } catch {
+      raw = null;
+    }
+    if (raw !== null) {
+      this.hits++;
+      return raw === 'null' ? null : revive(JSON.parse(raw));
+    }
+    this.misses++;
+    const value = await load();
+    // Negative results are not cached: a create right after must be visible at once.
+    if (value !== null) {
+      await this.kv.set(`cache:${key}`, JSON.stringify(value), this.ttlSeconds).catch(() => undefined);
+    }
+    return value;
+  }
+
+  async invalidate(...keys: string[]): Promise<void> {
+    if (!keys.length) return;
+    await this.kv.del(...keys.map((k) => `cache:${k}`)).catch(() => undefined);
+  }
+}

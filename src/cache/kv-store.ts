@@ -1,0 +1,13 @@
+/**
+ * A small key-value store with TTLs: the cache-aside layer and the session store use it.
+ * Redis when `REDIS_URL` is set (shared by every replica), in-process when embedded.
+ */
+export interface KvStore {
+  get(key: string): Promise<string | null>;
+  /** Sets `key`; `ttlSeconds` is required so nothing lives forever by accident. */
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  del(...keys: string[]): Promise<void>;
+  close(): Promise<void>;
+  /** Reachability for /readyz. */
+  ping(): Promise<boolean>;
+}

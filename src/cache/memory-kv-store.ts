@@ -1,0 +1,44 @@
+import type { KvStore } from './kv-store.js';
+
+/** In-process {@link KvStore} for the embedded mode. Expired keys are dropped when read or swept. */
+export class MemoryKvStore implements KvStore {
+  private readonly data = new Map<string, { value: string; expiresAt: number }>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(sweepEveryMs = 60_000) {
+    this.sweeper = setInterval(() => this.sweep(), sweepEveryMs);
+    this.sweeper.unref();
+  }
+
+  async get(key: string): Promise<string | null> {
+    const e = this.data.get(key);
+    if (!e) return null;
+    if (e.expiresAt <= Date.now()) {
+      this.data.delete(key);
+      return null;
+    }
+    return e.value;
+  }
+
+  async set(key: string, value: string, ttlSeconds: number): Promise<void> {
+    this.data.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000 });
+  }
+
+  async del(...keys: string[]): Promise<void> {
+    for (const k of keys) this.data.delete(k);
+  }
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.data.clear();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [k, e] of this.data) if (e.expiresAt <= now) this.data.delete(k);
+  }
+}

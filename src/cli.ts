@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+/**
+ * Phantom's command line: `phantom serve | migrate | schema [--check] | sim`.
+ */
+import 'reflect-metadata';
+import { writeFileSync, readFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createOrm, migrate } from './db/orm.js';
+import { join } from 'node:path';
+
+const USAGE = `Usage: phantom <command>
+
+Commands:
+  serve                 run the API (embedded defaults unless DATABASE_URL / REDIS_URL are set)
+  migrate               apply database migrations (MySQL/MariaDB) or the schema (embedded SQLite)
+  schema [--check]      write schema/schema.graphql (--check: fail if it is stale)
+  help                  this text
+
+Settings come from the environment; see README.md "Settings".`;
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
+
+async function serve(): Promise<void> {
+  const { startPhantom } = await import('./main.js');
+  const phantom = await startPhantom(config());
+  const { logger } = phantom.platform;
+  logger.info({ url: phantom.server.url }, `Phantom is serving at ${phantom.server.url}`);
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 30_000);
+    force.unref();
+    phantom.stop().then(() => process.exit(0), (e) => {
+      logger.error({ err: e }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+async function runMigrate(): Promise<void> {
+  const c = config();
+  const { orm } = await createOrm({ databaseUrl: c.databaseUrl, sqlitePath: join(c.dataDir, 'phantom.db') });
+  try {
+    const applied = await migrate(orm);
+    process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'Nothing to apply: the database is current.\n');
+  } finally {
+    await orm.close(true);
+  }
+}
+
+async function schema(check: boolean): Promise<void> {
+  const { buildPhantomSchema } = await import('./resolvers/index.js');
+  const sdl = printSchema(lexicographicSortSchema(await buildPhantomSchema())) + '\n';
+  const file = 'schema/schema.graphql';
+  if (check) {
+    let current = '';
+    try {
+      current = readFileSync(file, 'utf8');
+    } catch {
+      /* missing counts as stale */
+    }
+    if (current !== sdl) {
+      process.stderr.write(`${file} is stale: run "npm run schema" and commit the result.\n`);
+      process.exit(1);
+    }
+    process.stdout.write(`${file} is current.\n`);
+    return;
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, sdl);
+  process.stdout.write(`Wrote ${file}\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'serve':
+      return serve();
+    case 'migrate':
+      return runMigrate();
+    case 'schema':
+      return schema(rest.includes('--check'));
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      process.stderr.write(`Unknown command "${cmd}".\n\n${USAGE}\n`);
+      process.exit(2);
+  }
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  process.stderr.write(`phantom: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,105 @@
+/**
+ * Every setting Phantom reads, parsed and validated once from the environment.
+ * A bad value stops start-up with one clear line per problem (see {@link ConfigError}).
+ */
+import { z } from 'zod';
+
+const mysqlUrl = z
+  .string()
+  .refine((v) => /^mysql:\/\/[^/]+\/[A-Za-z0-9_$-]+(\?.*)?$/.test(v), {
+    message: 'must look like mysql://user:pass@host:port/database',
+  });
+const redisUrl = z
+  .string()
+  .refine((v) => /^rediss?:\/\/.+/.test(v), { message: 'must look like redis://host:port[/db]' });
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: mysqlUrl.optional(),
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const urls = (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      for (const u of urls) {
+        if (!mysqlUrl.safeParse(u).success) {
+          ctx.addIssue({ code: 'custom', message: `"${u}" must look like mysql://user:pass@host:port/database` });
+        }
+      }
+      return urls;
+    }),
+  REDIS_URL: redisUrl.optional(),
+  PHANTOM_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  PHANTOM_DATA_DIR: z.string().min(1).default('.phantom'),
+  PHANTOM_KUBECONFIG: z.string().min(1).optional(),
+  PHANTOM_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(12 * 3600),
+  PHANTOM_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(300),
+  PHANTOM_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
+  PHANTOM_PUBLIC_URL: z.string().url().optional(),
+  PHANTOM_EMBEDDED_CLUSTERS: z.enum(['on', 'off']).default('on'),
+  PHANTOM_MIGRATE_ON_START: z.enum(['on', 'off']).default('on'),
+  PHANTOM_REDIS_PREFIX: z.string().min(1).max(100).default('phantom:'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** Validated settings. Field names follow the environment variables (see README "Settings"). */
+export interface Config {
+  port: number;
+  host: string;
+  /** mysql://… or undefined for the embedded SQLite database in `dataDir`. */
+  databaseUrl?: string;
+  databaseReplicaUrls: string[];
+  /** redis://… or undefined for the in-process bus, cache and sessions. */
+  redisUrl?: string;
+  adminToken?: string;
+  dataDir: string;
+  kubeconfigPath?: string;
+  sessionTtlSeconds: number;
+  cacheTtlSeconds: number;
+  maxBodyBytes: number;
+  publicUrl?: string;
+  embeddedClusters: boolean;
+  /** Apply pending migrations at `serve` (default on); off: `serve` refuses to start until `phantom migrate` ran. */
+  migrateOnStart: boolean;
+  /** Namespace for every Redis key (default `phantom:`). */
+  redisPrefix: string;
+  logLevel: string;
+}
+
+/** Thrown by {@link loadConfig}; `problems` has one line per bad setting. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses `env` (default `process.env`); throws {@link ConfigError} naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset": shells and compose files often export VAR= .
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    databaseReplicaUrls: e.DATABASE_REPLICA_URLS,
+    redisUrl: e.REDIS_URL,
+    adminToken: e.PHANTOM_ADMIN_TOKEN,
+    dataDir: e.PHANTOM_DATA_DIR,
+    kubeconfigPath: e.PHANTOM_KUBECONFIG,
+    sessionTtlSeconds: e.PHANTOM_SESSION_TTL_SECONDS,
+    cacheTtlSeconds: e.PHANTOM_CACHE_TTL_SECONDS,
+    maxBodyBytes: e.PHANTOM_MAX_BODY_BYTES,
+    publicUrl: e.PHANTOM_PUBLIC_URL,
+    embeddedClusters: e.PHANTOM_EMBEDDED_CLUSTERS === 'on',
+    migrateOnStart: e.PHANTOM_MIGRATE_ON_START === 'on',
+    redisPrefix: e.PHANTOM_REDIS_PREFIX,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,9 @@
+import { User } from '../domain/people/user.entity.js';
+import { ApiToken } from '../domain/people/api-token.entity.js';
+import { App } from '../domain/apps/app.entity.js';
+import { AppMember } from '../domain/apps/app-member.entity.js';
+import { Environment } from '../domain/settings/environment.entity.js';
+import { PlatformEventRow } from '../domain/events/platform-event.entity.js';
+
+/** Every entity Phantom persists. Each domain module owns its own tables. */
+export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow];

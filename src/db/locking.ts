@@ -1,0 +1,10 @@
+import { LockMode, type EntityManager } from '@mikro-orm/core';
+
+/**
+ * `FOR UPDATE` on MySQL/MariaDB. SQLite has no row locks (one writer at a time anyway), and
+ * knex's SQLite dialect ignores the clause, so this returns no lock there.
+ */
+export function forUpdate(em: EntityManager): { lockMode?: LockMode } {
+  const platform = em.getPlatform().constructor.name;
+  return /MySql|MariaDb/.test(platform) ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {};
+}

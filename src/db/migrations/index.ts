@@ -1,0 +1,9 @@
+import { Migration20261126000001_initial } from './Migration20261126000001_initial.js';
+
+/**
+ * Committed MySQL/MariaDB migrations, in order. To add one: change the entities, run
+ * `npm run db:diff` against a migrated database, and paste the statements into a new class.
+ */
+export const migrationsList = [
+  { name: 'Migration20261126000001_initial', class: Migration20261126000001_initial },
+];

@@ -1,0 +1,24 @@
+import DataLoader from 'dataloader';
+import type { EntityManager } from '@mikro-orm/core';
+import { AppMember } from './app-member.entity.js';
+
+/** Per-request loaders for app data: one query for all the apps a response touches. */
+export function createAppLoaders(em: EntityManager) {
+  return {
+    membersByAppId: new DataLoader<number, AppMember[]>(async (appIds) => {
+      const rows = await em.find(
+        AppMember,
+        { app: { $in: [...appIds] } },
+        { populate: ['user'], orderBy: { id: 'asc' } },
+      );
+      const byApp = new Map<number, AppMember[]>();
+      for (const r of rows) {
+        const list = byApp.get(r.app.id) ?? [];
+        list.push(r);
+        byApp.set(r.app.id, list);
+      }
+      return appIds.map((id) => byApp.get(id) ?? []);
+    }),
+  };
+}
+export type AppLoaders = ReturnType<typeof createAppLoaders>;

@@ -1,0 +1,267 @@
+import { OptimisticLockError, UniqueConstraintViolationException, type EntityManager, type FilterQuery } from '@mikro-orm/core';
+import { App } from './app.entity.js';
+import { AppMember } from './app-member.entity.js';
+import { AppKind, AppRole, ROLE_RANK } from './app-kind.js';
+import { User } from '../people/user.entity.js';
+import type { DomainContext } from '../shared/domain-context.js';
+import { DomainError, badInput, conflict, forbidden, notFound } from '../shared/errors.js';
+import { requireViewer, requireWriter } from '../shared/authz.js';
+import { actsAsAdmin } from '../people/viewer.js';
+import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
+import { forUpdate } from '../../db/locking.js';
+import type { ContainerSpec, ReleaseConfig } from './app-spec.js';
+import {
+  buildContainer, buildReleaseConfig, validateAppName, validateCommand, validateKind, validateRepository, validateText,
+  type ContainerInput, type ReleaseConfigInput,
+} from './app.validation.js';
+
+/** An app as read models see it: plain data, safe to cache. */
+export interface AppRecord {
+  id: number;
+  name: string;
+  kind: AppKind;
+  description: string;
+  repository: string;
+  buildCommand: string;
+  startCommand: string;
+  stopCommand: string;
+  container: ContainerSpec;
+  releaseConfig: ReleaseConfig;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface AppEditableInput {
+  description?: string | null;
+  repository?: string | null;
+  buildCommand?: string | null;
+  startCommand?: string | null;
+  stopCommand?: string | null;
+  container?: ContainerInput | null;
+  releaseConfig?: ReleaseConfigInput | null;
+}
+export interface CreateAppInput extends AppEditableInput {
+  name: string;
+  kind: AppKind;
+}
+export interface UpdateAppInput extends AppEditableInput {
+  kind?: AppKind | null;
+}
+export interface AppFilter {
+  /** Substring of the name. */
+  name?: string | null;
+  kind?: AppKind | null;
+  /** Apps this user is a member of. */
+  member?: string | null;
+}
+
+export function toRecord(a: App): AppRecord {
+  return {
+    id: a.id, name: a.name, kind: a.kind, description: a.description, repository: a.repository,
+    buildCommand: a.buildCommand, startCommand: a.startCommand, stopCommand: a.stopCommand,
+    container: a.container, releaseConfig: a.releaseConfig, version: a.version,
+    createdAt: a.createdAt, updatedAt: a.updatedAt,
+  };
+}
+
+function reviveRecord(raw: any): AppRecord {
+  return { ...raw, createdAt: new Date(raw.createdAt), updatedAt: new Date(raw.updatedAt) };
+}
+
+const appKey = (name: string) => `app:${name}`;
+const rolesKey = (userId: number) => `roles:${userId}`;
+
+function validateEditable(input: AppEditableInput): void {
+  validateText(input.description, 'description', 2000);
+  validateRepository(input.repository);
+  validateCommand(input.buildCommand, 'buildCommand');
+  validateCommand(input.startCommand, 'startCommand');
+  validateCommand(input.stopCommand, 'stopCommand');
+}
+
+/** App by name through the cache (cache-aside; writers invalidate after commit). */
+export async function getApp(ctx: DomainContext, name: string): Promise<AppRecord | null> {
+  requireViewer(ctx.viewer);
+  return loadAppRecord(ctx, name);
+}
+
+async function loadAppRecord(ctx: DomainContext, name: string): Promise<AppRecord | null> {
+  return ctx.deps.cache.getOrLoad(appKey(name), async () => {
+    const app = await ctx.em.findOne(App, { name });
+    return app ? toRecord(app) : null;
+  }, reviveRecord);
+}
+
+/** The caller's role on each app they belong to, through the cache. */
+export async function rolesOf(ctx: DomainContext, userId: number): Promise<Record<number, AppRole>> {
+  const roles = await ctx.deps.cache.getOrLoad(rolesKey(userId), async () => {
+    const rows = await ctx.em.find(AppMember, { user: userId }, { fields: ['role', 'app'] });
+    return Object.fromEntries(rows.map((m) => [m.app.id, m.role]));
+  });
+  return roles ?? {};
+}
+
+/** The viewer's role on `appId` (null when not a member). */
+export async function roleOn(ctx: DomainContext, appId: number): Promise<AppRole | null> {
+  if (!ctx.viewer) return null;
+  return (await rolesOf(ctx, ctx.viewer.userId))[appId] ?? null;
+}
+
+/**
+ * Authorizes a change to `app` needing at least `min` (platform admins always pass).
+ * Exported for later modules (releases need DEVELOPER).
+ */
+export async function requireAppRole(ctx: DomainContext, app: { id: number; name: string }, min: AppRole): Promise<void> {
+  const viewer = requireWriter(ctx.viewer);
+  if (actsAsAdmin(viewer)) return;
+  const role = await roleOn(ctx, app.id);
+  if (!role || ROLE_RANK[role] < ROLE_RANK[min]) {
+    throw forbidden(`You need the ${min} role on app "${app.name}" (you have ${role ?? 'none'}).`);
+  }
+}
+
+export interface AppPage {
+  items: AppRecord[];
+  totalCount: number;
+  hasNextPage: boolean;
+}
+
+/** Apps ordered by name, keyset-paginated (`afterName` is the last name of the previous page). */
+export async function listApps(ctx: DomainContext, filter: AppFilter, first: number, afterName?: string): Promise<AppPage> {
+  requireViewer(ctx.viewer);
+  const where: FilterQuery<App> = {};
+  if (filter.name) where.name = { $like: `%${filter.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
+  if (filter.kind) where.kind = filter.kind;
+  if (filter.member) {
+    const ids = await ctx.em.find(AppMember, { user: { username: filter.member } }, { fields: ['app'] });
+    where.id = { $in: ids.map((m) => m.app.id) };
+  }
+  const pageWhere: FilterQuery<App> = afterName ? { $and: [where, { name: { $gt: afterName } }] } : where;
+  const [rows, totalCount] = await Promise.all([
+    ctx.em.find(App, pageWhere, { orderBy: { name: 'asc' }, limit: first + 1 }),
+    ctx.em.count(App, where),
+  ]);
+  return { items: rows.slice(0, first).map(toRecord), totalCount, hasNextPage: rows.length > first };
+}
+
+export async function createApp(ctx: DomainContext, input: CreateAppInput): Promise<AppRecord> {
+  const viewer = requireWriter(ctx.viewer);
+  validateAppName(input.name);
+  validateKind(input.kind);
+  validateEditable(input);
+  const container = buildContainer(input.container);
+  const releaseConfig = buildReleaseConfig(input.releaseConfig);
+  let app: App;
+  try {
+    app = await ctx.em.transactional(async (em) => {
+      if (await em.count(App, { name: input.name })) throw conflict(`App "${input.name}" already exists.`, { field: 'name' });
+      const a = em.create(App, {
+        name: input.name, kind: input.kind, description: input.description ?? '', repository: input.repository ?? '',
+        buildCommand: input.buildCommand ?? '', startCommand: input.startCommand ?? '', stopCommand: input.stopCommand ?? '',
+        container, releaseConfig,
+      });
+      em.persist(a);
+      em.persist(em.create(AppMember, { app: a, user: em.getReference(User, viewer.userId), role: AppRole.OWNER }));
+      recordEvent(em, { type: PlatformEventType.APP_CREATED, actor: viewer.username, app: a.name, payload: { kind: a.kind } });
+      return a;
+    });
+  } catch (e) {
+    if (e instanceof UniqueConstraintViolationException) throw conflict(`App "${input.name}" already exists.`, { field: 'name' });
+    throw e;
+  }
+  await ctx.deps.cache.invalidate(appKey(app.name), rolesKey(viewer.userId));
+  ctx.deps.onEventsCommitted();
+  return toRecord(app);
+}
+
+async function lockApp(em: EntityManager, name: string): Promise<App> {
+  const app = await em.findOne(App, { name }, forUpdate(em));
+  if (!app) throw notFound(`App "${name}"`);
+  return app;
+}
+
+export async function updateApp(ctx: DomainContext, name: string, input: UpdateAppInput, expectedVersion?: number | null): Promise<AppRecord> {
+  const viewer = requireWriter(ctx.viewer);
+  if (input.kind != null) validateKind(input.kind);
+  validateEditable(input);
+  let app: App;
+  try {
+    app = await ctx.em.transactional(async (em) => {
+      const a = await lockApp(em, name);
+      await requireAppRole({ ...ctx, em }, a, AppRole.OWNER);
+      if (expectedVersion != null && expectedVersion !== a.version) {
+        throw conflict(`App "${name}" is at version ${a.version}, not ${expectedVersion}: it was changed since you read it. Reload and try again.`, { currentVersion: a.version });
+      }
+      const changed: string[] = [];
+      const set = <K extends keyof App>(key: K, value: App[K] | null | undefined) => {
+        if (value != null && JSON.stringify(a[key]) !== JSON.stringify(value)) {
+          a[key] = value;
+          changed.push(String(key));
+        }
+      };
+      set('kind', input.kind);
+      set('description', input.description);
+      set('repository', input.repository);
+      set('buildCommand', input.buildCommand);
+      set('startCommand', input.startCommand);
+      set('stopCommand', input.stopCommand);
+      if (input.container) set('container', buildContainer(input.container, a.container));
+      if (input.releaseConfig) set('releaseConfig', buildReleaseConfig(input.releaseConfig, a.releaseConfig));
+      if (changed.length) {
+        recordEvent(em, { type: PlatformEventType.APP_UPDATED, actor: viewer.username, app: a.name, payload: { changed } });
+      }
+      return a;
+    });
+  } catch (e) {
+    if (e instanceof OptimisticLockError) throw conflict(`App "${name}" was changed concurrently. Reload and try again.`);
+    throw e;
+  }
+  await ctx.deps.cache.invalidate(appKey(name));
+  ctx.deps.onEventsCommitted();
+  return toRecord(app);
+}
+
+export async function deleteApp(ctx: DomainContext, name: string): Promise<boolean> {
+  const viewer = requireWriter(ctx.viewer);
+  const memberIds = await ctx.em.transactional(async (em) => {
+    const a = await lockApp(em, name);
+    await requireAppRole({ ...ctx, em }, a, AppRole.OWNER);
+    const members = await em.find(AppMember, { app: a }, { fields: ['user'] });
+    await em.nativeDelete(AppMember, { app: a });
+    em.remove(a);
+    recordEvent(em, { type: PlatformEventType.APP_DELETED, actor: viewer.username, app: name, payload: {} });
+    return members.map((m) => m.user.id);
+  });
+  await ctx.deps.cache.invalidate(appKey(name), ...memberIds.map(rolesKey));
+  ctx.deps.onEventsCommitted();
+  return true;
+}
+
+/** Adds, changes (`role`) or removes (`role` null) a member. The last OWNER stays. */
+export async function setAppMember(ctx: DomainContext, appName: string, username: string, role: AppRole | null): Promise<AppRecord> {
+  const viewer = requireWriter(ctx.viewer);
+  if (role != null && !Object.values(AppRole).includes(role)) throw badInput('role', 'Unknown role.');
+  const result = await ctx.em.transactional(async (em) => {
+    // The app row lock serializes member changes, so two owners cannot remove each other at once.
+    const a = await lockApp(em, appName);
+    await requireAppRole({ ...ctx, em }, a, AppRole.OWNER);
+    const user = await em.findOne(User, { username });
+    if (!user) throw new DomainError('NOT_FOUND', `User "${username}" not found.`, { field: 'username' });
+    const current = await em.findOne(AppMember, { app: a, user });
+    const before = current?.role ?? null;
+    if (before === role) return { a, userId: user.id };
+    if (before === AppRole.OWNER) {
+      const owners = await em.count(AppMember, { app: a, role: AppRole.OWNER });
+      if (owners <= 1) throw conflict(`"${username}" is the last owner of "${appName}": add another owner first.`, { field: 'role' });
+    }
+    if (role === null) em.remove(current!);
+    else if (current) current.role = role;
+    else em.persist(em.create(AppMember, { app: a, user, role }));
+    recordEvent(em, { type: PlatformEventType.MEMBER_CHANGED, actor: viewer.username, app: a.name, payload: { username, from: before, to: role } });
+    return { a, userId: user.id };
+  });
+  await ctx.deps.cache.invalidate(rolesKey(result.userId));
+  ctx.deps.onEventsCommitted();
+  return toRecord(result.a);
+}

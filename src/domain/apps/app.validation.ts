@@ -1,0 +1,101 @@
+import { badInput } from '../shared/errors.js';
+import { AppKind, ReleaseStrategy } from './app-kind.js';
+import { DEFAULT_CONTAINER, DEFAULT_RELEASE_CONFIG, type ContainerSpec, type HpaSpec, type ReleaseConfig } from './app-spec.js';
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+// Kubernetes resource quantities: a decimal number with an optional SI/binary suffix.
+const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+const CPU = /^(\d+(\.\d+)?|\.\d+)m?$/;
+const COMMAND_MAX = 4000;
+
+export function validateAppName(name: string, field = 'name'): void {
+  if (name.length > 40 || !DNS1123_LABEL.test(name)) {
+    throw badInput(field, `"${name}" is not a valid app name: a DNS-1123 label of at most 40 characters (lowercase letters, digits and "-", starting and ending with a letter or digit).`);
+  }
+}
+
+export function validateEnvName(name: string, field = 'name'): void {
+  if (name.length > 40 || !DNS1123_LABEL.test(name)) {
+    throw badInput(field, `"${name}" is not a valid environment name: a DNS-1123 label of at most 40 characters.`);
+  }
+}
+
+function intIn(v: number, min: number, max: number, field: string): void {
+  if (!Number.isInteger(v) || v < min || v > max) throw badInput(field, `${field} must be a whole number from ${min} to ${max}.`);
+}
+
+export interface ContainerInput {
+  replicas?: number | null;
+  cpu?: string | null;
+  memory?: string | null;
+  port?: number | null;
+  healthCheckPath?: string | null;
+  hpa?: HpaSpec | null;
+}
+
+export interface ReleaseConfigInput {
+  strategy?: ReleaseStrategy | null;
+  autoRollback?: boolean | null;
+  autoReleaseEnvs?: string[] | null;
+}
+
+/** Merges `input` over `base` and validates the result. `hpa: null` removes the autoscaler. */
+export function buildContainer(input: ContainerInput | null | undefined, base: ContainerSpec = DEFAULT_CONTAINER): ContainerSpec {
+  const c: ContainerSpec = { ...base, hpa: base.hpa ? { ...base.hpa } : null };
+  if (input) {
+    if (input.replicas != null) c.replicas = input.replicas;
+    if (input.cpu != null) c.cpu = input.cpu;
+    if (input.memory != null) c.memory = input.memory;
+    if (input.port != null) c.port = input.port;
+    if (input.healthCheckPath != null) c.healthCheckPath = input.healthCheckPath;
+    if (input.hpa !== undefined) c.hpa = input.hpa ? { ...input.hpa } : null;
+  }
+  intIn(c.replicas, 0, 500, 'container.replicas');
+  if (!CPU.test(c.cpu) || parseFloat(c.cpu) <= 0) throw badInput('container.cpu', `"${c.cpu}" is not a CPU quantity (e.g. "250m" or "1.5").`);
+  if (!QUANTITY.test(c.memory) || parseFloat(c.memory) <= 0) throw badInput('container.memory', `"${c.memory}" is not a memory quantity (e.g. "256Mi" or "1Gi").`);
+  intIn(c.port, 1, 65535, 'container.port');
+  if (!c.healthCheckPath.startsWith('/') || c.healthCheckPath.length > 200 || /\s/.test(c.healthCheckPath)) {
+    throw badInput('container.healthCheckPath', 'healthCheckPath must be a URL path starting with "/", without spaces, at most 200 characters.');
+  }
+  if (c.hpa) {
+    intIn(c.hpa.minReplicas, 1, 500, 'container.hpa.minReplicas');
+    intIn(c.hpa.maxReplicas, 1, 500, 'container.hpa.maxReplicas');
+    intIn(c.hpa.targetCpuUtilization, 1, 100, 'container.hpa.targetCpuUtilization');
+    if (c.hpa.minReplicas > c.hpa.maxReplicas) throw badInput('container.hpa.minReplicas', 'hpa.minReplicas must not exceed hpa.maxReplicas.');
+  }
+  return c;
+}
+
+export function buildReleaseConfig(input: ReleaseConfigInput | null | undefined, base: ReleaseConfig = DEFAULT_RELEASE_CONFIG): ReleaseConfig {
+  const r: ReleaseConfig = { ...base, autoReleaseEnvs: [...base.autoReleaseEnvs] };
+  if (input) {
+    if (input.strategy != null) r.strategy = input.strategy;
+    if (input.autoRollback != null) r.autoRollback = input.autoRollback;
+    if (input.autoReleaseEnvs != null) r.autoReleaseEnvs = [...new Set(input.autoReleaseEnvs)];
+  }
+  if (!Object.values(ReleaseStrategy).includes(r.strategy)) throw badInput('releaseConfig.strategy', 'Unknown release strategy.');
+  if (r.autoReleaseEnvs.length > 20) throw badInput('releaseConfig.autoReleaseEnvs', 'At most 20 environments.');
+  r.autoReleaseEnvs.forEach((e) => validateEnvName(e, 'releaseConfig.autoReleaseEnvs'));
+  return r;
+}
+
+export function validateKind(kind: AppKind): void {
+  if (!Object.values(AppKind).includes(kind)) throw badInput('kind', 'Unknown app kind.');
+}
+
+export function validateText(value: string | null | undefined, field: string, max: number): void {
+  if (value != null && value.length > max) throw badInput(field, `${field} is at most ${max} characters.`);
+}
+
+export function validateCommand(value: string | null | undefined, field: string): void {
+  validateText(value, field, COMMAND_MAX);
+  // NUL and other control characters (except tab/newline) have no place in a shell command.
+  if (value != null && /[\u0000-\u0008\u000b-\u001f\u007f]/.test(value)) throw badInput(field, `${field} contains control characters.`);
+}
+
+export function validateRepository(value: string | null | undefined): void {
+  validateText(value, 'repository', 500);
+  if (value && !/^(https?:\/\/|git@|ssh:\/\/)\S+$/.test(value)) {
+    throw badInput('repository', 'repository must be an http(s), ssh or git@ URL.');
+  }
+}

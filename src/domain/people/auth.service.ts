@@ -1,0 +1,182 @@
+import type { EntityManager } from '@mikro-orm/core';
+import { ApiToken } from './api-token.entity.js';
+import { User } from './user.entity.js';
+import { TokenScope } from './token-scope.js';
+import { hashPassword, newSecret, sha256, verifyPassword } from './password.js';
+import { sessionScopes, type Viewer } from './viewer.js';
+import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
+import { DomainError, badInput, notFound, unauthenticated } from '../shared/errors.js';
+import { requireAdmin, requireWriter } from '../shared/authz.js';
+import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
+import { validateUsername } from './people.validation.js';
+
+interface SessionRecord {
+  userId: number;
+  username: string;
+  isAdmin: boolean;
+  expiresAt: string;
+}
+
+// lastUsedAt is written at most this often per token: a write per request would cost more than the read.
+const LAST_USED_RESOLUTION_MS = 60_000;
+const ALL_SCOPES = Object.values(TokenScope);
+
+/**
+ * Resolves the `Authorization` header to a {@link Viewer}. No header → null (anonymous);
+ * a header that names no live credential → UNAUTHENTICATED, so a typo is never mistaken for
+ * "signed out".
+ */
+export async function authenticate(em: EntityManager, deps: DomainDeps, header: string | undefined | null): Promise<Viewer | null> {
+  if (!header) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) throw unauthenticated('Malformed Authorization header: expected "Bearer <token>".');
+  const secret = m[1]!;
+  const hash = sha256(secret);
+  if (secret.startsWith('phs_')) {
+    const raw = await deps.kv.get(`session:${hash}`);
+    if (!raw) throw unauthenticated('Session expired or signed out; sign in again.');
+    const s = JSON.parse(raw) as SessionRecord;
+    return { userId: s.userId, username: s.username, isAdmin: s.isAdmin, scopes: sessionScopes(s.isAdmin), via: 'session', credentialId: hash };
+  }
+  const principal = await deps.cache.getOrLoad<Viewer & { lastUsedAt: number }>(`auth:${hash}`, async () => {
+    const token = await em.findOne(ApiToken, { tokenHash: hash, revokedAt: null }, { populate: ['user'] });
+    if (!token) return null;
+    return {
+      userId: token.user.id,
+      username: token.user.username,
+      isAdmin: token.user.isAdmin,
+      // An admin-scoped token of a user who is no longer admin keeps only what the user has.
+      scopes: token.user.isAdmin ? token.scopes : token.scopes.filter((s) => s !== TokenScope.ADMIN),
+      via: 'token',
+      credentialId: String(token.id),
+      lastUsedAt: token.lastUsedAt?.getTime() ?? 0,
+    };
+  });
+  if (!principal) throw unauthenticated('Unknown or revoked API token.');
+  if (Date.now() - principal.lastUsedAt > LAST_USED_RESOLUTION_MS) {
+    await em.nativeUpdate(ApiToken, { id: Number(principal.credentialId) }, { lastUsedAt: new Date() });
+    await deps.cache.invalidate(`auth:${hash}`);
+  }
+  const { lastUsedAt: _ignored, ...viewer } = principal;
+  return viewer;
+}
+
+/** Signs in with a password; the session lives in the KV store (Redis) with a TTL. */
+export async function login(ctx: DomainContext, username: string, password: string) {
+  const user = await ctx.em.findOne(User, { username });
+  // Same answer for "no such user" and "wrong password": the API does not reveal which users exist.
+  const ok = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : false;
+  if (!user || !ok) throw unauthenticated('Wrong username or password.');
+  const token = newSecret('phs_');
+  const expiresAt = new Date(Date.now() + ctx.deps.sessionTtlSeconds * 1000);
+  const rec: SessionRecord = { userId: user.id, username: user.username, isAdmin: user.isAdmin, expiresAt: expiresAt.toISOString() };
+  await ctx.deps.kv.set(`session:${sha256(token)}`, JSON.stringify(rec), ctx.deps.sessionTtlSeconds);
+  return { token, expiresAt, user };
+}
+
+/** Ends the caller's session. Returns false for API-token callers (revoke the token instead). */
+export async function logout(ctx: DomainContext): Promise<boolean> {
+  if (!ctx.viewer) throw unauthenticated();
+  if (ctx.viewer.via !== 'session') return false;
+  await ctx.deps.kv.del(`session:${ctx.viewer.credentialId}`);
+  return true;
+}
+
+export interface CreateUserInput {
+  username: string;
+  password?: string | null;
+  displayName?: string | null;
+  isAdmin?: boolean | null;
+}
+
+export async function createUser(ctx: DomainContext, input: CreateUserInput): Promise<User> {
+  const admin = requireAdmin(ctx.viewer);
+  validateUsername(input.username);
+  if (input.password != null && (input.password.length < 8 || input.password.length > 200)) {
+    throw badInput('password', 'Password must be 8 to 200 characters.');
+  }
+  if (input.displayName != null && input.displayName.length > 200) {
+    throw badInput('displayName', 'Display name is at most 200 characters.');
+  }
+  const passwordHash = input.password ? await hashPassword(input.password) : null;
+  return ctx.em.transactional(async (em) => {
+    if (await em.count(User, { username: input.username })) {
+      throw new DomainError('CONFLICT', `User "${input.username}" already exists.`, { field: 'username' });
+    }
+    const user = em.create(User, {
+      username: input.username,
+      displayName: input.displayName ?? input.username,
+      passwordHash,
+      isAdmin: input.isAdmin ?? false,
+    });
+    em.persist(user);
+    recordEvent(em, { type: PlatformEventType.SETTINGS_CHANGED, actor: admin.username, payload: { change: 'USER_CREATED', username: user.username, isAdmin: user.isAdmin } });
+    return user;
+  }).finally(() => ctx.deps.onEventsCommitted());
+}
+
+/** Creates an API token for the caller. The secret is returned once and stored hashed. */
+export async function createApiToken(ctx: DomainContext, name: string, scopes: TokenScope[]) {
+  const viewer = requireWriter(ctx.viewer);
+  const trimmed = name.trim();
+  if (!trimmed || trimmed.length > 100) throw badInput('name', 'Token name must be 1 to 100 characters.');
+  const unique = [...new Set(scopes)];
+  if (!unique.length) throw badInput('scopes', 'Give at least one scope (READ, WRITE or ADMIN).');
+  // A credential cannot mint a stronger one than itself.
+  const beyond = unique.filter((s) => !viewer.scopes.includes(s));
+  if (beyond.length) throw badInput('scopes', `You cannot grant scopes you do not hold: ${beyond.join(', ')}.`);
+  const secret = newSecret('pht_');
+  const token = await ctx.em.transactional(async (em) => {
+    const t = em.create(ApiToken, { user: em.getReference(User, viewer.userId), name: trimmed, tokenHash: sha256(secret), scopes: unique.sort((a, b) => ALL_SCOPES.indexOf(a) - ALL_SCOPES.indexOf(b)) });
+    em.persist(t);
+    recordEvent(em, { type: PlatformEventType.TOKEN_CREATED, actor: viewer.username, payload: { tokenName: trimmed, scopes: t.scopes } });
+    return t;
+  });
+  ctx.deps.onEventsCommitted();
+  return { token: secret, apiToken: token };
+}
+
+/** Revokes one of the caller's tokens (admins: anyone's). Others' tokens read as not found. */
+export async function revokeApiToken(ctx: DomainContext, id: number): Promise<boolean> {
+  const viewer = requireWriter(ctx.viewer);
+  const hash = await ctx.em.transactional(async (em) => {
+    const token = await em.findOne(ApiToken, { id, revokedAt: null }, { populate: ['user'] });
+    if (!token || (token.user.id !== viewer.userId && !viewer.isAdmin)) throw notFound('API token');
+    token.revokedAt = new Date();
+    recordEvent(em, { type: PlatformEventType.TOKEN_REVOKED, actor: viewer.username, payload: { tokenName: token.name, owner: token.user.username } });
+    return token.tokenHash;
+  });
+  await ctx.deps.cache.invalidate(`auth:${hash}`);
+  ctx.deps.onEventsCommitted();
+  return true;
+}
+
+/** The caller's own tokens, newest first. */
+export async function listApiTokens(ctx: DomainContext): Promise<ApiToken[]> {
+  const viewer = ctx.viewer;
+  if (!viewer) throw unauthenticated();
+  return ctx.em.find(ApiToken, { user: viewer.userId, revokedAt: null }, { orderBy: { id: 'desc' }, limit: 100 });
+}
+
+/**
+ * Makes sure the bootstrap admin exists and that `token` is one of its API tokens (ADMIN scope).
+ * How a fresh install gets its first admin: `PHANTOM_ADMIN_TOKEN`.
+ */
+export async function ensureBootstrapAdmin(em: EntityManager, token: string): Promise<void> {
+  await em.transactional(async (tx) => {
+    let admin = await tx.findOne(User, { username: 'admin' });
+    if (!admin) {
+      admin = tx.create(User, { username: 'admin', displayName: 'Administrator', isAdmin: true });
+      tx.persist(admin);
+    } else if (!admin.isAdmin) {
+      admin.isAdmin = true;
+    }
+    const hash = sha256(token);
+    const existing = await tx.findOne(ApiToken, { tokenHash: hash });
+    if (!existing) {
+      tx.persist(tx.create(ApiToken, { user: admin, name: 'PHANTOM_ADMIN_TOKEN', tokenHash: hash, scopes: [...ALL_SCOPES] }));
+    } else if (existing.revokedAt) {
+      existing.revokedAt = null;
+    }
+  });
+}

@@ -1,0 +1,6 @@
+/** What an API token may do. ADMIN implies WRITE implies READ. */
+export enum TokenScope {
+  READ = 'READ',
+  WRITE = 'WRITE',
+  ADMIN = 'ADMIN',
+}

@@ -1,0 +1,15 @@
+import DataLoader from 'dataloader';
+import type { EntityManager } from '@mikro-orm/core';
+import { User } from './user.entity.js';
+
+/** Per-request user loader (by id). */
+export function createUserLoaders(em: EntityManager) {
+  return {
+    userById: new DataLoader<number, User | null>(async (ids) => {
+      const rows = await em.find(User, { id: { $in: [...ids] } });
+      const byId = new Map(rows.map((u) => [u.id, u]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+  };
+}
+export type UserLoaders = ReturnType<typeof createUserLoaders>;

@@ -1,0 +1,20 @@
+import type { EntityManager } from '@mikro-orm/core';
+import type { Cache } from '../../cache/cache.js';
+import type { KvStore } from '../../cache/kv-store.js';
+import type { Viewer } from '../people/viewer.js';
+
+/** Process-wide dependencies of the domain services (one set per running Phantom). */
+export interface DomainDeps {
+  cache: Cache;
+  kv: KvStore;
+  sessionTtlSeconds: number;
+  /** Called after a transaction that wrote platform events commits (wakes the outbox relay). */
+  onEventsCommitted: () => void;
+}
+
+/** What every domain call gets: the caller, a request-scoped EntityManager and the deps. */
+export interface DomainContext {
+  em: EntityManager;
+  viewer: Viewer | null;
+  deps: DomainDeps;
+}

@@ -1,0 +1,30 @@
+/**
+ * Domain errors with stable codes. The GraphQL layer copies `code` (and `field`) into
+ * `extensions`, so clients can branch on them; messages are for people.
+ */
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'CONFLICT'
+  | 'UNAVAILABLE';
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: { field?: string; [k: string]: unknown } = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const unauthenticated = (msg = 'Sign in first: send "Authorization: Bearer <token>".') =>
+  new DomainError('UNAUTHENTICATED', msg);
+export const forbidden = (msg = 'You are not allowed to do this.') => new DomainError('FORBIDDEN', msg);
+export const notFound = (what: string) => new DomainError('NOT_FOUND', `${what} not found.`);
+export const badInput = (field: string, msg: string) => new DomainError('BAD_USER_INPUT', msg, { field });
+export const conflict = (msg: string, details: Record<string, unknown> = {}) =>
+  new DomainError('CONFLICT', msg, details);

@@ -1,0 +1,43 @@
+/**
+ * `phantom serve`: one Phantom process (API role) with its platform services.
+ */
+import type { Config } from './config.js';
+import { createPlatform, type Platform } from './server/platform.js';
+import { startHttpServer, type RunningServer } from './server/http-server.js';
+import { buildPhantomSchema } from './resolvers/index.js';
+import type { QueryLimits } from './server/limits.js';
+
+export interface Phantom {
+  platform: Platform;
+  server: RunningServer;
+  /** Graceful stop: HTTP and subscriptions first, then background work, then connections. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  limits?: QueryLimits;
+}
+
+/** Starts Phantom from a validated config. Used by the CLI and by tests (port 0). */
+export async function startPhantom(config: Config, opts: StartOptions = {}): Promise<Phantom> {
+  const platform = await createPlatform(config);
+  try {
+    const schema = await buildPhantomSchema();
+    const server = await startHttpServer(platform, schema, { port: config.port, host: config.host, limits: opts.limits });
+    let stopping: Promise<void> | undefined;
+    return {
+      platform,
+      server,
+      stop: () => {
+        stopping ??= (async () => {
+          await server.close();
+          await platform.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (e) {
+    await platform.close();
+    throw e;
+  }
+}

@@ -1,0 +1,64 @@
+import { Arg, Args, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { AppConnection, AppMemberType, AppType } from './app.type.js';
+import { AppFilter, CreateAppInput, UpdateAppInput } from './app.input.js';
+import { PageArgs, decodeCursor, encodeCursor, pageInfo, pageSize } from './connection.type.js';
+import { AppRole } from './enums.js';
+import type { GraphQLContext } from './context.type.js';
+import { presentApp, presentUser, type PresentedApp } from './presenters.js';
+import { createApp, deleteApp, getApp, listApps, setAppMember, updateApp } from '../domain/apps/app.service.js';
+
+const isAppCursor = (v: unknown): v is { n: string } => typeof v === 'object' && v !== null && typeof (v as any).n === 'string';
+
+@Resolver(() => AppType)
+export class AppResolver {
+  @Query(() => AppType, { nullable: true, description: 'One app by name, or null.' })
+  async app(@Arg('name') name: string, @Ctx() ctx: GraphQLContext) {
+    const a = await getApp(ctx.domain, name);
+    return a && presentApp(a);
+  }
+
+  @Query(() => AppConnection, { description: 'Apps ordered by name.' })
+  async apps(@Args() page: PageArgs, @Arg('filter', () => AppFilter, { nullable: true }) filter: AppFilter | null, @Ctx() ctx: GraphQLContext) {
+    const first = pageSize(page.first);
+    const after = decodeCursor(page.after, isAppCursor);
+    const res = await listApps(ctx.domain, filter ?? {}, first, after?.n);
+    const edges = res.items.map((a) => ({ cursor: encodeCursor({ n: a.name }), node: presentApp(a) }));
+    return { edges, totalCount: res.totalCount, pageInfo: pageInfo(edges.map((e) => e.cursor), res.hasNextPage, Boolean(after)) };
+  }
+
+  @FieldResolver(() => [AppMemberType], { description: 'People with a role on this app.' })
+  async members(@Root() app: PresentedApp, @Ctx() ctx: GraphQLContext) {
+    const rows = await ctx.loaders.membersByAppId.load(app.localId);
+    return rows.map((m) => ({ user: presentUser(m.user), role: m.role }));
+  }
+
+  @Mutation(() => AppType, { description: 'Registers an app; the caller becomes its OWNER.' })
+  async createApp(@Arg('input', () => CreateAppInput) input: CreateAppInput, @Ctx() ctx: GraphQLContext) {
+    return presentApp(await createApp(ctx.domain, input));
+  }
+
+  @Mutation(() => AppType, { description: 'Changes an app (OWNER or admin). A stale `expectedVersion` fails with CONFLICT.' })
+  async updateApp(
+    @Arg('name') name: string,
+    @Arg('input', () => UpdateAppInput) input: UpdateAppInput,
+    @Arg('expectedVersion', () => Int, { nullable: true }) expectedVersion: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return presentApp(await updateApp(ctx.domain, name, input, expectedVersion));
+  }
+
+  @Mutation(() => Boolean, { description: 'Deletes an app (OWNER or admin).' })
+  deleteApp(@Arg('name') name: string, @Ctx() ctx: GraphQLContext) {
+    return deleteApp(ctx.domain, name);
+  }
+
+  @Mutation(() => AppType, { description: 'Gives `username` a role on the app; a null role removes them. The last OWNER cannot be removed.' })
+  async setAppMember(
+    @Arg('app') app: string,
+    @Arg('username') username: string,
+    @Arg('role', () => AppRole, { nullable: true }) role: AppRole | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
+    return presentApp(await setAppMember(ctx.domain, app, username, role ?? null));
+  }
+}

@@ -1,0 +1,18 @@
+import type { EntityManager } from '@mikro-orm/core';
+import type { Viewer } from '../domain/people/viewer.js';
+import type { DomainContext } from '../domain/shared/domain-context.js';
+import type { AppLoaders } from '../domain/apps/app.loaders.js';
+import type { UserLoaders } from '../domain/people/user.loaders.js';
+
+/**
+ * Per-request (or per-subscription) state: the caller, a forked EntityManager and fresh
+ * dataloaders. Nothing request-scoped is global.
+ */
+export interface GraphQLContext {
+  viewer: Viewer | null;
+  em: EntityManager;
+  domain: DomainContext;
+  loaders: AppLoaders & UserLoaders;
+  /** Services that live for the whole process (k8s runtime, bus, …), typed by their modules. */
+  services: Record<string, unknown>;
+}

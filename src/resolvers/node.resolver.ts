@@ -1,0 +1,36 @@
+import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
+import { Node } from './node.type.js';
+import type { GraphQLContext } from './context.type.js';
+import { fromGlobalId } from './global-id.js';
+import { presentApp, presentEnvironment, presentUser } from './presenters.js';
+import { requireViewer } from '../domain/shared/authz.js';
+import { App } from '../domain/apps/app.entity.js';
+import { Environment } from '../domain/settings/environment.entity.js';
+import { toRecord } from '../domain/apps/app.service.js';
+
+@Resolver()
+export class NodeResolver {
+  @Query(() => Node, { nullable: true, description: 'Fetches any object by its global id (null if it does not exist).' })
+  async node(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    requireViewer(ctx.viewer);
+    const g = fromGlobalId(id);
+    const n = Number(g.id);
+    if (!Number.isSafeInteger(n)) return null;
+    switch (g.type) {
+      case 'App': {
+        const a = await ctx.em.findOne(App, { id: n });
+        return a && presentApp(toRecord(a));
+      }
+      case 'User': {
+        const u = await ctx.loaders.userById.load(n);
+        return u && presentUser(u);
+      }
+      case 'Environment': {
+        const e = await ctx.em.findOne(Environment, { id: n });
+        return e && presentEnvironment(e);
+      }
+      default:
+        return null;
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import type { AppRecord } from '../domain/apps/app.service.js';
+import type { User } from '../domain/people/user.entity.js';
+import type { ApiToken } from '../domain/people/api-token.entity.js';
+import type { Environment } from '../domain/settings/environment.entity.js';
+import { toGlobalId } from './global-id.js';
+
+/** Domain records → GraphQL objects (global ids, `__typename` for Node resolution). */
+export type PresentedApp = AppRecord & { __typename: 'App'; localId: number; id: string };
+
+export function presentApp(a: AppRecord): PresentedApp {
+  return { ...a, __typename: 'App', localId: a.id, id: toGlobalId('App', a.id) } as unknown as PresentedApp;
+}
+
+export function presentUser(u: Pick<User, 'id' | 'username' | 'displayName' | 'isAdmin'>) {
+  return { __typename: 'User' as const, id: toGlobalId('User', u.id), username: u.username, displayName: u.displayName, isAdmin: u.isAdmin };
+}
+
+export function presentApiToken(t: ApiToken) {
+  return { id: toGlobalId('ApiToken', t.id), name: t.name, scopes: t.scopes, createdAt: t.createdAt, lastUsedAt: t.lastUsedAt ?? null };
+}
+
+export function presentEnvironment(e: Environment) {
+  return { __typename: 'Environment' as const, id: toGlobalId('Environment', e.id), name: e.name, requiresApproval: e.requiresApproval, targets: e.targets };
+}

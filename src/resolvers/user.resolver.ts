@@ -1,0 +1,53 @@
+import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { ApiTokenType, CreatedApiTokenType, SessionType, UserType } from './user.type.js';
+import { CreateUserInput } from './user.input.js';
+import { TokenScope } from './enums.js';
+import type { GraphQLContext } from './context.type.js';
+import { presentApiToken, presentUser } from './presenters.js';
+import { localId } from './global-id.js';
+import { createApiToken, createUser, listApiTokens, login, logout, revokeApiToken } from '../domain/people/auth.service.js';
+import { requireViewer } from '../domain/shared/authz.js';
+import { unauthenticated } from '../domain/shared/errors.js';
+
+@Resolver()
+export class UserResolver {
+  @Query(() => UserType, { description: 'The signed-in caller.' })
+  async viewer(@Ctx() ctx: GraphQLContext) {
+    const v = requireViewer(ctx.viewer);
+    const user = await ctx.loaders.userById.load(v.userId);
+    if (!user) throw unauthenticated('Your user no longer exists.');
+    return presentUser(user);
+  }
+
+  @Query(() => [ApiTokenType], { description: 'Your live API tokens, newest first.' })
+  async apiTokens(@Ctx() ctx: GraphQLContext) {
+    return (await listApiTokens(ctx.domain)).map(presentApiToken);
+  }
+
+  @Mutation(() => SessionType, { description: 'Signs in with a password; the session expires after PHANTOM_SESSION_TTL_SECONDS.' })
+  async login(@Arg('username') username: string, @Arg('password') password: string, @Ctx() ctx: GraphQLContext) {
+    const s = await login(ctx.domain, username, password);
+    return { token: s.token, expiresAt: s.expiresAt, user: presentUser(s.user) };
+  }
+
+  @Mutation(() => Boolean, { description: 'Ends the current session (false when called with an API token).' })
+  logout(@Ctx() ctx: GraphQLContext) {
+    return logout(ctx.domain);
+  }
+
+  @Mutation(() => UserType, { description: 'Creates a user (admins only).' })
+  async createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() ctx: GraphQLContext) {
+    return presentUser(await createUser(ctx.domain, input));
+  }
+
+  @Mutation(() => CreatedApiTokenType, { description: 'Creates an API token for you, with at most the scopes you hold. The secret is shown once.' })
+  async createApiToken(@Arg('name') name: string, @Arg('scopes', () => [TokenScope]) scopes: TokenScope[], @Ctx() ctx: GraphQLContext) {
+    const r = await createApiToken(ctx.domain, name, scopes);
+    return { token: r.token, apiToken: presentApiToken(r.apiToken) };
+  }
+
+  @Mutation(() => Boolean, { description: 'Revokes one of your API tokens (admins: anyone\'s).' })
+  revokeApiToken(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    return revokeApiToken(ctx.domain, localId(id, 'ApiToken'));
+  }
+}

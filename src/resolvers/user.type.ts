@@ -1,0 +1,32 @@
+import { Field, ID, ObjectType } from 'type-graphql';
+import { Node } from './node.type.js';
+import { TokenScope } from './enums.js';
+
+@ObjectType({ implements: Node, description: 'A person or bot.' })
+export class UserType extends Node {
+  @Field() username!: string;
+  @Field() displayName!: string;
+  @Field() isAdmin!: boolean;
+}
+
+@ObjectType('Session', { description: 'A signed-in session. Send `Authorization: Bearer <token>`.' })
+export class SessionType {
+  @Field({ description: 'Session secret; keep it private.' }) token!: string;
+  @Field() expiresAt!: Date;
+  @Field(() => UserType) user!: UserType;
+}
+
+@ObjectType('ApiToken', { description: 'A long-lived API token (its secret is only shown when created).' })
+export class ApiTokenType {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field(() => [TokenScope]) scopes!: TokenScope[];
+  @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true }) lastUsedAt!: Date | null;
+}
+
+@ObjectType('CreatedApiToken', { description: 'A new API token and, this once, its secret.' })
+export class CreatedApiTokenType {
+  @Field({ description: 'The secret. Shown once; Phantom stores only its hash.' }) token!: string;
+  @Field(() => ApiTokenType) apiToken!: ApiTokenType;
+}

@@ -1,0 +1,33 @@
+import { GraphQLError } from 'graphql';
+import type { Platform } from './platform.js';
+import type { GraphQLContext } from '../resolvers/context.type.js';
+import type { Viewer } from '../domain/people/viewer.js';
+import { authenticate } from '../domain/people/auth.service.js';
+import { DomainError } from '../domain/shared/errors.js';
+import { createAppLoaders } from '../domain/apps/app.loaders.js';
+import { createUserLoaders } from '../domain/people/user.loaders.js';
+
+/** Resolves a bearer header to a viewer, as a GraphQL error with an HTTP 401 when it is bad. */
+export async function viewerFromHeader(platform: Platform, header: string | undefined | null): Promise<Viewer | null> {
+  try {
+    return await authenticate(platform.orm.em.fork(), platform.deps, header);
+  } catch (e) {
+    if (e instanceof DomainError) {
+      throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: 401 } } });
+    }
+    throw e;
+  }
+}
+
+/** A fresh context: forked EntityManager and new dataloaders (per request, or per subscription). */
+export function buildContext(platform: Platform, viewer: Viewer | null): GraphQLContext {
+  const em = platform.orm.em.fork();
+  const domain = { em, viewer, deps: platform.deps };
+  return {
+    viewer,
+    em,
+    domain,
+    loaders: { ...createAppLoaders(em), ...createUserLoaders(em) },
+    services: platform.services,
+  };
+}

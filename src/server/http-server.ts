@@ -1,0 +1,165 @@
+/**
+ * HTTP wiring: Express 5 + Apollo Server on POST/GET /graphql, graphql-ws on the same path,
+ * /healthz and /readyz, a request-body limit, and graceful shutdown.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { GraphQLError, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import type { Platform } from './platform.js';
+import { buildContext, viewerFromHeader } from './context.js';
+import { makeFormatError } from './format-error.js';
+import { DEFAULT_LIMITS, limitRules, type QueryLimits } from './limits.js';
+import { playgroundHtml } from './playground.js';
+import type { GraphQLContext } from '../resolvers/context.type.js';
+import type { Viewer } from '../domain/people/viewer.js';
+
+export interface HttpServerOptions {
+  port: number;
+  host: string;
+  limits?: QueryLimits;
+  /** Extra routes (e.g. the web UI) mounted before the SPA fallback. */
+  mount?: (app: express.Express) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  httpServer: Server;
+  /** Stops accepting, lets in-flight requests finish, closes subscriptions. */
+  close(): Promise<void>;
+}
+
+type WsExtra = {
+  viewer?: Viewer | null;
+  [k: string]: unknown;
+};
+
+export async function startHttpServer(platform: Platform, schema: GraphQLSchema, opts: HttpServerOptions): Promise<RunningServer> {
+  const { logger, config } = platform;
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = createServer(app);
+  const rules = [...specifiedRules, ...limitRules(opts.limits ?? DEFAULT_LIMITS)];
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.maxBodyBytes });
+  const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
+    {
+      schema,
+      validate: (s, doc) => validate(s, doc, rules),
+      onConnect: async (ctx) => {
+        const header = ctx.connectionParams?.authorization;
+        try {
+          ctx.extra.viewer = await viewerFromHeader(platform, typeof header === 'string' ? header : undefined);
+          return true;
+        } catch (e) {
+          const msg = e instanceof GraphQLError ? e.message : 'Unauthorized';
+          // 4401 like graphql-ws's own "Unauthorized"; the reason tells the client what to fix.
+          (ctx.extra as any).socket?.close(4401, msg.slice(0, 120));
+          return false;
+        }
+      },
+      context: (ctx) => buildContext(platform, ctx.extra.viewer ?? null),
+    },
+    wsServer,
+  );
+
+  const formatError = makeFormatError(logger);
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    validationRules: limitRules(opts.limits ?? DEFAULT_LIMITS),
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsCleanup.dispose();
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, boolean> = {};
+    try {
+      await platform.orm.em.getConnection('write').execute('select 1');
+      checks.database = true;
+    } catch {
+      checks.database = false;
+    }
+    checks.cache = await platform.kv.ping();
+    const ok = Object.values(checks).every(Boolean);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'unavailable', checks });
+  });
+
+  // A browser opening /graphql gets the playground; API clients get GraphQL.
+  app.get('/graphql', (req, res, next) => {
+    if (req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) === 'text/html' && !req.query.query) {
+      res.type('html').send(playgroundHtml());
+      return;
+    }
+    next();
+  });
+
+  app.use(
+    '/graphql',
+    express.json({ limit: config.maxBodyBytes }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => buildContext(platform, await viewerFromHeader(platform, req.headers.authorization)),
+    }),
+  );
+  opts.mount?.(app);
+
+  // Body-parser errors (too large, bad JSON) answered in GraphQL's error shape with a stable code.
+  app.use((err: any, _req: Request, res: Response, next: NextFunction) => {
+    if (!err) return next();
+    if (err.type === 'entity.too.large') {
+      res.status(413).json({ errors: [{ message: `Request body is larger than ${config.maxBodyBytes} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+      return;
+    }
+    if (err.type === 'entity.parse.failed') {
+      res.status(400).json({ errors: [{ message: 'Request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }] });
+      return;
+    }
+    logger.error({ err }, 'http error');
+    res.status(500).json({ errors: [{ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(opts.port, opts.host, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const host = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}/graphql`,
+    port,
+    httpServer,
+    close: () => {
+      closing ??= (async () => {
+        // apollo.stop() runs the drain plugins: stop accepting, finish in-flight requests, close sockets.
+        await apollo.stop();
+        await new Promise<void>((r) => wsServer.close(() => r()));
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * The composition root: builds the process-wide services for one Phantom process from its
+ * config (database, cache, sessions) and tears them down again.
+ */
+import { join } from 'node:path';
+import type { Config } from '../config.js';
+import { createOrm, isMysql, migrate, type Orm, type SqlStats } from '../db/orm.js';
+import type { KvStore } from '../cache/kv-store.js';
+import { MemoryKvStore } from '../cache/memory-kv-store.js';
+import { RedisKvStore } from '../cache/redis-kv-store.js';
+import { Cache } from '../cache/cache.js';
+import type { DomainDeps } from '../domain/shared/domain-context.js';
+import { ensureBootstrapAdmin } from '../domain/people/auth.service.js';
+import { ensureDefaultEnvironments } from '../domain/settings/environment.service.js';
+import { createLogger, type Logger } from './logger.js';
+
+export interface Platform {
+  config: Config;
+  orm: Orm;
+  sqlStats: SqlStats;
+  kv: KvStore;
+  cache: Cache;
+  deps: DomainDeps;
+  logger: Logger;
+  /** Listeners run after a transaction with platform events commits (the outbox relay subscribes). */
+  eventsCommittedListeners: Set<() => void>;
+  /** Process-wide services added by modules (k8s runtime, bus, …), exposed to resolvers. */
+  services: Record<string, unknown>;
+  /** Closers run in reverse order by {@link Platform.close}. */
+  onClose: (fn: () => Promise<void> | void) => void;
+  close(): Promise<void>;
+}
+
+export interface PlatformOptions {
+  /** Apply migrations / the schema now (default: config.migrateOnStart). */
+  migrate?: boolean;
+  logger?: Logger;
+}
+
+export async function createPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const { orm, stats } = await createOrm({
+    databaseUrl: config.databaseUrl,
+    replicaUrls: config.databaseReplicaUrls,
+    sqlitePath: join(config.dataDir, 'phantom.db'),
+  });
+  const closers: (() => Promise<void> | void)[] = [() => orm.close(true)];
+  try {
+    if (opts.migrate ?? config.migrateOnStart) {
+      const applied = await migrate(orm);
+      logger.info({ applied }, 'database schema is current');
+    } else if (isMysql(orm)) {
+      const pending = await orm.getMigrator().getPendingMigrations();
+      if (pending.length) {
+        throw new Error(`The database has ${pending.length} pending migration(s): run "phantom migrate" first (or set PHANTOM_MIGRATE_ON_START=on).`);
+      }
+    }
+    const kv: KvStore = config.redisUrl ? new RedisKvStore(config.redisUrl, config.redisPrefix) : new MemoryKvStore();
+    closers.push(() => kv.close());
+    const cache = new Cache(kv, config.cacheTtlSeconds);
+    const listeners = new Set<() => void>();
+    const deps: DomainDeps = {
+      cache,
+      kv,
+      sessionTtlSeconds: config.sessionTtlSeconds,
+      onEventsCommitted: () => {
+        for (const l of listeners) l();
+      },
+    };
+    const em = orm.em.fork();
+    await ensureDefaultEnvironments(em);
+    if (config.adminToken) await ensureBootstrapAdmin(em, config.adminToken);
+    const platform: Platform = {
+      config, orm, sqlStats: stats, kv, cache, deps, logger,
+      eventsCommittedListeners: listeners,
+      services: {},
+      onClose: (fn) => closers.push(fn),
+      close: async () => {
+        for (const fn of closers.reverse()) {
+          try {
+            await fn();
+          } catch (e) {
+            logger.warn({ err: e }, 'error while closing');
+          }
+        }
+        closers.length = 0;
+      },
+    };
+    return platform;
+  } catch (e) {
+    for (const fn of closers.reverse()) await Promise.resolve(fn()).catch(() => undefined);
+    throw e;
+  }
+}
