@@ -13,6 +13,8 @@ import type { DomainDeps } from '../domain/shared/domain-context.js';
 import { ensureBootstrapAdmin } from '../domain/people/auth.service.js';
 import { ensureDefaultEnvironments } from '../domain/settings/environment.service.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMessaging, type Messaging } from '../pubsub/index.js';
+import type { PhantomTopics } from '../pubsub/topics.js';
 
 export interface Platform {
   config: Config;
@@ -22,6 +24,8 @@ export interface Platform {
   cache: Cache;
   deps: DomainDeps;
   logger: Logger;
+  /** Bus, durable streams, leases: Redis when REDIS_URL is set, else in-process. */
+  messaging: Messaging<PhantomTopics>;
   /** Listeners run after a transaction with platform events commits (the outbox relay subscribes). */
   eventsCommittedListeners: Set<() => void>;
   /** Process-wide services added by modules (k8s runtime, bus, …), exposed to resolvers. */
@@ -57,6 +61,8 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     }
     const kv: KvStore = config.redisUrl ? new RedisKvStore(config.redisUrl, config.redisPrefix) : new MemoryKvStore();
     closers.push(() => kv.close());
+    const messaging = createMessaging<PhantomTopics>({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix });
+    closers.push(() => messaging.close());
     const cache = new Cache(kv, config.cacheTtlSeconds);
     const listeners = new Set<() => void>();
     const deps: DomainDeps = {
@@ -71,7 +77,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     await ensureDefaultEnvironments(em);
     if (config.adminToken) await ensureBootstrapAdmin(em, config.adminToken);
     const platform: Platform = {
-      config, orm, sqlStats: stats, kv, cache, deps, logger,
+      config, orm, sqlStats: stats, kv, cache, deps, logger, messaging,
       eventsCommittedListeners: listeners,
       services: {},
       onClose: (fn) => closers.push(fn),
