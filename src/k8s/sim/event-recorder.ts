@@ -1,0 +1,69 @@
+/** Records core v1 Events like client-go's recorder (with count aggregation of identical events). */
+import { eventName, microTime, rfc3339 } from './names.js';
+import type { Store } from './store.js';
+import type { Obj } from './types.js';
+
+export interface EventSource {
+  component: string;
+  host?: string;
+}
+
+export class EventRecorder {
+  constructor(private readonly store: Store) {}
+
+  /** Emits an event about `obj`. Identical (object, reason, message, source) events bump `count`. */
+  record(obj: Obj, type: 'Normal' | 'Warning', reason: string, message: string, source: EventSource, fieldPath?: string): void {
+    const ns: string = obj.metadata?.namespace ?? 'default';
+    if (!this.store.has('namespaces', undefined, ns)) return;
+    const involved: Obj = {
+      kind: obj.kind,
+      namespace: ns,
+      name: obj.metadata.name,
+      uid: obj.metadata.uid,
+      apiVersion: obj.apiVersion,
+      resourceVersion: obj.metadata.resourceVersion,
+    };
+    if (fieldPath) involved.fieldPath = fieldPath;
+    const now = Date.now();
+    const existing = this.store
+      .list('events', ns)
+      .find(
+        (e) =>
+          e.involvedObject?.uid === involved.uid &&
+          e.reason === reason &&
+          e.message === message &&
+          e.type === type &&
+          e.source?.component === source.component,
+      );
+    if (existing) {
+      existing.count = (existing.count ?? 1) + 1;
+      existing.lastTimestamp = rfc3339(now);
+      existing.involvedObject = involved;
+      this.store.put('events', existing);
+      return;
+    }
+    const ev: Obj = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: {
+        name: eventName(obj.metadata.name),
+        namespace: ns,
+        uid: crypto.randomUUID(),
+        creationTimestamp: rfc3339(now),
+      },
+      involvedObject: involved,
+      reason,
+      message,
+      source: source.host ? { component: source.component, host: source.host } : { component: source.component },
+      firstTimestamp: rfc3339(now),
+      lastTimestamp: rfc3339(now),
+      count: 1,
+      type,
+      eventTime: null,
+      reportingComponent: source.component,
+      reportingInstance: source.host ?? '',
+    };
+    void microTime;
+    this.store.put('events', ev);
+  }
+}

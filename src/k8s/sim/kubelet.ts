@@ -1,0 +1,344 @@
+/**
+ * The simulated kubelet (and scheduler): moves pods Pending → ContainerCreating → Running → Ready after the
+ * configured delays, emits the kubelet's Events, and injects failures by image tag (`crashloop`, `badpull`).
+ */
+import { createHash } from 'node:crypto';
+import type { EventRecorder } from './event-recorder.js';
+import { deepEqual } from './equality.js';
+import { rfc3339 } from './names.js';
+import type { Store } from './store.js';
+import type { Obj, SimTiming, WatchEventRecord } from './types.js';
+
+function imageTag(image: string): string {
+  const noDigest = image.split('@')[0] ?? image;
+  const lastSlash = noDigest.lastIndexOf('/');
+  const lastColon = noDigest.lastIndexOf(':');
+  return lastColon > lastSlash ? noDigest.slice(lastColon + 1) : '';
+}
+
+export function isCrashLoopImage(image: string): boolean {
+  return imageTag(image).includes('crashloop');
+}
+
+export function isBadPullImage(image: string): boolean {
+  return imageTag(image).includes('badpull');
+}
+
+function fullImage(image: string): string {
+  let ref = image;
+  const first = ref.split('/')[0] ?? '';
+  if (!ref.includes('/')) ref = `docker.io/library/${ref}`;
+  else if (!first.includes('.') && !first.includes(':') && first !== 'localhost') ref = `docker.io/${ref}`;
+  if (!imageTag(ref) && !ref.includes('@')) ref += ':latest';
+  return ref;
+}
+
+function sha(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+type Stage = 'pending' | 'creating' | 'pulling-failed' | 'running' | 'ready' | 'crashed' | 'terminating';
+
+interface PodRuntime {
+  uid: string;
+  ns: string;
+  name: string;
+  stage: Stage;
+  timer?: NodeJS.Timeout;
+  restarts: number;
+  pullFailures: number;
+}
+
+function setCondition(conds: Obj[], type: string, status: string, reason?: string, message?: string): void {
+  const now = rfc3339();
+  const i = conds.findIndex((c) => c.type === type);
+  const prev = i >= 0 ? conds[i] : undefined;
+  const c: Obj = { type, status, lastProbeTime: null, lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now };
+  if (reason) c.reason = reason;
+  if (message) c.message = message;
+  if (i >= 0) conds[i] = c;
+  else conds.push(c);
+}
+
+const CONDITION_ORDER = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'];
+
+export class Kubelet {
+  private readonly pods = new Map<string, PodRuntime>();
+  private nextIp = 2;
+  private closed = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly store: Store,
+    private readonly recorder: EventRecorder,
+    private readonly timing: SimTiming,
+    readonly nodeName: string,
+  ) {
+    this.unsubscribe = store.subscribe((e) => this.onEvent(e));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.unsubscribe();
+    for (const p of this.pods.values()) if (p.timer) clearTimeout(p.timer);
+    this.pods.clear();
+  }
+
+  private onEvent(e: WatchEventRecord): void {
+    if (e.storeKey !== 'pods' || this.closed) return;
+    const pod = e.object;
+    const uid: string = pod.metadata.uid;
+    if (e.type === 'DELETED') {
+      const rt = this.pods.get(uid);
+      if (rt?.timer) clearTimeout(rt.timer);
+      this.pods.delete(uid);
+      return;
+    }
+    let rt = this.pods.get(uid);
+    if (!rt) {
+      rt = { uid, ns: pod.metadata.namespace, name: pod.metadata.name, stage: 'pending', restarts: 0, pullFailures: 0 };
+      this.pods.set(uid, rt);
+      if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
+      if (!pod.metadata.deletionTimestamp) this.after(rt, this.timing.scheduleMs, () => this.schedule(rt as PodRuntime));
+    }
+    if (pod.metadata.deletionTimestamp && rt.stage !== 'terminating') this.terminate(rt, pod);
+  }
+
+  private after(rt: PodRuntime, ms: number, fn: () => void): void {
+    if (rt.timer) clearTimeout(rt.timer);
+    if (this.closed) return;
+    rt.timer = setTimeout(() => {
+      rt.timer = undefined;
+      if (this.closed || this.pods.get(rt.uid) !== rt) return;
+      try {
+        fn();
+      } catch {
+        // the pod may have been deleted meanwhile
+      }
+    }, Math.max(0, ms));
+    rt.timer.unref?.();
+  }
+
+  /** Reads the live pod, applies `fn`, writes if changed. Returns the new pod, or undefined if it is gone. */
+  private mutate(rt: PodRuntime, fn: (pod: Obj) => void): Obj | undefined {
+    const pod = this.store.get('pods', rt.ns, rt.name);
+    if (!pod || pod.metadata.uid !== rt.uid) return undefined;
+    const next = structuredClone(pod);
+    fn(next);
+    next.status.conditions?.sort(
+      (a: Obj, b: Obj) => CONDITION_ORDER.indexOf(a.type as string) - CONDITION_ORDER.indexOf(b.type as string),
+    );
+    if (deepEqual(next, pod)) return pod;
+    return this.store.put('pods', next);
+  }
+
+  private containers(pod: Obj): Obj[] {
+    return Array.isArray(pod.spec?.containers) ? pod.spec.containers : [];
+  }
+
+  private schedule(rt: PodRuntime): void {
+    const ip = `10.244.0.${this.nextIp++ % 250 || 250}`;
+    const pod = this.mutate(rt, (p) => {
+      const now = rfc3339();
+      p.spec.nodeName = this.nodeName;
+      const st = p.status;
+      st.phase = 'Pending';
+      st.hostIP = '172.18.0.2';
+      st.hostIPs = [{ ip: '172.18.0.2' }];
+      st.podIP = ip;
+      st.podIPs = [{ ip }];
+      st.startTime = now;
+      st.conditions ??= [];
+      const names = this.containers(p).map((c) => c.name as string);
+      setCondition(st.conditions, 'PodScheduled', 'True');
+      setCondition(st.conditions, 'PodReadyToStartContainers', 'False');
+      setCondition(st.conditions, 'Initialized', 'True');
+      setCondition(st.conditions, 'Ready', 'False', 'ContainersNotReady', `containers with unready status: [${names.join(' ')}]`);
+      setCondition(st.conditions, 'ContainersReady', 'False', 'ContainersNotReady', `containers with unready status: [${names.join(' ')}]`);
+      st.containerStatuses = this.containers(p).map((c) => ({
+        name: c.name,
+        image: c.image,
+        imageID: '',
+        ready: false,
+        started: false,
+        restartCount: 0,
+        lastState: {},
+        state: { waiting: { reason: 'ContainerCreating' } },
+      }));
+    });
+    if (!pod) return;
+    rt.stage = 'creating';
+    this.recorder.record(pod, 'Normal', 'Scheduled', `Successfully assigned ${rt.ns}/${rt.name} to ${this.nodeName}`, {
+      component: 'default-scheduler',
+    });
+    this.after(rt, this.timing.pullMs, () => this.pull(rt));
+  }
+
+  private backoff(n: number): number {
+    return Math.min(this.timing.backoffBaseMs * 2 ** Math.max(0, n - 1), this.timing.backoffMaxMs);
+  }
+
+  private pull(rt: PodRuntime): void {
+    const pod = this.store.get('pods', rt.ns, rt.name);
+    if (!pod || pod.metadata.uid !== rt.uid) return;
+    const src = { component: 'kubelet', host: this.nodeName };
+    const bad = this.containers(pod).filter((c) => isBadPullImage(String(c.image)));
+    for (const c of this.containers(pod))
+      this.recorder.record(pod, 'Normal', 'Pulling', `Pulling image "${c.image}"`, src, `spec.containers{${c.name}}`);
+    if (bad.length) {
+      rt.pullFailures++;
+      rt.stage = 'pulling-failed';
+      const updated = this.mutate(rt, (p) => {
+        setCondition(p.status.conditions, 'PodReadyToStartContainers', 'True');
+        for (const cs of p.status.containerStatuses ?? []) {
+          const c = bad.find((b) => b.name === cs.name);
+          if (c)
+            cs.state = {
+              waiting: {
+                reason: 'ErrImagePull',
+                message: `rpc error: code = NotFound desc = failed to pull and unpack image "${fullImage(String(c.image))}": failed to resolve reference "${fullImage(String(c.image))}": not found`,
+              },
+            };
+        }
+      });
+      if (!updated) return;
+      for (const c of bad) {
+        this.recorder.record(
+          updated,
+          'Warning',
+          'Failed',
+          `Failed to pull image "${c.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${fullImage(String(c.image))}": failed to resolve reference "${fullImage(String(c.image))}": not found`,
+          src,
+          `spec.containers{${c.name}}`,
+        );
+        this.recorder.record(updated, 'Warning', 'Failed', 'Error: ErrImagePull', src, `spec.containers{${c.name}}`);
+      }
+      // ErrImagePull → ImagePullBackOff shortly after, then retry after the back-off.
+      this.after(rt, Math.min(this.timing.pullMs, this.backoff(rt.pullFailures)), () => {
+        const p2 = this.mutate(rt, (p) => {
+          for (const cs of p.status.containerStatuses ?? []) {
+            const c = bad.find((b) => b.name === cs.name);
+            if (c)
+              cs.state = {
+                waiting: {
+                  reason: 'ImagePullBackOff',
+                  message: `Back-off pulling image "${c.image}": ErrImagePull: rpc error: code = NotFound desc = failed to pull and unpack image "${fullImage(String(c.image))}": not found`,
+                },
+              };
+          }
+        });
+        if (!p2) return;
+        for (const c of bad) {
+          this.recorder.record(p2, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`, src, `spec.containers{${c.name}}`);
+          this.recorder.record(p2, 'Warning', 'Failed', 'Error: ImagePullBackOff', src, `spec.containers{${c.name}}`);
+        }
+        this.after(rt, this.backoff(rt.pullFailures), () => this.pull(rt));
+      });
+      return;
+    }
+    for (const c of this.containers(pod))
+      this.recorder.record(
+        pod,
+        'Normal',
+        'Pulled',
+        `Successfully pulled image "${c.image}" in ${(this.timing.pullMs / 1000).toFixed(3)}s (${(this.timing.pullMs / 1000).toFixed(3)}s including waiting). Image size: 72099501 bytes.`,
+        src,
+        `spec.containers{${c.name}}`,
+      );
+    this.mutate(rt, (p) => setCondition(p.status.conditions, 'PodReadyToStartContainers', 'True'));
+    this.after(rt, this.timing.startMs, () => this.start(rt));
+  }
+
+  private start(rt: PodRuntime): void {
+    const src = { component: 'kubelet', host: this.nodeName };
+    const pod = this.mutate(rt, (p) => {
+      const now = rfc3339();
+      p.status.phase = 'Running';
+      p.status.containerStatuses = this.containers(p).map((c) => {
+        const prev = (p.status.containerStatuses ?? []).find((cs: Obj) => cs.name === c.name) ?? {};
+        return {
+          name: c.name,
+          image: c.image,
+          imageID: `${fullImage(String(c.image)).replace(/:[^:/]+$/, '')}@sha256:${sha(String(c.image))}`,
+          containerID: `containerd://${sha(`${rt.uid}/${c.name}/${rt.restarts}`)}`,
+          ready: false,
+          started: true,
+          restartCount: rt.restarts,
+          lastState: prev.lastState ?? {},
+          state: { running: { startedAt: now } },
+        };
+      });
+    });
+    if (!pod) return;
+    rt.stage = 'running';
+    for (const c of this.containers(pod)) {
+      if (rt.restarts > 0)
+        this.recorder.record(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`, src, `spec.containers{${c.name}}`);
+      this.recorder.record(pod, 'Normal', 'Created', `Created container: ${c.name}`, src, `spec.containers{${c.name}}`);
+      this.recorder.record(pod, 'Normal', 'Started', `Started container ${c.name}`, src, `spec.containers{${c.name}}`);
+    }
+    if (this.containers(pod).some((c) => isCrashLoopImage(String(c.image)))) {
+      this.after(rt, this.timing.crashAfterMs, () => this.crash(rt));
+      return;
+    }
+    this.after(rt, this.timing.readyMs, () => this.ready(rt));
+  }
+
+  private ready(rt: PodRuntime): void {
+    const pod = this.mutate(rt, (p) => {
+      for (const cs of p.status.containerStatuses ?? []) cs.ready = true;
+      setCondition(p.status.conditions, 'Ready', 'True');
+      setCondition(p.status.conditions, 'ContainersReady', 'True');
+    });
+    if (pod) rt.stage = 'ready';
+  }
+
+  private crash(rt: PodRuntime): void {
+    const src = { component: 'kubelet', host: this.nodeName };
+    rt.restarts++;
+    const delay = this.backoff(rt.restarts);
+    let crashed: Obj[] = [];
+    const pod = this.mutate(rt, (p) => {
+      const now = rfc3339();
+      const names: string[] = [];
+      crashed = this.containers(p).filter((c) => isCrashLoopImage(String(c.image)));
+      for (const cs of p.status.containerStatuses ?? []) {
+        if (!crashed.some((c) => c.name === cs.name)) continue;
+        const startedAt = cs.state?.running?.startedAt ?? now;
+        cs.lastState = {
+          terminated: { exitCode: 1, reason: 'Error', startedAt, finishedAt: now, containerID: cs.containerID },
+        };
+        cs.state = {
+          waiting: {
+            reason: 'CrashLoopBackOff',
+            message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${cs.name} pod=${rt.name}_${rt.ns}(${rt.uid})`,
+          },
+        };
+        cs.ready = false;
+        cs.started = false;
+        cs.restartCount = rt.restarts;
+        names.push(cs.name);
+      }
+      setCondition(p.status.conditions, 'Ready', 'False', 'ContainersNotReady', `containers with unready status: [${names.join(' ')}]`);
+      setCondition(p.status.conditions, 'ContainersReady', 'False', 'ContainersNotReady', `containers with unready status: [${names.join(' ')}]`);
+    });
+    if (!pod) return;
+    rt.stage = 'crashed';
+    for (const c of crashed)
+      this.recorder.record(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${rt.name}_${rt.ns}(${rt.uid})`, src, `spec.containers{${c.name}}`);
+    this.after(rt, delay, () => this.start(rt));
+  }
+
+  private terminate(rt: PodRuntime, pod: Obj): void {
+    rt.stage = 'terminating';
+    const src = { component: 'kubelet', host: this.nodeName };
+    if (pod.spec?.nodeName)
+      for (const c of this.containers(pod))
+        this.recorder.record(pod, 'Normal', 'Killing', `Stopping container ${c.name}`, src, `spec.containers{${c.name}}`);
+    const graceMs = (pod.metadata.deletionGracePeriodSeconds ?? 30) * 1000;
+    this.after(rt, Math.min(this.timing.terminateMs, graceMs), () => {
+      const live = this.store.get('pods', rt.ns, rt.name);
+      if (live && live.metadata.uid === rt.uid) this.store.remove('pods', rt.ns, rt.name);
+    });
+  }
+}

@@ -1,0 +1,321 @@
+/**
+ * REST semantics over the store, like the apiserver's registry: create/update/patch/delete with defaulting,
+ * validation, generation, resourceVersion preconditions and subresources. Objects in and out are in storage form.
+ */
+import { applyDefaults } from './defaults.js';
+import { deepEqual } from './equality.js';
+import { alreadyExists, badRequest, conflict, invalid, notFound, StatusError } from './errors.js';
+import { newUid, randomSuffix, rfc3339 } from './names.js';
+import { applyJsonPatch, applyMergePatch, applyServerSide, strategicMerge } from './patch.js';
+import { apiVersionOf, RESOURCES, type ResourceDef } from './resources.js';
+import { labelSelectorString } from './selectors.js';
+import type { Store } from './store.js';
+import type { Obj } from './types.js';
+import { validateObject } from './validation.js';
+
+export type Subresource = 'status' | 'scale' | undefined;
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  subresource?: Subresource;
+  fieldManager?: string;
+}
+
+export interface DeleteOptions {
+  dryRun?: boolean;
+  propagationPolicy?: string;
+  gracePeriodSeconds?: number;
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+export const PATCH_TYPES = {
+  json: 'application/json-patch+json',
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+} as const;
+
+const NAMESPACE_DEF = RESOURCES.find((r) => r.resource === 'namespaces') as ResourceDef;
+const HAS_GENERATION = new Set(['Deployment', 'ReplicaSet', 'HorizontalPodAutoscaler']);
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return deepEqual(a, b);
+}
+
+export class Registry {
+  private nextIp = 10;
+
+  constructor(readonly store: Store) {}
+
+  private storageDef(def: ResourceDef): ResourceDef {
+    return RESOURCES.find((r) => r.storeKey === def.storeKey && !r.toExternal) ?? def;
+  }
+
+  /** Storage form → the form of `def`'s API version. */
+  external(def: ResourceDef, o: Obj): Obj {
+    return def.toExternal ? def.toExternal(clone(o)) : o;
+  }
+
+  private internal(def: ResourceDef, o: Obj): Obj {
+    const sdef = this.storageDef(def);
+    const out = def.toInternal ? def.toInternal(clone(o)) : clone(o);
+    out.apiVersion = apiVersionOf(sdef);
+    out.kind = sdef.kind;
+    return out;
+  }
+
+  get(def: ResourceDef, ns: string | undefined, name: string): Obj {
+    const o = this.store.get(def.storeKey, def.namespaced ? ns : undefined, name);
+    if (!o) throw notFound(def, name);
+    return o;
+  }
+
+  tryGet(def: ResourceDef, ns: string | undefined, name: string): Obj | undefined {
+    return this.store.get(def.storeKey, def.namespaced ? ns : undefined, name);
+  }
+
+  list(def: ResourceDef, ns: string | undefined): Obj[] {
+    return this.store.list(def.storeKey, def.namespaced ? ns : undefined);
+  }
+
+  private checkNamespace(def: ResourceDef, ns: string | undefined): void {
+    if (!def.namespaced) return;
+    if (!ns) throw badRequest('the namespace of the object is required');
+    const n = this.store.get('namespaces', undefined, ns);
+    if (!n) throw notFound(NAMESPACE_DEF, ns);
+  }
+
+  create(def: ResourceDef, ns: string | undefined, body: Obj, opts: WriteOptions = {}): Obj {
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be an object');
+    const o = this.internal(def, body);
+    o.metadata = o.metadata && typeof o.metadata === 'object' ? o.metadata : {};
+    const m = o.metadata;
+    if (def.namespaced) {
+      if (m.namespace && ns && m.namespace !== ns)
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      m.namespace = ns ?? m.namespace;
+      this.checkNamespace(def, m.namespace);
+    } else delete m.namespace;
+    if (!m.name && m.generateName) {
+      for (let i = 0; i < 10 && (!m.name || this.store.has(def.storeKey, m.namespace, m.name)); i++)
+        m.name = `${m.generateName}${randomSuffix(5)}`;
+    }
+    if (!m.name)
+      throw invalid(def, '', [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }]);
+    if (this.store.has(def.storeKey, m.namespace, m.name)) throw alreadyExists(def, m.name);
+    m.uid = newUid();
+    m.creationTimestamp = rfc3339();
+    delete m.resourceVersion;
+    delete m.deletionTimestamp;
+    delete m.deletionGracePeriodSeconds;
+    delete m.managedFields;
+    if (HAS_GENERATION.has(o.kind)) m.generation = 1;
+    else delete m.generation;
+    applyDefaults(o.kind, o);
+    if (o.kind === 'Service') this.allocateClusterIp(o);
+    validateObject(this.storageDef(def), o);
+    if (opts.dryRun) return o;
+    return this.store.put(def.storeKey, o);
+  }
+
+  private allocateClusterIp(o: Obj): void {
+    const s = o.spec;
+    if (s.type === 'ExternalName' || s.clusterIP === 'None') {
+      if (s.clusterIP === 'None') s.clusterIPs = ['None'];
+      return;
+    }
+    if (!s.clusterIP) {
+      const n = this.nextIp++;
+      s.clusterIP = `10.96.${Math.floor(n / 250)}.${n % 250}`;
+    }
+    s.clusterIPs = [s.clusterIP];
+    if (s.type === 'NodePort' || s.type === 'LoadBalancer')
+      for (const p of s.ports ?? []) p.nodePort ??= 30000 + ((this.nextIp * 7 + (p.port ?? 0)) % 2767);
+  }
+
+  /** PUT (main resource or /status). */
+  update(def: ResourceDef, ns: string | undefined, name: string, body: Obj, opts: WriteOptions = {}): Obj {
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be an object');
+    const existing = this.get(def, ns, name);
+    if (opts.subresource === 'scale') return this.updateScale(def, existing, body, opts);
+    const o = this.internal(def, body);
+    o.metadata = o.metadata && typeof o.metadata === 'object' ? o.metadata : {};
+    const m = o.metadata;
+    if (m.name && m.name !== name)
+      throw badRequest(`the name of the object (${String(m.name)}) does not match the name on the URL (${name})`);
+    if (def.namespaced && m.namespace && m.namespace !== ns)
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    if (m.resourceVersion && String(m.resourceVersion) !== existing.metadata.resourceVersion) throw conflict(def, name);
+    if (m.uid && m.uid !== existing.metadata.uid)
+      throw new StatusError(409, 'Conflict', `Precondition failed: UID in precondition: ${String(m.uid)}, UID in object meta: ${String(existing.metadata.uid)}`, {
+        name,
+        group: def.group || undefined,
+        kind: def.resource,
+      });
+    let next: Obj;
+    if (opts.subresource === 'status') {
+      next = clone(existing);
+      next.status = o.status ?? {};
+    } else {
+      next = o;
+      next.status = existing.status;
+      const em = existing.metadata;
+      next.metadata = {
+        ...m,
+        name,
+        uid: em.uid,
+        creationTimestamp: em.creationTimestamp,
+        resourceVersion: em.resourceVersion,
+      };
+      if (def.namespaced) next.metadata.namespace = ns;
+      for (const k of ['deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const)
+        if (em[k] !== undefined) next.metadata[k] = em[k];
+        else delete next.metadata[k];
+      delete next.metadata.managedFields;
+      applyDefaults(next.kind, next);
+      if (next.kind === 'Service') {
+        next.spec.clusterIP ??= existing.spec?.clusterIP;
+        this.allocateClusterIp(next);
+      }
+      if (next.kind === 'Pod' && existing.spec?.nodeName && !next.spec.nodeName) next.spec.nodeName = existing.spec.nodeName;
+      validateObject(this.storageDef(def), next, existing);
+      if (HAS_GENERATION.has(next.kind) && !same(next.spec, existing.spec))
+        next.metadata.generation = (existing.metadata.generation ?? 1) + 1;
+    }
+    if (same(next, existing)) return existing;
+    if (opts.dryRun) return next;
+    return this.store.put(def.storeKey, next);
+  }
+
+  /** autoscaling/v1 Scale of a deployment/replicaset. */
+  toScale(def: ResourceDef, o: Obj): Obj {
+    return {
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: {
+        name: o.metadata.name,
+        namespace: o.metadata.namespace,
+        uid: o.metadata.uid,
+        resourceVersion: o.metadata.resourceVersion,
+        creationTimestamp: o.metadata.creationTimestamp,
+      },
+      spec: { replicas: o.spec?.replicas ?? 0 },
+      status: { replicas: o.status?.replicas ?? 0, selector: labelSelectorString(o.spec?.selector) },
+    };
+  }
+
+  private updateScale(def: ResourceDef, existing: Obj, scale: Obj, opts: WriteOptions): Obj {
+    const rv = scale.metadata?.resourceVersion;
+    if (rv && String(rv) !== existing.metadata.resourceVersion) throw conflict(def, existing.metadata.name);
+    const replicas = scale.spec?.replicas;
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)
+      throw invalid({ group: 'autoscaling', resource: 'scale', kind: 'Scale' }, existing.metadata.name, [
+        { reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`, field: 'spec.replicas' },
+      ]);
+    const next = clone(existing);
+    next.spec.replicas = replicas;
+    if (same(next.spec, existing.spec)) return this.toScale(def, existing);
+    next.metadata.generation = (existing.metadata.generation ?? 1) + 1;
+    if (opts.dryRun) return this.toScale(def, next);
+    return this.toScale(def, this.store.put(def.storeKey, next));
+  }
+
+  /** PATCH; returns the result and whether it created the object (server-side apply). */
+  patch(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    contentType: string,
+    patchBody: unknown,
+    opts: WriteOptions = {},
+  ): { object: Obj; created: boolean } {
+    const existing = this.tryGet(def, ns, name);
+    if (contentType === PATCH_TYPES.apply) {
+      if (!opts.fieldManager)
+        throw badRequest('PATCH requests with apply-patch+yaml require fieldManager to be set');
+      if (!patchBody || typeof patchBody !== 'object' || Array.isArray(patchBody)) throw badRequest('invalid apply configuration: must be an object');
+      if (!existing) {
+        if (opts.subresource) throw notFound(def, name);
+        const body = clone(patchBody as Obj);
+        body.metadata = { ...(body.metadata ?? {}), name };
+        return { object: this.create(def, ns, body, opts), created: true };
+      }
+    }
+    if (!existing) throw notFound(def, name);
+    const current = opts.subresource === 'scale' ? this.toScale(def, existing) : this.external(def, existing);
+    let patched: Obj;
+    switch (contentType) {
+      case PATCH_TYPES.json:
+        patched = applyJsonPatch(current, patchBody);
+        break;
+      case PATCH_TYPES.merge:
+        patched = applyMergePatch(current, patchBody) as Obj;
+        break;
+      case PATCH_TYPES.strategic:
+        patched = strategicMerge(current, patchBody) as Obj;
+        break;
+      case PATCH_TYPES.apply:
+        patched = applyServerSide(current, patchBody as Obj);
+        if (!(patchBody as Obj).metadata?.resourceVersion) patched.metadata.resourceVersion = existing.metadata.resourceVersion;
+        break;
+      default:
+        throw new StatusError(415, 'UnsupportedMediaType', `the server does not support the patch type "${contentType}"`, {});
+    }
+    if (!patched || typeof patched !== 'object' || Array.isArray(patched)) throw badRequest('patch result is not an object');
+    if (patched.metadata?.name !== undefined && patched.metadata.name !== name)
+      throw badRequest(`the name of the object (${String(patched.metadata.name)}) does not match the name on the URL (${name})`);
+    return { object: this.update(def, ns, name, patched, opts), created: false };
+  }
+
+  /**
+   * DELETE. Pods on a node are deleted gracefully (deletionTimestamp; the kubelet removes them); everything else
+   * is removed now, and the garbage collector deletes dependents (Background/Foreground) or `Orphan` strips refs.
+   * Returns the object (pods, graceful) or undefined (removed).
+   */
+  delete(def: ResourceDef, ns: string | undefined, name: string, opts: DeleteOptions = {}): { object: Obj; removed: boolean } {
+    const existing = this.get(def, ns, name);
+    const pre = opts.preconditions;
+    if (pre?.uid && pre.uid !== existing.metadata.uid)
+      throw new StatusError(409, 'Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${String(existing.metadata.uid)}`, {
+        name, group: def.group || undefined, kind: def.resource,
+      });
+    if (pre?.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion) throw conflict(def, name);
+    if (opts.dryRun) return { object: existing, removed: false };
+    const grace = opts.gracePeriodSeconds ?? existing.spec?.terminationGracePeriodSeconds ?? 30;
+    if (existing.kind === 'Pod' && existing.spec?.nodeName && grace > 0 && existing.status?.phase !== 'Failed' && existing.status?.phase !== 'Succeeded') {
+      if (existing.metadata.deletionTimestamp) return { object: existing, removed: false };
+      const next = clone(existing);
+      next.metadata.deletionTimestamp = rfc3339(Date.now() + grace * 1000);
+      next.metadata.deletionGracePeriodSeconds = grace;
+      return { object: this.store.put(def.storeKey, next), removed: false };
+    }
+    if (opts.propagationPolicy === 'Orphan') this.orphanDependents(existing.metadata.uid);
+    if (existing.kind === 'Namespace') this.deleteNamespaceContents(existing.metadata.name);
+    const removed = this.store.remove(def.storeKey, def.namespaced ? ns : undefined, name) as Obj;
+    return { object: removed, removed: true };
+  }
+
+  private orphanDependents(uid: string): void {
+    for (const key of this.store.buckets_()) {
+      for (const o of this.store.list(key)) {
+        const refs: Obj[] = o.metadata?.ownerReferences ?? [];
+        if (!refs.some((r) => r.uid === uid)) continue;
+        const next = clone(o);
+        next.metadata.ownerReferences = refs.filter((r) => r.uid !== uid);
+        if (!next.metadata.ownerReferences.length) delete next.metadata.ownerReferences;
+        this.store.put(key, next);
+      }
+    }
+  }
+
+  private deleteNamespaceContents(ns: string): void {
+    for (const def of RESOURCES) {
+      if (!def.namespaced || def.toExternal) continue;
+      for (const o of this.store.list(def.storeKey, ns)) this.store.remove(def.storeKey, ns, o.metadata.name);
+    }
+  }
+}

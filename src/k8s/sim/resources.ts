@@ -1,0 +1,139 @@
+/** The resource types the simulator serves: names, kinds, verbs, scopes (one table drives discovery, routing and storage). */
+import type { Obj } from './types.js';
+
+export interface ResourceDef {
+  group: string;
+  version: string;
+  /** Plural resource name, e.g. `deployments`. */
+  resource: string;
+  singular: string;
+  kind: string;
+  namespaced: boolean;
+  shortNames: string[];
+  categories: string[];
+  verbs: string[];
+  /** Subresources served (`status`, `scale`). */
+  subresources: string[];
+  /** Storage bucket; two resources may share one (core and events.k8s.io events). */
+  storeKey: string;
+  /** Storage form → this API version's form. */
+  toExternal?: (o: Obj) => Obj;
+  /** This API version's form → storage form. */
+  toInternal?: (o: Obj) => Obj;
+}
+
+const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+export function apiVersionOf(r: { group: string; version: string }): string {
+  return r.group ? `${r.group}/${r.version}` : r.version;
+}
+
+/** Core Event (storage form) → events.k8s.io/v1 Event. */
+export function coreEventToEventsV1(e: Obj): Obj {
+  const out: Obj = {
+    apiVersion: 'events.k8s.io/v1',
+    kind: 'Event',
+    metadata: e.metadata,
+    eventTime: e.eventTime ?? null,
+    reportingController: e.reportingComponent || e.source?.component || '',
+    reportingInstance: e.reportingInstance || e.source?.host || '',
+    action: e.action ?? '',
+    reason: e.reason,
+    regarding: e.involvedObject,
+    note: e.message,
+    type: e.type,
+    deprecatedSource: e.source ?? {},
+    deprecatedFirstTimestamp: e.firstTimestamp ?? null,
+    deprecatedLastTimestamp: e.lastTimestamp ?? null,
+    deprecatedCount: e.count ?? 0,
+  };
+  if (e.related) out.related = e.related;
+  if (e.series) out.series = e.series;
+  return out;
+}
+
+/** events.k8s.io/v1 Event → core Event (storage form). */
+export function eventsV1ToCoreEvent(e: Obj): Obj {
+  const out: Obj = {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: e.metadata ?? {},
+    involvedObject: e.regarding ?? {},
+    reason: e.reason,
+    message: e.note,
+    type: e.type,
+    source: e.deprecatedSource ?? { component: e.reportingController },
+    firstTimestamp: e.deprecatedFirstTimestamp ?? null,
+    lastTimestamp: e.deprecatedLastTimestamp ?? null,
+    count: e.deprecatedCount ?? 1,
+    eventTime: e.eventTime ?? null,
+    reportingComponent: e.reportingController ?? '',
+    reportingInstance: e.reportingInstance ?? '',
+    action: e.action,
+  };
+  if (e.related) out.related = e.related;
+  if (e.series) out.series = e.series;
+  return out;
+}
+
+export const RESOURCES: ResourceDef[] = [
+  {
+    group: '', version: 'v1', resource: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false,
+    shortNames: ['ns'], categories: [], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    subresources: ['status'], storeKey: 'namespaces',
+  },
+  {
+    group: '', version: 'v1', resource: 'pods', singular: 'pod', kind: 'Pod', namespaced: true,
+    shortNames: ['po'], categories: ['all'], verbs: ALL_VERBS, subresources: ['status'], storeKey: 'pods',
+  },
+  {
+    group: '', version: 'v1', resource: 'services', singular: 'service', kind: 'Service', namespaced: true,
+    shortNames: ['svc'], categories: ['all'], verbs: ALL_VERBS, subresources: ['status'], storeKey: 'services',
+  },
+  {
+    group: '', version: 'v1', resource: 'events', singular: 'event', kind: 'Event', namespaced: true,
+    shortNames: ['ev'], categories: [], verbs: ALL_VERBS, subresources: [], storeKey: 'events',
+  },
+  {
+    group: 'apps', version: 'v1', resource: 'deployments', singular: 'deployment', kind: 'Deployment', namespaced: true,
+    shortNames: ['deploy'], categories: ['all'], verbs: ALL_VERBS, subresources: ['status', 'scale'],
+    storeKey: 'deployments.apps',
+  },
+  {
+    group: 'apps', version: 'v1', resource: 'replicasets', singular: 'replicaset', kind: 'ReplicaSet', namespaced: true,
+    shortNames: ['rs'], categories: ['all'], verbs: ALL_VERBS, subresources: ['status', 'scale'],
+    storeKey: 'replicasets.apps',
+  },
+  {
+    group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers', singular: 'horizontalpodautoscaler',
+    kind: 'HorizontalPodAutoscaler', namespaced: true, shortNames: ['hpa'], categories: ['all'], verbs: ALL_VERBS,
+    subresources: ['status'], storeKey: 'horizontalpodautoscalers.autoscaling',
+  },
+  {
+    group: 'events.k8s.io', version: 'v1', resource: 'events', singular: 'event', kind: 'Event', namespaced: true,
+    shortNames: ['ev'], categories: [], verbs: ALL_VERBS, subresources: [], storeKey: 'events',
+    toExternal: coreEventToEventsV1, toInternal: eventsV1ToCoreEvent,
+  },
+];
+
+/** Group versions served, in discovery order; the first version of a group is preferred. */
+export const GROUP_VERSIONS: { group: string; version: string }[] = [
+  { group: 'apps', version: 'v1' },
+  { group: 'autoscaling', version: 'v2' },
+  { group: 'events.k8s.io', version: 'v1' },
+];
+
+export function findResource(group: string, version: string, resource: string): ResourceDef | undefined {
+  return RESOURCES.find((r) => r.group === group && r.version === version && r.resource === resource);
+}
+
+/** The storage-form resource (the one without conversion) for a store bucket. */
+export function resourceForStoreKey(storeKey: string): ResourceDef {
+  const r = RESOURCES.find((x) => x.storeKey === storeKey && !x.toExternal);
+  if (!r) throw new Error(`no resource for store key ${storeKey}`);
+  return r;
+}
+
+export function resourceByKind(apiVersion: string, kind: string): ResourceDef | undefined {
+  return RESOURCES.find((r) => apiVersionOf(r) === apiVersion && r.kind === kind);
+}

@@ -1,0 +1,531 @@
+/**
+ * The simulated Kubernetes API server: node:http serving the Kubernetes REST API (JSON) on 127.0.0.1, with the
+ * simulated controllers and kubelet behind it.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { ControllerManager } from './controller-manager.js';
+import {
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  openApiV3Doc,
+  openApiV3Index,
+  versionInfo,
+} from './discovery.js';
+import { badRequest, internalError, invalid, methodNotAllowed, pathNotFound, StatusError, unsupportedMediaType } from './errors.js';
+import { EventRecorder } from './event-recorder.js';
+import { Kubelet } from './kubelet.js';
+import { kubeconfigFor } from './kubeconfig.js';
+import { PATCH_TYPES, Registry, type Subresource } from './registry.js';
+import { apiVersionOf, findResource, RESOURCES, type ResourceDef } from './resources.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { Store } from './store.js';
+import { toTable, wantsTable, type IncludeObject } from './tables.js';
+import { DEFAULT_TIMING, type Obj, type SimTiming } from './types.js';
+import { WatchHub } from './watch.js';
+
+export interface SimClusterOptions {
+  /** Cluster name (kubeconfig cluster/context/user, node name prefix). Default `sim`. */
+  name?: string;
+  /** Port on 127.0.0.1; 0 (default) picks an ephemeral port. */
+  port?: number;
+  /** Controller/kubelet delays in ms. */
+  timing?: Partial<SimTiming>;
+  /** How long watch history is kept (default 5 minutes). */
+  historyWindowMs?: number;
+  /** Max events kept in the watch history (default 10 000). */
+  historyMaxEvents?: number;
+}
+
+export interface InjectedFailure {
+  /** HTTP method to match (any when unset). */
+  method?: string;
+  /** Substring or pattern of the request path (any when unset). */
+  path?: string | RegExp;
+  /** HTTP status to answer (e.g. 500, 503, 429). */
+  code: number;
+  /** How many matching requests fail (default 1). */
+  count?: number;
+  /** Status reason (default InternalError / ServiceUnavailable / TooManyRequests by code). */
+  reason?: string;
+  message?: string;
+}
+
+export interface SimulatedCluster {
+  readonly name: string;
+  readonly url: string;
+  readonly port: number;
+  /** Stops timers, ends open watches, closes the server. */
+  close(): Promise<void>;
+  /** A kubeconfig with one cluster/context/user named after `name`, no auth. */
+  kubeconfigYaml(): string;
+  /** Number of HTTP requests served so far. */
+  readonly requestCount: number;
+  /** Current global resourceVersion. */
+  readonly resourceVersion: number;
+  /** Open watch streams. */
+  readonly openWatches: number;
+  /** Makes the next matching request(s) fail with the given status. */
+  injectFailure(f: InjectedFailure): void;
+  /** Drops the whole watch history: any older resourceVersion now gets 410 Expired. */
+  compactWatchHistory(): void;
+  /** Resets requestCount to 0. */
+  resetRequestCount(): void;
+  /** Errors swallowed by the simulated controllers (should stay empty). */
+  readonly controllerErrors: readonly unknown[];
+}
+
+const MAX_BODY = 10 * 1024 * 1024;
+const NAMESPACES = findResource('', 'v1', 'namespaces') as ResourceDef;
+
+function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  const data = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data), 'Cache-Control': 'no-cache, private' });
+  res.end(data);
+}
+
+function sendStatus(res: ServerResponse, err: StatusError): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  sendJson(res, err.code, err.toStatus());
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new StatusError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 10485760', {}));
+        req.resume();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function mediaType(ct: string | undefined): string {
+  return (ct ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+function parseBody(buf: Buffer, contentType: string, allowed: string[]): unknown {
+  const mt = mediaType(contentType);
+  if (mt.includes('protobuf') || (buf.length >= 4 && buf.subarray(0, 4).toString('latin1') === 'k8s\0'))
+    throw unsupportedMediaType(mt || 'application/vnd.kubernetes.protobuf');
+  if (mt && !allowed.includes(mt)) throw unsupportedMediaType(mt);
+  const text = buf.toString('utf8');
+  if (!text.trim()) throw badRequest('the body of the request was empty');
+  try {
+    if (mt === 'application/yaml' || mt === PATCH_TYPES.apply) return parseYaml(text);
+    return JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`the body of the request could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function boolParam(v: string | null): boolean {
+  return v === 'true' || v === '1';
+}
+
+function intParam(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw badRequest(`invalid value for ${name}: ${v}`);
+  return n;
+}
+
+function includeObject(q: URLSearchParams): IncludeObject {
+  const v = q.get('includeObject');
+  return v === 'None' || v === 'Object' ? v : 'Metadata';
+}
+
+interface ResourcePath {
+  def: ResourceDef;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+/** Parses `/api/v1/...` or `/apis/g/v/...` into a resource path, or undefined. */
+function parseResourcePath(group: string, version: string, segs: string[]): ResourcePath | { watch: true; inner: ResourcePath } | undefined {
+  let watch = false;
+  if (segs[0] === 'watch') {
+    watch = true;
+    segs = segs.slice(1);
+  }
+  let out: ResourcePath | undefined;
+  if (segs[0] === 'namespaces' && segs.length >= 3) {
+    const def = findResource(group, version, segs[2] as string);
+    if (def && def.namespaced) out = { def, namespace: segs[1], name: segs[3], subresource: segs[4] };
+    if (segs.length > 5) return undefined;
+  }
+  if (!out) {
+    const def = findResource(group, version, segs[0] ?? '');
+    if (!def || segs.length > 3) return undefined;
+    out = { def, name: segs[1], subresource: segs[2] };
+  }
+  if (out.subresource && !out.def.subresources.includes(out.subresource)) return undefined;
+  return watch ? { watch: true, inner: out } : out;
+}
+
+function deleteStatus(def: ResourceDef, o: Obj): Obj {
+  const details: Obj = { name: o.metadata.name };
+  if (def.group) details.group = def.group;
+  details.kind = def.resource;
+  details.uid = o.metadata.uid;
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details };
+}
+
+class Cluster implements SimulatedCluster {
+  readonly store: Store;
+  readonly registry: Registry;
+  private readonly recorder: EventRecorder;
+  private readonly kubelet: Kubelet;
+  private readonly controllers: ControllerManager;
+  private readonly watches: WatchHub;
+  private readonly server: Server;
+  private readonly timing: SimTiming;
+  private failures: (InjectedFailure & { remaining: number })[] = [];
+  private requests = 0;
+  private closing?: Promise<void>;
+  port = 0;
+  url = '';
+
+  constructor(
+    readonly name: string,
+    opts: SimClusterOptions,
+  ) {
+    this.timing = { ...DEFAULT_TIMING, ...(opts.timing ?? {}) };
+    this.store = new Store({ historyWindowMs: opts.historyWindowMs ?? 5 * 60_000, historyMaxEvents: opts.historyMaxEvents ?? 10_000 });
+    this.registry = new Registry(this.store);
+    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease'])
+      this.registry.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    this.recorder = new EventRecorder(this.store);
+    this.kubelet = new Kubelet(this.store, this.recorder, this.timing, `${name}-worker`);
+    this.controllers = new ControllerManager(this.registry, this.recorder, this.timing);
+    this.watches = new WatchHub(this.store, () => this.timing.bookmarkMs);
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        try {
+          sendStatus(res, err instanceof StatusError ? err : internalError(err));
+        } catch {
+          res.destroy();
+        }
+      });
+    });
+    this.server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+    this.server.keepAliveTimeout = 30_000;
+    this.server.requestTimeout = 0;
+  }
+
+  listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        this.port = (this.server.address() as AddressInfo).port;
+        this.url = `http://127.0.0.1:${this.port}`;
+        resolve();
+      });
+    });
+  }
+
+  get requestCount(): number {
+    return this.requests;
+  }
+
+  get resourceVersion(): number {
+    return this.store.resourceVersion;
+  }
+
+  get openWatches(): number {
+    return this.watches.openWatches;
+  }
+
+  get controllerErrors(): readonly unknown[] {
+    return this.controllers.errors;
+  }
+
+  resetRequestCount(): void {
+    this.requests = 0;
+  }
+
+  injectFailure(f: InjectedFailure): void {
+    this.failures.push({ ...f, remaining: f.count ?? 1 });
+  }
+
+  compactWatchHistory(): void {
+    this.store.compact();
+  }
+
+  kubeconfigYaml(): string {
+    return kubeconfigFor([{ name: this.name, url: this.url }]);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.controllers.close();
+      this.kubelet.close();
+      this.watches.closeAll();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    return this.closing;
+  }
+
+  private injected(method: string, path: string): StatusError | undefined {
+    const f = this.failures.find(
+      (x) =>
+        x.remaining > 0 &&
+        (!x.method || x.method.toUpperCase() === method) &&
+        (!x.path || (typeof x.path === 'string' ? path.includes(x.path) : x.path.test(path))),
+    );
+    if (!f) return undefined;
+    f.remaining--;
+    this.failures = this.failures.filter((x) => x.remaining > 0);
+    const reason = f.reason ?? (f.code === 503 ? 'ServiceUnavailable' : f.code === 429 ? 'TooManyRequests' : f.code === 504 ? 'Timeout' : 'InternalError');
+    return new StatusError(f.code, reason, f.message ?? `injected failure (${f.code})`, {});
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.requests++;
+    const method = (req.method ?? 'GET').toUpperCase();
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      throw badRequest('malformed request URL');
+    }
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const failure = this.injected(method, path);
+    if (failure) {
+      req.resume();
+      sendStatus(res, failure);
+      return;
+    }
+    const segs = path.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+    const accept = req.headers.accept;
+    const q = url.searchParams;
+
+    // Health and discovery.
+    if (['/healthz', '/livez', '/readyz'].includes(path)) {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('ok');
+      return;
+    }
+    if (method === 'GET') {
+      if (path === '/version') return sendJson(res, 200, versionInfo());
+      if (path === '/api') return sendJson(res, 200, apiVersions(`127.0.0.1:${this.port}`));
+      if (path === '/apis') return sendJson(res, 200, apiGroupList());
+      if (path === '/openapi/v3') return sendJson(res, 200, openApiV3Index());
+      if (segs[0] === 'openapi') {
+        if (segs[1] === 'v3') {
+          const doc = openApiV3Doc(segs.slice(2).join('/'));
+          if (doc) return sendJson(res, 200, doc);
+        }
+        throw pathNotFound();
+      }
+      if (segs[0] === 'api' && segs.length === 2) {
+        const l = apiResourceList('', segs[1] as string);
+        if (l) return sendJson(res, 200, l);
+        throw pathNotFound();
+      }
+      if (segs[0] === 'apis' && segs.length === 2) {
+        const g = apiGroup(segs[1] as string);
+        if (g) return sendJson(res, 200, g);
+        throw pathNotFound();
+      }
+      if (segs[0] === 'apis' && segs.length === 3) {
+        const l = apiResourceList(segs[1] as string, segs[2] as string);
+        if (l) return sendJson(res, 200, l);
+        throw pathNotFound();
+      }
+    }
+
+    let group: string;
+    let version: string;
+    let rest: string[];
+    if (segs[0] === 'api' && segs.length >= 3) [group, version, rest] = ['', segs[1] as string, segs.slice(2)];
+    else if (segs[0] === 'apis' && segs.length >= 4) [group, version, rest] = [segs[1] as string, segs[2] as string, segs.slice(3)];
+    else throw pathNotFound();
+    const parsed = parseResourcePath(group, version, rest);
+    if (!parsed) throw pathNotFound();
+    let rp: ResourcePath;
+    let watch = boolParam(q.get('watch'));
+    if ('watch' in parsed) {
+      rp = parsed.inner;
+      watch = true;
+    } else rp = parsed;
+    const { def } = rp;
+    const ns = def.namespaced ? rp.namespace : undefined;
+    const sub = rp.subresource as Subresource;
+    const dryRun = q.getAll('dryRun').includes('All');
+    const table = wantsTable(accept) ? includeObject(q) : undefined;
+    const out = (o: Obj): Obj => this.registry.external(def, o);
+    const kindKey = def.kind === 'Event' && def.group === 'events.k8s.io' ? 'EventV1' : def.kind;
+
+    if (!rp.name) {
+      // Collection.
+      if (method === 'GET') {
+        const labels = parseLabelSelector(q.get('labelSelector'));
+        const fields = parseFieldSelector(q.get('fieldSelector'), kindKey);
+        if (watch) {
+          const sendInitialEvents = q.has('sendInitialEvents') ? boolParam(q.get('sendInitialEvents')) : false;
+          if (sendInitialEvents && q.get('resourceVersionMatch') !== 'NotOlderThan')
+            throw invalid({ group: 'meta.k8s.io', resource: 'listoptions', kind: 'ListOptions' }, '', [
+              { reason: 'FieldValueForbidden', message: "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled and resourceVersionMatch is NotOlderThan", field: 'sendInitialEvents' },
+            ]);
+          const rv = q.get('resourceVersion') ?? undefined;
+          if (rv && rv !== '0' && !/^\d+$/.test(rv)) throw badRequest(`invalid resource version: ${rv}`);
+          const timeoutSeconds = intParam(q, 'timeoutSeconds');
+          this.watches.serve(res, {
+            def,
+            namespace: ns,
+            labels,
+            fields,
+            resourceVersion: rv,
+            allowBookmarks: boolParam(q.get('allowWatchBookmarks')),
+            timeoutSeconds,
+            sendInitialEvents,
+            table,
+            external: out,
+          });
+          return;
+        }
+        const rv = String(this.store.resourceVersion);
+        const items = this.registry.list(def, ns).filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
+        if (table) return sendJson(res, 200, toTable(def.kind, items, rv, table, out));
+        return sendJson(res, 200, {
+          apiVersion: apiVersionOf(def),
+          kind: `${def.kind}List`,
+          metadata: { resourceVersion: rv },
+          items: items.map(out),
+        });
+      }
+      if (method === 'POST') {
+        const body = parseBody(await readBody(req), req.headers['content-type'] ?? '', ['application/json', 'application/yaml']) as Obj;
+        if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be a JSON object');
+        if (body.kind && body.kind !== def.kind)
+          throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${def.kind})`);
+        const created = this.registry.create(def, ns, body, { dryRun });
+        return sendJson(res, 201, out(created));
+      }
+      if (method === 'DELETE') {
+        if (!def.verbs.includes('deletecollection')) throw methodNotAllowed();
+        const opts = await this.deleteOptions(req, q);
+        const labels = parseLabelSelector(q.get('labelSelector'));
+        const fields = parseFieldSelector(q.get('fieldSelector'), kindKey);
+        const items = this.registry.list(def, ns).filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
+        const deleted: Obj[] = [];
+        for (const o of items) {
+          try {
+            deleted.push(out(this.registry.delete(def, o.metadata.namespace, o.metadata.name, opts).object));
+          } catch (err) {
+            if (!(err instanceof StatusError && err.code === 404)) throw err;
+          }
+        }
+        return sendJson(res, 200, {
+          apiVersion: apiVersionOf(def),
+          kind: `${def.kind}List`,
+          metadata: { resourceVersion: String(this.store.resourceVersion) },
+          items: deleted,
+        });
+      }
+      throw methodNotAllowed();
+    }
+
+    // Single object.
+    const name = rp.name;
+    if (method === 'GET') {
+      const o = this.registry.get(def, ns, name);
+      if (sub === 'scale') return sendJson(res, 200, this.registry.toScale(def, o));
+      if (table) return sendJson(res, 200, toTable(def.kind, [o], String(o.metadata.resourceVersion), table, out));
+      return sendJson(res, 200, out(o));
+    }
+    if (method === 'PUT') {
+      const body = parseBody(await readBody(req), req.headers['content-type'] ?? '', ['application/json', 'application/yaml']) as Obj;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be a JSON object');
+      const expectKind = sub === 'scale' ? 'Scale' : def.kind;
+      if (body.kind && body.kind !== expectKind)
+        throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${expectKind})`);
+      const updated = this.registry.update(def, ns, name, body, { dryRun, subresource: sub });
+      return sendJson(res, 200, sub === 'scale' ? updated : out(updated));
+    }
+    if (method === 'PATCH') {
+      const ct = mediaType(req.headers['content-type']);
+      const allowed = Object.values(PATCH_TYPES) as string[];
+      if (!allowed.includes(ct)) {
+        req.resume();
+        throw unsupportedMediaType(ct || '(none)');
+      }
+      const body = parseBody(await readBody(req), ct, allowed);
+      const { object, created } = this.registry.patch(def, ns, name, ct, body, {
+        dryRun,
+        subresource: sub,
+        fieldManager: q.get('fieldManager') ?? undefined,
+      });
+      return sendJson(res, created ? 201 : 200, sub === 'scale' ? object : out(object));
+    }
+    if (method === 'DELETE') {
+      if (sub) throw methodNotAllowed();
+      const opts = await this.deleteOptions(req, q);
+      const { object } = this.registry.delete(def, ns, name, opts);
+      if (def.kind === 'Pod') return sendJson(res, 200, out(object));
+      return sendJson(res, 200, deleteStatus(def, object));
+    }
+    throw methodNotAllowed();
+  }
+
+  private async deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<{
+    dryRun?: boolean;
+    propagationPolicy?: string;
+    gracePeriodSeconds?: number;
+    preconditions?: { uid?: string; resourceVersion?: string };
+  }> {
+    const buf = await readBody(req);
+    let body: Obj = {};
+    if (buf.length && buf.toString('utf8').trim()) {
+      const mt = mediaType(req.headers['content-type']);
+      if (mt.includes('protobuf')) throw unsupportedMediaType(mt);
+      try {
+        body = JSON.parse(buf.toString('utf8')) as Obj;
+      } catch {
+        throw badRequest('the body of the request could not be decoded as DeleteOptions');
+      }
+      if (!body || typeof body !== 'object') body = {};
+    }
+    const grace = intParam(q, 'gracePeriodSeconds') ?? (typeof body.gracePeriodSeconds === 'number' ? body.gracePeriodSeconds : undefined);
+    const policy = q.get('propagationPolicy') ?? body.propagationPolicy ?? (body.orphanDependents === true ? 'Orphan' : undefined);
+    if (policy && !['Orphan', 'Background', 'Foreground'].includes(policy))
+      throw badRequest(`DeleteOptions.propagationPolicy: Unsupported value: "${String(policy)}"`);
+    const dryRun = q.getAll('dryRun').includes('All') || (Array.isArray(body.dryRun) && body.dryRun.includes('All'));
+    return { dryRun, propagationPolicy: policy, gracePeriodSeconds: grace, preconditions: body.preconditions };
+  }
+}
+
+/** Starts a simulated cluster on 127.0.0.1. */
+export async function startSimulatedCluster(opts: SimClusterOptions = {}): Promise<SimulatedCluster> {
+  const c = new Cluster(opts.name ?? 'sim', opts);
+  try {
+    await c.listen(opts.port ?? 0);
+  } catch (err) {
+    await c.close().catch(() => undefined);
+    throw err;
+  }
+  return c;
+}
+
+

@@ -1,0 +1,53 @@
+/** Shared types of the simulated Kubernetes API server. */
+
+/** A Kubernetes object as JSON (the simulator works on plain JSON, like unstructured in client-go). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Obj = Record<string, any>;
+
+/** Delays (ms) of the simulated controllers and kubelet. */
+export interface SimTiming {
+  /** Pod created → scheduled onto the node (ContainerCreating). */
+  scheduleMs: number;
+  /** Scheduled → image pulled. */
+  pullMs: number;
+  /** Pulled → container started (Running, not ready). */
+  startMs: number;
+  /** Started → Ready. */
+  readyMs: number;
+  /** For `crashloop` images: how long a container runs before it exits with code 1. */
+  crashAfterMs: number;
+  /** Crash-loop / image-pull back-off base (real kubelet: 10 s, doubling). */
+  backoffBaseMs: number;
+  /** Back-off cap (real kubelet: 300 s). */
+  backoffMaxMs: number;
+  /** Pod deletionTimestamp set → pod object removed. */
+  terminateMs: number;
+  /** Periodic controller resync (progress deadlines, GC). */
+  resyncMs: number;
+  /** Interval of BOOKMARK events on watches that ask for them (real apiserver: ~60 s). */
+  bookmarkMs: number;
+}
+
+export const DEFAULT_TIMING: SimTiming = {
+  scheduleMs: 20,
+  pullMs: 60,
+  startMs: 40,
+  readyMs: 80,
+  crashAfterMs: 200,
+  backoffBaseMs: 10_000,
+  backoffMaxMs: 300_000,
+  terminateMs: 100,
+  resyncMs: 250,
+  bookmarkMs: 60_000,
+};
+
+export interface WatchEventRecord {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  /** Store bucket, e.g. `pods`, `deployments.apps`. */
+  storeKey: string;
+  rv: number;
+  object: Obj;
+  /** The object before a MODIFIED/DELETED. */
+  prev?: Obj;
+  time: number;
+}
