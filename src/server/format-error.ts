@@ -23,7 +23,8 @@ export function makeFormatError(logger: Logger) {
       logger.error({ err: original, path: formatted.path }, 'unexpected error');
       return { message: 'Internal server error.', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
     }
-    const { stacktrace: _drop, ...extensions } = formatted.extensions ?? {};
+    const { stacktrace: _drop, limitCode, ...extensions } = formatted.extensions ?? {};
+    if (typeof limitCode === 'string') extensions.code = limitCode;
     return { ...formatted, extensions };
   };
 }

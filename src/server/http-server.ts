@@ -46,6 +46,7 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   const app = express();
   app.disable('x-powered-by');
   const httpServer = createServer(app);
+  const formatError = makeFormatError(logger);
   const rules = [...specifiedRules, ...limitRules(opts.limits ?? DEFAULT_LIMITS)];
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.maxBodyBytes });
@@ -66,11 +67,19 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
         }
       },
       context: (ctx) => buildContext(platform, ctx.extra.viewer ?? null),
+      // graphql-ws does not run Apollo's formatError: apply the same mapping to its results.
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!('errors' in result) || !result.errors?.length) return result;
+        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } as unknown as typeof result;
+      },
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => {
+        const f = formatError(e.toJSON(), e);
+        return new GraphQLError(f.message, { extensions: f.extensions });
+      }),
     },
     wsServer,
   );
 
-  const formatError = makeFormatError(logger);
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     validationRules: limitRules(opts.limits ?? DEFAULT_LIMITS),

@@ -13,7 +13,7 @@ import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 export interface QueryLimits {
   /** Deepest selection allowed (default 10). */
   maxDepth: number;
-  /** graphql-armor cost (objects 2, scalars 1, ×1.5 per level; default 5000). */
+  /** graphql-armor cost (objects 2, scalars 1, ×1.5 per level, × a literal `first`; default 20000: a full page of 100 apps with every field fits). */
   maxCost: number;
   /** Aliases per operation (default 15). */
   maxAliases: number;
@@ -21,11 +21,12 @@ export interface QueryLimits {
   maxDirectives: number;
 }
 
-export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 10, maxCost: 5000, maxAliases: 15, maxDirectives: 50 };
+export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 10, maxCost: 20000, maxAliases: 15, maxDirectives: 50 };
 
 function reject(code: string) {
   return (ctx: ValidationContext | null, err: GraphQLError) => {
-    ctx?.reportError(new GraphQLError(err.message.replace(/^Syntax Error: /, ''), { extensions: { code } }));
+    // Apollo re-labels validation errors GRAPHQL_VALIDATION_FAILED; formatError restores `limitCode`.
+    ctx?.reportError(new GraphQLError(err.message.replace(/^Syntax Error: /, ''), { extensions: { code, limitCode: code } }));
   };
 }
 

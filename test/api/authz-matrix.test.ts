@@ -1,0 +1,108 @@
+/**
+ * Every mutation × every kind of caller, allowed and refused, through the real HTTP API.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, availableModes, createUserWithToken, errorCode, startTestPhantom, type TestPhantom } from '../support/harness.js';
+
+type Caller = 'anonymous' | 'readToken' | 'outsider' | 'viewer' | 'developer' | 'owner' | 'admin' | 'adminWriteToken';
+const CALLERS: Caller[] = ['anonymous', 'readToken', 'outsider', 'viewer', 'developer', 'owner', 'admin', 'adminWriteToken'];
+type Outcome = 'OK' | 'UNAUTHENTICATED' | 'FORBIDDEN';
+
+// Expected outcome per mutation and caller. Owner-only app edits; admin-only platform settings.
+const ownerOnly: Record<Caller, Outcome> = {
+  anonymous: 'UNAUTHENTICATED', readToken: 'FORBIDDEN', outsider: 'FORBIDDEN', viewer: 'FORBIDDEN',
+  developer: 'FORBIDDEN', owner: 'OK', admin: 'OK', adminWriteToken: 'FORBIDDEN',
+};
+const anyWriter: Record<Caller, Outcome> = {
+  anonymous: 'UNAUTHENTICATED', readToken: 'FORBIDDEN', outsider: 'OK', viewer: 'OK',
+  developer: 'OK', owner: 'OK', admin: 'OK', adminWriteToken: 'OK',
+};
+const adminOnly: Record<Caller, Outcome> = {
+  anonymous: 'UNAUTHENTICATED', readToken: 'FORBIDDEN', outsider: 'FORBIDDEN', viewer: 'FORBIDDEN',
+  developer: 'FORBIDDEN', owner: 'FORBIDDEN', admin: 'OK', adminWriteToken: 'FORBIDDEN',
+};
+const anyReader: Record<Caller, Outcome> = {
+  anonymous: 'UNAUTHENTICATED', readToken: 'OK', outsider: 'OK', viewer: 'OK',
+  developer: 'OK', owner: 'OK', admin: 'OK', adminWriteToken: 'OK',
+};
+
+let seq = 0;
+const uniq = (p: string) => `${p}-${++seq}`;
+
+describe.each(availableModes)('authorization matrix (%s)', (mode) => {
+  let t: TestPhantom;
+  const tokens = {} as Record<Caller, string | null>;
+
+  beforeAll(async () => {
+    t = await startTestPhantom(mode);
+    tokens.anonymous = null;
+    tokens.admin = ADMIN_TOKEN;
+    tokens.owner = await createUserWithToken(t, 'owner');
+    tokens.developer = await createUserWithToken(t, 'dev');
+    tokens.viewer = await createUserWithToken(t, 'viewer');
+    tokens.outsider = await createUserWithToken(t, 'outsider');
+    tokens.readToken = await createUserWithToken(t, 'reader', { scopes: ['READ'] });
+    tokens.adminWriteToken = await createUserWithToken(t, 'admin2', { isAdmin: true, scopes: ['READ', 'WRITE'] });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  /** A fresh app owned by `owner`, with dev as DEVELOPER, viewer as VIEWER, reader as OWNER (its token is READ-only). */
+  async function freshApp(): Promise<string> {
+    const name = uniq('app');
+    const c = await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`, { n: name }, tokens.owner);
+    expect(c.errors).toBeUndefined();
+    for (const [u, role] of [['dev', 'DEVELOPER'], ['viewer', 'VIEWER'], ['reader', 'OWNER']]) {
+      const m = await t.gql(`mutation($n: String!, $u: String!, $r: AppRole) { setAppMember(app: $n, username: $u, role: $r) { name } }`, { n: name, u, r: role }, tokens.owner);
+      expect(m.errors).toBeUndefined();
+    }
+    return name;
+  }
+
+  const cases: [string, Record<Caller, Outcome>, () => Promise<{ query: string; variables: Record<string, unknown> }>][] = [
+    ['createApp', anyWriter, async () => ({ query: `mutation($n: String!) { createApp(input: { name: $n, kind: NODE }) { name } }`, variables: { n: uniq('new') } })],
+    ['updateApp', ownerOnly, async () => ({ query: `mutation($n: String!) { updateApp(name: $n, input: { description: "changed" }) { version } }`, variables: { n: await freshApp() } })],
+    ['deleteApp', ownerOnly, async () => ({ query: `mutation($n: String!) { deleteApp(name: $n) }`, variables: { n: await freshApp() } })],
+    ['setAppMember', ownerOnly, async () => ({ query: `mutation($n: String!) { setAppMember(app: $n, username: "outsider", role: VIEWER) { name } }`, variables: { n: await freshApp() } })],
+    ['createUser', adminOnly, async () => ({ query: `mutation($u: String!) { createUser(input: { username: $u }) { username } }`, variables: { u: uniq('user') } })],
+    ['upsertEnvironment', adminOnly, async () => ({ query: `mutation($n: String!) { upsertEnvironment(input: { name: $n, requiresApproval: false, targets: [{ cluster: "sim-1", namespace: "x" }] }) { name } }`, variables: { n: uniq('env') } })],
+    ['createApiToken', anyWriter, async () => ({ query: `mutation { createApiToken(name: "t", scopes: [READ]) { token } }`, variables: {} })],
+    ['apps (query)', anyReader, async () => ({ query: `{ apps(first: 1) { totalCount } }`, variables: {} })],
+  ];
+
+  for (const [name, expected, make] of cases) {
+    for (const caller of CALLERS) {
+      it(`${name} as ${caller} → ${expected[caller]}`, async () => {
+        const { query, variables } = await make();
+        const r = await t.gql(query, variables, tokens[caller]);
+        if (expected[caller] === 'OK') {
+          expect(r.errors).toBeUndefined();
+          expect(r.data).toBeTruthy();
+        } else {
+          expect(errorCode(r)).toBe(expected[caller]);
+        }
+      });
+    }
+  }
+
+  it('revokeApiToken: own token yes, someone else\'s reads as NOT_FOUND, admin may revoke any', async () => {
+    const created = await t.gql(`mutation { createApiToken(name: "mine", scopes: [READ, WRITE]) { token apiToken { id scopes } } }`, {}, tokens.owner);
+    const id = created.data.createApiToken.apiToken.id;
+    const other = await t.gql(`mutation($id: ID!) { revokeApiToken(id: $id) }`, { id }, tokens.developer);
+    expect(errorCode(other)).toBe('NOT_FOUND');
+    const works = await t.gql(`{ viewer { username } }`, {}, created.data.createApiToken.token);
+    expect(works.data.viewer.username).toBe('owner');
+    const admin = await t.gql(`mutation($id: ID!) { revokeApiToken(id: $id) }`, { id }, tokens.admin);
+    expect(admin.data.revokeApiToken).toBe(true);
+    const revoked = await t.gql(`{ viewer { username } }`, {}, created.data.createApiToken.token);
+    expect(errorCode(revoked)).toBe('UNAUTHENTICATED');
+    expect(revoked.status).toBe(401);
+  });
+
+  it('a token cannot grant scopes its holder lacks', async () => {
+    const r = await t.gql(`mutation { createApiToken(name: "escalate", scopes: [ADMIN]) { token } }`, {}, tokens.owner);
+    expect(errorCode(r)).toBe('BAD_USER_INPUT');
+    expect(r.errors![0]!.extensions!.field).toBe('scopes');
+  });
+});
