@@ -4,6 +4,7 @@ import { App } from '../domain/apps/app.entity.js';
 import { AppMember } from '../domain/apps/app-member.entity.js';
 import { Environment } from '../domain/settings/environment.entity.js';
 import { PlatformEventRow } from '../domain/events/platform-event.entity.js';
+import { AuditEntry } from '../domain/audit/audit-entry.entity.js';
 
 /** Every entity Phantom persists. Each domain module owns its own tables. */
-export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow];
+export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry];

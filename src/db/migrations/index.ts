@@ -1,4 +1,5 @@
 import { Migration20261126000001_initial } from './Migration20261126000001_initial.js';
+import { Migration20261126000100_event_seq_and_audit } from './Migration20261126000100_event_seq_and_audit.js';
 
 /**
  * Committed MySQL/MariaDB migrations, in order. To add one: change the entities, run
@@ -6,4 +7,5 @@ import { Migration20261126000001_initial } from './Migration20261126000001_initi
  */
 export const migrationsList = [
   { name: 'Migration20261126000001_initial', class: Migration20261126000001_initial },
+  { name: 'Migration20261126000100_event_seq_and_audit', class: Migration20261126000100_event_seq_and_audit },
 ];

@@ -1,18 +1,29 @@
-import { Entity, Index, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 
 /**
  * The transactional outbox: one row per platform event, written in the same transaction as
- * the change it describes. `id` increases in commit order per writer; the relay publishes
- * rows with `publishedAt` null and then stamps them.
+ * the change it describes.
+ *
+ * `id` is the insert order (auto-increment), which is *not* commit order: a transaction that
+ * inserts early and commits late gets a smaller `id` than rows already published. So the
+ * public event id is `seq`, given by the single outbox relay (under a lease) when it first
+ * sees the committed row: dense (1, 2, 3, …) and increasing in commit order. `seq` null =
+ * committed but not sequenced yet; `publishedAt` null = not yet on the stream.
+ * See docs/adr/0005-outbox.md.
  */
 @Entity({ tableName: 'platform_events' })
 @Index({ properties: ['publishedAt'] })
 @Index({ properties: ['app', 'id'] })
+@Unique({ properties: ['seq'] })
 export class PlatformEventRow {
-  [OptionalProps]?: 'at' | 'publishedAt' | 'app' | 'env' | 'actor';
+  [OptionalProps]?: 'at' | 'publishedAt' | 'app' | 'env' | 'actor' | 'seq';
 
   @PrimaryKey({ type: 'bigint', autoincrement: true })
   id!: string;
+
+  /** Public event id, dense and in commit order; null until the relay sequences the row. */
+  @Property({ type: 'bigint', nullable: true })
+  seq?: string | null;
 
   @Property({ type: 'string', length: 40 })
   type!: string;

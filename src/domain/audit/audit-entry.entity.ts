@@ -1,0 +1,52 @@
+import { Entity, Index, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+
+/**
+ * One GraphQL mutation as it was asked for and how it ended. Written after the response is
+ * known (also for failures), never inside the mutation's own transaction. `args` are already
+ * redacted when stored (see audit-redaction.ts): the table never holds a secret.
+ */
+@Entity({ tableName: 'audit_log' })
+@Index({ properties: ['app', 'id'] })
+@Index({ properties: ['actor', 'id'] })
+@Index({ properties: ['at'] })
+export class AuditEntry {
+  [OptionalProps]?: 'at' | 'actor' | 'operationName' | 'target' | 'app' | 'errorCode';
+
+  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  id!: string;
+
+  @Property({ type: 'datetime', length: 3 })
+  at: Date = new Date();
+
+  /** Username of the caller; null when not signed in (e.g. `login`). */
+  @Property({ type: 'string', length: 64, nullable: true })
+  actor?: string | null;
+
+  /** The operation name the client sent, if any. */
+  @Property({ type: 'string', length: 100, nullable: true })
+  operationName?: string | null;
+
+  /** Root mutation field(s), comma-separated (usually one, e.g. `updateApp`). */
+  @Property({ type: 'string', length: 200 })
+  rootField!: string;
+
+  /** What was acted on, e.g. an app or user name. */
+  @Property({ type: 'string', length: 100, nullable: true })
+  target?: string | null;
+
+  /** The app acted on, when the mutation targets one (lets the app's OWNERs read the entry). */
+  @Property({ type: 'string', length: 40, nullable: true })
+  app?: string | null;
+
+  /** `OK` or `ERROR`. */
+  @Property({ type: 'string', length: 8 })
+  outcome!: string;
+
+  /** `extensions.code` of the first error when `outcome` is `ERROR`. */
+  @Property({ type: 'string', length: 64, nullable: true })
+  errorCode?: string | null;
+
+  /** Root-field arguments (inline literals and variables), secrets redacted. */
+  @Property({ type: 'json' })
+  args!: Record<string, unknown>;
+}
