@@ -138,6 +138,6 @@ describe.each(impls)('%s', (_name, make) => {
     await sleep(100); // now blocked in a 5 s read
     const t0 = Date.now();
     await c.stop();
-    expect(Date.now() - t0).toBeLessThan(500);
+    expect(Date.now() - t0).toBeLessThan(1000); // not the 5 s block
   });
 });
