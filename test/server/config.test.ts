@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('settings from the environment', () => {
+  it('has embedded defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 4000, databaseUrl: undefined, redisUrl: undefined, databaseReplicaUrls: [], dataDir: '.phantom', embeddedClusters: true, migrateOnStart: true });
+  });
+
+  it('reads the production settings', () => {
+    const c = loadConfig({ PORT: '8080', DATABASE_URL: 'mysql://u:p@db:3306/phantom', DATABASE_REPLICA_URLS: 'mysql://u:p@r1:3306/phantom, mysql://u:p@r2:3306/phantom', REDIS_URL: 'redis://cache:6379/0', PHANTOM_ADMIN_TOKEN: 'a-very-long-admin-token' });
+    expect(c.port).toBe(8080);
+    expect(c.databaseReplicaUrls).toEqual(['mysql://u:p@r1:3306/phantom', 'mysql://u:p@r2:3306/phantom']);
+    expect(c.redisUrl).toBe('redis://cache:6379/0');
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', REDIS_URL: '' }).databaseUrl).toBeUndefined();
+  });
+
+  it('names every bad setting at once', () => {
+    let err: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'postgres://x/y', REDIS_URL: 'localhost:6379', PHANTOM_ADMIN_TOKEN: 'short', DATABASE_REPLICA_URLS: 'nope' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems.join('\n');
+    for (const name of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'PHANTOM_ADMIN_TOKEN', 'DATABASE_REPLICA_URLS']) expect(problems).toContain(name);
+    expect(problems).toMatch(/mysql:\/\/user:pass@host:port\/database/);
+  });
+});
