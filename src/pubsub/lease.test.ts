@@ -84,4 +84,15 @@ describe.each(impls)('%s', (_name, make) => {
     await h.stop();
     expect(await leases.holderOf(name)).toBe('intruder');
   });
+
+  it('runWhileLeader: a slow onAcquire does not hold up renewals', async () => {
+    const leases = make();
+    const name = crypto.randomUUID();
+    const a = leases.runWhileLeader(name, 300, () => sleep(900), () => {}, { holder: 'a', intervalMs: 50 });
+    await waitFor(() => a.isLeader(), 'a leads');
+    await sleep(600); // twice the TTL, still inside onAcquire
+    expect(await leases.acquire(name, 'b', 300)).toBe(false);
+    expect(await leases.holderOf(name)).toBe('a');
+    await a.stop();
+  });
 });

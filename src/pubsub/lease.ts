@@ -55,7 +55,13 @@ export function runWhileLeader(
   let leader = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
+  let ticking: Promise<void> = Promise.resolve();
+  // Callbacks run on their own chain: a slow onAcquire (starting a relay, say) must not
+  // delay renewals past the TTL, and chaining keeps them from overlapping.
+  let callbacks: Promise<void> = Promise.resolve();
+  const call = (cb: () => void | Promise<void>): void => {
+    callbacks = callbacks.then(cb).catch(onError);
+  };
 
   const tick = async (): Promise<void> => {
     let held: boolean;
@@ -65,17 +71,21 @@ export function runWhileLeader(
       onError(err);
       held = false;
     }
-    if (stopped) return;
+    if (stopped) {
+      // Acquired while stopping: give it back at once.
+      if (held && !leader) await leases.release(name, holder).catch(onError);
+      return;
+    }
     if (held && !leader) {
       leader = true;
-      await Promise.resolve().then(onAcquire).catch(onError);
+      call(onAcquire);
     } else if (!held && leader) {
       leader = false;
-      await Promise.resolve().then(onLose).catch(onError);
+      call(onLose);
     }
   };
   const loop = (): void => {
-    running = tick().finally(() => {
+    ticking = tick().finally(() => {
       if (!stopped) timer = setTimeout(loop, intervalMs);
     });
   };
@@ -87,12 +97,15 @@ export function runWhileLeader(
       if (stopped) return;
       stopped = true;
       clearTimeout(timer);
-      await running;
+      await ticking;
       if (leader) {
         leader = false;
-        await Promise.resolve().then(onLose).catch(onError);
+        call(onLose);
+        await callbacks;
+        // Release only after onLose finished, so the next leader never overlaps our work.
         await leases.release(name, holder).catch(onError);
       }
+      await callbacks;
     },
   };
 }
