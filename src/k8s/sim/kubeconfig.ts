@@ -1,4 +1,7 @@
-/** kubeconfig YAML for simulated clusters (no auth). */
+/**
+ * kubeconfig YAML for simulated clusters (no auth). The servers are plain HTTP: client-node 1.x refuses an
+ * `http:` server unless `insecure-skip-tls-verify: true` is set, so it is (kubectl ignores it for http).
+ */
 import { stringify } from 'yaml';
 
 export function kubeconfigFor(clusters: { name: string; url: string }[], currentContext?: string): string {
@@ -7,7 +10,7 @@ export function kubeconfigFor(clusters: { name: string; url: string }[], current
     apiVersion: 'v1',
     kind: 'Config',
     preferences: {},
-    clusters: clusters.map((c) => ({ name: c.name, cluster: { server: c.url } })),
+    clusters: clusters.map((c) => ({ name: c.name, cluster: { server: c.url, 'insecure-skip-tls-verify': true } })),
     contexts: clusters.map((c) => ({ name: c.name, context: { cluster: c.name, user: c.name, namespace: 'default' } })),
     users: clusters.map((c) => ({ name: c.name, user: {} })),
     'current-context': currentContext ?? (clusters[0] as { name: string }).name,
