@@ -90,4 +90,18 @@ describe.each(modes)('PartitionedStream (%s, consumers in this process)', (mode,
     await sleep(50);
     expect(handled).toHaveLength(251);
   });
+
+  it('stops reading a partition whose lease it lost, and takes back one left free', async () => {
+    const m = make();
+    open.push(m);
+    const name = `lost-${crypto.randomUUID().slice(0, 6)}`;
+    const c = m.partitioned(name, 2).consume('g', 'c', () => {}, { leaseTtlMs: 10_000, rebalanceIntervalMs: 50, blockMs: 100 });
+    await waitFor(() => c.owned().length === 2, 'owns both');
+    // As after a long pause: the lease expired and someone else took partition 1.
+    await m.leases.release(`${name}:g:1`, 'c');
+    expect(await m.leases.acquire(`${name}:g:1`, 'intruder', 10_000)).toBe(true);
+    await waitFor(() => c.owned().join() === '0', 'gives up partition 1');
+    await m.leases.release(`${name}:g:1`, 'intruder');
+    await waitFor(() => c.owned().length === 2, 'takes partition 1 back');
+  });
 });
