@@ -1,0 +1,199 @@
+/**
+ * One cluster's informers (client-node `makeInformer`: list, then watch from the list's
+ * resourceVersion, relist on 410) and the in-memory cache they keep. Live GraphQL fields read
+ * this cache, never the API server.
+ */
+import {
+  AppsV1Api, AutoscalingV2Api, CoreV1Api, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache,
+} from '@kubernetes/client-node';
+import { MANAGED_SELECTOR } from './manifests.js';
+import { appLabelsOf, eventState, podState, type KObj } from './workload-view.js';
+import type { KubeObjectEvent, WatchedKind } from './types.js';
+
+/** Options for {@link InformerCache}. */
+export interface InformerCacheOptions {
+  /** First delay before restarting an informer that failed; doubles up to `maxRestartDelayMs`. Default: 500 ms. */
+  restartDelayMs?: number;
+  /** Default: 10 000 ms. */
+  maxRestartDelayMs?: number;
+  /** Called on informer errors (after the cache records them). Default: none. */
+  onError?: (kind: WatchedKind, err: unknown) => void;
+}
+
+interface Tracked {
+  kind: WatchedKind;
+  informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+  synced: boolean;
+  /** Listed (or failed) at least once: `whenSynced` stops waiting. */
+  settled: boolean;
+  error: string | null;
+  failures: number;
+  timer?: NodeJS.Timeout;
+}
+
+const TYPE_OF = { add: 'ADDED', update: 'MODIFIED', delete: 'DELETED' } as const;
+
+export function errorMessage(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const e = err as { code?: unknown; statusCode?: unknown; message?: unknown; body?: unknown };
+    const code = e.statusCode ?? (typeof e.code === 'number' ? e.code : undefined);
+    let msg = typeof e.message === 'string' ? e.message : String(err);
+    if (typeof e.body === 'string') {
+      try {
+        const status = JSON.parse(e.body) as { message?: string };
+        if (status.message) msg = status.message;
+      } catch {
+        /* not a Status */
+      }
+    }
+    return code ? `${msg} (HTTP ${code})` : msg;
+  }
+  return String(err);
+}
+
+export class InformerCache {
+  private readonly tracked: Tracked[] = [];
+  private readonly listeners = new Set<(e: KubeObjectEvent) => void>();
+  private readonly settledWaiters = new Set<() => void>();
+  private stopped = false;
+
+  constructor(readonly cluster: string, kc: KubeConfig, private readonly opts: InformerCacheOptions = {}) {
+    const apps = kc.makeApiClient(AppsV1Api);
+    const core = kc.makeApiClient(CoreV1Api);
+    const autoscaling = kc.makeApiClient(AutoscalingV2Api);
+    const labelSelector = MANAGED_SELECTOR;
+    this.track('Deployment', makeInformer(kc, '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces({ labelSelector }), labelSelector));
+    this.track('Pod', makeInformer(kc, '/api/v1/pods', () => core.listPodForAllNamespaces({ labelSelector }), labelSelector));
+    this.track('HorizontalPodAutoscaler', makeInformer(kc, '/apis/autoscaling/v2/horizontalpodautoscalers', () => autoscaling.listHorizontalPodAutoscalerForAllNamespaces({ labelSelector }), labelSelector));
+    // Events carry no labels: all of them, filtered per workload when read.
+    this.track('Event', makeInformer(kc, '/api/v1/events', () => core.listEventForAllNamespaces()));
+  }
+
+  private track(kind: WatchedKind, informer: Tracked['informer']): void {
+    const t: Tracked = { kind, informer, synced: false, settled: false, error: null, failures: 0 };
+    for (const verb of ['add', 'update', 'delete'] as const) {
+      informer.on(verb, (obj) => this.emit(TYPE_OF[verb], kind, obj as KObj));
+    }
+    informer.on('error', (err) => {
+      // stop() aborts the watch, which client-node reports as an "aborted" error: not a failure.
+      if (this.stopped) return;
+      t.error = errorMessage(err);
+      t.failures++;
+      this.settle(t);
+      this.opts.onError?.(kind, err);
+      // client-node's informer stops on any error but a 410: restart it, backing off.
+      const base = this.opts.restartDelayMs ?? 500;
+      const delay = Math.min(base * 2 ** Math.min(t.failures - 1, 10), this.opts.maxRestartDelayMs ?? 10_000);
+      clearTimeout(t.timer);
+      t.timer = setTimeout(() => void this.run(t), delay);
+    });
+    this.tracked.push(t);
+  }
+
+  private async run(t: Tracked): Promise<void> {
+    if (this.stopped) return;
+    const before = t.failures;
+    await t.informer.start().catch(() => undefined);
+    if (this.stopped || t.failures !== before) return;
+    t.synced = true;
+    t.error = null;
+    t.failures = 0;
+    this.settle(t);
+  }
+
+  private settle(t: Tracked): void {
+    t.settled = true;
+    if (this.tracked.every((x) => x.settled)) for (const w of [...this.settledWaiters]) w();
+  }
+
+  /** Starts every informer; does not wait (see {@link whenSynced}). */
+  start(): void {
+    for (const t of this.tracked) void this.run(t);
+  }
+
+  /** Resolves when every informer has listed once or failed, or after `timeoutMs` (default 5000). */
+  whenSynced(timeoutMs = 5000): Promise<void> {
+    if (this.tracked.every((t) => t.settled)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.settledWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.settledWaiters.add(done);
+    });
+  }
+
+  /** `null` when every informer is synced and watching; else why not. */
+  health(): string | null {
+    const bad = this.tracked.find((t) => t.error || !t.synced);
+    if (!bad) return null;
+    return bad.error ? `cluster ${this.cluster} is unreachable: ${bad.error}` : `cluster ${this.cluster}: cache not synced yet`;
+  }
+
+  /** Whether anything was ever listed (a stale cache is better than none, with an error). */
+  get everSynced(): boolean {
+    return this.tracked.every((t) => t.synced);
+  }
+
+  list(kind: WatchedKind, namespace: string): KObj[] {
+    const t = this.tracked.find((x) => x.kind === kind)!;
+    return t.informer.list(namespace) as KObj[];
+  }
+
+  get(kind: WatchedKind, namespace: string, name: string): KObj | undefined {
+    const t = this.tracked.find((x) => x.kind === kind)!;
+    return t.informer.get(name, namespace) as KObj | undefined;
+  }
+
+  onEvent(listener: (e: KubeObjectEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Every cached object as a MODIFIED event marked `resync`. */
+  snapshot(): KubeObjectEvent[] {
+    const out: KubeObjectEvent[] = [];
+    for (const t of this.tracked) {
+      for (const obj of t.informer.list()) out.push({ ...this.normalize('MODIFIED', t.kind, obj as KObj), resync: true });
+    }
+    return out;
+  }
+
+  private emit(type: KubeObjectEvent['type'], kind: WatchedKind, obj: KObj): void {
+    if (this.stopped || !this.listeners.size) return;
+    const e = this.normalize(type, kind, obj);
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        /* a listener's failure must not stop the informer */
+      }
+    }
+  }
+
+  normalize(type: KubeObjectEvent['type'], kind: WatchedKind, obj: KObj): KubeObjectEvent {
+    const m = obj.metadata ?? {};
+    const rv = String(m.resourceVersion ?? '');
+    const uid = String(m.uid ?? `${m.namespace}/${m.name}`);
+    const e: KubeObjectEvent = {
+      id: `${this.cluster}/${uid}/${rv}${type === 'DELETED' ? '/deleted' : ''}`,
+      type, kind, cluster: this.cluster, namespace: m.namespace ?? '', name: m.name ?? '', uid, resourceVersion: rv,
+      ...appLabelsOf(obj),
+      observedAt: new Date().toISOString(),
+    };
+    if (kind === 'Pod') e.pod = podState(obj);
+    if (kind === 'Event') e.event = eventState(obj);
+    return e;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const w of [...this.settledWaiters]) w();
+    await Promise.all(this.tracked.map(async (t) => {
+      clearTimeout(t.timer);
+      await t.informer.stop().catch(() => undefined);
+    }));
+  }
+}

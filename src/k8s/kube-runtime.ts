@@ -1,0 +1,176 @@
+/**
+ * {@link ClusterRuntime} over client-node: one {@link KubeCluster} (clients + informer cache)
+ * per cluster of a {@link ClusterRegistry}. Every per-target failure becomes that target's
+ * `error`; nothing a single cluster does fails the whole call.
+ */
+import type { ClusterRegistry } from './cluster-registry.js';
+import type { ClusterRuntime } from './cluster-runtime.js';
+import { errorMessage, type InformerCacheOptions } from './informer-cache.js';
+import { KubeCluster, TargetError } from './kube-cluster.js';
+import { workloadName } from './manifests.js';
+import type {
+  ClusterInfo, KubeObjectEvent, PodState, TargetResult, WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget,
+} from './types.js';
+import { eventConcerns, matchesLabels, missingWorkload, podState, workloadState, type KObj } from './workload-view.js';
+
+/** Options for {@link KubeRuntime}. */
+export interface KubeRuntimeOptions extends InformerCacheOptions {
+  /** How long `clusters()` waits for a cluster's /version. Default: 2000 ms. */
+  healthTimeoutMs?: number;
+  /** How long a write waits for the cache to show it before answering from the cache anyway. Default: 3000 ms. */
+  readYourWritesTimeoutMs?: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+export class KubeRuntime implements ClusterRuntime {
+  private readonly clustersByName = new Map<string, KubeCluster>();
+
+  constructor(registry: ClusterRegistry, private readonly opts: KubeRuntimeOptions = {}) {
+    for (const name of registry.names()) this.clustersByName.set(name, new KubeCluster(name, registry.get(name)!, opts));
+  }
+
+  /** Starts every cluster's informers (not waiting for them). */
+  start(): this {
+    for (const c of this.clustersByName.values()) c.cache.start();
+    return this;
+  }
+
+  clusterNames(): string[] {
+    return [...this.clustersByName.keys()];
+  }
+
+  async clusters(): Promise<ClusterInfo[]> {
+    const timeout = this.opts.healthTimeoutMs ?? 2000;
+    return Promise.all([...this.clustersByName.values()].map(async (c): Promise<ClusterInfo> => {
+      try {
+        const version = await withTimeout(c.version(), timeout, `cluster ${c.name}: /version`);
+        const cacheError = c.cache.health();
+        return { name: c.name, healthy: cacheError === null, version, error: cacheError };
+      } catch (e) {
+        return { name: c.name, healthy: false, version: null, error: `cluster ${c.name} is unreachable: ${errorMessage(e)}` };
+      }
+    }));
+  }
+
+  private cluster(name: string): KubeCluster {
+    const c = this.clustersByName.get(name);
+    if (!c) throw new TargetError(`Unknown cluster "${name}": it is not in this Phantom's kubeconfig.`);
+    return c;
+  }
+
+  async whenSynced(timeoutMs = 5000): Promise<void> {
+    await Promise.all([...this.clustersByName.values()].map((c) => c.cache.whenSynced(timeoutMs)));
+  }
+
+  /** Reads one target's workload from the cache. */
+  private read(target: WorkloadTarget, ref: WorkloadRef, error: string | null = null): WorkloadState {
+    const name = workloadName(ref);
+    const c = this.clustersByName.get(target.cluster);
+    if (!c) return missingWorkload(target, name, `Unknown cluster "${target.cluster}": it is not in this Phantom's kubeconfig.`);
+    const cache = c.cache;
+    const health = cache.health();
+    if (!cache.everSynced) return missingWorkload(target, name, error ?? health);
+    const deployment = cache.list('Deployment', target.namespace).find((d) => d.metadata?.name === name && d.metadata?.labels?.['phantom.io/app'] === ref.app);
+    const matchLabels: Record<string, string> | undefined = deployment?.spec?.selector?.matchLabels;
+    const pods = deployment ? cache.list('Pod', target.namespace).filter((p) => matchesLabels(p.metadata?.labels, matchLabels)) : [];
+    const hpa = cache.get('HorizontalPodAutoscaler', target.namespace, name);
+    const events = cache.list('Event', target.namespace).filter((e) => eventConcerns(e, target.namespace, name));
+    return workloadState(target, name, { deployment, pods, hpa, events }, error ?? health);
+  }
+
+  async workloads(targets: WorkloadTarget[], ref: WorkloadRef): Promise<WorkloadState[]> {
+    // Right after start the caches may still be listing: wait briefly rather than say MISSING.
+    await Promise.all(targets.map((t) => this.clustersByName.get(t.cluster)?.cache.whenSynced(2000)));
+    return targets.map((t) => this.read(t, ref));
+  }
+
+  async pods(target: WorkloadTarget, ref: WorkloadRef): Promise<PodState[]> {
+    return (await this.workloads([target], ref))[0]!.pods;
+  }
+
+  /** Waits (bounded) until the cache holds the written Deployment's generation, then reads it. */
+  private async readAfterWrite(target: WorkloadTarget, ref: WorkloadRef, written: KObj | null): Promise<WorkloadState> {
+    const deadline = Date.now() + (this.opts.readYourWritesTimeoutMs ?? 3000);
+    const cache = this.clustersByName.get(target.cluster)!.cache;
+    const gen = written?.metadata?.generation ?? 0;
+    while (Date.now() < deadline) {
+      const cached = cache.get('Deployment', target.namespace, workloadName(ref));
+      if (written ? cached && (cached.metadata?.generation ?? 0) >= gen : !cached) break;
+      await sleep(20);
+    }
+    return this.read(target, ref);
+  }
+
+  /** Runs `op` on each target in parallel; a failing target answers with its error. */
+  private async eachTarget(targets: WorkloadTarget[], ref: WorkloadRef, op: (c: KubeCluster, t: WorkloadTarget) => Promise<KObj | null>): Promise<WorkloadState[]> {
+    return Promise.all(targets.map(async (t) => {
+      let written: KObj | null;
+      try {
+        written = await op(this.cluster(t.cluster), t);
+      } catch (e) {
+        const msg = e instanceof TargetError ? e.message : `cluster ${t.cluster}: ${errorMessage(e)}`;
+        return this.clustersByName.has(t.cluster) ? this.read(t, ref, msg) : missingWorkload(t, workloadName(ref), msg);
+      }
+      return this.readAfterWrite(t, ref, written);
+    }));
+  }
+
+  applyWorkload(targets: WorkloadTarget[], spec: WorkloadSpec): Promise<WorkloadState[]> {
+    return this.eachTarget(targets, spec, (c, t) => c.apply(t.namespace, spec));
+  }
+
+  scale(targets: WorkloadTarget[], ref: WorkloadRef, replicas: number): Promise<WorkloadState[]> {
+    return this.eachTarget(targets, ref, (c, t) => c.scale(t.namespace, ref, replicas));
+  }
+
+  restart(targets: WorkloadTarget[], ref: WorkloadRef, at = new Date()): Promise<WorkloadState[]> {
+    return this.eachTarget(targets, ref, (c, t) => c.restart(t.namespace, ref, at));
+  }
+
+  rollback(targets: WorkloadTarget[], ref: WorkloadRef, revision?: number): Promise<WorkloadState[]> {
+    return this.eachTarget(targets, ref, (c, t) => c.rollback(t.namespace, ref, revision));
+  }
+
+  async deletePod(target: WorkloadTarget, ref: WorkloadRef, pod: string): Promise<TargetResult> {
+    try {
+      await this.cluster(target.cluster).deletePod(target.namespace, ref, pod);
+      return { ...target, ok: true, error: null };
+    } catch (e) {
+      return { ...target, ok: false, error: e instanceof TargetError ? e.message : `cluster ${target.cluster}: ${errorMessage(e)}` };
+    }
+  }
+
+  async removeWorkload(targets: WorkloadTarget[], ref: WorkloadRef): Promise<TargetResult[]> {
+    return Promise.all(targets.map(async (t): Promise<TargetResult> => {
+      try {
+        await this.cluster(t.cluster).remove(t.namespace, ref);
+        return { ...t, ok: true, error: null };
+      } catch (e) {
+        return { ...t, ok: false, error: e instanceof TargetError ? e.message : `cluster ${t.cluster}: ${errorMessage(e)}` };
+      }
+    }));
+  }
+
+  onObjectEvent(listener: (e: KubeObjectEvent) => void): () => void {
+    const offs = [...this.clustersByName.values()].map((c) => c.cache.onEvent(listener));
+    return () => offs.forEach((off) => off());
+  }
+
+  snapshot(cluster: string): KubeObjectEvent[] {
+    return this.clustersByName.get(cluster)?.cache.snapshot() ?? [];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.clustersByName.values()].map((c) => c.cache.stop()));
+  }
+}
+

@@ -1,0 +1,85 @@
+/**
+ * The Kubernetes objects Phantom creates for an app in an environment: a Deployment, a
+ * Service and (when the app autoscales) an HPA, all named after the app and labelled so the
+ * watchers (selector `app.kubernetes.io/managed-by=phantom`) see them and their pods.
+ */
+import type { V1Deployment, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { WorkloadRef, WorkloadSpec } from './types.js';
+
+export const MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_VALUE = 'phantom';
+export const APP_LABEL = 'phantom.io/app';
+export const ENV_LABEL = 'phantom.io/env';
+export const RELEASE_ANNOTATION = 'phantom.io/release-id';
+export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
+export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+/** The selector every informer uses (Events excepted: they carry no labels). */
+export const MANAGED_SELECTOR = `${MANAGED_BY}=${MANAGED_BY_VALUE}`;
+
+/** The workload's object name: the app name (a valid DNS-1123 label by app validation). */
+export const workloadName = (ref: WorkloadRef): string => ref.app;
+
+export function selectorLabels(ref: WorkloadRef): Record<string, string> {
+  return { [APP_LABEL]: ref.app, [ENV_LABEL]: ref.env };
+}
+
+export function workloadLabels(ref: WorkloadRef): Record<string, string> {
+  return { [MANAGED_BY]: MANAGED_BY_VALUE, 'app.kubernetes.io/name': ref.app, ...selectorLabels(ref) };
+}
+
+export function deploymentFor(spec: WorkloadSpec, namespace: string): V1Deployment {
+  const labels = workloadLabels(spec);
+  const annotations: Record<string, string> = spec.releaseId ? { [RELEASE_ANNOTATION]: spec.releaseId } : {};
+  const c = spec.container;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: workloadName(spec), namespace, labels, annotations },
+    spec: {
+      replicas: c.hpa ? c.hpa.minReplicas : c.replicas,
+      selector: { matchLabels: selectorLabels(spec) },
+      template: {
+        metadata: { labels, annotations },
+        spec: {
+          containers: [
+            {
+              name: spec.app,
+              image: spec.image,
+              ports: [{ containerPort: c.port, name: 'http' }],
+              resources: { requests: { cpu: c.cpu, memory: c.memory } },
+              readinessProbe: { httpGet: { path: c.healthCheckPath, port: c.port } },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export function serviceFor(spec: WorkloadSpec, namespace: string): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: workloadName(spec), namespace, labels: workloadLabels(spec) },
+    spec: {
+      selector: selectorLabels(spec),
+      ports: [{ name: 'http', port: 80, targetPort: spec.container.port, protocol: 'TCP' }],
+    },
+  };
+}
+
+export function hpaFor(spec: WorkloadSpec, namespace: string): V2HorizontalPodAutoscaler | null {
+  const h = spec.container.hpa;
+  if (!h) return null;
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: workloadName(spec), namespace, labels: workloadLabels(spec) },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: workloadName(spec) },
+      minReplicas: h.minReplicas,
+      maxReplicas: h.maxReplicas,
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: h.targetCpuUtilization } } }],
+    },
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * Phantom's view of Kubernetes: the types the runtime takes and returns. Nothing here is a
+ * Kubernetes object; callers never see client-node types.
+ */
+import type { ContainerSpec } from '../domain/apps/app-spec.js';
+
+/** Where an environment runs: one namespace on one cluster. */
+export interface WorkloadTarget {
+  cluster: string;
+  namespace: string;
+}
+
+/** Which workload: an app in an environment (its Deployment carries both as labels). */
+export interface WorkloadRef {
+  app: string;
+  env: string;
+}
+
+/** What {@link ClusterRuntime.applyWorkload} makes a cluster run. */
+export interface WorkloadSpec extends WorkloadRef {
+  /** Container image, given by the caller (the release engine, or `deployApp`). */
+  image: string;
+  container: ContainerSpec;
+  /** Recorded as the `phantom.io/release-id` annotation. Default: none. */
+  releaseId?: string | null;
+}
+
+export type WorkloadStatus = 'PROGRESSING' | 'AVAILABLE' | 'DEGRADED' | 'MISSING';
+
+export interface WorkloadCondition {
+  type: string;
+  status: string;
+  reason: string | null;
+  message: string | null;
+  lastTransitionTime: string | null;
+}
+
+export interface PodState {
+  name: string;
+  /** Pending, Running, Succeeded, Failed, Unknown. */
+  phase: string;
+  /** What `kubectl get pods` prints as STATUS (Running, ContainerCreating, CrashLoopBackOff, Terminating, …). */
+  status: string;
+  ready: boolean;
+  restarts: number;
+  nodeName: string | null;
+  startedAt: string | null;
+  image: string | null;
+  /** Why the pod is not running, when it is not (waiting or termination reason). */
+  reason: string | null;
+}
+
+export interface HpaState {
+  minReplicas: number;
+  maxReplicas: number;
+  currentReplicas: number;
+  desiredReplicas: number;
+  /** Target average CPU utilization in percent, when set. */
+  targetCpuUtilization: number | null;
+}
+
+/** A Kubernetes Event about the workload or one of its ReplicaSets/pods/HPA. */
+export interface KubeEventState {
+  type: string;
+  reason: string;
+  message: string;
+  /** `Kind/name` of the object the event is about. */
+  object: string;
+  count: number;
+  lastSeen: string | null;
+}
+
+/** One target's part of a workload. `error` set means that part could not be read or changed. */
+export interface WorkloadState extends WorkloadTarget {
+  /** Deployment name (the app name). */
+  name: string;
+  image: string | null;
+  revision: number | null;
+  releaseId: string | null;
+  replicas: number;
+  readyReplicas: number;
+  updatedReplicas: number;
+  availableReplicas: number;
+  status: WorkloadStatus;
+  conditions: WorkloadCondition[];
+  pods: PodState[];
+  hpa: HpaState | null;
+  /** Newest last, at most {@link MAX_EVENTS_PER_WORKLOAD}. */
+  events: KubeEventState[];
+  error: string | null;
+}
+
+export const MAX_EVENTS_PER_WORKLOAD = 100;
+
+export interface ClusterInfo {
+  name: string;
+  healthy: boolean;
+  /** Server version (`v1.33.0`), when reachable. */
+  version: string | null;
+  error: string | null;
+}
+
+/** Result of an operation on one target that returns no workload. */
+export interface TargetResult extends WorkloadTarget {
+  ok: boolean;
+  error: string | null;
+}
+
+/** Kinds the watchers follow. */
+export type WatchedKind = 'Deployment' | 'Pod' | 'HorizontalPodAutoscaler' | 'Event';
+
+/**
+ * A normalized change of a watched object, as appended to the `k8s-events` partitioned
+ * stream (key = `uid`) and fanned out to subscribers. JSON only.
+ */
+export interface KubeObjectEvent {
+  /** `cluster/uid/resourceVersion` (+`/deleted`): the same change has the same id on every replica. */
+  id: string;
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  kind: WatchedKind;
+  cluster: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion: string;
+  /** From the `phantom.io/app` / `phantom.io/env` labels (null on Events and foreign objects). */
+  app: string | null;
+  env: string | null;
+  /** For pods: the pod as Phantom shows it. */
+  pod?: PodState;
+  /** For Events: the event. */
+  event?: KubeEventState;
+  /** When this process saw the change (ISO). */
+  observedAt: string;
+  /** Part of a snapshot published when a replica takes over a cluster's watcher lease. */
+  resync?: boolean;
+}
+
+/** What `Subscription.podEvents` delivers (bus topic `podEvents`, key `app:env`). */
+export interface PodEventMessage {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  cluster: string;
+  namespace: string;
+  app: string;
+  env: string;
+  pod: PodState;
+  observedAt: string;
+}
