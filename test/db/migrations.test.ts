@@ -10,7 +10,7 @@ import { createOrm, migrate, type Orm } from '../../src/db/orm.js';
 
 async function tables(orm: Orm): Promise<Record<string, string>> {
   const conn = orm.em.getConnection();
-  const names = (await conn.execute('show tables')).map((r: any) => Object.values(r)[0] as string).filter((n) => n !== 'mikro_orm_migrations').sort();
+  const names = (await conn.execute('show tables')).map((r: any) => Object.values(r)[0] as string).filter((n: string) => n !== 'mikro_orm_migrations').sort();
   const out: Record<string, string> = {};
   for (const n of names) {
     const [row] = await conn.execute(`show create table \`${n}\``);

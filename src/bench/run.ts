@@ -1,0 +1,71 @@
+/**
+ * `npm run bench`: latency of the main read paths on the embedded defaults (or on MySQL +
+ * Redis when DATABASE_URL / REDIS_URL are set). Targets are checked here, never in tests.
+ */
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../config.js';
+import { startPhantom } from '../main.js';
+
+const TOKEN = 'bench-admin-token-0123456789';
+
+interface Target {
+  name: string;
+  query: string;
+  variables?: Record<string, unknown>;
+  p95TargetMs: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'phantom-bench-'));
+  const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PHANTOM_ADMIN_TOKEN: TOKEN, PHANTOM_DATA_DIR: dir, PHANTOM_EMBEDDED_CLUSTERS: 'off' });
+  const phantom = await startPhantom(config);
+  const gql = async (query: string, variables?: Record<string, unknown>) => {
+    const res = await fetch(phantom.server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ query, variables }) });
+    const body = (await res.json()) as { errors?: unknown };
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body;
+  };
+  try {
+    for (let i = 0; i < 100; i++) {
+      await gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { id } }`, { n: `bench-${i}` });
+    }
+    const targets: Target[] = [
+      { name: 'apps(first: 50) with members', query: `{ apps(first: 50) { totalCount edges { node { name container { replicas } members { role user { username } } } } } }`, p95TargetMs: 60 },
+      { name: 'app(name) through the cache', query: `{ app(name: "bench-42") { name version } }`, p95TargetMs: 15 },
+      { name: 'viewer', query: `{ viewer { username } }`, p95TargetMs: 10 },
+    ];
+    let failed = 0;
+    for (const t of targets) {
+      for (let i = 0; i < 20; i++) await gql(t.query, t.variables); // warm-up
+      const times: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const s = performance.now();
+        await gql(t.query, t.variables);
+        times.push(performance.now() - s);
+      }
+      times.sort((a, b) => a - b);
+      const p50 = percentile(times, 50);
+      const p95 = percentile(times, 95);
+      const ok = p95 <= t.p95TargetMs;
+      if (!ok) failed++;
+      process.stdout.write(`${ok ? 'ok  ' : 'SLOW'} ${t.name}: p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms (target p95 ≤ ${t.p95TargetMs} ms)\n`);
+    }
+    process.exitCode = failed ? 1 : 0;
+  } finally {
+    await phantom.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
