@@ -15,6 +15,7 @@ import { ensureDefaultEnvironments } from '../domain/settings/environment.servic
 import { createLogger, type Logger } from './logger.js';
 import { createMessaging, type Messaging } from '../pubsub/index.js';
 import type { PhantomTopics } from '../pubsub/topics.js';
+import { attachK8s } from '../k8s/k8s.module.js';
 
 export interface Platform {
   config: Config;
@@ -92,6 +93,8 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
         closers.length = 0;
       },
     };
+    // Clusters (kubeconfig or embedded sims), informers, the watcher lease: `services.k8s`.
+    await attachK8s(platform);
     return platform;
   } catch (e) {
     for (const fn of closers.reverse()) await Promise.resolve(fn()).catch(() => undefined);

@@ -1,0 +1,70 @@
+/**
+ * Wires the Kubernetes runtime into a Phantom process: the cluster registry (a kubeconfig, or
+ * the embedded simulated clusters), the runtime with its informer caches, the leader-elected
+ * watcher that publishes changes, and the relay that fans pod changes out on the bus.
+ * Resolvers reach it as `ctx.services.k8s`.
+ */
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Platform } from '../server/platform.js';
+import type { ClusterRegistry } from './cluster-registry.js';
+import type { ClusterRuntime } from './cluster-runtime.js';
+import { ClusterWatchers } from './cluster-watcher.js';
+import { startEmbeddedClusters } from './embedded-clusters.js';
+import { KubeconfigClusterRegistry } from './kubeconfig-cluster-registry.js';
+import { KubeRuntime } from './kube-runtime.js';
+import { PodEventRelay } from './pod-event-relay.js';
+
+/** Partitions of the `k8s-events` stream. Part of the data layout: change only on an empty stream. */
+export const K8S_EVENT_PARTITIONS = 8;
+export const K8S_EVENTS_STREAM = 'k8s-events';
+
+export interface K8sServices {
+  runtime: ClusterRuntime;
+  watchers: ClusterWatchers;
+  /** This process's id as watcher lease holder and stream consumer. */
+  replicaId: string;
+  /** The kubeconfig in use (the embedded clusters' file, or PHANTOM_KUBECONFIG). */
+  kubeconfigPath: string | null;
+}
+
+const NO_CLUSTERS: ClusterRegistry = { names: () => [], get: () => undefined };
+
+/** Builds the k8s services for `platform`, registers their shutdown, and sets `platform.services.k8s`. */
+export async function attachK8s(platform: Platform): Promise<K8sServices> {
+  const { config, logger, messaging } = platform;
+  let registry: ClusterRegistry = NO_CLUSTERS;
+  let kubeconfigPath: string | null = null;
+  if (config.kubeconfigPath) {
+    registry = KubeconfigClusterRegistry.fromFile(config.kubeconfigPath);
+    kubeconfigPath = config.kubeconfigPath;
+  } else if (config.embeddedClusters) {
+    const embedded = await startEmbeddedClusters(config.dataDir);
+    platform.onClose(() => embedded.close());
+    registry = new KubeconfigClusterRegistry(embedded.kubeconfigYaml);
+    kubeconfigPath = embedded.kubeconfigPath;
+    logger.info({ kubeconfig: kubeconfigPath, clusters: embedded.clusters.map((c) => c.url) }, `embedded clusters started: kubectl --kubeconfig ${kubeconfigPath} get pods -A`);
+  }
+  const onError = (err: unknown): void => logger.warn({ err }, 'k8s');
+  const runtime = new KubeRuntime(registry, {
+    onError: (kind, err) => logger.debug({ err, kind }, 'informer error (restarting)'),
+  }).start();
+  platform.onClose(() => runtime.close());
+  const replicaId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const stream = messaging.partitioned(K8S_EVENTS_STREAM, K8S_EVENT_PARTITIONS);
+  const relay = new PodEventRelay(stream, messaging.bus, { consumer: replicaId, onError }).start();
+  platform.onClose(() => relay.stop());
+  const watchers = new ClusterWatchers(runtime, messaging.leases, stream, { holder: replicaId, onError }).start();
+  platform.onClose(() => watchers.stop());
+  const services: K8sServices = { runtime, watchers, replicaId, kubeconfigPath };
+  platform.services.k8s = services;
+  return services;
+}
+
+/** The k8s services of a process (set by {@link attachK8s}). */
+export function k8sServices(services: Record<string, unknown>): K8sServices {
+  const s = services.k8s as K8sServices | undefined;
+  if (!s) throw new Error('k8s services are not attached to this platform');
+  return s;
+}
