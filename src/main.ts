@@ -6,6 +6,7 @@ import { createPlatform, type Platform } from './server/platform.js';
 import { startHttpServer, type RunningServer } from './server/http-server.js';
 import { buildPhantomSchema } from './resolvers/index.js';
 import type { QueryLimits } from './server/limits.js';
+import { startEventOutbox } from './domain/events/event-outbox.js';
 
 export interface Phantom {
   platform: Platform;
@@ -22,6 +23,8 @@ export interface StartOptions {
 export async function startPhantom(config: Config, opts: StartOptions = {}): Promise<Phantom> {
   const platform = await createPlatform(config);
   try {
+    // The outbox relay runs in the serve process, on one replica at a time (a lease).
+    await startEventOutbox(platform);
     const schema = await buildPhantomSchema();
     const server = await startHttpServer(platform, schema, { port: config.port, host: config.host, limits: opts.limits });
     let stopping: Promise<void> | undefined;

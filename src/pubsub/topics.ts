@@ -2,8 +2,12 @@
  * Phantom's typed topic map for the fan-out bus. Each module adds its topics here; payloads
  * are plain JSON.
  */
+import type { PlatformEventMessage } from '../domain/events/platform-event.record.js';
+
 export interface PhantomTopics {
   [topic: string]: unknown;
   /** Pod changes of one app in one env (key `app:env`), from the k8s pod-event relay. */
   podEvents: import('../k8s/types.js').PodEventMessage;
+  /** Each platform event, published by the outbox relay right after it is on the stream. */
+  platformEvents: PlatformEventMessage;
 }

@@ -5,9 +5,10 @@ import { AppResolver } from './app.resolver.js';
 import { UserResolver } from './user.resolver.js';
 import { EnvironmentResolver } from './environment.resolver.js';
 import { NodeResolver } from './node.resolver.js';
+import { PlatformEventResolver } from './platform-event.resolver.js';
 
 /** Every resolver class. Modules add theirs here. */
-export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, AppResolver, EnvironmentResolver];
+export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, AppResolver, EnvironmentResolver, PlatformEventResolver];
 
 /** Builds the executable schema (also used to emit schema/schema.graphql). */
 export async function buildPhantomSchema(extra: Function[] = []): Promise<GraphQLSchema> {
@@ -15,6 +16,8 @@ export async function buildPhantomSchema(extra: Function[] = []): Promise<GraphQ
     resolvers: [...resolvers, ...extra] as NonEmptyArray<Function>,
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     validate: false,
+    // Every @Subscription passes its own `subscribe` (fed by src/pubsub); type-graphql still demands a pubSub.
+    pubSub: { publish: () => undefined, subscribe: () => { throw new Error('use `subscribe:` on @Subscription'); } },
     emitSchemaFile: false,
   });
 }

@@ -1,0 +1,65 @@
+/**
+ * Wires the events module into a running Phantom: the outbox relay (under a lease, woken
+ * after each commit with events, polling as a backstop) and the live feed for GraphQL
+ * subscriptions.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type { Messaging } from '../../pubsub/index.js';
+import type { PhantomTopics } from '../../pubsub/topics.js';
+import { OutboxRelay, type OutboxRelayOptions, type RelayLogger } from './outbox-relay.js';
+import { PlatformEventFeed } from './platform-event-feed.js';
+import { DomainError } from '../shared/errors.js';
+
+/** The parts of the platform the events module needs (structural, so domain/ does not import server/). */
+export interface EventOutboxHost {
+  orm: { em: EntityManager };
+  messaging: Messaging<PhantomTopics>;
+  logger: RelayLogger;
+  eventsCommittedListeners: Set<() => void>;
+  services: Record<string, unknown>;
+  onClose: (fn: () => Promise<void> | void) => void;
+}
+
+export interface EventOutbox {
+  relay: OutboxRelay;
+  feed: PlatformEventFeed;
+  close(): Promise<void>;
+}
+
+const SERVICE_KEY = 'platformEvents';
+
+/** Starts the relay and the feed for `host`; both stop when the platform closes. */
+export async function startEventOutbox(
+  host: EventOutboxHost,
+  opts: Partial<Pick<OutboxRelayOptions, 'pollMs' | 'leaseTtlMs' | 'batchSize'>> & { feedPollMs?: number } = {},
+): Promise<EventOutbox> {
+  const em = () => host.orm.em.fork();
+  const { streams, bus, leases } = host.messaging;
+  const relay = new OutboxRelay({ em, streams, bus, leases, logger: host.logger, ...opts });
+  const feed = new PlatformEventFeed({
+    bus, em, pollMs: opts.feedPollMs,
+    onError: (err) => host.logger.warn({ err }, 'platform event feed: heartbeat failed'),
+  });
+  const outbox: EventOutbox = {
+    relay,
+    feed,
+    close: async () => {
+      host.eventsCommittedListeners.delete(relay.wake);
+      feed.stop();
+      await relay.stop();
+    },
+  };
+  host.onClose(() => outbox.close());
+  await feed.start();
+  host.eventsCommittedListeners.add(relay.wake);
+  host.services[SERVICE_KEY] = feed;
+  relay.start();
+  return outbox;
+}
+
+/** The feed of this process, for subscription resolvers. */
+export function eventFeedOf(services: Record<string, unknown>): PlatformEventFeed {
+  const feed = services[SERVICE_KEY];
+  if (!(feed instanceof PlatformEventFeed)) throw new DomainError('UNAVAILABLE', 'Live platform events are not running in this process.');
+  return feed;
+}

@@ -1,0 +1,153 @@
+/**
+ * The outbox relay: moves committed platform events from the `platform_events` table to the
+ * `platform-events` stream, in `seq` order, at least once. One replica runs it at a time
+ * (a lease); the others stand by. See docs/adr/0005-outbox.md.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type { Bus, EventStream, LeaderHandle, LeaseManager } from '../../pubsub/index.js';
+import type { PhantomTopics } from '../../pubsub/topics.js';
+import { findUnpublished, markPublished, sequencePending } from './platform-event.repository.js';
+import { PLATFORM_EVENTS_STREAM, PLATFORM_EVENTS_TOPIC, toEventMessage, toEventRecord } from './platform-event.record.js';
+
+/** The few logger methods the relay uses (pino's signature). */
+export interface RelayLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** Options for {@link OutboxRelay}. */
+export interface OutboxRelayOptions {
+  /** A fresh EntityManager (the relay forks one per pass). */
+  em: () => EntityManager;
+  streams: EventStream;
+  bus: Bus<PhantomTopics>;
+  leases: LeaseManager;
+  logger?: RelayLogger;
+  /** Poll interval, so an event whose wake-up was missed (another replica wrote it) waits at most this long. Default: 500 ms. */
+  pollMs?: number;
+  /** Rows sequenced / published per statement batch. Default: 200. */
+  batchSize?: number;
+  /** Lease time to live; a dead leader's relay is taken over after at most this. Default: 10 000 ms. */
+  leaseTtlMs?: number;
+  /** Lease name. Default: `'outbox-relay'`. */
+  leaseName?: string;
+  /** Stream to append to. Default: {@link PLATFORM_EVENTS_STREAM}. */
+  stream?: string;
+}
+
+export class OutboxRelay {
+  private leader?: LeaderHandle;
+  private leading = false;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again = false;
+  private failing = false;
+  private readonly pollMs: number;
+  private readonly batchSize: number;
+  private readonly stream: string;
+
+  constructor(private readonly opts: OutboxRelayOptions) {
+    this.pollMs = opts.pollMs ?? 500;
+    this.batchSize = opts.batchSize ?? 200;
+    this.stream = opts.stream ?? PLATFORM_EVENTS_STREAM;
+  }
+
+  /** Starts competing for the lease; relays while holding it. */
+  start(): void {
+    if (this.leader) return;
+    this.leader = this.opts.leases.runWhileLeader(
+      this.opts.leaseName ?? 'outbox-relay',
+      this.opts.leaseTtlMs ?? 10_000,
+      () => this.onLead(),
+      () => this.onLoseLead(),
+      { onError: (err) => this.opts.logger?.warn({ err }, 'outbox relay: lease error') },
+    );
+  }
+
+  /** Runs a pass now (when this replica leads). Called after a transaction with events commits. */
+  readonly wake = (): void => {
+    if (this.leading) this.kick();
+  };
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Resolves when the pass in progress (if any) is over. For tests and shutdown. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Stops relaying and gives the lease up, so another replica takes over at once. */
+  async stop(): Promise<void> {
+    await this.leader?.stop();
+    await this.idle();
+  }
+
+  private onLead(): void {
+    this.leading = true;
+    this.opts.logger?.info({}, 'outbox relay: leading');
+    this.timer = setInterval(() => this.kick(), this.pollMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  private async onLoseLead(): Promise<void> {
+    this.leading = false;
+    clearInterval(this.timer);
+    await this.idle();
+  }
+
+  private kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass().finally(() => {
+      this.running = undefined;
+      if (this.again && this.leading) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  /** Sequences then publishes until nothing is left; a failure ends the pass (the next poll retries). */
+  private async pass(): Promise<void> {
+    try {
+      for (;;) {
+        if (!this.leading) return;
+        const sequenced = await sequencePending(this.opts.em(), this.batchSize);
+        const published = await this.publishBatch();
+        if (sequenced < this.batchSize && published < this.batchSize) break;
+      }
+      if (this.failing) this.opts.logger?.info({}, 'outbox relay: publishing again');
+      this.failing = false;
+    } catch (err) {
+      // Redis or the database is down: rows stay unpublished in the table and flow on a
+      // later pass. Logged once per outage, not once per poll.
+      if (!this.failing) this.opts.logger?.warn({ err }, 'outbox relay: pass failed; events wait in the table');
+      this.failing = true;
+    }
+  }
+
+  private async publishBatch(): Promise<number> {
+    const em = this.opts.em();
+    const rows = await findUnpublished(em, this.batchSize);
+    const done: string[] = [];
+    try {
+      for (const row of rows) {
+        if (!this.leading) break;
+        const msg = toEventMessage(toEventRecord(row));
+        // Appended before being stamped: a crash in between re-appends (at least once;
+        // consumers dedupe by the entry's event id).
+        await this.opts.streams.append(this.stream, { id: msg.id, body: msg });
+        done.push(row.id);
+        await this.opts.bus.publish(PLATFORM_EVENTS_TOPIC, msg);
+      }
+    } finally {
+      await markPublished(em, done);
+    }
+    return rows.length;
+  }
+}

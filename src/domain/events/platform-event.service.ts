@@ -1,0 +1,170 @@
+/**
+ * Reading platform events: history (`listPlatformEvents`) and live with replay
+ * (`subscribePlatformEvents`). Writing is `recordEvent` (event-recorder.ts), inside the
+ * transaction of each change.
+ */
+import type { DomainContext } from '../shared/domain-context.js';
+import { requireViewer } from '../shared/authz.js';
+import { badInput } from '../shared/errors.js';
+import { actsAsAdmin, type Viewer } from '../people/viewer.js';
+import { topicIterator } from '../../pubsub/index.js';
+import { findSequenced, maxSeq, type EventOrder, type PlatformEventFilter } from './platform-event.repository.js';
+import { toEventRecord, type PlatformEventRecord } from './platform-event.record.js';
+import type { FeedItem, PlatformEventFeed } from './platform-event-feed.js';
+
+export type { PlatformEventFilter, EventOrder };
+
+/**
+ * The per-event read rule, applied to every event a query returns and to every event before
+ * a subscription sends it (graphql-ws builds the context once per subscription, so a rule
+ * checked only at subscribe time would not see the event). Narrow it here, in one place.
+ *
+ * Today: any signed-in reader sees events of apps and environments. Events of neither
+ * (users and API tokens created or revoked) concern one person: only platform admins and
+ * the person who caused them see those.
+ */
+export async function canSeeEvent(viewer: Viewer, e: PlatformEventRecord): Promise<boolean> {
+  if (e.app != null || e.env != null) return true;
+  return actsAsAdmin(viewer) || e.actor === viewer.username;
+}
+
+const NAME_MAX = 64;
+
+/** Throws BAD_USER_INPUT (naming `filter.<field>`) for a filter that cannot match sensibly. */
+export function validateEventFilter(filter: PlatformEventFilter): void {
+  for (const key of ['app', 'env', 'actor'] as const) {
+    const v = filter[key];
+    if (v != null && (v.length === 0 || v.length > NAME_MAX)) throw badInput(`filter.${key}`, `filter.${key} must be 1–${NAME_MAX} characters.`);
+  }
+  if (filter.types && filter.types.length > 50) throw badInput('filter.types', 'filter.types may list at most 50 types.');
+  if (filter.since != null && Number.isNaN(filter.since.getTime())) throw badInput('filter.since', 'filter.since is not a valid time.');
+}
+
+/** Parses an event id (the decimal `PlatformEvent.id`) given as `field`. */
+export function parseEventId(id: string | null | undefined, field: string): bigint | undefined {
+  if (id == null || id === '') return undefined;
+  if (!/^\d{1,18}$/.test(id)) throw badInput(field, `${field} must be a PlatformEvent id (a decimal number) from an earlier event.`);
+  return BigInt(id);
+}
+
+export function matchesFilter(e: PlatformEventRecord, f: PlatformEventFilter): boolean {
+  if (f.types?.length && !f.types.includes(e.type)) return false;
+  if (f.app != null && e.app !== f.app) return false;
+  if (f.env != null && e.env !== f.env) return false;
+  if (f.actor != null && e.actor !== f.actor) return false;
+  if (f.since != null && e.at.getTime() < f.since.getTime()) return false;
+  return true;
+}
+
+export interface EventPage {
+  items: PlatformEventRecord[];
+  hasNextPage: boolean;
+}
+
+/**
+ * One page of history by id, oldest first (`asc`, the default: read on from a cursor, then
+ * subscribe with the last id) or newest first (`desc`). Only sequenced events: an event
+ * becomes visible here when the relay numbers it, moments after its commit.
+ */
+export async function listPlatformEvents(ctx: DomainContext, filter: PlatformEventFilter, first: number, afterSeq?: bigint, order: EventOrder = 'asc'): Promise<EventPage> {
+  const viewer = requireViewer(ctx.viewer);
+  validateEventFilter(filter);
+  const items: PlatformEventRecord[] = [];
+  let cursor = afterSeq ?? null;
+  // Rows hidden by canSeeEvent are skipped, reading on, so a page is short only at the end.
+  for (let round = 0; round < 20; round++) {
+    const rows = await findSequenced(ctx.em, { filter, afterSeq: cursor, order, limit: first + 1 });
+    for (const row of rows) {
+      const e = toEventRecord(row);
+      cursor = BigInt(e.id);
+      if (!(await canSeeEvent(viewer, e))) continue;
+      if (items.length === first) return { items, hasNextPage: true };
+      items.push(e);
+    }
+    if (rows.length <= first) return { items, hasNextPage: false };
+  }
+  return { items, hasNextPage: true };
+}
+
+const REPLAY_BATCH = 200;
+
+/**
+ * Live events for one subscriber, after replaying what it missed: with `after` (the last
+ * event id it saw) it first gets every later event from the table, then live ones, with no
+ * duplicate and no gap at the seam; without `after` it starts at the newest event.
+ *
+ * How the seam holds: the listener is attached *before* the newest id is read, so every
+ * later event reaches the buffer; ids are dense, so a live event more than one past the
+ * last id sent (a bus message lost or dropped from a full buffer) triggers a read of the
+ * gap from the table, and one at or below it is a duplicate and skipped. Events are on the
+ * table (numbered, committed) before they reach the bus, so a gap can always be filled.
+ *
+ * Throws at once (not on the first `next()`) when the caller or the arguments are bad.
+ */
+export function subscribePlatformEvents(
+  ctx: DomainContext,
+  feed: PlatformEventFeed,
+  filter: PlatformEventFilter,
+  after?: string | null,
+): AsyncIterableIterator<PlatformEventRecord> {
+  const viewer = requireViewer(ctx.viewer);
+  validateEventFilter(filter);
+  const afterSeq = parseEventId(after, 'after');
+  // A slow client must not grow memory without bound: the oldest buffered items are
+  // dropped, and the gap check above reads them back from the table.
+  const items = topicIterator<FeedItem>((on) => [feed.listen(on)], { bufferSize: 1000 });
+
+  const visible = async (e: PlatformEventRecord) => matchesFilter(e, filter) && (await canSeeEvent(viewer, e));
+
+  async function* replay(from: bigint, to: bigint): AsyncGenerator<PlatformEventRecord> {
+    let cursor = from;
+    while (cursor < to) {
+      // The primary: a replica may not have the rows the bus just announced.
+      const rows = await findSequenced(ctx.em, { filter, afterSeq: cursor, upToSeq: to, limit: REPLAY_BATCH, primary: true });
+      for (const row of rows) {
+        const e = toEventRecord(row);
+        if (await canSeeEvent(viewer, e)) yield e;
+      }
+      if (rows.length < REPLAY_BATCH) return;
+      cursor = BigInt(rows[rows.length - 1]!.seq!);
+    }
+  }
+
+  async function* run(): AsyncGenerator<PlatformEventRecord> {
+    const newest = await maxSeq(ctx.em);
+    let last = newest;
+    if (afterSeq != null) {
+      yield* replay(afterSeq, newest);
+      if (afterSeq > last) last = afterSeq;
+    }
+    for await (const item of items) {
+      const upTo = item.kind === 'event' ? BigInt(item.event.id) : item.seq;
+      if (upTo <= last) continue;
+      if (item.kind === 'tick') {
+        yield* replay(last, upTo);
+        last = upTo;
+        continue;
+      }
+      if (upTo > last + 1n) yield* replay(last, upTo - 1n);
+      last = upTo;
+      if (await visible(item.event)) yield item.event;
+    }
+  }
+
+  const gen = run();
+  return {
+    next: () => gen.next(),
+    // Ending the buffer first wakes a generator parked on it, so return() cannot hang.
+    return: async () => {
+      items.end();
+      return gen.return(undefined);
+    },
+    throw: async (err?: unknown) => {
+      items.end();
+      return gen.throw(err);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
