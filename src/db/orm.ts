@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { entities } from './entities.js';
 import { migrationsList } from './migrations/index.js';
+import { sqlScope } from './sql-scope.js';
 
 export type Orm = MikroORM;
 
@@ -18,6 +19,8 @@ export interface SqlStats {
   queries: number;
   /** Statements seen since the last reset, newest last (capped), for debugging a count. */
   recent: string[];
+  /** Statements the most recently finished HTTP request caused (see sql-scope.ts). */
+  lastRequestQueries: number;
 }
 
 export interface OrmOptions {
@@ -47,7 +50,7 @@ export function isMysql(orm: Orm): boolean {
 
 /** Creates (and connects) the ORM. Call `applySchema` or `migrate` afterwards. */
 export async function createOrm(opts: OrmOptions): Promise<{ orm: Orm; stats: SqlStats }> {
-  const stats: SqlStats = { queries: 0, recent: [] };
+  const stats: SqlStats = { queries: 0, recent: [], lastRequestQueries: 0 };
   const common: Partial<Options> = {
     entities,
     allowGlobalContext: false,
@@ -58,6 +61,8 @@ export async function createOrm(opts: OrmOptions): Promise<{ orm: Orm; stats: Sq
     discovery: { disableDynamicFileAccess: true },
     onQuery: (sql: string) => {
       stats.queries++;
+      const scope = sqlScope.getStore();
+      if (scope) scope.queries++;
       stats.recent.push(sql);
       if (stats.recent.length > 200) stats.recent.shift();
       opts.logQuery?.(sql);

@@ -19,6 +19,7 @@ import { DEFAULT_LIMITS, limitRules, type QueryLimits } from './limits.js';
 import { playgroundHtml } from './playground.js';
 import type { GraphQLContext } from '../resolvers/context.type.js';
 import type { Viewer } from '../domain/people/viewer.js';
+import { sqlScope } from '../db/sql-scope.js';
 
 export interface HttpServerOptions {
   port: number;
@@ -130,6 +131,14 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   app.use(
     '/graphql',
     express.json({ limit: config.maxBodyBytes }),
+    // After body parsing, so the scope wraps the whole execution (stream callbacks would lose it).
+    (_req: Request, res: Response, next: NextFunction) => {
+      const scope = { queries: 0 };
+      res.on('finish', () => {
+        platform.sqlStats.lastRequestQueries = scope.queries;
+      });
+      sqlScope.run(scope, next);
+    },
     expressMiddleware(apollo, {
       context: async ({ req }) => buildContext(platform, await viewerFromHeader(platform, req.headers.authorization)),
     }),
