@@ -5,6 +5,8 @@ import { AppMember } from '../domain/apps/app-member.entity.js';
 import { Environment } from '../domain/settings/environment.entity.js';
 import { PlatformEventRow } from '../domain/events/platform-event.entity.js';
 import { AuditEntry } from '../domain/audit/audit-entry.entity.js';
+import { NotificationRoute } from '../domain/notify/notification-route.entity.js';
+import { NotificationDelivery } from '../domain/notify/notification-delivery.entity.js';
 
 /** Every entity Phantom persists. Each domain module owns its own tables. */
-export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry];
+export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery];

@@ -1,5 +1,6 @@
 import { Migration20261126000001_initial } from './Migration20261126000001_initial.js';
 import { Migration20261126000100_event_seq_and_audit } from './Migration20261126000100_event_seq_and_audit.js';
+import { Migration20261126000200_notifications } from './Migration20261126000200_notifications.js';
 
 /**
  * Committed MySQL/MariaDB migrations, in order. To add one: change the entities, run
@@ -8,4 +9,5 @@ import { Migration20261126000100_event_seq_and_audit } from './Migration20261126
 export const migrationsList = [
   { name: 'Migration20261126000001_initial', class: Migration20261126000001_initial },
   { name: 'Migration20261126000100_event_seq_and_audit', class: Migration20261126000100_event_seq_and_audit },
+  { name: 'Migration20261126000200_notifications', class: Migration20261126000200_notifications },
 ];

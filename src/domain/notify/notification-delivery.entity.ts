@@ -1,0 +1,66 @@
+import { Entity, Enum, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { NotificationDeliveryStatus } from './notification-channel.js';
+import type { NotifiedEvent } from './notified-event.js';
+
+/**
+ * One platform event to send through one route. The unique (event, route) pair makes the
+ * fan-out idempotent: the event stream is at-least-once, and a redelivered event must not
+ * send twice. `routeId` is not a foreign key: the history outlives a deleted route (its
+ * queued deliveries end DEAD).
+ */
+@Entity({ tableName: 'notification_deliveries' })
+@Unique({ properties: ['eventId', 'routeId'] })
+@Index({ properties: ['status', 'nextAttemptAt'] })
+@Index({ properties: ['routeId', 'id'] })
+@Index({ properties: ['app', 'id'] })
+export class NotificationDelivery {
+  [OptionalProps]?: 'app' | 'attempts' | 'lastError' | 'nextAttemptAt' | 'lockedUntil' | 'sentAt' | 'createdAt' | 'updatedAt';
+
+  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  id!: string;
+
+  /** Platform event id (its `seq`, decimal). */
+  @Property({ type: 'string', length: 20 })
+  eventId!: string;
+
+  @Property({ type: 'integer', unsigned: true })
+  routeId!: number;
+
+  /** The route's app (null for a global route): who may read and retry this delivery. */
+  @Property({ type: 'string', length: 40, nullable: true })
+  app?: string | null;
+
+  @Property({ type: 'string', length: 40 })
+  eventType!: string;
+
+  /** The event as it was on the stream, rendered at send time (payloads never hold secrets). */
+  @Property({ type: 'json' })
+  event!: NotifiedEvent;
+
+  @Enum({ items: () => NotificationDeliveryStatus, type: 'string', length: 16 })
+  status!: NotificationDeliveryStatus;
+
+  @Property({ type: 'integer' })
+  attempts: number = 0;
+
+  /** Why the last attempt failed (HTTP status, receiver's error, network error). Never the URL. */
+  @Property({ type: 'string', length: 1000, nullable: true })
+  lastError?: string | null;
+
+  /** When the next attempt is due (PENDING, RETRYING); null when SENT or DEAD. */
+  @Property({ type: 'datetime', length: 3, nullable: true })
+  nextAttemptAt?: Date | null;
+
+  /** A dispatcher claimed it until then (several replicas poll the same table). */
+  @Property({ type: 'datetime', length: 3, nullable: true })
+  lockedUntil?: Date | null;
+
+  @Property({ type: 'datetime', length: 3, nullable: true })
+  sentAt?: Date | null;
+
+  @Property({ type: 'datetime', length: 3 })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'datetime', length: 3 })
+  updatedAt: Date = new Date();
+}
