@@ -39,7 +39,8 @@ export async function authenticate(em: EntityManager, deps: DomainDeps, header: 
     return { userId: s.userId, username: s.username, isAdmin: s.isAdmin, scopes: sessionScopes(s.isAdmin), via: 'session', credentialId: hash };
   }
   const principal = await deps.cache.getOrLoad<Viewer & { lastUsedAt: number }>(`auth:${hash}`, async () => {
-    const token = await em.findOne(ApiToken, { tokenHash: hash, revokedAt: null }, { populate: ['user'] });
+    // The primary, not a replica: a token created a moment ago must work at once.
+    const token = await em.findOne(ApiToken, { tokenHash: hash, revokedAt: null }, { populate: ['user'], connectionType: 'write' });
     if (!token) return null;
     return {
       userId: token.user.id,
@@ -63,7 +64,7 @@ export async function authenticate(em: EntityManager, deps: DomainDeps, header: 
 
 /** Signs in with a password; the session lives in the KV store (Redis) with a TTL. */
 export async function login(ctx: DomainContext, username: string, password: string) {
-  const user = await ctx.em.findOne(User, { username });
+  const user = await ctx.em.findOne(User, { username }, { connectionType: 'write' });
   // Same answer for "no such user" and "wrong password": the API does not reveal which users exist.
   const ok = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : false;
   if (!user || !ok) throw unauthenticated('Wrong username or password.');

@@ -1,0 +1,42 @@
+/**
+ * DATABASE_REPLICA_URLS: reads prefer the replica, writes and credential checks use the
+ * primary. The "replica" here is a second database with the same schema and different rows,
+ * so where a read came from is visible.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeServices, testDatabaseUrl } from '../support/env.js';
+import { createScratchDatabase, startTestPhantom, type TestPhantom } from '../support/harness.js';
+import { createOrm, migrate } from '../../src/db/orm.js';
+
+describeServices('read replicas (MySQL)', () => {
+  let t: TestPhantom;
+  let dropReplica: () => Promise<void>;
+  beforeAll(async () => {
+    const replica = await createScratchDatabase(testDatabaseUrl!);
+    dropReplica = replica.drop;
+    const { orm } = await createOrm({ databaseUrl: replica.url });
+    await migrate(orm);
+    await orm.em.getConnection().execute(
+      `insert into apps (name, kind, description, repository, build_command, start_command, stop_command, container, release_config, version, created_at, updated_at)
+       values ('only-on-replica', 'GO', 'from the replica', '', '', '', '', '{"replicas":1,"cpu":"100m","memory":"128Mi","port":8080,"healthCheckPath":"/healthz","hpa":null}', '{"strategy":"ROLLING","autoRollback":true,"autoReleaseEnvs":[]}', 1, now(3), now(3))`,
+    );
+    await orm.close(true);
+    t = await startTestPhantom('mysql', { env: { DATABASE_REPLICA_URLS: replica.url } });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await dropReplica?.();
+  });
+
+  it('reads from the replica, writes to the primary, checks credentials on the primary', async () => {
+    // The admin token exists only on the primary: if credential checks used the replica this would be UNAUTHENTICATED.
+    const read = await t.gql(`{ app(name: "only-on-replica") { description } }`);
+    expect(read.errors).toBeUndefined();
+    expect(read.data.app).toEqual({ description: 'from the replica' });
+    const created = await t.gql(`mutation { createApp(input: { name: "on-primary", kind: NODE }) { name version } }`);
+    expect(created.errors).toBeUndefined();
+    const primary = t.phantom.platform.orm.em.fork();
+    const rows = await primary.getConnection('write').execute(`select name from apps where name = 'on-primary'`);
+    expect(rows).toHaveLength(1);
+  });
+});
