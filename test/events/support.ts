@@ -3,13 +3,15 @@ import type { Client } from 'graphql-ws';
 import type { TestPhantom } from '../support/harness.js';
 
 /** Polls `fn` until it returns a truthy value (returned) or `timeoutMs` passes (throws the last error). */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, stepMs = 50): Promise<NonNullable<T>> {
+export type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
+
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, stepMs = 50): Promise<Truthy<T>> {
   const end = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v as NonNullable<T>;
+      if (v) return v as Truthy<T>;
     } catch (e) {
       lastErr = e;
     }

@@ -53,6 +53,7 @@ export async function startEventOutbox(
   await feed.start();
   host.eventsCommittedListeners.add(relay.wake);
   host.services[SERVICE_KEY] = feed;
+  host.services.platformEventsRelay = relay;
   relay.start();
   return outbox;
 }

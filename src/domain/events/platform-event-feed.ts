@@ -31,12 +31,16 @@ export class PlatformEventFeed {
   private unsubscribe?: () => void;
   private timer?: NodeJS.Timeout;
   private polling = false;
+  private fromBus = 0;
 
   constructor(private readonly opts: PlatformEventFeedOptions) {}
 
   /** Subscribes to the bus; resolves when the subscription is live. */
   async start(): Promise<void> {
-    this.unsubscribe = this.opts.bus.subscribe(PLATFORM_EVENTS_TOPIC, (m) => this.emit({ kind: 'event', event: fromEventMessage(m) }));
+    this.unsubscribe = this.opts.bus.subscribe(PLATFORM_EVENTS_TOPIC, (m) => {
+      this.fromBus++;
+      this.emit({ kind: 'event', event: fromEventMessage(m) });
+    });
     this.timer = setInterval(() => void this.heartbeat(), this.opts.pollMs ?? 1000);
     this.timer.unref();
     await this.opts.bus.ready();
@@ -48,6 +52,11 @@ export class PlatformEventFeed {
     return () => {
       this.listeners.delete(fn);
     };
+  }
+
+  /** Events received from the bus so far (health output, tests). */
+  get busMessages(): number {
+    return this.fromBus;
   }
 
   get listenerCount(): number {

@@ -1,4 +1,4 @@
-import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { BigIntType, Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 
 /**
  * The transactional outbox: one row per platform event, written in the same transaction as
@@ -18,11 +18,11 @@ import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mik
 export class PlatformEventRow {
   [OptionalProps]?: 'at' | 'publishedAt' | 'app' | 'env' | 'actor' | 'seq';
 
-  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  @PrimaryKey({ type: new BigIntType('string'), autoincrement: true })
   id!: string;
 
   /** Public event id, dense and in commit order; null until the relay sequences the row. */
-  @Property({ type: 'bigint', nullable: true })
+  @Property({ type: new BigIntType('string'), nullable: true })
   seq?: string | null;
 
   @Property({ type: 'string', length: 40 })
