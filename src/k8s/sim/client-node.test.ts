@@ -299,7 +299,7 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
     expect(coreEvents.items[0]?.source?.component).toBe('deployment-controller');
     const ev = kc.makeApiClient(k8s.EventsV1Api);
     const v1Events = await ev.listNamespacedEvent({ namespace: NS, fieldSelector: 'regarding.kind=Deployment,reason=ScalingReplicaSet' });
-    expect(v1Events.items.map((e) => e.metadata.name).sort()).toEqual(coreEvents.items.map((e) => e.metadata?.name).sort());
+    expect(v1Events.items.map((e) => e.metadata?.name).sort()).toEqual(coreEvents.items.map((e) => e.metadata?.name).sort());
     expect(v1Events.items[0]?.note).toBe(coreEvents.items[0]?.message);
   });
 });

@@ -1,5 +1,5 @@
 /** Records core v1 Events like client-go's recorder (with count aggregation of identical events). */
-import { eventName, microTime, rfc3339 } from './names.js';
+import { eventName, newUid, rfc3339 } from './names.js';
 import type { Store } from './store.js';
 import type { Obj } from './types.js';
 
@@ -9,6 +9,9 @@ export interface EventSource {
 }
 
 export class EventRecorder {
+  /** Aggregation key → event name (so repeated events do not scan the namespace's events). */
+  private readonly byKey = new Map<string, { ns: string; name: string }>();
+
   constructor(private readonly store: Store) {}
 
   /** Emits an event about `obj`. Identical (object, reason, message, source) events bump `count`. */
@@ -25,16 +28,9 @@ export class EventRecorder {
     };
     if (fieldPath) involved.fieldPath = fieldPath;
     const now = Date.now();
-    const existing = this.store
-      .list('events', ns)
-      .find(
-        (e) =>
-          e.involvedObject?.uid === involved.uid &&
-          e.reason === reason &&
-          e.message === message &&
-          e.type === type &&
-          e.source?.component === source.component,
-      );
+    const key = JSON.stringify([involved.uid, fieldPath ?? '', type, reason, message, source.component]);
+    const ref = this.byKey.get(key);
+    const existing = ref ? this.store.get('events', ref.ns, ref.name) : undefined;
     if (existing) {
       existing.count = (existing.count ?? 1) + 1;
       existing.lastTimestamp = rfc3339(now);
@@ -48,7 +44,7 @@ export class EventRecorder {
       metadata: {
         name: eventName(obj.metadata.name),
         namespace: ns,
-        uid: crypto.randomUUID(),
+        uid: newUid(),
         creationTimestamp: rfc3339(now),
       },
       involvedObject: involved,
@@ -63,7 +59,8 @@ export class EventRecorder {
       reportingComponent: source.component,
       reportingInstance: source.host ?? '',
     };
-    void microTime;
     this.store.put('events', ev);
+    this.byKey.set(key, { ns, name: ev.metadata.name });
+    if (this.byKey.size > 50_000) this.byKey.clear();
   }
 }

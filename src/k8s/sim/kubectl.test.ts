@@ -241,6 +241,16 @@ describe('real kubectl against the simulated cluster', () => {
     expect(ev.stdout).toMatch(/Back-off restarting failed container app in pod crash-/);
   });
 
+  it('logs: synthetic container output, and --previous for a crashed container', async () => {
+    const l = await k.run(['logs', 'deployment/web']);
+    expect(l.code).toBe(0);
+    expect(l.stdout).toContain('[sim] container app started (image nginx:1.25)');
+    const crashPod = (await k.run(['get', 'pods', '-l', 'app=crash', '-o', 'name'])).stdout.split('\n')[0] as string;
+    const prev = await k.run(['logs', crashPod, '--previous']);
+    expect(prev.code).toBe(0);
+    expect(prev.stdout).toContain('[sim] exited with code 1');
+  });
+
   it('typed create (protobuf body) is refused with 415 instead of being misread', async () => {
     const r = await k.run(['create', 'deployment', 'proto', '--image=nginx']);
     expect(r.code).not.toBe(0);

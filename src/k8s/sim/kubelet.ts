@@ -293,40 +293,51 @@ export class Kubelet {
     if (pod) rt.stage = 'ready';
   }
 
+  /** The container exits with code 1: briefly `terminated Error`, then `CrashLoopBackOff` until the back-off ends. */
   private crash(rt: PodRuntime): void {
     const src = { component: 'kubelet', host: this.nodeName };
-    rt.restarts++;
-    const delay = this.backoff(rt.restarts);
     let crashed: Obj[] = [];
-    const pod = this.mutate(rt, (p) => {
+    const unready = (p: Obj, names: string[]): void => {
+      setCondition(p.status.conditions, 'Ready', 'False', 'ContainersNotReady', `containers with unready status: [${names.join(' ')}]`);
+      setCondition(p.status.conditions, 'ContainersReady', 'False', 'ContainersNotReady', `containers with unready status: [${names.join(' ')}]`);
+    };
+    const exited = this.mutate(rt, (p) => {
       const now = rfc3339();
-      const names: string[] = [];
       crashed = this.containers(p).filter((c) => isCrashLoopImage(String(c.image)));
+      const names: string[] = [];
       for (const cs of p.status.containerStatuses ?? []) {
         if (!crashed.some((c) => c.name === cs.name)) continue;
         const startedAt = cs.state?.running?.startedAt ?? now;
-        cs.lastState = {
-          terminated: { exitCode: 1, reason: 'Error', startedAt, finishedAt: now, containerID: cs.containerID },
-        };
-        cs.state = {
-          waiting: {
-            reason: 'CrashLoopBackOff',
-            message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${cs.name} pod=${rt.name}_${rt.ns}(${rt.uid})`,
-          },
-        };
+        cs.state = { terminated: { exitCode: 1, reason: 'Error', startedAt, finishedAt: now, containerID: cs.containerID } };
         cs.ready = false;
         cs.started = false;
-        cs.restartCount = rt.restarts;
         names.push(cs.name);
       }
-      setCondition(p.status.conditions, 'Ready', 'False', 'ContainersNotReady', `containers with unready status: [${names.join(' ')}]`);
-      setCondition(p.status.conditions, 'ContainersReady', 'False', 'ContainersNotReady', `containers with unready status: [${names.join(' ')}]`);
+      unready(p, names);
     });
-    if (!pod) return;
+    if (!exited) return;
     rt.stage = 'crashed';
-    for (const c of crashed)
-      this.recorder.record(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${rt.name}_${rt.ns}(${rt.uid})`, src, `spec.containers{${c.name}}`);
-    this.after(rt, delay, () => this.start(rt));
+    rt.restarts++;
+    const delay = this.backoff(rt.restarts);
+    this.after(rt, Math.min(delay, Math.max(1, Math.floor(this.timing.crashAfterMs / 4))), () => {
+      const pod = this.mutate(rt, (p) => {
+        for (const cs of p.status.containerStatuses ?? []) {
+          if (!crashed.some((c) => c.name === cs.name) || !cs.state?.terminated) continue;
+          cs.lastState = { terminated: cs.state.terminated };
+          cs.state = {
+            waiting: {
+              reason: 'CrashLoopBackOff',
+              message: `back-off ${Math.round(delay / 1000)}s restarting failed container=${cs.name} pod=${rt.name}_${rt.ns}(${rt.uid})`,
+            },
+          };
+          cs.restartCount = rt.restarts;
+        }
+      });
+      if (!pod) return;
+      for (const c of crashed)
+        this.recorder.record(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${rt.name}_${rt.ns}(${rt.uid})`, src, `spec.containers{${c.name}}`);
+      this.after(rt, delay, () => this.start(rt));
+    });
   }
 
   private terminate(rt: PodRuntime, pod: Obj): void {

@@ -189,7 +189,9 @@ describe('simulated API server protocol', () => {
   it('lists and single GETs as Tables, with the list resourceVersion', async () => {
     const t = await call('GET', D, undefined, { Accept: TABLE_ACCEPT });
     expect(t.body).toMatchObject({ kind: 'Table', apiVersion: 'meta.k8s.io/v1' });
-    expect(Number(t.body.metadata.resourceVersion)).toBe(cluster.resourceVersion);
+    const listRv = Number(t.body.metadata.resourceVersion);
+    expect(listRv).toBeLessThanOrEqual(cluster.resourceVersion);
+    for (const r of t.body.rows) expect(Number(r.object.metadata.resourceVersion)).toBeLessThanOrEqual(listRv);
     expect(t.body.columnDefinitions.map((c: Json) => [c.name, c.priority])).toEqual([
       ['Name', 0], ['Ready', 0], ['Up-to-date', 0], ['Available', 0], ['Age', 0], ['Containers', 1], ['Images', 1], ['Selector', 1],
     ]);
@@ -233,6 +235,20 @@ describe('simulated API server protocol', () => {
     await eventually(() => tbl.events.some((e) => e.object.rows?.[0]?.cells?.[2] === 'Running'));
     tbl.close();
     expect(tbl.events[0]).toMatchObject({ type: 'ADDED', object: { kind: 'Table', rows: [{ cells: ['tbl', '0/1', 'Pending', '0', expect.any(String), '<none>', '<none>', '<none>', '<none>'] }] } });
+  });
+
+  it('metadata-only responses for PartialObjectMetadata clients', async () => {
+    const accept = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+    const l = await call('GET', D, undefined, { Accept: accept });
+    expect(l.body.kind).toBe('PartialObjectMetadataList');
+    expect(l.body.items.find((i: Json) => i.metadata.name === 'meta')).toEqual({
+      kind: 'PartialObjectMetadata',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata: expect.objectContaining({ name: 'meta', namespace: 'default' }),
+    });
+    const one = await call('GET', `${D}/meta`, undefined, { Accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1' });
+    expect(one.body.kind).toBe('PartialObjectMetadata');
+    expect(one.body.spec).toBeUndefined();
   });
 
   it('watch: sendInitialEvents ends the initial list with the initial-events-end bookmark', async () => {

@@ -84,7 +84,7 @@ export const RESOURCES: ResourceDef[] = [
   },
   {
     group: '', version: 'v1', resource: 'pods', singular: 'pod', kind: 'Pod', namespaced: true,
-    shortNames: ['po'], categories: ['all'], verbs: ALL_VERBS, subresources: ['status'], storeKey: 'pods',
+    shortNames: ['po'], categories: ['all'], verbs: ALL_VERBS, subresources: ['status', 'log'], storeKey: 'pods',
   },
   {
     group: '', version: 'v1', resource: 'services', singular: 'service', kind: 'Service', namespaced: true,

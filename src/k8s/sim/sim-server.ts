@@ -19,6 +19,8 @@ import { badRequest, internalError, invalid, methodNotAllowed, pathNotFound, Sta
 import { EventRecorder } from './event-recorder.js';
 import { Kubelet } from './kubelet.js';
 import { kubeconfigFor } from './kubeconfig.js';
+import { partialList, partialObject, wantsPartial } from './partial-metadata.js';
+import { podLog } from './pod-logs.js';
 import { PATCH_TYPES, Registry, type Subresource } from './registry.js';
 import { apiVersionOf, findResource, RESOURCES, type ResourceDef } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -371,7 +373,7 @@ class Cluster implements SimulatedCluster {
     } else rp = parsed;
     const { def } = rp;
     const ns = def.namespaced ? rp.namespace : undefined;
-    const sub = rp.subresource as Subresource;
+    const sub = rp.subresource as Subresource | 'log';
     const dryRun = q.getAll('dryRun').includes('All');
     const table = wantsTable(accept) ? includeObject(q) : undefined;
     const out = (o: Obj): Obj => this.registry.external(def, o);
@@ -401,13 +403,14 @@ class Cluster implements SimulatedCluster {
             timeoutSeconds,
             sendInitialEvents,
             table,
-            external: out,
+            external: !table && wantsPartial(accept, false) ? (o: Obj) => partialObject(out(o)) : out,
           });
           return;
         }
         const rv = String(this.store.resourceVersion);
         const items = this.registry.list(def, ns).filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
         if (table) return sendJson(res, 200, toTable(def.kind, items, rv, table, out));
+        if (wantsPartial(accept, true)) return sendJson(res, 200, partialList(items.map(out), rv));
         return sendJson(res, 200, {
           apiVersion: apiVersionOf(def),
           kind: `${def.kind}List`,
@@ -452,9 +455,17 @@ class Cluster implements SimulatedCluster {
     if (method === 'GET') {
       const o = this.registry.get(def, ns, name);
       if (sub === 'scale') return sendJson(res, 200, this.registry.toScale(def, o));
+      if (sub === 'log') {
+        const text = podLog(o, q);
+        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
+      if (wantsPartial(accept, false)) return sendJson(res, 200, partialObject(out(o)));
       if (table) return sendJson(res, 200, toTable(def.kind, [o], String(o.metadata.resourceVersion), table, out));
       return sendJson(res, 200, out(o));
     }
+    if (sub === 'log') throw methodNotAllowed();
     if (method === 'PUT') {
       const body = parseBody(await readBody(req), req.headers['content-type'] ?? '', ['application/json', 'application/yaml']) as Obj;
       if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be a JSON object');

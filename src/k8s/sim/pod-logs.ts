@@ -1,0 +1,31 @@
+/** `GET pods/{name}/log`: a few synthetic lines per container start (no real containers run). */
+import { badRequest } from './errors.js';
+import type { Obj } from './types.js';
+
+export function podLog(pod: Obj, q: URLSearchParams): string {
+  const containers: Obj[] = pod.spec?.containers ?? [];
+  const name = q.get('container') ?? (containers.length === 1 ? containers[0]?.name : undefined);
+  if (!name)
+    throw badRequest(
+      `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.map((c) => c.name).join(' ')}]`,
+    );
+  const spec = containers.find((c) => c.name === name);
+  if (!spec) throw badRequest(`container ${name} is not valid for pod ${pod.metadata.name}`);
+  const cs: Obj | undefined = (pod.status?.containerStatuses ?? []).find((c: Obj) => c.name === name);
+  const previous = q.get('previous') === 'true';
+  const state = previous ? cs?.lastState : cs?.state;
+  if (previous && !state?.terminated)
+    throw badRequest(`previous terminated container "${name}" in pod "${pod.metadata.name}" not found`);
+  if (!previous && !state?.running && !state?.terminated)
+    throw badRequest(`container "${name}" in pod "${pod.metadata.name}" is waiting to start: ${state?.waiting?.reason ?? 'ContainerCreating'}`);
+  const startedAt: string = (state.running ?? state.terminated).startedAt;
+  const lines = [
+    `${startedAt} [sim] container ${name} started (image ${String(spec.image)})`,
+    `${startedAt} [sim] listening`,
+  ];
+  if (state.terminated) lines.push(`${String(state.terminated.finishedAt)} [sim] exited with code ${String(state.terminated.exitCode)}`);
+  const tail = q.get('tailLines');
+  const out = tail !== null && /^\d+$/.test(tail) ? lines.slice(-Number(tail) || lines.length) : lines;
+  const withTs = q.get('timestamps') === 'true';
+  return out.map((l) => (withTs ? l : l.slice(l.indexOf(' ') + 1))).join('\n') + '\n';
+}
