@@ -14,7 +14,8 @@ import { ClusterWatchers } from './cluster-watcher.js';
 import { startEmbeddedClusters } from './embedded-clusters.js';
 import { KubeconfigClusterRegistry } from './kubeconfig-cluster-registry.js';
 import { KubeRuntime } from './kube-runtime.js';
-import { PodEventRelay } from './pod-event-relay.js';
+import { PodEventRelay, podEventKey } from './pod-event-relay.js';
+import type { PodEventMessage, WorkloadRef } from './types.js';
 
 /** Partitions of the `k8s-events` stream. Part of the data layout: change only on an empty stream. */
 export const K8S_EVENT_PARTITIONS = 8;
@@ -27,6 +28,8 @@ export interface K8sServices {
   replicaId: string;
   /** The kubeconfig in use (the embedded clusters' file, or PHANTOM_KUBECONFIG). */
   kubeconfigPath: string | null;
+  /** Pod changes of one app in one env, from every replica's watchers (bus topic `podEvents`); active when resolved. */
+  podEvents(ref: WorkloadRef): Promise<AsyncIterableIterator<PodEventMessage>>;
 }
 
 const NO_CLUSTERS: ClusterRegistry = { names: () => [], get: () => undefined };
@@ -57,7 +60,14 @@ export async function attachK8s(platform: Platform): Promise<K8sServices> {
   platform.onClose(() => relay.stop());
   const watchers = new ClusterWatchers(runtime, messaging.leases, stream, { holder: replicaId, onError }).start();
   platform.onClose(() => watchers.stop());
-  const services: K8sServices = { runtime, watchers, replicaId, kubeconfigPath };
+  const services: K8sServices = {
+    runtime, watchers, replicaId, kubeconfigPath,
+    podEvents: async (ref) => {
+      const it = messaging.bus.asyncIterator('podEvents', { key: podEventKey(ref.app, ref.env) });
+      await messaging.bus.ready();
+      return it;
+    },
+  };
   platform.services.k8s = services;
   return services;
 }

@@ -5,10 +5,12 @@ import { AppResolver } from './app.resolver.js';
 import { UserResolver } from './user.resolver.js';
 import { EnvironmentResolver } from './environment.resolver.js';
 import { NodeResolver } from './node.resolver.js';
+import { AppWorkloadsResolver, WorkloadResolver } from './workload.resolver.js';
+import { ClusterResolver } from './cluster.resolver.js';
 import { PlatformEventResolver } from './platform-event.resolver.js';
 
 /** Every resolver class. Modules add theirs here. */
-export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, AppResolver, EnvironmentResolver, PlatformEventResolver];
+export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, AppResolver, EnvironmentResolver, AppWorkloadsResolver, WorkloadResolver, ClusterResolver, PlatformEventResolver];
 
 /** Builds the executable schema (also used to emit schema/schema.graphql). */
 export async function buildPhantomSchema(extra: Function[] = []): Promise<GraphQLSchema> {

@@ -1,0 +1,137 @@
+/**
+ * Workloads: an app running in an environment, one part per target cluster. Reads come from
+ * the runtime's informer caches; changes (deploy, restart, scale, delete a pod) are
+ * authorized here (DEVELOPER or above on the app), applied through the runtime, and recorded
+ * as platform events (outbox) when at least one target took the change. A target that fails
+ * is data in the answer, not an error of the call.
+ */
+import type { ClusterRuntime } from '../../k8s/cluster-runtime.js';
+import type { WorkloadRef, WorkloadState, WorkloadTarget } from '../../k8s/types.js';
+import { getApp, requireAppRole, type AppRecord } from '../apps/app.service.js';
+import { AppRole } from '../apps/app-kind.js';
+import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
+import { Environment } from '../settings/environment.entity.js';
+import type { DomainContext } from '../shared/domain-context.js';
+import { requireViewer } from '../shared/authz.js';
+import { DomainError, badInput, notFound } from '../shared/errors.js';
+
+/** The most replicas `scaleApp` sets (the same bound as an app's container spec). */
+export const MAX_REPLICAS = 500;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+// An OCI image reference, loosely: no whitespace or control characters, at most 512 characters.
+const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/;
+
+async function requireApp(ctx: DomainContext, name: string): Promise<AppRecord> {
+  const app = await getApp(ctx, name);
+  if (!app) throw notFound(`App "${name}"`);
+  return app;
+}
+
+/** The env's targets; an unknown env is the caller's mistake (BAD_USER_INPUT on `env`). */
+export async function targetsOf(ctx: DomainContext, env: string): Promise<WorkloadTarget[]> {
+  const e = await ctx.em.findOne(Environment, { name: env });
+  if (!e) throw badInput('env', `Unknown environment "${env}".`);
+  return e.targets.map((t) => ({ cluster: t.cluster, namespace: t.namespace }));
+}
+
+function summarize(parts: { cluster: string; namespace: string; error: string | null }[]) {
+  return parts.map((p) => ({ cluster: p.cluster, namespace: p.namespace, error: p.error }));
+}
+
+/** Writes the outbox row when at least one target changed; wakes the relay after commit. */
+async function recordIfChanged(ctx: DomainContext, type: PlatformEventType, app: string, env: string, parts: { cluster: string; namespace: string; error: string | null }[], payload: Record<string, unknown>): Promise<void> {
+  if (!parts.some((p) => p.error === null)) return;
+  const actor = ctx.viewer?.username ?? null;
+  await ctx.em.transactional(async (em) => {
+    recordEvent(em, { type, actor, app, env, payload: { ...payload, targets: summarize(parts) } });
+  });
+  ctx.deps.onEventsCommitted();
+}
+
+/** The app's workload in `env`, one entry per target cluster (any signed-in viewer). */
+export async function listWorkloads(ctx: DomainContext, runtime: ClusterRuntime, app: string, env: string): Promise<WorkloadState[]> {
+  requireViewer(ctx.viewer);
+  const targets = await targetsOf(ctx, env);
+  return runtime.workloads(targets, { app, env });
+}
+
+/** Authorizes a change to the app's workload in env and returns its targets. */
+async function authorizeChange(ctx: DomainContext, appName: string, env: string): Promise<{ app: AppRecord; targets: WorkloadTarget[]; ref: WorkloadRef }> {
+  const app = await requireApp(ctx, appName);
+  await requireAppRole(ctx, app, AppRole.DEVELOPER);
+  const targets = await targetsOf(ctx, env);
+  return { app, targets, ref: { app: app.name, env } };
+}
+
+/**
+ * Applies the app's container spec with `image` to every target of `env` (Deployment,
+ * Service, HPA). The release engine calls this too; `releaseId` lands on the objects.
+ */
+export async function deployApp(ctx: DomainContext, runtime: ClusterRuntime, appName: string, env: string, image: string, releaseId?: string | null): Promise<WorkloadState[]> {
+  const { app, targets, ref } = await authorizeChange(ctx, appName, env);
+  if (!image || image.length > 512 || !IMAGE.test(image)) throw badInput('image', `"${image}" is not a valid container image reference.`);
+  return runtime.applyWorkload(targets, { ...ref, image, container: app.container, releaseId: releaseId ?? null });
+}
+
+/** Rollout restart in every target of `env`. */
+export async function restartApp(ctx: DomainContext, runtime: ClusterRuntime, appName: string, env: string): Promise<WorkloadState[]> {
+  const { targets, ref } = await authorizeChange(ctx, appName, env);
+  const parts = await runtime.restart(targets, ref);
+  await recordIfChanged(ctx, PlatformEventType.WORKLOAD_RESTARTED, ref.app, env, parts, {});
+  return parts;
+}
+
+/** Sets the replica count in every target of `env`. */
+export async function scaleApp(ctx: DomainContext, runtime: ClusterRuntime, appName: string, env: string, replicas: number): Promise<WorkloadState[]> {
+  const { targets, ref } = await authorizeChange(ctx, appName, env);
+  if (!Number.isInteger(replicas) || replicas < 0 || replicas > MAX_REPLICAS) {
+    throw badInput('replicas', `replicas must be a whole number from 0 to ${MAX_REPLICAS}.`);
+  }
+  const parts = await runtime.scale(targets, ref, replicas);
+  await recordIfChanged(ctx, PlatformEventType.WORKLOAD_SCALED, ref.app, env, parts, { replicas });
+  return parts;
+}
+
+/**
+ * Deletes one of the app's pods on `cluster` (a target of `env`); its ReplicaSet replaces it.
+ * A pod that is not the app's is NOT_FOUND, like a missing one. An unreachable cluster is
+ * UNAVAILABLE: with a single target there is no other part to return beside the error.
+ */
+export async function deletePod(ctx: DomainContext, runtime: ClusterRuntime, appName: string, env: string, cluster: string, pod: string): Promise<boolean> {
+  const { targets, ref } = await authorizeChange(ctx, appName, env);
+  const target = targets.find((t) => t.cluster === cluster);
+  if (!target) throw badInput('cluster', `Environment "${env}" has no target on cluster "${cluster}".`);
+  if (pod.length > 253 || !DNS1123_SUBDOMAIN.test(pod)) throw badInput('pod', `"${pod}" is not a valid pod name.`);
+  const res = await runtime.deletePod(target, ref, pod);
+  if (!res.ok) {
+    if (/not found/i.test(res.error ?? '')) throw new DomainError('NOT_FOUND', res.error!, { field: 'pod' });
+    throw new DomainError('UNAVAILABLE', res.error ?? `cluster ${cluster} is unavailable`, { cluster });
+  }
+  await recordIfChanged(ctx, PlatformEventType.POD_DELETED, ref.app, env, [{ ...target, error: null }], { pod });
+  return true;
+}
+
+/** Checks a `podEvents` subscription: a signed-in viewer, an existing app and env. */
+export async function authorizePodEvents(ctx: DomainContext, appName: string, env: string): Promise<WorkloadRef> {
+  requireViewer(ctx.viewer);
+  const app = await requireApp(ctx, appName);
+  await targetsOf(ctx, env);
+  return { app: app.name, env };
+}
+
+/** Where `podEvents` subscriptions read from (the k8s module's bus subscription). */
+export interface PodEventSource {
+  podEvents(ref: WorkloadRef): Promise<AsyncIterableIterator<import('../../k8s/types.js').PodEventMessage>>;
+}
+
+/** Authorizes, then subscribes to the app's pod changes in `env` on every cluster. */
+export async function subscribePodEvents(ctx: DomainContext, source: PodEventSource, appName: string, env: string) {
+  const ref = await authorizePodEvents(ctx, appName, env);
+  return source.podEvents(ref);
+}
+
+/** Every cluster's health and version (any signed-in viewer). */
+export async function listClusters(ctx: DomainContext, runtime: ClusterRuntime) {
+  requireViewer(ctx.viewer);
+  return runtime.clusters();
+}

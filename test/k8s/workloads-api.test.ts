@@ -1,0 +1,170 @@
+/**
+ * Workloads over GraphQL against two simulated clusters (plus one nobody listens on): deploy,
+ * live reads from the informer cache, podEvents over graphql-ws, scale/restart/deletePod with
+ * authorization, and a down cluster as data.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUserWithToken, errorCode, startTestPhantom, type TestPhantom } from '../support/harness.js';
+import { PlatformEventRow } from '../../src/domain/events/platform-event.entity.js';
+import { collect, startTestClusters, waitFor, type TestClusters } from './support.js';
+
+const WORKLOAD = `cluster namespace image revision replicas readyReplicas updatedReplicas availableReplicas status error
+  conditions { type status reason } pods { name phase status ready restarts nodeName startedAt image reason }
+  hpa { minReplicas maxReplicas } events(last: 5) { type reason message object }`;
+
+describe('workloads over GraphQL (embedded database, simulated clusters)', () => {
+  let clusters: TestClusters;
+  let t: TestPhantom;
+  let dev: string;
+  let viewer: string;
+
+  const workloads = async (env = 'prod', token?: string) => {
+    const r = await t.gql(`query($e: String!) { app(name: "shop") { workloads(env: $e) { ${WORKLOAD} } } }`, { e: env }, token);
+    if (r.errors) throw new Error(JSON.stringify(r.errors));
+    return r.data.app.workloads as any[];
+  };
+
+  beforeAll(async () => {
+    clusters = await startTestClusters(['sim-1', 'sim-2'], [{ name: 'down', url: 'http://127.0.0.1:1' }]);
+    t = await startTestPhantom('embedded', { env: { PHANTOM_KUBECONFIG: clusters.kubeconfigPath } });
+    const created = await t.gql(`mutation { createApp(input: { name: "shop", kind: NODE, container: { replicas: 2 } }) { id } }`);
+    expect(created.errors).toBeUndefined();
+    dev = await createUserWithToken(t, 'dev');
+    viewer = await createUserWithToken(t, 'watcher');
+    await t.gql(`mutation { setAppMember(app: "shop", username: "dev", role: DEVELOPER) { name } }`);
+    await t.gql(`mutation { setAppMember(app: "shop", username: "watcher", role: VIEWER) { name } }`);
+    await t.gql(`mutation { upsertEnvironment(input: { name: "broken", requiresApproval: false, targets: [{ cluster: "sim-1", namespace: "broken" }, { cluster: "down", namespace: "broken" }] }) { name } }`);
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await clusters?.close();
+  });
+
+  it('deploys to prod on both clusters and a query shows the pods becoming ready', async () => {
+    const before = await workloads();
+    expect(before.map((w) => [w.cluster, w.status])).toEqual([['sim-1', 'MISSING'], ['sim-2', 'MISSING']]);
+    const r = await t.gql(`mutation { deployApp(app: "shop", env: "prod", image: "registry.local/shop:1.0") { cluster namespace image error } }`, {}, dev);
+    expect(r.errors).toBeUndefined();
+    expect(r.data.deployApp).toEqual([
+      { cluster: 'sim-1', namespace: 'prod', image: 'registry.local/shop:1.0', error: null },
+      { cluster: 'sim-2', namespace: 'prod', image: 'registry.local/shop:1.0', error: null },
+    ]);
+    const ready = await waitFor(async () => {
+      const ws = await workloads();
+      return ws.every((w) => w.status === 'AVAILABLE' && w.pods.length === 2 && w.pods.every((p: any) => p.ready)) ? ws : undefined;
+    }, 10_000);
+    expect(ready[1]).toMatchObject({ cluster: 'sim-2', replicas: 2, readyReplicas: 2, availableReplicas: 2, revision: 1, hpa: null, error: null });
+    expect(ready[1].pods[0]).toMatchObject({ phase: 'Running', status: 'Running', restarts: 0, image: 'registry.local/shop:1.0', reason: null });
+    expect(ready[1].pods[0].nodeName).toBeTruthy();
+    expect(ready[1].events.length).toBeGreaterThan(0);
+    expect(ready[1].events.length).toBeLessThanOrEqual(5);
+  });
+
+  it('answers live fields from the informer cache: no request reaches the API servers', async () => {
+    await workloads();
+    const before = clusters.sims.map((s) => s.requestCount);
+    await workloads();
+    await workloads('dev');
+    expect(clusters.sims.map((s) => s.requestCount)).toEqual(before);
+  });
+
+  it('streams pod events over graphql-ws while the app scales', async () => {
+    const sub = collect(t.ws(viewer), `subscription { podEvents(app: "shop", env: "prod") { type cluster namespace app env pod { name status ready } } }`);
+    // The subscription is active once the server has processed it; give it a moment.
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await t.gql(`mutation { scaleApp(app: "shop", env: "prod", replicas: 3) { cluster replicas error } }`, {}, dev);
+    expect(r.data.scaleApp).toEqual([{ cluster: 'sim-1', replicas: 3, error: null }, { cluster: 'sim-2', replicas: 3, error: null }]);
+    await waitFor(() => {
+      const added = sub.items.filter((i) => i.data && (i.data as any).podEvents.type === 'ADDED');
+      const readyPods = new Set(sub.items.filter((i) => (i.data as any)?.podEvents.pod.ready).map((i) => (i.data as any).podEvents.cluster + '/' + (i.data as any).podEvents.pod.name));
+      return added.length >= 2 && readyPods.size >= 2;
+    }, 10_000);
+    const first = sub.items[0]!.data as any;
+    expect(first.podEvents).toMatchObject({ app: 'shop', env: 'prod', namespace: 'prod' });
+    expect(new Set(sub.items.map((i) => (i.data as any).podEvents.cluster))).toEqual(new Set(['sim-1', 'sim-2']));
+    sub.stop();
+  });
+
+  it('refuses a podEvents subscription without a sign-in, and for an unknown app', async () => {
+    const anon = collect(t.ws(null), `subscription { podEvents(app: "shop", env: "prod") { type } }`);
+    await waitFor(() => anon.error !== undefined || anon.items.length > 0 || anon.completed, 5000);
+    const e1 = (anon.items[0]?.errors ?? (anon.error as any[]) ?? [])[0];
+    expect(e1?.extensions?.code).toBe('UNAUTHENTICATED');
+    const unknown = collect(t.ws(viewer), `subscription { podEvents(app: "nope", env: "prod") { type } }`);
+    await waitFor(() => unknown.error !== undefined || unknown.items.length > 0, 5000);
+    expect(((unknown.error as any[]) ?? unknown.items[0]?.errors)[0].extensions.code).toBe('NOT_FOUND');
+  });
+
+  it('authorizes changes: VIEWER refused, DEVELOPER allowed; bad input names the field', async () => {
+    const mutations = [
+      `mutation { restartApp(app: "shop", env: "prod") { cluster error } }`,
+      `mutation { scaleApp(app: "shop", env: "prod", replicas: 2) { cluster error } }`,
+      `mutation { deployApp(app: "shop", env: "prod", image: "registry.local/shop:1.0") { cluster error } }`,
+      `mutation { deletePod(app: "shop", env: "prod", cluster: "sim-1", pod: "shop-x") }`,
+    ];
+    for (const m of mutations) {
+      expect(errorCode(await t.gql(m, {}, viewer))).toBe('FORBIDDEN');
+      expect(errorCode(await t.gql(m, {}, null))).toBe('UNAUTHENTICATED');
+      expect(errorCode(await t.gql(m.replace('"shop"', '"nope"'), {}, dev))).toBe('NOT_FOUND');
+    }
+    const badEnv = await t.gql(`mutation { scaleApp(app: "shop", env: "staging", replicas: 2) { cluster } }`, {}, dev);
+    expect([errorCode(badEnv), badEnv.errors![0]!.extensions!.field]).toEqual(['BAD_USER_INPUT', 'env']);
+    for (const n of [-1, 501]) {
+      const bad = await t.gql(`mutation { scaleApp(app: "shop", env: "prod", replicas: ${n}) { cluster } }`, {}, dev);
+      expect([errorCode(bad), bad.errors![0]!.extensions!.field]).toEqual(['BAD_USER_INPUT', 'replicas']);
+    }
+    const badCluster = await t.gql(`mutation { deletePod(app: "shop", env: "dev", cluster: "sim-2", pod: "x") }`, {}, dev);
+    expect([errorCode(badCluster), badCluster.errors![0]!.extensions!.field]).toEqual(['BAD_USER_INPUT', 'cluster']);
+    const badImage = await t.gql(`mutation { deployApp(app: "shop", env: "dev", image: "not an image") { cluster } }`, {}, dev);
+    expect([errorCode(badImage), badImage.errors![0]!.extensions!.field]).toEqual(['BAD_USER_INPUT', 'image']);
+    const badLast = await t.gql(`{ app(name: "shop") { workloads(env: "prod") { events(last: 0) { reason } } } }`, {}, viewer);
+    expect(errorCode(badLast)).toBe('BAD_USER_INPUT');
+
+    const restarted = await t.gql(mutations[0]!, {}, dev);
+    expect(restarted.data.restartApp).toEqual([{ cluster: 'sim-1', error: null }, { cluster: 'sim-2', error: null }]);
+    await waitFor(async () => (await workloads()).every((w) => w.revision === 2 && w.status === 'AVAILABLE' && w.pods.length === 3) || undefined, 15_000);
+    const scaled = await t.gql(mutations[1]!, {}, dev);
+    expect(scaled.errors).toBeUndefined();
+
+    // Scaling down leaves Terminating pods for a moment: pick a pod once only the two remain.
+    const [w1] = await waitFor(async () => {
+      const ws = await workloads();
+      return ws[0].pods.length === 2 && ws[0].pods.every((p: any) => p.status === 'Running') ? ws : undefined;
+    }, 10_000);
+    const pod = w1.pods[0].name;
+    const missing = await t.gql(`mutation { deletePod(app: "shop", env: "prod", cluster: "sim-1", pod: "shop-nope") }`, {}, dev);
+    expect(errorCode(missing)).toBe('NOT_FOUND');
+    const del = await t.gql(`mutation($p: String!) { deletePod(app: "shop", env: "prod", cluster: "sim-1", pod: $p) }`, { p: pod }, dev);
+    expect(del.data).toEqual({ deletePod: true });
+    await waitFor(async () => ((await workloads())[0].pods.some((p: any) => p.name === pod) ? undefined : true), 10_000);
+
+    const em = t.phantom.platform.orm.em.fork();
+    const events = await em.find(PlatformEventRow, { type: { $in: ['WORKLOAD_RESTARTED', 'WORKLOAD_SCALED', 'POD_DELETED'] } as any }, { orderBy: { id: 'asc' } });
+    expect(events.map((e) => [e.type, e.actor, e.app, e.env])).toEqual([
+      ['WORKLOAD_SCALED', 'dev', 'shop', 'prod'], // the podEvents test's scale to 3
+      ['WORKLOAD_RESTARTED', 'dev', 'shop', 'prod'],
+      ['WORKLOAD_SCALED', 'dev', 'shop', 'prod'],
+      ['POD_DELETED', 'dev', 'shop', 'prod'],
+    ]);
+    expect(events[2]!.payload).toMatchObject({ replicas: 2, targets: [{ cluster: 'sim-1', error: null }, { cluster: 'sim-2', error: null }] });
+  });
+
+  it('returns a down cluster as data beside the cluster that works', async () => {
+    const deployed = await t.gql(`mutation { deployApp(app: "shop", env: "broken", image: "registry.local/shop:1.0") { cluster status error } }`, {}, dev);
+    expect(deployed.errors).toBeUndefined();
+    expect(deployed.data.deployApp[0]).toMatchObject({ cluster: 'sim-1', error: null });
+    expect(deployed.data.deployApp[1]).toMatchObject({ cluster: 'down', status: 'MISSING' });
+    expect(deployed.data.deployApp[1].error).toBeTruthy();
+    const ws = await workloads('broken');
+    expect(ws.map((w) => w.error === null)).toEqual([true, false]);
+    const scaled = await t.gql(`mutation { scaleApp(app: "shop", env: "broken", replicas: 1) { cluster replicas error } }`, {}, dev);
+    expect(scaled.data.scaleApp[0]).toEqual({ cluster: 'sim-1', replicas: 1, error: null });
+    expect(scaled.data.scaleApp[1].error).toBeTruthy();
+    const down = await t.gql(`mutation { deletePod(app: "shop", env: "broken", cluster: "down", pod: "shop-x") }`, {}, dev);
+    expect(errorCode(down)).toBe('UNAVAILABLE');
+    const cl = await t.gql(`{ clusters { name healthy version error } }`, {}, viewer);
+    expect(cl.data.clusters.map((c: any) => [c.name, c.healthy])).toEqual([['sim-1', true], ['sim-2', true], ['down', false]]);
+    expect(cl.data.clusters[0].version).toMatch(/^v1\./);
+    expect(cl.data.clusters[2].error).toMatch(/unreachable/);
+  });
+});
