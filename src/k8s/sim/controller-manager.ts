@@ -22,13 +22,14 @@ export class ControllerManager {
   private readonly unsubscribe: () => void;
   private closed = false;
   private passes = 0;
+  private lastEventExpiry = 0;
   /** Errors thrown by controllers (kept for debugging; never rethrown). */
   readonly errors: unknown[] = [];
 
   constructor(
     private readonly registry: Registry,
     recorder: EventRecorder,
-    timing: SimTiming,
+    private readonly timing: SimTiming,
   ) {
     this.deployments = new DeploymentController(registry, recorder);
     this.replicaSets = new ReplicaSetController(registry, recorder);
@@ -66,6 +67,11 @@ export class ControllerManager {
       }
     };
     step(() => this.gc.sweep());
+    const now = Date.now();
+    if (now - this.lastEventExpiry >= Math.min(60_000, this.timing.eventTtlMs)) {
+      this.lastEventExpiry = now;
+      step(() => this.gc.expireEvents(this.timing.eventTtlMs, now));
+    }
     for (const d of this.registry.list(DEPLOY, undefined)) step(() => this.deployments.sync(d));
     for (const rs of this.registry.list(RS, undefined)) step(() => this.replicaSets.sync(rs));
     for (const h of this.registry.list(HPA, undefined)) step(() => this.hpas.sync(h));

@@ -116,7 +116,7 @@ export class DeploymentController {
     const d = structuredClone(dIn);
     if (d.metadata.deletionTimestamp) return;
     const ns: string = d.metadata.namespace;
-    const rsList = this.registry.list(RS, ns).filter((rs) => isControlledBy(rs, d));
+    const rsList = this.registry.listWhere(RS, ns, (rs) => isControlledBy(rs, d));
     this.checkPausedConditions(d);
     if (d.spec.paused) {
       this.syncScaleOnly(d, rsList);
@@ -431,14 +431,15 @@ export class DeploymentController {
     for (const rs of oldRSs) if (specReplicas(rs) > 0) scaledDown = this.scaleRs(rs, 0, d) || scaledDown;
     if (scaledDown) return this.syncRolloutStatus(allRSs(), newRS, d);
     const oldUids = new Set(oldRSs.map((rs) => rs.metadata.uid));
-    const oldPodsRunning = this.registry
-      .list(PODS, d.metadata.namespace)
-      .some(
+    const oldPodsRunning =
+      this.registry.listWhere(
+        PODS,
+        d.metadata.namespace,
         (p) =>
           (p.metadata.ownerReferences ?? []).some((r: Obj) => r.controller && oldUids.has(r.uid)) &&
           p.status?.phase !== 'Failed' &&
           p.status?.phase !== 'Succeeded',
-      );
+      ).length > 0;
     if (oldPodsRunning) return this.syncRolloutStatus(allRSs(), newRS, d);
     if (!newRS) ({ newRS, oldRSs } = this.getAllReplicaSetsAndSyncRevision(d, rsList, true));
     if (newRS && specReplicas(newRS) !== specReplicas(d)) {

@@ -11,11 +11,12 @@ export class GarbageCollector {
     const uids = this.registry.store.allUids();
     let n = 0;
     for (const def of RESOURCES) {
-      if (def.toExternal) continue;
-      for (const o of this.registry.list(def, undefined)) {
+      if (def.toExternal || def.storeKey === 'events') continue;
+      const orphans = this.registry.listWhere(def, undefined, (o) => {
         const refs: Obj[] = o.metadata?.ownerReferences ?? [];
-        if (!refs.length || o.metadata.deletionTimestamp) continue;
-        if (refs.some((r) => uids.has(r.uid))) continue;
+        return refs.length > 0 && !o.metadata.deletionTimestamp && !refs.some((r) => uids.has(r.uid));
+      });
+      for (const o of orphans) {
         try {
           this.registry.delete(def, o.metadata.namespace, o.metadata.name, { propagationPolicy: 'Background' });
           n++;
@@ -25,5 +26,17 @@ export class GarbageCollector {
       }
     }
     return n;
+  }
+
+  /** Deletes events last seen more than `ttlMs` ago (the apiserver's event TTL). */
+  expireEvents(ttlMs: number, now = Date.now()): number {
+    const events = RESOURCES.find((r) => r.storeKey === 'events' && !r.toExternal);
+    if (!events) return 0;
+    const old = this.registry.listWhere(events, undefined, (e) => {
+      const t = Date.parse(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? '');
+      return Number.isFinite(t) && t + ttlMs < now;
+    });
+    for (const e of old) this.registry.store.remove('events', e.metadata.namespace, e.metadata.name);
+    return old.length;
   }
 }

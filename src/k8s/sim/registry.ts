@@ -82,6 +82,11 @@ export class Registry {
     return this.store.list(def.storeKey, def.namespaced ? ns : undefined);
   }
 
+  /** Objects for which `pred` holds (it sees stored objects read-only; only matches are cloned). */
+  listWhere(def: ResourceDef, ns: string | undefined, pred: (o: Readonly<Obj>) => boolean): Obj[] {
+    return this.store.listWhere(def.storeKey, def.namespaced ? ns : undefined, pred);
+  }
+
   private checkNamespace(def: ResourceDef, ns: string | undefined): void {
     if (!def.namespaced) return;
     if (!ns) throw badRequest('the namespace of the object is required');

@@ -45,7 +45,7 @@ export class ReplicaSetController {
   sync(rs: Obj): void {
     if (rs.metadata.deletionTimestamp) return;
     const ns: string = rs.metadata.namespace;
-    const pods = this.registry.list(PODS, ns).filter((p) => isControlledBy(p, rs));
+    const pods = this.registry.listWhere(PODS, ns, (p) => isControlledBy(p, rs));
     const active = pods.filter(isPodActive);
     const want: number = rs.spec?.replicas ?? 1;
     const diff = active.length - want;
@@ -100,7 +100,7 @@ export class ReplicaSetController {
   private syncStatus(rs: Obj): void {
     const live = this.registry.tryGet(RS, rs.metadata.namespace, rs.metadata.name);
     if (!live || live.metadata.uid !== rs.metadata.uid) return;
-    const pods = this.registry.list(PODS, live.metadata.namespace).filter((p) => isControlledBy(p, live) && isPodActive(p));
+    const pods = this.registry.listWhere(PODS, live.metadata.namespace, (p) => isControlledBy(p, live) && isPodActive(p));
     const tmplLabels: Obj = live.spec?.template?.metadata?.labels ?? {};
     const minReady: number = live.spec?.minReadySeconds ?? 0;
     const status: Obj = { replicas: pods.length };

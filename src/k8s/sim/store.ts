@@ -62,10 +62,24 @@ export class Store {
     });
   }
 
-  /** Every bucket's objects (for GC by uid). */
+  /**
+   * Objects of a bucket (optionally one namespace) for which `pred` holds; `pred` sees the stored object and
+   * must not modify it. Only matches are cloned.
+   */
+  listWhere(storeKey: string, ns: string | undefined, pred: (o: Readonly<Obj>) => boolean): Obj[] {
+    const out: Obj[] = [];
+    for (const o of this.bucket(storeKey).values())
+      if ((ns === undefined || o.metadata?.namespace === ns) && pred(o)) out.push(clone(o));
+    return out;
+  }
+
+  /** UIDs of every stored object except events (the possible owners, for GC). */
   allUids(): Set<string> {
     const s = new Set<string>();
-    for (const b of this.buckets.values()) for (const o of b.values()) if (o.metadata?.uid) s.add(o.metadata.uid);
+    for (const [key, b] of this.buckets) {
+      if (key === 'events') continue; // events own nothing
+      for (const o of b.values()) if (o.metadata?.uid) s.add(o.metadata.uid);
+    }
     return s;
   }
 

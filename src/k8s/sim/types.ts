@@ -26,6 +26,8 @@ export interface SimTiming {
   resyncMs: number;
   /** Interval of BOOKMARK events on watches that ask for them (real apiserver: ~60 s). */
   bookmarkMs: number;
+  /** Events are deleted this long after they were last seen (real apiserver: 1 h). */
+  eventTtlMs: number;
 }
 
 export const DEFAULT_TIMING: SimTiming = {
@@ -39,6 +41,7 @@ export const DEFAULT_TIMING: SimTiming = {
   terminateMs: 100,
   resyncMs: 250,
   bookmarkMs: 60_000,
+  eventTtlMs: 3_600_000,
 };
 
 export interface WatchEventRecord {

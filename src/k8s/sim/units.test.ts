@@ -1,6 +1,10 @@
 /** Pure helpers: patches, selectors, durations, names (no server). */
 import { describe, expect, it } from 'vitest';
+import { GarbageCollector } from './garbage-collector.js';
 import { computeTemplateHash, fnv32a, safeEncodeString } from './names.js';
+import { Registry } from './registry.js';
+import { findResource, type ResourceDef } from './resources.js';
+import { Store } from './store.js';
 import { applyJsonPatch, applyMergePatch, strategicMerge } from './patch.js';
 import { labelSelectorMatcher, labelSelectorString, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { humanDuration } from './tables.js';
@@ -132,5 +136,30 @@ describe('names and durations', () => {
     expect(h).toMatch(/^[456789bcdf]{1,10}$/);
     expect(computeTemplateHash(structuredClone(t))).toBe(h);
     expect(computeTemplateHash(t, 1)).not.toBe(h);
+  });
+});
+
+describe('store and garbage collector', () => {
+  it('expires old events and collects objects whose owners are gone', () => {
+    const store = new Store({ historyWindowMs: 60_000, historyMaxEvents: 3 });
+    const reg = new Registry(store);
+    const ns = findResource('', 'v1', 'namespaces') as ResourceDef;
+    const ev = findResource('', 'v1', 'events') as ResourceDef;
+    const pods = findResource('', 'v1', 'pods') as ResourceDef;
+    reg.create(ns, undefined, { metadata: { name: 'default' } });
+    const old = new Date(Date.now() - 2 * 3600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    reg.create(ev, 'default', { metadata: { name: 'old.1' }, involvedObject: { kind: 'Pod', name: 'p' }, lastTimestamp: old });
+    reg.create(ev, 'default', { metadata: { name: 'new.1' }, involvedObject: { kind: 'Pod', name: 'p' }, lastTimestamp: new Date().toISOString() });
+    const spec = { containers: [{ name: 'c', image: 'i' }] };
+    reg.create(pods, 'default', { metadata: { name: 'orphan', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'gone', uid: 'nope', controller: true }] }, spec });
+    reg.create(pods, 'default', { metadata: { name: 'bare' }, spec });
+    const gc = new GarbageCollector(reg);
+    expect(gc.expireEvents(3600_000)).toBe(1);
+    expect(reg.list(ev, 'default').map((e) => e.metadata.name)).toEqual(['new.1']);
+    expect(gc.sweep()).toBe(1);
+    expect(reg.list(pods, 'default').map((p) => p.metadata.name)).toEqual(['bare']);
+    // the history keeps at most 3 events: older resourceVersions are gone (410 for watches)
+    expect(store.eventsSince(0)).toBeUndefined();
+    expect(store.eventsSince(store.resourceVersion - 2)?.length).toBe(2);
   });
 });
