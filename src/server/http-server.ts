@@ -16,10 +16,11 @@ import type { Platform } from './platform.js';
 import { buildContext, viewerFromHeader } from './context.js';
 import { makeFormatError } from './format-error.js';
 import { DEFAULT_LIMITS, limitRules, type QueryLimits } from './limits.js';
-import { playgroundHtml } from './playground.js';
+import { loadWebApp, mountWebApp, playgroundPage } from './playground.js';
 import type { GraphQLContext } from '../resolvers/context.type.js';
 import type { Viewer } from '../domain/people/viewer.js';
 import { sqlScope } from '../db/sql-scope.js';
+import { auditPlugin, refuseWebSocketMutation } from '../resolvers/audit.plugin.js';
 
 export interface HttpServerOptions {
   port: number;
@@ -49,6 +50,8 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   const httpServer = createServer(app);
   const formatError = makeFormatError(logger);
   const rules = [...specifiedRules, ...limitRules(opts.limits ?? DEFAULT_LIMITS)];
+  // The built web app (web/dist), or null: then browsers get the built-in playground page.
+  const web = loadWebApp();
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.maxBodyBytes });
   const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
@@ -67,6 +70,8 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
           return false;
         }
       },
+      // Mutations only over HTTP, where the audit plugin records them.
+      onSubscribe: (_ctx, _id, payload) => refuseWebSocketMutation(payload),
       context: (ctx) => buildContext(platform, ctx.extra.viewer ?? null),
       // graphql-ws does not run Apollo's formatError: apply the same mapping to its results.
       onNext: (_ctx, _id, _payload, _args, result) => {
@@ -90,6 +95,7 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      auditPlugin({ em: () => platform.orm.em.fork(), onError: (err) => logger.error({ err }, 'audit entry not written') }),
       {
         async serverWillStart() {
           return {
@@ -122,7 +128,7 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   // A browser opening /graphql gets the playground; API clients get GraphQL.
   app.get('/graphql', (req, res, next) => {
     if (req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) === 'text/html' && !req.query.query) {
-      res.type('html').send(playgroundHtml());
+      res.type('html').set('cache-control', 'no-cache').send(playgroundPage(web));
       return;
     }
     next();
@@ -144,6 +150,8 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
     }),
   );
   opts.mount?.(app);
+  // Last: the web app's files and its SPA fallback catch what no route above answered.
+  mountWebApp(app, web);
 
   // Body-parser errors (too large, bad JSON) answered in GraphQL's error shape with a stable code.
   app.use((err: any, _req: Request, res: Response, next: NextFunction) => {

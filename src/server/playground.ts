@@ -1,7 +1,69 @@
 /**
- * A small, dependency-free GraphQL playground served at GET /graphql for browsers, so a fresh
- * install can be tried without other tools. It loads nothing from the internet.
+ * The browser side of the server: the built web app (web/dist: app pages and GraphiQL) when
+ * there is one, else a small, dependency-free GraphQL playground, so a fresh install (or a
+ * test run that did not build web/) can be tried without other tools. Neither loads
+ * anything from the internet.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+
+/** web/dist of this checkout: ../../web/dist from both src/server/ and dist/server/. */
+export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+
+/** A built web app, read once at start. */
+export interface WebApp {
+  dir: string;
+  /** index.html as built: the SPA shell for every app route. */
+  indexHtml: string;
+  /** The same shell titled as the playground (GET /graphql, /playground). */
+  playgroundShell: string;
+}
+
+/** Reads the build in `dir` (default web/dist); null when it has not been built. */
+export function loadWebApp(dir: string = DEFAULT_WEB_DIST): WebApp | null {
+  const index = join(dir, 'index.html');
+  if (!existsSync(index)) return null;
+  const indexHtml = readFileSync(index, 'utf8');
+  return { dir, indexHtml, playgroundShell: indexHtml.replace(/<title>[^<]*<\/title>/, '<title>Phantom GraphQL playground</title>') };
+}
+
+/** What a browser gets on GET /graphql: the bundled GraphiQL, or the built-in page without a build. */
+export function playgroundPage(web: WebApp | null): string {
+  return web ? web.playgroundShell : playgroundHtml();
+}
+
+/** Paths the SPA fallback never answers: the API and the probes. */
+const SERVER_PATHS = /^\/(graphql|healthz|readyz)(\/|$)/;
+
+/**
+ * Mounts the browser routes, after the API: /playground always; with a build, its files
+ * (`index: false`, so / is the SPA shell too) and the SPA fallback: a GET for a path without
+ * a file extension gets index.html and the client-side router picks the page; a missing
+ * file with an extension is a 404, so a stale asset URL fails loudly instead of being
+ * answered with HTML.
+ */
+export function mountWebApp(app: express.Express, web: WebApp | null): void {
+  app.get('/playground', (_req, res) => {
+    res.type('html').set('cache-control', 'no-cache').send(playgroundPage(web));
+  });
+  if (!web) return;
+  // Hashed file names under assets/ never change content: cache them for long.
+  app.use('/assets', express.static(join(web.dir, 'assets'), { index: false, immutable: true, maxAge: '365d' }));
+  app.use(express.static(web.dir, { index: false }));
+  app.get('/{*splat}', (req, res, next) => {
+    if (SERVER_PATHS.test(req.path)) return next();
+    if (/\.[^/]*$/.test(req.path)) {
+      res.status(404).type('text').send('Not found');
+      return;
+    }
+    // The shell must not be cached: it names the current build's asset files.
+    res.type('html').set('cache-control', 'no-cache').send(web.indexHtml);
+  });
+}
+
+/** The built-in playground page (no build needed). */
 export function playgroundHtml(): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Phantom GraphQL playground</title>
@@ -35,7 +97,7 @@ async function run() {
   try { variables = JSON.parse($('variables').value || '{}'); } catch (e) { $('result').textContent = 'Variables are not valid JSON: ' + e.message; return; }
   const headers = { 'content-type': 'application/json' };
   if ($('token').value.trim()) headers.authorization = 'Bearer ' + $('token').value.trim();
-  const res = await fetch(location.pathname, { method: 'POST', headers, body: JSON.stringify({ query: $('query').value, variables }) });
+  const res = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query: $('query').value, variables }) });
   $('result').textContent = JSON.stringify(await res.json(), null, 2);
 }
 $('run').onclick = run;
