@@ -1,0 +1,111 @@
+/**
+ * The audit log: who asked for which mutation, on what, and how it ended. Written by the
+ * GraphQL layer after each mutation (src/resolvers/audit.plugin.ts); read by platform admins
+ * (everything) and by app OWNERs (entries of their apps).
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type { DomainContext } from '../shared/domain-context.js';
+import { requireViewer } from '../shared/authz.js';
+import { badInput, forbidden } from '../shared/errors.js';
+import { actsAsAdmin } from '../people/viewer.js';
+import { AppRole } from '../apps/app-kind.js';
+import { getApp, listApps, roleOn, rolesOf } from '../apps/app.service.js';
+import type { AuditEntry } from './audit-entry.entity.js';
+import { findAuditEntries, insertAuditEntry, type AuditFilter, type NewAuditEntry } from './audit.repository.js';
+import { redact } from './audit-redaction.js';
+
+export type { AuditFilter, NewAuditEntry };
+
+export interface AuditRecord {
+  id: string;
+  at: Date;
+  actor: string | null;
+  operationName: string | null;
+  rootField: string;
+  target: string | null;
+  app: string | null;
+  outcome: 'OK' | 'ERROR';
+  errorCode: string | null;
+  args: Record<string, unknown>;
+}
+
+function toRecord(e: AuditEntry): AuditRecord {
+  return {
+    id: String(e.id), at: e.at, actor: e.actor ?? null, operationName: e.operationName ?? null, rootField: e.rootField,
+    target: e.target ?? null, app: e.app ?? null, outcome: e.outcome === 'OK' ? 'OK' : 'ERROR', errorCode: e.errorCode ?? null,
+    args: typeof e.args === 'string' ? (JSON.parse(e.args) as Record<string, unknown>) : e.args,
+  };
+}
+
+const clip = (s: string | null | undefined, n: number): string | null => (s == null ? null : s.slice(0, n));
+
+/**
+ * Stores one entry. `args` are redacted here, whatever the caller passed, so no code path
+ * can store a secret by forgetting to.
+ */
+export async function recordAudit(em: EntityManager, e: NewAuditEntry): Promise<void> {
+  await insertAuditEntry(em, {
+    actor: clip(e.actor, 64),
+    operationName: clip(e.operationName, 100),
+    rootField: clip(e.rootField, 200) ?? '',
+    target: clip(e.target, 100),
+    app: e.app != null && e.app.length <= 40 ? e.app : null,
+    outcome: e.outcome,
+    errorCode: clip(e.errorCode, 64),
+    args: redact(e.args) as Record<string, unknown>,
+  });
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);
+
+/**
+ * What a mutation acts on, from its root field and arguments: `app` when it names an app
+ * (an `app` argument, or the `name` of `*App` mutations), `target` for anything named.
+ * Add a rule here when a mutation names its target differently.
+ */
+export function auditTargetOf(field: string, args: Record<string, unknown>): { target: string | null; app: string | null } {
+  const input = (typeof args.input === 'object' && args.input !== null ? args.input : {}) as Record<string, unknown>;
+  const named = str(args.name) ?? str(input.name);
+  const app = str(args.app) ?? str(input.app) ?? (/App$/.test(field) ? named : null);
+  const target = app ?? named ?? str(args.username) ?? str(input.username) ?? str(args.id) ?? str(input.id);
+  return { target, app };
+}
+
+export interface AuditPage {
+  items: AuditRecord[];
+  hasNextPage: boolean;
+}
+
+function validateFilter(f: AuditFilter): void {
+  for (const key of ['actor', 'app', 'operation'] as const) {
+    const v = f[key];
+    if (v != null && (v.length === 0 || v.length > 100)) throw badInput(`filter.${key}`, `filter.${key} must be 1–100 characters.`);
+  }
+  if (f.since != null && Number.isNaN(f.since.getTime())) throw badInput('filter.since', 'filter.since is not a valid time.');
+}
+
+/** The apps whose audit entries the caller may read: undefined = all (platform admin). */
+async function readableApps(ctx: DomainContext, filter: AuditFilter): Promise<string[] | undefined> {
+  const viewer = requireViewer(ctx.viewer);
+  if (actsAsAdmin(viewer)) return undefined;
+  if (filter.app != null) {
+    // Same answer whether the app does not exist or is not yours: the API leaks nothing.
+    const app = await getApp(ctx, filter.app);
+    if (!app || (await roleOn(ctx, app.id)) !== AppRole.OWNER) throw forbidden(`Only platform admins and OWNERs of "${filter.app}" may read its audit log.`);
+    return [app.name];
+  }
+  const roles = await rolesOf(ctx, viewer.userId);
+  const ownedIds = new Set(Object.entries(roles).filter(([, r]) => r === AppRole.OWNER).map(([id]) => Number(id)));
+  if (!ownedIds.size) throw forbidden('Only platform admins and app OWNERs may read the audit log.');
+  const mine = await listApps(ctx, { member: viewer.username }, 10_000);
+  return mine.items.filter((a) => ownedIds.has(a.id)).map((a) => a.name);
+}
+
+/** Audit entries, newest first, keyset-paginated by id (`beforeId` = last id of the previous page). */
+export async function listAuditLog(ctx: DomainContext, filter: AuditFilter, first: number, beforeId?: string): Promise<AuditPage> {
+  requireViewer(ctx.viewer);
+  validateFilter(filter);
+  const apps = await readableApps(ctx, filter);
+  const rows = await findAuditEntries(ctx.em, filter, { beforeId, limit: first + 1, apps });
+  return { items: rows.slice(0, first).map(toRecord), hasNextPage: rows.length > first };
+}

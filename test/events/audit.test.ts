@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { availableModes, createUserWithToken, errorCode, startTestPhantom, type TestPhantom } from '../support/harness.js';
+import { AuditEntry } from '../../src/domain/audit/audit-entry.entity.js';
+import { eventually } from './support.js';
+
+const AUDIT = `edges { cursor node { id at actor operationName rootField target app outcome errorCode args } } pageInfo { hasNextPage endCursor }`;
+
+describe.each(availableModes)('audit log (%s)', (mode) => {
+  let t: TestPhantom;
+  let alice: string;
+  let bob: string;
+  const log = async (filter: Record<string, unknown> = {}, token?: string | null, first = 50) => t.gql(`query($f: AuditFilterInput, $n: Int) { auditLog(filter: $f, first: $n) { ${AUDIT} } }`, { f: filter, n: first }, token);
+  const entries = async (filter: Record<string, unknown> = {}, token?: string | null) => {
+    const r = await log(filter, token);
+    if (r.errors) throw new Error(JSON.stringify(r.errors));
+    return r.data.auditLog.edges.map((e: any) => e.node);
+  };
+
+  beforeAll(async () => {
+    t = await startTestPhantom(mode);
+    alice = await createUserWithToken(t, 'alice');
+    bob = await createUserWithToken(t, 'bob');
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('records a successful mutation: who, when, operation, root field, target, arguments', async () => {
+    const r = await t.gql(`mutation MakeWeb($n: String!) { createApp(input: { name: $n, kind: GO, description: "front" }) { name } }`, { n: 'web' });
+    expect(r.errors).toBeUndefined();
+    const [e] = await entries({ operation: 'createApp' });
+    expect(e).toMatchObject({ actor: 'admin', operationName: 'MakeWeb', rootField: 'createApp', target: 'web', app: 'web', outcome: 'OK', errorCode: null });
+    expect(e.args).toEqual({ createApp: { input: { name: 'web', kind: 'GO', description: 'front' } } });
+    expect(new Date(e.at).getTime()).toBeGreaterThan(Date.now() - 60_000);
+    expect((await entries({ operation: 'MakeWeb' })).map((x: any) => x.id)).toEqual([e.id]);
+  });
+
+  it('records failures with their error code: domain errors, FORBIDDEN, invalid requests', async () => {
+    await t.gql(`mutation { updateApp(name: "nope", input: { description: "x" }) { version } }`);
+    await t.gql(`mutation { updateApp(name: "web", input: { description: "mine now" }) { version } }`, undefined, alice);
+    await t.gql(`mutation { createApp(input: { name: "bad", kind: COBOL }) { name } }`);
+    const all = await entries();
+    const byTarget = (target: string, actor: string) => all.find((x: any) => x.target === target && x.actor === actor);
+    expect(byTarget('nope', 'admin')).toMatchObject({ rootField: 'updateApp', outcome: 'ERROR', errorCode: 'NOT_FOUND', app: 'nope' });
+    expect(byTarget('web', 'alice')).toMatchObject({ rootField: 'updateApp', outcome: 'ERROR', errorCode: 'FORBIDDEN', app: 'web' });
+    const invalid = all.find((x: any) => x.rootField === 'createApp' && x.outcome === 'ERROR');
+    expect(invalid.errorCode).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('never stores passwords, tokens or URL secrets, sent inline or as variables', async () => {
+    await t.gql(`mutation { login(username: "alice", password: "inline-password-1") { token } }`, undefined, null);
+    expect((await t.gql(`mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }`, { u: 'alice', p: 'password-123' }, null)).errors).toBeUndefined();
+    await t.gql(`mutation($p: String!) { createUser(input: { username: "carol", password: $p }) { id } }`, { p: 'variable-password-2' });
+    await t.gql(`mutation { createApp(input: { name: "repo-app", kind: GO, repository: "https://ci:repo-secret-3@git.example.com/a.git?token=query-secret-4" }) { name } }`);
+    const [ok, wrong] = await entries({ operation: 'login' });
+    expect(ok).toMatchObject({ actor: null, target: 'alice', outcome: 'OK' });
+    expect(wrong).toMatchObject({ actor: null, target: 'alice', outcome: 'ERROR' });
+    expect(wrong.errorCode).toMatch(/UNAUTHENTICATED|BAD_USER_INPUT/);
+    for (const e of [ok, wrong]) expect(e.args.login).toEqual({ username: 'alice', password: '[REDACTED]' });
+    const created = (await entries({ operation: 'createUser' }))[0];
+    expect(created.args.createUser.input).toMatchObject({ username: 'carol', password: '[REDACTED]' });
+    const stored = await t.phantom.platform.orm.em.fork().find(AuditEntry, {});
+    const raw = JSON.stringify(stored.map((s) => s.args));
+    for (const secret of ['inline-password-1', 'variable-password-2', 'repo-secret-3', 'query-secret-4', 'password-123', 'phm_']) expect(raw).not.toContain(secret);
+    // createApiToken's answer (the token) is never in the log either.
+    expect(raw).not.toMatch(/"token":"[^[]/);
+  });
+
+  it('lets admins read everything and app OWNERs only their apps', async () => {
+    expect((await t.gql(`mutation { createApp(input: { name: "alices", kind: NODE }) { name } }`, undefined, alice)).errors).toBeUndefined();
+    await t.gql(`mutation { setAppMember(app: "alices", username: "bob", role: VIEWER) { name } }`, undefined, alice);
+    await t.gql(`mutation { updateApp(name: "alices", input: { description: "by bob" }) { version } }`, undefined, bob);
+
+    const mine = await entries({}, alice);
+    expect(mine.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(mine.map((e: any) => e.app))).toEqual(new Set(['alices']));
+    expect(mine.find((e: any) => e.actor === 'bob')).toMatchObject({ outcome: 'ERROR', errorCode: 'FORBIDDEN' });
+    expect((await entries({ app: 'alices', actor: 'alice' }, alice)).every((e: any) => e.actor === 'alice')).toBe(true);
+
+    expect(errorCode(await log({ app: 'web' }, alice))).toBe('FORBIDDEN');
+    expect(errorCode(await log({ app: 'does-not-exist' }, alice))).toBe('FORBIDDEN');
+    expect(errorCode(await log({}, bob))).toBe('FORBIDDEN');
+    expect(errorCode(await log({ app: 'alices' }, bob))).toBe('FORBIDDEN');
+    expect(errorCode(await log({}, null))).toBe('UNAUTHENTICATED');
+
+    const admin = await entries();
+    expect(admin.some((e: any) => e.app === 'web') && admin.some((e: any) => e.app === 'alices')).toBe(true);
+  });
+
+  it('pages newest first and refuses bad cursors and filters with BAD_USER_INPUT', async () => {
+    const all = await entries();
+    const p1 = await log({}, undefined, 2);
+    expect(p1.data.auditLog.edges.map((e: any) => e.node.id)).toEqual([all[0].id, all[1].id]);
+    expect(p1.data.auditLog.pageInfo.hasNextPage).toBe(true);
+    const p2 = await t.gql(`query($a: String) { auditLog(first: 2, after: $a) { edges { node { id } } } }`, { a: p1.data.auditLog.pageInfo.endCursor });
+    expect(p2.data.auditLog.edges.map((e: any) => e.node.id)).toEqual([all[2].id, all[3].id]);
+    expect(Number(all[0].id)).toBeGreaterThan(Number(all[1].id));
+    expect(errorCode(await t.gql(`{ auditLog(after: "nope") { edges { cursor } } }`))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await log({ actor: '' }))).toBe('BAD_USER_INPUT');
+  });
+
+  it('refuses mutations over WebSocket, where they would escape the audit log', async () => {
+    const client = t.ws();
+    const errors: any[] = [];
+    await new Promise<void>((resolve) => {
+      client.subscribe({ query: `mutation { deleteApp(name: "web") }` }, { next: (r) => { if (r.errors) errors.push(...r.errors); }, error: (e) => { errors.push(...(Array.isArray(e) ? e : [e])); resolve(); }, complete: resolve });
+    });
+    await eventually(() => errors.length > 0);
+    expect(errors[0].extensions?.code).toBe('BAD_REQUEST');
+    expect((await t.gql(`{ app(name: "web") { name } }`)).data.app).toEqual({ name: 'web' });
+  });
+});
