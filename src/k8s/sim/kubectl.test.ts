@@ -251,10 +251,29 @@ describe('real kubectl against the simulated cluster', () => {
     expect(prev.stdout).toContain('[sim] exited with code 1');
   });
 
-  it('typed create (protobuf body) is refused with 415 instead of being misread', async () => {
-    const r = await k.run(['create', 'deployment', 'proto', '--image=nginx']);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('unknown format');
-    expect((await k.run(['get', 'deployment', 'proto'])).stderr).toContain('deployments.apps "proto" not found');
+  it('typed clients: create deployment|namespace|service and autoscale send protobuf, which is decoded', async () => {
+    const ns = await k.run(['create', 'namespace', 'typed']);
+    expect(ns.stderr).toBe('');
+    expect(ns.stdout).toContain('namespace/typed created');
+    const d = await k.run(['-n', 'typed', 'create', 'deployment', 'proto', '--image=nginx:1.27', '--replicas=2', '--port=8080']);
+    expect(d.stderr).toBe('');
+    expect(d.stdout).toContain('deployment.apps/proto created');
+    expect((await k.run(['-n', 'typed', 'rollout', 'status', 'deployment/proto', '--timeout=20s'])).code).toBe(0);
+    const wide = tableRows((await k.run(['-n', 'typed', 'get', 'deployment', 'proto', '-o', 'wide'])).stdout);
+    expect(wide[1]).toEqual(['proto', '2/2', '2', '2', expect.stringMatching(/^\d+s$/), 'nginx', 'nginx:1.27', 'app=proto']);
+    const port = await k.run(['-n', 'typed', 'get', 'deployment', 'proto', '-o', 'jsonpath={.spec.template.spec.containers[0].ports[0].containerPort}']);
+    expect(port.stdout).toBe('8080');
+    const svc = await k.run(['-n', 'typed', 'create', 'service', 'clusterip', 'proto', '--tcp=80:8080']);
+    expect(svc.stdout).toContain('service/proto created');
+    const svcRow = tableRows((await k.run(['-n', 'typed', 'get', 'svc', 'proto'])).stdout)[1];
+    expect(svcRow?.slice(1, 2)).toEqual(['ClusterIP']);
+    expect(svcRow?.[4]).toBe('80/TCP');
+    const hpa = await k.run(['-n', 'typed', 'autoscale', 'deployment', 'proto', '--min=3', '--max=5', '--cpu-percent=50']);
+    expect(hpa.stdout).toContain('horizontalpodautoscaler.autoscaling/proto autoscaled');
+    const row = await eventually(async () => {
+      const r = tableRows((await k.run(['-n', 'typed', 'get', 'hpa', 'proto'])).stdout)[1];
+      return r?.[5] === '3' ? r : undefined;
+    });
+    expect(row.slice(0, 5)).toEqual(['proto', 'Deployment/proto', 'cpu: <unknown>/50%', '3', '5']);
   });
 });

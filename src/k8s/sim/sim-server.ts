@@ -20,6 +20,7 @@ import { EventRecorder } from './event-recorder.js';
 import { Kubelet } from './kubelet.js';
 import { kubeconfigFor } from './kubeconfig.js';
 import { partialList, partialObject, wantsPartial } from './partial-metadata.js';
+import { decodeProtobufObject, isProtobufBody } from './protobuf.js';
 import { podLog } from './pod-logs.js';
 import { PATCH_TYPES, Registry, type Subresource } from './registry.js';
 import { apiVersionOf, findResource, RESOURCES, type ResourceDef } from './resources.js';
@@ -121,8 +122,12 @@ function mediaType(ct: string | undefined): string {
 
 function parseBody(buf: Buffer, contentType: string, allowed: string[]): unknown {
   const mt = mediaType(contentType);
-  if (mt.includes('protobuf') || (buf.length >= 4 && buf.subarray(0, 4).toString('latin1') === 'k8s\0'))
-    throw unsupportedMediaType(mt || 'application/vnd.kubernetes.protobuf');
+  if (mt.includes('protobuf') || isProtobufBody(buf)) {
+    // Typed clients (kubectl create deployment|namespace|service, autoscale) send protobuf; decode the kinds we know.
+    const decoded = allowed.includes('application/json') ? decodeProtobufObject(buf) : undefined;
+    if (!decoded) throw unsupportedMediaType(mt || 'application/vnd.kubernetes.protobuf');
+    return decoded;
+  }
   if (mt && !allowed.includes(mt)) throw unsupportedMediaType(mt);
   const text = buf.toString('utf8');
   if (!text.trim()) throw badRequest('the body of the request was empty');

@@ -39,7 +39,7 @@ export const DEFAULT_TIMING: SimTiming = {
   backoffBaseMs: 10_000,
   backoffMaxMs: 300_000,
   terminateMs: 100,
-  resyncMs: 250,
+  resyncMs: 1000,
   bookmarkMs: 60_000,
   eventTtlMs: 3_600_000,
 };
