@@ -105,7 +105,7 @@ function AppsChunk(props: { filter?: { name: string }; after: string | null; isL
             <ErrorList error={error} />
             {fetching && !conn && <span className="muted">Loading…</span>}
             {conn && conn.totalCount === 0 && <span className="muted">No apps{props.filter ? ' match this filter' : ' yet'}.</span>}
-            {conn && conn.totalCount > 0 && <span className="muted">{conn.totalCount} apps</span>}
+            {conn && conn.totalCount > 0 && <span className="muted">{conn.totalCount === 1 ? '1 app' : `${conn.totalCount} apps`}</span>}
             {conn?.pageInfo.hasNextPage && conn.pageInfo.endCursor && (
               <button type="button" onClick={() => props.onLoadMore(conn.pageInfo.endCursor!)}>
                 Load more

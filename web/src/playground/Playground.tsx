@@ -8,7 +8,8 @@ import 'graphiql/setup-workers/vite';
 import 'graphiql/style.css';
 import { useEffect, useMemo } from 'react';
 import { GraphiQL } from 'graphiql';
-import { createGraphiQLFetcher } from '@graphiql/toolkit';
+import { createGraphiQLFetcher, type Fetcher } from '@graphiql/toolkit';
+import { parse } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { GRAPHQL_PATH, graphqlWsUrl } from '../api';
 import { bearer, getToken, useToken } from '../token';
@@ -43,12 +44,25 @@ export default function Playground() {
 
   const fetcher = useMemo(() => {
     const authorization = bearer(token);
-    return createGraphiQLFetcher({
+    const fetcher = createGraphiQLFetcher({
       url: new URL(GRAPHQL_PATH, window.location.href).toString(),
       wsClient,
       // Headers typed in GraphiQL's Headers tab are merged over these.
       headers: authorization ? { authorization } : {},
     });
+    // The fetcher sends subscriptions over WS when `documentAST` says so, but GraphiQL
+    // re-parses the editor after a debounce: run right after typing and the AST is the
+    // previous operation's, so a subscription went over HTTP. Parse what is actually sent.
+    const withCurrentAst: Fetcher = (params, opts) => {
+      let documentAST = opts?.documentAST;
+      try {
+        documentAST = parse(params.query);
+      } catch {
+        // Not parseable: the server answers with GRAPHQL_PARSE_FAILED over HTTP.
+      }
+      return fetcher(params, { ...opts, documentAST });
+    };
+    return withCurrentAst;
   }, [token, wsClient]);
 
   return (
