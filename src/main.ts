@@ -7,6 +7,7 @@ import { startHttpServer, type RunningServer } from './server/http-server.js';
 import { buildPhantomSchema } from './resolvers/index.js';
 import type { QueryLimits } from './server/limits.js';
 import { startEventOutbox } from './domain/events/event-outbox.js';
+import { startNotifier, type NotifierOptions } from './domain/notify/notifier.js';
 
 export interface Phantom {
   platform: Platform;
@@ -17,6 +18,8 @@ export interface Phantom {
 
 export interface StartOptions {
   limits?: QueryLimits;
+  /** Chat-notification tuning (retries, backoff, polling); defaults in NotifierOptions. */
+  notifier?: Partial<NotifierOptions>;
 }
 
 /** Starts Phantom from a validated config. Used by the CLI and by tests (port 0). */
@@ -27,6 +30,8 @@ export async function startPhantom(config: Config, opts: StartOptions = {}): Pro
     await startEventOutbox(platform);
     const schema = await buildPhantomSchema();
     const server = await startHttpServer(platform, schema, { port: config.port, host: config.host, limits: opts.limits });
+    // Chat notifications: the `notifier` group on the platform-event stream, sending in the background.
+    startNotifier(platform, { publicUrl: config.publicUrl ?? `http://localhost:${new URL(server.url).port}`, ...opts.notifier });
     let stopping: Promise<void> | undefined;
     return {
       platform,

@@ -8,10 +8,11 @@ import { NodeResolver } from './node.resolver.js';
 import { AppWorkloadsResolver, WorkloadResolver } from './workload.resolver.js';
 import { ClusterResolver } from './cluster.resolver.js';
 import { PlatformEventResolver } from './platform-event.resolver.js';
+import { NotificationResolver } from './notification.resolver.js';
 import { AuditResolver } from './audit.resolver.js';
 
 /** Every resolver class. Modules add theirs here. */
-export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, AppResolver, EnvironmentResolver, AppWorkloadsResolver, WorkloadResolver, ClusterResolver, PlatformEventResolver, AuditResolver];
+export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, AppResolver, EnvironmentResolver, AppWorkloadsResolver, WorkloadResolver, ClusterResolver, PlatformEventResolver, AuditResolver, NotificationResolver];
 
 /** Builds the executable schema (also used to emit schema/schema.graphql). */
 export async function buildPhantomSchema(extra: Function[] = []): Promise<GraphQLSchema> {

@@ -1,0 +1,96 @@
+/**
+ * The readable text of a platform event in a chat group: what happened, to which app and
+ * environment, who did it, the status, and a link to the release view (or the app page).
+ */
+import type { NotifiedEvent } from './notified-event.js';
+
+export interface NotificationMessage {
+  /** One line, e.g. "Release succeeded: web → prod". */
+  title: string;
+  /** "Label: value" lines under the title. */
+  details: string[];
+  /** The release view when the payload has a release id, else the app page, else the console. */
+  link: string;
+  /** Title, details and link as plain text (WeCom, Feishu text, Slack). */
+  text: string;
+  /** The same as Markdown (DingTalk, WeCom markdown). */
+  markdown: string;
+}
+
+const TITLES: Record<string, string> = {
+  APP_CREATED: 'App created',
+  APP_UPDATED: 'App updated',
+  APP_DELETED: 'App deleted',
+  MEMBER_CHANGED: 'Member changed',
+  BUILD_STARTED: 'Build started',
+  BUILD_SUCCEEDED: 'Build succeeded',
+  BUILD_FAILED: 'Build failed',
+  RELEASE_CREATED: 'Release created',
+  RELEASE_STARTED: 'Release started',
+  RELEASE_SUCCEEDED: 'Release succeeded',
+  RELEASE_FAILED: 'Release failed',
+  RELEASE_ROLLED_BACK: 'Release rolled back',
+  RELEASE_CANCELED: 'Release canceled',
+  TICKET_CREATED: 'Approval requested',
+  TICKET_APPROVED: 'Approval granted',
+  TICKET_REJECTED: 'Approval rejected',
+  WORKLOAD_RESTARTED: 'Workload restarted',
+  WORKLOAD_SCALED: 'Workload scaled',
+  POD_DELETED: 'Pod deleted',
+  SETTINGS_CHANGED: 'Settings changed',
+  TOKEN_CREATED: 'API token created',
+  TOKEN_REVOKED: 'API token revoked',
+};
+
+/** Status words the event type implies when the payload does not say (`RELEASE_FAILED` → FAILED). */
+const STATUS_SUFFIXES = ['CREATED', 'STARTED', 'SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'CANCELED', 'APPROVED', 'REJECTED'];
+
+function scalar(v: unknown): string | undefined {
+  if (typeof v === 'string' && v.length > 0) return v.slice(0, 200);
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+function humanize(type: string): string {
+  const words = type.toLowerCase().split('_').join(' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** The release id of a release-like payload (`releaseId`, or `release.id`). */
+export function releaseIdOf(payload: Record<string, unknown>): string | undefined {
+  const nested = payload.release;
+  return scalar(payload.releaseId) ?? (nested && typeof nested === 'object' ? scalar((nested as Record<string, unknown>).id) : undefined);
+}
+
+/** Link target for `e` under `publicUrl` (no trailing slash needed). */
+export function eventLink(e: NotifiedEvent, publicUrl: string): string {
+  const base = publicUrl.replace(/\/+$/, '');
+  if (!e.app) return base;
+  const app = `${base}/apps/${encodeURIComponent(e.app)}`;
+  const releaseId = releaseIdOf(e.payload);
+  return releaseId ? `${app}/releases/${encodeURIComponent(releaseId)}` : app;
+}
+
+/** Renders `e` for a chat message. */
+export function renderMessage(e: NotifiedEvent, publicUrl: string): NotificationMessage {
+  const what = TITLES[e.type] ?? humanize(e.type);
+  const where = [e.app, e.env].filter(Boolean).join(' → ');
+  const title = where ? `${what}: ${where}` : what;
+  const status = scalar(e.payload.status) ?? STATUS_SUFFIXES.find((s) => e.type.endsWith(`_${s}`));
+  const details: string[] = [];
+  if (e.app) details.push(`App: ${e.app}`);
+  if (e.env) details.push(`Env: ${e.env}`);
+  details.push(`By: ${e.actor ?? 'Phantom'}`);
+  if (status) details.push(`Status: ${status}`);
+  const releaseId = releaseIdOf(e.payload);
+  if (releaseId) details.push(`Release: #${releaseId}`);
+  const version = scalar(e.payload.version);
+  if (version) details.push(`Version: ${version}`);
+  const reason = scalar(e.payload.reason) ?? scalar(e.payload.error);
+  if (reason) details.push(`Reason: ${reason}`);
+  details.push(`At: ${e.at}`);
+  const link = eventLink(e, publicUrl);
+  const text = [`[Phantom] ${title}`, ...details, link].join('\n');
+  const markdown = [`#### [Phantom] ${title}`, '', ...details.map((d) => `- ${d}`), '', `[Open in Phantom](${link})`].join('\n');
+  return { title, details, link, text, markdown };
+}

@@ -1,0 +1,176 @@
+/**
+ * Notification routes: which platform events go to which chat group. Admins manage global
+ * routes (no app), an app's OWNERs manage the app's. Secrets are write-only: records carry
+ * `hasSecret` and a masked URL, and the SETTINGS_CHANGED events say what changed, never to what.
+ */
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import type { DomainContext } from '../shared/domain-context.js';
+import { badInput, notFound } from '../shared/errors.js';
+import { requireWriter } from '../shared/authz.js';
+import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
+import { Environment } from '../settings/environment.entity.js';
+import { NotificationRoute } from './notification-route.entity.js';
+import { NotificationChannel } from './notification-channel.js';
+import { readableApps, requireNotifyManager } from './notification-access.js';
+import { pageRoutes } from './notification.repository.js';
+import {
+  maskUrl, validateChannel, validateEventTypes, validateRouteName, validateSecret, validateWebhookUrl,
+} from './notification-route.validation.js';
+
+/** A route as the API shows it: no secret, URL masked. */
+export interface NotificationRouteRecord {
+  id: number;
+  name: string;
+  app: string | null;
+  env: string | null;
+  eventTypes: string[];
+  channel: NotificationChannel;
+  /** The webhook URL with query values (and Slack's path token) masked. */
+  webhookUrl: string;
+  hasSecret: boolean;
+  enabled: boolean;
+  createdBy: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface CreateNotificationRouteInput {
+  name: string;
+  /** App name; null or absent = a global route (admins only). */
+  app?: string | null;
+  env?: string | null;
+  eventTypes?: string[] | null;
+  channel: NotificationChannel;
+  /** Named so the audit log's redaction treats it as a webhook (path and query removed). */
+  webhookUrl: string;
+  secret?: string | null;
+  enabled?: boolean | null;
+}
+
+/** Absent (undefined) fields stay; `env: null` means every environment again. */
+export interface UpdateNotificationRouteInput {
+  name?: string | null;
+  env?: string | null;
+  eventTypes?: string[] | null;
+  channel?: NotificationChannel | null;
+  webhookUrl?: string | null;
+  /** A new secret (absent or null keeps the current one). */
+  secret?: string | null;
+  /** Removes the secret. */
+  clearSecret?: boolean | null;
+  enabled?: boolean | null;
+}
+
+export function toRouteRecord(r: NotificationRoute): NotificationRouteRecord {
+  return {
+    id: r.id, name: r.name, app: r.app ?? null, env: r.env ?? null, eventTypes: r.eventTypes, channel: r.channel,
+    webhookUrl: maskUrl(r.url), hasSecret: Boolean(r.secret), enabled: r.enabled, createdBy: r.createdBy ?? null,
+    createdAt: r.createdAt, updatedAt: r.updatedAt,
+  };
+}
+
+async function validateEnv(em: EntityManager, env: string | null | undefined): Promise<string | null> {
+  if (env == null) return null;
+  if (!(await em.count(Environment, { name: env }))) throw badInput('env', `Unknown environment "${env}".`);
+  return env;
+}
+
+/** The SETTINGS_CHANGED payload: what the route is and which fields changed; no URL, no secret. */
+function routeEventPayload(r: NotificationRoute, action: 'created' | 'updated' | 'deleted', changed: string[] = []): Record<string, unknown> {
+  return {
+    setting: 'notificationRoute', action, routeId: r.id, name: r.name, channel: r.channel,
+    env: r.env ?? null, eventTypes: r.eventTypes, enabled: r.enabled, ...(action === 'updated' ? { changed } : {}),
+  };
+}
+
+export async function createNotificationRoute(ctx: DomainContext, input: CreateNotificationRouteInput): Promise<NotificationRouteRecord> {
+  const viewer = requireWriter(ctx.viewer);
+  const app = input.app ?? null;
+  await requireNotifyManager(ctx, app);
+  const name = validateRouteName(input.name);
+  const channel = validateChannel(input.channel);
+  const url = validateWebhookUrl(input.webhookUrl);
+  const secret = validateSecret(channel, input.secret);
+  const eventTypes = validateEventTypes(input.eventTypes);
+  const env = await validateEnv(ctx.em, input.env);
+  const route = await ctx.em.transactional(async (em) => {
+    const r = em.create(NotificationRoute, { name, app, env, eventTypes, channel, url, secret, enabled: input.enabled ?? true, createdBy: viewer.username });
+    em.persist(r);
+    await em.flush(); // the id goes into the event
+    recordEvent(em, { type: PlatformEventType.SETTINGS_CHANGED, actor: viewer.username, app, env, payload: routeEventPayload(r, 'created') });
+    return r;
+  });
+  ctx.deps.onEventsCommitted();
+  return toRouteRecord(route);
+}
+
+async function loadRoute(em: EntityManager, id: number): Promise<NotificationRoute> {
+  const r = await em.findOne(NotificationRoute, { id });
+  if (!r) throw notFound(`Notification route ${id}`);
+  return r;
+}
+
+export async function updateNotificationRoute(ctx: DomainContext, id: number, input: UpdateNotificationRouteInput): Promise<NotificationRouteRecord> {
+  const viewer = requireWriter(ctx.viewer);
+  const route = await ctx.em.transactional(async (em) => {
+    const r = await loadRoute(em, id);
+    await requireNotifyManager({ ...ctx, em }, r.app ?? null);
+    const changed: string[] = [];
+    const set = <K extends 'name' | 'channel' | 'url' | 'secret' | 'eventTypes' | 'env' | 'enabled'>(key: K, value: NotificationRoute[K], field: string = key) => {
+      if (JSON.stringify(value ?? null) === JSON.stringify(r[key] ?? null)) return;
+      r[key] = value;
+      changed.push(field);
+    };
+    if (input.name != null) set('name', validateRouteName(input.name));
+    if (input.channel != null) set('channel', validateChannel(input.channel));
+    if (input.webhookUrl != null) set('url', validateWebhookUrl(input.webhookUrl), 'webhookUrl');
+    if (input.clearSecret) {
+      if (input.secret) throw badInput('clearSecret', 'Give either secret or clearSecret, not both.');
+      set('secret', null);
+    } else if (input.secret != null) {
+      // Always counted as a change: comparing would tell the caller whether they guessed the secret.
+      r.secret = validateSecret(r.channel, input.secret);
+      changed.push('secret');
+    }
+    // A channel change must still fit the secret it keeps (WEBHOOK needs one; WeCom, Slack take none).
+    validateSecret(r.channel, r.secret, input.channel != null ? 'channel' : 'secret');
+    if (input.eventTypes != null) set('eventTypes', validateEventTypes(input.eventTypes));
+    if (input.env !== undefined) set('env', await validateEnv(em, input.env));
+    if (input.enabled != null) set('enabled', input.enabled);
+    if (changed.length) {
+      r.updatedAt = new Date();
+      recordEvent(em, { type: PlatformEventType.SETTINGS_CHANGED, actor: viewer.username, app: r.app ?? null, env: r.env ?? null, payload: routeEventPayload(r, 'updated', changed) });
+    }
+    return r;
+  });
+  ctx.deps.onEventsCommitted();
+  return toRouteRecord(route);
+}
+
+/** Deletes a route. Its queued deliveries end DEAD ("route deleted") when the dispatcher reaches them. */
+export async function deleteNotificationRoute(ctx: DomainContext, id: number): Promise<boolean> {
+  const viewer = requireWriter(ctx.viewer);
+  await ctx.em.transactional(async (em) => {
+    const r = await loadRoute(em, id);
+    await requireNotifyManager({ ...ctx, em }, r.app ?? null);
+    recordEvent(em, { type: PlatformEventType.SETTINGS_CHANGED, actor: viewer.username, app: r.app ?? null, env: r.env ?? null, payload: routeEventPayload(r, 'deleted') });
+    em.remove(r);
+  });
+  ctx.deps.onEventsCommitted();
+  return true;
+}
+
+export interface NotificationRoutePage {
+  items: NotificationRouteRecord[];
+  hasNextPage: boolean;
+}
+
+/** Routes the caller may see, by id: all for admins, their apps' for OWNERs. `app` narrows to one app. */
+export async function listNotificationRoutes(ctx: DomainContext, first: number, afterId?: number, app?: string | null): Promise<NotificationRoutePage> {
+  const scope = await readableApps(ctx, app);
+  let where: FilterQuery<NotificationRoute> = {};
+  if (app != null) where = { app };
+  else if (scope !== 'all') where = { app: { $in: scope } };
+  const rows = scope === 'all' || scope.length ? await pageRoutes(ctx.em, where, first, afterId) : [];
+  return { items: rows.slice(0, first).map(toRouteRecord), hasNextPage: rows.length > first };
+}
