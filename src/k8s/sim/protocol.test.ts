@@ -134,7 +134,9 @@ describe('simulated API server protocol', () => {
     expect(noNs.status).toBe(404);
     expect(noNs.body.message).toBe('namespaces "nope" not found');
     const raw = await fetch(`${cluster.url}/api/v1/namespaces/%E0%A4%A/pods`);
-    expect(raw.status).toBeGreaterThanOrEqual(400);
+    expect(raw.status).toBe(400);
+    expect((await call('GET', '/api/v1/namespaces//pods')).status).toBe(404);
+    expect((await call('PATCH', `${D}/x`, { op: 'add' }, { 'Content-Type': 'application/json-patch+json' })).status).toBe(404);
     expect((await call('GET', '/version')).status).toBe(200);
   });
 

@@ -323,7 +323,13 @@ class Cluster implements SimulatedCluster {
       sendStatus(res, failure);
       return;
     }
-    const segs = path.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+    let segs: string[];
+    try {
+      segs = path.split('/').slice(1).map((s) => decodeURIComponent(s));
+    } catch {
+      throw badRequest('malformed request path');
+    }
+    if (segs.some((s) => s === '') && path !== '/') throw pathNotFound();
     const accept = req.headers.accept;
     const q = url.searchParams;
 
