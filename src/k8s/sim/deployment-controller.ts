@@ -111,7 +111,7 @@ export class DeploymentController {
     private readonly recorder: EventRecorder,
   ) {}
 
-  /** Reconciles one deployment. Returns the ms after which it wants a resync (progress deadline), if any. */
+  /** Reconciles one deployment (progress deadlines are re-checked by the periodic resync). */
   sync(dIn: Obj): void {
     const d = structuredClone(dIn);
     if (d.metadata.deletionTimestamp) return;

@@ -305,7 +305,7 @@ export class Registry {
   }
 
   private orphanDependents(uid: string): void {
-    for (const key of this.store.buckets_()) {
+    for (const key of this.store.bucketKeys()) {
       for (const o of this.store.list(key)) {
         const refs: Obj[] = o.metadata?.ownerReferences ?? [];
         if (!refs.some((r) => r.uid === uid)) continue;

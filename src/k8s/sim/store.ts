@@ -83,7 +83,7 @@ export class Store {
     return s;
   }
 
-  buckets_(): string[] {
+  bucketKeys(): string[] {
     return [...this.buckets.keys()];
   }
 
