@@ -16,6 +16,8 @@ Commands:
   serve                 run the API (embedded defaults unless DATABASE_URL / REDIS_URL are set)
   migrate               apply database migrations (MySQL/MariaDB) or the schema (embedded SQLite)
   schema [--check]      write schema/schema.graphql (--check: fail if it is stale)
+  sim --port <p> [--name <cluster>] [--kubeconfig <file>]
+                        run a simulated Kubernetes cluster (default name sim-1) in the foreground
   help                  this text
 
 Settings come from the environment; see README.md "Settings".`;
@@ -91,6 +93,8 @@ async function main(argv: string[]): Promise<void> {
       return serve();
     case 'migrate':
       return runMigrate();
+    case 'sim':
+      return (await import('./k8s/sim-command.js')).runSim(rest);
     case 'schema':
       return schema(rest.includes('--check'));
     case undefined:
