@@ -62,7 +62,7 @@ describe('web UI in Chromium', () => {
     await page.getByRole('link', { name: 'checkout' }).waitFor();
     expect(await page.getByText('22 apps').count()).toBe(1);
     // The token is kept across reloads.
-    expect(await page.evaluate(() => localStorage.getItem('phantom.token'))).toBe(ADMIN_TOKEN);
+    expect(await page.evaluate('localStorage.getItem("phantom.token")')).toBe(ADMIN_TOKEN);
   });
 
   it('pages with "Load more" and filters by name', async () => {

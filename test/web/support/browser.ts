@@ -2,7 +2,7 @@
  * Debian's Chromium driven by playwright-core (`npx playwright install` cannot download a
  * browser here; .ci/run installs the `chromium` package).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
@@ -15,6 +15,9 @@ export interface TestBrowser {
 }
 
 export async function launchChromium(): Promise<TestBrowser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium (as .ci/run does), or set PHANTOM_CHROMIUM.`);
+  }
   // A fresh profile per run: no cookies, storage or cache from an earlier run.
   const profile = mkdtempSync(join(tmpdir(), 'phantom-chromium-'));
   // Playwright passes the profile as --user-data-dir itself (it refuses that flag in `args`).
