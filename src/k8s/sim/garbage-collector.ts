@@ -1,5 +1,5 @@
 /** Garbage collection via ownerReferences: objects whose owners are all gone are deleted (Background policy). */
-import type { Registry } from './registry.js';
+import { FOREGROUND, type Registry } from './registry.js';
 import { RESOURCES } from './resources.js';
 import type { Obj } from './types.js';
 
@@ -22,6 +22,33 @@ export class GarbageCollector {
           n++;
         } catch {
           // raced with another delete
+        }
+      }
+    }
+    return n + this.foreground();
+  }
+
+  /** Owners being deleted in the foreground: delete their dependents; remove the owner once none are left. */
+  private foreground(): number {
+    let n = 0;
+    for (const def of RESOURCES) {
+      if (def.toExternal || def.storeKey === 'events') continue;
+      const owners = this.registry.listWhere(def, undefined, (o) => !!o.metadata?.deletionTimestamp && (o.metadata.finalizers ?? []).includes(FOREGROUND));
+      for (const owner of owners) {
+        const deps = this.registry.dependentsOf(owner.metadata.uid);
+        if (!deps.length) {
+          this.registry.store.remove(def.storeKey, owner.metadata.namespace, owner.metadata.name);
+          n++;
+          continue;
+        }
+        for (const { def: dd, object } of deps) {
+          if (object.metadata.deletionTimestamp) continue;
+          try {
+            this.registry.delete(dd, object.metadata.namespace, object.metadata.name, { propagationPolicy: 'Foreground' });
+            n++;
+          } catch {
+            // raced with another delete
+          }
         }
       }
     }

@@ -372,6 +372,32 @@ describe('simulated API server protocol', () => {
     await eventually(async () => (await call('GET', `${PODS}?labelSelector=app%3Dw1`)).body.items.length === 0);
   });
 
+  it('serves the simulated node; create ignores status', async () => {
+    const nodes = await call('GET', '/api/v1/nodes');
+    expect(nodes.body.items.map((n: Json) => n.metadata.name)).toEqual(['proto-worker']);
+    const t = await call('GET', '/api/v1/nodes', undefined, { Accept: TABLE_ACCEPT });
+    expect(t.body.rows[0].cells.slice(0, 3)).toEqual(['proto-worker', 'Ready', '<none>']);
+    expect(t.body.rows[0].cells[4]).toBe('v1.33.0');
+    const pod = (await call('GET', `${PODS}?fieldSelector=spec.nodeName%3Dproto-worker`)).body.items;
+    expect(pod.length).toBeGreaterThan(0);
+    const c = await call('POST', D, { ...deployment('st'), status: { replicas: 9, availableReplicas: 9 } });
+    expect(c.body.status.replicas).toBeUndefined();
+  });
+
+  it('Foreground deletion keeps the owner until its dependents are gone', async () => {
+    await eventually(async () => (await call('GET', `${D}/st`)).body.status?.availableReplicas === 2);
+    const del = await call('DELETE', `${D}/st`, { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' });
+    expect(del.status).toBe(200);
+    expect(del.body.kind).toBe('Deployment');
+    expect(del.body.metadata.deletionTimestamp).toBeTruthy();
+    expect(del.body.metadata.finalizers).toContain('foregroundDeletion');
+    const w = watch(`${D}?watch=true&resourceVersion=${del.body.metadata.resourceVersion}&fieldSelector=metadata.name%3Dst`);
+    await eventually(() => w.events.some((e) => e.type === 'DELETED'));
+    w.close();
+    expect((await call('GET', `/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dst`)).body.items).toEqual([]);
+    expect((await call('GET', `${PODS}?labelSelector=app%3Dst`)).body.items).toEqual([]);
+  });
+
   it('injected failures and the request counter', async () => {
     const before = cluster.requestCount;
     cluster.injectFailure({ method: 'GET', path: '/deployments', code: 503, count: 2 });

@@ -36,6 +36,8 @@ export const PATCH_TYPES = {
 } as const;
 
 const NAMESPACE_DEF = RESOURCES.find((r) => r.resource === 'namespaces') as ResourceDef;
+export const FOREGROUND = 'foregroundDeletion';
+const STATUS_RESET_ON_CREATE = new Set(['Deployment', 'ReplicaSet', 'Pod', 'Service', 'HorizontalPodAutoscaler', 'Namespace']);
 const HAS_GENERATION = new Set(['Deployment', 'ReplicaSet', 'HorizontalPodAutoscaler']);
 
 function clone<T>(v: T): T {
@@ -120,6 +122,7 @@ export class Registry {
     delete m.managedFields;
     if (HAS_GENERATION.has(o.kind)) m.generation = 1;
     else delete m.generation;
+    if (STATUS_RESET_ON_CREATE.has(o.kind)) delete o.status; // as the apiserver strategies' PrepareForCreate
     applyDefaults(o.kind, o);
     if (o.kind === 'Service') this.allocateClusterIp(o);
     validateObject(this.storageDef(def), o);
@@ -298,10 +301,30 @@ export class Registry {
       next.metadata.deletionGracePeriodSeconds = grace;
       return { object: this.store.put(def.storeKey, next), removed: false };
     }
+    if (opts.propagationPolicy === 'Foreground' && this.dependentsOf(existing.metadata.uid).length) {
+      // Foreground: the owner stays (deletionTimestamp + foregroundDeletion finalizer) until the GC has removed its dependents.
+      if (existing.metadata.deletionTimestamp) return { object: existing, removed: false };
+      const next = clone(existing);
+      next.metadata.deletionTimestamp = rfc3339();
+      next.metadata.deletionGracePeriodSeconds = 0;
+      next.metadata.finalizers = [...(next.metadata.finalizers ?? []).filter((f: string) => f !== FOREGROUND), FOREGROUND];
+      return { object: this.store.put(def.storeKey, next), removed: false };
+    }
     if (opts.propagationPolicy === 'Orphan') this.orphanDependents(existing.metadata.uid);
     if (existing.kind === 'Namespace') this.deleteNamespaceContents(existing.metadata.name);
     const removed = this.store.remove(def.storeKey, def.namespaced ? ns : undefined, name) as Obj;
     return { object: removed, removed: true };
+  }
+
+  /** Objects (with their resource) that list `uid` among their ownerReferences. */
+  dependentsOf(uid: string): { def: ResourceDef; object: Obj }[] {
+    const out: { def: ResourceDef; object: Obj }[] = [];
+    for (const def of RESOURCES) {
+      if (def.toExternal || def.storeKey === 'events') continue;
+      for (const object of this.store.listWhere(def.storeKey, undefined, (o) => (o.metadata?.ownerReferences ?? []).some((r: Obj) => r.uid === uid)))
+        out.push({ def, object });
+    }
+    return out;
   }
 
   private orphanDependents(uid: string): void {

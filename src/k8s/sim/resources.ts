@@ -83,6 +83,10 @@ export const RESOURCES: ResourceDef[] = [
     subresources: ['status'], storeKey: 'namespaces',
   },
   {
+    group: '', version: 'v1', resource: 'nodes', singular: 'node', kind: 'Node', namespaced: false,
+    shortNames: ['no'], categories: [], verbs: ALL_VERBS, subresources: ['status'], storeKey: 'nodes',
+  },
+  {
     group: '', version: 'v1', resource: 'pods', singular: 'pod', kind: 'Pod', namespaced: true,
     shortNames: ['po'], categories: ['all'], verbs: ALL_VERBS, subresources: ['status', 'log'], storeKey: 'pods',
   },

@@ -159,6 +159,7 @@ const FIELDS_BY_KIND: Record<string, Record<string, FieldGetter>> = {
     type: (o) => o.type ?? '',
   },
   Namespace: { 'status.phase': (o) => o.status?.phase },
+  Node: { 'spec.unschedulable': (o) => String(!!o.spec?.unschedulable) },
   ReplicaSet: { 'status.replicas': (o) => String(o.status?.replicas ?? 0) },
   Service: {},
 };

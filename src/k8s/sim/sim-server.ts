@@ -83,6 +83,50 @@ export interface SimulatedCluster {
 
 const MAX_BODY = 10 * 1024 * 1024;
 const NAMESPACES = findResource('', 'v1', 'namespaces') as ResourceDef;
+const NODES = findResource('', 'v1', 'nodes') as ResourceDef;
+
+/** The one node the simulated kubelet runs pods on. */
+function simNode(name: string): Obj {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const cond = (type: string, status: string, reason: string, message: string): Obj => ({
+    type, status, lastHeartbeatTime: now, lastTransitionTime: now, reason, message,
+  });
+  const resources = { cpu: '8', 'ephemeral-storage': '102350Mi', memory: '16Gi', pods: '110' };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      labels: {
+        'beta.kubernetes.io/arch': 'amd64',
+        'beta.kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+      },
+    },
+    spec: { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'] },
+    status: {
+      capacity: resources,
+      allocatable: resources,
+      conditions: [
+        cond('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+        cond('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+        cond('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+        cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
+      ],
+      addresses: [
+        { type: 'InternalIP', address: '172.18.0.2' },
+        { type: 'Hostname', address: name },
+      ],
+      nodeInfo: {
+        machineID: '', systemUUID: '', bootID: '',
+        kernelVersion: '6.1.0-sim', osImage: 'Debian GNU/Linux 12 (bookworm)', containerRuntimeVersion: 'containerd://1.7.24',
+        kubeletVersion: 'v1.33.0', kubeProxyVersion: 'v1.33.0', operatingSystem: 'linux', architecture: 'amd64',
+      },
+    },
+  };
+}
 
 function sendJson(res: ServerResponse, code: number, body: unknown): void {
   const data = JSON.stringify(body);
@@ -217,6 +261,7 @@ class Cluster implements SimulatedCluster {
     this.registry = new Registry(this.store);
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease'])
       this.registry.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    this.registry.create(NODES, undefined, simNode(`${name}-worker`));
     this.recorder = new EventRecorder(this.store);
     this.kubelet = new Kubelet(this.store, this.recorder, this.timing, `${name}-worker`);
     this.controllers = new ControllerManager(this.registry, this.recorder, this.timing);
@@ -504,8 +549,8 @@ class Cluster implements SimulatedCluster {
     if (method === 'DELETE') {
       if (sub) throw methodNotAllowed();
       const opts = await this.deleteOptions(req, q);
-      const { object } = this.registry.delete(def, ns, name, opts);
-      if (def.kind === 'Pod') return sendJson(res, 200, out(object));
+      const { object, removed } = this.registry.delete(def, ns, name, opts);
+      if (def.kind === 'Pod' || !removed) return sendJson(res, 200, out(object));
       return sendJson(res, 200, deleteStatus(def, object));
     }
     throw methodNotAllowed();

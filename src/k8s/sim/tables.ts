@@ -252,6 +252,43 @@ const PRINTERS: Record<string, Printer> = {
       age(h),
     ],
   },
+  Node: {
+    columns: [
+      NAME_COL,
+      col('Status', 0, 'string', '', 'The status of the node'),
+      col('Roles', 0, 'string', '', 'The roles of the node'),
+      AGE_COL,
+      col('Version', 0, 'string', '', 'Kubelet Version reported by the node.'),
+      col('Internal-IP', 1, 'string', '', 'List of addresses reachable to the node. Queried from cloud provider, if available.'),
+      col('External-IP', 1, 'string', '', 'List of addresses reachable to the node. Queried from cloud provider, if available.'),
+      col('OS-Image', 1, 'string', '', 'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).'),
+      col('Kernel-Version', 1, 'string', '', "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64)."),
+      col('Container-Runtime', 1, 'string', '', 'Container runtime version reported by the node through runtime remote API (e.g. containerd://1.4.2).'),
+    ],
+    cells: (n) => {
+      const ready = (n.status?.conditions ?? []).find((c: Obj) => c.type === 'Ready');
+      let status = ready?.status === 'True' ? 'Ready' : ready ? 'NotReady' : 'Unknown';
+      if (n.spec?.unschedulable) status += ',SchedulingDisabled';
+      const roles = Object.keys(n.metadata?.labels ?? {})
+        .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+        .map((k) => k.slice('node-role.kubernetes.io/'.length))
+        .sort();
+      const addr = (t: string): string => (n.status?.addresses ?? []).find((a: Obj) => a.type === t)?.address ?? '<none>';
+      const info = n.status?.nodeInfo ?? {};
+      return [
+        n.metadata.name,
+        status,
+        roles.length ? roles.join(',') : '<none>',
+        age(n),
+        info.kubeletVersion ?? '',
+        addr('InternalIP'),
+        addr('ExternalIP'),
+        info.osImage ?? '<unknown>',
+        info.kernelVersion ?? '<unknown>',
+        info.containerRuntimeVersion ?? '<unknown>',
+      ];
+    },
+  },
   Namespace: {
     columns: [NAME_COL, col('Status', 0, 'string', '', 'The status of the namespace'), AGE_COL],
     cells: (n) => [n.metadata.name, n.status?.phase ?? 'Active', age(n)],
