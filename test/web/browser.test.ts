@@ -134,7 +134,7 @@ describe('web UI in Chromium', () => {
       return resultText(page);
     }, { timeout: 15_000, interval: 1000 }).toContain('"type": "APP_CREATED"');
     expect(await resultText(page)).toContain('"actor": "admin"');
-  });
+  }, 90_000);
 
   it('raised no uncaught errors in the page', () => {
     expect(pageErrors).toEqual([]);
