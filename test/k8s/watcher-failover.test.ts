@@ -17,6 +17,7 @@ describeServices('k8s watcher failover between two replicas on Redis', () => {
   let clusters: TestClusters;
   let first: TestPhantom;
   let second: TestPhantom;
+  let third: TestPhantom | undefined;
 
   beforeAll(async () => {
     clusters = await startTestClusters();
@@ -29,6 +30,7 @@ describeServices('k8s watcher failover between two replicas on Redis', () => {
     expect(created.errors).toBeUndefined();
   });
   afterAll(async () => {
+    await third?.stop();
     await second?.stop();
     await first?.stop(); // last: it owns the scratch database
     await clusters?.close();
@@ -72,5 +74,27 @@ describeServices('k8s watcher failover between two replicas on Redis', () => {
     }
     expect(byKey.size).toBeGreaterThan(4);
     for (const rvs of byKey.values()) expect(rvs).toEqual([...rvs].sort((a, b) => a - b));
+  });
+
+  it('a replica that dies without releasing loses the lease after its TTL; another takes over', async () => {
+    const env = { PHANTOM_KUBECONFIG: clusters.kubeconfigPath, PHANTOM_EMBEDDED_CLUSTERS: 'off' };
+    third = await startTestPhantom('mysql', { databaseUrl: first.databaseUrl, redisPrefix: first.config.redisPrefix, env });
+    expect(leading(second)).toEqual(['sim-1', 'sim-2']);
+    expect(leading(third)).toEqual([]);
+    const sub = collect(third.ws(), `subscription { podEvents(app: "shop", env: "prod") { type cluster pod { name ready } } }`);
+    await new Promise((r) => setTimeout(r, 300));
+    // "Dies" as far as the watcher is concerned: its Redis connection goes away, so it can
+    // neither renew nor release the watcher leases; they must expire (TTL 5 s).
+    const diedAt = Date.now();
+    await second.phantom.platform.messaging.close();
+    await waitFor(() => leading(third!).length === 2, 12_000, 100);
+    expect(Date.now() - diedAt).toBeLessThan(12_000);
+    const restarted = await third.gql(`mutation { restartApp(app: "shop", env: "prod") { cluster error } }`);
+    expect(restarted.data.restartApp).toEqual([{ cluster: 'sim-1', error: null }, { cluster: 'sim-2', error: null }]);
+    await waitFor(() => {
+      const ready = sub.items.filter((i) => (i.data as any)?.podEvents.type === 'ADDED').map((i) => (i.data as any).podEvents.cluster);
+      return new Set(ready).size === 2;
+    }, 15_000);
+    sub.stop();
   });
 });
