@@ -25,7 +25,8 @@ export interface NewDelivery {
 
 /**
  * Inserts one PENDING delivery per row, skipping (event, route) pairs that exist: a
- * redelivered event adds nothing. (`INSERT IGNORE` on MySQL, `ON CONFLICT DO NOTHING` on SQLite.)
+ * redelivered event adds nothing. A no-op upsert on the unique key rather than `INSERT
+ * IGNORE`, which on MySQL would also turn real errors (truncation) into warnings.
  */
 export async function insertDeliveries(em: EntityManager, rows: NewDelivery[], now = new Date()): Promise<void> {
   if (!rows.length) return;
@@ -40,7 +41,7 @@ export async function insertDeliveries(em: EntityManager, rows: NewDelivery[], n
       updatedAt: now,
     })))
     .onConflict(['eventId', 'routeId'])
-    .ignore()
+    .merge(['eventId'])
     .execute();
 }
 
