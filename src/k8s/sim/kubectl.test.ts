@@ -231,7 +231,7 @@ describe('real kubectl against the simulated cluster', () => {
     expect(s.stderr).toContain('error: deployment "crash" exceeded its progress deadline');
     const rows = await eventually(async () => {
       const r = tableRows((await k.run(['get', 'pods', '-l', 'app=crash'])).stdout).slice(1);
-      return r.length === 2 && r.every((row) => row[2] === 'CrashLoopBackOff' && /^[2-9]\d* \(\d+s ago\)$/.test(row[3] as string)) ? r : undefined;
+      return r.length === 2 && r.every((row) => row[2] === 'CrashLoopBackOff' && /^([2-9]|\d{2,}) \(\d+s ago\)$/.test(row[3] as string)) ? r : undefined;
     });
     expect(rows.every((row) => row[1] === '0/1')).toBe(true);
     const d = await k.run(['describe', 'deployment', 'crash']);
