@@ -254,6 +254,18 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
     expect(updated.payload).toMatchObject({ setting: 'notificationRoute', changed: ['name', 'secret', 'env'] });
   });
 
+  it('switches off the routes of a deleted app after announcing the deletion', async () => {
+    const before = receivers.SLACK.requests.length;
+    expect((await gql(`mutation { deleteApp(name: "pay") }`, {}, alice)).errors).toBeUndefined();
+    const routes = await until('pay routes switched off', async () => {
+      const r = await gql(`{ notificationRoutes(first: 100) { edges { node { app enabled } } } }`);
+      const pay = r.data.notificationRoutes.edges.map((e: any) => e.node).filter((n: any) => n.app === 'pay');
+      return pay.length > 0 && pay.every((n: any) => !n.enabled) && pay;
+    });
+    expect(routes).toHaveLength(1);
+    await until('"App deleted" in pay\'s chat', async () => receivers.SLACK.requests.slice(before).some((q) => q.body?.text?.includes('App deleted: pay')));
+  });
+
   it('never returns or records a secret or a URL credential', async () => {
     const em = t.phantom.platform.orm.em.fork();
     const events = JSON.stringify(await em.find(PlatformEventRow, {}));

@@ -11,7 +11,8 @@ import { NotificationDeliveryStatus } from './notification-channel.js';
 import { NotificationRoute } from './notification-route.entity.js';
 import type { NotifiedEvent } from './notified-event.js';
 import { readableApps, requireNotifyManager } from './notification-access.js';
-import { findCandidateRoutes, insertDeliveries, pageDeliveries } from './notification.repository.js';
+import { disableAppRoutes, findCandidateRoutes, insertDeliveries, pageDeliveries } from './notification.repository.js';
+import { PlatformEventType } from '../events/event-recorder.js';
 
 export interface NotificationDeliveryRecord {
   id: string;
@@ -53,10 +54,15 @@ export function routeMatches(route: Pick<NotificationRoute, 'app' | 'env' | 'eve
  * Queues `e` for every route it matches; returns how many routes matched. Idempotent per
  * (event id, route id): the stream delivers at least once, and a replayed event queues
  * nothing new. Sending happens later, in the dispatcher.
+ *
+ * When an app is deleted its routes are switched off (after "App deleted" is queued for
+ * them): routes match by app name, and a new app under the same name, with other owners,
+ * must not announce itself in the old app's chat groups.
  */
 export async function handlePlatformEvent(em: EntityManager, e: NotifiedEvent): Promise<number> {
   const routes = (await findCandidateRoutes(em, e)).filter((r) => routeMatches(r, e));
   await insertDeliveries(em, routes.map((r) => ({ eventId: e.id, routeId: r.id, app: r.app ?? null, eventType: e.type, event: e })));
+  if (e.type === PlatformEventType.APP_DELETED && e.app) await disableAppRoutes(em, e.app);
   return routes.length;
 }
 

@@ -45,6 +45,11 @@ export async function insertDeliveries(em: EntityManager, rows: NewDelivery[], n
     .execute();
 }
 
+/** Switches off every route of `app`; returns how many were on. */
+export function disableAppRoutes(em: EntityManager, app: string): Promise<number> {
+  return em.nativeUpdate(NotificationRoute, { app, enabled: true }, { enabled: false, updatedAt: new Date() });
+}
+
 const QUEUED = [NotificationDeliveryStatus.PENDING, NotificationDeliveryStatus.RETRYING];
 
 /**
