@@ -65,6 +65,12 @@ export class KubeCluster {
     await this.ensureNamespace(namespace);
     const name = workloadName(spec);
     const desired = deploymentFor(spec, namespace);
+    if (!spec.container.hpa) {
+      // Before the Deployment: an HPA still present would scale it back to its minReplicas.
+      await this.autoscaling.deleteNamespacedHorizontalPodAutoscaler({ name, namespace }).catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
+    }
     let written: V1Deployment;
     const existing = await this.apps.readNamespacedDeployment({ name, namespace }).catch((e) => {
       if (isNotFound(e)) return undefined;
@@ -101,10 +107,6 @@ export class KubeCluster {
       });
       if (!existingHpa) await this.autoscaling.createNamespacedHorizontalPodAutoscaler({ namespace, body: hpa, fieldManager: FIELD_MANAGER });
       else await this.autoscaling.patchNamespacedHorizontalPodAutoscaler({ name, namespace, body: { metadata: { labels: hpa.metadata!.labels }, spec: hpa.spec }, fieldManager: FIELD_MANAGER }, mergePatch);
-    } else {
-      await this.autoscaling.deleteNamespacedHorizontalPodAutoscaler({ name, namespace }).catch((e) => {
-        if (!isNotFound(e)) throw e;
-      });
     }
     return written as KObj;
   }

@@ -90,6 +90,24 @@ describe('KubeRuntime against simulated clusters', () => {
     expect(clusters[2]!.error).toBeTruthy();
   });
 
+  it('applies an HPA for an autoscaled app and removes it when autoscaling is turned off', async () => {
+    const dev: WorkloadTarget[] = [{ cluster: 'sim-1', namespace: 'dev' }];
+    const api = { app: 'api', env: 'dev' };
+    const hpa = { minReplicas: 2, maxReplicas: 4, targetCpuUtilization: 70 };
+    await runtime.applyWorkload(dev, { ...api, image: 'api:1', container: { ...DEFAULT_CONTAINER, hpa } });
+    const scaled = await waitFor(async () => {
+      const [w] = await runtime.workloads(dev, api);
+      return w!.hpa && w!.replicas === 2 ? w : undefined;
+    }, 10_000);
+    expect(scaled.hpa).toMatchObject({ minReplicas: 2, maxReplicas: 4, targetCpuUtilization: 70 });
+    await runtime.applyWorkload(dev, { ...api, image: 'api:2', container: { ...DEFAULT_CONTAINER, replicas: 1 } });
+    const plain = await waitFor(async () => {
+      const [w] = await runtime.workloads(dev, api);
+      return w!.hpa === null && w!.replicas === 1 && w!.image === 'api:2' ? w : undefined;
+    }, 10_000);
+    expect(plain.error).toBeNull();
+  });
+
   it('removes the workload', async () => {
     const res = await runtime.removeWorkload(prod, ref);
     expect(res.every((r) => r.ok)).toBe(true);
