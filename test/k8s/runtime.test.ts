@@ -32,7 +32,7 @@ describe('KubeRuntime against simulated clusters', () => {
     const ready = await waitFor(async () => {
       const ws = await runtime.workloads(prod, ref);
       return ws.every((w) => w.status === 'AVAILABLE' && w.pods.length === 2 && w.pods.every((p) => p.ready)) ? ws : undefined;
-    }, 10_000);
+    }, 20_000);
     expect(ready[0]).toMatchObject({ replicas: 2, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2, revision: 1 });
     expect(ready[0]!.pods[0]).toMatchObject({ phase: 'Running', status: 'Running', restarts: 0, image: 'registry.local/shop:1.0' });
     expect(ready[0]!.conditions.map((c) => c.type).sort()).toEqual(['Available', 'Progressing']);
@@ -65,7 +65,11 @@ describe('KubeRuntime against simulated clusters', () => {
   });
 
   it('deletes only the workload\'s own pods', async () => {
-    const [w] = await runtime.workloads([prod[0]!], ref);
+    // Wait for the rollback before to settle: a pod still terminating may vanish under our hands.
+    const w = await waitFor(async () => {
+      const [x] = await runtime.workloads([prod[0]!], ref);
+      return x && x.pods.length === x.replicas && x.pods.every((p) => p.ready && p.status !== 'Terminating') ? x : undefined;
+    }, 20_000);
     const pod = w!.pods[0]!.name;
     expect(await runtime.deletePod(prod[0]!, ref, pod)).toMatchObject({ ok: true });
     const other = await runtime.deletePod(prod[0]!, { app: 'other', env: 'prod' }, w!.pods[1]!.name);
@@ -98,13 +102,13 @@ describe('KubeRuntime against simulated clusters', () => {
     const scaled = await waitFor(async () => {
       const [w] = await runtime.workloads(dev, api);
       return w!.hpa && w!.replicas === 2 ? w : undefined;
-    }, 10_000);
+    }, 20_000);
     expect(scaled.hpa).toMatchObject({ minReplicas: 2, maxReplicas: 4, targetCpuUtilization: 70 });
     await runtime.applyWorkload(dev, { ...api, image: 'api:2', container: { ...DEFAULT_CONTAINER, replicas: 1 } });
     const plain = await waitFor(async () => {
       const [w] = await runtime.workloads(dev, api);
       return w!.hpa === null && w!.replicas === 1 && w!.image === 'api:2' ? w : undefined;
-    }, 10_000);
+    }, 20_000);
     expect(plain.error).toBeNull();
   });
 
