@@ -34,7 +34,7 @@ export class AuditEntryConnection {
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }
 
-@InputType({ description: 'Filters for `auditLog`; all given filters must match.' })
+@InputType('AuditFilter', { description: 'Filters for `auditLog`; all given filters must match.' })
 export class AuditFilterInput {
   @Field(() => String, { nullable: true, description: 'Entries of this caller (username).' }) actor?: string | null;
   @Field(() => String, { nullable: true, description: 'Entries about this app.' }) app?: string | null;

@@ -2,7 +2,7 @@ import { Field, ID, ObjectType } from 'type-graphql';
 import { Node } from './node.type.js';
 import { TokenScope } from './enums.js';
 
-@ObjectType({ implements: Node, description: 'A person or bot.' })
+@ObjectType('User', { implements: Node, description: 'A person or bot.' })
 export class UserType extends Node {
   @Field() username!: string;
   @Field() displayName!: string;

@@ -9,7 +9,7 @@ describe.each(availableModes)('audit log (%s)', (mode) => {
   let t: TestPhantom;
   let alice: string;
   let bob: string;
-  const log = async (filter: Record<string, unknown> = {}, token?: string | null, first = 50) => t.gql(`query($f: AuditFilterInput, $n: Int) { auditLog(filter: $f, first: $n) { ${AUDIT} } }`, { f: filter, n: first }, token);
+  const log = async (filter: Record<string, unknown> = {}, token?: string | null, first = 50) => t.gql(`query($f: AuditFilter, $n: Int) { auditLog(filter: $f, first: $n) { ${AUDIT} } }`, { f: filter, n: first }, token);
   const entries = async (filter: Record<string, unknown> = {}, token?: string | null) => {
     const r = await log(filter, token);
     if (r.errors) throw new Error(JSON.stringify(r.errors));
