@@ -25,10 +25,9 @@ export class ReleaseConfigInput {
   @Field(() => [String], { nullable: true, description: 'Default none.' }) autoReleaseEnvs?: string[] | null;
 }
 
-@InputType({ description: 'A new app. Only name and kind are required.' })
-export class CreateAppInput {
-  @Field({ description: 'DNS-1123 label, at most 40 characters.' }) name!: string;
-  @Field(() => AppKind) kind!: AppKind;
+/** The editable fields shared by create and update (not in the schema by itself). */
+@InputType('AppEditableInput')
+abstract class AppEditableInput {
   @Field(() => String, { nullable: true }) description?: string | null;
   @Field(() => String, { nullable: true }) repository?: string | null;
   @Field(() => String, { nullable: true }) buildCommand?: string | null;
@@ -38,16 +37,15 @@ export class CreateAppInput {
   @Field(() => ReleaseConfigInput, { nullable: true }) releaseConfig?: ReleaseConfigInput | null;
 }
 
+@InputType({ description: 'A new app. Only name and kind are required.' })
+export class CreateAppInput extends AppEditableInput {
+  @Field({ description: 'DNS-1123 label, at most 40 characters.' }) name!: string;
+  @Field(() => AppKind) kind!: AppKind;
+}
+
 @InputType({ description: 'Changes to an app; omitted fields stay as they are. The name cannot change.' })
-export class UpdateAppInput {
+export class UpdateAppInput extends AppEditableInput {
   @Field(() => AppKind, { nullable: true }) kind?: AppKind | null;
-  @Field(() => String, { nullable: true }) description?: string | null;
-  @Field(() => String, { nullable: true }) repository?: string | null;
-  @Field(() => String, { nullable: true }) buildCommand?: string | null;
-  @Field(() => String, { nullable: true }) startCommand?: string | null;
-  @Field(() => String, { nullable: true }) stopCommand?: string | null;
-  @Field(() => ContainerInput, { nullable: true }) container?: ContainerInput | null;
-  @Field(() => ReleaseConfigInput, { nullable: true }) releaseConfig?: ReleaseConfigInput | null;
 }
 
 @InputType({ description: 'Filters for `apps`; all given filters must match.' })

@@ -16,17 +16,9 @@ import { redact } from './audit-redaction.js';
 
 export type { AuditFilter, NewAuditEntry };
 
-export interface AuditRecord {
+export interface AuditRecord extends NewAuditEntry {
   id: string;
   at: Date;
-  actor: string | null;
-  operationName: string | null;
-  rootField: string;
-  target: string | null;
-  app: string | null;
-  outcome: 'OK' | 'ERROR';
-  errorCode: string | null;
-  args: Record<string, unknown>;
 }
 
 function toRecord(e: AuditEntry): AuditRecord {
