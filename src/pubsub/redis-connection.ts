@@ -25,6 +25,12 @@ export interface CreateRedisOptions {
    * so an API request does not hang for ever on a dead Redis.
    */
   enableOfflineQueue?: boolean;
+  /**
+   * Connection errors (Redis down, reconnecting). Default: ignored here — callers see failed
+   * commands, and /readyz reports Redis — but always handled, since an 'error' event without
+   * a listener makes ioredis print "Unhandled error event" for every reconnect attempt.
+   */
+  onError?: (err: Error) => void;
 }
 
 /**
@@ -43,7 +49,9 @@ export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
     connectionName: opts.connectionName,
   };
   if (opts.keyPrefix) options.keyPrefix = opts.keyPrefix;
-  return new Redis(url, options);
+  const client = new Redis(url, options);
+  client.on('error', opts.onError ?? (() => undefined));
+  return client;
 }
 
 /**
