@@ -7,6 +7,8 @@ export interface KvStore {
   /** Sets `key`; `ttlSeconds` is required so nothing lives forever by accident. */
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   del(...keys: string[]): Promise<void>;
+  /** Adds 1 to a counter and returns it; a new counter expires after `ttlSeconds`. */
+  incr(key: string, ttlSeconds: number): Promise<number>;
   close(): Promise<void>;
   /** Reachability for /readyz. */
   ping(): Promise<boolean>;

@@ -24,6 +24,14 @@ export class MemoryKvStore implements KvStore {
     this.data.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000 });
   }
 
+  async incr(key: string, ttlSeconds: number): Promise<number> {
+    const current = await this.get(key);
+    const next = (current ? Number(current) : 0) + 1;
+    const e = this.data.get(key);
+    this.data.set(key, { value: String(next), expiresAt: e && current ? e.expiresAt : Date.now() + ttlSeconds * 1000 });
+    return next;
+  }
+
   async del(...keys: string[]): Promise<void> {
     for (const k of keys) this.data.delete(k);
   }

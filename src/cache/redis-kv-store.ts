@@ -25,6 +25,14 @@ export class RedisKvStore implements KvStore {
     await this.redis.set(key, value, 'EX', ttlSeconds);
   }
 
+  async incr(key: string, ttlSeconds: number): Promise<number> {
+    // INCR then EXPIRE NX in one round trip: the window starts at the first increment.
+    const res = await this.redis.multi().incr(key).expire(key, ttlSeconds, 'NX').exec();
+    const [err, value] = res?.[0] ?? [new Error('no reply'), 0];
+    if (err) throw err;
+    return Number(value);
+  }
+
   async del(...keys: string[]): Promise<void> {
     if (keys.length) await this.redis.del(...keys);
   }

@@ -29,6 +29,19 @@ describe.each(availableModes)('sign-in, sessions and tokens (%s)', (mode) => {
     expect(after.status).toBe(401);
   });
 
+  it('throttles password guessing per username with RATE_LIMITED', async () => {
+    await createUserWithToken(t, 'victim');
+    for (let i = 0; i < 10; i++) {
+      const r = await t.gql(`mutation { login(username: "victim", password: "guess-${i}") { token } }`, {}, null);
+      expect(errorCode(r)).toBe('UNAUTHENTICATED');
+    }
+    const limited = await t.gql(`mutation { login(username: "victim", password: "password-123") { token } }`, {}, null);
+    expect(errorCode(limited)).toBe('RATE_LIMITED');
+    // Other users are not affected.
+    const other = await t.gql(`mutation { login(username: "bob", password: "password-123") { token } }`, {}, null);
+    expect(other.data.login.token).toMatch(/^phs_/);
+  });
+
   it('stores tokens hashed, shows the secret once, lists them without it', async () => {
     const s = await t.gql(`mutation { login(username: "bob", password: "password-123") { token } }`, {}, null);
     const c = await t.gql(`mutation { createApiToken(name: "ci bot", scopes: [READ]) { token apiToken { id name scopes createdAt lastUsedAt } } }`, {}, s.data.login.token);

@@ -63,11 +63,25 @@ export async function authenticate(em: EntityManager, deps: DomainDeps, header: 
 }
 
 /** Signs in with a password; the session lives in the KV store (Redis) with a TTL. */
+/** Failed sign-ins allowed per username within {@link LOGIN_WINDOW_SECONDS}. */
+export const MAX_FAILED_LOGINS = 10;
+export const LOGIN_WINDOW_SECONDS = 15 * 60;
+
 export async function login(ctx: DomainContext, username: string, password: string) {
+  // Throttle per username, so online password guessing is slow whatever the source address.
+  const failKey = `login-fail:${username.slice(0, 64)}`;
+  const failures = Number((await ctx.deps.kv.get(failKey)) ?? 0);
+  if (failures >= MAX_FAILED_LOGINS) {
+    throw new DomainError('RATE_LIMITED', `Too many failed sign-ins for "${username}"; try again in ${LOGIN_WINDOW_SECONDS / 60} minutes or use an API token.`);
+  }
   const user = await ctx.em.findOne(User, { username }, { connectionType: 'write' });
   // Same answer for "no such user" and "wrong password": the API does not reveal which users exist.
   const ok = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : false;
-  if (!user || !ok) throw unauthenticated('Wrong username or password.');
+  if (!user || !ok) {
+    await ctx.deps.kv.incr(failKey, LOGIN_WINDOW_SECONDS);
+    throw unauthenticated('Wrong username or password.');
+  }
+  if (failures) await ctx.deps.kv.del(failKey);
   const token = newSecret('phs_');
   const expiresAt = new Date(Date.now() + ctx.deps.sessionTtlSeconds * 1000);
   const rec: SessionRecord = { userId: user.id, username: user.username, isAdmin: user.isAdmin, expiresAt: expiresAt.toISOString() };
