@@ -9,7 +9,8 @@ import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CredentialWatch, type CredentialWatchOptions } from './ws-credential-watch.js';
 import { useServer } from 'graphql-ws/use/ws';
 import { GraphQLError, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import type { Platform } from './platform.js';
@@ -26,6 +27,8 @@ export interface HttpServerOptions {
   port: number;
   host: string;
   limits?: QueryLimits;
+  /** How often live WebSockets re-check their credential (see ws-credential-watch.ts). */
+  credentialWatch?: CredentialWatchOptions;
   /** Extra routes (e.g. the web UI) mounted before the SPA fallback. */
   mount?: (app: express.Express) => void;
 }
@@ -40,6 +43,8 @@ export interface RunningServer {
 
 type WsExtra = {
   viewer?: Viewer | null;
+  credentialWatch?: CredentialWatch;
+  socket?: WebSocket;
   [k: string]: unknown;
 };
 
@@ -62,6 +67,9 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
         const header = ctx.connectionParams?.authorization;
         try {
           ctx.extra.viewer = await viewerFromHeader(platform, typeof header === 'string' ? header : undefined);
+          if (ctx.extra.viewer && typeof header === 'string' && ctx.extra.socket) {
+            ctx.extra.credentialWatch = new CredentialWatch(platform, header, ctx.extra.viewer, ctx.extra.socket, opts.credentialWatch);
+          }
           return true;
         } catch (e) {
           const msg = e instanceof GraphQLError ? e.message : 'Unauthorized';
@@ -74,7 +82,11 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
       onSubscribe: (_ctx, _id, payload) => refuseWebSocketMutation(payload),
       context: (ctx) => buildContext(platform, ctx.extra.viewer ?? null),
       // graphql-ws does not run Apollo's formatError: apply the same mapping to its results.
-      onNext: (_ctx, _id, _payload, _args, result) => {
+      onNext: async (ctx, _id, _payload, _args, result) => {
+        if (ctx.extra.credentialWatch && !(await ctx.extra.credentialWatch.stillValid())) {
+          // The event is withheld; the socket closes with 4401 right after this message.
+          return { errors: [formatError({ message: 'Your credential was revoked or expired; sign in again.', extensions: { code: 'UNAUTHENTICATED' } }, new GraphQLError('revoked'))] } as unknown as typeof result;
+        }
         if (!('errors' in result) || !result.errors?.length) return result;
         return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } as unknown as typeof result;
       },
