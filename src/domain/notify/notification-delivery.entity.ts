@@ -13,8 +13,9 @@ import type { NotifiedEvent } from './notified-event.js';
 @Index({ properties: ['status', 'nextAttemptAt'] })
 @Index({ properties: ['routeId', 'id'] })
 @Index({ properties: ['app', 'id'] })
+@Index({ properties: ['appId', 'id'] })
 export class NotificationDelivery {
-  [OptionalProps]?: 'app' | 'attempts' | 'lastError' | 'nextAttemptAt' | 'lockedUntil' | 'sentAt' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?: 'app' | 'appId' | 'claimToken' | 'attempts' | 'lastError' | 'nextAttemptAt' | 'lockedUntil' | 'sentAt' | 'createdAt' | 'updatedAt';
 
   @PrimaryKey({ type: 'bigint', autoincrement: true })
   id!: string;
@@ -29,6 +30,10 @@ export class NotificationDelivery {
   /** The route's app (null for a global route): who may read and retry this delivery. */
   @Property({ type: 'string', length: 40, nullable: true })
   app?: string | null;
+
+  /** The route's app id: who may read and retry this delivery (see NotificationRoute.appId). */
+  @Property({ type: 'integer', unsigned: true, nullable: true })
+  appId?: number | null;
 
   @Property({ type: 'string', length: 40 })
   eventType!: string;
@@ -54,6 +59,13 @@ export class NotificationDelivery {
   /** A dispatcher claimed it until then (several replicas poll the same table). */
   @Property({ type: 'datetime', length: 3, nullable: true })
   lockedUntil?: Date | null;
+
+  /**
+   * Random token of the dispatcher holding the claim: finishing an attempt requires it, so a
+   * dispatcher whose claim expired (and was taken over) cannot overwrite the outcome.
+   */
+  @Property({ type: 'string', length: 32, nullable: true })
+  claimToken?: string | null;
 
   @Property({ type: 'datetime', length: 3, nullable: true })
   sentAt?: Date | null;

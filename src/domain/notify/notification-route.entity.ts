@@ -8,8 +8,9 @@ import { NotificationChannel } from './notification-channel.js';
  */
 @Entity({ tableName: 'notification_routes' })
 @Index({ properties: ['app'] })
+@Index({ properties: ['appId'] })
 export class NotificationRoute {
-  [OptionalProps]?: 'app' | 'env' | 'secret' | 'enabled' | 'createdBy' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?: 'app' | 'appId' | 'env' | 'secret' | 'enabled' | 'createdBy' | 'createdAt' | 'updatedAt';
 
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;
@@ -17,9 +18,18 @@ export class NotificationRoute {
   @Property({ type: 'string', length: 100 })
   name!: string;
 
-  /** App name; null = every app (a global route). */
+  /** App name; null = every app (a global route). Shown to people; matching and access use `appId`. */
   @Property({ type: 'string', length: 40, nullable: true })
   app?: string | null;
+
+  /**
+   * The app's id (apps table) when the route was created: a route belongs to that app, not
+   * to its name. A later app reusing a deleted app's name has another id, so it neither sees
+   * nor triggers the old routes. Null with `app` null: a global route; null with `app` set:
+   * an app route whose app no longer existed when ids were introduced (matches nothing).
+   */
+  @Property({ type: 'integer', unsigned: true, nullable: true })
+  appId?: number | null;
 
   /** Environment name; null = every environment. */
   @Property({ type: 'string', length: 40, nullable: true })
