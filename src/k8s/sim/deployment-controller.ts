@@ -11,6 +11,7 @@ import type { Registry } from './registry.js';
 import { isControlledBy } from './replicaset-controller.js';
 import { findResource, type ResourceDef } from './resources.js';
 import type { Obj } from './types.js';
+import { countOr } from './validation.js';
 
 const DEPLOY = findResource('apps', 'v1', 'deployments') as ResourceDef;
 const RS = findResource('apps', 'v1', 'replicasets') as ResourceDef;
@@ -40,7 +41,7 @@ function byCreation(a: Obj, b: Obj): number {
 }
 
 function specReplicas(o: Obj | undefined): number {
-  return o?.spec?.replicas ?? 0;
+  return countOr(o?.spec?.replicas, 0);
 }
 
 function intOrPercent(v: unknown, total: number, roundUp: boolean): number {
@@ -301,7 +302,7 @@ export class DeploymentController {
           { apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, uid: d.metadata.uid, controller: true, blockOwnerDeletion: true },
         ],
       },
-      spec: { replicas: 0, minReadySeconds: d.spec.minReadySeconds ?? 0, selector, template },
+      spec: { replicas: 0, minReadySeconds: countOr(d.spec.minReadySeconds, 0), selector, template },
     };
     if (!rs.spec.minReadySeconds) delete rs.spec.minReadySeconds;
     const newReplicas = this.newRSNewReplicas(d, oldRSs, rs);
@@ -452,8 +453,8 @@ export class DeploymentController {
 
   /** Deletes old, fully scaled-down replica sets beyond revisionHistoryLimit. */
   private cleanup(d: Obj, oldRSs: Obj[]): void {
-    const limit = d.spec.revisionHistoryLimit;
-    if (limit === undefined || limit === null) return;
+    if (d.spec.revisionHistoryLimit === undefined || d.spec.revisionHistoryLimit === null) return;
+    const limit = countOr(d.spec.revisionHistoryLimit, 10);
     const cleanable = oldRSs
       .filter((rs) => !rs.metadata.deletionTimestamp && specReplicas(rs) === 0 && (rs.status?.replicas ?? 0) === 0)
       .sort((a, b) => revisionOf(a) - revisionOf(b) || byCreation(a, b));
@@ -471,7 +472,7 @@ export class DeploymentController {
 
   private hasProgressDeadline(d: Obj): boolean {
     const s = d.spec?.progressDeadlineSeconds;
-    return s !== undefined && s !== null && s !== MAX_INT32;
+    return countOr(s, MAX_INT32) !== MAX_INT32;
   }
 
   private isComplete(d: Obj, status: Obj): boolean {
@@ -544,6 +545,6 @@ export class DeploymentController {
     if (cond.reason === 'NewReplicaSetAvailable') return false;
     if (cond.reason === 'ProgressDeadlineExceeded') return true;
     const from = Date.parse(cond.lastUpdateTime);
-    return from + d.spec.progressDeadlineSeconds * 1000 < Date.now();
+    return from + countOr(d.spec.progressDeadlineSeconds, 600) * 1000 < Date.now();
   }
 }

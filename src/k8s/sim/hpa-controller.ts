@@ -8,6 +8,7 @@ import { rfc3339 } from './names.js';
 import type { Registry } from './registry.js';
 import { findResource, type ResourceDef } from './resources.js';
 import type { Obj } from './types.js';
+import { countOr } from './validation.js';
 
 const HPA = findResource('autoscaling', 'v2', 'horizontalpodautoscalers') as ResourceDef;
 const TARGETS: Record<string, ResourceDef> = {
@@ -42,8 +43,8 @@ export class HpaController {
     const target = def ? this.registry.tryGet(def, ns, ref.name) : undefined;
     const prev: Obj[] | undefined = hpa.status?.conditions;
     const status: Obj = { ...(hpa.status ?? {}) };
-    const min: number = hpa.spec.minReplicas ?? 1;
-    const max: number = hpa.spec.maxReplicas;
+    const min = countOr(hpa.spec.minReplicas, 1);
+    const max = Math.max(min, countOr(hpa.spec.maxReplicas, min));
     if (!def || !target) {
       const res = def ? `${def.resource}/scale.${def.group}` : `${String(ref.kind).toLowerCase()}s/scale`;
       status.conditions = [
@@ -52,7 +53,7 @@ export class HpaController {
       status.currentReplicas = status.currentReplicas ?? 0;
       status.desiredReplicas = status.desiredReplicas ?? 0;
     } else {
-      const current: number = target.spec?.replicas ?? 0;
+      const current = countOr(target.spec?.replicas, 0);
       let desired = current;
       let limited = false;
       if (current > 0) {

@@ -398,6 +398,51 @@ describe('simulated API server protocol', () => {
     expect((await call('GET', `${PODS}?labelSelector=app%3Dst`)).body.items).toEqual([]);
   });
 
+  it('int32 fields: a string, fraction or out-of-range value is refused (400 on create/update, 422 on patch) and nothing loops', async () => {
+    // Regression: merge-patch {"spec":{"replicas":"abc"}} used to be stored; the controllers
+    // then concatenated strings and looped, growing the resourceVersion without bound.
+    expect((await call('POST', D, deployment('ints'))).status).toBe(201);
+    const rvOf = async (): Promise<string> => (await call('GET', `${D}/ints`)).body.metadata.resourceVersion;
+    await eventually(async () => ((await call('GET', `${D}/ints`)).body.status?.availableReplicas === 2 ? true : undefined));
+    const merge = { 'Content-Type': 'application/merge-patch+json' };
+    for (const replicas of ['abc', 1.5, 2 ** 31, true]) {
+      const r = await call('PATCH', `${D}/ints`, { spec: { replicas } }, merge);
+      expect(r.status).toBe(422);
+      expect(r.body).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Invalid', code: 422, details: { causes: [{ field: 'patch', reason: 'FieldValueInvalid' }] } });
+      expect(r.body.message).toContain('Go struct field DeploymentSpec.spec.replicas of type int32');
+    }
+    for (const [path, value] of [['/spec/replicas', '3'], ['/spec/progressDeadlineSeconds', 'x'], ['/spec/revisionHistoryLimit', 0.5], ['/spec/minReadySeconds', '1']] as const) {
+      const r = await call('PATCH', `${D}/ints`, [{ op: 'replace', path, value }], { 'Content-Type': 'application/json-patch+json' });
+      expect([path, r.status]).toEqual([path, 422]);
+    }
+    const scale = await call('PATCH', `${D}/ints/scale`, { spec: { replicas: 'abc' } }, merge);
+    expect([scale.status, scale.body.reason]).toEqual([422, 'Invalid']);
+    const scalePut = await call('PUT', `${D}/ints/scale`, { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'ints' }, spec: { replicas: '4' } });
+    expect([scalePut.status, scalePut.body.reason]).toEqual([400, 'BadRequest']);
+    const created = await call('POST', D, deployment('ints-bad', { replicas: '2' }));
+    expect(created.status).toBe(400);
+    expect(created.body).toMatchObject({ kind: 'Status', reason: 'BadRequest', code: 400 });
+    expect(created.body.message).toBe('Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32');
+    const current = (await call('GET', `${D}/ints`)).body;
+    const put = await call('PUT', `${D}/ints`, { ...current, spec: { ...current.spec, replicas: 1.5 } });
+    expect(put.status).toBe(400);
+    const hpa = await call('POST', '/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers', {
+      apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'ints' },
+      spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'ints' }, minReplicas: '1', maxReplicas: 3 },
+    });
+    expect(hpa.status).toBe(400);
+    // Range checks the apiserver's validation makes (422 on the field).
+    const negative = await call('PATCH', `${D}/ints`, { spec: { revisionHistoryLimit: -1 } }, merge);
+    expect([negative.status, negative.body.details?.causes?.[0]?.field]).toEqual([422, 'spec.revisionHistoryLimit']);
+    // Nothing was stored: replicas still 2, and the cluster is quiet (no write loop).
+    expect((await call('GET', `${D}/ints`)).body.spec.replicas).toBe(2);
+    const rv = await rvOf();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await rvOf()).toBe(rv);
+    expect(cluster.controllerErrors).toEqual([]);
+    expect((await call('DELETE', `${D}/ints`)).status).toBe(200);
+  });
+
   it('injected failures and the request counter', async () => {
     const before = cluster.requestCount;
     cluster.injectFailure({ method: 'GET', path: '/deployments', code: 503, count: 2 });

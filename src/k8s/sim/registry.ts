@@ -11,7 +11,7 @@ import { apiVersionOf, RESOURCES, type ResourceDef } from './resources.js';
 import { labelSelectorString } from './selectors.js';
 import type { Store } from './store.js';
 import type { Obj } from './types.js';
-import { validateObject } from './validation.js';
+import { checkInt32Body, checkInt32Patched, validateObject } from './validation.js';
 
 export type Subresource = 'status' | 'scale' | undefined;
 
@@ -99,6 +99,7 @@ export class Registry {
   create(def: ResourceDef, ns: string | undefined, body: Obj, opts: WriteOptions = {}): Obj {
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be an object');
     const o = this.internal(def, body);
+    checkInt32Body(o.kind, apiVersionOf(def), o);
     o.metadata = o.metadata && typeof o.metadata === 'object' ? o.metadata : {};
     const m = o.metadata;
     if (def.namespaced) {
@@ -149,8 +150,12 @@ export class Registry {
   update(def: ResourceDef, ns: string | undefined, name: string, body: Obj, opts: WriteOptions = {}): Obj {
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be an object');
     const existing = this.get(def, ns, name);
-    if (opts.subresource === 'scale') return this.updateScale(def, existing, body, opts);
+    if (opts.subresource === 'scale') {
+      checkInt32Body('Scale', 'autoscaling/v1', body);
+      return this.updateScale(def, existing, body, opts);
+    }
     const o = this.internal(def, body);
+    checkInt32Body(o.kind, apiVersionOf(def), o);
     o.metadata = o.metadata && typeof o.metadata === 'object' ? o.metadata : {};
     const m = o.metadata;
     if (m.name && m.name !== name)
@@ -274,6 +279,7 @@ export class Registry {
         throw new StatusError(415, 'UnsupportedMediaType', `the server does not support the patch type "${contentType}"`, {});
     }
     if (!patched || typeof patched !== 'object' || Array.isArray(patched)) throw badRequest('patch result is not an object');
+    checkInt32Patched(opts.subresource === 'scale' ? 'Scale' : this.storageDef(def).kind, patched);
     if (patched.metadata?.name !== undefined && patched.metadata.name !== name)
       throw badRequest(`the name of the object (${String(patched.metadata.name)}) does not match the name on the URL (${name})`);
     return { object: this.update(def, ns, name, patched, opts), created: false };

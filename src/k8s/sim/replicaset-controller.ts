@@ -4,6 +4,7 @@ import { deepEqual } from './equality.js';
 import type { Registry } from './registry.js';
 import { findResource, type ResourceDef } from './resources.js';
 import type { Obj } from './types.js';
+import { countOr } from './validation.js';
 
 const PODS = findResource('', 'v1', 'pods') as ResourceDef;
 const RS = findResource('apps', 'v1', 'replicasets') as ResourceDef;
@@ -47,7 +48,7 @@ export class ReplicaSetController {
     const ns: string = rs.metadata.namespace;
     const pods = this.registry.listWhere(PODS, ns, (p) => isControlledBy(p, rs));
     const active = pods.filter(isPodActive);
-    const want: number = rs.spec?.replicas ?? 1;
+    const want = countOr(rs.spec?.replicas, 1);
     const diff = active.length - want;
     if (diff < 0) {
       for (let i = 0; i < -diff; i++) {
@@ -102,7 +103,7 @@ export class ReplicaSetController {
     if (!live || live.metadata.uid !== rs.metadata.uid) return;
     const pods = this.registry.listWhere(PODS, live.metadata.namespace, (p) => isControlledBy(p, live) && isPodActive(p));
     const tmplLabels: Obj = live.spec?.template?.metadata?.labels ?? {};
-    const minReady: number = live.spec?.minReadySeconds ?? 0;
+    const minReady = countOr(live.spec?.minReadySeconds, 0);
     const status: Obj = { replicas: pods.length };
     const fully = pods.filter((p) => Object.entries(tmplLabels).every(([k, v]) => p.metadata.labels?.[k] === v)).length;
     const ready = pods.filter(isPodReady).length;

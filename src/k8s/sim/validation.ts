@@ -1,5 +1,5 @@
 /** The subset of apiserver validation the simulator enforces (422 Invalid). */
-import { invalid, required, type Cause } from './errors.js';
+import { StatusError, badRequest, invalid, required, type Cause } from './errors.js';
 import type { ResourceDef } from './resources.js';
 import { labelSelectorMatcher } from './selectors.js';
 import type { Obj } from './types.js';
@@ -37,8 +37,11 @@ function validateTemplate(causes: Cause[], spec: Obj, prefix: string): void {
       });
   }
   validatePodSpec(causes, t.spec, `${prefix}.template.spec`);
-  if (typeof spec.replicas === 'number' && spec.replicas < 0)
-    causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${spec.replicas}: must be greater than or equal to 0`, field: `${prefix}.replicas` });
+  for (const f of ['replicas', 'minReadySeconds', 'revisionHistoryLimit', 'progressDeadlineSeconds'] as const)
+    if (typeof spec[f] === 'number' && spec[f] < 0)
+      causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${spec[f]}: must be greater than or equal to 0`, field: `${prefix}.${f}` });
+  if (typeof spec.progressDeadlineSeconds === 'number' && spec.progressDeadlineSeconds >= 0 && spec.progressDeadlineSeconds <= (spec.minReadySeconds ?? 0))
+    causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${spec.progressDeadlineSeconds}: must be greater than minReadySeconds`, field: `${prefix}.progressDeadlineSeconds` });
 }
 
 function validatePodSpec(causes: Cause[], spec: Obj | undefined, prefix: string): void {
@@ -84,9 +87,97 @@ export function validateObject(def: ResourceDef, o: Obj, old?: Obj): void {
       if (!o.spec?.scaleTargetRef?.name) causes.push(required('spec.scaleTargetRef.name'));
       if (!(typeof o.spec?.maxReplicas === 'number' && o.spec.maxReplicas >= 1))
         causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(o.spec?.maxReplicas ?? 0)}: must be greater than or equal to 1`, field: 'spec.maxReplicas' });
+      else if (typeof o.spec?.minReplicas === 'number' && o.spec.minReplicas > o.spec.maxReplicas)
+        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${o.spec.maxReplicas}: must be greater than or equal to \`minReplicas\``, field: 'spec.maxReplicas' });
+      if (typeof o.spec?.minReplicas === 'number' && o.spec.minReplicas < 1)
+        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${o.spec.minReplicas}: must be greater than or equal to 1`, field: 'spec.minReplicas' });
       break;
     default:
       break;
   }
   if (causes.length) throw invalid(def, name, causes);
+}
+
+/**
+ * int32 fields per stored kind, as dotted paths (`[]` walks a list), with the Go struct the
+ * apiserver names in its decode error. A value the Go decoder would refuse (a string, 1.5,
+ * 2^31) must never reach the store: the controllers do arithmetic on these fields, and a
+ * string `replicas` once made them concatenate strings and loop, growing the resourceVersion
+ * and memory without bound.
+ */
+const INT32_FIELDS: Record<string, [path: string, goStruct: string][]> = {
+  Deployment: [
+    ['spec.replicas', 'DeploymentSpec'], ['spec.minReadySeconds', 'DeploymentSpec'], ['spec.revisionHistoryLimit', 'DeploymentSpec'],
+    ['spec.progressDeadlineSeconds', 'DeploymentSpec'], ['spec.template.spec.containers[].ports[].containerPort', 'ContainerPort'],
+  ],
+  ReplicaSet: [
+    ['spec.replicas', 'ReplicaSetSpec'], ['spec.minReadySeconds', 'ReplicaSetSpec'],
+    ['spec.template.spec.containers[].ports[].containerPort', 'ContainerPort'],
+  ],
+  Pod: [['spec.containers[].ports[].containerPort', 'ContainerPort']],
+  Service: [['spec.ports[].port', 'ServicePort'], ['spec.ports[].nodePort', 'ServicePort']],
+  HorizontalPodAutoscaler: [
+    ['spec.minReplicas', 'HorizontalPodAutoscalerSpec'], ['spec.maxReplicas', 'HorizontalPodAutoscalerSpec'],
+    ['spec.metrics[].resource.target.averageUtilization', 'MetricTarget'],
+    ['spec.behavior.scaleUp.stabilizationWindowSeconds', 'HPAScalingRules'], ['spec.behavior.scaleDown.stabilizationWindowSeconds', 'HPAScalingRules'],
+  ],
+  Scale: [['spec.replicas', 'ScaleSpec']],
+};
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+function* valuesAt(o: unknown, parts: string[]): Generator<unknown> {
+  if (!parts.length) {
+    yield o;
+    return;
+  }
+  if (!o || typeof o !== 'object') return;
+  const [head, ...rest] = parts as [string, ...string[]];
+  const list = head.endsWith('[]');
+  const v = (o as Obj)[list ? head.slice(0, -2) : head];
+  if (list) {
+    if (Array.isArray(v)) for (const item of v) yield* valuesAt(item, rest);
+  } else yield* valuesAt(v, rest);
+}
+
+const goTypeOf = (v: unknown): string => (typeof v === 'string' ? 'string' : typeof v === 'boolean' ? 'bool' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : `number ${String(v)}`);
+
+/**
+ * The Go decoder's complaint about the first int32 field of `o` that is not a whole number
+ * in int32 range (null/absent are fine: they mean "default"), or null.
+ */
+export function int32FieldError(kind: string, o: Obj): string | null {
+  for (const [path, goStruct] of INT32_FIELDS[kind] ?? []) {
+    for (const v of valuesAt(o, path.split('.'))) {
+      if (v === undefined || v === null) continue;
+      if (typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX) continue;
+      return `json: cannot unmarshal ${goTypeOf(v)} into Go struct field ${goStruct}.${path.replace(/\[\]/g, '')} of type int32`;
+    }
+  }
+  return null;
+}
+
+/** POST/PUT bodies: the apiserver fails to decode them, 400 BadRequest. */
+export function checkInt32Body(kind: string, apiVersion: string, o: Obj): void {
+  const err = int32FieldError(kind, o);
+  if (err) throw badRequest(`${kind} in version "${apiVersion.split('/').pop()}" cannot be handled as a ${kind}: ${err}`);
+}
+
+/** A patch whose result does not decode: 422 Invalid on the field `patch` (apiserver handlers/patch.go). */
+export function checkInt32Patched(kind: string, patched: Obj): void {
+  const err = int32FieldError(kind, patched);
+  if (!err) return;
+  const value = JSON.stringify(patched);
+  const cause: Cause = { reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(value)}: ${err}`, field: 'patch' };
+  throw new StatusError(422, 'Invalid', ` "" is invalid: patch: ${cause.message}`, { causes: [cause] });
+}
+
+/**
+ * `v` when it is a non-negative whole number, else `fallback`. Controllers read counts through
+ * this so that nothing stored (validation is the first line; this is the second) can turn
+ * their arithmetic into string concatenation.
+ */
+export function countOr(v: unknown, fallback: number): number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fallback;
 }
