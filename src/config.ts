@@ -40,6 +40,8 @@ const schema = z.object({
   PHANTOM_EMBEDDED_CLUSTERS: z.enum(['on', 'off']).default('on'),
   PHANTOM_MIGRATE_ON_START: z.enum(['on', 'off']).default('on'),
   PHANTOM_REDIS_PREFIX: z.string().min(1).max(100).default('phantom:'),
+  PHANTOM_WEBHOOK_ALLOW_PRIVATE: z.enum(['on', 'off']).default('off'),
+  PHANTOM_WEBHOOK_ALLOWED_HOSTS: z.string().optional().transform((v) => (v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -64,6 +66,10 @@ export interface Config {
   migrateOnStart: boolean;
   /** Namespace for every Redis key (default `phantom:`). */
   redisPrefix: string;
+  /** Notification webhooks may reach loopback/private/link-local addresses (default off: SSRF guard). */
+  webhookAllowPrivate: boolean;
+  /** `host` or `host:port` entries notification webhooks may reach even on private addresses. */
+  webhookAllowedHosts: string[];
   logLevel: string;
 }
 
@@ -100,6 +106,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embeddedClusters: e.PHANTOM_EMBEDDED_CLUSTERS === 'on',
     migrateOnStart: e.PHANTOM_MIGRATE_ON_START === 'on',
     redisPrefix: e.PHANTOM_REDIS_PREFIX,
+    webhookAllowPrivate: e.PHANTOM_WEBHOOK_ALLOW_PRIVATE === 'on',
+    webhookAllowedHosts: e.PHANTOM_WEBHOOK_ALLOWED_HOSTS,
     logLevel: e.LOG_LEVEL,
   };
 }
