@@ -103,6 +103,19 @@ describe.each(availableModes)('apps over HTTP (%s)', (mode) => {
     expect(remove.data.setAppMember.members).toEqual([{ user: { username: 'admin' } }]);
   });
 
+  it('leaves version and updatedAt alone on member changes and empty updates', async () => {
+    const before = await t.gql(`{ app(name: "api") { version updatedAt } }`);
+    await t.gql(`mutation { setAppMember(app: "api", username: "alice", role: VIEWER) { name } }`);
+    const empty = await t.gql(`mutation { updateApp(name: "api", input: {}) { version updatedAt } }`);
+    expect(empty.data.updateApp).toEqual(before.data.app);
+    const same = await t.gql(`mutation { updateApp(name: "api", input: { kind: GO }) { version } }`);
+    expect(same.data.updateApp.version).toBe(before.data.app.version);
+    const after = await t.gql(`{ app(name: "api") { version updatedAt } }`);
+    expect(after.data.app).toEqual(before.data.app);
+    const ok = await t.gql(`mutation($v: Int) { updateApp(name: "api", expectedVersion: $v, input: { description: "now" }) { version } }`, { v: before.data.app.version });
+    expect(ok.data.updateApp.version).toBe(before.data.app.version + 1);
+  });
+
   it('deletes an app', async () => {
     const d = await t.gql(`mutation { deleteApp(name: "batch") }`);
     expect(d.data.deleteApp).toBe(true);

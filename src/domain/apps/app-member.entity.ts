@@ -21,6 +21,6 @@ export class AppMember {
   @Enum({ items: () => AppRole, type: 'string', length: 16 })
   role!: AppRole;
 
-  @Property({ type: 'datetime', length: 3 })
+  @Property({ type: Date, length: 3 })
   createdAt: Date = new Date();
 }

@@ -41,9 +41,9 @@ export class App {
   @Property({ type: 'integer', version: true })
   version: number = 1;
 
-  @Property({ type: 'datetime', length: 3 })
+  @Property({ type: Date, length: 3 })
   createdAt: Date = new Date();
 
-  @Property({ type: 'datetime', length: 3, onUpdate: () => new Date() })
+  @Property({ type: Date, length: 3, onUpdate: () => new Date() })
   updatedAt: Date = new Date();
 }
