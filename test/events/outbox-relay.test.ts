@@ -18,6 +18,9 @@ import { OutboxRelay } from '../../src/domain/events/outbox-relay.js';
 import { PlatformEventType, recordEvent } from '../../src/domain/events/event-recorder.js';
 import { PlatformEventRow } from '../../src/domain/events/platform-event.entity.js';
 import { PLATFORM_EVENTS_STREAM } from '../../src/domain/events/platform-event.record.js';
+import { listPlatformEvents } from '../../src/domain/events/platform-event.service.js';
+import { TokenScope } from '../../src/domain/people/token-scope.js';
+import type { DomainContext } from '../../src/domain/shared/domain-context.js';
 import { eventually } from './support.js';
 
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
@@ -86,6 +89,39 @@ describeServices('outbox relay (MySQL + Redis)', () => {
       await messaging.close();
     }
   });
+
+  // Review finding: numbering depended on the Redis lease, so with Redis down no event got
+  // its public id and `platformEvents` (history, subscription replay) showed nothing new.
+  it('numbers events, gap-free, while Redis is unreachable: they show in platformEvents history', async () => {
+    const deadPort = await freePort(); // nothing listens there
+    const messaging = createMessaging<PhantomTopics>({ redisUrl: `redis://127.0.0.1:${deadPort}`, keyPrefix: 'relay-no-redis:' });
+    const relay = new OutboxRelay({ em: () => orm.em.fork(), ...messaging, pollMs: 100, leaseTtlMs: 1500 });
+    const ctx = {
+      em: orm.em.fork(),
+      viewer: { userId: 1, username: 'admin', isAdmin: true, scopes: [TokenScope.READ, TokenScope.ADMIN], via: 'token', credentialId: 't' },
+      deps: {} as DomainContext['deps'],
+    } as DomainContext;
+    try {
+      relay.start();
+      await write(orm, 'no-redis-1');
+      await write(orm, 'no-redis-2');
+      relay.wake();
+      const page = await eventually(async () => {
+        ctx.em.clear();
+        const p = await listPlatformEvents(ctx, {}, 1000);
+        return p.items.some((e) => e.app === 'no-redis-2') && p;
+      }, 10_000, 100);
+      expect(relay.isLeader()).toBe(false);
+      const ids = page.items.map((e) => Number(e.id));
+      expect(ids).toEqual(ids.map((_, i) => i + 1));
+      expect(page.items.slice(-2).map((e) => e.app)).toEqual(['no-redis-1', 'no-redis-2']);
+      const rows = await orm.em.fork().find(PlatformEventRow, { app: { $in: ['no-redis-1', 'no-redis-2'] } });
+      expect(rows.every((r) => r.publishedAt == null)).toBe(true);
+    } finally {
+      await relay.stop().catch(() => undefined);
+      await messaging.close().catch(() => undefined);
+    }
+  }, 30_000);
 
   it.runIf(hasRedisServer)('keeps events in the table while Redis is down and publishes them, in order, when it is back', async () => {
     const port = await freePort();

@@ -1,7 +1,12 @@
 /**
- * The outbox relay: moves committed platform events from the `platform_events` table to the
- * `platform-events` stream, in `seq` order, at least once. One replica runs it at a time
- * (a lease); the others stand by. See docs/adr/0005-outbox.md.
+ * The outbox relay: numbers committed platform events (`seq`, the public id) and moves them
+ * from the `platform_events` table to the `platform-events` stream, in `seq` order, at least
+ * once. Two jobs with two locks:
+ * - numbering needs only the database: every replica running the relay tries it each pass
+ *   under a database lock (see `sequencePending`), so while Redis is down events still get
+ *   their ids and show in `platformEvents` history and subscription replay;
+ * - publishing (stream + bus) runs on one replica at a time, under the Redis lease.
+ * See docs/adr/0005-outbox.md.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { Bus, EventStream, LeaderHandle, LeaseManager } from '../../pubsub/index.js';
@@ -42,6 +47,7 @@ export class OutboxRelay {
   private running?: Promise<void>;
   private again = false;
   private failing = false;
+  private numberingFailing = false;
   private readonly pollMs: number;
   private readonly batchSize: number;
   private readonly stream: string;
@@ -52,9 +58,11 @@ export class OutboxRelay {
     this.stream = opts.stream ?? PLATFORM_EVENTS_STREAM;
   }
 
-  /** Starts competing for the lease; relays while holding it. */
+  /** Starts numbering (polling) and competing for the lease; publishes while holding it. */
   start(): void {
     if (this.leader) return;
+    this.timer = setInterval(() => this.kick(), this.pollMs);
+    this.timer.unref();
     this.leader = this.opts.leases.runWhileLeader(
       this.opts.leaseName ?? 'outbox-relay',
       this.opts.leaseTtlMs ?? 10_000,
@@ -64,9 +72,9 @@ export class OutboxRelay {
     );
   }
 
-  /** Runs a pass now (when this replica leads). Called after a transaction with events commits. */
+  /** Runs a pass now. Called after a transaction with events commits. */
   readonly wake = (): void => {
-    if (this.leading) this.kick();
+    if (this.leader) this.kick();
   };
 
   isLeader(): boolean {
@@ -80,21 +88,20 @@ export class OutboxRelay {
 
   /** Stops relaying and gives the lease up, so another replica takes over at once. */
   async stop(): Promise<void> {
+    clearInterval(this.timer);
     await this.leader?.stop();
+    this.leader = undefined;
     await this.idle();
   }
 
   private onLead(): void {
     this.leading = true;
     this.opts.logger?.info({}, 'outbox relay: leading');
-    this.timer = setInterval(() => this.kick(), this.pollMs);
-    this.timer.unref();
     this.kick();
   }
 
   private async onLoseLead(): Promise<void> {
     this.leading = false;
-    clearInterval(this.timer);
     await this.idle();
   }
 
@@ -105,21 +112,26 @@ export class OutboxRelay {
     }
     this.running = this.pass().finally(() => {
       this.running = undefined;
-      if (this.again && this.leading) {
+      if (this.again && this.leader) {
         this.again = false;
         this.kick();
       }
     });
   }
 
-  /** Sequences then publishes until nothing is left; a failure ends the pass (the next poll retries). */
+  /**
+   * Numbers, then (when leading) publishes, until nothing is left; a failure ends that part
+   * of the pass (the next poll retries). Numbering does not wait for Redis.
+   */
   private async pass(): Promise<void> {
+    await this.numberAll();
+    if (!this.leading) return;
     try {
       for (;;) {
         if (!this.leading) return;
-        const sequenced = await sequencePending(this.opts.em(), this.batchSize);
         const published = await this.publishBatch();
-        if (sequenced < this.batchSize && published < this.batchSize) break;
+        const { numbered } = await this.number();
+        if (numbered < this.batchSize && published < this.batchSize) break;
       }
       if (this.failing) this.opts.logger?.info({}, 'outbox relay: publishing again');
       this.failing = false;
@@ -128,6 +140,27 @@ export class OutboxRelay {
       // later pass. Logged once per outage, not once per poll.
       if (!this.failing) this.opts.logger?.warn({ err }, 'outbox relay: pass failed; events wait in the table');
       this.failing = true;
+    }
+  }
+
+  private async number() {
+    return sequencePending(this.opts.em(), this.batchSize);
+  }
+
+  /** Numbers every committed row; another replica numbering now (`busy`) is fine. */
+  private async numberAll(): Promise<void> {
+    try {
+      for (;;) {
+        const { numbered, busy } = await this.number();
+        if (busy || numbered < this.batchSize) break;
+      }
+      if (this.numberingFailing) this.opts.logger?.info({}, 'outbox relay: numbering again');
+      this.numberingFailing = false;
+    } catch (err) {
+      // The database is down, or another replica numbered the same rows in the instant its
+      // lock was released (our transaction rolled back whole): the next pass retries.
+      if (!this.numberingFailing) this.opts.logger?.warn({ err }, 'outbox relay: numbering failed; will retry');
+      this.numberingFailing = true;
     }
   }
 

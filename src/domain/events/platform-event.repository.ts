@@ -57,28 +57,49 @@ export async function maxSeq(em: EntityManager): Promise<bigint> {
   return BigInt(rows[0]?.m ?? 0);
 }
 
+/** What {@link sequencePending} did: rows numbered, or `busy` when another replica holds the numbering lock. */
+export type SequenceResult = { numbered: number; busy: boolean };
+
+const isMysqlEm = (em: EntityManager) => /MySql|MariaDb/.test(em.getPlatform().constructor.name);
+
 /**
  * Gives the next `seq` numbers to up to `limit` committed, unsequenced rows in insert order,
  * in one transaction; returns how many. A plain (non-locking) read: rows of transactions
  * still open are invisible and get their number when they commit, so numbers follow commit
- * order. If a second relay races us (a lease is not a fence), the unique index on `seq` or
- * the `seq is null` guard makes one of the two transactions fail and roll back whole, so
- * numbers stay dense.
+ * order.
+ *
+ * Numbering needs only the database (not Redis): on MySQL/MariaDB it runs under the named
+ * lock `GET_LOCK('phantom_seq_<md5(database)>', 0)`, so one replica numbers at a time and
+ * the others skip the pass (`busy`) instead of colliding; SQLite has one writer anyway. The
+ * lock is released just before COMMIT (it belongs to the pooled connection, not to the
+ * transaction); a replica that takes it in that instant reads stale rows and its guarded
+ * update fails, and the unique index on `seq` or the `seq is null` guard rolls its whole
+ * transaction back, so numbers stay dense.
  */
-export async function sequencePending(em: EntityManager, limit: number): Promise<number> {
+export async function sequencePending(em: EntityManager, limit: number): Promise<SequenceResult> {
+  const mysql = isMysqlEm(em);
   return em.transactional(async (tx) => {
-    const rows = await tx.find(PlatformEventRow, { seq: null }, { fields: ['id'], orderBy: { id: 'asc' }, limit, disableIdentityMap: true });
-    if (!rows.length) return 0;
-    const top = await tx.getConnection('write').execute<{ m: string | number | null }[]>(
-      'select max(seq) as m from platform_events', [], 'all', tx.getTransactionContext(),
-    );
-    let next = BigInt(top[0]?.m ?? 0);
-    for (const r of rows) {
-      next += 1n;
-      const changed = await tx.nativeUpdate(PlatformEventRow, { id: r.id, seq: null }, { seq: String(next) });
-      if (changed !== 1) throw new Error(`outbox: event row ${r.id} was sequenced concurrently; will retry`);
+    const conn = tx.getConnection('write');
+    const run = <T>(sql: string) => conn.execute<T>(sql, [], 'all', tx.getTransactionContext());
+    const lock = "concat('phantom_seq_', md5(database()))";
+    if (mysql) {
+      const got = await run<{ got: number | string | null }[]>(`select get_lock(${lock}, 0) as got`);
+      if (Number(got[0]?.got) !== 1) return { numbered: 0, busy: true };
     }
-    return rows.length;
+    try {
+      const rows = await tx.find(PlatformEventRow, { seq: null }, { fields: ['id'], orderBy: { id: 'asc' }, limit, disableIdentityMap: true });
+      if (!rows.length) return { numbered: 0, busy: false };
+      const top = await run<{ m: string | number | null }[]>('select max(seq) as m from platform_events');
+      let next = BigInt(top[0]?.m ?? 0);
+      for (const r of rows) {
+        next += 1n;
+        const changed = await tx.nativeUpdate(PlatformEventRow, { id: r.id, seq: null }, { seq: String(next) });
+        if (changed !== 1) throw new Error(`outbox: event row ${r.id} was sequenced concurrently; will retry`);
+      }
+      return { numbered: rows.length, busy: false };
+    } finally {
+      if (mysql) await run(`select release_lock(${lock}) as released`);
+    }
   });
 }
 
