@@ -9,9 +9,15 @@ export class Cache {
   hits = 0;
   misses = 0;
 
+  /**
+   * @param lateInvalidateMs a second delete this long after each invalidation (default 1000):
+   *   a reader that loaded the old row just before the commit and writes it into the cache
+   *   just after the first delete would otherwise keep stale data (stale roles!) for the TTL.
+   */
   constructor(
     private readonly kv: KvStore,
     private readonly ttlSeconds: number,
+    private readonly lateInvalidateMs = 1000,
   ) {}
 
   async getOrLoad<T>(key: string, load: () => Promise<T | null>, revive: (raw: any) => T = (r) => r): Promise<T | null> {
@@ -36,6 +42,11 @@ export class Cache {
 
   async invalidate(...keys: string[]): Promise<void> {
     if (!keys.length) return;
-    await this.kv.del(...keys.map((k) => `cache:${k}`)).catch(() => undefined);
+    const full = keys.map((k) => `cache:${k}`);
+    await this.kv.del(...full).catch(() => undefined);
+    if (this.lateInvalidateMs > 0) {
+      const again = setTimeout(() => void this.kv.del(...full).catch(() => undefined), this.lateInvalidateMs);
+      again.unref();
+    }
   }
 }

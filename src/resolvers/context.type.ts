@@ -13,6 +13,8 @@ export interface GraphQLContext {
   em: EntityManager;
   domain: DomainContext;
   loaders: AppLoaders & UserLoaders;
+  /** Set for mutations (by the server): loaders read the primary, so answers show their own writes. */
+  reads: { primary: boolean };
   /** Services that live for the whole process (k8s runtime, bus, …), typed by their modules. */
   services: Record<string, unknown>;
 }

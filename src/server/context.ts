@@ -23,11 +23,14 @@ export async function viewerFromHeader(platform: Platform, header: string | unde
 export function buildContext(platform: Platform, viewer: Viewer | null): GraphQLContext {
   const em = platform.orm.em.fork();
   const domain = { em, viewer, deps: platform.deps };
-  return {
+  const ctx: GraphQLContext = {
     viewer,
     em,
     domain,
-    loaders: { ...createAppLoaders(em), ...createUserLoaders(em) },
+    // An object, not a flag: Apollo hands plugins a shallow copy of the context.
+    reads: { primary: false },
+    loaders: { ...createAppLoaders(em, () => ctx.reads.primary), ...createUserLoaders(em, () => ctx.reads.primary) },
     services: platform.services,
   };
+  return ctx;
 }

@@ -109,6 +109,16 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
       ApolloServerPluginLandingPageDisabled(),
       auditPlugin({ em: () => platform.orm.em.fork(), onError: (err) => logger.error({ err }, 'audit entry not written') }),
       {
+        // A mutation's answer must show its own writes: its loaders read the primary.
+        async requestDidStart() {
+          return {
+            async didResolveOperation({ operation, contextValue }) {
+              if (operation?.operation === 'mutation') contextValue.reads.primary = true;
+            },
+          };
+        },
+      },
+      {
         async serverWillStart() {
           return {
             async drainServer() {

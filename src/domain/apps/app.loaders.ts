@@ -3,13 +3,17 @@ import type { EntityManager } from '@mikro-orm/core';
 import { AppMember } from './app-member.entity.js';
 
 /** Per-request loaders for app data: one query for all the apps a response touches. */
-export function createAppLoaders(em: EntityManager) {
+/**
+ * @param readPrimary asked at load time: true during a mutation, so its answer shows its own
+ *   writes even when reads otherwise go to a (lagging) replica.
+ */
+export function createAppLoaders(em: EntityManager, readPrimary: () => boolean = () => false) {
   return {
     membersByAppId: new DataLoader<number, AppMember[]>(async (appIds) => {
       const rows = await em.find(
         AppMember,
         { app: { $in: [...appIds] } },
-        { populate: ['user'], orderBy: { id: 'asc' } },
+        { populate: ['user'], orderBy: { id: 'asc' }, connectionType: readPrimary() ? 'write' : undefined },
       );
       const byApp = new Map<number, AppMember[]>();
       for (const r of rows) {

@@ -88,18 +88,21 @@ export async function getApp(ctx: DomainContext, name: string): Promise<AppRecor
 
 async function loadAppRecord(ctx: DomainContext, name: string): Promise<AppRecord | null> {
   return ctx.deps.cache.getOrLoad(appKey(name), async () => {
-    const app = await ctx.em.findOne(App, { name });
+    // The primary: a cache entry filled from a lagging replica would outlive the lag.
+    const app = await ctx.em.findOne(App, { name }, { connectionType: 'write' });
     return app ? toRecord(app) : null;
   }, reviveRecord);
 }
 
 /** The caller's role on each app they belong to, through the cache. */
 export async function rolesOf(ctx: DomainContext, userId: number): Promise<Record<number, AppRole>> {
-  const roles = await ctx.deps.cache.getOrLoad(rolesKey(userId), async () => {
-    const rows = await ctx.em.find(AppMember, { user: userId }, { fields: ['role', 'app'] });
-    return Object.fromEntries(rows.map((m) => [m.app.id, m.role]));
-  });
-  return roles ?? {};
+  const load = async () => {
+    const rows = await ctx.em.find(AppMember, { user: userId }, { fields: ['role', 'app'], connectionType: 'write' });
+    return Object.fromEntries(rows.map((m) => [m.app.id, m.role])) as Record<number, AppRole>;
+  };
+  // Inside a transaction we may see uncommitted rows: read them, but never cache them.
+  if (ctx.em.isInTransaction()) return load();
+  return (await ctx.deps.cache.getOrLoad(rolesKey(userId), load)) ?? {};
 }
 
 /** The viewer's role on `appId` (null when not a member). */

@@ -3,10 +3,10 @@ import type { EntityManager } from '@mikro-orm/core';
 import { User } from './user.entity.js';
 
 /** Per-request user loader (by id). */
-export function createUserLoaders(em: EntityManager) {
+export function createUserLoaders(em: EntityManager, readPrimary: () => boolean = () => false) {
   return {
     userById: new DataLoader<number, User | null>(async (ids) => {
-      const rows = await em.find(User, { id: { $in: [...ids] } });
+      const rows = await em.find(User, { id: { $in: [...ids] } }, { connectionType: readPrimary() ? 'write' : undefined });
       const byId = new Map(rows.map((u) => [u.id, u]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
