@@ -16,7 +16,7 @@ import { GraphQLError, specifiedRules, validate, type GraphQLSchema } from 'grap
 import type { Platform } from './platform.js';
 import { buildContext, viewerFromHeader } from './context.js';
 import { makeFormatError } from './format-error.js';
-import { DEFAULT_LIMITS, limitRules, type QueryLimits } from './limits.js';
+import { DEFAULT_LIMITS, costOfQuery, costWithVariables, limitRules, type QueryLimits } from './limits.js';
 import { loadWebApp, mountWebApp, playgroundPage } from './playground.js';
 import type { GraphQLContext } from '../resolvers/context.type.js';
 import type { Viewer } from '../domain/people/viewer.js';
@@ -79,7 +79,12 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
         }
       },
       // Mutations only over HTTP, where the audit plugin records them.
-      onSubscribe: (_ctx, _id, payload) => refuseWebSocketMutation(payload),
+      onSubscribe: (_ctx, _id, payload) => {
+        const refused = refuseWebSocketMutation(payload);
+        if (refused) return refused;
+        const tooCostly = costOfQuery(schema, payload.query, payload.variables, opts.limits ?? DEFAULT_LIMITS);
+        return tooCostly ? [tooCostly] : undefined;
+      },
       context: (ctx) => buildContext(platform, ctx.extra.viewer ?? null),
       // graphql-ws does not run Apollo's formatError: apply the same mapping to its results.
       onNext: async (ctx, _id, _payload, _args, result) => {
@@ -112,7 +117,9 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
         // A mutation's answer must show its own writes: its loaders read the primary.
         async requestDidStart() {
           return {
-            async didResolveOperation({ operation, contextValue }) {
+            async didResolveOperation({ operation, contextValue, document, request }) {
+              const tooCostly = costWithVariables(schema, document, request.variables, opts.limits ?? DEFAULT_LIMITS);
+              if (tooCostly) throw tooCostly;
               if (operation?.operation === 'mutation') contextValue.reads.primary = true;
             },
           };

@@ -24,6 +24,17 @@ describe('query limits, refused before execution (embedded)', () => {
     expect(r.errors?.map((e) => e.extensions?.code)).toContain('QUERY_TOO_COMPLEX');
   });
 
+  it('counts a page size given as a variable (no bypass through $first)', async () => {
+    const q = `query($f: Int) { a: apps(first: $f) { edges { node { name kind description container { cpu memory } } } } }`;
+    const big = await t.gql(q, { f: 100 });
+    expect(errorCode(big)).toBe('QUERY_TOO_COMPLEX');
+    expect(big.status).toBe(400);
+    const small = await t.gql(q, { f: 1 });
+    expect(small.errors).toBeUndefined();
+    const unset = await t.gql(q, {});
+    expect(errorCode(unset)).toBe('QUERY_TOO_COMPLEX'); // null counts as the default page of 20
+  });
+
   it('refuses too many aliases with TOO_MANY_ALIASES', async () => {
     const r = await t.gql(`{ ${Array.from({ length: 6 }, (_, i) => `a${i}: viewer { username }`).join(' ')} }`);
     expect(errorCode(r)).toBe('TOO_MANY_ALIASES');
