@@ -87,6 +87,51 @@ describe.each(availableModes)('audit log (%s)', (mode) => {
     expect(admin.some((e: any) => e.app === 'web') && admin.some((e: any) => e.app === 'alices')).toBe(true);
   });
 
+  // Review finding: a request with several root fields was filed under the first field's app,
+  // so alice (OWNER of "alices") read the arguments of a change to another app.
+  it('writes one entry per root field, each under its own app', async () => {
+    const r = await t.gql(`mutation Two { a: updateApp(name: "alices", input: { description: "two fields" }) { version } b: setAppMember(app: "web", username: "bob", role: VIEWER) { name } }`);
+    expect(r.errors).toBeUndefined();
+    const two = await entries({ operation: 'Two' });
+    expect(two.map((e: any) => [e.rootField, e.app, e.outcome])).toEqual([['setAppMember', 'web', 'OK'], ['updateApp', 'alices', 'OK']]);
+    expect(two[0].args).toEqual({ setAppMember: { app: 'web', username: 'bob', role: 'VIEWER' } });
+    expect(two[1].args).toEqual({ updateApp: { name: 'alices', input: { description: 'two fields' } } });
+    const asAlice = await entries({ operation: 'Two' }, alice);
+    expect(asAlice.map((e: any) => e.rootField)).toEqual(['updateApp']);
+    expect(JSON.stringify(asAlice)).not.toContain('"web"');
+    // A failure is the failing field's: the other one stays OK.
+    await t.gql(`mutation Half { a: updateApp(name: "alices", input: { description: "half" }) { version } b: updateApp(name: "nope", input: { description: "x" }) { version } }`);
+    expect((await entries({ operation: 'Half' })).map((e: any) => [e.target, e.outcome, e.errorCode])).toEqual([['nope', 'ERROR', 'NOT_FOUND'], ['alices', 'OK', null]]);
+  });
+
+  // Review finding: mutations that name only an opaque id were stored without an app, so
+  // the app's OWNERs could not read them.
+  it('files notification-route changes named by id under the route\'s app', async () => {
+    const created = await t.gql(`mutation($i: CreateNotificationRouteInput!) { createNotificationRoute(input: $i) { id app } }`, {
+      i: { name: 'alices chat', app: 'alices', channel: 'WECOM', webhookUrl: 'http://127.0.0.1:9/hook' },
+    }, alice);
+    expect(created.errors).toBeUndefined();
+    const id = created.data.createNotificationRoute.id;
+    expect((await t.gql(`mutation($id: ID!) { updateNotificationRoute(id: $id, input: { name: "renamed" }) { id } }`, { id }, alice)).errors).toBeUndefined();
+    const [e] = await entries({ operation: 'updateNotificationRoute' }, alice);
+    expect(e).toMatchObject({ actor: 'alice', app: 'alices', outcome: 'OK' });
+  });
+
+  // Review finding: entries were linked by app name, so the OWNER of a new app that reuses
+  // a deleted app's name read the old app's history.
+  it('does not show a deleted app\'s entries to the OWNER of a new app of the same name', async () => {
+    expect((await t.gql(`mutation { createApp(input: { name: "reused", kind: GO }) { name } }`, undefined, alice)).errors).toBeUndefined();
+    expect((await t.gql(`mutation { updateApp(name: "reused", input: { description: "alice's secret plans" }) { version } }`, undefined, alice)).errors).toBeUndefined();
+    expect((await t.gql(`mutation { deleteApp(name: "reused") }`, undefined, alice)).errors).toBeUndefined();
+    expect((await t.gql(`mutation { createApp(input: { name: "reused", kind: GO }) { name } }`, undefined, bob)).errors).toBeUndefined();
+    expect((await t.gql(`mutation { updateApp(name: "reused", input: { description: "bob's" }) { version } }`, undefined, bob)).errors).toBeUndefined();
+    const asBob = await entries({ app: 'reused' }, bob);
+    expect(asBob.map((e: any) => [e.actor, e.rootField])).toEqual([['bob', 'updateApp'], ['bob', 'createApp']]);
+    expect((await entries({}, bob)).every((e: any) => e.actor === 'bob')).toBe(true);
+    // Admins still read the whole history of the name.
+    expect((await entries({ app: 'reused' })).map((e: any) => e.rootField)).toEqual(['updateApp', 'createApp', 'deleteApp', 'updateApp', 'createApp']);
+  });
+
   it('pages newest first and refuses bad cursors and filters with BAD_USER_INPUT', async () => {
     const all = await entries();
     const p1 = await log({}, undefined, 2);

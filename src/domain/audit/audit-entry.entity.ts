@@ -1,16 +1,17 @@
 import { BigIntType, Entity, Index, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
 
 /**
- * One GraphQL mutation as it was asked for and how it ended. Written after the response is
+ * One root field of a GraphQL mutation as it was asked for and how it ended. Written after the response is
  * known (also for failures), never inside the mutation's own transaction. `args` are already
  * redacted when stored (see audit-redaction.ts): the table never holds a secret.
  */
 @Entity({ tableName: 'audit_log' })
 @Index({ properties: ['app', 'id'] })
+@Index({ properties: ['appId', 'id'] })
 @Index({ properties: ['actor', 'id'] })
 @Index({ properties: ['at'] })
 export class AuditEntry {
-  [OptionalProps]?: 'at' | 'actor' | 'operationName' | 'target' | 'app' | 'errorCode';
+  [OptionalProps]?: 'at' | 'actor' | 'operationName' | 'target' | 'app' | 'appId' | 'errorCode';
 
   @PrimaryKey({ type: new BigIntType('string'), autoincrement: true })
   id!: string;
@@ -26,7 +27,7 @@ export class AuditEntry {
   @Property({ type: 'string', length: 100, nullable: true })
   operationName?: string | null;
 
-  /** Root mutation field(s), comma-separated (usually one, e.g. `updateApp`). */
+  /** The root mutation field, e.g. `updateApp` (one entry per root field of a request). */
   @Property({ type: 'string', length: 200 })
   rootField!: string;
 
@@ -37,6 +38,14 @@ export class AuditEntry {
   /** The app acted on, when the mutation targets one (lets the app's OWNERs read the entry). */
   @Property({ type: 'string', length: 40, nullable: true })
   app?: string | null;
+
+  /**
+   * Id of that app when the entry was written. Names can be reused after a delete: the
+   * OWNERs of a new app of the same name must not read the old app's history, so non-admins
+   * see only entries whose `appId` is an app they own now.
+   */
+  @Property({ type: 'integer', nullable: true })
+  appId?: number | null;
 
   /** `OK` or `ERROR`. */
   @Property({ type: 'string', length: 8 })

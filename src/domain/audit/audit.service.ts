@@ -1,7 +1,8 @@
 /**
  * The audit log: who asked for which mutation, on what, and how it ended. Written by the
- * GraphQL layer after each mutation (src/resolvers/audit.plugin.ts); read by platform admins
- * (everything) and by app OWNERs (entries of their apps).
+ * GraphQL layer after each mutation, one entry per root field (src/resolvers/audit.plugin.ts);
+ * read by platform admins (everything) and by app OWNERs (entries of their apps, matched by
+ * app id so a reused name does not open an old app's history).
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { DomainContext } from '../shared/domain-context.js';
@@ -9,7 +10,7 @@ import { requireViewer } from '../shared/authz.js';
 import { badInput, forbidden } from '../shared/errors.js';
 import { actsAsAdmin } from '../people/viewer.js';
 import { AppRole } from '../apps/app-kind.js';
-import { getApp, listApps, roleOn, rolesOf } from '../apps/app.service.js';
+import { getApp, roleOn, rolesOf } from '../apps/app.service.js';
 import type { AuditEntry } from './audit-entry.entity.js';
 import { findAuditEntries, insertAuditEntry, type AuditFilter, type NewAuditEntry } from './audit.repository.js';
 import { redact } from './audit-redaction.js';
@@ -24,7 +25,7 @@ export interface AuditRecord extends NewAuditEntry {
 function toRecord(e: AuditEntry): AuditRecord {
   return {
     id: String(e.id), at: e.at, actor: e.actor ?? null, operationName: e.operationName ?? null, rootField: e.rootField,
-    target: e.target ?? null, app: e.app ?? null, outcome: e.outcome === 'OK' ? 'OK' : 'ERROR', errorCode: e.errorCode ?? null,
+    target: e.target ?? null, app: e.app ?? null, appId: e.appId ?? null, outcome: e.outcome === 'OK' ? 'OK' : 'ERROR', errorCode: e.errorCode ?? null,
     args: typeof e.args === 'string' ? (JSON.parse(e.args) as Record<string, unknown>) : e.args,
   };
 }
@@ -42,6 +43,7 @@ export async function recordAudit(em: EntityManager, e: NewAuditEntry): Promise<
     rootField: clip(e.rootField, 200) ?? '',
     target: clip(e.target, 100),
     app: e.app != null && e.app.length <= 40 ? e.app : null,
+    appId: e.app != null && e.app.length <= 40 ? e.appId : null,
     outcome: e.outcome,
     errorCode: clip(e.errorCode, 64),
     args: redact(e.args) as Record<string, unknown>,
@@ -63,6 +65,19 @@ export function auditTargetOf(field: string, args: Record<string, unknown>): { t
   return { target, app };
 }
 
+/**
+ * The id of app `name` now, or null (no such app, no caller, or any failure: the audit log
+ * must never fail a response). `ctx.em` should be a fresh EntityManager.
+ */
+export async function currentAppId(ctx: DomainContext, name: string | null | undefined): Promise<number | null> {
+  if (!name || name.length > 40 || !ctx.viewer) return null;
+  try {
+    return (await getApp(ctx, name))?.id ?? null;
+  } catch {
+    return null;
+  }
+}
+
 export interface AuditPage {
   items: AuditRecord[];
   hasNextPage: boolean;
@@ -76,28 +91,27 @@ function validateFilter(f: AuditFilter): void {
   if (f.since != null && Number.isNaN(f.since.getTime())) throw badInput('filter.since', 'filter.since is not a valid time.');
 }
 
-/** The apps whose audit entries the caller may read: undefined = all (platform admin). */
-async function readableApps(ctx: DomainContext, filter: AuditFilter): Promise<string[] | undefined> {
+/** Ids of the apps whose audit entries the caller may read: undefined = all (platform admin). */
+async function readableApps(ctx: DomainContext, filter: AuditFilter): Promise<number[] | undefined> {
   const viewer = requireViewer(ctx.viewer);
   if (actsAsAdmin(viewer)) return undefined;
   if (filter.app != null) {
     // Same answer whether the app does not exist or is not yours: the API leaks nothing.
     const app = await getApp(ctx, filter.app);
     if (!app || (await roleOn(ctx, app.id)) !== AppRole.OWNER) throw forbidden(`Only platform admins and OWNERs of "${filter.app}" may read its audit log.`);
-    return [app.name];
+    return [app.id];
   }
   const roles = await rolesOf(ctx, viewer.userId);
   const ownedIds = new Set(Object.entries(roles).filter(([, r]) => r === AppRole.OWNER).map(([id]) => Number(id)));
   if (!ownedIds.size) throw forbidden('Only platform admins and app OWNERs may read the audit log.');
-  const mine = await listApps(ctx, { member: viewer.username }, 10_000);
-  return mine.items.filter((a) => ownedIds.has(a.id)).map((a) => a.name);
+  return [...ownedIds];
 }
 
 /** Audit entries, newest first, keyset-paginated by id (`beforeId` = last id of the previous page). */
 export async function listAuditLog(ctx: DomainContext, filter: AuditFilter, first: number, beforeId?: string): Promise<AuditPage> {
   requireViewer(ctx.viewer);
   validateFilter(filter);
-  const apps = await readableApps(ctx, filter);
-  const rows = await findAuditEntries(ctx.em, filter, { beforeId, limit: first + 1, apps });
+  const appIds = await readableApps(ctx, filter);
+  const rows = await findAuditEntries(ctx.em, filter, { beforeId, limit: first + 1, appIds });
   return { items: rows.slice(0, first).map(toRecord), hasNextPage: rows.length > first };
 }
