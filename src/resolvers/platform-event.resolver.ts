@@ -23,9 +23,9 @@ interface SubscriptionArgs {
  * graphql-ws sends a subscribe-time error as-is (Apollo's formatError is HTTP only), so a
  * domain error becomes a GraphQLError here to keep its stable `extensions.code`.
  */
-function startSubscription({ args, context }: SubscribeResolverData<unknown, SubscriptionArgs, GraphQLContext>) {
+async function startSubscription({ args, context }: SubscribeResolverData<unknown, SubscriptionArgs, GraphQLContext>) {
   try {
-    return subscribePlatformEvents(context.domain, eventFeedOf(context.services), args.filter ?? {}, args.after);
+    return await subscribePlatformEvents(context.domain, eventFeedOf(context.services), args.filter ?? {}, args.after);
   } catch (e) {
     if (e instanceof DomainError) throw new GraphQLError(e.message, { extensions: { code: e.code, ...e.details } });
     throw e;

@@ -140,6 +140,11 @@ describe.each(availableModes)('platform events (%s)', (mode) => {
     const bad = collectEvents(t.ws(), { after: 'abc' });
     await eventually(() => bad.errors.length > 0);
     expect((bad.errors[0] as any).extensions?.code).toBe('BAD_USER_INPUT');
+    // Review finding: an `after` beyond the newest event used to wait forever, silently.
+    const future = collectEvents(t.ws(), { after: String(Number(await newestEventId(t)) + 1000) });
+    await eventually(() => future.errors.length > 0);
+    expect((future.errors[0] as any).extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+    expect(future.events).toEqual([]);
     const anon = collectEvents(t.ws(null));
     await eventually(() => anon.errors.length > 0);
     expect((anon.errors[0] as any).extensions?.code).toBe('UNAUTHENTICATED');

@@ -99,20 +99,34 @@ const REPLAY_BATCH = 200;
  * gap from the table, and one at or below it is a duplicate and skipped. Events are on the
  * table (numbered, committed) before they reach the bus, so a gap can always be filled.
  *
- * Throws at once (not on the first `next()`) when the caller or the arguments are bad.
+ * Rejects at once (not on the first `next()`) when the caller or the arguments are bad,
+ * including an `after` beyond the newest event: ids are dense and public only once given,
+ * so such an id was never seen by anyone (a typo, or an id of another installation), and
+ * waiting for it would leave the client silent until that many events happened.
  */
-export function subscribePlatformEvents(
+export async function subscribePlatformEvents(
   ctx: DomainContext,
   feed: PlatformEventFeed,
   filter: PlatformEventFilter,
   after?: string | null,
-): AsyncIterableIterator<PlatformEventRecord> {
+): Promise<AsyncIterableIterator<PlatformEventRecord>> {
   const viewer = requireViewer(ctx.viewer);
   validateEventFilter(filter);
   const afterSeq = parseEventId(after, 'after');
   // A slow client must not grow memory without bound: the oldest buffered items are
   // dropped, and the gap check above reads them back from the table.
   const items = topicIterator<FeedItem>((on) => [feed.listen(on)], { bufferSize: 1000 });
+  let newest: bigint;
+  try {
+    newest = await maxSeq(ctx.em);
+  } catch (e) {
+    items.end();
+    throw e;
+  }
+  if (afterSeq != null && afterSeq > newest) {
+    items.end();
+    throw badInput('after', `after (${afterSeq}) is beyond the newest event (${newest}): pass the id of an event you received.`);
+  }
 
   const visible = async (e: PlatformEventRecord) => matchesFilter(e, filter) && (await canSeeEvent(viewer, e));
 
@@ -131,12 +145,8 @@ export function subscribePlatformEvents(
   }
 
   async function* run(): AsyncGenerator<PlatformEventRecord> {
-    const newest = await maxSeq(ctx.em);
     let last = newest;
-    if (afterSeq != null) {
-      yield* replay(afterSeq, newest);
-      if (afterSeq > last) last = afterSeq;
-    }
+    if (afterSeq != null) yield* replay(afterSeq, newest);
     for await (const item of items) {
       const upTo = item.kind === 'event' ? BigInt(item.event.id) : item.seq;
       if (upTo <= last) continue;
@@ -152,7 +162,7 @@ export function subscribePlatformEvents(
   }
 
   const gen = run();
-  return {
+  const it: AsyncIterableIterator<PlatformEventRecord> = {
     next: () => gen.next(),
     // Ending the buffer first wakes a generator parked on it, so return() cannot hang.
     return: async () => {
@@ -164,7 +174,8 @@ export function subscribePlatformEvents(
       return gen.throw(err);
     },
     [Symbol.asyncIterator]() {
-      return this;
+      return it;
     },
   };
+  return it;
 }
