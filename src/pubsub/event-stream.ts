@@ -96,6 +96,11 @@ export interface GroupReader {
   close(): void;
 }
 
+/** Is `err` Redis's (or the in-process stand-in's) "no such consumer group" error? */
+export function isNoGroup(err: unknown): boolean {
+  return /\bNOGROUP\b/.test(String((err as Error | undefined)?.message ?? err));
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 /**
@@ -108,6 +113,7 @@ export abstract class ConsumingEventStream implements EventStream {
   abstract append(stream: string, entry: { id?: string; body: object }, opts?: AppendOptions): Promise<string>;
   abstract read(stream: string, afterId?: string, count?: number): Promise<StreamEntry[]>;
   abstract trim(stream: string, maxLen: number, exact?: boolean): Promise<number>;
+  /** Creates `group` (and the stream, when missing) at `startId`; a no-op when it exists. */
   protected abstract ensureGroup(stream: string, group: string, startId: string): Promise<void>;
   protected abstract ack(stream: string, group: string, streamIds: string[]): Promise<void>;
   /** Moves entries pending longer than `minIdleMs` on any consumer to `consumer`; returns how many. */
@@ -181,8 +187,20 @@ export abstract class ConsumingEventStream implements EventStream {
           }
         } catch (err) {
           if (stopped) break;
-          onError(err);
           mode = 'pending'; // whatever was read but not handled is in our pending list
+          if (isNoGroup(err)) {
+            // Redis lost the group (restarted without its data, or the key was deleted):
+            // create it again, with the stream if need be, and go on. Entries the old stream
+            // held are gone; consumers that must not miss any fill gaps from their own store
+            // (the notifier reads the events table). See docs/adr/0004-bus-and-streams.md.
+            try {
+              await this.ensureGroup(stream, group, opts.startId ?? '0');
+              onError(new Error(`consumer group ${group} on ${stream} was missing (NOGROUP); created it again`));
+              continue;
+            } catch (again) {
+              onError(again);
+            }
+          } else onError(err);
           await pause(retryDelayMs);
         }
       }

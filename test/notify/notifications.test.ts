@@ -67,7 +67,8 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
 
   beforeAll(async () => {
     t = await startTestPhantom(mode, {
-      env: { PHANTOM_PUBLIC_URL: PUBLIC_URL },
+      // The receivers listen on 127.0.0.1, which the SSRF guard refuses by default.
+      env: { PHANTOM_PUBLIC_URL: PUBLIC_URL, PHANTOM_WEBHOOK_ALLOW_PRIVATE: 'on' },
       notifier: { backoffBaseMs: 30, maxAttempts: MAX_ATTEMPTS, pollMs: 25, blockMs: 100, timeoutMs: 3000 },
     });
     for (const kind of KINDS) receivers[kind] = await startReceiver(kind, { secret: SECRETS[kind], failFirst: 2 });

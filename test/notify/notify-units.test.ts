@@ -51,9 +51,14 @@ describe('notification units', () => {
     ]);
   });
 
-  it('backs off exponentially up to the cap', () => {
+  it('backs off exponentially up to the cap, with ±25 % jitter', () => {
     const d = new NotificationDispatcher({ em: () => { throw new Error('unused'); }, publicUrl: () => '', backoffBaseMs: 100, backoffMaxMs: 1000 });
-    expect([1, 2, 3, 4, 5, 6].map((n) => d.backoffMs(n))).toEqual([100, 200, 400, 800, 1000, 1000]);
+    expect([1, 2, 3, 4, 5, 6].map((n) => d.backoffMs(n, 0.5))).toEqual([100, 200, 400, 800, 1000, 1000]);
+    expect([1, 2, 3].map((n) => d.backoffMs(n, 0))).toEqual([75, 150, 300]);
+    expect(d.backoffMs(2, 0.999)).toBe(250);
+    expect(d.backoffMs(6, 0.999)).toBe(1000); // never past the cap
+    // Deliveries that failed together come back spread out.
+    expect(new Set(Array.from({ length: 20 }, () => d.backoffMs(3))).size).toBeGreaterThan(1);
   });
 
   it('signs the generic webhook over the exact body, timestamp inside it', () => {
@@ -73,7 +78,7 @@ describe('notification units', () => {
     const { port } = srv.address() as AddressInfo;
     await new Promise<void>((r) => srv.close(() => r()));
     const url = `http://127.0.0.1:${port}/robot/send?access_token=very-secret-token`;
-    const err = await sendChannelRequest(NotificationChannel.DINGTALK, { url, headers: {}, body: '{}' }, 2000).catch((e: Error) => e);
+    const err = await sendChannelRequest(NotificationChannel.DINGTALK, { url, headers: {}, body: '{}' }, 2000, { allowPrivate: true }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toContain('ECONNREFUSED');
     expect((err as Error).message).not.toContain('very-secret-token');

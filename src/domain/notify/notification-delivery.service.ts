@@ -10,8 +10,8 @@ import { NotificationDelivery } from './notification-delivery.entity.js';
 import { NotificationDeliveryStatus } from './notification-channel.js';
 import { NotificationRoute } from './notification-route.entity.js';
 import type { NotifiedEvent } from './notified-event.js';
-import { readableApps, requireNotifyManager } from './notification-access.js';
-import { disableAppRoutes, findCandidateRoutes, insertDeliveries, pageDeliveries } from './notification.repository.js';
+import { readableApps, requireOwnedManager } from './notification-access.js';
+import { disableRoutes, findCandidateRoutes, insertDeliveries, pageDeliveries } from './notification.repository.js';
 import { PlatformEventType } from '../events/event-recorder.js';
 
 export interface NotificationDeliveryRecord {
@@ -55,14 +55,17 @@ export function routeMatches(route: Pick<NotificationRoute, 'app' | 'env' | 'eve
  * (event id, route id): the stream delivers at least once, and a replayed event queues
  * nothing new. Sending happens later, in the dispatcher.
  *
- * When an app is deleted its routes are switched off (after "App deleted" is queued for
- * them): routes match by app name, and a new app under the same name, with other owners,
- * must not announce itself in the old app's chat groups.
+ * Routes belong to an app id: `appIdOf` gives the id of the app that has `e.app`'s name now
+ * (null when none), so routes of a deleted app never fire for a new app of the same name.
+ * "App deleted" goes to the deleted app's routes (those of that name but not of the app now
+ * holding it), which are then switched off.
  */
-export async function handlePlatformEvent(em: EntityManager, e: NotifiedEvent): Promise<number> {
-  const routes = (await findCandidateRoutes(em, e)).filter((r) => routeMatches(r, e));
-  await insertDeliveries(em, routes.map((r) => ({ eventId: e.id, routeId: r.id, app: r.app ?? null, eventType: e.type, event: e })));
-  if (e.type === PlatformEventType.APP_DELETED && e.app) await disableAppRoutes(em, e.app);
+export async function handlePlatformEvent(em: EntityManager, e: NotifiedEvent, appIdOf: (name: string) => Promise<number | null>): Promise<number> {
+  const liveId = e.app ? await appIdOf(e.app) : null;
+  const deleted = e.type === PlatformEventType.APP_DELETED && e.app != null;
+  const routes = (await findCandidateRoutes(em, e, liveId, deleted)).filter((r) => routeMatches(r, e));
+  await insertDeliveries(em, routes.map((r) => ({ eventId: e.id, routeId: r.id, app: r.app ?? null, appId: r.appId ?? null, eventType: e.type, event: e })));
+  if (deleted) await disableRoutes(em, routes.filter((r) => r.app != null).map((r) => r.id));
   return routes.length;
 }
 
@@ -78,27 +81,23 @@ export interface NotificationDeliveryPage {
   hasNextPage: boolean;
 }
 
-/** Deliveries the caller may see, newest first: all for admins, their apps' routes' for OWNERs. */
+/** Deliveries the caller may see, newest first: all for admins, their apps' routes' for OWNERs (by app id). */
 export async function listNotificationDeliveries(ctx: DomainContext, filter: NotificationDeliveryFilter, first: number, beforeId?: string): Promise<NotificationDeliveryPage> {
-  let app = filter.app ?? null;
-  if (filter.routeId != null) {
-    const route = await ctx.em.findOne(NotificationRoute, { id: filter.routeId }, { fields: ['app'] });
-    if (!route) throw notFound(`Notification route ${filter.routeId}`);
-    if (route.app == null) {
-      if ((await readableApps(ctx)) !== 'all') throw forbidden('Only platform admins may read global notification routes.');
-    } else if (app != null && app !== route.app) {
-      return { items: [], hasNextPage: false };
-    } else app = route.app;
-  }
-  const scope = await readableApps(ctx, app);
+  const scope = await readableApps(ctx, filter.app ?? null);
   const and: FilterQuery<NotificationDelivery>[] = [];
-  if (filter.routeId != null) and.push({ routeId: filter.routeId });
-  if (filter.status != null) and.push({ status: filter.status });
-  if (app != null) and.push({ app });
-  else if (scope !== 'all') {
-    if (!scope.length) return { items: [], hasNextPage: false };
-    and.push({ app: { $in: scope } });
+  if (filter.routeId != null) {
+    const route = await ctx.em.findOne(NotificationRoute, { id: filter.routeId }, { fields: ['app', 'appId'] });
+    if (!route) throw notFound(`Notification route ${filter.routeId}`);
+    if (scope !== 'all' && (route.appId == null || !scope.includes(route.appId))) {
+      throw forbidden(route.app == null ? 'Only platform admins may read global notification routes.' : `Only OWNERs of "${route.app}" and platform admins may read its notifications.`);
+    }
+    and.push({ routeId: filter.routeId });
   }
+  if (filter.status != null) and.push({ status: filter.status });
+  if (scope !== 'all') {
+    if (!scope.length) return { items: [], hasNextPage: false };
+    and.push({ appId: { $in: scope } });
+  } else if (filter.app != null) and.push({ app: filter.app });
   const rows = await pageDeliveries(ctx.em, and.length ? { $and: and } : {}, first, beforeId);
   return { items: rows.slice(0, first).map(toDeliveryRecord), hasNextPage: rows.length > first };
 }
@@ -108,11 +107,11 @@ export async function retryNotificationDelivery(ctx: DomainContext, id: string):
   requireWriter(ctx.viewer);
   const d = await ctx.em.findOne(NotificationDelivery, { id });
   if (!d) throw notFound(`Notification delivery ${id}`);
-  await requireNotifyManager(ctx, d.app ?? null);
+  await requireOwnedManager(ctx, d, `Notification delivery ${id}`);
   if (d.status !== NotificationDeliveryStatus.DEAD) throw conflict(`Delivery ${id} is ${d.status}: only DEAD deliveries can be retried.`, { status: d.status });
   const now = new Date();
   const n = await ctx.em.nativeUpdate(NotificationDelivery, { id, status: NotificationDeliveryStatus.DEAD }, {
-    status: NotificationDeliveryStatus.PENDING, attempts: 0, nextAttemptAt: now, lockedUntil: null, updatedAt: now,
+    status: NotificationDeliveryStatus.PENDING, attempts: 0, nextAttemptAt: now, lockedUntil: null, claimToken: null, updatedAt: now,
   });
   if (n !== 1) throw conflict(`Delivery ${id} was retried concurrently.`);
   const fresh = await ctx.em.fork().findOneOrFail(NotificationDelivery, { id }, { connectionType: 'write' });

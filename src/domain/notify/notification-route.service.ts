@@ -11,7 +11,7 @@ import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { Environment } from '../settings/environment.entity.js';
 import { NotificationRoute } from './notification-route.entity.js';
 import { NotificationChannel } from './notification-channel.js';
-import { readableApps, requireNotifyManager } from './notification-access.js';
+import { readableApps, requireNotifyManager, requireOwnedManager } from './notification-access.js';
 import { pageRoutes } from './notification.repository.js';
 import {
   maskUrl, validateChannel, validateEventTypes, validateRouteName, validateSecret, validateWebhookUrl,
@@ -86,7 +86,7 @@ function routeEventPayload(r: NotificationRoute, action: 'created' | 'updated' |
 export async function createNotificationRoute(ctx: DomainContext, input: CreateNotificationRouteInput): Promise<NotificationRouteRecord> {
   const viewer = requireWriter(ctx.viewer);
   const app = input.app ?? null;
-  await requireNotifyManager(ctx, app);
+  const appId = await requireNotifyManager(ctx, app);
   const name = validateRouteName(input.name);
   const channel = validateChannel(input.channel);
   const url = validateWebhookUrl(input.webhookUrl);
@@ -94,7 +94,7 @@ export async function createNotificationRoute(ctx: DomainContext, input: CreateN
   const eventTypes = validateEventTypes(input.eventTypes);
   const env = await validateEnv(ctx.em, input.env);
   const route = await ctx.em.transactional(async (em) => {
-    const r = em.create(NotificationRoute, { name, app, env, eventTypes, channel, url, secret, enabled: input.enabled ?? true, createdBy: viewer.username });
+    const r = em.create(NotificationRoute, { name, app, appId, env, eventTypes, channel, url, secret, enabled: input.enabled ?? true, createdBy: viewer.username });
     em.persist(r);
     await em.flush(); // the id goes into the event
     recordEvent(em, { type: PlatformEventType.SETTINGS_CHANGED, actor: viewer.username, app, env, payload: routeEventPayload(r, 'created') });
@@ -114,7 +114,8 @@ export async function updateNotificationRoute(ctx: DomainContext, id: number, in
   const viewer = requireWriter(ctx.viewer);
   const route = await ctx.em.transactional(async (em) => {
     const r = await loadRoute(em, id);
-    await requireNotifyManager({ ...ctx, em }, r.app ?? null);
+    // A route whose app was deleted cannot be changed (nor switched back on), whoever asks.
+    await requireOwnedManager({ ...ctx, em }, r, `Notification route ${id}`);
     const changed: string[] = [];
     const set = <K extends 'name' | 'channel' | 'url' | 'secret' | 'eventTypes' | 'env' | 'enabled'>(key: K, value: NotificationRoute[K], field: string = key) => {
       if (JSON.stringify(value ?? null) === JSON.stringify(r[key] ?? null)) return;
@@ -152,7 +153,8 @@ export async function deleteNotificationRoute(ctx: DomainContext, id: number): P
   const viewer = requireWriter(ctx.viewer);
   await ctx.em.transactional(async (em) => {
     const r = await loadRoute(em, id);
-    await requireNotifyManager({ ...ctx, em }, r.app ?? null);
+    // Admins may clear away the routes of a deleted app.
+    await requireOwnedManager({ ...ctx, em }, r, `Notification route ${id}`, true);
     recordEvent(em, { type: PlatformEventType.SETTINGS_CHANGED, actor: viewer.username, app: r.app ?? null, env: r.env ?? null, payload: routeEventPayload(r, 'deleted') });
     em.remove(r);
   });
@@ -169,8 +171,9 @@ export interface NotificationRoutePage {
 export async function listNotificationRoutes(ctx: DomainContext, first: number, afterId?: number, app?: string | null): Promise<NotificationRoutePage> {
   const scope = await readableApps(ctx, app);
   let where: FilterQuery<NotificationRoute> = {};
-  if (app != null) where = { app };
-  else if (scope !== 'all') where = { app: { $in: scope } };
+  // Admins see every route, those of deleted apps included; OWNERs those of their apps, by id.
+  if (scope !== 'all') where = { appId: { $in: scope } };
+  else if (app != null) where = { app };
   const rows = scope === 'all' || scope.length ? await pageRoutes(ctx.em, where, first, afterId) : [];
   return { items: rows.slice(0, first).map(toRouteRecord), hasNextPage: rows.length > first };
 }

@@ -8,17 +8,28 @@ import { NotificationRoute } from './notification-route.entity.js';
 import { NotificationDelivery } from './notification-delivery.entity.js';
 import { NotificationDeliveryStatus } from './notification-channel.js';
 import type { NotifiedEvent } from './notified-event.js';
+import { NotifierCursor } from './notifier-cursor.entity.js';
 
-/** Enabled routes that may match `e` (app-wide and global ones); env and types are checked by the caller. */
-export function findCandidateRoutes(em: EntityManager, e: NotifiedEvent): Promise<NotificationRoute[]> {
-  const app: FilterQuery<NotificationRoute> = e.app ? { $or: [{ app: null }, { app: e.app }] } : { app: null };
-  return em.find(NotificationRoute, { $and: [{ enabled: true }, app] }, { orderBy: { id: 'asc' }, connectionType: 'write' });
+/**
+ * Enabled routes that may match `e`: global ones and those of the app that now has `e.app`'s
+ * name (`liveAppId`, by id). With `deletedApp`, instead of the live app's: the routes under
+ * `e.app`'s name that are not the live app's (the deleted app's). Env and types are checked
+ * by the caller.
+ */
+export function findCandidateRoutes(em: EntityManager, e: NotifiedEvent, liveAppId: number | null, deletedApp = false): Promise<NotificationRoute[]> {
+  let app: FilterQuery<NotificationRoute> = { app: null };
+  if (deletedApp && e.app) {
+    const notLive: FilterQuery<NotificationRoute> = liveAppId == null ? { app: e.app } : { app: e.app, $or: [{ appId: null }, { appId: { $ne: liveAppId } }] };
+    app = { $or: [{ app: null }, notLive] };
+  } else if (liveAppId != null) app = { $or: [{ app: null }, { appId: liveAppId }] };
+  return em.find(NotificationRoute, { $and: [{ enabled: true }, app] }, { orderBy: { id: 'asc' }, connectionType: 'write', disableIdentityMap: true });
 }
 
 export interface NewDelivery {
   eventId: string;
   routeId: number;
   app: string | null;
+  appId: number | null;
   eventType: string;
   event: NotifiedEvent;
 }
@@ -45,42 +56,64 @@ export async function insertDeliveries(em: EntityManager, rows: NewDelivery[], n
     .execute();
 }
 
-/** Switches off every route of `app`; returns how many were on. */
-export function disableAppRoutes(em: EntityManager, app: string): Promise<number> {
-  return em.nativeUpdate(NotificationRoute, { app, enabled: true }, { enabled: false, updatedAt: new Date() });
+/** Switches off the routes `ids`; returns how many were on. */
+export async function disableRoutes(em: EntityManager, ids: number[]): Promise<number> {
+  if (!ids.length) return 0;
+  return em.nativeUpdate(NotificationRoute, { id: { $in: ids }, enabled: true }, { enabled: false, updatedAt: new Date() });
 }
 
 const QUEUED = [NotificationDeliveryStatus.PENDING, NotificationDeliveryStatus.RETRYING];
 
 /**
- * Claims up to `limit` due deliveries for `lockMs`: each row is taken with a conditional
- * update, so two dispatchers (replicas) never send the same row at once. A dispatcher that
- * dies mid-send loses its claim when `lockedUntil` passes.
+ * The head of each route's queue, where it is due and not claimed: the oldest PENDING or
+ * RETRYING delivery of each route, oldest first, at most `limit`. A route whose head waits
+ * for a retry (or is being sent) offers nothing, so deliveries of one route go out in order
+ * ("started" before "succeeded"), across replicas too.
  */
-export async function claimDue(em: EntityManager, limit: number, lockMs: number, now = new Date()): Promise<NotificationDelivery[]> {
+export async function findDueHeads(em: EntityManager, limit: number, now = new Date()): Promise<NotificationDelivery[]> {
+  const heads: { id: string | number }[] = await em.getConnection('write').execute(
+    `select min(id) as id from notification_deliveries where status in (${QUEUED.map(() => '?').join(', ')}) group by route_id`,
+    [...QUEUED],
+  );
+  if (!heads.length) return [];
   const free: FilterQuery<NotificationDelivery> = { $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }] };
-  const due = await em.find(
+  return em.find(
     NotificationDelivery,
-    { $and: [{ status: { $in: QUEUED } }, { nextAttemptAt: { $lte: now } }, free] },
+    { $and: [{ id: { $in: heads.map((h) => String(h.id)) } }, { status: { $in: QUEUED } }, { nextAttemptAt: { $lte: now } }, free] },
     { orderBy: { id: 'asc' }, limit, connectionType: 'write', disableIdentityMap: true },
   );
-  const until = new Date(now.getTime() + lockMs);
-  const claimed: NotificationDelivery[] = [];
-  for (const d of due) {
-    const n = await em.nativeUpdate(NotificationDelivery, { $and: [{ id: d.id }, { status: { $in: QUEUED } }, free] }, { lockedUntil: until });
-    if (n === 1) claimed.push(d);
-  }
-  return claimed;
 }
 
-/** Records the outcome of an attempt and releases the claim. */
+/**
+ * Claims one due delivery for `lockMs` under `token`, just before sending it; returns the row
+ * as claimed, or null when another dispatcher has it (or it is no longer due). Finishing
+ * the attempt needs the same token ({@link finishAttempt}).
+ */
+export async function claimDelivery(em: EntityManager, id: string, token: string, lockMs: number, now = new Date()): Promise<NotificationDelivery | null> {
+  const free: FilterQuery<NotificationDelivery> = { $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }] };
+  const n = await em.nativeUpdate(
+    NotificationDelivery,
+    { $and: [{ id }, { status: { $in: QUEUED } }, { nextAttemptAt: { $lte: now } }, free] },
+    { lockedUntil: new Date(now.getTime() + lockMs), claimToken: token },
+  );
+  if (n !== 1) return null;
+  return em.findOne(NotificationDelivery, { id, claimToken: token }, { connectionType: 'write', disableIdentityMap: true });
+}
+
+/**
+ * Records the outcome of an attempt and releases the claim, if `token` still holds it;
+ * returns false when the claim was lost (it expired and another dispatcher took the row):
+ * that dispatcher's outcome stands.
+ */
 export async function finishAttempt(
   em: EntityManager,
   id: string,
+  token: string,
   change: Pick<NotificationDelivery, 'status' | 'attempts'> & Partial<Pick<NotificationDelivery, 'lastError' | 'nextAttemptAt' | 'sentAt'>>,
   now = new Date(),
-): Promise<void> {
-  await em.nativeUpdate(NotificationDelivery, { id }, { nextAttemptAt: null, ...change, lockedUntil: null, updatedAt: now });
+): Promise<boolean> {
+  const n = await em.nativeUpdate(NotificationDelivery, { id, claimToken: token }, { nextAttemptAt: null, ...change, lockedUntil: null, claimToken: null, updatedAt: now });
+  return n === 1;
 }
 
 /** Routes matching `where`, by id, after `afterId`; `first + 1` rows tell whether a next page exists. */
@@ -93,4 +126,28 @@ export function pageRoutes(em: EntityManager, where: FilterQuery<NotificationRou
 export function pageDeliveries(em: EntityManager, where: FilterQuery<NotificationDelivery>, first: number, beforeId?: string): Promise<NotificationDelivery[]> {
   const w = beforeId != null ? { $and: [where, { id: { $lt: beforeId } }] } : where;
   return em.find(NotificationDelivery, w, { orderBy: { id: 'desc' }, limit: first + 1 });
+}
+
+/** The notifier group's place in the event sequence, from the primary; null when the group was never set up. */
+export function findCursor(em: EntityManager, group: string): Promise<NotifierCursor | null> {
+  return em.findOne(NotifierCursor, { groupName: group }, { connectionType: 'write', disableIdentityMap: true });
+}
+
+/** Records that `group` is set up, with events up to `historyUpTo` as its history; a no-op when it exists. */
+export async function createCursor(em: EntityManager, group: string, historyUpTo: bigint): Promise<void> {
+  await (em as SqlEntityManager)
+    .createQueryBuilder(NotifierCursor)
+    .insert({ groupName: group, lastEventId: null, historyUpTo: String(historyUpTo), updatedAt: new Date() })
+    .onConflict(['groupName'])
+    .merge(['groupName'])
+    .execute();
+}
+
+/** Moves `group`'s cursor forward to `eventId` (never back: replicas advance it concurrently). */
+export async function advanceCursor(em: EntityManager, group: string, eventId: bigint): Promise<void> {
+  await em.nativeUpdate(
+    NotifierCursor,
+    { $and: [{ groupName: group }, { $or: [{ lastEventId: null }, { lastEventId: { $lt: String(eventId) } }] }] },
+    { lastEventId: String(eventId), updatedAt: new Date() },
+  );
 }

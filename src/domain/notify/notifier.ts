@@ -3,14 +3,26 @@
  * platform-event stream turns each event into deliveries (idempotent per event and route),
  * and the dispatcher sends them in the background. Both run in the serve process for now;
  * the consumer group spreads events over replicas, the claims keep dispatchers apart.
+ *
+ * No event is lost when the stream loses entries (Redis restarted without its data, or
+ * trimmed a backlog): the group's last handled event id is kept in the database
+ * (`notifier_cursors`), and since event ids are dense, an event more than one past it makes
+ * the notifier read the missing ones from the events table first. A periodic check does the
+ * same when the stream has gone quiet, so a lost tail is not left waiting for the next event.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import type { ConsumerHandle, EventStream } from '../../pubsub/index.js';
-import { PLATFORM_EVENTS_STREAM, type PlatformEventMessage } from '../events/platform-event.record.js';
+import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
+import type { Viewer } from '../people/viewer.js';
+import { TokenScope } from '../people/token-scope.js';
+import { getApp } from '../apps/app.service.js';
+import { PLATFORM_EVENTS_STREAM, toEventMessage, toEventRecord, type PlatformEventMessage } from '../events/platform-event.record.js';
+import { findSequenced, maxSeq } from '../events/platform-event.repository.js';
 import { handlePlatformEvent } from './notification-delivery.service.js';
 import { NotificationDispatcher, type DispatcherOptions, type NotifyLogger } from './notification-dispatcher.js';
+import { advanceCursor, createCursor, findCursor } from './notification.repository.js';
 import type { NotifiedEvent } from './notified-event.js';
 
 /** The parts of the platform the notifier needs (structural, so domain/ does not import server/). */
@@ -18,6 +30,10 @@ export interface NotifierHost {
   orm: { em: EntityManager };
   messaging: { streams: EventStream };
   logger: NotifyLogger;
+  /** For reading apps (ids by name) through the apps module. */
+  deps: DomainDeps;
+  /** Webhook address policy (`PHANTOM_WEBHOOK_ALLOW_PRIVATE`, `PHANTOM_WEBHOOK_ALLOWED_HOSTS`). */
+  config?: { webhookAllowPrivate?: boolean; webhookAllowedHosts?: string[] };
   services: Record<string, unknown>;
   onClose: (fn: () => Promise<void> | void) => void;
 }
@@ -26,26 +42,36 @@ export interface NotifierHost {
 export interface NotifierOptions extends Omit<DispatcherOptions, 'em' | 'publicUrl' | 'logger'> {
   /** Base of links in messages: PHANTOM_PUBLIC_URL, else `http://localhost:<port>`. */
   publicUrl: string | (() => string);
-  /** Consumer group on the platform-event stream. Default: `'notifier'`. */
+  /** Consumer group on the platform-event stream (and name of its cursor). Default: `'notifier'`. */
   group?: string;
   /** Stream read block time (bounds how late `stop()` is). Default: 1000 ms. */
   blockMs?: number;
   /**
-   * Events older than this are not announced (logged and skipped): a new group reads the
-   * stream from its start, and a chat flooded with yesterday's history helps nobody.
-   * Default: 6 hours.
+   * When the group is set up for the first time (no cursor in the database), the events
+   * that already exist are history: those older than this are not announced (logged and
+   * skipped), since a new group reads the stream from its start and a chat flooded with
+   * yesterday's history helps nobody. Events after that point are always announced, however
+   * late (a group catching up after downtime delivers everything). Default: 6 hours.
    */
   maxEventAgeMs?: number;
+  /** How often to look for events the stream lost when it is quiet. Default: 10 000 ms. */
+  catchUpMs?: number;
 }
 
 export interface Notifier {
   dispatcher: NotificationDispatcher;
-  /** Queues deliveries for one event and wakes the dispatcher (what the stream consumer calls). */
+  /** Queues deliveries for one event (and any the stream lost before it) and wakes the dispatcher (what the stream consumer calls). */
   handle(event: NotifiedEvent): Promise<number>;
+  /** Reads events after the cursor from the events table and queues them (the periodic check). */
+  catchUp(): Promise<number>;
   close(): Promise<void>;
 }
 
 const SERVICE_KEY = 'notifier';
+const GAP_BATCH = 200;
+
+/** Who the notifier is when it reads apps: a reader with no rights beyond reading. */
+const NOTIFIER_VIEWER: Viewer = { userId: 0, username: 'phantom-notifier', isAdmin: false, scopes: [TokenScope.READ], via: 'token', credentialId: 'notifier' };
 
 export function toNotifiedEvent(m: PlatformEventMessage): NotifiedEvent {
   return { id: String(m.id), type: m.type, at: m.at, actor: m.actor ?? null, app: m.app ?? null, env: m.env ?? null, payload: m.payload ?? {} };
@@ -54,34 +80,123 @@ export function toNotifiedEvent(m: PlatformEventMessage): NotifiedEvent {
 /** Starts the consumer and the dispatcher for `host`; both stop when the platform closes. */
 export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifier {
   const em = () => host.orm.em.fork();
+  const group = opts.group ?? 'notifier';
   const publicUrl = typeof opts.publicUrl === 'function' ? opts.publicUrl : () => opts.publicUrl as string;
-  const dispatcher = new NotificationDispatcher({ ...opts, em, publicUrl, logger: host.logger });
+  const webhookPolicy = opts.webhookPolicy ?? { allowPrivate: host.config?.webhookAllowPrivate, allowedHosts: host.config?.webhookAllowedHosts };
+  const dispatcher = new NotificationDispatcher({ ...opts, webhookPolicy, em, publicUrl, logger: host.logger });
   const maxAgeMs = opts.maxEventAgeMs ?? 6 * 3600_000;
-  const handle = async (event: NotifiedEvent) => {
-    if (Date.now() - Date.parse(event.at) > maxAgeMs) {
-      host.logger.info({ eventId: event.id, type: event.type, at: event.at }, 'notifier: event too old to announce; skipped');
+  const appIdOf = async (name: string): Promise<number | null> => {
+    const ctx: DomainContext = { em: em(), viewer: NOTIFIER_VIEWER, deps: host.deps };
+    return (await getApp(ctx, name))?.id ?? null;
+  };
+
+  let historyUpTo: bigint | undefined;
+  /** Sets the group's cursor up on first use (retried on each event while the database is away). */
+  const history = async (): Promise<bigint> => {
+    if (historyUpTo !== undefined) return historyUpTo;
+    let cur = await findCursor(em(), group);
+    if (!cur) {
+      await createCursor(em(), group, await maxSeq(em()));
+      cur = await findCursor(em(), group);
+      if (!cur) throw new Error(`notifier: cursor of group ${group} not created`);
+    }
+    historyUpTo = BigInt(cur.historyUpTo);
+    return historyUpTo;
+  };
+
+  const queue = async (event: NotifiedEvent, upTo: bigint): Promise<number> => {
+    if (BigInt(event.id) <= upTo && Date.now() - Date.parse(event.at) > maxAgeMs) {
+      host.logger.info({ eventId: event.id, type: event.type, at: event.at }, 'notifier: event from before the notifier was set up, too old to announce; skipped');
       return 0;
     }
-    const n = await handlePlatformEvent(em(), event);
-    if (n) dispatcher.wake();
+    return handlePlatformEvent(em(), event, appIdOf);
+  };
+
+  /** Queues the events in (`after`, `to`], read from the events table. */
+  const fill = async (after: bigint, to: bigint, upTo: bigint): Promise<number> => {
+    let n = 0;
+    let cursor = after;
+    while (cursor < to) {
+      const rows = await findSequenced(em(), { afterSeq: cursor, upToSeq: to, limit: GAP_BATCH, primary: true });
+      for (const row of rows) n += await queue(toNotifiedEvent(toEventMessage(toEventRecord(row))), upTo);
+      if (rows.length < GAP_BATCH) break;
+      cursor = BigInt(rows[rows.length - 1]!.seq!);
+    }
     return n;
   };
+
+  // One at a time in this process: the stream consumer and the periodic check share the cursor.
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = chain.then(fn, fn);
+    chain = next.catch(() => undefined);
+    return next;
+  };
+
+  const handle = (event: NotifiedEvent): Promise<number> => serial(async () => {
+    const upTo = await history();
+    const seq = BigInt(event.id);
+    const cur = await findCursor(em(), group);
+    const last = cur?.lastEventId != null ? BigInt(cur.lastEventId) : null;
+    // Everything up to the cursor was handled (here or on another replica): a redelivery.
+    if (last != null && seq <= last) return 0;
+    // Before the first event, the events after the set-up point are the ones due.
+    const base = last ?? (seq > upTo ? upTo : null);
+    let n = 0;
+    if (base != null && seq > base + 1n) {
+      host.logger.warn({ after: String(base), before: event.id }, 'notifier: events missing from the stream; reading them from the events table');
+      n += await fill(base, seq - 1n, upTo);
+    }
+    n += await queue(event, upTo);
+    await advanceCursor(em(), group, seq);
+    if (n) dispatcher.wake();
+    return n;
+  });
+
+  let seenLast: string | null | undefined;
+  const catchUp = (): Promise<number> => serial(async () => {
+    const upTo = await history();
+    const cur = await findCursor(em(), group);
+    const last = cur?.lastEventId != null ? BigInt(cur.lastEventId) : upTo;
+    const top = await maxSeq(em());
+    if (top <= last) return 0;
+    const n = await fill(last, top, upTo);
+    await advanceCursor(em(), group, top);
+    if (n) dispatcher.wake();
+    return n;
+  });
+
   dispatcher.start();
   // A new group starts at the stream's beginning ('0'), so events the relay appended before the
   // group existed (at start-up) are not lost; `maxEventAgeMs` keeps old history out of chats.
   const consumer: ConsumerHandle = host.messaging.streams.consume(
     PLATFORM_EVENTS_STREAM,
-    opts.group ?? 'notifier',
+    group,
     `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     (entry) => handle(toNotifiedEvent(entry.body as unknown as PlatformEventMessage)),
     { startId: '0', blockMs: opts.blockMs, onError: (err) => host.logger.warn({ err }, 'notifier: platform event not queued; will retry') },
   );
+  // The periodic check reads the table only when the cursor stood still since the last tick
+  // (the stream is quiet or stuck): while the stream flows, `handle` fills gaps itself.
+  const timer = setInterval(() => {
+    void (async () => {
+      const cur = await findCursor(em(), group);
+      const now = cur?.lastEventId ?? null;
+      const still = seenLast !== undefined && now === seenLast;
+      seenLast = now;
+      if (still) await catchUp();
+    })().catch((err) => host.logger.warn({ err }, 'notifier: catch-up check failed; will retry'));
+  }, opts.catchUpMs ?? 10_000);
+  timer.unref();
   const notifier: Notifier = {
     dispatcher,
     handle,
+    catchUp,
     close: async () => {
+      clearInterval(timer);
       await consumer.stop();
       await dispatcher.stop();
+      await chain;
     },
   };
   host.onClose(() => notifier.close());
