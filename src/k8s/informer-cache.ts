@@ -6,9 +6,9 @@
 import {
   AppsV1Api, AutoscalingV2Api, CoreV1Api, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache,
 } from '@kubernetes/client-node';
-import { MANAGED_SELECTOR } from './manifests.js';
+import { WATCH_SELECTOR } from './manifests.js';
 import { appLabelsOf, eventState, podState, type KObj } from './workload-view.js';
-import type { KubeObjectEvent, WatchedKind } from './types.js';
+import type { CachedKind, KubeObjectEvent, WatchedKind } from './types.js';
 
 /** Options for {@link InformerCache}. */
 export interface InformerCacheOptions {
@@ -17,11 +17,13 @@ export interface InformerCacheOptions {
   /** Default: 10 000 ms. */
   maxRestartDelayMs?: number;
   /** Called on informer errors (after the cache records them). Default: none. */
-  onError?: (kind: WatchedKind, err: unknown) => void;
+  onError?: (kind: CachedKind, err: unknown) => void;
 }
 
 interface Tracked {
-  kind: WatchedKind;
+  kind: CachedKind;
+  /** Whether its changes go to listeners and snapshots (ReplicaSets are only cached). */
+  published: boolean;
   informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
   synced: boolean;
   /** Listed (or failed) at least once: `whenSynced` stops waiting. */
@@ -61,18 +63,22 @@ export class InformerCache {
     const apps = kc.makeApiClient(AppsV1Api);
     const core = kc.makeApiClient(CoreV1Api);
     const autoscaling = kc.makeApiClient(AutoscalingV2Api);
-    const labelSelector = MANAGED_SELECTOR;
+    const labelSelector = WATCH_SELECTOR;
     this.track('Deployment', makeInformer(kc, '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces({ labelSelector }), labelSelector));
     this.track('Pod', makeInformer(kc, '/api/v1/pods', () => core.listPodForAllNamespaces({ labelSelector }), labelSelector));
     this.track('HorizontalPodAutoscaler', makeInformer(kc, '/apis/autoscaling/v2/horizontalpodautoscalers', () => autoscaling.listHorizontalPodAutoscalerForAllNamespaces({ labelSelector }), labelSelector));
     // Events carry no labels: all of them, filtered per workload when read.
     this.track('Event', makeInformer(kc, '/api/v1/events', () => core.listEventForAllNamespaces()));
+    // ReplicaSets (their labels come from the pod template): only to tell which RS events are a workload's.
+    this.track('ReplicaSet', makeInformer(kc, '/apis/apps/v1/replicasets', () => apps.listReplicaSetForAllNamespaces({ labelSelector }), labelSelector), false);
   }
 
-  private track(kind: WatchedKind, informer: Tracked['informer']): void {
-    const t: Tracked = { kind, informer, synced: false, settled: false, error: null, failures: 0 };
-    for (const verb of ['add', 'update', 'delete'] as const) {
-      informer.on(verb, (obj) => this.emit(TYPE_OF[verb], kind, obj as KObj));
+  private track(kind: CachedKind, informer: Tracked['informer'], published = true): void {
+    const t: Tracked = { kind, published, informer, synced: false, settled: false, error: null, failures: 0 };
+    if (published) {
+      for (const verb of ['add', 'update', 'delete'] as const) {
+        informer.on(verb, (obj) => this.emit(TYPE_OF[verb], kind as WatchedKind, obj as KObj));
+      }
     }
     informer.on('error', (err) => {
       // stop() aborts the watch, which client-node reports as an "aborted" error: not a failure.
@@ -137,12 +143,12 @@ export class InformerCache {
     return this.tracked.every((t) => t.synced);
   }
 
-  list(kind: WatchedKind, namespace: string): KObj[] {
+  list(kind: CachedKind, namespace: string): KObj[] {
     const t = this.tracked.find((x) => x.kind === kind)!;
     return t.informer.list(namespace) as KObj[];
   }
 
-  get(kind: WatchedKind, namespace: string, name: string): KObj | undefined {
+  get(kind: CachedKind, namespace: string, name: string): KObj | undefined {
     const t = this.tracked.find((x) => x.kind === kind)!;
     return t.informer.get(name, namespace) as KObj | undefined;
   }
@@ -156,7 +162,8 @@ export class InformerCache {
   snapshot(): KubeObjectEvent[] {
     const out: KubeObjectEvent[] = [];
     for (const t of this.tracked) {
-      for (const obj of t.informer.list()) out.push({ ...this.normalize('MODIFIED', t.kind, obj as KObj), resync: true });
+      if (!t.published) continue;
+      for (const obj of t.informer.list()) out.push({ ...this.normalize('MODIFIED', t.kind as WatchedKind, obj as KObj), resync: true });
     }
     return out;
   }

@@ -6,12 +6,12 @@
 import type { ClusterRegistry } from './cluster-registry.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import { errorMessage, type InformerCacheOptions } from './informer-cache.js';
-import { KubeCluster, TargetError } from './kube-cluster.js';
+import { KubeCluster, TargetError, isOwn } from './kube-cluster.js';
 import { workloadName } from './manifests.js';
 import type {
-  ClusterInfo, KubeObjectEvent, PodState, TargetResult, WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget,
+  ClusterInfo, KubeObjectEvent, PodState, TargetErrorCode, TargetResult, WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget,
 } from './types.js';
-import { eventConcerns, matchesLabels, missingWorkload, podState, workloadState, type KObj } from './workload-view.js';
+import { controlledBy, eventConcerns, matchesLabels, missingWorkload, podState, workloadState, type KObj, type WorkloadUids } from './workload-view.js';
 
 /** Options for {@link KubeRuntime}. */
 export interface KubeRuntimeOptions extends InformerCacheOptions {
@@ -29,6 +29,11 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** A target's failure as data: the caller's mistake keeps its code; anything else is the cluster being unavailable. */
+function targetFailure(t: WorkloadTarget, e: unknown): { error: string; code: TargetErrorCode } {
+  return e instanceof TargetError ? { error: e.message, code: e.code } : { error: `cluster ${t.cluster}: ${errorMessage(e)}`, code: 'UNAVAILABLE' };
 }
 
 export class KubeRuntime implements ClusterRuntime {
@@ -63,7 +68,7 @@ export class KubeRuntime implements ClusterRuntime {
 
   private cluster(name: string): KubeCluster {
     const c = this.clustersByName.get(name);
-    if (!c) throw new TargetError(`Unknown cluster "${name}": it is not in this Phantom's kubeconfig.`);
+    if (!c) throw new TargetError(`Unknown cluster "${name}": it is not in this Phantom's kubeconfig.`, 'UNAVAILABLE');
     return c;
   }
 
@@ -79,11 +84,19 @@ export class KubeRuntime implements ClusterRuntime {
     const cache = c.cache;
     const health = cache.health();
     if (!cache.everSynced) return missingWorkload(target, name, error ?? health);
-    const deployment = cache.list('Deployment', target.namespace).find((d) => d.metadata?.name === name && d.metadata?.labels?.['phantom.io/app'] === ref.app);
+    const own = (o: KObj | undefined): KObj | undefined => (o && isOwn(o, ref) ? o : undefined);
+    const deployment = own(cache.get('Deployment', target.namespace, name));
     const matchLabels: Record<string, string> | undefined = deployment?.spec?.selector?.matchLabels;
     const pods = deployment ? cache.list('Pod', target.namespace).filter((p) => matchesLabels(p.metadata?.labels, matchLabels)) : [];
-    const hpa = cache.get('HorizontalPodAutoscaler', target.namespace, name);
-    const events = cache.list('Event', target.namespace).filter((e) => eventConcerns(e, target.namespace, name));
+    const hpa = own(cache.get('HorizontalPodAutoscaler', target.namespace, name));
+    const dUid: string | undefined = deployment?.metadata?.uid;
+    const uids: WorkloadUids = {
+      deployment: deployment ? { name, uid: dUid! } : null,
+      hpa: hpa ? { name, uid: hpa.metadata?.uid } : null,
+      replicaSets: new Set(cache.list('ReplicaSet', target.namespace).filter((rs) => controlledBy(rs, dUid)).map((rs) => rs.metadata?.uid)),
+      pods: new Set(pods.map((p) => p.metadata?.uid)),
+    };
+    const events = cache.list('Event', target.namespace).filter((e) => eventConcerns(e, target.namespace, uids));
     return workloadState(target, name, { deployment, pods, hpa, events }, error ?? health);
   }
 
@@ -143,9 +156,9 @@ export class KubeRuntime implements ClusterRuntime {
   async deletePod(target: WorkloadTarget, ref: WorkloadRef, pod: string): Promise<TargetResult> {
     try {
       await this.cluster(target.cluster).deletePod(target.namespace, ref, pod);
-      return { ...target, ok: true, error: null };
+      return { ...target, ok: true, error: null, code: null };
     } catch (e) {
-      return { ...target, ok: false, error: e instanceof TargetError ? e.message : `cluster ${target.cluster}: ${errorMessage(e)}` };
+      return { ...target, ok: false, ...targetFailure(target, e) };
     }
   }
 
@@ -153,9 +166,9 @@ export class KubeRuntime implements ClusterRuntime {
     return Promise.all(targets.map(async (t): Promise<TargetResult> => {
       try {
         await this.cluster(t.cluster).remove(t.namespace, ref);
-        return { ...t, ok: true, error: null };
+        return { ...t, ok: true, error: null, code: null };
       } catch (e) {
-        return { ...t, ok: false, error: e instanceof TargetError ? e.message : `cluster ${t.cluster}: ${errorMessage(e)}` };
+        return { ...t, ok: false, ...targetFailure(t, e) };
       }
     }));
   }

@@ -1,7 +1,7 @@
 /**
  * The Kubernetes objects Phantom creates for an app in an environment: a Deployment, a
  * Service and (when the app autoscales) an HPA, all named after the app and labelled so the
- * watchers (selector `app.kubernetes.io/managed-by=phantom`) see them and their pods.
+ * watchers (selector: the `phantom.io/app` label is present) see them and their pods.
  */
 import type { V1Deployment, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { WorkloadRef, WorkloadSpec } from './types.js';
@@ -13,8 +13,13 @@ export const ENV_LABEL = 'phantom.io/env';
 export const RELEASE_ANNOTATION = 'phantom.io/release-id';
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
-/** The selector every informer uses (Events excepted: they carry no labels). */
-export const MANAGED_SELECTOR = `${MANAGED_BY}=${MANAGED_BY_VALUE}`;
+/**
+ * The selector every informer uses (Events excepted: they carry no labels): the presence of
+ * `phantom.io/app`. Not `managed-by=phantom`: a Deployment carrying an app's labels is that
+ * app's workload whoever applied it (kubectl, a GitOps tool), and its pods carry only what
+ * its template says.
+ */
+export const WATCH_SELECTOR = APP_LABEL;
 
 /** The workload's object name: the app name (a valid DNS-1123 label by app validation). */
 export const workloadName = (ref: WorkloadRef): string => ref.app;

@@ -100,14 +100,26 @@ export interface ClusterInfo {
   error: string | null;
 }
 
+/**
+ * Why a target failed: NOT_FOUND (no such workload, pod or revision, or not the app's),
+ * CONFLICT (an object in the way, e.g. a Deployment with another selector), UNAVAILABLE (the
+ * cluster could not be reached or refused the request).
+ */
+export type TargetErrorCode = 'NOT_FOUND' | 'CONFLICT' | 'UNAVAILABLE';
+
 /** Result of an operation on one target that returns no workload. */
 export interface TargetResult extends WorkloadTarget {
   ok: boolean;
   error: string | null;
+  /** Set when `ok` is false. */
+  code: TargetErrorCode | null;
 }
 
-/** Kinds the watchers follow. */
+/** Kinds the watchers follow and publish. */
 export type WatchedKind = 'Deployment' | 'Pod' | 'HorizontalPodAutoscaler' | 'Event';
+
+/** Kinds the informer cache holds: the watched ones, plus ReplicaSets (cache only, to attribute their events). */
+export type CachedKind = WatchedKind | 'ReplicaSet';
 
 /**
  * A normalized change of a watched object, as appended to the `k8s-events` partitioned

@@ -84,13 +84,40 @@ export function eventState(e: KObj): KubeEventState {
   };
 }
 
-const EVENT_KINDS = new Set(['Deployment', 'ReplicaSet', 'Pod', 'HorizontalPodAutoscaler']);
+/** The uids of a workload's objects, by kind: what its events may be about. */
+export interface WorkloadUids {
+  deployment: { name: string; uid: string } | null;
+  hpa: { name: string; uid: string } | null;
+  replicaSets: Set<string>;
+  pods: Set<string>;
+}
 
-/** Whether a Kubernetes Event is about the workload `name` (its Deployment, ReplicaSets, pods or HPA). */
-export function eventConcerns(e: KObj, namespace: string, name: string): boolean {
+/**
+ * Whether a Kubernetes Event is about the workload: its Deployment or HPA (exact name and,
+ * when the event carries one, uid), a ReplicaSet the Deployment controls, or one of its pods
+ * (by uid). Not by name prefix: the events of app `shop-api` are no business of app `shop`.
+ */
+export function eventConcerns(e: KObj, namespace: string, w: WorkloadUids): boolean {
   const io = e.involvedObject ?? e.regarding ?? {};
-  if ((io.namespace ?? e.metadata?.namespace) !== namespace || !EVENT_KINDS.has(io.kind)) return false;
-  return io.name === name || (typeof io.name === 'string' && io.name.startsWith(`${name}-`));
+  if ((io.namespace ?? e.metadata?.namespace) !== namespace) return false;
+  const same = (o: { name: string; uid: string } | null): boolean => !!o && io.name === o.name && (!io.uid || io.uid === o.uid);
+  switch (io.kind) {
+    case 'Deployment':
+      return same(w.deployment);
+    case 'HorizontalPodAutoscaler':
+      return same(w.hpa);
+    case 'ReplicaSet':
+      return typeof io.uid === 'string' && w.replicaSets.has(io.uid);
+    case 'Pod':
+      return typeof io.uid === 'string' && w.pods.has(io.uid);
+    default:
+      return false;
+  }
+}
+
+/** Whether `o` has a `controller: true` owner reference to `uid`. */
+export function controlledBy(o: KObj, uid: string | undefined): boolean {
+  return !!uid && (o.metadata?.ownerReferences ?? []).some((r: KObj) => r.controller && r.uid === uid);
 }
 
 /** Whether `labels` match `matchLabels` (the only selector form Phantom writes). */

@@ -4,11 +4,13 @@ import { KubeconfigClusterRegistry } from '../../src/k8s/kubeconfig-cluster-regi
 import { KubeRuntime } from '../../src/k8s/kube-runtime.js';
 import { DEFAULT_CONTAINER } from '../../src/domain/apps/app-spec.js';
 import type { WorkloadTarget } from '../../src/k8s/types.js';
+import { kubectlEnv, type KubectlEnv } from '../../src/k8s/sim/test-support.js';
 import { FAST_TIMING, waitFor } from './support.js';
 
 describe('KubeRuntime against simulated clusters', () => {
   let sims: SimulatedCluster[];
   let runtime: KubeRuntime;
+  let kubectl: KubectlEnv;
   const prod: WorkloadTarget[] = [{ cluster: 'sim-1', namespace: 'prod' }, { cluster: 'sim-2', namespace: 'prod' }];
   const ref = { app: 'shop', env: 'prod' };
 
@@ -17,9 +19,11 @@ describe('KubeRuntime against simulated clusters', () => {
     // A third cluster nobody listens on: its part must be an error, not a failed call.
     const kubeconfig = kubeconfigFor([...sims.map((s) => ({ name: s.name, url: s.url })), { name: 'down', url: 'http://127.0.0.1:1' }]);
     runtime = new KubeRuntime(new KubeconfigClusterRegistry(kubeconfig), { restartDelayMs: 200 }).start();
+    kubectl = kubectlEnv(kubeconfig);
     await runtime.whenSynced(3000);
   });
   afterAll(async () => {
+    kubectl?.cleanup();
     await runtime?.close();
     await Promise.all((sims ?? []).map((s) => s.close()));
   });
@@ -76,6 +80,73 @@ describe('KubeRuntime against simulated clusters', () => {
     expect(other).toMatchObject({ ok: false });
     expect(other.error).toMatch(/not found/);
     await waitFor(async () => ((await runtime.workloads([prod[0]!], ref))[0]!.pods.some((p) => p.name === pod) ? undefined : true), 10_000);
+  });
+
+  it('leaves a Deployment alone that merely has the app\'s name: scale/restart/rollback/remove answer "No workload" at once', async () => {
+    // Regression: these patched or deleted any Deployment named after the app, e.g. one made by
+    // `kubectl create deployment legacy` without Phantom's labels, and then waited 3 s for a
+    // cache that never showed it.
+    const ctl = async (...args: string[]) => {
+      const r = await kubectl.run(['--context', 'sim-1', '-n', 'prod', ...args]);
+      expect(r.stderr).toBe('');
+      return r.stdout;
+    };
+    await ctl('create', 'deployment', 'legacy', '--image=nginx:1.25', '--replicas=1');
+    // Another env's workload under the same name is not this env's either.
+    await ctl('label', 'deployment', 'legacy', 'phantom.io/app=legacy', 'phantom.io/env=dev');
+    const target = [prod[0]!];
+    const legacy = { app: 'legacy', env: 'prod' };
+    const started = Date.now();
+    const results = [
+      ...(await runtime.scale(target, legacy, 3)),
+      ...(await runtime.restart(target, legacy)),
+      ...(await runtime.rollback(target, legacy)),
+    ];
+    expect(Date.now() - started).toBeLessThan(1500);
+    for (const w of results) {
+      expect(w.status).toBe('MISSING');
+      expect(w.error).toBe('No workload prod/legacy on cluster sim-1.');
+    }
+    expect(await runtime.removeWorkload(target, legacy)).toEqual([{ ...target[0], ok: true, error: null, code: null }]);
+    const after = JSON.parse(await ctl('get', 'deployment', 'legacy', '-o', 'json'));
+    expect(after.spec.replicas).toBe(1);
+    expect(after.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt']).toBeUndefined();
+    expect(after.metadata.generation).toBe(1);
+    // The dev env's workload it claims to be is still writable through its own ref.
+    const [asDev] = await runtime.scale(target, { app: 'legacy', env: 'dev' }, 2);
+    expect(asDev!.error).toBeNull();
+    // Its template has no annotations map (kubectl made it): restart adds the map.
+    const [restarted] = await runtime.restart(target, { app: 'legacy', env: 'dev' });
+    expect(restarted!.error).toBeNull();
+    expect(JSON.parse(await ctl('get', 'deployment', 'legacy', '-o', 'json')).spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toBeTruthy();
+    await ctl('delete', 'deployment', 'legacy');
+  });
+
+  it('reports why deletePod failed as a code, not a message to match', async () => {
+    const missing = await runtime.deletePod(prod[0]!, ref, 'shop-nope');
+    expect([missing.ok, missing.code]).toEqual([false, 'NOT_FOUND']);
+    const down = await runtime.deletePod({ cluster: 'down', namespace: 'prod' }, ref, 'shop-x');
+    expect([down.ok, down.code]).toEqual([false, 'UNAVAILABLE']);
+    const unknown = await runtime.deletePod({ cluster: 'nowhere', namespace: 'prod' }, ref, 'shop-x');
+    expect([unknown.ok, unknown.code]).toEqual([false, 'UNAVAILABLE']);
+  });
+
+  it('shows a workload only its own events, not those of an app whose name starts with its name', async () => {
+    // Regression: events matched by name prefix, so `shop` showed `shop-api`'s events.
+    const target = [prod[0]!];
+    const api = { app: 'shop-api', env: 'prod' };
+    await runtime.applyWorkload(target, { ...api, image: 'registry.local/shop-api:1', container: { ...DEFAULT_CONTAINER, replicas: 1 } });
+    const [apiW] = await waitFor(async () => {
+      const ws = await runtime.workloads(target, api);
+      return ws[0]!.status === 'AVAILABLE' && ws[0]!.events.some((e) => e.object.startsWith('Pod/')) ? ws : undefined;
+    }, 15_000);
+    expect(apiW!.events.every((e) => /^(Deployment\/shop-api|ReplicaSet\/shop-api-|Pod\/shop-api-)/.test(e.object))).toBe(true);
+    expect(new Set(apiW!.events.map((e) => e.object.split('/')[0]))).toEqual(new Set(['Deployment', 'ReplicaSet', 'Pod']));
+    const [shop] = await runtime.workloads(target, ref);
+    expect(shop!.events.length).toBeGreaterThan(0);
+    expect(shop!.events.filter((e) => e.object.includes('shop-api'))).toEqual([]);
+    expect(shop!.events.some((e) => e.object.startsWith('ReplicaSet/shop-'))).toBe(true);
+    await runtime.removeWorkload(target, api);
   });
 
   it('reports a cluster that is down as data beside the ones that work', async () => {

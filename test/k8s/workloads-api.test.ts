@@ -6,6 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserWithToken, errorCode, startTestPhantom, type TestPhantom } from '../support/harness.js';
 import { PlatformEventRow } from '../../src/domain/events/platform-event.entity.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kubectlEnv } from '../../src/k8s/sim/test-support.js';
 import { collect, startTestClusters, waitFor, type TestClusters } from './support.js';
 
 const WORKLOAD = `cluster namespace image revision replicas readyReplicas updatedReplicas availableReplicas status error
@@ -43,7 +46,14 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
   it('deploys to prod on both clusters and a query shows the pods becoming ready', async () => {
     const before = await workloads();
     expect(before.map((w) => [w.cluster, w.status])).toEqual([['sim-1', 'MISSING'], ['sim-2', 'MISSING']]);
-    const r = await t.gql(`mutation { deployApp(app: "shop", env: "prod", image: "registry.local/shop:1.0") { cluster namespace image error } }`, {}, dev);
+    // prod requires approval: until releases and tickets exist, only a platform admin deploys there directly.
+    const refused = await t.gql(`mutation { deployApp(app: "shop", env: "prod", image: "registry.local/shop:1.0") { cluster } }`, {}, dev);
+    expect(errorCode(refused)).toBe('FORBIDDEN');
+    expect(refused.errors![0]!.message).toMatch(/requires approval/);
+    const em0 = t.phantom.platform.orm.em.fork();
+    expect(await em0.count(PlatformEventRow, { type: 'WORKLOAD_DEPLOYED' } as any)).toBe(0);
+    expect((await workloads()).map((w) => w.status)).toEqual(['MISSING', 'MISSING']);
+    const r = await t.gql(`mutation { deployApp(app: "shop", env: "prod", image: "registry.local/shop:1.0") { cluster namespace image error } }`);
     expect(r.errors).toBeUndefined();
     expect(r.data.deployApp).toEqual([
       { cluster: 'sim-1', namespace: 'prod', image: 'registry.local/shop:1.0', error: null },
@@ -58,6 +68,22 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
     expect(ready[1].pods[0].nodeName).toBeTruthy();
     expect(ready[1].events.length).toBeGreaterThan(0);
     expect(ready[1].events.length).toBeLessThanOrEqual(5);
+  });
+
+  it('records WORKLOAD_DEPLOYED; a DEVELOPER deploys to an environment without approval', async () => {
+    const em = t.phantom.platform.orm.em.fork();
+    const [admin] = await em.find(PlatformEventRow, { type: 'WORKLOAD_DEPLOYED' } as any);
+    expect([admin!.actor, admin!.app, admin!.env]).toEqual(['admin', 'shop', 'prod']);
+    expect(admin!.payload).toMatchObject({ image: 'registry.local/shop:1.0', targets: [{ cluster: 'sim-1', error: null }, { cluster: 'sim-2', error: null }] });
+    const r = await t.gql(`mutation { deployApp(app: "shop", env: "dev", image: "registry.local/shop:1.0") { cluster error } }`, {}, dev);
+    expect(r.data.deployApp).toEqual([{ cluster: 'sim-1', error: null }]);
+    const rows = await em.fork().find(PlatformEventRow, { type: 'WORKLOAD_DEPLOYED' } as any, { orderBy: { id: 'asc' } });
+    expect(rows.map((e) => [e.actor, e.env])).toEqual([['admin', 'prod'], ['dev', 'dev']]);
+    // Nothing deployed (the only target is down): no event.
+    await t.gql(`mutation { upsertEnvironment(input: { name: "gone", requiresApproval: false, targets: [{ cluster: "down", namespace: "gone" }] }) { name } }`);
+    const none = await t.gql(`mutation { deployApp(app: "shop", env: "gone", image: "registry.local/shop:1.0") { cluster error } }`, {}, dev);
+    expect(none.data.deployApp[0].error).toBeTruthy();
+    expect(await em.fork().count(PlatformEventRow, { type: 'WORKLOAD_DEPLOYED' } as any)).toBe(2);
   });
 
   it('answers live fields from the informer cache: no request reaches the API servers', async () => {
@@ -166,5 +192,56 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
     expect(cl.data.clusters.map((c: any) => [c.name, c.healthy])).toEqual([['sim-1', true], ['sim-2', true], ['down', false]]);
     expect(cl.data.clusters[0].version).toMatch(/^v1\./);
     expect(cl.data.clusters[2].error).toMatch(/unreachable/);
+  });
+
+  it('a Deployment applied with kubectl that carries the app\'s labels is the app\'s workload, with pods and podEvents', async () => {
+    // Regression: informers selected app.kubernetes.io/managed-by=phantom, so this was MISSING
+    // and its pods (whose template has no managed-by) never showed up.
+    const kubectl = kubectlEnv(readFileSync(clusters.kubeconfigPath, 'utf8'));
+    try {
+      expect((await t.gql(`mutation { createApp(input: { name: "catalog", kind: NODE }) { id } }`)).errors).toBeUndefined();
+      const labels = { 'phantom.io/app': 'catalog', 'phantom.io/env': 'dev' };
+      const manifest = {
+        apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'catalog', namespace: 'dev', labels },
+        spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'catalog', image: 'registry.local/catalog:7' }] } } },
+      };
+      const file = join(kubectl.dir, 'catalog.json');
+      writeFileSync(file, JSON.stringify(manifest));
+      const sub = collect(t.ws(viewer), `subscription { podEvents(app: "catalog", env: "dev") { type cluster pod { name ready } } }`);
+      await new Promise((r) => setTimeout(r, 300));
+      const applied = await kubectl.run(['--context', 'sim-1', 'apply', '-f', file]);
+      expect([applied.code, applied.stderr]).toEqual([0, '']);
+      const q = async () => (await t.gql(`{ app(name: "catalog") { workloads(env: "dev") { ${WORKLOAD} } } }`, {}, viewer)).data.app.workloads[0];
+      const w = await waitFor(async () => {
+        const x = await q();
+        return x.status === 'AVAILABLE' && x.pods.length === 2 && x.pods.every((p: any) => p.ready) ? x : undefined;
+      }, 10_000);
+      expect(w).toMatchObject({ cluster: 'sim-1', image: 'registry.local/catalog:7', replicas: 2, error: null });
+      await waitFor(() => new Set(sub.items.filter((i) => (i.data as any)?.podEvents.pod.ready).map((i) => (i.data as any).podEvents.pod.name)).size === 2, 10_000);
+      sub.stop();
+    } finally {
+      kubectl.cleanup();
+    }
+  });
+
+  it('scaleApp/restartApp leave a same-named Deployment without the app\'s labels alone: "No workload", no outbox row', async () => {
+    const kubectl = kubectlEnv(readFileSync(clusters.kubeconfigPath, 'utf8'));
+    try {
+      expect((await t.gql(`mutation { createApp(input: { name: "legacy", kind: NODE }) { id } }`)).errors).toBeUndefined();
+      const made = await kubectl.run(['--context', 'sim-1', '-n', 'dev', 'create', 'deployment', 'legacy', '--image=nginx:1.25']);
+      expect([made.code, made.stderr]).toEqual([0, '']);
+      const started = Date.now();
+      const scaled = await t.gql(`mutation { scaleApp(app: "legacy", env: "dev", replicas: 4) { cluster status replicas error } }`);
+      const restarted = await t.gql(`mutation { restartApp(app: "legacy", env: "dev") { cluster status error } }`);
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(scaled.data.scaleApp).toEqual([{ cluster: 'sim-1', status: 'MISSING', replicas: 0, error: 'No workload dev/legacy on cluster sim-1.' }]);
+      expect(restarted.data.restartApp).toEqual([{ cluster: 'sim-1', status: 'MISSING', error: 'No workload dev/legacy on cluster sim-1.' }]);
+      const got = JSON.parse((await kubectl.run(['--context', 'sim-1', '-n', 'dev', 'get', 'deployment', 'legacy', '-o', 'json'])).stdout);
+      expect([got.spec.replicas, got.metadata.generation]).toEqual([1, 1]);
+      const em = t.phantom.platform.orm.em.fork();
+      expect(await em.count(PlatformEventRow, { app: 'legacy' } as any)).toBe(1); // APP_CREATED only
+    } finally {
+      kubectl.cleanup();
+    }
   });
 });

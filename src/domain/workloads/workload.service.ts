@@ -13,7 +13,8 @@ import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { Environment } from '../settings/environment.entity.js';
 import type { DomainContext } from '../shared/domain-context.js';
 import { requireViewer } from '../shared/authz.js';
-import { DomainError, badInput, notFound } from '../shared/errors.js';
+import { DomainError, badInput, forbidden, notFound } from '../shared/errors.js';
+import { actsAsAdmin } from '../people/viewer.js';
 
 /** The most replicas `scaleApp` sets (the same bound as an app's container spec). */
 export const MAX_REPLICAS = 500;
@@ -65,12 +66,22 @@ async function authorizeChange(ctx: DomainContext, appName: string, env: string)
 
 /**
  * Applies the app's container spec with `image` to every target of `env` (Deployment,
- * Service, HPA). The release engine calls this too; `releaseId` lands on the objects.
+ * Service, HPA). The release engine calls this too; `releaseId` lands on the objects. An
+ * environment that requires approval is FORBIDDEN unless the caller acts as a platform admin.
+ * Records WORKLOAD_DEPLOYED when at least one target took it.
  */
 export async function deployApp(ctx: DomainContext, runtime: ClusterRuntime, appName: string, env: string, image: string, releaseId?: string | null): Promise<WorkloadState[]> {
   const { app, targets, ref } = await authorizeChange(ctx, appName, env);
+  // Until releases and approval tickets exist, a direct deploy would skip the environment's
+  // approval (prod requires one): only a platform admin acting as admin may do that.
+  const environment = await ctx.em.findOne(Environment, { name: env });
+  if (environment?.requiresApproval && !(ctx.viewer && actsAsAdmin(ctx.viewer))) {
+    throw forbidden(`Environment "${env}" requires approval: deploying there directly is for platform admins (with an ADMIN-scoped credential).`);
+  }
   if (!image || image.length > 512 || !IMAGE.test(image)) throw badInput('image', `"${image}" is not a valid container image reference.`);
-  return runtime.applyWorkload(targets, { ...ref, image, container: app.container, releaseId: releaseId ?? null });
+  const parts = await runtime.applyWorkload(targets, { ...ref, image, container: app.container, releaseId: releaseId ?? null });
+  await recordIfChanged(ctx, PlatformEventType.WORKLOAD_DEPLOYED, ref.app, env, parts, { image, releaseId: releaseId ?? null });
+  return parts;
 }
 
 /** Rollout restart in every target of `env`. */
@@ -104,7 +115,7 @@ export async function deletePod(ctx: DomainContext, runtime: ClusterRuntime, app
   if (pod.length > 253 || !DNS1123_SUBDOMAIN.test(pod)) throw badInput('pod', `"${pod}" is not a valid pod name.`);
   const res = await runtime.deletePod(target, ref, pod);
   if (!res.ok) {
-    if (/not found/i.test(res.error ?? '')) throw new DomainError('NOT_FOUND', res.error!, { field: 'pod' });
+    if (res.code === 'NOT_FOUND') throw new DomainError('NOT_FOUND', res.error!, { field: 'pod' });
     throw new DomainError('UNAVAILABLE', res.error ?? `cluster ${cluster} is unavailable`, { cluster });
   }
   await recordIfChanged(ctx, PlatformEventType.POD_DELETED, ref.app, env, [{ ...target, error: null }], { pod });
