@@ -11,6 +11,9 @@ import { dirname } from 'node:path';
 import { entities } from './entities.js';
 import { migrationsList } from './migrations/index.js';
 import { sqlScope } from './sql-scope.js';
+import { createConnection } from 'mysql2/promise';
+
+const MIGRATION_LOCK_WAIT_SECONDS = 120;
 
 export type Orm = MikroORM;
 
@@ -95,8 +98,20 @@ export async function createOrm(opts: OrmOptions): Promise<{ orm: Orm; stats: Sq
  */
 export async function migrate(orm: Orm): Promise<string[]> {
   if (isMysql(orm)) {
-    const done = await orm.getMigrator().up();
-    return done.map((m) => m.name);
+    // Replicas starting together must not run the same DDL twice: one migrates, the others
+    // wait on a named lock, then find nothing pending.
+    const c = orm.config;
+    const lockConn = await createConnection({ host: c.get('host'), port: c.get('port'), user: c.get('user'), password: c.get('password') as string | undefined, database: c.get('dbName') });
+    try {
+      const [rows] = await lockConn.query('SELECT GET_LOCK(?, ?) AS got', [`phantom:migrate:${c.get('dbName')}`, MIGRATION_LOCK_WAIT_SECONDS]);
+      if ((rows as { got: number | null }[])[0]?.got !== 1) {
+        throw new Error(`Another process has been migrating ${c.get('dbName')} for over ${MIGRATION_LOCK_WAIT_SECONDS}s; try again later.`);
+      }
+      const done = await orm.getMigrator().up();
+      return done.map((m) => m.name);
+    } finally {
+      await lockConn.end().catch(() => undefined);
+    }
   }
   await orm.getSchemaGenerator().updateSchema();
   return ['schema-generator'];

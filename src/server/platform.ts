@@ -36,6 +36,19 @@ export interface Platform {
   close(): Promise<void>;
 }
 
+const REDIS_START_TIMEOUT_MS = 5000;
+
+/** A URL for messages: without its password. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
 export interface PlatformOptions {
   /** Apply migrations / the schema now (default: config.migrateOnStart). */
   migrate?: boolean;
@@ -62,6 +75,11 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     }
     const kv: KvStore = config.redisUrl ? new RedisKvStore(config.redisUrl, config.redisPrefix) : new MemoryKvStore();
     closers.push(() => kv.close());
+    if (config.redisUrl) {
+      // Fail at start with a clear message rather than serve with sessions and cache away.
+      const reachable = await Promise.race([kv.ping(), new Promise<boolean>((r) => setTimeout(() => r(false), REDIS_START_TIMEOUT_MS).unref())]);
+      if (!reachable) throw new Error(`Redis at ${redactUrl(config.redisUrl)} is not reachable (REDIS_URL); start it or fix the setting.`);
+    }
     const messaging = createMessaging<PhantomTopics>({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix });
     closers.push(() => messaging.close());
     const cache = new Cache(kv, config.cacheTtlSeconds);

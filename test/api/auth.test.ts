@@ -62,6 +62,13 @@ describe.each(availableModes)('sign-in, sessions and tokens (%s)', (mode) => {
     expect(rows.every((r: any) => /^[0-9a-f]{64}$/.test(r.token_hash))).toBe(true);
   });
 
+  it('answers concurrent creates of one username with one success and CONFLICTs, never an internal error', async () => {
+    const results = await Promise.all(Array.from({ length: 6 }, () => t.gql(`mutation { createUser(input: { username: "twin", password: "password-123" }) { id } }`)));
+    const codes = results.map((r) => (r.errors ? r.errors[0]!.extensions!.code : 'OK'));
+    expect(codes.filter((c) => c === 'OK')).toHaveLength(1);
+    expect(codes.filter((c) => c !== 'OK').every((c) => c === 'CONFLICT')).toBe(true);
+  });
+
   it('says clearly what is wrong with a bad Authorization header', async () => {
     const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Token abc' }, body: JSON.stringify({ query: '{ viewer { username } }' }) });
     expect(res.status).toBe(401);

@@ -47,6 +47,14 @@ describe('health, readiness and graceful shutdown (embedded)', () => {
   });
 });
 
+describe('start-up checks', () => {
+  it('refuses to start when Redis is unreachable, naming the setting', async () => {
+    const started = Date.now();
+    await expect(startTestPhantom('embedded', { env: { REDIS_URL: 'redis://127.0.0.1:1' } })).rejects.toThrow(/Redis at redis:\/\/127\.0\.0\.1:1.* is not reachable \(REDIS_URL\)/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});
+
 describe('phantom CLI', () => {
   it('refuses bad settings with one line per problem and exit code 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'phantom-cli-'));

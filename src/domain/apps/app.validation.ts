@@ -3,9 +3,27 @@ import { AppKind, ReleaseStrategy } from './app-kind.js';
 import { DEFAULT_CONTAINER, DEFAULT_RELEASE_CONFIG, type ContainerSpec, type HpaSpec, type ReleaseConfig } from './app-spec.js';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-// Kubernetes resource quantities: a decimal number with an optional SI/binary suffix.
-const QUANTITY = /^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
-const CPU = /^(\d+(\.\d+)?|\.\d+)m?$/;
+// Kubernetes resource quantities (apimachinery resource.Quantity): a decimal number with a
+// binary-SI, decimal-SI or exponent suffix.
+const QUANTITY = /^(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
+const FACTORS: Record<string, number> = {
+  '': 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+/** Sane bounds for one container: Kubernetes allows no CPU below 1m; the tops catch typos. */
+const CPU_MIN = 0.001;
+const CPU_MAX = 256;
+const MEMORY_MIN = 4 * 2 ** 20;
+const MEMORY_MAX = 2 * 2 ** 40;
+
+/** The value of a Kubernetes quantity in base units (cores, bytes), or null if it is not one. */
+export function parseQuantity(q: string): number | null {
+  const m = QUANTITY.exec(q);
+  if (!m) return null;
+  const suffix = m[3] ?? '';
+  const factor = /^[eE][+-]?\d+$/.test(suffix) ? 10 ** Number(suffix.slice(1)) : FACTORS[suffix]!;
+  return Number(m[1]) * factor;
+}
 const COMMAND_MAX = 4000;
 
 export function validateAppName(name: string, field = 'name'): void {
@@ -51,8 +69,12 @@ export function buildContainer(input: ContainerInput | null | undefined, base: C
     if (input.hpa !== undefined) c.hpa = input.hpa ? { ...input.hpa } : null;
   }
   intIn(c.replicas, 0, 500, 'container.replicas');
-  if (!CPU.test(c.cpu) || parseFloat(c.cpu) <= 0) throw badInput('container.cpu', `"${c.cpu}" is not a CPU quantity (e.g. "250m" or "1.5").`);
-  if (!QUANTITY.test(c.memory) || parseFloat(c.memory) <= 0) throw badInput('container.memory', `"${c.memory}" is not a memory quantity (e.g. "256Mi" or "1Gi").`);
+  const cpu = parseQuantity(c.cpu);
+  if (cpu === null) throw badInput('container.cpu', `"${c.cpu}" is not a CPU quantity (e.g. "250m" or "1.5").`);
+  if (cpu < CPU_MIN || cpu > CPU_MAX) throw badInput('container.cpu', `CPU must be from 1m to ${CPU_MAX} cores, not "${c.cpu}".`);
+  const memory = parseQuantity(c.memory);
+  if (memory === null) throw badInput('container.memory', `"${c.memory}" is not a memory quantity (e.g. "256Mi" or "1Gi").`);
+  if (memory < MEMORY_MIN || memory > MEMORY_MAX) throw badInput('container.memory', `Memory must be from 4Mi to 2Ti, not "${c.memory}".`);
   intIn(c.port, 1, 65535, 'container.port');
   if (!c.healthCheckPath.startsWith('/') || c.healthCheckPath.length > 200 || /\s/.test(c.healthCheckPath)) {
     throw badInput('container.healthCheckPath', 'healthCheckPath must be a URL path starting with "/", without spaces, at most 200 characters.');

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import { ApiToken } from './api-token.entity.js';
 import { User } from './user.entity.js';
 import { TokenScope } from './token-scope.js';
@@ -63,6 +63,12 @@ export async function authenticate(em: EntityManager, deps: DomainDeps, header: 
 }
 
 /** Signs in with a password; the session lives in the KV store (Redis) with a TTL. */
+let dummy: Promise<string> | undefined;
+function dummyHash(): Promise<string> {
+  dummy ??= hashPassword('not-a-password-of-anyone');
+  return dummy;
+}
+
 /** Failed sign-ins allowed per username within {@link LOGIN_WINDOW_SECONDS}. */
 export const MAX_FAILED_LOGINS = 10;
 export const LOGIN_WINDOW_SECONDS = 15 * 60;
@@ -76,7 +82,8 @@ export async function login(ctx: DomainContext, username: string, password: stri
   }
   const user = await ctx.em.findOne(User, { username }, { connectionType: 'write' });
   // Same answer for "no such user" and "wrong password": the API does not reveal which users exist.
-  const ok = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : false;
+  // Without a user (or password) still spend a KDF's time, so timing does not reveal who exists.
+  const ok = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, await dummyHash()), false);
   if (!user || !ok) {
     await ctx.deps.kv.incr(failKey, LOGIN_WINDOW_SECONDS);
     throw unauthenticated('Wrong username or password.');
@@ -115,7 +122,7 @@ export async function createUser(ctx: DomainContext, input: CreateUserInput): Pr
   }
   const passwordHash = input.password ? await hashPassword(input.password) : null;
   return ctx.em.transactional(async (em) => {
-    if (await em.count(User, { username: input.username })) {
+    if (await em.count(User, { username: input.username }, { connectionType: 'write' })) {
       throw new DomainError('CONFLICT', `User "${input.username}" already exists.`, { field: 'username' });
     }
     const user = em.create(User, {
@@ -127,6 +134,12 @@ export async function createUser(ctx: DomainContext, input: CreateUserInput): Pr
     em.persist(user);
     recordEvent(em, { type: PlatformEventType.SETTINGS_CHANGED, actor: admin.username, payload: { change: 'USER_CREATED', username: user.username, isAdmin: user.isAdmin } });
     return user;
+  }).catch((e) => {
+    // Two concurrent creates: the loser hits the unique index.
+    if (e instanceof UniqueConstraintViolationException) {
+      throw new DomainError('CONFLICT', `User "${input.username}" already exists.`, { field: 'username' });
+    }
+    throw e;
   }).finally(() => ctx.deps.onEventsCommitted());
 }
 
@@ -174,24 +187,40 @@ export async function listApiTokens(ctx: DomainContext): Promise<ApiToken[]> {
 }
 
 /**
- * Makes sure the bootstrap admin exists and that `token` is one of its API tokens (ADMIN scope).
- * How a fresh install gets its first admin: `PHANTOM_ADMIN_TOKEN`.
+ * Makes sure the bootstrap admin exists and that `token` is its live `PHANTOM_ADMIN_TOKEN` API
+ * token (ADMIN scope); tokens from earlier values of the setting are revoked (rotation). How a
+ * fresh install gets its first admin. Revoking this token through the API lasts only until the
+ * next start with the same setting: unset or change `PHANTOM_ADMIN_TOKEN` to retire it.
  */
 export async function ensureBootstrapAdmin(em: EntityManager, token: string): Promise<void> {
-  await em.transactional(async (tx) => {
-    let admin = await tx.findOne(User, { username: 'admin' });
-    if (!admin) {
-      admin = tx.create(User, { username: 'admin', displayName: 'Administrator', isAdmin: true });
-      tx.persist(admin);
-    } else if (!admin.isAdmin) {
-      admin.isAdmin = true;
-    }
-    const hash = sha256(token);
-    const existing = await tx.findOne(ApiToken, { tokenHash: hash });
-    if (!existing) {
-      tx.persist(tx.create(ApiToken, { user: admin, name: 'PHANTOM_ADMIN_TOKEN', tokenHash: hash, scopes: [...ALL_SCOPES] }));
-    } else if (existing.revokedAt) {
-      existing.revokedAt = null;
-    }
-  });
+  const attempt = () =>
+    em.fork().transactional(async (tx) => {
+      let admin = await tx.findOne(User, { username: 'admin' });
+      if (!admin) {
+        admin = tx.create(User, { username: 'admin', displayName: 'Administrator', isAdmin: true });
+        tx.persist(admin);
+      } else if (!admin.isAdmin) {
+        admin.isAdmin = true;
+      }
+      const hash = sha256(token);
+      // The setting is the source of truth: its token is live, earlier values of it are not.
+      const bootstrap = await tx.find(ApiToken, { user: admin, name: BOOTSTRAP_TOKEN_NAME });
+      for (const t of bootstrap) {
+        if (t.tokenHash === hash) t.revokedAt = null;
+        else if (!t.revokedAt) t.revokedAt = new Date();
+      }
+      if (!bootstrap.some((t) => t.tokenHash === hash)) {
+        tx.persist(tx.create(ApiToken, { user: admin, name: BOOTSTRAP_TOKEN_NAME, tokenHash: hash, scopes: [...ALL_SCOPES] }));
+      }
+    });
+  try {
+    await attempt();
+  } catch (e) {
+    // Two replicas starting on a fresh database: the second one retries and finds the rows.
+    if (!(e instanceof UniqueConstraintViolationException)) throw e;
+    await attempt();
+  }
 }
+
+/** Name of the API token that `PHANTOM_ADMIN_TOKEN` maintains. */
+export const BOOTSTRAP_TOKEN_NAME = 'PHANTOM_ADMIN_TOKEN';

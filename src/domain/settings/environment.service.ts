@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import { Environment, type EnvironmentTarget } from './environment.entity.js';
 import type { DomainContext } from '../shared/domain-context.js';
 import { badInput } from '../shared/errors.js';
@@ -68,10 +68,15 @@ export async function upsertEnvironment(ctx: DomainContext, input: EnvironmentIn
 
 /** Seeds {@link DEFAULT_ENVIRONMENTS} when no environment exists yet. */
 export async function ensureDefaultEnvironments(em: EntityManager): Promise<void> {
-  await em.transactional(async (tx) => {
-    if (await tx.count(Environment, {})) return;
-    for (const d of DEFAULT_ENVIRONMENTS) {
-      tx.persist(tx.create(Environment, { name: d.name, requiresApproval: d.requiresApproval, targets: d.targets, position: d.position ?? 0 }));
-    }
-  });
+  try {
+    await em.fork().transactional(async (tx) => {
+      if (await tx.count(Environment, {})) return;
+      for (const d of DEFAULT_ENVIRONMENTS) {
+        tx.persist(tx.create(Environment, { name: d.name, requiresApproval: d.requiresApproval, targets: d.targets, position: d.position ?? 0 }));
+      }
+    });
+  } catch (e) {
+    // Another replica seeded them at the same moment: fine.
+    if (!(e instanceof UniqueConstraintViolationException)) throw e;
+  }
 }
