@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableModes, createUserWithToken, errorCode, startTestPhantom, type TestPhantom } from '../support/harness.js';
 
@@ -60,6 +61,7 @@ describe.each(availableModes)('sign-in, sessions and tokens (%s)', (mode) => {
     const rows = await em.getConnection().execute('select token_hash from api_tokens');
     expect(rows.map((r: any) => r.token_hash)).not.toContain(secret);
     expect(rows.every((r: any) => /^[0-9a-f]{64}$/.test(r.token_hash))).toBe(true);
+    expect(rows.map((r: any) => r.token_hash)).toContain(createHash('sha256').update(secret).digest('hex'));
   });
 
   it('answers concurrent creates of one username with one success and CONFLICTs, never an internal error', async () => {

@@ -60,7 +60,20 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     return name;
   }
 
-  const cases: [string, Record<Caller, Outcome>, () => Promise<{ query: string; variables: Record<string, unknown> }>][] = [
+  /** A fresh token of the caller's own user (made through a session), to revoke. */
+  async function ownTokenId(caller: Caller): Promise<string> {
+    const user: Record<Caller, string | null> = { anonymous: null, readToken: 'reader', outsider: 'outsider', viewer: 'viewer', developer: 'dev', owner: 'owner', admin: null, adminWriteToken: 'admin2' };
+    const name = user[caller];
+    if (!name) {
+      const t2 = await t.gql(`mutation { createApiToken(name: "to-revoke", scopes: [READ]) { apiToken { id } } }`);
+      return t2.data.createApiToken.apiToken.id;
+    }
+    const s = await t.gql(`mutation($u: String!) { login(username: $u, password: "password-123") { token } }`, { u: name }, null);
+    const made = await t.gql(`mutation { createApiToken(name: "to-revoke", scopes: [READ]) { apiToken { id } } }`, {}, s.data.login.token);
+    return made.data.createApiToken.apiToken.id;
+  }
+
+  const cases: [string, Record<Caller, Outcome>, (caller: Caller) => Promise<{ query: string; variables: Record<string, unknown> }>][] = [
     ['createApp', anyWriter, async () => ({ query: `mutation($n: String!) { createApp(input: { name: $n, kind: NODE }) { name } }`, variables: { n: uniq('new') } })],
     ['updateApp', ownerOnly, async () => ({ query: `mutation($n: String!) { updateApp(name: $n, input: { description: "changed" }) { version } }`, variables: { n: await freshApp() } })],
     ['deleteApp', ownerOnly, async () => ({ query: `mutation($n: String!) { deleteApp(name: $n) }`, variables: { n: await freshApp() } })],
@@ -69,12 +82,17 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     ['upsertEnvironment', adminOnly, async () => ({ query: `mutation($n: String!) { upsertEnvironment(input: { name: $n, requiresApproval: false, targets: [{ cluster: "sim-1", namespace: "x" }] }) { name } }`, variables: { n: uniq('env') } })],
     ['createApiToken', anyWriter, async () => ({ query: `mutation { createApiToken(name: "t", scopes: [READ]) { token } }`, variables: {} })],
     ['apps (query)', anyReader, async () => ({ query: `{ apps(first: 1) { totalCount } }`, variables: {} })],
+    ['app (query)', anyReader, async () => ({ query: `query($n: String!) { app(name: $n) { name members { role } } }`, variables: { n: await freshApp() } })],
+    ['environments (query)', anyReader, async () => ({ query: `{ environments { name } }`, variables: {} })],
+    ['viewer (query)', anyReader, async () => ({ query: `{ viewer { username } }`, variables: {} })],
+    ['node (query)', anyReader, async () => ({ query: `{ node(id: "QXBwOjE") { id } }`, variables: {} })],
+    ['revokeApiToken (own)', anyWriter, async (caller) => ({ query: `mutation($id: ID!) { revokeApiToken(id: $id) }`, variables: { id: await ownTokenId(caller) } })],
   ];
 
   for (const [name, expected, make] of cases) {
     for (const caller of CALLERS) {
       it(`${name} as ${caller} → ${expected[caller]}`, async () => {
-        const { query, variables } = await make();
+        const { query, variables } = await make(caller);
         const r = await t.gql(query, variables, tokens[caller]);
         if (expected[caller] === 'OK') {
           expect(r.errors).toBeUndefined();
