@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Phantom's command line: `phantom serve | migrate | schema [--check] | sim`.
+ * Phantom's command line: `phantom serve | worker | migrate | schema [--check] | sim`.
  */
 import 'reflect-metadata';
 import { writeFileSync, readFileSync, mkdirSync } from 'node:fs';
@@ -13,7 +13,11 @@ import { join } from 'node:path';
 const USAGE = `Usage: phantom <command>
 
 Commands:
-  serve                 run the API (embedded defaults unless DATABASE_URL / REDIS_URL are set)
+  serve                 run the roles in PHANTOM_ROLES (default api,worker: the API and the
+                        background work in one process; embedded defaults unless
+                        DATABASE_URL / REDIS_URL are set)
+  worker                run the worker role only (outbox relay, chat notifier), with
+                        /healthz and /readyz on PORT
   migrate               apply database migrations (MySQL/MariaDB) or the schema (embedded SQLite)
   schema [--check]      write schema/schema.graphql (--check: fail if it is stale)
   sim --port <p> [--name <cluster>] [--kubeconfig <file>]
@@ -34,11 +38,22 @@ function config(): Config {
   }
 }
 
-async function serve(): Promise<void> {
-  const { startPhantom } = await import('./main.js');
-  const phantom = await startPhantom(config());
+async function serve(workerOnly: boolean): Promise<void> {
+  const c = config();
+  let phantom: { platform: { logger: { info(o: object, m: string): void; error(o: object, m: string): void } }; stop(): Promise<void> };
+  if (workerOnly || !c.roles.api) {
+    const { startWorker } = await import('./worker.js');
+    const worker = await startWorker(c);
+    worker.platform.logger.info({ url: worker.health.url, roles: ['worker'] }, `Phantom worker is running (health at ${worker.health.url}/healthz)`);
+    phantom = worker;
+  } else {
+    const { startPhantom } = await import('./main.js');
+    const api = await startPhantom(c);
+    const roles = c.roles.worker ? ['api', 'worker'] : ['api'];
+    api.platform.logger.info({ url: api.server.url, roles }, `Phantom is serving at ${api.server.url}`);
+    phantom = api;
+  }
   const { logger } = phantom.platform;
-  logger.info({ url: phantom.server.url }, `Phantom is serving at ${phantom.server.url}`);
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 30_000);
@@ -90,7 +105,9 @@ async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'serve':
-      return serve();
+      return serve(false);
+    case 'worker':
+      return serve(true);
     case 'migrate':
       return runMigrate();
     case 'sim':

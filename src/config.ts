@@ -40,6 +40,15 @@ const schema = z.object({
   PHANTOM_EMBEDDED_CLUSTERS: z.enum(['on', 'off']).default('on'),
   PHANTOM_MIGRATE_ON_START: z.enum(['on', 'off']).default('on'),
   PHANTOM_REDIS_PREFIX: z.string().min(1).max(100).default('phantom:'),
+  PHANTOM_ROLES: z
+    .string()
+    .default('api,worker')
+    .transform((v, ctx) => {
+      const roles = v.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const r of roles) if (r !== 'api' && r !== 'worker') ctx.addIssue({ code: 'custom', message: `unknown role "${r}" (roles: api, worker)` });
+      if (!roles.length) ctx.addIssue({ code: 'custom', message: 'name at least one role: api, worker' });
+      return { api: roles.includes('api'), worker: roles.includes('worker') };
+    }),
   PHANTOM_WEBHOOK_ALLOW_PRIVATE: z.enum(['on', 'off']).default('off'),
   PHANTOM_WEBHOOK_ALLOWED_HOSTS: z.string().optional().transform((v) => (v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -66,6 +75,11 @@ export interface Config {
   migrateOnStart: boolean;
   /** Namespace for every Redis key (default `phantom:`). */
   redisPrefix: string;
+  /**
+   * What `phantom serve` runs (PHANTOM_ROLES, default `api,worker`: one process does it all).
+   * `api`: HTTP/GraphQL and subscriptions; `worker`: outbox relay and chat notifier.
+   */
+  roles: { api: boolean; worker: boolean };
   /** Notification webhooks may reach loopback/private/link-local addresses (default off: SSRF guard). */
   webhookAllowPrivate: boolean;
   /** `host` or `host:port` entries notification webhooks may reach even on private addresses. */
@@ -106,6 +120,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embeddedClusters: e.PHANTOM_EMBEDDED_CLUSTERS === 'on',
     migrateOnStart: e.PHANTOM_MIGRATE_ON_START === 'on',
     redisPrefix: e.PHANTOM_REDIS_PREFIX,
+    roles: e.PHANTOM_ROLES,
     webhookAllowPrivate: e.PHANTOM_WEBHOOK_ALLOW_PRIVATE === 'on',
     webhookAllowedHosts: e.PHANTOM_WEBHOOK_ALLOWED_HOSTS,
     logLevel: e.LOG_LEVEL,

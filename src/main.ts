@@ -1,5 +1,6 @@
 /**
- * `phantom serve`: one Phantom process (API role) with its platform services.
+ * `phantom serve`: one Phantom process with the API role and, unless PHANTOM_ROLES says
+ * `api` only, the worker role too (see src/worker.ts for a worker-only process).
  */
 import type { Config } from './config.js';
 import { createPlatform, type Platform } from './server/platform.js';
@@ -24,14 +25,15 @@ export interface StartOptions {
 
 /** Starts Phantom from a validated config. Used by the CLI and by tests (port 0). */
 export async function startPhantom(config: Config, opts: StartOptions = {}): Promise<Phantom> {
+  if (!config.roles.api) throw new Error('PHANTOM_ROLES has no "api": run "phantom worker" for a worker-only process.');
   const platform = await createPlatform(config);
   try {
-    // The outbox relay runs in the serve process, on one replica at a time (a lease).
-    await startEventOutbox(platform);
+    // The subscription feed always (api role); the outbox relay with the worker role.
+    await startEventOutbox(platform, { relay: config.roles.worker });
     const schema = await buildPhantomSchema();
     const server = await startHttpServer(platform, schema, { port: config.port, host: config.host, limits: opts.limits });
     // Chat notifications: the `notifier` group on the platform-event stream, sending in the background.
-    startNotifier(platform, { publicUrl: config.publicUrl ?? `http://localhost:${new URL(server.url).port}`, ...opts.notifier });
+    if (config.roles.worker) startNotifier(platform, { publicUrl: config.publicUrl ?? `http://localhost:${new URL(server.url).port}`, ...opts.notifier });
     let stopping: Promise<void> | undefined;
     return {
       platform,

@@ -1,7 +1,7 @@
 /**
- * Wires the events module into a running Phantom: the outbox relay (under a lease, woken
- * after each commit with events, polling as a backstop) and the live feed for GraphQL
- * subscriptions.
+ * Wires the events module into a running Phantom: the outbox relay (the `worker` role:
+ * numbering under a database lock, publishing under a lease; woken after each commit with
+ * events, polling as a backstop) and the live feed for GraphQL subscriptions (the `api` role).
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { Messaging } from '../../pubsub/index.js';
@@ -21,40 +21,52 @@ export interface EventOutboxHost {
 }
 
 export interface EventOutbox {
-  relay: OutboxRelay;
-  feed: PlatformEventFeed;
+  relay?: OutboxRelay;
+  feed?: PlatformEventFeed;
   close(): Promise<void>;
+}
+
+/** Which parts to run. */
+export interface EventOutboxParts {
+  /** The outbox relay (the `worker` role). Default: true. */
+  relay?: boolean;
+  /** The live feed for subscriptions (the `api` role). Default: true. */
+  feed?: boolean;
 }
 
 const SERVICE_KEY = 'platformEvents';
 
-/** Starts the relay and the feed for `host`; both stop when the platform closes. */
+/** Starts the relay and/or the feed for `host`; they stop when the platform closes. */
 export async function startEventOutbox(
   host: EventOutboxHost,
-  opts: Partial<Pick<OutboxRelayOptions, 'pollMs' | 'leaseTtlMs' | 'batchSize'>> & { feedPollMs?: number } = {},
+  opts: Partial<Pick<OutboxRelayOptions, 'pollMs' | 'leaseTtlMs' | 'batchSize'>> & { feedPollMs?: number } & EventOutboxParts = {},
 ): Promise<EventOutbox> {
   const em = () => host.orm.em.fork();
   const { streams, bus, leases } = host.messaging;
-  const relay = new OutboxRelay({ em, streams, bus, leases, logger: host.logger, ...opts });
-  const feed = new PlatformEventFeed({
-    bus, em, pollMs: opts.feedPollMs,
-    onError: (err) => host.logger.warn({ err }, 'platform event feed: heartbeat failed'),
-  });
+  const { relay: withRelay = true, feed: withFeed = true, feedPollMs, ...relayOpts } = opts;
+  const relay = withRelay ? new OutboxRelay({ em, streams, bus, leases, logger: host.logger, ...relayOpts }) : undefined;
+  const feed = withFeed
+    ? new PlatformEventFeed({ bus, em, pollMs: feedPollMs, onError: (err) => host.logger.warn({ err }, 'platform event feed: heartbeat failed') })
+    : undefined;
   const outbox: EventOutbox = {
     relay,
     feed,
     close: async () => {
-      host.eventsCommittedListeners.delete(relay.wake);
-      feed.stop();
-      await relay.stop();
+      if (relay) host.eventsCommittedListeners.delete(relay.wake);
+      feed?.stop();
+      await relay?.stop();
     },
   };
   host.onClose(() => outbox.close());
-  await feed.start();
-  host.eventsCommittedListeners.add(relay.wake);
-  host.services[SERVICE_KEY] = feed;
-  host.services.platformEventsRelay = relay;
-  relay.start();
+  if (feed) {
+    await feed.start();
+    host.services[SERVICE_KEY] = feed;
+  }
+  if (relay) {
+    host.eventsCommittedListeners.add(relay.wake);
+    host.services.platformEventsRelay = relay;
+    relay.start();
+  }
   return outbox;
 }
 
