@@ -56,6 +56,36 @@ describe('start-up checks', () => {
 });
 
 describe('phantom CLI', () => {
+  it('serve exits 0 on SIGTERM after draining', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'phantom-cli-'));
+    try {
+      const p = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'src/cli.ts', 'serve'], {
+        env: { ...process.env, PORT: '0', HOST: '127.0.0.1', PHANTOM_DATA_DIR: dir, PHANTOM_EMBEDDED_CLUSTERS: 'off', LOG_LEVEL: 'info', DATABASE_URL: '', REDIS_URL: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URL in: ${out}`)), 30_000);
+        p.stdout.on('data', () => {
+          const m = /"url":"(http:[^"]+)"/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      const health = await fetch(url.replace(/graphql$/, 'healthz'));
+      expect(health.status).toBe(200);
+      const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
+      p.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(out).toContain('shutting down');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses bad settings with one line per problem and exit code 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'phantom-cli-'));
     try {
