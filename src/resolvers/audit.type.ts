@@ -8,13 +8,13 @@ export enum AuditOutcome {
 }
 registerEnumType(AuditOutcome, { name: 'AuditOutcome', description: 'How a mutation ended.' });
 
-@ObjectType('AuditEntry', { description: 'One mutation request: who, when, what, on what, and how it ended.' })
+@ObjectType('AuditEntry', { description: 'One root field of a mutation request: who, when, what, on what, and how it ended.' })
 export class AuditEntryObject {
   @Field(() => ID) id!: string;
   @Field() at!: Date;
   @Field(() => String, { nullable: true, description: 'Username of the caller; null when not signed in (e.g. `login`).' }) actor!: string | null;
   @Field(() => String, { nullable: true, description: 'Operation name sent by the client.' }) operationName!: string | null;
-  @Field({ description: 'Root mutation field(s), comma-separated.' }) rootField!: string;
+  @Field({ description: 'The root mutation field (one entry per root field of a request).' }) rootField!: string;
   @Field(() => String, { nullable: true, description: 'What was acted on (an app, user, …), when known.' }) target!: string | null;
   @Field(() => String, { nullable: true, description: 'The app acted on, when the mutation targets one.' }) app!: string | null;
   @Field(() => AuditOutcome) outcome!: AuditOutcome;
