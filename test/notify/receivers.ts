@@ -74,7 +74,8 @@ const PATHS: Record<ReceiverKind, string> = {
   WEBHOOK: '/hooks/phantom?tenant=t1',
 };
 
-export async function startReceiver(kind: ReceiverKind, opts: { secret?: string; failFirst?: number } = {}): Promise<Receiver> {
+/** `delayMs`: answer each request this much later (a slow chat service). */
+export async function startReceiver(kind: ReceiverKind, opts: { secret?: string; failFirst?: number; delayMs?: number } = {}): Promise<Receiver> {
   let failing = opts.failFirst ?? 0;
   const requests: ReceivedRequest[] = [];
   const server: Server = createServer((req, res) => {
@@ -98,7 +99,9 @@ export async function startReceiver(kind: ReceiverKind, opts: { secret?: string;
       requests.push(record);
       const send = (status: number, payload: string) => {
         record.status = status;
-        res.writeHead(status, { 'content-type': payload.startsWith('{') ? 'application/json' : 'text/plain' }).end(payload);
+        const answer = () => res.writeHead(status, { 'content-type': payload.startsWith('{') ? 'application/json' : 'text/plain' }).end(payload);
+        if (opts.delayMs) setTimeout(answer, opts.delayMs);
+        else answer();
       };
       if (failing > 0) {
         failing--;

@@ -1,0 +1,219 @@
+/**
+ * Regression tests for the notification review findings, each named after its bug:
+ * SSRF through route URLs, routes inherited by a new app reusing a deleted app's name,
+ * events the stream lost, double sends by two dispatchers, per-route order.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, availableModes, createUserWithToken, errorCode, startTestPhantom, type TestPhantom } from '../support/harness.js';
+import { startReceiver, type Receiver } from './receivers.js';
+import { PlatformEventType, recordEvent } from '../../src/domain/events/event-recorder.js';
+import { NotificationDelivery } from '../../src/domain/notify/notification-delivery.entity.js';
+import { NotificationRoute } from '../../src/domain/notify/notification-route.entity.js';
+import { NotifierCursor } from '../../src/domain/notify/notifier-cursor.entity.js';
+import { NotificationDispatcher } from '../../src/domain/notify/notification-dispatcher.js';
+import { NotificationChannel } from '../../src/domain/notify/notification-channel.js';
+import { sendChannelRequest } from '../../src/domain/notify/notification-sender.js';
+import { isNonPublicAddress } from '../../src/domain/notify/webhook-address.js';
+
+const SECRET = 'webhook-secret-value-0001';
+const DELIVERY_FIELDS = 'id routeId app eventId eventType status attempts lastError';
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const hostPort = (r: Receiver) => new URL(r.url).host;
+/** The `n` payload field of each request a WEBHOOK receiver got (`accepted` only, or all). */
+const ns = (r: Receiver, acceptedOnly = true) => (acceptedOnly ? r.accepted() : r.requests).map((q) => q.body?.event?.payload?.n as number);
+
+describe('SSRF guard (units)', () => {
+  it('classifies loopback, private, link-local, unspecified and IPv4-mapped addresses as non-public', () => {
+    for (const a of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '0.0.0.0', '100.64.0.1', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '0:0:0:0:0:ffff:a00:1', '[::ffff:169.254.169.254]']) {
+      expect(isNonPublicAddress(a), a).toBe(true);
+    }
+    for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '::ffff:8.8.8.8']) expect(isNonPublicAddress(a), a).toBe(false);
+  });
+
+  it('refuses private addresses unless allowed, and never reports the answer body', async () => {
+    const r = await startReceiver('WEBHOOK', { secret: SECRET });
+    try {
+      const port = new URL(r.url).port;
+      const req = (host: string) => ({ url: `http://${host}:${port}/hooks/phantom`, headers: {}, body: '{}' });
+      for (const host of ['127.0.0.1', 'localhost', '[::ffff:127.0.0.1]', '[::1]', '169.254.169.254', '10.0.0.1', '0.0.0.0']) {
+        const err = await sendChannelRequest(NotificationChannel.WEBHOOK, req(host), 2000).catch((e: Error) => e);
+        expect(err, host).toBeInstanceOf(Error);
+        expect((err as Error).message, host).toMatch(/^refused: .*private/);
+        expect((err as any).permanent, host).toBe(true);
+      }
+      expect(r.requests).toHaveLength(0);
+      // Allowed by host:port: it is reached (and the unsigned body is refused with 401, reported without the body).
+      r.failNext(1);
+      const err = await sendChannelRequest(NotificationChannel.WEBHOOK, req('127.0.0.1'), 2000, { allowedHosts: [`127.0.0.1:${port}`] }).catch((e: Error) => e);
+      expect(r.requests).toHaveLength(1);
+      expect((err as Error).message).toBe('HTTP 500'); // the receiver's "upstream trouble" body stays out
+      const other = await sendChannelRequest(NotificationChannel.WEBHOOK, req('127.0.0.1'), 2000, { allowedHosts: ['127.0.0.1:1'] }).catch((e: Error) => e);
+      expect((other as Error).message).toMatch(/^refused/);
+      expect(r.requests).toHaveLength(1);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+describe.each(availableModes)('notification review fixes (%s)', (mode) => {
+  let t: TestPhantom;
+  /** Reachable: its host:port is in PHANTOM_WEBHOOK_ALLOWED_HOSTS. */
+  let hook: Receiver;
+  /** Not listed: on 127.0.0.1, so the SSRF guard must refuse it. */
+  let internal: Receiver;
+  let slow: Receiver;
+  let gap: Receiver;
+  let alice: string;
+  let bob: string;
+
+  async function emit(type: PlatformEventType, app: string, payload: Record<string, unknown>, env: string | null = 'prod'): Promise<void> {
+    const { orm, deps } = t.phantom.platform;
+    await orm.em.fork().transactional(async (em) => {
+      recordEvent(em, { type, actor: 'admin', app, env, payload });
+    });
+    deps.onEventsCommitted();
+  }
+
+  async function createRoute(app: string, url: string, token: string = ADMIN_TOKEN, eventTypes: string[] = ['RELEASE_SUCCEEDED']): Promise<string> {
+    const r = await t.gql(`mutation($i: CreateNotificationRouteInput!) { createNotificationRoute(input: $i) { id } }`, {
+      i: { name: `${app} hook`, app, channel: 'WEBHOOK', webhookUrl: url, secret: SECRET, eventTypes },
+    }, token);
+    expect(r.errors).toBeUndefined();
+    return r.data.createNotificationRoute.id;
+  }
+
+  async function deliveries(filter: Record<string, unknown>, token: string = ADMIN_TOKEN): Promise<any[]> {
+    const r = await t.gql(`query($f: NotificationDeliveryFilter) { notificationDeliveries(first: 100, filter: $f) { edges { node { ${DELIVERY_FIELDS} } } } }`, { f: filter }, token);
+    expect(r.errors).toBeUndefined();
+    return r.data.notificationDeliveries.edges.map((e: any) => e.node);
+  }
+
+  beforeAll(async () => {
+    hook = await startReceiver('WEBHOOK', { secret: SECRET });
+    internal = await startReceiver('WEBHOOK', { secret: SECRET });
+    slow = await startReceiver('WEBHOOK', { secret: SECRET, delayMs: 250, failFirst: 1 });
+    gap = await startReceiver('WEBHOOK', { secret: SECRET });
+    t = await startTestPhantom(mode, {
+      env: { PHANTOM_WEBHOOK_ALLOWED_HOSTS: [hook, slow, gap].map(hostPort).join(',') },
+      // A short claim margin: a claim outlives a send by only 150 ms, so two dispatchers
+      // would overlap at once if a claim covered more than the one send it is for.
+      notifier: { backoffBaseMs: 30, maxAttempts: 4, pollMs: 25, blockMs: 100, timeoutMs: 1000, claimMarginMs: 150 },
+    });
+    alice = await createUserWithToken(t, 'alice');
+    bob = await createUserWithToken(t, 'bob');
+  });
+  afterAll(async () => {
+    await t?.stop();
+    for (const r of [hook, internal, slow, gap]) await r?.close();
+  });
+
+  it('SSRF: a route to a private address ends DEAD with a clear error, and nothing is sent', async () => {
+    expect((await t.gql(`mutation { createApp(input: { name: "ssrf", kind: NODE }) { id } }`)).errors).toBeUndefined();
+    const routeId = await createRoute('ssrf', internal.url);
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'ssrf', { n: 1 });
+    const [d] = await until('a DEAD delivery', async () => {
+      const ds = await deliveries({ route: routeId });
+      return ds.length === 1 && ds[0].status === 'DEAD' && ds;
+    });
+    expect(d.attempts).toBe(1); // refused for good: no retries against an internal address
+    expect(d.lastError).toMatch(/^refused: the webhook host is a loopback, private or link-local address/);
+    expect(internal.requests).toHaveLength(0);
+  });
+
+  it('a new app reusing a deleted app\'s name does not inherit its routes', async () => {
+    expect((await t.gql(`mutation { createApp(input: { name: "pay", kind: GO }) { id } }`, {}, alice)).errors).toBeUndefined();
+    const oldRoute = await createRoute('pay', hook.url, alice, ['RELEASE_SUCCEEDED', 'APP_DELETED']);
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'pay', { n: 101 });
+    await until('the old route delivers', async () => ns(hook).includes(101));
+    expect((await t.gql(`mutation { deleteApp(name: "pay") }`, {}, alice)).errors).toBeUndefined();
+    await until('"App deleted" to the old route', async () => hook.accepted().some((q) => q.body?.event?.type === 'APP_DELETED'));
+
+    // Bob creates "pay" again: he is its OWNER, not of the old app's routes and deliveries.
+    expect((await t.gql(`mutation { createApp(input: { name: "pay", kind: GO }) { id } }`, {}, bob)).errors).toBeUndefined();
+    const routes = await t.gql(`{ notificationRoutes(first: 100) { edges { node { id } } } }`, {}, bob);
+    expect(routes.data.notificationRoutes.edges).toEqual([]);
+    expect(errorCode(await t.gql(`{ notificationRoutes(app: "pay") { edges { node { id } } } }`, {}, bob))).toBeUndefined();
+    expect((await t.gql(`{ notificationRoutes(app: "pay") { edges { node { id } } } }`, {}, bob)).data.notificationRoutes.edges).toEqual([]);
+    expect(await deliveries({}, bob)).toEqual([]);
+    expect(await deliveries({ app: 'pay' }, bob)).toEqual([]);
+    expect(errorCode(await t.gql(`query($r: ID) { notificationDeliveries(filter: { route: $r }) { edges { node { id } } } }`, { r: oldRoute }, bob))).toBe('FORBIDDEN');
+    // Nobody can switch the old route back on (it would post the new app's news to the old team).
+    for (const token of [bob, alice, ADMIN_TOKEN]) {
+      const r = await t.gql(`mutation($id: ID!) { updateNotificationRoute(id: $id, input: { enabled: true }) { enabled } }`, { id: oldRoute }, token);
+      expect(errorCode(r)).toBe('NOT_FOUND');
+    }
+    const oldDelivery = (await deliveries({ route: oldRoute }))[0];
+    expect(errorCode(await t.gql(`mutation($id: ID!) { retryNotificationDelivery(id: $id) { id } }`, { id: oldDelivery.id }, bob))).toBe('NOT_FOUND');
+
+    // Even switched on behind the API's back, the old route is matched by its app id only: it does not fire.
+    const em = t.phantom.platform.orm.em.fork();
+    const [oldRow] = await em.find(NotificationRoute, { app: 'pay' }, { orderBy: { id: 'asc' }, limit: 1 });
+    await em.nativeUpdate(NotificationRoute, { id: oldRow!.id }, { enabled: true });
+    const newRoute = await createRoute('pay', gap.url, bob);
+    const before = hook.requests.length;
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'pay', { n: 102 });
+    await until('the new app\'s own route delivers', async () => ns(gap).includes(102));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(hook.requests.slice(before)).toEqual([]);
+    expect((await deliveries({ route: newRoute }, bob)).map((d) => d.eventType)).toEqual(['RELEASE_SUCCEEDED']);
+    // Admins still see and may delete the orphaned route.
+    expect((await t.gql(`mutation($id: ID!) { deleteNotificationRoute(id: $id) }`, { id: oldRoute })).data?.deleteNotificationRoute).toBe(true);
+  });
+
+  it('fills events the stream lost from the events table (the cursor is in the database)', async () => {
+    expect((await t.gql(`mutation { createApp(input: { name: "gap", kind: GO }) { id } }`)).errors).toBeUndefined();
+    const routeId = await createRoute('gap', gap.url);
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'gap', { n: 201 });
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'gap', { n: 202 });
+    const ds = await until('two SENT', async () => {
+      const list = await deliveries({ route: routeId });
+      return list.length === 2 && list.every((d) => d.status === 'SENT') && list;
+    });
+    // As if the stream had lost event 202: its deliveries gone, the cursor just before it.
+    const second = ds.reduce((a, b) => (Number(a.eventId) > Number(b.eventId) ? a : b));
+    const em = t.phantom.platform.orm.em.fork();
+    await em.nativeDelete(NotificationDelivery, { eventId: second.eventId });
+    await em.nativeUpdate(NotifierCursor, { groupName: 'notifier' }, { lastEventId: String(Number(second.eventId) - 1) });
+    const seen = ns(gap).length;
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'gap', { n: 203 });
+    await until('202 sent again, then 203', async () => {
+      const got = ns(gap).slice(seen);
+      return got.includes(202) && got.includes(203) && got;
+    });
+    expect(ns(gap).slice(seen)).toEqual([202, 203]);
+  });
+
+  it('two dispatchers and a slow receiver: each delivery sent exactly once, in order per route, even across a retry', async () => {
+    expect((await t.gql(`mutation { createApp(input: { name: "dup", kind: GO }) { id } }`)).errors).toBeUndefined();
+    const routeId = await createRoute('dup', slow.url);
+    const extra = [1, 2].map(() => new NotificationDispatcher({
+      em: () => t.phantom.platform.orm.em.fork(), publicUrl: () => 'https://phantom.example.test', webhookPolicy: { allowedHosts: [hostPort(slow)] },
+      pollMs: 25, timeoutMs: 1000, claimMarginMs: 150, backoffBaseMs: 30, maxAttempts: 4,
+    }));
+    for (const d of extra) d.start();
+    try {
+      for (let n = 1; n <= 6; n++) await emit(PlatformEventType.RELEASE_SUCCEEDED, 'dup', { n });
+      await until('6 SENT', async () => {
+        const list = await deliveries({ route: routeId });
+        return list.length === 6 && list.every((d) => d.status === 'SENT') && list;
+      }, 30_000);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(ns(slow)).toEqual([1, 2, 3, 4, 5, 6]);
+      // The first attempt failed (HTTP 500): the later ones waited for its retry.
+      expect(ns(slow, false)).toEqual([1, 1, 2, 3, 4, 5, 6]);
+    } finally {
+      for (const d of extra) await d.stop();
+    }
+  }, 60_000);
+});
