@@ -141,3 +141,29 @@ describe.each(impls)('%s', (_name, make) => {
     expect(Date.now() - t0).toBeLessThan(1000); // not the 5 s block
   });
 });
+
+describe.runIf(Boolean(testRedisUrl))('RedisEventStream: group lost (Redis restarted without its data)', () => {
+  it('recreates the group on NOGROUP and goes on consuming (regression: it looped on NOGROUP forever)', async () => {
+    const client = createRedis(testRedisUrl!);
+    clients.push(client);
+    const streams = new RedisEventStream({ url: testRedisUrl!, client, keyPrefix: prefix });
+    const s = `nogroup-${crypto.randomUUID().slice(0, 6)}`;
+    const got: unknown[] = [];
+    const errors: unknown[] = [];
+    const h = streams.consume(s, 'g', 'c1', (e) => void got.push(e.body.i), { blockMs: 50, retryDelayMs: 50, onError: (err) => errors.push(err) });
+    try {
+      await streams.append(s, { body: { i: 1 } });
+      await waitFor(() => got.length === 1, 'first entry');
+      // What a restart without persistence leaves: no stream, no group.
+      await client.del(`${prefix}${s}`);
+      await sleep(200);
+      await streams.append(s, { body: { i: 2 } });
+      await waitFor(() => got.length === 2, 'the entry after the group was lost', 5000);
+      expect(got).toEqual([1, 2]);
+      expect(errors.some((e) => String(e).includes('NOGROUP'))).toBe(true);
+    } finally {
+      await h.stop();
+      await streams.close();
+    }
+  });
+});
