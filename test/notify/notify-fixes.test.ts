@@ -108,7 +108,9 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
       env: { PHANTOM_WEBHOOK_ALLOWED_HOSTS: [hook, slow, gap].map(hostPort).join(',') },
       // A short claim margin: a claim outlives a send by only 150 ms, so two dispatchers
       // would overlap at once if a claim covered more than the one send it is for.
-      notifier: { backoffBaseMs: 30, maxAttempts: 4, pollMs: 25, blockMs: 100, timeoutMs: 1000, claimMarginMs: 150 },
+      // maxEventAgeMs 1 ms: every event is "old" when handled. Only the history that existed
+      // when the group was first set up may be skipped for age; everything after is announced.
+      notifier: { backoffBaseMs: 30, maxAttempts: 4, pollMs: 25, blockMs: 100, timeoutMs: 1000, claimMarginMs: 150, maxEventAgeMs: 1 },
     });
     alice = await createUserWithToken(t, 'alice');
     bob = await createUserWithToken(t, 'bob');
@@ -116,6 +118,14 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
   afterAll(async () => {
     await t?.stop();
     for (const r of [hook, internal, slow, gap]) await r?.close();
+  });
+
+  it('an existing group announces events however old they are by the time it handles them', async () => {
+    expect((await t.gql(`mutation { createApp(input: { name: "late", kind: GO }) { id } }`)).errors).toBeUndefined();
+    const routeId = await createRoute('late', hook.url);
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'late', { n: 301 });
+    await until('the event announced', async () => ns(hook).includes(301));
+    expect((await deliveries({ route: routeId })).map((d) => d.status)).toEqual(['SENT']);
   });
 
   it('SSRF: a route to a private address ends DEAD with a clear error, and nothing is sent', async () => {

@@ -166,6 +166,9 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
     return n;
   });
 
+  // Set the cursor up now, so "history" is what existed at start-up, not whatever has
+  // piled up by the first event (retried on each event while the database is away).
+  history().catch((err) => host.logger.warn({ err }, 'notifier: cursor not set up yet; will retry'));
   dispatcher.start();
   // A new group starts at the stream's beginning ('0'), so events the relay appended before the
   // group existed (at start-up) are not lost; `maxEventAgeMs` keeps old history out of chats.
