@@ -115,6 +115,9 @@ describe.each(availableModes)('audit log (%s)', (mode) => {
     expect((await t.gql(`mutation($id: ID!) { updateNotificationRoute(id: $id, input: { name: "renamed" }) { id } }`, { id }, alice)).errors).toBeUndefined();
     const [e] = await entries({ operation: 'updateNotificationRoute' }, alice);
     expect(e).toMatchObject({ actor: 'alice', app: 'alices', outcome: 'OK' });
+    expect((await t.gql(`mutation($id: ID!) { deleteNotificationRoute(id: $id) }`, { id }, alice)).errors).toBeUndefined();
+    const [d] = await entries({ operation: 'deleteNotificationRoute' }, alice);
+    expect(d).toMatchObject({ actor: 'alice', app: 'alices', outcome: 'OK' });
   });
 
   // Review finding: entries were linked by app name, so the OWNER of a new app that reuses

@@ -16,7 +16,7 @@ export class AuditEntry {
   @PrimaryKey({ type: new BigIntType('string'), autoincrement: true })
   id!: string;
 
-  @Property({ type: 'datetime', length: 3 })
+  @Property({ type: Date, length: 3 })
   at: Date = new Date();
 
   /** Username of the caller; null when not signed in (e.g. `login`). */

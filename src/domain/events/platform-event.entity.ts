@@ -28,7 +28,7 @@ export class PlatformEventRow {
   @Property({ type: 'string', length: 40 })
   type!: string;
 
-  @Property({ type: 'datetime', length: 3 })
+  @Property({ type: Date, length: 3 })
   at: Date = new Date();
 
   /** Username of who caused it, or null for the platform itself. */
@@ -44,6 +44,6 @@ export class PlatformEventRow {
   @Property({ type: 'json' })
   payload!: Record<string, unknown>;
 
-  @Property({ type: 'datetime', length: 3, nullable: true })
+  @Property({ type: Date, length: 3, nullable: true })
   publishedAt?: Date | null;
 }

@@ -53,11 +53,11 @@ export class NotificationDelivery {
   lastError?: string | null;
 
   /** When the next attempt is due (PENDING, RETRYING); null when SENT or DEAD. */
-  @Property({ type: 'datetime', length: 3, nullable: true })
+  @Property({ type: Date, length: 3, nullable: true })
   nextAttemptAt?: Date | null;
 
   /** A dispatcher claimed it until then (several replicas poll the same table). */
-  @Property({ type: 'datetime', length: 3, nullable: true })
+  @Property({ type: Date, length: 3, nullable: true })
   lockedUntil?: Date | null;
 
   /**
@@ -67,12 +67,12 @@ export class NotificationDelivery {
   @Property({ type: 'string', length: 32, nullable: true })
   claimToken?: string | null;
 
-  @Property({ type: 'datetime', length: 3, nullable: true })
+  @Property({ type: Date, length: 3, nullable: true })
   sentAt?: Date | null;
 
-  @Property({ type: 'datetime', length: 3 })
+  @Property({ type: Date, length: 3 })
   createdAt: Date = new Date();
 
-  @Property({ type: 'datetime', length: 3 })
+  @Property({ type: Date, length: 3 })
   updatedAt: Date = new Date();
 }

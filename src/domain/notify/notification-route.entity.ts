@@ -59,9 +59,9 @@ export class NotificationRoute {
   @Property({ type: 'string', length: 64, nullable: true })
   createdBy?: string | null;
 
-  @Property({ type: 'datetime', length: 3 })
+  @Property({ type: Date, length: 3 })
   createdAt: Date = new Date();
 
-  @Property({ type: 'datetime', length: 3, onUpdate: () => new Date() })
+  @Property({ type: Date, length: 3, onUpdate: () => new Date() })
   updatedAt: Date = new Date();
 }

@@ -4,6 +4,7 @@
  * `hasSecret` and a masked URL, and the SETTINGS_CHANGED events say what changed, never to what.
  */
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import { noteAuditTarget } from '../audit/audit-target.js';
 import type { DomainContext } from '../shared/domain-context.js';
 import { badInput, notFound } from '../shared/errors.js';
 import { requireWriter } from '../shared/authz.js';
@@ -153,6 +154,8 @@ export async function deleteNotificationRoute(ctx: DomainContext, id: number): P
   const viewer = requireWriter(ctx.viewer);
   await ctx.em.transactional(async (em) => {
     const r = await loadRoute(em, id);
+    // The mutation names only an id: tell the audit log which app it was (its OWNERs read it).
+    noteAuditTarget(ctx, { app: r.app ?? null, target: `route ${id}` });
     // Admins may clear away the routes of a deleted app.
     await requireOwnedManager({ ...ctx, em }, r, `Notification route ${id}`, true);
     recordEvent(em, { type: PlatformEventType.SETTINGS_CHANGED, actor: viewer.username, app: r.app ?? null, env: r.env ?? null, payload: routeEventPayload(r, 'deleted') });

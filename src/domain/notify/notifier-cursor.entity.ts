@@ -25,6 +25,6 @@ export class NotifierCursor {
   @Property({ type: new BigIntType('string') })
   historyUpTo!: string;
 
-  @Property({ type: 'datetime', length: 3 })
+  @Property({ type: Date, length: 3 })
   updatedAt: Date = new Date();
 }
