@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { PartitionedStream } from '../pubsub/index.js';
 import type { Platform } from '../server/platform.js';
 import type { ClusterRegistry } from './cluster-registry.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
@@ -21,8 +22,19 @@ import type { PodEventMessage, WorkloadRef } from './types.js';
 export const K8S_EVENT_PARTITIONS = 8;
 export const K8S_EVENTS_STREAM = 'k8s-events';
 
+/** Options for {@link attachK8s}. */
+export interface K8sModuleOptions {
+  /**
+   * Partitions of the `k8s-events` stream. Default: {@link K8S_EVENT_PARTITIONS}. Every
+   * replica sharing a Redis must use the same count (see the note there).
+   */
+  eventPartitions?: number;
+}
+
 export interface K8sServices {
   runtime: ClusterRuntime;
+  /** The `k8s-events` partitioned stream the watchers append to (key = object uid). */
+  events: PartitionedStream;
   watchers: ClusterWatchers;
   /** This process's id as watcher lease holder and stream consumer. */
   replicaId: string;
@@ -35,7 +47,7 @@ export interface K8sServices {
 const NO_CLUSTERS: ClusterRegistry = { names: () => [], get: () => undefined };
 
 /** Builds the k8s services for `platform`, registers their shutdown, and sets `platform.services.k8s`. */
-export async function attachK8s(platform: Platform): Promise<K8sServices> {
+export async function attachK8s(platform: Platform, opts: K8sModuleOptions = {}): Promise<K8sServices> {
   const { config, logger, messaging } = platform;
   let registry: ClusterRegistry = NO_CLUSTERS;
   let kubeconfigPath: string | null = null;
@@ -55,13 +67,13 @@ export async function attachK8s(platform: Platform): Promise<K8sServices> {
   }).start();
   platform.onClose(() => runtime.close());
   const replicaId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const stream = messaging.partitioned(K8S_EVENTS_STREAM, K8S_EVENT_PARTITIONS);
+  const stream = messaging.partitioned(K8S_EVENTS_STREAM, opts.eventPartitions ?? K8S_EVENT_PARTITIONS);
   const relay = new PodEventRelay(stream, messaging.bus, { consumer: replicaId, onError }).start();
   platform.onClose(() => relay.stop());
   const watchers = new ClusterWatchers(runtime, messaging.leases, stream, { holder: replicaId, onError }).start();
   platform.onClose(() => watchers.stop());
   const services: K8sServices = {
-    runtime, watchers, replicaId, kubeconfigPath,
+    runtime, events: stream, watchers, replicaId, kubeconfigPath,
     podEvents: async (ref) => {
       const it = messaging.bus.asyncIterator('podEvents', { key: podEventKey(ref.app, ref.env) });
       await messaging.bus.ready();
