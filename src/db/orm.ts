@@ -12,6 +12,7 @@ import { entities } from './entities.js';
 import { migrationsList } from './migrations/index.js';
 import { sqlScope } from './sql-scope.js';
 import { createConnection } from 'mysql2/promise';
+import { createHash } from 'node:crypto';
 
 const MIGRATION_LOCK_WAIT_SECONDS = 120;
 
@@ -103,7 +104,9 @@ export async function migrate(orm: Orm): Promise<string[]> {
     const c = orm.config;
     const lockConn = await createConnection({ host: c.get('host'), port: c.get('port'), user: c.get('user'), password: c.get('password') as string | undefined, database: c.get('dbName') });
     try {
-      const [rows] = await lockConn.query('SELECT GET_LOCK(?, ?) AS got', [`phantom:migrate:${c.get('dbName')}`, MIGRATION_LOCK_WAIT_SECONDS]);
+      // MySQL lock names are at most 64 characters: hash the database name.
+      const lockName = `phantom:migrate:${createHash('md5').update(String(c.get('dbName'))).digest('hex')}`;
+      const [rows] = await lockConn.query('SELECT GET_LOCK(?, ?) AS got', [lockName, MIGRATION_LOCK_WAIT_SECONDS]);
       if ((rows as { got: number | null }[])[0]?.got !== 1) {
         throw new Error(`Another process has been migrating ${c.get('dbName')} for over ${MIGRATION_LOCK_WAIT_SECONDS}s; try again later.`);
       }

@@ -49,10 +49,18 @@ const DEFAULT_PAGE_SIZE = 20;
  * multiplies literal page sizes, so the variables are written into a copy of the document.
  */
 export function inlinePageVariables(doc: DocumentNode, variables: Record<string, unknown> | null | undefined): DocumentNode {
+  // A variable left out takes its declared default (`$n: Int = 100`), as execution will.
+  const defaults: Record<string, unknown> = {};
+  visit(doc, {
+    VariableDefinition(def) {
+      if (def.defaultValue?.kind === Kind.INT) defaults[def.variable.name.value] = Number(def.defaultValue.value);
+    },
+  });
   return visit(doc, {
     Argument(node) {
       if (!PAGE_ARGS.has(node.name.value) || node.value.kind !== Kind.VARIABLE) return undefined;
-      const v = variables?.[node.value.name.value];
+      const name = node.value.name.value;
+      const v = variables && name in variables ? variables[name] : defaults[name];
       const n = typeof v === 'number' && Number.isInteger(v) && v > 0 ? Math.min(v, 10_000) : DEFAULT_PAGE_SIZE;
       return { ...node, value: { kind: Kind.INT, value: String(n) } };
     },

@@ -94,7 +94,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     };
     const em = orm.em.fork();
     await ensureDefaultEnvironments(em);
-    if (config.adminToken) await ensureBootstrapAdmin(em, config.adminToken);
+    if (config.adminToken) await ensureBootstrapAdmin(em, config.adminToken, deps);
     const platform: Platform = {
       config, orm, sqlStats: stats, kv, cache, deps, logger, messaging,
       eventsCommittedListeners: listeners,

@@ -35,6 +35,8 @@ export class CredentialWatch {
     this.timer = setInterval(() => void this.check(), opts.periodMs);
     this.timer.unref();
     socket.once('close', () => clearInterval(this.timer));
+    // The client may have gone while we were authenticating: 'close' has fired already.
+    if (socket.readyState !== socket.OPEN) clearInterval(this.timer);
   }
 
   /** True while the credential still grants what it did at connect time; checks at most every minIntervalMs. */

@@ -33,6 +33,11 @@ describe('query limits, refused before execution (embedded)', () => {
     expect(small.errors).toBeUndefined();
     const unset = await t.gql(q, {});
     expect(errorCode(unset)).toBe('QUERY_TOO_COMPLEX'); // null counts as the default page of 20
+    // A declared default counts when the variable is left out.
+    const withDefault = await t.gql(`query($f: Int = 100) { a: apps(first: $f) { edges { node { name } } } }`, {});
+    expect(errorCode(withDefault)).toBe('QUERY_TOO_COMPLEX');
+    const smallDefault = await t.gql(`query($f: Int = 1) { a: apps(first: $f) { edges { node { name } } } }`, {});
+    expect(smallDefault.errors).toBeUndefined();
   });
 
   it('refuses too many aliases with TOO_MANY_ALIASES', async () => {

@@ -192,7 +192,8 @@ export async function listApiTokens(ctx: DomainContext): Promise<ApiToken[]> {
  * fresh install gets its first admin. Revoking this token through the API lasts only until the
  * next start with the same setting: unset or change `PHANTOM_ADMIN_TOKEN` to retire it.
  */
-export async function ensureBootstrapAdmin(em: EntityManager, token: string): Promise<void> {
+export async function ensureBootstrapAdmin(em: EntityManager, token: string, deps?: Pick<DomainDeps, 'cache'>): Promise<void> {
+  const revoked: string[] = [];
   const attempt = () =>
     em.fork().transactional(async (tx) => {
       let admin = await tx.findOne(User, { username: 'admin' });
@@ -207,7 +208,10 @@ export async function ensureBootstrapAdmin(em: EntityManager, token: string): Pr
       const bootstrap = await tx.find(ApiToken, { user: admin, name: BOOTSTRAP_TOKEN_NAME });
       for (const t of bootstrap) {
         if (t.tokenHash === hash) t.revokedAt = null;
-        else if (!t.revokedAt) t.revokedAt = new Date();
+        else if (!t.revokedAt) {
+          t.revokedAt = new Date();
+          revoked.push(t.tokenHash);
+        }
       }
       if (!bootstrap.some((t) => t.tokenHash === hash)) {
         tx.persist(tx.create(ApiToken, { user: admin, name: BOOTSTRAP_TOKEN_NAME, tokenHash: hash, scopes: [...ALL_SCOPES] }));
@@ -218,8 +222,11 @@ export async function ensureBootstrapAdmin(em: EntityManager, token: string): Pr
   } catch (e) {
     // Two replicas starting on a fresh database: the second one retries and finds the rows.
     if (!(e instanceof UniqueConstraintViolationException)) throw e;
+    revoked.length = 0;
     await attempt();
   }
+  // Other replicas may hold the old token's principal in the shared cache.
+  if (revoked.length) await deps?.cache.invalidate(...revoked.map((h) => `auth:${h}`));
 }
 
 /** Name of the API token that `PHANTOM_ADMIN_TOKEN` maintains. */
