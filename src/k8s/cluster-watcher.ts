@@ -6,8 +6,14 @@
  * dies its lease expires and another replica takes over, publishing a snapshot of its cache
  * first so consumers converge on whatever changed in between: the objects it caches, and the
  * deletions its own informers saw while it was not leading (a snapshot cannot carry those).
- * A leader that stops or loses a lease first waits for its appends to that cluster, so the
- * next leader's snapshot never lands before the old leader's last changes.
+ * A leader that stops releases its lease only after its appends to that cluster have landed,
+ * so after a voluntary handover the next leader's snapshot never lands before the old
+ * leader's last changes. That ordering holds only for a voluntary stop: when the lease is
+ * lost involuntarily (it expired during a Redis outage or a stalled event loop, so a renewal
+ * failed) another replica may already hold it, and the old leader's in-flight appends (and
+ * any it issued between the expiry and the failed renewal) can land after the new leader's
+ * snapshot. `onLose` still drains them, but that no longer orders anything; appends are not
+ * tagged with a lease generation, so consumers cannot tell them apart.
  * See docs/adr/0007-k8s-runtime.md.
  */
 import type { LeaderHandle, LeaseManager, PartitionedStream } from '../pubsub/index.js';
@@ -71,7 +77,8 @@ export class ClusterWatchers {
         },
         async () => {
           this.leading.delete(cluster);
-          // Let our last appends land before the lease goes (stop() releases it after this).
+          // Let our last appends land before the lease goes: stop() releases it after this. On an
+          // involuntary loss the lease is already gone, so this orders nothing (see above).
           await this.drain(cluster);
         },
         { holder: this.opts.holder, onError: this.onError },

@@ -4,7 +4,8 @@
  * into data per target.
  */
 import {
-  ApiException, AppsV1Api, AutoscalingV2Api, CoreV1Api, PatchStrategy, VersionApi, setHeaderOptions, type KubeConfig, type V1Deployment,
+  ApiException, AppsV1Api, AutoscalingV2Api, CoreV1Api, PatchStrategy, VersionApi, setHeaderOptions, type KubeConfig, type V1Deployment, type V1Service,
+  type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import { InformerCache, type InformerCacheOptions } from './informer-cache.js';
 import {
@@ -31,6 +32,26 @@ export class TargetError extends Error {
     super(message);
   }
 }
+
+/** One named object of one kind in one namespace: the calls apply and remove make on it. */
+interface Access {
+  kind: 'Deployment' | 'Service' | 'HorizontalPodAutoscaler';
+  read(): Promise<KObj>;
+  create(body: object): Promise<KObj>;
+  patch(body: object): Promise<KObj>;
+  /** With a uid precondition: an object re-created under the name meanwhile is not deleted. */
+  delete(uid: string): Promise<unknown>;
+}
+
+/** The object, or undefined when there is none. */
+const readOrNone = (acc: Access): Promise<KObj | undefined> =>
+  acc.read().catch((e) => {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  });
+
+/** Tries of a write whose object changed between check and write (409) before giving up. */
+const MAX_WRITE_ATTEMPTS = 5;
 
 export class KubeCluster {
   readonly cache: InformerCache;
@@ -69,55 +90,121 @@ export class KubeCluster {
     this.namespaces.add(namespace);
   }
 
-  /** Creates or updates Deployment, Service and HPA; returns the written Deployment. */
+  /**
+   * Creates or updates Deployment, Service and HPA; returns the written Deployment.
+   *
+   * Only the app's own objects are written. First every object of the app's name is read: one
+   * that exists without the app's `phantom.io/app` and `phantom.io/env` labels (or a Deployment
+   * with another selector) fails the target with CONFLICT before anything is changed. A foreign
+   * HPA is in the way only when the app autoscales; otherwise it is left alone. Then each write
+   * re-checks: a patch carries the resourceVersion it checked (an object changed meanwhile is a
+   * 409, read and checked again), a delete carries the uid.
+   */
   async apply(namespace: string, spec: WorkloadSpec): Promise<KObj> {
-    await this.ensureNamespace(namespace);
     const name = workloadName(spec);
+    const dep = this.deploymentAccess(namespace, name);
+    const svc = this.serviceAccess(namespace, name);
+    const hpaAcc = this.hpaAccess(namespace, name);
     const desired = deploymentFor(spec, namespace);
-    if (!spec.container.hpa) {
-      // Before the Deployment: an HPA still present would scale it back to its minReplicas.
-      await this.autoscaling.deleteNamespacedHorizontalPodAutoscaler({ name, namespace }).catch((e) => {
-        if (!isNotFound(e)) throw e;
-      });
-    }
-    let written: V1Deployment;
-    const existing = await this.apps.readNamespacedDeployment({ name, namespace }).catch((e) => {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    });
-    if (!existing) {
-      written = await this.apps.createNamespacedDeployment({ namespace, body: desired, fieldManager: FIELD_MANAGER });
-    } else {
-      const sel = existing.spec?.selector?.matchLabels ?? {};
+    const desiredSvc = serviceFor(spec, namespace);
+    const desiredHpa = hpaFor(spec, namespace);
+
+    const [existing, existingSvc, existingHpa] = await Promise.all([readOrNone(dep), readOrNone(svc), readOrNone(hpaAcc)]);
+    const checkDeployment = (d: KObj): void => {
+      this.requireOwn(dep, namespace, name, spec, d);
+      const sel = d.spec?.selector?.matchLabels ?? {};
       if (sel[APP_LABEL] !== spec.app || sel[ENV_LABEL] !== spec.env) {
-        throw new TargetError(`Deployment ${namespace}/${name} exists with another selector; delete it first.`, 'CONFLICT');
+        throw new TargetError(`Deployment ${namespace}/${name} exists with another selector on cluster ${this.name}; delete it first.`, 'CONFLICT');
       }
-      // A merge patch keeps what others added (e.g. restartedAt); an autoscaled workload's
-      // replica count belongs to its HPA, so it is left alone.
-      const patch: KObj = {
-        metadata: { labels: desired.metadata!.labels, annotations: desired.metadata!.annotations },
-        spec: { template: desired.spec!.template },
-      };
-      if (!spec.container.hpa) patch.spec.replicas = desired.spec!.replicas;
-      written = await this.apps.patchNamespacedDeployment({ name, namespace, body: patch, fieldManager: FIELD_MANAGER }, mergePatch);
-    }
-    const svc = serviceFor(spec, namespace);
-    const existingSvc = await this.core.readNamespacedService({ name, namespace }).catch((e) => {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    });
-    if (!existingSvc) await this.core.createNamespacedService({ namespace, body: svc, fieldManager: FIELD_MANAGER });
-    else await this.core.patchNamespacedService({ name, namespace, body: { metadata: { labels: svc.metadata!.labels }, spec: svc.spec }, fieldManager: FIELD_MANAGER }, mergePatch);
-    const hpa = hpaFor(spec, namespace);
-    if (hpa) {
-      const existingHpa = await this.autoscaling.readNamespacedHorizontalPodAutoscaler({ name, namespace }).catch((e) => {
-        if (isNotFound(e)) return undefined;
+    };
+    const checkOwn = (acc: Access) => (o: KObj): void => this.requireOwn(acc, namespace, name, spec, o);
+    if (existing) checkDeployment(existing);
+    if (existingSvc) checkOwn(svc)(existingSvc);
+    if (existingHpa && desiredHpa) checkOwn(hpaAcc)(existingHpa);
+
+    await this.ensureNamespace(namespace);
+    if (!desiredHpa && existingHpa && isOwn(existingHpa, spec)) {
+      // Before the Deployment: an HPA still present would scale it back to its minReplicas.
+      await hpaAcc.delete(existingHpa.metadata.uid).catch((e) => {
+        if (isNotFound(e)) return;
+        // The uid precondition failed: another object took the name since we read it.
+        if (isConflict(e)) throw new TargetError(`HorizontalPodAutoscaler ${namespace}/${name} was replaced meanwhile on cluster ${this.name}; try again.`, 'CONFLICT');
         throw e;
       });
-      if (!existingHpa) await this.autoscaling.createNamespacedHorizontalPodAutoscaler({ namespace, body: hpa, fieldManager: FIELD_MANAGER });
-      else await this.autoscaling.patchNamespacedHorizontalPodAutoscaler({ name, namespace, body: { metadata: { labels: hpa.metadata!.labels }, spec: hpa.spec }, fieldManager: FIELD_MANAGER }, mergePatch);
     }
-    return written as KObj;
+    // A merge patch keeps what others added (e.g. restartedAt); an autoscaled workload's
+    // replica count belongs to its HPA, so it is left alone.
+    const depPatch: KObj = {
+      metadata: { labels: desired.metadata!.labels, annotations: desired.metadata!.annotations },
+      spec: { template: desired.spec!.template },
+    };
+    if (!desiredHpa) depPatch.spec.replicas = desired.spec!.replicas;
+    const written = await this.upsert(dep, namespace, name, existing, desired, depPatch, checkDeployment);
+    await this.upsert(svc, namespace, name, existingSvc, desiredSvc, { metadata: { labels: desiredSvc.metadata!.labels }, spec: desiredSvc.spec }, checkOwn(svc));
+    if (desiredHpa) {
+      await this.upsert(hpaAcc, namespace, name, existingHpa, desiredHpa, { metadata: { labels: desiredHpa.metadata!.labels }, spec: desiredHpa.spec }, checkOwn(hpaAcc));
+    }
+    return written;
+  }
+
+  private requireOwn(acc: Access, namespace: string, name: string, ref: WorkloadRef, o: KObj): void {
+    if (!isOwn(o, ref)) {
+      throw new TargetError(`${acc.kind} ${namespace}/${name} exists on cluster ${this.name} and is not managed by Phantom for ${ref.app}/${ref.env}; nothing was changed.`, 'CONFLICT');
+    }
+  }
+
+  /**
+   * Creates `body` when there is no object, else merge-patches it with `patch` after `check`
+   * (which throws when the object is not the app's). The patch carries the checked
+   * resourceVersion, so a write never lands on an object changed since its check: on 409
+   * (changed, or created meanwhile) or 404 (deleted meanwhile) it reads and tries again.
+   */
+  private async upsert(acc: Access, namespace: string, name: string, first: KObj | undefined, body: object, patch: KObj, check: (o: KObj) => void): Promise<KObj> {
+    let cur = first;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!cur) return await acc.create(body);
+        check(cur);
+        return await acc.patch({ ...patch, metadata: { ...patch.metadata, resourceVersion: cur.metadata.resourceVersion } });
+      } catch (e) {
+        if (!isConflict(e) && !isNotFound(e)) throw e;
+        if (attempt >= MAX_WRITE_ATTEMPTS) {
+          throw new TargetError(`${acc.kind} ${namespace}/${name} kept changing on cluster ${this.name} while it was written; try again.`, 'CONFLICT');
+        }
+        cur = await readOrNone(acc);
+      }
+    }
+  }
+
+  private deploymentAccess(namespace: string, name: string): Access {
+    return {
+      kind: 'Deployment',
+      read: async () => (await this.apps.readNamespacedDeployment({ name, namespace })) as KObj,
+      create: async (body) => (await this.apps.createNamespacedDeployment({ namespace, body: body as V1Deployment, fieldManager: FIELD_MANAGER })) as KObj,
+      patch: async (body) => (await this.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager: FIELD_MANAGER }, mergePatch)) as KObj,
+      delete: (uid) => this.apps.deleteNamespacedDeployment({ name, namespace, body: { preconditions: { uid } } }),
+    };
+  }
+
+  private serviceAccess(namespace: string, name: string): Access {
+    return {
+      kind: 'Service',
+      read: async () => (await this.core.readNamespacedService({ name, namespace })) as KObj,
+      create: async (body) => (await this.core.createNamespacedService({ namespace, body: body as V1Service, fieldManager: FIELD_MANAGER })) as KObj,
+      patch: async (body) => (await this.core.patchNamespacedService({ name, namespace, body, fieldManager: FIELD_MANAGER }, mergePatch)) as KObj,
+      delete: (uid) => this.core.deleteNamespacedService({ name, namespace, body: { preconditions: { uid } } }),
+    };
+  }
+
+  private hpaAccess(namespace: string, name: string): Access {
+    return {
+      kind: 'HorizontalPodAutoscaler',
+      read: async () => (await this.autoscaling.readNamespacedHorizontalPodAutoscaler({ name, namespace })) as KObj,
+      create: async (body) =>
+        (await this.autoscaling.createNamespacedHorizontalPodAutoscaler({ namespace, body: body as V2HorizontalPodAutoscaler, fieldManager: FIELD_MANAGER })) as KObj,
+      patch: async (body) => (await this.autoscaling.patchNamespacedHorizontalPodAutoscaler({ name, namespace, body, fieldManager: FIELD_MANAGER }, mergePatch)) as KObj,
+      delete: (uid) => this.autoscaling.deleteNamespacedHorizontalPodAutoscaler({ name, namespace, body: { preconditions: { uid } } }),
+    };
   }
 
   /** "No workload" for a Deployment that is missing or not the app's: the same answer, so nothing leaks. */
@@ -235,21 +322,12 @@ export class KubeCluster {
    */
   async remove(namespace: string, ref: WorkloadRef): Promise<void> {
     const name = workloadName(ref);
-    const ignore404 = (e: unknown): undefined => {
-      if (!isNotFound(e)) throw e;
-      return undefined;
-    };
-    const guarded = async (read: () => Promise<KObj>, del: (uid: string) => Promise<unknown>): Promise<void> => {
-      const o = await read().catch(ignore404);
-      if (!o || !isOwn(o, ref)) return;
-      await del(o.metadata.uid).catch(ignore404);
-    };
-    const body = (uid: string) => ({ preconditions: { uid } });
-    await guarded(
-      async () => (await this.autoscaling.readNamespacedHorizontalPodAutoscaler({ name, namespace })) as KObj,
-      (uid) => this.autoscaling.deleteNamespacedHorizontalPodAutoscaler({ name, namespace, body: body(uid) }),
-    );
-    await guarded(async () => (await this.core.readNamespacedService({ name, namespace })) as KObj, (uid) => this.core.deleteNamespacedService({ name, namespace, body: body(uid) }));
-    await guarded(async () => (await this.apps.readNamespacedDeployment({ name, namespace })) as KObj, (uid) => this.apps.deleteNamespacedDeployment({ name, namespace, body: body(uid) }));
+    for (const acc of [this.hpaAccess(namespace, name), this.serviceAccess(namespace, name), this.deploymentAccess(namespace, name)]) {
+      const o = await readOrNone(acc);
+      if (!o || !isOwn(o, ref)) continue;
+      await acc.delete(o.metadata.uid).catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
+    }
   }
 }

@@ -77,13 +77,15 @@ export class KubeRuntime implements ClusterRuntime {
   }
 
   /** Reads one target's workload from the cache. */
-  private read(target: WorkloadTarget, ref: WorkloadRef, error: string | null = null): WorkloadState {
+  private read(target: WorkloadTarget, ref: WorkloadRef, failure?: { error: string; code: TargetErrorCode }): WorkloadState {
     const name = workloadName(ref);
     const c = this.clustersByName.get(target.cluster);
     if (!c) return missingWorkload(target, name, `Unknown cluster "${target.cluster}": it is not in this Phantom's kubeconfig.`);
     const cache = c.cache;
     const health = cache.health();
-    if (!cache.everSynced) return missingWorkload(target, name, error ?? health);
+    const error = failure?.error ?? health;
+    const code = failure?.code ?? (health === null ? null : 'UNAVAILABLE');
+    if (!cache.everSynced) return missingWorkload(target, name, error, code);
     const own = (o: KObj | undefined): KObj | undefined => (o && isOwn(o, ref) ? o : undefined);
     const deployment = own(cache.get('Deployment', target.namespace, name));
     const matchLabels: Record<string, string> | undefined = deployment?.spec?.selector?.matchLabels;
@@ -97,7 +99,7 @@ export class KubeRuntime implements ClusterRuntime {
       pods: new Set(pods.map((p) => p.metadata?.uid)),
     };
     const events = cache.list('Event', target.namespace).filter((e) => eventConcerns(e, target.namespace, uids));
-    return workloadState(target, name, { deployment, pods, hpa, events }, error ?? health);
+    return workloadState(target, name, { deployment, pods, hpa, events }, error, code);
   }
 
   async workloads(targets: WorkloadTarget[], ref: WorkloadRef): Promise<WorkloadState[]> {
@@ -130,8 +132,8 @@ export class KubeRuntime implements ClusterRuntime {
       try {
         written = await op(this.cluster(t.cluster), t);
       } catch (e) {
-        const msg = e instanceof TargetError ? e.message : `cluster ${t.cluster}: ${errorMessage(e)}`;
-        return this.clustersByName.has(t.cluster) ? this.read(t, ref, msg) : missingWorkload(t, workloadName(ref), msg);
+        const f = targetFailure(t, e);
+        return this.clustersByName.has(t.cluster) ? this.read(t, ref, f) : missingWorkload(t, workloadName(ref), f.error, f.code);
       }
       return this.readAfterWrite(t, ref, written);
     }));

@@ -88,6 +88,12 @@ export interface WorkloadState extends WorkloadTarget {
   /** Newest last, at most {@link MAX_EVENTS_PER_WORKLOAD}. */
   events: KubeEventState[];
   error: string | null;
+  /**
+   * Why `error` is set, as a code: the operation's failure (e.g. CONFLICT when an object of the
+   * app's name belongs to someone else), or UNAVAILABLE when the cluster could not be read.
+   * Null when `error` is.
+   */
+  code: TargetErrorCode | null;
 }
 
 export const MAX_EVENTS_PER_WORKLOAD = 100;

@@ -5,7 +5,7 @@
  */
 import { APP_LABEL, ENV_LABEL, RELEASE_ANNOTATION, REVISION_ANNOTATION } from './manifests.js';
 import {
-  MAX_EVENTS_PER_WORKLOAD, type HpaState, type KubeEventState, type PodState, type WorkloadCondition, type WorkloadState,
+  MAX_EVENTS_PER_WORKLOAD, type HpaState, type KubeEventState, type PodState, type TargetErrorCode, type WorkloadCondition, type WorkloadState,
   type WorkloadStatus, type WorkloadTarget,
 } from './types.js';
 
@@ -142,11 +142,11 @@ export function workloadStatus(d: KObj | undefined, pods: PodState[]): WorkloadS
 }
 
 /** A workload part with nothing in it: the Deployment does not exist (or could not be read: `error`). */
-export function missingWorkload(target: WorkloadTarget, name: string, error: string | null = null): WorkloadState {
+export function missingWorkload(target: WorkloadTarget, name: string, error: string | null = null, code: TargetErrorCode | null = error === null ? null : 'UNAVAILABLE'): WorkloadState {
   return {
     cluster: target.cluster, namespace: target.namespace, name, image: null, revision: null, releaseId: null,
     replicas: 0, readyReplicas: 0, updatedReplicas: 0, availableReplicas: 0, status: 'MISSING',
-    conditions: [], pods: [], hpa: null, events: [], error,
+    conditions: [], pods: [], hpa: null, events: [], error, code,
   };
 }
 
@@ -157,11 +157,13 @@ export interface WorkloadObjects {
   events: KObj[];
 }
 
-export function workloadState(target: WorkloadTarget, name: string, o: WorkloadObjects, error: string | null = null): WorkloadState {
+export function workloadState(
+  target: WorkloadTarget, name: string, o: WorkloadObjects, error: string | null = null, code: TargetErrorCode | null = error === null ? null : 'UNAVAILABLE',
+): WorkloadState {
   const d = o.deployment;
   const pods = o.pods.map(podState).sort((a, b) => a.name.localeCompare(b.name));
   const events = o.events.map(eventState).sort((a, b) => (a.lastSeen ?? '').localeCompare(b.lastSeen ?? '')).slice(-MAX_EVENTS_PER_WORKLOAD);
-  if (!d) return { ...missingWorkload(target, name, error), pods, events, hpa: o.hpa ? hpaState(o.hpa) : null };
+  if (!d) return { ...missingWorkload(target, name, error, code), pods, events, hpa: o.hpa ? hpaState(o.hpa) : null };
   const s = d.status ?? {};
   const rev = Number(d.metadata?.annotations?.[REVISION_ANNOTATION]);
   return {
@@ -183,6 +185,7 @@ export function workloadState(target: WorkloadTarget, name: string, o: WorkloadO
     hpa: o.hpa ? hpaState(o.hpa) : null,
     events,
     error,
+    code,
   };
 }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppsV1Api, AutoscalingV2Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { startSimulatedCluster, kubeconfigFor, type SimulatedCluster } from '../../src/k8s/sim/index.js';
 import { KubeconfigClusterRegistry } from '../../src/k8s/kubeconfig-cluster-registry.js';
 import { KubeRuntime } from '../../src/k8s/kube-runtime.js';
@@ -11,13 +12,14 @@ describe('KubeRuntime against simulated clusters', () => {
   let sims: SimulatedCluster[];
   let runtime: KubeRuntime;
   let kubectl: KubectlEnv;
+  let kubeconfig: string;
   const prod: WorkloadTarget[] = [{ cluster: 'sim-1', namespace: 'prod' }, { cluster: 'sim-2', namespace: 'prod' }];
   const ref = { app: 'shop', env: 'prod' };
 
   beforeAll(async () => {
     sims = await Promise.all(['sim-1', 'sim-2'].map((name) => startSimulatedCluster({ name, timing: FAST_TIMING })));
     // A third cluster nobody listens on: its part must be an error, not a failed call.
-    const kubeconfig = kubeconfigFor([...sims.map((s) => ({ name: s.name, url: s.url })), { name: 'down', url: 'http://127.0.0.1:1' }]);
+    kubeconfig = kubeconfigFor([...sims.map((s) => ({ name: s.name, url: s.url })), { name: 'down', url: 'http://127.0.0.1:1' }]);
     runtime = new KubeRuntime(new KubeconfigClusterRegistry(kubeconfig), { restartDelayMs: 200 }).start();
     kubectl = kubectlEnv(kubeconfig);
     await runtime.whenSynced(3000);
@@ -120,6 +122,93 @@ describe('KubeRuntime against simulated clusters', () => {
     expect(restarted!.error).toBeNull();
     expect(JSON.parse(await ctl('get', 'deployment', 'legacy', '-o', 'json')).spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toBeTruthy();
     await ctl('delete', 'deployment', 'legacy');
+  });
+
+  it('takes over no Service or HPA of the app\'s name that is not the app\'s: CONFLICT per cluster, nothing changed', async () => {
+    // Regression: apply deleted any HPA of the app's name (before even checking the Deployment)
+    // and merge-patched a same-named Service (selector included) or HPA, whoever owned it.
+    const api = (ctx: string) => {
+      const kc = new KubeConfig();
+      kc.loadFromString(kubeconfig);
+      kc.setCurrentContext(ctx);
+      return { apps: kc.makeApiClient(AppsV1Api), core: kc.makeApiClient(CoreV1Api), hpa: kc.makeApiClient(AutoscalingV2Api) };
+    };
+    const [c1, c2] = [api('sim-1'), api('sim-2')];
+    const namespace = 'prod';
+    // sim-1: a Service made by kubectl; sim-2: an HPA of another team (and another Deployment).
+    const svc = await kubectl.run(['--context', 'sim-1', '-n', namespace, 'create', 'service', 'clusterip', 'web', '--tcp=8080:8080']);
+    expect(svc.stderr).toBe('');
+    await c2.hpa.createNamespacedHorizontalPodAutoscaler({
+      namespace,
+      body: {
+        metadata: { name: 'web', labels: { team: 'payments', 'phantom.io/app': 'web', 'phantom.io/env': 'dev' } },
+        spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web-legacy' }, minReplicas: 1, maxReplicas: 3 },
+      },
+    });
+    const foreignSvc = await c1.core.readNamespacedService({ name: 'web', namespace });
+    const foreignHpa = await c2.hpa.readNamespacedHorizontalPodAutoscaler({ name: 'web', namespace });
+    const untouched = async () => {
+      const s = await c1.core.readNamespacedService({ name: 'web', namespace });
+      expect([s.metadata?.uid, s.metadata?.labels, s.spec?.selector, s.spec?.ports?.map((p) => p.port)])
+        .toEqual([foreignSvc.metadata?.uid, foreignSvc.metadata?.labels, { app: 'web' }, [8080]]);
+      const h = await c2.hpa.readNamespacedHorizontalPodAutoscaler({ name: 'web', namespace });
+      expect([h.metadata?.uid, h.metadata?.labels, h.spec?.scaleTargetRef.name, h.spec?.minReplicas, h.spec?.maxReplicas])
+        .toEqual([foreignHpa.metadata?.uid, foreignHpa.metadata?.labels, 'web-legacy', 1, 3]);
+    };
+    const web = { app: 'web', env: 'prod' };
+    const hpa = { minReplicas: 1, maxReplicas: 2, targetCpuUtilization: 80 };
+    const res = await runtime.applyWorkload(prod, { ...web, image: 'web:1', container: { ...DEFAULT_CONTAINER, hpa } });
+    expect(res.map((w) => [w.cluster, w.code, w.error])).toEqual([
+      ['sim-1', 'CONFLICT', 'Service prod/web exists on cluster sim-1 and is not managed by Phantom for web/prod; nothing was changed.'],
+      ['sim-2', 'CONFLICT', 'HorizontalPodAutoscaler prod/web exists on cluster sim-2 and is not managed by Phantom for web/prod; nothing was changed.'],
+    ]);
+    await untouched();
+    // Nothing was written: no Deployment (nor Service on sim-2) was created before the check failed.
+    for (const c of [c1, c2]) await expect(c.apps.readNamespacedDeployment({ name: 'web', namespace })).rejects.toMatchObject({ code: 404 });
+    await expect(c2.core.readNamespacedService({ name: 'web', namespace })).rejects.toMatchObject({ code: 404 });
+
+    // Without autoscaling, another's HPA of that name is not in the way, and it is not deleted.
+    const [plain] = await runtime.applyWorkload([prod[1]!], { ...web, image: 'web:1', container: { ...DEFAULT_CONTAINER, replicas: 1 } });
+    expect([plain!.code, plain!.error]).toEqual([null, null]);
+    await untouched();
+    // Turning autoscaling on for the same workload now conflicts, and changes nothing either.
+    const [again] = await runtime.applyWorkload([prod[1]!], { ...web, image: 'web:2', container: { ...DEFAULT_CONTAINER, hpa } });
+    expect(again!.code).toBe('CONFLICT');
+    expect((await c2.apps.readNamespacedDeployment({ name: 'web', namespace })).spec?.template.spec?.containers[0]?.image).toBe('web:1');
+    await untouched();
+
+    // Remove leaves the foreign objects alone too.
+    expect((await runtime.removeWorkload(prod, web)).map((r) => r.ok)).toEqual([true, true]);
+    await untouched();
+    await c1.core.deleteNamespacedService({ name: 'web', namespace });
+    await c2.hpa.deleteNamespacedHorizontalPodAutoscaler({ name: 'web', namespace });
+  });
+
+  it('checks the Deployment first: a foreign one fails the deploy before the app\'s HPA is deleted', async () => {
+    // Regression: turning autoscaling off deleted the HPA before the Deployment check, so a
+    // deploy that then failed with CONFLICT had already changed the cluster.
+    const target = [prod[0]!];
+    const namespace = 'prod';
+    const kc = new KubeConfig();
+    kc.loadFromString(kubeconfig);
+    kc.setCurrentContext('sim-1');
+    const hpaApi = kc.makeApiClient(AutoscalingV2Api);
+    const r = await kubectl.run(['--context', 'sim-1', '-n', namespace, 'create', 'deployment', 'solo', '--image=nginx:1.25', '--replicas=1']);
+    expect(r.stderr).toBe('');
+    const hpa = await hpaApi.createNamespacedHorizontalPodAutoscaler({
+      namespace,
+      body: {
+        metadata: { name: 'solo', labels: { 'phantom.io/app': 'solo', 'phantom.io/env': 'prod' } },
+        spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'solo' }, minReplicas: 1, maxReplicas: 2 },
+      },
+    });
+    const [w] = await runtime.applyWorkload(target, { app: 'solo', env: 'prod', image: 'solo:1', container: { ...DEFAULT_CONTAINER, replicas: 1 } });
+    expect([w!.code, w!.error]).toEqual(['CONFLICT', 'Deployment prod/solo exists on cluster sim-1 and is not managed by Phantom for solo/prod; nothing was changed.']);
+    expect((await hpaApi.readNamespacedHorizontalPodAutoscaler({ name: 'solo', namespace })).metadata?.uid).toBe(hpa.metadata?.uid);
+    const after = JSON.parse((await kubectl.run(['--context', 'sim-1', '-n', namespace, 'get', 'deployment', 'solo', '-o', 'json'])).stdout);
+    expect([after.metadata.generation, after.spec.template.spec.containers[0].image]).toEqual([1, 'nginx:1.25']);
+    await hpaApi.deleteNamespacedHorizontalPodAutoscaler({ name: 'solo', namespace });
+    await kubectl.run(['--context', 'sim-1', '-n', namespace, 'delete', 'deployment', 'solo']);
   });
 
   it('reports why deletePod failed as a code, not a message to match', async () => {
