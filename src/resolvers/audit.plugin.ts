@@ -6,6 +6,12 @@
  * would read them. Arguments are taken from the root fields (inline literals and variables
  * alike, never the query text, which may carry secrets inline) and redacted before storage.
  *
+ * The root fields are those that run, as the executor reports them (`willResolveField` on
+ * the Mutation type): a field reached through an inline fragment or a fragment spread is
+ * recorded, a `@skip`ped one is not, and a response key repeated in the document is one
+ * entry. A request refused before execution gets the fields its document selects, collected
+ * the same way.
+ *
  * The app of an entry is, in order: what the domain noted while the field ran
  * (`noteAuditTarget`, src/domain/audit/audit-target.ts), the `app` of the field's result,
  * or the rule in `auditTargetOf`. Its id is read before execution (so `deleteApp` keeps the
@@ -16,7 +22,12 @@
  * operation runs).
  */
 import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
-import { getArgumentValues, getOperationAST, GraphQLError, Kind, parse, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  getArgumentValues, getDirectiveValues, getOperationAST, getVariableValues, GraphQLError, GraphQLIncludeDirective, GraphQLSkipDirective,
+  isAbstractType, Kind, parse,
+  type DocumentNode, type FieldNode, type FragmentDefinitionNode, type FragmentSpreadNode, type GraphQLSchema, type InlineFragmentNode,
+  type NamedTypeNode, type OperationDefinitionNode, type SelectionSetNode,
+} from 'graphql';
 import type { EntityManager } from '@mikro-orm/core';
 import type { GraphQLContext } from './context.type.js';
 import { auditTargetOf, currentAppId, recordAudit } from '../domain/audit/audit.service.js';
@@ -33,26 +44,80 @@ export interface AuditPluginOptions {
 /** One root field: its name, its response key (alias or name) and its arguments. */
 type RootArgs = { field: string; key: string; args: Record<string, unknown> };
 
-function rootArgs(schema: GraphQLSchema, op: OperationDefinitionNode, variables: Record<string, unknown>): RootArgs[] {
-  const fields = schema.getMutationType()?.getFields() ?? {};
-  const out: RootArgs[] = [];
-  for (const sel of op.selectionSet.selections) {
-    if (sel.kind !== Kind.FIELD) continue;
-    const def = fields[sel.name.value];
-    let args: Record<string, unknown> = {};
-    try {
-      if (def) args = getArgumentValues(def, sel, variables);
-    } catch {
-      // Arguments that do not coerce (the request failed validation): keep what was sent.
-      args = { variables };
-    }
-    out.push({ field: sel.name.value, key: sel.alias?.value ?? sel.name.value, args });
+/** The request's variables coerced as execution coerces them; the raw ones when they do not coerce. */
+function coercedVariables(schema: GraphQLSchema, op: OperationDefinitionNode, raw: Record<string, unknown>): Record<string, unknown> {
+  try {
+    const r = getVariableValues(schema, op.variableDefinitions ?? [], raw);
+    return r.coerced ?? raw;
+  } catch {
+    return raw;
   }
-  return out;
 }
 
-/** What a root field told us while it ran: the domain's note and the field's result. */
-type Ran = { note?: AuditTarget; result?: unknown };
+/** Does `@skip`/`@include` leave `node` in? Directives that do not evaluate count as "in" (record more, never less). */
+function included(node: FieldNode | FragmentSpreadNode | InlineFragmentNode, variables: Record<string, unknown>): boolean {
+  try {
+    if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
+    if (getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if === false) return false;
+  } catch {
+    // fall through
+  }
+  return true;
+}
+
+/**
+ * The root fields of a mutation as graphql-js collects them (its `collectFields`): through
+ * inline fragments and fragment spreads whose type condition applies to the Mutation type,
+ * honouring `@skip`/`@include`, one per response key (fields sharing a key are merged and
+ * run once), in execution order.
+ */
+function rootArgs(schema: GraphQLSchema, document: DocumentNode, op: OperationDefinitionNode, rawVariables: Record<string, unknown>): RootArgs[] {
+  const mutation = schema.getMutationType();
+  const fields = mutation?.getFields() ?? {};
+  const variables = coercedVariables(schema, op, rawVariables);
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const applies = (typeCondition: NamedTypeNode | undefined): boolean => {
+    if (!typeCondition || !mutation) return true;
+    const t = schema.getType(typeCondition.name.value);
+    if (!t) return false;
+    if (t === mutation) return true;
+    return isAbstractType(t) && schema.isSubType(t, mutation);
+  };
+  const out = new Map<string, RootArgs>();
+  const visited = new Set<string>();
+  const collect = (set: SelectionSetNode): void => {
+    for (const sel of set.selections) {
+      if (!included(sel, variables)) continue;
+      if (sel.kind === Kind.FIELD) {
+        const key = sel.alias?.value ?? sel.name.value;
+        if (out.has(key)) continue;
+        const def = fields[sel.name.value];
+        let args: Record<string, unknown> = {};
+        try {
+          if (def) args = getArgumentValues(def, sel, variables);
+        } catch {
+          // Arguments that do not coerce (the request failed validation): keep what was sent.
+          args = { variables: rawVariables };
+        }
+        out.set(key, { field: sel.name.value, key, args });
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+        if (applies(sel.typeCondition)) collect(sel.selectionSet);
+      } else {
+        const name = sel.name.value;
+        if (visited.has(name)) continue;
+        visited.add(name);
+        const frag = fragments.get(name);
+        if (frag && applies(frag.typeCondition)) collect(frag.selectionSet);
+      }
+    }
+  };
+  collect(op.selectionSet);
+  return [...out.values()];
+}
+
+/** A root field that ran: its name, key and arguments as execution saw them, the domain's note and its result. */
+type Ran = RootArgs & { note?: AuditTarget; result?: unknown };
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);
 
@@ -76,9 +141,10 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
           const op = rc.operation;
           const domain = rc.contextValue?.domain;
           if (!op || op.operation !== 'mutation' || !domain) return;
+          const mutationType = rc.schema.getMutationType();
           try {
             const ctx = auditCtx(rc);
-            for (const r of rootArgs(rc.schema, op, rc.request.variables ?? {})) {
+            for (const r of rootArgs(rc.schema, rc.document, op, rc.request.variables ?? {})) {
               const { app } = auditTargetOf(r.field, r.args);
               if (app && ctx && !idsBefore.has(app)) idsBefore.set(app, await currentAppId(ctx, app));
             }
@@ -86,13 +152,18 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
             opts.onError(err);
           }
           return {
-            willResolveField({ info }) {
-              if (info.path.prev !== undefined) return;
+            // The root fields that actually run, whatever the document's shape (fragments,
+            // @skip/@include, a response key repeated): graphql-js resolves each once.
+            willResolveField({ info, args }) {
+              if (info.path.prev !== undefined || info.parentType !== mutationType) return;
               const key = String(info.path.key);
+              const entry: Ran = { field: info.fieldName, key, args: { ...(args as Record<string, unknown>) } };
+              ran.set(key, entry);
               // Root mutation fields run one after another, so the slot holds this field's note.
               takeAuditTarget(domain);
               return (_err, result) => {
-                ran.set(key, { note: takeAuditTarget(domain), result });
+                entry.note = takeAuditTarget(domain);
+                entry.result = result;
               };
             },
           };
@@ -102,9 +173,19 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
             if (!rc.document) return;
             const op = rc.operation ?? getOperationAST(rc.document, rc.request.operationName);
             if (!op || op.operation !== 'mutation') return;
-            const roots = rootArgs(rc.schema, op, rc.request.variables ?? {});
             const body = rc.response.body;
             const errors = body.kind === 'single' ? (body.singleResult.errors ?? []) : [];
+            const collected = rootArgs(rc.schema, rc.document, op, rc.request.variables ?? {});
+            // Once fields ran, the entries are those fields (plus any the executor failed before
+            // its resolver, e.g. arguments that did not coerce: their errors carry the key);
+            // a request refused before execution (validation, variables) has the fields its
+            // document selects.
+            let roots: RootArgs[] = collected;
+            if (ran.size) {
+              const failed = new Set(errors.map((e) => e.path?.[0]).filter((k) => k !== undefined).map(String));
+              roots = collected.filter((r) => ran.has(r.key) || failed.has(r.key)).map((r) => ran.get(r.key) ?? r);
+              for (const r of ran.values()) if (!roots.some((x) => x.key === r.key)) roots.push(r);
+            }
             // Errors without a path (validation, …) concern the whole request, so every field.
             const requestErrors = errors.filter((e) => !e.path?.length);
             const ctx = auditCtx(rc);
@@ -124,7 +205,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
             for (const r of roots) {
               const fieldErrors = [...errors.filter((e) => e.path?.[0] === r.key), ...requestErrors];
               const guess = auditTargetOf(r.field, r.args);
-              const { note, result } = ran.get(r.key) ?? {};
+              const { note, result } = ran.get(r.key) ?? ({} as Partial<Ran>);
               const fromResult = resultApp(result);
               const app = note?.app !== undefined ? note.app : fromResult !== undefined ? fromResult : guess.app;
               const target = note?.target ?? guess.target ?? app ?? null;

@@ -157,4 +157,37 @@ describe.each(availableModes)('audit log (%s)', (mode) => {
     expect(errors[0].extensions?.code).toBe('BAD_REQUEST');
     expect((await t.gql(`{ app(name: "web") { name } }`)).data.app).toEqual({ name: 'web' });
   });
+  // Review finding: only direct root fields were collected, so a mutation sent through an
+  // inline or named fragment left a single "(none)" entry with no app and no arguments;
+  // @skip'ped fields were recorded as if they ran, and a repeated response key twice.
+  it('records exactly the root fields that run: through fragments, without @skip\'ped ones, once per response key', async () => {
+    for (const n of ['victim1', 'victim2']) expect((await t.gql(`mutation { createApp(input: { name: "${n}", kind: GO }) { name } }`)).errors).toBeUndefined();
+    const row = (e: any) => [e.rootField, e.target, e.app, e.outcome, e.args];
+
+    expect((await t.gql(`mutation Inline { ... on Mutation { deleteApp(name: "victim1") } }`)).errors).toBeUndefined();
+    expect((await t.gql(`{ app(name: "victim1") { name } }`)).data.app).toBeNull();
+    expect((await entries({ operation: 'Inline' })).map(row)).toEqual([['deleteApp', 'victim1', 'victim1', 'OK', { deleteApp: { name: 'victim1' } }]]);
+
+    const named = await t.gql(`mutation Named($n: String!) { ...Del } fragment Del on Mutation { ... { deleteApp(name: $n) } }`, { n: 'victim2' });
+    expect(named.errors).toBeUndefined();
+    expect((await entries({ operation: 'Named' })).map(row)).toEqual([['deleteApp', 'victim2', 'victim2', 'OK', { deleteApp: { name: 'victim2' } }]]);
+
+    // A fragment does not hide a failure either (here: validation, so nothing ran).
+    await t.gql(`mutation BadFrag { ...Bad } fragment Bad on Mutation { createApp(input: { name: "bad2", kind: COBOL }) { name } }`);
+    expect((await entries({ operation: 'BadFrag' })).map((e: any) => [e.rootField, e.outcome, e.errorCode])).toEqual([['createApp', 'ERROR', 'GRAPHQL_VALIDATION_FAILED']]);
+
+    const skip = await t.gql(`mutation Skip($s: Boolean!) {
+      a: updateApp(name: "web", input: { description: "skipped" }) @skip(if: $s) { version }
+      b: updateApp(name: "alices", input: { description: "ran" }) @include(if: $s) { version }
+      ... on Mutation @skip(if: true) { c: deleteApp(name: "web") }
+    }`, { s: true });
+    expect(skip.errors).toBeUndefined();
+    expect(Object.keys(skip.data)).toEqual(['b']);
+    expect((await entries({ operation: 'Skip' })).map((e: any) => [e.rootField, e.app])).toEqual([['updateApp', 'alices']]);
+
+    const twice = await t.gql(`mutation Twice { x: updateApp(name: "web", input: { description: "twice" }) { version } x: updateApp(name: "web", input: { description: "twice" }) { name } }`);
+    expect(twice.errors).toBeUndefined();
+    expect((await entries({ operation: 'Twice' })).map(row)).toEqual([['updateApp', 'web', 'web', 'OK', { updateApp: { name: 'web', input: { description: 'twice' } } }]]);
+    expect((await entries()).some((e: any) => e.rootField === '(none)')).toBe(false);
+  });
 });

@@ -18,6 +18,7 @@ import { OutboxRelay } from '../../src/domain/events/outbox-relay.js';
 import { PlatformEventType, recordEvent } from '../../src/domain/events/event-recorder.js';
 import { PlatformEventRow } from '../../src/domain/events/platform-event.entity.js';
 import { PLATFORM_EVENTS_STREAM } from '../../src/domain/events/platform-event.record.js';
+import { sequencePending } from '../../src/domain/events/platform-event.repository.js';
 import { listPlatformEvents } from '../../src/domain/events/platform-event.service.js';
 import { TokenScope } from '../../src/domain/people/token-scope.js';
 import type { DomainContext } from '../../src/domain/shared/domain-context.js';
@@ -168,5 +169,69 @@ describeServices('outbox relay (MySQL + Redis)', () => {
       redis.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
+  }, 60_000);
+});
+
+// Reviewer's numbering-lock test: replicas number under GET_LOCK, so passes running at the
+// same time as each other and as committing writers never give a number twice or skip one.
+describeServices('event numbering under concurrency (MySQL)', () => {
+  let orm: Orm;
+  let dropDb: () => Promise<void>;
+  beforeAll(async () => {
+    const db = await createScratchDatabase(testDatabaseUrl!);
+    dropDb = db.drop;
+    orm = (await createOrm({ databaseUrl: db.url })).orm;
+    await migrate(orm);
+  });
+  afterAll(async () => {
+    await orm?.close(true);
+    await dropDb?.();
+  });
+
+  it('several numbering passes at once while several writers commit: numbers are unique and dense (1..n)', async () => {
+    const WRITERS = 4;
+    const PER_WRITER = 30;
+    const PASSES = 4;
+    let writing = true;
+    let numbered = 0;
+    let busy = 0;
+    const writers = Array.from({ length: WRITERS }, async (_, w) => {
+      for (let i = 0; i < PER_WRITER; i++) {
+        // Some transactions hold their row open a little, so commit order differs from insert order.
+        await orm.em.fork().transactional(async (em) => {
+          recordEvent(em, { type: PlatformEventType.APP_UPDATED, actor: 'test', app: `w${w}-${i}`, payload: {} });
+          await em.flush();
+          if (i % 5 === w % 5) await new Promise((r) => setTimeout(r, 5));
+        });
+      }
+    });
+    // Each pass on its own EntityManager, so on its own pooled connection.
+    const numberers = Array.from({ length: PASSES }, async () => {
+      while (writing) {
+        try {
+          const r = await sequencePending(orm.em.fork(), 7);
+          numbered += r.numbered;
+          if (r.busy) busy++;
+        } catch {
+          // a pass that lost the release-before-commit race rolls back whole; the next one retries
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    });
+    await Promise.all(writers);
+    writing = false;
+    await Promise.all(numberers);
+    for (;;) {
+      const r = await sequencePending(orm.em.fork(), 1000);
+      numbered += r.numbered;
+      if (!r.numbered && !r.busy) break;
+    }
+    const rows = await orm.em.fork().find(PlatformEventRow, {}, { orderBy: { id: 'asc' } });
+    const n = WRITERS * PER_WRITER;
+    expect(rows).toHaveLength(n);
+    expect(numbered).toBe(n);
+    const seqs = rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    expect(busy).toBeGreaterThan(0); // the passes met the lock: one numbered, the others skipped
   }, 60_000);
 });

@@ -11,7 +11,7 @@ import { NotificationDelivery } from '../../src/domain/notify/notification-deliv
 import { NotificationRoute } from '../../src/domain/notify/notification-route.entity.js';
 import { NotifierCursor } from '../../src/domain/notify/notifier-cursor.entity.js';
 import { NotificationDispatcher } from '../../src/domain/notify/notification-dispatcher.js';
-import { NotificationChannel } from '../../src/domain/notify/notification-channel.js';
+import { NotificationChannel, NotificationDeliveryStatus } from '../../src/domain/notify/notification-channel.js';
 import { sendChannelRequest } from '../../src/domain/notify/notification-sender.js';
 import { isNonPublicAddress } from '../../src/domain/notify/webhook-address.js';
 
@@ -38,6 +38,16 @@ describe('SSRF guard (units)', () => {
       expect(isNonPublicAddress(a), a).toBe(true);
     }
     for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '::ffff:8.8.8.8']) expect(isNonPublicAddress(a), a).toBe(false);
+  });
+
+  // Review finding: IPv4-translated (::ffff:0:a.b.c.d), local-use NAT64 (64:ff9b:1::/48) and
+  // Teredo (2001::/32) addresses embed or reach IPv4 (loopback included) and were let through.
+  it('classifies IPv4-translated, local-use NAT64 and Teredo addresses as non-public', () => {
+    for (const a of ['::ffff:0:7f00:1', '0:0:0:0:ffff:0:a00:1', '[::ffff:0:7f00:1]', '::ffff:0:808:808', '64:ff9b:1::7f00:1', '64:ff9b:1:ffff::1', '2001::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2', '2001:0:ffff:ffff::1']) {
+      expect(isNonPublicAddress(a), a).toBe(true);
+    }
+    // Public neighbours stay reachable: just past Teredo's /32, past local-use NAT64's /48, IPv4-mapped public.
+    for (const a of ['2001:1:0:0:1::1', '2001:4860:4860::8888', '64:ff9b:2::1', '::ffff:8.8.8.8']) expect(isNonPublicAddress(a), a).toBe(false);
   });
 
   it('refuses private addresses unless allowed, and never reports the answer body', async () => {
@@ -139,6 +149,32 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
     expect(d.attempts).toBe(1); // refused for good: no retries against an internal address
     expect(d.lastError).toMatch(/^refused: the webhook host is a loopback, private or link-local address/);
     expect(internal.requests).toHaveLength(0);
+  });
+
+  // Review finding: the dispatcher checked only that the route still existed, so deliveries
+  // queued before a route was switched off still went out on it.
+  it('a delivery queued for a route since switched off ends DEAD ("route disabled"), and nothing is sent', async () => {
+    expect((await t.gql(`mutation { createApp(input: { name: "off", kind: GO }) { id } }`)).errors).toBeUndefined();
+    const routeId = await createRoute('off', hook.url);
+    const off = await t.gql(`mutation($id: ID!) { updateNotificationRoute(id: $id, input: { enabled: false }) { enabled } }`, { id: routeId });
+    expect(off.data?.updateNotificationRoute).toEqual({ enabled: false });
+    // As if queued just before the switch: a due PENDING delivery of the (now disabled) route.
+    const em = t.phantom.platform.orm.em.fork();
+    const event = { id: '999001', type: 'RELEASE_SUCCEEDED', at: new Date().toISOString(), actor: 'admin', app: 'off', env: 'prod', payload: { n: 401 } };
+    const route = await em.findOneOrFail(NotificationRoute, { app: 'off' });
+    expect(route.enabled).toBe(false);
+    em.create(NotificationDelivery, {
+      eventId: event.id, routeId: route.id, app: 'off', appId: route.appId, eventType: event.type, event, status: NotificationDeliveryStatus.PENDING, nextAttemptAt: new Date(),
+    });
+    await em.flush();
+    t.phantom.platform.deps.onEventsCommitted();
+    const [d] = await until('a DEAD delivery', async () => {
+      const ds = await deliveries({ route: routeId });
+      return ds.length === 1 && ds[0].status === 'DEAD' && ds;
+    });
+    expect(d).toMatchObject({ eventId: event.id, status: 'DEAD', attempts: 0, lastError: 'route disabled' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(hook.requests.map((q) => q.body?.event?.payload?.n)).not.toContain(401);
   });
 
   it('a new app reusing a deleted app\'s name does not inherit its routes', async () => {

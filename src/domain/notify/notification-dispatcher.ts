@@ -16,7 +16,7 @@ import { NotificationDeliveryStatus } from './notification-channel.js';
 import { buildChannelRequest } from './channel-request.js';
 import { renderMessage } from './notification-message.js';
 import { SendError, sendChannelRequest } from './notification-sender.js';
-import { claimDelivery, findDueHeads, finishAttempt } from './notification.repository.js';
+import { claimDelivery, disabledByAppDeletionAfter, findDueHeads, finishAttempt } from './notification.repository.js';
 import type { WebhookPolicy } from './webhook-address.js';
 
 /** The few logger methods the dispatcher uses (pino's signature). */
@@ -157,6 +157,12 @@ export class NotificationDispatcher {
     const route = await em.findOne(NotificationRoute, { id: d.routeId }, { connectionType: 'write', disableIdentityMap: true });
     if (!route) {
       await finish({ status: NotificationDeliveryStatus.DEAD, attempts: d.attempts, lastError: 'route deleted' });
+      return true;
+    }
+    if (!route.enabled && !(await disabledByAppDeletionAfter(em, route.id, d.id))) {
+      // Switched off after the delivery was queued: nothing goes out on it any more (but a
+      // deleted app's routes, switched off by the deletion, still send up to "App deleted").
+      await finish({ status: NotificationDeliveryStatus.DEAD, attempts: d.attempts, lastError: 'route disabled' });
       return true;
     }
     try {

@@ -7,6 +7,7 @@ import type { SqlEntityManager } from '@mikro-orm/mysql';
 import { NotificationRoute } from './notification-route.entity.js';
 import { NotificationDelivery } from './notification-delivery.entity.js';
 import { NotificationDeliveryStatus } from './notification-channel.js';
+import { PlatformEventType } from '../events/event-recorder.js';
 import type { NotifiedEvent } from './notified-event.js';
 import { NotifierCursor } from './notifier-cursor.entity.js';
 
@@ -63,6 +64,17 @@ export async function disableRoutes(em: EntityManager, ids: number[]): Promise<n
 }
 
 const QUEUED = [NotificationDeliveryStatus.PENDING, NotificationDeliveryStatus.RETRYING];
+
+/**
+ * Was route `routeId` switched off by its app's deletion after delivery `deliveryId` was
+ * queued? Then the route still has that app's "App deleted" announcement at or after this
+ * delivery in its queue (deleting an app queues it, then switches the routes off), and the
+ * deliveries up to it still go out. A route switched off by a person has none.
+ */
+export async function disabledByAppDeletionAfter(em: EntityManager, routeId: number, deliveryId: string): Promise<boolean> {
+  const n = await em.count(NotificationDelivery, { routeId, eventType: PlatformEventType.APP_DELETED, id: { $gte: deliveryId } }, { connectionType: 'write' });
+  return n > 0;
+}
 
 /**
  * The head of each route's queue, where it is due and not claimed: the oldest PENDING or

@@ -37,7 +37,10 @@ for (const [net, prefix] of [
   ['fe80::', 10], // link-local
   ['fec0::', 10], // site-local (deprecated)
   ['ff00::', 8], // multicast
+  ['::ffff:0:0:0', 96], // IPv4-translated (SIIT, ::ffff:0:a.b.c.d)
   ['64:ff9b::', 96], // NAT64: reaches IPv4 through a gateway
+  ['64:ff9b:1::', 48], // local-use NAT64 (RFC 8215)
+  ['2001::', 32], // Teredo: embeds an IPv4 server and client address
   ['2002::', 16], // 6to4: embeds an IPv4 address
 ] as const) blocked.addSubnet(net, prefix, 'ipv6');
 
