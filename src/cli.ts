@@ -7,6 +7,7 @@ import { writeFileSync, readFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { User } from './domain/people/user.entity.js';
 import { createOrm, migrate } from './db/orm.js';
 import { join } from 'node:path';
 
@@ -51,6 +52,9 @@ async function serve(workerOnly: boolean): Promise<void> {
     const api = await startPhantom(c);
     const roles = c.roles.worker ? ['api', 'worker'] : ['api'];
     api.platform.logger.info({ url: api.server.url, roles }, `Phantom is serving at ${api.server.url}`);
+    if (!(await api.platform.orm.em.fork().count(User, {}))) {
+      api.platform.logger.warn('No users yet: every request will be refused. Restart with PHANTOM_ADMIN_TOKEN=<a long secret> to create the admin user and its token.');
+    }
     phantom = api;
   }
   const { logger } = phantom.platform;

@@ -25,10 +25,10 @@ export default defineConfig({
       },
     },
   },
-  // The dev server proxies the API to a Phantom on :4000 (`npm start`).
+  // The dev server proxies the API to a Phantom on :4000 (`npm start`), or PHANTOM_API_URL.
   server: {
     proxy: {
-      '/graphql': { target: 'http://127.0.0.1:4000', ws: true },
+      '/graphql': { target: process.env.PHANTOM_API_URL ?? 'http://127.0.0.1:4000', ws: true },
     },
   },
   // Pre-bundling would break graphiql's worker URLs in dev mode.

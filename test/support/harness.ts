@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startPhantom, type Phantom, type StartOptions } from '../../src/main.js';
 import { testDatabaseUrl, testRedisUrl } from './env.js';
@@ -60,6 +61,21 @@ export async function createScratchDatabase(base: string): Promise<{ url: string
   };
 }
 
+/** Removes every key under `prefix` (SCAN + UNLINK), so test runs leave Redis clean. */
+export async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export interface StartTestOptions extends StartOptions {
   env?: Record<string, string>;
   /** Reuse this database (e.g. a second replica) instead of creating one. */
@@ -90,6 +106,8 @@ export async function startTestPhantom(mode: Mode, opts: StartTestOptions = {}):
     env.DATABASE_URL = databaseUrl;
     env.REDIS_URL = testRedisUrl;
     env.PHANTOM_REDIS_PREFIX = opts.redisPrefix ?? `phantom-test:${randomBytes(4).toString('hex')}:`;
+    // The first instance on a prefix removes its keys at the end (replicas share it and stop first).
+    if (!opts.redisPrefix) cleanups.push(() => deleteRedisKeys(testRedisUrl!, env.PHANTOM_REDIS_PREFIX!));
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'phantom-test-'));
     env.PHANTOM_DATA_DIR = dir;
