@@ -136,6 +136,14 @@ describe('web UI in Chromium', () => {
     expect(await resultText(page)).toContain('"actor": "admin"');
   }, 90_000);
 
+  it('forgets a stored token that no longer works and shows the sign-in forms again', async () => {
+    await page.goto(`${base}/`);
+    await page.evaluate('localStorage.setItem("phantom.token", "pht_revoked-or-never-valid")');
+    await page.reload();
+    await page.getByLabel('Username').waitFor();
+    expect(await page.evaluate('localStorage.getItem("phantom.token")')).toBeFalsy();
+  });
+
   it('raised no uncaught errors in the page', () => {
     expect(pageErrors).toEqual([]);
   });

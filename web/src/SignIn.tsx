@@ -2,7 +2,7 @@
  * Sign-in in the header: paste a token, or log in with a password (the `login` mutation
  * returns a session token). Signed in, it shows who you are (`viewer`).
  */
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { gql, useMutation, useQuery } from 'urql';
 import { setToken, useToken } from './token';
 import { ErrorList } from './ErrorList';
@@ -40,6 +40,14 @@ export function SignIn() {
 function SignedIn() {
   const [{ data, error }] = useQuery({ query: VIEWER });
   const [, logout] = useMutation(LOGOUT);
+  // A stored token that no longer works (session over, token revoked): forget it, so the
+  // sign-in forms come back instead of a dead end.
+  const stale =
+    error?.response?.status === 401 ||
+    error?.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED');
+  useEffect(() => {
+    if (stale) setToken('');
+  }, [stale]);
   const signOut = async () => {
     // Ends a session on the server; with an API token it only forgets the token here.
     await logout({});
