@@ -71,7 +71,8 @@ export async function startHealthListener(platform: Platform, port: number, host
 
 /** Starts a worker-only Phantom from a validated config (its `roles` are not consulted). */
 export async function startWorker(config: Config, opts: WorkerOptions = {}): Promise<PhantomWorker> {
-  const platform = await createPlatform(config);
+  // A worker-only process: no embedded clusters of its own (see attachK8s).
+  const platform = await createPlatform({ ...config, roles: { api: false, worker: true } });
   try {
     await startEventOutbox(platform, { relay: true, feed: false });
     const health = await startHealthListener(platform, config.port, config.host);

@@ -4,7 +4,7 @@
  * data in the answer (`error` on its part), never a failure of the whole call.
  */
 import type {
-  ClusterInfo, KubeObjectEvent, PodState, TargetResult, WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget,
+  AppPlacements, ClusterInfo, KubeObjectEvent, PodState, RemoveResult, TargetResult, WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget,
 } from './types.js';
 
 export interface ClusterRuntime {
@@ -33,8 +33,17 @@ export interface ClusterRuntime {
   deletePod(target: WorkloadTarget, ref: WorkloadRef, pod: string): Promise<TargetResult>;
   /** Rolls back to `revision` (default: the previous one), like `kubectl rollout undo`. */
   rollback(targets: WorkloadTarget[], ref: WorkloadRef, revision?: number): Promise<WorkloadState[]>;
-  /** Deletes the Deployment, Service and HPA in each target (absent ones count as removed). */
-  removeWorkload(targets: WorkloadTarget[], ref: WorkloadRef): Promise<TargetResult[]>;
+  /**
+   * Deletes the Deployment, Service and HPA in each target (absent ones count as removed;
+   * `removed` says whether anything was deleted). Answers once the cache no longer shows the
+   * Deployment (bounded wait).
+   */
+  removeWorkload(targets: WorkloadTarget[], ref: WorkloadRef): Promise<RemoveResult[]>;
+  /**
+   * Where `app` has objects on any cluster, in any namespace or env, from the informer caches
+   * (no API-server request), and which clusters cannot tell.
+   */
+  placements(app: string): AppPlacements;
   /**
    * Calls `listener` for every change this process's informers see (all replicas see all
    * changes; publishing to the stream is the watcher's job). Returns the unsubscribe function.

@@ -2,6 +2,8 @@
  * Embedded mode (`PHANTOM_EMBEDDED_CLUSTERS=on`, the default without a kubeconfig): two
  * simulated clusters, `sim-1` and `sim-2`, in this process, and a kubeconfig for them in
  * `<dataDir>/kubeconfig` so `kubectl --kubeconfig .phantom/kubeconfig` sees what Phantom sees.
+ * They live in memory (empty again after a restart, on new ports), so only a single process
+ * running both roles starts them (see attachK8s): split roles need PHANTOM_KUBECONFIG.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -143,7 +143,8 @@ export class InformerCache {
     return this.tracked.every((t) => t.synced);
   }
 
-  list(kind: CachedKind, namespace: string): KObj[] {
+  /** The cached objects of `kind` in `namespace` (every namespace when omitted). */
+  list(kind: CachedKind, namespace?: string): KObj[] {
     const t = this.tracked.find((x) => x.kind === kind)!;
     return t.informer.list(namespace) as KObj[];
   }

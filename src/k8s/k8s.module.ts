@@ -17,6 +17,7 @@ import { KubeconfigClusterRegistry } from './kubeconfig-cluster-registry.js';
 import { KubeRuntime } from './kube-runtime.js';
 import { PodEventRelay, podEventKey } from './pod-event-relay.js';
 import type { PodEventMessage, WorkloadRef } from './types.js';
+import { workloadDeletionGuard } from '../domain/workloads/workload.service.js';
 
 /** Partitions of the `k8s-events` stream. Part of the data layout: change only on an empty stream. */
 export const K8S_EVENT_PARTITIONS = 8;
@@ -40,26 +41,39 @@ export interface K8sServices {
   replicaId: string;
   /** The kubeconfig in use (the embedded clusters' file, or PHANTOM_KUBECONFIG). */
   kubeconfigPath: string | null;
+  /** Why this process runs with no clusters (split roles without PHANTOM_KUBECONFIG), else null. */
+  clustersWarning: string | null;
   /** Pod changes of one app in one env, from every replica's watchers (bus topic `podEvents`); active when resolved. */
   podEvents(ref: WorkloadRef): Promise<AsyncIterableIterator<PodEventMessage>>;
 }
 
 const NO_CLUSTERS: ClusterRegistry = { names: () => [], get: () => undefined };
 
+/** Logged (and kept as `K8sServices.clustersWarning`) when a split-role process has no kubeconfig. */
+export const SPLIT_ROLES_WARNING = 'PHANTOM_KUBECONFIG is required when roles are split: embedded clusters run only in a single process with both roles (api,worker)';
+
+const rolesOf = (r: { api: boolean; worker: boolean }): string => [r.api && 'api', r.worker && 'worker'].filter(Boolean).join(',');
+
 /** Builds the k8s services for `platform`, registers their shutdown, and sets `platform.services.k8s`. */
 export async function attachK8s(platform: Platform, opts: K8sModuleOptions = {}): Promise<K8sServices> {
   const { config, logger, messaging } = platform;
   let registry: ClusterRegistry = NO_CLUSTERS;
   let kubeconfigPath: string | null = null;
+  let clustersWarning: string | null = null;
   if (config.kubeconfigPath) {
     registry = KubeconfigClusterRegistry.fromFile(config.kubeconfigPath);
     kubeconfigPath = config.kubeconfigPath;
-  } else if (config.embeddedClusters) {
+  } else if (config.embeddedClusters && config.roles.api && config.roles.worker) {
+    // Embedded clusters live in this process's memory: only a single process with both roles
+    // may own them (another process would start unrelated clusters of the same names).
     const embedded = await startEmbeddedClusters(config.dataDir);
     platform.onClose(() => embedded.close());
     registry = new KubeconfigClusterRegistry(embedded.kubeconfigYaml);
     kubeconfigPath = embedded.kubeconfigPath;
-    logger.info({ kubeconfig: kubeconfigPath, clusters: embedded.clusters.map((c) => c.url) }, `embedded clusters started: kubectl --kubeconfig ${kubeconfigPath} get pods -A`);
+    logger.info({ kubeconfig: kubeconfigPath, clusters: embedded.clusters.map((c) => c.url) }, `embedded clusters started (in memory: empty again after a restart); kubeconfig written to ${kubeconfigPath}: kubectl --kubeconfig ${kubeconfigPath} get pods -A`);
+  } else if (config.embeddedClusters) {
+    clustersWarning = `${SPLIT_ROLES_WARNING} (this process runs roles: ${rolesOf(config.roles)}); running with no clusters.`;
+    logger.warn({ roles: config.roles }, clustersWarning);
   }
   const onError = (err: unknown): void => logger.warn({ err }, 'k8s');
   const runtime = new KubeRuntime(registry, {
@@ -73,13 +87,15 @@ export async function attachK8s(platform: Platform, opts: K8sModuleOptions = {})
   const watchers = new ClusterWatchers(runtime, messaging.leases, stream, { holder: replicaId, onError }).start();
   platform.onClose(() => watchers.stop());
   const services: K8sServices = {
-    runtime, events: stream, watchers, replicaId, kubeconfigPath,
+    runtime, events: stream, watchers, replicaId, kubeconfigPath, clustersWarning,
     podEvents: async (ref) => {
       const it = messaging.bus.asyncIterator('podEvents', { key: podEventKey(ref.app, ref.env) });
       await messaging.bus.ready();
       return it;
     },
   };
+  // deleteApp refuses while the app still runs on a cluster (the apps module cannot import workloads).
+  platform.deps.appDeletionGuards.push(workloadDeletionGuard(runtime));
   platform.services.k8s = services;
   return services;
 }

@@ -318,16 +318,21 @@ export class KubeCluster {
   /**
    * Deletes the app's HPA, Service and Deployment. Each is deleted only if it carries the app's
    * labels, with a uid precondition so an object replaced meanwhile is not deleted either;
-   * absent or foreign ones count as removed (the app's workload is not there).
+   * absent or foreign ones count as removed (the app's workload is not there). Returns whether
+   * this call deleted anything.
    */
-  async remove(namespace: string, ref: WorkloadRef): Promise<void> {
+  async remove(namespace: string, ref: WorkloadRef): Promise<boolean> {
     const name = workloadName(ref);
+    let removed = false;
     for (const acc of [this.hpaAccess(namespace, name), this.serviceAccess(namespace, name), this.deploymentAccess(namespace, name)]) {
       const o = await readOrNone(acc);
       if (!o || !isOwn(o, ref)) continue;
-      await acc.delete(o.metadata.uid).catch((e) => {
+      const deleted = await acc.delete(o.metadata.uid).then(() => true, (e) => {
         if (!isNotFound(e)) throw e;
+        return false;
       });
+      removed ||= deleted;
     }
+    return removed;
   }
 }

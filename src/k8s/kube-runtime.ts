@@ -7,9 +7,9 @@ import type { ClusterRegistry } from './cluster-registry.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import { errorMessage, type InformerCacheOptions } from './informer-cache.js';
 import { KubeCluster, TargetError, isOwn } from './kube-cluster.js';
-import { workloadName } from './manifests.js';
+import { APP_LABEL, ENV_LABEL, workloadName } from './manifests.js';
 import type {
-  ClusterInfo, KubeObjectEvent, PodState, TargetErrorCode, TargetResult, WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget,
+  AppPlacements, ClusterInfo, KubeObjectEvent, PodState, RemoveResult, TargetErrorCode, TargetResult, WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget,
 } from './types.js';
 import { controlledBy, eventConcerns, matchesLabels, missingWorkload, podState, workloadState, type KObj, type WorkloadUids } from './workload-view.js';
 
@@ -125,6 +125,18 @@ export class KubeRuntime implements ClusterRuntime {
     return this.read(target, ref);
   }
 
+  /** Waits (bounded) until the cache no longer holds the app's own Deployment or HPA in `target`. */
+  private async untilGone(target: WorkloadTarget, ref: WorkloadRef): Promise<void> {
+    const deadline = Date.now() + (this.opts.readYourWritesTimeoutMs ?? 3000);
+    const cache = this.clustersByName.get(target.cluster)!.cache;
+    const name = workloadName(ref);
+    const present = (): boolean => (['Deployment', 'HorizontalPodAutoscaler'] as const).some((k) => {
+      const o = cache.get(k, target.namespace, name);
+      return o !== undefined && isOwn(o, ref);
+    });
+    while (Date.now() < deadline && present()) await sleep(20);
+  }
+
   /** Runs `op` on each target in parallel; a failing target answers with its error. */
   private async eachTarget(targets: WorkloadTarget[], ref: WorkloadRef, op: (c: KubeCluster, t: WorkloadTarget) => Promise<KObj | null>): Promise<WorkloadState[]> {
     return Promise.all(targets.map(async (t) => {
@@ -164,15 +176,40 @@ export class KubeRuntime implements ClusterRuntime {
     }
   }
 
-  async removeWorkload(targets: WorkloadTarget[], ref: WorkloadRef): Promise<TargetResult[]> {
-    return Promise.all(targets.map(async (t): Promise<TargetResult> => {
+  async removeWorkload(targets: WorkloadTarget[], ref: WorkloadRef): Promise<RemoveResult[]> {
+    return Promise.all(targets.map(async (t): Promise<RemoveResult> => {
       try {
-        await this.cluster(t.cluster).remove(t.namespace, ref);
-        return { ...t, ok: true, error: null, code: null };
+        const removed = await this.cluster(t.cluster).remove(t.namespace, ref);
+        // Read-your-writes: a placements() or workloads() right after this must not see it.
+        if (removed) await this.untilGone(t, ref);
+        return { ...t, ok: true, error: null, code: null, removed };
       } catch (e) {
-        return { ...t, ok: false, ...targetFailure(t, e) };
+        return { ...t, ok: false, ...targetFailure(t, e), removed: false };
       }
     }));
+  }
+
+  placements(app: string): AppPlacements {
+    const out: AppPlacements = { found: [], unknown: [] };
+    for (const c of this.clustersByName.values()) {
+      const health = c.cache.health();
+      if (health !== null || !c.cache.everSynced) out.unknown.push({ cluster: c.name, error: health ?? `cluster ${c.name}: cache not synced yet` });
+      if (!c.cache.everSynced) continue;
+      const seen = new Set<string>();
+      for (const kind of ['Deployment', 'HorizontalPodAutoscaler'] as const) {
+        for (const o of c.cache.list(kind)) {
+          const labels = o.metadata?.labels ?? {};
+          if (labels[APP_LABEL] !== app) continue;
+          const namespace = String(o.metadata?.namespace ?? '');
+          const env = typeof labels[ENV_LABEL] === 'string' ? labels[ENV_LABEL] : null;
+          const key = `${namespace}\u0000${env}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          out.found.push({ cluster: c.name, namespace, env });
+        }
+      }
+    }
+    return out;
   }
 
   onObjectEvent(listener: (e: KubeObjectEvent) => void): () => void {

@@ -121,6 +121,20 @@ export interface TargetResult extends WorkloadTarget {
   code: TargetErrorCode | null;
 }
 
+/** Result of {@link ClusterRuntime.removeWorkload} on one target. */
+export interface RemoveResult extends TargetResult {
+  /** Whether this call deleted at least one of the app's objects there (false: nothing was there, or it failed). */
+  removed: boolean;
+}
+
+/** Where an app's objects are, as the informer caches see them (see {@link ClusterRuntime.placements}). */
+export interface AppPlacements {
+  /** One entry per cluster/namespace holding a Deployment or HPA with the app's label; `env` from its env label. */
+  found: { cluster: string; namespace: string; env: string | null }[];
+  /** Clusters whose cache is not synced and healthy: what they hold is not known. */
+  unknown: { cluster: string; error: string }[];
+}
+
 /** Kinds the watchers follow and publish. */
 export type WatchedKind = 'Deployment' | 'Pod' | 'HorizontalPodAutoscaler' | 'Event';
 

@@ -5,7 +5,7 @@ import type { GraphQLContext } from './context.type.js';
 import type { PresentedApp } from './presenters.js';
 import { KubeEventType, PodEventType, WorkloadType } from './workload.type.js';
 import {
-  deletePod, deployApp, listWorkloads, restartApp, scaleApp, subscribePodEvents,
+  deletePod, deployApp, listWorkloads, removeWorkload, restartApp, scaleApp, subscribePodEvents,
 } from '../domain/workloads/workload.service.js';
 import { DomainError, badInput } from '../domain/shared/errors.js';
 import { requireViewer } from '../domain/shared/authz.js';
@@ -39,6 +39,11 @@ export class WorkloadResolver {
   @Mutation(() => [WorkloadType], { description: 'Applies the app (its container spec, with `image`) to every target of `env` (DEVELOPER or above; to an environment that requires approval, platform admins only until releases exist). Records WORKLOAD_DEPLOYED.' })
   deployApp(@Arg('app') app: string, @Arg('env') env: string, @Arg('image') image: string, @Ctx() ctx: GraphQLContext) {
     return deployApp(ctx.domain, runtime(ctx), app, env, image);
+  }
+
+  @Mutation(() => [WorkloadType], { description: 'Deletes the app\'s Deployment, Service and HPA in every target of `env` (DEVELOPER or above; in an environment that requires approval, platform admins only). Each entry is the target afterwards (MISSING once removed, or its error). Records WORKLOAD_REMOVED when something was removed. `deleteApp` needs this done in every environment first.' })
+  removeWorkload(@Arg('app') app: string, @Arg('env') env: string, @Ctx() ctx: GraphQLContext) {
+    return removeWorkload(ctx.domain, runtime(ctx), app, env);
   }
 
   @Mutation(() => [WorkloadType], { description: 'Rollout restart of the app in every target of `env` (DEVELOPER or above).' })

@@ -91,6 +91,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       onEventsCommitted: () => {
         for (const l of listeners) l();
       },
+      appDeletionGuards: [],
     };
     const em = orm.em.fork();
     await ensureDefaultEnvironments(em);

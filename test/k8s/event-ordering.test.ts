@@ -117,6 +117,7 @@ async function startPipeline(keyPrefix: string): Promise<{ sim: SimulatedCluster
     logger: createLogger('silent'),
     messaging,
     services: {},
+    deps: { appDeletionGuards: [] },
     onClose: (fn: () => Promise<void> | void) => closers.push(fn),
   } as unknown as Platform;
   cleanups.push(async () => {

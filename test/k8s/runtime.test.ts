@@ -109,7 +109,7 @@ describe('KubeRuntime against simulated clusters', () => {
       expect(w.status).toBe('MISSING');
       expect(w.error).toBe('No workload prod/legacy on cluster sim-1.');
     }
-    expect(await runtime.removeWorkload(target, legacy)).toEqual([{ ...target[0], ok: true, error: null, code: null }]);
+    expect(await runtime.removeWorkload(target, legacy)).toEqual([{ ...target[0], ok: true, error: null, code: null, removed: false }]);
     const after = JSON.parse(await ctl('get', 'deployment', 'legacy', '-o', 'json'));
     expect(after.spec.replicas).toBe(1);
     expect(after.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt']).toBeUndefined();
@@ -273,8 +273,11 @@ describe('KubeRuntime against simulated clusters', () => {
   });
 
   it('removes the workload', async () => {
+    expect(runtime.placements(ref.app).found).toEqual(expect.arrayContaining([{ cluster: prod[0]!.cluster, namespace: prod[0]!.namespace, env: ref.env }]));
     const res = await runtime.removeWorkload(prod, ref);
-    expect(res.every((r) => r.ok)).toBe(true);
+    expect(res.every((r) => r.ok && r.removed)).toBe(true);
+    // Read-your-writes: the caches no longer show it when removeWorkload answers.
+    expect(runtime.placements(ref.app).found.filter((p) => p.env === ref.env)).toEqual([]);
     await waitFor(async () => (await runtime.workloads(prod, ref)).every((w) => w.status === 'MISSING') || undefined, 10_000);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Workloads over GraphQL against two simulated clusters (plus one nobody listens on): deploy,
  * live reads from the informer cache, podEvents over graphql-ws, scale/restart/deletePod with
- * authorization, and a down cluster as data.
+ * authorization, a down cluster as data, and removeWorkload before deleteApp.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUserWithToken, errorCode, startTestPhantom, type TestPhantom } from '../support/harness.js';
@@ -243,5 +243,79 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
     } finally {
       kubectl.cleanup();
     }
+  });
+  it('deleteApp is refused (CONFLICT naming env and cluster) while the app still runs; a VIEWER learns nothing', async () => {
+    expect(errorCode(await t.gql(`mutation { deleteApp(name: "shop") }`, {}, viewer))).toBe('FORBIDDEN');
+    const refused = await t.gql(`mutation { deleteApp(name: "shop") }`);
+    expect(errorCode(refused)).toBe('CONFLICT');
+    const msg = refused.errors![0]!.message;
+    expect(msg).toContain('prod (sim-1/prod, sim-2/prod)');
+    expect(msg).toContain('dev (sim-1/dev)');
+    expect(msg).toContain('broken (sim-1/broken)');
+    expect(msg).toMatch(/remove its workloads first/);
+    expect(refused.errors![0]!.extensions!.placements).toEqual(expect.arrayContaining([{ env: 'prod', cluster: 'sim-2', namespace: 'prod' }]));
+    expect((await t.gql(`{ app(name: "shop") { name } }`)).data.app).toEqual({ name: 'shop' });
+    const em = t.phantom.platform.orm.em.fork();
+    expect(await em.count(PlatformEventRow, { type: 'APP_DELETED', app: 'shop' } as any)).toBe(0);
+  });
+
+  it('a cluster that cannot tell (down) refuses deleteApp for an owner, not for a platform admin', async () => {
+    expect((await t.gql(`mutation { createApp(input: { name: "solo", kind: NODE }) { id } }`, {}, dev)).errors).toBeUndefined();
+    const refused = await t.gql(`mutation { deleteApp(name: "solo") }`, {}, dev);
+    expect(errorCode(refused)).toBe('CONFLICT');
+    expect(refused.errors![0]!.message).toMatch(/Cannot tell whether app "solo" still runs on down/);
+    expect(refused.errors![0]!.extensions!.unknownClusters).toEqual(['down']);
+    expect((await t.gql(`mutation { deleteApp(name: "solo") }`)).data).toEqual({ deleteApp: true });
+  });
+
+  it('removeWorkload: authorization (VIEWER refused; approval environments for platform admins only)', async () => {
+    const m = `mutation { removeWorkload(app: "shop", env: "dev") { cluster error } }`;
+    expect(errorCode(await t.gql(m, {}, viewer))).toBe('FORBIDDEN');
+    expect(errorCode(await t.gql(m, {}, null))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await t.gql(m.replace('"shop"', '"nope"'), {}, dev))).toBe('NOT_FOUND');
+    const bad = await t.gql(`mutation { removeWorkload(app: "shop", env: "staging") { cluster } }`, {}, dev);
+    expect([errorCode(bad), bad.errors![0]!.extensions!.field]).toEqual(['BAD_USER_INPUT', 'env']);
+    const prod = await t.gql(`mutation { removeWorkload(app: "shop", env: "prod") { cluster } }`, {}, dev);
+    expect(errorCode(prod)).toBe('FORBIDDEN');
+    expect(prod.errors![0]!.message).toMatch(/requires approval/);
+    expect((await workloads('dev')).map((w) => w.status)).not.toContain('MISSING');
+    const em = t.phantom.platform.orm.em.fork();
+    expect(await em.count(PlatformEventRow, { type: 'WORKLOAD_REMOVED' } as any)).toBe(0);
+  });
+
+  it('removeWorkload in every environment, then deleteApp succeeds; the Deployment is gone and a new "shop" adopts nothing', async () => {
+    const dev1 = await t.gql(`mutation { removeWorkload(app: "shop", env: "dev") { cluster namespace status error } }`, {}, dev);
+    expect(dev1.data.removeWorkload).toEqual([{ cluster: 'sim-1', namespace: 'dev', status: 'MISSING', error: null }]);
+    // Nothing left there: no second event.
+    expect((await t.gql(`mutation { removeWorkload(app: "shop", env: "dev") { status error } }`, {}, dev)).data.removeWorkload).toEqual([{ status: 'MISSING', error: null }]);
+    const broken = await t.gql(`mutation { removeWorkload(app: "shop", env: "broken") { cluster status error } }`, {}, dev);
+    expect(broken.data.removeWorkload[0]).toEqual({ cluster: 'sim-1', status: 'MISSING', error: null });
+    expect(broken.data.removeWorkload[1].error).toBeTruthy();
+    // Still in prod: refused, naming only prod now.
+    const still = await t.gql(`mutation { deleteApp(name: "shop") }`);
+    expect(errorCode(still)).toBe('CONFLICT');
+    expect(still.errors![0]!.message).toContain('"shop" still runs in prod (sim-1/prod, sim-2/prod):');
+    const prod = await t.gql(`mutation { removeWorkload(app: "shop", env: "prod") { cluster status error } }`);
+    expect(prod.data.removeWorkload).toEqual([{ cluster: 'sim-1', status: 'MISSING', error: null }, { cluster: 'sim-2', status: 'MISSING', error: null }]);
+    const em = t.phantom.platform.orm.em.fork();
+    const events = await em.find(PlatformEventRow, { type: 'WORKLOAD_REMOVED' } as any, { orderBy: { id: 'asc' } });
+    expect(events.map((e) => [e.actor, e.app, e.env])).toEqual([['dev', 'shop', 'dev'], ['dev', 'shop', 'broken'], ['admin', 'shop', 'prod']]);
+    expect(events[2]!.payload).toMatchObject({ removedOn: ['sim-1', 'sim-2'] });
+
+    // The admin may proceed although "down" cannot tell.
+    expect((await t.gql(`mutation { deleteApp(name: "shop") }`)).data).toEqual({ deleteApp: true });
+    const kubectl = kubectlEnv(readFileSync(clusters.kubeconfigPath, 'utf8'));
+    try {
+      for (const ctx of ['sim-1', 'sim-2']) {
+        const got = await kubectl.run(['--context', ctx, '-n', 'prod', 'get', 'deployment', 'shop', '-o', 'name']);
+        expect([got.code, got.stderr]).toEqual([1, expect.stringMatching(/NotFound|not found/)]);
+        const svc = await kubectl.run(['--context', ctx, '-n', 'prod', 'get', 'service', 'shop', '-o', 'name']);
+        expect(svc.code).toBe(1);
+      }
+    } finally {
+      kubectl.cleanup();
+    }
+    expect((await t.gql(`mutation { createApp(input: { name: "shop", kind: NODE }) { id } }`)).errors).toBeUndefined();
+    expect((await workloads('prod')).map((w) => [w.cluster, w.status, w.pods.length])).toEqual([['sim-1', 'MISSING', 0], ['sim-2', 'MISSING', 0]]);
   });
 });

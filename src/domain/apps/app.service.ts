@@ -227,6 +227,14 @@ export async function updateApp(ctx: DomainContext, name: string, input: UpdateA
 
 export async function deleteApp(ctx: DomainContext, name: string): Promise<boolean> {
   const viewer = requireWriter(ctx.viewer);
+  // Other modules' objections (e.g. the app still runs on a cluster), once the caller may delete it.
+  const guards = ctx.deps.appDeletionGuards ?? [];
+  if (guards.length) {
+    const current = await loadAppRecord(ctx, name);
+    if (!current) throw notFound(`App "${name}"`);
+    await requireAppRole(ctx, current, AppRole.OWNER);
+    for (const guard of guards) await guard(ctx, { id: current.id, name: current.name });
+  }
   const memberIds = await ctx.em.transactional(async (em) => {
     const a = await lockApp(em, name);
     await requireAppRole({ ...ctx, em }, a, AppRole.OWNER);

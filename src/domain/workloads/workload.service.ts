@@ -11,9 +11,9 @@ import { getApp, requireAppRole, type AppRecord } from '../apps/app.service.js';
 import { AppRole } from '../apps/app-kind.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { Environment } from '../settings/environment.entity.js';
-import type { DomainContext } from '../shared/domain-context.js';
+import type { AppDeletionGuard, DomainContext } from '../shared/domain-context.js';
 import { requireViewer } from '../shared/authz.js';
-import { DomainError, badInput, forbidden, notFound } from '../shared/errors.js';
+import { DomainError, badInput, conflict, forbidden, notFound } from '../shared/errors.js';
 import { actsAsAdmin } from '../people/viewer.js';
 
 /** The most replicas `scaleApp` sets (the same bound as an app's container spec). */
@@ -65,6 +65,17 @@ async function authorizeChange(ctx: DomainContext, appName: string, env: string)
 }
 
 /**
+ * Until releases and approval tickets exist, a direct deploy or removal would skip the
+ * environment's approval (prod requires one): only a platform admin acting as admin may do that.
+ */
+async function requireApprovalBypass(ctx: DomainContext, env: string, what: string): Promise<void> {
+  const environment = await ctx.em.findOne(Environment, { name: env });
+  if (environment?.requiresApproval && !(ctx.viewer && actsAsAdmin(ctx.viewer))) {
+    throw forbidden(`Environment "${env}" requires approval: ${what} there directly is for platform admins (with an ADMIN-scoped credential).`);
+  }
+}
+
+/**
  * Applies the app's container spec with `image` to every target of `env` (Deployment,
  * Service, HPA). The release engine calls this too; `releaseId` lands on the objects. An
  * environment that requires approval is FORBIDDEN unless the caller acts as a platform admin.
@@ -72,16 +83,66 @@ async function authorizeChange(ctx: DomainContext, appName: string, env: string)
  */
 export async function deployApp(ctx: DomainContext, runtime: ClusterRuntime, appName: string, env: string, image: string, releaseId?: string | null): Promise<WorkloadState[]> {
   const { app, targets, ref } = await authorizeChange(ctx, appName, env);
-  // Until releases and approval tickets exist, a direct deploy would skip the environment's
-  // approval (prod requires one): only a platform admin acting as admin may do that.
-  const environment = await ctx.em.findOne(Environment, { name: env });
-  if (environment?.requiresApproval && !(ctx.viewer && actsAsAdmin(ctx.viewer))) {
-    throw forbidden(`Environment "${env}" requires approval: deploying there directly is for platform admins (with an ADMIN-scoped credential).`);
-  }
+  await requireApprovalBypass(ctx, env, 'deploying');
   if (!image || image.length > 512 || !IMAGE.test(image)) throw badInput('image', `"${image}" is not a valid container image reference.`);
   const parts = await runtime.applyWorkload(targets, { ...ref, image, container: app.container, releaseId: releaseId ?? null });
   await recordIfChanged(ctx, PlatformEventType.WORKLOAD_DEPLOYED, ref.app, env, parts, { image, releaseId: releaseId ?? null });
   return parts;
+}
+
+/**
+ * Deletes the app's Deployment, Service and HPA in every target of `env` (DEVELOPER or above;
+ * an environment that requires approval: platform admins only, like {@link deployApp}).
+ * Records WORKLOAD_REMOVED when at least one target deleted something. Returns each target's
+ * workload as the cache shows it afterwards (MISSING once removed; a failed target's error).
+ */
+export async function removeWorkload(ctx: DomainContext, runtime: ClusterRuntime, appName: string, env: string): Promise<WorkloadState[]> {
+  const { targets, ref } = await authorizeChange(ctx, appName, env);
+  await requireApprovalBypass(ctx, env, 'removing the workload');
+  const results = await runtime.removeWorkload(targets, ref);
+  if (results.some((r) => r.removed)) {
+    await recordIfChanged(ctx, PlatformEventType.WORKLOAD_REMOVED, ref.app, env, results, { removedOn: results.filter((r) => r.removed).map((r) => r.cluster) });
+  }
+  const states = await runtime.workloads(targets, ref);
+  return states.map((w, i) => {
+    const r = results[i]!;
+    return r.ok ? w : { ...w, error: r.error, code: r.code };
+  });
+}
+
+/** Where an app still runs, for a message: `prod (sim-1/prod, sim-2/prod); dev (sim-1/dev)`. */
+function describePlacements(found: { cluster: string; namespace: string; env: string | null }[]): string {
+  const byEnv = new Map<string, string[]>();
+  for (const p of found) {
+    const key = p.env ?? '(no env label)';
+    byEnv.set(key, [...(byEnv.get(key) ?? []), `${p.cluster}/${p.namespace}`]);
+  }
+  return [...byEnv].map(([env, where]) => `${env} (${where.join(', ')})`).join('; ');
+}
+
+/**
+ * The workloads module's objection to `deleteApp` (registered by the k8s module at start): an
+ * app whose Deployment or HPA is still on a cluster would leave it running, and a new app of
+ * the same name would adopt it. Reads the informer caches only. A cluster whose cache cannot
+ * tell (down, not synced) refuses too, unless the caller acts as a platform admin.
+ */
+export function workloadDeletionGuard(runtime: ClusterRuntime): AppDeletionGuard {
+  return async (ctx, app) => {
+    await runtime.whenSynced(2000);
+    const { found, unknown } = runtime.placements(app.name);
+    if (found.length) {
+      throw conflict(
+        `App "${app.name}" still runs in ${describePlacements(found)}: remove its workloads first (removeWorkload(app: "${app.name}", env: …) per environment), then delete the app.`,
+        { placements: found.map((p) => ({ env: p.env, cluster: p.cluster, namespace: p.namespace })) },
+      );
+    }
+    if (unknown.length && !(ctx.viewer && actsAsAdmin(ctx.viewer))) {
+      throw conflict(
+        `Cannot tell whether app "${app.name}" still runs on ${unknown.map((u) => u.cluster).join(', ')} (${unknown.map((u) => u.error).join('; ')}): try again when the cluster is back, or ask a platform admin (they may delete it anyway).`,
+        { unknownClusters: unknown.map((u) => u.cluster) },
+      );
+    }
+  };
 }
 
 /** Rollout restart in every target of `env`. */
