@@ -36,6 +36,8 @@ const TITLES: Record<string, string> = {
   TICKET_REJECTED: 'Approval rejected',
   WORKLOAD_RESTARTED: 'Workload restarted',
   WORKLOAD_SCALED: 'Workload scaled',
+  WORKLOAD_DEPLOYED: 'Workload deployed',
+  WORKLOAD_REMOVED: 'Workload removed',
   POD_DELETED: 'Pod deleted',
   SETTINGS_CHANGED: 'Settings changed',
   TOKEN_CREATED: 'API token created',
