@@ -92,6 +92,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
         for (const l of listeners) l();
       },
       appDeletionGuards: [],
+      webhookPolicy: { allowPrivate: config.webhookAllowPrivate, allowedHosts: config.webhookAllowedHosts },
     };
     const em = orm.em.fork();
     await ensureDefaultEnvironments(em);

@@ -108,7 +108,7 @@ describe.each(availableModes)('audit log (%s)', (mode) => {
   // the app's OWNERs could not read them.
   it('files notification-route changes named by id under the route\'s app', async () => {
     const created = await t.gql(`mutation($i: CreateNotificationRouteInput!) { createNotificationRoute(input: $i) { id app } }`, {
-      i: { name: 'alices chat', app: 'alices', channel: 'WECOM', webhookUrl: 'http://127.0.0.1:9/hook' },
+      i: { name: 'alices chat', app: 'alices', channel: 'WECOM', webhookUrl: 'http://hooks.invalid:9/hook' },
     }, alice);
     expect(created.errors).toBeUndefined();
     const id = created.data.createNotificationRoute.id;

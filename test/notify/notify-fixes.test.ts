@@ -140,7 +140,9 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
 
   it('SSRF: a route to a private address ends DEAD with a clear error, and nothing is sent', async () => {
     expect((await t.gql(`mutation { createApp(input: { name: "ssrf", kind: NODE }) { id } }`)).errors).toBeUndefined();
-    const routeId = await createRoute('ssrf', internal.url);
+    // By name: an IP literal is refused when the route is created (next test); a name is
+    // only resolved, and refused, when sending.
+    const routeId = await createRoute('ssrf', internal.url.replace('127.0.0.1', 'localhost'));
     await emit(PlatformEventType.RELEASE_SUCCEEDED, 'ssrf', { n: 1 });
     const [d] = await until('a DEAD delivery', async () => {
       const ds = await deliveries({ route: routeId });
@@ -149,6 +151,16 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
     expect(d.attempts).toBe(1); // refused for good: no retries against an internal address
     expect(d.lastError).toMatch(/^refused: the webhook host is a loopback, private or link-local address/);
     expect(internal.requests).toHaveLength(0);
+  });
+
+  it('refuses a private IP literal already when the route is created or changed', async () => {
+    const r = await t.gql(`mutation($i: CreateNotificationRouteInput!) { createNotificationRoute(input: $i) { id } }`, {
+      i: { name: 'internal', app: 'ssrf', channel: 'WEBHOOK', webhookUrl: internal.url, secret: SECRET },
+    });
+    expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'webhookUrl' });
+    const ok = await createRoute('ssrf', hook.url); // allowed by PHANTOM_WEBHOOK_ALLOWED_HOSTS
+    const u = await t.gql(`mutation($id: ID!, $url: String!) { updateNotificationRoute(id: $id, input: { webhookUrl: $url }) { id } }`, { id: ok, url: 'http://169.254.169.254/latest/meta-data' });
+    expect(u.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'webhookUrl' });
   });
 
   // Review finding: the dispatcher checked only that the route still existed, so deliveries

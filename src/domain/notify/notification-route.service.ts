@@ -90,7 +90,7 @@ export async function createNotificationRoute(ctx: DomainContext, input: CreateN
   const appId = await requireNotifyManager(ctx, app);
   const name = validateRouteName(input.name);
   const channel = validateChannel(input.channel);
-  const url = validateWebhookUrl(input.webhookUrl);
+  const url = validateWebhookUrl(input.webhookUrl, ctx.deps.webhookPolicy);
   const secret = validateSecret(channel, input.secret);
   const eventTypes = validateEventTypes(input.eventTypes);
   const env = await validateEnv(ctx.em, input.env);
@@ -125,7 +125,7 @@ export async function updateNotificationRoute(ctx: DomainContext, id: number, in
     };
     if (input.name != null) set('name', validateRouteName(input.name));
     if (input.channel != null) set('channel', validateChannel(input.channel));
-    if (input.webhookUrl != null) set('url', validateWebhookUrl(input.webhookUrl), 'webhookUrl');
+    if (input.webhookUrl != null) set('url', validateWebhookUrl(input.webhookUrl, ctx.deps.webhookPolicy), 'webhookUrl');
     if (input.clearSecret) {
       if (input.secret) throw badInput('clearSecret', 'Give either secret or clearSecret, not both.');
       set('secret', null);

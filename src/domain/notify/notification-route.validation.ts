@@ -1,6 +1,8 @@
 /**
  * Input checks for notification routes. Each failure is a BAD_USER_INPUT naming the field.
  */
+import { isIP } from 'node:net';
+import { isNonPublicAddress, mayReachAnyAddress, type WebhookPolicy } from './webhook-address.js';
 import { badInput } from '../shared/errors.js';
 import { PlatformEventType } from '../events/event-recorder.js';
 import { NotificationChannel, SIGNED_CHANNELS } from './notification-channel.js';
@@ -21,8 +23,12 @@ export function validateChannel(channel: unknown): NotificationChannel {
   return channel as NotificationChannel;
 }
 
-/** A webhook URL: absolute, http or https, no credentials in the authority part. */
-export function validateWebhookUrl(url: string | null | undefined): string {
+/**
+ * A webhook URL: absolute, http or https, no credentials in the authority part. An IP literal
+ * that is loopback/private/link-local is refused here already, unless `policy` allows it, so
+ * the mistake shows at once; host names are checked when sending (DNS can change).
+ */
+export function validateWebhookUrl(url: string | null | undefined, policy: WebhookPolicy = {}): string {
   const raw = (url ?? '').trim();
   if (!raw || raw.length > URL_MAX) throw badInput('webhookUrl', `webhookUrl must be 1–${URL_MAX} characters.`);
   let u: URL;
@@ -34,6 +40,10 @@ export function validateWebhookUrl(url: string | null | undefined): string {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw badInput('webhookUrl', 'webhookUrl must use http or https.');
   if (u.username || u.password) throw badInput('webhookUrl', 'webhookUrl must not contain a user name or password.');
   if (u.hash) throw badInput('webhookUrl', 'webhookUrl must not contain a #fragment.');
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && isNonPublicAddress(host) && !mayReachAnyAddress(u, policy)) {
+    throw badInput('webhookUrl', 'webhookUrl points at a loopback, private or link-local address; an admin can allow it with PHANTOM_WEBHOOK_ALLOW_PRIVATE or PHANTOM_WEBHOOK_ALLOWED_HOSTS.');
+  }
   return u.toString();
 }
 

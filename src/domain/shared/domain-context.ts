@@ -19,6 +19,8 @@ export interface DomainDeps {
   onEventsCommitted: () => void;
   /** Run in order by `deleteApp` before the deletion; see {@link AppDeletionGuard}. */
   appDeletionGuards: AppDeletionGuard[];
+  /** Which private webhook destinations notifications may reach (PHANTOM_WEBHOOK_*); default none. */
+  webhookPolicy?: { allowPrivate?: boolean; allowedHosts?: readonly string[] };
 }
 
 /** What every domain call gets: the caller, a request-scoped EntityManager and the deps. */
