@@ -44,6 +44,17 @@ const PAGE_ARGS = new Set(['first', 'last']);
 /** What a null or absent page variable counts as: the default page (connection.type.ts DEFAULT_PAGE). */
 const DEFAULT_PAGE_SIZE = 20;
 
+/** Does any `first`/`last` argument take a variable? (Only then is a second cost pass needed.) */
+function hasVariablePageArg(doc: DocumentNode): boolean {
+  let found = false;
+  visit(doc, {
+    Argument(node) {
+      if (PAGE_ARGS.has(node.name.value) && node.value.kind === Kind.VARIABLE) found = true;
+    },
+  });
+  return found;
+}
+
 /**
  * `first: $n` costs what the variable's value says (the default page when it is null): the cost rule only
  * multiplies literal page sizes, so the variables are written into a copy of the document.
@@ -72,8 +83,7 @@ export function inlinePageVariables(doc: DocumentNode, variables: Record<string,
  * didResolveOperation; graphql-ws onSubscribe). Returns the refusal, or null.
  */
 export function costWithVariables(schema: GraphQLSchema, doc: DocumentNode, variables: Record<string, unknown> | null | undefined, limits: QueryLimits = DEFAULT_LIMITS): GraphQLError | null {
-  const hasVariablePage = JSON.stringify(doc).includes('"kind":"Variable"');
-  if (!hasVariablePage) return null; // literal pages were already costed during validation
+  if (!hasVariablePageArg(doc)) return null; // literal pages were already costed during validation
   const errors = validate(schema, inlinePageVariables(doc, variables), [
     costLimitRule({ maxCost: limits.maxCost, propagateOnRejection: false, onReject: [reject('QUERY_TOO_COMPLEX')] }) as ValidationRule,
   ]);
