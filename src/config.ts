@@ -51,6 +51,10 @@ const schema = z.object({
     }),
   PHANTOM_WEBHOOK_ALLOW_PRIVATE: z.enum(['on', 'off']).default('off'),
   PHANTOM_WEBHOOK_ALLOWED_HOSTS: z.string().optional().transform((v) => (v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)),
+  PHANTOM_ENGINE_CLAIM_TTL_MS: z.coerce.number().int().min(500).max(600_000).default(15_000),
+  PHANTOM_ENGINE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  PHANTOM_ENGINE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
+  PHANTOM_RELEASE_FAILURE_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -85,6 +89,12 @@ export interface Config {
   /** `host` or `host:port` entries notification webhooks may reach even on private addresses. */
   webhookAllowedHosts: string[];
   logLevel: string;
+  /**
+   * The release engine (worker role): claim time to live (a dead worker's releases continue
+   * elsewhere after at most this), backstop poll, releases run at once per worker, and how long
+   * a crash-looping/unpullable pod or an unreachable cluster is tolerated before a wave fails.
+   */
+  engine: { claimTtlMs: number; pollMs: number; concurrency: number; verify: { failureGraceMs: number } };
 }
 
 /** Thrown by {@link loadConfig}; `problems` has one line per bad setting. */
@@ -124,5 +134,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookAllowPrivate: e.PHANTOM_WEBHOOK_ALLOW_PRIVATE === 'on',
     webhookAllowedHosts: e.PHANTOM_WEBHOOK_ALLOWED_HOSTS,
     logLevel: e.LOG_LEVEL,
+    engine: {
+      claimTtlMs: e.PHANTOM_ENGINE_CLAIM_TTL_MS,
+      pollMs: e.PHANTOM_ENGINE_POLL_MS,
+      concurrency: e.PHANTOM_ENGINE_CONCURRENCY,
+      verify: { failureGraceMs: e.PHANTOM_RELEASE_FAILURE_GRACE_MS },
+    },
   };
 }

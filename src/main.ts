@@ -8,7 +8,10 @@ import { startHttpServer, type RunningServer } from './server/http-server.js';
 import { buildPhantomSchema } from './resolvers/index.js';
 import type { QueryLimits } from './server/limits.js';
 import { startEventOutbox } from './domain/events/event-outbox.js';
-import { startNotifier, type NotifierOptions } from './domain/notify/notifier.js';
+import type { NotifierOptions } from './domain/notify/notifier.js';
+import { startWorkerRole } from './engine/index.js';
+import type { ReleaseEngineOptions } from './engine/releases/release-engine.js';
+import { startReleaseProgressFeed } from './domain/releases/release-progress.module.js';
 
 export interface Phantom {
   platform: Platform;
@@ -21,6 +24,8 @@ export interface StartOptions {
   limits?: QueryLimits;
   /** Chat-notification tuning (retries, backoff, polling); defaults in NotifierOptions. */
   notifier?: Partial<NotifierOptions>;
+  /** Release engine tuning (claims, polling, verification); defaults from the config. */
+  engine?: ReleaseEngineOptions;
 }
 
 /** Starts Phantom from a validated config. Used by the CLI and by tests (port 0). */
@@ -28,12 +33,15 @@ export async function startPhantom(config: Config, opts: StartOptions = {}): Pro
   if (!config.roles.api) throw new Error('PHANTOM_ROLES has no "api": run "phantom worker" for a worker-only process.');
   const platform = await createPlatform(config);
   try {
-    // The subscription feed always (api role); the outbox relay with the worker role.
-    await startEventOutbox(platform, { relay: config.roles.worker });
+    // The live feeds for subscriptions (api role).
+    await startEventOutbox(platform, { relay: false });
+    await startReleaseProgressFeed(platform);
     const schema = await buildPhantomSchema();
     const server = await startHttpServer(platform, schema, { port: config.port, host: config.host, limits: opts.limits });
-    // Chat notifications: the `notifier` group on the platform-event stream, sending in the background.
-    if (config.roles.worker) startNotifier(platform, { publicUrl: config.publicUrl ?? `http://localhost:${new URL(server.url).port}`, ...opts.notifier });
+    // Background work (relay, notifier, release engine): src/engine.
+    if (config.roles.worker) {
+      await startWorkerRole(platform, { publicUrl: config.publicUrl ?? `http://localhost:${new URL(server.url).port}`, notifier: opts.notifier, engine: opts.engine });
+    }
     let stopping: Promise<void> | undefined;
     return {
       platform,

@@ -13,8 +13,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { createPlatform, type Platform } from './server/platform.js';
-import { startEventOutbox } from './domain/events/event-outbox.js';
-import { startNotifier, type NotifierOptions } from './domain/notify/notifier.js';
+import type { NotifierOptions } from './domain/notify/notifier.js';
+import { startWorkerRole } from './engine/index.js';
+import type { ReleaseEngineOptions } from './engine/releases/release-engine.js';
 
 export interface HealthListener {
   url: string;
@@ -32,6 +33,8 @@ export interface PhantomWorker {
 export interface WorkerOptions {
   /** Chat-notification tuning (retries, backoff, polling); defaults in NotifierOptions. */
   notifier?: Partial<NotifierOptions>;
+  /** Release engine tuning; defaults from the config. */
+  engine?: ReleaseEngineOptions;
 }
 
 /**
@@ -74,11 +77,10 @@ export async function startWorker(config: Config, opts: WorkerOptions = {}): Pro
   // A worker-only process: no embedded clusters of its own (see attachK8s).
   const platform = await createPlatform({ ...config, roles: { api: false, worker: true } });
   try {
-    await startEventOutbox(platform, { relay: true, feed: false });
     const health = await startHealthListener(platform, config.port, config.host);
     platform.onClose(() => health.close());
     // Links in chat messages point at the API, not at this listener: set PHANTOM_PUBLIC_URL on workers.
-    startNotifier(platform, { publicUrl: config.publicUrl ?? `http://localhost:4000`, ...opts.notifier });
+    await startWorkerRole(platform, { publicUrl: config.publicUrl ?? `http://localhost:4000`, notifier: opts.notifier, engine: opts.engine });
     let stopping: Promise<void> | undefined;
     return {
       platform,

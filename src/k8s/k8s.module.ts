@@ -101,8 +101,8 @@ export async function attachK8s(platform: Platform, opts: K8sModuleOptions = {})
 }
 
 /** The k8s services of a process (set by {@link attachK8s}). */
-export function k8sServices(services: Record<string, unknown>): K8sServices {
-  const s = services.k8s as K8sServices | undefined;
+export function k8sServices(services: { k8s?: K8sServices }): K8sServices {
+  const s = services.k8s;
   if (!s) throw new Error('k8s services are not attached to this platform');
   return s;
 }

@@ -109,7 +109,9 @@ export class KubeCluster {
     const desiredSvc = serviceFor(spec, namespace);
     const desiredHpa = hpaFor(spec, namespace);
 
-    const [existing, existingSvc, existingHpa] = await Promise.all([readOrNone(dep), readOrNone(svc), readOrNone(hpaAcc)]);
+    // A canary is a Deployment only: the main workload's Service selects its pods too.
+    const canary = spec.variant === 'canary';
+    const [existing, existingSvc, existingHpa] = await Promise.all([readOrNone(dep), canary ? undefined : readOrNone(svc), canary ? undefined : readOrNone(hpaAcc)]);
     const checkDeployment = (d: KObj): void => {
       this.requireOwn(dep, namespace, name, spec, d);
       const sel = d.spec?.selector?.matchLabels ?? {};
@@ -123,7 +125,7 @@ export class KubeCluster {
     if (existingHpa && desiredHpa) checkOwn(hpaAcc)(existingHpa);
 
     await this.ensureNamespace(namespace);
-    if (!desiredHpa && existingHpa && isOwn(existingHpa, spec)) {
+    if (!canary && !desiredHpa && existingHpa && isOwn(existingHpa, spec)) {
       // Before the Deployment: an HPA still present would scale it back to its minReplicas.
       await hpaAcc.delete(existingHpa.metadata.uid).catch((e) => {
         if (isNotFound(e)) return;
@@ -136,10 +138,16 @@ export class KubeCluster {
     // replica count belongs to its HPA, so it is left alone.
     const depPatch: KObj = {
       metadata: { labels: desired.metadata!.labels, annotations: desired.metadata!.annotations },
-      spec: { template: desired.spec!.template },
+      spec: {
+        template: desired.spec!.template,
+        // Recreate must drop `rollingUpdate` (the API refuses both together): null removes it in a merge patch.
+        strategy: spec.strategy === 'Recreate' ? { type: 'Recreate', rollingUpdate: null } : desired.spec!.strategy,
+        ...(desired.spec!.progressDeadlineSeconds ? { progressDeadlineSeconds: desired.spec!.progressDeadlineSeconds } : {}),
+      },
     };
-    if (!desiredHpa) depPatch.spec.replicas = desired.spec!.replicas;
+    if (!desiredHpa || canary) depPatch.spec.replicas = desired.spec!.replicas;
     const written = await this.upsert(dep, namespace, name, existing, desired, depPatch, checkDeployment);
+    if (canary) return written;
     await this.upsert(svc, namespace, name, existingSvc, desiredSvc, { metadata: { labels: desiredSvc.metadata!.labels }, spec: desiredSvc.spec }, checkOwn(svc));
     if (desiredHpa) {
       await this.upsert(hpaAcc, namespace, name, existingHpa, desiredHpa, { metadata: { labels: desiredHpa.metadata!.labels }, spec: desiredHpa.spec }, checkOwn(hpaAcc));

@@ -7,7 +7,7 @@ import type { ClusterRegistry } from './cluster-registry.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import { errorMessage, type InformerCacheOptions } from './informer-cache.js';
 import { KubeCluster, TargetError, isOwn } from './kube-cluster.js';
-import { APP_LABEL, ENV_LABEL, workloadName } from './manifests.js';
+import { APP_LABEL, ENV_LABEL, TRACK_LABEL, workloadName } from './manifests.js';
 import type {
   AppPlacements, ClusterInfo, KubeObjectEvent, PodState, RemoveResult, TargetErrorCode, TargetResult, WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget,
 } from './types.js';
@@ -89,7 +89,11 @@ export class KubeRuntime implements ClusterRuntime {
     const own = (o: KObj | undefined): KObj | undefined => (o && isOwn(o, ref) ? o : undefined);
     const deployment = own(cache.get('Deployment', target.namespace, name));
     const matchLabels: Record<string, string> | undefined = deployment?.spec?.selector?.matchLabels;
-    const pods = deployment ? cache.list('Pod', target.namespace).filter((p) => matchesLabels(p.metadata?.labels, matchLabels)) : [];
+    // The main Deployment's selector also matches a canary's pods (they share app and env): not its own.
+    const isMain = ref.variant !== 'canary';
+    const pods = deployment
+      ? cache.list('Pod', target.namespace).filter((p) => matchesLabels(p.metadata?.labels, matchLabels) && !(isMain && p.metadata?.labels?.[TRACK_LABEL]))
+      : [];
     const hpa = own(cache.get('HorizontalPodAutoscaler', target.namespace, name));
     const dUid: string | undefined = deployment?.metadata?.uid;
     const uids: WorkloadUids = {

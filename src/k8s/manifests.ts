@@ -3,7 +3,7 @@
  * Service and (when the app autoscales) an HPA, all named after the app and labelled so the
  * watchers (selector: the `phantom.io/app` label is present) see them and their pods.
  */
-import type { V1Deployment, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { V1Deployment, V1DeploymentStrategy, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { WorkloadRef, WorkloadSpec } from './types.js';
 
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -13,6 +13,8 @@ export const ENV_LABEL = 'phantom.io/env';
 export const RELEASE_ANNOTATION = 'phantom.io/release-id';
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+/** On a canary Deployment and its pods: `canary`. The main Deployment's pods carry none. */
+export const TRACK_LABEL = 'phantom.io/track';
 /**
  * The selector every informer uses (Events excepted: they carry no labels): the presence of
  * `phantom.io/app`. Not `managed-by=phantom`: a Deployment carrying an app's labels is that
@@ -21,15 +23,28 @@ export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
  */
 export const WATCH_SELECTOR = APP_LABEL;
 
-/** The workload's object name: the app name (a valid DNS-1123 label by app validation). */
-export const workloadName = (ref: WorkloadRef): string => ref.app;
+/** The workload's object name: the app name (a valid DNS-1123 label by app validation), `<app>-canary` for the canary. */
+export const workloadName = (ref: WorkloadRef): string => (ref.variant === 'canary' ? `${ref.app}-canary` : ref.app);
 
+/**
+ * The Deployment's selector. The main one selects `app` + `env` (what it always did: a
+ * selector is immutable); the canary adds `track=canary`, so its pods are not the main
+ * Deployment's but do match the Service, which is what sends them a share of the traffic.
+ */
 export function selectorLabels(ref: WorkloadRef): Record<string, string> {
-  return { [APP_LABEL]: ref.app, [ENV_LABEL]: ref.env };
+  const base = { [APP_LABEL]: ref.app, [ENV_LABEL]: ref.env };
+  return ref.variant === 'canary' ? { ...base, [TRACK_LABEL]: 'canary' } : base;
 }
 
 export function workloadLabels(ref: WorkloadRef): Record<string, string> {
   return { [MANAGED_BY]: MANAGED_BY_VALUE, 'app.kubernetes.io/name': ref.app, ...selectorLabels(ref) };
+}
+
+/** `spec.strategy` for `spec` (Recreate has no `rollingUpdate`: a merge patch sends it as null). */
+export function strategyFor(spec: WorkloadSpec): V1DeploymentStrategy {
+  return spec.strategy === 'Recreate'
+    ? { type: 'Recreate' }
+    : { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
 }
 
 export function deploymentFor(spec: WorkloadSpec, namespace: string): V1Deployment {
@@ -41,8 +56,10 @@ export function deploymentFor(spec: WorkloadSpec, namespace: string): V1Deployme
     kind: 'Deployment',
     metadata: { name: workloadName(spec), namespace, labels, annotations },
     spec: {
-      replicas: c.hpa ? c.hpa.minReplicas : c.replicas,
+      replicas: spec.replicas ?? (c.hpa ? c.hpa.minReplicas : c.replicas),
       selector: { matchLabels: selectorLabels(spec) },
+      strategy: strategyFor(spec),
+      ...(spec.progressDeadlineSeconds ? { progressDeadlineSeconds: spec.progressDeadlineSeconds } : {}),
       template: {
         metadata: { labels, annotations },
         spec: {

@@ -14,7 +14,18 @@ export interface WorkloadTarget {
 export interface WorkloadRef {
   app: string;
   env: string;
+  /**
+   * Which of the app's Deployments: the main one (default), or the canary
+   * (`<app>-canary`, labelled `phantom.io/track=canary`, no Service or HPA of its own) that a
+   * CANARY release runs beside it.
+   */
+  variant?: WorkloadVariant;
 }
+
+export type WorkloadVariant = 'main' | 'canary';
+
+/** How a Deployment replaces its pods: `RollingUpdate` (default) or `Recreate`. */
+export type DeploymentStrategy = 'RollingUpdate' | 'Recreate';
 
 /** What {@link ClusterRuntime.applyWorkload} makes a cluster run. */
 export interface WorkloadSpec extends WorkloadRef {
@@ -23,6 +34,12 @@ export interface WorkloadSpec extends WorkloadRef {
   container: ContainerSpec;
   /** Recorded as the `phantom.io/release-id` annotation. Default: none. */
   releaseId?: string | null;
+  /** The Deployment's strategy. Default: `RollingUpdate` (with Kubernetes' 25 % surge/unavailable). */
+  strategy?: DeploymentStrategy;
+  /** `spec.progressDeadlineSeconds`. Default: Kubernetes' 600. */
+  progressDeadlineSeconds?: number;
+  /** Replica count instead of the container spec's (the canary's pod count). Default: the spec's. */
+  replicas?: number;
 }
 
 export type WorkloadStatus = 'PROGRESSING' | 'AVAILABLE' | 'DEGRADED' | 'MISSING';

@@ -10,4 +10,8 @@ export interface PhantomTopics {
   podEvents: import('../k8s/types.js').PodEventMessage;
   /** Each platform event, published by the outbox relay right after it is on the stream. */
   platformEvents: PlatformEventMessage;
+  /** Release `id` has progress entries up to `seq` (published by the release engine after each commit). */
+  releaseProgress: { id: number; seq: number };
+  /** Release `id`'s desired state changed (created, cancel/promote asked, approval decided): engines look at it now. */
+  releaseSignal: { id: number };
 }

@@ -23,6 +23,9 @@ export class ReleaseConfigInput {
   @Field(() => ReleaseStrategy, { nullable: true, description: 'Default ROLLING.' }) strategy?: ReleaseStrategy | null;
   @Field(() => Boolean, { nullable: true, description: 'Default true.' }) autoRollback?: boolean | null;
   @Field(() => [String], { nullable: true, description: 'Default none.' }) autoReleaseEnvs?: string[] | null;
+  @Field(() => Int, { nullable: true, description: 'A wave that makes no progress this long fails, 10–3600 (default 120).' }) progressDeadlineSeconds?: number | null;
+  @Field(() => Int, { nullable: true, description: 'CANARY: canary pods on the first cluster, 1–50 (default 1).' }) canaryReplicas?: number | null;
+  @Field(() => Int, { nullable: true, description: 'CANARY: seconds a verified canary waits for promoteRelease before going on by itself, 0–86400 (default 300).' }) canaryPauseSeconds?: number | null;
 }
 
 /** The editable fields shared by create and update (not in the schema by itself). */

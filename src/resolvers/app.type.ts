@@ -26,6 +26,9 @@ export class ReleaseConfigType {
   @Field(() => ReleaseStrategy) strategy!: ReleaseStrategy;
   @Field({ description: 'Roll back automatically when verification fails.' }) autoRollback!: boolean;
   @Field(() => [String], { description: 'Environments released automatically after a successful build.' }) autoReleaseEnvs!: string[];
+  @Field(() => Int, { description: 'A wave that makes no progress this long fails (the Deployment\'s progressDeadlineSeconds).' }) progressDeadlineSeconds!: number;
+  @Field(() => Int, { description: 'CANARY: canary pods on the first cluster.' }) canaryReplicas!: number;
+  @Field(() => Int, { description: 'CANARY: seconds a verified canary waits for promoteRelease before the rollout goes on by itself.' }) canaryPauseSeconds!: number;
 }
 
 @ObjectType('AppMember', { description: 'A person\'s role on an app.' })

@@ -3,6 +3,7 @@ import type { Viewer } from '../domain/people/viewer.js';
 import type { DomainContext } from '../domain/shared/domain-context.js';
 import type { AppLoaders } from '../domain/apps/app.loaders.js';
 import type { UserLoaders } from '../domain/people/user.loaders.js';
+import type { PlatformServices } from '../server/services.js';
 
 /**
  * Per-request (or per-subscription) state: the caller, a forked EntityManager and fresh
@@ -15,6 +16,6 @@ export interface GraphQLContext {
   loaders: AppLoaders & UserLoaders;
   /** Set for mutations (by the server): loaders read the primary, so answers show their own writes. */
   reads: { primary: boolean };
-  /** Services that live for the whole process (k8s runtime, bus, …), typed by their modules. */
-  services: Record<string, unknown>;
+  /** Services that live for the whole process (k8s runtime, feeds, …), typed. */
+  services: PlatformServices;
 }

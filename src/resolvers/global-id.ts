@@ -1,9 +1,6 @@
 import { badInput } from '../domain/shared/errors.js';
 
-/** Opaque global ids: base64url("Type:localId"). */
-export function toGlobalId(type: string, id: number | string): string {
-  return Buffer.from(`${type}:${id}`).toString('base64url');
-}
+export { toGlobalId } from '../domain/shared/global-id.js';
 
 export function fromGlobalId(globalId: string, field = 'id'): { type: string; id: string } {
   const raw = Buffer.from(globalId, 'base64url').toString('utf8');

@@ -7,6 +7,8 @@ import { requireViewer } from '../domain/shared/authz.js';
 import { App } from '../domain/apps/app.entity.js';
 import { Environment } from '../domain/settings/environment.entity.js';
 import { toRecord } from '../domain/apps/app.service.js';
+import { getRelease } from '../domain/releases/release.service.js';
+import { presentRelease } from './release.resolver.js';
 
 @Resolver()
 export class NodeResolver {
@@ -28,6 +30,10 @@ export class NodeResolver {
       case 'Environment': {
         const e = await ctx.em.findOne(Environment, { id: n });
         return e && presentEnvironment(e);
+      }
+      case 'Release': {
+        const r = await getRelease(ctx.domain, n);
+        return r && presentRelease(r);
       }
       default:
         return null;

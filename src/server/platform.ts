@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createMessaging, type Messaging } from '../pubsub/index.js';
 import type { PhantomTopics } from '../pubsub/topics.js';
 import { attachK8s } from '../k8s/k8s.module.js';
+import type { PlatformServices } from './services.js';
 
 export interface Platform {
   config: Config;
@@ -29,8 +30,8 @@ export interface Platform {
   messaging: Messaging<PhantomTopics>;
   /** Listeners run after a transaction with platform events commits (the outbox relay subscribes). */
   eventsCommittedListeners: Set<() => void>;
-  /** Process-wide services added by modules (k8s runtime, bus, …), exposed to resolvers. */
-  services: Record<string, unknown>;
+  /** Process-wide services of the roles this process runs (typed; see services.ts), exposed to resolvers. */
+  services: PlatformServices;
   /** Closers run in reverse order by {@link Platform.close}. */
   onClose: (fn: () => Promise<void> | void) => void;
   close(): Promise<void>;
@@ -92,6 +93,10 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
         for (const l of listeners) l();
       },
       appDeletionGuards: [],
+      // Every engine (this process's and other replicas') looks at the release now.
+      onReleaseSignal: (id) => {
+        messaging.bus.publish('releaseSignal', { id }).catch((err) => logger.warn({ err }, 'release signal not sent (engines find the release at their next poll)'));
+      },
       webhookPolicy: { allowPrivate: config.webhookAllowPrivate, allowedHosts: config.webhookAllowedHosts },
     };
     const em = orm.em.fork();

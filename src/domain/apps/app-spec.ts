@@ -22,6 +22,12 @@ export interface ReleaseConfig {
   autoRollback: boolean;
   /** Environments that release automatically after a successful build. */
   autoReleaseEnvs: string[];
+  /** A wave that makes no progress this long fails (written as the Deployment's `progressDeadlineSeconds`). */
+  progressDeadlineSeconds: number;
+  /** CANARY: pods of the new image in the `<app>-canary` Deployment on the first cluster. */
+  canaryReplicas: number;
+  /** CANARY: how long a verified canary waits for `promoteRelease` before the rollout goes on by itself. */
+  canaryPauseSeconds: number;
 }
 
 export const DEFAULT_CONTAINER: ContainerSpec = {
@@ -37,4 +43,7 @@ export const DEFAULT_RELEASE_CONFIG: ReleaseConfig = {
   strategy: ReleaseStrategy.ROLLING,
   autoRollback: true,
   autoReleaseEnvs: [],
+  progressDeadlineSeconds: 120,
+  canaryReplicas: 1,
+  canaryPauseSeconds: 300,
 };

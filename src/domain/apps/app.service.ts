@@ -9,7 +9,7 @@ import { requireViewer, requireWriter } from '../shared/authz.js';
 import { actsAsAdmin } from '../people/viewer.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { forUpdate } from '../../db/locking.js';
-import type { ContainerSpec, ReleaseConfig } from './app-spec.js';
+import { DEFAULT_RELEASE_CONFIG, type ContainerSpec, type ReleaseConfig } from './app-spec.js';
 import {
   buildContainer, buildReleaseConfig, validateAppName, validateCommand, validateKind, validateRepository, validateText,
   type ContainerInput, type ReleaseConfigInput,
@@ -60,7 +60,8 @@ export function toRecord(a: App): AppRecord {
   return {
     id: a.id, name: a.name, kind: a.kind, description: a.description, repository: a.repository,
     buildCommand: a.buildCommand, startCommand: a.startCommand, stopCommand: a.stopCommand,
-    container: a.container, releaseConfig: a.releaseConfig, version: a.version,
+    // Rows written before a release setting existed lack it: fill in its default.
+    container: a.container, releaseConfig: { ...DEFAULT_RELEASE_CONFIG, ...a.releaseConfig }, version: a.version,
     createdAt: a.createdAt, updatedAt: a.updatedAt,
   };
 }

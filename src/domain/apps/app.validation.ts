@@ -55,6 +55,9 @@ export interface ReleaseConfigInput {
   strategy?: ReleaseStrategy | null;
   autoRollback?: boolean | null;
   autoReleaseEnvs?: string[] | null;
+  progressDeadlineSeconds?: number | null;
+  canaryReplicas?: number | null;
+  canaryPauseSeconds?: number | null;
 }
 
 /** Merges `input` over `base` and validates the result. `hpa: null` removes the autoscaler. */
@@ -89,12 +92,19 @@ export function buildContainer(input: ContainerInput | null | undefined, base: C
 }
 
 export function buildReleaseConfig(input: ReleaseConfigInput | null | undefined, base: ReleaseConfig = DEFAULT_RELEASE_CONFIG): ReleaseConfig {
-  const r: ReleaseConfig = { ...base, autoReleaseEnvs: [...base.autoReleaseEnvs] };
+  // Rows written before a setting existed lack it: its default applies.
+  const r: ReleaseConfig = { ...DEFAULT_RELEASE_CONFIG, ...base, autoReleaseEnvs: [...base.autoReleaseEnvs] };
   if (input) {
     if (input.strategy != null) r.strategy = input.strategy;
     if (input.autoRollback != null) r.autoRollback = input.autoRollback;
     if (input.autoReleaseEnvs != null) r.autoReleaseEnvs = [...new Set(input.autoReleaseEnvs)];
+    if (input.progressDeadlineSeconds != null) r.progressDeadlineSeconds = input.progressDeadlineSeconds;
+    if (input.canaryReplicas != null) r.canaryReplicas = input.canaryReplicas;
+    if (input.canaryPauseSeconds != null) r.canaryPauseSeconds = input.canaryPauseSeconds;
   }
+  intIn(r.progressDeadlineSeconds, 10, 3600, 'releaseConfig.progressDeadlineSeconds');
+  intIn(r.canaryReplicas, 1, 50, 'releaseConfig.canaryReplicas');
+  intIn(r.canaryPauseSeconds, 0, 86_400, 'releaseConfig.canaryPauseSeconds');
   if (!Object.values(ReleaseStrategy).includes(r.strategy)) throw badInput('releaseConfig.strategy', 'Unknown release strategy.');
   if (r.autoReleaseEnvs.length > 20) throw badInput('releaseConfig.autoReleaseEnvs', 'At most 20 environments.');
   r.autoReleaseEnvs.forEach((e) => validateEnvName(e, 'releaseConfig.autoReleaseEnvs'));

@@ -16,7 +16,7 @@ export interface EventOutboxHost {
   messaging: Messaging<PhantomTopics>;
   logger: RelayLogger;
   eventsCommittedListeners: Set<() => void>;
-  services: Record<string, unknown>;
+  services: { platformEvents?: PlatformEventFeed; platformEventsRelay?: OutboxRelay };
   onClose: (fn: () => Promise<void> | void) => void;
 }
 
@@ -34,7 +34,6 @@ export interface EventOutboxParts {
   feed?: boolean;
 }
 
-const SERVICE_KEY = 'platformEvents';
 
 /** Starts the relay and/or the feed for `host`; they stop when the platform closes. */
 export async function startEventOutbox(
@@ -60,7 +59,7 @@ export async function startEventOutbox(
   host.onClose(() => outbox.close());
   if (feed) {
     await feed.start();
-    host.services[SERVICE_KEY] = feed;
+    host.services.platformEvents = feed;
   }
   if (relay) {
     host.eventsCommittedListeners.add(relay.wake);
@@ -71,8 +70,8 @@ export async function startEventOutbox(
 }
 
 /** The feed of this process, for subscription resolvers. */
-export function eventFeedOf(services: Record<string, unknown>): PlatformEventFeed {
-  const feed = services[SERVICE_KEY];
-  if (!(feed instanceof PlatformEventFeed)) throw new DomainError('UNAVAILABLE', 'Live platform events are not running in this process.');
+export function eventFeedOf(services: { platformEvents?: PlatformEventFeed }): PlatformEventFeed {
+  const feed = services.platformEvents;
+  if (!feed) throw new DomainError('UNAVAILABLE', 'Live platform events are not running in this process.');
   return feed;
 }

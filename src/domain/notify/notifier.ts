@@ -34,7 +34,7 @@ export interface NotifierHost {
   deps: DomainDeps;
   /** Webhook address policy (`PHANTOM_WEBHOOK_ALLOW_PRIVATE`, `PHANTOM_WEBHOOK_ALLOWED_HOSTS`). */
   config?: { webhookAllowPrivate?: boolean; webhookAllowedHosts?: string[] };
-  services: Record<string, unknown>;
+  services: { notifier?: Notifier };
   onClose: (fn: () => Promise<void> | void) => void;
 }
 
@@ -67,7 +67,6 @@ export interface Notifier {
   close(): Promise<void>;
 }
 
-const SERVICE_KEY = 'notifier';
 const GAP_BATCH = 200;
 
 /** Who the notifier is when it reads apps: a reader with no rights beyond reading. */
@@ -203,11 +202,11 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
     },
   };
   host.onClose(() => notifier.close());
-  host.services[SERVICE_KEY] = notifier;
+  host.services.notifier = notifier;
   return notifier;
 }
 
 /** The notifier of this process, if it runs here. */
-export function notifierOf(services: Record<string, unknown>): Notifier | undefined {
-  return services[SERVICE_KEY] as Notifier | undefined;
+export function notifierOf(services: { notifier?: Notifier }): Notifier | undefined {
+  return services.notifier;
 }

@@ -19,6 +19,11 @@ export interface DomainDeps {
   onEventsCommitted: () => void;
   /** Run in order by `deleteApp` before the deletion; see {@link AppDeletionGuard}. */
   appDeletionGuards: AppDeletionGuard[];
+  /**
+   * Called after a transaction that changed a release's desired state commits (created,
+   * cancel or promote asked, approval decided): wakes the release engine, on every replica.
+   */
+  onReleaseSignal?: (releaseId: number) => void;
   /** Which private webhook destinations notifications may reach (PHANTOM_WEBHOOK_*); default none. */
   webhookPolicy?: { allowPrivate?: boolean; allowedHosts?: readonly string[] };
 }

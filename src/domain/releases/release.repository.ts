@@ -1,0 +1,99 @@
+/**
+ * Every query on `releases` and `release_progress`. List pages and feeds read plain rows
+ * (no managed entities); only the engine's fenced writes and creation change rows.
+ */
+import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import { Release } from './release.entity.js';
+import { ReleaseProgressRow } from './release-progress.entity.js';
+import { ReleaseStatus, type ProgressKind, type ReleaseProgressRecord, type ReleaseRecord, type ReleaseState } from './release-model.js';
+
+const iso = (d: Date | string | null | undefined): string | null => (d == null ? null : new Date(d).toISOString());
+
+/** A row's changing part. */
+export function stateOf(r: Release): ReleaseState {
+  return {
+    status: r.status,
+    steps: r.steps,
+    clusters: r.clusters ?? [],
+    prechecks: r.prechecks ?? [],
+    message: r.message ?? null,
+    ticketId: r.ticketId ?? null,
+    startedAt: iso(r.startedAt),
+    finishedAt: iso(r.finishedAt),
+  };
+}
+
+export function toReleaseRecord(r: Release): ReleaseRecord {
+  return {
+    ...stateOf(r),
+    id: r.id, appId: r.appId, app: r.app, env: r.env, image: r.image, strategy: r.strategy, spec: r.spec,
+    description: r.description, createdBy: r.createdBy, createdById: r.createdById, buildId: r.buildId ?? null,
+    rollbackOf: r.rollbackOf ?? null, createdAt: new Date(r.createdAt), cancelRequested: !!r.cancelRequested,
+  };
+}
+
+const plain = { disableIdentityMap: true } as const;
+
+/** One release (the primary: callers act on what they read). */
+export async function findRelease(em: EntityManager, id: number): Promise<Release | null> {
+  return em.findOne(Release, { id }, { ...plain, connectionType: 'write' });
+}
+
+/** Releases by id (dataloader batch), from the primary. */
+export async function findReleases(em: EntityManager, ids: readonly number[]): Promise<Release[]> {
+  if (!ids.length) return [];
+  return em.find(Release, { id: { $in: [...ids] } }, { ...plain, connectionType: 'write' });
+}
+
+export interface ReleaseFilter {
+  appId?: number | null;
+  env?: string | null;
+  status?: ReleaseStatus | null;
+  createdBy?: string | null;
+}
+
+/** Newest first, keyset-paginated by id; `first + 1` rows so the caller knows whether more follow. */
+export async function listReleaseRows(em: EntityManager, filter: ReleaseFilter, first: number, beforeId?: number): Promise<Release[]> {
+  const where: FilterQuery<Release> = {};
+  if (filter.appId != null) where.appId = filter.appId;
+  if (filter.env != null) where.env = filter.env;
+  if (filter.status != null) where.status = filter.status;
+  if (filter.createdBy != null) where.createdBy = filter.createdBy;
+  if (beforeId != null) where.id = { $lt: beforeId };
+  return em.find(Release, where, { ...plain, orderBy: { id: 'desc' }, limit: first + 1 });
+}
+
+/** The active release of an app in an env (the one holding the active key), if any. */
+export async function findActiveRelease(em: EntityManager, appId: number, env: string): Promise<Release | null> {
+  return em.findOne(Release, { activeKey: activeKeyOf(appId, env) }, { ...plain, connectionType: 'write' });
+}
+
+export const activeKeyOf = (appId: number, env: string): string => `${appId}/${env}`;
+
+/** The newest release of the app in `env` that SUCCEEDED before release `beforeId`. */
+export async function findLastSucceeded(em: EntityManager, appId: number, env: string, beforeId: number): Promise<Release | null> {
+  return em.findOne(Release, { appId, env, status: ReleaseStatus.SUCCEEDED, id: { $lt: beforeId } }, { ...plain, orderBy: { id: 'desc' }, connectionType: 'write' });
+}
+
+/** Adds progress entry `seq` of a release to `em`'s transaction. */
+export async function insertProgress(em: EntityManager, releaseId: number, seq: number, kind: ProgressKind, message: string, state: ReleaseState): Promise<void> {
+  await em.insert(ReleaseProgressRow, { releaseId, seq, kind, message, state, at: new Date() });
+}
+
+export function toProgressRecord(r: ReleaseProgressRow): ReleaseProgressRecord {
+  return { releaseId: r.releaseId, seq: r.seq, kind: r.kind, message: r.message, at: new Date(r.at), state: r.state };
+}
+
+/** Progress entries of a release with `afterSeq < seq ≤ upToSeq`, in order, at most `limit`. */
+export async function findProgress(em: EntityManager, releaseId: number, afterSeq: number, limit: number, upToSeq?: number): Promise<ReleaseProgressRecord[]> {
+  const seq = upToSeq != null ? { $gt: afterSeq, $lte: upToSeq } : { $gt: afterSeq };
+  const rows = await em.find(ReleaseProgressRow, { releaseId, seq }, { ...plain, orderBy: { seq: 'asc' }, limit, connectionType: 'write' });
+  return rows.map(toProgressRecord);
+}
+
+/** The newest progress sequence of each release (one statement). */
+export async function progressHeads(em: EntityManager, ids: number[]): Promise<Map<number, number>> {
+  if (!ids.length) return new Map();
+  const rows = await em.find(Release, { id: { $in: ids } }, { ...plain, fields: ['id', 'progressSeq'], connectionType: 'write' });
+  return new Map(rows.map((r) => [r.id, r.progressSeq]));
+}

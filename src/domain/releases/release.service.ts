@@ -1,0 +1,231 @@
+/**
+ * Releases, the commands: a viewer asks (authorized here), the database records the desired
+ * state, and the engine (src/engine/releases/) carries it out in the worker role. Every
+ * command has an internal operation the platform itself calls (the builds issue's
+ * auto-release, rollbacks) with the requester recorded, never a fake viewer.
+ */
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import { getApp, requireAppRole, type AppRecord } from '../apps/app.service.js';
+import { AppRole, ReleaseStrategy } from '../apps/app-kind.js';
+import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
+import { Environment } from '../settings/environment.entity.js';
+import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
+import { requireViewer, requireWriter } from '../shared/authz.js';
+import { DomainError, badInput, conflict } from '../shared/errors.js';
+import { toGlobalId } from '../shared/global-id.js';
+import { Release } from './release.entity.js';
+import {
+  ProgressKind, ReleaseStatus, StepStatus, isTerminal, type ReleaseRecord, type ReleaseSpec, type ReleaseStep,
+} from './release-model.js';
+import {
+  activeKeyOf, findActiveRelease, findLastSucceeded, findRelease, insertProgress, listReleaseRows, stateOf, toReleaseRecord, type ReleaseFilter,
+} from './release.repository.js';
+
+// An OCI image reference, loosely: no whitespace or control characters, at most 512 characters.
+const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/;
+
+/** Whether `image` is an image reference Phantom will apply. */
+export const isValidImage = (image: string): boolean => image.length > 0 && image.length <= 512 && IMAGE.test(image);
+
+/** The global id of a release (event payloads and links carry it). */
+export const releaseGlobalId = (id: number): string => toGlobalId('Release', id);
+
+export interface CreateReleaseInput {
+  app: string;
+  env: string;
+  image?: string | null;
+  buildId?: string | number | null;
+  description?: string | null;
+}
+
+/** What the internal operation needs: who asked is recorded, not re-authorized. */
+export interface NewRelease {
+  app: AppRecord;
+  env: Environment;
+  spec: ReleaseSpec;
+  description: string;
+  requester: { id: number; username: string };
+  rollbackOf?: number | null;
+  buildId?: number | null;
+}
+
+/** The steps a release will take, planned when it is created (the API shows the plan at once). */
+export function planSteps(env: Environment, strategy: ReleaseStrategy): ReleaseStep[] {
+  const step = (name: ReleaseStep['name'], t?: { cluster: string; namespace: string }): ReleaseStep => ({
+    name, cluster: t?.cluster ?? null, namespace: t?.namespace ?? null, status: StepStatus.PENDING, startedAt: null, finishedAt: null, message: null,
+  });
+  const steps: ReleaseStep[] = [step('precheck')];
+  if (env.requiresApproval) steps.push(step('approval'));
+  const first = env.targets[0];
+  if (strategy === ReleaseStrategy.CANARY && first) steps.push(step('canary', first), step('pause', first));
+  for (const t of env.targets) steps.push(step('deploy', t));
+  if (strategy === ReleaseStrategy.CANARY && first) steps.push(step('cleanup', first));
+  return steps;
+}
+
+/** The spec a release of `app` with `image` applies: the app's container and release settings now. */
+export function specOf(app: AppRecord, image: string): ReleaseSpec {
+  const rc = app.releaseConfig;
+  return {
+    image, container: app.container, strategy: rc.strategy, autoRollback: rc.autoRollback,
+    progressDeadlineSeconds: rc.progressDeadlineSeconds, canaryReplicas: rc.canaryReplicas, canaryPauseSeconds: rc.canaryPauseSeconds,
+  };
+}
+
+async function requireEnvironment(em: EntityManager, name: string): Promise<Environment> {
+  const env = await em.findOne(Environment, { name });
+  if (!env) throw badInput('env', `Unknown environment "${name}".`);
+  return env;
+}
+
+/**
+ * Records a new release (PENDING, its plan, progress entry 1, RELEASE_CREATED) in one
+ * transaction. A second active release of the app in that env is refused by the unique
+ * active key: CONFLICT naming the one that runs.
+ */
+export async function createReleaseOp(em: EntityManager, deps: DomainDeps, n: NewRelease): Promise<ReleaseRecord> {
+  let created: Release;
+  try {
+    created = await em.transactional(async (tx) => {
+      const r = tx.create(Release, {
+        appId: n.app.id, app: n.app.name, env: n.env.name, image: n.spec.image, status: ReleaseStatus.PENDING,
+        strategy: n.spec.strategy, spec: n.spec, targets: n.env.targets.map((t) => ({ cluster: t.cluster, namespace: t.namespace })),
+        steps: planSteps(n.env, n.spec.strategy), clusters: [], prechecks: [], description: n.description,
+        createdBy: n.requester.username, createdById: n.requester.id, rollbackOf: n.rollbackOf ?? null, buildId: n.buildId ?? null,
+        activeKey: activeKeyOf(n.app.id, n.env.name), progressSeq: 1,
+      });
+      tx.persist(r);
+      await tx.flush();
+      await insertProgress(tx, r.id, 1, ProgressKind.CREATED, `Release of ${n.spec.image} to ${n.env.name} requested by ${n.requester.username}`, stateOf(r));
+      recordEvent(tx, {
+        type: PlatformEventType.RELEASE_CREATED, actor: n.requester.username, app: n.app.name, env: n.env.name,
+        payload: { releaseId: releaseGlobalId(r.id), image: n.spec.image, strategy: n.spec.strategy, status: ReleaseStatus.PENDING, ...(n.rollbackOf ? { rollbackOf: releaseGlobalId(n.rollbackOf) } : {}) },
+      });
+      return r;
+    });
+  } catch (e) {
+    if (e instanceof UniqueConstraintViolationException) {
+      const active = await findActiveRelease(em.fork(), n.app.id, n.env.name);
+      throw conflict(
+        `App "${n.app.name}" already has an active release in ${n.env.name}${active ? ` (#${active.id}, ${active.status})` : ''}: wait for it to end or cancel it first.`,
+        { field: 'env', ...(active ? { activeRelease: releaseGlobalId(active.id) } : {}) },
+      );
+    }
+    throw e;
+  }
+  deps.onEventsCommitted();
+  deps.onReleaseSignal?.(created.id);
+  return toReleaseRecord(created);
+}
+
+/** `createRelease`: DEVELOPER or above on the app; the image is required until builds exist. */
+export async function createRelease(ctx: DomainContext, input: CreateReleaseInput): Promise<ReleaseRecord> {
+  const viewer = requireWriter(ctx.viewer);
+  if (input.buildId != null) throw badInput('buildId', 'Builds do not exist yet: give `image` instead.');
+  const app = await getApp(ctx, input.app);
+  if (!app) throw new DomainError('NOT_FOUND', `App "${input.app}" not found.`, { field: 'app' });
+  await requireAppRole(ctx, app, AppRole.DEVELOPER);
+  const env = await requireEnvironment(ctx.em, input.env);
+  const image = input.image?.trim() ?? '';
+  if (!image) throw badInput('image', 'Give the container image to release (e.g. "registry.local/shop:1.4.2").');
+  if (!isValidImage(image)) throw badInput('image', `"${image}" is not a valid container image reference.`);
+  if (input.description != null && input.description.length > 2000) throw badInput('description', 'description is at most 2000 characters.');
+  if (!env.targets.length) throw badInput('env', `Environment "${env.name}" has no deploy targets.`);
+  return createReleaseOp(ctx.em, ctx.deps, {
+    app, env, spec: specOf(app, image), description: input.description ?? '', requester: { id: viewer.userId, username: viewer.username },
+  });
+}
+
+/** A release any signed-in viewer may read (apps are readable by every viewer). */
+export async function getRelease(ctx: DomainContext, id: number): Promise<ReleaseRecord | null> {
+  requireViewer(ctx.viewer);
+  const r = await findRelease(ctx.em, id);
+  return r && toReleaseRecord(r);
+}
+
+async function requireRelease(ctx: DomainContext, id: number): Promise<Release> {
+  requireViewer(ctx.viewer);
+  const r = await findRelease(ctx.em, id);
+  if (!r) throw new DomainError('NOT_FOUND', 'Release not found.', { field: 'id' });
+  return r;
+}
+
+export interface ReleaseListFilter {
+  app?: string | null;
+  env?: string | null;
+  status?: ReleaseStatus | null;
+  createdBy?: string | null;
+}
+
+export interface ReleasePage {
+  items: ReleaseRecord[];
+  hasNextPage: boolean;
+}
+
+/** Newest first; `beforeId` is the last id of the previous page. An unknown app is an empty page. */
+export async function listReleases(ctx: DomainContext, filter: ReleaseListFilter, first: number, beforeId?: number): Promise<ReleasePage> {
+  requireViewer(ctx.viewer);
+  const f: ReleaseFilter = { env: filter.env, status: filter.status, createdBy: filter.createdBy };
+  if (filter.app != null) {
+    const app = await getApp(ctx, filter.app);
+    if (!app) return { items: [], hasNextPage: false };
+    f.appId = app.id;
+  }
+  const rows = await listReleaseRows(ctx.em, f, first, beforeId);
+  return { items: rows.slice(0, first).map(toReleaseRecord), hasNextPage: rows.length > first };
+}
+
+/**
+ * `cancelRelease` (DEVELOPER or above): asks the engine to stop before its next step; waves
+ * already deployed are rolled back. A release that has not started deploying ends CANCELED
+ * at once (the engine does it on its next look, woken now).
+ */
+export async function cancelRelease(ctx: DomainContext, id: number): Promise<ReleaseRecord> {
+  const r = await requireRelease(ctx, id);
+  await requireAppRole(ctx, { id: r.appId, name: r.app }, AppRole.DEVELOPER);
+  if (isTerminal(r.status)) throw conflict(`Release #${r.id} already ended (${r.status}).`);
+  if (r.status === ReleaseStatus.ROLLING_BACK) throw conflict(`Release #${r.id} is rolling back already.`);
+  const changed = await ctx.em.nativeUpdate(Release, { id: r.id, activeKey: { $ne: null } }, { cancelRequested: true, nextRunAt: null });
+  if (!changed) throw conflict(`Release #${r.id} already ended.`);
+  ctx.deps.onReleaseSignal?.(r.id);
+  return toReleaseRecord({ ...r, cancelRequested: true } as Release);
+}
+
+/** `promoteRelease` (DEVELOPER or above): a canary that is PAUSED goes on to the full rollout. */
+export async function promoteRelease(ctx: DomainContext, id: number): Promise<ReleaseRecord> {
+  const r = await requireRelease(ctx, id);
+  await requireAppRole(ctx, { id: r.appId, name: r.app }, AppRole.DEVELOPER);
+  if (r.status !== ReleaseStatus.PAUSED) {
+    throw conflict(`Release #${r.id} is ${r.status}: only a canary release that is PAUSED can be promoted.`, { status: r.status });
+  }
+  await ctx.em.nativeUpdate(Release, { id: r.id, status: ReleaseStatus.PAUSED }, { promoteRequested: true, nextRunAt: null });
+  ctx.deps.onReleaseSignal?.(r.id);
+  return toReleaseRecord(r);
+}
+
+/**
+ * `rollbackRelease` (DEVELOPER or above): a new release that puts the env back on the spec
+ * (image and container) of the last release that SUCCEEDED before `id`. It runs like any
+ * release (approval included where the env needs one); a CANARY app rolls back ROLLING.
+ */
+export async function rollbackRelease(ctx: DomainContext, id: number): Promise<ReleaseRecord> {
+  const viewer = requireWriter(ctx.viewer);
+  const r = await requireRelease(ctx, id);
+  const app = await getApp(ctx, r.app);
+  if (!app || app.id !== r.appId) throw conflict(`App "${r.app}" of release #${r.id} no longer exists.`);
+  await requireAppRole(ctx, app, AppRole.DEVELOPER);
+  const good = await findLastSucceeded(ctx.em, r.appId, r.env, r.id);
+  if (!good) throw conflict(`No release of "${r.app}" in ${r.env} succeeded before #${r.id}: there is nothing to roll back to.`);
+  const env = await requireEnvironment(ctx.em, r.env);
+  const strategy = good.spec.strategy === ReleaseStrategy.CANARY ? ReleaseStrategy.ROLLING : good.spec.strategy;
+  return createReleaseOp(ctx.em, ctx.deps, {
+    app, env, spec: { ...good.spec, strategy }, rollbackOf: r.id, requester: { id: viewer.userId, username: viewer.username },
+    description: `Rollback of #${r.id} to #${good.id} (${good.image})`,
+  });
+}
+
+/** Checks a `releaseProgress` subscription: signed in, and the release exists. */
+export async function authorizeReleaseProgress(ctx: DomainContext, id: number): Promise<ReleaseRecord> {
+  return toReleaseRecord(await requireRelease(ctx, id));
+}
+

@@ -1,0 +1,46 @@
+/**
+ * The home of background work (the `worker` role): the outbox relay, the chat notifier and
+ * the release engine, started by {@link startWorkerRole} in `phantom serve` (with the worker
+ * role) and `phantom worker` alike. Work items live in database rows claimed with an expiry
+ * and a fencing generation (`work-claims.ts`), run by one loop (`work-loop.ts`); periodic
+ * timers go through `timers.ts`.
+ */
+import type { Platform } from '../server/platform.js';
+import { startEventOutbox } from '../domain/events/event-outbox.js';
+import { startNotifier, type NotifierOptions } from '../domain/notify/notifier.js';
+import { startReleaseEngine, type ReleaseEngineOptions } from './releases/release-engine.js';
+import type { ReleaseApprovals } from './releases/release-runner.js';
+import { DomainError } from '../domain/shared/errors.js';
+
+export interface WorkerRoleOptions {
+  /** Base of links in chat messages (PHANTOM_PUBLIC_URL, else the API's local URL). */
+  publicUrl: string;
+  notifier?: Partial<NotifierOptions>;
+  engine?: ReleaseEngineOptions;
+}
+
+/** Approval tickets for the engine (the tickets module). */
+function approvalsOf(_platform: Platform): ReleaseApprovals {
+  const unavailable = (): never => {
+    throw new DomainError('UNAVAILABLE', 'Approval tickets are not available in this build.');
+  };
+  return { open: async () => unavailable(), close: async () => 0 };
+}
+
+/** Starts the worker role's background work on `platform`; it stops when the platform closes. */
+export async function startWorkerRole(platform: Platform, opts: WorkerRoleOptions): Promise<void> {
+  await startEventOutbox(platform, { relay: true, feed: false });
+  startNotifier(platform, { publicUrl: opts.publicUrl, ...opts.notifier });
+  const k8s = platform.services.k8s;
+  if (!k8s) throw new Error('the release engine needs the k8s services (attachK8s)');
+  const engine = startReleaseEngine({
+    em: () => platform.orm.em.fork(),
+    bus: platform.messaging.bus,
+    runtime: k8s.runtime,
+    approvals: approvalsOf(platform),
+    logger: platform.logger,
+    eventsCommitted: platform.deps.onEventsCommitted,
+  }, { ...platform.config.engine, ...opts.engine, verify: { ...platform.config.engine.verify, ...opts.engine?.verify } });
+  platform.services.releaseEngine = engine;
+  platform.onClose(() => engine.stop());
+}

@@ -1,0 +1,601 @@
+/**
+ * Runs one claimed release from where it stands to its end, or until it has to wait (for an
+ * approval, a canary promotion). Each change is one fenced transaction: the release row
+ * (conditional on the claim's generation), its next progress entry, and platform events when
+ * the release starts or ends. Steps record their intent (`applied`) before they call the
+ * cluster and look for their own write first when retried, so a crash at any point resumes
+ * without applying anything twice. Verification waits on the runtime's watch events.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type { ClusterRuntime } from '../../k8s/cluster-runtime.js';
+import type { WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget } from '../../k8s/types.js';
+import { App } from '../../domain/apps/app.entity.js';
+import { ReleaseStrategy } from '../../domain/apps/app-kind.js';
+import { buildContainer } from '../../domain/apps/app.validation.js';
+import { PlatformEventType, recordEvent } from '../../domain/events/event-recorder.js';
+import { Release } from '../../domain/releases/release.entity.js';
+import {
+  ProgressKind, ReleaseStatus, StepStatus, isTerminal, type ClusterProgress, type PrecheckResult, type ReleaseSpec, type ReleaseState, type ReleaseStep,
+} from '../../domain/releases/release-model.js';
+import { findLastSucceeded, findRelease, insertProgress, stateOf } from '../../domain/releases/release.repository.js';
+import { isValidImage, releaseGlobalId } from '../../domain/releases/release.service.js';
+import type { Claim, WorkClaims } from '../work-claims.js';
+import { ClaimLostError } from '../work-claims.js';
+import type { RunResult } from '../work-loop.js';
+
+/** Opens and closes approval tickets (the tickets module, wired by the composition root). */
+export interface ReleaseApprovals {
+  /** Opens a RELEASE_APPROVAL ticket inside `em`'s transaction; returns its id and expiry. */
+  open(em: EntityManager, r: { appId: number; app: string; releaseId: number; requesterId: number; requester: string; reason: string }): Promise<{ id: number; expiresAt: Date }>;
+  /** Closes the release's OPEN tickets (EXPIRED or CANCELED) inside `em`'s transaction. */
+  close(em: EntityManager, releaseId: number, status: 'EXPIRED' | 'CANCELED', comment: string): Promise<number>;
+}
+
+/** Tuning of verification. */
+export interface VerifyOptions {
+  /**
+   * How long a pod may stay crash-looping or unpullable, or a cluster unreachable, before the
+   * wave fails. Default: 5000 ms.
+   */
+  failureGraceMs: number;
+  /** Added to the progress deadline as the engine's own last resort. Default: 30 000 ms. */
+  deadlineSlackMs: number;
+}
+
+export interface ReleaseRunnerDeps {
+  em: () => EntityManager;
+  claims: WorkClaims<Release>;
+  runtime: ClusterRuntime;
+  approvals: ReleaseApprovals;
+  verify: VerifyOptions;
+  /** After each committed change: tells progress subscribers (bus `releaseProgress`). */
+  progressCommitted: (releaseId: number, seq: number) => void;
+  /** After a commit with platform events: wakes the outbox relay. */
+  eventsCommitted: () => void;
+  /** Calls `fn` whenever the release is signalled (cancel, promote, approval); returns the unsubscribe function. */
+  onSignal: (releaseId: number, fn: () => void) => () => void;
+  /** Engine statistics (bench, metrics). */
+  stats: EngineStats;
+}
+
+/** What the engine itself spends: time in its own work, not waiting on clusters. */
+export interface EngineStats {
+  steps: number;
+  commits: number;
+  /** Milliseconds spent in the engine's own work (database writes, cache reads, evaluation). */
+  busyMs: number;
+}
+
+type WaveResult = { ok: true } | { ok: false; message: string; canceled?: boolean };
+
+const FAILING_REASONS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'RunContainerError']);
+
+const nowIso = (): string => new Date().toISOString();
+
+export class ReleaseRun {
+  private row!: Release;
+  private state!: ReleaseState;
+  private seq = 0;
+
+  constructor(private readonly deps: ReleaseRunnerDeps, private readonly claim: Claim, private readonly signal: AbortSignal) {}
+
+  private checkAborted(): void {
+    if (this.signal.aborted) throw new ClaimLostError(this.claim);
+  }
+
+  /** Times the engine's own work. */
+  private async busy<T>(fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.deps.stats.busyMs += performance.now() - t0;
+    }
+  }
+
+  async run(): Promise<RunResult> {
+    const row = await this.busy(() => findRelease(this.deps.em(), this.claim.id));
+    if (!row || isTerminal(row.status)) return 'done';
+    this.row = row;
+    this.state = stateOf(row);
+    this.seq = row.progressSeq;
+    for (;;) {
+      this.checkAborted();
+      let r: RunResult | undefined;
+      switch (this.state.status) {
+        case ReleaseStatus.PENDING:
+          r = await this.start();
+          break;
+        case ReleaseStatus.PRECHECKING:
+          r = await this.precheck();
+          break;
+        case ReleaseStatus.AWAITING_APPROVAL:
+          r = await this.awaitApproval();
+          break;
+        case ReleaseStatus.DEPLOYING:
+        case ReleaseStatus.VERIFYING:
+        case ReleaseStatus.PAUSED:
+          r = await this.rollout();
+          break;
+        case ReleaseStatus.ROLLING_BACK:
+          r = await this.rollBack();
+          break;
+        default:
+          return 'done';
+      }
+      if (r !== undefined) return r;
+    }
+  }
+
+  // --- writing -------------------------------------------------------------------------
+
+  /**
+   * Commits the current state as the next progress entry, fenced by the claim. `extra` are
+   * row columns beside the state; `prepare` runs first in the same transaction (it may change
+   * the state, e.g. to record a ticket it opened); `event` is recorded through the outbox.
+   */
+  private async commit(kind: ProgressKind, message: string, opts: {
+    extra?: Partial<Release>;
+    prepare?: (tx: EntityManager) => Promise<void>;
+    event?: { type: PlatformEventType; actor?: string | null; payload?: Record<string, unknown> };
+  } = {}): Promise<void> {
+    this.checkAborted();
+    const seq = this.seq + 1;
+    await this.busy(() => this.deps.em().transactional(async (tx) => {
+      await opts.prepare?.(tx);
+      const s = this.state;
+      await this.deps.claims.update(tx, this.claim, {
+        status: s.status, steps: s.steps, clusters: s.clusters, prechecks: s.prechecks, message: s.message, ticketId: s.ticketId,
+        startedAt: s.startedAt ? new Date(s.startedAt) : null, finishedAt: s.finishedAt ? new Date(s.finishedAt) : null,
+        progressSeq: seq, ...opts.extra,
+      });
+      await insertProgress(tx, this.row.id, seq, kind, message, s);
+      if (opts.event) {
+        recordEvent(tx, {
+          type: opts.event.type, actor: opts.event.actor ?? this.row.createdBy, app: this.row.app, env: this.row.env,
+          payload: { releaseId: releaseGlobalId(this.row.id), image: this.row.image, strategy: this.row.strategy, status: s.status, ...opts.event.payload },
+        });
+      }
+    }));
+    this.seq = seq;
+    this.deps.stats.commits++;
+    if (opts.extra) Object.assign(this.row, opts.extra);
+    this.deps.progressCommitted(this.row.id, seq);
+    if (opts.event) this.deps.eventsCommitted();
+  }
+
+  /** The flags others set (cancel, promote, approval), read fresh. */
+  private async flags(): Promise<Pick<Release, 'cancelRequested' | 'promoteRequested' | 'approval' | 'approvalNote'>> {
+    const r = await this.busy(() => findRelease(this.deps.em(), this.row.id));
+    if (!r || r.generation !== this.claim.generation) throw new ClaimLostError(this.claim);
+    return { cancelRequested: !!r.cancelRequested, promoteRequested: !!r.promoteRequested, approval: r.approval ?? null, approvalNote: r.approvalNote ?? null };
+  }
+
+  private stepAt(i: number): ReleaseStep {
+    return this.state.steps[i]!;
+  }
+
+  private setStep(i: number, patch: Partial<ReleaseStep>): void {
+    this.state.steps = this.state.steps.map((s, k) => (k === i ? { ...s, ...patch } : s));
+  }
+
+  private describeStep(s: ReleaseStep): string {
+    return s.cluster ? `${s.name} on ${s.cluster}` : s.name;
+  }
+
+  /** Ends the release: remaining steps SKIPPED (a running one FAILED), the active key freed, the event recorded. */
+  private async finish(status: ReleaseStatus, message: string, event: PlatformEventType, actor?: string | null): Promise<RunResult> {
+    this.state.steps = this.state.steps.map((s) =>
+      s.status === StepStatus.PENDING ? { ...s, status: StepStatus.SKIPPED }
+        : s.status === StepStatus.RUNNING ? { ...s, status: StepStatus.FAILED, finishedAt: nowIso(), message: s.message ?? message } : s);
+    this.state = { ...this.state, status, message, finishedAt: nowIso() };
+    await this.commit(ProgressKind.STATUS, message, {
+      extra: { activeKey: null, cancelRequested: false, promoteRequested: false },
+      event: { type: event, actor, payload: { reason: message } },
+    });
+    return 'done';
+  }
+
+  // --- states --------------------------------------------------------------------------
+
+  private async start(): Promise<RunResult | undefined> {
+    if ((await this.flags()).cancelRequested) return this.finish(ReleaseStatus.CANCELED, 'Canceled before it started.', PlatformEventType.RELEASE_CANCELED);
+    const i = this.state.steps.findIndex((s) => s.name === 'precheck');
+    this.setStep(i, { status: StepStatus.RUNNING, startedAt: nowIso() });
+    this.state.status = ReleaseStatus.PRECHECKING;
+    await this.commit(ProgressKind.STATUS, 'Running prechecks');
+    return undefined;
+  }
+
+  private async runPrechecks(): Promise<PrecheckResult[]> {
+    const spec = this.row.spec;
+    const results: PrecheckResult[] = [];
+    const app = await this.deps.em().findOne(App, { id: this.row.appId }, { fields: ['id', 'name'], connectionType: 'write', disableIdentityMap: true });
+    results.push(app && app.name === this.row.app
+      ? { rule: 'app', passed: true, message: `App "${this.row.app}" exists.` }
+      : { rule: 'app', passed: false, message: `App "${this.row.app}" no longer exists.` });
+    results.push({ rule: 'one-active-release', passed: true, message: `The only active release of ${this.row.app} in ${this.row.env} (held by the database).` });
+    try {
+      const c = buildContainer(spec.container, spec.container);
+      const replicas = c.hpa ? c.hpa.minReplicas : c.replicas;
+      results.push(replicas >= 1
+        ? { rule: 'container-spec', passed: true, message: `${replicas} replica(s) of ${c.cpu} CPU / ${c.memory}, port ${c.port}, readiness ${c.healthCheckPath}.` }
+        : { rule: 'container-spec', passed: false, message: 'The container spec runs 0 replicas: nothing could be verified. Set container.replicas ≥ 1 (or an HPA).' });
+    } catch (e) {
+      results.push({ rule: 'container-spec', passed: false, message: `The container spec is not valid: ${(e as Error).message}` });
+    }
+    results.push(isValidImage(spec.image)
+      ? { rule: 'image', passed: true, message: `"${spec.image}" is a valid image reference.` }
+      : { rule: 'image', passed: false, message: `"${spec.image}" is not a valid image reference.` });
+    const known = new Set(this.deps.runtime.clusterNames());
+    const unknown = this.row.targets.filter((t) => !known.has(t.cluster)).map((t) => t.cluster);
+    results.push(!this.row.targets.length
+      ? { rule: 'targets', passed: false, message: `Environment ${this.row.env} has no deploy targets.` }
+      : unknown.length
+        ? { rule: 'targets', passed: false, message: `Unknown cluster(s) ${unknown.join(', ')}: not in this Phantom's kubeconfig.` }
+        : { rule: 'targets', passed: true, message: `Targets: ${this.row.targets.map((t) => `${t.cluster}/${t.namespace}`).join(', ')}.` });
+    return results;
+  }
+
+  private async precheck(): Promise<RunResult | undefined> {
+    if ((await this.flags()).cancelRequested) return this.finish(ReleaseStatus.CANCELED, 'Canceled during prechecks.', PlatformEventType.RELEASE_CANCELED);
+    const results = await this.busy(() => this.runPrechecks());
+    this.state.prechecks = results;
+    const i = this.state.steps.findIndex((s) => s.name === 'precheck');
+    const failed = results.filter((r) => !r.passed);
+    if (failed.length) {
+      this.setStep(i, { status: StepStatus.FAILED, finishedAt: nowIso(), message: failed.map((f) => f.message).join(' ') });
+      return this.finish(ReleaseStatus.FAILED, `Prechecks failed: ${failed.map((f) => `${f.rule}: ${f.message}`).join(' ')}`, PlatformEventType.RELEASE_FAILED);
+    }
+    this.setStep(i, { status: StepStatus.SUCCEEDED, finishedAt: nowIso(), message: `${results.length} checks passed` });
+    const a = this.state.steps.findIndex((s) => s.name === 'approval');
+    if (a >= 0) {
+      this.state.status = ReleaseStatus.AWAITING_APPROVAL;
+      let expiresAt = 0;
+      await this.commit(ProgressKind.STATUS, 'Prechecks passed; waiting for approval', {
+        prepare: async (tx) => {
+          const t = await this.deps.approvals.open(tx, {
+            appId: this.row.appId, app: this.row.app, releaseId: this.row.id, requesterId: this.row.createdById, requester: this.row.createdBy,
+            reason: `Release ${this.row.image} of ${this.row.app} to ${this.row.env}${this.row.description ? `: ${this.row.description}` : ''}`,
+          });
+          expiresAt = t.expiresAt.getTime();
+          this.state.ticketId = t.id;
+          this.setStep(a, { status: StepStatus.RUNNING, startedAt: nowIso(), dueAt: t.expiresAt.toISOString(), message: `Waiting for an OWNER of ${this.row.app} or an admin (not ${this.row.createdBy}) to approve ticket #${t.id}` });
+        },
+      });
+      return { at: expiresAt, quiet: { approval: null, cancelRequested: false } };
+    }
+    return this.beginDeploy('Prechecks passed; deploying');
+  }
+
+  private async beginDeploy(message: string, actor?: string | null): Promise<undefined> {
+    this.state.status = ReleaseStatus.DEPLOYING;
+    this.state.startedAt = nowIso();
+    await this.commit(ProgressKind.STATUS, message, { event: { type: PlatformEventType.RELEASE_STARTED, actor } });
+    return undefined;
+  }
+
+  private async awaitApproval(): Promise<RunResult | undefined> {
+    const f = await this.flags();
+    const a = this.state.steps.findIndex((s) => s.name === 'approval');
+    if (f.approval === 'APPROVED') {
+      this.setStep(a, { status: StepStatus.SUCCEEDED, finishedAt: nowIso(), message: f.approvalNote ?? 'Approved' });
+      return this.beginDeploy(f.approvalNote ?? 'Approved; deploying');
+    }
+    if (f.approval === 'REJECTED') {
+      this.setStep(a, { status: StepStatus.FAILED, finishedAt: nowIso(), message: f.approvalNote ?? 'Rejected' });
+      return this.finish(ReleaseStatus.REJECTED, f.approvalNote ?? 'The approval ticket was rejected.', PlatformEventType.RELEASE_CANCELED);
+    }
+    if (f.cancelRequested) {
+      const message = 'Canceled while waiting for approval.';
+      await this.busy(() => this.deps.em().transactional((tx) => this.deps.approvals.close(tx, this.row.id, 'CANCELED', message)));
+      return this.finish(ReleaseStatus.CANCELED, message, PlatformEventType.RELEASE_CANCELED);
+    }
+    const due = this.approvalDue();
+    if (Date.now() >= due) {
+      const message = `The approval ticket expired without a decision (${new Date(due).toISOString()}).`;
+      await this.busy(() => this.deps.em().transactional((tx) => this.deps.approvals.close(tx, this.row.id, 'EXPIRED', message)));
+      this.setStep(a, { status: StepStatus.FAILED, finishedAt: nowIso(), message });
+      return this.finish(ReleaseStatus.CANCELED, message, PlatformEventType.RELEASE_CANCELED);
+    }
+    return { at: due, quiet: { approval: null, cancelRequested: false } };
+  }
+
+  /** When the approval ticket expires (recorded on the approval step when the ticket was opened). */
+  private approvalDue(): number {
+    const t = Date.parse(this.state.steps.find((s) => s.name === 'approval')?.dueAt ?? '');
+    return Number.isFinite(t) ? t : Date.now();
+  }
+
+  private async rollout(): Promise<RunResult | undefined> {
+    for (let i = 0; i < this.state.steps.length; i++) {
+      const step = this.stepAt(i);
+      if (step.status === StepStatus.SUCCEEDED || step.status === StepStatus.SKIPPED) continue;
+      if (!['canary', 'pause', 'deploy', 'cleanup'].includes(step.name)) continue;
+      const f = await this.flags();
+      if (f.cancelRequested) return this.fail('Canceled', true, i);
+      if (step.name === 'pause') {
+        const r = await this.pause(i, f.promoteRequested);
+        if (r !== undefined) return r;
+        continue;
+      }
+      if (step.name === 'cleanup') {
+        await this.removeCanary(i);
+        continue;
+      }
+      const res = await this.wave(i, this.row.spec, String(this.row.id));
+      if (!res.ok) return this.fail(res.message, !!res.canceled, i);
+    }
+    this.state.status = ReleaseStatus.SUCCEEDED;
+    return this.finish(ReleaseStatus.SUCCEEDED, `Released ${this.row.image} to ${this.row.env} (${this.row.targets.map((t) => t.cluster).join(', ')}).`, PlatformEventType.RELEASE_SUCCEEDED);
+  }
+
+  private async pause(i: number, promoted: boolean): Promise<RunResult | undefined> {
+    let step = this.stepAt(i);
+    const pauseMs = this.row.spec.canaryPauseSeconds * 1000;
+    if (step.status === StepStatus.PENDING) {
+      const until = new Date(Date.now() + pauseMs).toISOString();
+      this.setStep(i, { status: StepStatus.RUNNING, startedAt: nowIso(), dueAt: until, message: `Canary verified: paused until promoteRelease or ${until}` });
+      this.state.status = ReleaseStatus.PAUSED;
+      await this.commit(ProgressKind.STATUS, `Canary verified on ${step.cluster}; paused until promoteRelease or ${until}`);
+      step = this.stepAt(i);
+    }
+    const due = Date.parse(step.dueAt ?? nowIso());
+    if (promoted || Date.now() >= due) {
+      this.setStep(i, { status: StepStatus.SUCCEEDED, finishedAt: nowIso(), message: promoted ? 'Promoted' : 'Canary pause elapsed' });
+      this.state.status = ReleaseStatus.DEPLOYING;
+      await this.commit(ProgressKind.STATUS, promoted ? 'Promoted: rolling out everywhere' : 'Canary pause elapsed: rolling out everywhere', { extra: { promoteRequested: false } });
+      return undefined;
+    }
+    return { at: due, quiet: { promoteRequested: false, cancelRequested: false } };
+  }
+
+  private canaryTarget(): WorkloadTarget {
+    const t = this.row.targets[0]!;
+    return { cluster: t.cluster, namespace: t.namespace };
+  }
+
+  private async removeCanary(i: number | null): Promise<string | null> {
+    const t = this.canaryTarget();
+    if (i !== null) {
+      this.setStep(i, { status: StepStatus.RUNNING, startedAt: this.stepAt(i).startedAt ?? nowIso() });
+      await this.commit(ProgressKind.STEP, `Removing the canary on ${t.cluster}`);
+    }
+    const [res] = await this.deps.runtime.removeWorkload([t], { app: this.row.app, env: this.row.env, variant: 'canary' });
+    const error = res && !res.ok ? res.error : null;
+    if (i !== null) {
+      this.setStep(i, { status: StepStatus.SUCCEEDED, finishedAt: nowIso(), message: error ? `Canary not removed: ${error}` : 'Canary removed' });
+      await this.commit(ProgressKind.STEP, error ? `Canary not removed on ${t.cluster}: ${error}` : `Canary removed on ${t.cluster}`);
+    }
+    return error;
+  }
+
+  /**
+   * Something went wrong (or a cancel came) at step `i`: removes the canary, then either
+   * rolls the touched waves back to the last SUCCEEDED release's spec, or ends FAILED
+   * (CANCELED) leaving the workloads as they are, saying why.
+   */
+  private async fail(reason: string, canceled: boolean, i: number): Promise<RunResult | undefined> {
+    const step = this.stepAt(i);
+    if (step.status === StepStatus.RUNNING) this.setStep(i, { status: StepStatus.FAILED, finishedAt: nowIso(), message: reason });
+    const endAs = canceled ? ReleaseStatus.CANCELED : ReleaseStatus.FAILED;
+    const endEvent = canceled ? PlatformEventType.RELEASE_CANCELED : PlatformEventType.RELEASE_FAILED;
+    const notes: string[] = [reason];
+    if (this.state.steps.some((s) => s.name === 'canary' && s.applied)) {
+      const err = await this.removeCanary(null);
+      notes.push(err ? `the canary could not be removed (${err})` : 'the canary was removed');
+    }
+    const touched = this.state.steps.filter((s) => s.name === 'deploy' && s.applied);
+    if (!touched.length) return this.finish(endAs, `${notes.join('; ')}.`, endEvent);
+    if (!canceled && !this.row.spec.autoRollback) {
+      return this.finish(endAs, `${notes.join('; ')}; autoRollback is off: the workloads were left as they are.`, endEvent);
+    }
+    const good = await this.busy(() => findLastSucceeded(this.deps.em(), this.row.appId, this.row.env, this.row.id));
+    if (!good) {
+      return this.finish(endAs, `${notes.join('; ')}; no earlier release of ${this.row.app} in ${this.row.env} succeeded, so there is nothing to roll back to: the workloads were left as they are.`, endEvent);
+    }
+    const rollbackSteps: ReleaseStep[] = touched.map((s) => ({
+      name: 'rollback', cluster: s.cluster, namespace: s.namespace, status: StepStatus.PENDING, startedAt: null, finishedAt: null, message: `Back to #${good.id} (${good.image})`,
+    }));
+    this.state.steps = this.state.steps.map((s) => (s.status === StepStatus.PENDING ? { ...s, status: StepStatus.SKIPPED } : s)).concat(rollbackSteps);
+    this.state.status = ReleaseStatus.ROLLING_BACK;
+    this.state.message = notes.join('; ');
+    await this.commit(ProgressKind.STATUS, `${notes.join('; ')}: rolling back to #${good.id} (${good.image})`, {
+      extra: { rollbackTo: good.id, outcome: canceled ? ReleaseStatus.CANCELED : ReleaseStatus.ROLLED_BACK },
+    });
+    return undefined;
+  }
+
+  private async rollBack(): Promise<RunResult | undefined> {
+    const goodId = this.row.rollbackTo;
+    const good = goodId != null ? await this.busy(() => findRelease(this.deps.em(), goodId)) : null;
+    const reason = this.state.message ?? 'Failed';
+    if (!good) return this.finish(ReleaseStatus.FAILED, `${reason}; the release to roll back to is gone.`, PlatformEventType.RELEASE_FAILED);
+    for (let i = 0; i < this.state.steps.length; i++) {
+      const s = this.stepAt(i);
+      if (s.name !== 'rollback' || s.status === StepStatus.SUCCEEDED) continue;
+      const res = await this.wave(i, good.spec, String(good.id));
+      if (!res.ok) {
+        return this.finish(ReleaseStatus.FAILED, `${reason}; the rollback to #${good.id} (${good.image}) failed too: ${res.message}`, PlatformEventType.RELEASE_FAILED);
+      }
+    }
+    const canceled = this.row.outcome === ReleaseStatus.CANCELED;
+    return this.finish(
+      canceled ? ReleaseStatus.CANCELED : ReleaseStatus.ROLLED_BACK,
+      `${reason}; rolled back to #${good.id} (${good.image}).`,
+      canceled ? PlatformEventType.RELEASE_CANCELED : PlatformEventType.RELEASE_ROLLED_BACK,
+    );
+  }
+
+  // --- one wave --------------------------------------------------------------------------
+
+  private workloadSpec(spec: ReleaseSpec, releaseId: string, canary: boolean): WorkloadSpec {
+    return {
+      app: this.row.app, env: this.row.env, variant: canary ? 'canary' : 'main', image: spec.image, container: spec.container, releaseId,
+      strategy: !canary && spec.strategy === ReleaseStrategy.RECREATE ? 'Recreate' : 'RollingUpdate',
+      progressDeadlineSeconds: spec.progressDeadlineSeconds,
+      ...(canary ? { replicas: spec.canaryReplicas } : {}),
+    };
+  }
+
+  /**
+   * Applies `spec` (as release `releaseId`) to step `i`'s cluster and verifies it. Intent
+   * first: `applied` is committed before the cluster call; a retry (after a crash) finds the
+   * Deployment already carrying this release and image and does not write again.
+   */
+  private async wave(i: number, spec: ReleaseSpec, releaseId: string): Promise<WaveResult> {
+    let step = this.stepAt(i);
+    const canary = step.name === 'canary';
+    const rollingBack = step.name === 'rollback';
+    const target: WorkloadTarget = { cluster: step.cluster!, namespace: step.namespace! };
+    const ref: WorkloadRef = { app: this.row.app, env: this.row.env, variant: canary ? 'canary' : 'main' };
+    const what = canary ? `canary of ${spec.image}` : spec.image;
+    this.deps.stats.steps++;
+    if (step.status === StepStatus.PENDING || !step.applied) {
+      this.setStep(i, { status: StepStatus.RUNNING, startedAt: step.startedAt ?? nowIso(), applied: true, message: `Applying ${what}` });
+      if (!rollingBack) this.state.status = ReleaseStatus.DEPLOYING;
+      await this.commit(ProgressKind.STEP, `${rollingBack ? 'Rolling back' : 'Deploying'} ${what} to ${target.cluster}/${target.namespace}`);
+      step = this.stepAt(i);
+    }
+    const [current] = await this.busy(() => this.deps.runtime.workloads([target], ref));
+    const mine = current && current.releaseId === releaseId && current.image === spec.image;
+    if (!mine) {
+      this.checkAborted();
+      const [res] = await this.deps.runtime.applyWorkload([target], this.workloadSpec(spec, releaseId, canary));
+      if (res?.error) return { ok: false, message: `${this.describeStep(step)}: ${res.error}` };
+    }
+    if (!rollingBack && this.state.status !== ReleaseStatus.VERIFYING) {
+      this.state.status = ReleaseStatus.VERIFYING;
+      this.setStep(i, { message: `Verifying ${what}` });
+      await this.commit(ProgressKind.STATUS, `Verifying ${what} on ${target.cluster}`);
+    }
+    const v = await this.verify(target, ref, releaseId, spec);
+    if (v.ok) {
+      this.setStep(i, { status: StepStatus.SUCCEEDED, finishedAt: nowIso(), message: `${what} is available on ${target.cluster}` });
+      await this.commit(ProgressKind.STEP, `${this.describeStep(step)} done: ${what} is available`);
+    }
+    return v;
+  }
+
+  private async recordCounts(w: WorkloadState): Promise<void> {
+    const next: ClusterProgress = {
+      cluster: w.cluster, namespace: w.namespace, desired: w.replicas, updated: w.updatedReplicas, ready: w.readyReplicas, available: w.availableReplicas,
+    };
+    const prev = this.state.clusters.find((c) => c.cluster === w.cluster && c.namespace === w.namespace);
+    if (prev && prev.desired === next.desired && prev.updated === next.updated && prev.ready === next.ready && prev.available === next.available) return;
+    this.state.clusters = prev ? this.state.clusters.map((c) => (c === prev ? next : c)) : [...this.state.clusters, next];
+    await this.commit(ProgressKind.PODS, `${w.cluster}: ${next.updated}/${next.desired} updated, ${next.ready} ready, ${next.available} available`);
+  }
+
+  /**
+   * Waits until the Deployment in `target` runs release `releaseId` and is available, driven
+   * by the runtime's watch events (each re-reads the informer cache, no API call). Fails on
+   * the progress deadline (the Deployment's ProgressDeadlineExceeded condition), on a pod of
+   * the new image that stays crash-looping or unpullable past the grace, on a cluster error
+   * that lasts past the grace, or on a cancel.
+   */
+  private verify(target: WorkloadTarget, ref: WorkloadRef, releaseId: string, spec: ReleaseSpec): Promise<WaveResult> {
+    const { failureGraceMs, deadlineSlackMs } = this.deps.verify;
+    const hardDeadline = Date.now() + spec.progressDeadlineSeconds * 1000 + deadlineSlackMs;
+    return new Promise<WaveResult>((resolve, reject) => {
+      let settled = false;
+      let evaluating = false;
+      let again = false;
+      let timer: NodeJS.Timeout | undefined;
+      const failingSince = new Map<string, number>();
+      let errorSince: number | null = null;
+      let cancelAsked = false;
+      const cleanup = (): void => {
+        settled = true;
+        offEvents();
+        offSignal();
+        this.signal.removeEventListener('abort', onAbort);
+        clearTimeout(timer);
+      };
+      const done = (r: WaveResult): void => {
+        if (settled) return;
+        cleanup();
+        resolve(r);
+      };
+      const onAbort = (): void => {
+        if (settled) return;
+        cleanup();
+        reject(new ClaimLostError(this.claim));
+      };
+      const wakeAt = (at: number): void => {
+        clearTimeout(timer);
+        timer = setTimeout(schedule, Math.max(10, at - Date.now()));
+        timer.unref();
+      };
+      const evaluate = async (): Promise<void> => {
+        if (cancelAsked) return done({ ok: false, message: 'Canceled', canceled: true });
+        const [w] = await this.deps.runtime.workloads([target], ref);
+        if (!w || settled) return;
+        const now = Date.now();
+        if (w.error) {
+          errorSince ??= now;
+          if (now - errorSince >= failureGraceMs) return done({ ok: false, message: `cluster ${target.cluster}: ${w.error}` });
+          return wakeAt(errorSince + failureGraceMs);
+        }
+        errorSince = null;
+        if (w.releaseId === releaseId) await this.recordCounts(w);
+        if (w.releaseId === releaseId && w.status === 'AVAILABLE') return done({ ok: true });
+        const deadline = w.releaseId === releaseId && w.conditions.find((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
+        if (deadline) {
+          return done({ ok: false, message: `${w.name} on ${target.cluster} made no progress for ${spec.progressDeadlineSeconds} s (ProgressDeadlineExceeded${deadline.message ? `: ${deadline.message}` : ''})` });
+        }
+        let next = hardDeadline;
+        const seen = new Set<string>();
+        for (const p of w.pods) {
+          if (p.image !== spec.image || p.ready || !p.reason || !FAILING_REASONS.has(p.reason)) continue;
+          seen.add(p.name);
+          const since = failingSince.get(p.name) ?? now;
+          failingSince.set(p.name, since);
+          if (now - since >= failureGraceMs) {
+            return done({ ok: false, message: `pod ${p.name} on ${target.cluster} is ${p.reason}${p.restarts ? ` (${p.restarts} restarts)` : ''}` });
+          }
+          next = Math.min(next, since + failureGraceMs);
+        }
+        for (const name of [...failingSince.keys()]) if (!seen.has(name)) failingSince.delete(name);
+        if (now >= hardDeadline) return done({ ok: false, message: `${w.name} on ${target.cluster} did not become available within ${spec.progressDeadlineSeconds} s` });
+        wakeAt(next);
+      };
+      const schedule = (): void => {
+        if (settled) return;
+        if (evaluating) {
+          again = true;
+          return;
+        }
+        evaluating = true;
+        const t0 = performance.now();
+        evaluate().then(() => {
+          this.deps.stats.busyMs += performance.now() - t0;
+          evaluating = false;
+          if (again && !settled) {
+            again = false;
+            schedule();
+          }
+        }, (err) => {
+          evaluating = false;
+          if (settled) return;
+          cleanup();
+          reject(err);
+        });
+      };
+      const offEvents = this.deps.runtime.onObjectEvent((e) => {
+        if (e.cluster === target.cluster && e.app === ref.app && e.namespace === target.namespace) schedule();
+      });
+      // A cancel reaches a waiting wave as a signal (read the flags then, not on every watch event).
+      const offSignal = this.deps.onSignal(this.row.id, () => {
+        this.flags().then((f) => {
+          if (f.cancelRequested) {
+            cancelAsked = true;
+            schedule();
+          }
+        }, () => undefined);
+      });
+      this.signal.addEventListener('abort', onAbort);
+      schedule();
+    });
+  }
+}
