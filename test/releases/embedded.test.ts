@@ -74,3 +74,131 @@ describe('releases on the embedded default', () => {
     }
   });
 });
+
+describe('release strategies, cancel and rollback on the embedded default', () => {
+  let t: TestPhantom;
+
+  beforeAll(async () => {
+    t = await startTestPhantom('embedded', { env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_RELEASE_FAILURE_GRACE_MS: '1000' } });
+    const env = await t.gql(`mutation { upsertEnvironment(input: { name: "staging", requiresApproval: false, targets: [{ cluster: "sim-1", namespace: "staging" }, { cluster: "sim-2", namespace: "staging" }] }) { name } }`);
+    expect(env.errors).toBeUndefined();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const kubectlJson = async (cluster: string, args: string[]): Promise<any> => {
+    // Asynchronously: the simulated clusters answer from this very process.
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const kubeconfig = t.phantom.platform.services.k8s!.kubeconfigPath!;
+    const { stdout } = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, '--context', cluster, ...args, '-o', 'json'], { encoding: 'utf8' });
+    return JSON.parse(stdout);
+  };
+
+  it('deploys wave by wave (sim-1 verified before sim-2 starts); RECREATE and the progress deadline reach the Deployment', async () => {
+    await t.gql(`mutation { createApp(input: { name: "api", kind: GO, releaseConfig: { strategy: RECREATE, progressDeadlineSeconds: 90 } }) { id } }`);
+    const r = await createRelease(t, { app: 'api', env: 'staging', image: 'registry.local/api:1' });
+    const frames = await follow(t.ws(), r.id);
+    expect(frames.at(-1)!.release.status).toBe('SUCCEEDED');
+    // The second wave starts only after the first one succeeded.
+    const firstRunning2 = frames.findIndex((f) => f.release.steps.find((s) => s.cluster === 'sim-2')?.status === 'RUNNING');
+    expect(firstRunning2).toBeGreaterThan(0);
+    expect(frames[firstRunning2]!.release.steps.find((s) => s.cluster === 'sim-1')!.status).toBe('SUCCEEDED');
+    for (const cluster of ['sim-1', 'sim-2']) {
+      const d = await kubectlJson(cluster, ['-n', 'staging', 'get', 'deployment', 'api']);
+      expect(d.spec.strategy).toEqual({ type: 'Recreate' });
+      expect(d.spec.progressDeadlineSeconds).toBe(90);
+      expect(d.metadata.annotations['phantom.io/release-id']).toBe(String(Buffer.from(r.id, 'base64url').toString().split(':')[1]));
+    }
+  });
+
+  it('a canary pauses after its wave, is promoted, rolls out everywhere, and is removed', async () => {
+    await t.gql(`mutation { createApp(input: { name: "web", kind: NODE, container: { replicas: 2 }, releaseConfig: { strategy: CANARY, canaryReplicas: 1, canaryPauseSeconds: 3600 } }) { id } }`);
+    const r = await createRelease(t, { app: 'web', env: 'staging', image: 'registry.local/web:2' });
+    expect(r.steps.map((s: any) => `${s.name}@${s.cluster ?? ''}`)).toEqual(['precheck@', 'canary@sim-1', 'pause@sim-1', 'deploy@sim-1', 'deploy@sim-2', 'cleanup@sim-1']);
+    const paused = await follow(t.ws(), r.id, { until: (f) => f.release.status === 'PAUSED' });
+    expect(paused.at(-1)!.release.steps.find((s) => s.name === 'canary')!.status).toBe('SUCCEEDED');
+    const runtime = t.phantom.platform.services.k8s!.runtime;
+    const canary = await runtime.workloads([{ cluster: 'sim-1', namespace: 'staging' }], { app: 'web', env: 'staging', variant: 'canary' });
+    expect(canary[0]).toMatchObject({ name: 'web-canary', image: 'registry.local/web:2', replicas: 1, status: 'AVAILABLE' });
+    const main = await runtime.workloads([{ cluster: 'sim-1', namespace: 'staging' }], { app: 'web', env: 'staging' });
+    expect(main[0]!.status).toBe('MISSING');
+    // Still paused: a query says so, and a promote of something not paused is CONFLICT.
+    expect((await getRelease(t, r.id)).status).toBe('PAUSED');
+    const p = await t.gql(`mutation($id: ID!) { promoteRelease(id: $id) { status } }`, { id: r.id });
+    expect(p.errors).toBeUndefined();
+    const rest = await follow(t.ws(), r.id, { after: paused.at(-1)!.sequence });
+    expect(Number(rest[0]!.sequence)).toBe(Number(paused.at(-1)!.sequence) + 1);
+    expect(rest.at(-1)!.release.status).toBe('SUCCEEDED');
+    expect(rest.at(-1)!.release.steps.map((s) => s.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    const after = await runtime.workloads([{ cluster: 'sim-1', namespace: 'staging' }], { app: 'web', env: 'staging', variant: 'canary' });
+    expect(after[0]!.status).toBe('MISSING');
+    const again = await t.gql(`mutation($id: ID!) { promoteRelease(id: $id) { status } }`, { id: r.id });
+    expect(errorCode(again)).toBe('CONFLICT');
+  });
+
+  it('cancel mid-rollout stops before the next wave and rolls the deployed waves back', async () => {
+    await t.gql(`mutation { createApp(input: { name: "big", kind: JAVA, container: { replicas: 24, cpu: "10m" } }) { id } }`);
+    const first = await createRelease(t, { app: 'big', env: 'staging', image: 'registry.local/big:1' });
+    expect((await follow(t.ws(), first.id)).at(-1)!.release.status).toBe('SUCCEEDED');
+    const r = await createRelease(t, { app: 'big', env: 'staging', image: 'registry.local/big:2' });
+    let canceled = false;
+    const frames = await follow(t.ws(), r.id, {
+      until: (f) => {
+        if (!canceled && f.release.steps.find((s) => s.cluster === 'sim-1' && s.name === 'deploy')?.status === 'SUCCEEDED') {
+          canceled = true;
+          void t.gql(`mutation($id: ID!) { cancelRelease(id: $id) { cancelRequested } }`, { id: r.id });
+        }
+        return false;
+      },
+    });
+    const last = frames.at(-1)!;
+    expect(last.release.status).toBe('CANCELED');
+    expect(last.release.message).toMatch(/Canceled.*rolled back to #\d+ \(registry\.local\/big:1\)/);
+    expect(frames.map((f) => f.release.status)).toContain('ROLLING_BACK');
+    const w = await t.gql(`{ app(name: "big") { workloads(env: "staging") { cluster image status } } }`);
+    expect(w.data.app.workloads).toEqual([
+      { cluster: 'sim-1', image: 'registry.local/big:1', status: 'AVAILABLE' },
+      { cluster: 'sim-2', image: 'registry.local/big:1', status: 'AVAILABLE' },
+    ]);
+    const ended = await t.gql(`mutation($id: ID!) { cancelRelease(id: $id) { id } }`, { id: r.id });
+    expect(errorCode(ended)).toBe('CONFLICT');
+  });
+
+  it('rollbackRelease puts the env back on the last success before it; without one it says so', async () => {
+    await t.gql(`mutation { createApp(input: { name: "solo", kind: NODE }) { id } }`);
+    const one = await createRelease(t, { app: 'solo', env: 'staging', image: 'registry.local/solo:1' });
+    await follow(t.ws(), one.id);
+    const none = await t.gql(`mutation($id: ID!) { rollbackRelease(id: $id) { id } }`, { id: one.id });
+    expect(errorCode(none)).toBe('CONFLICT');
+    expect(none.errors![0]!.message).toMatch(/nothing to roll back to/);
+    const two = await createRelease(t, { app: 'solo', env: 'staging', image: 'registry.local/solo:2' });
+    await follow(t.ws(), two.id);
+    const rb = await t.gql(`mutation($id: ID!) { rollbackRelease(id: $id) { id image rollbackOf { id image } } }`, { id: two.id });
+    expect(rb.errors).toBeUndefined();
+    expect(rb.data.rollbackRelease).toMatchObject({ image: 'registry.local/solo:1', rollbackOf: { id: two.id, image: 'registry.local/solo:2' } });
+    expect((await follow(t.ws(), rb.data.rollbackRelease.id)).at(-1)!.release.status).toBe('SUCCEEDED');
+    // Again: the same answer (it targets the last success before the given release, not "the previous revision").
+    const rb2 = await t.gql(`mutation($id: ID!) { rollbackRelease(id: $id) { id image } }`, { id: two.id });
+    expect(rb2.data.rollbackRelease.image).toBe('registry.local/solo:1');
+    await follow(t.ws(), rb2.data.rollbackRelease.id);
+    const list = await t.gql(`{ app(name: "solo") { releases(first: 2, env: "staging") { edges { node { image status } } pageInfo { hasNextPage } } } }`);
+    expect(list.data.app.releases.edges.map((e: any) => e.node.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(list.data.app.releases.pageInfo.hasNextPage).toBe(true);
+  });
+
+  it('without autoRollback a failure leaves the workloads as they are; without an earlier success it says so', async () => {
+    await t.gql(`mutation { createApp(input: { name: "raw", kind: NODE, releaseConfig: { autoRollback: false } }) { id } }`);
+    const r = await createRelease(t, { app: 'raw', env: 'staging', image: 'registry.local/raw:1-badpull' });
+    const last = (await follow(t.ws(), r.id)).at(-1)!;
+    expect(last.release.status).toBe('FAILED');
+    expect(last.release.message).toMatch(/ImagePullBackOff|ErrImagePull/);
+    expect(last.release.message).toMatch(/autoRollback is off/);
+    await t.gql(`mutation { createApp(input: { name: "fresh", kind: NODE }) { id } }`);
+    const f = await createRelease(t, { app: 'fresh', env: 'staging', image: 'registry.local/fresh:1-crashloop' });
+    const end = (await follow(t.ws(), f.id)).at(-1)!;
+    expect(end.release.status).toBe('FAILED');
+    expect(end.release.message).toMatch(/nothing to roll back to/);
+  });
+});

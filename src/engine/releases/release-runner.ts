@@ -401,7 +401,7 @@ export class ReleaseRun {
     this.state.status = ReleaseStatus.ROLLING_BACK;
     this.state.message = notes.join('; ');
     await this.commit(ProgressKind.STATUS, `${notes.join('; ')}: rolling back to #${good.id} (${good.image})`, {
-      extra: { rollbackTo: good.id, outcome: canceled ? ReleaseStatus.CANCELED : ReleaseStatus.ROLLED_BACK },
+      extra: { rollbackTo: good.id, outcome: canceled ? ReleaseStatus.CANCELED : ReleaseStatus.ROLLED_BACK, cancelRequested: false },
     });
     return undefined;
   }
@@ -469,7 +469,8 @@ export class ReleaseRun {
       this.setStep(i, { message: `Verifying ${what}` });
       await this.commit(ProgressKind.STATUS, `Verifying ${what} on ${target.cluster}`);
     }
-    const v = await this.verify(target, ref, releaseId, spec);
+    // A rollback is what a cancel asks for: it is not itself canceled.
+    const v = await this.verify(target, ref, releaseId, spec, !rollingBack);
     if (v.ok) {
       this.setStep(i, { status: StepStatus.SUCCEEDED, finishedAt: nowIso(), message: `${what} is available on ${target.cluster}` });
       await this.commit(ProgressKind.STEP, `${this.describeStep(step)} done: ${what} is available`);
@@ -494,7 +495,7 @@ export class ReleaseRun {
    * the new image that stays crash-looping or unpullable past the grace, on a cluster error
    * that lasts past the grace, or on a cancel.
    */
-  private verify(target: WorkloadTarget, ref: WorkloadRef, releaseId: string, spec: ReleaseSpec): Promise<WaveResult> {
+  private verify(target: WorkloadTarget, ref: WorkloadRef, releaseId: string, spec: ReleaseSpec, cancelable: boolean): Promise<WaveResult> {
     const { failureGraceMs, deadlineSlackMs } = this.deps.verify;
     const hardDeadline = Date.now() + spec.progressDeadlineSeconds * 1000 + deadlineSlackMs;
     return new Promise<WaveResult>((resolve, reject) => {
@@ -585,16 +586,25 @@ export class ReleaseRun {
       const offEvents = this.deps.runtime.onObjectEvent((e) => {
         if (e.cluster === target.cluster && e.app === ref.app && e.namespace === target.namespace) schedule();
       });
-      // A cancel reaches a waiting wave as a signal (read the flags then, not on every watch event).
-      const offSignal = this.deps.onSignal(this.row.id, () => {
+      // A cancel reaches a waiting wave as a signal (the flags are read then, not on every watch
+      // event), and once right after listening: a cancel between the step's start and now was
+      // signalled before anyone listened.
+      const checkCancel = (): void => {
+        if (!cancelable) return;
         this.flags().then((f) => {
           if (f.cancelRequested) {
             cancelAsked = true;
             schedule();
           }
-        }, () => undefined);
-      });
+        }, (err) => {
+          if (settled) return;
+          cleanup();
+          reject(err);
+        });
+      };
+      const offSignal = this.deps.onSignal(this.row.id, checkCancel);
       this.signal.addEventListener('abort', onAbort);
+      checkCancel();
       schedule();
     });
   }
