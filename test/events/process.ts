@@ -73,7 +73,7 @@ export async function spawnPhantom(command: 'serve' | 'worker', env: { databaseU
     url,
     output,
     stop: async () => {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
