@@ -92,6 +92,9 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
         for (const l of listeners) l();
       },
       appDeletionGuards: [],
+      ticketTtlHours: config.ticketTtlHours,
+      // The releases module registers its RELEASE_APPROVAL hook at start.
+      ticketDecisionHooks: {},
       webhookPolicy: { allowPrivate: config.webhookAllowPrivate, allowedHosts: config.webhookAllowedHosts },
     };
     const em = orm.em.fork();
