@@ -90,7 +90,7 @@ describe.each(availableModes)('approval tickets (%s)', (mode) => {
     expect((await gqlOk(GET, { id: bobs.id }, tok.alice)).ticket.viewerCanDecide).toBe(true);
     await gqlOk(REJECT, { id: bobs.id }, tok.alice);
 
-    const created = await events('TICKET_CREATED', 'shop');
+    const created = (await events('TICKET_CREATED', 'shop')).filter((e) => e.payload.requester === 'alice');
     expect(created).toHaveLength(1);
     expect(created[0]).toMatchObject({ actor: 'alice', payload: { kind: 'ACCESS_REQUEST', requester: 'alice', role: 'OWNER', reason: 'I am taking over the shop' } });
     const decided = await events('TICKET_APPROVED', 'shop');
@@ -163,6 +163,21 @@ describe.each(availableModes)('approval tickets (%s)', (mode) => {
     const long = await t.gql(APPROVE, { id: req.id, c: 'y'.repeat(2001) }, tok.owner);
     expect(errorCode(long)).toBe('BAD_USER_INPUT');
     expect(long.errors![0]!.extensions!.field).toBe('comment');
+  });
+
+  it('a ticket outlives its app: `app` reads null, `appName` stays, approving is a CONFLICT', async () => {
+    await newApp('gone');
+    const req = (await gqlOk(REQUEST, { a: 'gone', r: 'DEVELOPER', why: 'before it goes' }, tok.carol)).requestAccess;
+    await gqlOk(`mutation { deleteApp(name: "gone") }`, {}, tok.owner);
+    expect((await gqlOk(GET, { id: req.id }, tok.carol)).ticket).toMatchObject({ app: null, appName: 'gone', status: 'OPEN' });
+    const r = await t.gql(APPROVE, { id: req.id });
+    expect(errorCode(r)).toBe('CONFLICT');
+    expect(r.errors![0]!.message).toMatch(/was deleted/);
+    expect((await gqlOk(GET, { id: req.id })).ticket.status).toBe('OPEN');
+    // A new app of the same name is not the ticket's app: its members do not see the old ticket.
+    await newApp('gone');
+    expect(errorCode(await t.gql(GET, { id: req.id }, tok.dev))).toBe('NOT_FOUND');
+    expect((await gqlOk(REJECT, { id: req.id, c: 'app deleted' })).rejectTicket.status).toBe('REJECTED');
   });
 
   it('visibility: requester, app members and admins; others get NOT_FOUND / null and an empty list', async () => {

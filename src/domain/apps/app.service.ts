@@ -295,14 +295,15 @@ export interface MembershipGrant {
  * request): gives user `userId` at least `role` on app `appId`, inside the caller's
  * transaction `em`, and records MEMBER_CHANGED as `actor`. Never lowers a role the user
  * already has (a higher one granted since the request stays). Locks the app row like
- * {@link setAppMember}. NOT_FOUND when the app or the user no longer exists. The caller
+ * {@link setAppMember}. CONFLICT when the app or the user no longer exists. The caller
  * calls {@link forgetRoles} after commit.
  */
 export async function grantMembership(em: EntityManager, appId: number, userId: number, role: AppRole, actor: string): Promise<MembershipGrant> {
   const a = await em.findOne(App, { id: appId }, forUpdate(em));
-  if (!a) throw notFound('The app of this ticket (it was deleted)');
+  // The caller's object (a ticket) exists; what it would change no longer does.
+  if (!a) throw conflict(`App #${appId} was deleted: there is no membership to grant.`);
   const user = await em.findOne(User, { id: userId });
-  if (!user) throw notFound('The requesting user (they were deleted)');
+  if (!user) throw conflict(`User #${userId} was deleted: there is no one to grant the role to.`);
   const current = await em.findOne(AppMember, { app: a, user });
   const from = current?.role ?? null;
   if (from && ROLE_RANK[from] >= ROLE_RANK[role]) return { app: a.name, username: user.username, from, to: from };
