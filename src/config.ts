@@ -49,6 +49,8 @@ const schema = z.object({
       if (!roles.length) ctx.addIssue({ code: 'custom', message: 'name at least one role: api, worker' });
       return { api: roles.includes('api'), worker: roles.includes('worker') };
     }),
+  // Fractional hours are allowed (tests use a few seconds); at most a year.
+  PHANTOM_TICKET_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(72),
   PHANTOM_WEBHOOK_ALLOW_PRIVATE: z.enum(['on', 'off']).default('off'),
   PHANTOM_WEBHOOK_ALLOWED_HOSTS: z.string().optional().transform((v) => (v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)),
   PHANTOM_ENGINE_CLAIM_TTL_MS: z.coerce.number().int().min(500).max(600_000).default(15_000),
@@ -84,6 +86,8 @@ export interface Config {
    * `api`: HTTP/GraphQL and subscriptions; `worker`: outbox relay and chat notifier.
    */
   roles: { api: boolean; worker: boolean };
+  /** How long an approval ticket stays open before it expires (PHANTOM_TICKET_TTL_HOURS, default 72; fractions allowed). */
+  ticketTtlHours: number;
   /** Notification webhooks may reach loopback/private/link-local addresses (default off: SSRF guard). */
   webhookAllowPrivate: boolean;
   /** `host` or `host:port` entries notification webhooks may reach even on private addresses. */
@@ -131,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     migrateOnStart: e.PHANTOM_MIGRATE_ON_START === 'on',
     redisPrefix: e.PHANTOM_REDIS_PREFIX,
     roles: e.PHANTOM_ROLES,
+    ticketTtlHours: e.PHANTOM_TICKET_TTL_HOURS,
     webhookAllowPrivate: e.PHANTOM_WEBHOOK_ALLOW_PRIVATE === 'on',
     webhookAllowedHosts: e.PHANTOM_WEBHOOK_ALLOWED_HOSTS,
     logLevel: e.LOG_LEVEL,

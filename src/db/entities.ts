@@ -10,6 +10,7 @@ import { NotificationDelivery } from '../domain/notify/notification-delivery.ent
 import { NotifierCursor } from '../domain/notify/notifier-cursor.entity.js';
 import { Release } from '../domain/releases/release.entity.js';
 import { ReleaseProgressRow } from '../domain/releases/release-progress.entity.js';
+import { Ticket } from '../domain/tickets/ticket.entity.js';
 
 /** Every entity Phantom persists. Each domain module owns its own tables. */
-export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery, NotifierCursor, Release, ReleaseProgressRow];
+export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery, NotifierCursor, Release, ReleaseProgressRow, Ticket];

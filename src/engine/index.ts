@@ -9,22 +9,13 @@ import type { Platform } from '../server/platform.js';
 import { startEventOutbox } from '../domain/events/event-outbox.js';
 import { startNotifier, type NotifierOptions } from '../domain/notify/notifier.js';
 import { startReleaseEngine, type ReleaseEngineOptions } from './releases/release-engine.js';
-import type { ReleaseApprovals } from './releases/release-runner.js';
-import { DomainError } from '../domain/shared/errors.js';
+import { releaseApprovals } from '../domain/releases/release-approvals.js';
 
 export interface WorkerRoleOptions {
   /** Base of links in chat messages (PHANTOM_PUBLIC_URL, else the API's local URL). */
   publicUrl: string;
   notifier?: Partial<NotifierOptions>;
   engine?: ReleaseEngineOptions;
-}
-
-/** Approval tickets for the engine (the tickets module). */
-function approvalsOf(_platform: Platform): ReleaseApprovals {
-  const unavailable = (): never => {
-    throw new DomainError('UNAVAILABLE', 'Approval tickets are not available in this build.');
-  };
-  return { open: async () => unavailable(), close: async () => 0 };
 }
 
 /** Starts the worker role's background work on `platform`; it stops when the platform closes. */
@@ -37,7 +28,7 @@ export async function startWorkerRole(platform: Platform, opts: WorkerRoleOption
     em: () => platform.orm.em.fork(),
     bus: platform.messaging.bus,
     runtime: k8s.runtime,
-    approvals: approvalsOf(platform),
+    approvals: releaseApprovals(platform.deps),
     logger: platform.logger,
     eventsCommitted: platform.deps.onEventsCommitted,
   }, { ...platform.config.engine, ...opts.engine, verify: { ...platform.config.engine.verify, ...opts.engine?.verify } });

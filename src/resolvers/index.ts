@@ -10,10 +10,11 @@ import { ClusterResolver } from './cluster.resolver.js';
 import { PlatformEventResolver } from './platform-event.resolver.js';
 import { NotificationResolver } from './notification.resolver.js';
 import { AuditResolver } from './audit.resolver.js';
-import { AppReleasesResolver, ReleaseResolver } from './release.resolver.js';
+import { AppReleasesResolver, ReleaseResolver, TicketReleaseResolver } from './release.resolver.js';
+import { TicketResolver } from './ticket.resolver.js';
 
 /** Every resolver class. Modules add theirs here. */
-export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, AppResolver, EnvironmentResolver, AppWorkloadsResolver, WorkloadResolver, ClusterResolver, PlatformEventResolver, AuditResolver, NotificationResolver, ReleaseResolver, AppReleasesResolver];
+export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, AppResolver, EnvironmentResolver, AppWorkloadsResolver, WorkloadResolver, ClusterResolver, PlatformEventResolver, AuditResolver, NotificationResolver, ReleaseResolver, AppReleasesResolver, TicketResolver, TicketReleaseResolver];
 
 /** Builds the executable schema (also used to emit schema/schema.graphql). */
 export async function buildPhantomSchema(extra: Function[] = []): Promise<GraphQLSchema> {

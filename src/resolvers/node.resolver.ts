@@ -2,13 +2,15 @@ import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
 import { Node } from './node.type.js';
 import type { GraphQLContext } from './context.type.js';
 import { fromGlobalId } from './global-id.js';
-import { presentApp, presentEnvironment, presentUser } from './presenters.js';
+import { presentApp, presentEnvironment, presentTicket, presentUser } from './presenters.js';
 import { requireViewer } from '../domain/shared/authz.js';
 import { App } from '../domain/apps/app.entity.js';
 import { Environment } from '../domain/settings/environment.entity.js';
 import { toRecord } from '../domain/apps/app.service.js';
 import { getRelease } from '../domain/releases/release.service.js';
 import { presentRelease } from './release.resolver.js';
+import { getTicket } from '../domain/tickets/ticket.service.js';
+import { DomainError } from '../domain/shared/errors.js';
 
 @Resolver()
 export class NodeResolver {
@@ -34,6 +36,15 @@ export class NodeResolver {
       case 'Release': {
         const r = await getRelease(ctx.domain, n);
         return r && presentRelease(r);
+      }
+      case 'Ticket': {
+        try {
+          return presentTicket(await getTicket(ctx.domain, n));
+        } catch (e) {
+          // A ticket you may not see answers like one that does not exist: null.
+          if (e instanceof DomainError && e.code === 'NOT_FOUND') return null;
+          throw e;
+        }
       }
       default:
         return null;

@@ -2,6 +2,7 @@ import type { AppRecord } from '../domain/apps/app.service.js';
 import type { User } from '../domain/people/user.entity.js';
 import type { ApiToken } from '../domain/people/api-token.entity.js';
 import type { Environment } from '../domain/settings/environment.entity.js';
+import type { TicketRecord } from '../domain/tickets/ticket.record.js';
 import { toGlobalId } from './global-id.js';
 
 /** Domain records → GraphQL objects (global ids, `__typename` for Node resolution). */
@@ -21,4 +22,15 @@ export function presentApiToken(t: ApiToken) {
 
 export function presentEnvironment(e: Environment) {
   return { __typename: 'Environment' as const, id: toGlobalId('Environment', e.id), name: e.name, requiresApproval: e.requiresApproval, targets: e.targets };
+}
+
+/**
+ * A ticket with its global id. Keeps the record's fields (`appId`, `releaseId` for the
+ * releases module's `Ticket.release`, and `app` as the name, which the audit plugin reads
+ * from a mutation's result); the GraphQL `app` field resolves the App object.
+ */
+export type PresentedTicket = TicketRecord & { __typename: 'Ticket'; localId: number; id: string; appName: string };
+
+export function presentTicket(t: TicketRecord): PresentedTicket {
+  return { ...t, __typename: 'Ticket', localId: t.id, id: toGlobalId('Ticket', t.id), appName: t.app } as unknown as PresentedTicket;
 }

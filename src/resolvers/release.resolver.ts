@@ -4,7 +4,9 @@ import { AppType } from './app.type.js';
 import type { GraphQLContext } from './context.type.js';
 import { PageArgs, decodeCursor, encodeCursor, pageInfo, pageSize } from './connection.type.js';
 import { localId, toGlobalId } from './global-id.js';
-import type { PresentedApp } from './presenters.js';
+import { presentTicket, type PresentedApp, type PresentedTicket } from './presenters.js';
+import { TicketType } from './ticket.type.js';
+import { getTicket } from '../domain/tickets/ticket.service.js';
 import { CreateReleaseInput, ReleaseFilter } from './release.input.js';
 import { ReleaseConnection, ReleaseProgressType, ReleaseType } from './release.type.js';
 import {
@@ -72,6 +74,17 @@ export class ReleaseResolver {
     return o && presentRelease(o);
   }
 
+  @FieldResolver(() => TicketType, { nullable: true, description: 'The approval ticket (environments that require approval); null when you may not see it.' })
+  async ticket(@Root() r: PresentedRelease, @Ctx() ctx: GraphQLContext) {
+    if (r.ticketId == null) return null;
+    try {
+      return presentTicket(await getTicket(ctx.domain, r.ticketId));
+    } catch (e) {
+      if (e instanceof DomainError && e.code === 'NOT_FOUND') return null;
+      throw e;
+    }
+  }
+
   @Mutation(() => ReleaseType, { description: 'Starts a release (DEVELOPER or above on the app). One active release per app and environment: a second one is CONFLICT.' })
   async createRelease(@Arg('input', () => CreateReleaseInput) input: CreateReleaseInput, @Ctx() ctx: GraphQLContext) {
     return presentRelease(await createRelease(ctx.domain, input));
@@ -128,6 +141,16 @@ export class ReleaseResolver {
     @Arg('after', () => String, { nullable: true, description: 'The last `sequence` you received; omitted: from the first entry.' }) _after: string | null,
   ): ReleaseProgressType {
     return p;
+  }
+}
+
+@Resolver(() => TicketType)
+export class TicketReleaseResolver {
+  @FieldResolver(() => ReleaseType, { nullable: true, description: 'The release a RELEASE_APPROVAL ticket approves.' })
+  async release(@Root() t: PresentedTicket, @Ctx() ctx: GraphQLContext) {
+    if (t.releaseId == null) return null;
+    const r = await getRelease(ctx.domain, t.releaseId);
+    return r && presentRelease(r);
   }
 }
 

@@ -17,6 +17,7 @@ import { createMessaging, type Messaging } from '../pubsub/index.js';
 import type { PhantomTopics } from '../pubsub/topics.js';
 import { attachK8s } from '../k8s/k8s.module.js';
 import type { PlatformServices } from './services.js';
+import { registerReleaseApprovalHook } from '../domain/releases/release-approvals.js';
 
 export interface Platform {
   config: Config;
@@ -97,8 +98,13 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       onReleaseSignal: (id) => {
         messaging.bus.publish('releaseSignal', { id }).catch((err) => logger.warn({ err }, 'release signal not sent (engines find the release at their next poll)'));
       },
+      ticketTtlHours: config.ticketTtlHours,
+      // The releases module registers its RELEASE_APPROVAL hook at start.
+      ticketDecisionHooks: {},
       webhookPolicy: { allowPrivate: config.webhookAllowPrivate, allowedHosts: config.webhookAllowedHosts },
     };
+    // A decision on a release's approval ticket reaches the release (any role decides tickets).
+    registerReleaseApprovalHook(deps);
     const em = orm.em.fork();
     await ensureDefaultEnvironments(em);
     if (config.adminToken) await ensureBootstrapAdmin(em, config.adminToken, deps);

@@ -6,7 +6,7 @@ import { ADMIN_TOKEN, availableModes, createUserWithToken, errorCode, startTestP
 
 type Caller = 'anonymous' | 'readToken' | 'outsider' | 'viewer' | 'developer' | 'owner' | 'admin' | 'adminWriteToken';
 const CALLERS: Caller[] = ['anonymous', 'readToken', 'outsider', 'viewer', 'developer', 'owner', 'admin', 'adminWriteToken'];
-type Outcome = 'OK' | 'UNAUTHENTICATED' | 'FORBIDDEN';
+type Outcome = 'OK' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'CONFLICT';
 
 // Expected outcome per mutation and caller. Owner-only app edits; admin-only platform settings.
 const ownerOnly: Record<Caller, Outcome> = {
@@ -21,6 +21,17 @@ const adminOnly: Record<Caller, Outcome> = {
   anonymous: 'UNAUTHENTICATED', readToken: 'FORBIDDEN', outsider: 'FORBIDDEN', viewer: 'FORBIDDEN',
   developer: 'FORBIDDEN', owner: 'FORBIDDEN', admin: 'OK', adminWriteToken: 'FORBIDDEN',
 };
+// Deciding a ticket: the app's OWNER or an admin acting as admin (the requester is someone else).
+// Callers who cannot see the ticket (outsider, adminWriteToken) get NOT_FOUND, never FORBIDDEN.
+const ticketDecider: Record<Caller, Outcome> = {
+  anonymous: 'UNAUTHENTICATED', readToken: 'FORBIDDEN', outsider: 'NOT_FOUND', viewer: 'FORBIDDEN',
+  developer: 'FORBIDDEN', owner: 'OK', admin: 'OK', adminWriteToken: 'NOT_FOUND',
+};
+// Reading a ticket: its requester, the app's members, admins acting as admin.
+const ticketReader: Record<Caller, Outcome> = {
+  anonymous: 'UNAUTHENTICATED', readToken: 'OK', outsider: 'NOT_FOUND', viewer: 'OK',
+  developer: 'OK', owner: 'OK', admin: 'OK', adminWriteToken: 'NOT_FOUND',
+};
 const anyReader: Record<Caller, Outcome> = {
   anonymous: 'UNAUTHENTICATED', readToken: 'OK', outsider: 'OK', viewer: 'OK',
   developer: 'OK', owner: 'OK', admin: 'OK', adminWriteToken: 'OK',
@@ -31,7 +42,7 @@ const uniq = (p: string) => `${p}-${++seq}`;
 
 describe.each(availableModes)('authorization matrix (%s)', (mode) => {
   let t: TestPhantom;
-  const tokens = {} as Record<Caller, string | null>;
+  const tokens = {} as Record<Caller | 'requester', string | null>;
 
   beforeAll(async () => {
     t = await startTestPhantom(mode);
@@ -43,6 +54,7 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     tokens.outsider = await createUserWithToken(t, 'outsider');
     tokens.readToken = await createUserWithToken(t, 'reader', { scopes: ['READ'] });
     tokens.adminWriteToken = await createUserWithToken(t, 'admin2', { isAdmin: true, scopes: ['READ', 'WRITE'] });
+    tokens.requester = await createUserWithToken(t, 'requester');
   });
   afterAll(async () => {
     await t?.stop();
@@ -73,6 +85,14 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     return made.data.createApiToken.apiToken.id;
   }
 
+  /** An open access request on a fresh app, by a user who is none of the callers; returns its id. */
+  async function openTicket(): Promise<string> {
+    const app = await freshApp();
+    const r = await t.gql(`mutation($a: String!) { requestAccess(app: $a, role: DEVELOPER, reason: "matrix") { id } }`, { a: app }, tokens.requester);
+    expect(r.errors).toBeUndefined();
+    return r.data.requestAccess.id;
+  }
+
   const cases: [string, Record<Caller, Outcome>, (caller: Caller) => Promise<{ query: string; variables: Record<string, unknown> }>][] = [
     ['createApp', anyWriter, async () => ({ query: `mutation($n: String!) { createApp(input: { name: $n, kind: NODE }) { name } }`, variables: { n: uniq('new') } })],
     ['updateApp', ownerOnly, async () => ({ query: `mutation($n: String!) { updateApp(name: $n, input: { description: "changed" }) { version } }`, variables: { n: await freshApp() } })],
@@ -86,6 +106,12 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     ['environments (query)', anyReader, async () => ({ query: `{ environments { name } }`, variables: {} })],
     ['viewer (query)', anyReader, async () => ({ query: `{ viewer { username } }`, variables: {} })],
     ['node (query)', anyReader, async () => ({ query: `{ node(id: "QXBwOjE") { id } }`, variables: {} })],
+    // Any writer below OWNER on the app; its OWNER already holds the role (CONFLICT).
+    ['requestAccess', { ...anyWriter, owner: 'CONFLICT' }, async () => ({ query: `mutation($a: String!) { requestAccess(app: $a, role: OWNER, reason: "please") { id } }`, variables: { a: await freshApp() } })],
+    ['approveTicket', ticketDecider, async () => ({ query: `mutation($id: ID!) { approveTicket(id: $id) { status } }`, variables: { id: await openTicket() } })],
+    ['rejectTicket', ticketDecider, async () => ({ query: `mutation($id: ID!) { rejectTicket(id: $id, comment: "no") { status } }`, variables: { id: await openTicket() } })],
+    ['ticket (query)', ticketReader, async () => ({ query: `query($id: ID!) { ticket(id: $id) { id viewerCanDecide } }`, variables: { id: await openTicket() } })],
+    ['tickets (query)', anyReader, async () => ({ query: `{ tickets(first: 5) { edges { node { id } } } }`, variables: {} })],
     ['revokeApiToken (own)', anyWriter, async (caller) => ({ query: `mutation($id: ID!) { revokeApiToken(id: $id) }`, variables: { id: await ownTokenId(caller) } })],
   ];
 

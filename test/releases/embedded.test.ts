@@ -202,3 +202,93 @@ describe('release strategies, cancel and rollback on the embedded default', () =
     expect(end.release.message).toMatch(/nothing to roll back to/);
   });
 });
+
+describe('releases to an environment that requires approval (embedded default)', () => {
+  let t: TestPhantom;
+  let dev: string;
+  let owner: string;
+
+  beforeAll(async () => {
+    t = await startTestPhantom('embedded', { env: { PHANTOM_EMBEDDED_CLUSTERS: 'on' } });
+    dev = await createUserWithToken(t, 'dev');
+    owner = await createUserWithToken(t, 'olive');
+    await t.gql(`mutation { createApp(input: { name: "pay", kind: JAVA }) { id } }`);
+    await t.gql(`mutation { setAppMember(app: "pay", username: "dev", role: DEVELOPER) { name } }`);
+    await t.gql(`mutation { setAppMember(app: "pay", username: "olive", role: OWNER) { name } }`);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const ticketOf = async (id: string, token?: string) => {
+    const r = await t.gql(`query($id: ID!) { release(id: $id) { status ticket { id kind status requester viewerCanDecide release { id } } } }`, { id }, token);
+    if (r.errors) throw new Error(JSON.stringify(r.errors));
+    return r.data.release;
+  };
+
+  it('prod waits for an OWNER who is not the requester, then deploys to both clusters one after the other', async () => {
+    const r = await createRelease(t, { app: 'pay', env: 'prod', image: 'registry.local/pay:1' }, dev);
+    expect(r.steps.map((s: any) => `${s.name}@${s.cluster ?? ''}`)).toEqual(['precheck@', 'approval@', 'deploy@sim-1', 'deploy@sim-2']);
+    await follow(t.ws(dev), r.id, { until: (f) => f.release.status === 'AWAITING_APPROVAL' });
+    const waiting = await ticketOf(r.id, owner);
+    expect(waiting.ticket).toMatchObject({ kind: 'RELEASE_APPROVAL', status: 'OPEN', requester: 'dev', viewerCanDecide: true, release: { id: r.id } });
+    // The requester can never approve their own release.
+    const own = await t.gql(`mutation($id: ID!) { approveTicket(id: $id) { status } }`, { id: waiting.ticket.id }, dev);
+    expect(errorCode(own)).toBe('FORBIDDEN');
+    expect((await ticketOf(r.id)).status).toBe('AWAITING_APPROVAL');
+    const ok = await t.gql(`mutation($id: ID!) { approveTicket(id: $id, comment: "go") { status decidedBy } }`, { id: waiting.ticket.id }, owner);
+    expect(ok.data.approveTicket).toEqual({ status: 'APPROVED', decidedBy: 'olive' });
+    const frames = await follow(t.ws(dev), r.id);
+    const last = frames.at(-1)!;
+    expect(last.release.status).toBe('SUCCEEDED');
+    expect(last.release.steps.find((s) => s.name === 'approval')!.message).toBe('Approved by olive: go');
+    const sim2Start = frames.findIndex((f) => f.release.steps.find((s) => s.cluster === 'sim-2')!.status === 'RUNNING');
+    expect(frames[sim2Start]!.release.steps.find((s) => s.cluster === 'sim-1')!.status).toBe('SUCCEEDED');
+    const w = await t.gql(`{ app(name: "pay") { workloads(env: "prod") { cluster image status } } }`);
+    expect(w.data.app.workloads).toEqual([
+      { cluster: 'sim-1', image: 'registry.local/pay:1', status: 'AVAILABLE' },
+      { cluster: 'sim-2', image: 'registry.local/pay:1', status: 'AVAILABLE' },
+    ]);
+  });
+
+  it('a rejected ticket ends the release REJECTED; a canceled one closes its ticket', async () => {
+    const r = await createRelease(t, { app: 'pay', env: 'prod', image: 'registry.local/pay:2' }, dev);
+    await follow(t.ws(dev), r.id, { until: (f) => f.release.status === 'AWAITING_APPROVAL' });
+    const { ticket } = await ticketOf(r.id);
+    const no = await t.gql(`mutation($id: ID!) { rejectTicket(id: $id, comment: "not on a Friday") { status } }`, { id: ticket.id }, owner);
+    expect(no.errors).toBeUndefined();
+    const last = (await follow(t.ws(dev), r.id)).at(-1)!;
+    expect(last.release.status).toBe('REJECTED');
+    expect(last.release.message).toBe('Rejected by olive: not on a Friday');
+    const c = await createRelease(t, { app: 'pay', env: 'prod', image: 'registry.local/pay:3' }, dev);
+    await follow(t.ws(dev), c.id, { until: (f) => f.release.status === 'AWAITING_APPROVAL' });
+    const cancel = await t.gql(`mutation($id: ID!) { cancelRelease(id: $id) { cancelRequested } }`, { id: c.id }, dev);
+    expect(cancel.data.cancelRelease.cancelRequested).toBe(true);
+    expect((await follow(t.ws(dev), c.id)).at(-1)!.release.status).toBe('CANCELED');
+    expect((await ticketOf(c.id)).ticket.status).toBe('CANCELED');
+    // Prod still runs release 1: nothing was deployed by the rejected or canceled ones.
+    const w = await t.gql(`{ app(name: "pay") { workloads(env: "prod") { image } } }`);
+    expect(w.data.app.workloads.map((x: any) => x.image)).toEqual(['registry.local/pay:1', 'registry.local/pay:1']);
+  });
+});
+
+describe('an approval ticket that expires', () => {
+  let t: TestPhantom;
+  beforeAll(async () => {
+    // ~1.1 s tickets: the engine wakes the waiting release when its ticket expires.
+    t = await startTestPhantom('embedded', { env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_TICKET_TTL_HOURS: '0.0003' } });
+    await t.gql(`mutation { createApp(input: { name: "late", kind: GO }) { id } }`);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('ends the release CANCELED with the reason, and the ticket EXPIRED', async () => {
+    const r = await createRelease(t, { app: 'late', env: 'prod', image: 'registry.local/late:1' });
+    const last = (await follow(t.ws(), r.id, { timeoutMs: 20_000 })).at(-1)!;
+    expect(last.release.status).toBe('CANCELED');
+    expect(last.release.message).toMatch(/approval ticket expired/);
+    const q = await t.gql(`query($id: ID!) { release(id: $id) { ticket { status } } }`, { id: r.id });
+    expect(q.data.release.ticket.status).toBe('EXPIRED');
+  });
+});

@@ -1,6 +1,8 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/core';
 import { AppMember } from './app-member.entity.js';
+import { App } from './app.entity.js';
+import { toRecord, type AppRecord } from './app.service.js';
 
 /** Per-request loaders for app data: one query for all the apps a response touches. */
 /**
@@ -9,6 +11,12 @@ import { AppMember } from './app-member.entity.js';
  */
 export function createAppLoaders(em: EntityManager, readPrimary: () => boolean = () => false) {
   return {
+    /** Apps by id (null once deleted): one query for every app a response names by id (tickets). */
+    appById: new DataLoader<number, AppRecord | null>(async (ids) => {
+      const rows = await em.find(App, { id: { $in: [...ids] } }, { connectionType: readPrimary() ? 'write' : undefined, disableIdentityMap: true });
+      const byId = new Map(rows.map((a) => [a.id, toRecord(a)]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
     membersByAppId: new DataLoader<number, AppMember[]>(async (appIds) => {
       const rows = await em.find(
         AppMember,

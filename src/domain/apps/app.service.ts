@@ -3,7 +3,7 @@ import { App } from './app.entity.js';
 import { AppMember } from './app-member.entity.js';
 import { AppKind, AppRole, ROLE_RANK } from './app-kind.js';
 import { User } from '../people/user.entity.js';
-import type { DomainContext } from '../shared/domain-context.js';
+import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
 import { DomainError, badInput, conflict, forbidden, notFound } from '../shared/errors.js';
 import { requireViewer, requireWriter } from '../shared/authz.js';
 import { actsAsAdmin } from '../people/viewer.js';
@@ -72,6 +72,11 @@ function reviveRecord(raw: any): AppRecord {
 
 const appKey = (name: string) => `app:${name}`;
 const rolesKey = (userId: number) => `roles:${userId}`;
+
+/** Drops the cached roles of `userIds`; call it after committing a membership change made through {@link grantMembership}. */
+export async function forgetRoles(deps: DomainDeps, ...userIds: number[]): Promise<void> {
+  if (userIds.length) await deps.cache.invalidate(...userIds.map(rolesKey));
+}
 
 function validateEditable(input: AppEditableInput): void {
   validateText(input.description, 'description', 2000);
@@ -276,4 +281,35 @@ export async function setAppMember(ctx: DomainContext, appName: string, username
   await ctx.deps.cache.invalidate(rolesKey(result.userId));
   ctx.deps.onEventsCommitted();
   return toRecord(result.a);
+}
+
+/** What {@link grantMembership} did: the role before and after (equal when nothing changed). */
+export interface MembershipGrant {
+  app: string;
+  username: string;
+  from: AppRole | null;
+  to: AppRole;
+}
+
+/**
+ * Internal operation (no authorization: the caller decided, e.g. an approved access
+ * request): gives user `userId` at least `role` on app `appId`, inside the caller's
+ * transaction `em`, and records MEMBER_CHANGED as `actor`. Never lowers a role the user
+ * already has (a higher one granted since the request stays). Locks the app row like
+ * {@link setAppMember}. CONFLICT when the app or the user no longer exists. The caller
+ * calls {@link forgetRoles} after commit.
+ */
+export async function grantMembership(em: EntityManager, appId: number, userId: number, role: AppRole, actor: string): Promise<MembershipGrant> {
+  const a = await em.findOne(App, { id: appId }, forUpdate(em));
+  // The caller's object (a ticket) exists; what it would change no longer does.
+  if (!a) throw conflict(`App #${appId} was deleted: there is no membership to grant.`);
+  const user = await em.findOne(User, { id: userId });
+  if (!user) throw conflict(`User #${userId} was deleted: there is no one to grant the role to.`);
+  const current = await em.findOne(AppMember, { app: a, user });
+  const from = current?.role ?? null;
+  if (from && ROLE_RANK[from] >= ROLE_RANK[role]) return { app: a.name, username: user.username, from, to: from };
+  if (current) current.role = role;
+  else em.persist(em.create(AppMember, { app: a, user, role }));
+  recordEvent(em, { type: PlatformEventType.MEMBER_CHANGED, actor, app: a.name, payload: { username: user.username, from, to: role } });
+  return { app: a.name, username: user.username, from, to: role };
 }

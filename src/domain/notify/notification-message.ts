@@ -34,6 +34,8 @@ const TITLES: Record<string, string> = {
   TICKET_CREATED: 'Approval requested',
   TICKET_APPROVED: 'Approval granted',
   TICKET_REJECTED: 'Approval rejected',
+  TICKET_EXPIRED: 'Approval expired',
+  TICKET_CANCELED: 'Approval canceled',
   WORKLOAD_RESTARTED: 'Workload restarted',
   WORKLOAD_SCALED: 'Workload scaled',
   WORKLOAD_DEPLOYED: 'Workload deployed',
@@ -45,7 +47,7 @@ const TITLES: Record<string, string> = {
 };
 
 /** Status words the event type implies when the payload does not say (`RELEASE_FAILED` → FAILED). */
-const STATUS_SUFFIXES = ['CREATED', 'STARTED', 'SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'CANCELED', 'APPROVED', 'REJECTED'];
+const STATUS_SUFFIXES = ['CREATED', 'STARTED', 'SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'CANCELED', 'APPROVED', 'REJECTED', 'EXPIRED'];
 
 function scalar(v: unknown): string | undefined {
   if (typeof v === 'string' && v.length > 0) return v.slice(0, 200);
@@ -84,12 +86,23 @@ export function renderMessage(e: NotifiedEvent, publicUrl: string): Notification
   if (e.env) details.push(`Env: ${e.env}`);
   details.push(`By: ${e.actor ?? 'Phantom'}`);
   if (status) details.push(`Status: ${status}`);
+  if (e.type.startsWith('TICKET_')) {
+    // Who asked for what: the people deciding read this in the chat group.
+    const kind = scalar(e.payload.kind);
+    if (kind) details.push(`Kind: ${kind === 'ACCESS_REQUEST' ? 'access request' : kind === 'RELEASE_APPROVAL' ? 'release approval' : kind}`);
+    const requester = scalar(e.payload.requester);
+    if (requester) details.push(`Requester: ${requester}`);
+    const role = scalar(e.payload.role);
+    if (role) details.push(`Role: ${role}`);
+  }
   const releaseId = releaseIdOf(e.payload);
   if (releaseId) details.push(`Release: #${releaseId}`);
   const version = scalar(e.payload.version);
   if (version) details.push(`Version: ${version}`);
   const reason = scalar(e.payload.reason) ?? scalar(e.payload.error);
   if (reason) details.push(`Reason: ${reason}`);
+  const comment = scalar(e.payload.comment);
+  if (comment) details.push(`Comment: ${comment}`);
   details.push(`At: ${e.at}`);
   const link = eventLink(e, publicUrl);
   const text = [`[Phantom] ${title}`, ...details, link].join('\n');

@@ -2,6 +2,8 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { Cache } from '../../cache/cache.js';
 import type { KvStore } from '../../cache/kv-store.js';
 import type { Viewer } from '../people/viewer.js';
+import type { TicketKind } from '../tickets/ticket-kind.js';
+import type { TicketDecisionHook } from '../tickets/ticket.record.js';
 
 /**
  * Checks run by `deleteApp` before it deletes `app` (after authorizing the caller): a guard
@@ -24,6 +26,13 @@ export interface DomainDeps {
    * cancel or promote asked, approval decided): wakes the release engine, on every replica.
    */
   onReleaseSignal?: (releaseId: number) => void;
+  /** How long approval tickets stay open, in hours (PHANTOM_TICKET_TTL_HOURS, default 72). */
+  ticketTtlHours: number;
+  /**
+   * Per ticket kind, run by `approveTicket`/`rejectTicket` inside the deciding transaction
+   * (see {@link TicketDecisionHook}); empty at start, modules register theirs.
+   */
+  ticketDecisionHooks: Partial<Record<TicketKind, TicketDecisionHook>>;
   /** Which private webhook destinations notifications may reach (PHANTOM_WEBHOOK_*); default none. */
   webhookPolicy?: { allowPrivate?: boolean; allowedHosts?: readonly string[] };
 }

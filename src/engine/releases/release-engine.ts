@@ -14,7 +14,8 @@ import { Release } from '../../domain/releases/release.entity.js';
 import { RELEASE_PROGRESS_TOPIC } from '../../domain/releases/release-progress-feed.js';
 import { WorkClaims } from '../work-claims.js';
 import { WorkLoop, type EngineLogger } from '../work-loop.js';
-import { ReleaseRun, type EngineStats, type ReleaseApprovals, type VerifyOptions } from './release-runner.js';
+import { ReleaseRun, type EngineStats, type VerifyOptions } from './release-runner.js';
+import type { ReleaseApprovals } from '../../domain/releases/release-approvals.js';
 
 export const RELEASE_SIGNAL_TOPIC = 'releaseSignal';
 

@@ -22,14 +22,8 @@ import { isValidImage, releaseGlobalId } from '../../domain/releases/release.ser
 import type { Claim, WorkClaims } from '../work-claims.js';
 import { ClaimLostError } from '../work-claims.js';
 import type { RunResult } from '../work-loop.js';
+import type { ReleaseApprovals } from '../../domain/releases/release-approvals.js';
 
-/** Opens and closes approval tickets (the tickets module, wired by the composition root). */
-export interface ReleaseApprovals {
-  /** Opens a RELEASE_APPROVAL ticket inside `em`'s transaction; returns its id and expiry. */
-  open(em: EntityManager, r: { appId: number; app: string; releaseId: number; requesterId: number; requester: string; reason: string }): Promise<{ id: number; expiresAt: Date }>;
-  /** Closes the release's OPEN tickets (EXPIRED or CANCELED) inside `em`'s transaction. */
-  close(em: EntityManager, releaseId: number, status: 'EXPIRED' | 'CANCELED', comment: string): Promise<number>;
-}
 
 /** Tuning of verification. */
 export interface VerifyOptions {
@@ -161,7 +155,8 @@ export class ReleaseRun {
     this.deps.stats.commits++;
     if (opts.extra) Object.assign(this.row, opts.extra);
     this.deps.progressCommitted(this.row.id, seq);
-    if (opts.event) this.deps.eventsCommitted();
+    // A `prepare` may record events too (a ticket opened).
+    if (opts.event || opts.prepare) this.deps.eventsCommitted();
   }
 
   /** The flags others set (cancel, promote, approval), read fresh. */
@@ -289,12 +284,14 @@ export class ReleaseRun {
     if (f.cancelRequested) {
       const message = 'Canceled while waiting for approval.';
       await this.busy(() => this.deps.em().transactional((tx) => this.deps.approvals.close(tx, this.row.id, 'CANCELED', message)));
+      this.deps.eventsCommitted();
       return this.finish(ReleaseStatus.CANCELED, message, PlatformEventType.RELEASE_CANCELED);
     }
     const due = this.approvalDue();
     if (Date.now() >= due) {
       const message = `The approval ticket expired without a decision (${new Date(due).toISOString()}).`;
       await this.busy(() => this.deps.em().transactional((tx) => this.deps.approvals.close(tx, this.row.id, 'EXPIRED', message)));
+      this.deps.eventsCommitted();
       this.setStep(a, { status: StepStatus.FAILED, finishedAt: nowIso(), message });
       return this.finish(ReleaseStatus.CANCELED, message, PlatformEventType.RELEASE_CANCELED);
     }
