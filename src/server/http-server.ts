@@ -12,16 +12,17 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CredentialWatch, type CredentialWatchOptions } from './ws-credential-watch.js';
 import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { GraphQLError, specifiedRules, type GraphQLSchema } from 'graphql';
 import type { Platform } from './platform.js';
 import { buildContext, viewerFromHeader } from './context.js';
 import { makeFormatError } from './format-error.js';
-import { DEFAULT_LIMITS, costOfQuery, costWithVariables, limitRules, type QueryLimits } from './limits.js';
+import { costWithVariables, documentBoundsError, limitRules, resolveLimits, type QueryLimits } from './limits.js';
+import { prepareWsOperation } from './ws-operation.js';
 import { loadWebApp, mountWebApp, playgroundPage } from './playground.js';
 import type { GraphQLContext } from '../resolvers/context.type.js';
 import type { Viewer } from '../domain/people/viewer.js';
 import { sqlScope } from '../db/sql-scope.js';
-import { auditPlugin, refuseWebSocketMutation } from '../resolvers/audit.plugin.js';
+import { auditPlugin } from '../resolvers/audit.plugin.js';
 
 export interface HttpServerOptions {
   port: number;
@@ -54,7 +55,8 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   app.disable('x-powered-by');
   const httpServer = createServer(app);
   const formatError = makeFormatError(logger);
-  const rules = [...specifiedRules, ...limitRules(opts.limits ?? DEFAULT_LIMITS)];
+  const limits = resolveLimits(opts.limits);
+  const rules = [...specifiedRules, ...limitRules(limits)];
   // The built web app (web/dist), or null: then browsers get the built-in playground page.
   const web = loadWebApp();
 
@@ -62,7 +64,6 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
     {
       schema,
-      validate: (s, doc) => validate(s, doc, rules),
       onConnect: async (ctx) => {
         const header = ctx.connectionParams?.authorization;
         try {
@@ -78,13 +79,9 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
           return false;
         }
       },
-      // Mutations only over HTTP, where the audit plugin records them.
-      onSubscribe: (_ctx, _id, payload) => {
-        const refused = refuseWebSocketMutation(payload);
-        if (refused) return refused;
-        const tooCostly = costOfQuery(schema, payload.query, payload.variables, opts.limits ?? DEFAULT_LIMITS);
-        return tooCostly ? [tooCostly] : undefined;
-      },
+      // Parsing, limits, validation, mutation refusal (mutations only over HTTP, where the audit
+      // plugin records them) and variables, all here: see ws-operation.ts for why.
+      onSubscribe: (_ctx, _id, payload) => prepareWsOperation(schema, rules, payload, limits),
       context: (ctx) => buildContext(platform, ctx.extra.viewer ?? null),
       // graphql-ws does not run Apollo's formatError: apply the same mapping to its results.
       onNext: async (ctx, _id, _payload, _args, result) => {
@@ -105,7 +102,7 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    validationRules: limitRules(opts.limits ?? DEFAULT_LIMITS),
+    validationRules: limitRules(limits),
     formatError,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
@@ -118,7 +115,7 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
         async requestDidStart() {
           return {
             async didResolveOperation({ operation, contextValue, document, request }) {
-              const tooCostly = costWithVariables(schema, document, request.variables, opts.limits ?? DEFAULT_LIMITS);
+              const tooCostly = costWithVariables(schema, document, request.variables, limits);
               if (tooCostly) throw tooCostly;
               if (operation?.operation === 'mutation') contextValue.reads.primary = true;
             },
@@ -166,6 +163,13 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   app.use(
     '/graphql',
     express.json({ limit: config.maxBodyBytes }),
+    // Token and selection bounds before Apollo: its validation is the costly step for a hostile
+    // document, and no Apollo hook before validation can answer a request (a throw there is a 500).
+    (req: Request, res: Response, next: NextFunction) => {
+      const refused = documentBoundsError(req.method === 'GET' ? req.query.query : req.body?.query, limits);
+      if (!refused) return next();
+      res.status(400).json({ errors: [{ message: refused.message, extensions: { code: refused.extensions.code } }] });
+    },
     // After body parsing, so the scope wraps the whole execution (stream callbacks would lose it).
     (_req: Request, res: Response, next: NextFunction) => {
       const scope = { queries: 0 };
