@@ -18,6 +18,7 @@ import { buildContext, viewerFromHeader } from './context.js';
 import { makeFormatError } from './format-error.js';
 import { costWithVariables, documentBoundsError, limitRules, resolveLimits, type QueryLimits } from './limits.js';
 import { prepareWsOperation } from './ws-operation.js';
+import { WsSocketGuard } from './ws-socket-guard.js';
 import { loadWebApp, mountWebApp, playgroundPage } from './playground.js';
 import type { GraphQLContext } from '../resolvers/context.type.js';
 import type { Viewer } from '../domain/people/viewer.js';
@@ -61,10 +62,14 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   const web = loadWebApp();
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.maxBodyBytes });
+  // Registered before useServer's own 'connection' listener, so it runs first.
+  const socketGuard = new WsSocketGuard({ maxSocketsPerClient: config.wsMaxSocketsPerClient, idleTimeoutMs: config.wsIdleTimeoutMs });
+  wsServer.on('connection', (socket, request) => socketGuard.admit(socket, request));
   const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
     {
       schema,
       onConnect: async (ctx) => {
+        if (ctx.extra.socket) socketGuard.attach(ctx.extra.socket, () => Object.keys(ctx.subscriptions).length);
         const header = ctx.connectionParams?.authorization;
         try {
           ctx.extra.viewer = await viewerFromHeader(platform, typeof header === 'string' ? header : undefined);
@@ -81,7 +86,13 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
       },
       // Parsing, limits, validation, mutation refusal (mutations only over HTTP, where the audit
       // plugin records them) and variables, all here: see ws-operation.ts for why.
-      onSubscribe: (_ctx, _id, payload) => prepareWsOperation(schema, rules, payload, limits),
+      onSubscribe: (ctx, _id, payload) => {
+        if (ctx.extra.socket) socketGuard.touch(ctx.extra.socket);
+        return prepareWsOperation(schema, rules, payload, limits);
+      },
+      onComplete: (ctx) => {
+        if (ctx.extra.socket) socketGuard.touch(ctx.extra.socket);
+      },
       context: (ctx) => buildContext(platform, ctx.extra.viewer ?? null),
       // graphql-ws does not run Apollo's formatError: apply the same mapping to its results.
       onNext: async (ctx, _id, _payload, _args, result) => {
