@@ -13,6 +13,7 @@ const SYNTAX_ERROR = 'subscription { platformEvents { id ';
 const UNKNOWN_FIELD = 'subscription { platformEvents { id nope } }';
 const BAD_VARIABLE = ['query($n: String!) { app(name: $n) { name } }', { n: 5 }] as const;
 const MISSING_VARIABLE = ['subscription($a: String!) { platformEvents(after: $a) { id } }', {}] as const;
+const TWO_OPERATIONS = 'query A { __typename } query B { __typename }';
 
 describe.each(availableModes)('graphql-ws answers bad operations like HTTP (%s)', (mode) => {
   let t: TestPhantom;
@@ -56,16 +57,18 @@ describe.each(availableModes)('graphql-ws answers bad operations like HTTP (%s)'
       ['unknown-field', UNKNOWN_FIELD, undefined],
       ['bad-variable', BAD_VARIABLE[0], BAD_VARIABLE[1]],
       ['missing-variable', MISSING_VARIABLE[0], MISSING_VARIABLE[1]],
+      ['which-operation', TWO_OPERATIONS, undefined],
     ];
     for (const [id, query, variables] of cases) ws.subscribe(id, query, variables);
     await ws.until(() => cases.every(([id]) => ws.of(id).length > 0));
     const codes = Object.fromEntries(cases.map(([id]) => [id, ws.of(id)[0].payload?.[0]?.extensions?.code ?? ws.of(id)[0].payload?.errors?.[0]?.extensions?.code]));
-    expect(codes).toEqual({ 'syntax': 'GRAPHQL_PARSE_FAILED', 'unknown-field': 'GRAPHQL_VALIDATION_FAILED', 'bad-variable': 'BAD_USER_INPUT', 'missing-variable': 'BAD_USER_INPUT' });
+    expect(codes).toEqual({ 'syntax': 'GRAPHQL_PARSE_FAILED', 'unknown-field': 'GRAPHQL_VALIDATION_FAILED', 'bad-variable': 'BAD_USER_INPUT', 'missing-variable': 'BAD_USER_INPUT', 'which-operation': 'OPERATION_RESOLUTION_FAILURE' });
     for (const [id] of cases) expect(ws.of(id)[0].type).toBe('error');
     // The same documents over HTTP.
     expect(errorCode(await t.gql(SYNTAX_ERROR))).toBe('GRAPHQL_PARSE_FAILED');
     expect(errorCode(await t.gql(UNKNOWN_FIELD))).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(errorCode(await t.gql(BAD_VARIABLE[0], BAD_VARIABLE[1]))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await t.gql(TWO_OPERATIONS))).toBe('OPERATION_RESOLUTION_FAILURE');
     expect(ws.closed).toBeUndefined();
     ws.close();
   });
