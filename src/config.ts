@@ -36,6 +36,8 @@ const schema = z.object({
   PHANTOM_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(12 * 3600),
   PHANTOM_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(300),
   PHANTOM_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
+  PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(50),
+  PHANTOM_WS_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(24 * 3600 * 1000).default(60_000),
   PHANTOM_PUBLIC_URL: z.string().url().optional(),
   PHANTOM_EMBEDDED_CLUSTERS: z.enum(['on', 'off']).default('on'),
   PHANTOM_MIGRATE_ON_START: z.enum(['on', 'off']).default('on'),
@@ -75,6 +77,10 @@ export interface Config {
   sessionTtlSeconds: number;
   cacheTtlSeconds: number;
   maxBodyBytes: number;
+  /** Open graphql-ws sockets per remote address (default 50); more are closed with 4429. */
+  wsMaxSocketsPerClient: number;
+  /** A graphql-ws socket with no active subscription this long is closed with 4408 (default 60000). */
+  wsIdleTimeoutMs: number;
   publicUrl?: string;
   embeddedClusters: boolean;
   /** Apply pending migrations at `serve` (default on); off: `serve` refuses to start until `phantom migrate` ran. */
@@ -130,6 +136,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionTtlSeconds: e.PHANTOM_SESSION_TTL_SECONDS,
     cacheTtlSeconds: e.PHANTOM_CACHE_TTL_SECONDS,
     maxBodyBytes: e.PHANTOM_MAX_BODY_BYTES,
+    wsMaxSocketsPerClient: e.PHANTOM_WS_MAX_SOCKETS_PER_CLIENT,
+    wsIdleTimeoutMs: e.PHANTOM_WS_IDLE_TIMEOUT_MS,
     publicUrl: e.PHANTOM_PUBLIC_URL,
     embeddedClusters: e.PHANTOM_EMBEDDED_CLUSTERS === 'on',
     migrateOnStart: e.PHANTOM_MIGRATE_ON_START === 'on',

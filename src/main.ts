@@ -7,6 +7,7 @@ import { createPlatform, type Platform } from './server/platform.js';
 import { startHttpServer, type RunningServer } from './server/http-server.js';
 import { buildPhantomSchema } from './resolvers/index.js';
 import type { QueryLimits } from './server/limits.js';
+import type { Logger } from './server/logger.js';
 import { startEventOutbox } from './domain/events/event-outbox.js';
 import type { NotifierOptions } from './domain/notify/notifier.js';
 import { startWorkerRole } from './engine/index.js';
@@ -26,12 +27,14 @@ export interface StartOptions {
   notifier?: Partial<NotifierOptions>;
   /** Release engine tuning (claims, polling, verification); defaults from the config. */
   engine?: ReleaseEngineOptions;
+  /** The process logger (default: a pino logger at config.logLevel); tests pass one to read what was logged. */
+  logger?: Logger;
 }
 
 /** Starts Phantom from a validated config. Used by the CLI and by tests (port 0). */
 export async function startPhantom(config: Config, opts: StartOptions = {}): Promise<Phantom> {
   if (!config.roles.api) throw new Error('PHANTOM_ROLES has no "api": run "phantom worker" for a worker-only process.');
-  const platform = await createPlatform(config);
+  const platform = await createPlatform(config, { logger: opts.logger });
   try {
     // The live feeds for subscriptions (api role).
     await startEventOutbox(platform, { relay: false });

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: latency of the main read paths on the embedded defaults (or on MySQL +
- * Redis when DATABASE_URL / REDIS_URL are set). Targets are checked here, never in tests.
+ * Redis when DATABASE_URL / REDIS_URL are set), and the abuse mix (abuse-mix.ts). Targets are
+ * checked here, never in tests.
  */
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../config.js';
 import { startPhantom } from '../main.js';
+import { runAbuseMix } from './abuse-mix.js';
 
 const TOKEN = 'bench-admin-token-0123456789';
 
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
       if (!ok) failed++;
       process.stdout.write(`${ok ? 'ok  ' : 'SLOW'} ${t.name}: p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms (target p95 ≤ ${t.p95TargetMs} ms)\n`);
     }
+    if (!(await runAbuseMix(phantom.server.url, () => gql(`{ app(name: "bench-42") { name version } }`), (l) => process.stdout.write(l)))) failed++;
     process.exitCode = failed ? 1 : 0;
   } finally {
     await phantom.stop();

@@ -12,16 +12,18 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CredentialWatch, type CredentialWatchOptions } from './ws-credential-watch.js';
 import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { GraphQLError, specifiedRules, type GraphQLSchema } from 'graphql';
 import type { Platform } from './platform.js';
 import { buildContext, viewerFromHeader } from './context.js';
 import { makeFormatError } from './format-error.js';
-import { DEFAULT_LIMITS, costOfQuery, costWithVariables, limitRules, type QueryLimits } from './limits.js';
+import { costWithVariables, documentBoundsError, limitRules, resolveLimits, type QueryLimits } from './limits.js';
+import { prepareWsOperation } from './ws-operation.js';
+import { WsSocketGuard } from './ws-socket-guard.js';
 import { loadWebApp, mountWebApp, playgroundPage } from './playground.js';
 import type { GraphQLContext } from '../resolvers/context.type.js';
 import type { Viewer } from '../domain/people/viewer.js';
 import { sqlScope } from '../db/sql-scope.js';
-import { auditPlugin, refuseWebSocketMutation } from '../resolvers/audit.plugin.js';
+import { auditPlugin } from '../resolvers/audit.plugin.js';
 
 export interface HttpServerOptions {
   port: number;
@@ -54,16 +56,20 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   app.disable('x-powered-by');
   const httpServer = createServer(app);
   const formatError = makeFormatError(logger);
-  const rules = [...specifiedRules, ...limitRules(opts.limits ?? DEFAULT_LIMITS)];
+  const limits = resolveLimits(opts.limits);
+  const rules = [...specifiedRules, ...limitRules(limits)];
   // The built web app (web/dist), or null: then browsers get the built-in playground page.
   const web = loadWebApp();
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.maxBodyBytes });
+  // Registered before useServer's own 'connection' listener, so it runs first.
+  const socketGuard = new WsSocketGuard({ maxSocketsPerClient: config.wsMaxSocketsPerClient, idleTimeoutMs: config.wsIdleTimeoutMs });
+  wsServer.on('connection', (socket, request) => socketGuard.admit(socket, request));
   const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
     {
       schema,
-      validate: (s, doc) => validate(s, doc, rules),
       onConnect: async (ctx) => {
+        if (ctx.extra.socket) socketGuard.attach(ctx.extra.socket, () => Object.keys(ctx.subscriptions).length);
         const header = ctx.connectionParams?.authorization;
         try {
           ctx.extra.viewer = await viewerFromHeader(platform, typeof header === 'string' ? header : undefined);
@@ -78,12 +84,14 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
           return false;
         }
       },
-      // Mutations only over HTTP, where the audit plugin records them.
-      onSubscribe: (_ctx, _id, payload) => {
-        const refused = refuseWebSocketMutation(payload);
-        if (refused) return refused;
-        const tooCostly = costOfQuery(schema, payload.query, payload.variables, opts.limits ?? DEFAULT_LIMITS);
-        return tooCostly ? [tooCostly] : undefined;
+      // Parsing, limits, validation, mutation refusal (mutations only over HTTP, where the audit
+      // plugin records them) and variables, all here: see ws-operation.ts for why.
+      onSubscribe: (ctx, _id, payload) => {
+        if (ctx.extra.socket) socketGuard.touch(ctx.extra.socket);
+        return prepareWsOperation(schema, rules, payload, limits);
+      },
+      onComplete: (ctx) => {
+        if (ctx.extra.socket) socketGuard.touch(ctx.extra.socket);
       },
       context: (ctx) => buildContext(platform, ctx.extra.viewer ?? null),
       // graphql-ws does not run Apollo's formatError: apply the same mapping to its results.
@@ -105,7 +113,7 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
 
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
-    validationRules: limitRules(opts.limits ?? DEFAULT_LIMITS),
+    validationRules: limitRules(limits),
     formatError,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
@@ -118,7 +126,7 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
         async requestDidStart() {
           return {
             async didResolveOperation({ operation, contextValue, document, request }) {
-              const tooCostly = costWithVariables(schema, document, request.variables, opts.limits ?? DEFAULT_LIMITS);
+              const tooCostly = costWithVariables(schema, document, request.variables, limits);
               if (tooCostly) throw tooCostly;
               if (operation?.operation === 'mutation') contextValue.reads.primary = true;
             },
@@ -166,6 +174,13 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   app.use(
     '/graphql',
     express.json({ limit: config.maxBodyBytes }),
+    // Token and selection bounds before Apollo: its validation is the costly step for a hostile
+    // document, and no Apollo hook before validation can answer a request (a throw there is a 500).
+    (req: Request, res: Response, next: NextFunction) => {
+      const refused = documentBoundsError(req.method === 'GET' ? req.query.query : req.body?.query, limits);
+      if (!refused) return next();
+      res.status(400).json({ errors: [{ message: refused.message, extensions: { code: refused.extensions.code } }] });
+    },
     // After body parsing, so the scope wraps the whole execution (stream callbacks would lose it).
     (_req: Request, res: Response, next: NextFunction) => {
       const scope = { queries: 0 };

@@ -3,8 +3,12 @@
  * depth (QUERY_TOO_DEEP), cost (QUERY_TOO_COMPLEX), aliases (TOO_MANY_ALIASES),
  * directives (TOO_MANY_DIRECTIVES). Body size is limited by the HTTP layer (PAYLOAD_TOO_LARGE).
  * The rules come from graphql-armor; we only attach stable codes to their findings.
+ *
+ * Two bounds run *before* validation, because validation itself is the expensive part for a
+ * hostile document (OverlappingFieldsCanBeMerged compares every pair of same-named fields):
+ * tokens while parsing, then selections per operation (both QUERY_TOO_COMPLEX).
  */
-import { GraphQLError, Kind, parse, validate, visit, type DocumentNode, type GraphQLSchema, type ValidationContext, type ValidationRule } from 'graphql';
+import { GraphQLError, Kind, parse, validate, visit, type DocumentNode, type GraphQLSchema, type SelectionSetNode, type ValidationContext, type ValidationRule } from 'graphql';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
@@ -19,9 +23,38 @@ export interface QueryLimits {
   maxAliases: number;
   /** Directives per operation (default 50). */
   maxDirectives: number;
+  /**
+   * Tokens per document, enforced by the parser, which stops at the first token over (default
+   * 1000; GraphiQL's full introspection query has about 190). Bounds parsing and everything after it.
+   */
+  maxTokens?: number;
+  /**
+   * Field, fragment-spread and inline-fragment selections per operation, fragments counted each
+   * time they are spread (default 300; the full introspection query has 240). Checked before
+   * validation, whose cost grows with the square of repeated fields.
+   */
+  maxSelections?: number;
+  /**
+   * Depth allowed inside introspection (`__schema`), which {@link QueryLimits.maxDepth} leaves
+   * out so GraphiQL works; fragments are flattened here (default 20; GraphiQL's query needs 15).
+   */
+  maxIntrospectionDepth?: number;
 }
 
-export const DEFAULT_LIMITS: QueryLimits = { maxDepth: 10, maxCost: 20000, maxAliases: 15, maxDirectives: 50 };
+export const DEFAULT_LIMITS: Required<QueryLimits> = {
+  maxDepth: 10,
+  maxCost: 20000,
+  maxAliases: 15,
+  maxDirectives: 50,
+  maxTokens: 1000,
+  maxSelections: 300,
+  maxIntrospectionDepth: 20,
+};
+
+/** The limits with every optional bound filled from {@link DEFAULT_LIMITS}. */
+export function resolveLimits(limits: QueryLimits = DEFAULT_LIMITS): Required<QueryLimits> {
+  return { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) };
+}
 
 function reject(code: string) {
   return (ctx: ValidationContext | null, err: GraphQLError) => {
@@ -30,11 +63,22 @@ function reject(code: string) {
   };
 }
 
-export function limitRules(limits: QueryLimits = DEFAULT_LIMITS): ValidationRule[] {
+export function limitRules(input: QueryLimits = DEFAULT_LIMITS): ValidationRule[] {
+  const limits = resolveLimits(input);
   return [
     maxDepthRule({ n: limits.maxDepth, propagateOnRejection: false, onReject: [reject('QUERY_TOO_DEEP')] }),
+    // graphql-armor's depth rule skips `__schema` entirely (so `ofType` nested 48 deep ran): a
+    // second pass counts introspection too, fragments flattened, with room for GraphiQL's query.
+    maxDepthRule({
+      n: Math.max(limits.maxDepth, limits.maxIntrospectionDepth),
+      ignoreIntrospection: false,
+      flattenFragments: true,
+      propagateOnRejection: false,
+      onReject: [reject('QUERY_TOO_DEEP')],
+    }),
     costLimitRule({ maxCost: limits.maxCost, propagateOnRejection: false, onReject: [reject('QUERY_TOO_COMPLEX')] }),
-    maxAliasesRule({ n: limits.maxAliases, propagateOnRejection: false, onReject: [reject('TOO_MANY_ALIASES')] }),
+    // The default allow-list lets `__typename` aliases through uncounted (13,000 were accepted).
+    maxAliasesRule({ n: limits.maxAliases, allowList: [], propagateOnRejection: false, onReject: [reject('TOO_MANY_ALIASES')] }),
     maxDirectivesRule({ n: limits.maxDirectives, propagateOnRejection: false, onReject: [reject('TOO_MANY_DIRECTIVES')] }),
   ] as ValidationRule[];
 }
@@ -91,13 +135,79 @@ export function costWithVariables(schema: GraphQLSchema, doc: DocumentNode, vari
   return e ? new GraphQLError(e.message, { extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } } }) : null;
 }
 
-/** {@link costWithVariables} for a raw query string (graphql-ws); syntax errors are left to the caller. */
-export function costOfQuery(schema: GraphQLSchema, query: string, variables: Record<string, unknown> | null | undefined, limits?: QueryLimits): GraphQLError | null {
-  let doc: DocumentNode;
-  try {
-    doc = parse(query);
-  } catch {
-    return null;
+/** The refusal for a document over a pre-validation bound (HTTP 400, QUERY_TOO_COMPLEX). */
+function tooComplex(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } } });
+}
+
+/** graphql-js's message when `maxTokens` stops the parser ("more that" in 16.x, "more than" in later lines). */
+const TOKEN_LIMIT_MESSAGE = /Document contains more tha[nt] (\d+) tokens/;
+
+/**
+ * Parses within the token limit. Returns the document, or the error to answer with:
+ * QUERY_TOO_COMPLEX over the token limit, GRAPHQL_PARSE_FAILED for bad syntax (as over HTTP).
+ */
+export function parseWithinLimits(query: unknown, limits: QueryLimits = DEFAULT_LIMITS): DocumentNode | GraphQLError {
+  if (typeof query !== 'string' || !query.trim()) {
+    return new GraphQLError('The operation must contain a non-empty `query`.', { extensions: { code: 'BAD_REQUEST' } });
   }
-  return costWithVariables(schema, doc, variables, limits);
+  try {
+    return parse(query, { maxTokens: resolveLimits(limits).maxTokens });
+  } catch (e) {
+    if (!(e instanceof GraphQLError)) throw e;
+    const overTokens = TOKEN_LIMIT_MESSAGE.exec(e.message);
+    if (overTokens) return tooComplex(`Document has more than ${overTokens[1]} tokens.`);
+    return new GraphQLError(e.message, { locations: e.locations, extensions: { code: 'GRAPHQL_PARSE_FAILED' } } as never);
+  }
+}
+
+/**
+ * The largest number of selections any operation of `doc` makes, each fragment counted every
+ * time it is spread (memoized per fragment, so a chain of spreads costs linear time; a cycle,
+ * which validation refuses anyway, counts as zero).
+ */
+export function countSelections(doc: DocumentNode): number {
+  const fragments = new Map<string, SelectionSetNode>();
+  for (const d of doc.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d.selectionSet);
+  const memo = new Map<string, number | null>();
+  const inFragment = (name: string): number => {
+    const known = memo.get(name);
+    if (known !== undefined) return known ?? 0;
+    memo.set(name, null);
+    const set = fragments.get(name);
+    const n = set ? inSet(set) : 0;
+    memo.set(name, n);
+    return n;
+  };
+  const inSet = (set: SelectionSetNode): number => {
+    let n = 0;
+    for (const sel of set.selections) {
+      n += 1;
+      if (sel.kind === Kind.FRAGMENT_SPREAD) n += inFragment(sel.name.value);
+      else if (sel.selectionSet) n += inSet(sel.selectionSet);
+    }
+    return n;
+  };
+  let max = 0;
+  for (const d of doc.definitions) if (d.kind === Kind.OPERATION_DEFINITION) max = Math.max(max, inSet(d.selectionSet));
+  return max;
+}
+
+/** The refusal of a document with more selections than allowed, or null. Run it before validation. */
+export function selectionLimitError(doc: DocumentNode, limits: QueryLimits = DEFAULT_LIMITS): GraphQLError | null {
+  const max = resolveLimits(limits).maxSelections;
+  const n = countSelections(doc);
+  return n > max ? tooComplex(`Operation has ${n} selections; the limit is ${max}.`) : null;
+}
+
+/**
+ * The pre-validation bounds for a raw query (HTTP): the token limit, then the selection limit.
+ * Returns the refusal, or null; a syntax error is not a refusal here (it is answered
+ * GRAPHQL_PARSE_FAILED on the normal path).
+ */
+export function documentBoundsError(query: unknown, limits: QueryLimits = DEFAULT_LIMITS): GraphQLError | null {
+  if (typeof query !== 'string') return null;
+  const parsed = parseWithinLimits(query, limits);
+  if (parsed instanceof GraphQLError) return parsed.extensions.code === 'QUERY_TOO_COMPLEX' ? parsed : null;
+  return selectionLimitError(parsed, limits);
 }

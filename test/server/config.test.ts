@@ -14,6 +14,12 @@ describe('settings from the environment', () => {
     expect(c.redisUrl).toBe('redis://cache:6379/0');
   });
 
+  it('bounds graphql-ws sockets by default and refuses a zero cap', () => {
+    expect(loadConfig({})).toMatchObject({ wsMaxSocketsPerClient: 50, wsIdleTimeoutMs: 60_000 });
+    expect(loadConfig({ PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: '5', PHANTOM_WS_IDLE_TIMEOUT_MS: '1000' })).toMatchObject({ wsMaxSocketsPerClient: 5, wsIdleTimeoutMs: 1000 });
+    expect(() => loadConfig({ PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: '0' })).toThrow(/PHANTOM_WS_MAX_SOCKETS_PER_CLIENT/);
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', REDIS_URL: '' }).databaseUrl).toBeUndefined();
   });
