@@ -14,6 +14,12 @@ describe('settings from the environment', () => {
     expect(c.redisUrl).toBe('redis://cache:6379/0');
   });
 
+  it('reads the Redis command timeout (default 1000 ms) and refuses a nonsense one', () => {
+    expect(loadConfig({}).redisCommandTimeoutMs).toBe(1000);
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '250' }).redisCommandTimeoutMs).toBe(250);
+    expect(() => loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '0' })).toThrow(/REDIS_COMMAND_TIMEOUT_MS/);
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', REDIS_URL: '' }).databaseUrl).toBeUndefined();
   });

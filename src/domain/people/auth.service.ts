@@ -9,12 +9,29 @@ import { DomainError, badInput, notFound, unauthenticated } from '../shared/erro
 import { requireAdmin, requireWriter } from '../shared/authz.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { validateUsername } from './people.validation.js';
+import { KvUnavailableError } from '../../cache/kv-store.js';
 
 interface SessionRecord {
   userId: number;
   username: string;
   isAdmin: boolean;
   expiresAt: string;
+}
+
+/**
+ * Runs a session-store call; an unreachable store (Redis down or frozen) becomes UNAVAILABLE.
+ * Sessions and the sign-in throttle live only in the KV store, so there is no fallback: better
+ * a clear "try again" than a sign-in that skips the throttle or a session nobody can check.
+ */
+async function sessionStore<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof KvUnavailableError) {
+      throw new DomainError('UNAVAILABLE', 'Sign-in and sessions are unavailable right now: the session store (Redis) does not answer. Try again shortly, or use an API token.');
+    }
+    throw e;
+  }
 }
 
 // lastUsedAt is written at most this often per token: a write per request would cost more than the read.
@@ -33,7 +50,7 @@ export async function authenticate(em: EntityManager, deps: DomainDeps, header: 
   const secret = m[1]!;
   const hash = sha256(secret);
   if (secret.startsWith('phs_')) {
-    const raw = await deps.kv.get(`session:${hash}`);
+    const raw = await sessionStore(() => deps.kv.get(`session:${hash}`));
     if (!raw) throw unauthenticated('Session expired or signed out; sign in again.');
     const s = JSON.parse(raw) as SessionRecord;
     return { userId: s.userId, username: s.username, isAdmin: s.isAdmin, scopes: sessionScopes(s.isAdmin), via: 'session', credentialId: hash };
@@ -76,7 +93,7 @@ export const LOGIN_WINDOW_SECONDS = 15 * 60;
 export async function login(ctx: DomainContext, username: string, password: string) {
   // Throttle per username, so online password guessing is slow whatever the source address.
   const failKey = `login-fail:${username.slice(0, 64)}`;
-  const failures = Number((await ctx.deps.kv.get(failKey)) ?? 0);
+  const failures = Number((await sessionStore(() => ctx.deps.kv.get(failKey))) ?? 0);
   if (failures >= MAX_FAILED_LOGINS) {
     throw new DomainError('RATE_LIMITED', `Too many failed sign-ins for "${username}"; try again in ${LOGIN_WINDOW_SECONDS / 60} minutes or use an API token.`);
   }
@@ -85,14 +102,14 @@ export async function login(ctx: DomainContext, username: string, password: stri
   // Without a user (or password) still spend a KDF's time, so timing does not reveal who exists.
   const ok = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, await dummyHash()), false);
   if (!user || !ok) {
-    await ctx.deps.kv.incr(failKey, LOGIN_WINDOW_SECONDS);
+    await sessionStore(() => ctx.deps.kv.incr(failKey, LOGIN_WINDOW_SECONDS));
     throw unauthenticated('Wrong username or password.');
   }
-  if (failures) await ctx.deps.kv.del(failKey);
+  if (failures) await sessionStore(() => ctx.deps.kv.del(failKey));
   const token = newSecret('phs_');
   const expiresAt = new Date(Date.now() + ctx.deps.sessionTtlSeconds * 1000);
   const rec: SessionRecord = { userId: user.id, username: user.username, isAdmin: user.isAdmin, expiresAt: expiresAt.toISOString() };
-  await ctx.deps.kv.set(`session:${sha256(token)}`, JSON.stringify(rec), ctx.deps.sessionTtlSeconds);
+  await sessionStore(() => ctx.deps.kv.set(`session:${sha256(token)}`, JSON.stringify(rec), ctx.deps.sessionTtlSeconds));
   return { token, expiresAt, user };
 }
 
@@ -100,7 +117,7 @@ export async function login(ctx: DomainContext, username: string, password: stri
 export async function logout(ctx: DomainContext): Promise<boolean> {
   if (!ctx.viewer) throw unauthenticated();
   if (ctx.viewer.via !== 'session') return false;
-  await ctx.deps.kv.del(`session:${ctx.viewer.credentialId}`);
+  await sessionStore(() => ctx.deps.kv.del(`session:${ctx.viewer!.credentialId}`));
   return true;
 }
 
