@@ -102,7 +102,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     };
     const em = orm.em.fork();
     await ensureDefaultEnvironments(em);
-    if (config.adminToken) await ensureBootstrapAdmin(em, config.adminToken, deps);
+    if (config.adminToken) await ensureBootstrapAdmin(em, config.adminToken);
     const platform: Platform = {
       config, orm, sqlStats: stats, kv, cache, deps, logger, messaging,
       eventsCommittedListeners: listeners,
