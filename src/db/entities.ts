@@ -8,6 +8,7 @@ import { AuditEntry } from '../domain/audit/audit-entry.entity.js';
 import { NotificationRoute } from '../domain/notify/notification-route.entity.js';
 import { NotificationDelivery } from '../domain/notify/notification-delivery.entity.js';
 import { NotifierCursor } from '../domain/notify/notifier-cursor.entity.js';
+import { EmbeddedClusterOwner } from '../k8s/embedded-cluster-owner.entity.js';
 
 /** Every entity Phantom persists. Each domain module owns its own tables. */
-export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery, NotifierCursor];
+export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery, NotifierCursor, EmbeddedClusterOwner];

@@ -3,6 +3,7 @@ import { Migration20261126000100_event_seq_and_audit } from './Migration20261126
 import { Migration20261126000200_notifications } from './Migration20261126000200_notifications.js';
 import { Migration20261126000300_notify_fixes } from './Migration20261126000300_notify_fixes.js';
 import { Migration20261126000400_events_audit_fixes } from './Migration20261126000400_events_audit_fixes.js';
+import { Migration20261127000800_embedded_cluster_owner } from './Migration20261127000800_embedded_cluster_owner.js';
 
 /**
  * Committed MySQL/MariaDB migrations, in order. To add one: change the entities, run
@@ -14,4 +15,5 @@ export const migrationsList = [
   { name: 'Migration20261126000200_notifications', class: Migration20261126000200_notifications },
   { name: 'Migration20261126000300_notify_fixes', class: Migration20261126000300_notify_fixes },
   { name: 'Migration20261126000400_events_audit_fixes', class: Migration20261126000400_events_audit_fixes },
+  { name: 'Migration20261127000800_embedded_cluster_owner', class: Migration20261127000800_embedded_cluster_owner },
 ];
