@@ -42,6 +42,7 @@ const schema = z.object({
   PHANTOM_EMBEDDED_CLUSTERS: z.enum(['on', 'off']).default('on'),
   PHANTOM_MIGRATE_ON_START: z.enum(['on', 'off']).default('on'),
   PHANTOM_REDIS_PREFIX: z.string().min(1).max(100).default('phantom:'),
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   PHANTOM_ROLES: z
     .string()
     .default('api,worker')
@@ -87,6 +88,12 @@ export interface Config {
   migrateOnStart: boolean;
   /** Namespace for every Redis key (default `phantom:`). */
   redisPrefix: string;
+  /**
+   * A Redis command without a reply after this many ms fails (default 1000), so a frozen
+   * Redis slows requests down by at most this much instead of hanging them. Blocking stream
+   * reads are exempt (their own connections).
+   */
+  redisCommandTimeoutMs: number;
   /**
    * What `phantom serve` runs (PHANTOM_ROLES, default `api,worker`: one process does it all).
    * `api`: HTTP/GraphQL and subscriptions; `worker`: outbox relay and chat notifier.
@@ -142,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embeddedClusters: e.PHANTOM_EMBEDDED_CLUSTERS === 'on',
     migrateOnStart: e.PHANTOM_MIGRATE_ON_START === 'on',
     redisPrefix: e.PHANTOM_REDIS_PREFIX,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     roles: e.PHANTOM_ROLES,
     ticketTtlHours: e.PHANTOM_TICKET_TTL_HOURS,
     webhookAllowPrivate: e.PHANTOM_WEBHOOK_ALLOW_PRIVATE === 'on',

@@ -16,6 +16,7 @@ import { createPlatform, type Platform } from './server/platform.js';
 import type { NotifierOptions } from './domain/notify/notifier.js';
 import { startWorkerRole } from './engine/index.js';
 import type { ReleaseEngineOptions } from './engine/releases/release-engine.js';
+import { checkReadiness } from './server/readiness.js';
 
 export interface HealthListener {
   url: string;
@@ -38,8 +39,8 @@ export interface WorkerOptions {
 }
 
 /**
- * Serves `/healthz` (the process is up) and `/readyz` (the primary database answers; 503
- * otherwise) on `port`/`host`. Everything else is 404: a worker has no API.
+ * Serves `/healthz` (the process is up) and `/readyz` (the primary database and Redis answer
+ * within the readiness budget; 503 naming the failed check otherwise) on `port`/`host`. Everything else is 404: a worker has no API.
  */
 export async function startHealthListener(platform: Platform, port: number, host: string): Promise<HealthListener> {
   const server: Server = createServer((req, res) => {
@@ -51,9 +52,8 @@ export async function startHealthListener(platform: Platform, port: number, host
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { error: 'method not allowed' });
     if (path === '/healthz') return send(200, { status: 'ok', role: 'worker' });
     if (path === '/readyz') {
-      platform.orm.em.getConnection('write').execute('select 1').then(
-        () => send(200, { status: 'ready', role: 'worker', checks: { database: true } }),
-        () => send(503, { status: 'not ready', role: 'worker', checks: { database: false } }),
+      void checkReadiness(platform).then((r) =>
+        r.ok ? send(200, { status: 'ready', role: 'worker', checks: r.checks }) : send(503, { status: 'not ready', role: 'worker', checks: r.checks, failed: r.failed }),
       );
       return;
     }

@@ -2,12 +2,15 @@ import type { KvStore } from './kv-store.js';
 
 /**
  * Cache-aside over a {@link KvStore}. Reads fall through to the loader on a miss or on a
- * cache error (the database stays the source of truth); writers call {@link Cache.invalidate}
+ * cache error or timeout (the database stays the source of truth; the cache is optional on
+ * the read path, so a Redis outage slows reads down but does not fail them); writers call {@link Cache.invalidate}
  * after their transaction commits, so the next read sees the change.
  */
 export class Cache {
   hits = 0;
   misses = 0;
+  /** Reads that failed (Redis unreachable or timed out) and went to the loader. */
+  errors = 0;
 
   /**
    * @param lateInvalidateMs a second delete this long after each invalidation (default 1000):
@@ -22,10 +25,13 @@ export class Cache {
 
   async getOrLoad<T>(key: string, load: () => Promise<T | null>, revive: (raw: any) => T = (r) => r): Promise<T | null> {
     let raw: string | null = null;
+    let reachable = true;
     try {
       raw = await this.kv.get(`cache:${key}`);
     } catch {
-      raw = null;
+      // Redis down, frozen (the KV store's command timeout) or erroring: the database answers.
+      reachable = false;
+      this.errors++;
     }
     if (raw !== null) {
       this.hits++;
@@ -33,8 +39,9 @@ export class Cache {
     }
     this.misses++;
     const value = await load();
-    // Negative results are not cached: a create right after must be visible at once.
-    if (value !== null) {
+    // Negative results are not cached: a create right after must be visible at once. Nor is
+    // anything written after a failed read: that write would only wait for the same timeout.
+    if (value !== null && reachable) {
       await this.kv.set(`cache:${key}`, JSON.stringify(value), this.ttlSeconds).catch(() => undefined);
     }
     return value;

@@ -13,3 +13,15 @@ export interface KvStore {
   /** Reachability for /readyz. */
   ping(): Promise<boolean>;
 }
+
+/**
+ * A KV call failed because the store is unreachable, frozen or timed out (Redis down). Callers
+ * that can do without the store (the cache) fall back; those that cannot (sessions) answer
+ * UNAVAILABLE rather than INTERNAL_SERVER_ERROR.
+ */
+export class KvUnavailableError extends Error {
+  constructor(op: string, cause: unknown) {
+    super(`KV store unavailable (${op}): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'KvUnavailableError';
+  }
+}

@@ -11,6 +11,7 @@ import { NotifierCursor } from '../domain/notify/notifier-cursor.entity.js';
 import { Release } from '../domain/releases/release.entity.js';
 import { ReleaseProgressRow } from '../domain/releases/release-progress.entity.js';
 import { Ticket } from '../domain/tickets/ticket.entity.js';
+import { EmbeddedClusterOwner } from '../k8s/embedded-cluster-owner.entity.js';
 
 /** Every entity Phantom persists. Each domain module owns its own tables. */
-export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery, NotifierCursor, Release, ReleaseProgressRow, Ticket];
+export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery, NotifierCursor, Release, ReleaseProgressRow, Ticket, EmbeddedClusterOwner];

@@ -13,6 +13,7 @@ import type { ClusterRegistry } from './cluster-registry.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import { ClusterWatchers } from './cluster-watcher.js';
 import { startEmbeddedClusters } from './embedded-clusters.js';
+import { claimEmbeddedClusters } from './embedded-cluster-claim.js';
 import { KubeconfigClusterRegistry } from './kubeconfig-cluster-registry.js';
 import { KubeRuntime } from './kube-runtime.js';
 import { PodEventRelay, podEventKey } from './pod-event-relay.js';
@@ -65,7 +66,10 @@ export async function attachK8s(platform: Platform, opts: K8sModuleOptions = {})
     kubeconfigPath = config.kubeconfigPath;
   } else if (config.embeddedClusters && config.roles.api && config.roles.worker) {
     // Embedded clusters live in this process's memory: only a single process with both roles
-    // may own them (another process would start unrelated clusters of the same names).
+    // may own them (another process would start unrelated clusters of the same names), and
+    // only one process per database: a second replica on it refuses to start (item 8).
+    const claim = await claimEmbeddedClusters(platform.orm.em, { onError: (err, msg) => logger.error({ err }, msg) });
+    platform.onClose(() => claim.release());
     const embedded = await startEmbeddedClusters(config.dataDir);
     platform.onClose(() => embedded.close());
     registry = new KubeconfigClusterRegistry(embedded.kubeconfigYaml);

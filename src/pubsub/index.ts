@@ -44,6 +44,13 @@ export interface MessagingOptions {
   keyPrefix?: string;
   /** Default `MAXLEN ~` per stream. Default: 100 000. */
   streamMaxLen?: number;
+  /**
+   * Command timeout of the shared command connection (publish, XADD, XACK, leases,
+   * membership), so a frozen Redis fails those calls instead of hanging their callers.
+   * Blocking reads and subscriptions run on their own connections without it: a stream
+   * consumer waits for Redis to answer again, which is what a consumer should do. Default: none.
+   */
+  commandTimeoutMs?: number;
 }
 
 export interface Messaging<T extends TopicMap> {
@@ -69,7 +76,7 @@ export function createMessaging<T extends TopicMap>(opts: MessagingOptions = {})
   let membership: Membership;
   if (opts.redisUrl) {
     const url = opts.redisUrl;
-    client = createRedis(url, { connectionName: 'phantom:messaging' });
+    client = createRedis(url, { connectionName: 'phantom:messaging', commandTimeoutMs: opts.commandTimeoutMs });
     bus = new RedisBus<T>({ url, client, keyPrefix });
     streams = new RedisEventStream({ url, client, keyPrefix, maxLen: opts.streamMaxLen });
     leases = new RedisLeaseManager({ client, keyPrefix });

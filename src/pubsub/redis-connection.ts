@@ -26,6 +26,14 @@ export interface CreateRedisOptions {
    */
   enableOfflineQueue?: boolean;
   /**
+   * ioredis `commandTimeout`: a command without a reply after this many ms fails with
+   * "Command timed out", so a frozen Redis (SIGSTOP, a stalled host: the connection stays
+   * open and nothing answers) cannot hang a caller. Never set it on a `blocking` connection:
+   * ioredis times out every command alike, and would cut `XREADGROUP BLOCK` (refused here).
+   * Default: none.
+   */
+  commandTimeoutMs?: number;
+  /**
    * Connection errors (Redis down, reconnecting). Default: ignored here — callers see failed
    * commands, and /readyz reports Redis — but always handled, since an 'error' event without
    * a listener makes ioredis print "Unhandled error event" for every reconnect attempt.
@@ -49,6 +57,10 @@ export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
     connectionName: opts.connectionName,
   };
   if (opts.keyPrefix) options.keyPrefix = opts.keyPrefix;
+  if (opts.commandTimeoutMs !== undefined) {
+    if (opts.blocking) throw new Error('pubsub: a blocking connection cannot have a command timeout (it would cut blocking reads)');
+    options.commandTimeout = opts.commandTimeoutMs;
+  }
   const client = new Redis(url, options);
   client.on('error', opts.onError ?? (() => undefined));
   return client;

@@ -7,13 +7,14 @@ import { DomainError } from '../domain/shared/errors.js';
 import { createAppLoaders } from '../domain/apps/app.loaders.js';
 import { createUserLoaders } from '../domain/people/user.loaders.js';
 
-/** Resolves a bearer header to a viewer, as a GraphQL error with an HTTP 401 when it is bad. */
+/** Resolves a bearer header to a viewer, as a GraphQL error with an HTTP 401 when it is bad (503 when the session store is down). */
 export async function viewerFromHeader(platform: Platform, header: string | undefined | null): Promise<Viewer | null> {
   try {
     return await authenticate(platform.orm.em.fork(), platform.deps, header);
   } catch (e) {
     if (e instanceof DomainError) {
-      throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: 401 } } });
+      // UNAVAILABLE (the session store is down) is not the client's fault: 503, so it retries.
+      throw new GraphQLError(e.message, { extensions: { code: e.code, http: { status: e.code === 'UNAVAILABLE' ? 503 : 401 } } });
     }
     throw e;
   }

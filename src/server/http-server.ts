@@ -23,6 +23,7 @@ import { loadWebApp, mountWebApp, playgroundPage } from './playground.js';
 import type { GraphQLContext } from '../resolvers/context.type.js';
 import type { Viewer } from '../domain/people/viewer.js';
 import { sqlScope } from '../db/sql-scope.js';
+import { checkReadiness } from './readiness.js';
 import { auditPlugin } from '../resolvers/audit.plugin.js';
 
 export interface HttpServerOptions {
@@ -150,16 +151,8 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    const checks: Record<string, boolean> = {};
-    try {
-      await platform.orm.em.getConnection('write').execute('select 1');
-      checks.database = true;
-    } catch {
-      checks.database = false;
-    }
-    checks.cache = await platform.kv.ping();
-    const ok = Object.values(checks).every(Boolean);
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'unavailable', checks });
+    const r = await checkReadiness(platform);
+    res.status(r.ok ? 200 : 503).json(r.ok ? { status: 'ready', checks: r.checks } : { status: 'unavailable', checks: r.checks, failed: r.failed });
   });
 
   // A browser opening /graphql gets the playground; API clients get GraphQL.

@@ -75,14 +75,20 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
         throw new Error(`The database has ${pending.length} pending migration(s): run "phantom migrate" first (or set PHANTOM_MIGRATE_ON_START=on).`);
       }
     }
-    const kv: KvStore = config.redisUrl ? new RedisKvStore(config.redisUrl, config.redisPrefix) : new MemoryKvStore();
+    const kv: KvStore = config.redisUrl
+      ? new RedisKvStore(config.redisUrl, { prefix: config.redisPrefix, commandTimeoutMs: config.redisCommandTimeoutMs })
+      : new MemoryKvStore();
     closers.push(() => kv.close());
     if (config.redisUrl) {
       // Fail at start with a clear message rather than serve with sessions and cache away.
-      const reachable = await Promise.race([kv.ping(), new Promise<boolean>((r) => setTimeout(() => r(false), REDIS_START_TIMEOUT_MS).unref())]);
+      // Ping again until the deadline: one ping may time out (the command timeout) while the
+      // first connection is still being made.
+      const deadline = Date.now() + REDIS_START_TIMEOUT_MS;
+      let reachable = false;
+      while (!(reachable = await kv.ping()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       if (!reachable) throw new Error(`Redis at ${redactUrl(config.redisUrl)} is not reachable (REDIS_URL); start it or fix the setting.`);
     }
-    const messaging = createMessaging<PhantomTopics>({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix });
+    const messaging = createMessaging<PhantomTopics>({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, commandTimeoutMs: config.redisCommandTimeoutMs });
     closers.push(() => messaging.close());
     const cache = new Cache(kv, config.cacheTtlSeconds);
     const listeners = new Set<() => void>();
@@ -107,7 +113,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     registerReleaseApprovalHook(deps);
     const em = orm.em.fork();
     await ensureDefaultEnvironments(em);
-    if (config.adminToken) await ensureBootstrapAdmin(em, config.adminToken, deps);
+    if (config.adminToken) await ensureBootstrapAdmin(em, config.adminToken);
     const platform: Platform = {
       config, orm, sqlStats: stats, kv, cache, deps, logger, messaging,
       eventsCommittedListeners: listeners,

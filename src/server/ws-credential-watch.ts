@@ -16,8 +16,8 @@ export const DEFAULT_CREDENTIAL_WATCH: CredentialWatchOptions = { minIntervalMs:
 /**
  * graphql-ws authenticates once, at connection_init; subscriptions then live for hours. A
  * revoked token, an ended session or a changed role must not keep streaming, so each socket
- * re-checks its credential (through the same cached lookup as HTTP, which revocation
- * invalidates) before sending events and on a timer, and closes with 4401 when it is no
+ * re-checks its credential (through the same lookup as HTTP: the token row, or the session
+ * in the KV store) before sending events and on a timer, and closes with 4401 when it is no
  * longer valid or no longer grants what it did.
  */
 export class CredentialWatch {

@@ -20,6 +20,12 @@ describe('settings from the environment', () => {
     expect(() => loadConfig({ PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: '0' })).toThrow(/PHANTOM_WS_MAX_SOCKETS_PER_CLIENT/);
   });
 
+  it('reads the Redis command timeout (default 1000 ms) and refuses a nonsense one', () => {
+    expect(loadConfig({}).redisCommandTimeoutMs).toBe(1000);
+    expect(loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '250' }).redisCommandTimeoutMs).toBe(250);
+    expect(() => loadConfig({ REDIS_COMMAND_TIMEOUT_MS: '0' })).toThrow(/REDIS_COMMAND_TIMEOUT_MS/);
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', REDIS_URL: '' }).databaseUrl).toBeUndefined();
   });

@@ -9,12 +9,29 @@ import { DomainError, badInput, notFound, unauthenticated } from '../shared/erro
 import { requireAdmin, requireWriter } from '../shared/authz.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { validateUsername } from './people.validation.js';
+import { KvUnavailableError } from '../../cache/kv-store.js';
 
 interface SessionRecord {
   userId: number;
   username: string;
   isAdmin: boolean;
   expiresAt: string;
+}
+
+/**
+ * Runs a session-store call; an unreachable store (Redis down or frozen) becomes UNAVAILABLE.
+ * Sessions and the sign-in throttle live only in the KV store, so there is no fallback: better
+ * a clear "try again" than a sign-in that skips the throttle or a session nobody can check.
+ */
+async function sessionStore<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof KvUnavailableError) {
+      throw new DomainError('UNAVAILABLE', 'Sign-in and sessions are unavailable right now: the session store (Redis) does not answer. Try again shortly, or use an API token.');
+    }
+    throw e;
+  }
 }
 
 // lastUsedAt is written at most this often per token: a write per request would cost more than the read.
@@ -33,33 +50,31 @@ export async function authenticate(em: EntityManager, deps: DomainDeps, header: 
   const secret = m[1]!;
   const hash = sha256(secret);
   if (secret.startsWith('phs_')) {
-    const raw = await deps.kv.get(`session:${hash}`);
+    const raw = await sessionStore(() => deps.kv.get(`session:${hash}`));
     if (!raw) throw unauthenticated('Session expired or signed out; sign in again.');
     const s = JSON.parse(raw) as SessionRecord;
     return { userId: s.userId, username: s.username, isAdmin: s.isAdmin, scopes: sessionScopes(s.isAdmin), via: 'session', credentialId: hash };
   }
-  const principal = await deps.cache.getOrLoad<Viewer & { lastUsedAt: number }>(`auth:${hash}`, async () => {
-    // The primary, not a replica: a token created a moment ago must work at once.
-    const token = await em.findOne(ApiToken, { tokenHash: hash, revokedAt: null }, { populate: ['user'], connectionType: 'write' });
-    if (!token) return null;
-    return {
-      userId: token.user.id,
-      username: token.user.username,
-      isAdmin: token.user.isAdmin,
-      // An admin-scoped token of a user who is no longer admin keeps only what the user has.
-      scopes: token.user.isAdmin ? token.scopes : token.scopes.filter((s) => s !== TokenScope.ADMIN),
-      via: 'token',
-      credentialId: String(token.id),
-      lastUsedAt: token.lastUsedAt?.getTime() ?? 0,
-    };
-  });
-  if (!principal) throw unauthenticated('Unknown or revoked API token.');
-  if (Date.now() - principal.lastUsedAt > LAST_USED_RESOLUTION_MS) {
-    await em.nativeUpdate(ApiToken, { id: Number(principal.credentialId) }, { lastUsedAt: new Date() });
-    await deps.cache.invalidate(`auth:${hash}`);
+  // Not cached in Redis (docs/adr/0008-credential-cache.md): revocation must win over any
+  // cached credential, and a Redis restored from an old dump, or one that missed the
+  // invalidation while it was down, would hand a revoked token back. Checking the row on
+  // each request costs what the lookup itself costs: one read by the unique token_hash index,
+  // joined to the user by primary key. The primary, not a replica: a token created or
+  // revoked a moment ago must count at once.
+  const token = await em.findOne(ApiToken, { tokenHash: hash, revokedAt: null }, { populate: ['user'], strategy: 'joined', connectionType: 'write' });
+  if (!token) throw unauthenticated('Unknown or revoked API token.');
+  if (Date.now() - (token.lastUsedAt?.getTime() ?? 0) > LAST_USED_RESOLUTION_MS) {
+    await em.nativeUpdate(ApiToken, { id: token.id }, { lastUsedAt: new Date() });
   }
-  const { lastUsedAt: _ignored, ...viewer } = principal;
-  return viewer;
+  return {
+    userId: token.user.id,
+    username: token.user.username,
+    isAdmin: token.user.isAdmin,
+    // An admin-scoped token of a user who is no longer admin keeps only what the user has.
+    scopes: token.user.isAdmin ? token.scopes : token.scopes.filter((s) => s !== TokenScope.ADMIN),
+    via: 'token',
+    credentialId: String(token.id),
+  };
 }
 
 /** Signs in with a password; the session lives in the KV store (Redis) with a TTL. */
@@ -76,7 +91,7 @@ export const LOGIN_WINDOW_SECONDS = 15 * 60;
 export async function login(ctx: DomainContext, username: string, password: string) {
   // Throttle per username, so online password guessing is slow whatever the source address.
   const failKey = `login-fail:${username.slice(0, 64)}`;
-  const failures = Number((await ctx.deps.kv.get(failKey)) ?? 0);
+  const failures = Number((await sessionStore(() => ctx.deps.kv.get(failKey))) ?? 0);
   if (failures >= MAX_FAILED_LOGINS) {
     throw new DomainError('RATE_LIMITED', `Too many failed sign-ins for "${username}"; try again in ${LOGIN_WINDOW_SECONDS / 60} minutes or use an API token.`);
   }
@@ -85,14 +100,14 @@ export async function login(ctx: DomainContext, username: string, password: stri
   // Without a user (or password) still spend a KDF's time, so timing does not reveal who exists.
   const ok = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, await dummyHash()), false);
   if (!user || !ok) {
-    await ctx.deps.kv.incr(failKey, LOGIN_WINDOW_SECONDS);
+    await sessionStore(() => ctx.deps.kv.incr(failKey, LOGIN_WINDOW_SECONDS));
     throw unauthenticated('Wrong username or password.');
   }
-  if (failures) await ctx.deps.kv.del(failKey);
+  if (failures) await sessionStore(() => ctx.deps.kv.del(failKey));
   const token = newSecret('phs_');
   const expiresAt = new Date(Date.now() + ctx.deps.sessionTtlSeconds * 1000);
   const rec: SessionRecord = { userId: user.id, username: user.username, isAdmin: user.isAdmin, expiresAt: expiresAt.toISOString() };
-  await ctx.deps.kv.set(`session:${sha256(token)}`, JSON.stringify(rec), ctx.deps.sessionTtlSeconds);
+  await sessionStore(() => ctx.deps.kv.set(`session:${sha256(token)}`, JSON.stringify(rec), ctx.deps.sessionTtlSeconds));
   return { token, expiresAt, user };
 }
 
@@ -100,7 +115,7 @@ export async function login(ctx: DomainContext, username: string, password: stri
 export async function logout(ctx: DomainContext): Promise<boolean> {
   if (!ctx.viewer) throw unauthenticated();
   if (ctx.viewer.via !== 'session') return false;
-  await ctx.deps.kv.del(`session:${ctx.viewer.credentialId}`);
+  await sessionStore(() => ctx.deps.kv.del(`session:${ctx.viewer!.credentialId}`));
   return true;
 }
 
@@ -167,14 +182,14 @@ export async function createApiToken(ctx: DomainContext, name: string, scopes: T
 /** Revokes one of the caller's tokens (admins: anyone's). Others' tokens read as not found. */
 export async function revokeApiToken(ctx: DomainContext, id: number): Promise<boolean> {
   const viewer = requireWriter(ctx.viewer);
-  const hash = await ctx.em.transactional(async (em) => {
+  // The committed row is all it takes: token checks read it on every request, so no cache
+  // (nor a Redis that is down or restored from an old dump) can bring the token back.
+  await ctx.em.transactional(async (em) => {
     const token = await em.findOne(ApiToken, { id, revokedAt: null }, { populate: ['user'] });
     if (!token || (token.user.id !== viewer.userId && !viewer.isAdmin)) throw notFound('API token');
     token.revokedAt = new Date();
     recordEvent(em, { type: PlatformEventType.TOKEN_REVOKED, actor: viewer.username, payload: { tokenName: token.name, owner: token.user.username } });
-    return token.tokenHash;
   });
-  await ctx.deps.cache.invalidate(`auth:${hash}`);
   ctx.deps.onEventsCommitted();
   return true;
 }
@@ -192,8 +207,7 @@ export async function listApiTokens(ctx: DomainContext): Promise<ApiToken[]> {
  * fresh install gets its first admin. Revoking this token through the API lasts only until the
  * next start with the same setting: unset or change `PHANTOM_ADMIN_TOKEN` to retire it.
  */
-export async function ensureBootstrapAdmin(em: EntityManager, token: string, deps?: Pick<DomainDeps, 'cache'>): Promise<void> {
-  const revoked: string[] = [];
+export async function ensureBootstrapAdmin(em: EntityManager, token: string): Promise<void> {
   const attempt = () =>
     em.fork().transactional(async (tx) => {
       let admin = await tx.findOne(User, { username: 'admin' });
@@ -208,10 +222,7 @@ export async function ensureBootstrapAdmin(em: EntityManager, token: string, dep
       const bootstrap = await tx.find(ApiToken, { user: admin, name: BOOTSTRAP_TOKEN_NAME });
       for (const t of bootstrap) {
         if (t.tokenHash === hash) t.revokedAt = null;
-        else if (!t.revokedAt) {
-          t.revokedAt = new Date();
-          revoked.push(t.tokenHash);
-        }
+        else if (!t.revokedAt) t.revokedAt = new Date();
       }
       if (!bootstrap.some((t) => t.tokenHash === hash)) {
         tx.persist(tx.create(ApiToken, { user: admin, name: BOOTSTRAP_TOKEN_NAME, tokenHash: hash, scopes: [...ALL_SCOPES] }));
@@ -222,11 +233,8 @@ export async function ensureBootstrapAdmin(em: EntityManager, token: string, dep
   } catch (e) {
     // Two replicas starting on a fresh database: the second one retries and finds the rows.
     if (!(e instanceof UniqueConstraintViolationException)) throw e;
-    revoked.length = 0;
     await attempt();
   }
-  // Other replicas may hold the old token's principal in the shared cache.
-  if (revoked.length) await deps?.cache.invalidate(...revoked.map((h) => `auth:${h}`));
 }
 
 /** Name of the API token that `PHANTOM_ADMIN_TOKEN` maintains. */
