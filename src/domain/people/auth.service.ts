@@ -3,9 +3,10 @@ import { ApiToken } from './api-token.entity.js';
 import { User } from './user.entity.js';
 import { TokenScope } from './token-scope.js';
 import { hashPassword, newSecret, sha256, verifyPassword } from './password.js';
-import { sessionScopes, type Viewer } from './viewer.js';
+import { actsAsAdmin, sessionScopes, type Viewer } from './viewer.js';
 import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
-import { DomainError, badInput, notFound, unauthenticated } from '../shared/errors.js';
+import { DomainError, badInput, conflict, notFound, unauthenticated } from '../shared/errors.js';
+import { forUpdate } from '../../db/locking.js';
 import { requireAdmin, requireWriter } from '../shared/authz.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { validateUsername } from './people.validation.js';
@@ -155,6 +156,15 @@ export async function createApiToken(ctx: DomainContext, name: string, scopes: T
   if (beyond.length) throw badInput('scopes', `You cannot grant scopes you do not hold: ${beyond.join(', ')}.`);
   const secret = newSecret('pht_');
   const token = await ctx.em.transactional(async (em) => {
+    // The user's row lock serializes two concurrent creates of one name (MySQL; SQLite has one writer).
+    await em.findOne(User, { id: viewer.userId }, forUpdate(em));
+    // Names tell tokens apart in `apiTokens` and in the events: a second live token of the same
+    // name (compared case-insensitively, as MySQL's collation would) is refused. A revoked
+    // token's name may be reused.
+    const live = await em.find(ApiToken, { user: viewer.userId, revokedAt: null }, { fields: ['name'] });
+    if (live.some((t) => sameTokenName(t.name, trimmed))) {
+      throw conflict(`You already have a token named "${trimmed}"; choose another name or revoke that one.`, { field: 'name' });
+    }
     const t = em.create(ApiToken, { user: em.getReference(User, viewer.userId), name: trimmed, tokenHash: sha256(secret), scopes: unique.sort((a, b) => ALL_SCOPES.indexOf(a) - ALL_SCOPES.indexOf(b)) });
     em.persist(t);
     recordEvent(em, { type: PlatformEventType.TOKEN_CREATED, actor: viewer.username, payload: { tokenName: trimmed, scopes: t.scopes } });
@@ -164,12 +174,18 @@ export async function createApiToken(ctx: DomainContext, name: string, scopes: T
   return { token: secret, apiToken: token };
 }
 
-/** Revokes one of the caller's tokens (admins: anyone's). Others' tokens read as not found. */
+const sameTokenName = (a: string, b: string) => a.normalize('NFC').toLowerCase() === b.normalize('NFC').toLowerCase();
+
+/**
+ * Revokes one of the caller's tokens (platform admins acting with an ADMIN-scoped credential:
+ * anyone's). Others' tokens read as not found, also for an admin user whose credential lacks
+ * the ADMIN scope: revoking someone else's token is an admin action like any other.
+ */
 export async function revokeApiToken(ctx: DomainContext, id: number): Promise<boolean> {
   const viewer = requireWriter(ctx.viewer);
   const hash = await ctx.em.transactional(async (em) => {
     const token = await em.findOne(ApiToken, { id, revokedAt: null }, { populate: ['user'] });
-    if (!token || (token.user.id !== viewer.userId && !viewer.isAdmin)) throw notFound('API token');
+    if (!token || (token.user.id !== viewer.userId && !actsAsAdmin(viewer))) throw notFound('API token');
     token.revokedAt = new Date();
     recordEvent(em, { type: PlatformEventType.TOKEN_REVOKED, actor: viewer.username, payload: { tokenName: token.name, owner: token.user.username } });
     return token.tokenHash;
