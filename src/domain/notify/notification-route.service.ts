@@ -26,7 +26,7 @@ export interface NotificationRouteRecord {
   env: string | null;
   eventTypes: string[];
   channel: NotificationChannel;
-  /** The webhook URL with query values (and Slack's path token) masked. */
+  /** The webhook URL as scheme + host, path and query masked (see maskUrl). */
   webhookUrl: string;
   hasSecret: boolean;
   enabled: boolean;

@@ -1,0 +1,53 @@
+/**
+ * Hardening of what the API stores and shows (issue "Hardening", items 2, 12, 13, 15),
+ * through the real HTTP API on MySQL + Redis and embedded.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { availableModes, createUserWithToken, errorCode, startTestPhantom, type TestPhantom } from '../support/harness.js';
+
+describe.each(availableModes)('hardening: stored data (%s)', (mode) => {
+  let t: TestPhantom;
+  let owner: string;
+
+  beforeAll(async () => {
+    t = await startTestPhantom(mode);
+    owner = await createUserWithToken(t, 'owner1');
+    const c = await t.gql(`mutation { createApp(input: { name: "shop", kind: GO, repository: "https://git.example.com/team/shop.git" }) { name } }`, {}, owner);
+    expect(c.errors).toBeUndefined();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  // Item 13: a repository URL is shown to every reader, so it must not hold a credential.
+  it('refuses credentials in repository URLs with BAD_USER_INPUT and says how to give them instead', async () => {
+    for (const repository of ['https://bob:PW@git.example.com/x.git', 'https://ghp_token123@github.com/x.git', 'ssh://git:PW@git.example.com/x.git']) {
+      for (const q of [
+        `mutation($r: String!) { createApp(input: { name: "leaky", kind: GO, repository: $r }) { name } }`,
+        `mutation($r: String!) { updateApp(name: "shop", input: { repository: $r }) { repository } }`,
+      ]) {
+        const r = await t.gql(q, { r: repository }, owner);
+        expect(errorCode(r)).toBe('BAD_USER_INPUT');
+        expect(r.errors![0]!.extensions!.field).toBe('repository');
+        expect(r.errors![0]!.message).toMatch(/deploy key/);
+      }
+    }
+    const app = await t.gql(`{ app(name: "shop") { repository } }`);
+    expect(app.data.app.repository).toBe('https://git.example.com/team/shop.git');
+    expect((await t.gql(`{ app(name: "leaky") { name } }`)).data.app).toBeNull();
+    // An ssh user name is an account, not a secret.
+    for (const repository of ['ssh://git@git.example.com/team/shop.git', 'git@git.example.com:team/shop.git']) {
+      const ok = await t.gql(`mutation($r: String!) { updateApp(name: "shop", input: { repository: $r }) { repository } }`, { r: repository }, owner);
+      expect(ok.data.updateApp.repository).toBe(repository);
+    }
+  });
+
+  it('shows a repository saved with a credential before the check without it', async () => {
+    const em = t.phantom.platform.orm.em.fork();
+    await em.getConnection().execute(`update apps set repository = 'https://bob:PW@git.example.com/old.git' where name = 'shop'`);
+    await t.phantom.platform.deps.cache.invalidate('app:shop');
+    const r = await t.gql(`{ app(name: "shop") { repository } apps { edges { node { repository } } } }`, {}, owner);
+    expect(r.data.app.repository).toBe('https://git.example.com/old.git');
+    expect(JSON.stringify(r.data)).not.toContain('PW');
+  });
+});
