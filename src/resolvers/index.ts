@@ -2,7 +2,7 @@ import { buildSchema, type NonEmptyArray } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { GraphQLSchema } from 'graphql';
 import { AppResolver } from './app.resolver.js';
-import { UserResolver } from './user.resolver.js';
+import { UserFieldsResolver, UserResolver } from './user.resolver.js';
 import { EnvironmentResolver } from './environment.resolver.js';
 import { NodeResolver } from './node.resolver.js';
 import { AppWorkloadsResolver, WorkloadResolver } from './workload.resolver.js';
@@ -12,7 +12,7 @@ import { NotificationResolver } from './notification.resolver.js';
 import { AuditResolver } from './audit.resolver.js';
 
 /** Every resolver class. Modules add theirs here. */
-export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, AppResolver, EnvironmentResolver, AppWorkloadsResolver, WorkloadResolver, ClusterResolver, PlatformEventResolver, AuditResolver, NotificationResolver];
+export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, UserFieldsResolver, AppResolver, EnvironmentResolver, AppWorkloadsResolver, WorkloadResolver, ClusterResolver, PlatformEventResolver, AuditResolver, NotificationResolver];
 
 /** Builds the executable schema (also used to emit schema/schema.graphql). */
 export async function buildPhantomSchema(extra: Function[] = []): Promise<GraphQLSchema> {

@@ -57,4 +57,42 @@ describe.each(availableModes)('hardening: people and tokens (%s)', (mode) => {
     const names = await t.gql(`{ apiTokens { name } }`, {}, carol);
     expect(names.data.apiTokens.filter((x: any) => x.name === 'deploy bot')).toHaveLength(1);
   });
+
+  // Item 14: readers see other users' names, not who is an admin.
+  it('shows username and displayName of others to any reader, isAdmin only of yourself (admins: of everyone)', async () => {
+    const adminId = (await t.gql(`{ viewer { id } }`)).data.viewer.id;
+    const carolId = (await t.gql(`{ viewer { id } }`, {}, carol)).data.viewer.id;
+    const q = `query($id: ID!) { node(id: $id) { ... on User { username displayName isAdmin } } }`;
+    expect((await t.gql(q, { id: adminId }, carol)).data.node).toEqual({ username: 'admin', displayName: 'Administrator', isAdmin: null });
+    expect((await t.gql(q, { id: carolId }, carol)).data.node).toEqual({ username: 'carol', displayName: 'carol', isAdmin: false });
+    expect((await t.gql(q, { id: carolId })).data.node.isAdmin).toBe(false);
+    // An admin user whose credential lacks the ADMIN scope reads like anyone else.
+    expect((await t.gql(q, { id: adminId }, admin2Write)).data.node.isAdmin).toBeNull();
+    // Through app members too.
+    await t.gql(`mutation { createApp(input: { name: "members", kind: GO }) { name } }`);
+    await t.gql(`mutation { setAppMember(app: "members", username: "carol", role: VIEWER) { name } }`);
+    const m = await t.gql(`{ app(name: "members") { members { user { username isAdmin } } } }`, {}, carol);
+    expect(m.data.app.members).toEqual(expect.arrayContaining([{ user: { username: 'admin', isAdmin: null } }, { user: { username: 'carol', isAdmin: false } }]));
+    // The one who signs in sees their own flag.
+    const s = await t.gql(`mutation { login(username: "admin2", password: "password-123") { user { isAdmin } } }`, {}, null);
+    expect(s.data.login.user.isAdmin).toBe(true);
+  });
+
+  it('answers non-canonical global ids with NOT_FOUND (one object, one id)', async () => {
+    const app = await t.gql(`mutation { createApp(input: { name: "canon", kind: GO }) { id } }`);
+    const id = app.data.createApp.id as string;
+    const local = Buffer.from(id, 'base64url').toString().split(':')[1]!;
+    const q = `query($id: ID!) { node(id: $id) { id } }`;
+    expect((await t.gql(q, { id }, carol)).data.node.id).toBe(id);
+    const spell = (s: string) => Buffer.from(s).toString('base64url');
+    for (const other of [spell(`App:0x${Number(local).toString(16)}`), spell(`App: ${local}`), spell(`App:0${local}`), spell(`App:${local}.0`), spell(`App:${local}e0`), `${id}=`]) {
+      const r = await t.gql(q, { id: other }, carol);
+      expect(errorCode(r)).toBe('NOT_FOUND');
+    }
+    // Ids in mutation arguments too.
+    const tok = await t.gql(`mutation { createApiToken(name: "canon", scopes: [READ]) { apiToken { id } } }`, {}, carol);
+    const tokLocal = Buffer.from(tok.data.createApiToken.apiToken.id, 'base64url').toString().split(':')[1]!;
+    const r = await t.gql(`mutation($id: ID!) { revokeApiToken(id: $id) }`, { id: spell(`ApiToken:0${tokLocal}`) }, carol);
+    expect(errorCode(r)).toBe('NOT_FOUND');
+  });
 });
