@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableModes, createUserWithToken, errorCode, startTestPhantom, type TestPhantom } from '../support/harness.js';
+import { collectEvents, eventually, newestEventId } from '../events/support.js';
 
 describe.each(availableModes)('hardening: stored data (%s)', (mode) => {
   let t: TestPhantom;
@@ -49,5 +50,36 @@ describe.each(availableModes)('hardening: stored data (%s)', (mode) => {
     const r = await t.gql(`{ app(name: "shop") { repository } apps { edges { node { repository } } } }`, {}, owner);
     expect(r.data.app.repository).toBe('https://git.example.com/old.git');
     expect(JSON.stringify(r.data)).not.toContain('PW');
+  });
+
+  // Item 15: the events about notification routes name the route and its channel; only
+  // those who may read the routes see them, in history and live.
+  it('shows notification-route events only to those who may read the routes, in history and live', async () => {
+    const dev = await createUserWithToken(t, 'dev1');
+    await t.gql(`mutation { setAppMember(app: "shop", username: "dev1", role: DEVELOPER) { name } }`, {}, owner);
+    const after = await newestEventId(t);
+    const live = collectEvents(t.ws(dev), { after });
+    const ownerLive = collectEvents(t.ws(owner), { after });
+    const made = await t.gql(`mutation { createNotificationRoute(input: { name: "shop secret chat", app: "shop", channel: SLACK, webhookUrl: "https://hooks.slack.com/services/T/B/x" }) { id } }`, {}, owner);
+    expect(made.errors).toBeUndefined();
+    const global = await t.gql(`mutation { createNotificationRoute(input: { name: "all apps", channel: SLACK, webhookUrl: "https://hooks.slack.com/services/T/B/y" }) { id } }`);
+    expect(global.errors).toBeUndefined();
+    // An ordinary app event afterwards: the developer gets it, so the route events were withheld, not late.
+    await t.gql(`mutation { updateApp(name: "shop", input: { description: "after the routes" }) { version } }`, {}, owner);
+    const routeEvents = (events: any[]) => events.filter((e) => e.type === 'SETTINGS_CHANGED' && e.payload.setting === 'notificationRoute');
+    await eventually(() => live.events.some((e) => e.type === 'APP_UPDATED') && ownerLive.events.some((e) => e.type === 'APP_UPDATED'));
+    expect(routeEvents(live.events)).toEqual([]);
+    expect(routeEvents(ownerLive.events).map((e) => e.payload.name)).toEqual(['shop secret chat']);
+    live.stop();
+    ownerLive.stop();
+
+    const history = async (token?: string | null) => {
+      const r = await t.gql(`{ platformEvents(first: 100, filter: { types: [SETTINGS_CHANGED] }) { edges { node { type app payload } } } }`, {}, token);
+      if (r.errors) throw new Error(JSON.stringify(r.errors));
+      return routeEvents(r.data.platformEvents.edges.map((e: any) => e.node)).map((e) => e.payload.name);
+    };
+    expect(await history(dev)).toEqual([]);
+    expect(await history(owner)).toEqual(['shop secret chat']);
+    expect(await history()).toEqual(['shop secret chat', 'all apps']);
   });
 });
