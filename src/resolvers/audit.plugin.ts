@@ -30,15 +30,21 @@ import {
 } from 'graphql';
 import type { EntityManager } from '@mikro-orm/core';
 import type { GraphQLContext } from './context.type.js';
-import { auditTargetOf, currentAppId, recordAudit } from '../domain/audit/audit.service.js';
+import { auditTargetOf, currentAppId, recordAudit, type NewAuditEntry } from '../domain/audit/audit.service.js';
 import { takeAuditTarget, type AuditTarget } from '../domain/audit/audit-target.js';
 import type { DomainContext } from '../domain/shared/domain-context.js';
+
+/** What a failure report says about the entry concerned (never its arguments). */
+export type AuditEntrySummary = Pick<NewAuditEntry, 'actor' | 'operationName' | 'rootField' | 'target' | 'outcome' | 'errorCode'>;
 
 export interface AuditPluginOptions {
   /** A fresh EntityManager per entry (never the request's: its unit of work is the request's). */
   em: () => EntityManager;
-  /** Audit writes never fail the response; failures are logged here. */
-  onError: (err: unknown) => void;
+  /**
+   * Audit writes never fail the response; failures are reported here, with the entry that
+   * was not written (`entry` absent: the plugin failed before it knew the entries).
+   */
+  onError: (err: unknown, entry?: AuditEntrySummary) => void;
 }
 
 /** One root field: its name, its response key (alias or name) and its arguments. */
@@ -129,6 +135,26 @@ function resultApp(result: unknown): string | null | undefined {
 }
 
 export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQLContext> {
+  /**
+   * Writes one entry; never throws. An entry the database refuses is reported (loudly: the
+   * change may have happened) and written again without its arguments, so the log still says
+   * who did what; only if that fails too is the entry missing, and reported a second time.
+   */
+  const write = async (entry: NewAuditEntry): Promise<void> => {
+    const summary: AuditEntrySummary = {
+      actor: entry.actor, operationName: entry.operationName, rootField: entry.rootField, target: entry.target, outcome: entry.outcome, errorCode: entry.errorCode,
+    };
+    try {
+      await recordAudit(opts.em(), entry);
+    } catch (err) {
+      opts.onError(err, summary);
+      try {
+        await recordAudit(opts.em(), { ...entry, args: { [entry.rootField]: '[arguments not storable: see the server log]' } });
+      } catch (again) {
+        opts.onError(again, summary);
+      }
+    }
+  };
   return {
     async requestDidStart() {
       /** App name → its id before any root field ran. */
@@ -195,7 +221,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
             };
             if (!roots.length) {
               const code = errors[0]?.extensions?.code;
-              await recordAudit(opts.em(), {
+              await write({
                 ...common, rootField: '(none)', target: null, app: null, appId: null, args: {},
                 outcome: errors.length ? 'ERROR' : 'OK',
                 errorCode: errors.length ? (typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR') : null,
@@ -212,7 +238,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
               const before = app ? idsBefore.get(app) : null;
               const appId = before ?? (app && ctx ? await currentAppId(ctx, app) : null);
               const code = fieldErrors[0]?.extensions?.code;
-              await recordAudit(opts.em(), {
+              await write({
                 ...common,
                 rootField: r.field,
                 target,

@@ -12,7 +12,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CredentialWatch, type CredentialWatchOptions } from './ws-credential-watch.js';
 import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Platform } from './platform.js';
 import { buildContext, viewerFromHeader } from './context.js';
 import { makeFormatError } from './format-error.js';
@@ -22,6 +22,7 @@ import type { GraphQLContext } from '../resolvers/context.type.js';
 import type { Viewer } from '../domain/people/viewer.js';
 import { sqlScope } from '../db/sql-scope.js';
 import { auditPlugin, refuseWebSocketMutation } from '../resolvers/audit.plugin.js';
+import { malformedTextError } from './input-text.js';
 
 export interface HttpServerOptions {
   port: number;
@@ -47,6 +48,19 @@ type WsExtra = {
   socket?: WebSocket;
   [k: string]: unknown;
 };
+
+/** {@link malformedTextError} for a graphql-ws subscribe payload; syntax errors are left to graphql-ws. */
+function malformedTextOf(query: string, variables: Record<string, unknown> | null | undefined): GraphQLError | null {
+  let doc: DocumentNode;
+  try {
+    doc = parse(query);
+  } catch {
+    return null;
+  }
+  const e = malformedTextError(doc, variables);
+  // graphql-ws has no HTTP status: send the code and the field only.
+  return e && new GraphQLError(e.message, { extensions: { code: e.extensions.code, field: e.extensions.field } });
+}
 
 export async function startHttpServer(platform: Platform, schema: GraphQLSchema, opts: HttpServerOptions): Promise<RunningServer> {
   const { logger, config } = platform;
@@ -82,6 +96,8 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
       onSubscribe: (_ctx, _id, payload) => {
         const refused = refuseWebSocketMutation(payload);
         if (refused) return refused;
+        const malformed = malformedTextOf(payload.query, payload.variables);
+        if (malformed) return [malformed];
         const tooCostly = costOfQuery(schema, payload.query, payload.variables, opts.limits ?? DEFAULT_LIMITS);
         return tooCostly ? [tooCostly] : undefined;
       },
@@ -112,12 +128,19 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
-      auditPlugin({ em: () => platform.orm.em.fork(), onError: (err) => logger.error({ err }, 'audit entry not written') }),
+      auditPlugin({
+        em: () => platform.orm.em.fork(),
+        // Loud on purpose: a mutation whose entry is missing is an audit gap someone must look at.
+        onError: (err, entry) => logger.error({ err, audit: entry }, entry ? 'AUDIT ENTRY NOT WRITTEN: a mutation is missing from the audit log' : 'audit plugin failed'),
+      }),
       {
         // A mutation's answer must show its own writes: its loaders read the primary.
         async requestDidStart() {
           return {
             async didResolveOperation({ operation, contextValue, document, request }) {
+              // Before anything runs: text that cannot be stored as it came is refused (input-text.ts).
+              const malformed = malformedTextError(document, request.variables);
+              if (malformed) throw malformed;
               const tooCostly = costWithVariables(schema, document, request.variables, opts.limits ?? DEFAULT_LIMITS);
               if (tooCostly) throw tooCostly;
               if (operation?.operation === 'mutation') contextValue.reads.primary = true;

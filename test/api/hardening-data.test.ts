@@ -82,4 +82,44 @@ describe.each(availableModes)('hardening: stored data (%s)', (mode) => {
     expect(await history(owner)).toEqual(['shop secret chat']);
     expect(await history()).toEqual(['shop secret chat', 'all apps']);
   });
+
+  // Item 2: a string with an unpaired surrogate was applied while its audit entry (a JSON
+  // column) was refused: the change escaped the audit log. Such input is now refused before
+  // anything runs, and the refusal itself is audited.
+  it('refuses unpaired surrogates in any input with BAD_USER_INPUT naming the variable; nothing changes, nothing escapes the audit log', async () => {
+    const em = () => t.phantom.platform.orm.em.fork();
+    const auditRows = async () => Number((await em().getConnection('write').execute('select count(*) as c from audit_log'))[0].c);
+    const before = await auditRows();
+    const bad = 'ok\udfff';
+    const upd = await t.gql(`mutation Sneak($i: UpdateAppInput!) { updateApp(name: "shop", input: $i) { startCommand } }`, { i: { startCommand: bad } }, owner);
+    expect(upd.status).toBe(400);
+    expect(upd.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: '$i.startCommand' });
+    const admin = await t.gql(`mutation($u: String!, $d: String) { createUser(input: { username: $u, displayName: $d }) { id } }`, { u: 'sneaky', d: bad });
+    expect(admin.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: '$d' });
+    // Once an event payload's name: an INTERNAL_SERVER_ERROR after the change.
+    const named = await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`, { n: `x${bad}` }, owner);
+    expect(errorCode(named)).toBe('BAD_USER_INPUT');
+    // Object keys and list items too, and queries.
+    const key = await t.gql(`query($f: PlatformEventFilter) { platformEvents(filter: $f) { edges { cursor } } }`, { f: { types: ['APP_CREATED', bad] } }, owner);
+    expect(key.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: '$f.types.1' });
+
+    // Nothing changed.
+    expect((await t.gql(`{ app(name: "shop") { startCommand } }`)).data.app.startCommand).toBe('');
+    expect(Number((await em().getConnection('write').execute(`select count(*) as c from users where username = 'sneaky'`))[0].c)).toBe(0);
+    // Every refused mutation is in the audit log (one root field each), its text made storable.
+    expect(await auditRows()).toBe(before + 3);
+    const log = await t.gql(`{ auditLog(first: 3) { edges { node { actor operationName rootField outcome errorCode args } } } }`);
+    const [app, user, update] = log.data.auditLog.edges.map((e: any) => e.node);
+    expect(update).toMatchObject({ actor: 'owner1', operationName: 'Sneak', rootField: 'updateApp', outcome: 'ERROR', errorCode: 'BAD_USER_INPUT' });
+    expect(update.args.updateApp.input.startCommand).toBe('ok\ufffd');
+    expect(user).toMatchObject({ actor: 'admin', rootField: 'createUser', errorCode: 'BAD_USER_INPUT' });
+    expect(app).toMatchObject({ rootField: 'createApp', errorCode: 'BAD_USER_INPUT' });
+
+    // Subscriptions: refused the same way over graphql-ws.
+    const sub = collectEvents(t.ws(owner), { filter: { app: bad } });
+    await eventually(() => sub.errors.length > 0);
+    expect(JSON.stringify(sub.errors)).toContain('BAD_USER_INPUT');
+    expect(JSON.stringify(sub.errors)).toContain('$f.app');
+    sub.stop();
+  });
 });

@@ -14,6 +14,7 @@ import { getApp, roleOn, rolesOf } from '../apps/app.service.js';
 import type { AuditEntry } from './audit-entry.entity.js';
 import { findAuditEntries, insertAuditEntry, type AuditFilter, type NewAuditEntry } from './audit.repository.js';
 import { redact } from './audit-redaction.js';
+import { toWellFormedText } from '../shared/text.js';
 
 export type { AuditFilter, NewAuditEntry };
 
@@ -30,7 +31,7 @@ function toRecord(e: AuditEntry): AuditRecord {
   };
 }
 
-const clip = (s: string | null | undefined, n: number): string | null => (s == null ? null : s.slice(0, n));
+const clip = (s: string | null | undefined, n: number): string | null => (s == null ? null : toWellFormedText(s.slice(0, n)));
 
 /**
  * Stores one entry. `args` are redacted here, whatever the caller passed, so no code path
