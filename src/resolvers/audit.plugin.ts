@@ -17,9 +17,10 @@
  * or the rule in `auditTargetOf`. Its id is read before execution (so `deleteApp` keeps the
  * id of the app it deleted), else after.
  *
- * Not recorded: requests that do not parse (nothing says they are mutations) and requests
+ * Not recorded: requests that do not parse (nothing says they are mutations), requests
  * refused while building the context (a bad credential is answered with 401 before any
- * operation runs).
+ * operation runs), and failed calls without sign-in beyond a bound per client address
+ * (`boundAnonymousFailure`: anyone can send them, so they must not grow the log without end).
  */
 import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
 import {
@@ -30,7 +31,7 @@ import {
 } from 'graphql';
 import type { EntityManager } from '@mikro-orm/core';
 import type { GraphQLContext } from './context.type.js';
-import { auditTargetOf, currentAppId, recordAudit, type NewAuditEntry } from '../domain/audit/audit.service.js';
+import { auditTargetOf, boundAnonymousFailure, currentAppId, recordAudit, type NewAuditEntry } from '../domain/audit/audit.service.js';
 import { takeAuditTarget, type AuditTarget } from '../domain/audit/audit-target.js';
 import type { DomainContext } from '../domain/shared/domain-context.js';
 
@@ -140,7 +141,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
    * change may have happened) and written again without its arguments, so the log still says
    * who did what; only if that fails too is the entry missing, and reported a second time.
    */
-  const write = async (entry: NewAuditEntry): Promise<void> => {
+  const writeEntry = async (entry: NewAuditEntry): Promise<void> => {
     const summary: AuditEntrySummary = {
       actor: entry.actor, operationName: entry.operationName, rootField: entry.rootField, target: entry.target, outcome: entry.outcome, errorCode: entry.errorCode,
     };
@@ -215,6 +216,12 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
             // Errors without a path (validation, …) concern the whole request, so every field.
             const requestErrors = errors.filter((e) => !e.path?.length);
             const ctx = auditCtx(rc);
+            const domain = rc.contextValue?.domain;
+            // Callers who are not signed in cannot grow the log without bound (boundAnonymousFailure).
+            const write = async (entry: NewAuditEntry): Promise<void> => {
+              const admitted = domain ? await boundAnonymousFailure(domain.deps.kv, domain.clientAddress, entry) : entry;
+              if (admitted) await writeEntry(admitted);
+            };
             const common = {
               actor: rc.contextValue?.viewer?.username ?? null,
               operationName: op.name?.value ?? rc.request.operationName ?? null,

@@ -66,6 +66,8 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   const { logger, config } = platform;
   const app = express();
   app.disable('x-powered-by');
+  // Which X-Forwarded-For to believe: sign-in throttling keys on req.ip (PHANTOM_TRUST_PROXY).
+  app.set('trust proxy', config.trustProxy);
   const httpServer = createServer(app);
   const formatError = makeFormatError(logger);
   const rules = [...specifiedRules, ...limitRules(opts.limits ?? DEFAULT_LIMITS)];
@@ -101,7 +103,7 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
         const tooCostly = costOfQuery(schema, payload.query, payload.variables, opts.limits ?? DEFAULT_LIMITS);
         return tooCostly ? [tooCostly] : undefined;
       },
-      context: (ctx) => buildContext(platform, ctx.extra.viewer ?? null),
+      context: (ctx) => buildContext(platform, ctx.extra.viewer ?? null, (ctx.extra.request as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress ?? null),
       // graphql-ws does not run Apollo's formatError: apply the same mapping to its results.
       onNext: async (ctx, _id, _payload, _args, result) => {
         if (ctx.extra.credentialWatch && !(await ctx.extra.credentialWatch.stillValid())) {
@@ -198,7 +200,7 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
       sqlScope.run(scope, next);
     },
     expressMiddleware(apollo, {
-      context: async ({ req }) => buildContext(platform, await viewerFromHeader(platform, req.headers.authorization)),
+      context: async ({ req }) => buildContext(platform, await viewerFromHeader(platform, req.headers.authorization), req.ip ?? req.socket.remoteAddress ?? null),
     }),
   );
   opts.mount?.(app);

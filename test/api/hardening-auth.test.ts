@@ -3,7 +3,18 @@
  * HTTP API on MySQL + Redis and embedded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { availableModes, createUserWithToken, errorCode, startTestPhantom, type TestPhantom } from '../support/harness.js';
+import { availableModes, createUserWithToken, errorCode, startTestPhantom, type GqlResult, type TestPhantom } from '../support/harness.js';
+
+/** A request from client `address` (forwarded by a trusted proxy on loopback). */
+async function gqlFrom(t: TestPhantom, address: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<GqlResult> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-forwarded-for': address };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(t.url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const body = (await res.json()) as any;
+  return { status: res.status, data: body.data ?? undefined, errors: body.errors };
+}
+
+const LOGIN = `mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token user { username } } }`;
 
 describe.each(availableModes)('hardening: people and tokens (%s)', (mode) => {
   let t: TestPhantom;
@@ -11,7 +22,8 @@ describe.each(availableModes)('hardening: people and tokens (%s)', (mode) => {
   let admin2Write: string;
 
   beforeAll(async () => {
-    t = await startTestPhantom(mode);
+    // The tests speak for several clients through X-Forwarded-For, as a load balancer on loopback would.
+    t = await startTestPhantom(mode, { env: { PHANTOM_TRUST_PROXY: 'loopback' } });
     carol = await createUserWithToken(t, 'carol');
     admin2Write = await createUserWithToken(t, 'admin2', { isAdmin: true, scopes: ['READ', 'WRITE'] });
   });
@@ -94,5 +106,61 @@ describe.each(availableModes)('hardening: people and tokens (%s)', (mode) => {
     const tokLocal = Buffer.from(tok.data.createApiToken.apiToken.id, 'base64url').toString().split(':')[1]!;
     const r = await t.gql(`mutation($id: ID!) { revokeApiToken(id: $id) }`, { id: spell(`ApiToken:0${tokLocal}`) }, carol);
     expect(errorCode(r)).toBe('NOT_FOUND');
+  });
+
+  // Item 3: the database collation folds case, trailing spaces and accents; the throttle key did not.
+  it('normalizes usernames at creation and sign-in; the throttle keys on the user across spellings and addresses', async () => {
+    const created = await t.gql(`mutation { createUser(input: { username: " Viewer1 ", password: "password-123" }) { username } }`);
+    expect(created.data.createUser.username).toBe('viewer1');
+    expect(errorCode(await t.gql(`mutation { createUser(input: { username: "VIEWER1", password: "password-123" }) { username } }`))).toBe('CONFLICT');
+    await t.gql(`mutation { createUser(input: { username: "owner1", password: "password-123" }) { username } }`);
+    const login = (address: string, u: string, p = 'password-123') => gqlFrom(t, address, LOGIN, { u, p });
+    // A spelling that cannot be a username names nobody, even where the collation would fold it.
+    expect(errorCode(await login('10.0.0.1', 'ówner1'))).toBe('UNAUTHENTICATED');
+    expect((await login('10.0.0.1', 'VIEWER1 ')).data.login.user.username).toBe('viewer1');
+    const spellings = ['viewer1', 'VIEWER1', 'viewer1 ', '\tViewer1'];
+    for (let i = 0; i < 10; i++) expect(errorCode(await login('10.0.0.1', spellings[i % 4]!, `guess-${i}`))).toBe('UNAUTHENTICATED');
+    for (const u of spellings) expect(errorCode(await login('10.0.0.1', u))).toBe('RATE_LIMITED');
+    // Another address is still throttled on the user key.
+    expect(errorCode(await login('10.0.0.2', 'viewer1'))).toBe('RATE_LIMITED');
+    // Other users are not.
+    expect((await login('10.0.0.1', 'owner1')).data.login.user.username).toBe('owner1');
+  });
+
+  // Item 7: anonymous failures cannot grow the audit log without bound, nor guess without limit from one address.
+  it('throttles failed sign-ins per client address and bounds the audit entries of anonymous failures', async () => {
+    const em = () => t.phantom.platform.orm.em.fork();
+    const anonymousFailures = async () => Number((await em().getConnection('write').execute(`select count(*) as c from audit_log where actor is null and outcome = 'ERROR'`))[0].c);
+    // Failed sign-ins from one address, whatever the names: after 50, the right password is refused too.
+    for (let batch = 0; batch < 5; batch++) {
+      const tries = await Promise.all(Array.from({ length: 10 }, (_, i) => gqlFrom(t, '10.0.0.7', LOGIN, { u: `nobody${batch}-${i}`, p: 'wrong-password' })));
+      expect(tries.map(errorCode)).toEqual(Array(10).fill('UNAUTHENTICATED'));
+    }
+    const limited = await gqlFrom(t, '10.0.0.7', LOGIN, { u: 'carol', p: 'password-123' });
+    expect(errorCode(limited)).toBe('RATE_LIMITED');
+    expect(limited.errors![0]!.message).toMatch(/address/);
+    // Another client signs in as carol.
+    expect((await gqlFrom(t, '10.0.0.8', LOGIN, { u: 'carol', p: 'password-123' })).data.login.user.username).toBe('carol');
+
+    // A request refused before execution is one failed entry per root field: 15 a request.
+    const before = await anonymousFailures();
+    const aliases = Array.from({ length: 15 }, (_, i) => `a${i}: login(username: "nobody", password: $p) { token }`).join(' ');
+    for (let r = 0; r < 5; r++) {
+      const res = await gqlFrom(t, '10.0.0.9', `mutation Flood($p: String!) { ${aliases} }`, {});
+      expect(res.errors?.length).toBeGreaterThan(0);
+    }
+    // 75 failed anonymous entries from 10.0.0.9: 50 recorded, one notice, nothing more.
+    expect((await anonymousFailures()) - before).toBe(51);
+    const log = await t.gql(`{ auditLog(first: 100, filter: { operation: "Flood" }) { edges { node { actor args } } } }`);
+    const notices = log.data.auditLog.edges.map((e: any) => e.node).filter((n: any) => n.args.auditBound);
+    expect(notices).toHaveLength(1);
+    expect(notices[0].args.auditBound).toContain('10.0.0.9');
+    expect(log.data.auditLog.edges).toHaveLength(51);
+    // Signed-in callers' failures are always recorded.
+    const beforeSigned = await t.gql(`{ auditLog(first: 1) { edges { node { id } } } }`);
+    await gqlFrom(t, '10.0.0.7', `mutation { updateApp(name: "nope", input: { description: "x" }) { version } }`, {}, carol);
+    const afterSigned = await t.gql(`{ auditLog(first: 1) { edges { node { id actor errorCode } } } }`);
+    expect(afterSigned.data.auditLog.edges[0].node).toMatchObject({ actor: 'carol', errorCode: 'NOT_FOUND' });
+    expect(afterSigned.data.auditLog.edges[0].node.id).not.toBe(beforeSigned.data.auditLog.edges[0].node.id);
   });
 });
