@@ -60,6 +60,18 @@ const schema = z.object({
   PHANTOM_ENGINE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   PHANTOM_ENGINE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
   PHANTOM_RELEASE_FAILURE_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
+  PHANTOM_TRUST_PROXY: z
+    .string()
+    .default('off')
+    .transform((v, ctx): false | number | string[] => {
+      if (v === 'off') return false;
+      if (/^\d{1,2}$/.test(v)) return Number(v);
+      const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const s of list) {
+        if (!/^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/.test(s)) ctx.addIssue({ code: 'custom', message: `"${s}" is not off, a hop count, loopback, linklocal, uniquelocal or an address/CIDR` });
+      }
+      return list;
+    }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -105,6 +117,12 @@ export interface Config {
   webhookAllowPrivate: boolean;
   /** `host` or `host:port` entries notification webhooks may reach even on private addresses. */
   webhookAllowedHosts: string[];
+  /**
+   * Which proxies' `X-Forwarded-For` names the client (PHANTOM_TRUST_PROXY, Express's
+   * `trust proxy`): false (default) = the socket's address; a hop count; or addresses, CIDRs
+   * and `loopback`/`linklocal`/`uniquelocal`. Sign-in throttling and the audit bound key on it.
+   */
+  trustProxy: false | number | string[];
   logLevel: string;
   /**
    * The release engine (worker role): claim time to live (a dead worker's releases continue
@@ -154,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ticketTtlHours: e.PHANTOM_TICKET_TTL_HOURS,
     webhookAllowPrivate: e.PHANTOM_WEBHOOK_ALLOW_PRIVATE === 'on',
     webhookAllowedHosts: e.PHANTOM_WEBHOOK_ALLOWED_HOSTS,
+    trustProxy: e.PHANTOM_TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     engine: {
       claimTtlMs: e.PHANTOM_ENGINE_CLAIM_TTL_MS,

@@ -17,9 +17,10 @@
  * or the rule in `auditTargetOf`. Its id is read before execution (so `deleteApp` keeps the
  * id of the app it deleted), else after.
  *
- * Not recorded: requests that do not parse (nothing says they are mutations) and requests
+ * Not recorded: requests that do not parse (nothing says they are mutations), requests
  * refused while building the context (a bad credential is answered with 401 before any
- * operation runs).
+ * operation runs), and failed calls without sign-in beyond a bound per client address
+ * (`boundAnonymousFailure`: anyone can send them, so they must not grow the log without end).
  */
 import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
 import {
@@ -30,15 +31,21 @@ import {
 } from 'graphql';
 import type { EntityManager } from '@mikro-orm/core';
 import type { GraphQLContext } from './context.type.js';
-import { auditTargetOf, currentAppId, recordAudit } from '../domain/audit/audit.service.js';
+import { auditTargetOf, boundAnonymousFailure, currentAppId, recordAudit, type NewAuditEntry } from '../domain/audit/audit.service.js';
 import { takeAuditTarget, type AuditTarget } from '../domain/audit/audit-target.js';
 import type { DomainContext } from '../domain/shared/domain-context.js';
+
+/** What a failure report says about the entry concerned (never its arguments). */
+export type AuditEntrySummary = Pick<NewAuditEntry, 'actor' | 'operationName' | 'rootField' | 'target' | 'outcome' | 'errorCode'>;
 
 export interface AuditPluginOptions {
   /** A fresh EntityManager per entry (never the request's: its unit of work is the request's). */
   em: () => EntityManager;
-  /** Audit writes never fail the response; failures are logged here. */
-  onError: (err: unknown) => void;
+  /**
+   * Audit writes never fail the response; failures are reported here, with the entry that
+   * was not written (`entry` absent: the plugin failed before it knew the entries).
+   */
+  onError: (err: unknown, entry?: AuditEntrySummary) => void;
 }
 
 /** One root field: its name, its response key (alias or name) and its arguments. */
@@ -129,6 +136,26 @@ function resultApp(result: unknown): string | null | undefined {
 }
 
 export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQLContext> {
+  /**
+   * Writes one entry; never throws. An entry the database refuses is reported (loudly: the
+   * change may have happened) and written again without its arguments, so the log still says
+   * who did what; only if that fails too is the entry missing, and reported a second time.
+   */
+  const writeEntry = async (entry: NewAuditEntry): Promise<void> => {
+    const summary: AuditEntrySummary = {
+      actor: entry.actor, operationName: entry.operationName, rootField: entry.rootField, target: entry.target, outcome: entry.outcome, errorCode: entry.errorCode,
+    };
+    try {
+      await recordAudit(opts.em(), entry);
+    } catch (err) {
+      opts.onError(err, summary);
+      try {
+        await recordAudit(opts.em(), { ...entry, args: { [entry.rootField]: '[arguments not storable: see the server log]' } });
+      } catch (again) {
+        opts.onError(again, summary);
+      }
+    }
+  };
   return {
     async requestDidStart() {
       /** App name → its id before any root field ran. */
@@ -189,13 +216,19 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
             // Errors without a path (validation, …) concern the whole request, so every field.
             const requestErrors = errors.filter((e) => !e.path?.length);
             const ctx = auditCtx(rc);
+            const domain = rc.contextValue?.domain;
+            // Callers who are not signed in cannot grow the log without bound (boundAnonymousFailure).
+            const write = async (entry: NewAuditEntry): Promise<void> => {
+              const admitted = domain ? await boundAnonymousFailure(domain.deps.kv, domain.clientAddress, entry) : entry;
+              if (admitted) await writeEntry(admitted);
+            };
             const common = {
               actor: rc.contextValue?.viewer?.username ?? null,
               operationName: op.name?.value ?? rc.request.operationName ?? null,
             };
             if (!roots.length) {
               const code = errors[0]?.extensions?.code;
-              await recordAudit(opts.em(), {
+              await write({
                 ...common, rootField: '(none)', target: null, app: null, appId: null, args: {},
                 outcome: errors.length ? 'ERROR' : 'OK',
                 errorCode: errors.length ? (typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR') : null,
@@ -212,7 +245,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
               const before = app ? idsBefore.get(app) : null;
               const appId = before ?? (app && ctx ? await currentAppId(ctx, app) : null);
               const code = fieldErrors[0]?.extensions?.code;
-              await recordAudit(opts.em(), {
+              await write({
                 ...common,
                 rootField: r.field,
                 target,

@@ -2,7 +2,7 @@ import { buildSchema, type NonEmptyArray } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { GraphQLSchema } from 'graphql';
 import { AppResolver } from './app.resolver.js';
-import { UserResolver } from './user.resolver.js';
+import { UserFieldsResolver, UserResolver } from './user.resolver.js';
 import { EnvironmentResolver } from './environment.resolver.js';
 import { NodeResolver } from './node.resolver.js';
 import { AppWorkloadsResolver, WorkloadResolver } from './workload.resolver.js';
@@ -14,7 +14,7 @@ import { AppReleasesResolver, ReleaseResolver, TicketReleaseResolver } from './r
 import { TicketResolver } from './ticket.resolver.js';
 
 /** Every resolver class. Modules add theirs here. */
-export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, AppResolver, EnvironmentResolver, AppWorkloadsResolver, WorkloadResolver, ClusterResolver, PlatformEventResolver, AuditResolver, NotificationResolver, ReleaseResolver, AppReleasesResolver, TicketResolver, TicketReleaseResolver];
+export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, UserFieldsResolver, AppResolver, EnvironmentResolver, AppWorkloadsResolver, WorkloadResolver, ClusterResolver, PlatformEventResolver, AuditResolver, NotificationResolver, ReleaseResolver, AppReleasesResolver, TicketResolver, TicketReleaseResolver];
 
 /** Builds the executable schema (also used to emit schema/schema.graphql). */
 export async function buildPhantomSchema(extra: Function[] = []): Promise<GraphQLSchema> {

@@ -1,7 +1,7 @@
 import { Arg, Ctx, ID, Query, Resolver } from 'type-graphql';
 import { Node } from './node.type.js';
 import type { GraphQLContext } from './context.type.js';
-import { fromGlobalId } from './global-id.js';
+import { canonicalLocalId, fromGlobalId } from './global-id.js';
 import { presentApp, presentEnvironment, presentTicket, presentUser } from './presenters.js';
 import { requireViewer } from '../domain/shared/authz.js';
 import { App } from '../domain/apps/app.entity.js';
@@ -14,12 +14,13 @@ import { DomainError } from '../domain/shared/errors.js';
 
 @Resolver()
 export class NodeResolver {
-  @Query(() => Node, { nullable: true, description: 'Fetches any object by its global id (null if it does not exist).' })
+  @Query(() => Node, { nullable: true, description: 'Fetches any object by its global id (null if it does not exist). A non-canonical spelling of an id (not exactly as Phantom gave it) is NOT_FOUND.' })
   async node(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
     requireViewer(ctx.viewer);
     const g = fromGlobalId(id);
-    const n = Number(g.id);
-    if (!Number.isSafeInteger(n)) return null;
+    // One object, one id: a non-canonical spelling (`App:0x1`, `App: 1`) names nothing.
+    const n = canonicalLocalId(id, g.type);
+    if (n == null) throw new DomainError('NOT_FOUND', `Nothing has the id "${id}".`, { field: 'id' });
     switch (g.type) {
       case 'App': {
         const a = await ctx.em.findOne(App, { id: n });

@@ -23,7 +23,7 @@ export class NotificationRouteType {
   @Field(() => String, { nullable: true, description: 'Only events of this environment; null: every environment.' }) env!: string | null;
   @Field(() => [String], { description: 'Platform event types it sends; empty: all of them (events of no app and no environment only when listed).' }) eventTypes!: string[];
   @Field(() => NotificationChannel) channel!: NotificationChannel;
-  @Field({ description: 'The webhook URL with query values masked (`***`), since they often hold the robot\'s token (for Slack, the path after /services/ too).' }) webhookUrl!: string;
+  @Field({ description: 'The webhook URL as scheme and host, its path and query masked (`https://open.feishu.cn/***`): robots carry their credential there. Nobody reads it back in full.' }) webhookUrl!: string;
   @Field({ description: 'Whether a signing secret is set. The secret itself is never returned.' }) hasSecret!: boolean;
   @Field() enabled!: boolean;
   @Field(() => String, { nullable: true }) createdBy!: string | null;

@@ -12,8 +12,15 @@ export function presentApp(a: AppRecord): PresentedApp {
   return { ...a, __typename: 'App', localId: a.id, id: toGlobalId('App', a.id) } as unknown as PresentedApp;
 }
 
-export function presentUser(u: Pick<User, 'id' | 'username' | 'displayName' | 'isAdmin'>) {
-  return { __typename: 'User' as const, id: toGlobalId('User', u.id), username: u.username, displayName: u.displayName, isAdmin: u.isAdmin };
+/** A user as GraphQL shows it; `isAdmin` is filtered per viewer by the `User.isAdmin` field resolver. */
+export type PresentedUser = ReturnType<typeof presentUser>;
+
+/**
+ * `self`: the object is the caller's own user even though the request has no viewer yet
+ * (`login` answers with the user who just signed in).
+ */
+export function presentUser(u: Pick<User, 'id' | 'username' | 'displayName' | 'isAdmin'>, opts: { self?: boolean } = {}) {
+  return { __typename: 'User' as const, id: toGlobalId('User', u.id), localId: u.id, username: u.username, displayName: u.displayName, isAdmin: u.isAdmin, self: opts.self ?? false };
 }
 
 export function presentApiToken(t: ApiToken) {

@@ -1,9 +1,10 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ApiTokenType, CreatedApiTokenType, SessionType, UserType } from './user.type.js';
 import { CreateUserInput } from './user.input.js';
 import { TokenScope } from './enums.js';
 import type { GraphQLContext } from './context.type.js';
-import { presentApiToken, presentUser } from './presenters.js';
+import { presentApiToken, presentUser, type PresentedUser } from './presenters.js';
+import { canSeeAdminFlag } from '../domain/people/viewer.js';
 import { localId } from './global-id.js';
 import { createApiToken, createUser, listApiTokens, login, logout, revokeApiToken } from '../domain/people/auth.service.js';
 import { requireViewer } from '../domain/shared/authz.js';
@@ -27,7 +28,7 @@ export class UserResolver {
   @Mutation(() => SessionType, { description: 'Signs in with a password; the session expires after PHANTOM_SESSION_TTL_SECONDS.' })
   async login(@Arg('username') username: string, @Arg('password') password: string, @Ctx() ctx: GraphQLContext) {
     const s = await login(ctx.domain, username, password);
-    return { token: s.token, expiresAt: s.expiresAt, user: presentUser(s.user) };
+    return { token: s.token, expiresAt: s.expiresAt, user: presentUser(s.user, { self: true }) };
   }
 
   @Mutation(() => Boolean, { description: 'Ends the current session (false when called with an API token).' })
@@ -49,5 +50,13 @@ export class UserResolver {
   @Mutation(() => Boolean, { description: 'Revokes one of your API tokens (admins: anyone\'s).' })
   revokeApiToken(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
     return revokeApiToken(ctx.domain, localId(id, 'ApiToken'));
+  }
+}
+
+@Resolver(() => UserType)
+export class UserFieldsResolver {
+  @FieldResolver(() => Boolean, { nullable: true })
+  isAdmin(@Root() user: PresentedUser, @Ctx() ctx: GraphQLContext): boolean | null {
+    return user.self || canSeeAdminFlag(ctx.viewer, user.localId) ? user.isAdmin : null;
   }
 }

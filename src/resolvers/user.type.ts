@@ -6,7 +6,8 @@ import { TokenScope } from './enums.js';
 export class UserType extends Node {
   @Field() username!: string;
   @Field() displayName!: string;
-  @Field() isAdmin!: boolean;
+  @Field(() => Boolean, { nullable: true, description: 'Whether the user is a platform admin. Shown for your own user, and to platform admins (ADMIN-scoped credential) for everyone; null otherwise: who holds admin rights is not every reader\'s business.' })
+  isAdmin!: boolean | null;
 }
 
 @ObjectType('Session', { description: 'A signed-in session. Send `Authorization: Bearer <token>`.' })

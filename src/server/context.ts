@@ -20,10 +20,13 @@ export async function viewerFromHeader(platform: Platform, header: string | unde
   }
 }
 
-/** A fresh context: forked EntityManager and new dataloaders (per request, or per subscription). */
-export function buildContext(platform: Platform, viewer: Viewer | null): GraphQLContext {
+/**
+ * A fresh context: forked EntityManager and new dataloaders (per request, or per
+ * subscription). `clientAddress`: the caller's address as the HTTP layer resolved it.
+ */
+export function buildContext(platform: Platform, viewer: Viewer | null, clientAddress: string | null = null): GraphQLContext {
   const em = platform.orm.em.fork();
-  const domain = { em, viewer, deps: platform.deps };
+  const domain = { em, viewer, deps: platform.deps, clientAddress };
   const ctx: GraphQLContext = {
     viewer,
     em,

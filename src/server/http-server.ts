@@ -25,6 +25,7 @@ import type { Viewer } from '../domain/people/viewer.js';
 import { sqlScope } from '../db/sql-scope.js';
 import { checkReadiness } from './readiness.js';
 import { auditPlugin } from '../resolvers/audit.plugin.js';
+import { malformedTextError } from './input-text.js';
 
 export interface HttpServerOptions {
   port: number;
@@ -55,6 +56,8 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   const { logger, config } = platform;
   const app = express();
   app.disable('x-powered-by');
+  // Which X-Forwarded-For to believe: sign-in throttling keys on req.ip (PHANTOM_TRUST_PROXY).
+  app.set('trust proxy', config.trustProxy);
   const httpServer = createServer(app);
   const formatError = makeFormatError(logger);
   const limits = resolveLimits(opts.limits);
@@ -94,7 +97,7 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
       onComplete: (ctx) => {
         if (ctx.extra.socket) socketGuard.touch(ctx.extra.socket);
       },
-      context: (ctx) => buildContext(platform, ctx.extra.viewer ?? null),
+      context: (ctx) => buildContext(platform, ctx.extra.viewer ?? null, (ctx.extra.request as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress ?? null),
       // graphql-ws does not run Apollo's formatError: apply the same mapping to its results.
       onNext: async (ctx, _id, _payload, _args, result) => {
         if (ctx.extra.credentialWatch && !(await ctx.extra.credentialWatch.stillValid())) {
@@ -121,12 +124,19 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
-      auditPlugin({ em: () => platform.orm.em.fork(), onError: (err) => logger.error({ err }, 'audit entry not written') }),
+      auditPlugin({
+        em: () => platform.orm.em.fork(),
+        // Loud on purpose: a mutation whose entry is missing is an audit gap someone must look at.
+        onError: (err, entry) => logger.error({ err, audit: entry }, entry ? 'AUDIT ENTRY NOT WRITTEN: a mutation is missing from the audit log' : 'audit plugin failed'),
+      }),
       {
         // A mutation's answer must show its own writes: its loaders read the primary.
         async requestDidStart() {
           return {
             async didResolveOperation({ operation, contextValue, document, request }) {
+              // Before anything runs: text that cannot be stored as it came is refused (input-text.ts).
+              const malformed = malformedTextError(document, request.variables);
+              if (malformed) throw malformed;
               const tooCostly = costWithVariables(schema, document, request.variables, limits);
               if (tooCostly) throw tooCostly;
               if (operation?.operation === 'mutation') contextValue.reads.primary = true;
@@ -183,7 +193,7 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
       sqlScope.run(scope, next);
     },
     expressMiddleware(apollo, {
-      context: async ({ req }) => buildContext(platform, await viewerFromHeader(platform, req.headers.authorization)),
+      context: async ({ req }) => buildContext(platform, await viewerFromHeader(platform, req.headers.authorization), req.ip ?? req.socket.remoteAddress ?? null),
     }),
   );
   opts.mount?.(app);

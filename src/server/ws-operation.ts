@@ -9,6 +9,7 @@
 import { GraphQLError, getOperationAST, getVariableValues, validate, type DocumentNode, type ExecutionArgs, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { costWithVariables, parseWithinLimits, selectionLimitError, type QueryLimits } from './limits.js';
 import { refuseWebSocketMutation } from '../resolvers/audit.plugin.js';
+import { malformedTextError } from './input-text.js';
 
 /** What a graphql-ws client sends in a `subscribe` message. */
 export interface WsSubscribePayload {
@@ -41,6 +42,9 @@ export function prepareWsOperation(schema: GraphQLSchema, rules: readonly Valida
   const parsed = parseWithinLimits(payload.query, limits);
   if (parsed instanceof GraphQLError) return [parsed];
   const document = parsed;
+  // Text that cannot be stored as it came (lone surrogates) is refused before anything runs (input-text.ts).
+  const malformed = malformedTextError(document, payload.variables);
+  if (malformed) return [new GraphQLError(malformed.message, { extensions: { code: malformed.extensions.code, field: malformed.extensions.field } })];
   const tooMany = selectionLimitError(document, limits);
   if (tooMany) return [tooMany];
   const invalid = validate(schema, document, rules);

@@ -77,11 +77,12 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     const user: Record<Caller, string | null> = { anonymous: null, readToken: 'reader', outsider: 'outsider', viewer: 'viewer', developer: 'dev', owner: 'owner', admin: null, adminWriteToken: 'admin2' };
     const name = user[caller];
     if (!name) {
-      const t2 = await t.gql(`mutation { createApiToken(name: "to-revoke", scopes: [READ]) { apiToken { id } } }`);
+      // Token names are unique per user among live tokens: each case makes its own.
+      const t2 = await t.gql(`mutation($n: String!) { createApiToken(name: $n, scopes: [READ]) { apiToken { id } } }`, { n: uniq('to-revoke') });
       return t2.data.createApiToken.apiToken.id;
     }
     const s = await t.gql(`mutation($u: String!) { login(username: $u, password: "password-123") { token } }`, { u: name }, null);
-    const made = await t.gql(`mutation { createApiToken(name: "to-revoke", scopes: [READ]) { apiToken { id } } }`, {}, s.data.login.token);
+    const made = await t.gql(`mutation($n: String!) { createApiToken(name: $n, scopes: [READ]) { apiToken { id } } }`, { n: uniq('to-revoke') }, s.data.login.token);
     return made.data.createApiToken.apiToken.id;
   }
 

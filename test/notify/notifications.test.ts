@@ -95,13 +95,16 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
     const list = await gql(`{ notificationRoutes(app: "shop") { edges { node { channel webhookUrl } } } }`);
     const urls = Object.fromEntries(list.data.notificationRoutes.edges.map((e: any) => [e.node.channel, e.node.webhookUrl]));
     const port = (kind: ReceiverKind) => new URL(receivers[kind].url).port;
+    // Every channel's URL is masked the same way: Feishu's and Slack's credentials are in the
+    // path, DingTalk's and WeCom's in the query; nobody reads a stored URL back in full.
     expect(urls).toEqual({
-      DINGTALK: `http://127.0.0.1:${port('DINGTALK')}/robot/send?access_token=***`,
-      FEISHU: `http://127.0.0.1:${port('FEISHU')}/open-apis/bot/v2/hook/fs-hook-token-0001`,
-      WECOM: `http://127.0.0.1:${port('WECOM')}/cgi-bin/webhook/send?key=***`,
-      SLACK: `http://127.0.0.1:${port('SLACK')}/services/T000/B000/slack-path-token-0001`,
-      WEBHOOK: `http://127.0.0.1:${port('WEBHOOK')}/hooks/phantom?tenant=***`,
+      DINGTALK: `http://127.0.0.1:${port('DINGTALK')}/***?***`,
+      FEISHU: `http://127.0.0.1:${port('FEISHU')}/***`,
+      WECOM: `http://127.0.0.1:${port('WECOM')}/***?***`,
+      SLACK: `http://127.0.0.1:${port('SLACK')}/***`,
+      WEBHOOK: `http://127.0.0.1:${port('WEBHOOK')}/***?***`,
     });
+    expect(JSON.stringify(list.data)).not.toMatch(/fs-hook-token|slack-path-token/);
   });
 
   it('sends a release event to every channel, retrying failures, with valid signatures', async () => {
@@ -231,7 +234,7 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
 
     // The admin sees everything, and may manage global routes.
     const g = await gql(`mutation { createNotificationRoute(input: { name: "all releases", channel: SLACK, webhookUrl: "https://hooks.slack.com/services/T1/B1/zzz", enabled: false }) { app webhookUrl } }`);
-    expect(g.data.createNotificationRoute).toEqual({ app: null, webhookUrl: 'https://hooks.slack.com/services/***' });
+    expect(g.data.createNotificationRoute).toEqual({ app: null, webhookUrl: 'https://hooks.slack.com/***' });
     const all = await gql(`{ notificationRoutes(first: 100) { edges { node { app } } } }`);
     expect(new Set(all.data.notificationRoutes.edges.map((e: any) => e.node.app))).toEqual(new Set(['shop', 'pay', null]));
   });

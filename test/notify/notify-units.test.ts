@@ -19,11 +19,14 @@ const ev = (over: Partial<NotifiedEvent> = {}): NotifiedEvent => ({
 });
 
 describe('notification units', () => {
-  it('masks query values and Slack path tokens', () => {
-    expect(maskUrl('https://oapi.dingtalk.com/robot/send?access_token=abc')).toBe('https://oapi.dingtalk.com/robot/send?access_token=***');
-    expect(maskUrl('https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k&debug=1')).toBe('https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***&debug=***');
-    expect(maskUrl('https://hooks.slack.com/services/T0/B0/XYZ')).toBe('https://hooks.slack.com/services/***');
-    expect(maskUrl('https://example.com/hook')).toBe('https://example.com/hook');
+  it('masks the path and the query of every webhook URL, whatever the channel (scheme and host stay)', () => {
+    expect(maskUrl('https://oapi.dingtalk.com/robot/send?access_token=abc')).toBe('https://oapi.dingtalk.com/***?***');
+    expect(maskUrl('https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k&debug=1')).toBe('https://qyapi.weixin.qq.com/***?***');
+    expect(maskUrl('https://hooks.slack.com/services/T0/B0/XYZ')).toBe('https://hooks.slack.com/***');
+    expect(maskUrl('https://open.feishu.cn/open-apis/bot/v2/hook/fs-secret')).toBe('https://open.feishu.cn/***');
+    expect(maskUrl('https://example.com:8443/hook/secret-path')).toBe('https://example.com:8443/***');
+    expect(maskUrl('https://example.com/')).toBe('https://example.com');
+    expect(maskUrl('not a url')).toBe('***');
   });
 
   it('matches routes by app, env and types; personal events only when listed', () => {

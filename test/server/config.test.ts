@@ -42,4 +42,11 @@ describe('settings from the environment', () => {
     for (const name of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'PHANTOM_ADMIN_TOKEN', 'DATABASE_REPLICA_URLS']) expect(problems).toContain(name);
     expect(problems).toMatch(/mysql:\/\/user:pass@host:port\/database/);
   });
+
+  it('reads PHANTOM_TRUST_PROXY: off by default, a hop count, or addresses and ranges', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ PHANTOM_TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ PHANTOM_TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toEqual(['loopback', '10.0.0.0/8']);
+    expect(() => loadConfig({ PHANTOM_TRUST_PROXY: 'everyone' })).toThrow(/PHANTOM_TRUST_PROXY/);
+  });
 });

@@ -11,7 +11,7 @@ import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { forUpdate } from '../../db/locking.js';
 import { DEFAULT_RELEASE_CONFIG, type ContainerSpec, type ReleaseConfig } from './app-spec.js';
 import {
-  buildContainer, buildReleaseConfig, validateAppName, validateCommand, validateKind, validateRepository, validateText,
+  buildContainer, buildReleaseConfig, repositoryForDisplay, validateAppName, validateCommand, validateKind, validateRepository, validateText,
   type ContainerInput, type ReleaseConfigInput,
 } from './app.validation.js';
 
@@ -58,7 +58,7 @@ export interface AppFilter {
 
 export function toRecord(a: App): AppRecord {
   return {
-    id: a.id, name: a.name, kind: a.kind, description: a.description, repository: a.repository,
+    id: a.id, name: a.name, kind: a.kind, description: a.description, repository: repositoryForDisplay(a.repository),
     buildCommand: a.buildCommand, startCommand: a.startCommand, stopCommand: a.stopCommand,
     // Rows written before a release setting existed lack it: fill in its default.
     container: a.container, releaseConfig: { ...DEFAULT_RELEASE_CONFIG, ...a.releaseConfig }, version: a.version,

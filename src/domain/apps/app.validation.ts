@@ -130,4 +130,35 @@ export function validateRepository(value: string | null | undefined): void {
   if (value && !/^(https?:\/\/|git@|ssh:\/\/)\S+$/.test(value)) {
     throw badInput('repository', 'repository must be an http(s), ssh or git@ URL.');
   }
+  // Every reader of the app sees this field: a password or token in it would be published.
+  if (value && repositoryCredential(value)) {
+    throw badInput(
+      'repository',
+      'repository must not carry credentials (user:password@ or a token before "@"): give the plain URL ' +
+        '(e.g. https://git.example.com/team/app.git or git@git.example.com:team/app.git) and grant the build ' +
+        'access with a deploy key or a read token configured on the build side, never in the app.',
+    );
+  }
+}
+
+/**
+ * The user-info part of an http(s) or ssh:// repository URL when it is a credential: any
+ * user-info over http(s) (`https://TOKEN@host/…` is how tokens are pasted), a password over
+ * ssh. A bare ssh user (`ssh://git@host/…`, `git@host:…`) is the account name, not a secret.
+ */
+function repositoryCredential(value: string): string | null {
+  const m = /^(https?|ssh):\/\/([^/?#]*)@/i.exec(value);
+  if (!m) return null;
+  const userInfo = m[2]!;
+  if (m[1]!.toLowerCase() === 'ssh') return userInfo.includes(':') ? userInfo : null;
+  return userInfo;
+}
+
+/**
+ * `value` without a credential in it (see {@link repositoryCredential}): rows saved before
+ * credentials were refused are shown as `https://host/…`, never with the secret.
+ */
+export function repositoryForDisplay(value: string): string {
+  const cred = repositoryCredential(value);
+  return cred == null ? value : value.replace(`${cred}@`, '');
 }

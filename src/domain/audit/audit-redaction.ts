@@ -4,6 +4,8 @@
  * place where passwords, tokens or webhook secrets live. When in doubt, redact.
  */
 
+import { toWellFormedText } from '../shared/text.js';
+
 export const REDACTED = '[REDACTED]';
 
 /**
@@ -31,7 +33,7 @@ export function redact(value: unknown, key = '', depth = 0): unknown {
   if (Array.isArray(value)) return value.slice(0, MAX_ITEMS).map((v) => redact(v, key, depth + 1));
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>).slice(0, MAX_ITEMS)) out[k] = redact(v, k, depth + 1);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>).slice(0, MAX_ITEMS)) out[toWellFormedText(k)] = redact(v, k, depth + 1);
     return out;
   }
   return String(value);
@@ -43,7 +45,8 @@ export function redact(value: unknown, key = '', depth = 0): unknown {
  * credential pasted into any string is removed too.
  */
 function redactString(s: string, webhook: boolean): string {
-  let out = s.length > MAX_STRING ? `${s.slice(0, MAX_STRING)}…` : s;
+  // A lone surrogate makes the JSON column refuse the whole entry: store U+FFFD instead.
+  let out = toWellFormedText(s.length > MAX_STRING ? `${s.slice(0, MAX_STRING)}…` : s);
   out = out.replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${REDACTED}`);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(out)) {
     try {

@@ -5,6 +5,7 @@
  * app id so a reused name does not open an old app's history).
  */
 import type { EntityManager } from '@mikro-orm/core';
+import type { KvStore } from '../../cache/kv-store.js';
 import type { DomainContext } from '../shared/domain-context.js';
 import { requireViewer } from '../shared/authz.js';
 import { badInput, forbidden } from '../shared/errors.js';
@@ -14,6 +15,7 @@ import { getApp, roleOn, rolesOf } from '../apps/app.service.js';
 import type { AuditEntry } from './audit-entry.entity.js';
 import { findAuditEntries, insertAuditEntry, type AuditFilter, type NewAuditEntry } from './audit.repository.js';
 import { redact } from './audit-redaction.js';
+import { toWellFormedText } from '../shared/text.js';
 
 export type { AuditFilter, NewAuditEntry };
 
@@ -30,7 +32,7 @@ function toRecord(e: AuditEntry): AuditRecord {
   };
 }
 
-const clip = (s: string | null | undefined, n: number): string | null => (s == null ? null : s.slice(0, n));
+const clip = (s: string | null | undefined, n: number): string | null => (s == null ? null : toWellFormedText(s.slice(0, n)));
 
 /**
  * Stores one entry. `args` are redacted here, whatever the caller passed, so no code path
@@ -48,6 +50,38 @@ export async function recordAudit(em: EntityManager, e: NewAuditEntry): Promise<
     errorCode: clip(e.errorCode, 64),
     args: redact(e.args) as Record<string, unknown>,
   });
+}
+
+/** Failed anonymous mutation entries recorded per client address within {@link ANONYMOUS_AUDIT_WINDOW_SECONDS}. */
+export const AUDITED_ANONYMOUS_FAILURES = 50;
+export const ANONYMOUS_AUDIT_WINDOW_SECONDS = 15 * 60;
+
+/**
+ * Bounds what callers who are not signed in can add to the audit log. Anyone can send
+ * `mutation { a0: login(…) … a14: login(…) }` (15 failed entries a request, hundreds a
+ * second): per client address, the first {@link AUDITED_ANONYMOUS_FAILURES} failed anonymous
+ * entries of a window are recorded as usual, the next one is recorded as a notice that the
+ * bound was reached, later ones are not recorded until the window ends. Counted in the shared
+ * KV store, so replicas agree. Entries of signed-in callers and successes are always
+ * recorded; if the KV store fails, the entry is recorded (the log errs on the side of more).
+ * Returns the entry to write, or null to skip it.
+ */
+export async function boundAnonymousFailure(kv: KvStore, clientAddress: string | null | undefined, entry: NewAuditEntry): Promise<NewAuditEntry | null> {
+  if (entry.actor != null || entry.outcome !== 'ERROR') return entry;
+  let n: number;
+  try {
+    n = await kv.incr(`audit-anon:${clientAddress ?? 'unknown'}`, ANONYMOUS_AUDIT_WINDOW_SECONDS);
+  } catch {
+    return entry;
+  }
+  if (n <= AUDITED_ANONYMOUS_FAILURES) return entry;
+  if (n > AUDITED_ANONYMOUS_FAILURES + 1) return null;
+  return {
+    ...entry,
+    args: {
+      auditBound: `More than ${AUDITED_ANONYMOUS_FAILURES} failed calls without sign-in from ${clientAddress ?? 'an unknown address'} within ${ANONYMOUS_AUDIT_WINDOW_SECONDS / 60} minutes: further ones are not recorded until the window ends.`,
+    },
+  };
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);

@@ -31,6 +31,13 @@ export enum PlatformEventType {
   TOKEN_REVOKED = 'TOKEN_REVOKED',
 }
 
+/**
+ * `payload.setting` of the SETTINGS_CHANGED events about notification routes (written by
+ * src/domain/notify/notification-route.service.ts): only those who may read the routes see
+ * them (see `canSeeEvent`).
+ */
+export const NOTIFICATION_ROUTE_SETTING = 'notificationRoute';
+
 export interface NewPlatformEvent {
   type: PlatformEventType;
   actor?: string | null;

@@ -8,6 +8,9 @@ import { requireViewer } from '../shared/authz.js';
 import { badInput } from '../shared/errors.js';
 import { actsAsAdmin, type Viewer } from '../people/viewer.js';
 import { topicIterator } from '../../pubsub/index.js';
+import { AppRole } from '../apps/app-kind.js';
+import { getApp, rolesOf } from '../apps/app.service.js';
+import { NOTIFICATION_ROUTE_SETTING, PlatformEventType } from './event-recorder.js';
 import { findSequenced, maxSeq, type EventOrder, type PlatformEventFilter } from './platform-event.repository.js';
 import { toEventRecord, type PlatformEventRecord } from './platform-event.record.js';
 import type { FeedItem, PlatformEventFeed } from './platform-event-feed.js';
@@ -19,13 +22,26 @@ export type { PlatformEventFilter, EventOrder };
  * a subscription sends it (graphql-ws builds the context once per subscription, so a rule
  * checked only at subscribe time would not see the event). Narrow it here, in one place.
  *
- * Today: any signed-in reader sees events of apps and environments. Events of neither
- * (users and API tokens created or revoked) concern one person: only platform admins and
- * the person who caused them see those.
+ * Today: any signed-in reader sees events of apps and environments, except the events about
+ * notification routes (their names and channels), which only those who may read the routes
+ * see: platform admins, and for an app's routes the app's OWNERs (by app id, as the routes
+ * themselves; src/domain/notify/notification-access.ts). Events of neither app nor
+ * environment (users and API tokens created or revoked) concern one person: only platform
+ * admins and the person who caused them see those.
  */
-export async function canSeeEvent(viewer: Viewer, e: PlatformEventRecord): Promise<boolean> {
+export async function canSeeEvent(ctx: DomainContext, viewer: Viewer, e: PlatformEventRecord): Promise<boolean> {
+  if (e.type === PlatformEventType.SETTINGS_CHANGED && e.payload.setting === NOTIFICATION_ROUTE_SETTING) return canSeeRouteEvent(ctx, viewer, e);
   if (e.app != null || e.env != null) return true;
   return actsAsAdmin(viewer) || e.actor === viewer.username;
+}
+
+async function canSeeRouteEvent(ctx: DomainContext, viewer: Viewer, e: PlatformEventRecord): Promise<boolean> {
+  if (actsAsAdmin(viewer)) return true;
+  if (e.app == null) return false; // a global route: admins only
+  // Events written before `appId` was in the payload: the app of that name now.
+  const appId = typeof e.payload.appId === 'number' ? e.payload.appId : ((await getApp(ctx, e.app))?.id ?? null);
+  if (appId == null) return false;
+  return (await rolesOf(ctx, viewer.userId))[appId] === AppRole.OWNER;
 }
 
 const NAME_MAX = 64;
@@ -77,7 +93,7 @@ export async function listPlatformEvents(ctx: DomainContext, filter: PlatformEve
     for (const row of rows) {
       const e = toEventRecord(row);
       cursor = BigInt(e.id);
-      if (!(await canSeeEvent(viewer, e))) continue;
+      if (!(await canSeeEvent(ctx, viewer, e))) continue;
       if (items.length === first) return { items, hasNextPage: true };
       items.push(e);
     }
@@ -128,7 +144,7 @@ export async function subscribePlatformEvents(
     throw badInput('after', `after (${afterSeq}) is beyond the newest event (${newest}): pass the id of an event you received.`);
   }
 
-  const visible = async (e: PlatformEventRecord) => matchesFilter(e, filter) && (await canSeeEvent(viewer, e));
+  const visible = async (e: PlatformEventRecord) => matchesFilter(e, filter) && (await canSeeEvent(ctx, viewer, e));
 
   async function* replay(from: bigint, to: bigint): AsyncGenerator<PlatformEventRecord> {
     let cursor = from;
@@ -137,7 +153,7 @@ export async function subscribePlatformEvents(
       const rows = await findSequenced(ctx.em, { filter, afterSeq: cursor, upToSeq: to, limit: REPLAY_BATCH, primary: true });
       for (const row of rows) {
         const e = toEventRecord(row);
-        if (await canSeeEvent(viewer, e)) yield e;
+        if (await canSeeEvent(ctx, viewer, e)) yield e;
       }
       if (rows.length < REPLAY_BATCH) return;
       cursor = BigInt(rows[rows.length - 1]!.seq!);

@@ -8,7 +8,7 @@ import { noteAuditTarget } from '../audit/audit-target.js';
 import type { DomainContext } from '../shared/domain-context.js';
 import { badInput, notFound } from '../shared/errors.js';
 import { requireWriter } from '../shared/authz.js';
-import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
+import { NOTIFICATION_ROUTE_SETTING, PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { Environment } from '../settings/environment.entity.js';
 import { NotificationRoute } from './notification-route.entity.js';
 import { NotificationChannel } from './notification-channel.js';
@@ -26,7 +26,7 @@ export interface NotificationRouteRecord {
   env: string | null;
   eventTypes: string[];
   channel: NotificationChannel;
-  /** The webhook URL with query values (and Slack's path token) masked. */
+  /** The webhook URL as scheme + host, path and query masked (see maskUrl). */
   webhookUrl: string;
   hasSecret: boolean;
   enabled: boolean;
@@ -76,10 +76,11 @@ async function validateEnv(em: EntityManager, env: string | null | undefined): P
   return env;
 }
 
-/** The SETTINGS_CHANGED payload: what the route is and which fields changed; no URL, no secret. */
+/** The SETTINGS_CHANGED payload: what the route is and which fields changed; no URL, no secret. Readers are filtered like the routes' (canSeeEvent). */
 function routeEventPayload(r: NotificationRoute, action: 'created' | 'updated' | 'deleted', changed: string[] = []): Record<string, unknown> {
   return {
-    setting: 'notificationRoute', action, routeId: r.id, name: r.name, channel: r.channel,
+    // appId: who may read the event is decided by the app's id, like the route itself (canSeeEvent).
+    setting: NOTIFICATION_ROUTE_SETTING, action, routeId: r.id, appId: r.appId ?? null, name: r.name, channel: r.channel,
     env: r.env ?? null, eventTypes: r.eventTypes, enabled: r.enabled, ...(action === 'updated' ? { changed } : {}),
   };
 }

@@ -67,9 +67,11 @@ export function validateSecret(channel: NotificationChannel, secret: string | nu
 }
 
 /**
- * `url` as the API shows it: query values replaced by `***` (DingTalk's
- * `access_token`, WeCom's `key` live there); for Slack the path is the credential
- * (`/services/T…/B…/secret`), so everything after `/services/` is masked too.
+ * `url` as the API shows it: scheme and host only, the path and the query each replaced by
+ * `***` when present. Where the robot's credential lives differs by channel (DingTalk's
+ * `access_token` and WeCom's `key` in the query; Feishu's hook id, Slack's
+ * `/services/T…/B…/secret` and many generic webhooks in the path), and a route's readers are
+ * not all its editors: nobody gets the stored URL back in full, whatever the channel.
  */
 export function maskUrl(url: string): string {
   let u: URL;
@@ -78,9 +80,7 @@ export function maskUrl(url: string): string {
   } catch {
     return '***';
   }
-  const masked = [...u.searchParams.keys()].map((k) => `${encodeURIComponent(k)}=***`);
-  u.search = '';
-  let path = u.pathname;
-  if (/(^|\.)slack\.com$/i.test(u.hostname) && path.startsWith('/services/')) path = '/services/***';
-  return `${u.protocol}//${u.host}${path}${masked.length ? `?${masked.join('&')}` : ''}`;
+  const path = u.pathname && u.pathname !== '/' ? '/***' : '';
+  const query = u.search ? '?***' : '';
+  return `${u.protocol}//${u.host}${path}${query}`;
 }

@@ -3,12 +3,13 @@ import { ApiToken } from './api-token.entity.js';
 import { User } from './user.entity.js';
 import { TokenScope } from './token-scope.js';
 import { hashPassword, newSecret, sha256, verifyPassword } from './password.js';
-import { sessionScopes, type Viewer } from './viewer.js';
+import { actsAsAdmin, sessionScopes, type Viewer } from './viewer.js';
 import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
-import { DomainError, badInput, notFound, unauthenticated } from '../shared/errors.js';
+import { DomainError, badInput, conflict, notFound, unauthenticated } from '../shared/errors.js';
+import { forUpdate } from '../../db/locking.js';
 import { requireAdmin, requireWriter } from '../shared/authz.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
-import { validateUsername } from './people.validation.js';
+import { isValidUsername, normalizeUsername, validateUsername } from './people.validation.js';
 import { KvUnavailableError } from '../../cache/kv-store.js';
 
 interface SessionRecord {
@@ -77,33 +78,55 @@ export async function authenticate(em: EntityManager, deps: DomainDeps, header: 
   };
 }
 
-/** Signs in with a password; the session lives in the KV store (Redis) with a TTL. */
 let dummy: Promise<string> | undefined;
 function dummyHash(): Promise<string> {
   dummy ??= hashPassword('not-a-password-of-anyone');
   return dummy;
 }
 
-/** Failed sign-ins allowed per username within {@link LOGIN_WINDOW_SECONDS}. */
+/** Failed sign-ins allowed per user (or name that names nobody) within {@link LOGIN_WINDOW_SECONDS}. */
 export const MAX_FAILED_LOGINS = 10;
+/**
+ * Failed sign-ins allowed per client address within {@link LOGIN_WINDOW_SECONDS}, whatever
+ * names they try: slows password spraying across many users from one place. Behind a proxy
+ * set PHANTOM_TRUST_PROXY, or every client shares the proxy's address (and its budget).
+ */
+export const MAX_FAILED_LOGINS_PER_ADDRESS = 50;
 export const LOGIN_WINDOW_SECONDS = 15 * 60;
 
+/**
+ * Signs in with a password; the session lives in the KV store (Redis) with a TTL. Failures
+ * are counted in the shared KV store (every replica agrees) on two keys: the user (by id;
+ * a name that names nobody by its hash), so a guesser is slow from anywhere, and the client
+ * address. The username is normalized first, so spellings the database collation would fold
+ * (`VIEWER1`, `viewer1 `, `ówner1`) neither reach another user nor dodge the user's counter.
+ */
 export async function login(ctx: DomainContext, username: string, password: string) {
-  // Throttle per username, so online password guessing is slow whatever the source address.
-  const failKey = `login-fail:${username.slice(0, 64)}`;
-  const failures = Number((await sessionStore(() => ctx.deps.kv.get(failKey))) ?? 0);
-  if (failures >= MAX_FAILED_LOGINS) {
-    throw new DomainError('RATE_LIMITED', `Too many failed sign-ins for "${username}"; try again in ${LOGIN_WINDOW_SECONDS / 60} minutes or use an API token.`);
+  const name = normalizeUsername(username);
+  // A name that cannot exist is never looked up: the collation might fold it onto a real user.
+  const found = isValidUsername(name) ? await ctx.em.findOne(User, { username: name }, { connectionType: 'write' }) : null;
+  const user = found && found.username === name ? found : null;
+  const userKey = user ? `login-fail:user:${user.id}` : `login-fail:name:${sha256(name)}`;
+  const addressKey = ctx.clientAddress ? `login-fail:addr:${ctx.clientAddress}` : null;
+  const [userFailures, addressFailures] = await Promise.all([
+    sessionStore(() => ctx.deps.kv.get(userKey)).then((v) => Number(v ?? 0)),
+    addressKey ? sessionStore(() => ctx.deps.kv.get(addressKey)).then((v) => Number(v ?? 0)) : 0,
+  ]);
+  if (userFailures >= MAX_FAILED_LOGINS) {
+    throw new DomainError('RATE_LIMITED', `Too many failed sign-ins for "${name}"; try again in ${LOGIN_WINDOW_SECONDS / 60} minutes or use an API token.`);
   }
-  const user = await ctx.em.findOne(User, { username }, { connectionType: 'write' });
+  if (addressFailures >= MAX_FAILED_LOGINS_PER_ADDRESS) {
+    throw new DomainError('RATE_LIMITED', `Too many failed sign-ins from your address; try again in ${LOGIN_WINDOW_SECONDS / 60} minutes or use an API token.`);
+  }
   // Same answer for "no such user" and "wrong password": the API does not reveal which users exist.
   // Without a user (or password) still spend a KDF's time, so timing does not reveal who exists.
   const ok = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, await dummyHash()), false);
   if (!user || !ok) {
-    await sessionStore(() => ctx.deps.kv.incr(failKey, LOGIN_WINDOW_SECONDS));
+    await sessionStore(() => Promise.all([ctx.deps.kv.incr(userKey, LOGIN_WINDOW_SECONDS), addressKey ? ctx.deps.kv.incr(addressKey, LOGIN_WINDOW_SECONDS) : null]));
     throw unauthenticated('Wrong username or password.');
   }
-  if (failures) await sessionStore(() => ctx.deps.kv.del(failKey));
+  // The address counter stays: one success (maybe the attacker's own account) must not reset a spray.
+  if (userFailures) await sessionStore(() => ctx.deps.kv.del(userKey));
   const token = newSecret('phs_');
   const expiresAt = new Date(Date.now() + ctx.deps.sessionTtlSeconds * 1000);
   const rec: SessionRecord = { userId: user.id, username: user.username, isAdmin: user.isAdmin, expiresAt: expiresAt.toISOString() };
@@ -126,8 +149,10 @@ export interface CreateUserInput {
   isAdmin?: boolean | null;
 }
 
-export async function createUser(ctx: DomainContext, input: CreateUserInput): Promise<User> {
+export async function createUser(ctx: DomainContext, rawInput: CreateUserInput): Promise<User> {
   const admin = requireAdmin(ctx.viewer);
+  // Stored in its one spelling (see normalizeUsername), the spelling sign-in looks up.
+  const input = { ...rawInput, username: normalizeUsername(rawInput.username) };
   validateUsername(input.username);
   if (input.password != null && (input.password.length < 8 || input.password.length > 200)) {
     throw badInput('password', 'Password must be 8 to 200 characters.');
@@ -170,6 +195,15 @@ export async function createApiToken(ctx: DomainContext, name: string, scopes: T
   if (beyond.length) throw badInput('scopes', `You cannot grant scopes you do not hold: ${beyond.join(', ')}.`);
   const secret = newSecret('pht_');
   const token = await ctx.em.transactional(async (em) => {
+    // The user's row lock serializes two concurrent creates of one name (MySQL; SQLite has one writer).
+    await em.findOne(User, { id: viewer.userId }, forUpdate(em));
+    // Names tell tokens apart in `apiTokens` and in the events: a second live token of the same
+    // name (compared case-insensitively, as MySQL's collation would) is refused. A revoked
+    // token's name may be reused.
+    const live = await em.find(ApiToken, { user: viewer.userId, revokedAt: null }, { fields: ['name'] });
+    if (live.some((t) => sameTokenName(t.name, trimmed))) {
+      throw conflict(`You already have a token named "${trimmed}"; choose another name or revoke that one.`, { field: 'name' });
+    }
     const t = em.create(ApiToken, { user: em.getReference(User, viewer.userId), name: trimmed, tokenHash: sha256(secret), scopes: unique.sort((a, b) => ALL_SCOPES.indexOf(a) - ALL_SCOPES.indexOf(b)) });
     em.persist(t);
     recordEvent(em, { type: PlatformEventType.TOKEN_CREATED, actor: viewer.username, payload: { tokenName: trimmed, scopes: t.scopes } });
@@ -179,14 +213,20 @@ export async function createApiToken(ctx: DomainContext, name: string, scopes: T
   return { token: secret, apiToken: token };
 }
 
-/** Revokes one of the caller's tokens (admins: anyone's). Others' tokens read as not found. */
+const sameTokenName = (a: string, b: string) => a.normalize('NFC').toLowerCase() === b.normalize('NFC').toLowerCase();
+
+/**
+ * Revokes one of the caller's tokens (platform admins acting with an ADMIN-scoped credential:
+ * anyone's). Others' tokens read as not found, also for an admin user whose credential lacks
+ * the ADMIN scope: revoking someone else's token is an admin action like any other.
+ */
 export async function revokeApiToken(ctx: DomainContext, id: number): Promise<boolean> {
   const viewer = requireWriter(ctx.viewer);
   // The committed row is all it takes: token checks read it on every request, so no cache
   // (nor a Redis that is down or restored from an old dump) can bring the token back.
   await ctx.em.transactional(async (em) => {
     const token = await em.findOne(ApiToken, { id, revokedAt: null }, { populate: ['user'] });
-    if (!token || (token.user.id !== viewer.userId && !viewer.isAdmin)) throw notFound('API token');
+    if (!token || (token.user.id !== viewer.userId && !actsAsAdmin(viewer))) throw notFound('API token');
     token.revokedAt = new Date();
     recordEvent(em, { type: PlatformEventType.TOKEN_REVOKED, actor: viewer.username, payload: { tokenName: token.name, owner: token.user.username } });
   });

@@ -28,3 +28,12 @@ export function actsAsAdmin(v: Viewer): boolean {
 export function sessionScopes(isAdmin: boolean): TokenScope[] {
   return isAdmin ? [TokenScope.READ, TokenScope.WRITE, TokenScope.ADMIN] : [TokenScope.READ, TokenScope.WRITE];
 }
+
+/**
+ * May `viewer` see whether user `userId` is a platform admin? Their own flag, and everyone's
+ * for platform admins. Other readers see usernames and display names only: the list of
+ * admins is the list of accounts worth attacking.
+ */
+export function canSeeAdminFlag(viewer: Viewer | null, userId: number): boolean {
+  return viewer != null && (viewer.userId === userId || actsAsAdmin(viewer));
+}

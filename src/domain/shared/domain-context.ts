@@ -42,4 +42,10 @@ export interface DomainContext {
   em: EntityManager;
   viewer: Viewer | null;
   deps: DomainDeps;
+  /**
+   * The client's network address (behind trusted proxies: the forwarded one, see
+   * PHANTOM_TRUST_PROXY); absent for calls that come from no client (workers, tests).
+   * Sign-in throttling keys on it.
+   */
+  clientAddress?: string | null;
 }
