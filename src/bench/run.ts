@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../config.js';
 import { startPhantom } from '../main.js';
 import { runAbuseMix } from './abuse-mix.js';
+import { runReleaseBench } from './releases.js';
 
 const TOKEN = 'bench-admin-token-0123456789';
 
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${ok ? 'ok  ' : 'SLOW'} ${t.name}: p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms (target p95 ≤ ${t.p95TargetMs} ms)\n`);
     }
     if (!(await runAbuseMix(phantom.server.url, () => gql(`{ app(name: "bench-42") { name version } }`), (l) => process.stdout.write(l)))) failed++;
+    if (!(await runReleaseBench(Number(process.env.BENCH_RELEASES ?? 200), (l) => process.stdout.write(l))).ok) failed++;
     process.exitCode = failed ? 1 : 0;
   } finally {
     await phantom.stop();

@@ -36,7 +36,7 @@ export class WorkloadResolver {
     return w.events.slice(-last);
   }
 
-  @Mutation(() => [WorkloadType], { description: 'Applies the app (its container spec, with `image`) to every target of `env` (DEVELOPER or above; to an environment that requires approval, platform admins only until releases exist). Records WORKLOAD_DEPLOYED.' })
+  @Mutation(() => [WorkloadType], { description: 'Applies the app (its container spec, with `image`) to every target of `env` (DEVELOPER or above; to an environment that requires approval, platform admins only: releases are the normal way there). Records WORKLOAD_DEPLOYED.' })
   deployApp(@Arg('app') app: string, @Arg('env') env: string, @Arg('image') image: string, @Ctx() ctx: GraphQLContext) {
     return deployApp(ctx.domain, runtime(ctx), app, env, image);
   }

@@ -3,6 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, availableModes, createUserWithToken, errorCode, startTestPhantom, type TestPhantom } from '../support/harness.js';
+import { startTestClusters, type TestClusters } from '../k8s/support.js';
 
 type Caller = 'anonymous' | 'readToken' | 'outsider' | 'viewer' | 'developer' | 'owner' | 'admin' | 'adminWriteToken';
 const CALLERS: Caller[] = ['anonymous', 'readToken', 'outsider', 'viewer', 'developer', 'owner', 'admin', 'adminWriteToken'];
@@ -32,6 +33,14 @@ const ticketReader: Record<Caller, Outcome> = {
   anonymous: 'UNAUTHENTICATED', readToken: 'OK', outsider: 'NOT_FOUND', viewer: 'OK',
   developer: 'OK', owner: 'OK', admin: 'OK', adminWriteToken: 'NOT_FOUND',
 };
+// Releasing: DEVELOPER or above on the app, or an admin acting as admin.
+const developerUp: Record<Caller, Outcome> = {
+  anonymous: 'UNAUTHENTICATED', readToken: 'FORBIDDEN', outsider: 'FORBIDDEN', viewer: 'FORBIDDEN',
+  developer: 'OK', owner: 'OK', admin: 'OK', adminWriteToken: 'FORBIDDEN',
+};
+/** Those allowed get CONFLICT (the release is in no state for it); the others their refusal. */
+const allowedConflict = (m: Record<Caller, Outcome>): Record<Caller, Outcome> =>
+  Object.fromEntries(Object.entries(m).map(([c, o]) => [c, o === 'OK' ? 'CONFLICT' : o])) as Record<Caller, Outcome>;
 const anyReader: Record<Caller, Outcome> = {
   anonymous: 'UNAUTHENTICATED', readToken: 'OK', outsider: 'OK', viewer: 'OK',
   developer: 'OK', owner: 'OK', admin: 'OK', adminWriteToken: 'OK',
@@ -44,8 +53,12 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
   let t: TestPhantom;
   const tokens = {} as Record<Caller | 'requester', string | null>;
 
+  let clusters: TestClusters;
+
   beforeAll(async () => {
-    t = await startTestPhantom(mode);
+    // Simulated clusters for releases (prod waits for approval, so nothing needs to deploy).
+    clusters = await startTestClusters();
+    t = await startTestPhantom(mode, { env: { PHANTOM_KUBECONFIG: clusters.kubeconfigPath } });
     tokens.anonymous = null;
     tokens.admin = ADMIN_TOKEN;
     tokens.owner = await createUserWithToken(t, 'owner');
@@ -58,7 +71,16 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
   });
   afterAll(async () => {
     await t?.stop();
+    await clusters?.close();
   });
+
+  /** A release of a fresh app to prod (by the admin), waiting for approval; returns its id. */
+  async function waitingRelease(): Promise<string> {
+    const app = await freshApp();
+    const r = await t.gql(`mutation($a: String!) { createRelease(input: { app: $a, env: "prod", image: "registry.local/x:1" }) { id } }`, { a: app });
+    expect(r.errors).toBeUndefined();
+    return r.data.createRelease.id;
+  }
 
   /** A fresh app owned by `owner`, with dev as DEVELOPER, viewer as VIEWER, reader as OWNER (its token is READ-only). */
   async function freshApp(): Promise<string> {
@@ -113,6 +135,12 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     ['rejectTicket', ticketDecider, async () => ({ query: `mutation($id: ID!) { rejectTicket(id: $id, comment: "no") { status } }`, variables: { id: await openTicket() } })],
     ['ticket (query)', ticketReader, async () => ({ query: `query($id: ID!) { ticket(id: $id) { id viewerCanDecide } }`, variables: { id: await openTicket() } })],
     ['tickets (query)', anyReader, async () => ({ query: `{ tickets(first: 5) { edges { node { id } } } }`, variables: {} })],
+    ['createRelease', developerUp, async () => ({ query: `mutation($a: String!) { createRelease(input: { app: $a, env: "prod", image: "registry.local/x:1" }) { id status } }`, variables: { a: await freshApp() } })],
+    ['cancelRelease', developerUp, async () => ({ query: `mutation($id: ID!) { cancelRelease(id: $id) { cancelRequested } }`, variables: { id: await waitingRelease() } })],
+    ['promoteRelease', allowedConflict(developerUp), async () => ({ query: `mutation($id: ID!) { promoteRelease(id: $id) { status } }`, variables: { id: await waitingRelease() } })],
+    ['rollbackRelease', allowedConflict(developerUp), async () => ({ query: `mutation($id: ID!) { rollbackRelease(id: $id) { id } }`, variables: { id: await waitingRelease() } })],
+    ['release (query)', anyReader, async () => ({ query: `query($id: ID!) { release(id: $id) { id status steps { name } } }`, variables: { id: await waitingRelease() } })],
+    ['releases (query)', anyReader, async () => ({ query: `{ releases(first: 5) { edges { node { id } } } }`, variables: {} })],
     ['revokeApiToken (own)', anyWriter, async (caller) => ({ query: `mutation($id: ID!) { revokeApiToken(id: $id) }`, variables: { id: await ownTokenId(caller) } })],
   ];
 

@@ -359,6 +359,6 @@ describe('approval tickets: settings and chat text', () => {
     }, 'https://p.example');
     expect(d.title).toBe('Approval expired: shop');
     expect(d.details).toEqual(expect.arrayContaining(['Status: EXPIRED', 'Kind: release approval', 'Requester: bob', 'Release: #9']));
-    expect(d.link).toBe('https://p.example/apps/shop/releases/9');
+    expect(d.link).toBe('https://p.example/releases/9');
   });
 });

@@ -118,7 +118,7 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
       expect(d).toMatchObject({ eventType: 'RELEASE_SUCCEEDED', attempts: 3, lastError: null, nextAttemptAt: null });
       expect(d.sentAt).not.toBeNull();
     }
-    const link = `${PUBLIC_URL}/apps/shop/releases/42`;
+    const link = `${PUBLIC_URL}/releases/42`;
     for (const kind of KINDS) {
       const reqs = receivers[kind].requests;
       expect(reqs.map((q) => q.status), kind).toEqual([500, 500, kind === 'WEBHOOK' ? 204 : 200]);
@@ -147,7 +147,7 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
     await until('the RELEASE_STARTED deliveries', async () => (await deliveries({ app: 'shop', status: 'SENT' })).length === 10);
     expect(await t.phantom.platform.orm.em.fork().count(NotificationDelivery, { eventId: ev.id })).toBe(5);
     expect(KINDS.map((k) => receivers[k].requests.length)).toEqual(before.map((n) => n + 1));
-    expect(receivers.SLACK.requests.at(-1)!.body.text).toContain(`${PUBLIC_URL}/apps/shop/releases/43`);
+    expect(receivers.SLACK.requests.at(-1)!.body.text).toContain(`${PUBLIC_URL}/releases/43`);
   });
 
   it('a delivery that always fails ends DEAD and can be retried once fixed', async () => {
@@ -182,7 +182,7 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
       });
       expect(sent.attempts).toBe(1);
       expect(dt.accepted()).toHaveLength(1);
-      expect(dt.accepted()[0]!.body.markdown.text).toContain(`${PUBLIC_URL}/apps/shop/releases/45`);
+      expect(dt.accepted()[0]!.body.markdown.text).toContain(`${PUBLIC_URL}/releases/45`);
       expect(dt.accepted()[0]!.body.markdown.text).toContain('Reason: verify failed');
     } finally {
       await dt.close();

@@ -43,14 +43,14 @@ describe('notification units', () => {
   });
 
   it('links to the release view, else the app page, else the console', () => {
-    expect(eventLink(ev({ payload: { releaseId: 9 } }), 'https://p.example/')).toBe('https://p.example/apps/web/releases/9');
-    expect(eventLink(ev({ payload: { release: { id: 'r-1' } } }), 'https://p.example')).toBe('https://p.example/apps/web/releases/r-1');
+    expect(eventLink(ev({ payload: { releaseId: 9 } }), 'https://p.example/')).toBe('https://p.example/releases/9');
+    expect(eventLink(ev({ payload: { release: { id: 'r-1' } } }), 'https://p.example')).toBe('https://p.example/releases/r-1');
     expect(eventLink(ev(), 'https://p.example')).toBe('https://p.example/apps/web');
     expect(eventLink(ev({ app: null }), 'https://p.example')).toBe('https://p.example');
     const m = renderMessage(ev({ payload: { releaseId: 9, reason: 'probe failed' } }), 'https://p.example');
     expect(m.text.split('\n')).toEqual([
       '[Phantom] Release failed: web → prod', 'App: web', 'Env: prod', 'By: alice', 'Status: FAILED', 'Release: #9',
-      'Reason: probe failed', 'At: 2026-11-26T10:00:00.000Z', 'https://p.example/apps/web/releases/9',
+      'Reason: probe failed', 'At: 2026-11-26T10:00:00.000Z', 'https://p.example/releases/9',
     ]);
   });
 

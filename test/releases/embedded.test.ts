@@ -51,6 +51,29 @@ describe('releases on the embedded default', () => {
     expect(w.data.app.workloads[0]).toEqual({ image: 'registry.local/shop:1.0', status: 'AVAILABLE' });
   });
 
+  it('many watchers of one release cost one read per change, not one per watcher', async () => {
+    // prod waits for approval: the watchers join (and replay) first, then the changes come.
+    const r = await createRelease(t, { app: 'shop', env: 'prod', image: 'registry.local/shop:1.0.1' }, dev);
+    const feed = t.phantom.platform.services.releaseProgress!;
+    const waiting = Array.from({ length: 30 }, () => {
+      let ready!: () => void;
+      const joined = new Promise<void>((res) => (ready = res));
+      const all = follow(t.ws(dev), r.id, { until: (f) => (f.release.status === 'AWAITING_APPROVAL' && ready(), false) });
+      return { joined, all };
+    });
+    await Promise.all(waiting.map((w) => w.joined));
+    const before = feed.reads;
+    const q = await t.gql(`query($id: ID!) { release(id: $id) { ticket { id } } }`, { id: r.id });
+    expect((await t.gql(`mutation($id: ID!) { approveTicket(id: $id) { status } }`, { id: q.data.release.ticket.id })).errors).toBeUndefined();
+    const watchers = await Promise.all(waiting.map((w) => w.all));
+    const frames = watchers[0]!;
+    expect(frames.at(-1)!.release.status).toBe('SUCCEEDED');
+    for (const w of watchers) expect(w.map((f) => f.sequence)).toEqual(frames.map((f) => f.sequence));
+    const live = frames.filter((f) => f.release.status !== 'AWAITING_APPROVAL' && f.release.status !== 'PRECHECKING' && f.release.status !== 'PENDING').length;
+    // Each change is read once for everyone (plus heartbeats: one statement for all watched releases).
+    expect(feed.reads - before).toBeLessThan(live + 10);
+  });
+
   it('one active release per app and env: a second one is CONFLICT', async () => {
     const r = await createRelease(t, { app: 'shop', env: 'dev', image: 'registry.local/shop:1.1' }, dev);
     const second = await t.gql(`mutation { createRelease(input: { app: "shop", env: "dev", image: "registry.local/shop:1.2" }) { id } }`, {}, dev);

@@ -69,10 +69,11 @@ export function releaseIdOf(payload: Record<string, unknown>): string | undefine
 /** Link target for `e` under `publicUrl` (no trailing slash needed). */
 export function eventLink(e: NotifiedEvent, publicUrl: string): string {
   const base = publicUrl.replace(/\/+$/, '');
-  if (!e.app) return base;
-  const app = `${base}/apps/${encodeURIComponent(e.app)}`;
   const releaseId = releaseIdOf(e.payload);
-  return releaseId ? `${app}/releases/${encodeURIComponent(releaseId)}` : app;
+  // The release view's URL is part of the web contract: /releases/<id>.
+  if (releaseId) return `${base}/releases/${encodeURIComponent(releaseId)}`;
+  if (!e.app) return base;
+  return `${base}/apps/${encodeURIComponent(e.app)}`;
 }
 
 /** Renders `e` for a chat message. */
@@ -97,6 +98,8 @@ export function renderMessage(e: NotifiedEvent, publicUrl: string): Notification
   }
   const releaseId = releaseIdOf(e.payload);
   if (releaseId) details.push(`Release: #${releaseId}`);
+  const image = scalar(e.payload.image);
+  if (image) details.push(`Image: ${image}`);
   const version = scalar(e.payload.version);
   if (version) details.push(`Version: ${version}`);
   const reason = scalar(e.payload.reason) ?? scalar(e.payload.error);

@@ -40,7 +40,10 @@ export function registerReleaseApprovalHook(deps: DomainDeps): void {
     const note = `${decision === 'APPROVED' ? 'Approved' : 'Rejected'} by ${actor}${ticket.comment ? `: ${ticket.comment}` : ''}`;
     const changed = await em.nativeUpdate(Release, { id: ticket.releaseId, status: ReleaseStatus.AWAITING_APPROVAL, approval: null }, { approval: decision, approvalNote: note, nextRunAt: null });
     if (changed !== 1) {
-      throw conflict(`Release #${ticket.releaseId} no longer waits for approval.`);
+      const r = await em.findOne(Release, { id: ticket.releaseId }, { fields: ['id', 'status'] });
+      // A release that ended meanwhile (canceled, expired) refuses the decision; the ticket stays as it was.
+      if (r) throw conflict(`Release #${ticket.releaseId} no longer waits for approval (${r.status}).`);
+      return;
     }
     // The row stays locked until the decision commits: an engine that looks now waits for it.
     deps.onReleaseSignal?.(ticket.releaseId);

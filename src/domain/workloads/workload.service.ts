@@ -65,8 +65,8 @@ async function authorizeChange(ctx: DomainContext, appName: string, env: string)
 }
 
 /**
- * Until releases and approval tickets exist, a direct deploy or removal would skip the
- * environment's approval (prod requires one): only a platform admin acting as admin may do that.
+ * A direct deploy or removal would skip the environment's approval (prod requires one), which
+ * releases go through: only a platform admin acting as admin may do that.
  */
 async function requireApprovalBypass(ctx: DomainContext, env: string, what: string): Promise<void> {
   const environment = await ctx.em.findOne(Environment, { name: env });

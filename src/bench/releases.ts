@@ -1,0 +1,96 @@
+/**
+ * P6, the release engine: N releases at once across two simulated clusters (a second
+ * Phantom with its own database, so the read-path figures are not disturbed). Reports
+ * releases per minute and the engine's own time per step (database writes, cache reads and
+ * evaluation: the time not spent waiting on the clusters). Target: ≤ 10 ms per step.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../config.js';
+import { startPhantom } from '../main.js';
+import { kubeconfigFor, startSimulatedCluster } from '../k8s/sim/index.js';
+
+const TOKEN = 'bench-admin-token-0123456789';
+const OVERHEAD_TARGET_MS = 10;
+
+export interface ReleaseBenchResult {
+  releases: number;
+  seconds: number;
+  releasesPerMinute: number;
+  steps: number;
+  commits: number;
+  overheadPerStepMs: number;
+  statuses: Record<string, number>;
+  ok: boolean;
+}
+
+export async function runReleaseBench(count: number, log: (line: string) => void): Promise<ReleaseBenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'phantom-bench-rel-'));
+  // Pods become ready in ~40 ms: the figure is about the engine, not the simulated kubelet.
+  const timing = { scheduleMs: 5, pullMs: 10, startMs: 10, readyMs: 15, terminateMs: 10, resyncMs: 200 };
+  const sims = await Promise.all(['sim-1', 'sim-2'].map((name) => startSimulatedCluster({ name, timing })));
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, kubeconfigFor(sims.map((s) => ({ name: s.name, url: s.url }))));
+  const env: Record<string, string | undefined> = {
+    ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PHANTOM_ADMIN_TOKEN: TOKEN, PHANTOM_DATA_DIR: dir, PHANTOM_KUBECONFIG: kubeconfig,
+    PHANTOM_ENGINE_CONCURRENCY: String(count), PHANTOM_ENGINE_POLL_MS: '200',
+  };
+  // On MySQL, a database of its own (the read-path bench keeps its own).
+  if (process.env.BENCH_RELEASES_DATABASE_URL) env.DATABASE_URL = process.env.BENCH_RELEASES_DATABASE_URL;
+  const phantom = await startPhantom(loadConfig(env));
+  const gql = async (query: string, variables?: Record<string, unknown>): Promise<any> => {
+    const res = await fetch(phantom.server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ query, variables }) });
+    const body = (await res.json()) as { data?: any; errors?: unknown };
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body.data;
+  };
+  try {
+    await gql(`mutation { upsertEnvironment(input: { name: "bench", requiresApproval: false, targets: [{ cluster: "sim-1", namespace: "bench" }, { cluster: "sim-2", namespace: "bench" }] }) { name } }`);
+    for (let i = 0; i < count; i++) await gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO, container: { replicas: 2, cpu: "10m" } }) { id } }`, { n: `rel-${i}` });
+    const engine = phantom.platform.services.releaseEngine!;
+    const before = { ...engine.stats };
+    const t0 = performance.now();
+    const ids: string[] = [];
+    await Promise.all(Array.from({ length: count }, async (_, i) => {
+      const r = await gql(`mutation($a: String!) { createRelease(input: { app: $a, env: "bench", image: "registry.local/bench:1" }) { id } }`, { a: `rel-${i}` });
+      ids.push(r.createRelease.id);
+    }));
+    const terminal = new Set(['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'CANCELED', 'REJECTED']);
+    let statuses: Record<string, number> = {};
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      statuses = {};
+      let done = 0;
+      // Count every release's status (pages of 100, newest first).
+      let after: string | null = null;
+      for (;;) {
+        const p: any = await gql(`query($a: String) { releases(first: 100, after: $a) { edges { cursor node { status } } pageInfo { hasNextPage endCursor } } }`, { a: after });
+        for (const e of p.releases.edges) {
+          statuses[e.node.status] = (statuses[e.node.status] ?? 0) + 1;
+          if (terminal.has(e.node.status)) done++;
+        }
+        if (!p.releases.pageInfo.hasNextPage) break;
+        after = p.releases.pageInfo.endCursor;
+      }
+      if (done >= count || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const steps = engine.stats.steps - before.steps;
+    const busy = engine.stats.busyMs - before.busyMs;
+    const result: ReleaseBenchResult = {
+      releases: count, seconds, releasesPerMinute: (count / seconds) * 60, steps, commits: engine.stats.commits - before.commits,
+      overheadPerStepMs: steps ? busy / steps : 0, statuses, ok: false,
+    };
+    result.ok = (statuses.SUCCEEDED ?? 0) === count && result.overheadPerStepMs <= OVERHEAD_TARGET_MS;
+    log(`${result.ok ? 'ok  ' : 'SLOW'} P6 release engine: ${count} releases × 2 clusters in ${seconds.toFixed(1)} s = ${result.releasesPerMinute.toFixed(0)} releases/min; `
+      + `engine overhead ${result.overheadPerStepMs.toFixed(2)} ms per wave (${steps} waves, ${result.commits} commits; target ≤ ${OVERHEAD_TARGET_MS} ms); statuses ${JSON.stringify(statuses)}\n`);
+    return result;
+  } finally {
+    await phantom.stop();
+    await Promise.all(sims.map((s) => s.close()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
