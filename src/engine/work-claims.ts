@@ -105,6 +105,21 @@ export class WorkClaims<E extends ClaimColumns> {
     if (changed !== 1) throw new ClaimLostError(claim);
   }
 
+  /**
+   * Extends every claim in `claims` (one statement, whatever their number) and returns the ids
+   * whose claim was lost (taken over after an expiry).
+   */
+  async renewAll(em: EntityManager, claims: Claim[]): Promise<Set<number>> {
+    if (!claims.length) return new Set();
+    const owner = claims[0]!.owner;
+    const ids = claims.map((c) => c.id);
+    const changed = await em.nativeUpdate(this.opts.entity, { id: { $in: ids }, claimedBy: owner } as FilterQuery<E>, { claimExpiresAt: this.now() + this.ttlMs } as never);
+    if (changed === ids.length) return new Set();
+    const held = await em.find(this.opts.entity, { id: { $in: ids }, claimedBy: owner } as FilterQuery<E>, { fields: ['id'] as never, disableIdentityMap: true, connectionType: 'write' });
+    const still = new Set(held.map((r) => r.id));
+    return new Set(ids.filter((id) => !still.has(id)));
+  }
+
   /** Extends the claim; false when it was lost. */
   async renew(em: EntityManager, claim: Claim): Promise<boolean> {
     const changed = await em.nativeUpdate(this.opts.entity, this.fence(claim), { claimExpiresAt: this.now() + this.ttlMs } as never);

@@ -1,8 +1,8 @@
 /**
  * The engine's one loop: claims due work items ({@link WorkClaims}) up to a concurrency
- * limit, runs each with a renewal timer beside it, and gives the claim back when the run
- * ends (with when the item is due next). A run whose renewal fails is aborted through its
- * signal, and its own fenced writes fail too (ClaimLostError). Woken at once by `wake()`
+ * limit, runs each, renews all of its claims together (one statement per tick), and gives a
+ * claim back when its run ends (with when the item is due next). A run whose claim was lost
+ * is aborted through its signal, and its own fenced writes fail too (ClaimLostError). Woken at once by `wake()`
  * (a local change) and polled every `pollMs` as a backstop (work made by other replicas,
  * items whose `nextRunAt` came, claims that expired on a dead worker).
  */
@@ -52,6 +52,10 @@ export class WorkLoop<E extends ClaimColumns> {
   private again = false;
   private stopped = true;
   private readonly controllers = new Set<AbortController>();
+  /** The claims this worker runs now, for the one renewal timer. */
+  private readonly held = new Map<number, { claim: Claim; ctrl: AbortController }>();
+  private stopRenewal?: () => void;
+  private renewing = false;
 
   constructor(private readonly opts: WorkLoopOptions<E>) {}
 
@@ -63,6 +67,7 @@ export class WorkLoop<E extends ClaimColumns> {
     if (!this.stopped) return;
     this.stopped = false;
     this.stopTimer = every(this.opts.pollMs ?? 1000, () => this.wake());
+    this.stopRenewal = every(this.opts.renewMs ?? Math.max(50, Math.floor(this.opts.claims.ttlMs / 3)), () => void this.renew());
     this.wake();
   }
 
@@ -86,6 +91,7 @@ export class WorkLoop<E extends ClaimColumns> {
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopTimer?.();
+    this.stopRenewal?.();
     for (const c of this.controllers) c.abort();
     await this.polling;
     await Promise.allSettled([...this.active.values()]);
@@ -106,8 +112,8 @@ export class WorkLoop<E extends ClaimColumns> {
         await this.opts.claims.release(this.opts.em(), claim, null).catch(() => undefined);
         continue;
       }
-      const p = this.runOne(claim).finally(() => {
-        this.active.delete(claim.id);
+      const p: Promise<void> = this.runOne(claim).finally(() => {
+        if (this.active.get(claim.id) === p) this.active.delete(claim.id);
         // A slot is free: there may be more due work.
         this.wake();
       });
@@ -115,19 +121,34 @@ export class WorkLoop<E extends ClaimColumns> {
     }
   }
 
+  /** Renews every claim held (one statement); aborts the runs whose claim was lost. */
+  private async renew(): Promise<void> {
+    if (this.renewing || !this.held.size) return;
+    this.renewing = true;
+    try {
+      const lost = await this.opts.claims.renewAll(this.opts.em(), [...this.held.values()].map((h) => h.claim));
+      for (const id of lost) {
+        const h = this.held.get(id);
+        if (!h) continue;
+        this.opts.logger?.warn({ id, loop: this.opts.name }, 'engine: claim lost; stopping this run');
+        h.ctrl.abort(new ClaimLostError(h.claim));
+      }
+    } catch (err) {
+      this.opts.logger?.warn({ err, loop: this.opts.name }, 'engine: claim renewal failed; will retry');
+    } finally {
+      this.renewing = false;
+    }
+  }
+
   private async runOne(claim: Claim): Promise<void> {
     const ctrl = new AbortController();
     this.controllers.add(ctrl);
-    const ttl = this.opts.claims.ttlMs;
-    const renew = setInterval(() => {
-      this.opts.claims.renew(this.opts.em(), claim).then((ok) => {
-        if (!ok) {
-          this.opts.logger?.warn({ id: claim.id, loop: this.opts.name }, 'engine: claim lost; stopping this run');
-          ctrl.abort(new ClaimLostError(claim));
-        }
-      }, (err) => this.opts.logger?.warn({ err, id: claim.id }, 'engine: claim renewal failed'));
-    }, this.opts.renewMs ?? Math.max(50, Math.floor(ttl / 3)));
-    renew.unref();
+    this.held.set(claim.id, { claim, ctrl });
+    const renew = {
+      done: () => {
+        if (this.held.get(claim.id)?.claim === claim) this.held.delete(claim.id);
+      },
+    };
     let next: number | null;
     let quiet: Record<string, unknown> | undefined;
     try {
@@ -138,7 +159,7 @@ export class WorkLoop<E extends ClaimColumns> {
       } else next = r === 'now' || r === 'done' ? null : r;
     } catch (err) {
       if (err instanceof ClaimLostError || ctrl.signal.aborted) {
-        clearInterval(renew);
+        renew.done();
         this.controllers.delete(ctrl);
         // Stopping: give the claim back so another worker continues at once (fenced: a lost claim stays lost).
         if (this.stopped) await this.opts.claims.release(this.opts.em(), claim, null).catch(() => undefined);
@@ -147,7 +168,7 @@ export class WorkLoop<E extends ClaimColumns> {
       this.opts.logger?.warn({ err, id: claim.id, loop: this.opts.name }, 'engine: run failed; will retry');
       next = Date.now() + (this.opts.retryMs ?? 2000);
     }
-    clearInterval(renew);
+    renew.done();
     this.controllers.delete(ctrl);
     await this.opts.claims.release(this.opts.em(), claim, next, quiet).catch((err) => {
       this.opts.logger?.warn({ err, id: claim.id }, 'engine: could not give the claim back; it expires by itself');

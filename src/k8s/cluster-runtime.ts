@@ -18,8 +18,12 @@ export interface ClusterRuntime {
    * cache has seen the write.
    */
   applyWorkload(targets: WorkloadTarget[], spec: WorkloadSpec): Promise<WorkloadState[]>;
-  /** The workload in each target, read from the informer cache (no API-server request). */
-  workloads(targets: WorkloadTarget[], ref: WorkloadRef): Promise<WorkloadState[]>;
+  /**
+   * The workload in each target, read from the informer cache (no API-server request).
+   * `events: false` leaves out its Kubernetes Events (a scan of the namespace's Events): what
+   * the release engine's verification reads on every watch event.
+   */
+  workloads(targets: WorkloadTarget[], ref: WorkloadRef, opts?: { events?: boolean }): Promise<WorkloadState[]>;
   /** The workload's pods in one target, from the cache. */
   pods(target: WorkloadTarget, ref: WorkloadRef): Promise<PodState[]>;
   /** Sets the replica count in each target. */

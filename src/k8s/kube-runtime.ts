@@ -77,7 +77,7 @@ export class KubeRuntime implements ClusterRuntime {
   }
 
   /** Reads one target's workload from the cache. */
-  private read(target: WorkloadTarget, ref: WorkloadRef, failure?: { error: string; code: TargetErrorCode }): WorkloadState {
+  private read(target: WorkloadTarget, ref: WorkloadRef, failure?: { error: string; code: TargetErrorCode }, withEvents = true): WorkloadState {
     const name = workloadName(ref);
     const c = this.clustersByName.get(target.cluster);
     if (!c) return missingWorkload(target, name, `Unknown cluster "${target.cluster}": it is not in this Phantom's kubeconfig.`);
@@ -95,6 +95,7 @@ export class KubeRuntime implements ClusterRuntime {
       ? cache.list('Pod', target.namespace).filter((p) => matchesLabels(p.metadata?.labels, matchLabels) && !(isMain && p.metadata?.labels?.[TRACK_LABEL]))
       : [];
     const hpa = own(cache.get('HorizontalPodAutoscaler', target.namespace, name));
+    if (!withEvents) return workloadState(target, name, { deployment, pods, hpa, events: [] }, error, code);
     const dUid: string | undefined = deployment?.metadata?.uid;
     const uids: WorkloadUids = {
       deployment: deployment ? { name, uid: dUid! } : null,
@@ -106,10 +107,10 @@ export class KubeRuntime implements ClusterRuntime {
     return workloadState(target, name, { deployment, pods, hpa, events }, error, code);
   }
 
-  async workloads(targets: WorkloadTarget[], ref: WorkloadRef): Promise<WorkloadState[]> {
+  async workloads(targets: WorkloadTarget[], ref: WorkloadRef, opts: { events?: boolean } = {}): Promise<WorkloadState[]> {
     // Right after start the caches may still be listing: wait briefly rather than say MISSING.
     await Promise.all(targets.map((t) => this.clustersByName.get(t.cluster)?.cache.whenSynced(2000)));
-    return targets.map((t) => this.read(t, ref));
+    return targets.map((t) => this.read(t, ref, undefined, opts.events ?? true));
   }
 
   async pods(target: WorkloadTarget, ref: WorkloadRef): Promise<PodState[]> {

@@ -64,6 +64,24 @@ export function startReleaseEngine(host: ReleaseEngineHost, opts: ReleaseEngineO
       if (!set.size) signalListeners.delete(id);
     };
   };
+  // One runtime listener for the whole engine, routing each object event to the runs waiting on
+  // that cluster and app (hundreds of waves in flight must not each look at every event).
+  const objectListeners = new Map<string, Set<(namespace: string) => void>>();
+  const offObjects = host.runtime.onObjectEvent((e) => {
+    if (!e.app) return;
+    const set = objectListeners.get(`${e.cluster}\u0000${e.app}`);
+    if (set) for (const fn of [...set]) fn(e.namespace);
+  });
+  const onObjects = (cluster: string, app: string, fn: (namespace: string) => void): (() => void) => {
+    const key = `${cluster}\u0000${app}`;
+    let set = objectListeners.get(key);
+    if (!set) objectListeners.set(key, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (!set.size) objectListeners.delete(key);
+    };
+  };
   const verify: VerifyOptions = { failureGraceMs: 5000, deadlineSlackMs: 30_000, ...opts.verify };
   const loop: WorkLoop<Release> = new WorkLoop<Release>({
     name: 'releases',
@@ -74,7 +92,7 @@ export function startReleaseEngine(host: ReleaseEngineHost, opts: ReleaseEngineO
     concurrency: opts.concurrency ?? 100,
     logger: host.logger,
     run: (claim, signal) => new ReleaseRun({
-      em: host.em, claims, runtime: host.runtime, approvals: host.approvals, verify, stats, onSignal,
+      em: host.em, claims, runtime: host.runtime, approvals: host.approvals, verify, stats, onSignal, onObjects,
       eventsCommitted: host.eventsCommitted,
       progressCommitted: (id, seq) => {
         host.bus.publish(RELEASE_PROGRESS_TOPIC, { id, seq }).catch((err) => host.logger.warn({ err }, 'release engine: progress not announced (subscribers catch up by heartbeat)'));
@@ -94,6 +112,7 @@ export function startReleaseEngine(host: ReleaseEngineHost, opts: ReleaseEngineO
     wake: loop.wake,
     stop: async () => {
       off();
+      offObjects();
       await loop.stop();
     },
   };

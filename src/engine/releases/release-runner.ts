@@ -48,6 +48,8 @@ export interface ReleaseRunnerDeps {
   eventsCommitted: () => void;
   /** Calls `fn` whenever the release is signalled (cancel, promote, approval); returns the unsubscribe function. */
   onSignal: (releaseId: number, fn: () => void) => () => void;
+  /** Calls `fn` for each watch event of `app`'s objects on `cluster` (routed by key, not a scan of every listener). */
+  onObjects: (cluster: string, app: string, fn: (namespace: string) => void) => () => void;
   /** Engine statistics (bench, metrics). */
   stats: EngineStats;
 }
@@ -454,7 +456,7 @@ export class ReleaseRun {
       await this.commit(ProgressKind.STEP, `${rollingBack ? 'Rolling back' : 'Deploying'} ${what} to ${target.cluster}/${target.namespace}`);
       step = this.stepAt(i);
     }
-    const [current] = await this.busy(() => this.deps.runtime.workloads([target], ref));
+    const [current] = await this.busy(() => this.deps.runtime.workloads([target], ref, { events: false }));
     const mine = current && current.releaseId === releaseId && current.image === spec.image;
     if (!mine) {
       this.checkAborted();
@@ -527,7 +529,7 @@ export class ReleaseRun {
       };
       const evaluate = async (): Promise<void> => {
         if (cancelAsked) return done({ ok: false, message: 'Canceled', canceled: true });
-        const [w] = await this.deps.runtime.workloads([target], ref);
+        const [w] = await this.deps.runtime.workloads([target], ref, { events: false });
         if (!w || settled) return;
         const now = Date.now();
         if (w.error) {
@@ -580,8 +582,8 @@ export class ReleaseRun {
           reject(err);
         });
       };
-      const offEvents = this.deps.runtime.onObjectEvent((e) => {
-        if (e.cluster === target.cluster && e.app === ref.app && e.namespace === target.namespace) schedule();
+      const offEvents = this.deps.onObjects(target.cluster, ref.app, (namespace) => {
+        if (namespace === target.namespace) schedule();
       });
       // A cancel reaches a waiting wave as a signal (the flags are read then, not on every watch
       // event), and once right after listening: a cancel between the step's start and now was
