@@ -33,7 +33,7 @@ describe('release console in Chromium', () => {
 
   async function signInAs(token: string): Promise<void> {
     await page.goto(`${base}/`);
-    await page.evaluate((tok) => localStorage.setItem('phantom.token', tok), token);
+    await page.evaluate(`localStorage.setItem('phantom.token', ${JSON.stringify(token)})`);
   }
 
   async function statusIs(status: string, timeout = 40_000): Promise<void> {
@@ -45,7 +45,7 @@ describe('release console in Chromium', () => {
     await page.setViewportSize(PHONE);
     await page.screenshot({ path: `${SHOTS}/phantom-web-${name}-phone.png`, fullPage: true });
     // Nothing wider than the phone: no sideways scrolling of the page itself.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
     await page.setViewportSize(DESKTOP);
   }
 
