@@ -10,7 +10,7 @@ import { getTicket } from '../domain/tickets/ticket.service.js';
 import { CreateReleaseInput, ReleaseFilter } from './release.input.js';
 import { ReleaseConnection, ReleaseProgressType, ReleaseType } from './release.type.js';
 import {
-  authorizeReleaseProgress, cancelRelease, createRelease, getRelease, listReleases, promoteRelease, rollbackRelease, viewerMayActOnRelease,
+  authorizeReleaseProgress, cancelRelease, createRelease, getRelease, listReleases, promoteRelease, rollbackRelease, viewerMayActOnRelease, viewerMayRelease,
 } from '../domain/releases/release.service.js';
 import type { ReleaseProgressRecord, ReleaseRecord } from '../domain/releases/release-model.js';
 import { DomainError, badInput } from '../domain/shared/errors.js';
@@ -171,6 +171,11 @@ export class TicketReleaseResolver {
 
 @Resolver(() => AppType)
 export class AppReleasesResolver {
+  @FieldResolver(() => Boolean, { description: 'Whether you may start releases of this app (createRelease): DEVELOPER or above with a WRITE credential, or platform admin.' })
+  viewerCanRelease(@Root() app: PresentedApp, @Ctx() ctx: GraphQLContext) {
+    return viewerMayRelease(ctx.domain, app.localId);
+  }
+
   @FieldResolver(() => ReleaseConnection, { description: 'The app\'s releases, newest first (optionally in one environment).' })
   async releases(@Root() app: PresentedApp, @Args() p: PageArgs, @Arg('env', () => String, { nullable: true }) env: string | null, @Ctx() ctx: GraphQLContext) {
     const first = pageSize(p.first);

@@ -41,6 +41,14 @@ describe.each(availableModes)('release viewer rights (%s)', (mode) => {
     await t?.stop();
   });
 
+  it('App.viewerCanRelease: a DEVELOPER and the admin, not a VIEWER, not a READ token', async () => {
+    const q = `{ app(name: "shop") { viewerCanRelease } }`;
+    expect((await t.gql(q, {}, dev)).data.app.viewerCanRelease).toBe(true);
+    expect((await t.gql(q)).data.app.viewerCanRelease).toBe(true);
+    expect((await t.gql(q, {}, watcher)).data.app.viewerCanRelease).toBe(false);
+    expect((await t.gql(q, {}, devRead)).data.app.viewerCanRelease).toBe(false);
+  });
+
   it('cancel: a DEVELOPER while it runs, not a VIEWER, not a READ token, not after a cancel', async () => {
     const r = await createRelease(t, { app: 'shop', env: 'prod', image: 'registry.local/shop:0.9' }, dev);
     expect(await rights(r.id, dev)).toMatchObject({ viewerCanCancel: true, viewerCanPromote: false, viewerCanRollback: false });

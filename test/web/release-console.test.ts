@@ -25,6 +25,7 @@ describe('release console in Chromium', () => {
   let base: string;
   let dev: string;
   let owner: string;
+  let viewer: string;
   const pageErrors: string[] = [];
   /** graphql-ws `subscribe` payloads the page sent. */
   const subscribes: { query: string; variables: Record<string, unknown> }[] = [];
@@ -66,6 +67,7 @@ describe('release console in Chromium', () => {
     base = t.url.replace(/\/graphql$/, '');
     dev = await createUserWithToken(t, 'dev');
     owner = await createUserWithToken(t, 'olivia');
+    viewer = await createUserWithToken(t, 'vera');
     for (const q of [
       `mutation { createApp(input: { name: "shop", kind: NODE, description: "The shop", container: { replicas: 2 } }) { id } }`,
       `mutation { createApp(input: { name: "cart", kind: NODE, container: { replicas: 1 } }) { id } }`,
@@ -73,6 +75,7 @@ describe('release console in Chromium', () => {
       `mutation { setAppMember(app: "cart", username: "dev", role: DEVELOPER) { name } }`,
       `mutation { setAppMember(app: "shop", username: "olivia", role: OWNER) { name } }`,
       `mutation { setAppMember(app: "cart", username: "olivia", role: OWNER) { name } }`,
+      `mutation { setAppMember(app: "shop", username: "vera", role: VIEWER) { name } }`,
     ]) {
       const r = await t.gql(q);
       expect(r.errors, q).toBeUndefined();
@@ -216,6 +219,20 @@ describe('release console in Chromium', () => {
     expect(await alert.locator('.error-headline').textContent()).toBe('Something in the form needs fixing.');
     expect(await alert.locator('.error-detail').textContent()).toContain('BAD_USER_INPUT');
     await shoot('app-error');
+  });
+
+  it('offers no release buttons to an app VIEWER (the API says so), but shows everything', async () => {
+    await signInAs(viewer);
+    await page.goto(`${base}/apps/shop`);
+    await page.getByRole('heading', { name: 'Recent releases' }).waitFor();
+    await page.getByRole('link', { name: 'registry.local/shop:2.0-crashloop', exact: true }).click();
+    await statusIs('ROLLED_BACK');
+    await page.getByTestId('pod').first().waitFor();
+    expect(await page.getByRole('form', { name: 'Start a release' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /Roll back|Cancel release|Promote/ }).count()).toBe(0);
+    await page.goto(`${base}/apps/shop`);
+    await page.getByRole('heading', { name: 'Recent releases' }).waitFor();
+    expect(await page.getByRole('form', { name: 'Start a release' }).count()).toBe(0);
   });
 
   it('raised no uncaught errors and no CSP violations in the page', () => {

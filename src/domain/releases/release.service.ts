@@ -231,6 +231,19 @@ export async function authorizeReleaseProgress(ctx: DomainContext, id: number): 
 }
 
 
+/**
+ * Whether the viewer may start releases of the app (`createRelease`): a WRITE credential and
+ * DEVELOPER or above on the app, or platform admin. The web console shows "Start a release"
+ * from this; `createRelease` still checks everything (environment, image).
+ */
+export async function viewerMayRelease(ctx: DomainContext, appId: number): Promise<boolean> {
+  const v = ctx.viewer;
+  if (!v || !canWrite(v)) return false;
+  if (actsAsAdmin(v)) return true;
+  const role = await roleOn(ctx, appId);
+  return role != null && ROLE_RANK[role] >= ROLE_RANK[AppRole.DEVELOPER];
+}
+
 /** What a viewer may do to a release now; the web console shows a button per `true`. */
 export type ReleaseAction = 'cancel' | 'promote' | 'rollback';
 
@@ -253,10 +266,7 @@ export async function viewerMayActOnRelease(
     : action === 'promote' ? r.status === ReleaseStatus.PAUSED
     : isTerminal(r.status);
   if (!stateAllows) return false;
-  if (!actsAsAdmin(v)) {
-    const role = await roleOn(ctx, r.appId);
-    if (!role || ROLE_RANK[role] < ROLE_RANK[AppRole.DEVELOPER]) return false;
-  }
+  if (!(await viewerMayRelease(ctx, r.appId))) return false;
   // A rollback needs an earlier release that SUCCEEDED to go back to (else rollbackRelease is CONFLICT).
   if (action === 'rollback') return (await findLastSucceeded(ctx.em, r.appId, r.env, r.id)) != null;
   return true;

@@ -1,6 +1,7 @@
 /**
  * `/apps/:name`: one app as the API returns it: kind, container spec, release config, members;
- * "start a release" (env + image: the API authorizes it) and the app's recent releases, live.
+ * "start a release" (env + image) for those the API says may (`viewerCanRelease`), and the
+ * app's recent releases, live.
  */
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { gql, useMutation, useQuery } from 'urql';
@@ -20,6 +21,7 @@ const APP = gql`
       startCommand
       stopCommand
       version
+      viewerCanRelease
       createdAt
       updatedAt
       container {
@@ -60,6 +62,7 @@ interface App {
   startCommand: string;
   stopCommand: string;
   version: number;
+  viewerCanRelease: boolean;
   createdAt: string;
   updatedAt: string;
   container: {
@@ -150,7 +153,8 @@ function AppDetails({ app }: { app: App }) {
           </table>
         </Card>
       </div>
-      <StartRelease app={app.name} />
+      {/* Offered to whom the API says may release; createRelease still decides. */}
+      {app.viewerCanRelease && <StartRelease app={app.name} />}
       <h2 className="section">Recent releases</h2>
       <ReleaseList filter={{ app: app.name }} hideApp />
       <p className="muted small">
