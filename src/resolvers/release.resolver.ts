@@ -10,18 +10,18 @@ import { getTicket } from '../domain/tickets/ticket.service.js';
 import { CreateReleaseInput, ReleaseFilter } from './release.input.js';
 import { ReleaseConnection, ReleaseProgressType, ReleaseType } from './release.type.js';
 import {
-  authorizeReleaseProgress, cancelRelease, createRelease, getRelease, listReleases, promoteRelease, rollbackRelease,
+  authorizeReleaseProgress, cancelRelease, createRelease, getRelease, listReleases, promoteRelease, rollbackRelease, viewerMayActOnRelease, viewerMayRelease,
 } from '../domain/releases/release.service.js';
 import type { ReleaseProgressRecord, ReleaseRecord } from '../domain/releases/release-model.js';
 import { DomainError, badInput } from '../domain/shared/errors.js';
 
 /** A release for GraphQL: the record with its global id (`localId` kept for field resolvers). */
-export type PresentedRelease = ReleaseType & { localId: number; rollbackOfId: number | null; ticketId: number | null; __typename: 'Release' };
+export type PresentedRelease = ReleaseType & { localId: number; appId: number; rollbackOfId: number | null; ticketId: number | null; __typename: 'Release' };
 
 export function presentRelease(r: ReleaseRecord): PresentedRelease {
   const date = (v: string | null): Date | null => (v ? new Date(v) : null);
   return {
-    __typename: 'Release', id: toGlobalId('Release', r.id), localId: r.id, app: r.app, env: r.env, image: r.image, status: r.status,
+    __typename: 'Release', id: toGlobalId('Release', r.id), localId: r.id, appId: r.appId, app: r.app, env: r.env, image: r.image, status: r.status,
     strategy: r.strategy, prechecks: r.prechecks, clusters: r.clusters, createdBy: r.createdBy, description: r.description,
     message: r.message, cancelRequested: r.cancelRequested, createdAt: r.createdAt, startedAt: date(r.startedAt), finishedAt: date(r.finishedAt),
     steps: r.steps.map((s) => ({ ...s, startedAt: date(s.startedAt), finishedAt: date(s.finishedAt) })),
@@ -83,6 +83,21 @@ export class ReleaseResolver {
       if (e instanceof DomainError && e.code === 'NOT_FOUND') return null;
       throw e;
     }
+  }
+
+  @FieldResolver(() => Boolean, { description: 'Whether you may cancel it now (cancelRelease): DEVELOPER or above with a WRITE credential, and it has not ended, is not rolling back and no cancel is pending.' })
+  viewerCanCancel(@Root() r: PresentedRelease, @Ctx() ctx: GraphQLContext) {
+    return viewerMayActOnRelease(ctx.domain, { ...r, id: r.localId }, 'cancel');
+  }
+
+  @FieldResolver(() => Boolean, { description: 'Whether you may promote it now (promoteRelease): DEVELOPER or above with a WRITE credential, and it is a PAUSED canary.' })
+  viewerCanPromote(@Root() r: PresentedRelease, @Ctx() ctx: GraphQLContext) {
+    return viewerMayActOnRelease(ctx.domain, { ...r, id: r.localId }, 'promote');
+  }
+
+  @FieldResolver(() => Boolean, { description: 'Whether you may roll it back now (rollbackRelease): DEVELOPER or above with a WRITE credential, it has ended, and an earlier release in its environment SUCCEEDED.' })
+  viewerCanRollback(@Root() r: PresentedRelease, @Ctx() ctx: GraphQLContext) {
+    return viewerMayActOnRelease(ctx.domain, { ...r, id: r.localId }, 'rollback');
   }
 
   @Mutation(() => ReleaseType, { description: 'Starts a release (DEVELOPER or above on the app). One active release per app and environment: a second one is CONFLICT.' })
@@ -156,6 +171,11 @@ export class TicketReleaseResolver {
 
 @Resolver(() => AppType)
 export class AppReleasesResolver {
+  @FieldResolver(() => Boolean, { description: 'Whether you may start releases of this app (createRelease): DEVELOPER or above with a WRITE credential, or platform admin.' })
+  viewerCanRelease(@Root() app: PresentedApp, @Ctx() ctx: GraphQLContext) {
+    return viewerMayRelease(ctx.domain, app.localId);
+  }
+
   @FieldResolver(() => ReleaseConnection, { description: 'The app\'s releases, newest first (optionally in one environment).' })
   async releases(@Root() app: PresentedApp, @Args() p: PageArgs, @Arg('env', () => String, { nullable: true }) env: string | null, @Ctx() ctx: GraphQLContext) {
     const first = pageSize(p.first);

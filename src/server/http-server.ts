@@ -19,7 +19,7 @@ import { makeFormatError } from './format-error.js';
 import { costWithVariables, documentBoundsError, limitRules, resolveLimits, type QueryLimits } from './limits.js';
 import { prepareWsOperation } from './ws-operation.js';
 import { WsSocketGuard } from './ws-socket-guard.js';
-import { loadWebApp, mountWebApp, playgroundPage } from './playground.js';
+import { loadWebApp, mountWebApp, playgroundPage, sendPage } from './playground.js';
 import type { GraphQLContext } from '../resolvers/context.type.js';
 import type { Viewer } from '../domain/people/viewer.js';
 import { sqlScope } from '../db/sql-scope.js';
@@ -168,7 +168,7 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   // A browser opening /graphql gets the playground; API clients get GraphQL.
   app.get('/graphql', (req, res, next) => {
     if (req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) === 'text/html' && !req.query.query) {
-      res.type('html').set('cache-control', 'no-cache').send(playgroundPage(web));
+      sendPage(res, playgroundPage(web), web);
       return;
     }
     next();

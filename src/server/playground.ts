@@ -4,6 +4,7 @@
  * test run that did not build web/) can be tried without other tools. Neither loads
  * anything from the internet.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,68 @@ export function playgroundPage(web: WebApp | null): string {
   return web ? web.playgroundShell : playgroundHtml();
 }
 
+/**
+ * The Content-Security-Policy of the built web app: scripts only from this origin (no inline
+ * script, no eval), API and graphql-ws calls only to this origin, never framed. Inline
+ * *styles* stay allowed: React `style` props and GraphiQL/monaco set them at run time, and a
+ * style cannot run code. Workers: monaco's language workers are same-origin files or blobs.
+ */
+export const APP_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const sha256 = (text: string): string => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+
+/**
+ * The built-in playground's policy: it is one self-contained page, so its one inline script
+ * and style are allowed by hash (any other inline script, e.g. injected, is still refused).
+ */
+let builtinCspCache: { html: string; csp: string } | null = null;
+function builtinCsp(html: string): string {
+  if (builtinCspCache?.html === html) return builtinCspCache.csp;
+  const script = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+  const style = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1] ?? '';
+  const csp = [
+    "default-src 'none'",
+    `script-src ${sha256(script)}`,
+    `style-src ${sha256(style)}`,
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  builtinCspCache = { html, csp };
+  return csp;
+}
+
+/**
+ * Sends an HTML page (`web`: the built app, null: the built-in playground) with the security headers every page of Phantom carries: its CSP,
+ * `X-Frame-Options: DENY` (frame-ancestors for older browsers: no clickjacking of the
+ * approve button), `nosniff`, and no Referer (URLs name apps and releases), never cached.
+ */
+export function sendPage(res: express.Response, html: string, web: WebApp | null): void {
+  res
+    .type('html')
+    .set({
+      'cache-control': 'no-cache',
+      'content-security-policy': web ? APP_CSP : builtinCsp(html),
+      'x-frame-options': 'DENY',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    })
+    .send(html);
+}
+
 /** Paths the SPA fallback never answers: the API and the probes. */
 const SERVER_PATHS = /^\/(graphql|healthz|readyz)(\/|$)/;
 
@@ -46,10 +109,15 @@ const SERVER_PATHS = /^\/(graphql|healthz|readyz)(\/|$)/;
  */
 export function mountWebApp(app: express.Express, web: WebApp | null): void {
   app.get('/playground', (_req, res) => {
-    res.type('html').set('cache-control', 'no-cache').send(playgroundPage(web));
+    sendPage(res, playgroundPage(web), web);
   });
   if (!web) return;
   // Hashed file names under assets/ never change content: cache them for long.
+  // Built files are never to be sniffed into another type (a .js answered as HTML, or back).
+  app.use((_req, res, next) => {
+    res.set('x-content-type-options', 'nosniff');
+    next();
+  });
   app.use('/assets', express.static(join(web.dir, 'assets'), { index: false, immutable: true, maxAge: '365d' }));
   app.use(express.static(web.dir, { index: false }));
   app.get('/{*splat}', (req, res, next) => {
@@ -59,13 +127,16 @@ export function mountWebApp(app: express.Express, web: WebApp | null): void {
       return;
     }
     // The shell must not be cached: it names the current build's asset files.
-    res.type('html').set('cache-control', 'no-cache').send(web.indexHtml);
+    sendPage(res, web.indexHtml, web);
   });
 }
 
 /** The built-in playground page (no build needed). */
 export function playgroundHtml(): string {
-  return `<!doctype html>
+  return BUILTIN_PLAYGROUND;
+}
+
+const BUILTIN_PLAYGROUND = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Phantom GraphQL playground</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
@@ -103,4 +174,3 @@ async function run() {
 $('run').onclick = run;
 document.addEventListener('keydown', (e) => { if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') run(); });
 </script></body></html>`;
-}

@@ -41,6 +41,10 @@ describe('web UI in Chromium', () => {
     b = await launchChromium();
     page = await b.context.newPage();
     page.on('pageerror', (e) => pageErrors.push(String(e)));
+    // The pages' CSP (no inline script, same-origin only) must not block anything they need.
+    page.on('console', (m) => {
+      if (/Content.Security.Policy/i.test(m.text())) pageErrors.push(m.text());
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -144,7 +148,7 @@ describe('web UI in Chromium', () => {
     expect(await page.evaluate('localStorage.getItem("phantom.token")')).toBeFalsy();
   });
 
-  it('raised no uncaught errors in the page', () => {
+  it('raised no uncaught errors and no CSP violations in the page', () => {
     expect(pageErrors).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@
  * How the server answers browsers: with a build (a fake one in a temp dir) and without.
  * No browser and no real build needed: mountWebApp on a bare Express app.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -52,6 +53,22 @@ describe('web app serving with a build', () => {
       expect(res.headers.get('cache-control')).toBe('no-cache');
       expect(await res.text()).toBe(SHELL);
     }
+  });
+
+  it('sends every page with a CSP without inline script, no framing, nosniff', async () => {
+    for (const path of ['/', '/releases/UmVsZWFzZTox', '/playground']) {
+      const res = await fetch(base + path);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp).not.toMatch(/script-src[^;]*unsafe-(inline|eval)/);
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("connect-src 'self'");
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    }
+    const asset = await fetch(`${base}/assets/index-abc123.js`);
+    expect(asset.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
   it('serves the playground shell at /playground, titled as the playground', async () => {
@@ -113,6 +130,17 @@ describe('web app serving without a build', () => {
     expect(html).toContain("fetch('/graphql'");
     expect((await fetch(`${base}/apps/x`)).status).toBe(404);
   });
+
+  it('allows the built-in page its own inline script by hash only, and no framing', async () => {
+    const res = await fetch(`${base}/playground`);
+    const html = await res.text();
+    const csp = res.headers.get('content-security-policy') ?? '';
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1]!;
+    expect(csp).toContain(`script-src 'sha256-${createHash('sha256').update(script).digest('base64')}'`);
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+  });
 });
 
 describe('the real server', () => {
@@ -126,6 +154,7 @@ describe('the real server', () => {
     const page = await fetch(t.url, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>Phantom GraphQL playground</title>');
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     const api = await fetch(`${t.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept: 'application/json', 'apollo-require-preflight': 'true' } });
     expect(await api.json()).toEqual({ data: { __typename: 'Query' } });
   });

@@ -1,7 +1,22 @@
 import type { CombinedError } from 'urql';
 
-/** API errors as the API states them: `extensions.code` and message, one per line. */
-export function ErrorList({ error }: { error?: CombinedError }) {
+/**
+ * What an error code means to a person; the API's own message and code stay in a detail
+ * line below it (support and bug reports need them).
+ */
+const HEADLINES: Record<string, string> = {
+  UNAUTHENTICATED: 'You are not signed in, or your session expired — sign in again.',
+  FORBIDDEN: 'You are not allowed to do this.',
+  NOT_FOUND: 'That does not exist (or you may not see it).',
+  CONFLICT: 'That could not be done as things stand now.',
+  BAD_USER_INPUT: 'Something in the form needs fixing.',
+  RATE_LIMITED: 'Too many attempts — wait a moment and try again.',
+  UNAVAILABLE: 'Phantom cannot do this right now — try again shortly.',
+  NETWORK_ERROR: 'Phantom could not be reached — check your connection; this page retries by itself.',
+};
+
+/** API errors for people: a sentence per error, with the API's code and message as detail. */
+export function ErrorList({ error }: { error?: CombinedError | null }) {
   if (!error) return null;
   const items = error.graphQLErrors.length
     ? error.graphQLErrors.map((e) => ({ code: String(e.extensions?.code ?? 'ERROR'), message: e.message }))
@@ -10,7 +25,10 @@ export function ErrorList({ error }: { error?: CombinedError }) {
     <ul className="errors" role="alert">
       {items.map((e, i) => (
         <li key={i}>
-          <code className="error-code">{e.code}</code> {e.message}
+          <span className="error-headline">{HEADLINES[e.code] ?? 'Something went wrong.'}</span>
+          <span className="error-detail">
+            <code className="error-code">{e.code}</code> {e.message}
+          </span>
         </li>
       ))}
     </ul>

@@ -1,8 +1,13 @@
 /**
- * The API clients: urql for the app pages (HTTP POST with the current token).
- * The playground builds its own fetcher (playground/Playground.tsx).
+ * The API clients: urql for the app pages (HTTP POST with the current token, subscriptions
+ * over graphql-ws). The playground builds its own fetcher (playground/Playground.tsx).
+ *
+ * Documents are typed by hand (`gql<Data, Variables>`), next to the page that uses them:
+ * graphql-codegen was not added (its dependency tree is large for what five pages need);
+ * `npm run check` type-checks the pages, and the browser tests run every document.
  */
-import { Client, cacheExchange, fetchExchange } from 'urql';
+import { Client, cacheExchange, fetchExchange, subscriptionExchange, type OperationContext } from 'urql';
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { bearer } from './token';
 
 /** Same origin: the server serves this app and the API. */
@@ -15,16 +20,70 @@ export function graphqlWsUrl(): string {
   return u.toString();
 }
 
-/** One client per token, so nothing cached for one user is shown to the next. */
-export function createApiClient(token: string): Client {
+/**
+ * Operation context of a subscription that can resume: given each result's data, the
+ * variables to send instead if the socket drops and graphql-ws subscribes again (e.g.
+ * `releaseProgress`'s `after`: the last `sequence` seen), so a reconnect replays only what
+ * was missed instead of everything from the start.
+ */
+export interface ResumableContext extends Partial<OperationContext> {
+  resumeWith?: (data: any) => Record<string, unknown> | null;
+}
+
+export interface ApiClient {
+  client: Client;
+  ws: WsClient;
+}
+
+/**
+ * One client per token, so nothing cached for one user is shown to the next; and one socket
+ * per token, since graphql-ws authenticates a connection once, at connection_init (browsers
+ * cannot set WebSocket headers: the token goes in connectionParams).
+ */
+export function createApiClient(token: string): ApiClient {
   const authorization = bearer(token);
   const headers: Record<string, string> = authorization ? { authorization } : {};
-  return new Client({
+  const ws = createWsClient({
+    url: graphqlWsUrl(),
+    lazy: true,
+    connectionParams: authorization ? { authorization } : {},
+    // Live pages stay open for long: keep reconnecting (graphql-ws backs off between tries).
+    retryAttempts: Number.MAX_SAFE_INTEGER,
+    // Moving between live pages unsubscribes and subscribes again: keep the socket meanwhile.
+    lazyCloseTimeout: 5_000,
+  });
+  const client = new Client({
     url: GRAPHQL_PATH,
-    exchanges: [cacheExchange, fetchExchange],
+    exchanges: [
+      cacheExchange,
+      fetchExchange,
+      subscriptionExchange({
+        forwardSubscription(request, operation) {
+          const resumeWith = (operation.context as ResumableContext).resumeWith;
+          // graphql-ws re-sends this same payload object when it subscribes again after a
+          // reconnect: updating its variables is what makes that subscribe resume.
+          const payload = { ...request, query: request.query ?? '' };
+          return {
+            subscribe(sink) {
+              const unsubscribe = ws.subscribe(payload, {
+                next(result) {
+                  const resume = resumeWith && result.data ? resumeWith(result.data) : null;
+                  if (resume) payload.variables = { ...payload.variables, ...resume };
+                  sink.next(result as any);
+                },
+                error: (e) => sink.error(e),
+                complete: () => sink.complete(),
+              });
+              return { unsubscribe };
+            },
+          };
+        },
+      }),
+    ],
     // Apollo's CSRF prevention refuses urql's default GET queries (no preflight-forcing header).
     preferGetMethod: false,
     requestPolicy: 'cache-and-network',
     fetchOptions: () => ({ headers }),
   });
+  return { client, ws };
 }

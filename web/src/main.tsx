@@ -1,47 +1,71 @@
 /**
- * Phantom's web UI: app pages and the GraphQL playground. It only renders what the API
- * returns and calls the API; every rule lives in the backend.
+ * Phantom's web console: apps, releases (live), tickets, the event stream and the GraphQL
+ * playground. It only renders what the API returns and calls the API; every rule lives in
+ * the backend (buttons appear from `viewerCan…` fields, never from roles worked out here).
  */
 import './styles.css';
-import { StrictMode, Suspense, lazy, useMemo } from 'react';
+import { StrictMode, Suspense, lazy, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Provider } from 'urql';
-import { createApiClient } from './api';
-import { Link, matchRoute, usePath } from './router';
+import { createApiClient, type ApiClient } from './api';
+import { Link, matchRoute, usePath, type Route } from './router';
 import { SignIn } from './SignIn';
 import { useToken } from './token';
 import { AppsPage } from './pages/AppsPage';
 import { AppPage } from './pages/AppPage';
+import { ReleasePage } from './pages/ReleasePage';
+import { ReleasesPage } from './pages/ReleasesPage';
+import { TicketsPage } from './pages/TicketsPage';
+import { EventsPage } from './pages/EventsPage';
 
 // ~6 MB with monaco: only loaded when the playground is opened.
 const Playground = lazy(() => import('./playground/Playground'));
 
+const NAV: { href: string; label: string; pages: Route['page'][] }[] = [
+  { href: '/', label: 'Apps', pages: ['apps', 'app'] },
+  { href: '/releases', label: 'Releases', pages: ['releases', 'release'] },
+  { href: '/tickets', label: 'Tickets', pages: ['tickets'] },
+  { href: '/events', label: 'Events', pages: ['events'] },
+  { href: '/playground', label: 'GraphQL playground', pages: ['playground'] },
+];
+
 function Root() {
   const token = useToken();
-  const client = useMemo(() => createApiClient(token), [token]);
+  // Created and disposed in one effect: a disposed graphql-ws client never reconnects, so it
+  // must not outlive a StrictMode re-mount. The old token's socket closes with it.
+  const [api, setApi] = useState<ApiClient | null>(null);
+  useEffect(() => {
+    const created = createApiClient(token);
+    setApi(created);
+    return () => void created.ws.dispose();
+  }, [token]);
   const route = matchRoute(usePath());
   const isPlayground = route.page === 'playground';
 
+  if (!api) return null;
   return (
-    <Provider value={client}>
+    <Provider value={api.client}>
       <div className={isPlayground ? 'layout layout-full' : 'layout'}>
         <header className="top">
           <Link href="/" className="brand">
             Phantom
           </Link>
           <nav>
-            <Link href="/" className={route.page === 'apps' || route.page === 'app' ? 'active' : ''}>
-              Apps
-            </Link>
-            <Link href="/playground" className={isPlayground ? 'active' : ''}>
-              GraphQL playground
-            </Link>
+            {NAV.map((n) => (
+              <Link key={n.href} href={n.href} className={n.pages.includes(route.page) ? 'active' : ''}>
+                {n.label}
+              </Link>
+            ))}
           </nav>
           <SignIn />
         </header>
         <main className={isPlayground ? 'main-full' : 'main'}>
           {route.page === 'apps' && <AppsPage />}
           {route.page === 'app' && <AppPage key={route.name} name={route.name} />}
+          {route.page === 'releases' && <ReleasesPage />}
+          {route.page === 'release' && <ReleasePage key={route.id} id={route.id} />}
+          {route.page === 'tickets' && <TicketsPage />}
+          {route.page === 'events' && <EventsPage />}
           {route.page === 'playground' && (
             <Suspense fallback={<p className="muted pad">Loading the playground…</p>}>
               <Playground />

@@ -1,5 +1,5 @@
 /**
- * A minimal history-API router: the UI has four routes, which does not warrant a library.
+ * A minimal history-API router: the UI has a handful of routes, which does not warrant a library.
  */
 import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from 'react';
 
@@ -35,9 +35,16 @@ export function Link({ href, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchor
   return <a href={href} onClick={handle} {...rest} />;
 }
 
+/** The path of a release's page (ids are opaque global ids). */
+export const releasePath = (id: string): string => `/releases/${encodeURIComponent(id)}`;
+
 export type Route =
   | { page: 'apps' }
   | { page: 'app'; name: string }
+  | { page: 'releases' }
+  | { page: 'release'; id: string }
+  | { page: 'tickets' }
+  | { page: 'events' }
   | { page: 'playground' }
   | { page: 'not-found'; path: string };
 
@@ -45,7 +52,12 @@ export function matchRoute(path: string): Route {
   const p = path.replace(/\/+$/, '') || '/';
   if (p === '/') return { page: 'apps' };
   if (p === '/graphql' || p === '/playground') return { page: 'playground' };
+  if (p === '/releases') return { page: 'releases' };
+  if (p === '/tickets') return { page: 'tickets' };
+  if (p === '/events') return { page: 'events' };
   const app = /^\/apps\/([^/]+)$/.exec(p);
   if (app) return { page: 'app', name: decodeURIComponent(app[1]) };
+  const release = /^\/releases\/([^/]+)$/.exec(p);
+  if (release) return { page: 'release', id: decodeURIComponent(release[1]) };
   return { page: 'not-found', path };
 }

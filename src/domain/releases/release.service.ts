@@ -5,8 +5,9 @@
  * auto-release, rollbacks) with the requester recorded, never a fake viewer.
  */
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
-import { getApp, requireAppRole, type AppRecord } from '../apps/app.service.js';
-import { AppRole, ReleaseStrategy } from '../apps/app-kind.js';
+import { getApp, requireAppRole, roleOn, type AppRecord } from '../apps/app.service.js';
+import { AppRole, ROLE_RANK, ReleaseStrategy } from '../apps/app-kind.js';
+import { actsAsAdmin, canWrite } from '../people/viewer.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { Environment } from '../settings/environment.entity.js';
 import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
@@ -229,3 +230,44 @@ export async function authorizeReleaseProgress(ctx: DomainContext, id: number): 
   return toReleaseRecord(await requireRelease(ctx, id));
 }
 
+
+/**
+ * Whether the viewer may start releases of the app (`createRelease`): a WRITE credential and
+ * DEVELOPER or above on the app, or platform admin. The web console shows "Start a release"
+ * from this; `createRelease` still checks everything (environment, image).
+ */
+export async function viewerMayRelease(ctx: DomainContext, appId: number): Promise<boolean> {
+  const v = ctx.viewer;
+  if (!v || !canWrite(v)) return false;
+  if (actsAsAdmin(v)) return true;
+  const role = await roleOn(ctx, appId);
+  return role != null && ROLE_RANK[role] >= ROLE_RANK[AppRole.DEVELOPER];
+}
+
+/** What a viewer may do to a release now; the web console shows a button per `true`. */
+export type ReleaseAction = 'cancel' | 'promote' | 'rollback';
+
+/**
+ * Whether the viewer may `action` release `r` now: the same rules as `cancelRelease`,
+ * `promoteRelease` and `rollbackRelease` (a WRITE credential, DEVELOPER or above on the app
+ * or platform admin, and a release in a state the command accepts), answered as a boolean so
+ * clients render buttons from the API instead of recomputing roles. The command still decides:
+ * a `true` here can meet a CONFLICT when the release moved on in between.
+ */
+export async function viewerMayActOnRelease(
+  ctx: DomainContext,
+  r: Pick<ReleaseRecord, 'id' | 'appId' | 'env' | 'status' | 'cancelRequested'>,
+  action: ReleaseAction,
+): Promise<boolean> {
+  const v = ctx.viewer;
+  if (!v || !canWrite(v)) return false;
+  const stateAllows =
+    action === 'cancel' ? !isTerminal(r.status) && r.status !== ReleaseStatus.ROLLING_BACK && !r.cancelRequested
+    : action === 'promote' ? r.status === ReleaseStatus.PAUSED
+    : isTerminal(r.status);
+  if (!stateAllows) return false;
+  if (!(await viewerMayRelease(ctx, r.appId))) return false;
+  // A rollback needs an earlier release that SUCCEEDED to go back to (else rollbackRelease is CONFLICT).
+  if (action === 'rollback') return (await findLastSucceeded(ctx.em, r.appId, r.env, r.id)) != null;
+  return true;
+}

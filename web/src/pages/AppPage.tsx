@@ -1,10 +1,13 @@
 /**
- * `/apps/:name`: one app as the API returns it: kind, container spec, release config, members.
+ * `/apps/:name`: one app as the API returns it: kind, container spec, release config, members;
+ * "start a release" (env + image) for those the API says may (`viewerCanRelease`), and the
+ * app's recent releases, live.
  */
-import type { ReactNode } from 'react';
-import { gql, useQuery } from 'urql';
-import { Link } from '../router';
+import { useState, type FormEvent, type ReactNode } from 'react';
+import { gql, useMutation, useQuery } from 'urql';
+import { Link, navigate, releasePath } from '../router';
 import { ErrorList } from '../ErrorList';
+import { ReleaseList } from './ReleasesPage';
 
 const APP = gql`
   query App($name: String!) {
@@ -18,6 +21,7 @@ const APP = gql`
       startCommand
       stopCommand
       version
+      viewerCanRelease
       createdAt
       updatedAt
       container {
@@ -58,6 +62,7 @@ interface App {
   startCommand: string;
   stopCommand: string;
   version: number;
+  viewerCanRelease: boolean;
   createdAt: string;
   updatedAt: string;
   container: {
@@ -148,6 +153,10 @@ function AppDetails({ app }: { app: App }) {
           </table>
         </Card>
       </div>
+      {/* Offered to whom the API says may release; createRelease still decides. */}
+      {app.viewerCanRelease && <StartRelease app={app.name} />}
+      <h2 className="section">Recent releases</h2>
+      <ReleaseList filter={{ app: app.name }} hideApp />
       <p className="muted small">
         Created {new Date(app.createdAt).toLocaleString()} · updated {new Date(app.updatedAt).toLocaleString()}
       </p>
@@ -174,5 +183,56 @@ function Fields({ rows }: { rows: [string, ReactNode][] }) {
         </div>
       ))}
     </dl>
+  );
+}
+
+const ENVIRONMENTS = gql<{ environments: { name: string; requiresApproval: boolean }[] }, Record<string, never>>`
+  query Environments {
+    environments {
+      name
+      requiresApproval
+    }
+  }
+`;
+
+const CREATE_RELEASE = gql<{ createRelease: { id: string } }, { input: { app: string; env: string; image: string; description?: string } }>`
+  mutation CreateRelease($input: CreateReleaseInput!) {
+    createRelease(input: $input) {
+      id
+    }
+  }
+`;
+
+/** Starts a release and opens its page; the API decides who may (its error says why not). */
+function StartRelease({ app }: { app: string }) {
+  const [{ data: envs }] = useQuery({ query: ENVIRONMENTS });
+  const [env, setEnv] = useState('');
+  const [image, setImage] = useState('');
+  const [{ fetching, error }, create] = useMutation(CREATE_RELEASE);
+  const chosen = env || envs?.environments[0]?.name || '';
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const res = await create({ input: { app, env: chosen, image: image.trim() } });
+    if (res.data) navigate(releasePath(res.data.createRelease.id));
+  };
+  return (
+    <form className="card start-release" onSubmit={submit} aria-label="Start a release">
+      <h2>Start a release</h2>
+      <div className="row">
+        <select aria-label="Environment" value={chosen} onChange={(e) => setEnv(e.target.value)}>
+          {envs?.environments.map((x) => (
+            <option key={x.name} value={x.name}>
+              {x.name}
+              {x.requiresApproval ? ' (needs approval)' : ''}
+            </option>
+          ))}
+        </select>
+        <input aria-label="Image" placeholder="registry.local/app:1.0.0" value={image} onChange={(e) => setImage(e.target.value)} />
+        <button type="submit" disabled={fetching || !chosen || !image.trim()}>
+          Start release
+        </button>
+      </div>
+      <ErrorList error={error} />
+    </form>
   );
 }
