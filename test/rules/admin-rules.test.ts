@@ -20,9 +20,9 @@ describe.each(availableModes)('admin rules (%s)', (mode) => {
   let reader: string;
   let adminWithoutAdminScope: string;
 
-  const createWindow = async (input: Record<string, unknown>, token?: string) =>
+  const createWindow = async (input: Record<string, unknown>, token?: string | null) =>
     t.gql(`mutation($i: MaintenanceWindowInput!) { createMaintenanceWindow(input: $i) { ${WINDOW} } }`, { i: input }, token);
-  const createEntry = async (input: Record<string, unknown>, token?: string) =>
+  const createEntry = async (input: Record<string, unknown>, token?: string | null) =>
     t.gql(`mutation($i: WhitelistEntryInput!) { createWhitelistEntry(input: $i) { ${ENTRY} } }`, { i: input }, token);
 
   /** Releases `app` to `env` and follows it to its end; returns the release as read afterwards. */
