@@ -176,8 +176,11 @@ export async function updateMaintenanceWindow(ctx: DomainContext, id: number, in
   const w = await ctx.em.transactional(async (tx) => {
     const row = await tx.findOne(MaintenanceWindow, { id });
     if (!row) throw new DomainError('NOT_FOUND', 'Maintenance window not found.', { field: 'id' });
+    const oldName = row.name;
     tx.assign(row, fields);
     await tx.flush();
+    // Whitelist entries name their rule: a renamed window keeps its exemptions.
+    if (oldName !== row.name) await tx.nativeUpdate(WhitelistEntry, { rule: oldName }, { rule: row.name });
     recordEvent(tx, { type: PlatformEventType.SETTINGS_CHANGED, actor: admin.username, payload: windowPayload(row, 'updated') });
     return row;
   }).catch(uniqueName<MaintenanceWindow>('maintenance window', fields.name));
