@@ -125,14 +125,13 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
 
   /** A fresh admin rule (by the admin): a maintenance window, a dependency rule, or a whitelist entry of a fresh app; returns its id. */
   async function freshRule(kind: 'window' | 'dependency' | 'whitelist'): Promise<string> {
-    const window = freshWindow;
-    if (kind === 'window') return (await window()).id;
+    if (kind === 'window') return (await freshWindow()).id;
     if (kind === 'dependency') {
       const r = await t.gql(`mutation($a: String!) { createDependencyRule(input: { artifact: $a, minVersion: "1.0" }) { id } }`, { a: uniq('artifact') });
       expect(r.errors).toBeUndefined();
       return r.data.createDependencyRule.id;
     }
-    const r = await t.gql(`mutation($a: String!, $r: String!) { createWhitelistEntry(input: { app: $a, rule: $r, reason: "matrix", expiresAt: "2030-01-01T00:00:00Z" }) { id } }`, { a: await freshApp(), r: (await window()).name });
+    const r = await t.gql(`mutation($a: String!, $r: String!) { createWhitelistEntry(input: { app: $a, rule: $r, reason: "matrix", expiresAt: "2030-01-01T00:00:00Z" }) { id } }`, { a: await freshApp(), r: (await freshWindow()).name });
     expect(r.errors).toBeUndefined();
     return r.data.createWhitelistEntry.id;
   }
