@@ -11,7 +11,10 @@ import { NotifierCursor } from '../domain/notify/notifier-cursor.entity.js';
 import { Release } from '../domain/releases/release.entity.js';
 import { ReleaseProgressRow } from '../domain/releases/release-progress.entity.js';
 import { Ticket } from '../domain/tickets/ticket.entity.js';
+import { MaintenanceWindow } from '../domain/rules/maintenance-window.entity.js';
+import { DependencyRule } from '../domain/rules/dependency-rule.entity.js';
+import { WhitelistEntry } from '../domain/rules/whitelist-entry.entity.js';
 import { EmbeddedClusterOwner } from '../k8s/embedded-cluster-owner.entity.js';
 
 /** Every entity Phantom persists. Each domain module owns its own tables. */
-export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery, NotifierCursor, Release, ReleaseProgressRow, Ticket, EmbeddedClusterOwner];
+export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery, NotifierCursor, Release, ReleaseProgressRow, Ticket, EmbeddedClusterOwner, MaintenanceWindow, DependencyRule, WhitelistEntry];

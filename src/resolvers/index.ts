@@ -12,9 +12,10 @@ import { NotificationResolver } from './notification.resolver.js';
 import { AuditResolver } from './audit.resolver.js';
 import { AppReleasesResolver, ReleaseResolver, TicketReleaseResolver } from './release.resolver.js';
 import { TicketResolver } from './ticket.resolver.js';
+import { RulesResolver } from './rules.resolver.js';
 
 /** Every resolver class. Modules add theirs here. */
-export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, UserFieldsResolver, AppResolver, EnvironmentResolver, AppWorkloadsResolver, WorkloadResolver, ClusterResolver, PlatformEventResolver, AuditResolver, NotificationResolver, ReleaseResolver, AppReleasesResolver, TicketResolver, TicketReleaseResolver];
+export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, UserFieldsResolver, AppResolver, EnvironmentResolver, AppWorkloadsResolver, WorkloadResolver, ClusterResolver, PlatformEventResolver, AuditResolver, NotificationResolver, ReleaseResolver, AppReleasesResolver, TicketResolver, TicketReleaseResolver, RulesResolver];
 
 /** Builds the executable schema (also used to emit schema/schema.graphql). */
 export async function buildPhantomSchema(extra: Function[] = []): Promise<GraphQLSchema> {

@@ -116,6 +116,26 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     return r.data.requestAccess.id;
   }
 
+  /** A fresh maintenance window (by the admin), in 2030 so it stops no release here. */
+  async function freshWindow(): Promise<{ id: string; name: string }> {
+    const r = await t.gql(`mutation($n: String!) { createMaintenanceWindow(input: { name: $n, envs: ["prod"], startsAt: "2030-01-01T00:00:00Z", endsAt: "2030-01-02T00:00:00Z", reason: "matrix" }) { id name } }`, { n: uniq('window') });
+    expect(r.errors).toBeUndefined();
+    return r.data.createMaintenanceWindow;
+  }
+
+  /** A fresh admin rule (by the admin): a maintenance window, a dependency rule, or a whitelist entry of a fresh app; returns its id. */
+  async function freshRule(kind: 'window' | 'dependency' | 'whitelist'): Promise<string> {
+    if (kind === 'window') return (await freshWindow()).id;
+    if (kind === 'dependency') {
+      const r = await t.gql(`mutation($a: String!) { createDependencyRule(input: { artifact: $a, minVersion: "1.0" }) { id } }`, { a: uniq('artifact') });
+      expect(r.errors).toBeUndefined();
+      return r.data.createDependencyRule.id;
+    }
+    const r = await t.gql(`mutation($a: String!, $r: String!) { createWhitelistEntry(input: { app: $a, rule: $r, reason: "matrix", expiresAt: "2030-01-01T00:00:00Z" }) { id } }`, { a: await freshApp(), r: (await freshWindow()).name });
+    expect(r.errors).toBeUndefined();
+    return r.data.createWhitelistEntry.id;
+  }
+
   const cases: [string, Record<Caller, Outcome>, (caller: Caller) => Promise<{ query: string; variables: Record<string, unknown> }>][] = [
     ['createApp', anyWriter, async () => ({ query: `mutation($n: String!) { createApp(input: { name: $n, kind: NODE }) { name } }`, variables: { n: uniq('new') } })],
     ['updateApp', ownerOnly, async () => ({ query: `mutation($n: String!) { updateApp(name: $n, input: { description: "changed" }) { version } }`, variables: { n: await freshApp() } })],
@@ -142,6 +162,15 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     ['release (query)', anyReader, async () => ({ query: `query($id: ID!) { release(id: $id) { id status steps { name } } }`, variables: { id: await waitingRelease() } })],
     ['releases (query)', anyReader, async () => ({ query: `{ releases(first: 5) { edges { node { id } } } }`, variables: {} })],
     ['revokeApiToken (own)', anyWriter, async (caller) => ({ query: `mutation($id: ID!) { revokeApiToken(id: $id) }`, variables: { id: await ownTokenId(caller) } })],
+    // Admin rules: admins edit, every signed-in reader reads.
+    ['settings (query)', anyReader, async () => ({ query: `{ settings { maintenanceWindows { id } dependencyRules { id } whitelist { id } } }`, variables: {} })],
+    ['createMaintenanceWindow', adminOnly, async () => ({ query: `mutation($n: String!) { createMaintenanceWindow(input: { name: $n, envs: ["prod"], startsAt: "2030-01-01T00:00:00Z", endsAt: "2030-01-02T00:00:00Z", reason: "matrix" }) { id } }`, variables: { n: uniq('window') } })],
+    ['updateMaintenanceWindow', adminOnly, async () => ({ query: `mutation($id: ID!, $n: String!) { updateMaintenanceWindow(id: $id, input: { name: $n, envs: ["prod"], weekly: { days: [SAT], startTime: "22:00", endTime: "06:00" }, timezone: "Europe/Berlin", reason: "matrix" }) { id } }`, variables: { id: await freshRule('window'), n: uniq('window') } })],
+    ['deleteMaintenanceWindow', adminOnly, async () => ({ query: `mutation($id: ID!) { deleteMaintenanceWindow(id: $id) }`, variables: { id: await freshRule('window') } })],
+    ['createDependencyRule', adminOnly, async () => ({ query: `mutation($a: String!) { createDependencyRule(input: { artifact: $a, bannedVersions: ["2.15.0"] }) { id } }`, variables: { a: uniq('artifact') } })],
+    ['deleteDependencyRule', adminOnly, async () => ({ query: `mutation($id: ID!) { deleteDependencyRule(id: $id) }`, variables: { id: await freshRule('dependency') } })],
+    ['createWhitelistEntry', adminOnly, async () => ({ query: `mutation($a: String!, $r: String!) { createWhitelistEntry(input: { app: $a, rule: $r, reason: "matrix", expiresAt: "2030-01-01T00:00:00Z" }) { id } }`, variables: { a: await freshApp(), r: (await freshWindow()).name } })],
+    ['deleteWhitelistEntry', adminOnly, async () => ({ query: `mutation($id: ID!) { deleteWhitelistEntry(id: $id) }`, variables: { id: await freshRule('whitelist') } })],
   ];
 
   for (const [name, expected, make] of cases) {

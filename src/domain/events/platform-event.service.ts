@@ -14,6 +14,7 @@ import { NOTIFICATION_ROUTE_SETTING, PlatformEventType } from './event-recorder.
 import { findSequenced, maxSeq, type EventOrder, type PlatformEventFilter } from './platform-event.repository.js';
 import { toEventRecord, type PlatformEventRecord } from './platform-event.record.js';
 import type { FeedItem, PlatformEventFeed } from './platform-event-feed.js';
+import { isRuleSetting } from '../rules/rule-setting.js';
 
 export type { PlatformEventFilter, EventOrder };
 
@@ -25,13 +26,16 @@ export type { PlatformEventFilter, EventOrder };
  * Today: any signed-in reader sees events of apps and environments, except the events about
  * notification routes (their names and channels), which only those who may read the routes
  * see: platform admins, and for an app's routes the app's OWNERs (by app id, as the routes
- * themselves; src/domain/notify/notification-access.ts). Events of neither app nor
- * environment (users and API tokens created or revoked) concern one person: only platform
- * admins and the person who caused them see those.
+ * themselves; src/domain/notify/notification-access.ts). Changes of the admin rules
+ * (maintenance windows, dependency rules, whitelist: src/domain/rules/) stop everyone's
+ * releases and every signed-in user reads the rules, so everyone sees those. Events of neither
+ * app nor environment (users and API tokens created or revoked) concern one person: only
+ * platform admins and the person who caused them see those.
  */
 export async function canSeeEvent(ctx: DomainContext, viewer: Viewer, e: PlatformEventRecord): Promise<boolean> {
   if (e.type === PlatformEventType.SETTINGS_CHANGED && e.payload.setting === NOTIFICATION_ROUTE_SETTING) return canSeeRouteEvent(ctx, viewer, e);
   if (e.app != null || e.env != null) return true;
+  if (e.type === PlatformEventType.SETTINGS_CHANGED && isRuleSetting(e.payload.setting)) return true;
   return actsAsAdmin(viewer) || e.actor === viewer.username;
 }
 

@@ -23,6 +23,7 @@ import type { Claim, WorkClaims } from '../work-claims.js';
 import { ClaimLostError } from '../work-claims.js';
 import type { RunResult } from '../work-loop.js';
 import type { ReleaseApprovals } from '../../domain/releases/release-approvals.js';
+import { evaluateReleaseRules } from '../../domain/rules/release-rules.js';
 
 
 /** Tuning of verification. */
@@ -231,6 +232,9 @@ export class ReleaseRun {
       : unknown.length
         ? { rule: 'targets', passed: false, message: `Unknown cluster(s) ${unknown.join(', ')}: not in this Phantom's kubeconfig.` }
         : { rule: 'targets', passed: true, message: `Targets: ${this.row.targets.map((t) => `${t.cluster}/${t.namespace}`).join(', ')}.` });
+    // The admin rules: maintenance windows and dependency rules, with whitelist entries applied.
+    // Until builds exist a release carries no scanned dependencies (`dependencies: null`).
+    results.push(...await evaluateReleaseRules(this.deps.em(), { appId: this.row.appId, app: this.row.app, env: this.row.env, now: new Date(), dependencies: null }));
     return results;
   }
 
