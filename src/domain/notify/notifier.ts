@@ -33,7 +33,7 @@ export interface NotifierHost {
   /** For reading apps (ids by name) through the apps module. */
   deps: DomainDeps;
   /** Webhook address policy (`PHANTOM_WEBHOOK_ALLOW_PRIVATE`, `PHANTOM_WEBHOOK_ALLOWED_HOSTS`). */
-  config?: { webhookAllowPrivate?: boolean; webhookAllowedHosts?: string[] };
+  config?: { webhookAllowPrivate?: boolean; webhookAllowedHosts?: string[]; notify?: Partial<Pick<DispatcherOptions, 'rateLimits' | 'throttleWaitMs' | 'retryWindowMs' | 'digestMax' | 'unhealthyAfter'>> };
   services: { notifier?: Notifier };
   onClose: (fn: () => Promise<void> | void) => void;
 }
@@ -82,7 +82,8 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
   const group = opts.group ?? 'notifier';
   const publicUrl = typeof opts.publicUrl === 'function' ? opts.publicUrl : () => opts.publicUrl as string;
   const webhookPolicy = opts.webhookPolicy ?? { allowPrivate: host.config?.webhookAllowPrivate, allowedHosts: host.config?.webhookAllowedHosts };
-  const dispatcher = new NotificationDispatcher({ ...opts, webhookPolicy, em, publicUrl, logger: host.logger });
+  // Explicit options (tests) win over the configured limits.
+  const dispatcher = new NotificationDispatcher({ ...host.config?.notify, ...opts, webhookPolicy, em, publicUrl, logger: host.logger });
   const maxAgeMs = opts.maxEventAgeMs ?? 6 * 3600_000;
   const appIdOf = async (name: string): Promise<number | null> => {
     const ctx: DomainContext = { em: em(), viewer: NOTIFIER_VIEWER, deps: host.deps };
