@@ -21,6 +21,8 @@ const DT_SECRET = 'SECdingtalk-pacing-0001';
 const DT_WINDOW_MS = 3000;
 /** How long a throttled route waits when the vendor does not say (DingTalk's 10 minutes, shortened). */
 const THROTTLE_WAIT_MS = 2500;
+/** The retry window (30 minutes by default, longer than any vendor's throttle), shortened. */
+const RETRY_WINDOW_MS = 2500;
 const DELIVERY_FIELDS = 'id status attempts lastError digestId eventId attemptLog { at outcome httpStatus vendorCode message digestId }';
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 40_000): Promise<T> {
@@ -124,10 +126,12 @@ describe.each(availableModes)('notifications at the vendors\' limits (%s)', (mod
         // allows, so its 429 + Retry-After is what paces it.
         PHANTOM_NOTIFY_RATE_LIMITS: `DINGTALK=20/${DT_WINDOW_MS}ms,SLACK=50/1s`,
         PHANTOM_NOTIFY_THROTTLE_WAIT_MS: String(THROTTLE_WAIT_MS),
+        PHANTOM_NOTIFY_RETRY_WINDOW_MS: String(RETRY_WINDOW_MS),
       },
-      notifier: { backoffBaseMs: 30, pollMs: 25, blockMs: 100, timeoutMs: 2000 },
+      // Fast retries: six failures take well under the retry window.
+      notifier: { backoffBaseMs: 30, backoffMaxMs: 200, pollMs: 25, blockMs: 100, timeoutMs: 2000 },
     });
-    for (const app of ['burst', 'slack', 'throttle', 'broken']) {
+    for (const app of ['burst', 'slack', 'throttle', 'broken', 'flaky']) {
       expect((await t.gql(`mutation { createApp(input: { name: "${app}", kind: NODE }) { id } }`, {}, ADMIN_TOKEN)).errors).toBeUndefined();
     }
   }, 60_000);
@@ -204,6 +208,23 @@ describe.each(availableModes)('notifications at the vendors\' limits (%s)', (mod
     expect(throttled).toEqual([expect.objectContaining({ httpStatus: 200, vendorCode: '130101', message: expect.stringContaining('send too fast') })]);
   }, 60_000);
 
+  it('a failing delivery is retried for the whole retry window, not just six attempts, before it is DEAD', async () => {
+    const hook = await startReceiver('WEBHOOK', { secret: 'webhook-secret-pacing-0001', failFirst: 10_000 });
+    receivers.push(hook);
+    const route = await createRoute('flaky', 'WEBHOOK', hook.url, 'webhook-secret-pacing-0001', ['RELEASE_SUCCEEDED']);
+    await emitMany('flaky', PlatformEventType.RELEASE_SUCCEEDED, [401]);
+    const [dead] = await until('DEAD', async () => {
+      const list = await deliveries(route);
+      return list.length === 1 && list[0].status === 'DEAD' && list;
+    });
+    expect(dead.attempts).toBeGreaterThanOrEqual(6);
+    const log = dead.attemptLog;
+    expect(log.at(-1)).toMatchObject({ outcome: 'DEAD', httpStatus: 500 });
+    expect(log.slice(0, -1).every((a: any) => a.outcome === 'FAILED')).toBe(true);
+    // A lower bound: it kept trying at least as long as the window.
+    expect(Date.parse(log.at(-1).at) - Date.parse(log[0].at)).toBeGreaterThanOrEqual(RETRY_WINDOW_MS);
+  }, 60_000);
+
   it('permanent failures end DEAD at once, and a route failing so repeatedly is shown unhealthy', async () => {
     const dt = await startReceiver('DINGTALK', { secret: DT_SECRET });
     receivers.push(dt);
@@ -230,5 +251,14 @@ describe.each(availableModes)('notifications at the vendors\' limits (%s)', (mod
     });
     expect(h).toMatchObject({ healthy: false, permanentFailures: 3, lastPermanentError: expect.stringContaining('310000') });
     expect(h.unhealthySince).not.toBeNull();
+    // A platform event says so, once, with the vendor's message and hint and no credential.
+    const events = await until('the unhealthy route event', async () => {
+      const r = await t.gql(`{ platformEvents(first: 100, filter: { app: "broken", types: [SETTINGS_CHANGED] }) { edges { node { actor payload } } } }`, {}, ADMIN_TOKEN);
+      expect(r.errors).toBeUndefined();
+      const found = r.data.platformEvents.edges.map((e: any) => e.node).filter((n: any) => n.payload.action === 'unhealthy');
+      return found.length > 0 && found;
+    });
+    expect(events).toEqual([{ actor: null, payload: expect.objectContaining({ setting: 'notificationRoute', action: 'unhealthy', name: 'broken DINGTALK', channel: 'DINGTALK', error: expect.stringContaining('310000') }) }]);
+    expect(JSON.stringify(events)).not.toMatch(/SECnot-the-right-one|dt-access-token/);
   }, 60_000);
 });

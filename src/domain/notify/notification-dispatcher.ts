@@ -77,6 +77,8 @@ export interface DispatcherOptions {
   claimMarginMs?: number;
   /** Which addresses webhooks may reach. Default: public addresses only (see webhook-address.ts). */
   webhookPolicy?: WebhookPolicy;
+  /** Told once when a route becomes unhealthy (the notifier records a platform event). */
+  onRouteUnhealthy?: (route: NotificationRoute, error: string) => Promise<void>;
 }
 
 export class NotificationDispatcher {
@@ -259,6 +261,7 @@ export class NotificationDispatcher {
         this.opts.logger?.warn(logged, 'notifier: delivery is DEAD (permanent failure)');
         if (await recordPermanentFailure(em, route.id, error, this.unhealthyAfter)) {
           this.opts.logger?.warn({ routeId: route.id, error }, 'notifier: route is unhealthy (permanent failures in a row)');
+          await this.opts.onRouteUnhealthy?.(route, error).catch((e: unknown) => this.opts.logger?.warn({ err: e, routeId: route.id }, 'notifier: could not announce the unhealthy route'));
         }
         return true;
       }

@@ -106,7 +106,7 @@ async function validateEnv(em: EntityManager, env: string | null | undefined): P
 }
 
 /** The SETTINGS_CHANGED payload: what the route is and which fields changed; no URL, no secret. Readers are filtered like the routes' (canSeeEvent). */
-function routeEventPayload(r: NotificationRoute, action: 'created' | 'updated' | 'deleted', changed: string[] = []): Record<string, unknown> {
+function routeEventPayload(r: NotificationRoute, action: 'created' | 'updated' | 'deleted' | 'unhealthy', changed: string[] = []): Record<string, unknown> {
   return {
     // appId: who may read the event is decided by the app's id, like the route itself (canSeeEvent).
     setting: NOTIFICATION_ROUTE_SETTING, action, routeId: r.id, appId: r.appId ?? null, name: r.name, channel: r.channel,
@@ -194,6 +194,18 @@ export async function deleteNotificationRoute(ctx: DomainContext, id: number): P
   });
   ctx.deps.onEventsCommitted();
   return true;
+}
+
+/**
+ * Announces that route `r` became unhealthy (permanent failures in a row: a wrong secret, an
+ * unknown token, a webhook gone), as a SETTINGS_CHANGED route event (action `unhealthy`) that
+ * only the route's readers see; `error` is the vendor's message with its hint, never the URL.
+ * Called by the notifier (as the platform) when the dispatcher reports the change.
+ */
+export async function announceRouteUnhealthy(em: EntityManager, r: NotificationRoute, error: string): Promise<void> {
+  await em.transactional(async (tx) => {
+    recordEvent(tx, { type: PlatformEventType.SETTINGS_CHANGED, actor: null, app: r.app ?? null, env: r.env ?? null, payload: { ...routeEventPayload(r, 'unhealthy'), error } });
+  });
 }
 
 export interface NotificationRoutePage {
