@@ -12,7 +12,10 @@ import { PlatformEventType, recordEvent } from '../../src/domain/events/event-re
 import { NotificationDispatcher } from '../../src/domain/notify/notification-dispatcher.js';
 import { decideSlot } from '../../src/domain/notify/route-pacing.js';
 import { parseRateLimits } from '../../src/domain/notify/rate-limits.js';
-import { retryAfterMs } from '../../src/domain/notify/notification-sender.js';
+import { retryAfterMs, sendChannelRequest, type SendError } from '../../src/domain/notify/notification-sender.js';
+import { NotificationChannel } from '../../src/domain/notify/notification-channel.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { renderDigest } from '../../src/domain/notify/notification-message.js';
 import { loadConfig } from '../../src/config.js';
 
@@ -71,6 +74,44 @@ describe('pacing units', () => {
     expect(retryAfterMs({ 'retry-after': new Date(10_000).toUTCString() }, 4000)).toBe(6000);
     expect(retryAfterMs({ 'x-ogw-ratelimit-reset': '52' })).toBe(52_000);
     expect(retryAfterMs({})).toBeUndefined();
+  });
+
+  it('tells throttles, permanent failures and passing ones apart, per vendor', async () => {
+    const send = async (channel: NotificationChannel, url: string, body = '{"text":"x"}') =>
+      (await sendChannelRequest(channel, { url, headers: { 'content-type': 'application/json' }, body }, 2000, { allowPrivate: true }).catch((e: SendError) => e)) as SendError;
+    // Over the limit at once (limit 0): each vendor's own throttle answer.
+    for (const kind of ['WECOM', 'FEISHU', 'DINGTALK'] as const) {
+      const r = await startReceiver(kind, { rateLimit: { limit: 0, windowMs: 60_000 } });
+      try {
+        const err = await send(NotificationChannel[kind], r.url);
+        expect(err, kind).toMatchObject({ throttled: true, permanent: false, vendorCode: { WECOM: '45009', FEISHU: '11232', DINGTALK: '130101' }[kind] });
+      } finally {
+        await r.close();
+      }
+    }
+    // Slack's answers for a webhook that is gone or misused, and a passing 500.
+    const answers: Record<string, [number, string]> = { '/gone': [404, 'no_service'], '/archived': [410, 'channel_is_archived'], '/busy': [500, 'upstream'], '/slow': [429, 'rate_limited'] };
+    const server = createServer((req, res) => {
+      const [status, text] = answers[req.url ?? ''] ?? [200, 'ok'];
+      res.writeHead(status, { 'content-type': 'text/plain', ...(status === 429 ? { 'retry-after': '30' } : {}) }).end(text);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      expect(await send(NotificationChannel.SLACK, `${base}/gone`)).toMatchObject({ permanent: true, httpStatus: 404, vendorCode: 'no_service', message: expect.stringContaining("update the route's webhook URL") });
+      expect(await send(NotificationChannel.SLACK, `${base}/archived`)).toMatchObject({ permanent: true, httpStatus: 410 });
+      expect(await send(NotificationChannel.SLACK, `${base}/busy`)).toMatchObject({ permanent: false, throttled: false, httpStatus: 500 });
+      expect(await send(NotificationChannel.SLACK, `${base}/slow`)).toMatchObject({ throttled: true, retryAfterMs: 30_000 });
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+    // A Feishu signature refusal: permanent, with the hint.
+    const fs = await startReceiver('FEISHU', { secret: 'feishu-right-0001' });
+    try {
+      expect(await send(NotificationChannel.FEISHU, fs.url, '{"timestamp":"1","sign":"bad","msg_type":"text"}')).toMatchObject({ permanent: true, vendorCode: '19021', message: expect.stringContaining('signing secret') });
+    } finally {
+      await fs.close();
+    }
   });
 
   it('renders a digest: count, apps, kinds, and every event in order with its link', () => {
