@@ -203,7 +203,9 @@ export class NotificationDispatcher {
     }
     // The vendor's rate, shared with every replica: no slot, no request (the head waits, and
     // the route's queue behind it).
-    const slot = await takeSendSlot(em, route.id, this.rateLimits[route.channel] ?? []);
+    const limits = this.rateLimits[route.channel] ?? [];
+    const startedAt = Date.now();
+    const slot = await takeSendSlot(em, route.id, limits, startedAt);
     if (!slot.ok) {
       await deferDeliveries(em, [d.id], token, new Date(slot.waitUntil));
       return true;
@@ -215,7 +217,6 @@ export class NotificationDispatcher {
       members = [d, ...(await claimFollowers(em, route.id, d.id, token, lockMs, this.digestMax - 1))];
     }
     const digestId = members.length > 1 ? d.id : null;
-    const startedAt = slot.recent[slot.recent.length - 1] ?? Date.now();
     const at = new Date().toISOString();
     const log = (m: NotificationDelivery, entry: Omit<DeliveryAttempt, 'at' | 'digestId'>): DeliveryAttempt[] => {
       const prior = typeof m.attemptLog === 'string' ? (JSON.parse(m.attemptLog) as DeliveryAttempt[]) : m.attemptLog ?? [];
@@ -230,7 +231,7 @@ export class NotificationDispatcher {
       try {
         await sendChannelRequest(route.channel, req, this.timeoutMs, this.opts.webhookPolicy);
       } finally {
-        await settleSlot(em, route.id, startedAt, Date.now()).catch(() => undefined);
+        if (limits.length) await settleSlot(em, route.id, startedAt, Date.now()).catch(() => undefined);
       }
       for (const m of members) {
         await finish(m, { status: NotificationDeliveryStatus.SENT, attempts: m.attempts + 1, sentAt: new Date(), digestId, attemptLog: log(m, { outcome: 'SENT' }) });
