@@ -3,6 +3,7 @@
  * A bad value stops start-up with one clear line per problem (see {@link ConfigError}).
  */
 import { z } from 'zod';
+import { parseRateLimits, type ChannelRateLimits } from './domain/notify/rate-limits.js';
 
 const mysqlUrl = z
   .string()
@@ -56,6 +57,21 @@ const schema = z.object({
   PHANTOM_TICKET_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(72),
   PHANTOM_WEBHOOK_ALLOW_PRIVATE: z.enum(['on', 'off']).default('off'),
   PHANTOM_WEBHOOK_ALLOWED_HOSTS: z.string().optional().transform((v) => (v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)),
+  PHANTOM_NOTIFY_RATE_LIMITS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseRateLimits(v ?? '');
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return {};
+      }
+    }),
+  PHANTOM_NOTIFY_THROTTLE_WAIT_MS: z.coerce.number().int().min(100).max(24 * 3600 * 1000).optional(),
+  PHANTOM_NOTIFY_RETRY_WINDOW_MS: z.coerce.number().int().min(0).max(7 * 24 * 3600 * 1000).default(1_800_000),
+  PHANTOM_NOTIFY_DIGEST_MAX: z.coerce.number().int().min(1).max(100).default(20),
+  PHANTOM_NOTIFY_UNHEALTHY_AFTER: z.coerce.number().int().min(1).max(1000).default(3),
   PHANTOM_ENGINE_CLAIM_TTL_MS: z.coerce.number().int().min(500).max(600_000).default(15_000),
   PHANTOM_ENGINE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   PHANTOM_ENGINE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
@@ -118,6 +134,15 @@ export interface Config {
   /** `host` or `host:port` entries notification webhooks may reach even on private addresses. */
   webhookAllowedHosts: string[];
   /**
+   * Chat delivery at the vendors' limits (README "Chat notifications at the vendors' limits"):
+   * per-channel rate overrides (PHANTOM_NOTIFY_RATE_LIMITS, e.g. `WEBHOOK=60/1m`), the wait after
+   * a throttle without Retry-After (PHANTOM_NOTIFY_THROTTLE_WAIT_MS, default per channel:
+   * DingTalk 10 min, others 1 min), the retry window (PHANTOM_NOTIFY_RETRY_WINDOW_MS, default
+   * 30 min), events per digest (PHANTOM_NOTIFY_DIGEST_MAX, default 20) and permanent failures
+   * in a row before a route is unhealthy (PHANTOM_NOTIFY_UNHEALTHY_AFTER, default 3).
+   */
+  notify: { rateLimits: Partial<ChannelRateLimits>; throttleWaitMs?: number; retryWindowMs: number; digestMax: number; unhealthyAfter: number };
+  /**
    * Which proxies' `X-Forwarded-For` names the client (PHANTOM_TRUST_PROXY, Express's
    * `trust proxy`): false (default) = the socket's address; a hop count; or addresses, CIDRs
    * and `loopback`/`linklocal`/`uniquelocal`. Sign-in throttling and the audit bound key on it.
@@ -172,6 +197,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ticketTtlHours: e.PHANTOM_TICKET_TTL_HOURS,
     webhookAllowPrivate: e.PHANTOM_WEBHOOK_ALLOW_PRIVATE === 'on',
     webhookAllowedHosts: e.PHANTOM_WEBHOOK_ALLOWED_HOSTS,
+    notify: {
+      rateLimits: e.PHANTOM_NOTIFY_RATE_LIMITS,
+      throttleWaitMs: e.PHANTOM_NOTIFY_THROTTLE_WAIT_MS,
+      retryWindowMs: e.PHANTOM_NOTIFY_RETRY_WINDOW_MS,
+      digestMax: e.PHANTOM_NOTIFY_DIGEST_MAX,
+      unhealthyAfter: e.PHANTOM_NOTIFY_UNHEALTHY_AFTER,
+    },
     trustProxy: e.PHANTOM_TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     engine: {

@@ -12,6 +12,7 @@ import { loadConfig } from '../config.js';
 import { startPhantom } from '../main.js';
 import { runAbuseMix } from './abuse-mix.js';
 import { runReleaseBench } from './releases.js';
+import { runNotifyBurst } from './notify-burst.js';
 
 const TOKEN = 'bench-admin-token-0123456789';
 
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
     }
     if (!(await runAbuseMix(phantom.server.url, () => gql(`{ app(name: "bench-42") { name version } }`), (l) => process.stdout.write(l)))) failed++;
     if (!(await runReleaseBench(Number(process.env.BENCH_RELEASES ?? 200), (l) => process.stdout.write(l))).ok) failed++;
+    if (!(await runNotifyBurst((l) => process.stdout.write(l))).ok) failed++;
     process.exitCode = failed ? 1 : 0;
   } finally {
     await phantom.stop();

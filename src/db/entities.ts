@@ -8,6 +8,7 @@ import { AuditEntry } from '../domain/audit/audit-entry.entity.js';
 import { NotificationRoute } from '../domain/notify/notification-route.entity.js';
 import { NotificationDelivery } from '../domain/notify/notification-delivery.entity.js';
 import { NotifierCursor } from '../domain/notify/notifier-cursor.entity.js';
+import { NotificationRouteState } from '../domain/notify/notification-route-state.entity.js';
 import { Release } from '../domain/releases/release.entity.js';
 import { ReleaseProgressRow } from '../domain/releases/release-progress.entity.js';
 import { Ticket } from '../domain/tickets/ticket.entity.js';
@@ -17,4 +18,4 @@ import { WhitelistEntry } from '../domain/rules/whitelist-entry.entity.js';
 import { EmbeddedClusterOwner } from '../k8s/embedded-cluster-owner.entity.js';
 
 /** Every entity Phantom persists. Each domain module owns its own tables. */
-export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery, NotifierCursor, Release, ReleaseProgressRow, Ticket, EmbeddedClusterOwner, MaintenanceWindow, DependencyRule, WhitelistEntry];
+export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery, NotifierCursor, NotificationRouteState, Release, ReleaseProgressRow, Ticket, EmbeddedClusterOwner, MaintenanceWindow, DependencyRule, WhitelistEntry];

@@ -21,7 +21,11 @@ function presentRoute(r: NotificationRouteRecord) {
 }
 
 function presentDelivery(d: NotificationDeliveryRecord) {
-  return { ...d, id: toGlobalId('NotificationDelivery', d.id), routeId: toGlobalId('NotificationRoute', d.routeId) };
+  const digest = (id: string | null | undefined) => (id != null ? toGlobalId('NotificationDelivery', id) : null);
+  return {
+    ...d, id: toGlobalId('NotificationDelivery', d.id), routeId: toGlobalId('NotificationRoute', d.routeId), digestId: digest(d.digestId),
+    attemptLog: d.attemptLog.map((a) => ({ at: a.at, outcome: a.outcome, httpStatus: a.httpStatus ?? null, vendorCode: a.vendorCode ?? null, message: a.message ?? null, digestId: digest(a.digestId) })),
+  };
 }
 
 @Resolver()

@@ -15,6 +15,26 @@ registerEnumType(NotificationChannel, {
 });
 registerEnumType(NotificationDeliveryStatus, { name: 'NotificationDeliveryStatus', description: 'Where a notification delivery stands.' });
 
+@ObjectType('NotificationRouteHealth', { description: 'How sending through a route goes: the vendor\'s throttle and permanent failures (wrong secret, unknown token, gone webhook).' })
+export class NotificationRouteHealthType {
+  @Field({ description: 'False after several permanent failures in a row (PHANTOM_NOTIFY_UNHEALTHY_AFTER, default 3), until a delivery succeeds again.' }) healthy!: boolean;
+  @Field(() => Date, { nullable: true }) unhealthySince!: Date | null;
+  @Field(() => Int, { description: 'Permanent failures since the last success.' }) permanentFailures!: number;
+  @Field(() => String, { nullable: true, description: 'The last permanent failure: the vendor\'s code and message, and what to fix.' }) lastPermanentError!: string | null;
+  @Field(() => Date, { nullable: true, description: 'The vendor throttled the route (429, DingTalk 130101, WeCom 45009, Feishu 11232): its queue waits until then.' }) throttledUntil!: Date | null;
+  @Field(() => String, { nullable: true }) throttleReason!: string | null;
+}
+
+@ObjectType('NotificationAttempt', { description: 'One attempt to send a delivery.' })
+export class NotificationAttemptType {
+  @Field() at!: string;
+  @Field({ description: 'SENT; FAILED (retried with backoff); THROTTLED (the vendor asked to wait; does not count as a failure); PERMANENT (ended at once: fix the route); DEAD (failed past the retry window).' }) outcome!: string;
+  @Field(() => Int, { nullable: true }) httpStatus!: number | null;
+  @Field(() => String, { nullable: true, description: 'The vendor\'s own error code (DingTalk/WeCom `errcode`, Feishu `code`, Slack\'s error word).' }) vendorCode!: string | null;
+  @Field(() => String, { nullable: true }) message!: string | null;
+  @Field(() => ID, { nullable: true, description: 'The digest this attempt sent it in (the id of the digest\'s first delivery).' }) digestId!: string | null;
+}
+
 @ObjectType('NotificationRoute', { description: 'Which platform events go to which chat group. The secret is write-only: only `hasSecret` tells whether one is set.' })
 export class NotificationRouteType {
   @Field(() => ID) id!: string;
@@ -29,6 +49,7 @@ export class NotificationRouteType {
   @Field(() => String, { nullable: true }) createdBy!: string | null;
   @Field() createdAt!: Date;
   @Field() updatedAt!: Date;
+  @Field(() => NotificationRouteHealthType) health!: NotificationRouteHealthType;
 }
 
 @ObjectType('NotificationRouteEdge')
@@ -52,11 +73,13 @@ export class NotificationDeliveryType {
   @Field() eventType!: string;
   @Field(() => NotificationDeliveryStatus) status!: NotificationDeliveryStatus;
   @Field(() => Int, { description: 'Attempts made so far.' }) attempts!: number;
-  @Field(() => String, { nullable: true, description: 'Why the last attempt failed.' }) lastError!: string | null;
+  @Field(() => String, { nullable: true, description: 'Why the latest failed attempt failed (kept after a later success; every attempt is in `attemptLog`).' }) lastError!: string | null;
   @Field(() => Date, { nullable: true, description: 'When the next attempt is due (PENDING, RETRYING).' }) nextAttemptAt!: Date | null;
   @Field(() => Date, { nullable: true }) sentAt!: Date | null;
   @Field() createdAt!: Date;
   @Field() updatedAt!: Date;
+  @Field(() => [NotificationAttemptType], { description: 'Every attempt, oldest first (the latest 30).' }) attemptLog!: NotificationAttemptType[];
+  @Field(() => ID, { nullable: true, description: 'When several waiting events went out as one digest message (the route had more waiting than its rate allows): the id of the digest\'s first delivery.' }) digestId!: string | null;
 }
 
 @ObjectType('NotificationDeliveryEdge')

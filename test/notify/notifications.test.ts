@@ -20,7 +20,7 @@ const SECRETS: Partial<Record<ReceiverKind, string>> = {
 };
 const KINDS: ReceiverKind[] = ['DINGTALK', 'FEISHU', 'WECOM', 'SLACK', 'WEBHOOK'];
 const ROUTE_FIELDS = 'id name app env eventTypes channel webhookUrl hasSecret enabled createdBy';
-const DELIVERY_FIELDS = 'id routeId app eventId eventType status attempts lastError nextAttemptAt sentAt';
+const DELIVERY_FIELDS = 'id routeId app eventId eventType status attempts lastError nextAttemptAt sentAt digestId attemptLog { at outcome httpStatus vendorCode message digestId }';
 
 /** Every credential handed to Phantom: none may come back out of the API or into events. */
 const CREDENTIALS = [...Object.values(SECRETS), 'wrong-secret-0001', 'dt-access-token-0001', 'fs-hook-token-0001', 'wecom-key-0001', 'slack-path-token-0001'];
@@ -114,8 +114,9 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
       return ds.length === 5 && ds.every((d) => d.status === 'SENT') && ds;
     });
     for (const d of sent) {
-      // Two HTTP 500s, then accepted: three attempts.
-      expect(d).toMatchObject({ eventType: 'RELEASE_SUCCEEDED', attempts: 3, lastError: null, nextAttemptAt: null });
+      // Two HTTP 500s, then accepted: three attempts. The failures stay on record after the success.
+      expect(d).toMatchObject({ eventType: 'RELEASE_SUCCEEDED', attempts: 3, lastError: 'HTTP 500', nextAttemptAt: null, digestId: null });
+      expect(d.attemptLog.map((a: any) => [a.outcome, a.httpStatus])).toEqual([['FAILED', 500], ['FAILED', 500], ['SENT', null]]);
       expect(d.sentAt).not.toBeNull();
     }
     const link = `${PUBLIC_URL}/releases/42`;
@@ -134,6 +135,8 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
     const hook = receivers.WEBHOOK.requests[2]!;
     expect(hook.body.event).toMatchObject({ type: 'RELEASE_SUCCEEDED', app: 'shop', env: 'prod', payload: { releaseId: 42 } });
     expect(hook.headers['x-phantom-delivery']).toBe(hook.body.deliveryId);
+    // The opaque id the API shows (and retryNotificationDelivery takes), not a row id.
+    expect(hook.body.deliveryId).toBe(sent.find((d) => d.routeId === routeIds.WEBHOOK)!.id);
   });
 
   it('does not send twice when the stream delivers an event again (at least once)', async () => {
@@ -150,7 +153,7 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
     expect(receivers.SLACK.requests.at(-1)!.body.text).toContain(`${PUBLIC_URL}/releases/43`);
   });
 
-  it('a delivery that always fails ends DEAD and can be retried once fixed', async () => {
+  it('a delivery refused for good (DingTalk sign mismatch) ends DEAD after one attempt, and can be retried once fixed', async () => {
     const dt = await startReceiver('DINGTALK', { secret: SECRETS.DINGTALK });
     try {
       const created = await gql(`mutation($i: CreateNotificationRouteInput!) { createNotificationRoute(input: $i) { id hasSecret } }`, {
@@ -164,9 +167,12 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
         const ds = await deliveries({ route: routeId });
         return ds.length === 1 && ds[0].status === 'DEAD' && ds;
       });
-      // DingTalk refuses a bad signature with HTTP 200 and errcode 310000.
-      expect(dead).toMatchObject({ attempts: MAX_ATTEMPTS, eventType: 'RELEASE_FAILED', nextAttemptAt: null, sentAt: null, lastError: expect.stringContaining('310000') });
-      expect(dt.requests).toHaveLength(MAX_ATTEMPTS);
+      // DingTalk refuses a bad signature with HTTP 200 and errcode 310000: retrying cannot help,
+      // so it is DEAD at once, with the vendor's message and what to fix.
+      expect(dead).toMatchObject({ attempts: 1, eventType: 'RELEASE_FAILED', nextAttemptAt: null, sentAt: null, lastError: expect.stringContaining('310000') });
+      expect(dead.lastError).toMatch(/sign not match.*signing secret/);
+      expect(dead.attemptLog).toEqual([expect.objectContaining({ outcome: 'PERMANENT', httpStatus: 200, vendorCode: '310000' })]);
+      expect(dt.requests).toHaveLength(1);
       expect(dt.requests.every((q) => !q.signatureValid)).toBe(true);
 
       const notDead = await gql(`mutation($id: ID!) { retryNotificationDelivery(id: $id) { id } }`, { id: (await deliveries({ app: 'shop', status: 'SENT' }))[0].id });

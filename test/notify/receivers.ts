@@ -22,6 +22,25 @@ export interface ReceivedRequest {
   signatureValid: boolean;
   /** What the receiver answered. */
   status: number;
+  /** When it arrived (ms since epoch). */
+  at: number;
+  /** The vendor's throttle refused it (130101, 45009, 11232, 429). */
+  throttled: boolean;
+}
+
+/**
+ * The vendor's documented rate limit, played with a shorter window for tests: more than
+ * `limit` requests within `windowMs` are refused, as the vendor does (DingTalk: errcode 130101,
+ * then every request is refused for `penaltyMs`; WeCom: 45009; Feishu: 11232; Slack: HTTP 429
+ * with `Retry-After: retryAfterSec`).
+ */
+export interface VendorLimit {
+  limit: number;
+  windowMs: number;
+  /** DingTalk's penalty after the limit is passed (10 minutes there). Default: 0. */
+  penaltyMs?: number;
+  /** Slack's `Retry-After` in seconds. Default: 1. */
+  retryAfterSec?: number;
 }
 
 export interface Receiver {
@@ -75,9 +94,20 @@ const PATHS: Record<ReceiverKind, string> = {
 };
 
 /** `delayMs`: answer each request this much later (a slow chat service). */
-export async function startReceiver(kind: ReceiverKind, opts: { secret?: string; failFirst?: number; delayMs?: number } = {}): Promise<Receiver> {
+export async function startReceiver(kind: ReceiverKind, opts: { secret?: string; failFirst?: number; delayMs?: number; rateLimit?: VendorLimit } = {}): Promise<Receiver> {
   let failing = opts.failFirst ?? 0;
   const requests: ReceivedRequest[] = [];
+  let penaltyUntil = 0;
+  /** Is a request arriving now over the vendor's limit? Counts every request, refused ones too (as the vendors do). */
+  const overLimit = (now: number): boolean => {
+    const lim = opts.rateLimit;
+    if (!lim) return false;
+    if (now < penaltyUntil) return true;
+    const recent = requests.filter((r) => r.at > now - lim.windowMs).length; // includes this one
+    if (recent <= lim.limit) return false;
+    if (lim.penaltyMs) penaltyUntil = now + lim.penaltyMs;
+    return true;
+  };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -95,17 +125,30 @@ export async function startReceiver(kind: ReceiverKind, opts: { secret?: string;
       if (kind === 'DINGTALK' && secret) signatureValid = dingTalkValid(secret, u.searchParams, u.search.slice(1));
       if (kind === 'FEISHU' && secret) signatureValid = feishuValid(secret, body);
       if (kind === 'WEBHOOK') signatureValid = Boolean(secret) && webhookValid(secret!, req.headers, rawBody, body);
-      const record: ReceivedRequest = { path: u.pathname, query: u.searchParams, rawQuery: u.search.slice(1), headers: req.headers, rawBody, body, signatureValid, status: 200 };
+      const record: ReceivedRequest = { path: u.pathname, query: u.searchParams, rawQuery: u.search.slice(1), headers: req.headers, rawBody, body, signatureValid, status: 200, at: Date.now(), throttled: false };
       requests.push(record);
-      const send = (status: number, payload: string) => {
+      const send = (status: number, payload: string, headers: Record<string, string> = {}) => {
         record.status = status;
-        const answer = () => res.writeHead(status, { 'content-type': payload.startsWith('{') ? 'application/json' : 'text/plain' }).end(payload);
+        const answer = () => res.writeHead(status, { 'content-type': payload.startsWith('{') ? 'application/json' : 'text/plain', ...headers }).end(payload);
         if (opts.delayMs) setTimeout(answer, opts.delayMs);
         else answer();
       };
       if (failing > 0) {
         failing--;
         return send(500, 'upstream trouble');
+      }
+      if (overLimit(record.at)) {
+        record.throttled = true;
+        switch (kind) {
+          case 'DINGTALK':
+            return send(200, JSON.stringify({ errcode: 130101, errmsg: 'send too fast, exceed 20 times per minute' }));
+          case 'WECOM':
+            return send(200, JSON.stringify({ errcode: 45009, errmsg: 'api freq out of limit' }));
+          case 'FEISHU':
+            return send(200, JSON.stringify({ code: 11232, msg: 'frequency limited psm' }));
+          default:
+            return send(429, 'rate_limited', { 'retry-after': String(opts.rateLimit?.retryAfterSec ?? 1) });
+        }
       }
       switch (kind) {
         case 'DINGTALK':
@@ -127,7 +170,7 @@ export async function startReceiver(kind: ReceiverKind, opts: { secret?: string;
     kind,
     url: `http://127.0.0.1:${port}${PATHS[kind]}`,
     requests,
-    accepted: () => requests.filter((r) => r.status < 300 && r.signatureValid),
+    accepted: () => requests.filter((r) => r.status < 300 && r.signatureValid && !r.throttled),
     failNext: (n) => {
       failing = n;
     },

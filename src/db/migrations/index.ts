@@ -6,6 +6,7 @@ import { Migration20261126000400_events_audit_fixes } from './Migration202611260
 import { Migration20261201000100_releases } from './Migration20261201000100_releases.js';
 import { Migration20261201000200_tickets } from './Migration20261201000200_tickets.js';
 import { Migration20261127000800_embedded_cluster_owner } from './Migration20261127000800_embedded_cluster_owner.js';
+import { Migration20261201000300_notify_pacing } from './Migration20261201000300_notify_pacing.js';
 import { Migration20261201000400_admin_rules } from './Migration20261201000400_admin_rules.js';
 
 /**
@@ -21,5 +22,6 @@ export const migrationsList = [
   { name: 'Migration20261201000100_releases', class: Migration20261201000100_releases },
   { name: 'Migration20261201000200_tickets', class: Migration20261201000200_tickets },
   { name: 'Migration20261127000800_embedded_cluster_owner', class: Migration20261127000800_embedded_cluster_owner },
+  { name: 'Migration20261201000300_notify_pacing', class: Migration20261201000300_notify_pacing },
   { name: 'Migration20261201000400_admin_rules', class: Migration20261201000400_admin_rules },
 ];

@@ -21,9 +21,12 @@ export interface ChannelTarget {
 }
 
 export interface OutgoingNotification {
+  /** The delivery's opaque API id (what `retryNotificationDelivery` takes); a digest's is its first delivery's. */
   deliveryId: string;
   event: NotifiedEvent;
   message: NotificationMessage;
+  /** A digest's events, in order (`event` is the first); absent for a single event. */
+  events?: NotifiedEvent[];
 }
 
 /** Header carrying `sha256=<hex HMAC-SHA256(secret, body)>` on generic webhooks. */
@@ -88,7 +91,7 @@ export function buildChannelRequest(target: ChannelTarget, n: OutgoingNotificati
       const ts = Math.floor(nowMs / 1000);
       // The timestamp is inside the signed body too: a receiver that checks it is recent and
       // equal to the header cannot be fed a replay with a fresh header.
-      const body = JSON.stringify({ deliveryId: n.deliveryId, timestamp: ts, text: message.text, link: message.link, event: n.event });
+      const body = JSON.stringify({ deliveryId: n.deliveryId, timestamp: ts, text: message.text, link: message.link, event: n.event, ...(n.events ? { events: n.events } : {}) });
       return {
         url: target.url,
         headers: {

@@ -14,13 +14,13 @@ export enum NotificationChannel {
 
 /** Where a delivery stands. */
 export enum NotificationDeliveryStatus {
-  /** Waiting for its first attempt. */
+  /** Waiting for its first attempt (also while its route's rate or a vendor's throttle holds it). */
   PENDING = 'PENDING',
   /** Accepted by the receiver. */
   SENT = 'SENT',
-  /** Failed at least once; waits for its next attempt (exponential backoff). */
+  /** Tried at least once; waits for its next attempt (backoff after a failure, the vendor's wait after a throttle). */
   RETRYING = 'RETRYING',
-  /** Failed on every attempt: a dead letter, re-queued only by `retryNotificationDelivery`. */
+  /** Failed for good (a permanent error, or failing past the retry window): a dead letter, re-queued only by `retryNotificationDelivery`. */
   DEAD = 'DEAD',
 }
 

@@ -1,4 +1,4 @@
-import { Entity, Enum, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { BigIntType, Entity, Enum, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { NotificationDeliveryStatus } from './notification-channel.js';
 import type { NotifiedEvent } from './notified-event.js';
 
@@ -15,7 +15,7 @@ import type { NotifiedEvent } from './notified-event.js';
 @Index({ properties: ['app', 'id'] })
 @Index({ properties: ['appId', 'id'] })
 export class NotificationDelivery {
-  [OptionalProps]?: 'app' | 'appId' | 'claimToken' | 'attempts' | 'lastError' | 'nextAttemptAt' | 'lockedUntil' | 'sentAt' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?: 'app' | 'appId' | 'claimToken' | 'attempts' | 'lastError' | 'nextAttemptAt' | 'lockedUntil' | 'sentAt' | 'createdAt' | 'updatedAt' | 'attemptLog' | 'digestId';
 
   @PrimaryKey({ type: 'bigint', autoincrement: true })
   id!: string;
@@ -48,7 +48,10 @@ export class NotificationDelivery {
   @Property({ type: 'integer' })
   attempts: number = 0;
 
-  /** Why the last attempt failed (HTTP status, receiver's error, network error). Never the URL. */
+  /**
+   * Why the latest failed attempt failed (HTTP status, receiver's error, network error). Never
+   * the URL. A later success keeps it: the full story is in `attemptLog`.
+   */
   @Property({ type: 'string', length: 1000, nullable: true })
   lastError?: string | null;
 
@@ -75,4 +78,34 @@ export class NotificationDelivery {
 
   @Property({ type: Date, length: 3 })
   updatedAt: Date = new Date();
+
+  /** Every attempt, oldest first (at most {@link ATTEMPT_LOG_MAX}): when, outcome, HTTP status, vendor code and message. */
+  @Property({ type: 'json', nullable: true })
+  attemptLog?: DeliveryAttempt[] | null;
+
+  /**
+   * When it went out inside a digest (several waiting events merged into one message because
+   * the route had more waiting than its rate allows): the id of the digest's first delivery.
+   */
+  @Property({ type: new BigIntType('string'), nullable: true })
+  digestId?: string | null;
+}
+
+/** Attempts kept per delivery (the oldest beyond it are dropped; `attempts` still counts them). */
+export const ATTEMPT_LOG_MAX = 30;
+
+/** One attempt of a delivery, as recorded. */
+export interface DeliveryAttempt {
+  /** ISO time the request was made. */
+  at: string;
+  /** SENT, FAILED (will retry), THROTTLED (the vendor asked to wait), PERMANENT (ended at once), DEAD (retry window over). */
+  outcome: 'SENT' | 'FAILED' | 'THROTTLED' | 'PERMANENT' | 'DEAD';
+  /** HTTP status, when an answer came. */
+  httpStatus?: number | null;
+  /** The vendor's own error code (`errcode`, `code`, Slack's word), when it gave one. */
+  vendorCode?: string | null;
+  /** What went wrong, with a hint for permanent failures; null on success. */
+  message?: string | null;
+  /** Digest it went out in (id of the digest's first delivery), when it did. */
+  digestId?: string | null;
 }

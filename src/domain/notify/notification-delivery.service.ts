@@ -6,7 +6,7 @@ import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import type { DomainContext } from '../shared/domain-context.js';
 import { requireWriter } from '../shared/authz.js';
 import { conflict, forbidden, notFound } from '../shared/errors.js';
-import { NotificationDelivery } from './notification-delivery.entity.js';
+import { NotificationDelivery, type DeliveryAttempt } from './notification-delivery.entity.js';
 import { NotificationDeliveryStatus } from './notification-channel.js';
 import { NotificationRoute } from './notification-route.entity.js';
 import type { NotifiedEvent } from './notified-event.js';
@@ -27,13 +27,19 @@ export interface NotificationDeliveryRecord {
   sentAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** Every attempt, oldest first. */
+  attemptLog: DeliveryAttempt[];
+  /** The digest it went out in (its first delivery's id), if it did. */
+  digestId: string | null;
 }
 
 export function toDeliveryRecord(d: NotificationDelivery): NotificationDeliveryRecord {
+  // Guard against drivers that return JSON columns as strings (docs/STACK.md, mysql2 on MariaDB).
+  const log = typeof d.attemptLog === 'string' ? (JSON.parse(d.attemptLog) as DeliveryAttempt[]) : d.attemptLog ?? [];
   return {
     id: String(d.id), routeId: d.routeId, app: d.app ?? null, eventId: d.eventId, eventType: d.eventType, status: d.status,
     attempts: d.attempts, lastError: d.lastError ?? null, nextAttemptAt: d.nextAttemptAt ?? null, sentAt: d.sentAt ?? null,
-    createdAt: d.createdAt, updatedAt: d.updatedAt,
+    createdAt: d.createdAt, updatedAt: d.updatedAt, attemptLog: log, digestId: d.digestId != null ? String(d.digestId) : null,
   };
 }
 

@@ -1,7 +1,16 @@
 /**
  * The delivery worker: sends due deliveries and records the outcome. A failed attempt is
- * retried with exponential backoff (with jitter); after `maxAttempts` the delivery is DEAD
- * (a dead letter) until someone re-queues it. Runs on every replica: each delivery is
+ * retried with exponential backoff (with jitter); once it has failed `maxAttempts` times and
+ * its first failure is older than `retryWindowMs`, the delivery is DEAD (a dead letter) until
+ * someone re-queues it. A permanent failure (wrong secret, unknown token, 404/410) is DEAD at
+ * once, with the vendor's message and a hint.
+ *
+ * Vendors' limits (route-pacing.ts): each request takes a slot of its route's rate, shared
+ * by every replica through the database; a head that finds no slot waits (its claim is given
+ * back with a later due time). When more wait than the rate allows right away, what waits
+ * goes out as one digest (each delivery keeps its own record, with the digest's id). A
+ * throttle answer (429 + Retry-After, DingTalk 130101, WeCom 45009, Feishu 11232) does not
+ * count as a failure: the whole route waits as long as the vendor said. Runs on every replica: each delivery is
  * claimed (with a token) just before it is sent, for no longer than a send can take, and
  * only the claim holder may record the outcome, so two replicas never send the same one.
  *
@@ -14,10 +23,14 @@ import { NotificationRoute } from './notification-route.entity.js';
 import type { NotifiedEvent } from './notified-event.js';
 import { NotificationDeliveryStatus } from './notification-channel.js';
 import { buildChannelRequest } from './channel-request.js';
-import { renderMessage } from './notification-message.js';
+import { renderDigest, renderMessage } from './notification-message.js';
 import { SendError, sendChannelRequest } from './notification-sender.js';
-import { claimDelivery, disabledByAppDeletionAfter, findDueHeads, finishAttempt } from './notification.repository.js';
+import { claimDelivery, claimFollowers, countQueuedAfter, deferDeliveries, disabledByAppDeletionAfter, findDueHeads, finishAttempt } from './notification.repository.js';
 import type { WebhookPolicy } from './webhook-address.js';
+import { ATTEMPT_LOG_MAX, type DeliveryAttempt, type NotificationDelivery } from './notification-delivery.entity.js';
+import { recordPermanentFailure, recordRouteSuccess, recordThrottle, settleSlot, takeSendSlot } from './route-pacing.js';
+import { DEFAULT_RATE_LIMITS, DEFAULT_THROTTLE_WAIT_MS, type ChannelRateLimits } from './rate-limits.js';
+import { toGlobalId } from '../shared/global-id.js';
 
 /** The few logger methods the dispatcher uses (pino's signature). */
 export interface NotifyLogger {
@@ -34,8 +47,21 @@ export interface DispatcherOptions {
   logger?: NotifyLogger;
   /** How often to look for due deliveries (retries become due while nobody wakes us). Default: 1000 ms. */
   pollMs?: number;
-  /** Attempts before a delivery is DEAD. Default: 6. */
+  /** Failed attempts before a delivery may be DEAD (and only once `retryWindowMs` has passed too). Default: 6. */
   maxAttempts?: number;
+  /**
+   * How long a failing delivery keeps being retried, from its first failure: longer than any
+   * vendor's throttle (DingTalk's is 10 minutes). PHANTOM_NOTIFY_RETRY_WINDOW_MS. Default: 1 800 000 (30 min).
+   */
+  retryWindowMs?: number;
+  /** Per-channel rate limits (PHANTOM_NOTIFY_RATE_LIMITS). Default: {@link DEFAULT_RATE_LIMITS}, overridden per channel. */
+  rateLimits?: Partial<ChannelRateLimits>;
+  /** How long a throttled route waits when the vendor gives no Retry-After (PHANTOM_NOTIFY_THROTTLE_WAIT_MS). Default: per channel, {@link DEFAULT_THROTTLE_WAIT_MS}. */
+  throttleWaitMs?: number;
+  /** Most events in one digest message (PHANTOM_NOTIFY_DIGEST_MAX). Default: 20. */
+  digestMax?: number;
+  /** Permanent failures in a row after which a route is unhealthy (PHANTOM_NOTIFY_UNHEALTHY_AFTER). Default: 3. */
+  unhealthyAfter?: number;
   /** Delay after the first failure; doubles per attempt, ±25 % jitter. Default: 5000 ms. */
   backoffBaseMs?: number;
   /** Longest delay between attempts. Default: 600 000 ms (10 min). */
@@ -51,6 +77,8 @@ export interface DispatcherOptions {
   claimMarginMs?: number;
   /** Which addresses webhooks may reach. Default: public addresses only (see webhook-address.ts). */
   webhookPolicy?: WebhookPolicy;
+  /** Told once when a route becomes unhealthy (the notifier records a platform event). */
+  onRouteUnhealthy?: (route: NotificationRoute, error: string) => Promise<void>;
 }
 
 export class NotificationDispatcher {
@@ -66,8 +94,16 @@ export class NotificationDispatcher {
   private readonly timeoutMs: number;
   private readonly batchSize: number;
   private readonly claimMarginMs: number;
+  private readonly retryWindowMs: number;
+  private readonly rateLimits: ChannelRateLimits;
+  private readonly digestMax: number;
+  private readonly unhealthyAfter: number;
 
   constructor(private readonly opts: DispatcherOptions) {
+    this.retryWindowMs = opts.retryWindowMs ?? 1_800_000;
+    this.rateLimits = { ...DEFAULT_RATE_LIMITS, ...opts.rateLimits };
+    this.digestMax = Math.max(1, opts.digestMax ?? 20);
+    this.unhealthyAfter = Math.max(1, opts.unhealthyAfter ?? 3);
     this.pollMs = opts.pollMs ?? 1000;
     this.maxAttempts = opts.maxAttempts ?? 6;
     this.backoffBaseMs = opts.backoffBaseMs ?? 5000;
@@ -142,46 +178,111 @@ export class NotificationDispatcher {
     }
   }
 
-  /** Claims delivery `id` and makes one attempt; false when another dispatcher has it. */
+  /** Claims delivery `id` and makes one attempt (alone or as a digest's head); false when another dispatcher has it. */
   private async attempt(id: string): Promise<boolean> {
     const em = this.opts.em();
     const token = randomBytes(12).toString('hex');
-    const d = await claimDelivery(em, id, token, this.timeoutMs + this.claimMarginMs);
+    const lockMs = this.timeoutMs + this.claimMarginMs;
+    const d = await claimDelivery(em, id, token, lockMs);
     if (!d) return false;
-    const finish = async (change: Parameters<typeof finishAttempt>[3]) => {
-      if (!(await finishAttempt(em, d.id, token, change))) {
-        this.opts.logger?.warn({ deliveryId: d.id, routeId: d.routeId }, 'notifier: claim expired before the attempt ended; outcome not recorded');
+    const finish = async (m: NotificationDelivery, change: Parameters<typeof finishAttempt>[3]) => {
+      if (!(await finishAttempt(em, m.id, token, change))) {
+        this.opts.logger?.warn({ deliveryId: m.id, routeId: m.routeId }, 'notifier: claim expired before the attempt ended; outcome not recorded');
       }
     };
-    const attempts = d.attempts + 1;
     const route = await em.findOne(NotificationRoute, { id: d.routeId }, { connectionType: 'write', disableIdentityMap: true });
     if (!route) {
-      await finish({ status: NotificationDeliveryStatus.DEAD, attempts: d.attempts, lastError: 'route deleted' });
+      await finish(d, { status: NotificationDeliveryStatus.DEAD, attempts: d.attempts, lastError: 'route deleted' });
       return true;
     }
     if (!route.enabled && !(await disabledByAppDeletionAfter(em, route.id, d.id))) {
       // Switched off after the delivery was queued: nothing goes out on it any more (but a
       // deleted app's routes, switched off by the deletion, still send up to "App deleted").
-      await finish({ status: NotificationDeliveryStatus.DEAD, attempts: d.attempts, lastError: 'route disabled' });
+      await finish(d, { status: NotificationDeliveryStatus.DEAD, attempts: d.attempts, lastError: 'route disabled' });
       return true;
     }
+    // The vendor's rate, shared with every replica: no slot, no request (the head waits, and
+    // the route's queue behind it).
+    const limits = this.rateLimits[route.channel] ?? [];
+    const startedAt = Date.now();
+    const slot = await takeSendSlot(em, route.id, limits, startedAt);
+    if (!slot.ok) {
+      await deferDeliveries(em, [d.id], token, new Date(slot.waitUntil));
+      return true;
+    }
+    // More waiting than the rate lets out right away: send what waits as one digest rather
+    // than spend the route's slots (and the chat's attention) one event at a time.
+    let members: NotificationDelivery[] = [d];
+    if (route.enabled && this.digestMax > 1 && Number.isFinite(slot.remaining) && (await countQueuedAfter(em, route.id, d.id)) > slot.remaining) {
+      members = [d, ...(await claimFollowers(em, route.id, d.id, token, lockMs, this.digestMax - 1))];
+    }
+    const digestId = members.length > 1 ? d.id : null;
+    const at = new Date().toISOString();
+    const log = (m: NotificationDelivery, entry: Omit<DeliveryAttempt, 'at' | 'digestId'>): DeliveryAttempt[] => {
+      const prior = typeof m.attemptLog === 'string' ? (JSON.parse(m.attemptLog) as DeliveryAttempt[]) : m.attemptLog ?? [];
+      return [...prior, { at, ...entry, digestId }].slice(-ATTEMPT_LOG_MAX);
+    };
     try {
       // Guard against drivers that return JSON columns as strings (docs/STACK.md, mysql2 on MariaDB).
-      const event = (typeof d.event === 'string' ? JSON.parse(d.event) : d.event) as NotifiedEvent;
-      const message = renderMessage(event, this.opts.publicUrl());
-      const req = buildChannelRequest(route, { deliveryId: String(d.id), event, message });
-      await sendChannelRequest(route.channel, req, this.timeoutMs, this.opts.webhookPolicy);
-      await finish({ status: NotificationDeliveryStatus.SENT, attempts, lastError: null, sentAt: new Date() });
+      const events = members.map((m) => (typeof m.event === 'string' ? JSON.parse(m.event) : m.event) as NotifiedEvent);
+      const message = digestId ? renderDigest(events, this.opts.publicUrl()) : renderMessage(events[0]!, this.opts.publicUrl());
+      // The opaque id the API shows and `retryNotificationDelivery` takes, not the row id.
+      const req = buildChannelRequest(route, { deliveryId: toGlobalId('NotificationDelivery', d.id), event: events[0]!, message, ...(digestId ? { events } : {}) });
+      try {
+        await sendChannelRequest(route.channel, req, this.timeoutMs, this.opts.webhookPolicy);
+      } finally {
+        if (limits.length) await settleSlot(em, route.id, startedAt, Date.now()).catch(() => undefined);
+      }
+      for (const m of members) {
+        await finish(m, { status: NotificationDeliveryStatus.SENT, attempts: m.attempts + 1, sentAt: new Date(), digestId, attemptLog: log(m, { outcome: 'SENT' }) });
+      }
+      await recordRouteSuccess(em, route.id);
+      if (digestId) this.opts.logger?.info({ routeId: route.id, digestId, deliveries: members.length }, 'notifier: sent a digest');
     } catch (err) {
       const error = err instanceof SendError ? err.message : `internal error: ${(err as Error).message}`;
-      const dead = attempts >= this.maxAttempts || (err instanceof SendError && err.permanent);
-      await finish(dead
-        ? { status: NotificationDeliveryStatus.DEAD, attempts, lastError: error }
-        : { status: NotificationDeliveryStatus.RETRYING, attempts, lastError: error, nextAttemptAt: new Date(Date.now() + this.backoffMs(attempts)) });
+      const detail = err instanceof SendError ? { httpStatus: err.httpStatus ?? null, vendorCode: err.vendorCode ?? null, message: error } : { message: error };
       // Ids and the error only: the URL and secret stay out of logs.
-      const log = { deliveryId: d.id, routeId: route.id, eventId: d.eventId, attempts, error };
-      if (dead) this.opts.logger?.warn(log, 'notifier: delivery is DEAD');
-      else this.opts.logger?.info(log, 'notifier: delivery failed; will retry');
+      const logged = { deliveryId: d.id, routeId: route.id, eventId: d.eventId, deliveries: members.length, error };
+      if (err instanceof SendError && err.throttled) {
+        // Not a failure of the delivery: the route waits out the vendor's throttle, and so does
+        // every replica (the state row), without sending.
+        const waitMs = err.retryAfterMs ?? this.opts.throttleWaitMs ?? DEFAULT_THROTTLE_WAIT_MS[route.channel];
+        const until = new Date(Date.now() + waitMs);
+        await recordThrottle(em, route.id, until.getTime(), error);
+        for (const m of members) {
+          await finish(m, { status: NotificationDeliveryStatus.RETRYING, attempts: m.attempts + 1, lastError: error, nextAttemptAt: until, attemptLog: log(m, { outcome: 'THROTTLED', ...detail }) });
+        }
+        this.opts.logger?.warn({ ...logged, waitMs }, 'notifier: route throttled by the receiver; its queue waits');
+        return true;
+      }
+      if (err instanceof SendError && err.permanent) {
+        for (const m of members) {
+          await finish(m, { status: NotificationDeliveryStatus.DEAD, attempts: m.attempts + 1, lastError: error, attemptLog: log(m, { outcome: 'PERMANENT', ...detail }) });
+        }
+        this.opts.logger?.warn(logged, 'notifier: delivery is DEAD (permanent failure)');
+        if (await recordPermanentFailure(em, route.id, error, this.unhealthyAfter)) {
+          this.opts.logger?.warn({ routeId: route.id, error }, 'notifier: route is unhealthy (permanent failures in a row)');
+          await this.opts.onRouteUnhealthy?.(route, error).catch((e: unknown) => this.opts.logger?.warn({ err: e, routeId: route.id }, 'notifier: could not announce the unhealthy route'));
+        }
+        return true;
+      }
+      const now = Date.now();
+      for (const m of members) {
+        const attempts = m.attempts + 1;
+        const all = typeof m.attemptLog === 'string' ? (JSON.parse(m.attemptLog) as DeliveryAttempt[]) : m.attemptLog ?? [];
+        // Only failures since it was last re-queued from DEAD count (retryNotificationDelivery gives a fresh budget).
+        const lastEnd = all.map((a) => a.outcome === 'DEAD' || a.outcome === 'PERMANENT').lastIndexOf(true);
+        const prior = all.slice(lastEnd + 1);
+        const firstFailure = prior.find((a) => a.outcome === 'FAILED');
+        const failingSince = firstFailure ? Date.parse(firstFailure.at) : now;
+        const failures = prior.filter((a) => a.outcome === 'FAILED').length + 1;
+        const dead = failures >= this.maxAttempts && now - failingSince >= this.retryWindowMs;
+        await finish(m, dead
+          ? { status: NotificationDeliveryStatus.DEAD, attempts, lastError: error, attemptLog: log(m, { outcome: 'DEAD', ...detail }) }
+          : { status: NotificationDeliveryStatus.RETRYING, attempts, lastError: error, nextAttemptAt: new Date(now + this.backoffMs(failures)), attemptLog: log(m, { outcome: 'FAILED', ...detail }) });
+        if (dead) this.opts.logger?.warn({ ...logged, deliveryId: m.id, attempts }, 'notifier: delivery is DEAD');
+      }
+      this.opts.logger?.info(logged, 'notifier: delivery failed; will retry');
     }
     return true;
   }

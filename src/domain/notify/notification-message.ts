@@ -112,3 +112,31 @@ export function renderMessage(e: NotifiedEvent, publicUrl: string): Notification
   const markdown = [`#### [Phantom] ${title}`, '', ...details.map((d) => `- ${d}`), '', `[Open in Phantom](${link})`].join('\n');
   return { title, details, link, text, markdown };
 }
+
+/**
+ * One message for several waiting events of one route (a digest): sent when the route has
+ * more waiting than its vendor's rate allows, as DingTalk's guide asks ("merge them into a
+ * summary"). Title: "7 events in web, api"; then counts by kind ("3 × Release succeeded,
+ * 1 × Release failed"); then every event in order, one line each, with its link.
+ */
+export function renderDigest(events: NotifiedEvent[], publicUrl: string): NotificationMessage {
+  const each = events.map((e) => renderMessage(e, publicUrl));
+  const apps = [...new Set(events.map((e) => e.app).filter((a): a is string => Boolean(a)))];
+  const title = `${events.length} events${apps.length ? ` in ${apps.slice(0, 5).join(', ')}${apps.length > 5 ? ', …' : ''}` : ''}`;
+  const counts = new Map<string, number>();
+  for (const e of events) {
+    const what = TITLES[e.type] ?? humanize(e.type);
+    counts.set(what, (counts.get(what) ?? 0) + 1);
+  }
+  const summary = [...counts].map(([what, n]) => `${n} × ${what}`).join(', ');
+  const base = publicUrl.replace(/\/+$/, '');
+  const link = apps.length === 1 ? `${base}/apps/${encodeURIComponent(apps[0]!)}` : base;
+  const lineOf = (m: NotificationMessage, e: NotifiedEvent) => {
+    const releaseId = releaseIdOf(e.payload);
+    return `${m.title}${releaseId ? ` (release #${releaseId})` : ''}`;
+  };
+  const details = [summary, ...each.map((m, i) => `${lineOf(m, events[i]!)}: ${m.link}`)];
+  const text = [`[Phantom] ${title}`, summary, ...each.map((m, i) => `- ${lineOf(m, events[i]!)} ${m.link}`)].join('\n');
+  const markdown = [`#### [Phantom] ${title}`, '', summary, '', ...each.map((m, i) => `- [${lineOf(m, events[i]!)}](${m.link})`)].join('\n');
+  return { title, details, link, text, markdown };
+}

@@ -13,7 +13,8 @@ import { Environment } from '../settings/environment.entity.js';
 import { NotificationRoute } from './notification-route.entity.js';
 import { NotificationChannel } from './notification-channel.js';
 import { readableApps, requireNotifyManager, requireOwnedManager } from './notification-access.js';
-import { pageRoutes } from './notification.repository.js';
+import { findRouteStates, pageRoutes } from './notification.repository.js';
+import type { NotificationRouteState } from './notification-route-state.entity.js';
 import {
   maskUrl, validateChannel, validateEventTypes, validateRouteName, validateSecret, validateWebhookUrl,
 } from './notification-route.validation.js';
@@ -33,6 +34,34 @@ export interface NotificationRouteRecord {
   createdBy: string | null;
   createdAt: Date;
   updatedAt: Date;
+  /** How sending through it goes (throttles, permanent failures); healthy until the dispatcher says otherwise. */
+  health: NotificationRouteHealth;
+}
+
+/** A route's sending health, from its pacing row (notification_route_states). */
+export interface NotificationRouteHealth {
+  /** False after `PHANTOM_NOTIFY_UNHEALTHY_AFTER` permanent failures in a row (until a success). */
+  healthy: boolean;
+  unhealthySince: Date | null;
+  permanentFailures: number;
+  /** The last permanent failure, with a hint on what to fix. */
+  lastPermanentError: string | null;
+  /** The vendor throttled the route: nothing is sent before this. */
+  throttledUntil: Date | null;
+  throttleReason: string | null;
+}
+
+/** The health a route's state row describes (a route without one has never failed). */
+export function toRouteHealth(state?: NotificationRouteState | null, now = new Date()): NotificationRouteHealth {
+  const throttled = state?.throttledUntil && state.throttledUntil > now ? state.throttledUntil : null;
+  return {
+    healthy: !state?.unhealthySince,
+    unhealthySince: state?.unhealthySince ?? null,
+    permanentFailures: state?.permanentFailures ?? 0,
+    lastPermanentError: state?.lastPermanentError ?? null,
+    throttledUntil: throttled,
+    throttleReason: throttled ? state?.throttleReason ?? null : null,
+  };
 }
 
 export interface CreateNotificationRouteInput {
@@ -62,11 +91,11 @@ export interface UpdateNotificationRouteInput {
   enabled?: boolean | null;
 }
 
-export function toRouteRecord(r: NotificationRoute): NotificationRouteRecord {
+export function toRouteRecord(r: NotificationRoute, state?: NotificationRouteState | null): NotificationRouteRecord {
   return {
     id: r.id, name: r.name, app: r.app ?? null, env: r.env ?? null, eventTypes: r.eventTypes, channel: r.channel,
     webhookUrl: maskUrl(r.url), hasSecret: Boolean(r.secret), enabled: r.enabled, createdBy: r.createdBy ?? null,
-    createdAt: r.createdAt, updatedAt: r.updatedAt,
+    createdAt: r.createdAt, updatedAt: r.updatedAt, health: toRouteHealth(state),
   };
 }
 
@@ -77,7 +106,7 @@ async function validateEnv(em: EntityManager, env: string | null | undefined): P
 }
 
 /** The SETTINGS_CHANGED payload: what the route is and which fields changed; no URL, no secret. Readers are filtered like the routes' (canSeeEvent). */
-function routeEventPayload(r: NotificationRoute, action: 'created' | 'updated' | 'deleted', changed: string[] = []): Record<string, unknown> {
+function routeEventPayload(r: NotificationRoute, action: 'created' | 'updated' | 'deleted' | 'unhealthy', changed: string[] = []): Record<string, unknown> {
   return {
     // appId: who may read the event is decided by the app's id, like the route itself (canSeeEvent).
     setting: NOTIFICATION_ROUTE_SETTING, action, routeId: r.id, appId: r.appId ?? null, name: r.name, channel: r.channel,
@@ -147,7 +176,8 @@ export async function updateNotificationRoute(ctx: DomainContext, id: number, in
     return r;
   });
   ctx.deps.onEventsCommitted();
-  return toRouteRecord(route);
+  const [state] = await findRouteStates(ctx.em, [route.id]);
+  return toRouteRecord(route, state);
 }
 
 /** Deletes a route. Its queued deliveries end DEAD ("route deleted") when the dispatcher reaches them. */
@@ -166,6 +196,18 @@ export async function deleteNotificationRoute(ctx: DomainContext, id: number): P
   return true;
 }
 
+/**
+ * Announces that route `r` became unhealthy (permanent failures in a row: a wrong secret, an
+ * unknown token, a webhook gone), as a SETTINGS_CHANGED route event (action `unhealthy`) that
+ * only the route's readers see; `error` is the vendor's message with its hint, never the URL.
+ * Called by the notifier (as the platform) when the dispatcher reports the change.
+ */
+export async function announceRouteUnhealthy(em: EntityManager, r: NotificationRoute, error: string): Promise<void> {
+  await em.transactional(async (tx) => {
+    recordEvent(tx, { type: PlatformEventType.SETTINGS_CHANGED, actor: null, app: r.app ?? null, env: r.env ?? null, payload: { ...routeEventPayload(r, 'unhealthy'), error } });
+  });
+}
+
 export interface NotificationRoutePage {
   items: NotificationRouteRecord[];
   hasNextPage: boolean;
@@ -179,5 +221,7 @@ export async function listNotificationRoutes(ctx: DomainContext, first: number, 
   if (scope !== 'all') where = { appId: { $in: scope } };
   else if (app != null) where = { app };
   const rows = scope === 'all' || scope.length ? await pageRoutes(ctx.em, where, first, afterId) : [];
-  return { items: rows.slice(0, first).map(toRouteRecord), hasNextPage: rows.length > first };
+  const page = rows.slice(0, first);
+  const states = new Map((await findRouteStates(ctx.em, page.map((r) => r.id))).map((st) => [st.routeId, st]));
+  return { items: page.map((r) => toRouteRecord(r, states.get(r.id))), hasNextPage: rows.length > first };
 }

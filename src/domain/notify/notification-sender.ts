@@ -16,14 +16,88 @@ import { NotificationChannel } from './notification-channel.js';
 import type { ChannelRequest } from './channel-request.js';
 import { isNonPublicAddress, mayReachAnyAddress, PRIVATE_ADDRESS_REFUSED, type WebhookPolicy } from './webhook-address.js';
 
+export interface SendErrorDetails {
+  /** Retrying cannot help (address refused, wrong secret, unknown token, 404/410): the delivery ends DEAD at once. */
+  permanent?: boolean;
+  /** The vendor refused for rate (429, DingTalk 130101, WeCom 45009, Feishu 11232): the route waits. */
+  throttled?: boolean;
+  /** How long the vendor asked to wait (`Retry-After`, Feishu's `x-ogw-ratelimit-reset`), when it said. */
+  retryAfterMs?: number;
+  httpStatus?: number;
+  /** The vendor's own error code (`errcode`, `code`, Slack's word). */
+  vendorCode?: string;
+}
+
 export class SendError extends Error {
   override name = 'SendError';
-  /** Retrying cannot help (the address is refused): the delivery ends DEAD at once. */
   readonly permanent: boolean;
-  constructor(message: string, opts: { permanent?: boolean } = {}) {
+  readonly throttled: boolean;
+  readonly retryAfterMs?: number;
+  readonly httpStatus?: number;
+  readonly vendorCode?: string;
+  constructor(message: string, opts: SendErrorDetails = {}) {
     super(message);
     this.permanent = opts.permanent ?? false;
+    this.throttled = opts.throttled ?? false;
+    this.retryAfterMs = opts.retryAfterMs;
+    this.httpStatus = opts.httpStatus;
+    this.vendorCode = opts.vendorCode;
   }
+}
+
+/**
+ * Vendor codes that mean "too fast": the robot refuses for a while (DingTalk: 20 a minute, then
+ * 10 minutes of refusals; WeCom: 20 a minute; Feishu custom bots: 5 a second, 100 a minute).
+ */
+const THROTTLE_CODES: Record<string, Set<string>> = {
+  DINGTALK: new Set(['130101']),
+  WECOM: new Set(['45009']),
+  FEISHU: new Set(['11232', '99991400']),
+};
+
+/**
+ * Vendor codes that retrying cannot fix, with what to do about them. Each says which of the
+ * route's settings is wrong, so whoever reads the dead letter knows what to change.
+ */
+const PERMANENT_CODES: Record<string, Record<string, string>> = {
+  DINGTALK: {
+    // 310000 covers the robot's security settings: signature, keywords, IP allow-list.
+    '310000': "fix the route's signing secret (or the robot's keyword / IP settings in DingTalk)",
+    '300001': "the robot's access_token is unknown: update the route's webhook URL",
+    '300005': "the robot's access_token is unknown: update the route's webhook URL",
+    '400101': "the robot's access_token is unknown: update the route's webhook URL",
+    '400102': 'the robot is switched off in DingTalk: switch it on or update the route',
+  },
+  FEISHU: {
+    '19021': "fix the route's signing secret (and check this server's clock)",
+    '19022': "Phantom's address is not in the bot's IP allow-list in Feishu",
+    '19024': "the message lacks the bot's required keyword: change the bot's keywords in Feishu",
+    '19001': "the bot's hook token is unknown: update the route's webhook URL",
+  },
+  WECOM: {
+    '93000': "the robot's key is unknown: update the route's webhook URL",
+    '93004': "the robot's key is unknown: update the route's webhook URL",
+  },
+};
+const GONE_HINT = "the webhook no longer exists: update the route's webhook URL";
+const SLACK_PERMANENT: Record<string, string> = {
+  no_service: GONE_HINT,
+  no_team: GONE_HINT,
+  channel_not_found: GONE_HINT,
+  channel_is_archived: 'the Slack channel is archived: unarchive it or update the route',
+  invalid_token: GONE_HINT,
+  action_prohibited: "the Slack workspace's admin prohibits this webhook",
+  posting_to_general_channel_denied: 'only admins may post to that Slack channel',
+};
+
+/** `Retry-After` (seconds or an HTTP date) or Feishu's `x-ogw-ratelimit-reset` (seconds), in ms; undefined when absent or unreadable. */
+export function retryAfterMs(headers: Record<string, string | string[] | undefined>, nowMs = Date.now()): number | undefined {
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)?.trim();
+  const raw = one(headers['retry-after']) ?? one(headers['x-ogw-ratelimit-reset']);
+  if (!raw) return undefined;
+  if (/^\d+(\.\d+)?$/.test(raw)) return Math.round(Number(raw) * 1000);
+  const at = Date.parse(raw);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 /** A chat service's error message put into `lastError` is cut to this many characters. */
@@ -107,7 +181,7 @@ export async function sendChannelRequest(channel: NotificationChannel, req: Chan
   const allowAny = mayReachAnyAddress(url, policy);
   const literal = url.hostname.replace(/^\[|\]$/g, '');
   if (isIP(literal) && !allowAny && isNonPublicAddress(literal)) throw new SendError(PRIVATE_ADDRESS_REFUSED, { permanent: true });
-  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+  const { status, text, headers } = await new Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
     const mod = url.protocol === 'https:' ? https : http;
     const r = mod.request(url, {
       method: 'POST',
@@ -133,7 +207,7 @@ export async function sendChannelRequest(channel: NotificationChannel, req: Chan
       });
       res.on('end', () => {
         clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers });
       });
       res.on('error', (err) => {
         clearTimeout(timer);
@@ -147,8 +221,22 @@ export async function sendChannelRequest(channel: NotificationChannel, req: Chan
     const own = serviceError(channel, text);
     const slack = slackError(channel, text);
     const detail = own ? `: error ${String(own.code)}${own.msg ? ` ${own.msg}` : ''}` : slack ? `: ${slack}` : '';
-    throw new SendError(`HTTP ${status}${status >= 300 && status < 400 ? ' (redirects are not followed)' : ''}${detail}`);
+    const message = `HTTP ${status}${status >= 300 && status < 400 ? ' (redirects are not followed)' : ''}${detail}`;
+    const vendorCode = own ? String(own.code) : slack;
+    if (status === 429 || (vendorCode && THROTTLE_CODES[channel]?.has(vendorCode))) {
+      throw new SendError(message, { throttled: true, retryAfterMs: retryAfterMs(headers), httpStatus: status, vendorCode });
+    }
+    const hint = (vendorCode && (PERMANENT_CODES[channel]?.[vendorCode] ?? (channel === NotificationChannel.SLACK ? SLACK_PERMANENT[vendorCode] : undefined)))
+      ?? (status === 404 || status === 410 ? GONE_HINT : undefined);
+    if (hint) throw new SendError(`${message} (${hint})`, { permanent: true, httpStatus: status, vendorCode });
+    throw new SendError(message, { httpStatus: status, vendorCode });
   }
   const refused = refusal(channel, text);
-  if (refused) throw new SendError(refused);
+  if (refused) {
+    const code = String(serviceError(channel, text)?.code ?? '');
+    if (code && THROTTLE_CODES[channel]?.has(code)) throw new SendError(refused, { throttled: true, retryAfterMs: retryAfterMs(headers), httpStatus: status, vendorCode: code });
+    const hint = code ? PERMANENT_CODES[channel]?.[code] : undefined;
+    if (hint) throw new SendError(`${refused} (${hint})`, { permanent: true, httpStatus: status, vendorCode: code });
+    throw new SendError(refused, { httpStatus: status, vendorCode: code || undefined });
+  }
 }

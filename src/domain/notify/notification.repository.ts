@@ -10,6 +10,7 @@ import { NotificationDeliveryStatus } from './notification-channel.js';
 import { PlatformEventType } from '../events/event-recorder.js';
 import type { NotifiedEvent } from './notified-event.js';
 import { NotifierCursor } from './notifier-cursor.entity.js';
+import { NotificationRouteState } from './notification-route-state.entity.js';
 
 /**
  * Enabled routes that may match `e`: global ones and those of the app that now has `e.app`'s
@@ -121,11 +122,71 @@ export async function finishAttempt(
   em: EntityManager,
   id: string,
   token: string,
-  change: Pick<NotificationDelivery, 'status' | 'attempts'> & Partial<Pick<NotificationDelivery, 'lastError' | 'nextAttemptAt' | 'sentAt'>>,
+  change: Pick<NotificationDelivery, 'status' | 'attempts'> & Partial<Pick<NotificationDelivery, 'lastError' | 'nextAttemptAt' | 'sentAt' | 'attemptLog' | 'digestId'>>,
   now = new Date(),
 ): Promise<boolean> {
   const n = await em.nativeUpdate(NotificationDelivery, { id, claimToken: token }, { nextAttemptAt: null, ...change, lockedUntil: null, claimToken: null, updatedAt: now });
   return n === 1;
+}
+
+/**
+ * Gives back the claim on deliveries `ids` (held under `token`) without an attempt: the route
+ * may not send before `until` (its rate is spent, or the vendor throttled it). Attempts and
+ * status are unchanged, and the route's queue waits behind its head.
+ */
+export async function deferDeliveries(em: EntityManager, ids: string[], token: string, until: Date, now = new Date()): Promise<void> {
+  if (!ids.length) return;
+  await em.nativeUpdate(NotificationDelivery, { id: { $in: ids }, claimToken: token }, { nextAttemptAt: until, lockedUntil: null, claimToken: null, updatedAt: now });
+}
+
+/** How many deliveries wait in route `routeId`'s queue after `afterId`. */
+export function countQueuedAfter(em: EntityManager, routeId: number, afterId: string): Promise<number> {
+  return em.count(NotificationDelivery, { routeId, id: { $gt: afterId }, status: { $in: QUEUED } }, { connectionType: 'write' });
+}
+
+/**
+ * Claims, under the head's `token`, up to `limit` due deliveries that follow `headId` in route
+ * `routeId`'s queue, in order, to go out with it as one digest. Nobody else takes them: a
+ * route offers only its head, and the head is ours.
+ */
+export async function claimFollowers(em: EntityManager, routeId: number, headId: string, token: string, lockMs: number, limit: number, now = new Date()): Promise<NotificationDelivery[]> {
+  if (limit < 1) return [];
+  const free: FilterQuery<NotificationDelivery> = { $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }] };
+  const due: FilterQuery<NotificationDelivery> = { $and: [{ routeId }, { id: { $gt: headId } }, { status: { $in: QUEUED } }, { nextAttemptAt: { $lte: now } }, free] };
+  const candidates = await em.find(NotificationDelivery, due, { fields: ['id'], orderBy: { id: 'asc' }, limit, connectionType: 'write', disableIdentityMap: true });
+  if (!candidates.length) return [];
+  await em.nativeUpdate(NotificationDelivery, { $and: [due, { id: { $in: candidates.map((c) => c.id) } }] }, { lockedUntil: new Date(now.getTime() + lockMs), claimToken: token });
+  return em.find(NotificationDelivery, { routeId, claimToken: token, id: { $gt: headId } }, { orderBy: { id: 'asc' }, connectionType: 'write', disableIdentityMap: true });
+}
+
+/** Route `routeId`'s pacing and health row, created empty when it has none yet. */
+export async function loadRouteState(em: EntityManager, routeId: number): Promise<NotificationRouteState> {
+  const found = await em.findOne(NotificationRouteState, { routeId }, { connectionType: 'write', disableIdentityMap: true });
+  if (found) return found;
+  await (em as SqlEntityManager)
+    .createQueryBuilder(NotificationRouteState)
+    .insert({ routeId, recentSends: [], permanentFailures: 0, version: 0, updatedAt: new Date() })
+    .onConflict(['routeId'])
+    .merge(['routeId'])
+    .execute();
+  return em.findOneOrFail(NotificationRouteState, { routeId }, { connectionType: 'write', disableIdentityMap: true });
+}
+
+/** Writes `change` to route `routeId`'s state if it is still at `version` (compare-and-set); false when another dispatcher wrote first. */
+export async function updateRouteState(
+  em: EntityManager,
+  routeId: number,
+  version: number,
+  change: Partial<Pick<NotificationRouteState, 'recentSends' | 'throttledUntil' | 'throttleReason' | 'permanentFailures' | 'unhealthySince' | 'lastPermanentError'>>,
+): Promise<boolean> {
+  const n = await em.nativeUpdate(NotificationRouteState, { routeId, version }, { ...change, version: version + 1, updatedAt: new Date() });
+  return n === 1;
+}
+
+/** The states of routes `ids` (those that have one). */
+export function findRouteStates(em: EntityManager, ids: number[]): Promise<NotificationRouteState[]> {
+  if (!ids.length) return Promise.resolve([]);
+  return em.find(NotificationRouteState, { routeId: { $in: ids } }, { disableIdentityMap: true });
 }
 
 /** Routes matching `where`, by id, after `afterId`; `first + 1` rows tell whether a next page exists. */

@@ -24,6 +24,8 @@ import { handlePlatformEvent } from './notification-delivery.service.js';
 import { NotificationDispatcher, type DispatcherOptions, type NotifyLogger } from './notification-dispatcher.js';
 import { advanceCursor, createCursor, findCursor } from './notification.repository.js';
 import type { NotifiedEvent } from './notified-event.js';
+import type { NotificationRoute } from './notification-route.entity.js';
+import { announceRouteUnhealthy } from './notification-route.service.js';
 
 /** The parts of the platform the notifier needs (structural, so domain/ does not import server/). */
 export interface NotifierHost {
@@ -33,7 +35,7 @@ export interface NotifierHost {
   /** For reading apps (ids by name) through the apps module. */
   deps: DomainDeps;
   /** Webhook address policy (`PHANTOM_WEBHOOK_ALLOW_PRIVATE`, `PHANTOM_WEBHOOK_ALLOWED_HOSTS`). */
-  config?: { webhookAllowPrivate?: boolean; webhookAllowedHosts?: string[] };
+  config?: { webhookAllowPrivate?: boolean; webhookAllowedHosts?: string[]; notify?: Partial<Pick<DispatcherOptions, 'rateLimits' | 'throttleWaitMs' | 'retryWindowMs' | 'digestMax' | 'unhealthyAfter'>> };
   services: { notifier?: Notifier };
   onClose: (fn: () => Promise<void> | void) => void;
 }
@@ -82,7 +84,12 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
   const group = opts.group ?? 'notifier';
   const publicUrl = typeof opts.publicUrl === 'function' ? opts.publicUrl : () => opts.publicUrl as string;
   const webhookPolicy = opts.webhookPolicy ?? { allowPrivate: host.config?.webhookAllowPrivate, allowedHosts: host.config?.webhookAllowedHosts };
-  const dispatcher = new NotificationDispatcher({ ...opts, webhookPolicy, em, publicUrl, logger: host.logger });
+  // Explicit options (tests) win over the configured limits.
+  const onRouteUnhealthy = async (route: NotificationRoute, error: string) => {
+    await announceRouteUnhealthy(em(), route, error);
+    host.deps.onEventsCommitted();
+  };
+  const dispatcher = new NotificationDispatcher({ ...host.config?.notify, onRouteUnhealthy, ...opts, webhookPolicy, em, publicUrl, logger: host.logger });
   const maxAgeMs = opts.maxEventAgeMs ?? 6 * 3600_000;
   const appIdOf = async (name: string): Promise<number | null> => {
     const ctx: DomainContext = { em: em(), viewer: NOTIFIER_VIEWER, deps: host.deps };
