@@ -301,12 +301,12 @@ describeRedis('k8s-events: per-object order across two consumer processes (P = 4
     const a = startWorker('a', keyPrefix, reportKey);
     const b = startWorker('b', keyPrefix, reportKey);
     const { sim, k8s } = await startPipeline(keyPrefix);
-    await waitFor(balanced(a, b), 15_000).catch((err) => {
+    await waitFor(balanced(a, b), 40_000).catch((err) => {
       throw new Error(`${String(err)}: a=${a.owned} b=${b.owned}\n${a.stderr}\n${b.stderr}`);
     });
 
     const patchRvs = await churn(sim, k8s);
-    const { entries, handled } = await drained(k8s, reportsOf(reportKey), 20_000);
+    const { entries, handled } = await drained(k8s, reportsOf(reportKey), 60_000);
 
     const { redelivered, uids } = check(entries, handled, patchRvs);
     expect(redelivered).toBe(0); // no crash: every stream entry handled exactly once
@@ -322,7 +322,7 @@ describeRedis('k8s-events: per-object order across two consumer processes (P = 4
     b.proc.kill('SIGTERM');
     expect(await a.exited).toBe(0);
     expect(await b.exited).toBe(0);
-  }, 50_000);
+  }, 150_000);
 
   it('a consumer SIGKILLed mid-run: the other takes over its partitions within seconds, same guarantees', async () => {
     const keyPrefix = `${prefix}run2:`;
@@ -331,7 +331,7 @@ describeRedis('k8s-events: per-object order across two consumer processes (P = 4
     const a = startWorker('a', keyPrefix, reportKey, { HANDLE_DELAY_MS: '2' });
     const b = startWorker('b', keyPrefix, reportKey, { HANDLE_DELAY_MS: '2' });
     const { sim, k8s } = await startPipeline(keyPrefix);
-    await waitFor(balanced(a, b), 15_000).catch((err) => {
+    await waitFor(balanced(a, b), 40_000).catch((err) => {
       throw new Error(`${String(err)}: a=${a.owned} b=${b.owned}\n${a.stderr}\n${b.stderr}`);
     });
 
@@ -350,7 +350,7 @@ describeRedis('k8s-events: per-object order across two consumer processes (P = 4
       takeover = waitFor(() => a.owned.length === P, 8000, 20).then(() => Date.now() - killedAt);
     });
     expect(await takeover).toBeLessThan(5000);
-    const { entries, handled } = await drained(k8s, reportsOf(reportKey), 20_000);
+    const { entries, handled } = await drained(k8s, reportsOf(reportKey), 60_000);
 
     const { redelivered } = check(entries, handled, patchRvs);
     expect(handledAtKill).toBeGreaterThan(0);
@@ -369,5 +369,5 @@ describeRedis('k8s-events: per-object order across two consumer processes (P = 4
 
     a.proc.kill('SIGTERM');
     expect(await a.exited).toBe(0);
-  }, 50_000);
+  }, 150_000);
 });
