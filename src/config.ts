@@ -32,6 +32,7 @@ const schema = z.object({
     }),
   REDIS_URL: redisUrl.optional(),
   PHANTOM_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  PHANTOM_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   PHANTOM_DATA_DIR: z.string().min(1).default('.phantom'),
   PHANTOM_KUBECONFIG: z.string().min(1).optional(),
   PHANTOM_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(12 * 3600),
@@ -101,6 +102,8 @@ export interface Config {
   /** redis://… or undefined for the in-process bus, cache and sessions. */
   redisUrl?: string;
   adminToken?: string;
+  /** PHANTOM_METRICS_TOKEN: when set, `GET /metrics` needs it as a bearer token; unset, the page is open. */
+  metricsToken?: string;
   dataDir: string;
   kubeconfigPath?: string;
   sessionTtlSeconds: number;
@@ -181,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseReplicaUrls: e.DATABASE_REPLICA_URLS,
     redisUrl: e.REDIS_URL,
     adminToken: e.PHANTOM_ADMIN_TOKEN,
+    metricsToken: e.PHANTOM_METRICS_TOKEN,
     dataDir: e.PHANTOM_DATA_DIR,
     kubeconfigPath: e.PHANTOM_KUBECONFIG,
     sessionTtlSeconds: e.PHANTOM_SESSION_TTL_SECONDS,

@@ -10,6 +10,7 @@
  * lease, so they run in whichever process wins that lease, api or worker.
  */
 import { createServer, type Server } from 'node:http';
+import { serveMetrics } from './server/metrics.js';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import { createPlatform, type Platform } from './server/platform.js';
@@ -51,13 +52,17 @@ export async function startHealthListener(platform: Platform, port: number, host
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { error: 'method not allowed' });
     if (path === '/healthz') return send(200, { status: 'ok', role: 'worker' });
+    if (path === '/metrics') {
+      serveMetrics(platform.metrics, platform.config.metricsToken, req, res).catch(() => send(500, { error: 'metrics failed' }));
+      return;
+    }
     if (path === '/readyz') {
       void checkReadiness(platform).then((r) =>
         r.ok ? send(200, { status: 'ready', role: 'worker', checks: r.checks }) : send(503, { status: 'not ready', role: 'worker', checks: r.checks, failed: r.failed }),
       );
       return;
     }
-    send(404, { error: 'not found: a worker serves /healthz and /readyz only' });
+    send(404, { error: 'not found: a worker serves /healthz, /readyz and /metrics only' });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

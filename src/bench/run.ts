@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: latency of the main read paths on the embedded defaults (or on MySQL +
- * Redis when DATABASE_URL / REDIS_URL are set), and the abuse mix (abuse-mix.ts). Targets are
- * checked here, never in tests.
+ * Redis when DATABASE_URL / REDIS_URL are set), the abuse mix (abuse-mix.ts), the release
+ * engine (releases.ts) and the P1/P2 read path against a raw baseline (read-path.ts, with
+ * BENCH_DATABASE_URL/BENCH_REDIS_URL or DATABASE_URL/REDIS_URL). Targets are checked here,
+ * never in tests.
  */
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { startPhantom } from '../main.js';
 import { runAbuseMix } from './abuse-mix.js';
 import { runReleaseBench } from './releases.js';
 import { runNotifyBurst } from './notify-burst.js';
+import { runReadPathBench } from './read-path.js';
 
 const TOKEN = 'bench-admin-token-0123456789';
 
@@ -65,6 +68,8 @@ async function main(): Promise<void> {
     if (!(await runAbuseMix(phantom.server.url, () => gql(`{ app(name: "bench-42") { name version } }`), (l) => process.stdout.write(l)))) failed++;
     if (!(await runReleaseBench(Number(process.env.BENCH_RELEASES ?? 200), (l) => process.stdout.write(l))).ok) failed++;
     if (!(await runNotifyBurst((l) => process.stdout.write(l))).ok) failed++;
+    // P1/P2 (issue 9): side by side with a raw route, on MySQL + Redis (skipped without them).
+    if (!(await runReadPathBench((l) => process.stdout.write(l))).ok) failed++;
     process.exitCode = failed ? 1 : 0;
   } finally {
     await phantom.stop();

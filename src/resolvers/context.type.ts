@@ -3,6 +3,7 @@ import type { Viewer } from '../domain/people/viewer.js';
 import type { DomainContext } from '../domain/shared/domain-context.js';
 import type { AppLoaders } from '../domain/apps/app.loaders.js';
 import type { UserLoaders } from '../domain/people/user.loaders.js';
+import type { EnvironmentLoaders } from '../domain/settings/environment.loaders.js';
 import type { PlatformServices } from '../server/services.js';
 
 /**
@@ -13,7 +14,7 @@ export interface GraphQLContext {
   viewer: Viewer | null;
   em: EntityManager;
   domain: DomainContext;
-  loaders: AppLoaders & UserLoaders;
+  loaders: AppLoaders & UserLoaders & EnvironmentLoaders;
   /** Set for mutations (by the server): loaders read the primary, so answers show their own writes. */
   reads: { primary: boolean };
   /** Services that live for the whole process (k8s runtime, feeds, …), typed. */

@@ -6,6 +6,7 @@ import { authenticate } from '../domain/people/auth.service.js';
 import { DomainError } from '../domain/shared/errors.js';
 import { createAppLoaders } from '../domain/apps/app.loaders.js';
 import { createUserLoaders } from '../domain/people/user.loaders.js';
+import { createEnvironmentLoaders } from '../domain/settings/environment.loaders.js';
 
 /** Resolves a bearer header to a viewer, as a GraphQL error with an HTTP 401 when it is bad (503 when the session store is down). */
 export async function viewerFromHeader(platform: Platform, header: string | undefined | null): Promise<Viewer | null> {
@@ -26,14 +27,15 @@ export async function viewerFromHeader(platform: Platform, header: string | unde
  */
 export function buildContext(platform: Platform, viewer: Viewer | null, clientAddress: string | null = null): GraphQLContext {
   const em = platform.orm.em.fork();
-  const domain = { em, viewer, deps: platform.deps, clientAddress };
+  const envLoaders = createEnvironmentLoaders(em, () => ctx.reads.primary);
+  const domain = { em, viewer, deps: platform.deps, clientAddress, environmentByName: envLoaders.environmentByName };
   const ctx: GraphQLContext = {
     viewer,
     em,
     domain,
     // An object, not a flag: Apollo hands plugins a shallow copy of the context.
     reads: { primary: false },
-    loaders: { ...createAppLoaders(em, () => ctx.reads.primary), ...createUserLoaders(em, () => ctx.reads.primary) },
+    loaders: { ...createAppLoaders(em, () => ctx.reads.primary), ...createUserLoaders(em, () => ctx.reads.primary), ...envLoaders },
     services: platform.services,
   };
   return ctx;

@@ -19,6 +19,7 @@ import { makeFormatError } from './format-error.js';
 import { costWithVariables, documentBoundsError, limitRules, resolveLimits, type QueryLimits } from './limits.js';
 import { prepareWsOperation } from './ws-operation.js';
 import { WsSocketGuard } from './ws-socket-guard.js';
+import { serveMetrics } from './metrics.js';
 import { loadWebApp, mountWebApp, playgroundPage, sendPage } from './playground.js';
 import type { GraphQLContext } from '../resolvers/context.type.js';
 import type { Viewer } from '../domain/people/viewer.js';
@@ -123,6 +124,7 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
     allowBatchedHttpRequests: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      platform.metrics.apolloPlugin(),
       ApolloServerPluginLandingPageDisabled(),
       auditPlugin({
         em: () => platform.orm.em.fork(),
@@ -157,6 +159,10 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   });
   await apollo.start();
 
+  platform.metrics.watchSockets(wsServer);
+  app.get('/metrics', (req, res, next) => {
+    serveMetrics(platform.metrics, config.metricsToken, req, res).catch(next);
+  });
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -3,6 +3,7 @@
  * config (database, cache, sessions) and tears them down again.
  */
 import { join } from 'node:path';
+import { createMetrics, type PhantomMetrics } from './metrics.js';
 import type { Config } from '../config.js';
 import { createOrm, isMysql, migrate, type Orm, type SqlStats } from '../db/orm.js';
 import type { KvStore } from '../cache/kv-store.js';
@@ -33,6 +34,8 @@ export interface Platform {
   eventsCommittedListeners: Set<() => void>;
   /** Process-wide services of the roles this process runs (typed; see services.ts), exposed to resolvers. */
   services: PlatformServices;
+  /** Prometheus metrics of this process (`GET /metrics` on the API and worker listeners). */
+  metrics: PhantomMetrics;
   /** Closers run in reverse order by {@link Platform.close}. */
   onClose: (fn: () => Promise<void> | void) => void;
   close(): Promise<void>;
@@ -118,6 +121,8 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       config, orm, sqlStats: stats, kv, cache, deps, logger, messaging,
       eventsCommittedListeners: listeners,
       services: {},
+      // Set just below: the collectors read the platform itself at scrape time.
+      metrics: undefined as unknown as PhantomMetrics,
       onClose: (fn) => closers.push(fn),
       close: async () => {
         for (const fn of closers.reverse()) {
@@ -130,6 +135,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
         closers.length = 0;
       },
     };
+    platform.metrics = createMetrics(platform);
     // Clusters (kubeconfig or embedded sims), informers, the watcher lease: `services.k8s`.
     await attachK8s(platform);
     return platform;

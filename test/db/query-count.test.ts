@@ -41,4 +41,48 @@ describeServices('SQL statements per request (MySQL)', () => {
     expect(fifty).toBeLessThanOrEqual(4);
     expect(fifty).toBeGreaterThan(0);
   });
+
+  // Issue 9, P5: `workloads(env)` read the environment once per app (an N+1).
+  async function countWithWorkloads(first: number): Promise<number> {
+    const q = `query($f: Int) { apps(first: $f) { edges { node { name workloads(env: "prod") { cluster namespace } } } } }`;
+    await t.gql(q, { f: first });
+    const r = await t.gql(q, { f: first });
+    const used = t.phantom.platform.sqlStats.lastRequestQueries;
+    expect(r.errors).toBeUndefined();
+    expect(r.data.apps.edges).toHaveLength(first);
+    expect(r.data.apps.edges[0].node.workloads.map((w: any) => w.cluster)).toEqual(['sim-1', 'sim-2']);
+    return used;
+  }
+
+  it('with workloads(env): constant for N = 5 and N = 50, and at most 4', async () => {
+    const five = await countWithWorkloads(5);
+    const fifty = await countWithWorkloads(50);
+    expect(fifty).toBe(five);
+    expect(fifty).toBeLessThanOrEqual(4);
+  });
+
+  // Issue 9, P1: the count is a second scan, run only when `totalCount` is selected; the
+  // members join reads the users' public columns, never their password hashes.
+  it('counts only when totalCount is asked (also through a fragment); the members join leaves password_hash alone', async () => {
+    const run = async (q: string) => {
+      await t.gql(q, { f: 20 });
+      const before = t.phantom.platform.sqlStats.queries;
+      const r = await t.gql(q, { f: 20 });
+      expect(r.errors).toBeUndefined();
+      const statements = t.phantom.platform.sqlStats.recent.slice(-(t.phantom.platform.sqlStats.queries - before));
+      return { used: t.phantom.platform.sqlStats.lastRequestQueries, statements, data: r.data };
+    };
+    const nodes = `edges { node { name members { role user { username displayName } } } }`;
+    const without = await run(`query($f: Int) { apps(first: $f) { ${nodes} } }`);
+    const withCount = await run(`query($f: Int) { apps(first: $f) { totalCount ${nodes} } }`);
+    const viaFragment = await run(`query($f: Int) { apps(first: $f) { ...C ${nodes} } } fragment C on AppConnection { totalCount }`);
+    expect(withCount.used).toBe(without.used + 1);
+    expect(viaFragment.used).toBe(withCount.used);
+    expect(withCount.data.apps.totalCount).toBe(55);
+    expect(viaFragment.data.apps.totalCount).toBe(55);
+    expect(without.statements.some((s) => /count\(/i.test(s))).toBe(false);
+    const memberReads = withCount.statements.filter((s) => s.includes('app_members'));
+    expect(memberReads.length).toBeGreaterThan(0);
+    for (const s of memberReads) expect(s).not.toMatch(/password_hash|`u`\.\*|`e1`\.\*/);
+  });
 });

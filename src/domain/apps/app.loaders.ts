@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/core';
-import { AppMember } from './app-member.entity.js';
+import { findMemberRows, type MemberRow } from './app.repository.js';
 import { App } from './app.entity.js';
 import { toRecord, type AppRecord } from './app.service.js';
 
@@ -17,17 +17,14 @@ export function createAppLoaders(em: EntityManager, readPrimary: () => boolean =
       const byId = new Map(rows.map((a) => [a.id, toRecord(a)]));
       return ids.map((id) => byId.get(id) ?? null);
     }),
-    membersByAppId: new DataLoader<number, AppMember[]>(async (appIds) => {
-      const rows = await em.find(
-        AppMember,
-        { app: { $in: [...appIds] } },
-        { populate: ['user'], orderBy: { id: 'asc' }, connectionType: readPrimary() ? 'write' : undefined },
-      );
-      const byApp = new Map<number, AppMember[]>();
+    /** Members with their users' public columns, as plain rows: one query per response. */
+    membersByAppId: new DataLoader<number, MemberRow[]>(async (appIds) => {
+      const rows = await findMemberRows(em, appIds, readPrimary());
+      const byApp = new Map<number, MemberRow[]>();
       for (const r of rows) {
-        const list = byApp.get(r.app.id) ?? [];
+        const list = byApp.get(r.appId) ?? [];
         list.push(r);
-        byApp.set(r.app.id, list);
+        byApp.set(r.appId, list);
       }
       return appIds.map((id) => byApp.get(id) ?? []);
     }),

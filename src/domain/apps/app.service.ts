@@ -1,4 +1,4 @@
-import { OptimisticLockError, UniqueConstraintViolationException, type EntityManager, type FilterQuery } from '@mikro-orm/core';
+import { OptimisticLockError, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import { App } from './app.entity.js';
 import { AppMember } from './app-member.entity.js';
 import { AppKind, AppRole, ROLE_RANK } from './app-kind.js';
@@ -9,6 +9,7 @@ import { requireViewer, requireWriter } from '../shared/authz.js';
 import { actsAsAdmin } from '../people/viewer.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { forUpdate } from '../../db/locking.js';
+import { countApps, findAppRows, type AppRow } from './app.repository.js';
 import { DEFAULT_RELEASE_CONFIG, type ContainerSpec, type ReleaseConfig } from './app-spec.js';
 import {
   buildContainer, buildReleaseConfig, repositoryForDisplay, validateAppName, validateCommand, validateKind, validateRepository, validateText,
@@ -132,26 +133,31 @@ export async function requireAppRole(ctx: DomainContext, app: { id: number; name
 
 export interface AppPage {
   items: AppRecord[];
-  totalCount: number;
+  /** Null when the caller did not ask for it (`count: false`): the count is a second scan. */
+  totalCount: number | null;
   hasNextPage: boolean;
 }
 
-/** Apps ordered by name, keyset-paginated (`afterName` is the last name of the previous page). */
-export async function listApps(ctx: DomainContext, filter: AppFilter, first: number, afterName?: string): Promise<AppPage> {
+/**
+ * Apps ordered by name, keyset-paginated (`afterName` is the last name of the previous page).
+ * Reads plain rows (no entities: the list never changes what it reads); counts all matches
+ * only when `opts.count` (issue 9, P1: the count ran on every page, asked for or not).
+ */
+export async function listApps(ctx: DomainContext, filter: AppFilter, first: number, afterName?: string, opts: { count?: boolean } = {}): Promise<AppPage> {
   requireViewer(ctx.viewer);
-  const where: FilterQuery<App> = {};
-  if (filter.name) where.name = { $like: `%${filter.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%` };
-  if (filter.kind) where.kind = filter.kind;
-  if (filter.member) {
-    const ids = await ctx.em.find(AppMember, { user: { username: filter.member } }, { fields: ['app'] });
-    where.id = { $in: ids.map((m) => m.app.id) };
-  }
-  const pageWhere: FilterQuery<App> = afterName ? { $and: [where, { name: { $gt: afterName } }] } : where;
   const [rows, totalCount] = await Promise.all([
-    ctx.em.find(App, pageWhere, { orderBy: { name: 'asc' }, limit: first + 1 }),
-    ctx.em.count(App, where),
+    findAppRows(ctx.em, filter, first + 1, afterName),
+    opts.count === false ? Promise.resolve(null) : countApps(ctx.em, filter),
   ]);
-  return { items: rows.slice(0, first).map(toRecord), totalCount, hasNextPage: rows.length > first };
+  return { items: rows.slice(0, first).map(rowToRecord), totalCount, hasNextPage: rows.length > first };
+}
+
+function rowToRecord(a: AppRow): AppRecord {
+  return {
+    ...a, repository: repositoryForDisplay(a.repository),
+    // Rows written before a release setting existed lack it: fill in its default.
+    releaseConfig: { ...DEFAULT_RELEASE_CONFIG, ...a.releaseConfig },
+  };
 }
 
 export async function createApp(ctx: DomainContext, input: CreateAppInput): Promise<AppRecord> {

@@ -9,6 +9,7 @@ import type { PhantomTopics } from '../../pubsub/topics.js';
 import { OutboxRelay, type OutboxRelayOptions, type RelayLogger } from './outbox-relay.js';
 import { PlatformEventFeed } from './platform-event-feed.js';
 import { DomainError } from '../shared/errors.js';
+import { every } from '../../engine/timers.js';
 
 /** The parts of the platform the events module needs (structural, so domain/ does not import server/). */
 export interface EventOutboxHost {
@@ -45,7 +46,7 @@ export async function startEventOutbox(
   const { relay: withRelay = true, feed: withFeed = true, feedPollMs, ...relayOpts } = opts;
   const relay = withRelay ? new OutboxRelay({ em, streams, bus, leases, logger: host.logger, ...relayOpts }) : undefined;
   const feed = withFeed
-    ? new PlatformEventFeed({ bus, em, pollMs: feedPollMs, onError: (err) => host.logger.warn({ err }, 'platform event feed: heartbeat failed') })
+    ? new PlatformEventFeed({ bus, em, pollMs: feedPollMs, every, onError: (err) => host.logger.warn({ err }, 'platform event feed: read failed; will retry') })
     : undefined;
   const outbox: EventOutbox = {
     relay,

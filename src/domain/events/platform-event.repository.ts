@@ -57,6 +57,19 @@ export async function maxSeq(em: EntityManager): Promise<bigint> {
   return BigInt(rows[0]?.m ?? 0);
 }
 
+/**
+ * The highest `seq` already published (0 when none), from the primary. The relay publishes
+ * in `seq` order, so every event up to it is on the bus or was; numbered events still
+ * waiting for the relay are left out (the live feed must not treat them as missed).
+ * Reads the `seq` index backwards and stops at the first published row.
+ */
+export async function maxPublishedSeq(em: EntityManager): Promise<bigint> {
+  const rows = await em.find(PlatformEventRow, { seq: { $ne: null }, publishedAt: { $ne: null } }, {
+    fields: ['seq'], orderBy: { seq: 'desc' }, limit: 1, disableIdentityMap: true, connectionType: 'write',
+  });
+  return BigInt(rows[0]?.seq ?? 0);
+}
+
 /** What {@link sequencePending} did: rows numbered, or `busy` when another replica holds the numbering lock. */
 export type SequenceResult = { numbered: number; busy: boolean };
 

@@ -13,7 +13,7 @@ import { getApp, rolesOf } from '../apps/app.service.js';
 import { NOTIFICATION_ROUTE_SETTING, PlatformEventType } from './event-recorder.js';
 import { findSequenced, maxSeq, type EventOrder, type PlatformEventFilter } from './platform-event.repository.js';
 import { toEventRecord, type PlatformEventRecord } from './platform-event.record.js';
-import type { FeedItem, PlatformEventFeed } from './platform-event-feed.js';
+import type { PlatformEventFeed } from './platform-event-feed.js';
 import { isRuleSetting } from '../rules/rule-setting.js';
 
 export type { PlatformEventFilter, EventOrder };
@@ -114,10 +114,11 @@ const REPLAY_BATCH = 200;
  * duplicate and no gap at the seam; without `after` it starts at the newest event.
  *
  * How the seam holds: the listener is attached *before* the newest id is read, so every
- * later event reaches the buffer; ids are dense, so a live event more than one past the
- * last id sent (a bus message lost or dropped from a full buffer) triggers a read of the
- * gap from the table, and one at or below it is a duplicate and skipped. Events are on the
- * table (numbered, committed) before they reach the bus, so a gap can always be filled.
+ * later event reaches the buffer. The feed hands out every event once, in id order, with no
+ * gap (it reads a gap from the table once for the whole process, not once per subscriber);
+ * an event at or below the last id sent is a duplicate and skipped, and one more than one
+ * past it means this subscriber's own buffer dropped events (a slow client): only then does
+ * it read the gap from the table itself.
  *
  * Rejects at once (not on the first `next()`) when the caller or the arguments are bad,
  * including an `after` beyond the newest event: ids are dense and public only once given,
@@ -135,7 +136,7 @@ export async function subscribePlatformEvents(
   const afterSeq = parseEventId(after, 'after');
   // A slow client must not grow memory without bound: the oldest buffered items are
   // dropped, and the gap check above reads them back from the table.
-  const items = topicIterator<FeedItem>((on) => [feed.listen(on)], { bufferSize: 1000 });
+  const items = topicIterator<PlatformEventRecord>((on) => [feed.listen(on)], { bufferSize: 1000 });
   let newest: bigint;
   try {
     newest = await maxSeq(ctx.em);
@@ -167,17 +168,12 @@ export async function subscribePlatformEvents(
   async function* run(): AsyncGenerator<PlatformEventRecord> {
     let last = newest;
     if (afterSeq != null) yield* replay(afterSeq, newest);
-    for await (const item of items) {
-      const upTo = item.kind === 'event' ? BigInt(item.event.id) : item.seq;
-      if (upTo <= last) continue;
-      if (item.kind === 'tick') {
-        yield* replay(last, upTo);
-        last = upTo;
-        continue;
-      }
-      if (upTo > last + 1n) yield* replay(last, upTo - 1n);
-      last = upTo;
-      if (await visible(item.event)) yield item.event;
+    for await (const event of items) {
+      const seq = BigInt(event.id);
+      if (seq <= last) continue;
+      if (seq > last + 1n) yield* replay(last, seq - 1n);
+      last = seq;
+      if (await visible(event)) yield event;
     }
   }
 

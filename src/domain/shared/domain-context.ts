@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { Cache } from '../../cache/cache.js';
 import type { KvStore } from '../../cache/kv-store.js';
 import type { Viewer } from '../people/viewer.js';
+import type { EnvironmentLoaders } from '../settings/environment.loaders.js';
 import type { TicketKind } from '../tickets/ticket-kind.js';
 import type { TicketDecisionHook } from '../tickets/ticket.record.js';
 
@@ -48,4 +49,10 @@ export interface DomainContext {
    * Sign-in throttling keys on it.
    */
   clientAddress?: string | null;
+  /**
+   * The request's environment loader, when the call comes from a GraphQL request: reads that
+   * every item of a page repeats (`App.workloads(env)`) then cost one query per request.
+   * Absent for workers and tests, which read directly.
+   */
+  environmentByName?: EnvironmentLoaders['environmentByName'];
 }

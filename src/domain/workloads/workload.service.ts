@@ -30,7 +30,8 @@ async function requireApp(ctx: DomainContext, name: string): Promise<AppRecord> 
 
 /** The env's targets; an unknown env is the caller's mistake (BAD_USER_INPUT on `env`). */
 export async function targetsOf(ctx: DomainContext, env: string): Promise<WorkloadTarget[]> {
-  const e = await ctx.em.findOne(Environment, { name: env });
+  // Through the request's loader when there is one: a page of apps reads the env once (P5).
+  const e = ctx.environmentByName ? await ctx.environmentByName.load(env) : await ctx.em.findOne(Environment, { name: env });
   if (!e) throw badInput('env', `Unknown environment "${env}".`);
   return e.targets.map((t) => ({ cluster: t.cluster, namespace: t.namespace }));
 }

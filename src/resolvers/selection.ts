@@ -1,0 +1,22 @@
+import type { GraphQLResolveInfo, SelectionSetNode } from 'graphql';
+
+/**
+ * Whether the field being resolved selects `name` directly (through inline fragments and
+ * named fragments too, whatever their type condition or directives): used to skip work a
+ * query did not ask for, e.g. a connection's `totalCount` (issue 9, P1). Errs towards true.
+ */
+export function selectsField(info: GraphQLResolveInfo, name: string): boolean {
+  const seen = new Set<string>();
+  const walk = (set: SelectionSetNode | undefined): boolean => {
+    for (const sel of set?.selections ?? []) {
+      if (sel.kind === 'Field' && sel.name.value === name) return true;
+      if (sel.kind === 'InlineFragment' && walk(sel.selectionSet)) return true;
+      if (sel.kind === 'FragmentSpread' && !seen.has(sel.name.value)) {
+        seen.add(sel.name.value);
+        if (walk(info.fragments[sel.name.value]?.selectionSet)) return true;
+      }
+    }
+    return false;
+  };
+  return info.fieldNodes.some((node) => walk(node.selectionSet));
+}
