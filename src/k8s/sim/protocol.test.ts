@@ -263,6 +263,24 @@ describe('simulated API server protocol', () => {
     expect(bad.status).toBe(422);
   });
 
+  it('a resourceVersion from the future: watch ERROR 504 ResourceVersionTooLarge, list 504, as the apiserver answers', async () => {
+    const future = cluster.resourceVersion + 1000;
+    const w = watch(`${D}?watch=true&resourceVersion=${future}`);
+    await w.ended; // the server ends the stream after the error
+    expect(await w.status).toBe(200);
+    expect(w.events).toEqual([{
+      type: 'ERROR',
+      object: {
+        kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Timeout', code: 504,
+        message: `Timeout: Too large resource version: ${future}, current: ${cluster.resourceVersion}`,
+        details: { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 },
+      },
+    }]);
+    const list = await call('GET', `${D}?resourceVersion=${future}`);
+    expect([list.status, list.body.reason, list.body.details.causes[0].reason]).toEqual([504, 'Timeout', 'ResourceVersionTooLarge']);
+    expect((await call('GET', `${D}?resourceVersion=${cluster.resourceVersion}`)).status).toBe(200);
+  });
+
   it('rolling update honours maxSurge/maxUnavailable', async () => {
     const name = 'roll';
     const strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };

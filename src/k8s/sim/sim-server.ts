@@ -15,7 +15,7 @@ import {
   openApiV3Index,
   versionInfo,
 } from './discovery.js';
-import { badRequest, internalError, invalid, methodNotAllowed, pathNotFound, StatusError, unsupportedMediaType } from './errors.js';
+import { badRequest, internalError, invalid, methodNotAllowed, pathNotFound, StatusError, tooLargeResourceVersion, unsupportedMediaType } from './errors.js';
 import { EventRecorder } from './event-recorder.js';
 import { Kubelet } from './kubelet.js';
 import { kubeconfigFor } from './kubeconfig.js';
@@ -464,6 +464,10 @@ class Cluster implements SimulatedCluster {
           return;
         }
         const rv = String(this.store.resourceVersion);
+        // A list "not older than" a resourceVersion this server has not reached fails like the apiserver's.
+        const minRv = q.get('resourceVersion');
+        if (minRv && /^\d+$/.test(minRv) && Number(minRv) > this.store.resourceVersion)
+          throw tooLargeResourceVersion(Number(minRv), this.store.resourceVersion);
         const items = this.registry.list(def, ns).filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
         if (table) return sendJson(res, 200, toTable(def.kind, items, rv, table, out));
         if (wantsPartial(accept, true)) return sendJson(res, 200, partialList(items.map(out), rv));
