@@ -22,6 +22,7 @@ import { kubeconfigFor } from './kubeconfig.js';
 import { partialList, partialObject, wantsPartial } from './partial-metadata.js';
 import { decodeProtobufObject, isProtobufBody } from './protobuf.js';
 import { podLog } from './pod-logs.js';
+import { ClusterDataDir } from './persistence.js';
 import { PATCH_TYPES, Registry, type Subresource } from './registry.js';
 import { apiVersionOf, findResource, RESOURCES, type ResourceDef } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -41,6 +42,12 @@ export interface SimClusterOptions {
   historyWindowMs?: number;
   /** Max events kept in the watch history (default 10 000). */
   historyMaxEvents?: number;
+  /**
+   * Keeps the objects in this directory (see persistence.ts): read back at start with their
+   * resourceVersions continuing, written as they change. The port it last listened on is
+   * tried first when `port` is 0 or unset. Default: in memory only.
+   */
+  dataDir?: string;
 }
 
 export interface InjectedFailure {
@@ -79,6 +86,8 @@ export interface SimulatedCluster {
   resetRequestCount(): void;
   /** Errors swallowed by the simulated controllers (should stay empty). */
   readonly controllerErrors: readonly unknown[];
+  /** Where its objects are kept, or undefined when in memory only. */
+  readonly dataDir: string | undefined;
 }
 
 const MAX_BODY = 10 * 1024 * 1024;
@@ -249,6 +258,8 @@ class Cluster implements SimulatedCluster {
   private failures: (InjectedFailure & { remaining: number })[] = [];
   private requests = 0;
   private closing?: Promise<void>;
+  private readonly data?: ClusterDataDir;
+  private readonly preferredPort?: number;
   port = 0;
   url = '';
 
@@ -259,11 +270,19 @@ class Cluster implements SimulatedCluster {
     this.timing = { ...DEFAULT_TIMING, ...(opts.timing ?? {}) };
     this.store = new Store({ historyWindowMs: opts.historyWindowMs ?? 5 * 60_000, historyMaxEvents: opts.historyMaxEvents ?? 10_000 });
     this.registry = new Registry(this.store);
+    if (opts.dataDir) {
+      const { data, state } = ClusterDataDir.open(opts.dataDir);
+      this.data = data;
+      this.preferredPort = state.port;
+      this.store.restore(state, data);
+    }
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease'])
-      this.registry.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    this.registry.create(NODES, undefined, simNode(`${name}-worker`));
+      if (!this.store.has(NAMESPACES.storeKey, undefined, ns))
+        this.registry.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    if (!this.store.has(NODES.storeKey, undefined, `${name}-worker`)) this.registry.create(NODES, undefined, simNode(`${name}-worker`));
     this.recorder = new EventRecorder(this.store);
     this.kubelet = new Kubelet(this.store, this.recorder, this.timing, `${name}-worker`);
+    this.kubelet.adopt(this.store.list('pods'));
     this.controllers = new ControllerManager(this.registry, this.recorder, this.timing);
     this.watches = new WatchHub(this.store, () => this.timing.bookmarkMs);
     this.server = createServer((req, res) => {
@@ -283,7 +302,23 @@ class Cluster implements SimulatedCluster {
     this.server.requestTimeout = 0;
   }
 
-  listen(port: number): Promise<void> {
+  get dataDir(): string | undefined {
+    return this.data?.dir;
+  }
+
+  /** Listens on `port`; with port 0 and a port remembered in the data directory, on that one if it is free. */
+  async listen(port: number): Promise<void> {
+    if (!port && this.preferredPort) {
+      try {
+        await this.listenOn(this.preferredPort);
+      } catch {
+        await this.listenOn(0); // taken meanwhile: kubeconfigs must be rewritten
+      }
+    } else await this.listenOn(port);
+    this.data?.savePort(this.port);
+  }
+
+  private listenOn(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, '127.0.0.1', () => {
@@ -332,7 +367,10 @@ class Cluster implements SimulatedCluster {
       this.controllers.close();
       this.kubelet.close();
       this.watches.closeAll();
-      this.server.close(() => resolve());
+      this.server.close(() => {
+        this.data?.close();
+        resolve();
+      });
       this.server.closeAllConnections();
     });
     return this.closing;
