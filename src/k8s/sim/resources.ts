@@ -95,6 +95,14 @@ export const RESOURCES: ResourceDef[] = [
     shortNames: ['svc'], categories: ['all'], verbs: ALL_VERBS, subresources: ['status'], storeKey: 'services',
   },
   {
+    group: '', version: 'v1', resource: 'configmaps', singular: 'configmap', kind: 'ConfigMap', namespaced: true,
+    shortNames: ['cm'], categories: [], verbs: ALL_VERBS, subresources: [], storeKey: 'configmaps',
+  },
+  {
+    group: '', version: 'v1', resource: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true,
+    shortNames: [], categories: [], verbs: ALL_VERBS, subresources: [], storeKey: 'secrets',
+  },
+  {
     group: '', version: 'v1', resource: 'events', singular: 'event', kind: 'Event', namespaced: true,
     shortNames: ['ev'], categories: [], verbs: ALL_VERBS, subresources: [], storeKey: 'events',
   },

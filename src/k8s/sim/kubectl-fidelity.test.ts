@@ -1,0 +1,84 @@
+/**
+ * The kubectl commands of issue 12 that failed against the simulator, with the real kubectl
+ * (the machine's `kubectl` picks the binary matching the server, v1.33; `kubectl.1.32` is
+ * v1.32 explicitly where the two differ) and with client-node.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulatedCluster, type SimulatedCluster } from './index.js';
+import { FAST_TIMING, KUBECTL, kubectlEnv, tableRows, type KubectlEnv } from './test-support.js';
+
+const CONFIG = `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: app-config}
+data:
+  LOG_LEVEL: debug
+  app.properties: |
+    a=1
+binaryData:
+  blob: AAEC
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: app-secret}
+type: Opaque
+stringData:
+  password: hunter2
+data:
+  user: YWRtaW4=
+`;
+
+describe('kubectl items of issue 12 against the simulated cluster', () => {
+  let cluster: SimulatedCluster;
+  let k: KubectlEnv;
+  let core: CoreV1Api;
+
+  beforeAll(async () => {
+    expect(existsSync(KUBECTL)).toBe(true);
+    cluster = await startSimulatedCluster({ name: 'fidelity', timing: FAST_TIMING });
+    k = kubectlEnv(cluster.kubeconfigYaml());
+    writeFileSync(join(k.dir, 'config.yaml'), CONFIG);
+    const kc = new KubeConfig();
+    kc.loadFromString(cluster.kubeconfigYaml());
+    core = kc.makeApiClient(CoreV1Api);
+  });
+  afterAll(async () => {
+    await cluster?.close();
+    k?.cleanup();
+    expect(cluster.controllerErrors).toEqual([]);
+  });
+
+  it('4: ConfigMaps and Secrets: create (protobuf), apply, get, Secret data base64 with stringData merged', async () => {
+    const cm = await k.run(['create', 'configmap', 'cfg', '--from-literal=a=1', '--from-literal=b=2']);
+    expect([cm.stderr, cm.stdout.trim()]).toEqual(['', 'configmap/cfg created']);
+    const sec = await k.run(['create', 'secret', 'generic', 'pw', '--from-literal=password=s3cret']);
+    expect([sec.stderr, sec.stdout.trim()]).toEqual(['', 'secret/pw created']);
+    const applied = await k.run(['apply', '-f', join(k.dir, 'config.yaml')]);
+    expect([applied.stderr, applied.stdout.trim().split('\n')]).toEqual(['', ['configmap/app-config created', 'secret/app-secret created']]);
+
+    const cms = tableRows((await k.run(['get', 'configmaps'])).stdout);
+    expect(cms.map((r) => r.slice(0, 2))).toEqual([['NAME', 'DATA'], ['app-config', '3'], ['cfg', '2']]);
+    const secrets = tableRows((await k.run(['get', 'secrets'])).stdout);
+    expect(secrets.map((r) => r.slice(0, 3))).toEqual([['NAME', 'TYPE', 'DATA'], ['app-secret', 'Opaque', '2'], ['pw', 'Opaque', '1']]);
+    expect((await k.run(['get', 'cm', 'cfg', '-o', 'jsonpath={.data.b}'])).stdout).toBe('2');
+    expect((await k.run(['get', 'secret', 'pw', '-o', 'jsonpath={.data.password}'])).stdout).toBe(Buffer.from('s3cret').toString('base64'));
+
+    // client-node: stringData was merged into data (base64) and is not stored.
+    const s = await core.readNamespacedSecret({ name: 'app-secret', namespace: 'default' });
+    expect([s.type, s.data, s.stringData]).toEqual(['Opaque', { user: 'YWRtaW4=', password: Buffer.from('hunter2').toString('base64') }, undefined]);
+    const c = await core.readNamespacedConfigMap({ name: 'app-config', namespace: 'default' });
+    expect([c.data?.LOG_LEVEL, c.binaryData]).toEqual(['debug', { blob: 'AAEC' }]);
+
+    // As the apiserver: data that is not base64 is a 400 (decoding), a bad key a 422 (validation).
+    await expect(core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'bad' }, data: { x: 'not base64!' } } }))
+      .rejects.toMatchObject({ code: 400, body: expect.stringContaining('illegal base64 data at input byte 3') });
+    await expect(core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'bad' }, data: { 'a b': '1' } } }))
+      .rejects.toMatchObject({ code: 422, body: expect.stringContaining('a valid config key must consist of alphanumeric characters') });
+
+    const del = await k.run(['delete', '-f', join(k.dir, 'config.yaml')]);
+    expect(del.stdout.trim().split('\n')).toEqual(['configmap "app-config" deleted', 'secret "app-secret" deleted']);
+  });
+});
