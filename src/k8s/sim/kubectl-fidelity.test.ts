@@ -5,10 +5,10 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AuthenticationV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulatedCluster, type SimulatedCluster } from './index.js';
-import { FAST_TIMING, KUBECTL, kubectlEnv, tableRows, type KubectlEnv } from './test-support.js';
+import { FAST_TIMING, KUBECTL, KUBECTL_132, kubectlEnv, tableRows, type KubectlEnv } from './test-support.js';
 
 const CONFIG = `
 apiVersion: v1
@@ -35,13 +35,15 @@ describe('kubectl items of issue 12 against the simulated cluster', () => {
   let cluster: SimulatedCluster;
   let k: KubectlEnv;
   let core: CoreV1Api;
+  let kc: KubeConfig;
+  const run132 = (args: string[]) => k.run(args, 20_000, KUBECTL_132);
 
   beforeAll(async () => {
     expect(existsSync(KUBECTL)).toBe(true);
     cluster = await startSimulatedCluster({ name: 'fidelity', timing: FAST_TIMING });
     k = kubectlEnv(cluster.kubeconfigYaml());
     writeFileSync(join(k.dir, 'config.yaml'), CONFIG);
-    const kc = new KubeConfig();
+    kc = new KubeConfig();
     kc.loadFromString(cluster.kubeconfigYaml());
     core = kc.makeApiClient(CoreV1Api);
   });
@@ -80,5 +82,27 @@ describe('kubectl items of issue 12 against the simulated cluster', () => {
 
     const del = await k.run(['delete', '-f', join(k.dir, 'config.yaml')]);
     expect(del.stdout.trim().split('\n')).toEqual(['configmap "app-config" deleted', 'secret "app-secret" deleted']);
+  });
+
+  it('6: auth can-i (and --list) says yes, auth whoami names the kubeconfig user, with kubectl 1.33 and 1.32', async () => {
+    for (const run of [(a: string[]) => k.run(a), run132]) {
+      const can = await run(['auth', 'can-i', 'create', 'deployments']);
+      expect([can.code, can.stdout.trim()]).toEqual([0, 'yes']);
+      expect((await run(['auth', 'can-i', 'delete', 'secrets', '-n', 'kube-system'])).stdout.trim()).toBe('yes');
+      const list = tableRows((await run(['auth', 'can-i', '--list'])).stdout);
+      expect(list[1]).toEqual(['*.*', '[]', '[]', '[*]']);
+      const who = await run(['auth', 'whoami', '-o', 'json']);
+      expect(who.stderr).toBe('');
+      expect(JSON.parse(who.stdout)).toMatchObject({ kind: 'SelfSubjectReview', apiVersion: 'authentication.k8s.io/v1', status: { userInfo: { username: 'fidelity' } } });
+      expect(JSON.parse((await run(['--as', 'alice', '--as-group', 'devs', 'auth', 'whoami', '-o', 'json'])).stdout).status.userInfo)
+        .toEqual({ username: 'alice', groups: ['devs', 'system:authenticated'] });
+    }
+    // client-node sends the kubeconfig's impersonation too.
+    const who = await kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: {} });
+    expect(who.status?.userInfo?.username).toBe('fidelity');
+    const review = await kc.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
+      body: { spec: { resourceAttributes: { verb: 'get', resource: 'pods', namespace: 'default' } } },
+    });
+    expect([review.status?.allowed, review.spec.resourceAttributes?.resource]).toEqual([true, 'pods']);
   });
 });

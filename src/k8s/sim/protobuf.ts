@@ -64,6 +64,16 @@ const S: Record<string, MessageSpec> = {
   },
   ConfigMap: { 1: ['metadata', 'ObjectMeta'], 2: ['data', 'map'], 3: ['binaryData', 'bmap'], 4: ['immutable', 'bool', false, true] },
   Secret: { 1: ['metadata', 'ObjectMeta'], 2: ['data', 'bmap'], 3: ['type', 'string'], 4: ['stringData', 'map'], 5: ['immutable', 'bool', false, true] },
+  SelfSubjectAccessReview: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'SelfSubjectAccessReviewSpec'] },
+  SelfSubjectAccessReviewSpec: { 1: ['resourceAttributes', 'ResourceAttributes'], 2: ['nonResourceAttributes', 'NonResourceAttributes'] },
+  ResourceAttributes: {
+    1: ['namespace', 'string'], 2: ['verb', 'string'], 3: ['group', 'string'], 4: ['version', 'string'], 5: ['resource', 'string'],
+    6: ['subresource', 'string'], 7: ['name', 'string'],
+  },
+  NonResourceAttributes: { 1: ['path', 'string'], 2: ['verb', 'string'] },
+  SelfSubjectRulesReview: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'SelfSubjectRulesReviewSpec'] },
+  SelfSubjectRulesReviewSpec: { 1: ['namespace', 'string'] },
+  SelfSubjectReview: { 1: ['metadata', 'ObjectMeta'] },
   HorizontalPodAutoscaler: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'HorizontalPodAutoscalerSpec'] },
   HorizontalPodAutoscalerSpec: {
     1: ['scaleTargetRef', 'CrossVersionObjectReference'], 2: ['minReplicas', 'int', false, true], 3: ['maxReplicas', 'int'],
@@ -82,6 +92,9 @@ const ROOTS: Record<string, string> = {
   'v1/Service': 'Service',
   'v1/ConfigMap': 'ConfigMap',
   'v1/Secret': 'Secret',
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': 'SelfSubjectAccessReview',
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': 'SelfSubjectRulesReview',
+  'authentication.k8s.io/v1/SelfSubjectReview': 'SelfSubjectReview',
   'autoscaling/v2/HorizontalPodAutoscaler': 'HorizontalPodAutoscaler',
 };
 

@@ -20,6 +20,8 @@ export interface ResourceDef {
   toExternal?: (o: Obj) => Obj;
   /** This API version's form → storage form. */
   toInternal?: (o: Obj) => Obj;
+  /** Create-only, never stored: the answer is computed from the request (access reviews). */
+  virtual?: true;
 }
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -126,6 +128,22 @@ export const RESOURCES: ResourceDef[] = [
     shortNames: ['ev'], categories: [], verbs: ALL_VERBS, subresources: [], storeKey: 'events',
     toExternal: coreEventToEventsV1, toInternal: eventsV1ToCoreEvent,
   },
+  // Reviews: what `kubectl auth can-i` and `kubectl auth whoami` post.
+  {
+    group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview',
+    kind: 'SelfSubjectAccessReview', namespaced: false, shortNames: [], categories: [], verbs: ['create'], subresources: [],
+    storeKey: 'selfsubjectaccessreviews.authorization.k8s.io', virtual: true,
+  },
+  {
+    group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectrulesreviews', singular: 'selfsubjectrulesreview',
+    kind: 'SelfSubjectRulesReview', namespaced: false, shortNames: [], categories: [], verbs: ['create'], subresources: [],
+    storeKey: 'selfsubjectrulesreviews.authorization.k8s.io', virtual: true,
+  },
+  {
+    group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews', singular: 'selfsubjectreview',
+    kind: 'SelfSubjectReview', namespaced: false, shortNames: [], categories: [], verbs: ['create'], subresources: [],
+    storeKey: 'selfsubjectreviews.authentication.k8s.io', virtual: true,
+  },
 ];
 
 /** Group versions served, in discovery order; the first version of a group is preferred. */
@@ -133,6 +151,8 @@ export const GROUP_VERSIONS: { group: string; version: string }[] = [
   { group: 'apps', version: 'v1' },
   { group: 'autoscaling', version: 'v2' },
   { group: 'events.k8s.io', version: 'v1' },
+  { group: 'authorization.k8s.io', version: 'v1' },
+  { group: 'authentication.k8s.io', version: 'v1' },
 ];
 
 export function findResource(group: string, version: string, resource: string): ResourceDef | undefined {

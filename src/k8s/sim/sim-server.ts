@@ -22,6 +22,7 @@ import { kubeconfigFor } from './kubeconfig.js';
 import { partialList, partialObject, wantsPartial } from './partial-metadata.js';
 import { decodeProtobufObject, isProtobufBody } from './protobuf.js';
 import { podLog } from './pod-logs.js';
+import { answerReview, requestUser } from './reviews.js';
 import { ClusterDataDir } from './persistence.js';
 import { PATCH_TYPES, Registry, type Subresource } from './registry.js';
 import { apiVersionOf, findResource, RESOURCES, type ResourceDef } from './resources.js';
@@ -472,6 +473,14 @@ class Cluster implements SimulatedCluster {
     const table = wantsTable(accept) ? includeObject(q) : undefined;
     const out = (o: Obj): Obj => this.registry.external(def, o);
     const kindKey = def.kind === 'Event' && def.group === 'events.k8s.io' ? 'EventV1' : def.kind;
+
+    if (def.virtual) {
+      // Reviews: create-only, computed, never stored.
+      if (method !== 'POST' || rp.name) throw methodNotAllowed();
+      const body = parseBody(await readBody(req), req.headers['content-type'] ?? '', ['application/json', 'application/yaml']) as Obj;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be a JSON object');
+      return sendJson(res, 201, answerReview(def.kind, apiVersionOf(def), body, requestUser(req.headers)));
+    }
 
     if (!rp.name) {
       // Collection.
