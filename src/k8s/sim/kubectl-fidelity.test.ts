@@ -5,7 +5,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuthenticationV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AuthenticationV1Api, AuthorizationV1Api, AutoscalingV1Api, AutoscalingV2Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulatedCluster, type SimulatedCluster } from './index.js';
 import { FAST_TIMING, KUBECTL, KUBECTL_132, kubectlEnv, tableRows, type KubectlEnv } from './test-support.js';
@@ -104,5 +104,27 @@ describe('kubectl items of issue 12 against the simulated cluster', () => {
       body: { spec: { resourceAttributes: { verb: 'get', resource: 'pods', namespace: 'default' } } },
     });
     expect([review.status?.allowed, review.spec.resourceAttributes?.resource]).toEqual([true, 'pods']);
+  });
+
+  it('7: kubectl 1.32 autoscale posts autoscaling/v1 (protobuf); both versions serve the same HPA', async () => {
+    expect((await k.run(['create', 'deployment', 'scaled', '--image=nginx:1.27'])).code).toBe(0);
+    const v132 = await run132(['autoscale', 'deployment', 'scaled', '--min=2', '--max=4', '--cpu-percent=60']);
+    expect([v132.stderr, v132.stdout.trim()]).toEqual(['', 'horizontalpodautoscaler.autoscaling/scaled autoscaled']);
+    const v1 = JSON.parse((await k.run(['get', 'horizontalpodautoscalers.v1.autoscaling', 'scaled', '-o', 'json'])).stdout);
+    expect([v1.apiVersion, v1.spec]).toEqual(['autoscaling/v1', { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'scaled' }, minReplicas: 2, maxReplicas: 4, targetCPUUtilizationPercentage: 60 }]);
+    const v2 = JSON.parse((await k.run(['get', 'horizontalpodautoscalers.v2.autoscaling', 'scaled', '-o', 'json'])).stdout);
+    expect(v2.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 60 } } }]);
+
+    // client-node through both versions; a v1 update keeps the object one.
+    const as1 = kc.makeApiClient(AutoscalingV1Api);
+    const read = await as1.readNamespacedHorizontalPodAutoscaler({ name: 'scaled', namespace: 'default' });
+    read.spec!.maxReplicas = 5;
+    const replaced = await as1.replaceNamespacedHorizontalPodAutoscaler({ name: 'scaled', namespace: 'default', body: read });
+    expect([replaced.spec?.maxReplicas, replaced.spec?.targetCPUUtilizationPercentage]).toEqual([5, 60]);
+    const viaV2 = await kc.makeApiClient(AutoscalingV2Api).readNamespacedHorizontalPodAutoscaler({ name: 'scaled', namespace: 'default' });
+    expect([viaV2.metadata?.uid, viaV2.spec.maxReplicas]).toEqual([read.metadata?.uid, 5]);
+    const created = await as1.createNamespacedHorizontalPodAutoscaler({ namespace: 'default', body: { metadata: { name: 'plain' }, spec: { scaleTargetRef: { kind: 'Deployment', name: 'scaled', apiVersion: 'apps/v1' }, maxReplicas: 3 } } });
+    expect(created.spec?.targetCPUUtilizationPercentage).toBe(80); // the v2 default metric, seen through v1
+    expect(tableRows((await k.run(['get', 'hpa'])).stdout).map((r) => r[0])).toEqual(['NAME', 'plain', 'scaled']);
   });
 });

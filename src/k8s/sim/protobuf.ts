@@ -75,6 +75,11 @@ const S: Record<string, MessageSpec> = {
   SelfSubjectRulesReviewSpec: { 1: ['namespace', 'string'] },
   SelfSubjectReview: { 1: ['metadata', 'ObjectMeta'] },
   HorizontalPodAutoscaler: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'HorizontalPodAutoscalerSpec'] },
+  HorizontalPodAutoscalerV1: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'HorizontalPodAutoscalerSpecV1'] },
+  HorizontalPodAutoscalerSpecV1: {
+    1: ['scaleTargetRef', 'CrossVersionObjectReference'], 2: ['minReplicas', 'int', false, true], 3: ['maxReplicas', 'int'],
+    4: ['targetCPUUtilizationPercentage', 'int', false, true],
+  },
   HorizontalPodAutoscalerSpec: {
     1: ['scaleTargetRef', 'CrossVersionObjectReference'], 2: ['minReplicas', 'int', false, true], 3: ['maxReplicas', 'int'],
     4: ['metrics', 'MetricSpec', true],
@@ -96,6 +101,7 @@ const ROOTS: Record<string, string> = {
   'authorization.k8s.io/v1/SelfSubjectRulesReview': 'SelfSubjectRulesReview',
   'authentication.k8s.io/v1/SelfSubjectReview': 'SelfSubjectReview',
   'autoscaling/v2/HorizontalPodAutoscaler': 'HorizontalPodAutoscaler',
+  'autoscaling/v1/HorizontalPodAutoscaler': 'HorizontalPodAutoscalerV1',
 };
 
 class Reader {
