@@ -122,9 +122,44 @@ describe('kubectl items of issue 12 against the simulated cluster', () => {
     const replaced = await as1.replaceNamespacedHorizontalPodAutoscaler({ name: 'scaled', namespace: 'default', body: read });
     expect([replaced.spec?.maxReplicas, replaced.spec?.targetCPUUtilizationPercentage]).toEqual([5, 60]);
     const viaV2 = await kc.makeApiClient(AutoscalingV2Api).readNamespacedHorizontalPodAutoscaler({ name: 'scaled', namespace: 'default' });
-    expect([viaV2.metadata?.uid, viaV2.spec.maxReplicas]).toEqual([read.metadata?.uid, 5]);
+    expect([viaV2.metadata?.uid, viaV2.spec?.maxReplicas]).toEqual([read.metadata?.uid, 5]);
     const created = await as1.createNamespacedHorizontalPodAutoscaler({ namespace: 'default', body: { metadata: { name: 'plain' }, spec: { scaleTargetRef: { kind: 'Deployment', name: 'scaled', apiVersion: 'apps/v1' }, maxReplicas: 3 } } });
     expect(created.spec?.targetCPUUtilizationPercentage).toBe(80); // the v2 default metric, seen through v1
     expect(tableRows((await k.run(['get', 'hpa'])).stdout).map((r) => r[0])).toEqual(['NAME', 'plain', 'scaled']);
+  });
+
+  it('5: paging: limit and continue (kubectl --chunk-size, client-node), remainingItemCount, 410 for an expired token', async () => {
+    expect((await k.run(['create', 'namespace', 'paged'])).code).toBe(0);
+    const names = Array.from({ length: 120 }, (_, i) => `cm-${String(i).padStart(3, '0')}`);
+    for (const name of names) await core.createNamespacedConfigMap({ namespace: 'paged', body: { metadata: { name }, data: { i: name } } });
+
+    // client-node, page by page.
+    const seen: string[] = [];
+    let token: string | undefined;
+    const pages: { n: number; remaining?: number; rv?: string }[] = [];
+    do {
+      const l = await core.listNamespacedConfigMap({ namespace: 'paged', limit: 50, _continue: token });
+      seen.push(...l.items.map((c) => c.metadata!.name!));
+      pages.push({ n: l.items.length, remaining: l.metadata?.remainingItemCount, rv: l.metadata?.resourceVersion });
+      token = l.metadata?._continue;
+    } while (token);
+    expect(seen).toEqual(names);
+    expect(pages.map((p) => [p.n, p.remaining])).toEqual([[50, 70], [50, 20], [20, undefined]]);
+    expect(new Set(pages.map((p) => p.rv)).size).toBe(1); // every page names the first page's resourceVersion
+
+    // kubectl asks in chunks and prints them all, with one header.
+    const chunked = await k.run(['get', 'configmaps', '-n', 'paged', '--chunk-size=50', '-o', 'name']);
+    expect(chunked.stdout.trim().split('\n')).toEqual(names.map((n) => `configmap/${n}`));
+    const verbose = await k.run(['get', 'configmaps', '-n', 'paged', '--chunk-size=50', '-v=6']);
+    expect((verbose.stderr.match(/url="[^"]+\/configmaps\?[^"]*limit=50"/g) ?? []).length).toBe(3);
+    expect(tableRows(verbose.stdout).length).toBe(121);
+
+    // A token whose resourceVersion left the history: 410 Expired; a malformed one: 400.
+    const first = await core.listNamespacedConfigMap({ namespace: 'paged', limit: 10 });
+    await core.createNamespacedConfigMap({ namespace: 'paged', body: { metadata: { name: 'later' } } });
+    cluster.compactWatchHistory();
+    await expect(core.listNamespacedConfigMap({ namespace: 'paged', limit: 10, _continue: first.metadata!._continue }))
+      .rejects.toMatchObject({ code: 410, body: expect.stringContaining('"reason":"Expired"') });
+    await expect(core.listNamespacedConfigMap({ namespace: 'paged', limit: 10, _continue: 'bogus' })).rejects.toMatchObject({ code: 400 });
   });
 });

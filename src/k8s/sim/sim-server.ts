@@ -21,6 +21,7 @@ import { Kubelet } from './kubelet.js';
 import { kubeconfigFor } from './kubeconfig.js';
 import { partialList, partialObject, wantsPartial } from './partial-metadata.js';
 import { decodeProtobufObject, isProtobufBody } from './protobuf.js';
+import { page } from './paging.js';
 import { podLog } from './pod-logs.js';
 import { answerReview, requestUser } from './reviews.js';
 import { ClusterDataDir } from './persistence.js';
@@ -515,13 +516,21 @@ class Cluster implements SimulatedCluster {
         const minRv = q.get('resourceVersion');
         if (minRv && /^\d+$/.test(minRv) && Number(minRv) > this.store.resourceVersion)
           throw tooLargeResourceVersion(Number(minRv), this.store.resourceVersion);
-        const items = this.registry.list(def, ns).filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
-        if (table) return sendJson(res, 200, toTable(def.kind, items, rv, table, out));
-        if (wantsPartial(accept, true)) return sendJson(res, 200, partialList(items.map(out), rv));
+        const all = this.registry.list(def, ns).filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
+        const p = page(all, {
+          limit: intParam(q, 'limit'), continueToken: q.get('continue'), currentRv: Number(rv),
+          oldestRv: this.store.oldestWatchableRv, selectors: !!(q.get('labelSelector') || q.get('fieldSelector')),
+        });
+        const items = p.items;
+        const listMeta: Obj = { resourceVersion: p.resourceVersion };
+        if (p.continue) listMeta.continue = p.continue;
+        if (p.remainingItemCount !== undefined) listMeta.remainingItemCount = p.remainingItemCount;
+        if (table) return sendJson(res, 200, { ...toTable(def.kind, items, p.resourceVersion, table, out), metadata: listMeta });
+        if (wantsPartial(accept, true)) return sendJson(res, 200, { ...partialList(items.map(out), p.resourceVersion), metadata: listMeta });
         return sendJson(res, 200, {
           apiVersion: apiVersionOf(def),
           kind: `${def.kind}List`,
-          metadata: { resourceVersion: rv },
+          metadata: listMeta,
           items: items.map(out),
         });
       }
