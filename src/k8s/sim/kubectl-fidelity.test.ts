@@ -10,6 +10,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulatedCluster, type SimulatedCluster } from './index.js';
 import { FAST_TIMING, KUBECTL, KUBECTL_132, kubectlEnv, tableRows, type KubectlEnv } from './test-support.js';
 
+const BOGUS = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bogus}
+spec:
+  bogusField: true
+  selector: {matchLabels: {app: bogus}}
+  template:
+    metadata: {labels: {app: bogus}}
+    spec:
+      containers:
+      - {name: app, image: nginx:1.25, colour: blue}
+`;
+
 const CONFIG = `
 apiVersion: v1
 kind: ConfigMap
@@ -43,6 +57,7 @@ describe('kubectl items of issue 12 against the simulated cluster', () => {
     cluster = await startSimulatedCluster({ name: 'fidelity', timing: FAST_TIMING });
     k = kubectlEnv(cluster.kubeconfigYaml());
     writeFileSync(join(k.dir, 'config.yaml'), CONFIG);
+    writeFileSync(join(k.dir, 'bogus.yaml'), BOGUS);
     kc = new KubeConfig();
     kc.loadFromString(cluster.kubeconfigYaml());
     core = kc.makeApiClient(CoreV1Api);
@@ -161,5 +176,36 @@ describe('kubectl items of issue 12 against the simulated cluster', () => {
     await expect(core.listNamespacedConfigMap({ namespace: 'paged', limit: 10, _continue: first.metadata!._continue }))
       .rejects.toMatchObject({ code: 410, body: expect.stringContaining('"reason":"Expired"') });
     await expect(core.listNamespacedConfigMap({ namespace: 'paged', limit: 10, _continue: 'bogus' })).rejects.toMatchObject({ code: 400 });
+  });
+
+  it('3: fieldValidation: Strict refuses unknown fields with their paths, Warn warns and drops them, Ignore drops them', async () => {
+    const file = join(k.dir, 'bogus.yaml');
+    for (const run of [(a: string[]) => k.run(a), run132]) {
+      const strict = await run(['apply', '-f', file]);
+      expect(strict.code).toBe(1);
+      expect(strict.stderr).toContain('strict decoding error: unknown field "spec.bogusField", unknown field "spec.template.spec.containers[0].colour"');
+      const created = await run(['create', '-f', file]);
+      expect(created.code).toBe(1);
+      expect(created.stderr).toContain('unknown field "spec.bogusField"');
+    }
+    const warn = await k.run(['apply', '--validate=warn', '-f', file]);
+    expect(warn.code).toBe(0);
+    expect(warn.stderr).toContain('Warning: unknown field "spec.bogusField"');
+    expect(warn.stderr).toContain('Warning: unknown field "spec.template.spec.containers[0].colour"');
+    const stored = JSON.parse((await k.run(['get', 'deployment', 'bogus', '-o', 'json'])).stdout);
+    expect([stored.spec.bogusField, stored.spec.template.spec.containers[0].colour]).toEqual([undefined, undefined]);
+    expect((await k.run(['delete', 'deployment', 'bogus'])).code).toBe(0);
+    const ignore = await k.run(['apply', '--validate=false', '-f', file]);
+    expect([ignore.code, ignore.stderr]).toEqual([0, '']);
+
+    // Raw JSON (client-node's serializer drops unknown fields itself): Warn, the default, answers Warning headers.
+    const post = (qs: string) => fetch(`${cluster.url}/api/v1/namespaces/default/configmaps${qs}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ metadata: { name: `fv${qs.length}` }, data: { a: '1' }, extra: 1 }),
+    });
+    const warned = await post('');
+    expect([warned.status, warned.headers.get('warning'), ((await warned.json()) as { extra?: number }).extra]).toEqual([201, '299 - "unknown field \\"extra\\""', undefined]);
+    const refused = await post('?fieldValidation=Strict');
+    expect([refused.status, ((await refused.json()) as { message: string }).message])
+      .toEqual([400, 'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "extra"']);
   });
 });

@@ -22,6 +22,7 @@ import { kubeconfigFor } from './kubeconfig.js';
 import { partialList, partialObject, wantsPartial } from './partial-metadata.js';
 import { decodeProtobufObject, isProtobufBody } from './protobuf.js';
 import { page } from './paging.js';
+import { modelOf, pruneFields, unknownFields } from './schemas.js';
 import { podLog } from './pod-logs.js';
 import { answerReview, requestUser } from './reviews.js';
 import { ClusterDataDir } from './persistence.js';
@@ -238,6 +239,29 @@ function parseResourcePath(group: string, version: string, segs: string[]): Reso
   }
   if (out.subresource && !out.def.subresources.includes(out.subresource)) return undefined;
   return watch ? { watch: true, inner: out } : out;
+}
+
+const FIELD_VALIDATION = ['Strict', 'Warn', 'Ignore'];
+
+/**
+ * `fieldValidation` as the apiserver: fields the kind does not declare are always dropped
+ * (never stored); Strict refuses them (400, each with its path), Warn (the default) sends one
+ * `Warning` header per field, Ignore says nothing.
+ */
+function checkFields(def: ResourceDef, body: Obj, q: URLSearchParams, res: ServerResponse, patch = false): void {
+  const mode = q.get('fieldValidation') || 'Warn';
+  if (!FIELD_VALIDATION.includes(mode))
+    throw badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);
+  const model = modelOf(def);
+  if (!model) return;
+  const unknown = unknownFields(model, body, '', patch);
+  if (!unknown.length) return;
+  if (mode === 'Strict') {
+    const list = unknown.map((f) => `unknown field "${f}"`).join(', ');
+    throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${list}`);
+  }
+  if (mode === 'Warn') res.setHeader('Warning', unknown.map((f) => `299 - ${JSON.stringify(`unknown field "${f}"`)}`));
+  pruneFields(body, unknown);
 }
 
 function deleteStatus(def: ResourceDef, o: Obj): Obj {
@@ -539,6 +563,7 @@ class Cluster implements SimulatedCluster {
         if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be a JSON object');
         if (body.kind && body.kind !== def.kind)
           throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${def.kind})`);
+        checkFields(def, body, q, res);
         const created = this.registry.create(def, ns, body, { dryRun });
         return sendJson(res, 201, out(created));
       }
@@ -588,6 +613,7 @@ class Cluster implements SimulatedCluster {
       const expectKind = sub === 'scale' ? 'Scale' : def.kind;
       if (body.kind && body.kind !== expectKind)
         throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${expectKind})`);
+      if (!sub) checkFields(def, body, q, res);
       const updated = this.registry.update(def, ns, name, body, { dryRun, subresource: sub });
       return sendJson(res, 200, sub === 'scale' ? updated : out(updated));
     }
@@ -599,6 +625,9 @@ class Cluster implements SimulatedCluster {
         throw unsupportedMediaType(ct || '(none)');
       }
       const body = parseBody(await readBody(req), ct, allowed);
+      // A merge or strategic patch mirrors the object's structure; an apply patch is an object. JSON patches are not checked.
+      if (!sub && ct !== PATCH_TYPES.json && body && typeof body === 'object' && !Array.isArray(body))
+        checkFields(def, body as Obj, q, res, ct !== PATCH_TYPES.apply);
       const { object, created } = this.registry.patch(def, ns, name, ct, body, {
         dryRun,
         subresource: sub,
