@@ -208,4 +208,23 @@ describe('kubectl items of issue 12 against the simulated cluster', () => {
     expect([refused.status, ((await refused.json()) as { message: string }).message])
       .toEqual([400, 'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "extra"']);
   });
+
+  it('2: kubectl explain finds the served kinds in /openapi/v3, with fields and types from client-node models', async () => {
+    for (const run of [(a: string[]) => k.run(a), run132]) {
+      const d = await run(['explain', 'deployment']);
+      expect(d.stderr).toBe('');
+      expect(d.stdout).toMatch(/GROUP:\s+apps\nKIND:\s+Deployment\nVERSION:\s+v1/);
+      expect(d.stdout).toMatch(/metadata\t<ObjectMeta>/);
+      expect(d.stdout).toMatch(/spec\t<DeploymentSpec>/);
+      const t = await run(['explain', 'deployment.spec.template.spec.containers']);
+      expect(t.stdout).toMatch(/FIELD: containers <\[\]Container>/);
+      expect(t.stdout).toMatch(/image\t<string>/);
+      expect(t.stdout).toMatch(/ports\t<\[\]ContainerPort>/);
+    }
+    expect((await k.run(['explain', 'deployment.spec.replicas'])).stdout).toMatch(/FIELD: replicas <integer>/);
+    expect((await k.run(['explain', 'secret.data'])).stdout).toMatch(/FIELD: data <map\[string\]string>/);
+    const hpa = await run132(['explain', 'horizontalpodautoscalers.spec', '--api-version=autoscaling/v1']);
+    expect(hpa.stdout).toMatch(/targetCPUUtilizationPercentage\t<integer>/);
+    expect((await k.run(['explain', 'deployment.spec.bogus'])).stderr).toContain('field "bogus" does not exist');
+  });
 });

@@ -74,3 +74,48 @@ export function pruneFields(value: Obj, paths: string[]): void {
     if (cur && typeof cur === 'object') delete cur[steps[steps.length - 1] as string | number];
   }
 }
+
+/** A schema name for model `m` whose last segment is the kind's own name (kubectl explain prints it): `io.k8s.v1.ObjectMeta`. */
+export function schemaName(m: string): string {
+  const x = /^(Core|Events|Authentication|Authorization)?(V\d+(?:alpha\d+|beta\d+)?)(.+)$/.exec(m);
+  return x ? `io.k8s.${(x[1] ?? '').toLowerCase()}${x[2]!.toLowerCase()}.${x[3]}` : `io.k8s.${m}`;
+}
+
+/** The OpenAPI v3 schema of an attribute type; models it refers to are added to `defs`. */
+function typeSchema(type: string, format: string, defs: Record<string, Obj>): Obj {
+  const arr = ARRAY.exec(type);
+  if (arr) return { type: 'array', items: typeSchema(arr[1] as string, '', defs) };
+  const map = MAP.exec(type);
+  if (map) return { type: 'object', additionalProperties: typeSchema(map[1] as string, '', defs) };
+  switch (type) {
+    case 'string':
+      return format ? { type: 'string', format } : { type: 'string' };
+    case 'number':
+      return format === 'int32' || format === 'int64' ? { type: 'integer', format } : { type: 'number', format: format || 'double' };
+    case 'boolean':
+      return { type: 'boolean' };
+    case 'Date':
+    case 'V1MicroTime':
+      return { type: 'string', format: 'date-time' };
+    case 'IntOrString':
+      return { 'x-kubernetes-int-or-string': true };
+    case 'any':
+    case 'object':
+      return { type: 'object' };
+    default:
+      if (!attributesOf(type)) return { type: 'object' };
+      modelSchema(type, defs);
+      // As the apiserver's v3 documents: a reference wrapped in allOf, with a default.
+      return { allOf: [{ $ref: `#/components/schemas/${schemaName(type)}` }], default: {} };
+  }
+}
+
+/** Adds model `m` (and every model it refers to) to `defs`, keyed by {@link schemaName}. */
+export function modelSchema(m: string, defs: Record<string, Obj>, gvk?: { group: string; version: string; kind: string }): void {
+  const name = schemaName(m);
+  if (defs[name] && !gvk) return;
+  const s: Obj = { type: 'object', description: `${m.replace(/^(Core|Events)?V\d+\w*?(?=[A-Z])/, '')} (fields from @kubernetes/client-node's ${m} model).`, properties: {} };
+  defs[name] = s;
+  for (const a of attributesOf(m) ?? []) s.properties[a.baseName] = typeSchema(a.type, a.format, defs);
+  if (gvk) s['x-kubernetes-group-version-kind'] = [gvk];
+}
