@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { AuthenticationV1Api, AuthorizationV1Api, AutoscalingV1Api, AutoscalingV2Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulatedCluster, type SimulatedCluster } from './index.js';
-import { FAST_TIMING, KUBECTL, KUBECTL_132, kubectlEnv, tableRows, type KubectlEnv } from './test-support.js';
+import { eventually, FAST_TIMING, KUBECTL, KUBECTL_132, kubectlEnv, tableRows, type KubectlEnv } from './test-support.js';
 
 const BOGUS = `
 apiVersion: apps/v1
@@ -226,5 +226,21 @@ describe('kubectl items of issue 12 against the simulated cluster', () => {
     const hpa = await run132(['explain', 'horizontalpodautoscalers.spec', '--api-version=autoscaling/v1']);
     expect(hpa.stdout).toMatch(/targetCPUUtilizationPercentage\t<integer>/);
     expect((await k.run(['explain', 'deployment.spec.bogus'])).stderr).toContain('field "bogus" does not exist');
+  });
+
+  it('9: logs -f follows the container until the pod is deleted', async () => {
+    expect((await k.run(['create', 'deployment', 'tail', '--image=nginx:1.27'])).code).toBe(0);
+    expect((await k.run(['rollout', 'status', 'deployment/tail', '--timeout=20s'])).code).toBe(0);
+    const pod = (await k.run(['get', 'pods', '-l', 'app=tail', '-o', 'jsonpath={.items[0].metadata.name}'])).stdout;
+    const follow = k.spawn(['logs', '-f', pod]);
+    let out = '';
+    follow.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => follow.on('exit', (code) => r(code)));
+    await eventually(() => out.includes('[sim] listening'));
+    // Still following: a plain `logs` would have exited by now (its request is answered at once).
+    expect(follow.exitCode).toBeNull();
+    expect((await k.run(['delete', 'pod', pod, '--wait=false'])).code).toBe(0);
+    expect(await exited).toBe(0);
+    expect(out).toContain('container nginx started (image nginx:1.27)');
   });
 });

@@ -23,7 +23,7 @@ import { partialList, partialObject, wantsPartial } from './partial-metadata.js'
 import { decodeProtobufObject, isProtobufBody } from './protobuf.js';
 import { page } from './paging.js';
 import { modelOf, pruneFields, unknownFields } from './schemas.js';
-import { podLog } from './pod-logs.js';
+import { logContainer, podLog, stopLine } from './pod-logs.js';
 import { answerReview, requestUser } from './reviews.js';
 import { ClusterDataDir } from './persistence.js';
 import { PATCH_TYPES, Registry, type Subresource } from './registry.js';
@@ -596,6 +596,7 @@ class Cluster implements SimulatedCluster {
     if (method === 'GET') {
       const o = this.registry.get(def, ns, name);
       if (sub === 'scale') return sendJson(res, 200, this.registry.toScale(def, o));
+      if (sub === 'log' && boolParam(q.get('follow'))) return this.followLog(res, o, q);
       if (sub === 'log') {
         const text = podLog(o, q);
         res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text) });
@@ -643,6 +644,35 @@ class Cluster implements SimulatedCluster {
       return sendJson(res, 200, deleteStatus(def, object));
     }
     throw methodNotAllowed();
+  }
+
+  /**
+   * `logs -f`: the lines so far, then the stream stays open until the container exits (its exit
+   * line) or the pod is deleted, as the kubelet's follow ends with the container.
+   */
+  private followLog(res: ServerResponse, pod: Obj, q: URLSearchParams): void {
+    const text = podLog(pod, q);
+    const container = logContainer(pod, q);
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+    res.write(text);
+    if (stopLine(pod, container, q) || q.get('previous') === 'true') {
+      res.end();
+      return;
+    }
+    const uid = pod.metadata.uid;
+    const unsubscribe = this.store.subscribe((e) => {
+      if (e.storeKey !== 'pods' || e.object.metadata?.uid !== uid) return;
+      if (e.type === 'DELETED') return finish();
+      const line = stopLine(e.object, container, q);
+      if (line) finish(line);
+    });
+    const finish = (line?: string): void => {
+      unsubscribe();
+      if (res.writableEnded) return;
+      if (line) res.write(line);
+      res.end();
+    };
+    res.on('close', () => unsubscribe());
   }
 
   private async deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<{
