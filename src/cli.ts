@@ -21,7 +21,7 @@ Commands:
                         /healthz and /readyz on PORT
   migrate               apply database migrations (MySQL/MariaDB) or the schema (embedded SQLite)
   schema [--check]      write schema/schema.graphql (--check: fail if it is stale)
-  sim --port <p> [--name <cluster>] [--kubeconfig <file>]
+  sim --port <p> [--name <cluster>] [--kubeconfig <file>] [--data <dir>]
                         run a simulated Kubernetes cluster (default name sim-1) in the foreground
   help                  this text
 

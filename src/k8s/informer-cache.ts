@@ -4,7 +4,7 @@
  * this cache, never the API server.
  */
 import {
-  AppsV1Api, AutoscalingV2Api, CoreV1Api, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache,
+  AppsV1Api, AutoscalingV2Api, CoreV1Api, ListWatch, Watch, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache,
 } from '@kubernetes/client-node';
 import { WATCH_SELECTOR } from './manifests.js';
 import { appLabelsOf, eventState, podState, type KObj } from './workload-view.js';
@@ -14,7 +14,10 @@ import type { CachedKind, KubeObjectEvent, WatchedKind } from './types.js';
 export interface InformerCacheOptions {
   /** First delay before restarting an informer that failed; doubles up to `maxRestartDelayMs`. Default: 500 ms. */
   restartDelayMs?: number;
-  /** Default: 10 000 ms. */
+  /**
+   * Default: 2 000 ms, so that a cache converges within a few seconds of an API server coming
+   * back (a restart of `phantom sim`), even after a longer outage.
+   */
   maxRestartDelayMs?: number;
   /** Called on informer errors (after the cache records them). Default: none. */
   onError?: (kind: CachedKind, err: unknown) => void;
@@ -34,6 +37,47 @@ interface Tracked {
 }
 
 const TYPE_OF = { add: 'ADDED', update: 'MODIFIED', delete: 'DELETED' } as const;
+
+/**
+ * Whether a watch ERROR event's Status means the watch cannot resume from its resourceVersion:
+ * 410 Expired/Gone (compacted history), or the apiserver's 504 "Too large resource version"
+ * (a resourceVersion from the server's future: it restarted with an older store).
+ */
+export function cannotResume(status: unknown): boolean {
+  if (!status || typeof status !== 'object') return false;
+  const s = status as { code?: unknown; reason?: unknown; details?: { causes?: { reason?: unknown }[] } };
+  if (s.code === 410 || s.reason === 'Expired' || s.reason === 'Gone') return true;
+  return (s.details?.causes ?? []).some((c) => c?.reason === 'ResourceVersionTooLarge');
+}
+
+/**
+ * client-node's `Watch`, except that every ERROR event that forbids resuming reaches the
+ * informer as a 410. client-node's `ListWatch` relists only on a 410 and would otherwise watch
+ * again from the same resourceVersion forever, keeping deleted objects in its cache.
+ */
+class RelistingWatch extends Watch {
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: any, watchObj?: any) => void,
+    done: (err: any) => void,
+  ): Promise<AbortController> {
+    return super.watch(path, queryParams, (phase, obj, watchObj) => {
+      if (phase === 'ERROR' && cannotResume(obj)) callback(phase, { ...(obj as object), code: 410 }, watchObj);
+      else callback(phase, obj, watchObj);
+    }, done);
+  }
+}
+
+/** client-node's `makeInformer` with a {@link RelistingWatch}. */
+function makeInformer<T extends KubernetesObject>(
+  kc: KubeConfig,
+  path: string,
+  listFn: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>,
+  labelSelector?: string,
+): Informer<KubernetesObject> & ObjectCache<KubernetesObject> {
+  return new ListWatch<KubernetesObject>(path, new RelistingWatch(kc), listFn as never, false, labelSelector);
+}
 
 export function errorMessage(err: unknown): string {
   if (err && typeof err === 'object') {
@@ -89,7 +133,7 @@ export class InformerCache {
       this.opts.onError?.(kind, err);
       // client-node's informer stops on any error but a 410: restart it, backing off.
       const base = this.opts.restartDelayMs ?? 500;
-      const delay = Math.min(base * 2 ** Math.min(t.failures - 1, 10), this.opts.maxRestartDelayMs ?? 10_000);
+      const delay = Math.min(base * 2 ** Math.min(t.failures - 1, 10), this.opts.maxRestartDelayMs ?? 2_000);
       clearTimeout(t.timer);
       t.timer = setTimeout(() => void this.run(t), delay);
     });

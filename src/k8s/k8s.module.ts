@@ -74,7 +74,7 @@ export async function attachK8s(platform: Platform, opts: K8sModuleOptions = {})
     platform.onClose(() => embedded.close());
     registry = new KubeconfigClusterRegistry(embedded.kubeconfigYaml);
     kubeconfigPath = embedded.kubeconfigPath;
-    logger.info({ kubeconfig: kubeconfigPath, clusters: embedded.clusters.map((c) => c.url) }, `embedded clusters started (in memory: empty again after a restart); kubeconfig written to ${kubeconfigPath}: kubectl --kubeconfig ${kubeconfigPath} get pods -A`);
+    logger.info({ kubeconfig: kubeconfigPath, clusters: embedded.clusters.map((c) => c.url) }, `embedded clusters started (objects kept in ${config.dataDir}/clusters; ports may change at a restart); kubeconfig written to ${kubeconfigPath}: kubectl --kubeconfig ${kubeconfigPath} get pods -A`);
   } else if (config.embeddedClusters) {
     clustersWarning = `${SPLIT_ROLES_WARNING} (this process runs roles: ${rolesOf(config.roles)}); running with no clusters.`;
     logger.warn({ roles: config.roles }, clustersWarning);

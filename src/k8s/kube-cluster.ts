@@ -176,6 +176,12 @@ export class KubeCluster {
         return await acc.patch({ ...patch, metadata: { ...patch.metadata, resourceVersion: cur.metadata.resourceVersion } });
       } catch (e) {
         if (!isConflict(e) && !isNotFound(e)) throw e;
+        // A create's 404 is the namespace: deleted since we saw it, or the API server restarted
+        // with an empty store. Forget it, so it is created again before the next attempt.
+        if (!cur && isNotFound(e)) {
+          this.namespaces.delete(namespace);
+          await this.ensureNamespace(namespace);
+        }
         if (attempt >= MAX_WRITE_ATTEMPTS) {
           throw new TargetError(`${acc.kind} ${namespace}/${name} kept changing on cluster ${this.name} while it was written; try again.`, 'CONFLICT');
         }

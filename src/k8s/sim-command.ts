@@ -1,7 +1,8 @@
 /**
- * `phantom sim --port <p> [--name <cluster>] [--kubeconfig <file>]`: runs one simulated
- * Kubernetes cluster in the foreground, e.g. to point Phantom replicas (PHANTOM_KUBECONFIG)
- * or kubectl at a shared cluster. Ctrl-C stops it.
+ * `phantom sim --port <p> [--name <cluster>] [--kubeconfig <file>] [--data <dir>]`: runs one
+ * simulated Kubernetes cluster in the foreground, e.g. to point Phantom replicas
+ * (PHANTOM_KUBECONFIG) or kubectl at a shared cluster. With `--data` its objects survive a
+ * restart (see sim/persistence.ts). Ctrl-C stops it.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -11,6 +12,8 @@ export interface SimArgs {
   port: number;
   name: string;
   kubeconfig?: string;
+  /** Directory keeping the cluster's objects across restarts. */
+  data?: string;
 }
 
 /** Parses the `sim` command's arguments; throws with a usage line on a bad one. */
@@ -29,6 +32,7 @@ export function parseSimArgs(argv: string[]): SimArgs {
       if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value)) throw new Error(`--name must be a DNS-1123 label, not "${value}"`);
       out.name = value;
     } else if (flag === '--kubeconfig') out.kubeconfig = value;
+    else if (flag === '--data') out.data = value;
     else throw new Error(`unknown option ${flag}`);
   }
   if (out.port === undefined) throw new Error('--port is required (0 picks a free port)');
@@ -40,15 +44,15 @@ export async function runSim(argv: string[]): Promise<void> {
   try {
     args = parseSimArgs(argv);
   } catch (e) {
-    process.stderr.write(`phantom sim: ${(e as Error).message}\nUsage: phantom sim --port <p> [--name <cluster>] [--kubeconfig <file>]\n`);
+    process.stderr.write(`phantom sim: ${(e as Error).message}\nUsage: phantom sim --port <p> [--name <cluster>] [--kubeconfig <file>] [--data <dir>]\n`);
     process.exit(2);
   }
-  const sim = await startSimulatedCluster({ name: args.name, port: args.port });
+  const sim = await startSimulatedCluster({ name: args.name, port: args.port, dataDir: args.data });
   if (args.kubeconfig) {
     mkdirSync(dirname(args.kubeconfig), { recursive: true });
     writeFileSync(args.kubeconfig, sim.kubeconfigYaml(), { mode: 0o600 });
   }
-  process.stdout.write(`Simulated cluster "${sim.name}" at ${sim.url}${args.kubeconfig ? ` (kubeconfig: ${args.kubeconfig})` : ''}\n`);
+  process.stdout.write(`Simulated cluster "${sim.name}" at ${sim.url}${args.kubeconfig ? ` (kubeconfig: ${args.kubeconfig})` : ''}${args.data ? ` (objects kept in ${args.data})` : ''}\n`);
   const stop = (): void => {
     sim.close().then(() => process.exit(0), () => process.exit(1));
   };

@@ -54,8 +54,11 @@ function qosClass(spec: Obj): string {
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
+/** Kinds without a `spec`. */
+const NO_SPEC = new Set(['Event', 'ConfigMap', 'Secret']);
+
 export function applyDefaults(kind: string, o: Obj): void {
-  o.spec ??= kind === 'Event' ? undefined : {};
+  o.spec ??= NO_SPEC.has(kind) ? undefined : {};
   if (o.spec === undefined) delete o.spec;
   switch (kind) {
     case 'Deployment': {
@@ -127,6 +130,16 @@ export function applyDefaults(kind: string, o: Obj): void {
         policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }],
       };
       o.status ??= {};
+      break;
+    }
+    case 'Secret': {
+      o.type ??= 'Opaque';
+      // As the v1 → internal conversion: stringData is write-only, merged into data (it wins).
+      if (o.stringData && typeof o.stringData === 'object') {
+        o.data = { ...(o.data ?? {}) };
+        for (const [k, v] of Object.entries(o.stringData as Record<string, unknown>)) o.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+      }
+      delete o.stringData;
       break;
     }
     case 'Namespace': {

@@ -1,5 +1,6 @@
 /** Discovery documents (/api, /apis, per group-version resource lists, /version) and minimal /openapi/v3. */
 import { apiVersionOf, GROUP_VERSIONS, RESOURCES, type ResourceDef } from './resources.js';
+import { modelOf, modelSchema } from './schemas.js';
 import type { Obj } from './types.js';
 
 export function apiVersions(hostPort: string): Obj {
@@ -89,15 +90,16 @@ export function openApiV3Index(): Obj {
   const paths: Obj = {};
   for (const gv of [{ group: '', version: 'v1' }, ...GROUP_VERSIONS]) {
     const p = gvPath(gv.group, gv.version);
-    paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=1` };
+    paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=2` }; // hash 2: the documents carry schemas
   }
   return { paths };
 }
 
 /**
- * `/openapi/v3/apis/apps/v1` etc.: just enough for kubectl's fieldValidation check (a PATCH operation per kind
- * with `x-kubernetes-group-version-kind` and a `fieldValidation` parameter). No schemas (no requestBody), so
- * client-side apply falls back to its built-in strategic-merge metadata.
+ * `/openapi/v3/apis/apps/v1` etc.: a PATCH operation per kind with `x-kubernetes-group-version-kind` and a
+ * `fieldValidation` parameter (kubectl's server-side validation check), and the kinds' schemas (for
+ * `kubectl explain`) built from client-node's models (schemas.ts): names and types of every field,
+ * no descriptions, no required lists, no strategic-merge extensions.
  */
 export function openApiV3Doc(path: string): Obj | undefined {
   const rs = RESOURCES.filter((r) => gvPath(r.group, r.version) === path);
@@ -120,10 +122,15 @@ export function openApiV3Doc(path: string): Obj | undefined {
       post: { 'x-kubernetes-action': 'post', 'x-kubernetes-group-version-kind': gvk, parameters: params },
     };
   }
+  const schemas: Record<string, Obj> = {};
+  for (const r of rs) {
+    const model = modelOf(r);
+    if (model) modelSchema(model, schemas, { group: r.group, version: r.version, kind: r.kind });
+  }
   return {
     openapi: '3.0.0',
     info: { title: 'Kubernetes', version: 'v1.33.0' },
     paths,
-    components: { schemas: {} },
+    components: { schemas },
   };
 }

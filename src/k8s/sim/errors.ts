@@ -109,3 +109,15 @@ export function unsupportedMediaType(contentType: string): StatusError {
 export function internalError(err: unknown): StatusError {
   return new StatusError(500, 'InternalError', `Internal error occurred: ${err instanceof Error ? err.message : String(err)}`, {});
 }
+
+/**
+ * 504 Timeout for a resourceVersion the server has not reached, shaped like the apiserver's
+ * `storage.NewTooLargeResourceVersionError`: clients (client-go's reflector, our informer
+ * cache) take the `ResourceVersionTooLarge` cause as "relist", e.g. after a server restart.
+ */
+export function tooLargeResourceVersion(requested: number, current: number): StatusError {
+  return new StatusError(504, 'Timeout', `Timeout: Too large resource version: ${requested}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
+}

@@ -104,6 +104,28 @@ export class Kubelet {
     if (pod.metadata.deletionTimestamp && rt.stage !== 'terminating') this.terminate(rt, pod);
   }
 
+  /**
+   * Takes over the pods of a store loaded from disk (a restarted kubelet whose containers kept
+   * running): ready pods stay as they are, terminating ones finish, finished ones are left
+   * alone, and the others start their lifecycle again from scheduling.
+   */
+  adopt(pods: Obj[]): void {
+    for (const pod of pods) {
+      const uid: string = pod.metadata.uid;
+      if (this.pods.has(uid)) continue;
+      const statuses: Obj[] = pod.status?.containerStatuses ?? [];
+      const rt: PodRuntime = {
+        uid, ns: pod.metadata.namespace, name: pod.metadata.name, stage: 'pending',
+        restarts: Math.max(0, ...statuses.map((cs) => Number(cs.restartCount) || 0)), pullFailures: 0,
+      };
+      this.pods.set(uid, rt);
+      if (pod.metadata.deletionTimestamp) this.terminate(rt, pod);
+      else if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
+      else if (pod.status?.phase === 'Running' && statuses.length > 0 && statuses.every((cs) => cs.ready)) rt.stage = 'ready';
+      else this.after(rt, this.timing.scheduleMs, () => this.schedule(rt));
+    }
+  }
+
   private after(rt: PodRuntime, ms: number, fn: () => void): void {
     if (rt.timer) clearTimeout(rt.timer);
     if (this.closed) return;

@@ -1,4 +1,7 @@
-/** `GET pods/{name}/log`: a few synthetic lines per container start (no real containers run). */
+/**
+ * `GET pods/{name}/log`: a few synthetic lines per container start (no real containers run);
+ * with `follow=true` the stream stays open until the container exits or the pod goes.
+ */
 import { badRequest } from './errors.js';
 import type { Obj } from './types.js';
 
@@ -28,4 +31,19 @@ export function podLog(pod: Obj, q: URLSearchParams): string {
   const out = tail !== null && /^\d+$/.test(tail) ? lines.slice(-Number(tail) || lines.length) : lines;
   const withTs = q.get('timestamps') === 'true';
   return out.map((l) => (withTs ? l : l.slice(l.indexOf(' ') + 1))).join('\n') + '\n';
+}
+
+/** The line `follow` writes when the followed container stops (exit, or the pod deleted). */
+export function stopLine(pod: Obj | undefined, container: string, q: URLSearchParams): string | undefined {
+  const cs: Obj | undefined = (pod?.status?.containerStatuses ?? []).find((c: Obj) => c.name === container);
+  const t = cs?.state?.terminated;
+  if (!t) return undefined;
+  const line = `${String(t.finishedAt)} [sim] exited with code ${String(t.exitCode)}`;
+  return `${q.get('timestamps') === 'true' ? line : line.slice(line.indexOf(' ') + 1)}\n`;
+}
+
+/** The container a log request names (validated by {@link podLog} first). */
+export function logContainer(pod: Obj, q: URLSearchParams): string {
+  const containers: Obj[] = pod.spec?.containers ?? [];
+  return q.get('container') ?? String(containers[0]?.name);
 }

@@ -1,6 +1,6 @@
 /**
  * Decodes the Kubernetes protobuf envelope (`k8s\0` + runtime.Unknown) for the kinds typed clients create
- * (kubectl create deployment|namespace|service, kubectl autoscale). Field numbers follow k8s.io/api
+ * (kubectl create deployment|namespace|service|configmap|secret, kubectl autoscale). Field numbers follow k8s.io/api
  * generated.proto; fields not listed here are skipped. Unsupported kinds → undefined (the caller answers 415).
  */
 import type { Obj } from './types.js';
@@ -9,7 +9,7 @@ const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
 type Scalar = 'string' | 'int' | 'bool';
 /** Field spec: [jsonName, type, repeated?, keepZero?]. `keepZero` marks Go pointer fields (present = set). */
-type FieldSpec = [string, Scalar | 'map' | 'intorstr' | 'quantity' | 'qmap' | string, boolean?, boolean?];
+type FieldSpec = [string, Scalar | 'map' | 'bmap' | 'intorstr' | 'quantity' | 'qmap' | string, boolean?, boolean?];
 type MessageSpec = Record<number, FieldSpec>;
 
 const S: Record<string, MessageSpec> = {
@@ -62,7 +62,24 @@ const S: Record<string, MessageSpec> = {
     1: ['name', 'string'], 2: ['protocol', 'string'], 3: ['port', 'int'], 4: ['targetPort', 'intorstr'],
     5: ['nodePort', 'int'], 6: ['appProtocol', 'string'],
   },
+  ConfigMap: { 1: ['metadata', 'ObjectMeta'], 2: ['data', 'map'], 3: ['binaryData', 'bmap'], 4: ['immutable', 'bool', false, true] },
+  Secret: { 1: ['metadata', 'ObjectMeta'], 2: ['data', 'bmap'], 3: ['type', 'string'], 4: ['stringData', 'map'], 5: ['immutable', 'bool', false, true] },
+  SelfSubjectAccessReview: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'SelfSubjectAccessReviewSpec'] },
+  SelfSubjectAccessReviewSpec: { 1: ['resourceAttributes', 'ResourceAttributes'], 2: ['nonResourceAttributes', 'NonResourceAttributes'] },
+  ResourceAttributes: {
+    1: ['namespace', 'string'], 2: ['verb', 'string'], 3: ['group', 'string'], 4: ['version', 'string'], 5: ['resource', 'string'],
+    6: ['subresource', 'string'], 7: ['name', 'string'],
+  },
+  NonResourceAttributes: { 1: ['path', 'string'], 2: ['verb', 'string'] },
+  SelfSubjectRulesReview: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'SelfSubjectRulesReviewSpec'] },
+  SelfSubjectRulesReviewSpec: { 1: ['namespace', 'string'] },
+  SelfSubjectReview: { 1: ['metadata', 'ObjectMeta'] },
   HorizontalPodAutoscaler: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'HorizontalPodAutoscalerSpec'] },
+  HorizontalPodAutoscalerV1: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'HorizontalPodAutoscalerSpecV1'] },
+  HorizontalPodAutoscalerSpecV1: {
+    1: ['scaleTargetRef', 'CrossVersionObjectReference'], 2: ['minReplicas', 'int', false, true], 3: ['maxReplicas', 'int'],
+    4: ['targetCPUUtilizationPercentage', 'int', false, true],
+  },
   HorizontalPodAutoscalerSpec: {
     1: ['scaleTargetRef', 'CrossVersionObjectReference'], 2: ['minReplicas', 'int', false, true], 3: ['maxReplicas', 'int'],
     4: ['metrics', 'MetricSpec', true],
@@ -78,7 +95,13 @@ const ROOTS: Record<string, string> = {
   'apps/v1/Deployment': 'Deployment',
   'v1/Namespace': 'Namespace',
   'v1/Service': 'Service',
+  'v1/ConfigMap': 'ConfigMap',
+  'v1/Secret': 'Secret',
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': 'SelfSubjectAccessReview',
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': 'SelfSubjectRulesReview',
+  'authentication.k8s.io/v1/SelfSubjectReview': 'SelfSubjectReview',
   'autoscaling/v2/HorizontalPodAutoscaler': 'HorizontalPodAutoscaler',
+  'autoscaling/v1/HorizontalPodAutoscaler': 'HorizontalPodAutoscalerV1',
 };
 
 class Reader {
@@ -181,6 +204,12 @@ function decodeMessage(buf: Buffer, type: string): Obj {
       case 'map': {
         const [k, v] = mapEntry(f.value);
         out[name] = { ...(out[name] ?? {}), [k]: v ? v.toString('utf8') : '' };
+        continue;
+      }
+      case 'bmap': {
+        // map<string, bytes>: base64 in JSON.
+        const [k, v] = mapEntry(f.value);
+        out[name] = { ...(out[name] ?? {}), [k]: (v ?? Buffer.alloc(0)).toString('base64') };
         continue;
       }
       case 'qmap': {

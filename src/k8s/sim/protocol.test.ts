@@ -92,7 +92,7 @@ describe('simulated API server protocol', () => {
     expect(api.body.serverAddressByClientCIDRs[0].serverAddress).toBe(`127.0.0.1:${cluster.port}`);
     const apis = await call('GET', '/apis', undefined, { Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' });
     expect(apis.contentType).toBe('application/json');
-    expect(apis.body.groups.map((g: Json) => g.preferredVersion.groupVersion)).toEqual(['apps/v1', 'autoscaling/v2', 'events.k8s.io/v1']);
+    expect(apis.body.groups.map((g: Json) => g.preferredVersion.groupVersion)).toEqual(['apps/v1', 'autoscaling/v2', 'events.k8s.io/v1', 'authorization.k8s.io/v1', 'authentication.k8s.io/v1']);
     const core = await call('GET', '/api/v1');
     const byName = new Map<string, Json>(core.body.resources.map((r: Json) => [r.name, r]));
     expect(byName.get('pods')).toMatchObject({ kind: 'Pod', namespaced: true, shortNames: ['po'], categories: ['all'] });
@@ -261,6 +261,24 @@ describe('simulated API server protocol', () => {
     expect(w.events[1]).toMatchObject({ type: 'BOOKMARK', object: { metadata: { annotations: { 'k8s.io/initial-events-end': 'true' } } } });
     const bad = await call('GET', `${D}?watch=true&sendInitialEvents=true`);
     expect(bad.status).toBe(422);
+  });
+
+  it('a resourceVersion from the future: watch ERROR 504 ResourceVersionTooLarge, list 504, as the apiserver answers', async () => {
+    const future = cluster.resourceVersion + 1000;
+    const w = watch(`${D}?watch=true&resourceVersion=${future}`);
+    await w.ended; // the server ends the stream after the error
+    expect(await w.status).toBe(200);
+    expect(w.events).toEqual([{
+      type: 'ERROR',
+      object: {
+        kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Timeout', code: 504,
+        message: `Timeout: Too large resource version: ${future}, current: ${cluster.resourceVersion}`,
+        details: { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 },
+      },
+    }]);
+    const list = await call('GET', `${D}?resourceVersion=${future}`);
+    expect([list.status, list.body.reason, list.body.details.causes[0].reason]).toEqual([504, 'Timeout', 'ResourceVersionTooLarge']);
+    expect((await call('GET', `${D}?resourceVersion=${cluster.resourceVersion}`)).status).toBe(200);
   });
 
   it('rolling update honours maxSurge/maxUnavailable', async () => {

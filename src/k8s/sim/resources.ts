@@ -20,6 +20,8 @@ export interface ResourceDef {
   toExternal?: (o: Obj) => Obj;
   /** This API version's form → storage form. */
   toInternal?: (o: Obj) => Obj;
+  /** Create-only, never stored: the answer is computed from the request (access reviews). */
+  virtual?: true;
 }
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -76,6 +78,42 @@ export function eventsV1ToCoreEvent(e: Obj): Obj {
   return out;
 }
 
+const CPU_UTILIZATION = (m: Obj): boolean => m?.type === 'Resource' && m.resource?.name === 'cpu' && m.resource?.target?.type === 'Utilization';
+
+/**
+ * autoscaling/v2 HPA (storage form) → autoscaling/v1: only the CPU utilization target and
+ * status survive (upstream keeps the other metrics in alpha annotations; the simulator does not).
+ */
+export function hpaV2ToV1(h: Obj): Obj {
+  const spec = h.spec ?? {};
+  const status = h.status ?? {};
+  const cpu = (spec.metrics ?? []).find(CPU_UTILIZATION);
+  const current = (status.currentMetrics ?? []).find((m: Obj) => m?.type === 'Resource' && m.resource?.name === 'cpu');
+  const v1Spec: Obj = { scaleTargetRef: spec.scaleTargetRef, minReplicas: spec.minReplicas, maxReplicas: spec.maxReplicas };
+  if (cpu) v1Spec.targetCPUUtilizationPercentage = cpu.resource.target.averageUtilization;
+  const v1Status: Obj = { currentReplicas: status.currentReplicas ?? 0, desiredReplicas: status.desiredReplicas ?? 0 };
+  if (status.observedGeneration !== undefined) v1Status.observedGeneration = status.observedGeneration;
+  if (status.lastScaleTime) v1Status.lastScaleTime = status.lastScaleTime;
+  if (current?.resource?.current?.averageUtilization !== undefined) v1Status.currentCPUUtilizationPercentage = current.resource.current.averageUtilization;
+  return { apiVersion: 'autoscaling/v1', kind: 'HorizontalPodAutoscaler', metadata: h.metadata, spec: v1Spec, status: v1Status };
+}
+
+/** autoscaling/v1 HPA → autoscaling/v2 (storage form): the CPU target becomes a Resource metric. */
+export function hpaV1ToV2(h: Obj): Obj {
+  const spec = h.spec ?? {};
+  const v2Spec: Obj = { scaleTargetRef: spec.scaleTargetRef, maxReplicas: spec.maxReplicas };
+  if (spec.minReplicas !== undefined) v2Spec.minReplicas = spec.minReplicas;
+  if (spec.targetCPUUtilizationPercentage !== undefined)
+    v2Spec.metrics = [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: spec.targetCPUUtilizationPercentage } } }];
+  const out: Obj = { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: h.metadata ?? {}, spec: v2Spec };
+  if (h.status) {
+    out.status = { currentReplicas: h.status.currentReplicas, desiredReplicas: h.status.desiredReplicas };
+    if (h.status.lastScaleTime) out.status.lastScaleTime = h.status.lastScaleTime;
+    if (h.status.observedGeneration !== undefined) out.status.observedGeneration = h.status.observedGeneration;
+  }
+  return out;
+}
+
 export const RESOURCES: ResourceDef[] = [
   {
     group: '', version: 'v1', resource: 'namespaces', singular: 'namespace', kind: 'Namespace', namespaced: false,
@@ -93,6 +131,14 @@ export const RESOURCES: ResourceDef[] = [
   {
     group: '', version: 'v1', resource: 'services', singular: 'service', kind: 'Service', namespaced: true,
     shortNames: ['svc'], categories: ['all'], verbs: ALL_VERBS, subresources: ['status'], storeKey: 'services',
+  },
+  {
+    group: '', version: 'v1', resource: 'configmaps', singular: 'configmap', kind: 'ConfigMap', namespaced: true,
+    shortNames: ['cm'], categories: [], verbs: ALL_VERBS, subresources: [], storeKey: 'configmaps',
+  },
+  {
+    group: '', version: 'v1', resource: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true,
+    shortNames: [], categories: [], verbs: ALL_VERBS, subresources: [], storeKey: 'secrets',
   },
   {
     group: '', version: 'v1', resource: 'events', singular: 'event', kind: 'Event', namespaced: true,
@@ -114,9 +160,30 @@ export const RESOURCES: ResourceDef[] = [
     subresources: ['status'], storeKey: 'horizontalpodautoscalers.autoscaling',
   },
   {
+    group: 'autoscaling', version: 'v1', resource: 'horizontalpodautoscalers', singular: 'horizontalpodautoscaler',
+    kind: 'HorizontalPodAutoscaler', namespaced: true, shortNames: ['hpa'], categories: ['all'], verbs: ALL_VERBS,
+    subresources: ['status'], storeKey: 'horizontalpodautoscalers.autoscaling', toExternal: hpaV2ToV1, toInternal: hpaV1ToV2,
+  },
+  {
     group: 'events.k8s.io', version: 'v1', resource: 'events', singular: 'event', kind: 'Event', namespaced: true,
     shortNames: ['ev'], categories: [], verbs: ALL_VERBS, subresources: [], storeKey: 'events',
     toExternal: coreEventToEventsV1, toInternal: eventsV1ToCoreEvent,
+  },
+  // Reviews: what `kubectl auth can-i` and `kubectl auth whoami` post.
+  {
+    group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview',
+    kind: 'SelfSubjectAccessReview', namespaced: false, shortNames: [], categories: [], verbs: ['create'], subresources: [],
+    storeKey: 'selfsubjectaccessreviews.authorization.k8s.io', virtual: true,
+  },
+  {
+    group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectrulesreviews', singular: 'selfsubjectrulesreview',
+    kind: 'SelfSubjectRulesReview', namespaced: false, shortNames: [], categories: [], verbs: ['create'], subresources: [],
+    storeKey: 'selfsubjectrulesreviews.authorization.k8s.io', virtual: true,
+  },
+  {
+    group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews', singular: 'selfsubjectreview',
+    kind: 'SelfSubjectReview', namespaced: false, shortNames: [], categories: [], verbs: ['create'], subresources: [],
+    storeKey: 'selfsubjectreviews.authentication.k8s.io', virtual: true,
   },
 ];
 
@@ -124,7 +191,10 @@ export const RESOURCES: ResourceDef[] = [
 export const GROUP_VERSIONS: { group: string; version: string }[] = [
   { group: 'apps', version: 'v1' },
   { group: 'autoscaling', version: 'v2' },
+  { group: 'autoscaling', version: 'v1' },
   { group: 'events.k8s.io', version: 'v1' },
+  { group: 'authorization.k8s.io', version: 'v1' },
+  { group: 'authentication.k8s.io', version: 'v1' },
 ];
 
 export function findResource(group: string, version: string, resource: string): ResourceDef | undefined {

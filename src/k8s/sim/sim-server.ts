@@ -15,13 +15,17 @@ import {
   openApiV3Index,
   versionInfo,
 } from './discovery.js';
-import { badRequest, internalError, invalid, methodNotAllowed, pathNotFound, StatusError, unsupportedMediaType } from './errors.js';
+import { badRequest, internalError, invalid, methodNotAllowed, pathNotFound, StatusError, tooLargeResourceVersion, unsupportedMediaType } from './errors.js';
 import { EventRecorder } from './event-recorder.js';
 import { Kubelet } from './kubelet.js';
 import { kubeconfigFor } from './kubeconfig.js';
 import { partialList, partialObject, wantsPartial } from './partial-metadata.js';
 import { decodeProtobufObject, isProtobufBody } from './protobuf.js';
-import { podLog } from './pod-logs.js';
+import { page } from './paging.js';
+import { modelOf, pruneFields, unknownFields } from './schemas.js';
+import { logContainer, podLog, stopLine } from './pod-logs.js';
+import { answerReview, requestUser } from './reviews.js';
+import { ClusterDataDir } from './persistence.js';
 import { PATCH_TYPES, Registry, type Subresource } from './registry.js';
 import { apiVersionOf, findResource, RESOURCES, type ResourceDef } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -41,6 +45,12 @@ export interface SimClusterOptions {
   historyWindowMs?: number;
   /** Max events kept in the watch history (default 10 000). */
   historyMaxEvents?: number;
+  /**
+   * Keeps the objects in this directory (see persistence.ts): read back at start with their
+   * resourceVersions continuing, written as they change. The port it last listened on is
+   * tried first when `port` is 0 or unset. Default: in memory only.
+   */
+  dataDir?: string;
 }
 
 export interface InjectedFailure {
@@ -79,6 +89,8 @@ export interface SimulatedCluster {
   resetRequestCount(): void;
   /** Errors swallowed by the simulated controllers (should stay empty). */
   readonly controllerErrors: readonly unknown[];
+  /** Where its objects are kept, or undefined when in memory only. */
+  readonly dataDir: string | undefined;
 }
 
 const MAX_BODY = 10 * 1024 * 1024;
@@ -229,6 +241,29 @@ function parseResourcePath(group: string, version: string, segs: string[]): Reso
   return watch ? { watch: true, inner: out } : out;
 }
 
+const FIELD_VALIDATION = ['Strict', 'Warn', 'Ignore'];
+
+/**
+ * `fieldValidation` as the apiserver: fields the kind does not declare are always dropped
+ * (never stored); Strict refuses them (400, each with its path), Warn (the default) sends one
+ * `Warning` header per field, Ignore says nothing.
+ */
+function checkFields(def: ResourceDef, body: Obj, q: URLSearchParams, res: ServerResponse, patch = false): void {
+  const mode = q.get('fieldValidation') || 'Warn';
+  if (!FIELD_VALIDATION.includes(mode))
+    throw badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);
+  const model = modelOf(def);
+  if (!model) return;
+  const unknown = unknownFields(model, body, '', patch);
+  if (!unknown.length) return;
+  if (mode === 'Strict') {
+    const list = unknown.map((f) => `unknown field "${f}"`).join(', ');
+    throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${list}`);
+  }
+  if (mode === 'Warn') res.setHeader('Warning', unknown.map((f) => `299 - ${JSON.stringify(`unknown field "${f}"`)}`));
+  pruneFields(body, unknown);
+}
+
 function deleteStatus(def: ResourceDef, o: Obj): Obj {
   const details: Obj = { name: o.metadata.name };
   if (def.group) details.group = def.group;
@@ -249,6 +284,8 @@ class Cluster implements SimulatedCluster {
   private failures: (InjectedFailure & { remaining: number })[] = [];
   private requests = 0;
   private closing?: Promise<void>;
+  private readonly data?: ClusterDataDir;
+  private readonly preferredPort?: number;
   port = 0;
   url = '';
 
@@ -259,11 +296,19 @@ class Cluster implements SimulatedCluster {
     this.timing = { ...DEFAULT_TIMING, ...(opts.timing ?? {}) };
     this.store = new Store({ historyWindowMs: opts.historyWindowMs ?? 5 * 60_000, historyMaxEvents: opts.historyMaxEvents ?? 10_000 });
     this.registry = new Registry(this.store);
+    if (opts.dataDir) {
+      const { data, state } = ClusterDataDir.open(opts.dataDir);
+      this.data = data;
+      this.preferredPort = state.port;
+      this.store.restore(state, data);
+    }
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease'])
-      this.registry.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    this.registry.create(NODES, undefined, simNode(`${name}-worker`));
+      if (!this.store.has(NAMESPACES.storeKey, undefined, ns))
+        this.registry.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    if (!this.store.has(NODES.storeKey, undefined, `${name}-worker`)) this.registry.create(NODES, undefined, simNode(`${name}-worker`));
     this.recorder = new EventRecorder(this.store);
     this.kubelet = new Kubelet(this.store, this.recorder, this.timing, `${name}-worker`);
+    this.kubelet.adopt(this.store.list('pods'));
     this.controllers = new ControllerManager(this.registry, this.recorder, this.timing);
     this.watches = new WatchHub(this.store, () => this.timing.bookmarkMs);
     this.server = createServer((req, res) => {
@@ -283,7 +328,23 @@ class Cluster implements SimulatedCluster {
     this.server.requestTimeout = 0;
   }
 
-  listen(port: number): Promise<void> {
+  get dataDir(): string | undefined {
+    return this.data?.dir;
+  }
+
+  /** Listens on `port`; with port 0 and a port remembered in the data directory, on that one if it is free. */
+  async listen(port: number): Promise<void> {
+    if (!port && this.preferredPort) {
+      try {
+        await this.listenOn(this.preferredPort);
+      } catch {
+        await this.listenOn(0); // taken meanwhile: kubeconfigs must be rewritten
+      }
+    } else await this.listenOn(port);
+    this.data?.savePort(this.port);
+  }
+
+  private listenOn(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, '127.0.0.1', () => {
@@ -332,7 +393,10 @@ class Cluster implements SimulatedCluster {
       this.controllers.close();
       this.kubelet.close();
       this.watches.closeAll();
-      this.server.close(() => resolve());
+      this.server.close(() => {
+        this.data?.close();
+        resolve();
+      });
       this.server.closeAllConnections();
     });
     return this.closing;
@@ -435,6 +499,14 @@ class Cluster implements SimulatedCluster {
     const out = (o: Obj): Obj => this.registry.external(def, o);
     const kindKey = def.kind === 'Event' && def.group === 'events.k8s.io' ? 'EventV1' : def.kind;
 
+    if (def.virtual) {
+      // Reviews: create-only, computed, never stored.
+      if (method !== 'POST' || rp.name) throw methodNotAllowed();
+      const body = parseBody(await readBody(req), req.headers['content-type'] ?? '', ['application/json', 'application/yaml']) as Obj;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be a JSON object');
+      return sendJson(res, 201, answerReview(def.kind, apiVersionOf(def), body, requestUser(req.headers)));
+    }
+
     if (!rp.name) {
       // Collection.
       if (method === 'GET') {
@@ -464,13 +536,25 @@ class Cluster implements SimulatedCluster {
           return;
         }
         const rv = String(this.store.resourceVersion);
-        const items = this.registry.list(def, ns).filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
-        if (table) return sendJson(res, 200, toTable(def.kind, items, rv, table, out));
-        if (wantsPartial(accept, true)) return sendJson(res, 200, partialList(items.map(out), rv));
+        // A list "not older than" a resourceVersion this server has not reached fails like the apiserver's.
+        const minRv = q.get('resourceVersion');
+        if (minRv && /^\d+$/.test(minRv) && Number(minRv) > this.store.resourceVersion)
+          throw tooLargeResourceVersion(Number(minRv), this.store.resourceVersion);
+        const all = this.registry.list(def, ns).filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
+        const p = page(all, {
+          limit: intParam(q, 'limit'), continueToken: q.get('continue'), currentRv: Number(rv),
+          oldestRv: this.store.oldestWatchableRv, selectors: !!(q.get('labelSelector') || q.get('fieldSelector')),
+        });
+        const items = p.items;
+        const listMeta: Obj = { resourceVersion: p.resourceVersion };
+        if (p.continue) listMeta.continue = p.continue;
+        if (p.remainingItemCount !== undefined) listMeta.remainingItemCount = p.remainingItemCount;
+        if (table) return sendJson(res, 200, { ...toTable(def.kind, items, p.resourceVersion, table, out), metadata: listMeta });
+        if (wantsPartial(accept, true)) return sendJson(res, 200, { ...partialList(items.map(out), p.resourceVersion), metadata: listMeta });
         return sendJson(res, 200, {
           apiVersion: apiVersionOf(def),
           kind: `${def.kind}List`,
-          metadata: { resourceVersion: rv },
+          metadata: listMeta,
           items: items.map(out),
         });
       }
@@ -479,6 +563,7 @@ class Cluster implements SimulatedCluster {
         if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be a JSON object');
         if (body.kind && body.kind !== def.kind)
           throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${def.kind})`);
+        checkFields(def, body, q, res);
         const created = this.registry.create(def, ns, body, { dryRun });
         return sendJson(res, 201, out(created));
       }
@@ -511,6 +596,7 @@ class Cluster implements SimulatedCluster {
     if (method === 'GET') {
       const o = this.registry.get(def, ns, name);
       if (sub === 'scale') return sendJson(res, 200, this.registry.toScale(def, o));
+      if (sub === 'log' && boolParam(q.get('follow'))) return this.followLog(res, o, q);
       if (sub === 'log') {
         const text = podLog(o, q);
         res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text) });
@@ -528,6 +614,7 @@ class Cluster implements SimulatedCluster {
       const expectKind = sub === 'scale' ? 'Scale' : def.kind;
       if (body.kind && body.kind !== expectKind)
         throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${expectKind})`);
+      if (!sub) checkFields(def, body, q, res);
       const updated = this.registry.update(def, ns, name, body, { dryRun, subresource: sub });
       return sendJson(res, 200, sub === 'scale' ? updated : out(updated));
     }
@@ -539,6 +626,9 @@ class Cluster implements SimulatedCluster {
         throw unsupportedMediaType(ct || '(none)');
       }
       const body = parseBody(await readBody(req), ct, allowed);
+      // A merge or strategic patch mirrors the object's structure; an apply patch is an object. JSON patches are not checked.
+      if (!sub && ct !== PATCH_TYPES.json && body && typeof body === 'object' && !Array.isArray(body))
+        checkFields(def, body as Obj, q, res, ct !== PATCH_TYPES.apply);
       const { object, created } = this.registry.patch(def, ns, name, ct, body, {
         dryRun,
         subresource: sub,
@@ -554,6 +644,35 @@ class Cluster implements SimulatedCluster {
       return sendJson(res, 200, deleteStatus(def, object));
     }
     throw methodNotAllowed();
+  }
+
+  /**
+   * `logs -f`: the lines so far, then the stream stays open until the container exits (its exit
+   * line) or the pod is deleted, as the kubelet's follow ends with the container.
+   */
+  private followLog(res: ServerResponse, pod: Obj, q: URLSearchParams): void {
+    const text = podLog(pod, q);
+    const container = logContainer(pod, q);
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+    res.write(text);
+    if (stopLine(pod, container, q) || q.get('previous') === 'true') {
+      res.end();
+      return;
+    }
+    const uid = pod.metadata.uid;
+    const unsubscribe = this.store.subscribe((e) => {
+      if (e.storeKey !== 'pods' || e.object.metadata?.uid !== uid) return;
+      if (e.type === 'DELETED') return finish();
+      const line = stopLine(e.object, container, q);
+      if (line) finish(line);
+    });
+    const finish = (line?: string): void => {
+      unsubscribe();
+      if (res.writableEnded) return;
+      if (line) res.write(line);
+      res.end();
+    };
+    res.on('close', () => unsubscribe());
   }
 
   private async deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<{

@@ -1,4 +1,5 @@
 /** The object store: one global resourceVersion counter, buckets per resource, and a bounded watch history. */
+import type { ClusterDataDir, PersistedState, StoredObject } from './persistence.js';
 import type { Obj, WatchEventRecord } from './types.js';
 
 export interface StoreOptions {
@@ -17,8 +18,33 @@ export class Store {
   /** Events with rv ≤ compactedRv are gone from the history. */
   private compactedRv = 0;
   private readonly listeners = new Set<(e: WatchEventRecord) => void>();
+  private data?: ClusterDataDir;
 
   constructor(private readonly opts: StoreOptions) {}
+
+  /**
+   * Loads `state` (objects and resourceVersion of a previous run) into this empty store and
+   * journals every later write to `data`. The watch history starts empty at the loaded
+   * resourceVersion: a watch from an older one gets 410 Expired and relists.
+   */
+  restore(state: PersistedState, data: ClusterDataDir): void {
+    for (const { storeKey, object } of state.objects)
+      this.bucket(storeKey).set(Store.id(object.metadata.namespace, object.metadata.name), clone(object));
+    this.rv = state.resourceVersion;
+    this.compactedRv = this.rv;
+    this.data = data;
+  }
+
+  /** Every stored object with its bucket (what a snapshot holds). */
+  private allObjects(): StoredObject[] {
+    const out: StoredObject[] = [];
+    for (const [storeKey, b] of this.buckets) for (const object of b.values()) out.push({ storeKey, object });
+    return out;
+  }
+
+  private journaled(full: boolean): void {
+    if (full) this.data?.writeSnapshot(this.rv, this.allObjects());
+  }
 
   get resourceVersion(): number {
     return this.rv;
@@ -95,6 +121,7 @@ export class Store {
     const o = clone(obj);
     o.metadata.resourceVersion = String(++this.rv);
     b.set(id, o);
+    if (this.data) this.journaled(this.data.put(this.rv, storeKey, o));
     this.record({ type: prev ? 'MODIFIED' : 'ADDED', storeKey, rv: this.rv, object: clone(o), prev, time: Date.now() });
     return clone(o);
   }
@@ -107,6 +134,7 @@ export class Store {
     b.delete(id);
     const o = clone(prev);
     o.metadata.resourceVersion = String(++this.rv);
+    if (this.data) this.journaled(this.data.remove(this.rv, storeKey, ns, name));
     this.record({ type: 'DELETED', storeKey, rv: this.rv, object: clone(o), prev, time: Date.now() });
     return o;
   }

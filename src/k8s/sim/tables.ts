@@ -289,6 +289,20 @@ const PRINTERS: Record<string, Printer> = {
       ];
     },
   },
+  ConfigMap: {
+    columns: [NAME_COL, col('Data', 0, 'integer', '', 'Data contains the configuration data.'), AGE_COL],
+    cells: (c) => [c.metadata.name, Object.keys(c.data ?? {}).length + Object.keys(c.binaryData ?? {}).length, age(c)],
+  },
+  Secret: {
+    columns: [
+      NAME_COL,
+      col('Type', 0, 'string', '', 'The type of the secret'),
+      col('Data', 0, 'integer', '', 'Data contains the secret data.'),
+      AGE_COL,
+    ],
+    // The values never reach a Table (only their count), as in the apiserver's printer.
+    cells: (s) => [s.metadata.name, s.type ?? 'Opaque', Object.keys(s.data ?? {}).length, age(s)],
+  },
   Namespace: {
     columns: [NAME_COL, col('Status', 0, 'string', '', 'The status of the namespace'), AGE_COL],
     cells: (n) => [n.metadata.name, n.status?.phase ?? 'Active', age(n)],

@@ -27,12 +27,15 @@ export interface KubectlResult {
 export interface KubectlEnv {
   dir: string;
   kubeconfig: string;
-  run(args: string[], timeoutMs?: number): Promise<KubectlResult>;
-  spawn(args: string[]): ChildProcess;
+  /** Runs `binary` (default: the machine's kubectl, which picks the version matching the server). */
+  run(args: string[], timeoutMs?: number, binary?: string): Promise<KubectlResult>;
+  spawn(args: string[], binary?: string): ChildProcess;
   cleanup(): void;
 }
 
 export const KUBECTL = '/usr/bin/kubectl';
+/** kubectl v1.32 explicitly (`/usr/bin/kubectl` dispatches to the version the server reports, v1.33). */
+export const KUBECTL_132 = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32';
 
 /** A temp dir with the kubeconfig and a fresh KUBECACHEDIR; runs the real kubectl against it. */
 export function kubectlEnv(kubeconfigYaml: string): KubectlEnv {
@@ -40,15 +43,15 @@ export function kubectlEnv(kubeconfigYaml: string): KubectlEnv {
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, kubeconfigYaml);
   const env = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dir, 'cache'), HOME: dir };
-  const spawnIt = (args: string[]): ChildProcess =>
-    spawn(KUBECTL, ['--kubeconfig', kubeconfig, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const spawnIt = (args: string[], binary = KUBECTL): ChildProcess =>
+    spawn(binary, ['--kubeconfig', kubeconfig, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   return {
     dir,
     kubeconfig,
     spawn: spawnIt,
-    run(args, timeoutMs = 20_000) {
+    run(args, timeoutMs = 20_000, binary = KUBECTL) {
       return new Promise((resolve, reject) => {
-        const p = spawnIt(args);
+        const p = spawnIt(args, binary);
         let stdout = '';
         let stderr = '';
         p.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -56,6 +56,8 @@ function validatePodSpec(causes: Cause[], spec: Obj | undefined, prefix: string)
   });
 }
 
+const CONFIG_KEY_RE = /^[-._a-zA-Z0-9]+$/;
+
 /** Throws 422 when the object is invalid. `old` is set for updates (immutable fields). */
 export function validateObject(def: ResourceDef, o: Obj, old?: Obj): void {
   const causes: Cause[] = [];
@@ -82,6 +84,17 @@ export function validateObject(def: ResourceDef, o: Obj, old?: Obj): void {
         causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: "${o.spec?.type}"`, field: 'spec.type' });
       if (o.spec?.type !== 'ExternalName' && (!Array.isArray(o.spec?.ports) || o.spec.ports.length === 0))
         causes.push(required('spec.ports'));
+      break;
+    case 'ConfigMap':
+    case 'Secret':
+      for (const field of ['data', 'binaryData'] as const)
+        for (const key of Object.keys(o[field] ?? {}))
+          if (key.length > 253 || !CONFIG_KEY_RE.test(key))
+            causes.push({
+              reason: 'FieldValueInvalid',
+              message: `Invalid value: "${key}": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+              field: `${field}[${key}]`,
+            });
       break;
     case 'HorizontalPodAutoscaler':
       if (!o.spec?.scaleTargetRef?.name) causes.push(required('spec.scaleTargetRef.name'));
@@ -159,8 +172,24 @@ export function int32FieldError(kind: string, o: Obj): string | null {
 }
 
 /** POST/PUT bodies: the apiserver fails to decode them, 400 BadRequest. */
+/**
+ * Byte fields (Secret `data`, ConfigMap `binaryData`) are base64 in JSON: Go's decoder refuses
+ * anything else before validation, so the apiserver answers 400, not 422.
+ */
+function base64FieldError(kind: string, o: Obj): string | null {
+  const field = kind === 'Secret' ? 'data' : kind === 'ConfigMap' ? 'binaryData' : undefined;
+  if (!field || !o[field] || typeof o[field] !== 'object') return null;
+  for (const v of Object.values(o[field] as Record<string, unknown>)) {
+    if (typeof v !== 'string') return `json: cannot unmarshal ${typeof v} into Go struct field ${kind}.${field} of type []uint8`;
+    const bad = /[^A-Za-z0-9+/=]/.exec(v);
+    if (bad) return `illegal base64 data at input byte ${bad.index}`;
+    if (v.length % 4 !== 0) return `illegal base64 data at input byte ${v.length - (v.length % 4)}`;
+  }
+  return null;
+}
+
 export function checkInt32Body(kind: string, apiVersion: string, o: Obj): void {
-  const err = int32FieldError(kind, o);
+  const err = int32FieldError(kind, o) ?? base64FieldError(kind, o);
   if (err) throw badRequest(`${kind} in version "${apiVersion.split('/').pop()}" cannot be handled as a ${kind}: ${err}`);
 }
 

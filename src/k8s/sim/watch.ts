@@ -1,6 +1,6 @@
 /** Watch streams: chunked, one JSON event per line; replay from a resourceVersion, synthetic ADDED, bookmarks, 410. */
 import type { ServerResponse } from 'node:http';
-import { expired } from './errors.js';
+import { expired, tooLargeResourceVersion } from './errors.js';
 import { apiVersionOf, type ResourceDef } from './resources.js';
 import type { LabelMatcher, ObjMatcher } from './selectors.js';
 import type { Store } from './store.js';
@@ -106,6 +106,13 @@ export class WatchHub {
       if (p.sendInitialEvents) bookmark({ 'k8s.io/initial-events-end': 'true' });
     } else {
       const since = Number(rv);
+      if (since > this.store.resourceVersion) {
+        // A resourceVersion from this server's future (the client watched a previous incarnation):
+        // the apiserver's watch cache answers an ERROR event, not a silent stream (see ADR 0003).
+        write('ERROR', tooLargeResourceVersion(since, this.store.resourceVersion).toStatus());
+        end();
+        return;
+      }
       const events = this.store.eventsSince(since);
       if (!events) {
         const oldest = this.store.oldestWatchableRv + 1;

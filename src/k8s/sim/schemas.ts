@@ -1,0 +1,121 @@
+/**
+ * The served kinds' fields, from a maintained source instead of a hand-kept list: the models of
+ * `@kubernetes/client-node` (generated from the Kubernetes OpenAPI), whose `attributeTypeMap`
+ * names every field's JSON name and type. Used for `fieldValidation` (unknown fields) and for
+ * the `/openapi/v3` schemas.
+ */
+import * as models from '@kubernetes/client-node';
+import type { ResourceDef } from './resources.js';
+import type { Obj } from './types.js';
+
+interface Attribute {
+  name: string;
+  baseName: string;
+  type: string;
+  format: string;
+}
+
+type ModelClass = { attributeTypeMap?: Attribute[]; getAttributeTypeMap?: () => Attribute[] };
+
+const MODELS = models as unknown as Record<string, ModelClass | undefined>;
+
+/** The attributes of model `name`, or undefined when it is not a generated model (e.g. a scalar alias). */
+export function attributesOf(name: string): Attribute[] | undefined {
+  const m = MODELS[name];
+  return m?.attributeTypeMap ?? m?.getAttributeTypeMap?.();
+}
+
+/** The client-node model of a served resource (`V1Deployment`, `V2HorizontalPodAutoscaler`, `CoreV1Event`, …). */
+export function modelOf(def: Pick<ResourceDef, 'group' | 'version' | 'kind'>): string | undefined {
+  const v = def.version.charAt(0).toUpperCase() + def.version.slice(1);
+  const candidates = def.kind === 'Event' ? [def.group === 'events.k8s.io' ? 'EventsV1Event' : 'CoreV1Event'] : [`${v}${def.kind}`];
+  return candidates.find((c) => attributesOf(c));
+}
+
+const ARRAY = /^Array<(.+)>$/;
+const MAP = /^\{ \[key: string\]: (.+); \}$/;
+
+/**
+ * Paths of the fields of `value` that model `type` does not declare, in the apiserver's form
+ * (`spec.template.spec.containers[0].bogus`). Keys starting with `$` (strategic-merge-patch
+ * directives) are skipped when `patch` is set.
+ */
+export function unknownFields(type: string, value: unknown, path = '', patch = false): string[] {
+  if (value === null || value === undefined) return [];
+  const arr = ARRAY.exec(type);
+  if (arr) {
+    if (!Array.isArray(value)) return [];
+    return value.flatMap((v, i) => unknownFields(arr[1] as string, v, `${path}[${i}]`, patch));
+  }
+  const map = MAP.exec(type);
+  if (map) {
+    if (typeof value !== 'object' || Array.isArray(value)) return [];
+    return Object.entries(value as Obj).flatMap(([k, v]) => unknownFields(map[1] as string, v, path ? `${path}.${k}` : k, patch));
+  }
+  const attrs = attributesOf(type);
+  if (!attrs || typeof value !== 'object' || Array.isArray(value)) return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(value as Obj)) {
+    if (patch && k.startsWith('$')) continue;
+    const sub = path ? `${path}.${k}` : k;
+    const a = attrs.find((x) => x.baseName === k);
+    if (!a) out.push(sub);
+    else out.push(...unknownFields(a.type, v, sub, patch));
+  }
+  return out;
+}
+
+/** Removes the fields at `paths` (from {@link unknownFields}) from `value`, as Go's decoder drops them. */
+export function pruneFields(value: Obj, paths: string[]): void {
+  for (const p of paths) {
+    const steps = [...p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : (m[1] as string)));
+    let cur: any = value; // eslint-disable-line @typescript-eslint/no-explicit-any
+    for (let i = 0; i < steps.length - 1 && cur; i++) cur = cur[steps[i] as string | number];
+    if (cur && typeof cur === 'object') delete cur[steps[steps.length - 1] as string | number];
+  }
+}
+
+/** A schema name for model `m` whose last segment is the kind's own name (kubectl explain prints it): `io.k8s.v1.ObjectMeta`. */
+export function schemaName(m: string): string {
+  const x = /^(Core|Events|Authentication|Authorization)?(V\d+(?:alpha\d+|beta\d+)?)(.+)$/.exec(m);
+  return x ? `io.k8s.${(x[1] ?? '').toLowerCase()}${x[2]!.toLowerCase()}.${x[3]}` : `io.k8s.${m}`;
+}
+
+/** The OpenAPI v3 schema of an attribute type; models it refers to are added to `defs`. */
+function typeSchema(type: string, format: string, defs: Record<string, Obj>): Obj {
+  const arr = ARRAY.exec(type);
+  if (arr) return { type: 'array', items: typeSchema(arr[1] as string, '', defs) };
+  const map = MAP.exec(type);
+  if (map) return { type: 'object', additionalProperties: typeSchema(map[1] as string, '', defs) };
+  switch (type) {
+    case 'string':
+      return format ? { type: 'string', format } : { type: 'string' };
+    case 'number':
+      return format === 'int32' || format === 'int64' ? { type: 'integer', format } : { type: 'number', format: format || 'double' };
+    case 'boolean':
+      return { type: 'boolean' };
+    case 'Date':
+    case 'V1MicroTime':
+      return { type: 'string', format: 'date-time' };
+    case 'IntOrString':
+      return { 'x-kubernetes-int-or-string': true };
+    case 'any':
+    case 'object':
+      return { type: 'object' };
+    default:
+      if (!attributesOf(type)) return { type: 'object' };
+      modelSchema(type, defs);
+      // As the apiserver's v3 documents: a reference wrapped in allOf, with a default.
+      return { allOf: [{ $ref: `#/components/schemas/${schemaName(type)}` }], default: {} };
+  }
+}
+
+/** Adds model `m` (and every model it refers to) to `defs`, keyed by {@link schemaName}. */
+export function modelSchema(m: string, defs: Record<string, Obj>, gvk?: { group: string; version: string; kind: string }): void {
+  const name = schemaName(m);
+  if (defs[name] && !gvk) return;
+  const s: Obj = { type: 'object', description: `${m.replace(/^(Core|Events)?V\d+\w*?(?=[A-Z])/, '')} (fields from @kubernetes/client-node's ${m} model).`, properties: {} };
+  defs[name] = s;
+  for (const a of attributesOf(m) ?? []) s.properties[a.baseName] = typeSchema(a.type, a.format, defs);
+  if (gvk) s['x-kubernetes-group-version-kind'] = [gvk];
+}
