@@ -10,23 +10,10 @@ import { App } from './app.entity.js';
 import { AppMember } from './app-member.entity.js';
 import type { AppKind, AppRole } from './app-kind.js';
 import type { ContainerSpec, ReleaseConfig } from './app-spec.js';
+import type { AppRecord } from './app.service.js';
 
-/** An `apps` row as the list reads it (column values, JSON parsed, dates as Dates). */
-export interface AppRow {
-  id: number;
-  name: string;
-  kind: AppKind;
-  description: string;
-  repository: string;
-  buildCommand: string;
-  startCommand: string;
-  stopCommand: string;
-  container: ContainerSpec;
-  releaseConfig: Partial<ReleaseConfig>;
-  version: number;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** An `apps` row as the list reads it (column values, JSON parsed, dates as Dates): a record before its release settings get their defaults. */
+export type AppRow = Omit<AppRecord, 'releaseConfig'> & { releaseConfig: Partial<ReleaseConfig> };
 
 /** One membership with the public columns of its user (never `password_hash`). */
 export interface MemberRow {
