@@ -276,7 +276,8 @@ export class NotificationDispatcher {
         const firstFailure = prior.find((a) => a.outcome === 'FAILED');
         const failingSince = firstFailure ? Date.parse(firstFailure.at) : now;
         const failures = prior.filter((a) => a.outcome === 'FAILED').length + 1;
-        const dead = failures >= this.maxAttempts && now - failingSince >= this.retryWindowMs;
+        // Measured between attempt starts, as the attempt log records them (`at`), so the log shows the window kept.
+        const dead = failures >= this.maxAttempts && Date.parse(at) - failingSince >= this.retryWindowMs;
         await finish(m, dead
           ? { status: NotificationDeliveryStatus.DEAD, attempts, lastError: error, attemptLog: log(m, { outcome: 'DEAD', ...detail }) }
           : { status: NotificationDeliveryStatus.RETRYING, attempts, lastError: error, nextAttemptAt: new Date(now + this.backoffMs(failures)), attemptLog: log(m, { outcome: 'FAILED', ...detail }) });
