@@ -62,7 +62,8 @@ describe('release console in Chromium', () => {
 
   beforeAll(async () => {
     await ensureWebBuild();
-    t = await startTestPhantom('embedded', { env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_RELEASE_FAILURE_GRACE_MS: '3000' } });
+    // Every client of this file (the browser, the helpers) shares 127.0.0.1: the per-client socket cap is not under test here.
+    t = await startTestPhantom('embedded', { env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_RELEASE_FAILURE_GRACE_MS: '3000', PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: '1000' } });
     t.phantom.server.httpServer.on('upgrade', (_req, socket: Socket) => sockets.push(socket));
     base = t.url.replace(/\/graphql$/, '');
     dev = await createUserWithToken(t, 'dev');
@@ -186,7 +187,7 @@ describe('release console in Chromium', () => {
     const before = subscribes.length;
     for (const s of sockets.splice(0)) s.destroy();
     await expect
-      .poll(() => subscribes.slice(before).find((s) => s.query.includes('releaseProgress') && s.variables.id === id)?.variables.after, { timeout: 20_000 })
+      .poll(() => subscribes.slice(before).find((s) => s.query.includes('releaseProgress') && s.variables.id === id)?.variables.after, { timeout: 45_000 })
       .toMatch(/^\d+$/);
     const q = await t.gql(`query($id: ID!) { release(id: $id) { ticket { id } } }`, { id });
     expect((await t.gql(`mutation($id: ID!) { approveTicket(id: $id) { status } }`, { id: q.data.release.ticket.id }, owner)).errors).toBeUndefined();
