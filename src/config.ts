@@ -77,6 +77,14 @@ const schema = z.object({
   PHANTOM_ENGINE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   PHANTOM_ENGINE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
   PHANTOM_RELEASE_FAILURE_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
+  PHANTOM_BUILD_EXECUTOR: z.enum(['local']).default('local'),
+  PHANTOM_BUILD_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
+  PHANTOM_BUILD_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(1800),
+  PHANTOM_BUILD_LOG_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(5 * 1024 * 1024),
+  PHANTOM_REGISTRY: z
+    .string()
+    .default('registry.local')
+    .refine((v) => /^[A-Za-z0-9][A-Za-z0-9._\-:]*(\/[A-Za-z0-9._\-]+)*$/.test(v), { message: 'must be a registry host[:port][/path], e.g. registry.example.com/team' }),
   PHANTOM_TRUST_PROXY: z
     .string()
     .default('off')
@@ -158,6 +166,14 @@ export interface Config {
    * a crash-looping/unpullable pod or an unreachable cluster is tolerated before a wave fails.
    */
   engine: { claimTtlMs: number; pollMs: number; concurrency: number; verify: { failureGraceMs: number } };
+  /**
+   * Builds (worker role): where they run (PHANTOM_BUILD_EXECUTOR, `local`: on the worker's
+   * host), builds at once per worker (PHANTOM_BUILD_CONCURRENCY, default 2), the time limit of
+   * one build (PHANTOM_BUILD_TIMEOUT_SECONDS, default 1800), the log bound
+   * (PHANTOM_BUILD_LOG_MAX_BYTES, default 5 MiB: older lines are dropped past it) and the
+   * registry images are named under (PHANTOM_REGISTRY, default `registry.local`).
+   */
+  builds: { executor: 'local'; concurrency: number; timeoutMs: number; logMaxBytes: number; registry: string };
 }
 
 /** Thrown by {@link loadConfig}; `problems` has one line per bad setting. */
@@ -215,6 +231,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollMs: e.PHANTOM_ENGINE_POLL_MS,
       concurrency: e.PHANTOM_ENGINE_CONCURRENCY,
       verify: { failureGraceMs: e.PHANTOM_RELEASE_FAILURE_GRACE_MS },
+    },
+    builds: {
+      executor: e.PHANTOM_BUILD_EXECUTOR,
+      concurrency: e.PHANTOM_BUILD_CONCURRENCY,
+      timeoutMs: e.PHANTOM_BUILD_TIMEOUT_SECONDS * 1000,
+      logMaxBytes: e.PHANTOM_BUILD_LOG_MAX_BYTES,
+      registry: e.PHANTOM_REGISTRY,
     },
   };
 }

@@ -13,6 +13,9 @@ import type { NotifierOptions } from './domain/notify/notifier.js';
 import { startWorkerRole } from './engine/index.js';
 import type { ReleaseEngineOptions } from './engine/releases/release-engine.js';
 import { startReleaseProgressFeed } from './domain/releases/release-progress.module.js';
+import { startBuildLogFeed } from './domain/builds/build-log-feed.js';
+import { every } from './engine/timers.js';
+import type { BuildEngineOptions } from './engine/builds/build-engine.js';
 
 export interface Phantom {
   platform: Platform;
@@ -27,6 +30,8 @@ export interface StartOptions {
   notifier?: Partial<NotifierOptions>;
   /** Release engine tuning (claims, polling, verification); defaults from the config. */
   engine?: ReleaseEngineOptions;
+  /** Build engine tuning (claims, polling, log flushes); defaults from the config. */
+  builds?: BuildEngineOptions;
   /** The process logger (default: a pino logger at config.logLevel); tests pass one to read what was logged. */
   logger?: Logger;
 }
@@ -39,11 +44,12 @@ export async function startPhantom(config: Config, opts: StartOptions = {}): Pro
     // The live feeds for subscriptions (api role).
     await startEventOutbox(platform, { relay: false });
     await startReleaseProgressFeed(platform);
+    await startBuildLogFeed(platform, every);
     const schema = await buildPhantomSchema();
     const server = await startHttpServer(platform, schema, { port: config.port, host: config.host, limits: opts.limits });
     // Background work (relay, notifier, release engine): src/engine.
     if (config.roles.worker) {
-      await startWorkerRole(platform, { publicUrl: config.publicUrl ?? `http://localhost:${new URL(server.url).port}`, notifier: opts.notifier, engine: opts.engine });
+      await startWorkerRole(platform, { publicUrl: config.publicUrl ?? `http://localhost:${new URL(server.url).port}`, notifier: opts.notifier, engine: opts.engine, builds: opts.builds });
     }
     let stopping: Promise<void> | undefined;
     return {

@@ -15,7 +15,9 @@ import { Ticket } from '../domain/tickets/ticket.entity.js';
 import { MaintenanceWindow } from '../domain/rules/maintenance-window.entity.js';
 import { DependencyRule } from '../domain/rules/dependency-rule.entity.js';
 import { WhitelistEntry } from '../domain/rules/whitelist-entry.entity.js';
+import { Build } from '../domain/builds/build.entity.js';
+import { BuildLogLineRow } from '../domain/builds/build-log-line.entity.js';
 import { EmbeddedClusterOwner } from '../k8s/embedded-cluster-owner.entity.js';
 
 /** Every entity Phantom persists. Each domain module owns its own tables. */
-export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery, NotifierCursor, NotificationRouteState, Release, ReleaseProgressRow, Ticket, EmbeddedClusterOwner, MaintenanceWindow, DependencyRule, WhitelistEntry];
+export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery, NotifierCursor, NotificationRouteState, Release, ReleaseProgressRow, Ticket, EmbeddedClusterOwner, MaintenanceWindow, DependencyRule, WhitelistEntry, Build, BuildLogLineRow];

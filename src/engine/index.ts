@@ -1,6 +1,6 @@
 /**
- * The home of background work (the `worker` role): the outbox relay, the chat notifier and
- * the release engine, started by {@link startWorkerRole} in `phantom serve` (with the worker
+ * The home of background work (the `worker` role): the outbox relay, the chat notifier,
+ * the release engine and the build engine, started by {@link startWorkerRole} in `phantom serve` (with the worker
  * role) and `phantom worker` alike. Work items live in database rows claimed with an expiry
  * and a fencing generation (`work-claims.ts`), run by one loop (`work-loop.ts`); periodic
  * timers go through `timers.ts`.
@@ -10,12 +10,19 @@ import { startEventOutbox } from '../domain/events/event-outbox.js';
 import { startNotifier, type NotifierOptions } from '../domain/notify/notifier.js';
 import { startReleaseEngine, type ReleaseEngineOptions } from './releases/release-engine.js';
 import { releaseApprovals } from '../domain/releases/release-approvals.js';
+import { startBuildEngine, type BuildEngineOptions } from './builds/build-engine.js';
+import { LocalBuildExecutor } from './builds/local-build-executor.js';
+import { requestBuildCancel } from '../domain/builds/build.service.js';
+import { toBuildRecord } from '../domain/builds/build.repository.js';
+import { BuildStatus } from '../domain/builds/build-model.js';
+import { autoReleaseBuild, wakeReleasesOfBuild } from '../domain/releases/release-builds.js';
 
 export interface WorkerRoleOptions {
   /** Base of links in chat messages (PHANTOM_PUBLIC_URL, else the API's local URL). */
   publicUrl: string;
   notifier?: Partial<NotifierOptions>;
   engine?: ReleaseEngineOptions;
+  builds?: BuildEngineOptions;
 }
 
 /** Starts the worker role's background work on `platform`; it stops when the platform closes. */
@@ -31,7 +38,30 @@ export async function startWorkerRole(platform: Platform, opts: WorkerRoleOption
     approvals: releaseApprovals(platform.deps),
     logger: platform.logger,
     eventsCommitted: platform.deps.onEventsCommitted,
+    builds: { cancel: (id) => requestBuildCancel(platform.orm.em.fork(), platform.deps, id) },
   }, { ...platform.config.engine, ...opts.engine, verify: { ...platform.config.engine.verify, ...opts.engine?.verify } });
   platform.services.releaseEngine = engine;
   platform.onClose(() => engine.stop());
+  const bc = platform.config.builds;
+  const builds = startBuildEngine({
+    em: () => platform.orm.em.fork(),
+    bus: platform.messaging.bus,
+    executor: new LocalBuildExecutor({ dataDir: platform.config.dataDir }),
+    logger: platform.logger,
+    eventsCommitted: platform.deps.onEventsCommitted,
+    // After a build: the releases waiting on it go on; a default-branch success auto-releases.
+    ended: async (b, log) => {
+      const em = platform.orm.em.fork();
+      await wakeReleasesOfBuild(em, platform.deps, b.id);
+      if (b.status !== BuildStatus.SUCCEEDED) return;
+      for (const r of await autoReleaseBuild(em, platform.deps, toBuildRecord(b))) {
+        await log('release' in r ? `[phantom] auto-release to ${r.env}: release #${r.release.id}` : `[phantom] auto-release to ${r.env} skipped: ${r.skipped}`);
+      }
+    },
+  }, {
+    claimTtlMs: platform.config.engine.claimTtlMs, pollMs: platform.config.engine.pollMs, concurrency: bc.concurrency,
+    registry: bc.registry, timeoutMs: bc.timeoutMs, logMaxBytes: bc.logMaxBytes, ...opts.builds,
+  });
+  platform.services.buildEngine = builds;
+  platform.onClose(() => builds.stop());
 }

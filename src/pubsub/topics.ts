@@ -14,4 +14,8 @@ export interface PhantomTopics {
   releaseProgress: { id: number; seq: number };
   /** Release `id`'s desired state changed (created, cancel/promote asked, approval decided): engines look at it now. */
   releaseSignal: { id: number };
+  /** Build `id` was created or a cancel of it asked for: build engines look at it now. */
+  buildSignal: { id: number };
+  /** Build `id`'s log has lines up to `next` (exclusive); `ended` once the build is over (published by the build engine). */
+  buildLog: { id: number; next: number; ended: boolean };
 }

@@ -13,9 +13,10 @@ import { AuditResolver } from './audit.resolver.js';
 import { AppReleasesResolver, ReleaseResolver, TicketReleaseResolver } from './release.resolver.js';
 import { TicketResolver } from './ticket.resolver.js';
 import { RulesResolver } from './rules.resolver.js';
+import { AppBuildsResolver, BuildResolver, ReleaseBuildResolver } from './build.resolver.js';
 
 /** Every resolver class. Modules add theirs here. */
-export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, UserFieldsResolver, AppResolver, EnvironmentResolver, AppWorkloadsResolver, WorkloadResolver, ClusterResolver, PlatformEventResolver, AuditResolver, NotificationResolver, ReleaseResolver, AppReleasesResolver, TicketResolver, TicketReleaseResolver, RulesResolver];
+export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, UserFieldsResolver, AppResolver, EnvironmentResolver, AppWorkloadsResolver, WorkloadResolver, ClusterResolver, PlatformEventResolver, AuditResolver, NotificationResolver, ReleaseResolver, AppReleasesResolver, TicketResolver, TicketReleaseResolver, RulesResolver, BuildResolver, AppBuildsResolver, ReleaseBuildResolver];
 
 /** Builds the executable schema (also used to emit schema/schema.graphql). */
 export async function buildPhantomSchema(extra: Function[] = []): Promise<GraphQLSchema> {

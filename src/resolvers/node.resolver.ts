@@ -10,6 +10,8 @@ import { toRecord } from '../domain/apps/app.service.js';
 import { getRelease } from '../domain/releases/release.service.js';
 import { presentRelease } from './release.resolver.js';
 import { getTicket } from '../domain/tickets/ticket.service.js';
+import { getBuild } from '../domain/builds/build.service.js';
+import { presentBuild } from './build.resolver.js';
 import { DomainError } from '../domain/shared/errors.js';
 
 @Resolver()
@@ -37,6 +39,10 @@ export class NodeResolver {
       case 'Release': {
         const r = await getRelease(ctx.domain, n);
         return r && presentRelease(r);
+      }
+      case 'Build': {
+        const b = await getBuild(ctx.domain, n);
+        return b && presentBuild(b);
       }
       case 'Ticket': {
         try {

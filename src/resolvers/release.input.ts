@@ -5,8 +5,8 @@ import { ReleaseStatus } from '../domain/releases/release-model.js';
 export class CreateReleaseInput {
   @Field() app!: string;
   @Field() env!: string;
-  @Field(() => String, { nullable: true, description: 'The image to release (required until builds exist).' }) image?: string | null;
-  @Field(() => ID, { nullable: true, description: 'Release a build\'s image (arrives with builds; BAD_USER_INPUT until then).' }) buildId?: string | null;
+  @Field(() => String, { nullable: true, description: 'The image to release. Give `image` or `buildId`; with neither, the default branch is built first.' }) image?: string | null;
+  @Field(() => ID, { nullable: true, description: 'Release this build\'s image (a SUCCEEDED build of the same app); its scanned dependencies are checked against the dependency rules.' }) buildId?: string | null;
   @Field(() => String, { nullable: true, description: 'Why (at most 2000 characters).' }) description?: string | null;
 }
 

@@ -16,7 +16,7 @@ import type { ReleaseProgressRecord, ReleaseRecord } from '../domain/releases/re
 import { DomainError, badInput } from '../domain/shared/errors.js';
 
 /** A release for GraphQL: the record with its global id (`localId` kept for field resolvers). */
-export type PresentedRelease = ReleaseType & { localId: number; appId: number; rollbackOfId: number | null; ticketId: number | null; __typename: 'Release' };
+export type PresentedRelease = ReleaseType & { localId: number; appId: number; rollbackOfId: number | null; ticketId: number | null; buildId: number | null; __typename: 'Release' };
 
 export function presentRelease(r: ReleaseRecord): PresentedRelease {
   const date = (v: string | null): Date | null => (v ? new Date(v) : null);
@@ -25,7 +25,7 @@ export function presentRelease(r: ReleaseRecord): PresentedRelease {
     strategy: r.strategy, prechecks: r.prechecks, clusters: r.clusters, createdBy: r.createdBy, description: r.description,
     message: r.message, cancelRequested: r.cancelRequested, createdAt: r.createdAt, startedAt: date(r.startedAt), finishedAt: date(r.finishedAt),
     steps: r.steps.map((s) => ({ ...s, startedAt: date(s.startedAt), finishedAt: date(s.finishedAt) })),
-    rollbackOfId: r.rollbackOf, ticketId: r.ticketId,
+    rollbackOfId: r.rollbackOf, ticketId: r.ticketId, buildId: r.buildId,
   };
 }
 
@@ -100,9 +100,10 @@ export class ReleaseResolver {
     return viewerMayActOnRelease(ctx.domain, { ...r, id: r.localId }, 'rollback');
   }
 
-  @Mutation(() => ReleaseType, { description: 'Starts a release (DEVELOPER or above on the app). One active release per app and environment: a second one is CONFLICT.' })
+  @Mutation(() => ReleaseType, { description: 'Starts a release (DEVELOPER or above on the app) of `image`, of a SUCCEEDED build (`buildId`), or, with neither, of a build of the default branch it starts first (status BUILDING). One active release per app and environment: a second one is CONFLICT.' })
   async createRelease(@Arg('input', () => CreateReleaseInput) input: CreateReleaseInput, @Ctx() ctx: GraphQLContext) {
-    return presentRelease(await createRelease(ctx.domain, input));
+    const buildId = input.buildId != null ? localId(input.buildId, 'Build', 'buildId') : null;
+    return presentRelease(await createRelease(ctx.domain, { ...input, buildId }));
   }
 
   @Mutation(() => ReleaseType, { description: 'Stops a release before its next step (DEVELOPER or above); waves already deployed are rolled back to the last successful release. The answer has `cancelRequested`; follow `releaseProgress` for the end.' })

@@ -6,12 +6,12 @@ import { ProgressKind, ReleaseStatus, StepStatus } from '../domain/releases/rele
 
 registerEnumType(ReleaseStatus, {
   name: 'ReleaseStatus',
-  description: 'PENDING → PRECHECKING → [AWAITING_APPROVAL] → DEPLOYING ⇄ VERIFYING (per wave) → [PAUSED: canary] → SUCCEEDED; on failure ROLLING_BACK → ROLLED_BACK, or FAILED; CANCELED; REJECTED.',
+  description: 'PENDING → [BUILDING: no image or build was given, the default branch is built first] → PRECHECKING → [AWAITING_APPROVAL] → DEPLOYING ⇄ VERIFYING (per wave) → [PAUSED: canary] → SUCCEEDED; on failure ROLLING_BACK → ROLLED_BACK, or FAILED; CANCELED; REJECTED.',
 });
 registerEnumType(StepStatus, { name: 'ReleaseStepStatus', description: 'Where a release step stands.' });
 registerEnumType(ProgressKind, { name: 'ReleaseProgressKind', description: 'What a progress entry reports: CREATED, STATUS (the release status changed), STEP, PODS (pod counts of a cluster), PRECHECKS.' });
 
-@ObjectType('ReleaseStep', { description: 'One step of a release: precheck, approval, canary, pause, deploy (one wave per cluster), cleanup, rollback.' })
+@ObjectType('ReleaseStep', { description: 'One step of a release: build (waits for the release\'s build), precheck, approval, canary, pause, deploy (one wave per cluster), cleanup, rollback.' })
 export class ReleaseStepType {
   @Field() name!: string;
   @Field(() => String, { nullable: true, description: 'The target cluster of a wave.' }) cluster!: string | null;

@@ -107,6 +107,9 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       onReleaseSignal: (id) => {
         messaging.bus.publish('releaseSignal', { id }).catch((err) => logger.warn({ err }, 'release signal not sent (engines find the release at their next poll)'));
       },
+      onBuildSignal: (id) => {
+        messaging.bus.publish('buildSignal', { id }).catch((err) => logger.warn({ err }, 'build signal not sent (engines find the build at their next poll)'));
+      },
       ticketTtlHours: config.ticketTtlHours,
       // The releases module registers its RELEASE_APPROVAL hook at start.
       ticketDecisionHooks: {},

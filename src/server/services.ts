@@ -10,6 +10,8 @@ import type { OutboxRelay } from '../domain/events/outbox-relay.js';
 import type { Notifier } from '../domain/notify/notifier.js';
 import type { ReleaseProgressFeed } from '../domain/releases/release-progress-feed.js';
 import type { ReleaseEngine } from '../engine/releases/release-engine.js';
+import type { BuildLogFeed } from '../domain/builds/build-log-feed.js';
+import type { BuildEngine } from '../engine/builds/build-engine.js';
 
 export interface PlatformServices {
   /** Clusters, informers, watchers, pod events (every role). */
@@ -24,4 +26,8 @@ export interface PlatformServices {
   releaseProgress?: ReleaseProgressFeed;
   /** The release engine (worker role). */
   releaseEngine?: ReleaseEngine;
+  /** Live build logs for subscriptions (api role). */
+  buildLog?: BuildLogFeed;
+  /** The build engine (worker role). */
+  buildEngine?: BuildEngine;
 }

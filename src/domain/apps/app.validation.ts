@@ -127,8 +127,9 @@ export function validateCommand(value: string | null | undefined, field: string)
 
 export function validateRepository(value: string | null | undefined): void {
   validateText(value, 'repository', 500);
-  if (value && !/^(https?:\/\/|git@|ssh:\/\/)\S+$/.test(value)) {
-    throw badInput('repository', 'repository must be an http(s), ssh or git@ URL.');
+  // file:// is how tests and closed networks point at a repository on the build host (issue 10).
+  if (value && !/^(https?:\/\/|git@|ssh:\/\/|file:\/\/\/)\S+$/.test(value)) {
+    throw badInput('repository', 'repository must be an http(s), ssh, git@ or file:/// URL.');
   }
   // Every reader of the app sees this field: a password or token in it would be published.
   if (value && repositoryCredential(value)) {

@@ -8,6 +8,8 @@ import type { ReleaseStrategy } from '../apps/app-kind.js';
 
 export enum ReleaseStatus {
   PENDING = 'PENDING',
+  /** Waiting for its build (a release created with neither image nor build builds the default branch first). */
+  BUILDING = 'BUILDING',
   PRECHECKING = 'PRECHECKING',
   AWAITING_APPROVAL = 'AWAITING_APPROVAL',
   DEPLOYING = 'DEPLOYING',
@@ -36,12 +38,13 @@ export enum StepStatus {
 }
 
 /**
- * What a step does: `precheck`; `approval` (waits for the ticket); `canary` (the canary
+ * What a step does: `build` (waits for the build the release started: its image and scanned
+ * dependencies are what the prechecks and the waves use); `precheck`; `approval` (waits for the ticket); `canary` (the canary
  * Deployment on the first cluster, verified); `pause` (waits for promoteRelease or the
  * canary pause); `deploy` (one wave: one target cluster, verified); `cleanup` (removes the
  * canary); `rollback` (re-applies the last good spec to one touched cluster, verified).
  */
-export type StepKind = 'precheck' | 'approval' | 'canary' | 'pause' | 'deploy' | 'cleanup' | 'rollback';
+export type StepKind = 'build' | 'precheck' | 'approval' | 'canary' | 'pause' | 'deploy' | 'cleanup' | 'rollback';
 
 export interface ReleaseStep {
   name: StepKind;

@@ -17,6 +17,7 @@ import { ReleaseStatus, type ClusterProgress, type PrecheckResult, type ReleaseS
 @Index({ properties: ['status', 'id'] })
 @Index({ properties: ['createdBy', 'id'] })
 @Index({ properties: ['nextRunAt'] })
+@Index({ properties: ['buildId'] })
 export class Release {
   [OptionalProps]?: 'createdAt' | 'updatedAt' | 'generation' | 'progressSeq' | 'cancelRequested' | 'promoteRequested' | 'approval'
     | 'claimedBy' | 'claimExpiresAt' | 'nextRunAt' | 'startedAt' | 'finishedAt' | 'message' | 'ticketId' | 'buildId' | 'rollbackOf'

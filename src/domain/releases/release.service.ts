@@ -14,6 +14,9 @@ import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
 import { requireViewer, requireWriter } from '../shared/authz.js';
 import { DomainError, badInput, conflict } from '../shared/errors.js';
 import { toGlobalId } from '../shared/global-id.js';
+import { BuildStatus } from '../builds/build-model.js';
+import { findBuild } from '../builds/build.repository.js';
+import { buildGlobalId, createBuildOp, requestBuildCancel, unbuildableReason } from '../builds/build.service.js';
 import { Release } from './release.entity.js';
 import {
   ProgressKind, ReleaseStatus, StepStatus, isTerminal, type ReleaseRecord, type ReleaseSpec, type ReleaseStep,
@@ -48,14 +51,16 @@ export interface NewRelease {
   requester: { id: number; username: string };
   rollbackOf?: number | null;
   buildId?: number | null;
+  /** The release waits for build `buildId` first (status BUILDING); its image is the build's. */
+  awaitBuild?: boolean;
 }
 
 /** The steps a release will take, planned when it is created (the API shows the plan at once). */
-export function planSteps(env: Environment, strategy: ReleaseStrategy): ReleaseStep[] {
+export function planSteps(env: Environment, strategy: ReleaseStrategy, awaitBuild = false): ReleaseStep[] {
   const step = (name: ReleaseStep['name'], t?: { cluster: string; namespace: string }): ReleaseStep => ({
     name, cluster: t?.cluster ?? null, namespace: t?.namespace ?? null, status: StepStatus.PENDING, startedAt: null, finishedAt: null, message: null,
   });
-  const steps: ReleaseStep[] = [step('precheck')];
+  const steps: ReleaseStep[] = awaitBuild ? [step('build'), step('precheck')] : [step('precheck')];
   if (env.requiresApproval) steps.push(step('approval'));
   const first = env.targets[0];
   if (strategy === ReleaseStrategy.CANARY && first) steps.push(step('canary', first), step('pause', first));
@@ -91,16 +96,20 @@ export async function createReleaseOp(em: EntityManager, deps: DomainDeps, n: Ne
       const r = tx.create(Release, {
         appId: n.app.id, app: n.app.name, env: n.env.name, image: n.spec.image, status: ReleaseStatus.PENDING,
         strategy: n.spec.strategy, spec: n.spec, targets: n.env.targets.map((t) => ({ cluster: t.cluster, namespace: t.namespace })),
-        steps: planSteps(n.env, n.spec.strategy), clusters: [], prechecks: [], description: n.description,
+        steps: planSteps(n.env, n.spec.strategy, n.awaitBuild), clusters: [], prechecks: [], description: n.description,
         createdBy: n.requester.username, createdById: n.requester.id, rollbackOf: n.rollbackOf ?? null, buildId: n.buildId ?? null,
         activeKey: activeKeyOf(n.app.id, n.env.name), progressSeq: 1,
       });
       tx.persist(r);
       await tx.flush();
-      await insertProgress(tx, r.id, 1, ProgressKind.CREATED, `Release of ${n.spec.image} to ${n.env.name} requested by ${n.requester.username}`, stateOf(r));
+      const what = n.awaitBuild ? `the default branch's build` : n.spec.image;
+      await insertProgress(tx, r.id, 1, ProgressKind.CREATED, `Release of ${what} to ${n.env.name} requested by ${n.requester.username}`, stateOf(r));
       recordEvent(tx, {
         type: PlatformEventType.RELEASE_CREATED, actor: n.requester.username, app: n.app.name, env: n.env.name,
-        payload: { releaseId: releaseGlobalId(r.id), image: n.spec.image, strategy: n.spec.strategy, status: ReleaseStatus.PENDING, ...(n.rollbackOf ? { rollbackOf: releaseGlobalId(n.rollbackOf) } : {}) },
+        payload: {
+          releaseId: releaseGlobalId(r.id), image: n.spec.image, strategy: n.spec.strategy, status: ReleaseStatus.PENDING,
+          ...(n.rollbackOf ? { rollbackOf: releaseGlobalId(n.rollbackOf) } : {}), ...(n.buildId ? { buildId: buildGlobalId(n.buildId) } : {}),
+        },
       });
       return r;
     });
@@ -119,22 +128,48 @@ export async function createReleaseOp(em: EntityManager, deps: DomainDeps, n: Ne
   return toReleaseRecord(created);
 }
 
-/** `createRelease`: DEVELOPER or above on the app; the image is required until builds exist. */
+/**
+ * `createRelease`: DEVELOPER or above on the app. The image comes from `image`, or from
+ * `buildId` (a SUCCEEDED build of the same app); with neither, the release builds the app's
+ * default branch first (status BUILDING) and goes on when that build succeeds.
+ */
 export async function createRelease(ctx: DomainContext, input: CreateReleaseInput): Promise<ReleaseRecord> {
   const viewer = requireWriter(ctx.viewer);
-  if (input.buildId != null) throw badInput('buildId', 'Builds do not exist yet: give `image` instead.');
   const app = await getApp(ctx, input.app);
   if (!app) throw new DomainError('NOT_FOUND', `App "${input.app}" not found.`, { field: 'app' });
   await requireAppRole(ctx, app, AppRole.DEVELOPER);
   const env = await requireEnvironment(ctx.em, input.env);
   const image = input.image?.trim() ?? '';
-  if (!image) throw badInput('image', 'Give the container image to release (e.g. "registry.local/shop:1.4.2").');
-  if (!isValidImage(image)) throw badInput('image', `"${image}" is not a valid container image reference.`);
+  if (image && input.buildId != null) throw badInput('buildId', 'Give `image` or `buildId`, not both.');
+  if (image && !isValidImage(image)) throw badInput('image', `"${image}" is not a valid container image reference.`);
   if (input.description != null && input.description.length > 2000) throw badInput('description', 'description is at most 2000 characters.');
   if (!env.targets.length) throw badInput('env', `Environment "${env.name}" has no deploy targets.`);
-  return createReleaseOp(ctx.em, ctx.deps, {
-    app, env, spec: specOf(app, image), description: input.description ?? '', requester: { id: viewer.userId, username: viewer.username },
-  });
+  const requester = { id: viewer.userId, username: viewer.username };
+  const description = input.description ?? '';
+  if (image) return createReleaseOp(ctx.em, ctx.deps, { app, env, spec: specOf(app, image), description, requester });
+  if (input.buildId != null) {
+    const id = Number(input.buildId);
+    const b = Number.isSafeInteger(id) ? await findBuild(ctx.em, id) : null;
+    if (!b) throw new DomainError('NOT_FOUND', 'Build not found.', { field: 'buildId' });
+    if (b.appId !== app.id) throw badInput('buildId', `Build #${b.number} is a build of "${b.app}", not of "${app.name}".`);
+    if (b.status !== BuildStatus.SUCCEEDED || !b.image) {
+      throw badInput('buildId', `Build #${b.number} of ${b.app} is ${b.status}: only a SUCCEEDED build can be released.`);
+    }
+    return createReleaseOp(ctx.em, ctx.deps, { app, env, spec: specOf(app, b.image), description, requester, buildId: b.id });
+  }
+  // Neither image nor build: build the default branch first.
+  const why = await unbuildableReason(ctx.em, app.id);
+  if (why) throw badInput('image', `Give \`image\` or \`buildId\`; the default branch cannot be built: ${why}`);
+  const build = await createBuildOp(ctx.em, ctx.deps, { app, ref: null, requester });
+  try {
+    return await createReleaseOp(ctx.em, ctx.deps, {
+      app, env, spec: specOf(app, ''), description: description || `Build #${build.number} of the default branch, then release`, requester, buildId: build.id, awaitBuild: true,
+    });
+  } catch (e) {
+    // No release waits for it (e.g. another release is active): the build is not wanted.
+    await requestBuildCancel(ctx.em.fork(), ctx.deps, build.id).catch(() => undefined);
+    throw e;
+  }
 }
 
 /** A release any signed-in viewer may read (apps are readable by every viewer). */

@@ -27,6 +27,8 @@ export interface DomainDeps {
    * cancel or promote asked, approval decided): wakes the release engine, on every replica.
    */
   onReleaseSignal?: (releaseId: number) => void;
+  /** Called after a build was created or a cancel of it asked for: wakes the build engines, on every replica. */
+  onBuildSignal?: (buildId: number) => void;
   /** How long approval tickets stay open, in hours (PHANTOM_TICKET_TTL_HOURS, default 72). */
   ticketTtlHours: number;
   /**

@@ -39,6 +39,8 @@ export interface ReleaseEngineHost {
   approvals: ReleaseApprovals;
   logger: EngineLogger;
   eventsCommitted: () => void;
+  /** The builds a release started: a canceled release cancels its build. */
+  builds: { cancel(buildId: number): Promise<void> };
 }
 
 export interface ReleaseEngine {
@@ -94,6 +96,7 @@ export function startReleaseEngine(host: ReleaseEngineHost, opts: ReleaseEngineO
     run: (claim, signal) => new ReleaseRun({
       em: host.em, claims, runtime: host.runtime, approvals: host.approvals, verify, stats, onSignal, onObjects,
       eventsCommitted: host.eventsCommitted,
+      builds: host.builds,
       progressCommitted: (id, seq) => {
         host.bus.publish(RELEASE_PROGRESS_TOPIC, { id, seq }).catch((err) => host.logger.warn({ err }, 'release engine: progress not announced (subscribers catch up by heartbeat)'));
       },

@@ -24,6 +24,11 @@ import { ClaimLostError } from '../work-claims.js';
 import type { RunResult } from '../work-loop.js';
 import type { ReleaseApprovals } from '../../domain/releases/release-approvals.js';
 import { evaluateReleaseRules } from '../../domain/rules/release-rules.js';
+import { BuildStatus, isBuildTerminal } from '../../domain/builds/build-model.js';
+import { findBuild, findBuildDependencies } from '../../domain/builds/build.repository.js';
+
+/** A release waiting for its build looks again this often (the build's end also wakes it at once). */
+const BUILD_WAIT_RECHECK_MS = 5000;
 
 
 /** Tuning of verification. */
@@ -53,6 +58,8 @@ export interface ReleaseRunnerDeps {
   onObjects: (cluster: string, app: string, fn: (namespace: string) => void) => () => void;
   /** Engine statistics (bench, metrics). */
   stats: EngineStats;
+  /** The builds a release started: a canceled release cancels its build. */
+  builds: { cancel(buildId: number): Promise<void> };
 }
 
 /** What the engine itself spends: time in its own work, not waiting on clusters. */
@@ -102,6 +109,9 @@ export class ReleaseRun {
       switch (this.state.status) {
         case ReleaseStatus.PENDING:
           r = await this.start();
+          break;
+        case ReleaseStatus.BUILDING:
+          r = await this.awaitBuild();
           break;
         case ReleaseStatus.PRECHECKING:
           r = await this.precheck();
@@ -197,12 +207,58 @@ export class ReleaseRun {
   // --- states --------------------------------------------------------------------------
 
   private async start(): Promise<RunResult | undefined> {
-    if ((await this.flags()).cancelRequested) return this.finish(ReleaseStatus.CANCELED, 'Canceled before it started.', PlatformEventType.RELEASE_CANCELED);
+    if ((await this.flags()).cancelRequested) {
+      if (this.row.buildId != null && this.state.steps.some((s) => s.name === 'build')) await this.deps.builds.cancel(this.row.buildId);
+      return this.finish(ReleaseStatus.CANCELED, 'Canceled before it started.', PlatformEventType.RELEASE_CANCELED);
+    }
+    const b = this.state.steps.findIndex((s) => s.name === 'build');
+    if (b >= 0) {
+      this.setStep(b, { status: StepStatus.RUNNING, startedAt: nowIso(), message: 'Waiting for the build of the default branch' });
+      this.state.status = ReleaseStatus.BUILDING;
+      await this.commit(ProgressKind.STATUS, 'Building the default branch first');
+      return undefined;
+    }
     const i = this.state.steps.findIndex((s) => s.name === 'precheck');
     this.setStep(i, { status: StepStatus.RUNNING, startedAt: nowIso() });
     this.state.status = ReleaseStatus.PRECHECKING;
     await this.commit(ProgressKind.STATUS, 'Running prechecks');
     return undefined;
+  }
+
+  /**
+   * BUILDING: the release waits for the build it started. The build engine makes the release
+   * due and signals it when the build ends; until then it looks again every few seconds as a
+   * backstop (a signal can land while this run is deciding to wait).
+   */
+  private async awaitBuild(): Promise<RunResult | undefined> {
+    const i = this.state.steps.findIndex((s) => s.name === 'build');
+    const buildId = this.row.buildId;
+    if ((await this.flags()).cancelRequested) {
+      if (buildId != null) await this.deps.builds.cancel(buildId);
+      return this.finish(ReleaseStatus.CANCELED, 'Canceled while building.', PlatformEventType.RELEASE_CANCELED);
+    }
+    const b = buildId != null ? await this.busy(() => findBuild(this.deps.em(), buildId)) : null;
+    if (!b) return this.finish(ReleaseStatus.FAILED, 'The build of this release is gone.', PlatformEventType.RELEASE_FAILED);
+    if (b.status === BuildStatus.SUCCEEDED && b.image) {
+      const spec = { ...this.row.spec, image: b.image };
+      if (i >= 0) this.setStep(i, { status: StepStatus.SUCCEEDED, finishedAt: nowIso(), message: `Build #${b.number} succeeded: ${b.image}` });
+      const p = this.state.steps.findIndex((s) => s.name === 'precheck');
+      this.setStep(p, { status: StepStatus.RUNNING, startedAt: nowIso() });
+      this.state.status = ReleaseStatus.PRECHECKING;
+      await this.commit(ProgressKind.STATUS, `Build #${b.number} succeeded (${b.image}); running prechecks`, { extra: { image: b.image, spec } });
+      return undefined;
+    }
+    if (isBuildTerminal(b.status)) {
+      const why = `Build #${b.number} ${b.status === BuildStatus.CANCELED ? 'was canceled' : 'failed'}: ${b.message ?? b.status}`;
+      if (i >= 0) this.setStep(i, { status: StepStatus.FAILED, finishedAt: nowIso(), message: why });
+      return this.finish(ReleaseStatus.FAILED, why, PlatformEventType.RELEASE_FAILED);
+    }
+    const note = `Waiting for build #${b.number} (${b.status})`;
+    if (i >= 0 && this.stepAt(i).message !== note) {
+      this.setStep(i, { message: note });
+      await this.commit(ProgressKind.STEP, note);
+    }
+    return { at: Date.now() + BUILD_WAIT_RECHECK_MS, quiet: { cancelRequested: false } };
   }
 
   private async runPrechecks(): Promise<PrecheckResult[]> {
@@ -233,8 +289,10 @@ export class ReleaseRun {
         ? { rule: 'targets', passed: false, message: `Unknown cluster(s) ${unknown.join(', ')}: not in this Phantom's kubeconfig.` }
         : { rule: 'targets', passed: true, message: `Targets: ${this.row.targets.map((t) => `${t.cluster}/${t.namespace}`).join(', ')}.` });
     // The admin rules: maintenance windows and dependency rules, with whitelist entries applied.
-    // Until builds exist a release carries no scanned dependencies (`dependencies: null`).
-    results.push(...await evaluateReleaseRules(this.deps.em(), { appId: this.row.appId, app: this.row.app, env: this.row.env, now: new Date(), dependencies: null }));
+    // A release of a build is checked against what the build's scan found; one that names an
+    // image carries no scanned dependencies (`dependencies: null`).
+    const dependencies = this.row.buildId != null ? await findBuildDependencies(this.deps.em(), this.row.buildId) : null;
+    results.push(...await evaluateReleaseRules(this.deps.em(), { appId: this.row.appId, app: this.row.app, env: this.row.env, now: new Date(), dependencies }));
     return results;
   }
 

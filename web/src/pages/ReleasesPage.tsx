@@ -8,7 +8,7 @@ import { ErrorList } from '../ErrorList';
 import { Link, releasePath } from '../router';
 import { StatusBadge, When } from '../ui/common';
 
-const STATUSES = ['PENDING', 'PRECHECKING', 'AWAITING_APPROVAL', 'DEPLOYING', 'VERIFYING', 'PAUSED', 'SUCCEEDED', 'ROLLING_BACK', 'ROLLED_BACK', 'FAILED', 'CANCELED', 'REJECTED'];
+const STATUSES = ['PENDING', 'BUILDING', 'PRECHECKING', 'AWAITING_APPROVAL', 'DEPLOYING', 'VERIFYING', 'PAUSED', 'SUCCEEDED', 'ROLLING_BACK', 'ROLLED_BACK', 'FAILED', 'CANCELED', 'REJECTED'];
 
 interface Row {
   id: string;
