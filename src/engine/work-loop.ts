@@ -108,6 +108,11 @@ export class WorkLoop<E extends ClaimColumns> {
       return;
     }
     for (const claim of claims) {
+      // This worker claimed an item it still runs: that run's claim had expired (a pause past
+      // the TTL) and is fenced out already; stop it now rather than at the next renewal, which
+      // would no longer know it (the held claim is replaced just below).
+      const old = this.held.get(claim.id);
+      if (old && old.claim.generation !== claim.generation) old.ctrl.abort(new ClaimLostError(old.claim));
       if (this.stopped) {
         await this.opts.claims.release(this.opts.em(), claim, null).catch(() => undefined);
         continue;
