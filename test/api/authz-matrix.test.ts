@@ -4,6 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, availableModes, createUserWithToken, errorCode, startTestPhantom, type TestPhantom } from '../support/harness.js';
 import { startTestClusters, type TestClusters } from '../k8s/support.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeRepo, type TestRepo } from '../builds/support.js';
 
 type Caller = 'anonymous' | 'readToken' | 'outsider' | 'viewer' | 'developer' | 'owner' | 'admin' | 'adminWriteToken';
 const CALLERS: Caller[] = ['anonymous', 'readToken', 'outsider', 'viewer', 'developer', 'owner', 'admin', 'adminWriteToken'];
@@ -54,11 +58,15 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
   const tokens = {} as Record<Caller | 'requester', string | null>;
 
   let clusters: TestClusters;
+  let root: string;
+  let repo: TestRepo;
 
   beforeAll(async () => {
     // Simulated clusters for releases (prod waits for approval, so nothing needs to deploy).
     clusters = await startTestClusters();
-    t = await startTestPhantom(mode, { env: { PHANTOM_KUBECONFIG: clusters.kubeconfigPath } });
+    root = mkdtempSync(join(tmpdir(), 'phantom-authz-'));
+    repo = makeRepo({ 'README.md': 'matrix' }, root);
+    t = await startTestPhantom(mode, { env: { PHANTOM_KUBECONFIG: clusters.kubeconfigPath, PHANTOM_DATA_DIR: join(root, 'data') } });
     tokens.anonymous = null;
     tokens.admin = ADMIN_TOKEN;
     tokens.owner = await createUserWithToken(t, 'owner');
@@ -72,6 +80,7 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
   afterAll(async () => {
     await t?.stop();
     await clusters?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
   });
 
   /** A release of a fresh app to prod (by the admin), waiting for approval; returns its id. */
@@ -92,6 +101,21 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
       expect(m.errors).toBeUndefined();
     }
     return name;
+  }
+
+  /** A fresh app that builds (a real repository whose build sleeps, so a build of it stays open). */
+  async function buildableApp(): Promise<string> {
+    const name = await freshApp();
+    const u = await t.gql(`mutation($n: String!, $r: String!) { updateApp(name: $n, input: { repository: $r, buildCommand: "sleep 30" }) { name } }`, { n: name, r: repo.url }, tokens.owner);
+    expect(u.errors).toBeUndefined();
+    return name;
+  }
+
+  /** A build that has not ended (triggered by the admin). */
+  async function openBuild(): Promise<string> {
+    const r = await t.gql(`mutation($a: String!) { triggerBuild(app: $a) { id } }`, { a: await buildableApp() });
+    expect(r.errors).toBeUndefined();
+    return r.data.triggerBuild.id;
   }
 
   /** A fresh token of the caller's own user (made through a session), to revoke. */
@@ -161,6 +185,10 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     ['rollbackRelease', allowedConflict(developerUp), async () => ({ query: `mutation($id: ID!) { rollbackRelease(id: $id) { id } }`, variables: { id: await waitingRelease() } })],
     ['release (query)', anyReader, async () => ({ query: `query($id: ID!) { release(id: $id) { id status steps { name } } }`, variables: { id: await waitingRelease() } })],
     ['releases (query)', anyReader, async () => ({ query: `{ releases(first: 5) { edges { node { id } } } }`, variables: {} })],
+    // Builds: DEVELOPER or above triggers and cancels; every signed-in reader reads.
+    ['triggerBuild', developerUp, async () => ({ query: `mutation($a: String!) { triggerBuild(app: $a) { id status } }`, variables: { a: await buildableApp() } })],
+    ['cancelBuild', developerUp, async () => ({ query: `mutation($id: ID!) { cancelBuild(id: $id) { id } }`, variables: { id: await openBuild() } })],
+    ['build (query)', anyReader, async () => ({ query: `query($id: ID!) { build(id: $id) { id status log { nextOffset } } }`, variables: { id: await openBuild() } })],
     ['revokeApiToken (own)', anyWriter, async (caller) => ({ query: `mutation($id: ID!) { revokeApiToken(id: $id) }`, variables: { id: await ownTokenId(caller) } })],
     // Admin rules: admins edit, every signed-in reader reads.
     ['settings (query)', anyReader, async () => ({ query: `{ settings { maintenanceWindows { id } dependencyRules { id } whitelist { id } } }`, variables: {} })],

@@ -46,6 +46,11 @@ describe('notification units', () => {
     expect(eventLink(ev({ payload: { releaseId: 9 } }), 'https://p.example/')).toBe('https://p.example/releases/9');
     expect(eventLink(ev({ payload: { release: { id: 'r-1' } } }), 'https://p.example')).toBe('https://p.example/releases/r-1');
     expect(eventLink(ev(), 'https://p.example')).toBe('https://p.example/apps/web');
+    expect(eventLink(ev({ type: 'BUILD_FAILED', payload: { buildId: 'QnVpbGQ6Nw', number: 7 } }), 'https://p.example')).toBe('https://p.example/builds/QnVpbGQ6Nw');
+    expect(eventLink(ev({ type: 'RELEASE_CREATED', payload: { releaseId: 'r-2', buildId: 'QnVpbGQ6Nw' } }), 'https://p.example')).toBe('https://p.example/releases/r-2');
+    const built = renderMessage(ev({ type: 'BUILD_SUCCEEDED', payload: { buildId: 'QnVpbGQ6Nw', number: 7, ref: null, commit: '0123456789abcdef', image: 'registry.local/web:7-0123456' } }), 'https://p.example');
+    expect(built.details).toEqual(expect.arrayContaining(['Build: #7', 'Ref: default branch', 'Commit: 0123456789ab', 'Image: registry.local/web:7-0123456']));
+    expect(built.link).toBe('https://p.example/builds/QnVpbGQ6Nw');
     expect(eventLink(ev({ app: null }), 'https://p.example')).toBe('https://p.example');
     const m = renderMessage(ev({ payload: { releaseId: 9, reason: 'probe failed' } }), 'https://p.example');
     expect(m.text.split('\n')).toEqual([

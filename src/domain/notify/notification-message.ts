@@ -72,6 +72,9 @@ export function eventLink(e: NotifiedEvent, publicUrl: string): string {
   const releaseId = releaseIdOf(e.payload);
   // The release view's URL is part of the web contract: /releases/<id>.
   if (releaseId) return `${base}/releases/${encodeURIComponent(releaseId)}`;
+  // Build events link to the build: /builds/<id> (BUILD_STARTED, BUILD_SUCCEEDED, BUILD_FAILED).
+  const buildId = scalar(e.payload.buildId);
+  if (buildId) return `${base}/builds/${encodeURIComponent(buildId)}`;
   if (!e.app) return base;
   return `${base}/apps/${encodeURIComponent(e.app)}`;
 }
@@ -98,6 +101,14 @@ export function renderMessage(e: NotifiedEvent, publicUrl: string): Notification
   }
   const releaseId = releaseIdOf(e.payload);
   if (releaseId) details.push(`Release: #${releaseId}`);
+  if (e.type.startsWith('BUILD_')) {
+    const number = scalar(e.payload.number);
+    if (number) details.push(`Build: #${number}`);
+    const ref = scalar(e.payload.ref);
+    details.push(`Ref: ${ref ?? 'default branch'}`);
+    const commit = scalar(e.payload.commit);
+    if (commit) details.push(`Commit: ${commit.slice(0, 12)}`);
+  }
   const image = scalar(e.payload.image);
   if (image) details.push(`Image: ${image}`);
   const version = scalar(e.payload.version);
