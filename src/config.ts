@@ -77,6 +77,7 @@ const schema = z.object({
   PHANTOM_ENGINE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   PHANTOM_ENGINE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
   PHANTOM_RELEASE_FAILURE_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
+  PHANTOM_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
   PHANTOM_TRUST_PROXY: z
     .string()
     .default('off')
@@ -158,6 +159,8 @@ export interface Config {
    * a crash-looping/unpullable pod or an unreachable cluster is tolerated before a wave fails.
    */
   engine: { claimTtlMs: number; pollMs: number; concurrency: number; verify: { failureGraceMs: number } };
+  /** Days platform events and audit entries are kept (worker's retention job); 0 keeps everything. */
+  retentionDays: number;
 }
 
 /** Thrown by {@link loadConfig}; `problems` has one line per bad setting. */
@@ -216,5 +219,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       concurrency: e.PHANTOM_ENGINE_CONCURRENCY,
       verify: { failureGraceMs: e.PHANTOM_RELEASE_FAILURE_GRACE_MS },
     },
+    retentionDays: e.PHANTOM_RETENTION_DAYS,
   };
 }
