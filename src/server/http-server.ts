@@ -15,6 +15,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { GraphQLError, specifiedRules, type GraphQLSchema } from 'graphql';
 import type { Platform } from './platform.js';
 import { buildContext, viewerFromHeader } from './context.js';
+import { requestIdMiddleware } from './request-id.js';
 import { makeFormatError } from './format-error.js';
 import { costWithVariables, documentBoundsError, limitRules, resolveLimits, type QueryLimits } from './limits.js';
 import { prepareWsOperation } from './ws-operation.js';
@@ -57,6 +58,8 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   const { logger, config } = platform;
   const app = express();
   app.disable('x-powered-by');
+  // First: every later handler and log line runs inside the request's id (request-id.ts).
+  app.use(requestIdMiddleware(logger));
   // Which X-Forwarded-For to believe: sign-in throttling keys on req.ip (PHANTOM_TRUST_PROXY).
   app.set('trust proxy', config.trustProxy);
   const httpServer = createServer(app);
