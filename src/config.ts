@@ -93,6 +93,9 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** Every environment variable Phantom reads (deploy/ manifests are checked against it). */
+export const SETTING_NAMES: readonly string[] = Object.keys(schema.shape);
+
 /** Validated settings. Field names follow the environment variables (see README "Settings"). */
 export interface Config {
   port: number;
