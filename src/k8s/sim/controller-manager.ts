@@ -3,6 +3,7 @@ import { DeploymentController } from './deployment-controller.js';
 import type { EventRecorder } from './event-recorder.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { HpaController } from './hpa-controller.js';
+import { JobController, JOBS } from './jobs.js';
 import type { Registry } from './registry.js';
 import { ReplicaSetController } from './replicaset-controller.js';
 import { findResource, type ResourceDef } from './resources.js';
@@ -17,6 +18,7 @@ export class ControllerManager {
   private readonly replicaSets: ReplicaSetController;
   private readonly hpas: HpaController;
   private readonly gc: GarbageCollector;
+  private readonly jobs: JobController;
   private pending?: NodeJS.Timeout;
   private readonly resync: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
@@ -35,6 +37,7 @@ export class ControllerManager {
     this.replicaSets = new ReplicaSetController(registry, recorder);
     this.hpas = new HpaController(registry, recorder);
     this.gc = new GarbageCollector(registry);
+    this.jobs = new JobController(registry, recorder, timing);
     this.unsubscribe = registry.store.subscribe((e) => {
       if (e.storeKey !== 'events') this.kick();
     });
@@ -75,6 +78,7 @@ export class ControllerManager {
     for (const d of this.registry.list(DEPLOY, undefined)) step(() => this.deployments.sync(d));
     for (const rs of this.registry.list(RS, undefined)) step(() => this.replicaSets.sync(rs));
     for (const h of this.registry.list(HPA, undefined)) step(() => this.hpas.sync(h));
+    for (const j of this.registry.list(JOBS, undefined)) step(() => this.jobs.sync(j));
   }
 
   close(): void {

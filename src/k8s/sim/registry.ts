@@ -5,6 +5,7 @@
 import { applyDefaults } from './defaults.js';
 import { deepEqual } from './equality.js';
 import { alreadyExists, badRequest, conflict, invalid, notFound, StatusError } from './errors.js';
+import { generateJobSelector } from './jobs.js';
 import { newUid, randomSuffix, rfc3339 } from './names.js';
 import { applyJsonPatch, applyMergePatch, applyServerSide, strategicMerge } from './patch.js';
 import { apiVersionOf, RESOURCES, type ResourceDef } from './resources.js';
@@ -37,8 +38,8 @@ export const PATCH_TYPES = {
 
 const NAMESPACE_DEF = RESOURCES.find((r) => r.resource === 'namespaces') as ResourceDef;
 export const FOREGROUND = 'foregroundDeletion';
-const STATUS_RESET_ON_CREATE = new Set(['Deployment', 'ReplicaSet', 'Pod', 'Service', 'HorizontalPodAutoscaler', 'Namespace']);
-const HAS_GENERATION = new Set(['Deployment', 'ReplicaSet', 'HorizontalPodAutoscaler']);
+const STATUS_RESET_ON_CREATE = new Set(['Deployment', 'ReplicaSet', 'Pod', 'Service', 'HorizontalPodAutoscaler', 'Namespace', 'Job']);
+const HAS_GENERATION = new Set(['Deployment', 'ReplicaSet', 'HorizontalPodAutoscaler', 'Job']);
 
 function clone<T>(v: T): T {
   return structuredClone(v);
@@ -125,6 +126,7 @@ export class Registry {
     else delete m.generation;
     if (STATUS_RESET_ON_CREATE.has(o.kind)) delete o.status; // as the apiserver strategies' PrepareForCreate
     applyDefaults(o.kind, o);
+    if (o.kind === 'Job') generateJobSelector(o);
     if (o.kind === 'Service') this.allocateClusterIp(o);
     validateObject(this.storageDef(def), o);
     if (opts.dryRun) return o;

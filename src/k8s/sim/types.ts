@@ -28,6 +28,10 @@ export interface SimTiming {
   bookmarkMs: number;
   /** Events are deleted this long after they were last seen (real apiserver: 1 h). */
   eventTtlMs: number;
+  /** How long a Job's container runs before it exits, unless its `sim.phantom.dev/run-duration` annotation says otherwise. */
+  jobRunMs: number;
+  /** Job back-off before a replacement pod after a failure, doubling per failure (real controller: 10 s, capped at 6 min). */
+  jobBackoffMs: number;
 }
 
 export const DEFAULT_TIMING: SimTiming = {
@@ -42,6 +46,8 @@ export const DEFAULT_TIMING: SimTiming = {
   resyncMs: 1000,
   bookmarkMs: 60_000,
   eventTtlMs: 3_600_000,
+  jobRunMs: 2000,
+  jobBackoffMs: 500,
 };
 
 export interface WatchEventRecord {
