@@ -473,13 +473,29 @@ describe('simulated API server protocol', () => {
     expect(cluster.requestCount).toBe(0);
   });
 
-  it('namespaces: create, and deletion removes their objects', async () => {
+  it('namespaces: deletion goes Terminating, refuses new content, removes the objects and then the namespace', async () => {
     const ns = await call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tmp' } });
     expect(ns.status).toBe(201);
     expect(ns.body.status.phase).toBe('Active');
     expect((await call('POST', '/apis/apps/v1/namespaces/tmp/deployments', deployment('x'))).status).toBe(201);
-    expect((await call('DELETE', '/api/v1/namespaces/tmp')).status).toBe(200);
-    expect((await call('GET', '/apis/apps/v1/namespaces/tmp/deployments/x')).status).toBe(404);
-    expect((await call('GET', '/api/v1/namespaces/tmp')).status).toBe(404);
+    const del = await call('DELETE', '/api/v1/namespaces/tmp');
+    expect(del.status).toBe(200);
+    expect(del.body).toMatchObject({ kind: 'Namespace', metadata: { name: 'tmp' }, status: { phase: 'Terminating' } });
+    expect(del.body.metadata.deletionTimestamp).toBeTruthy();
+    const again = await call('DELETE', '/api/v1/namespaces/tmp');
+    expect(again.status).toBe(409);
+    expect(again.body.message).toContain('The system is ensuring all content is removed from this namespace.');
+    const refused = await call('POST', '/apis/apps/v1/namespaces/tmp/deployments', deployment('y'));
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({
+      reason: 'Forbidden',
+      message: 'deployments.apps "y" is forbidden: unable to create new content in namespace tmp because it is being terminated',
+      details: { name: 'y', group: 'apps', kind: 'deployments', causes: [{ reason: 'NamespaceTerminating', message: 'namespace tmp is being terminated', field: 'metadata.namespace' }] },
+    });
+    await eventually(async () => (await call('GET', '/apis/apps/v1/namespaces/tmp/deployments/x')).status === 404, 15_000);
+    await eventually(async () => (await call('GET', '/api/v1/namespaces/tmp')).status === 404, 15_000);
+    const dflt = await call('DELETE', '/api/v1/namespaces/default');
+    expect(dflt.status).toBe(403);
+    expect(dflt.body.message).toBe('namespaces "default" is forbidden: this namespace may not be deleted');
   });
 });

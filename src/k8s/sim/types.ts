@@ -32,6 +32,8 @@ export interface SimTiming {
   jobRunMs: number;
   /** Job back-off before a replacement pod after a failure, doubling per failure (real controller: 10 s, capped at 6 min). */
   jobBackoffMs: number;
+  /** A deleted namespace's contents are deleted this long after the DELETE (the namespace controller's first pass). */
+  namespaceDeleteDelayMs: number;
 }
 
 export const DEFAULT_TIMING: SimTiming = {
@@ -48,6 +50,7 @@ export const DEFAULT_TIMING: SimTiming = {
   eventTtlMs: 3_600_000,
   jobRunMs: 2000,
   jobBackoffMs: 500,
+  namespaceDeleteDelayMs: 1000,
 };
 
 export interface WatchEventRecord {
