@@ -1,4 +1,5 @@
 /** Defaulting like the apiserver's (kubectl describe and clients dereference defaulted fields). */
+import { defaultJobSpec } from './jobs.js';
 import type { Obj } from './types.js';
 
 function imageTag(image: string): string | undefined {
@@ -144,6 +145,12 @@ export function applyDefaults(kind: string, o: Obj): void {
       if (o.data && typeof o.data === 'object') {
         for (const [k, v] of Object.entries(o.data as Record<string, unknown>)) if (typeof v === 'string') o.data[k] = v.replace(/[\r\n]/g, '');
       }
+      break;
+    }
+    case 'Job': {
+      defaultJobSpec(o.spec);
+      defaultTemplate(o.spec.template);
+      o.status ??= {};
       break;
     }
     case 'Namespace': {

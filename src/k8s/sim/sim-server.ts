@@ -276,6 +276,16 @@ function deleteStatus(def: ResourceDef, o: Obj): Obj {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details };
 }
 
+/**
+ * batch/v1 Jobs orphan their pods when a delete names no propagationPolicy (the job strategy's
+ * default garbage-collection policy), with the apiserver's warning. kubectl sends Background.
+ */
+function jobDeleteDefault<T extends { propagationPolicy?: string }>(def: ResourceDef, opts: T, res: ServerResponse): T {
+  if (def.group !== 'batch' || def.kind !== 'Job' || opts.propagationPolicy) return opts;
+  res.setHeader('Warning', `299 - ${JSON.stringify('child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning')}`);
+  return { ...opts, propagationPolicy: 'Orphan' };
+}
+
 class Cluster implements SimulatedCluster {
   private readonly bind: { host?: string; advertiseUrl?: string };
   readonly store: Store;
@@ -575,7 +585,7 @@ class Cluster implements SimulatedCluster {
       }
       if (method === 'DELETE') {
         if (!def.verbs.includes('deletecollection')) throw methodNotAllowed();
-        const opts = await this.deleteOptions(req, q);
+        const opts = jobDeleteDefault(def, await this.deleteOptions(req, q), res);
         const labels = parseLabelSelector(q.get('labelSelector'));
         const fields = parseFieldSelector(q.get('fieldSelector'), kindKey);
         const items = this.registry.list(def, ns).filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
@@ -644,7 +654,7 @@ class Cluster implements SimulatedCluster {
     }
     if (method === 'DELETE') {
       if (sub) throw methodNotAllowed();
-      const opts = await this.deleteOptions(req, q);
+      const opts = jobDeleteDefault(def, await this.deleteOptions(req, q), res);
       const { object, removed } = this.registry.delete(def, ns, name, opts);
       if (def.kind === 'Pod' || !removed) return sendJson(res, 200, out(object));
       return sendJson(res, 200, deleteStatus(def, object));

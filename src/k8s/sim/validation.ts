@@ -1,5 +1,6 @@
 /** The subset of apiserver validation the simulator enforces (422 Invalid). */
 import { StatusError, badRequest, invalid, required, type Cause } from './errors.js';
+import { validateJob } from './jobs.js';
 import type { ResourceDef } from './resources.js';
 import { labelSelectorMatcher } from './selectors.js';
 import type { Obj } from './types.js';
@@ -79,6 +80,9 @@ export function validateObject(def: ResourceDef, o: Obj, old?: Obj): void {
     case 'Pod':
       validatePodSpec(causes, o.spec, 'spec');
       break;
+    case 'Job':
+      validateJob(causes, o, old);
+      break;
     case 'Service':
       if (!['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'].includes(o.spec?.type))
         causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: "${o.spec?.type}"`, field: 'spec.type' });
@@ -128,6 +132,10 @@ const INT32_FIELDS: Record<string, [path: string, goStruct: string][]> = {
     ['spec.template.spec.containers[].ports[].containerPort', 'ContainerPort'],
   ],
   Pod: [['spec.containers[].ports[].containerPort', 'ContainerPort']],
+  Job: [
+    ['spec.parallelism', 'JobSpec'], ['spec.completions', 'JobSpec'], ['spec.backoffLimit', 'JobSpec'],
+    ['spec.ttlSecondsAfterFinished', 'JobSpec'], ['spec.template.spec.containers[].ports[].containerPort', 'ContainerPort'],
+  ],
   Service: [['spec.ports[].port', 'ServicePort'], ['spec.ports[].nodePort', 'ServicePort']],
   HorizontalPodAutoscaler: [
     ['spec.minReplicas', 'HorizontalPodAutoscalerSpec'], ['spec.maxReplicas', 'HorizontalPodAutoscalerSpec'],
