@@ -77,6 +77,7 @@ const schema = z.object({
   PHANTOM_ENGINE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   PHANTOM_ENGINE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
   PHANTOM_RELEASE_FAILURE_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
+  PHANTOM_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
   PHANTOM_BUILD_EXECUTOR: z.enum(['local']).default('local'),
   PHANTOM_BUILD_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
   PHANTOM_BUILD_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(1800),
@@ -99,6 +100,9 @@ const schema = z.object({
     }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+
+/** Every environment variable Phantom reads (deploy/ manifests are checked against it). */
+export const SETTING_NAMES: readonly string[] = Object.keys(schema.shape);
 
 /** Validated settings. Field names follow the environment variables (see README "Settings"). */
 export interface Config {
@@ -166,6 +170,8 @@ export interface Config {
    * a crash-looping/unpullable pod or an unreachable cluster is tolerated before a wave fails.
    */
   engine: { claimTtlMs: number; pollMs: number; concurrency: number; verify: { failureGraceMs: number } };
+  /** Days platform events and audit entries are kept (worker's retention job); 0 keeps everything. */
+  retentionDays: number;
   /**
    * Builds (worker role): where they run (PHANTOM_BUILD_EXECUTOR, `local`: on the worker's
    * host), builds at once per worker (PHANTOM_BUILD_CONCURRENCY, default 2), the time limit of
@@ -232,6 +238,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       concurrency: e.PHANTOM_ENGINE_CONCURRENCY,
       verify: { failureGraceMs: e.PHANTOM_RELEASE_FAILURE_GRACE_MS },
     },
+    retentionDays: e.PHANTOM_RETENTION_DAYS,
     builds: {
       executor: e.PHANTOM_BUILD_EXECUTOR,
       concurrency: e.PHANTOM_BUILD_CONCURRENCY,

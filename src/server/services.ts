@@ -10,6 +10,7 @@ import type { OutboxRelay } from '../domain/events/outbox-relay.js';
 import type { Notifier } from '../domain/notify/notifier.js';
 import type { ReleaseProgressFeed } from '../domain/releases/release-progress-feed.js';
 import type { ReleaseEngine } from '../engine/releases/release-engine.js';
+import type { PeriodicJobs } from '../engine/jobs/periodic-jobs.js';
 import type { BuildLogFeed } from '../domain/builds/build-log-feed.js';
 import type { BuildEngine } from '../engine/builds/build-engine.js';
 
@@ -26,6 +27,8 @@ export interface PlatformServices {
   releaseProgress?: ReleaseProgressFeed;
   /** The release engine (worker role). */
   releaseEngine?: ReleaseEngine;
+  /** The worker role's periodic jobs (retention). */
+  periodicJobs?: PeriodicJobs;
   /** Live build logs for subscriptions (api role). */
   buildLog?: BuildLogFeed;
   /** The build engine (worker role). */

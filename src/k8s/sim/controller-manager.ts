@@ -3,6 +3,8 @@ import { DeploymentController } from './deployment-controller.js';
 import type { EventRecorder } from './event-recorder.js';
 import { GarbageCollector } from './garbage-collector.js';
 import { HpaController } from './hpa-controller.js';
+import { JobController, JOBS } from './jobs.js';
+import { NamespaceController } from './namespaces.js';
 import type { Registry } from './registry.js';
 import { ReplicaSetController } from './replicaset-controller.js';
 import { findResource, type ResourceDef } from './resources.js';
@@ -10,6 +12,7 @@ import type { SimTiming } from './types.js';
 
 const DEPLOY = findResource('apps', 'v1', 'deployments') as ResourceDef;
 const RS = findResource('apps', 'v1', 'replicasets') as ResourceDef;
+const NAMESPACES = findResource('', 'v1', 'namespaces') as ResourceDef;
 const HPA = findResource('autoscaling', 'v2', 'horizontalpodautoscalers') as ResourceDef;
 
 export class ControllerManager {
@@ -17,6 +20,8 @@ export class ControllerManager {
   private readonly replicaSets: ReplicaSetController;
   private readonly hpas: HpaController;
   private readonly gc: GarbageCollector;
+  private readonly jobs: JobController;
+  private readonly namespaces: NamespaceController;
   private pending?: NodeJS.Timeout;
   private readonly resync: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
@@ -35,6 +40,8 @@ export class ControllerManager {
     this.replicaSets = new ReplicaSetController(registry, recorder);
     this.hpas = new HpaController(registry, recorder);
     this.gc = new GarbageCollector(registry);
+    this.jobs = new JobController(registry, recorder, timing);
+    this.namespaces = new NamespaceController(registry, timing);
     this.unsubscribe = registry.store.subscribe((e) => {
       if (e.storeKey !== 'events') this.kick();
     });
@@ -66,6 +73,7 @@ export class ControllerManager {
         if (this.errors.length < 100) this.errors.push(err);
       }
     };
+    for (const ns of this.registry.listWhere(NAMESPACES, undefined, (n) => !!n.metadata?.deletionTimestamp)) step(() => this.namespaces.sync(ns));
     step(() => this.gc.sweep());
     const now = Date.now();
     if (now - this.lastEventExpiry >= Math.min(60_000, this.timing.eventTtlMs)) {
@@ -75,6 +83,7 @@ export class ControllerManager {
     for (const d of this.registry.list(DEPLOY, undefined)) step(() => this.deployments.sync(d));
     for (const rs of this.registry.list(RS, undefined)) step(() => this.replicaSets.sync(rs));
     for (const h of this.registry.list(HPA, undefined)) step(() => this.hpas.sync(h));
+    for (const j of this.registry.list(JOBS, undefined)) step(() => this.jobs.sync(j));
   }
 
   close(): void {

@@ -1,4 +1,5 @@
 /** Defaulting like the apiserver's (kubectl describe and clients dereference defaulted fields). */
+import { defaultJobSpec } from './jobs.js';
 import type { Obj } from './types.js';
 
 function imageTag(image: string): string | undefined {
@@ -140,6 +141,16 @@ export function applyDefaults(kind: string, o: Obj): void {
         for (const [k, v] of Object.entries(o.stringData as Record<string, unknown>)) o.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
       }
       delete o.stringData;
+      // Stored decoded, answered re-encoded: line breaks in the base64 a client sent are gone.
+      if (o.data && typeof o.data === 'object') {
+        for (const [k, v] of Object.entries(o.data as Record<string, unknown>)) if (typeof v === 'string') o.data[k] = v.replace(/[\r\n]/g, '');
+      }
+      break;
+    }
+    case 'Job': {
+      defaultJobSpec(o.spec);
+      defaultTemplate(o.spec.template);
+      o.status ??= {};
       break;
     }
     case 'Namespace': {

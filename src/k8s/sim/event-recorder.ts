@@ -17,7 +17,9 @@ export class EventRecorder {
   /** Emits an event about `obj`. Identical (object, reason, message, source) events bump `count`. */
   record(obj: Obj, type: 'Normal' | 'Warning', reason: string, message: string, source: EventSource, fieldPath?: string): void {
     const ns: string = obj.metadata?.namespace ?? 'default';
-    if (!this.store.has('namespaces', undefined, ns)) return;
+    // No events in a missing or terminating namespace (the apiserver refuses to create them there).
+    const namespace = this.store.get('namespaces', undefined, ns);
+    if (!namespace || namespace.metadata.deletionTimestamp) return;
     const involved: Obj = {
       kind: obj.kind,
       namespace: ns,

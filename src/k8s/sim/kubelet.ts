@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { EventRecorder } from './event-recorder.js';
 import { deepEqual } from './equality.js';
+import { parseGoDuration, RUN_DURATION_ANNOTATION } from './jobs.js';
 import { rfc3339 } from './names.js';
 import type { Store } from './store.js';
 import type { Obj, SimTiming, WatchEventRecord } from './types.js';
@@ -24,6 +25,25 @@ export function isBadPullImage(image: string): boolean {
   return imageTag(image).includes('badpull');
 }
 
+/** Images whose tag ends in `-fail`: the container exits with code 1 after its run time. */
+export function isFailImage(image: string): boolean {
+  return imageTag(image).endsWith('-fail');
+}
+
+/**
+ * How long the pod's containers run before they exit (ms), or undefined for a container that
+ * runs until it is stopped. Pods of a Job, pods annotated `sim.phantom.dev/run-duration` and
+ * pods with a `-fail` image run to completion.
+ */
+export function runDurationMs(pod: Obj, timing: SimTiming): number | undefined {
+  const fromAnnotation = parseGoDuration(pod.metadata?.annotations?.[RUN_DURATION_ANNOTATION]);
+  if (fromAnnotation !== undefined) return fromAnnotation;
+  const ofJob = (pod.metadata?.ownerReferences ?? []).some((r: Obj) => r.kind === 'Job' && r.controller === true);
+  const containers: Obj[] = Array.isArray(pod.spec?.containers) ? pod.spec.containers : [];
+  if (ofJob || containers.some((c) => isFailImage(String(c.image)))) return timing.jobRunMs;
+  return undefined;
+}
+
 function fullImage(image: string): string {
   let ref = image;
   const first = ref.split('/')[0] ?? '';
@@ -37,7 +57,7 @@ function sha(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
-type Stage = 'pending' | 'creating' | 'pulling-failed' | 'running' | 'ready' | 'crashed' | 'terminating';
+type Stage = 'pending' | 'creating' | 'pulling-failed' | 'running' | 'ready' | 'crashed' | 'terminating' | 'done';
 
 interface PodRuntime {
   uid: string;
@@ -121,8 +141,15 @@ export class Kubelet {
       this.pods.set(uid, rt);
       if (pod.metadata.deletionTimestamp) this.terminate(rt, pod);
       else if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
-      else if (pod.status?.phase === 'Running' && statuses.length > 0 && statuses.every((cs) => cs.ready)) rt.stage = 'ready';
-      else this.after(rt, this.timing.scheduleMs, () => this.schedule(rt));
+      else if (pod.status?.phase === 'Running' && statuses.length > 0 && statuses.every((cs) => cs.ready)) {
+        rt.stage = 'ready';
+        const runMs = runDurationMs(pod, this.timing);
+        if (runMs !== undefined) {
+          // A container that runs to completion keeps its clock: it exits when its run time is up.
+          const started = Math.min(...statuses.map((cs) => Date.parse(cs.state?.running?.startedAt ?? '') || Date.now()));
+          this.after(rt, started + runMs - Date.now(), () => this.exit(rt));
+        }
+      } else this.after(rt, this.timing.scheduleMs, () => this.schedule(rt));
     }
   }
 
@@ -303,20 +330,65 @@ export class Kubelet {
       this.after(rt, this.timing.crashAfterMs, () => this.crash(rt));
       return;
     }
-    this.after(rt, this.timing.readyMs, () => this.ready(rt));
+    const runMs = runDurationMs(pod, this.timing);
+    if (runMs === undefined) this.after(rt, this.timing.readyMs, () => this.ready(rt));
+    else if (runMs <= this.timing.readyMs) this.after(rt, runMs, () => this.exit(rt));
+    else
+      this.after(rt, this.timing.readyMs, () => {
+        if (this.ready(rt)) this.after(rt, runMs - this.timing.readyMs, () => this.exit(rt));
+      });
   }
 
-  private ready(rt: PodRuntime): void {
+  private ready(rt: PodRuntime): boolean {
     const pod = this.mutate(rt, (p) => {
       for (const cs of p.status.containerStatuses ?? []) cs.ready = true;
       setCondition(p.status.conditions, 'Ready', 'True');
       setCondition(p.status.conditions, 'ContainersReady', 'True');
     });
     if (pod) rt.stage = 'ready';
+    return !!pod;
   }
 
-  /** The container exits with code 1: briefly `terminated Error`, then `CrashLoopBackOff` until the back-off ends. */
-  private crash(rt: PodRuntime): void {
+  /**
+   * The containers of a pod that runs to completion exit: code 1 for `-fail` images, else 0.
+   * With restartPolicy Never (or OnFailure and every exit 0) the pod ends Succeeded or Failed;
+   * otherwise the kubelet restarts the containers after a back-off, as for a crash loop.
+   */
+  private exit(rt: PodRuntime): void {
+    const live = this.store.get('pods', rt.ns, rt.name);
+    if (!live || live.metadata.uid !== rt.uid) return;
+    const code = (c: Obj): number => (isFailImage(String(c.image)) ? 1 : 0);
+    const failed = this.containers(live).some((c) => code(c) !== 0);
+    const policy = live.spec?.restartPolicy ?? 'Always';
+    if (policy === 'Always' || (policy === 'OnFailure' && failed)) {
+      this.crash(rt, (c) => code(c) !== 0 || policy === 'Always', code);
+      return;
+    }
+    const pod = this.mutate(rt, (p) => {
+      const now = rfc3339();
+      for (const cs of p.status.containerStatuses ?? []) {
+        const c = this.containers(p).find((x) => x.name === cs.name) ?? {};
+        const exitCode = code(c);
+        cs.state = {
+          terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt: cs.state?.running?.startedAt ?? now, finishedAt: now, containerID: cs.containerID },
+        };
+        cs.ready = false;
+        cs.started = false;
+      }
+      p.status.phase = failed ? 'Failed' : 'Succeeded';
+      const reason = failed ? 'PodFailed' : 'PodCompleted';
+      setCondition(p.status.conditions, 'PodReadyToStartContainers', 'False');
+      setCondition(p.status.conditions, 'Ready', 'False', reason);
+      setCondition(p.status.conditions, 'ContainersReady', 'False', reason);
+    });
+    if (pod) rt.stage = 'done';
+  }
+
+  /**
+   * Containers exit (default: the `crashloop` images, code 1): briefly `terminated`, then
+   * `CrashLoopBackOff` until the back-off ends and they start again.
+   */
+  private crash(rt: PodRuntime, which: (c: Obj) => boolean = (c) => isCrashLoopImage(String(c.image)), code: (c: Obj) => number = () => 1): void {
     const src = { component: 'kubelet', host: this.nodeName };
     let crashed: Obj[] = [];
     const unready = (p: Obj, names: string[]): void => {
@@ -325,12 +397,14 @@ export class Kubelet {
     };
     const exited = this.mutate(rt, (p) => {
       const now = rfc3339();
-      crashed = this.containers(p).filter((c) => isCrashLoopImage(String(c.image)));
+      crashed = this.containers(p).filter(which);
       const names: string[] = [];
       for (const cs of p.status.containerStatuses ?? []) {
-        if (!crashed.some((c) => c.name === cs.name)) continue;
+        const c = crashed.find((x) => x.name === cs.name);
+        if (!c) continue;
         const startedAt = cs.state?.running?.startedAt ?? now;
-        cs.state = { terminated: { exitCode: 1, reason: 'Error', startedAt, finishedAt: now, containerID: cs.containerID } };
+        const exitCode = code(c);
+        cs.state = { terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt, finishedAt: now, containerID: cs.containerID } };
         cs.ready = false;
         cs.started = false;
         names.push(cs.name);

@@ -22,10 +22,13 @@ export function podLog(pod: Obj, q: URLSearchParams): string {
   if (!previous && !state?.running && !state?.terminated)
     throw badRequest(`container "${name}" in pod "${pod.metadata.name}" is waiting to start: ${state?.waiting?.reason ?? 'ContainerCreating'}`);
   const startedAt: string = (state.running ?? state.terminated).startedAt;
+  // A container that runs to completion (a Job's, see kubelet.ts) works rather than listens.
+  const finite = (pod.metadata?.ownerReferences ?? []).some((r: Obj) => r.kind === 'Job') || !!pod.metadata?.annotations?.['sim.phantom.dev/run-duration'];
   const lines = [
     `${startedAt} [sim] container ${name} started (image ${String(spec.image)})`,
-    `${startedAt} [sim] listening`,
+    `${startedAt} [sim] ${finite ? 'running' : 'listening'}`,
   ];
+  if (state.terminated?.exitCode) lines.push(`${String(state.terminated.finishedAt)} [sim] error: simulated failure`);
   if (state.terminated) lines.push(`${String(state.terminated.finishedAt)} [sim] exited with code ${String(state.terminated.exitCode)}`);
   const tail = q.get('tailLines');
   const out = tail !== null && /^\d+$/.test(tail) ? lines.slice(-Number(tail) || lines.length) : lines;

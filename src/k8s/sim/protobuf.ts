@@ -1,6 +1,6 @@
 /**
  * Decodes the Kubernetes protobuf envelope (`k8s\0` + runtime.Unknown) for the kinds typed clients create
- * (kubectl create deployment|namespace|service|configmap|secret, kubectl autoscale). Field numbers follow k8s.io/api
+ * (kubectl create deployment|namespace|service|configmap|secret|job, kubectl autoscale). Field numbers follow k8s.io/api
  * generated.proto; fields not listed here are skipped. Unsupported kinds → undefined (the caller answers 415).
  */
 import type { Obj } from './types.js';
@@ -62,6 +62,13 @@ const S: Record<string, MessageSpec> = {
     1: ['name', 'string'], 2: ['protocol', 'string'], 3: ['port', 'int'], 4: ['targetPort', 'intorstr'],
     5: ['nodePort', 'int'], 6: ['appProtocol', 'string'],
   },
+  Job: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'JobSpec'] },
+  JobSpec: {
+    1: ['parallelism', 'int', false, true], 2: ['completions', 'int', false, true], 3: ['activeDeadlineSeconds', 'int', false, true],
+    4: ['selector', 'LabelSelector'], 5: ['manualSelector', 'bool', false, true], 6: ['template', 'PodTemplateSpec'],
+    7: ['backoffLimit', 'int', false, true], 8: ['ttlSecondsAfterFinished', 'int', false, true], 9: ['completionMode', 'string'],
+    10: ['suspend', 'bool', false, true],
+  },
   ConfigMap: { 1: ['metadata', 'ObjectMeta'], 2: ['data', 'map'], 3: ['binaryData', 'bmap'], 4: ['immutable', 'bool', false, true] },
   Secret: { 1: ['metadata', 'ObjectMeta'], 2: ['data', 'bmap'], 3: ['type', 'string'], 4: ['stringData', 'map'], 5: ['immutable', 'bool', false, true] },
   SelfSubjectAccessReview: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'SelfSubjectAccessReviewSpec'] },
@@ -93,6 +100,7 @@ const S: Record<string, MessageSpec> = {
 /** Kinds this decoder understands, by `apiVersion/kind`. */
 const ROOTS: Record<string, string> = {
   'apps/v1/Deployment': 'Deployment',
+  'batch/v1/Job': 'Job',
   'v1/Namespace': 'Namespace',
   'v1/Service': 'Service',
   'v1/ConfigMap': 'ConfigMap',

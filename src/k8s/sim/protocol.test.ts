@@ -92,7 +92,7 @@ describe('simulated API server protocol', () => {
     expect(api.body.serverAddressByClientCIDRs[0].serverAddress).toBe(`127.0.0.1:${cluster.port}`);
     const apis = await call('GET', '/apis', undefined, { Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' });
     expect(apis.contentType).toBe('application/json');
-    expect(apis.body.groups.map((g: Json) => g.preferredVersion.groupVersion)).toEqual(['apps/v1', 'autoscaling/v2', 'events.k8s.io/v1', 'authorization.k8s.io/v1', 'authentication.k8s.io/v1']);
+    expect(apis.body.groups.map((g: Json) => g.preferredVersion.groupVersion)).toEqual(['apps/v1', 'autoscaling/v2', 'batch/v1', 'events.k8s.io/v1', 'authorization.k8s.io/v1', 'authentication.k8s.io/v1']);
     const core = await call('GET', '/api/v1');
     const byName = new Map<string, Json>(core.body.resources.map((r: Json) => [r.name, r]));
     expect(byName.get('pods')).toMatchObject({ kind: 'Pod', namespaced: true, shortNames: ['po'], categories: ['all'] });
@@ -111,7 +111,7 @@ describe('simulated API server protocol', () => {
     const patch = doc.body.paths['/apis/apps/v1/namespaces/{namespace}/deployments/{name}'].patch;
     expect(patch['x-kubernetes-group-version-kind']).toEqual({ group: 'apps', version: 'v1', kind: 'Deployment' });
     expect(patch.parameters.map((p: Json) => p.name)).toContain('fieldValidation');
-    const unknown = await call('GET', '/apis/batch/v1/jobs');
+    const unknown = await call('GET', '/apis/batch/v1/cronjobs');
     expect(unknown.status).toBe(404);
     expect(unknown.body).toMatchObject({ kind: 'Status', reason: 'NotFound', message: 'the server could not find the requested resource' });
   });
@@ -473,13 +473,29 @@ describe('simulated API server protocol', () => {
     expect(cluster.requestCount).toBe(0);
   });
 
-  it('namespaces: create, and deletion removes their objects', async () => {
+  it('namespaces: deletion goes Terminating, refuses new content, removes the objects and then the namespace', async () => {
     const ns = await call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tmp' } });
     expect(ns.status).toBe(201);
     expect(ns.body.status.phase).toBe('Active');
     expect((await call('POST', '/apis/apps/v1/namespaces/tmp/deployments', deployment('x'))).status).toBe(201);
-    expect((await call('DELETE', '/api/v1/namespaces/tmp')).status).toBe(200);
-    expect((await call('GET', '/apis/apps/v1/namespaces/tmp/deployments/x')).status).toBe(404);
-    expect((await call('GET', '/api/v1/namespaces/tmp')).status).toBe(404);
+    const del = await call('DELETE', '/api/v1/namespaces/tmp');
+    expect(del.status).toBe(200);
+    expect(del.body).toMatchObject({ kind: 'Namespace', metadata: { name: 'tmp' }, status: { phase: 'Terminating' } });
+    expect(del.body.metadata.deletionTimestamp).toBeTruthy();
+    const again = await call('DELETE', '/api/v1/namespaces/tmp');
+    expect(again.status).toBe(409);
+    expect(again.body.message).toContain('The system is ensuring all content is removed from this namespace.');
+    const refused = await call('POST', '/apis/apps/v1/namespaces/tmp/deployments', deployment('y'));
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({
+      reason: 'Forbidden',
+      message: 'deployments.apps "y" is forbidden: unable to create new content in namespace tmp because it is being terminated',
+      details: { name: 'y', group: 'apps', kind: 'deployments', causes: [{ reason: 'NamespaceTerminating', message: 'namespace tmp is being terminated', field: 'metadata.namespace' }] },
+    });
+    await eventually(async () => (await call('GET', '/apis/apps/v1/namespaces/tmp/deployments/x')).status === 404, 15_000);
+    await eventually(async () => (await call('GET', '/api/v1/namespaces/tmp')).status === 404, 15_000);
+    const dflt = await call('DELETE', '/api/v1/namespaces/default');
+    expect(dflt.status).toBe(403);
+    expect(dflt.body.message).toBe('namespaces "default" is forbidden: this namespace may not be deleted');
   });
 });

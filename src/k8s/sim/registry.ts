@@ -5,6 +5,8 @@
 import { applyDefaults } from './defaults.js';
 import { deepEqual } from './equality.js';
 import { alreadyExists, badRequest, conflict, invalid, notFound, StatusError } from './errors.js';
+import { generateJobSelector } from './jobs.js';
+import { IMMORTAL_NAMESPACES, namespaceAlreadyTerminating, namespaceTerminating, namespaceUndeletable } from './namespaces.js';
 import { newUid, randomSuffix, rfc3339 } from './names.js';
 import { applyJsonPatch, applyMergePatch, applyServerSide, strategicMerge } from './patch.js';
 import { apiVersionOf, RESOURCES, type ResourceDef } from './resources.js';
@@ -37,8 +39,8 @@ export const PATCH_TYPES = {
 
 const NAMESPACE_DEF = RESOURCES.find((r) => r.resource === 'namespaces') as ResourceDef;
 export const FOREGROUND = 'foregroundDeletion';
-const STATUS_RESET_ON_CREATE = new Set(['Deployment', 'ReplicaSet', 'Pod', 'Service', 'HorizontalPodAutoscaler', 'Namespace']);
-const HAS_GENERATION = new Set(['Deployment', 'ReplicaSet', 'HorizontalPodAutoscaler']);
+const STATUS_RESET_ON_CREATE = new Set(['Deployment', 'ReplicaSet', 'Pod', 'Service', 'HorizontalPodAutoscaler', 'Namespace', 'Job']);
+const HAS_GENERATION = new Set(['Deployment', 'ReplicaSet', 'HorizontalPodAutoscaler', 'Job']);
 
 function clone<T>(v: T): T {
   return structuredClone(v);
@@ -89,11 +91,12 @@ export class Registry {
     return this.store.listWhere(def.storeKey, def.namespaced ? ns : undefined, pred);
   }
 
-  private checkNamespace(def: ResourceDef, ns: string | undefined): void {
+  private checkNamespace(def: ResourceDef, ns: string | undefined, name: string): void {
     if (!def.namespaced) return;
     if (!ns) throw badRequest('the namespace of the object is required');
     const n = this.store.get('namespaces', undefined, ns);
     if (!n) throw notFound(NAMESPACE_DEF, ns);
+    if (n.metadata.deletionTimestamp) throw namespaceTerminating(def, name, ns);
   }
 
   create(def: ResourceDef, ns: string | undefined, body: Obj, opts: WriteOptions = {}): Obj {
@@ -106,7 +109,7 @@ export class Registry {
       if (m.namespace && ns && m.namespace !== ns)
         throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
       m.namespace = ns ?? m.namespace;
-      this.checkNamespace(def, m.namespace);
+      this.checkNamespace(def, m.namespace, typeof m.name === 'string' ? m.name : '');
     } else delete m.namespace;
     if (!m.name && m.generateName) {
       for (let i = 0; i < 10 && (!m.name || this.store.has(def.storeKey, m.namespace, m.name)); i++)
@@ -125,6 +128,7 @@ export class Registry {
     else delete m.generation;
     if (STATUS_RESET_ON_CREATE.has(o.kind)) delete o.status; // as the apiserver strategies' PrepareForCreate
     applyDefaults(o.kind, o);
+    if (o.kind === 'Job') generateJobSelector(o);
     if (o.kind === 'Service') this.allocateClusterIp(o);
     validateObject(this.storageDef(def), o);
     if (opts.dryRun) return o;
@@ -298,6 +302,16 @@ export class Registry {
         name, group: def.group || undefined, kind: def.resource,
       });
     if (pre?.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion) throw conflict(def, name);
+    if (existing.kind === 'Namespace') {
+      // A namespace goes Terminating; the namespace controller empties and then removes it.
+      if (IMMORTAL_NAMESPACES.has(name)) throw namespaceUndeletable(name);
+      if (existing.metadata.deletionTimestamp) throw namespaceAlreadyTerminating(name);
+      if (opts.dryRun) return { object: existing, removed: false };
+      const next = clone(existing);
+      next.metadata.deletionTimestamp = rfc3339();
+      next.status = { ...(next.status ?? {}), phase: 'Terminating' };
+      return { object: this.store.put(def.storeKey, next), removed: false };
+    }
     if (opts.dryRun) return { object: existing, removed: false };
     const grace = opts.gracePeriodSeconds ?? existing.spec?.terminationGracePeriodSeconds ?? 30;
     if (existing.kind === 'Pod' && existing.spec?.nodeName && grace > 0 && existing.status?.phase !== 'Failed' && existing.status?.phase !== 'Succeeded') {
@@ -317,7 +331,6 @@ export class Registry {
       return { object: this.store.put(def.storeKey, next), removed: false };
     }
     if (opts.propagationPolicy === 'Orphan') this.orphanDependents(existing.metadata.uid);
-    if (existing.kind === 'Namespace') this.deleteNamespaceContents(existing.metadata.name);
     const removed = this.store.remove(def.storeKey, def.namespaced ? ns : undefined, name) as Obj;
     return { object: removed, removed: true };
   }
@@ -346,10 +359,4 @@ export class Registry {
     }
   }
 
-  private deleteNamespaceContents(ns: string): void {
-    for (const def of RESOURCES) {
-      if (!def.namespaced || def.toExternal) continue;
-      for (const o of this.store.list(def.storeKey, ns)) this.store.remove(def.storeKey, ns, o.metadata.name);
-    }
-  }
 }

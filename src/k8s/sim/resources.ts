@@ -155,6 +155,10 @@ export const RESOURCES: ResourceDef[] = [
     storeKey: 'replicasets.apps',
   },
   {
+    group: 'batch', version: 'v1', resource: 'jobs', singular: 'job', kind: 'Job', namespaced: true,
+    shortNames: [], categories: ['all'], verbs: ALL_VERBS, subresources: ['status'], storeKey: 'jobs.batch',
+  },
+  {
     group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers', singular: 'horizontalpodautoscaler',
     kind: 'HorizontalPodAutoscaler', namespaced: true, shortNames: ['hpa'], categories: ['all'], verbs: ALL_VERBS,
     subresources: ['status'], storeKey: 'horizontalpodautoscalers.autoscaling',
@@ -192,6 +196,7 @@ export const GROUP_VERSIONS: { group: string; version: string }[] = [
   { group: 'apps', version: 'v1' },
   { group: 'autoscaling', version: 'v2' },
   { group: 'autoscaling', version: 'v1' },
+  { group: 'batch', version: 'v1' },
   { group: 'events.k8s.io', version: 'v1' },
   { group: 'authorization.k8s.io', version: 'v1' },
   { group: 'authentication.k8s.io', version: 'v1' },

@@ -161,6 +161,7 @@ const FIELDS_BY_KIND: Record<string, Record<string, FieldGetter>> = {
   Namespace: { 'status.phase': (o) => o.status?.phase },
   Node: { 'spec.unschedulable': (o) => String(!!o.spec?.unschedulable) },
   ReplicaSet: { 'status.replicas': (o) => String(o.status?.replicas ?? 0) },
+  Job: { 'status.successful': (o) => String(o.status?.succeeded ?? 0) },
   Service: {},
 };
 

@@ -51,6 +51,10 @@ export interface SimClusterOptions {
    * tried first when `port` is 0 or unset. Default: in memory only.
    */
   dataDir?: string;
+  /** Address to bind. Default `127.0.0.1` (no authentication: bind wider only inside a private network, e.g. compose). */
+  host?: string;
+  /** The URL clients reach it at, written into its kubeconfig. Default `http://127.0.0.1:<port>`. */
+  advertiseUrl?: string;
 }
 
 export interface InjectedFailure {
@@ -272,7 +276,18 @@ function deleteStatus(def: ResourceDef, o: Obj): Obj {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details };
 }
 
+/**
+ * batch/v1 Jobs orphan their pods when a delete names no propagationPolicy (the job strategy's
+ * default garbage-collection policy), with the apiserver's warning. kubectl sends Background.
+ */
+function jobDeleteDefault<T extends { propagationPolicy?: string }>(def: ResourceDef, opts: T, res: ServerResponse): T {
+  if (def.group !== 'batch' || def.kind !== 'Job' || opts.propagationPolicy) return opts;
+  res.setHeader('Warning', `299 - ${JSON.stringify('child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning')}`);
+  return { ...opts, propagationPolicy: 'Orphan' };
+}
+
 class Cluster implements SimulatedCluster {
+  private readonly bind: { host?: string; advertiseUrl?: string };
   readonly store: Store;
   readonly registry: Registry;
   private readonly recorder: EventRecorder;
@@ -293,6 +308,7 @@ class Cluster implements SimulatedCluster {
     readonly name: string,
     opts: SimClusterOptions,
   ) {
+    this.bind = { host: opts.host, advertiseUrl: opts.advertiseUrl };
     this.timing = { ...DEFAULT_TIMING, ...(opts.timing ?? {}) };
     this.store = new Store({ historyWindowMs: opts.historyWindowMs ?? 5 * 60_000, historyMaxEvents: opts.historyMaxEvents ?? 10_000 });
     this.registry = new Registry(this.store);
@@ -347,10 +363,10 @@ class Cluster implements SimulatedCluster {
   private listenOn(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
+      this.server.listen(port, this.bind.host ?? '127.0.0.1', () => {
         this.server.off('error', reject);
         this.port = (this.server.address() as AddressInfo).port;
-        this.url = `http://127.0.0.1:${this.port}`;
+        this.url = this.bind.advertiseUrl?.replace(/\/+$/, '') ?? `http://127.0.0.1:${this.port}`;
         resolve();
       });
     });
@@ -569,7 +585,7 @@ class Cluster implements SimulatedCluster {
       }
       if (method === 'DELETE') {
         if (!def.verbs.includes('deletecollection')) throw methodNotAllowed();
-        const opts = await this.deleteOptions(req, q);
+        const opts = jobDeleteDefault(def, await this.deleteOptions(req, q), res);
         const labels = parseLabelSelector(q.get('labelSelector'));
         const fields = parseFieldSelector(q.get('fieldSelector'), kindKey);
         const items = this.registry.list(def, ns).filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
@@ -638,7 +654,7 @@ class Cluster implements SimulatedCluster {
     }
     if (method === 'DELETE') {
       if (sub) throw methodNotAllowed();
-      const opts = await this.deleteOptions(req, q);
+      const opts = jobDeleteDefault(def, await this.deleteOptions(req, q), res);
       const { object, removed } = this.registry.delete(def, ns, name, opts);
       if (def.kind === 'Pod' || !removed) return sendJson(res, 200, out(object));
       return sendJson(res, 200, deleteStatus(def, object));
@@ -702,7 +718,7 @@ class Cluster implements SimulatedCluster {
   }
 }
 
-/** Starts a simulated cluster on 127.0.0.1. */
+/** Starts a simulated cluster (on 127.0.0.1 unless `host` says otherwise). */
 export async function startSimulatedCluster(opts: SimClusterOptions = {}): Promise<SimulatedCluster> {
   const c = new Cluster(opts.name ?? 'sim', opts);
   try {

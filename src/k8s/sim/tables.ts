@@ -303,6 +303,37 @@ const PRINTERS: Record<string, Printer> = {
     // The values never reach a Table (only their count), as in the apiserver's printer.
     cells: (s) => [s.metadata.name, s.type ?? 'Opaque', Object.keys(s.data ?? {}).length, age(s)],
   },
+  Job: {
+    columns: [
+      NAME_COL,
+      col('Status', 0, 'string', '', 'Status of the job.'),
+      col('Completions', 0, 'string', '', 'The number of pods which reached phase Succeeded. The value increases monotonically for a given spec. However, it may decrease in reaction to scale down of elastic indexed jobs.'),
+      col('Duration', 0, 'string', '', 'Time required to complete the job.'),
+      AGE_COL,
+      col('Containers', 1, 'string', '', 'Names of each container in the template.'),
+      col('Images', 1, 'string', '', 'Images referenced by each container in the template.'),
+      col('Selector', 1, 'string', '', 'A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors'),
+    ],
+    // kubernetes pkg/printers/internalversion printJob (1.31+: with Status).
+    cells: (j) => {
+      const succeeded = j.status?.succeeded ?? 0;
+      let completions: string;
+      if (j.spec?.completions !== undefined && j.spec?.completions !== null) completions = `${succeeded}/${j.spec.completions}`;
+      else completions = (j.spec?.parallelism ?? 0) > 1 ? `${succeeded}/1 of ${j.spec.parallelism}` : `${succeeded}/1`;
+      const start = Date.parse(j.status?.startTime ?? '');
+      const end = Date.parse(j.status?.completionTime ?? '');
+      const duration = !Number.isFinite(start) ? '' : humanDuration((Number.isFinite(end) ? end : Date.now()) - start);
+      const cond = (t: string): boolean => (j.status?.conditions ?? []).some((c: Obj) => c.type === t && c.status === 'True');
+      let status = 'Running';
+      if (cond('Complete')) status = 'Complete';
+      else if (cond('Failed')) status = 'Failed';
+      else if (j.metadata?.deletionTimestamp) status = 'Terminating';
+      else if (cond('Suspended')) status = 'Suspended';
+      else if (cond('FailureTarget')) status = 'FailureTarget';
+      const [cs, imgs] = containersAndImages(j.spec?.template?.spec);
+      return [j.metadata.name, status, completions, duration, age(j), cs, imgs, labelSelectorString(j.spec?.selector)];
+    },
+  },
   Namespace: {
     columns: [NAME_COL, col('Status', 0, 'string', '', 'The status of the namespace'), AGE_COL],
     cells: (n) => [n.metadata.name, n.status?.phase ?? 'Active', age(n)],

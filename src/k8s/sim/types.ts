@@ -28,6 +28,12 @@ export interface SimTiming {
   bookmarkMs: number;
   /** Events are deleted this long after they were last seen (real apiserver: 1 h). */
   eventTtlMs: number;
+  /** How long a Job's container runs before it exits, unless its `sim.phantom.dev/run-duration` annotation says otherwise. */
+  jobRunMs: number;
+  /** Job back-off before a replacement pod after a failure, doubling per failure (real controller: 10 s, capped at 6 min). */
+  jobBackoffMs: number;
+  /** A deleted namespace's contents are deleted this long after the DELETE (the namespace controller's first pass). */
+  namespaceDeleteDelayMs: number;
 }
 
 export const DEFAULT_TIMING: SimTiming = {
@@ -42,6 +48,9 @@ export const DEFAULT_TIMING: SimTiming = {
   resyncMs: 1000,
   bookmarkMs: 60_000,
   eventTtlMs: 3_600_000,
+  jobRunMs: 2000,
+  jobBackoffMs: 500,
+  namespaceDeleteDelayMs: 1000,
 };
 
 export interface WatchEventRecord {

@@ -1,5 +1,6 @@
 /** The subset of apiserver validation the simulator enforces (422 Invalid). */
 import { StatusError, badRequest, invalid, required, type Cause } from './errors.js';
+import { validateJob } from './jobs.js';
 import type { ResourceDef } from './resources.js';
 import { labelSelectorMatcher } from './selectors.js';
 import type { Obj } from './types.js';
@@ -79,6 +80,9 @@ export function validateObject(def: ResourceDef, o: Obj, old?: Obj): void {
     case 'Pod':
       validatePodSpec(causes, o.spec, 'spec');
       break;
+    case 'Job':
+      validateJob(causes, o, old);
+      break;
     case 'Service':
       if (!['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'].includes(o.spec?.type))
         causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: "${o.spec?.type}"`, field: 'spec.type' });
@@ -128,6 +132,10 @@ const INT32_FIELDS: Record<string, [path: string, goStruct: string][]> = {
     ['spec.template.spec.containers[].ports[].containerPort', 'ContainerPort'],
   ],
   Pod: [['spec.containers[].ports[].containerPort', 'ContainerPort']],
+  Job: [
+    ['spec.parallelism', 'JobSpec'], ['spec.completions', 'JobSpec'], ['spec.backoffLimit', 'JobSpec'],
+    ['spec.ttlSecondsAfterFinished', 'JobSpec'], ['spec.template.spec.containers[].ports[].containerPort', 'ContainerPort'],
+  ],
   Service: [['spec.ports[].port', 'ServicePort'], ['spec.ports[].nodePort', 'ServicePort']],
   HorizontalPodAutoscaler: [
     ['spec.minReplicas', 'HorizontalPodAutoscalerSpec'], ['spec.maxReplicas', 'HorizontalPodAutoscalerSpec'],
@@ -181,9 +189,11 @@ function base64FieldError(kind: string, o: Obj): string | null {
   if (!field || !o[field] || typeof o[field] !== 'object') return null;
   for (const v of Object.values(o[field] as Record<string, unknown>)) {
     if (typeof v !== 'string') return `json: cannot unmarshal ${typeof v} into Go struct field ${kind}.${field} of type []uint8`;
-    const bad = /[^A-Za-z0-9+/=]/.exec(v);
+    // Go's decoder skips line breaks (kustomize and `base64` wrap long values).
+    const bad = /[^A-Za-z0-9+/=\r\n]/.exec(v);
     if (bad) return `illegal base64 data at input byte ${bad.index}`;
-    if (v.length % 4 !== 0) return `illegal base64 data at input byte ${v.length - (v.length % 4)}`;
+    const flat = v.replace(/[\r\n]/g, '');
+    if (flat.length % 4 !== 0) return `illegal base64 data at input byte ${flat.length - (flat.length % 4)}`;
   }
   return null;
 }
