@@ -78,7 +78,10 @@ const schema = z.object({
   PHANTOM_ENGINE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
   PHANTOM_RELEASE_FAILURE_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
   PHANTOM_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
-  PHANTOM_BUILD_EXECUTOR: z.enum(['local']).default('local'),
+  PHANTOM_BUILD_EXECUTOR: z.enum(['local', 'kubernetes']).default('local'),
+  PHANTOM_BUILD_K8S_CLUSTER: z.string().min(1).optional(),
+  PHANTOM_BUILD_K8S_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name').default('phantom-builds'),
+  PHANTOM_BUILD_K8S_IMAGE: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/, 'must be an image reference').default('alpine/git:latest'),
   PHANTOM_BUILD_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
   PHANTOM_BUILD_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(1800),
   PHANTOM_BUILD_LOG_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(5 * 1024 * 1024),
@@ -174,12 +177,20 @@ export interface Config {
   retentionDays: number;
   /**
    * Builds (worker role): where they run (PHANTOM_BUILD_EXECUTOR, `local`: on the worker's
-   * host), builds at once per worker (PHANTOM_BUILD_CONCURRENCY, default 2), the time limit of
+   * host, the default; `kubernetes`: as a batch/v1 Job on the build cluster), builds at once per worker (PHANTOM_BUILD_CONCURRENCY, default 2), the time limit of
    * one build (PHANTOM_BUILD_TIMEOUT_SECONDS, default 1800), the log bound
    * (PHANTOM_BUILD_LOG_MAX_BYTES, default 5 MiB: older lines are dropped past it) and the
    * registry images are named under (PHANTOM_REGISTRY, default `registry.local`).
    */
-  builds: { executor: 'local'; concurrency: number; timeoutMs: number; logMaxBytes: number; registry: string };
+  builds: {
+    executor: 'local' | 'kubernetes'; concurrency: number; timeoutMs: number; logMaxBytes: number; registry: string;
+    /**
+     * The Kubernetes executor: the build cluster (PHANTOM_BUILD_K8S_CLUSTER, default the first
+     * cluster), its namespace (PHANTOM_BUILD_K8S_NAMESPACE, default `phantom-builds`) and the
+     * builder image with git, sh and the toolchains (PHANTOM_BUILD_K8S_IMAGE, default `alpine/git:latest`).
+     */
+    kubernetes: { cluster?: string; namespace: string; image: string };
+  };
 }
 
 /** Thrown by {@link loadConfig}; `problems` has one line per bad setting. */
@@ -245,6 +256,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeoutMs: e.PHANTOM_BUILD_TIMEOUT_SECONDS * 1000,
       logMaxBytes: e.PHANTOM_BUILD_LOG_MAX_BYTES,
       registry: e.PHANTOM_REGISTRY,
+      kubernetes: { cluster: e.PHANTOM_BUILD_K8S_CLUSTER, namespace: e.PHANTOM_BUILD_K8S_NAMESPACE, image: e.PHANTOM_BUILD_K8S_IMAGE },
     },
   };
 }

@@ -14,6 +14,8 @@ import { startPeriodicJobs, type PeriodicJobs } from './jobs/periodic-jobs.js';
 import { retentionJob } from './jobs/retention.js';
 import { startBuildEngine, type BuildEngineOptions } from './builds/build-engine.js';
 import { LocalBuildExecutor } from './builds/local-build-executor.js';
+import { KubernetesBuildExecutor } from './builds/kubernetes-build-executor.js';
+import type { BuildExecutor } from './builds/build-executor.js';
 import { requestBuildCancel } from '../domain/builds/build.service.js';
 import { toBuildRecord } from '../domain/builds/build.repository.js';
 import { BuildStatus } from '../domain/builds/build-model.js';
@@ -24,7 +26,20 @@ export interface WorkerRoleOptions {
   publicUrl: string;
   notifier?: Partial<NotifierOptions>;
   engine?: ReleaseEngineOptions;
-  builds?: BuildEngineOptions;
+  builds?: BuildEngineOptions & { jobPollMs?: number };
+}
+
+/** The executor PHANTOM_BUILD_EXECUTOR names; a Kubernetes one needs a known build cluster. */
+function buildExecutor(platform: Platform, jobPollMs?: number): BuildExecutor {
+  const bc = platform.config.builds;
+  if (bc.executor === 'local') return new LocalBuildExecutor({ dataDir: platform.config.dataDir });
+  const runtime = platform.services.k8s!.runtime;
+  const names = runtime.clusterNames();
+  const cluster = bc.kubernetes.cluster ?? names[0];
+  if (!cluster || !names.includes(cluster)) {
+    throw new Error(`PHANTOM_BUILD_EXECUTOR=kubernetes needs a build cluster: ${cluster ? `"${cluster}" (PHANTOM_BUILD_K8S_CLUSTER) is not one of ${names.join(', ') || 'no clusters'}` : 'no cluster is configured'}.`);
+  }
+  return new KubernetesBuildExecutor({ runtime, cluster, namespace: bc.kubernetes.namespace, image: bc.kubernetes.image, pollMs: jobPollMs });
 }
 
 /** Starts the worker role's background work on `platform`; it stops when the platform closes. */
@@ -55,7 +70,7 @@ export async function startWorkerRole(platform: Platform, opts: WorkerRoleOption
   const builds = startBuildEngine({
     em: () => platform.orm.em.fork(),
     bus: platform.messaging.bus,
-    executor: new LocalBuildExecutor({ dataDir: platform.config.dataDir }),
+    executor: buildExecutor(platform, opts.builds?.jobPollMs),
     logger: platform.logger,
     eventsCommitted: platform.deps.onEventsCommitted,
     // After a build: the releases waiting on it go on; a default-branch success auto-releases.

@@ -4,7 +4,7 @@
  * data in the answer (`error` on its part), never a failure of the whole call.
  */
 import type {
-  AppPlacements, ClusterInfo, KubeObjectEvent, PodState, RemoveResult, TargetResult, WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget,
+  AppPlacements, ClusterInfo, JobOutcome, JobSpec, KubeObjectEvent, PodState, RemoveResult, TargetResult, WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget,
 } from './types.js';
 
 export interface ClusterRuntime {
@@ -57,6 +57,13 @@ export interface ClusterRuntime {
   snapshot(cluster: string): KubeObjectEvent[];
   /** Resolves when every cluster's cache has listed once (or failed to), or after `timeoutMs`. */
   whenSynced(timeoutMs?: number): Promise<void>;
+  /**
+   * Runs `spec` as a batch/v1 Job in `target` (namespace created if missing) until it
+   * completes or fails, `opts.signal` aborts, or `opts.deadline` (epoch ms) passes; then reads
+   * its pods' logs and deletes the Job with its pods. `onEvent` hears what happens (Job
+   * created, pod phases). A cluster failure is the outcome's `error`, never a throw.
+   */
+  runJob(target: WorkloadTarget, spec: JobSpec, opts: { signal: AbortSignal; deadline: number; onEvent?: (message: string) => void; pollMs?: number }): Promise<JobOutcome>;
   /** Stops informers. */
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@
  * into data per target.
  */
 import {
-  ApiException, AppsV1Api, AutoscalingV2Api, CoreV1Api, PatchStrategy, VersionApi, setHeaderOptions, type KubeConfig, type V1Deployment, type V1Service,
+  ApiException, AppsV1Api, AutoscalingV2Api, BatchV1Api, CoreV1Api, type V1Job, PatchStrategy, VersionApi, setHeaderOptions, type KubeConfig, type V1Deployment, type V1Service,
   type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import { InformerCache, type InformerCacheOptions } from './informer-cache.js';
@@ -59,6 +59,7 @@ export class KubeCluster {
   private readonly core: CoreV1Api;
   private readonly autoscaling: AutoscalingV2Api;
   private readonly versionApi: VersionApi;
+  private readonly batch: BatchV1Api;
   /** Namespaces known to exist, so apply does not ask every time. */
   private readonly namespaces = new Set<string>();
 
@@ -67,12 +68,56 @@ export class KubeCluster {
     this.core = kc.makeApiClient(CoreV1Api);
     this.autoscaling = kc.makeApiClient(AutoscalingV2Api);
     this.versionApi = kc.makeApiClient(VersionApi);
+    this.batch = kc.makeApiClient(BatchV1Api);
     this.cache = new InformerCache(name, kc, cacheOpts);
   }
 
   async version(): Promise<string> {
     const v = await this.versionApi.getCode();
     return v.gitVersion;
+  }
+
+  // --- Jobs (builds): read from the API server, not cached (one Job per build, short-lived) ---
+
+  /** Creates a Job; an existing one of that name (a retried call) is kept and returned. */
+  async createJob(namespace: string, body: V1Job): Promise<V1Job> {
+    try {
+      return await this.batch.createNamespacedJob({ namespace, body, fieldManager: FIELD_MANAGER });
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+      return this.batch.readNamespacedJob({ name: body.metadata!.name!, namespace });
+    }
+  }
+
+  async readJob(namespace: string, name: string): Promise<V1Job> {
+    return this.batch.readNamespacedJob({ name, namespace });
+  }
+
+  /** Deletes the Job and (Background propagation) its pods; an absent Job is fine. */
+  async deleteJob(namespace: string, name: string): Promise<void> {
+    try {
+      await this.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background' });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+
+  /** The Job's pods, oldest first, with their phase. */
+  async jobPods(namespace: string, job: string): Promise<{ name: string; phase: string; container: string | null }[]> {
+    const list = await this.core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/job-name=${job}` });
+    return list.items
+      .sort((a, b) => String(a.metadata?.creationTimestamp ?? '').localeCompare(String(b.metadata?.creationTimestamp ?? '')))
+      .map((p) => ({ name: p.metadata!.name!, phase: p.status?.phase ?? 'Unknown', container: p.spec?.containers?.[0]?.name ?? null }));
+  }
+
+  /** A pod's log (its first container), or null when it has none yet. */
+  async podLog(namespace: string, pod: string, container: string): Promise<string | null> {
+    try {
+      return await this.core.readNamespacedPodLog({ name: pod, namespace, container });
+    } catch (e) {
+      if (e instanceof ApiException && (e.code === 400 || e.code === 404)) return null;
+      throw e;
+    }
   }
 
   async ensureNamespace(namespace: string): Promise<void> {

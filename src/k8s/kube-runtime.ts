@@ -9,7 +9,7 @@ import { errorMessage, type InformerCacheOptions } from './informer-cache.js';
 import { KubeCluster, TargetError, isOwn } from './kube-cluster.js';
 import { APP_LABEL, ENV_LABEL, TRACK_LABEL, workloadName } from './manifests.js';
 import type {
-  AppPlacements, ClusterInfo, KubeObjectEvent, PodState, RemoveResult, TargetErrorCode, TargetResult, WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget,
+  JobOutcome, JobSpec, AppPlacements, ClusterInfo, KubeObjectEvent, PodState, RemoveResult, TargetErrorCode, TargetResult, WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget,
 } from './types.js';
 import { controlledBy, eventConcerns, matchesLabels, missingWorkload, podState, workloadState, type KObj, type WorkloadUids } from './workload-view.js';
 
@@ -22,6 +22,18 @@ export interface KubeRuntimeOptions extends InformerCacheOptions {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Waits `ms`, or less when `signal` aborts. */
+const sleepUntilAborted = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -70,6 +82,76 @@ export class KubeRuntime implements ClusterRuntime {
     const c = this.clustersByName.get(name);
     if (!c) throw new TargetError(`Unknown cluster "${name}": it is not in this Phantom's kubeconfig.`, 'UNAVAILABLE');
     return c;
+  }
+
+  async runJob(target: WorkloadTarget, spec: JobSpec, opts: { signal: AbortSignal; deadline: number; onEvent?: (message: string) => void; pollMs?: number }): Promise<JobOutcome> {
+    const base = { cluster: target.cluster, namespace: target.namespace };
+    const fail = (message: string, error: string | null = null, code: TargetErrorCode | null = null, logs: string[] = []): JobOutcome =>
+      ({ ...base, ok: error === null, error, code, succeeded: false, message, logs });
+    let c: KubeCluster;
+    try {
+      c = this.cluster(target.cluster);
+    } catch (e) {
+      const f = targetFailure(target, e);
+      return fail(f.error, f.error, f.code);
+    }
+    const ns = target.namespace;
+    const say = (m: string): void => opts.onEvent?.(m);
+    let created = false;
+    try {
+      await c.ensureNamespace(ns);
+      await c.createJob(ns, {
+        apiVersion: 'batch/v1', kind: 'Job',
+        metadata: { name: spec.name, namespace: ns, labels: spec.labels },
+        spec: {
+          backoffLimit: 0, activeDeadlineSeconds: spec.deadlineSeconds, ttlSecondsAfterFinished: 3600,
+          template: {
+            metadata: { labels: spec.labels },
+            spec: {
+              restartPolicy: 'Never', automountServiceAccountToken: false,
+              containers: [{ name: 'build', image: spec.image, command: spec.command, env: Object.entries(spec.env).map(([name, value]) => ({ name, value })) }],
+            },
+          },
+        },
+      });
+      created = true;
+      say(`Job ${spec.name} created on ${target.cluster}/${ns} (image ${spec.image})`);
+      const phases = new Map<string, string>();
+      let result: { succeeded: boolean; message: string } | null = null;
+      while (!result) {
+        if (opts.signal.aborted) {
+          result = { succeeded: false, message: (opts.signal.reason as Error | undefined)?.message ?? 'stopped' };
+          break;
+        }
+        if (Date.now() >= opts.deadline) {
+          result = { succeeded: false, message: 'timeout' };
+          break;
+        }
+        const job = await c.readJob(ns, spec.name);
+        for (const p of await c.jobPods(ns, spec.name)) {
+          if (phases.get(p.name) !== p.phase) say(`pod ${p.name} is ${p.phase}`);
+          phases.set(p.name, p.phase);
+        }
+        const cond = (type: string) => job.status?.conditions?.find((x) => x.type === type && x.status === 'True');
+        const complete = cond('Complete');
+        const failed = cond('Failed');
+        if (complete) result = { succeeded: true, message: `Job ${spec.name} completed` };
+        else if (failed) result = { succeeded: false, message: `Job ${spec.name} failed (${failed.reason ?? 'Failed'}${failed.message ? `: ${failed.message}` : ''})` };
+        else await sleepUntilAborted(opts.pollMs ?? 1000, opts.signal);
+      }
+      const logs: string[] = [];
+      for (const p of await c.jobPods(ns, spec.name)) {
+        if (!p.container) continue;
+        const text = await c.podLog(ns, p.name, p.container);
+        if (text) logs.push(...text.replace(/\n$/, '').split('\n'));
+      }
+      return { ...base, ok: true, error: null, code: null, succeeded: result.succeeded, message: result.message, logs };
+    } catch (e) {
+      const f = targetFailure(target, e);
+      return fail(f.error, f.error, f.code);
+    } finally {
+      if (created) await c.deleteJob(ns, spec.name).catch(() => undefined);
+    }
   }
 
   async whenSynced(timeoutMs = 5000): Promise<void> {

@@ -195,3 +195,23 @@ export interface PodEventMessage {
   pod: PodState;
   observedAt: string;
 }
+
+/** A container that runs to completion (a build) for {@link import('./cluster-runtime.js').ClusterRuntime.runJob}. */
+export interface JobSpec {
+  /** The Job's name (DNS-1123 label, at most 63 characters). */
+  name: string;
+  image: string;
+  /** The container's command (e.g. `['sh', '-c', script]`). */
+  command: string[];
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  /** `activeDeadlineSeconds`: the cluster stops the Job past it. */
+  deadlineSeconds: number;
+}
+
+/** How a Job ended: `succeeded`, or why not; its pods' logs. */
+export interface JobOutcome extends TargetResult {
+  succeeded: boolean;
+  message: string;
+  logs: string[];
+}
