@@ -31,7 +31,7 @@ export interface StartOptions {
   /** Release engine tuning (claims, polling, verification); defaults from the config. */
   engine?: ReleaseEngineOptions;
   /** Build engine tuning (claims, polling, log flushes); defaults from the config. */
-  builds?: BuildEngineOptions;
+  builds?: BuildEngineOptions & { jobPollMs?: number };
   /** The process logger (default: a pino logger at config.logLevel); tests pass one to read what was logged. */
   logger?: Logger;
 }
