@@ -18,8 +18,9 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:${NODE_VERSION}-bookworm-slim
 # git: the local build executor clones app repositories (prefer the Kubernetes executor in production).
+# unzip: the dependency scan reads META-INF/maven/**/pom.properties inside jars (without it, file names only).
 # tini: signals reach node, zombies of build commands are reaped.
-RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates tini && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends git unzip ca-certificates tini && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     PORT=4000 \
     PHANTOM_DATA_DIR=/var/lib/phantom
