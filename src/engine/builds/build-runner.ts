@@ -63,9 +63,11 @@ class LogWriter {
 
   add(line: string): void {
     this.pending.push(line);
-    if (this.pending.length >= 500) void this.flush();
+    // A failed background flush (the claim was lost) is kept in `failed` and thrown by the
+    // run's own final flush; it must not escape as an unhandled rejection.
+    if (this.pending.length >= 500) this.flush().catch(() => undefined);
     else if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush(), this.deps.settings.logFlushMs);
+      this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.deps.settings.logFlushMs);
       this.timer.unref();
     }
   }

@@ -8,7 +8,8 @@
  * Every process runs in its own process group (`detached`), and the whole group is killed on
  * the time limit, on a cancel and when the build ends, so nothing a build started outlives it.
  * The build sees a minimal environment (PATH, LANG, a HOME and TMPDIR of its own, and
- * PHANTOM_BUILD_* facts), never Phantom's own: database URLs, tokens and keys stay out.
+ * PHANTOM_BUILD_* facts), never Phantom's own: database URLs, tokens and keys stay out. Only
+ * `git clone` gets the worker's HOME (deploy keys, credential helpers configured there).
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -144,7 +145,12 @@ export class LocalBuildExecutor implements BuildExecutor {
       r.stopped === 'timeout' ? `The build ran past its time limit (PHANTOM_BUILD_TIMEOUT_SECONDS = ${seconds} s) during ${what} and was stopped.` : r.stopped!;
     try {
       io.log(`[phantom] cloning ${repositoryForDisplay(job.repository)} at ${job.ref ?? 'the default branch'}`);
-      const clone = await this.exec('git', ['clone', '--quiet', '--', job.repository, src], { cwd: ws, env: base, io, deadline });
+      // The clone alone sees the worker's HOME (and ssh agent): the deploy keys and credential
+      // helpers an operator configured for fetching code. The build command never does.
+      const cloneEnv: NodeJS.ProcessEnv = {
+        ...base, HOME: process.env.HOME ?? home, ...(process.env.SSH_AUTH_SOCK ? { SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK } : {}),
+      };
+      const clone = await this.exec('git', ['clone', '--quiet', '--', job.repository, src], { cwd: ws, env: cloneEnv, io, deadline });
       if (clone.stopped) return fail(stopReason(clone, 'the clone'));
       if (clone.code !== 0) return fail(`git clone of ${repositoryForDisplay(job.repository)} failed (exit code ${clone.code}): see the log.`);
       const git = (args: string[]) => this.exec('git', args, { cwd: src, env: base, io, deadline, capture: true });
