@@ -26,6 +26,16 @@ describe.each(availableModes)('builds (%s)', (mode) => {
     await gqlOk(t, `mutation($n: String!) { a: setAppMember(app: $n, username: "dev", role: DEVELOPER) { name } b: setAppMember(app: $n, username: "viewer", role: VIEWER) { name } }`, { n: name });
   };
 
+  /** The app's build events, once at least `n` were relayed. */
+  const buildEvents = async (app: string, n: number): Promise<any[]> => {
+    for (let i = 0; ; i++) {
+      const q = await gqlOk(t, `query($a: String!) { platformEvents(first: 50, filter: { app: $a, types: [BUILD_STARTED, BUILD_SUCCEEDED, BUILD_FAILED] }) { edges { node { type actor app payload } } } }`, { a: app });
+      const events = q.platformEvents.edges.map((e: any) => e.node);
+      if (events.length >= n || i > 100) return events;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'phantom-builds-'));
     dataDir = join(root, 'data');
@@ -76,6 +86,10 @@ describe.each(availableModes)('builds (%s)', (mode) => {
     expect(node.node).toEqual({ id: b.id, number: 1, status: 'SUCCEEDED' });
     const list = await gqlOk(t, `{ app(name: "shop") { builds(first: 5) { edges { node { id number } } pageInfo { hasNextPage } } } }`);
     expect(list.app.builds.edges[0].node).toEqual({ id: b.id, number: 1 });
+    // BUILD_STARTED and BUILD_SUCCEEDED went through the outbox.
+    const events = await buildEvents('shop', 2);
+    expect(events.map((e: any) => e.type)).toEqual(['BUILD_STARTED', 'BUILD_SUCCEEDED']);
+    expect(events[1]).toMatchObject({ actor: 'dev', app: 'shop', payload: { buildId: b.id, number: 1, status: 'SUCCEEDED', image: done.image, commit: done.commit } });
   });
 
   it('a banned jar fails the release precheck naming both versions and the path', async () => {
@@ -102,6 +116,8 @@ describe.each(availableModes)('builds (%s)', (mode) => {
     expect(done.message).toMatch(/exited with code 3/);
     expect(done.log.lines).toContain('about to fail');
     expect(done.image).toBeNull();
+    const failed = await buildEvents('broken', 2);
+    expect(failed[1]).toMatchObject({ type: 'BUILD_FAILED', payload: { buildId: b.id, status: 'FAILED', reason: expect.stringMatching(/exited with code 3/) } });
     const bad = await t.gql(`mutation($b: ID!) { createRelease(input: { app: "broken", env: "dev", buildId: $b }) { id } }`, { b: b.id }, dev);
     expect(errorCode(bad)).toBe('BAD_USER_INPUT');
     expect(bad.errors![0]!.extensions!.field).toBe('buildId');
