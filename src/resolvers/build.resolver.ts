@@ -8,16 +8,16 @@ import type { PresentedApp } from './presenters.js';
 import { BuildConnection, BuildLogChunkType, BuildLogType, BuildType } from './build.type.js';
 import { ReleaseType } from './release.type.js';
 import type { PresentedRelease } from './release.resolver.js';
-import { authorizeBuildLog, buildLog, cancelBuild, getBuild, listBuilds, triggerBuild } from '../domain/builds/build.service.js';
+import { authorizeBuildLog, buildLog, cancelBuild, getBuild, listBuilds, triggerBuild, viewerMayBuild, viewerMayCancelBuild } from '../domain/builds/build.service.js';
 import type { BuildRecord } from '../domain/builds/build-model.js';
 import { DomainError, badInput } from '../domain/shared/errors.js';
 
 /** A build for GraphQL: the record with its global id (`localId` kept for field resolvers). */
-export type PresentedBuild = BuildType & { localId: number; __typename: 'Build' };
+export type PresentedBuild = BuildType & { localId: number; appId: number; __typename: 'Build' };
 
 export function presentBuild(b: BuildRecord): PresentedBuild {
   return {
-    __typename: 'Build', id: toGlobalId('Build', b.id), localId: b.id, app: b.app, number: b.number, ref: b.ref, commit: b.commit, status: b.status,
+    __typename: 'Build', id: toGlobalId('Build', b.id), localId: b.id, appId: b.appId, app: b.app, number: b.number, ref: b.ref, commit: b.commit, status: b.status,
     image: b.image, dependencies: b.dependencies, message: b.message, cancelRequested: b.cancelRequested, triggeredBy: b.triggeredBy,
     createdAt: b.createdAt, startedAt: b.startedAt, finishedAt: b.finishedAt,
   };
@@ -47,6 +47,11 @@ export class BuildResolver {
   ) {
     const page = await buildLog(ctx.domain, b.localId, offset, limit);
     return { lines: page.lines.map((l) => l.text), nextOffset: page.nextOffset };
+  }
+
+  @FieldResolver(() => Boolean, { description: 'Whether you may cancel it now (cancelBuild): DEVELOPER or above with a WRITE credential, and it has not ended and no cancel is pending.' })
+  viewerCanCancel(@Root() b: PresentedBuild, @Ctx() ctx: GraphQLContext) {
+    return viewerMayCancelBuild(ctx.domain, b);
   }
 
   @Mutation(() => BuildType, { description: 'Builds the app at `ref` (default: the repository\'s default branch) on a worker (DEVELOPER or above on the app). Follow `buildLog` for its log.' })
@@ -101,6 +106,11 @@ export class BuildResolver {
 
 @Resolver(() => AppType)
 export class AppBuildsResolver {
+  @FieldResolver(() => Boolean, { description: 'Whether you may trigger builds of this app (triggerBuild): DEVELOPER or above with a WRITE credential, or platform admin.' })
+  viewerCanBuild(@Root() app: PresentedApp, @Ctx() ctx: GraphQLContext) {
+    return viewerMayBuild(ctx.domain, app.localId);
+  }
+
   @FieldResolver(() => BuildConnection, { description: 'The app\'s builds, newest first.' })
   async builds(@Root() app: PresentedApp, @Args() p: PageArgs, @Ctx() ctx: GraphQLContext) {
     const first = pageSize(p.first);

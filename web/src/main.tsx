@@ -1,5 +1,5 @@
 /**
- * Phantom's web console: apps, releases (live), tickets, the event stream and the GraphQL
+ * Phantom's web console: apps, builds (live logs), releases (live), tickets, the event stream and the GraphQL
  * playground. It only renders what the API returns and calls the API; every rule lives in
  * the backend (buttons appear from `viewerCan…` fields, never from roles worked out here).
  */
@@ -14,6 +14,7 @@ import { useToken } from './token';
 import { AppsPage } from './pages/AppsPage';
 import { AppPage } from './pages/AppPage';
 import { ReleasePage } from './pages/ReleasePage';
+import { BuildPage } from './pages/BuildPage';
 import { ReleasesPage } from './pages/ReleasesPage';
 import { TicketsPage } from './pages/TicketsPage';
 import { EventsPage } from './pages/EventsPage';
@@ -22,7 +23,7 @@ import { EventsPage } from './pages/EventsPage';
 const Playground = lazy(() => import('./playground/Playground'));
 
 const NAV: { href: string; label: string; pages: Route['page'][] }[] = [
-  { href: '/', label: 'Apps', pages: ['apps', 'app'] },
+  { href: '/', label: 'Apps', pages: ['apps', 'app', 'build'] },
   { href: '/releases', label: 'Releases', pages: ['releases', 'release'] },
   { href: '/tickets', label: 'Tickets', pages: ['tickets'] },
   { href: '/events', label: 'Events', pages: ['events'] },
@@ -64,6 +65,7 @@ function Root() {
           {route.page === 'app' && <AppPage key={route.name} name={route.name} />}
           {route.page === 'releases' && <ReleasesPage />}
           {route.page === 'release' && <ReleasePage key={route.id} id={route.id} />}
+          {route.page === 'build' && <BuildPage key={route.id} id={route.id} />}
           {route.page === 'tickets' && <TicketsPage />}
           {route.page === 'events' && <EventsPage />}
           {route.page === 'playground' && (

@@ -38,11 +38,15 @@ export function Link({ href, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchor
 /** The path of a release's page (ids are opaque global ids). */
 export const releasePath = (id: string): string => `/releases/${encodeURIComponent(id)}`;
 
+/** The path of a build's page (chat messages of build events link here). */
+export const buildPath = (id: string): string => `/builds/${encodeURIComponent(id)}`;
+
 export type Route =
   | { page: 'apps' }
   | { page: 'app'; name: string }
   | { page: 'releases' }
   | { page: 'release'; id: string }
+  | { page: 'build'; id: string }
   | { page: 'tickets' }
   | { page: 'events' }
   | { page: 'playground' }
@@ -59,5 +63,7 @@ export function matchRoute(path: string): Route {
   if (app) return { page: 'app', name: decodeURIComponent(app[1]) };
   const release = /^\/releases\/([^/]+)$/.exec(p);
   if (release) return { page: 'release', id: decodeURIComponent(release[1]) };
+  const build = /^\/builds\/([^/]+)$/.exec(p);
+  if (build) return { page: 'build', id: decodeURIComponent(build[1]) };
   return { page: 'not-found', path };
 }

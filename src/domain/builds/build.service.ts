@@ -6,8 +6,9 @@
  */
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import { App } from '../apps/app.entity.js';
-import { getApp, requireAppRole, type AppRecord } from '../apps/app.service.js';
-import { AppRole } from '../apps/app-kind.js';
+import { getApp, requireAppRole, roleOn, type AppRecord } from '../apps/app.service.js';
+import { AppRole, ROLE_RANK } from '../apps/app-kind.js';
+import { actsAsAdmin, canWrite } from '../people/viewer.js';
 import { noteAuditTarget } from '../audit/audit-target.js';
 import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
 import { requireViewer, requireWriter } from '../shared/authz.js';
@@ -167,4 +168,23 @@ export async function requestBuildCancel(em: EntityManager, deps: DomainDeps, id
 /** Checks a `buildLog` subscription: signed in, and the build exists. */
 export async function authorizeBuildLog(ctx: DomainContext, id: number): Promise<BuildRecord> {
   return requireBuild(ctx, id);
+}
+
+/**
+ * Whether the viewer may trigger builds of the app (`triggerBuild`): a WRITE credential and
+ * DEVELOPER or above on the app, or platform admin. The web console shows "Build" from this;
+ * `triggerBuild` still checks everything (repository, build command, ref).
+ */
+export async function viewerMayBuild(ctx: DomainContext, appId: number): Promise<boolean> {
+  const v = ctx.viewer;
+  if (!v || !canWrite(v)) return false;
+  if (actsAsAdmin(v)) return true;
+  const role = await roleOn(ctx, appId);
+  return role != null && ROLE_RANK[role] >= ROLE_RANK[AppRole.DEVELOPER];
+}
+
+/** Whether the viewer may cancel build `b` now (`cancelBuild`'s rules, as a boolean). */
+export async function viewerMayCancelBuild(ctx: DomainContext, b: Pick<BuildRecord, 'appId' | 'status' | 'cancelRequested'>): Promise<boolean> {
+  if (isBuildTerminal(b.status) || b.cancelRequested) return false;
+  return viewerMayBuild(ctx, b.appId);
 }

@@ -1,11 +1,14 @@
 /**
  * `/apps/:name`: one app as the API returns it: kind, container spec, release config, members;
  * "start a release" (env + image) for those the API says may (`viewerCanRelease`), and the
- * app's recent releases, live.
+ * app's recent releases, live; "build" (an optional ref) for those the API says may
+ * (`viewerCanBuild`), and the app's recent builds.
  */
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { gql, useMutation, useQuery } from 'urql';
-import { Link, navigate, releasePath } from '../router';
+import { Link, buildPath, navigate, releasePath } from '../router';
+import { StatusBadge, When } from '../ui/common';
+import { APP_BUILDS, TRIGGER_BUILD } from './build-docs';
 import { ErrorList } from '../ErrorList';
 import { ReleaseList } from './ReleasesPage';
 
@@ -22,6 +25,7 @@ const APP = gql`
       stopCommand
       version
       viewerCanRelease
+      viewerCanBuild
       createdAt
       updatedAt
       container {
@@ -63,6 +67,7 @@ interface App {
   stopCommand: string;
   version: number;
   viewerCanRelease: boolean;
+  viewerCanBuild: boolean;
   createdAt: string;
   updatedAt: string;
   container: {
@@ -153,6 +158,10 @@ function AppDetails({ app }: { app: App }) {
           </table>
         </Card>
       </div>
+      {/* Offered to whom the API says may build; triggerBuild still decides (repository, build command). */}
+      {app.viewerCanBuild && <TriggerBuild app={app.name} />}
+      <h2 className="section">Recent builds</h2>
+      <BuildList app={app.name} />
       {/* Offered to whom the API says may release; createRelease still decides. */}
       {app.viewerCanRelease && <StartRelease app={app.name} />}
       <h2 className="section">Recent releases</h2>
@@ -234,5 +243,62 @@ function StartRelease({ app }: { app: string }) {
       </div>
       <ErrorList error={error} />
     </form>
+  );
+}
+
+/** Triggers a build (default branch unless a ref is given) and opens its page with the live log. */
+function TriggerBuild({ app }: { app: string }) {
+  const [ref, setRef] = useState('');
+  const [{ fetching, error }, trigger] = useMutation(TRIGGER_BUILD);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const res = await trigger({ app, ref: ref.trim() || null });
+    if (res.data) navigate(buildPath(res.data.triggerBuild.id));
+  };
+  return (
+    <form className="card start-release" onSubmit={submit} aria-label="Build">
+      <h2>Build</h2>
+      <div className="row">
+        <input aria-label="Ref" placeholder="branch, tag or commit (default branch if empty)" value={ref} onChange={(e) => setRef(e.target.value)} />
+        <button type="submit" disabled={fetching}>
+          Build
+        </button>
+      </div>
+      <ErrorList error={error} />
+    </form>
+  );
+}
+
+/** The app's latest builds, newest first. */
+function BuildList({ app }: { app: string }) {
+  const [{ data, error }] = useQuery({ query: APP_BUILDS, variables: { name: app }, requestPolicy: 'cache-and-network' });
+  const builds = data?.app?.builds.edges.map((e) => e.node) ?? [];
+  return (
+    <>
+      <ErrorList error={error} />
+      {builds.length ? (
+        <table className="members builds">
+          <tbody>
+            {builds.map((b) => (
+              <tr key={b.id}>
+                <td>
+                  <Link href={buildPath(b.id)}>#{b.number}</Link>
+                </td>
+                <td>
+                  <StatusBadge status={b.status} />
+                </td>
+                <td>{b.ref ?? <span className="muted">default branch</span>}</td>
+                <td>{b.image ? <code>{b.image}</code> : b.commit ? <code>{b.commit.slice(0, 12)}</code> : ''}</td>
+                <td className="muted small">
+                  {b.triggeredBy} · <When at={b.createdAt} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p className="muted">No builds yet.</p>
+      )}
+    </>
   );
 }
