@@ -32,7 +32,14 @@ export interface WorkerRoleOptions {
 /** The executor PHANTOM_BUILD_EXECUTOR names; a Kubernetes one needs a known build cluster. */
 function buildExecutor(platform: Platform, jobPollMs?: number): BuildExecutor {
   const bc = platform.config.builds;
-  if (bc.executor === 'local') return new LocalBuildExecutor({ dataDir: platform.config.dataDir });
+  if (bc.executor === 'local') {
+    const local = new LocalBuildExecutor({ dataDir: platform.config.dataDir });
+    // Workspaces of a worker that died mid-build go at start, not only at the first build.
+    void local.sweep().then((removed) => {
+      if (removed.length) platform.logger.info({ removed }, 'build engine: removed workspaces left by stopped workers');
+    });
+    return local;
+  }
   const runtime = platform.services.k8s!.runtime;
   const names = runtime.clusterNames();
   const cluster = bc.kubernetes.cluster ?? names[0];

@@ -12,7 +12,7 @@
  * `git clone` gets the worker's HOME (deploy keys, credential helpers configured there).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repositoryForDisplay } from '../../domain/apps/app.validation.js';
 import { buildImage, type BuildExecutor, type BuildIo, type BuildJob, type BuildOutcome } from './build-executor.js';
@@ -60,10 +60,49 @@ interface ProcResult {
   stdout: string;
 }
 
+/** Whether process `pid` runs on this host. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class LocalBuildExecutor implements BuildExecutor {
   readonly name = 'local';
+  private swept?: Promise<string[]>;
 
   constructor(private readonly opts: LocalBuildExecutorOptions) {}
+
+  /**
+   * Removes the workspaces a worker left behind when it died mid-build: those named after a
+   * process that no longer runs, and those named after this process's id (left by an earlier
+   * life of a worker that got the same id, as in a container; nothing of this one runs yet).
+   * A workspace of another live worker sharing the data dir is kept. Runs once, before the
+   * first build; returns what it removed.
+   */
+  sweep(): Promise<string[]> {
+    this.swept ??= (async () => {
+      const root = join(this.opts.dataDir, 'builds');
+      let names: string[];
+      try {
+        names = await readdir(root);
+      } catch {
+        return [];
+      }
+      const stale = names.filter((n) => {
+        const m = /-p(\d+)-[^-]+$/.exec(n);
+        if (!m) return false;
+        const pid = Number(m[1]);
+        return pid === process.pid || !alive(pid);
+      });
+      for (const n of stale) await rm(join(root, n), { recursive: true, force: true }).catch(() => undefined);
+      return stale;
+    })();
+    return this.swept;
+  }
 
   /**
    * Runs `cmd args` in its own process group; lines of stdout/stderr go to `io.log` (unless
@@ -119,9 +158,11 @@ export class LocalBuildExecutor implements BuildExecutor {
 
   async run(job: BuildJob, io: BuildIo): Promise<BuildOutcome> {
     const deadline = Date.now() + job.timeoutMs;
+    await this.sweep();
     const root = join(this.opts.dataDir, 'builds');
     await mkdir(root, { recursive: true });
-    const ws = await mkdtemp(join(root, `${job.app}-${job.number}-`));
+    // The worker's process id in the name: a later sweep can tell a dead worker's workspace.
+    const ws = await mkdtemp(join(root, `${job.app}-${job.number}-p${process.pid}-`));
     const src = join(ws, 'src');
     const home = join(ws, 'home');
     const tmp = join(ws, 'tmp');
