@@ -8,7 +8,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CredentialWatch, type CredentialWatchOptions } from './ws-credential-watch.js';
 import { useServer } from 'graphql-ws/use/ws';
@@ -161,11 +161,15 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
     validationRules: limitRules(limits),
     formatError,
     includeStacktraceInErrorResponses: false,
+    // Compact JSON (Apollo pretty-prints by default: larger bodies, slower to write).
+    stringifyResult: (value) => JSON.stringify(value),
     allowBatchedHttpRequests: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       platform.metrics.apolloPlugin(),
       ApolloServerPluginLandingPageDisabled(),
+      // No cache hints are used: without this, Apollo's cache-control plugin runs a hook on every field.
+      ApolloServerPluginCacheControlDisabled(),
       auditPlugin({
         em: () => platform.orm.em.fork(),
         // Loud on purpose: a mutation whose entry is missing is an audit gap someone must look at.
