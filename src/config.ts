@@ -31,6 +31,11 @@ const schema = z.object({
       return urls;
     }),
   REDIS_URL: redisUrl.optional(),
+  REDIS_SENTINELS: z
+    .string()
+    .refine((v) => v.split(',').every((h) => /^[^\s:,/@]+:\d{1,5}$/.test(h.trim())), { message: 'must be host:port[,host:port…] (the sentinels)' })
+    .optional(),
+  REDIS_SENTINEL_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be the master name the sentinels monitor').optional(),
   PHANTOM_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   PHANTOM_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   PHANTOM_DATA_DIR: z.string().min(1).default('.phantom'),
@@ -104,6 +109,7 @@ export interface Config {
   databaseUrl?: string;
   databaseReplicaUrls: string[];
   /** redis://… or undefined for the in-process bus, cache and sessions. */
+  /** Where Redis is: REDIS_URL, or `redis-sentinel://…` built from REDIS_SENTINELS/REDIS_SENTINEL_NAME (see redis-connection.ts). Unset: in-process. */
   redisUrl?: string;
   adminToken?: string;
   /** PHANTOM_METRICS_TOKEN: when set, `GET /metrics` needs it as a bearer token; unset, the page is open. */
@@ -166,6 +172,18 @@ export interface Config {
   retentionDays: number;
 }
 
+/**
+ * With sentinels, the Redis target is `redis-sentinel://[auth@]s1:p1,s2:p2/<name>[/db]`
+ * (src/pubsub/redis-connection.ts), taking credentials and db from REDIS_URL when given.
+ */
+function redisTarget(url: string | undefined, sentinels: string | undefined, name: string | undefined): string | undefined {
+  if (!sentinels) return url;
+  const u = url ? new URL(url) : undefined;
+  const auth = u && (u.username || u.password) ? `${u.username}${u.password ? `:${u.password}` : ''}@` : '';
+  const db = u && u.pathname.length > 1 ? u.pathname : '';
+  return `redis-sentinel://${auth}${sentinels.split(',').map((h) => h.trim()).join(',')}/${encodeURIComponent(name!)}${db}`;
+}
+
 /** Thrown by {@link loadConfig}; `problems` has one line per bad setting. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -183,12 +201,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`));
   }
   const e = parsed.data;
+  if (Boolean(e.REDIS_SENTINELS) !== Boolean(e.REDIS_SENTINEL_NAME)) {
+    throw new ConfigError([`${e.REDIS_SENTINELS ? 'REDIS_SENTINEL_NAME' : 'REDIS_SENTINELS'}: set both REDIS_SENTINELS and REDIS_SENTINEL_NAME to use Redis through Sentinel`]);
+  }
   return {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     databaseReplicaUrls: e.DATABASE_REPLICA_URLS,
-    redisUrl: e.REDIS_URL,
+    redisUrl: redisTarget(e.REDIS_URL, e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME),
     adminToken: e.PHANTOM_ADMIN_TOKEN,
     metricsToken: e.PHANTOM_METRICS_TOKEN,
     dataDir: e.PHANTOM_DATA_DIR,

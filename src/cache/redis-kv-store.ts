@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { newRedisClient } from '../pubsub/redis-connection.js';
 import { KvUnavailableError, type KvStore } from './kv-store.js';
 
 /** Options for {@link RedisKvStore}. */
@@ -17,12 +18,12 @@ export interface RedisKvStoreOptions {
 export class RedisKvStore implements KvStore {
   private readonly redis: Redis;
 
-  /** @param url redis://… */
+  /** @param url redis://… or redis-sentinel://… (see redisTargetOptions) */
   constructor(url: string, opts: RedisKvStoreOptions = {}) {
     // A cache must fail fast rather than wait for Redis: one reconnect attempt per command,
     // and a command timeout for the case a reconnect never notices (a frozen server). Only
     // non-blocking commands run here, so the timeout cuts nothing legitimate.
-    this.redis = new Redis(url, {
+    this.redis = newRedisClient(url, {
       keyPrefix: opts.prefix ?? 'phantom:',
       maxRetriesPerRequest: 1,
       enableOfflineQueue: true,

@@ -42,7 +42,42 @@ export interface CreateRedisOptions {
 }
 
 /**
- * An ioredis client for `url` (`redis://[:password@]host:port[/db]`), connecting at once.
+ * Where Redis is: `redis://[user:password@]host:port[/db]`, or through Sentinel:
+ * `redis-sentinel://[user:password@]host:port[,host:port…]/<master name>[/db]` (the sentinels'
+ * addresses; the credentials and db are the master's). Config builds the latter from
+ * REDIS_SENTINELS and REDIS_SENTINEL_NAME.
+ */
+export function redisTargetOptions(target: string): { url?: string; options: RedisOptions } {
+  if (!target.startsWith('redis-sentinel://')) return { url: target, options: {} };
+  const m = /^redis-sentinel:\/\/(?:([^@/]*)@)?([^/]+)\/([^/]+)(?:\/(\d+))?\/?$/.exec(target);
+  if (!m) throw new Error('a Sentinel target is redis-sentinel://[user:password@]host:port[,host:port…]/<master name>[/db]');
+  const [, auth, hosts, name, db] = m;
+  const options: RedisOptions = {
+    sentinels: hosts!.split(',').map((h) => {
+      const i = h.lastIndexOf(':');
+      return i > 0 ? { host: h.slice(0, i), port: Number(h.slice(i + 1)) } : { host: h, port: 26379 };
+    }),
+    name: decodeURIComponent(name!),
+  };
+  if (auth) {
+    const j = auth.indexOf(':');
+    if (j >= 0) {
+      if (j > 0) options.username = decodeURIComponent(auth.slice(0, j));
+      options.password = decodeURIComponent(auth.slice(j + 1));
+    } else options.username = decodeURIComponent(auth);
+  }
+  if (db) options.db = Number(db);
+  return { options };
+}
+
+/** An ioredis client for a {@link redisTargetOptions} target with `options` on top. */
+export function newRedisClient(target: string, options: RedisOptions): Redis {
+  const t = redisTargetOptions(target);
+  return t.url ? new Redis(t.url, { ...t.options, ...options }) : new Redis({ ...t.options, ...options });
+}
+
+/**
+ * An ioredis client for `url` (a {@link redisTargetOptions} target), connecting at once.
  *
  * Defaults and why: `lazyConnect: false` so a bad URL shows up at start, not at the first
  * event; `maxRetriesPerRequest: 3` (or `null` when `blocking`) so ordinary commands fail
@@ -61,7 +96,7 @@ export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
     if (opts.blocking) throw new Error('pubsub: a blocking connection cannot have a command timeout (it would cut blocking reads)');
     options.commandTimeout = opts.commandTimeoutMs;
   }
-  const client = new Redis(url, options);
+  const client = newRedisClient(url, options);
   client.on('error', opts.onError ?? (() => undefined));
   return client;
 }

@@ -45,6 +45,7 @@ const REDIS_START_TIMEOUT_MS = 5000;
 
 /** A URL for messages: without its password. */
 function redactUrl(url: string): string {
+  if (url.startsWith('redis-sentinel://')) return url.replace(/\/\/[^@/]*@/, '//***@');
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
@@ -89,7 +90,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       const deadline = Date.now() + REDIS_START_TIMEOUT_MS;
       let reachable = false;
       while (!(reachable = await kv.ping()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      if (!reachable) throw new Error(`Redis at ${redactUrl(config.redisUrl)} is not reachable (REDIS_URL); start it or fix the setting.`);
+      if (!reachable) throw new Error(`Redis at ${redactUrl(config.redisUrl)} is not reachable (REDIS_URL, or REDIS_SENTINELS and REDIS_SENTINEL_NAME); start it or fix the setting.`);
     }
     const messaging = createMessaging<PhantomTopics>({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, commandTimeoutMs: config.redisCommandTimeoutMs });
     closers.push(() => messaging.close());
