@@ -35,6 +35,10 @@ const schema = z.object({
     .string()
     .refine((v) => v.split(',').every((h) => /^[^\s:,/@]+:\d{1,5}$/.test(h.trim())), { message: 'must be host:port[,host:port…] (the sentinels)' })
     .optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .refine((v) => v.split(',').every((h) => /^[^\s:,/@]+:\d{1,5}$/.test(h.trim())), { message: 'must be host:port[,host:port…] (seed nodes of the cluster)' })
+    .optional(),
   REDIS_SENTINEL_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be the master name the sentinels monitor').optional(),
   PHANTOM_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   PHANTOM_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -173,13 +177,17 @@ export interface Config {
 }
 
 /**
+ * With a cluster, the Redis target is `redis-cluster://[auth@]n1:p1,n2:p2` (seed nodes).
  * With sentinels, the Redis target is `redis-sentinel://[auth@]s1:p1,s2:p2/<name>[/db]`
  * (src/pubsub/redis-connection.ts), taking credentials and db from REDIS_URL when given.
  */
-function redisTarget(url: string | undefined, sentinels: string | undefined, name: string | undefined): string | undefined {
-  if (!sentinels) return url;
+function redisTarget(url: string | undefined, sentinels: string | undefined, name: string | undefined, clusterNodes?: string): string | undefined {
+  if (!sentinels && !clusterNodes) return url;
   const u = url ? new URL(url) : undefined;
   const auth = u && (u.username || u.password) ? `${u.username}${u.password ? `:${u.password}` : ''}@` : '';
+  // A cluster has only db 0.
+  if (clusterNodes) return `redis-cluster://${auth}${clusterNodes.split(',').map((h) => h.trim()).join(',')}`;
+  if (!sentinels) return url;
   const db = u && u.pathname.length > 1 ? u.pathname : '';
   return `redis-sentinel://${auth}${sentinels.split(',').map((h) => h.trim()).join(',')}/${encodeURIComponent(name!)}${db}`;
 }
@@ -201,6 +209,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`));
   }
   const e = parsed.data;
+  if (e.REDIS_CLUSTER_NODES && e.REDIS_SENTINELS) {
+    throw new ConfigError(['REDIS_CLUSTER_NODES: set either REDIS_CLUSTER_NODES (Redis Cluster) or REDIS_SENTINELS (Sentinel), not both']);
+  }
   if (Boolean(e.REDIS_SENTINELS) !== Boolean(e.REDIS_SENTINEL_NAME)) {
     throw new ConfigError([`${e.REDIS_SENTINELS ? 'REDIS_SENTINEL_NAME' : 'REDIS_SENTINELS'}: set both REDIS_SENTINELS and REDIS_SENTINEL_NAME to use Redis through Sentinel`]);
   }
@@ -209,7 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     databaseReplicaUrls: e.DATABASE_REPLICA_URLS,
-    redisUrl: redisTarget(e.REDIS_URL, e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME),
+    redisUrl: redisTarget(e.REDIS_URL, e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME, e.REDIS_CLUSTER_NODES),
     adminToken: e.PHANTOM_ADMIN_TOKEN,
     metricsToken: e.PHANTOM_METRICS_TOKEN,
     dataDir: e.PHANTOM_DATA_DIR,

@@ -53,7 +53,10 @@ export class RedisKvStore implements KvStore {
   }
 
   async del(...keys: string[]): Promise<void> {
-    if (keys.length) await this.call('del', () => this.redis.del(...keys));
+    if (!keys.length) return;
+    // One DEL per key: on Redis Cluster the keys may live in different slots (a multi-key DEL
+    // across slots is refused with CROSSSLOT); ioredis sends them in one round trip anyway.
+    await this.call('del', () => Promise.all(keys.map((k) => this.redis.del(k))));
   }
 
   async ping(): Promise<boolean> {

@@ -45,7 +45,7 @@ const REDIS_START_TIMEOUT_MS = 5000;
 
 /** A URL for messages: without its password. */
 function redactUrl(url: string): string {
-  if (url.startsWith('redis-sentinel://')) return url.replace(/\/\/[^@/]*@/, '//***@');
+  if (url.startsWith('redis-sentinel://') || url.startsWith('redis-cluster://')) return url.replace(/\/\/[^@/]*@/, '//***@');
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
