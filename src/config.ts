@@ -30,6 +30,7 @@ const schema = z.object({
       }
       return urls;
     }),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
   REDIS_URL: redisUrl.optional(),
   REDIS_SENTINELS: z
     .string()
@@ -113,6 +114,8 @@ export interface Config {
   databaseUrl?: string;
   databaseReplicaUrls: string[];
   /** redis://… or undefined for the in-process bus, cache and sessions. */
+  /** MySQL pool size per process (DATABASE_POOL_MAX): a worker running hundreds of releases wants more than an API replica. */
+  databasePoolMax: number;
   /** Where Redis is: REDIS_URL, or `redis-sentinel://…` built from REDIS_SENTINELS/REDIS_SENTINEL_NAME (see redis-connection.ts). Unset: in-process. */
   redisUrl?: string;
   adminToken?: string;
@@ -220,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     databaseReplicaUrls: e.DATABASE_REPLICA_URLS,
+    databasePoolMax: e.DATABASE_POOL_MAX,
     redisUrl: redisTarget(e.REDIS_URL, e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME, e.REDIS_CLUSTER_NODES),
     adminToken: e.PHANTOM_ADMIN_TOKEN,
     metricsToken: e.PHANTOM_METRICS_TOKEN,

@@ -66,6 +66,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   const { orm, stats } = await createOrm({
     databaseUrl: config.databaseUrl,
     replicaUrls: config.databaseReplicaUrls,
+    poolMax: config.databasePoolMax,
     sqlitePath: join(config.dataDir, 'phantom.db'),
   });
   const closers: (() => Promise<void> | void)[] = [() => orm.close(true)];
