@@ -100,6 +100,8 @@ const schema = z.object({
       }
       return list;
     }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(100).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -114,6 +116,8 @@ export interface Config {
   databaseUrl?: string;
   databaseReplicaUrls: string[];
   /** redis://… or undefined for the in-process bus, cache and sessions. */
+  /** OpenTelemetry OTLP/HTTP endpoint (traces on when set). */
+  otelEndpoint?: string;
   /** MySQL pool size per process (DATABASE_POOL_MAX): a worker running hundreds of releases wants more than an API replica. */
   databasePoolMax: number;
   /** Where Redis is: REDIS_URL, or `redis-sentinel://…` built from REDIS_SENTINELS/REDIS_SENTINEL_NAME (see redis-connection.ts). Unset: in-process. */
@@ -224,6 +228,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseUrl: e.DATABASE_URL,
     databaseReplicaUrls: e.DATABASE_REPLICA_URLS,
     databasePoolMax: e.DATABASE_POOL_MAX,
+    otelEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     redisUrl: redisTarget(e.REDIS_URL, e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME, e.REDIS_CLUSTER_NODES),
     adminToken: e.PHANTOM_ADMIN_TOKEN,
     metricsToken: e.PHANTOM_METRICS_TOKEN,

@@ -14,6 +14,7 @@ import type { DomainDeps } from '../domain/shared/domain-context.js';
 import { ensureBootstrapAdmin } from '../domain/people/auth.service.js';
 import { ensureDefaultEnvironments } from '../domain/settings/environment.service.js';
 import { createLogger, type Logger } from './logger.js';
+import { startTracing } from './tracing.js';
 import { createMessaging, type Messaging } from '../pubsub/index.js';
 import type { PhantomTopics } from '../pubsub/topics.js';
 import { attachK8s } from '../k8s/k8s.module.js';
@@ -63,6 +64,8 @@ export interface PlatformOptions {
 
 export async function createPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
   const logger = opts.logger ?? createLogger(config.logLevel);
+  // OpenTelemetry traces only when OTEL_EXPORTER_OTLP_ENDPOINT is set (tracing.ts).
+  const tracing = await startTracing(config.otelEndpoint);
   const { orm, stats } = await createOrm({
     databaseUrl: config.databaseUrl,
     replicaUrls: config.databaseReplicaUrls,
@@ -138,6 +141,8 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       },
     };
     platform.metrics = createMetrics(platform);
+    // The tracer provider is the process's: closing a platform sends what it buffered.
+    if (tracing.enabled) closers.unshift(() => tracing.flush());
     // Clusters (kubeconfig or embedded sims), informers, the watcher lease: `services.k8s`.
     await attachK8s(platform);
     return platform;
