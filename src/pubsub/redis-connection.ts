@@ -133,6 +133,9 @@ export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
     enableOfflineQueue: opts.enableOfflineQueue ?? true,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
     connectionName: opts.connectionName,
+    // Commands issued in the same tick leave in one write (a syscall per command was most of
+    // the stream consumer's CPU: its per-entry XACKs). Order on the connection is unchanged.
+    enableAutoPipelining: !opts.blocking,
   };
   if (opts.keyPrefix) options.keyPrefix = opts.keyPrefix;
   if (opts.commandTimeoutMs !== undefined) {
