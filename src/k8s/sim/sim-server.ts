@@ -264,6 +264,20 @@ function checkFields(def: ResourceDef, body: Obj, q: URLSearchParams, res: Serve
   pruneFields(body, unknown);
 }
 
+/**
+ * The field manager of a write: `fieldManager`, else the User-Agent up to its first `/`
+ * (the apiserver's default), else `unknown`.
+ */
+function fieldManager(req: IncomingMessage, q: URLSearchParams): string {
+  const explicit = q.get('fieldManager');
+  if (explicit) {
+    if (explicit.length > 128) throw badRequest(`fieldManager: Too long: may not be more than 128 bytes`);
+    return explicit;
+  }
+  const ua = req.headers['user-agent'];
+  return (typeof ua === 'string' && ua.split('/')[0]?.trim()) || 'unknown';
+}
+
 function deleteStatus(def: ResourceDef, o: Obj): Obj {
   const details: Obj = { name: o.metadata.name };
   if (def.group) details.group = def.group;
@@ -574,7 +588,7 @@ class Cluster implements SimulatedCluster {
         if (body.kind && body.kind !== def.kind)
           throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${def.kind})`);
         checkFields(def, body, q, res);
-        const created = this.registry.create(def, ns, body, { dryRun });
+        const created = this.registry.create(def, ns, body, { dryRun, manager: fieldManager(req, q) });
         return sendJson(res, 201, out(created));
       }
       if (method === 'DELETE') {
@@ -625,7 +639,7 @@ class Cluster implements SimulatedCluster {
       if (body.kind && body.kind !== expectKind)
         throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${expectKind})`);
       if (!sub) checkFields(def, body, q, res);
-      const updated = this.registry.update(def, ns, name, body, { dryRun, subresource: sub });
+      const updated = this.registry.update(def, ns, name, body, { dryRun, subresource: sub, manager: fieldManager(req, q) });
       return sendJson(res, 200, sub === 'scale' ? updated : out(updated));
     }
     if (method === 'PATCH') {
@@ -639,10 +653,17 @@ class Cluster implements SimulatedCluster {
       // A merge or strategic patch mirrors the object's structure; an apply patch is an object. JSON patches are not checked.
       if (!sub && ct !== PATCH_TYPES.json && body && typeof body === 'object' && !Array.isArray(body))
         checkFields(def, body as Obj, q, res, ct !== PATCH_TYPES.apply);
+      const force = q.get('force');
+      if (force !== null && ct !== PATCH_TYPES.apply)
+        throw invalid({ group: 'meta.k8s.io', resource: 'patchoptions', kind: 'PatchOptions' }, '', [
+          { reason: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch', field: 'force' },
+        ]);
       const { object, created } = this.registry.patch(def, ns, name, ct, body, {
         dryRun,
         subresource: sub,
         fieldManager: q.get('fieldManager') ?? undefined,
+        manager: fieldManager(req, q),
+        force: boolParam(force),
       });
       return sendJson(res, created ? 201 : 200, sub === 'scale' ? object : out(object));
     }
