@@ -104,7 +104,7 @@ describe('simulated API server protocol', () => {
     expect(appsList.body.resources.find((r: Json) => r.name === 'replicasets/scale')).toMatchObject({ kind: 'Scale' });
     for (const gv of ['/apis/autoscaling/v2', '/apis/events.k8s.io/v1']) expect((await call('GET', gv)).status).toBe(200);
     expect((await call('GET', '/version')).body).toMatchObject({ major: '1', minor: '33', gitVersion: 'v1.33.0', platform: 'linux/amd64' });
-    expect((await call('GET', '/openapi/v2')).status).toBe(404);
+    expect((await call('GET', '/openapi/v2')).body.swagger).toBe('2.0');
     const idx = await call('GET', '/openapi/v3');
     expect(idx.body.paths['apis/apps/v1'].serverRelativeURL).toMatch(/^\/openapi\/v3\/apis\/apps\/v1\?hash=/);
     const doc = await call('GET', idx.body.paths['apis/apps/v1'].serverRelativeURL);

@@ -19,6 +19,7 @@ import { badRequest, internalError, invalid, methodNotAllowed, pathNotFound, Sta
 import { EventRecorder } from './event-recorder.js';
 import { Kubelet } from './kubelet.js';
 import { kubeconfigFor } from './kubeconfig.js';
+import { OPENAPI_V2_PROTOBUF, openApiV2Doc, openApiV2Protobuf } from './openapi-v2.js';
 import { partialList, partialObject, wantsPartial } from './partial-metadata.js';
 import { decodeProtobufObject, isProtobufBody } from './protobuf.js';
 import { page } from './paging.js';
@@ -477,6 +478,14 @@ class Cluster implements SimulatedCluster {
       if (path === '/api') return sendJson(res, 200, apiVersions(`127.0.0.1:${this.port}`));
       if (path === '/apis') return sendJson(res, 200, apiGroupList());
       if (path === '/openapi/v3') return sendJson(res, 200, openApiV3Index());
+      if (path === '/openapi/v2') {
+        // kubectl asks for the gnostic protobuf form (validation of `kind: List` files); others get JSON.
+        if (!(accept ?? '').includes('protobuf')) return sendJson(res, 200, openApiV2Doc());
+        const pb = openApiV2Protobuf();
+        res.writeHead(200, { 'Content-Type': OPENAPI_V2_PROTOBUF, 'Content-Length': pb.length, 'Cache-Control': 'no-cache, private' });
+        res.end(pb);
+        return;
+      }
       if (segs[0] === 'openapi') {
         if (segs[1] === 'v3') {
           const doc = openApiV3Doc(segs.slice(2).join('/'));
