@@ -43,7 +43,8 @@ describe('namespace termination with the real kubectl', () => {
   let k: KubectlEnv;
 
   beforeAll(async () => {
-    cluster = await startSimulatedCluster({ name: 'nslife', timing: FAST_TIMING });
+    // The namespace controller's first pass comes 3 s after a DELETE: kubectl's next deletions land first even on a loaded machine.
+    cluster = await startSimulatedCluster({ name: 'nslife', timing: { ...FAST_TIMING, namespaceDeleteDelayMs: 3000 } });
     k = kubectlEnv(cluster.kubeconfigYaml());
   });
 
