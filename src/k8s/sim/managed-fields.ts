@@ -328,7 +328,8 @@ export function applyManagedFields(
     if (deepEqual(valueAt(live, p), valueAt(applied, p))) continue; // same value: shared ownership, no conflict
     for (const e of entries) if (e.manager !== manager && e.set.has(k)) conflicts.push({ entry: e, path: p });
   }
-  if (conflicts.length && !force) throw conflictError(conflicts);
+  if (conflicts.length && !force && !migratingFromClientSideApply(live, applied, manager, conflicts.map((c) => c.path)))
+    throw conflictError(conflicts);
   for (const c of conflicts) c.entry.set.delete(JSON.stringify(c.path));
   let mine = entries.find((e) => sameEntry(e, manager, 'Apply', subresource));
   const previous: FieldSet = mine?.set ?? new Map();
@@ -346,6 +347,27 @@ export function applyManagedFields(
   const dropped = [...previous.entries()].filter(([k]) => !config.has(k)).sort((a, b) => b[1].length - a[1].length);
   for (const [k, p] of dropped) if (!owned.has(k) && !kept.has(k)) removeAt(object, p);
   return { object, managedFields: writeEntries(entries) };
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * The apiserver's lastAppliedManager: `kubectl apply --server-side` (manager `kubectl`) on an
+ * object managed by client-side apply takes over, without conflicts, the fields recorded in its
+ * last-applied-configuration annotation whose live values still match it.
+ */
+function migratingFromClientSideApply(live: Obj, _applied: Obj, manager: string, paths: Path[]): boolean {
+  if (manager !== 'kubectl') return false;
+  const text = live.metadata?.annotations?.[LAST_APPLIED];
+  if (typeof text !== 'string' || !text) return false;
+  let last: Obj;
+  try {
+    last = JSON.parse(text) as Obj;
+  } catch {
+    return false;
+  }
+  const allowed = fieldSetOf(last);
+  return paths.every((p) => allowed.has(JSON.stringify(p)) && deepEqual(valueAt(last, p), valueAt(live, p)));
 }
 
 function conflictError(conflicts: { entry: Entry; path: Path }[]): StatusError {

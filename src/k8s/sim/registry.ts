@@ -219,7 +219,12 @@ export class Registry {
       for (const k of ['deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const)
         if (em[k] !== undefined) next.metadata[k] = em[k];
         else delete next.metadata[k];
-      next.metadata.managedFields = existing.metadata.managedFields;
+      // As the apiserver's field manager: managedFields sent with the write (non-empty) are the
+      // starting point — that is how clients rewrite them (kubectl's client-side → server-side
+      // apply migration); `[{}]` clears them; otherwise (absent, []) the live ones are kept.
+      const sent = m.managedFields;
+      const reset = Array.isArray(sent) && sent.length === 1 && sent[0] && typeof sent[0] === 'object' && !Object.keys(sent[0]).length;
+      next.metadata.managedFields = reset ? undefined : Array.isArray(sent) && sent.length ? sent : existing.metadata.managedFields;
       applyDefaults(next.kind, next);
       if (next.kind === 'Service') {
         next.spec.clusterIP ??= existing.spec?.clusterIP;
@@ -229,8 +234,8 @@ export class Registry {
       validateObject(this.storageDef(def), next, existing);
       if (HAS_GENERATION.has(next.kind) && !same(next.spec, existing.spec))
         next.metadata.generation = (existing.metadata.generation ?? 1) + 1;
-      if (opts.manager && !opts.managedFields)
-        next.metadata.managedFields = updateManagedFields(existing.metadata.managedFields, this.external(def, clone(existing)), this.external(def, clone(next)), opts.manager, apiVersionOf(def));
+      if (opts.manager && !opts.managedFields && !reset)
+        next.metadata.managedFields = updateManagedFields(next.metadata.managedFields, this.external(def, clone(existing)), this.external(def, clone(next)), opts.manager, apiVersionOf(def));
     }
     if (opts.managedFields) next.metadata.managedFields = opts.managedFields.value;
     if (!next.metadata.managedFields) delete next.metadata.managedFields;

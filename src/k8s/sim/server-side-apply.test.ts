@@ -167,6 +167,26 @@ describe('server-side apply ownership with the real kubectl', () => {
     expect((await spec()).labels.tier).toBe('front');
   });
 
+  it('kubectl apply --server-side after client-side apply migrates ownership without conflicts', async () => {
+    const csa = file('csa.yaml', deploy(2, 'nginx:1.25').replace(/name: web/, 'name: csa').replace(/app: web/g, 'app: csa'));
+    expect((await k.run(['apply', '-f', csa])).code).toBe(0);
+    expect((await managed('csa')).map((e) => `${e.manager}/${e.operation}`)).toEqual(['kubectl-client-side-apply/Update']);
+    // Another manager would conflict with the client-side applier…
+    const three = file('csa3.yaml', deploy(3, 'nginx:1.25').replace(/name: web/, 'name: csa').replace(/app: web/g, 'app: csa'));
+    const other = await k.run(['apply', '--server-side', '--field-manager', 'other', '-f', three]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain('conflict with "kubectl-client-side-apply"');
+    // …kubectl itself takes over what its last-applied-configuration recorded, and rewrites managedFields.
+    const ssa = await k.run(['apply', '--server-side', '-f', file('csa2.yaml', deploy(3, 'nginx:1.26').replace(/name: web/, 'name: csa').replace(/app: web/g, 'app: csa'))]);
+    expect(ssa.stderr).toBe('');
+    expect(ssa.code).toBe(0);
+    const mf = await managed('csa');
+    expect(mf.map((e) => e.manager)).not.toContain('kubectl-client-side-apply');
+    expect(mf.find((e) => e.manager === 'kubectl')?.operation).toBe('Apply');
+    const d = JSON.parse((await k.run(['get', 'deployment', 'csa', '-o', 'json'])).stdout) as { spec: { replicas: number } };
+    expect(d.spec.replicas).toBe(3);
+  });
+
   it('kubectl 1.32 reports the same conflict', async () => {
     const r = await k.run(['apply', '--server-side', '--field-manager', 'c', '-f', file('c.yaml', deploy(4, 'nginx:1.26'))], 20_000, KUBECTL_132);
     expect(r.code).toBe(1);
@@ -239,6 +259,23 @@ describe('server-side apply ownership with client-node', () => {
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
     expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+  });
+
+  it('managedFields sent with a write replace the live ones; [{}] clears them', async () => {
+    const live = await apps.readNamespacedDeployment({ name: 'api', namespace: 'default' });
+    expect(live.metadata?.managedFields?.length).toBeGreaterThan(0);
+    const json = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch);
+    const cleared = await apps.patchNamespacedDeployment(
+      { name: 'api', namespace: 'default', body: [{ op: 'replace', path: '/metadata/managedFields', value: [{}] }] },
+      json,
+    );
+    expect(cleared.metadata?.managedFields).toBeUndefined();
+    // An update without managedFields (or with []) does not lose the others' entries.
+    const merged = await apps.patchNamespacedDeployment(
+      { name: 'api', namespace: 'default', body: { metadata: { labels: { x: '1' }, managedFields: [] } }, fieldManager: 'labeler' },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    expect(merged.metadata?.managedFields?.map((e) => e.manager)).toEqual(['labeler']);
   });
 
   it('force is refused on a non-apply patch', async () => {
