@@ -225,6 +225,17 @@ describe('Jobs with the real kubectl', () => {
     expect((await k.run(['get', 'job', 'slow'])).stderr).toContain('NotFound');
   });
 
+  it('logs -f job/x follows the running container until it exits', async () => {
+    const file = join(k.dir, 'follow.yaml');
+    writeFileSync(file, SLOW.replace('name: slow', 'name: follow').replace('30s', '3s'));
+    expect((await k.run(['apply', '-f', file])).code).toBe(0);
+    await eventually(async () => (await json<Job>(['get', 'job', 'follow'])).status?.active === 1);
+    const r = await k.run(['logs', '-f', 'job/follow'], 30_000);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').filter(Boolean)).toEqual(['[sim] container work started (image busybox:1.36)', '[sim] running', '[sim] exited with code 0']);
+    expect((await json<Job>(['get', 'job', 'follow'])).status?.succeeded).toBe(1);
+  });
+
   it('kubectl create job (a protobuf body) runs to completion', async () => {
     const r = await k.run(['create', 'job', 'once', '--image=busybox:1.36', '--', 'true']);
     expect(r.stderr).toBe('');
