@@ -229,7 +229,7 @@ describe('Jobs with the real kubectl', () => {
     const file = join(k.dir, 'follow.yaml');
     writeFileSync(file, SLOW.replace('name: slow', 'name: follow').replace('30s', '3s'));
     expect((await k.run(['apply', '-f', file])).code).toBe(0);
-    await eventually(async () => (await json<Job>(['get', 'job', 'follow'])).status?.active === 1);
+    await eventually(async () => (await json<Job>(['get', 'job', 'follow'])).status?.ready === 1);
     const r = await k.run(['logs', '-f', 'job/follow'], 30_000);
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n').filter(Boolean)).toEqual(['[sim] container work started (image busybox:1.36)', '[sim] running', '[sim] exited with code 0']);
