@@ -1,13 +1,13 @@
 import type { KvStore } from './kv-store.js';
+import { every } from '../engine/timers.js';
 
 /** In-process {@link KvStore} for the embedded mode. Expired keys are dropped when read or swept. */
 export class MemoryKvStore implements KvStore {
   private readonly data = new Map<string, { value: string; expiresAt: number }>();
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly stopSweeper: () => void;
 
   constructor(sweepEveryMs = 60_000) {
-    this.sweeper = setInterval(() => this.sweep(), sweepEveryMs);
-    this.sweeper.unref();
+    this.stopSweeper = every(sweepEveryMs, () => this.sweep());
   }
 
   async get(key: string): Promise<string | null> {
@@ -41,7 +41,7 @@ export class MemoryKvStore implements KvStore {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.sweeper);
+    this.stopSweeper();
     this.data.clear();
   }
 

@@ -1,3 +1,4 @@
+import { EngineJob } from '../engine/jobs/engine-job.entity.js';
 import { User } from '../domain/people/user.entity.js';
 import { ApiToken } from '../domain/people/api-token.entity.js';
 import { App } from '../domain/apps/app.entity.js';
@@ -18,4 +19,4 @@ import { WhitelistEntry } from '../domain/rules/whitelist-entry.entity.js';
 import { EmbeddedClusterOwner } from '../k8s/embedded-cluster-owner.entity.js';
 
 /** Every entity Phantom persists. Each domain module owns its own tables. */
-export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery, NotifierCursor, NotificationRouteState, Release, ReleaseProgressRow, Ticket, EmbeddedClusterOwner, MaintenanceWindow, DependencyRule, WhitelistEntry];
+export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery, NotifierCursor, NotificationRouteState, Release, ReleaseProgressRow, Ticket, EmbeddedClusterOwner, MaintenanceWindow, DependencyRule, WhitelistEntry, EngineJob];

@@ -1,6 +1,6 @@
 /**
- * The home of background work (the `worker` role): the outbox relay, the chat notifier and
- * the release engine, started by {@link startWorkerRole} in `phantom serve` (with the worker
+ * The home of background work (the `worker` role): the outbox relay, the chat notifier,
+ * the release engine and the periodic jobs (retention), started by {@link startWorkerRole} in `phantom serve` (with the worker
  * role) and `phantom worker` alike. Work items live in database rows claimed with an expiry
  * and a fencing generation (`work-claims.ts`), run by one loop (`work-loop.ts`); periodic
  * timers go through `timers.ts`.
@@ -10,6 +10,8 @@ import { startEventOutbox } from '../domain/events/event-outbox.js';
 import { startNotifier, type NotifierOptions } from '../domain/notify/notifier.js';
 import { startReleaseEngine, type ReleaseEngineOptions } from './releases/release-engine.js';
 import { releaseApprovals } from '../domain/releases/release-approvals.js';
+import { startPeriodicJobs, type PeriodicJobs } from './jobs/periodic-jobs.js';
+import { retentionJob } from './jobs/retention.js';
 
 export interface WorkerRoleOptions {
   /** Base of links in chat messages (PHANTOM_PUBLIC_URL, else the API's local URL). */
@@ -34,4 +36,13 @@ export async function startWorkerRole(platform: Platform, opts: WorkerRoleOption
   }, { ...platform.config.engine, ...opts.engine, verify: { ...platform.config.engine.verify, ...opts.engine?.verify } });
   platform.services.releaseEngine = engine;
   platform.onClose(() => engine.stop());
+  const jobs = await startPeriodicJobs({
+    em: () => platform.orm.em.fork(),
+    logger: platform.logger,
+    jobs: [retentionJob({ days: platform.config.retentionDays })],
+  });
+  platform.services.periodicJobs = jobs;
+  platform.onClose(() => jobs.stop());
 }
+
+export type { PeriodicJobs };

@@ -1,8 +1,11 @@
 /**
- * `phantom sim --port <p> [--name <cluster>] [--kubeconfig <file>] [--data <dir>]`: runs one
+ * `phantom sim --port <p> [--name <cluster>] [--kubeconfig <file>] [--data <dir>] [--host <addr>]
+ * [--advertise-url <url>]`: runs one
  * simulated Kubernetes cluster in the foreground, e.g. to point Phantom replicas
  * (PHANTOM_KUBECONFIG) or kubectl at a shared cluster. With `--data` its objects survive a
- * restart (see sim/persistence.ts). Ctrl-C stops it.
+ * restart (see sim/persistence.ts). `--host` binds another address than 127.0.0.1 (the
+ * simulator has no authentication: only inside a private network such as compose's), and
+ * `--advertise-url` is the URL written into the kubeconfig. Ctrl-C stops it.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -14,6 +17,8 @@ export interface SimArgs {
   kubeconfig?: string;
   /** Directory keeping the cluster's objects across restarts. */
   data?: string;
+  host?: string;
+  advertiseUrl?: string;
 }
 
 /** Parses the `sim` command's arguments; throws with a usage line on a bad one. */
@@ -33,7 +38,11 @@ export function parseSimArgs(argv: string[]): SimArgs {
       out.name = value;
     } else if (flag === '--kubeconfig') out.kubeconfig = value;
     else if (flag === '--data') out.data = value;
-    else throw new Error(`unknown option ${flag}`);
+    else if (flag === '--host') out.host = value;
+    else if (flag === '--advertise-url') {
+      if (!/^https?:\/\/[^\s/]+\/?$/.test(value)) throw new Error(`--advertise-url must be http(s)://host[:port], not "${value}"`);
+      out.advertiseUrl = value;
+    } else throw new Error(`unknown option ${flag}`);
   }
   if (out.port === undefined) throw new Error('--port is required (0 picks a free port)');
   return out as SimArgs;
@@ -44,10 +53,10 @@ export async function runSim(argv: string[]): Promise<void> {
   try {
     args = parseSimArgs(argv);
   } catch (e) {
-    process.stderr.write(`phantom sim: ${(e as Error).message}\nUsage: phantom sim --port <p> [--name <cluster>] [--kubeconfig <file>] [--data <dir>]\n`);
+    process.stderr.write(`phantom sim: ${(e as Error).message}\nUsage: phantom sim --port <p> [--name <cluster>] [--kubeconfig <file>] [--data <dir>] [--host <addr>] [--advertise-url <url>]\n`);
     process.exit(2);
   }
-  const sim = await startSimulatedCluster({ name: args.name, port: args.port, dataDir: args.data });
+  const sim = await startSimulatedCluster({ name: args.name, port: args.port, dataDir: args.data, host: args.host, advertiseUrl: args.advertiseUrl });
   if (args.kubeconfig) {
     mkdirSync(dirname(args.kubeconfig), { recursive: true });
     writeFileSync(args.kubeconfig, sim.kubeconfigYaml(), { mode: 0o600 });

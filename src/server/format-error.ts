@@ -2,6 +2,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { DomainError } from '../domain/shared/errors.js';
 import type { Logger } from './logger.js';
+import { currentRequestId } from './request-id.js';
 
 /**
  * Maps errors to the response: domain errors keep their code, message and field; anything
@@ -21,7 +22,14 @@ export function makeFormatError(logger: Logger) {
     const code = formatted.extensions?.code;
     if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) {
       logger.error({ err: original, path: formatted.path }, 'unexpected error');
-      return { message: 'Internal server error.', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+      // The request id finds the log line (with the cause) for whoever reports the error.
+      const requestId = currentRequestId();
+      return {
+        message: requestId ? `Internal server error (request id ${requestId}).` : 'Internal server error.',
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: requestId ? { code: 'INTERNAL_SERVER_ERROR', requestId } : { code: 'INTERNAL_SERVER_ERROR' },
+      };
     }
     const { stacktrace: _drop, limitCode, ...extensions } = formatted.extensions ?? {};
     if (typeof limitCode === 'string') extensions.code = limitCode;

@@ -8,13 +8,15 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CredentialWatch, type CredentialWatchOptions } from './ws-credential-watch.js';
 import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, specifiedRules, type GraphQLSchema } from 'graphql';
+import { GraphQLError, getOperationAST, specifiedRules, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import type { Platform } from './platform.js';
 import { buildContext, viewerFromHeader } from './context.js';
+import { requestIdMiddleware } from './request-id.js';
+import { traceRequests, tracingPlugin } from './tracing.js';
 import { makeFormatError } from './format-error.js';
 import { costWithVariables, documentBoundsError, limitRules, resolveLimits, type QueryLimits } from './limits.js';
 import { prepareWsOperation } from './ws-operation.js';
@@ -50,13 +52,29 @@ type WsExtra = {
   viewer?: Viewer | null;
   credentialWatch?: CredentialWatch;
   socket?: WebSocket;
+  /** This socket's operations, for metrics (name, start, whether it is a live subscription). */
+  wsOps?: Map<string, { name: string; start: bigint; live: boolean }>;
   [k: string]: unknown;
 };
+
+const wsOps = (extra: WsExtra): Map<string, { name: string; start: bigint; live: boolean }> => (extra.wsOps ??= new Map());
+const isAsyncIterableResult = (r: unknown): boolean => typeof r === 'object' && r !== null && Symbol.asyncIterator in r;
+/** The name a refused document declares for its first operation, read without parsing it. */
+const declaredName = (query: unknown): string | undefined =>
+  typeof query === 'string' ? /^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(query.slice(0, 200))?.[1] : undefined;
+/** The operation's name as declared in the document (64 characters at most), or `anonymous`. */
+function wsOperationName(requested: string | null | undefined, args: { document: DocumentNode; operationName?: string | null } | null): string {
+  const op = args ? getOperationAST(args.document, args.operationName ?? undefined) : null;
+  return (op?.name?.value ?? (args ? 'anonymous' : requested || 'unparsed')).slice(0, 64);
+}
 
 export async function startHttpServer(platform: Platform, schema: GraphQLSchema, opts: HttpServerOptions): Promise<RunningServer> {
   const { logger, config } = platform;
   const app = express();
   app.disable('x-powered-by');
+  // First: every later handler and log line runs inside the request's id (request-id.ts).
+  app.use(requestIdMiddleware(logger));
+  app.use(traceRequests);
   // Which X-Forwarded-For to believe: sign-in throttling keys on req.ip (PHANTOM_TRUST_PROXY).
   app.set('trust proxy', config.trustProxy);
   const httpServer = createServer(app);
@@ -91,16 +109,40 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
       },
       // Parsing, limits, validation, mutation refusal (mutations only over HTTP, where the audit
       // plugin records them) and variables, all here: see ws-operation.ts for why.
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         if (ctx.extra.socket) socketGuard.touch(ctx.extra.socket);
-        return prepareWsOperation(schema, rules, payload, limits);
+        const prepared = prepareWsOperation(schema, rules, payload, limits);
+        if (Array.isArray(prepared)) {
+          const codes = prepared.map((e) => String((e as GraphQLError).extensions?.code ?? 'GRAPHQL_VALIDATION_FAILED'));
+          platform.metrics.countErrors(codes);
+          platform.metrics.observeOperation(wsOperationName(payload.operationName ?? declaredName(payload.query), null), 'subscription', codes[0] ?? 'unknown', 0);
+        } else wsOps(ctx.extra).set(id, { name: wsOperationName(payload.operationName, prepared as ExecutionArgs), start: process.hrtime.bigint(), live: false });
+        return prepared;
       },
-      onComplete: (ctx) => {
+      // The operation is set up (subscribed, replay started) or answered: time it; count it live.
+      onOperation: (ctx, id, _payload, _args, result) => {
+        const op = wsOps(ctx.extra).get(id);
+        if (!op) return;
+        const live = isAsyncIterableResult(result);
+        const codes = live ? [] : ((result as { errors?: readonly GraphQLError[] }).errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+        platform.metrics.countErrors(codes);
+        platform.metrics.observeOperation(op.name, 'subscription', codes[0] ?? 'ok', Number(process.hrtime.bigint() - op.start) / 1e9);
+        if (live) {
+          op.live = true;
+          platform.metrics.subscriptionDelta(op.name, 1);
+        }
+      },
+      onComplete: (ctx, id) => {
         if (ctx.extra.socket) socketGuard.touch(ctx.extra.socket);
+        const op = wsOps(ctx.extra).get(id);
+        wsOps(ctx.extra).delete(id);
+        if (op?.live) platform.metrics.subscriptionDelta(op.name, -1);
       },
       context: (ctx) => buildContext(platform, ctx.extra.viewer ?? null, (ctx.extra.request as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress ?? null),
       // graphql-ws does not run Apollo's formatError: apply the same mapping to its results.
-      onNext: async (ctx, _id, _payload, _args, result) => {
+      onNext: async (ctx, id, _payload, _args, result) => {
+        const op = ctx.extra.wsOps?.get(id);
+        if (op) platform.metrics.countWsMessage(op.name);
         if (ctx.extra.credentialWatch && !(await ctx.extra.credentialWatch.stillValid())) {
           // The event is withheld; the socket closes with 4401 right after this message.
           return { errors: [formatError({ message: 'Your credential was revoked or expired; sign in again.', extensions: { code: 'UNAUTHENTICATED' } }, new GraphQLError('revoked'))] } as unknown as typeof result;
@@ -121,11 +163,16 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
     validationRules: limitRules(limits),
     formatError,
     includeStacktraceInErrorResponses: false,
+    // Compact JSON (Apollo pretty-prints by default: larger bodies, slower to write).
+    stringifyResult: (value) => JSON.stringify(value),
     allowBatchedHttpRequests: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       platform.metrics.apolloPlugin(),
+      tracingPlugin(),
       ApolloServerPluginLandingPageDisabled(),
+      // No cache hints are used: without this, Apollo's cache-control plugin runs a hook on every field.
+      ApolloServerPluginCacheControlDisabled(),
       auditPlugin({
         em: () => platform.orm.em.fork(),
         // Loud on purpose: a mutation whose entry is missing is an audit gap someone must look at.

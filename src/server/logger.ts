@@ -1,5 +1,6 @@
 import { pino, stdSerializers, type Logger } from 'pino';
 import { DriverException } from '@mikro-orm/core';
+import { currentRequestId } from './request-id.js';
 
 /**
  * Database driver errors carry the SQL with its parameter values (password hashes, payloads)
@@ -14,12 +15,17 @@ export function serializeError(err: unknown): unknown {
 }
 
 /** One JSON logger per process. Secrets never reach it: callers log names and ids, not tokens. */
-export function createLogger(level: string): Logger {
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino({
     level,
+    // Every line written while an HTTP request runs carries its id (request-id.ts).
+    mixin: () => {
+      const reqId = currentRequestId();
+      return reqId ? { reqId } : {};
+    },
     base: { service: 'phantom' },
     serializers: { err: serializeError, error: serializeError },
     redact: { paths: ['*.authorization', '*.password', '*.token', '*.secret', 'req.headers.authorization'], censor: '[redacted]' },
-  });
+  }, destination);
 }
 export type { Logger };

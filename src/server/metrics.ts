@@ -28,6 +28,10 @@ export interface PhantomMetrics {
   watchSockets(server: { clients: Set<unknown> }): void;
   /** Apollo plugin that times each HTTP operation and counts its errors. */
   apolloPlugin(): ApolloServerPlugin;
+  /** graphql-ws: a subscription started (`+1`) or ended (`-1`), by operation name. */
+  subscriptionDelta(operation: string, delta: 1 | -1): void;
+  /** graphql-ws: one result message sent to a subscriber. */
+  countWsMessage(operation: string): void;
 }
 
 // Scrape-time reads get a deadline: a frozen database must not hang the scrape.
@@ -130,11 +134,26 @@ export function createMetrics(platform: Platform): PhantomMetrics {
 
   // Operation names come from clients: past this many distinct ones, the rest count as "other".
   const names = new Set<string>();
-  const observeOperation = (operation: string, type: string, result: string, seconds: number) => {
-    if (!names.has(operation) && names.size >= MAX_OPERATION_NAMES) operation = 'other';
-    else names.add(operation);
-    operations.observe({ operation, type, result }, seconds);
+  const label = (operation: string): string => {
+    if (!names.has(operation) && names.size >= MAX_OPERATION_NAMES) return 'other';
+    names.add(operation);
+    return operation;
   };
+  const observeOperation = (operation: string, type: string, result: string, seconds: number) => {
+    operations.observe({ operation: label(operation), type, result }, seconds);
+  };
+  const activeSubscriptions = new Gauge({
+    name: 'phantom_graphql_ws_subscriptions',
+    help: 'Active graphql-ws subscriptions by operation name.',
+    labelNames: ['operation'],
+    registers: [registry],
+  });
+  const wsMessages = new Counter({
+    name: 'phantom_graphql_ws_messages_total',
+    help: 'Result messages sent to graphql-ws subscribers, by operation name.',
+    labelNames: ['operation'],
+    registers: [registry],
+  });
   const countErrors = (codes: string[]) => {
     for (const code of codes) errors.inc({ code });
   };
@@ -144,6 +163,12 @@ export function createMetrics(platform: Platform): PhantomMetrics {
     countErrors,
     watchSockets: (server) => {
       wsServer = server;
+    },
+    subscriptionDelta: (operation, delta) => {
+      activeSubscriptions.inc({ operation: label(operation) }, delta);
+    },
+    countWsMessage: (operation) => {
+      wsMessages.inc({ operation: label(operation) });
     },
     apolloPlugin: () => ({
       async requestDidStart() {

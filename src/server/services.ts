@@ -10,6 +10,7 @@ import type { OutboxRelay } from '../domain/events/outbox-relay.js';
 import type { Notifier } from '../domain/notify/notifier.js';
 import type { ReleaseProgressFeed } from '../domain/releases/release-progress-feed.js';
 import type { ReleaseEngine } from '../engine/releases/release-engine.js';
+import type { PeriodicJobs } from '../engine/jobs/periodic-jobs.js';
 
 export interface PlatformServices {
   /** Clusters, informers, watchers, pod events (every role). */
@@ -24,4 +25,6 @@ export interface PlatformServices {
   releaseProgress?: ReleaseProgressFeed;
   /** The release engine (worker role). */
   releaseEngine?: ReleaseEngine;
+  /** The worker role's periodic jobs (retention). */
+  periodicJobs?: PeriodicJobs;
 }

@@ -2,6 +2,7 @@ import type { WebSocket } from 'ws';
 import type { Platform } from './platform.js';
 import type { Viewer } from '../domain/people/viewer.js';
 import { authenticate } from '../domain/people/auth.service.js';
+import { every } from '../engine/timers.js';
 
 /** How often a live WebSocket's credential is checked again. */
 export interface CredentialWatchOptions {
@@ -23,7 +24,7 @@ export const DEFAULT_CREDENTIAL_WATCH: CredentialWatchOptions = { minIntervalMs:
 export class CredentialWatch {
   private lastCheck = Date.now();
   private valid = true;
-  private readonly timer: NodeJS.Timeout;
+  private readonly stopTimer: () => void;
 
   constructor(
     private readonly platform: Platform,
@@ -32,11 +33,10 @@ export class CredentialWatch {
     private readonly socket: WebSocket,
     private readonly opts: CredentialWatchOptions = DEFAULT_CREDENTIAL_WATCH,
   ) {
-    this.timer = setInterval(() => void this.check(), opts.periodMs);
-    this.timer.unref();
-    socket.once('close', () => clearInterval(this.timer));
+    this.stopTimer = every(opts.periodMs, () => void this.check());
+    socket.once('close', () => this.stopTimer());
     // The client may have gone while we were authenticating: 'close' has fired already.
-    if (socket.readyState !== socket.OPEN) clearInterval(this.timer);
+    if (socket.readyState !== socket.OPEN) this.stopTimer();
   }
 
   /** True while the credential still grants what it did at connect time; checks at most every minIntervalMs. */
@@ -61,7 +61,7 @@ export class CredentialWatch {
     }
     if (reason) {
       this.valid = false;
-      clearInterval(this.timer);
+      this.stopTimer();
       // After the current message is sent (the caller replaces it with an error).
       setImmediate(() => this.socket.close(4401, reason!.slice(0, 120)));
       return false;

@@ -62,3 +62,26 @@ describe('phantom sim --data', () => {
     expect(await stop(second.p)).toBe(0);
   });
 });
+
+describe('phantom sim --host / --advertise-url (compose)', () => {
+  it('parses them and refuses a bad URL', () => {
+    expect(parseSimArgs(['--port', '6443', '--host', '0.0.0.0', '--advertise-url', 'http://sim:6443'])).toEqual({
+      port: 6443, name: 'sim-1', host: '0.0.0.0', advertiseUrl: 'http://sim:6443',
+    });
+    expect(() => parseSimArgs(['--port', '1', '--advertise-url', 'sim:6443'])).toThrow(/--advertise-url must be/);
+  });
+
+  it('binds the given address and writes the advertised URL into its kubeconfig', async () => {
+    const { startSimulatedCluster } = await import('../../src/k8s/sim/index.js');
+    const sim = await startSimulatedCluster({ name: 'wide', host: '0.0.0.0', advertiseUrl: 'http://sim.internal:6443/' });
+    try {
+      expect(sim.kubeconfigYaml()).toContain('server: http://sim.internal:6443\n');
+      const addr = (sim as any).server.address();
+      expect(addr.address).toBe('0.0.0.0');
+      const res = await fetch(`http://127.0.0.1:${addr.port}/version`, { headers: { connection: 'close' } });
+      expect(res.status).toBe(200);
+    } finally {
+      await sim.close();
+    }
+  });
+});

@@ -106,4 +106,27 @@ describe('GET /metrics (embedded, no token)', () => {
     expect(sample(text, 'phantom_graphql_operation_duration_seconds_count', { operation: 'Viewer', result: 'ok' })).toBe(1);
     expect(sample(text, 'phantom_outbox_lag_events')).toBeGreaterThanOrEqual(0);
   });
+
+  it('times graphql-ws operations, counts live subscriptions and their messages by name', async () => {
+    const metrics = async () => (await fetch(t.url.replace(/\/graphql$/, '/metrics'))).text();
+    const client = t.ws();
+    const got: any[] = [];
+    const errors: any[] = [];
+    const stop = client.subscribe({ query: 'subscription Watch { platformEvents { id type } }' }, { next: (r) => got.push(r), error: (e) => errors.push(e), complete: () => {} });
+    // Refused before it runs (validation): timed with its code, never live.
+    client.subscribe({ query: 'subscription Broken { nope }' }, { next: () => {}, error: (e) => errors.push(e), complete: () => {} });
+    await expect.poll(async () => sample(await metrics(), 'phantom_graphql_ws_subscriptions', { operation: 'Watch' }), { timeout: 10_000 }).toBe(1);
+    const created = await t.gql(`mutation { createApp(input: { name: "metered", kind: GO }) { name } }`);
+    expect(created.errors).toBeUndefined();
+    await expect.poll(() => got.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+    const text = await metrics();
+    expect(sample(text, 'phantom_graphql_ws_messages_total', { operation: 'Watch' })).toBe(got.length);
+    expect(sample(text, 'phantom_graphql_operation_duration_seconds_count', { operation: 'Watch', type: 'subscription', result: 'ok' })).toBe(1);
+    expect(sample(text, 'phantom_graphql_operation_duration_seconds_count', { operation: 'Broken', type: 'subscription', result: 'GRAPHQL_VALIDATION_FAILED' })).toBe(1);
+    expect(sample(text, 'phantom_graphql_ws_subscriptions', { operation: 'Broken' })).toBeUndefined();
+    stop();
+    await expect.poll(async () => sample(await metrics(), 'phantom_graphql_ws_subscriptions', { operation: 'Watch' }), { timeout: 10_000 }).toBe(0);
+    // Only the refused operation errored.
+    expect(errors.length).toBe(1);
+  });
 });

@@ -8,6 +8,7 @@ import { Migration20261201000200_tickets } from './Migration20261201000200_ticke
 import { Migration20261127000800_embedded_cluster_owner } from './Migration20261127000800_embedded_cluster_owner.js';
 import { Migration20261201000300_notify_pacing } from './Migration20261201000300_notify_pacing.js';
 import { Migration20261201000400_admin_rules } from './Migration20261201000400_admin_rules.js';
+import { Migration20261201000500_engine_jobs } from './Migration20261201000500_engine_jobs.js';
 
 /**
  * Committed MySQL/MariaDB migrations, in order. To add one: change the entities, run
@@ -24,4 +25,5 @@ export const migrationsList = [
   { name: 'Migration20261127000800_embedded_cluster_owner', class: Migration20261127000800_embedded_cluster_owner },
   { name: 'Migration20261201000300_notify_pacing', class: Migration20261201000300_notify_pacing },
   { name: 'Migration20261201000400_admin_rules', class: Migration20261201000400_admin_rules },
+  { name: 'Migration20261201000500_engine_jobs', class: Migration20261201000500_engine_jobs },
 ];

@@ -13,6 +13,7 @@ import type { Bus, EventStream, LeaderHandle, LeaseManager } from '../../pubsub/
 import type { PhantomTopics } from '../../pubsub/topics.js';
 import { findUnpublished, markPublished, sequencePending } from './platform-event.repository.js';
 import { PLATFORM_EVENTS_STREAM, PLATFORM_EVENTS_TOPIC, toEventMessage, toEventRecord } from './platform-event.record.js';
+import { every } from '../../engine/timers.js';
 
 /** The few logger methods the relay uses (pino's signature). */
 export interface RelayLogger {
@@ -43,7 +44,7 @@ export interface OutboxRelayOptions {
 export class OutboxRelay {
   private leader?: LeaderHandle;
   private leading = false;
-  private timer?: NodeJS.Timeout;
+  private stopTimer?: () => void;
   private running?: Promise<void>;
   private again = false;
   private failing = false;
@@ -61,8 +62,7 @@ export class OutboxRelay {
   /** Starts numbering (polling) and competing for the lease; publishes while holding it. */
   start(): void {
     if (this.leader) return;
-    this.timer = setInterval(() => this.kick(), this.pollMs);
-    this.timer.unref();
+    this.stopTimer = every(this.pollMs, () => this.kick());
     this.leader = this.opts.leases.runWhileLeader(
       this.opts.leaseName ?? 'outbox-relay',
       this.opts.leaseTtlMs ?? 10_000,
@@ -88,7 +88,8 @@ export class OutboxRelay {
 
   /** Stops relaying and gives the lease up, so another replica takes over at once. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopTimer?.();
+    this.stopTimer = undefined;
     await this.leader?.stop();
     this.leader = undefined;
     await this.idle();

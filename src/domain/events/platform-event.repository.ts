@@ -49,6 +49,17 @@ export async function findSequenced(
   });
 }
 
+/**
+ * The lowest `seq` still kept (null when none). Numbering is dense from 1, so a missing id
+ * below it was deleted by retention.
+ */
+export async function minSeq(em: EntityManager): Promise<bigint | null> {
+  const rows = await em.find(PlatformEventRow, { seq: { $ne: null } }, {
+    fields: ['seq'], orderBy: { seq: 'asc' }, limit: 1, disableIdentityMap: true, connectionType: 'write',
+  });
+  return rows.length ? BigInt(rows[0]!.seq!) : null;
+}
+
 /** The highest `seq` given so far (0 when none), from the primary. */
 export async function maxSeq(em: EntityManager): Promise<bigint> {
   const rows = await em.getConnection('write').execute<{ m: string | number | null }[]>(

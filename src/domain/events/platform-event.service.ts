@@ -5,13 +5,13 @@
  */
 import type { DomainContext } from '../shared/domain-context.js';
 import { requireViewer } from '../shared/authz.js';
-import { badInput } from '../shared/errors.js';
+import { badInput, DomainError } from '../shared/errors.js';
 import { actsAsAdmin, type Viewer } from '../people/viewer.js';
 import { topicIterator } from '../../pubsub/index.js';
 import { AppRole } from '../apps/app-kind.js';
 import { getApp, rolesOf } from '../apps/app.service.js';
 import { NOTIFICATION_ROUTE_SETTING, PlatformEventType } from './event-recorder.js';
-import { findSequenced, maxSeq, type EventOrder, type PlatformEventFilter } from './platform-event.repository.js';
+import { findSequenced, maxSeq, minSeq, type EventOrder, type PlatformEventFilter } from './platform-event.repository.js';
 import { toEventRecord, type PlatformEventRecord } from './platform-event.record.js';
 import type { PlatformEventFeed } from './platform-event-feed.js';
 import { isRuleSetting } from '../rules/rule-setting.js';
@@ -86,9 +86,26 @@ export interface EventPage {
  * subscribe with the last id) or newest first (`desc`). Only sequenced events: an event
  * becomes visible here when the relay numbers it, moments after its commit.
  */
+/**
+ * Refuses a resume point whose next events retention deleted (ids are dense from 1, so a
+ * missing id below the oldest kept one is gone): the client must know it missed events.
+ */
+async function checkNotExpired(ctx: DomainContext, afterSeq: bigint | null | undefined): Promise<void> {
+  if (afterSeq == null) return;
+  const oldest = await minSeq(ctx.em);
+  if (oldest != null && afterSeq + 1n < oldest) {
+    throw new DomainError(
+      'EVENTS_EXPIRED',
+      `The events after ${afterSeq} are no longer kept (retention): the oldest kept event is ${oldest}. Resume from ${oldest - 1n} (or without \`after\`) and reload what you derive from events.`,
+      { field: 'after', oldestId: String(oldest) },
+    );
+  }
+}
+
 export async function listPlatformEvents(ctx: DomainContext, filter: PlatformEventFilter, first: number, afterSeq?: bigint, order: EventOrder = 'asc'): Promise<EventPage> {
   const viewer = requireViewer(ctx.viewer);
   validateEventFilter(filter);
+  if (order === 'asc') await checkNotExpired(ctx, afterSeq);
   const items: PlatformEventRecord[] = [];
   let cursor = afterSeq ?? null;
   // Rows hidden by canSeeEvent are skipped, reading on, so a page is short only at the end.
@@ -147,6 +164,12 @@ export async function subscribePlatformEvents(
   if (afterSeq != null && afterSeq > newest) {
     items.end();
     throw badInput('after', `after (${afterSeq}) is beyond the newest event (${newest}): pass the id of an event you received.`);
+  }
+  try {
+    await checkNotExpired(ctx, afterSeq);
+  } catch (e) {
+    items.end();
+    throw e;
   }
 
   const visible = async (e: PlatformEventRecord) => matchesFilter(e, filter) && (await canSeeEvent(ctx, viewer, e));

@@ -31,6 +31,7 @@ import { ATTEMPT_LOG_MAX, type DeliveryAttempt, type NotificationDelivery } from
 import { recordPermanentFailure, recordRouteSuccess, recordThrottle, settleSlot, takeSendSlot } from './route-pacing.js';
 import { DEFAULT_RATE_LIMITS, DEFAULT_THROTTLE_WAIT_MS, type ChannelRateLimits } from './rate-limits.js';
 import { toGlobalId } from '../shared/global-id.js';
+import { every } from '../../engine/timers.js';
 
 /** The few logger methods the dispatcher uses (pino's signature). */
 export interface NotifyLogger {
@@ -82,7 +83,7 @@ export interface DispatcherOptions {
 }
 
 export class NotificationDispatcher {
-  private timer?: NodeJS.Timeout;
+  private stopTimer?: () => void;
   private running?: Promise<void>;
   private again = false;
   private stopped = true;
@@ -116,8 +117,7 @@ export class NotificationDispatcher {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.timer = setInterval(() => this.wake(), this.pollMs);
-    this.timer.unref();
+    this.stopTimer = every(this.pollMs, () => this.wake());
     this.wake();
   }
 
@@ -145,7 +145,8 @@ export class NotificationDispatcher {
   /** Stops polling and waits for the sends in flight (bounded by the request timeout). */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
+    this.stopTimer?.();
+    this.stopTimer = undefined;
     await this.idle();
   }
 

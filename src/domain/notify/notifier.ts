@@ -26,6 +26,7 @@ import { advanceCursor, createCursor, findCursor } from './notification.reposito
 import type { NotifiedEvent } from './notified-event.js';
 import type { NotificationRoute } from './notification-route.entity.js';
 import { announceRouteUnhealthy } from './notification-route.service.js';
+import { every } from '../../engine/timers.js';
 
 /** The parts of the platform the notifier needs (structural, so domain/ does not import server/). */
 export interface NotifierHost {
@@ -187,7 +188,7 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
   );
   // The periodic check reads the table only when the cursor stood still since the last tick
   // (the stream is quiet or stuck): while the stream flows, `handle` fills gaps itself.
-  const timer = setInterval(() => {
+  const stopTimer = every(opts.catchUpMs ?? 10_000, () => {
     void (async () => {
       const cur = await findCursor(em(), group);
       const now = cur?.lastEventId ?? null;
@@ -195,14 +196,13 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
       seenLast = now;
       if (still) await catchUp();
     })().catch((err) => host.logger.warn({ err }, 'notifier: catch-up check failed; will retry'));
-  }, opts.catchUpMs ?? 10_000);
-  timer.unref();
+  });
   const notifier: Notifier = {
     dispatcher,
     handle,
     catchUp,
     close: async () => {
-      clearInterval(timer);
+      stopTimer();
       await consumer.stop();
       await dispatcher.stop();
       await chain;

@@ -9,7 +9,9 @@ export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'CONFLICT'
   | 'UNAVAILABLE'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  /** A resume point (`after`) older than what retention keeps: start again from the oldest kept event. */
+  | 'EVENTS_EXPIRED';
 
 export class DomainError extends Error {
   constructor(

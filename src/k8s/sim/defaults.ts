@@ -141,6 +141,10 @@ export function applyDefaults(kind: string, o: Obj): void {
         for (const [k, v] of Object.entries(o.stringData as Record<string, unknown>)) o.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
       }
       delete o.stringData;
+      // Stored decoded, answered re-encoded: line breaks in the base64 a client sent are gone.
+      if (o.data && typeof o.data === 'object') {
+        for (const [k, v] of Object.entries(o.data as Record<string, unknown>)) if (typeof v === 'string') o.data[k] = v.replace(/[\r\n]/g, '');
+      }
       break;
     }
     case 'Job': {

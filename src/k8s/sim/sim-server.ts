@@ -52,6 +52,10 @@ export interface SimClusterOptions {
    * tried first when `port` is 0 or unset. Default: in memory only.
    */
   dataDir?: string;
+  /** Address to bind. Default `127.0.0.1` (no authentication: bind wider only inside a private network, e.g. compose). */
+  host?: string;
+  /** The URL clients reach it at, written into its kubeconfig. Default `http://127.0.0.1:<port>`. */
+  advertiseUrl?: string;
 }
 
 export interface InjectedFailure {
@@ -298,6 +302,7 @@ function jobDeleteDefault<T extends { propagationPolicy?: string }>(def: Resourc
 }
 
 class Cluster implements SimulatedCluster {
+  private readonly bind: { host?: string; advertiseUrl?: string };
   readonly store: Store;
   readonly registry: Registry;
   private readonly recorder: EventRecorder;
@@ -318,6 +323,7 @@ class Cluster implements SimulatedCluster {
     readonly name: string,
     opts: SimClusterOptions,
   ) {
+    this.bind = { host: opts.host, advertiseUrl: opts.advertiseUrl };
     this.timing = { ...DEFAULT_TIMING, ...(opts.timing ?? {}) };
     this.store = new Store({ historyWindowMs: opts.historyWindowMs ?? 5 * 60_000, historyMaxEvents: opts.historyMaxEvents ?? 10_000 });
     this.registry = new Registry(this.store);
@@ -372,10 +378,10 @@ class Cluster implements SimulatedCluster {
   private listenOn(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
+      this.server.listen(port, this.bind.host ?? '127.0.0.1', () => {
         this.server.off('error', reject);
         this.port = (this.server.address() as AddressInfo).port;
-        this.url = `http://127.0.0.1:${this.port}`;
+        this.url = this.bind.advertiseUrl?.replace(/\/+$/, '') ?? `http://127.0.0.1:${this.port}`;
         resolve();
       });
     });
@@ -742,7 +748,7 @@ class Cluster implements SimulatedCluster {
   }
 }
 
-/** Starts a simulated cluster on 127.0.0.1. */
+/** Starts a simulated cluster (on 127.0.0.1 unless `host` says otherwise). */
 export async function startSimulatedCluster(opts: SimClusterOptions = {}): Promise<SimulatedCluster> {
   const c = new Cluster(opts.name ?? 'sim', opts);
   try {

@@ -189,9 +189,11 @@ function base64FieldError(kind: string, o: Obj): string | null {
   if (!field || !o[field] || typeof o[field] !== 'object') return null;
   for (const v of Object.values(o[field] as Record<string, unknown>)) {
     if (typeof v !== 'string') return `json: cannot unmarshal ${typeof v} into Go struct field ${kind}.${field} of type []uint8`;
-    const bad = /[^A-Za-z0-9+/=]/.exec(v);
+    // Go's decoder skips line breaks (kustomize and `base64` wrap long values).
+    const bad = /[^A-Za-z0-9+/=\r\n]/.exec(v);
     if (bad) return `illegal base64 data at input byte ${bad.index}`;
-    if (v.length % 4 !== 0) return `illegal base64 data at input byte ${v.length - (v.length % 4)}`;
+    const flat = v.replace(/[\r\n]/g, '');
+    if (flat.length % 4 !== 0) return `illegal base64 data at input byte ${flat.length - (flat.length % 4)}`;
   }
   return null;
 }
