@@ -44,6 +44,13 @@ export interface Platform {
 
 const REDIS_START_TIMEOUT_MS = 5000;
 
+/** The settings a Redis target came from, for messages. */
+function redisSettingOf(target: string): string {
+  if (target.startsWith('redis-sentinel://')) return 'REDIS_SENTINELS, REDIS_SENTINEL_NAME';
+  if (target.startsWith('redis-cluster://')) return 'REDIS_CLUSTER_NODES';
+  return 'REDIS_URL';
+}
+
 /** A URL for messages: without its password. */
 function redactUrl(url: string): string {
   if (url.startsWith('redis-sentinel://') || url.startsWith('redis-cluster://')) return url.replace(/\/\/[^@/]*@/, '//***@');
@@ -94,7 +101,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       const deadline = Date.now() + REDIS_START_TIMEOUT_MS;
       let reachable = false;
       while (!(reachable = await kv.ping()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      if (!reachable) throw new Error(`Redis at ${redactUrl(config.redisUrl)} is not reachable (REDIS_URL, or REDIS_SENTINELS and REDIS_SENTINEL_NAME); start it or fix the setting.`);
+      if (!reachable) throw new Error(`Redis at ${redactUrl(config.redisUrl)} is not reachable (${redisSettingOf(config.redisUrl)}); start it or fix the setting.`);
     }
     const messaging = createMessaging<PhantomTopics>({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, commandTimeoutMs: config.redisCommandTimeoutMs });
     closers.push(() => messaging.close());
