@@ -30,7 +30,17 @@ const schema = z.object({
       }
       return urls;
     }),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
   REDIS_URL: redisUrl.optional(),
+  REDIS_SENTINELS: z
+    .string()
+    .refine((v) => v.split(',').every((h) => /^[^\s:,/@]+:\d{1,5}$/.test(h.trim())), { message: 'must be host:port[,host:port…] (the sentinels)' })
+    .optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .refine((v) => v.split(',').every((h) => /^[^\s:,/@]+:\d{1,5}$/.test(h.trim())), { message: 'must be host:port[,host:port…] (seed nodes of the cluster)' })
+    .optional(),
+  REDIS_SENTINEL_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be the master name the sentinels monitor').optional(),
   PHANTOM_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   PHANTOM_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   PHANTOM_DATA_DIR: z.string().min(1).default('.phantom'),
@@ -101,6 +111,8 @@ const schema = z.object({
       }
       return list;
     }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(100).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -115,6 +127,11 @@ export interface Config {
   databaseUrl?: string;
   databaseReplicaUrls: string[];
   /** redis://… or undefined for the in-process bus, cache and sessions. */
+  /** OpenTelemetry OTLP/HTTP endpoint (traces on when set). */
+  otelEndpoint?: string;
+  /** MySQL pool size per process (DATABASE_POOL_MAX): a worker running hundreds of releases wants more than an API replica. */
+  databasePoolMax: number;
+  /** Where Redis is: REDIS_URL, or `redis-sentinel://…` built from REDIS_SENTINELS/REDIS_SENTINEL_NAME (see redis-connection.ts). Unset: in-process. */
   redisUrl?: string;
   adminToken?: string;
   /** PHANTOM_METRICS_TOKEN: when set, `GET /metrics` needs it as a bearer token; unset, the page is open. */
@@ -193,6 +210,22 @@ export interface Config {
   };
 }
 
+/**
+ * With a cluster, the Redis target is `redis-cluster://[auth@]n1:p1,n2:p2` (seed nodes).
+ * With sentinels, the Redis target is `redis-sentinel://[auth@]s1:p1,s2:p2/<name>[/db]`
+ * (src/pubsub/redis-connection.ts), taking credentials and db from REDIS_URL when given.
+ */
+function redisTarget(url: string | undefined, sentinels: string | undefined, name: string | undefined, clusterNodes?: string): string | undefined {
+  if (!sentinels && !clusterNodes) return url;
+  const u = url ? new URL(url) : undefined;
+  const auth = u && (u.username || u.password) ? `${u.username}${u.password ? `:${u.password}` : ''}@` : '';
+  // A cluster has only db 0.
+  if (clusterNodes) return `redis-cluster://${auth}${clusterNodes.split(',').map((h) => h.trim()).join(',')}`;
+  if (!sentinels) return url;
+  const db = u && u.pathname.length > 1 ? u.pathname : '';
+  return `redis-sentinel://${auth}${sentinels.split(',').map((h) => h.trim()).join(',')}/${encodeURIComponent(name!)}${db}`;
+}
+
 /** Thrown by {@link loadConfig}; `problems` has one line per bad setting. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -210,12 +243,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`));
   }
   const e = parsed.data;
+  if (e.REDIS_CLUSTER_NODES && e.REDIS_SENTINELS) {
+    throw new ConfigError(['REDIS_CLUSTER_NODES: set either REDIS_CLUSTER_NODES (Redis Cluster) or REDIS_SENTINELS (Sentinel), not both']);
+  }
+  if (Boolean(e.REDIS_SENTINELS) !== Boolean(e.REDIS_SENTINEL_NAME)) {
+    throw new ConfigError([`${e.REDIS_SENTINELS ? 'REDIS_SENTINEL_NAME' : 'REDIS_SENTINELS'}: set both REDIS_SENTINELS and REDIS_SENTINEL_NAME to use Redis through Sentinel`]);
+  }
   return {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     databaseReplicaUrls: e.DATABASE_REPLICA_URLS,
-    redisUrl: e.REDIS_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    otelEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    redisUrl: redisTarget(e.REDIS_URL, e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME, e.REDIS_CLUSTER_NODES),
     adminToken: e.PHANTOM_ADMIN_TOKEN,
     metricsToken: e.PHANTOM_METRICS_TOKEN,
     dataDir: e.PHANTOM_DATA_DIR,

@@ -16,6 +16,7 @@ import { runAbuseMix } from './abuse-mix.js';
 import { runReleaseBench } from './releases.js';
 import { runNotifyBurst } from './notify-burst.js';
 import { runReadPathBench } from './read-path.js';
+import { runStreamBench } from './stream.js';
 
 const TOKEN = 'bench-admin-token-0123456789';
 
@@ -70,6 +71,8 @@ async function main(): Promise<void> {
     if (!(await runNotifyBurst((l) => process.stdout.write(l))).ok) failed++;
     // P1/P2 (issue 9): side by side with a raw route, on MySQL + Redis (skipped without them).
     if (!(await runReadPathBench((l) => process.stdout.write(l))).ok) failed++;
+    // P4: partitioned stream consume against raw XREADGROUP loops (skipped without Redis).
+    if (!(await runStreamBench((l) => process.stdout.write(l))).ok) failed++;
     process.exitCode = failed ? 1 : 0;
   } finally {
     await phantom.stop();

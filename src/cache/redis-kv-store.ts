@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { newRedisClient } from '../pubsub/redis-connection.js';
 import { KvUnavailableError, type KvStore } from './kv-store.js';
 
 /** Options for {@link RedisKvStore}. */
@@ -17,12 +18,12 @@ export interface RedisKvStoreOptions {
 export class RedisKvStore implements KvStore {
   private readonly redis: Redis;
 
-  /** @param url redis://… */
+  /** @param url redis://… or redis-sentinel://… (see redisTargetOptions) */
   constructor(url: string, opts: RedisKvStoreOptions = {}) {
     // A cache must fail fast rather than wait for Redis: one reconnect attempt per command,
     // and a command timeout for the case a reconnect never notices (a frozen server). Only
     // non-blocking commands run here, so the timeout cuts nothing legitimate.
-    this.redis = new Redis(url, {
+    this.redis = newRedisClient(url, {
       keyPrefix: opts.prefix ?? 'phantom:',
       maxRetriesPerRequest: 1,
       enableOfflineQueue: true,
@@ -52,7 +53,10 @@ export class RedisKvStore implements KvStore {
   }
 
   async del(...keys: string[]): Promise<void> {
-    if (keys.length) await this.call('del', () => this.redis.del(...keys));
+    if (!keys.length) return;
+    // One DEL per key: on Redis Cluster the keys may live in different slots (a multi-key DEL
+    // across slots is refused with CROSSSLOT); ioredis sends them in one round trip anyway.
+    await this.call('del', () => Promise.all(keys.map((k) => this.redis.del(k))));
   }
 
   async ping(): Promise<boolean> {

@@ -35,6 +35,8 @@ export interface OrmOptions {
   sqlitePath?: string;
   /** Log every statement through this function. */
   logQuery?: (sql: string) => void;
+  /** MySQL: most connections to the primary (and to each replica). Default 10. */
+  poolMax?: number;
 }
 
 export function connectionFromUrl(url: string) {
@@ -81,7 +83,7 @@ export async function createOrm(opts: OrmOptions): Promise<{ orm: Orm; stats: Sq
       driver: MySqlDriver,
       ...main,
       timezone: '+00:00',
-      pool: { min: 0, max: 10 },
+      pool: { min: 0, max: opts.poolMax ?? 10 },
       replicas: (opts.replicaUrls ?? []).map((r, i) => ({ name: `replica-${i + 1}`, ...connectionFromUrl(r) })),
     } as Options);
   } else {

@@ -168,10 +168,34 @@ export abstract class ConsumingEventStream implements EventStream {
             mode = 'new';
             continue;
           }
+          // Each entry is acked once handled, without waiting for Redis's reply before the
+          // next handler runs: the ids handled since the last wait for I/O go out as one XACK
+          // (flushed on the next tick), so a crash redelivers at most the entries handled
+          // since then — one, for a handler that does I/O — while a batch of synchronous
+          // handlers costs one command instead of one per entry. The batch waits for its
+          // acks before reading on.
+          let acked: Promise<void> = Promise.resolve();
+          let toAck: string[] = [];
+          const ackNow = (streamId: string): void => {
+            toAck.push(streamId);
+            if (toAck.length > 1) return;
+            acked = new Promise<void>((resolve) => {
+              process.nextTick(() => {
+                const ids = toAck;
+                toAck = [];
+                this.ack(stream, group, ids)
+                  .catch((err) => {
+                    // Left pending: handled again after a restart or takeover (at least once).
+                    if (!stopped) onError(err);
+                  })
+                  .finally(resolve);
+              });
+            });
+          };
           for (const e of entries) {
             if (stopped) break;
             if (e.body === null) {
-              await this.ack(stream, group, [e.streamId]);
+              ackNow(e.streamId);
               continue;
             }
             try {
@@ -180,11 +204,13 @@ export abstract class ConsumingEventStream implements EventStream {
               // Do not skip ahead: a later entry must not be handled before this one.
               onError(err);
               mode = 'pending';
+              await acked;
               await pause(retryDelayMs);
               break;
             }
-            await this.ack(stream, group, [e.streamId]);
+            ackNow(e.streamId);
           }
+          await acked;
         } catch (err) {
           if (stopped) break;
           mode = 'pending'; // whatever was read but not handled is in our pending list

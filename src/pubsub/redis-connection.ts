@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 /** Options for {@link createRedis}. */
 export interface CreateRedisOptions {
@@ -42,7 +42,85 @@ export interface CreateRedisOptions {
 }
 
 /**
- * An ioredis client for `url` (`redis://[:password@]host:port[/db]`), connecting at once.
+ * Where Redis is: `redis://[user:password@]host:port[/db]`, or through Sentinel:
+ * `redis-sentinel://[user:password@]host:port[,host:port…]/<master name>[/db]` (the sentinels'
+ * addresses; the credentials and db are the master's). Config builds the latter from
+ * REDIS_SENTINELS and REDIS_SENTINEL_NAME.
+ */
+export function redisTargetOptions(target: string): { url?: string; options: RedisOptions } {
+  if (!target.startsWith('redis-sentinel://')) return { url: target, options: {} };
+  const m = /^redis-sentinel:\/\/(?:([^@/]*)@)?([^/]+)\/([^/]+)(?:\/(\d+))?\/?$/.exec(target);
+  if (!m) throw new Error('a Sentinel target is redis-sentinel://[user:password@]host:port[,host:port…]/<master name>[/db]');
+  const [, auth, hosts, name, db] = m;
+  const options: RedisOptions = {
+    sentinels: hosts!.split(',').map((h) => {
+      const i = h.lastIndexOf(':');
+      return i > 0 ? { host: h.slice(0, i), port: Number(h.slice(i + 1)) } : { host: h, port: 26379 };
+    }),
+    name: decodeURIComponent(name!),
+  };
+  if (auth) {
+    const j = auth.indexOf(':');
+    if (j >= 0) {
+      if (j > 0) options.username = decodeURIComponent(auth.slice(0, j));
+      options.password = decodeURIComponent(auth.slice(j + 1));
+    } else options.username = decodeURIComponent(auth);
+  }
+  if (db) options.db = Number(db);
+  return { options };
+}
+
+/**
+ * The seed nodes of a Redis Cluster target `redis-cluster://[user:password@]host:port[,host:port…]`
+ * (config builds it from REDIS_CLUSTER_NODES), or null for any other target.
+ */
+export function redisClusterTarget(target: string): { nodes: { host: string; port: number }[]; username?: string; password?: string } | null {
+  if (!target.startsWith('redis-cluster://')) return null;
+  const m = /^redis-cluster:\/\/(?:([^@/]*)@)?([^/]+)\/?$/.exec(target);
+  if (!m) throw new Error('a Redis Cluster target is redis-cluster://[user:password@]host:port[,host:port…]');
+  const out: { nodes: { host: string; port: number }[]; username?: string; password?: string } = {
+    nodes: m[2]!.split(',').map((h) => {
+      const i = h.lastIndexOf(':');
+      return { host: h.slice(0, i), port: Number(h.slice(i + 1)) };
+    }),
+  };
+  const auth = m[1];
+  if (auth) {
+    const j = auth.indexOf(':');
+    if (j >= 0) {
+      if (j > 0) out.username = decodeURIComponent(auth.slice(0, j));
+      out.password = decodeURIComponent(auth.slice(j + 1));
+    } else out.username = decodeURIComponent(auth);
+  }
+  return out;
+}
+
+/**
+ * An ioredis client for a target (redis://, redis-sentinel:// or redis-cluster://) with
+ * `options` on top. A Cluster client is returned as `Redis`: it serves the same commands,
+ * routed by key slot. Every key one command or script touches together shares a slot:
+ * single-key commands and scripts everywhere, and multi-key deletes are split per key
+ * (redis-kv-store.ts).
+ */
+export function newRedisClient(target: string, options: RedisOptions): Redis {
+  const cluster = redisClusterTarget(target);
+  if (cluster) {
+    const { keyPrefix, ...redisOptions } = options;
+    const c = new Cluster(cluster.nodes, {
+      keyPrefix,
+      redisOptions: { ...redisOptions, username: cluster.username, password: cluster.password },
+      // Commands wait for the slot map after a (re)connect instead of failing at once.
+      enableOfflineQueue: options.enableOfflineQueue ?? true,
+      clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+    });
+    return c as unknown as Redis;
+  }
+  const t = redisTargetOptions(target);
+  return t.url ? new Redis(t.url, { ...t.options, ...options }) : new Redis({ ...t.options, ...options });
+}
+
+/**
+ * An ioredis client for `url` (a {@link redisTargetOptions} target), connecting at once.
  *
  * Defaults and why: `lazyConnect: false` so a bad URL shows up at start, not at the first
  * event; `maxRetriesPerRequest: 3` (or `null` when `blocking`) so ordinary commands fail
@@ -55,13 +133,16 @@ export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
     enableOfflineQueue: opts.enableOfflineQueue ?? true,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2000),
     connectionName: opts.connectionName,
+    // Commands issued in the same tick leave in one write (a syscall per command was most of
+    // the stream consumer's CPU: its per-entry XACKs). Order on the connection is unchanged.
+    enableAutoPipelining: !opts.blocking,
   };
   if (opts.keyPrefix) options.keyPrefix = opts.keyPrefix;
   if (opts.commandTimeoutMs !== undefined) {
     if (opts.blocking) throw new Error('pubsub: a blocking connection cannot have a command timeout (it would cut blocking reads)');
     options.commandTimeout = opts.commandTimeoutMs;
   }
-  const client = new Redis(url, options);
+  const client = newRedisClient(url, options);
   client.on('error', opts.onError ?? (() => undefined));
   return client;
 }
@@ -71,7 +152,7 @@ export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
  * prefix keys themselves (ioredis would prefix them again, and never prefixes channels).
  */
 export function assertNoClientPrefix(client: Redis): void {
-  if (client.options.keyPrefix) {
+  if (client.options?.keyPrefix || (client as unknown as { options?: { keyPrefix?: string } }).options?.keyPrefix) {
     throw new Error(
       'pubsub: pass a Redis client without keyPrefix; give the prefix to the messaging class instead',
     );

@@ -7,6 +7,7 @@ import { DomainError } from '../domain/shared/errors.js';
 import { createAppLoaders } from '../domain/apps/app.loaders.js';
 import { createUserLoaders } from '../domain/people/user.loaders.js';
 import { createEnvironmentLoaders } from '../domain/settings/environment.loaders.js';
+import { createReleaseLoaders } from '../domain/releases/release.loaders.js';
 
 /** Resolves a bearer header to a viewer, as a GraphQL error with an HTTP 401 when it is bad (503 when the session store is down). */
 export async function viewerFromHeader(platform: Platform, header: string | undefined | null): Promise<Viewer | null> {
@@ -35,7 +36,7 @@ export function buildContext(platform: Platform, viewer: Viewer | null, clientAd
     domain,
     // An object, not a flag: Apollo hands plugins a shallow copy of the context.
     reads: { primary: false },
-    loaders: { ...createAppLoaders(em, () => ctx.reads.primary), ...createUserLoaders(em, () => ctx.reads.primary), ...envLoaders },
+    loaders: { ...createAppLoaders(em, () => ctx.reads.primary), ...createUserLoaders(em, () => ctx.reads.primary), ...envLoaders, ...createReleaseLoaders(em) },
     services: platform.services,
   };
   return ctx;

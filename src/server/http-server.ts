@@ -8,7 +8,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CredentialWatch, type CredentialWatchOptions } from './ws-credential-watch.js';
 import { useServer } from 'graphql-ws/use/ws';
@@ -16,6 +16,7 @@ import { GraphQLError, getOperationAST, specifiedRules, type DocumentNode, type 
 import type { Platform } from './platform.js';
 import { buildContext, viewerFromHeader } from './context.js';
 import { requestIdMiddleware } from './request-id.js';
+import { traceRequests, tracingPlugin } from './tracing.js';
 import { makeFormatError } from './format-error.js';
 import { costWithVariables, documentBoundsError, limitRules, resolveLimits, type QueryLimits } from './limits.js';
 import { prepareWsOperation } from './ws-operation.js';
@@ -73,6 +74,7 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   app.disable('x-powered-by');
   // First: every later handler and log line runs inside the request's id (request-id.ts).
   app.use(requestIdMiddleware(logger));
+  app.use(traceRequests);
   // Which X-Forwarded-For to believe: sign-in throttling keys on req.ip (PHANTOM_TRUST_PROXY).
   app.set('trust proxy', config.trustProxy);
   const httpServer = createServer(app);
@@ -161,11 +163,16 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
     validationRules: limitRules(limits),
     formatError,
     includeStacktraceInErrorResponses: false,
+    // Compact JSON (Apollo pretty-prints by default: larger bodies, slower to write).
+    stringifyResult: (value) => JSON.stringify(value),
     allowBatchedHttpRequests: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       platform.metrics.apolloPlugin(),
+      tracingPlugin(),
       ApolloServerPluginLandingPageDisabled(),
+      // No cache hints are used: without this, Apollo's cache-control plugin runs a hook on every field.
+      ApolloServerPluginCacheControlDisabled(),
       auditPlugin({
         em: () => platform.orm.em.fork(),
         // Loud on purpose: a mutation whose entry is missing is an audit gap someone must look at.

@@ -14,6 +14,7 @@ import type { DomainDeps } from '../domain/shared/domain-context.js';
 import { ensureBootstrapAdmin } from '../domain/people/auth.service.js';
 import { ensureDefaultEnvironments } from '../domain/settings/environment.service.js';
 import { createLogger, type Logger } from './logger.js';
+import { startTracing } from './tracing.js';
 import { createMessaging, type Messaging } from '../pubsub/index.js';
 import type { PhantomTopics } from '../pubsub/topics.js';
 import { attachK8s } from '../k8s/k8s.module.js';
@@ -43,8 +44,16 @@ export interface Platform {
 
 const REDIS_START_TIMEOUT_MS = 5000;
 
+/** The settings a Redis target came from, for messages. */
+function redisSettingOf(target: string): string {
+  if (target.startsWith('redis-sentinel://')) return 'REDIS_SENTINELS, REDIS_SENTINEL_NAME';
+  if (target.startsWith('redis-cluster://')) return 'REDIS_CLUSTER_NODES';
+  return 'REDIS_URL';
+}
+
 /** A URL for messages: without its password. */
 function redactUrl(url: string): string {
+  if (url.startsWith('redis-sentinel://') || url.startsWith('redis-cluster://')) return url.replace(/\/\/[^@/]*@/, '//***@');
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
@@ -62,9 +71,12 @@ export interface PlatformOptions {
 
 export async function createPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
   const logger = opts.logger ?? createLogger(config.logLevel);
+  // OpenTelemetry traces only when OTEL_EXPORTER_OTLP_ENDPOINT is set (tracing.ts).
+  const tracing = await startTracing(config.otelEndpoint);
   const { orm, stats } = await createOrm({
     databaseUrl: config.databaseUrl,
     replicaUrls: config.databaseReplicaUrls,
+    poolMax: config.databasePoolMax,
     sqlitePath: join(config.dataDir, 'phantom.db'),
   });
   const closers: (() => Promise<void> | void)[] = [() => orm.close(true)];
@@ -89,7 +101,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       const deadline = Date.now() + REDIS_START_TIMEOUT_MS;
       let reachable = false;
       while (!(reachable = await kv.ping()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      if (!reachable) throw new Error(`Redis at ${redactUrl(config.redisUrl)} is not reachable (REDIS_URL); start it or fix the setting.`);
+      if (!reachable) throw new Error(`Redis at ${redactUrl(config.redisUrl)} is not reachable (${redisSettingOf(config.redisUrl)}); start it or fix the setting.`);
     }
     const messaging = createMessaging<PhantomTopics>({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, commandTimeoutMs: config.redisCommandTimeoutMs });
     closers.push(() => messaging.close());
@@ -139,6 +151,8 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       },
     };
     platform.metrics = createMetrics(platform);
+    // The tracer provider is the process's: closing a platform sends what it buffered.
+    if (tracing.enabled) closers.unshift(() => tracing.flush());
     // Clusters (kubeconfig or embedded sims), informers, the watcher lease: `services.k8s`.
     await attachK8s(platform);
     return platform;

@@ -86,3 +86,54 @@ describeServices('SQL statements per request (MySQL)', () => {
     for (const s of memberReads) expect(s).not.toMatch(/password_hash|`u`\.\*|`e1`\.\*/);
   });
 });
+
+describeServices('App.releases on a page of apps (MySQL)', () => {
+  let t: TestPhantom;
+  beforeAll(async () => {
+    t = await startTestPhantom('mysql');
+    for (let i = 0; i < 12; i++) {
+      const r = await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`, { n: `rel-${String(i).padStart(2, '0')}` });
+      expect(r.errors).toBeUndefined();
+    }
+    // Releases written as rows (the engine is not what is measured here): app i has i releases, half in dev.
+    const conn = t.phantom.platform.orm.em.fork().getConnection('write');
+    const apps = await conn.execute<{ id: number; name: string }[]>('select id, name from apps order by name');
+    for (const [i, a] of apps.entries()) {
+      for (let j = 0; j < i; j++) {
+        await conn.execute(
+          "insert into releases (app_id, app, env, image, status, strategy, spec, targets, steps, clusters, prechecks, description, created_by, created_by_id, created_at, updated_at) values (?, ?, ?, ?, 'SUCCEEDED', 'ROLLING', '{}', '[]', '[]', '[]', '[]', '', 'admin', 1, now(3), now(3))",
+          [a.id, a.name, j % 2 ? 'prod' : 'dev', `img:${i}-${j}`],
+        );
+      }
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  async function read(first: number, env: string | null): Promise<{ used: number; apps: any[] }> {
+    const q = `query($f: Int, $e: String) { apps(first: $f) { edges { node { name releases(first: 3, env: $e) { edges { node { image env } } pageInfo { hasNextPage } } } } } }`;
+    await t.gql(q, { f: first, e: env });
+    const r = await t.gql(q, { f: first, e: env });
+    expect(r.errors).toBeUndefined();
+    return { used: t.phantom.platform.sqlStats.lastRequestQueries, apps: r.data.apps.edges.map((e: any) => e.node) };
+  }
+
+  it('is one statement for the releases of every app on the page, each app getting its own newest first', async () => {
+    const small = await read(2, null);
+    const large = await read(12, null);
+    expect(large.used).toBe(small.used);
+    const byName = Object.fromEntries(large.apps.map((a: any) => [a.name, a.releases]));
+    expect(byName['rel-00'].edges).toEqual([]);
+    expect(byName['rel-02'].edges.map((e: any) => e.node.image)).toEqual(['img:2-1', 'img:2-0']);
+    expect(byName['rel-02'].pageInfo.hasNextPage).toBe(false);
+    expect(byName['rel-07'].edges.map((e: any) => e.node.image)).toEqual(['img:7-6', 'img:7-5', 'img:7-4']);
+    expect(byName['rel-07'].pageInfo.hasNextPage).toBe(true);
+    const dev = await read(12, 'dev');
+    expect(dev.used).toBe(small.used);
+    const devOf7 = dev.apps.find((a: any) => a.name === 'rel-07').releases;
+    expect(devOf7.edges.map((e: any) => e.node.image)).toEqual(['img:7-6', 'img:7-4', 'img:7-2']);
+    expect(devOf7.edges.every((e: any) => e.node.env === 'dev')).toBe(true);
+    expect(devOf7.pageInfo.hasNextPage).toBe(true);
+  });
+});

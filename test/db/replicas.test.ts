@@ -47,3 +47,27 @@ describeServices('read replicas (MySQL)', () => {
     expect(rows).toHaveLength(1);
   });
 });
+
+describeServices('DATABASE_POOL_MAX', () => {
+  it('sizes the primary pool: more statements at once than that wait for a connection', async () => {
+    const t = await startTestPhantom('mysql', { env: { DATABASE_POOL_MAX: '3' } });
+    try {
+      const pool = (t.phantom.platform.orm.em.getConnection('write') as any).getKnex().client.pool;
+      expect(pool.max).toBe(3);
+      const conn = t.phantom.platform.orm.em.fork().getConnection('write');
+      let maxUsed = 0;
+      let maxPending = 0;
+      const running = Promise.all(Array.from({ length: 6 }, () => conn.execute('select sleep(0.3) as s')));
+      const probe = setInterval(() => {
+        maxUsed = Math.max(maxUsed, pool.numUsed());
+        maxPending = Math.max(maxPending, pool.numPendingAcquires());
+      }, 10);
+      await running;
+      clearInterval(probe);
+      expect(maxUsed).toBe(3);
+      expect(maxPending).toBeGreaterThan(0);
+    } finally {
+      await t.stop();
+    }
+  }, 60_000);
+});

@@ -55,11 +55,11 @@ export interface DedicatedRedis {
  * directory and a restart loads it, like a persisted production Redis restarting from its dump.
  * Without a SAVE a restart comes back empty.
  */
-export async function dedicatedRedis(): Promise<DedicatedRedis> {
+export async function dedicatedRedis(opts: { args?: string[] } = {}): Promise<DedicatedRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'phantom-redis-'));
   let proc: ChildProcess | undefined;
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no', ...(opts.args ?? [])];
   const cli = (...a: string[]) => spawnSync('redis-cli', ['-p', String(port), ...a]).stdout?.toString().trim() ?? '';
   const r: DedicatedRedis = {
     port,

@@ -62,19 +62,49 @@ export async function authenticate(em: EntityManager, deps: DomainDeps, header: 
   // each request costs what the lookup itself costs: one read by the unique token_hash index,
   // joined to the user by primary key. The primary, not a replica: a token created or
   // revoked a moment ago must count at once.
-  const token = await em.findOne(ApiToken, { tokenHash: hash, revokedAt: null }, { populate: ['user'], strategy: 'joined', connectionType: 'write' });
+  // A plain row of the columns needed (no entities: this runs on every request).
+  const token = await findTokenPrincipal(em, hash);
   if (!token) throw unauthenticated('Unknown or revoked API token.');
   if (Date.now() - (token.lastUsedAt?.getTime() ?? 0) > LAST_USED_RESOLUTION_MS) {
     await em.nativeUpdate(ApiToken, { id: token.id }, { lastUsedAt: new Date() });
   }
   return {
-    userId: token.user.id,
-    username: token.user.username,
-    isAdmin: token.user.isAdmin,
+    userId: token.userId,
+    username: token.username,
+    isAdmin: token.isAdmin,
     // An admin-scoped token of a user who is no longer admin keeps only what the user has.
-    scopes: token.user.isAdmin ? token.scopes : token.scopes.filter((s) => s !== TokenScope.ADMIN),
+    scopes: token.isAdmin ? token.scopes : token.scopes.filter((s) => s !== TokenScope.ADMIN),
     via: 'token',
     credentialId: String(token.id),
+  };
+}
+
+interface TokenPrincipal {
+  id: number;
+  scopes: TokenScope[];
+  lastUsedAt: Date | null;
+  userId: number;
+  username: string;
+  isAdmin: boolean;
+}
+
+/** The unrevoked token with this hash and its user's columns, in one indexed read on the primary. */
+async function findTokenPrincipal(em: EntityManager, hash: string): Promise<TokenPrincipal | null> {
+  const rows = await em.getConnection('write').execute<Record<string, unknown>[]>(
+    'select t.id, t.scopes, t.last_used_at, u.id as user_id, u.username, u.is_admin from api_tokens t join users u on u.id = t.user_id where t.token_hash = ? and t.revoked_at is null limit 1',
+    [hash],
+    'all',
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const used = r.last_used_at;
+  return {
+    id: Number(r.id),
+    scopes: (typeof r.scopes === 'string' ? JSON.parse(r.scopes) : r.scopes) as TokenScope[],
+    lastUsedAt: used == null ? null : used instanceof Date ? used : new Date(typeof used === 'number' || /^\d+$/.test(String(used)) ? Number(used) : String(used)),
+    userId: Number(r.user_id),
+    username: String(r.username),
+    isAdmin: r.is_admin === true || r.is_admin === 1 || r.is_admin === '1',
   };
 }
 

@@ -13,6 +13,7 @@ import type { ClusterRuntime } from '../../k8s/cluster-runtime.js';
 import { Release } from '../../domain/releases/release.entity.js';
 import { RELEASE_PROGRESS_TOPIC } from '../../domain/releases/release-progress-feed.js';
 import { WorkClaims } from '../work-claims.js';
+import { inSpan } from '../../server/tracing.js';
 import { WorkLoop, type EngineLogger } from '../work-loop.js';
 import { ReleaseRun, type EngineStats, type VerifyOptions } from './release-runner.js';
 import type { ReleaseApprovals } from '../../domain/releases/release-approvals.js';
@@ -93,14 +94,14 @@ export function startReleaseEngine(host: ReleaseEngineHost, opts: ReleaseEngineO
     pollMs: opts.pollMs,
     concurrency: opts.concurrency ?? 100,
     logger: host.logger,
-    run: (claim, signal) => new ReleaseRun({
+    run: (claim, signal) => inSpan('release.run', { 'phantom.release.id': claim.id, 'phantom.claim.generation': claim.generation }, () => new ReleaseRun({
       em: host.em, claims, runtime: host.runtime, approvals: host.approvals, verify, stats, onSignal, onObjects,
       eventsCommitted: host.eventsCommitted,
       builds: host.builds,
       progressCommitted: (id, seq) => {
         host.bus.publish(RELEASE_PROGRESS_TOPIC, { id, seq }).catch((err) => host.logger.warn({ err }, 'release engine: progress not announced (subscribers catch up by heartbeat)'));
       },
-    }, claim, signal).run(),
+    }, claim, signal).run()),
   });
   const off = host.bus.subscribe(RELEASE_SIGNAL_TOPIC, (m) => {
     loop.wake();

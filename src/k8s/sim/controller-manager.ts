@@ -5,6 +5,7 @@ import { GarbageCollector } from './garbage-collector.js';
 import { HpaController } from './hpa-controller.js';
 import { JobController, JOBS } from './jobs.js';
 import { NamespaceController } from './namespaces.js';
+import { EndpointsController } from './endpoints.js';
 import type { Registry } from './registry.js';
 import { ReplicaSetController } from './replicaset-controller.js';
 import { findResource, type ResourceDef } from './resources.js';
@@ -22,6 +23,7 @@ export class ControllerManager {
   private readonly gc: GarbageCollector;
   private readonly jobs: JobController;
   private readonly namespaces: NamespaceController;
+  private readonly endpoints: EndpointsController;
   private pending?: NodeJS.Timeout;
   private readonly resync: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
@@ -42,6 +44,7 @@ export class ControllerManager {
     this.gc = new GarbageCollector(registry);
     this.jobs = new JobController(registry, recorder, timing);
     this.namespaces = new NamespaceController(registry, timing);
+    this.endpoints = new EndpointsController(registry);
     this.unsubscribe = registry.store.subscribe((e) => {
       if (e.storeKey !== 'events') this.kick();
     });
@@ -84,6 +87,7 @@ export class ControllerManager {
     for (const rs of this.registry.list(RS, undefined)) step(() => this.replicaSets.sync(rs));
     for (const h of this.registry.list(HPA, undefined)) step(() => this.hpas.sync(h));
     for (const j of this.registry.list(JOBS, undefined)) step(() => this.jobs.sync(j));
+    step(() => this.endpoints.syncAll());
   }
 
   close(): void {

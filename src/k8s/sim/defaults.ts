@@ -56,7 +56,7 @@ function qosClass(spec: Obj): string {
 }
 
 /** Kinds without a `spec`. */
-const NO_SPEC = new Set(['Event', 'ConfigMap', 'Secret']);
+const NO_SPEC = new Set(['Event', 'ConfigMap', 'Secret', 'Endpoints', 'EndpointSlice']);
 
 export function applyDefaults(kind: string, o: Obj): void {
   o.spec ??= NO_SPEC.has(kind) ? undefined : {};

@@ -1,5 +1,6 @@
 /** batch/v1 Jobs in the simulator: the real kubectl and client-node 1.4 against one cluster. */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -224,6 +225,17 @@ describe('Jobs with the real kubectl', () => {
     expect((await k.run(['get', 'job', 'slow'])).stderr).toContain('NotFound');
   });
 
+  it('logs -f job/x follows the running container until it exits', async () => {
+    const file = join(k.dir, 'follow.yaml');
+    writeFileSync(file, SLOW.replace('name: slow', 'name: follow').replace('30s', '3s'));
+    expect((await k.run(['apply', '-f', file])).code).toBe(0);
+    await eventually(async () => (await json<Job>(['get', 'job', 'follow'])).status?.ready === 1);
+    const r = await k.run(['logs', '-f', 'job/follow'], 30_000);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').filter(Boolean)).toEqual(['[sim] container work started (image busybox:1.36)', '[sim] running', '[sim] exited with code 0']);
+    expect((await json<Job>(['get', 'job', 'follow'])).status?.succeeded).toBe(1);
+  });
+
   it('kubectl create job (a protobuf body) runs to completion', async () => {
     const r = await k.run(['create', 'job', 'once', '--image=busybox:1.36', '--', 'true']);
     expect(r.stderr).toBe('');
@@ -363,5 +375,43 @@ describe('Jobs with client-node (BatchV1Api)', () => {
     expect(parseGoDuration('1.5h')).toBe(5_400_000);
     expect(parseGoDuration('soon')).toBeUndefined();
     expect(parseGoDuration('5')).toBeUndefined();
+  });
+});
+
+describe('Jobs across a restart of a cluster with a data directory', () => {
+  it('a job pod running at the stop finishes after the start, and the job completes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'phantom-sim-jobs-'));
+    const timing = { ...FAST_TIMING, jobBackoffMs: 50 };
+    let cluster = await startSimulatedCluster({ name: 'jobs-keep', timing, dataDir: dir });
+    try {
+      const kc = new k8s.KubeConfig();
+      kc.loadFromString(cluster.kubeconfigYaml());
+      let batch = kc.makeApiClient(k8s.BatchV1Api);
+      await batch.createNamespacedJob({
+        namespace: 'default',
+        body: {
+          metadata: { name: 'long', annotations: { 'sim.phantom.dev/run-duration': '1500ms' } },
+          spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'build', image: 'builder:v1' }] } } },
+        },
+      });
+      await eventually(async () => (await batch.readNamespacedJob({ name: 'long', namespace: 'default' })).status?.ready === 1);
+      await cluster.close();
+      cluster = await startSimulatedCluster({ name: 'jobs-keep', timing, dataDir: dir });
+      const kc2 = new k8s.KubeConfig();
+      kc2.loadFromString(cluster.kubeconfigYaml());
+      batch = kc2.makeApiClient(k8s.BatchV1Api);
+      const done = await eventually(async () => {
+        const j = await batch.readNamespacedJob({ name: 'long', namespace: 'default' });
+        return j.status?.succeeded === 1 ? j : undefined;
+      }, 15_000);
+      expect(done.status?.conditions?.find((c) => c.type === 'Complete')?.status).toBe('True');
+      // The same pod finished (no second one was started).
+      const pods = await kc2.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: 'default', labelSelector: 'job-name=long' });
+      expect(pods.items.map((p) => p.status?.phase)).toEqual(['Succeeded']);
+      expect(cluster.controllerErrors).toEqual([]);
+    } finally {
+      await cluster.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,7 @@
 /** Namespace termination with the real kubectl: Terminating, refused creates, `delete -f` of a file holding its Namespace. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulatedCluster, type SimulatedCluster } from './index.js';
 import { eventually, FAST_TIMING, KUBECTL_132, kubectlEnv, tableRows, type KubectlEnv } from './test-support.js';
@@ -43,7 +44,8 @@ describe('namespace termination with the real kubectl', () => {
   let k: KubectlEnv;
 
   beforeAll(async () => {
-    cluster = await startSimulatedCluster({ name: 'nslife', timing: FAST_TIMING });
+    // The namespace controller's first pass comes 3 s after a DELETE: kubectl's next deletions land first even on a loaded machine.
+    cluster = await startSimulatedCluster({ name: 'nslife', timing: { ...FAST_TIMING, namespaceDeleteDelayMs: 3000 } });
     k = kubectlEnv(cluster.kubeconfigYaml());
   });
 
@@ -115,6 +117,41 @@ describe('namespace termination with the real kubectl', () => {
     const left = await k.run(['get', 'all', '-n', 'term', '-o', 'name']);
     expect(left.stdout.trim()).toBe('');
   };
+
+  it('client-node: deleteNamespace answers the Terminating namespace; creates get 403 ApiException; a watch sees it go', async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromString(cluster.kubeconfigYaml());
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'cn' } } });
+    await core.createNamespacedConfigMap({ namespace: 'cn', body: { metadata: { name: 'one' }, data: { a: '1' } } });
+    const seen: string[] = [];
+    const gone = new Promise<void>((resolve, reject) => {
+      void new k8s.Watch(kc)
+        .watch('/api/v1/namespaces', { fieldSelector: 'metadata.name=cn' }, (type, obj: k8s.V1Namespace) => {
+          seen.push(`${type}:${obj.status?.phase}`);
+          if (type === 'DELETED') resolve();
+        }, (err) => (err ? reject(err) : undefined))
+        .then((req) => gone.finally(() => req.abort()));
+    });
+    await core.deleteNamespace({ name: 'cn' });
+    const ns = await core.readNamespace({ name: 'cn' });
+    expect(ns.status?.phase).toBe('Terminating');
+    expect(ns.metadata?.deletionTimestamp).toBeInstanceOf(Date);
+    let err: unknown;
+    try {
+      await core.createNamespacedConfigMap({ namespace: 'cn', body: { metadata: { name: 'two' } } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(k8s.ApiException);
+    expect((err as k8s.ApiException<unknown>).code).toBe(403);
+    // Updates of what is there are still allowed while it terminates.
+    await core.patchNamespacedConfigMap({ name: 'one', namespace: 'cn', body: { data: { a: '2' } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await gone;
+    expect(seen[seen.length - 1]).toBe('DELETED:Terminating');
+    expect(seen).toContain('MODIFIED:Terminating');
+    await expect(core.readNamespacedConfigMap({ name: 'one', namespace: 'cn' })).rejects.toMatchObject({ code: 404 });
+  });
 
   it('the default namespace may not be deleted', async () => {
     const r = await k.run(['delete', 'namespace', 'default', '--wait=false']);

@@ -92,7 +92,7 @@ describe('simulated API server protocol', () => {
     expect(api.body.serverAddressByClientCIDRs[0].serverAddress).toBe(`127.0.0.1:${cluster.port}`);
     const apis = await call('GET', '/apis', undefined, { Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' });
     expect(apis.contentType).toBe('application/json');
-    expect(apis.body.groups.map((g: Json) => g.preferredVersion.groupVersion)).toEqual(['apps/v1', 'autoscaling/v2', 'batch/v1', 'events.k8s.io/v1', 'authorization.k8s.io/v1', 'authentication.k8s.io/v1']);
+    expect(apis.body.groups.map((g: Json) => g.preferredVersion.groupVersion)).toEqual(['apps/v1', 'autoscaling/v2', 'batch/v1', 'discovery.k8s.io/v1', 'events.k8s.io/v1', 'authorization.k8s.io/v1', 'authentication.k8s.io/v1']);
     const core = await call('GET', '/api/v1');
     const byName = new Map<string, Json>(core.body.resources.map((r: Json) => [r.name, r]));
     expect(byName.get('pods')).toMatchObject({ kind: 'Pod', namespaced: true, shortNames: ['po'], categories: ['all'] });
@@ -104,7 +104,7 @@ describe('simulated API server protocol', () => {
     expect(appsList.body.resources.find((r: Json) => r.name === 'replicasets/scale')).toMatchObject({ kind: 'Scale' });
     for (const gv of ['/apis/autoscaling/v2', '/apis/events.k8s.io/v1']) expect((await call('GET', gv)).status).toBe(200);
     expect((await call('GET', '/version')).body).toMatchObject({ major: '1', minor: '33', gitVersion: 'v1.33.0', platform: 'linux/amd64' });
-    expect((await call('GET', '/openapi/v2')).status).toBe(404);
+    expect((await call('GET', '/openapi/v2')).body.swagger).toBe('2.0');
     const idx = await call('GET', '/openapi/v3');
     expect(idx.body.paths['apis/apps/v1'].serverRelativeURL).toMatch(/^\/openapi\/v3\/apis\/apps\/v1\?hash=/);
     const doc = await call('GET', idx.body.paths['apis/apps/v1'].serverRelativeURL);

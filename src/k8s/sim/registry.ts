@@ -6,6 +6,7 @@ import { applyDefaults } from './defaults.js';
 import { deepEqual } from './equality.js';
 import { alreadyExists, badRequest, conflict, invalid, notFound, StatusError } from './errors.js';
 import { generateJobSelector } from './jobs.js';
+import { applyManagedFields, updateManagedFields } from './managed-fields.js';
 import { IMMORTAL_NAMESPACES, namespaceAlreadyTerminating, namespaceTerminating, namespaceUndeletable } from './namespaces.js';
 import { newUid, randomSuffix, rfc3339 } from './names.js';
 import { applyJsonPatch, applyMergePatch, applyServerSide, strategicMerge } from './patch.js';
@@ -20,7 +21,19 @@ export type Subresource = 'status' | 'scale' | undefined;
 export interface WriteOptions {
   dryRun?: boolean;
   subresource?: Subresource;
+  /** The `fieldManager` of an apply patch (required there). */
   fieldManager?: string;
+  /**
+   * The manager of an API request (its `fieldManager`, else from its User-Agent): the write is
+   * recorded in `managedFields`. Internal writes (controllers, kubelet) leave them as they are.
+   */
+  manager?: string;
+  /** Server-side apply `force=true`: take over conflicting fields. */
+  force?: boolean;
+  /** managedFields computed by the caller (server-side apply); set as they are. */
+  managedFields?: { value: Obj[] | undefined };
+  /** The apply configuration of a create through server-side apply. */
+  applyConfig?: Obj;
 }
 
 export interface DeleteOptions {
@@ -48,6 +61,12 @@ function clone<T>(v: T): T {
 
 function same(a: unknown, b: unknown): boolean {
   return deepEqual(a, b);
+}
+
+/** The same managers own the same fields (times aside). */
+function sameOwners(a: Obj, b: Obj): boolean {
+  const strip = (o: Obj): unknown => (o.metadata?.managedFields ?? []).map((e: Obj) => ({ ...e, time: undefined }));
+  return deepEqual(strip(a), strip(b));
 }
 
 export class Registry {
@@ -131,6 +150,12 @@ export class Registry {
     if (o.kind === 'Job') generateJobSelector(o);
     if (o.kind === 'Service') this.allocateClusterIp(o);
     validateObject(this.storageDef(def), o);
+    if (opts.manager) {
+      const mf = opts.applyConfig
+        ? applyManagedFields({}, o, opts.applyConfig, opts.manager, apiVersionOf(def), true).managedFields
+        : updateManagedFields(undefined, undefined, this.external(def, clone(o)), opts.manager, apiVersionOf(def));
+      if (mf) m.managedFields = mf;
+    }
     if (opts.dryRun) return o;
     return this.store.put(def.storeKey, o);
   }
@@ -177,6 +202,8 @@ export class Registry {
     if (opts.subresource === 'status') {
       next = clone(existing);
       next.status = o.status ?? {};
+      if (opts.manager && !opts.managedFields)
+        next.metadata.managedFields = updateManagedFields(existing.metadata.managedFields, this.external(def, clone(existing)), this.external(def, clone(next)), opts.manager, apiVersionOf(def), 'status');
     } else {
       next = o;
       next.status = existing.status;
@@ -192,7 +219,12 @@ export class Registry {
       for (const k of ['deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const)
         if (em[k] !== undefined) next.metadata[k] = em[k];
         else delete next.metadata[k];
-      delete next.metadata.managedFields;
+      // As the apiserver's field manager: managedFields sent with the write (non-empty) are the
+      // starting point — that is how clients rewrite them (kubectl's client-side → server-side
+      // apply migration); `[{}]` clears them; otherwise (absent, []) the live ones are kept.
+      const sent = m.managedFields;
+      const reset = Array.isArray(sent) && sent.length === 1 && sent[0] && typeof sent[0] === 'object' && !Object.keys(sent[0]).length;
+      next.metadata.managedFields = reset ? undefined : Array.isArray(sent) && sent.length ? sent : existing.metadata.managedFields;
       applyDefaults(next.kind, next);
       if (next.kind === 'Service') {
         next.spec.clusterIP ??= existing.spec?.clusterIP;
@@ -202,8 +234,13 @@ export class Registry {
       validateObject(this.storageDef(def), next, existing);
       if (HAS_GENERATION.has(next.kind) && !same(next.spec, existing.spec))
         next.metadata.generation = (existing.metadata.generation ?? 1) + 1;
+      if (opts.manager && !opts.managedFields && !reset)
+        next.metadata.managedFields = updateManagedFields(next.metadata.managedFields, this.external(def, clone(existing)), this.external(def, clone(next)), opts.manager, apiVersionOf(def));
     }
-    if (same(next, existing)) return existing;
+    if (opts.managedFields) next.metadata.managedFields = opts.managedFields.value;
+    if (!next.metadata.managedFields) delete next.metadata.managedFields;
+    // A write that changes nothing but field ownership times is a no-op, as upstream.
+    if (same({ ...next, metadata: { ...next.metadata, managedFields: existing.metadata.managedFields } }, existing) && sameOwners(next, existing)) return existing;
     if (opts.dryRun) return next;
     return this.store.put(def.storeKey, next);
   }
@@ -237,6 +274,10 @@ export class Registry {
     next.spec.replicas = replicas;
     if (same(next.spec, existing.spec)) return this.toScale(def, existing);
     next.metadata.generation = (existing.metadata.generation ?? 1) + 1;
+    if (opts.manager) {
+      next.metadata.managedFields = updateManagedFields(existing.metadata.managedFields, existing, next, opts.manager, apiVersionOf(def), 'scale');
+      if (!next.metadata.managedFields) delete next.metadata.managedFields;
+    }
     if (opts.dryRun) return this.toScale(def, next);
     return this.toScale(def, this.store.put(def.storeKey, next));
   }
@@ -259,7 +300,7 @@ export class Registry {
         if (opts.subresource) throw notFound(def, name);
         const body = clone(patchBody as Obj);
         body.metadata = { ...(body.metadata ?? {}), name };
-        return { object: this.create(def, ns, body, opts), created: true };
+        return { object: this.create(def, ns, body, { ...opts, manager: opts.fieldManager, applyConfig: patchBody as Obj }), created: true };
       }
     }
     if (!existing) throw notFound(def, name);
@@ -275,10 +316,19 @@ export class Registry {
       case PATCH_TYPES.strategic:
         patched = strategicMerge(current, patchBody) as Obj;
         break;
-      case PATCH_TYPES.apply:
-        patched = applyServerSide(current, patchBody as Obj);
+      case PATCH_TYPES.apply: {
+        const merged = applyServerSide(current, patchBody as Obj);
+        if (opts.subresource === 'scale') {
+          patched = merged;
+        } else {
+          // Field ownership: conflicts (409 unless force), and fields this manager stopped applying go.
+          const owned = applyManagedFields(current, merged, patchBody as Obj, opts.fieldManager as string, apiVersionOf(def), !!opts.force, opts.subresource);
+          patched = owned.object;
+          opts = { ...opts, managedFields: { value: owned.managedFields } };
+        }
         if (!(patchBody as Obj).metadata?.resourceVersion) patched.metadata.resourceVersion = existing.metadata.resourceVersion;
         break;
+      }
       default:
         throw new StatusError(415, 'UnsupportedMediaType', `the server does not support the patch type "${contentType}"`, {});
     }

@@ -133,6 +133,10 @@ export const RESOURCES: ResourceDef[] = [
     shortNames: ['svc'], categories: ['all'], verbs: ALL_VERBS, subresources: ['status'], storeKey: 'services',
   },
   {
+    group: '', version: 'v1', resource: 'endpoints', singular: 'endpoints', kind: 'Endpoints', namespaced: true,
+    shortNames: ['ep'], categories: [], verbs: ALL_VERBS, subresources: [], storeKey: 'endpoints',
+  },
+  {
     group: '', version: 'v1', resource: 'configmaps', singular: 'configmap', kind: 'ConfigMap', namespaced: true,
     shortNames: ['cm'], categories: [], verbs: ALL_VERBS, subresources: [], storeKey: 'configmaps',
   },
@@ -157,6 +161,10 @@ export const RESOURCES: ResourceDef[] = [
   {
     group: 'batch', version: 'v1', resource: 'jobs', singular: 'job', kind: 'Job', namespaced: true,
     shortNames: [], categories: ['all'], verbs: ALL_VERBS, subresources: ['status'], storeKey: 'jobs.batch',
+  },
+  {
+    group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice',
+    namespaced: true, shortNames: [], categories: [], verbs: ALL_VERBS, subresources: [], storeKey: 'endpointslices.discovery.k8s.io',
   },
   {
     group: 'autoscaling', version: 'v2', resource: 'horizontalpodautoscalers', singular: 'horizontalpodautoscaler',
@@ -197,6 +205,7 @@ export const GROUP_VERSIONS: { group: string; version: string }[] = [
   { group: 'autoscaling', version: 'v2' },
   { group: 'autoscaling', version: 'v1' },
   { group: 'batch', version: 'v1' },
+  { group: 'discovery.k8s.io', version: 'v1' },
   { group: 'events.k8s.io', version: 'v1' },
   { group: 'authorization.k8s.io', version: 'v1' },
   { group: 'authentication.k8s.io', version: 'v1' },

@@ -19,6 +19,7 @@ import { badRequest, internalError, invalid, methodNotAllowed, pathNotFound, Sta
 import { EventRecorder } from './event-recorder.js';
 import { Kubelet } from './kubelet.js';
 import { kubeconfigFor } from './kubeconfig.js';
+import { OPENAPI_V2_PROTOBUF, openApiV2Doc, openApiV2Protobuf } from './openapi-v2.js';
 import { partialList, partialObject, wantsPartial } from './partial-metadata.js';
 import { decodeProtobufObject, isProtobufBody } from './protobuf.js';
 import { page } from './paging.js';
@@ -268,6 +269,20 @@ function checkFields(def: ResourceDef, body: Obj, q: URLSearchParams, res: Serve
   pruneFields(body, unknown);
 }
 
+/**
+ * The field manager of a write: `fieldManager`, else the User-Agent up to its first `/`
+ * (the apiserver's default), else `unknown`.
+ */
+function fieldManager(req: IncomingMessage, q: URLSearchParams): string {
+  const explicit = q.get('fieldManager');
+  if (explicit) {
+    if (explicit.length > 128) throw badRequest(`fieldManager: Too long: may not be more than 128 bytes`);
+    return explicit;
+  }
+  const ua = req.headers['user-agent'];
+  return (typeof ua === 'string' && ua.split('/')[0]?.trim()) || 'unknown';
+}
+
 function deleteStatus(def: ResourceDef, o: Obj): Obj {
   const details: Obj = { name: o.metadata.name };
   if (def.group) details.group = def.group;
@@ -469,6 +484,14 @@ class Cluster implements SimulatedCluster {
       if (path === '/api') return sendJson(res, 200, apiVersions(`127.0.0.1:${this.port}`));
       if (path === '/apis') return sendJson(res, 200, apiGroupList());
       if (path === '/openapi/v3') return sendJson(res, 200, openApiV3Index());
+      if (path === '/openapi/v2') {
+        // kubectl asks for the gnostic protobuf form (validation of `kind: List` files); others get JSON.
+        if (!(accept ?? '').includes('protobuf')) return sendJson(res, 200, openApiV2Doc());
+        const pb = openApiV2Protobuf();
+        res.writeHead(200, { 'Content-Type': OPENAPI_V2_PROTOBUF, 'Content-Length': pb.length, 'Cache-Control': 'no-cache, private' });
+        res.end(pb);
+        return;
+      }
       if (segs[0] === 'openapi') {
         if (segs[1] === 'v3') {
           const doc = openApiV3Doc(segs.slice(2).join('/'));
@@ -580,7 +603,7 @@ class Cluster implements SimulatedCluster {
         if (body.kind && body.kind !== def.kind)
           throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${def.kind})`);
         checkFields(def, body, q, res);
-        const created = this.registry.create(def, ns, body, { dryRun });
+        const created = this.registry.create(def, ns, body, { dryRun, manager: fieldManager(req, q) });
         return sendJson(res, 201, out(created));
       }
       if (method === 'DELETE') {
@@ -631,7 +654,7 @@ class Cluster implements SimulatedCluster {
       if (body.kind && body.kind !== expectKind)
         throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${expectKind})`);
       if (!sub) checkFields(def, body, q, res);
-      const updated = this.registry.update(def, ns, name, body, { dryRun, subresource: sub });
+      const updated = this.registry.update(def, ns, name, body, { dryRun, subresource: sub, manager: fieldManager(req, q) });
       return sendJson(res, 200, sub === 'scale' ? updated : out(updated));
     }
     if (method === 'PATCH') {
@@ -645,10 +668,17 @@ class Cluster implements SimulatedCluster {
       // A merge or strategic patch mirrors the object's structure; an apply patch is an object. JSON patches are not checked.
       if (!sub && ct !== PATCH_TYPES.json && body && typeof body === 'object' && !Array.isArray(body))
         checkFields(def, body as Obj, q, res, ct !== PATCH_TYPES.apply);
+      const force = q.get('force');
+      if (force !== null && ct !== PATCH_TYPES.apply)
+        throw invalid({ group: 'meta.k8s.io', resource: 'patchoptions', kind: 'PatchOptions' }, '', [
+          { reason: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch', field: 'force' },
+        ]);
       const { object, created } = this.registry.patch(def, ns, name, ct, body, {
         dryRun,
         subresource: sub,
         fieldManager: q.get('fieldManager') ?? undefined,
+        manager: fieldManager(req, q),
+        force: boolParam(force),
       });
       return sendJson(res, created ? 201 : 200, sub === 'scale' ? object : out(object));
     }

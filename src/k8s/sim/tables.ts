@@ -334,6 +334,61 @@ const PRINTERS: Record<string, Printer> = {
       return [j.metadata.name, status, completions, duration, age(j), cs, imgs, labelSelectorString(j.spec?.selector)];
     },
   },
+  Endpoints: {
+    columns: [
+      NAME_COL,
+      col('Endpoints', 0, 'string', '', 'Endpoints of the service'),
+      AGE_COL,
+    ],
+    // printers.go formatEndpoints: ip:port per address and port, at most 3, then "+ N more...".
+    cells: (e) => {
+      const subsets: Obj[] = e.subsets ?? [];
+      if (!subsets.length) return [e.metadata.name, '<none>', age(e)];
+      const list: string[] = [];
+      let count = 0;
+      let more = false;
+      for (const ss of subsets) {
+        const addrs: Obj[] = ss.addresses ?? [];
+        const ports: Obj[] = ss.ports ?? [];
+        if (!ports.length) {
+          count += addrs.length;
+          for (const a of addrs) {
+            if (list.length === 3) { more = true; break; }
+            list.push(a.ip);
+          }
+          continue;
+        }
+        for (const p of ports) {
+          count += addrs.length;
+          for (const a of addrs) {
+            if (list.length === 3) { more = true; break; }
+            list.push(String(a.ip).includes(':') ? `[${a.ip}]:${p.port}` : `${a.ip}:${p.port}`);
+          }
+        }
+      }
+      const cell = more ? `${list.join(',')} + ${count - 3} more...` : list.join(',');
+      return [e.metadata.name, cell, age(e)];
+    },
+  },
+  EndpointSlice: {
+    columns: [
+      NAME_COL,
+      col('AddressType', 0, 'string', '', 'addressType specifies the type of address carried by this EndpointSlice. All addresses in this slice must be the same type. This field is immutable after creation. The following address types are currently supported: * IPv4: Represents an IPv4 Address. * IPv6: Represents an IPv6 Address. * FQDN: Represents a Fully Qualified Domain Name.'),
+      col('Ports', 0, 'string', '', 'ports specifies the list of network ports exposed by each endpoint in this slice. Each port must have a unique name. When ports is empty, it indicates that there are no defined ports. When a port is defined with a nil port value, it indicates "all ports". Each slice may include a maximum of 100 ports.'),
+      col('Endpoints', 0, 'string', '', 'endpoints is a list of unique endpoints in this slice. Each slice may include a maximum of 1000 endpoints.'),
+      AGE_COL,
+    ],
+    // printers.go formatDiscoveryPorts / formatDiscoveryEndpoints.
+    cells: (s) => {
+      const cap = (items: string[]): string => {
+        if (!items.length) return '<unset>';
+        return items.length > 3 ? `${items.slice(0, 3).join(',')} + ${items.length - 3} more...` : items.join(',');
+      };
+      const ports = (s.ports ?? []).map((p: Obj) => (p.port === undefined || p.port === null ? '<unset>' : String(p.port)));
+      const addrs = (s.endpoints ?? []).flatMap((e: Obj) => e.addresses ?? []).map(String);
+      return [s.metadata.name, s.addressType ?? '', cap(ports), cap(addrs), age(s)];
+    },
+  },
   Namespace: {
     columns: [NAME_COL, col('Status', 0, 'string', '', 'The status of the namespace'), AGE_COL],
     cells: (n) => [n.metadata.name, n.status?.phase ?? 'Active', age(n)],

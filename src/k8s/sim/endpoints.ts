@@ -1,0 +1,176 @@
+/**
+ * The endpoints and endpointslice controllers: for every Service with a selector, an Endpoints
+ * object (core v1, named like the service) and one EndpointSlice (discovery.k8s.io/v1, owned by
+ * the service) listing the matching pods that have an IP — ready ones as addresses, the others
+ * as not-ready — with the service's ports resolved against the pods' container ports.
+ */
+import { deepEqual } from './equality.js';
+import { rfc3339 } from './names.js';
+import type { Registry } from './registry.js';
+import { findResource, type ResourceDef } from './resources.js';
+import { isPodReady } from './replicaset-controller.js';
+import type { Obj } from './types.js';
+
+const PODS = findResource('', 'v1', 'pods') as ResourceDef;
+const SERVICES = findResource('', 'v1', 'services') as ResourceDef;
+export const ENDPOINTS = findResource('', 'v1', 'endpoints') as ResourceDef;
+export const ENDPOINT_SLICES = findResource('discovery.k8s.io', 'v1', 'endpointslices') as ResourceDef;
+
+const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
+const SLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
+const SERVICE_NAME = 'kubernetes.io/service-name';
+
+function selects(selector: Obj, labels: Obj | undefined): boolean {
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+/** The container port a service port's targetPort names (a number, or a named container port), or undefined. */
+function resolvePort(pod: Obj, sp: Obj): number | undefined {
+  const target = sp.targetPort ?? sp.port;
+  if (typeof target === 'number') return target;
+  if (typeof target === 'string' && /^\d+$/.test(target)) return Number(target);
+  for (const c of pod.spec?.containers ?? [])
+    for (const p of c.ports ?? []) if (p.name === target && (p.protocol ?? 'TCP') === (sp.protocol ?? 'TCP')) return p.containerPort;
+  return undefined;
+}
+
+interface Member {
+  pod: Obj;
+  ready: boolean;
+  terminating: boolean;
+}
+
+export class EndpointsController {
+  constructor(private readonly registry: Registry) {}
+
+  /** One pass over every service, and removal of Endpoints whose service is gone. */
+  syncAll(): void {
+    const services = this.registry.list(SERVICES, undefined);
+    const byKey = new Set(services.map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
+    for (const s of services) this.sync(s);
+    for (const ep of this.registry.list(ENDPOINTS, undefined)) {
+      if (byKey.has(`${ep.metadata.namespace}/${ep.metadata.name}`)) continue;
+      // Only the controller's own Endpoints (those of a service with a selector) go with the service.
+      if (ep.metadata.annotations?.['endpoints.kubernetes.io/last-change-trigger-time'] === undefined) continue;
+      try {
+        this.registry.store.remove(ENDPOINTS.storeKey, ep.metadata.namespace, ep.metadata.name);
+      } catch {
+        // gone already
+      }
+    }
+  }
+
+  sync(svc: Obj): void {
+    const selector: Obj | undefined = svc.spec?.selector;
+    if (!selector || !Object.keys(selector).length || svc.spec?.type === 'ExternalName' || svc.metadata.deletionTimestamp) return;
+    const ns: string = svc.metadata.namespace;
+    // A terminating namespace takes no new objects; its services go soon anyway.
+    if (this.registry.store.get('namespaces', undefined, ns)?.metadata?.deletionTimestamp) return;
+    const members: Member[] = this.registry
+      .listWhere(PODS, ns, (p) => selects(selector, p.metadata?.labels) && !!p.status?.podIP && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
+      .map((pod) => ({ pod, ready: isPodReady(pod) && !pod.metadata.deletionTimestamp, terminating: !!pod.metadata.deletionTimestamp }))
+      .sort((a, b) => (a.pod.metadata.name < b.pod.metadata.name ? -1 : 1));
+    this.writeEndpoints(svc, members);
+    this.writeSlice(svc, members);
+  }
+
+  private writeEndpoints(svc: Obj, members: Member[]): void {
+    const ns: string = svc.metadata.namespace;
+    const name: string = svc.metadata.name;
+    // Pods are grouped by the ports they resolve to, as the endpoints controller's subsets.
+    const subsets = new Map<string, { addresses: Obj[]; notReadyAddresses: Obj[]; ports: Obj[] }>();
+    for (const m of members) {
+      if (m.terminating) continue;
+      const ports: Obj[] = [];
+      for (const sp of svc.spec?.ports ?? []) {
+        const port = resolvePort(m.pod, sp);
+        if (port === undefined) continue;
+        const p: Obj = { port, protocol: sp.protocol ?? 'TCP' };
+        if (sp.name) p.name = sp.name;
+        if (sp.appProtocol) p.appProtocol = sp.appProtocol;
+        ports.push(p);
+      }
+      if ((svc.spec?.ports ?? []).length && !ports.length) continue;
+      const key = JSON.stringify(ports);
+      const subset = subsets.get(key) ?? { addresses: [], notReadyAddresses: [], ports };
+      const addr: Obj = {
+        ip: m.pod.status.podIP,
+        nodeName: m.pod.spec?.nodeName,
+        targetRef: { kind: 'Pod', namespace: ns, name: m.pod.metadata.name, uid: m.pod.metadata.uid },
+      };
+      (m.ready ? subset.addresses : subset.notReadyAddresses).push(addr);
+      subsets.set(key, subset);
+    }
+    const out: Obj[] = [...subsets.values()].map((s) => {
+      const o: Obj = {};
+      if (s.addresses.length) o.addresses = s.addresses;
+      if (s.notReadyAddresses.length) o.notReadyAddresses = s.notReadyAddresses;
+      if (s.ports.length) o.ports = s.ports;
+      return o;
+    });
+    const existing = this.registry.tryGet(ENDPOINTS, ns, name);
+    const labels: Obj = { ...(svc.metadata.labels ?? {}) };
+    if (svc.spec?.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
+    if (existing && deepEqual(existing.subsets ?? [], out) && deepEqual(existing.metadata.labels ?? {}, labels)) return;
+    const body: Obj = existing ? structuredClone(existing) : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace: ns } };
+    body.metadata.labels = labels;
+    if (!Object.keys(labels).length) delete body.metadata.labels;
+    body.metadata.annotations = { ...(body.metadata.annotations ?? {}), 'endpoints.kubernetes.io/last-change-trigger-time': rfc3339() };
+    if (out.length) body.subsets = out;
+    else delete body.subsets;
+    if (existing) {
+      delete body.metadata.resourceVersion;
+      this.registry.update(ENDPOINTS, ns, name, body);
+    } else this.registry.create(ENDPOINTS, ns, body);
+  }
+
+  private writeSlice(svc: Obj, members: Member[]): void {
+    const ns: string = svc.metadata.namespace;
+    const ports: Obj[] = [];
+    const first = members[0]?.pod;
+    for (const sp of svc.spec?.ports ?? []) {
+      const port = first ? resolvePort(first, sp) : undefined;
+      const p: Obj = { name: sp.name ?? '', protocol: sp.protocol ?? 'TCP' };
+      if (port !== undefined) p.port = port;
+      if (sp.appProtocol) p.appProtocol = sp.appProtocol;
+      ports.push(p);
+    }
+    const endpoints: Obj[] = members.map((m) => ({
+      addresses: [m.pod.status.podIP],
+      conditions: { ready: m.ready, serving: isPodReady(m.pod), terminating: m.terminating },
+      nodeName: m.pod.spec?.nodeName,
+      targetRef: { kind: 'Pod', namespace: ns, name: m.pod.metadata.name, uid: m.pod.metadata.uid },
+    }));
+    const owned = this.registry.listWhere(
+      ENDPOINT_SLICES,
+      ns,
+      (s) => s.metadata?.labels?.[SERVICE_NAME] === svc.metadata.name && s.metadata?.labels?.[MANAGED_BY] === SLICE_CONTROLLER,
+    );
+    const labels: Obj = { ...(svc.metadata.labels ?? {}), [SERVICE_NAME]: svc.metadata.name, [MANAGED_BY]: SLICE_CONTROLLER };
+    if (svc.spec?.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
+    const [slice, ...extra] = owned;
+    for (const x of extra) this.registry.store.remove(ENDPOINT_SLICES.storeKey, ns, x.metadata.name);
+    if (slice && deepEqual(slice.endpoints ?? [], endpoints) && deepEqual(slice.ports ?? [], ports) && deepEqual(slice.metadata.labels, labels)) return;
+    const body: Obj = slice
+      ? structuredClone(slice)
+      : {
+          apiVersion: 'discovery.k8s.io/v1',
+          kind: 'EndpointSlice',
+          metadata: {
+            generateName: `${svc.metadata.name}-`,
+            namespace: ns,
+            ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: svc.metadata.name, uid: svc.metadata.uid, controller: true, blockOwnerDeletion: true }],
+          },
+          addressType: 'IPv4',
+        };
+    body.metadata.labels = labels;
+    body.metadata.annotations = { ...(body.metadata.annotations ?? {}), 'endpoints.kubernetes.io/last-change-trigger-time': rfc3339() };
+    body.endpoints = endpoints;
+    body.ports = ports;
+    if (!endpoints.length) body.endpoints = [];
+    if (slice) {
+      delete body.metadata.resourceVersion;
+      this.registry.update(ENDPOINT_SLICES, ns, slice.metadata.name, body);
+    } else this.registry.create(ENDPOINT_SLICES, ns, body);
+  }
+}
