@@ -214,6 +214,24 @@ describe.each(availableModes)('builds (%s)', (mode) => {
     expect(rf.map((f) => f.release.status)).toEqual(expect.arrayContaining(['BUILDING', 'PRECHECKING', 'SUCCEEDED']));
   });
 
+  it('a worker runs at most PHANTOM_BUILD_CONCURRENCY (default 2) builds at once; the rest wait QUEUED', async () => {
+    const gate = join(root, 'gate-concurrency');
+    const repo = makeRepo({ 'wait.sh': `echo waiting\nwhile [ ! -e ${gate} ]; do sleep 0.1; done\necho through\n` }, root);
+    await createApp('busy', repo.url, 'sh wait.sh');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await triggerBuild(t, 'busy', null, dev)).id);
+    const statuses = async () => Promise.all(ids.map(async (id) => (await getBuild(t, id)).status as string));
+    // Two start and wait at the gate; the third stays QUEUED however long we look.
+    for (let i = 0; i < 200 && (await statuses()).filter((s) => s === 'RUNNING').length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1500));
+    const held = await statuses();
+    expect(held.filter((s) => s === 'RUNNING')).toHaveLength(2);
+    expect(held.filter((s) => s === 'QUEUED')).toHaveLength(1);
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(gate, '');
+    for (const id of ids) expect((await waitForBuild(t, id)).status).toBe('SUCCEEDED');
+  });
+
   it('a VIEWER cannot trigger; bad input answers with stable codes', async () => {
     const v = await t.gql(`mutation { triggerBuild(app: "shop") { id } }`, {}, viewer);
     expect(errorCode(v)).toBe('FORBIDDEN');
