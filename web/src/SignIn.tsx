@@ -3,34 +3,10 @@
  * returns a session token). Signed in, it shows who you are (`viewer`).
  */
 import { useEffect, useState, type FormEvent } from 'react';
-import { gql, useMutation, useQuery } from 'urql';
+import { useMutation, useQuery } from 'urql';
+import { LoginDocument, LogoutDocument, ViewerDocument } from './gql/graphql';
 import { setToken, useToken } from './token';
 import { ErrorList } from './ErrorList';
-
-const VIEWER = gql`
-  query Viewer {
-    viewer {
-      username
-      displayName
-      isAdmin
-    }
-  }
-`;
-
-const LOGIN = gql`
-  mutation Login($username: String!, $password: String!) {
-    login(username: $username, password: $password) {
-      token
-      expiresAt
-    }
-  }
-`;
-
-const LOGOUT = gql`
-  mutation Logout {
-    logout
-  }
-`;
 
 export function SignIn() {
   const token = useToken();
@@ -38,8 +14,8 @@ export function SignIn() {
 }
 
 function SignedIn() {
-  const [{ data, error }] = useQuery({ query: VIEWER });
-  const [, logout] = useMutation(LOGOUT);
+  const [{ data, error }] = useQuery({ query: ViewerDocument });
+  const [, logout] = useMutation(LogoutDocument);
   // A stored token that no longer works (session over, token revoked): forget it, so the
   // sign-in forms come back instead of a dead end.
   const stale =
@@ -73,7 +49,7 @@ function SignInForms() {
   const [tokenInput, setTokenInput] = useState('');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [{ fetching, error }, login] = useMutation(LOGIN);
+  const [{ fetching, error }, login] = useMutation(LoginDocument);
 
   const submitToken = (e: FormEvent) => {
     e.preventDefault();

@@ -2,9 +2,9 @@
  * The API clients: urql for the app pages (HTTP POST with the current token, subscriptions
  * over graphql-ws). The playground builds its own fetcher (playground/Playground.tsx).
  *
- * Documents are typed by hand (`gql<Data, Variables>`), next to the page that uses them:
- * graphql-codegen was not added (its dependency tree is large for what five pages need);
- * `npm run check` type-checks the pages, and the browser tests run every document.
+ * Documents live in `graphql/*.graphql`; `npm run codegen` (web/codegen.ts) validates them
+ * against schema/schema.graphql and generates `gql/graphql.ts`, typed documents urql's hooks
+ * infer results and variables from. `npm run check` fails when that file is stale.
  */
 import { Client, cacheExchange, fetchExchange, subscriptionExchange, type OperationContext } from 'urql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';

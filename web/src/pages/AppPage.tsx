@@ -4,82 +4,17 @@
  * app's recent releases, live.
  */
 import { useState, type FormEvent, type ReactNode } from 'react';
-import { gql, useMutation, useQuery } from 'urql';
+import { useMutation, useQuery } from 'urql';
+import { AppDocument, CreateReleaseDocument, EnvironmentsDocument, type AppQuery } from '../gql/graphql';
 import { Link, navigate, releasePath } from '../router';
 import { ErrorList } from '../ErrorList';
 import { ReleaseList } from './ReleasesPage';
 
-const APP = gql`
-  query App($name: String!) {
-    app(name: $name) {
-      id
-      name
-      kind
-      description
-      repository
-      buildCommand
-      startCommand
-      stopCommand
-      version
-      viewerCanRelease
-      createdAt
-      updatedAt
-      container {
-        replicas
-        cpu
-        memory
-        port
-        healthCheckPath
-        hpa {
-          minReplicas
-          maxReplicas
-          targetCpuUtilization
-        }
-      }
-      releaseConfig {
-        strategy
-        autoRollback
-        autoReleaseEnvs
-      }
-      members {
-        role
-        user {
-          id
-          username
-          displayName
-        }
-      }
-    }
-  }
-`;
-
-interface App {
-  name: string;
-  kind: string;
-  description: string;
-  repository: string;
-  buildCommand: string;
-  startCommand: string;
-  stopCommand: string;
-  version: number;
-  viewerCanRelease: boolean;
-  createdAt: string;
-  updatedAt: string;
-  container: {
-    replicas: number;
-    cpu: string;
-    memory: string;
-    port: number;
-    healthCheckPath: string;
-    hpa: { minReplicas: number; maxReplicas: number; targetCpuUtilization: number } | null;
-  };
-  releaseConfig: { strategy: string; autoRollback: boolean; autoReleaseEnvs: string[] };
-  members: { role: string; user: { id: string; username: string; displayName: string } }[];
-}
+type App = NonNullable<AppQuery['app']>;
 
 export function AppPage({ name }: { name: string }) {
-  const [{ data, fetching, error }] = useQuery({ query: APP, variables: { name } });
-  const app = data?.app as App | null | undefined;
+  const [{ data, fetching, error }] = useQuery({ query: AppDocument, variables: { name } });
+  const app = data?.app;
   return (
     <section>
       <p className="crumbs">
@@ -186,29 +121,12 @@ function Fields({ rows }: { rows: [string, ReactNode][] }) {
   );
 }
 
-const ENVIRONMENTS = gql<{ environments: { name: string; requiresApproval: boolean }[] }, Record<string, never>>`
-  query Environments {
-    environments {
-      name
-      requiresApproval
-    }
-  }
-`;
-
-const CREATE_RELEASE = gql<{ createRelease: { id: string } }, { input: { app: string; env: string; image: string; description?: string } }>`
-  mutation CreateRelease($input: CreateReleaseInput!) {
-    createRelease(input: $input) {
-      id
-    }
-  }
-`;
-
 /** Starts a release and opens its page; the API decides who may (its error says why not). */
 function StartRelease({ app }: { app: string }) {
-  const [{ data: envs }] = useQuery({ query: ENVIRONMENTS });
+  const [{ data: envs }] = useQuery({ query: EnvironmentsDocument });
   const [env, setEnv] = useState('');
   const [image, setImage] = useState('');
-  const [{ fetching, error }, create] = useMutation(CREATE_RELEASE);
+  const [{ fetching, error }, create] = useMutation(CreateReleaseDocument);
   const chosen = env || envs?.environments[0]?.name || '';
   const submit = async (e: FormEvent) => {
     e.preventDefault();
