@@ -1,7 +1,8 @@
 /**
  * `/apps/:name`: one app as the API returns it: kind, container spec, release config, members;
- * "start a release" (env + image) for those the API says may (`viewerCanRelease`), and the
- * app's recent releases, live.
+ * per environment its live workloads (AppWorkloads.tsx: pods over `podEvents`, scale and
+ * restart for those the API says may, `viewerCanOperate`); "Edit app" (`viewerCanEdit`,
+ * AppEdit.tsx); "start a release" (env + image, `viewerCanRelease`); recent releases, live.
  */
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { useMutation, useQuery } from 'urql';
@@ -9,11 +10,14 @@ import { AppDocument, CreateReleaseDocument, EnvironmentsDocument, type AppQuery
 import { Link, navigate, releasePath } from '../router';
 import { ErrorList } from '../ErrorList';
 import { ReleaseList } from './ReleasesPage';
+import { AppWorkloads } from './AppWorkloads';
+import { AppEdit } from './AppEdit';
 
 type App = NonNullable<AppQuery['app']>;
 
 export function AppPage({ name }: { name: string }) {
-  const [{ data, fetching, error }] = useQuery({ query: AppDocument, variables: { name } });
+  const [{ data, fetching, error }, refetch] = useQuery({ query: AppDocument, variables: { name } });
+  const reload = () => refetch({ requestPolicy: 'network-only' });
   const app = data?.app;
   return (
     <section>
@@ -23,12 +27,12 @@ export function AppPage({ name }: { name: string }) {
       <ErrorList error={error} />
       {fetching && !data && <p className="muted">Loading…</p>}
       {data && !app && <p className="empty">No app named “{name}”.</p>}
-      {app && <AppDetails app={app} />}
+      {app && <AppDetails app={app} reload={reload} />}
     </section>
   );
 }
 
-function AppDetails({ app }: { app: App }) {
+function AppDetails({ app, reload }: { app: App; reload: () => void }) {
   const c = app.container;
   const r = app.releaseConfig;
   return (
@@ -38,6 +42,8 @@ function AppDetails({ app }: { app: App }) {
         <span className="badge">{app.kind}</span>
         <span className="muted">version {app.version}</span>
       </div>
+      {/* Offered to whom the API says may edit; updateApp still decides. */}
+      {app.viewerCanEdit && <AppEdit app={app} onSaved={reload} onReload={reload} />}
       {app.description && <p>{app.description}</p>}
       <div className="cards">
         <Card title="Container">
@@ -90,6 +96,7 @@ function AppDetails({ app }: { app: App }) {
       </div>
       {/* Offered to whom the API says may release; createRelease still decides. */}
       {app.viewerCanRelease && <StartRelease app={app.name} />}
+      <AppWorkloads app={app.name} canOperate={app.viewerCanOperate} />
       <h2 className="section">Recent releases</h2>
       <ReleaseList filter={{ app: app.name }} hideApp />
       <p className="muted small">

