@@ -25,6 +25,8 @@ describe('app page actions and /admin in Chromium', () => {
   let owner: string;
   let admin: string;
   const pageErrors: string[] = [];
+  /** graphql-ws `next` payloads the page received, by subscription root field. */
+  const received: Record<string, number> = {};
 
   async function signInAs(token: string): Promise<void> {
     await page.goto(`${base}/`);
@@ -59,6 +61,12 @@ describe('app page actions and /admin in Chromium', () => {
     b = await launchChromium();
     page = await b.context.newPage();
     page.on('pageerror', (e) => pageErrors.push(String(e)));
+    page.on('websocket', (ws) =>
+      ws.on('framereceived', (f) => {
+        const m = JSON.parse(String(f.payload));
+        if (m.type === 'next') for (const field of Object.keys(m.payload?.data ?? {})) received[field] = (received[field] ?? 0) + 1;
+      }),
+    );
     page.on('console', (m) => {
       if (/Content.Security.Policy/i.test(m.text())) pageErrors.push(m.text());
     });
@@ -78,6 +86,7 @@ describe('app page actions and /admin in Chromium', () => {
     // A DEVELOPER may operate but not edit (the API says so).
     expect(await page.getByRole('button', { name: 'Edit app' }).count()).toBe(0);
     const form = page.getByRole('form', { name: 'Scale or restart in dev' });
+    const podEventsBefore = received.podEvents ?? 0;
     await form.getByLabel('Replicas in dev').fill('3');
     await form.getByRole('button', { name: 'Scale' }).click();
     await form.getByRole('status').filter({ hasText: 'Scaled to 3 in dev.' }).waitFor();
@@ -85,6 +94,8 @@ describe('app page actions and /admin in Chromium', () => {
     // The new pods arrive over podEvents and turn Running; ready follows.
     await expect.poll(() => card.getByTestId('pod-row').filter({ hasText: 'Running' }).count(), { timeout: 30_000 }).toBe(3);
     await expect.poll(() => card.getByTestId('ready').textContent(), { timeout: 30_000 }).toBe('3');
+    // The page heard of the new pods over podEvents (not only by reading the workload again).
+    expect((received.podEvents ?? 0) - podEventsBefore).toBeGreaterThanOrEqual(2);
     const w = await t.gql(`{ app(name: "shop") { workloads(env: "dev") { replicas readyReplicas } } }`);
     expect(w.data.app.workloads[0]).toEqual({ replicas: 3, readyReplicas: 3 });
     await shoot('app-workloads');
@@ -129,6 +140,63 @@ describe('app page actions and /admin in Chromium', () => {
     await expect.poll(() => form.getByLabel('Description').inputValue()).toBe('Changed elsewhere');
     expect(await form.getByRole('alert').count()).toBe(0);
   }, 60_000);
+
+  it('/admin: an admin creates and deletes a maintenance window; users, environments and masked routes are listed', async () => {
+    const route = await t.gql(
+      `mutation { createNotificationRoute(input: { name: "ops-chat", channel: WEBHOOK, webhookUrl: "https://hooks.example.com/services/T000/SECRET-PATH?key=abc", secret: "s3cret-signing-key" }) { id } }`,
+    );
+    expect(route.errors).toBeUndefined();
+    await signInAs(admin);
+    await page.goto(`${base}/admin`);
+    await page.getByRole('heading', { name: /Maintenance windows \(0\)/ }).waitFor();
+    expect(await page.getByTestId('user').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining('olivia'), expect.stringContaining('root-ann')]));
+    const routeRow = page.getByTestId('route').filter({ hasText: 'ops-chat' });
+    await routeRow.waitFor();
+    expect(await routeRow.textContent()).toContain('https://hooks.example.com/***');
+    expect(await page.locator('main').textContent()).not.toContain('SECRET-PATH');
+    expect(await page.locator('main').textContent()).toContain('sim-2');
+
+    const form = page.getByRole('form', { name: 'New maintenance window' });
+    await form.getByLabel('Name').fill('year-end-freeze');
+    await form.getByLabel('Reason').fill('Year-end books');
+    await form.getByLabel('Starts').fill('2031-12-20T00:00');
+    await form.getByLabel('Ends').fill('2032-01-03T00:00');
+    await form.getByLabel('prod').check();
+    await form.getByRole('button', { name: 'Create window' }).click();
+    const row = page.getByTestId('window').filter({ hasText: 'year-end-freeze' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('Year-end books');
+    const api = await t.gql(`{ settings { maintenanceWindows { name envs reason } } }`);
+    expect(api.data.settings.maintenanceWindows).toEqual([{ name: 'year-end-freeze', envs: ['prod'], reason: 'Year-end books' }]);
+
+    // A mistake is explained, with the field's code in the detail line.
+    await form.getByLabel('Name').fill('no-envs');
+    await form.getByLabel('Reason').fill('x');
+    await form.getByLabel('prod').uncheck();
+    await form.getByRole('button', { name: 'Create window' }).click();
+    const alert = form.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.locator('.error-headline').textContent()).toBe('Something in the form needs fixing.');
+    expect(await alert.locator('.error-detail').textContent()).toContain('BAD_USER_INPUT');
+    await shoot('admin');
+
+    await row.getByRole('button', { name: 'Delete year-end-freeze' }).click();
+    await row.getByRole('button', { name: 'Yes, delete' }).click();
+    await page.getByRole('heading', { name: /Maintenance windows \(0\)/ }).waitFor();
+    expect((await t.gql(`{ settings { maintenanceWindows { name } } }`)).data.settings.maintenanceWindows).toEqual([]);
+  }, 60_000);
+
+  it('/admin tells a non-admin it is for admins, and shows them nothing else', async () => {
+    await signInAs(owner);
+    await page.goto(`${base}/admin`);
+    const note = page.getByRole('note');
+    await note.waitFor();
+    expect(await note.textContent()).toContain('Admins only.');
+    expect(await page.getByRole('form').count()).toBe(0);
+    expect(await page.getByTestId('user').count()).toBe(0);
+    expect(await page.getByRole('alert').count()).toBe(0);
+    await shoot('admin-non-admin');
+  });
 
   it('raised no uncaught errors and no CSP violations in the page', () => {
     expect(pageErrors).toEqual([]);

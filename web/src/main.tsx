@@ -1,6 +1,6 @@
 /**
- * Phantom's web console: apps, releases (live), tickets, the event stream and the GraphQL
- * playground. It only renders what the API returns and calls the API; every rule lives in
+ * Phantom's web console: apps, releases (live), tickets, the event stream, admin settings and
+ * the GraphQL playground. It only renders what the API returns and calls the API; every rule lives in
  * the backend (buttons appear from `viewerCan…` fields, never from roles worked out here).
  */
 import './styles.css';
@@ -17,6 +17,7 @@ import { ReleasePage } from './pages/ReleasePage';
 import { ReleasesPage } from './pages/ReleasesPage';
 import { TicketsPage } from './pages/TicketsPage';
 import { EventsPage } from './pages/EventsPage';
+import { AdminPage } from './pages/AdminPage';
 
 // ~6 MB with monaco: only loaded when the playground is opened.
 const Playground = lazy(() => import('./playground/Playground'));
@@ -26,6 +27,7 @@ const NAV: { href: string; label: string; pages: Route['page'][] }[] = [
   { href: '/releases', label: 'Releases', pages: ['releases', 'release'] },
   { href: '/tickets', label: 'Tickets', pages: ['tickets'] },
   { href: '/events', label: 'Events', pages: ['events'] },
+  { href: '/admin', label: 'Admin', pages: ['admin'] },
   { href: '/playground', label: 'GraphQL playground', pages: ['playground'] },
 ];
 
@@ -66,6 +68,7 @@ function Root() {
           {route.page === 'release' && <ReleasePage key={route.id} id={route.id} />}
           {route.page === 'tickets' && <TicketsPage />}
           {route.page === 'events' && <EventsPage />}
+          {route.page === 'admin' && <AdminPage />}
           {route.page === 'playground' && (
             <Suspense fallback={<p className="muted pad">Loading the playground…</p>}>
               <Playground />

@@ -1,7 +1,9 @@
 /**
  * The app's live workloads on its page: per environment (tabs), one card per target cluster
  * with the Deployment's replica counts and a pod table, listed once and then kept live over
- * `podEvents`; the counts are read again (at most once a second) after pods change. Scale and
+ * `podEvents`; the counts are read again (at most once a second) after pods change, and every
+ * few seconds while a workload has not settled (the backstop for changes between the listing
+ * and the subscription). Scale and
  * restart for those the API says may (`App.viewerCanOperate`); the commands still decide.
  */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
@@ -14,6 +16,9 @@ import { ErrorList } from '../ErrorList';
 import { Card, StatusBadge } from '../ui/common';
 
 type Workload = WorkloadFieldsFragment;
+
+/** How often an unsettled workload is read again (see EnvWorkloads). */
+const SETTLE_POLL_MS = 4000;
 type Pod = Workload['pods'][number];
 type PodEvent = PodEventsSubscription['podEvents'];
 /** cluster/pod → the pod's latest state from `podEvents` (null: deleted). */
@@ -64,6 +69,14 @@ function EnvWorkloads({ app, env, canOperate }: { app: string; env: string; canO
   useEffect(() => () => void (pending.current && clearTimeout(pending.current)), []);
 
   const workloads = data?.app?.workloads ?? [];
+  // A pod that changed after the listing but before the subscription was in place sends no
+  // event: while a workload has not settled, read it again every few seconds as a backstop.
+  const unsettled = workloads.some((w) => w.status === 'PROGRESSING' || w.readyReplicas !== w.replicas || w.pods.some((p) => !p.ready));
+  useEffect(() => {
+    if (!unsettled) return;
+    const timer = setInterval(() => refetch({ requestPolicy: 'network-only' }), SETTLE_POLL_MS);
+    return () => clearInterval(timer);
+  }, [unsettled, refetch]);
   const pods: Record<string, { cluster: string; pod: Pod | PodEvent['pod'] } | null> = {};
   for (const w of workloads) for (const pod of w.pods) pods[`${w.cluster}/${pod.name}`] = { cluster: w.cluster, pod };
   Object.assign(pods, changes);
