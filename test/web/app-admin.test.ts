@@ -6,6 +6,7 @@
  * told /admin is for admins; the header's live indicator; a session that ended. Screenshots
  * (desktop and phone width) go to PHANTOM_SCREENSHOT_DIR (default /tmp).
  */
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { createUserWithToken, startTestPhantom, type TestPhantom } from '../support/harness.js';
@@ -25,6 +26,8 @@ describe('app page actions and /admin in Chromium', () => {
   let owner: string;
   let admin: string;
   const pageErrors: string[] = [];
+  /** The server side of every upgraded (WebSocket) connection, to drop them. */
+  const sockets: Socket[] = [];
   /** graphql-ws `next` payloads the page received, by subscription root field. */
   const received: Record<string, number> = {};
 
@@ -45,6 +48,7 @@ describe('app page actions and /admin in Chromium', () => {
   beforeAll(async () => {
     await ensureWebBuild();
     t = await startTestPhantom('embedded', { env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: '1000' } });
+    t.phantom.server.httpServer.on('upgrade', (_req, socket: Socket) => sockets.push(socket));
     base = t.url.replace(/\/graphql$/, '');
     dev = await createUserWithToken(t, 'dev');
     owner = await createUserWithToken(t, 'olivia');
@@ -197,6 +201,56 @@ describe('app page actions and /admin in Chromium', () => {
     expect(await page.getByRole('alert').count()).toBe(0);
     await shoot('admin-non-admin');
   });
+
+  it('the header shows Live while subscriptions flow, Reconnecting… when the socket drops, then Live again', async () => {
+    await signInAs(dev);
+    await page.goto(`${base}/events`);
+    const live = page.getByTestId('live');
+    await expect.poll(() => live.getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
+    expect(await live.textContent()).toBe('Live');
+    for (const s of sockets.splice(0)) s.destroy();
+    await expect.poll(() => live.getAttribute('data-state'), { timeout: 15_000 }).toBe('reconnecting');
+    await page.screenshot({ path: `${SHOTS}/phantom-web-reconnecting.png` });
+    // graphql-ws retries by itself and the page catches up: a new event arrives live.
+    await expect.poll(() => live.getAttribute('data-state'), { timeout: 45_000 }).toBe('live');
+    expect((await t.gql(`mutation { createApp(input: { name: "after-drop", kind: STATIC }) { id } }`)).errors).toBeUndefined();
+    await page.getByTestId('event').filter({ hasText: 'after-drop' }).waitFor({ timeout: 15_000 });
+    await shoot('live');
+  }, 90_000);
+
+  it('a session that ends while a page is open: "Your session expired — sign in again", and the sign-in forms', async () => {
+    const login = await t.gql(`mutation { login(username: "dev", password: "password-123") { token } }`, {}, null);
+    const session: string = login.data.login.token;
+    await signInAs(session);
+    await page.goto(`${base}/events`);
+    await page.getByTestId('viewer').waitFor();
+    await expect.poll(() => page.getByTestId('live').getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
+    expect((await t.gql(`mutation { logout }`, {}, session)).data.logout).toBe(true);
+    // The next event is withheld from the ended session and its socket closed (4401). The
+    // server checks the credential at most once a second per socket: send events until then.
+    const notice = page.locator('.session-notice');
+    let n = 0;
+    await expect
+      .poll(async () => {
+        expect((await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: STATIC }) { id } }`, { n: `after-logout-${++n}` })).errors).toBeUndefined();
+        return notice.count();
+      }, { timeout: 30_000, intervals: [500] })
+      .toBe(1);
+    expect(await notice.textContent()).toBe('Your session expired — sign in again.');
+    await page.getByRole('button', { name: 'Log in' }).waitFor();
+    expect(await page.evaluate(`localStorage.getItem('phantom.token')`)).toBeNull();
+    // Nothing shown to the ended session stays on the page; signed out, no live state.
+    expect(await page.getByTestId('event').count()).toBe(0);
+    expect(await page.getByTestId('live').getAttribute('data-state')).toBe('idle');
+    expect(await page.locator('main').textContent()).not.toMatch(/[{}]/);
+    await shoot('session-expired');
+    // Signing in again clears the notice.
+    await page.getByLabel('Username').fill('dev');
+    await page.getByLabel('Password').fill('password-123');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByTestId('viewer').waitFor();
+    expect(await page.locator('.session-notice').count()).toBe(0);
+  }, 90_000);
 
   it('raised no uncaught errors and no CSP violations in the page', () => {
     expect(pageErrors).toEqual([]);

@@ -5,8 +5,9 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { LoginDocument, LogoutDocument, ViewerDocument } from './gql/graphql';
-import { setToken, useToken } from './token';
+import { endSession, setToken, useToken } from './token';
 import { ErrorList } from './ErrorList';
+import { isCredentialRefused } from './api';
 
 export function SignIn() {
   const token = useToken();
@@ -18,11 +19,9 @@ function SignedIn() {
   const [, logout] = useMutation(LogoutDocument);
   // A stored token that no longer works (session over, token revoked): forget it, so the
   // sign-in forms come back instead of a dead end.
-  const stale =
-    error?.response?.status === 401 ||
-    error?.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED');
+  const stale = error ? isCredentialRefused(error) : false;
   useEffect(() => {
-    if (stale) setToken('');
+    if (stale) endSession();
   }, [stale]);
   const signOut = async () => {
     // Ends a session on the server; with an API token it only forgets the token here.

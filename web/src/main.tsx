@@ -10,7 +10,8 @@ import { Provider } from 'urql';
 import { createApiClient, type ApiClient } from './api';
 import { Link, matchRoute, usePath, type Route } from './router';
 import { SignIn } from './SignIn';
-import { useToken } from './token';
+import { endSession, useSessionNotice, useToken } from './token';
+import { LiveIndicator, useLiveState } from './live';
 import { AppsPage } from './pages/AppsPage';
 import { AppPage } from './pages/AppPage';
 import { ReleasePage } from './pages/ReleasePage';
@@ -41,6 +42,12 @@ function Root() {
     setApi(created);
     return () => void created.ws.dispose();
   }, [token]);
+  const live = useLiveState(api?.ws ?? null);
+  // The server closed the live socket for the credential (4401): it will not be retried.
+  useEffect(() => {
+    if (live === 'refused') endSession();
+  }, [live]);
+  const notice = useSessionNotice();
   const route = matchRoute(usePath());
   const isPlayground = route.page === 'playground';
 
@@ -59,9 +66,17 @@ function Root() {
               </Link>
             ))}
           </nav>
+          {/* Signed out, a connected socket delivers nothing: no indicator then. */}
+          <LiveIndicator state={token ? live : 'idle'} />
           <SignIn />
         </header>
-        <main className={isPlayground ? 'main-full' : 'main'}>
+        {/* Keyed by the credential: a page's state (live feeds included) never outlives who it was shown to. */}
+        <main key={token} className={isPlayground ? 'main-full' : 'main'}>
+          {notice && !token && (
+            <p className="callout callout-bad session-notice" role="alert">
+              {notice}
+            </p>
+          )}
           {route.page === 'apps' && <AppsPage />}
           {route.page === 'app' && <AppPage key={route.name} name={route.name} />}
           {route.page === 'releases' && <ReleasesPage />}
