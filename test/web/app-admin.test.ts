@@ -184,6 +184,37 @@ describe('app page actions and /admin in Chromium', () => {
     expect(await alert.locator('.error-detail').textContent()).toContain('BAD_USER_INPUT');
     await shoot('admin');
 
+    // A dependency rule, and a whitelist entry that exempts shop from it until a given time.
+    const ruleForm = page.getByRole('form', { name: 'New dependency rule' });
+    await ruleForm.getByLabel('Artifact', { exact: true }).fill('log4j-core');
+    await ruleForm.getByLabel('Minimum version').fill('2.17.1');
+    await ruleForm.getByLabel('Banned versions (comma-separated)').fill('2.15.0, 2.16.0');
+    await ruleForm.getByLabel('Message').fill('CVE-2021-44228');
+    await ruleForm.getByRole('button', { name: 'Create rule' }).click();
+    const ruleRow = page.getByTestId('rule').filter({ hasText: 'log4j-core' });
+    await ruleRow.waitFor();
+    expect(await ruleRow.textContent()).toContain('never 2.15.0, 2.16.0');
+    const entryForm = page.getByRole('form', { name: 'New whitelist entry' });
+    await entryForm.getByLabel('App').fill('shop');
+    await entryForm.getByLabel('Rule').selectOption('log4j-core');
+    await entryForm.getByLabel('Until').fill('2031-06-01T12:00');
+    await entryForm.getByLabel('Reason').fill('Vendor patch pending');
+    await entryForm.getByRole('button', { name: 'Create entry' }).click();
+    const entryRow = page.getByTestId('whitelist-entry').filter({ hasText: 'Vendor patch pending' });
+    await entryRow.waitFor();
+    const rules = (await t.gql(`{ settings { dependencyRules { name minVersion bannedVersions } whitelist { app rule expiresAt } } }`)).data.settings;
+    expect(rules.dependencyRules).toEqual([{ name: 'log4j-core', minVersion: '2.17.1', bannedVersions: ['2.15.0', '2.16.0'] }]);
+    expect(rules.whitelist).toMatchObject([{ app: 'shop', rule: 'log4j-core' }]);
+    // The browser's local time, sent as an instant.
+    expect(new Date(rules.whitelist[0].expiresAt).getTime()).toBe(await page.evaluate<number>(`new Date('2031-06-01T12:00').getTime()`));
+    await shoot('admin-rules');
+    await entryRow.getByRole('button', { name: /^Delete / }).click();
+    await entryRow.getByRole('button', { name: 'Yes, delete' }).click();
+    await page.getByRole('heading', { name: /Whitelist \(0\)/ }).waitFor();
+    await ruleRow.getByRole('button', { name: 'Delete log4j-core' }).click();
+    await ruleRow.getByRole('button', { name: 'Yes, delete' }).click();
+    await page.getByRole('heading', { name: /Dependency rules \(0\)/ }).waitFor();
+
     await row.getByRole('button', { name: 'Delete year-end-freeze' }).click();
     await row.getByRole('button', { name: 'Yes, delete' }).click();
     await page.getByRole('heading', { name: /Maintenance windows \(0\)/ }).waitFor();
@@ -234,7 +265,7 @@ describe('app page actions and /admin in Chromium', () => {
       .poll(async () => {
         expect((await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: STATIC }) { id } }`, { n: `after-logout-${++n}` })).errors).toBeUndefined();
         return notice.count();
-      }, { timeout: 30_000, intervals: [500] })
+      }, { timeout: 30_000, interval: 500 })
       .toBe(1);
     expect(await notice.textContent()).toBe('Your session expired — sign in again.');
     await page.getByRole('button', { name: 'Log in' }).waitFor();

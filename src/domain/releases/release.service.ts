@@ -5,9 +5,9 @@
  * auto-release, rollbacks) with the requester recorded, never a fake viewer.
  */
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
-import { getApp, requireAppRole, roleOn, viewerHasAppRole, type AppRecord } from '../apps/app.service.js';
-import { AppRole, ROLE_RANK, ReleaseStrategy } from '../apps/app-kind.js';
-import { actsAsAdmin, canWrite } from '../people/viewer.js';
+import { getApp, requireAppRole, viewerHasAppRole, type AppRecord } from '../apps/app.service.js';
+import { AppRole, ReleaseStrategy } from '../apps/app-kind.js';
+import { canWrite } from '../people/viewer.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { Environment } from '../settings/environment.entity.js';
 import type { DomainContext, DomainDeps } from '../shared/domain-context.js';

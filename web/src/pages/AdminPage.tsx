@@ -125,7 +125,7 @@ function AdminSections({ settings, environments, reload }: { settings: Settings;
           testId: 'rule',
           body: (
             <>
-              <strong>{r.name}</strong> <code>{r.artifact}</code>
+              <strong>{r.name}</strong> {r.name !== r.artifact && <code>{r.artifact}</code>}
               <div className="small">
                 {r.minVersion && <>at least {r.minVersion}</>}
                 {r.minVersion && r.bannedVersions.length > 0 && ' · '}
