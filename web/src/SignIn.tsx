@@ -19,10 +19,11 @@ function SignedIn() {
   const [, logout] = useMutation(LogoutDocument);
   // A stored token that no longer works (session over, token revoked): forget it, so the
   // sign-in forms come back instead of a dead end.
+  const token = useToken();
   const stale = error ? isCredentialRefused(error) : false;
   useEffect(() => {
-    if (stale) endSession();
-  }, [stale]);
+    if (stale) endSession(token);
+  }, [stale, token]);
   const signOut = async () => {
     // Ends a session on the server; with an API token it only forgets the token here.
     await logout({});

@@ -40,6 +40,8 @@ export function isCredentialRefused(error: CombinedError): boolean {
 export interface ApiClient {
   client: Client;
   ws: WsClient;
+  /** The credential both send. */
+  token: string;
 }
 
 /**
@@ -64,7 +66,7 @@ export function createApiClient(token: string): ApiClient {
     exchanges: [
       // A stored credential the API refuses (session over, token revoked) is dropped with a
       // notice, whichever page noticed first. Signed out, UNAUTHENTICATED is no news.
-      ...(token ? [mapExchange({ onError: (error) => void (isCredentialRefused(error) && endSession()) })] : []),
+      ...(token ? [mapExchange({ onError: (error) => void (isCredentialRefused(error) && endSession(token)) })] : []),
       cacheExchange,
       fetchExchange,
       subscriptionExchange({
@@ -95,5 +97,5 @@ export function createApiClient(token: string): ApiClient {
     requestPolicy: 'cache-and-network',
     fetchOptions: () => ({ headers }),
   });
-  return { client, ws };
+  return { client, ws, token };
 }

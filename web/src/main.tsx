@@ -45,8 +45,8 @@ function Root() {
   const live = useLiveState(api?.ws ?? null);
   // The server closed the live socket for the credential (4401): it will not be retried.
   useEffect(() => {
-    if (live === 'refused') endSession();
-  }, [live]);
+    if (live === 'refused' && api) endSession(api.token);
+  }, [live, api]);
   const notice = useSessionNotice();
   const route = matchRoute(usePath());
   const isPlayground = route.page === 'playground';

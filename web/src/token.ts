@@ -29,11 +29,13 @@ export function setToken(token: string): void {
 let notice = '';
 
 /**
- * The stored credential stopped working (session ended or expired, token revoked): forget it,
- * so the sign-in forms come back instead of a dead end, and say why.
+ * The credential `refused` stopped working (session ended or expired, token revoked): forget
+ * it, so the sign-in forms come back instead of a dead end, and say why. Only if it is still
+ * the stored one: a late answer to a request sent with an older credential must not sign out
+ * whoever signed in since.
  */
-export function endSession(why = 'Your session expired — sign in again.'): void {
-  if (!getToken()) return;
+export function endSession(refused: string, why = 'Your session expired — sign in again.'): void {
+  if (!refused || getToken() !== refused) return;
   notice = why;
   setToken('');
 }
