@@ -215,6 +215,19 @@ describe('app page actions and /admin in Chromium', () => {
     await ruleRow.getByRole('button', { name: 'Yes, delete' }).click();
     await page.getByRole('heading', { name: /Dependency rules \(0\)/ }).waitFor();
 
+    // A new user, listed at once; a bad username is explained.
+    const userForm = page.getByRole('form', { name: 'New user' });
+    await userForm.getByLabel('Username').fill('Not Valid');
+    await userForm.getByRole('button', { name: 'Create user' }).click();
+    await userForm.getByRole('alert').locator('.error-detail').filter({ hasText: 'BAD_USER_INPUT' }).waitFor();
+    await userForm.getByLabel('Username').fill('newbie');
+    await userForm.getByLabel('Display name').fill('New Bie');
+    await userForm.getByRole('button', { name: 'Create user' }).click();
+    await page.getByTestId('user').filter({ hasText: 'New Bie' }).waitFor();
+    expect(await userForm.getByRole('alert').count()).toBe(0);
+    // No password given: the user signs in with API tokens only.
+    expect((await t.gql(`mutation { login(username: "newbie", password: "whatever-123") { token } }`, {}, null)).errors).toBeDefined();
+
     await row.getByRole('button', { name: 'Delete year-end-freeze' }).click();
     await row.getByRole('button', { name: 'Yes, delete' }).click();
     await page.getByRole('heading', { name: /Maintenance windows \(0\)/ }).waitFor();

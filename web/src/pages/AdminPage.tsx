@@ -1,7 +1,7 @@
 /**
  * `/admin`: the platform's settings for admins: environments and where they deploy,
- * maintenance windows, dependency rules and whitelist entries (list, create, delete), users,
- * and notification routes (webhook URLs masked, as the API returns them). Whether the viewer
+ * maintenance windows, dependency rules and whitelist entries (list, create, delete), users
+ * (list, create), and notification routes (webhook URLs masked, as the API returns them). Whether the viewer
  * is an admin is the API's answer (`Settings.viewerCanEdit`); anyone else is told the page
  * is for admins. Kept live by SETTINGS_CHANGED events (another admin's change shows here).
  */
@@ -9,7 +9,7 @@ import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import {
   AdminRoutesDocument, AdminSettingsDocument, AdminUsersDocument, CreateDependencyRuleDocument, CreateMaintenanceWindowDocument,
-  CreateWhitelistEntryDocument, DeleteDependencyRuleDocument, DeleteMaintenanceWindowDocument, DeleteWhitelistEntryDocument,
+  CreateUserDocument, CreateWhitelistEntryDocument, DeleteDependencyRuleDocument, DeleteMaintenanceWindowDocument, DeleteWhitelistEntryDocument,
   SettingsEventsDocument, type AdminSettingsQuery, type MaintenanceWindowInput, type Weekday,
 } from '../gql/graphql';
 import { ErrorList } from '../ErrorList';
@@ -429,7 +429,7 @@ function NewWhitelistEntry({ ruleNames, onCreated }: { ruleNames: string[]; onCr
 }
 
 function Users() {
-  const [{ data, error }] = useQuery({ query: AdminUsersDocument, variables: { after: null } });
+  const [{ data, error }, refetch] = useQuery({ query: AdminUsersDocument, variables: { after: null } });
   const users = data?.users.edges.map((e) => e.node) ?? [];
   return (
     <>
@@ -455,7 +455,50 @@ function Users() {
           </tbody>
         </table>
       </div>
+      <NewUser onCreated={() => refetch({ requestPolicy: 'network-only' })} />
     </>
+  );
+}
+
+function NewUser({ onCreated }: { onCreated: () => void }) {
+  const [username, setUsername] = useState('');
+  const [displayName, setDisplayName] = useState('');
+  const [password, setPassword] = useState('');
+  const [isAdmin, setIsAdmin] = useState(false);
+  const [{ fetching, error }, create] = useMutation(CreateUserDocument);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const res = await create({ input: { username: username.trim(), displayName: displayName.trim() || null, password: password || null, isAdmin } });
+    if (res.data) {
+      setUsername('');
+      setDisplayName('');
+      setPassword('');
+      setIsAdmin(false);
+      onCreated();
+    }
+  };
+  return (
+    <form className="card admin-form" onSubmit={submit} aria-label="New user">
+      <h2>New user</h2>
+      <div className="form-grid">
+        <Field label="Username">
+          <input value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" />
+        </Field>
+        <Field label="Display name">
+          <input value={displayName} onChange={(e) => setDisplayName(e.target.value)} />
+        </Field>
+        <Field label="Password (empty: API tokens only)">
+          <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
+        </Field>
+      </div>
+      <label className="checks-row">
+        <input type="checkbox" checked={isAdmin} onChange={(e) => setIsAdmin(e.target.checked)} /> Platform admin
+      </label>
+      <ErrorList error={error} />
+      <button type="submit" disabled={fetching}>
+        Create user
+      </button>
+    </form>
   );
 }
 
