@@ -7,7 +7,7 @@ import { PageArgs, decodeCursor, encodeCursor, pageInfo, pageSize } from './conn
 import { AppRole } from './enums.js';
 import type { GraphQLContext } from './context.type.js';
 import { presentApp, presentUser, type PresentedApp } from './presenters.js';
-import { createApp, deleteApp, getApp, listApps, setAppMember, updateApp } from '../domain/apps/app.service.js';
+import { createApp, deleteApp, getApp, listApps, setAppMember, updateApp, viewerMayEditApp } from '../domain/apps/app.service.js';
 
 const isAppCursor = (v: unknown): v is { n: string } => typeof v === 'object' && v !== null && typeof (v as any).n === 'string';
 
@@ -34,6 +34,11 @@ export class AppResolver {
   async members(@Root() app: PresentedApp, @Ctx() ctx: GraphQLContext) {
     const rows = await ctx.loaders.membersByAppId.load(app.localId);
     return rows.map((m) => ({ user: presentUser(m.user), role: m.role }));
+  }
+
+  @FieldResolver(() => Boolean, { description: 'Whether you may change this app (updateApp): OWNER with a WRITE credential, or platform admin.' })
+  viewerCanEdit(@Root() app: PresentedApp, @Ctx() ctx: GraphQLContext) {
+    return viewerMayEditApp(ctx.domain, app.localId);
   }
 
   @Mutation(() => AppType, { description: 'Registers an app; the caller becomes its OWNER.' })

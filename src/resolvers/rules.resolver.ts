@@ -22,7 +22,7 @@ export class RulesResolver {
   @Query(() => SettingsType, { description: 'The admin rules: maintenance windows, dependency rules, whitelist (any signed-in user).' })
   async settings(@Ctx() ctx: GraphQLContext): Promise<SettingsType> {
     const s = await getSettings(ctx.domain);
-    return { maintenanceWindows: s.maintenanceWindows.map(presentWindow), dependencyRules: s.dependencyRules.map(presentRule), whitelist: s.whitelist.map(presentEntry) };
+    return { maintenanceWindows: s.maintenanceWindows.map(presentWindow), dependencyRules: s.dependencyRules.map(presentRule), whitelist: s.whitelist.map(presentEntry), viewerCanEdit: s.viewerCanEdit };
   }
 
   @Mutation(() => MaintenanceWindowType, { description: 'Creates a maintenance window (admins only).' })

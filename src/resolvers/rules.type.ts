@@ -58,4 +58,5 @@ export class SettingsType {
   @Field(() => [MaintenanceWindowType]) maintenanceWindows!: MaintenanceWindowType[];
   @Field(() => [DependencyRuleType]) dependencyRules!: DependencyRuleType[];
   @Field(() => [WhitelistEntryType], { description: 'Every entry, expired ones included, latest expiry first.' }) whitelist!: WhitelistEntryType[];
+  @Field({ description: 'Whether you may create and delete these rules: a platform admin with an ADMIN-scoped credential.' }) viewerCanEdit!: boolean;
 }

@@ -1,17 +1,29 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { ApiTokenType, CreatedApiTokenType, SessionType, UserType } from './user.type.js';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { PageArgs, decodeCursor, encodeCursor, pageInfo, pageSize } from './connection.type.js';
+import { ApiTokenType, CreatedApiTokenType, SessionType, UserConnection, UserType } from './user.type.js';
 import { CreateUserInput } from './user.input.js';
 import { TokenScope } from './enums.js';
 import type { GraphQLContext } from './context.type.js';
 import { presentApiToken, presentUser, type PresentedUser } from './presenters.js';
 import { canSeeAdminFlag } from '../domain/people/viewer.js';
 import { localId } from './global-id.js';
-import { createApiToken, createUser, listApiTokens, login, logout, revokeApiToken } from '../domain/people/auth.service.js';
+import { createApiToken, createUser, listApiTokens, listUsers, login, logout, revokeApiToken } from '../domain/people/auth.service.js';
 import { requireViewer } from '../domain/shared/authz.js';
 import { unauthenticated } from '../domain/shared/errors.js';
 
+const isUserCursor = (v: unknown): v is { u: string } => typeof v === 'object' && v !== null && typeof (v as any).u === 'string';
+
 @Resolver()
 export class UserResolver {
+  @Query(() => UserConnection, { description: 'Every user, ordered by username (platform admins only).' })
+  async users(@Args() page: PageArgs, @Ctx() ctx: GraphQLContext) {
+    const first = pageSize(page.first);
+    const after = decodeCursor(page.after, isUserCursor);
+    const res = await listUsers(ctx.domain, first, after?.u);
+    const edges = res.items.map((u) => ({ cursor: encodeCursor({ u: u.username }), node: presentUser(u) }));
+    return { edges, pageInfo: pageInfo(edges.map((e) => e.cursor), res.hasNextPage, Boolean(after)) };
+  }
+
   @Query(() => UserType, { description: 'The signed-in caller.' })
   async viewer(@Ctx() ctx: GraphQLContext) {
     const v = requireViewer(ctx.viewer);

@@ -1,6 +1,7 @@
 import { Field, ID, ObjectType } from 'type-graphql';
 import { Node } from './node.type.js';
 import { TokenScope } from './enums.js';
+import { PageInfo } from './connection.type.js';
 
 @ObjectType('User', { implements: Node, description: 'A person or bot.' })
 export class UserType extends Node {
@@ -8,6 +9,18 @@ export class UserType extends Node {
   @Field() displayName!: string;
   @Field(() => Boolean, { nullable: true, description: 'Whether the user is a platform admin. Shown for your own user, and to platform admins (ADMIN-scoped credential) for everyone; null otherwise: who holds admin rights is not every reader\'s business.' })
   isAdmin!: boolean | null;
+}
+
+@ObjectType('UserEdge')
+export class UserEdge {
+  @Field() cursor!: string;
+  @Field(() => UserType) node!: UserType;
+}
+
+@ObjectType('UserConnection', { description: 'A page of users, ordered by username.' })
+export class UserConnection {
+  @Field(() => [UserEdge]) edges!: UserEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
 }
 
 @ObjectType('Session', { description: 'A signed-in session. Send `Authorization: Bearer <token>`.' })

@@ -5,7 +5,7 @@ import type { GraphQLContext } from './context.type.js';
 import type { PresentedApp } from './presenters.js';
 import { KubeEventType, PodEventType, WorkloadType } from './workload.type.js';
 import {
-  deletePod, deployApp, listWorkloads, removeWorkload, restartApp, scaleApp, subscribePodEvents,
+  deletePod, deployApp, listWorkloads, removeWorkload, restartApp, scaleApp, subscribePodEvents, viewerMayOperate,
 } from '../domain/workloads/workload.service.js';
 import { DomainError, badInput } from '../domain/shared/errors.js';
 import { requireViewer } from '../domain/shared/authz.js';
@@ -25,6 +25,11 @@ export class AppWorkloadsResolver {
   @FieldResolver(() => [WorkloadType], { description: 'The app in `env`: one entry per target cluster of the environment, from the informer cache.' })
   workloads(@Root() app: PresentedApp, @Arg('env') env: string, @Ctx() ctx: GraphQLContext) {
     return listWorkloads(ctx.domain, runtime(ctx), app.name, env);
+  }
+
+  @FieldResolver(() => Boolean, { description: 'Whether you may scale and restart this app and delete its pods (scaleApp, restartApp, deletePod): DEVELOPER or above with a WRITE credential, or platform admin.' })
+  viewerCanOperate(@Root() app: PresentedApp, @Ctx() ctx: GraphQLContext) {
+    return viewerMayOperate(ctx.domain, app.localId);
   }
 }
 

@@ -111,7 +111,11 @@ export function mountWebApp(app: express.Express, web: WebApp | null): void {
   app.get('/playground', (_req, res) => {
     sendPage(res, playgroundPage(web), web);
   });
-  if (!web) return;
+  if (!web) {
+    // Instead of Express's bare "Cannot GET /": what is missing and how to get it.
+    app.get('/', (_req, res) => sendPage(res, NOT_BUILT, null));
+    return;
+  }
   // Hashed file names under assets/ never change content: cache them for long.
   // Built files are never to be sniffed into another type (a .js answered as HTML, or back).
   app.use((_req, res, next) => {
@@ -130,6 +134,25 @@ export function mountWebApp(app: express.Express, web: WebApp | null): void {
     sendPage(res, web.indexHtml, web);
   });
 }
+
+/** `/` without a build of web/: how to build the console, and what works meanwhile. */
+export const NOT_BUILT = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Phantom — web console not built</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+ body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1d2230;background:#f6f7fb}
+ main{max-width:640px;margin:40px auto;padding:0 20px}
+ code,pre{font:13px ui-monospace,monospace}
+ pre{background:#1f2330;color:#e9ebf2;padding:10px 14px;border-radius:6px;overflow:auto}
+ a{color:#4b4fd6}
+</style></head>
+<body><main>
+<h1>Phantom is running; its web console is not built</h1>
+<p>This server found no <code>web/dist</code>. Build the console from the repository, then restart Phantom:</p>
+<pre>npm run build</pre>
+<p>(<code>npm start</code> builds it too; <code>npx vite --config web/vite.config.ts</code> serves it with hot reload during development.)</p>
+<p>Meanwhile the API answers at <a href="/graphql"><code>/graphql</code></a>, and a built-in GraphQL playground is at <a href="/playground"><code>/playground</code></a>.</p>
+</main></body></html>`;
 
 /** The built-in playground page (no build needed). */
 export function playgroundHtml(): string {

@@ -131,6 +131,22 @@ describe('web app serving without a build', () => {
     expect((await fetch(`${base}/apps/x`)).status).toBe(404);
   });
 
+  it('answers / with how to build the console, not Express\'s "Cannot GET /"', async () => {
+    const res = await fetch(`${base}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    const html = await res.text();
+    expect(html).not.toContain('Cannot GET');
+    expect(html).toContain('npm run build');
+    expect(html).toContain('href="/playground"');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    // Its one inline style is allowed by hash.
+    const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1]!;
+    expect(csp).toContain(`style-src 'sha256-${createHash('sha256').update(style).digest('base64')}'`);
+  });
+
   it('allows the built-in page its own inline script by hash only, and no framing', async () => {
     const res = await fetch(`${base}/playground`);
     const html = await res.text();

@@ -15,8 +15,12 @@ const HEADLINES: Record<string, string> = {
   NETWORK_ERROR: 'Phantom could not be reached — check your connection; this page retries by itself.',
 };
 
-/** API errors for people: a sentence per error, with the API's code and message as detail. */
-export function ErrorList({ error }: { error?: CombinedError | null }) {
+/**
+ * API errors for people: a sentence per error, with the API's code and message as detail.
+ * `headlines` replaces the sentence of a code where the page knows better what it means
+ * (a CONFLICT on an edit form: someone else changed it).
+ */
+export function ErrorList({ error, headlines }: { error?: CombinedError | null; headlines?: Partial<Record<string, string>> }) {
   if (!error) return null;
   const items = error.graphQLErrors.length
     ? error.graphQLErrors.map((e) => ({ code: String(e.extensions?.code ?? 'ERROR'), message: e.message }))
@@ -25,7 +29,7 @@ export function ErrorList({ error }: { error?: CombinedError | null }) {
     <ul className="errors" role="alert">
       {items.map((e, i) => (
         <li key={i}>
-          <span className="error-headline">{HEADLINES[e.code] ?? 'Something went wrong.'}</span>
+          <span className="error-headline">{headlines?.[e.code] ?? HEADLINES[e.code] ?? 'Something went wrong.'}</span>
           <span className="error-detail">
             <code className="error-code">{e.code}</code> {e.message}
           </span>

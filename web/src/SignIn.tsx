@@ -3,34 +3,11 @@
  * returns a session token). Signed in, it shows who you are (`viewer`).
  */
 import { useEffect, useState, type FormEvent } from 'react';
-import { gql, useMutation, useQuery } from 'urql';
-import { setToken, useToken } from './token';
+import { useMutation, useQuery } from 'urql';
+import { LoginDocument, LogoutDocument, ViewerDocument } from './gql/graphql';
+import { endSession, setToken, useToken } from './token';
 import { ErrorList } from './ErrorList';
-
-const VIEWER = gql`
-  query Viewer {
-    viewer {
-      username
-      displayName
-      isAdmin
-    }
-  }
-`;
-
-const LOGIN = gql`
-  mutation Login($username: String!, $password: String!) {
-    login(username: $username, password: $password) {
-      token
-      expiresAt
-    }
-  }
-`;
-
-const LOGOUT = gql`
-  mutation Logout {
-    logout
-  }
-`;
+import { isCredentialRefused } from './api';
 
 export function SignIn() {
   const token = useToken();
@@ -38,16 +15,15 @@ export function SignIn() {
 }
 
 function SignedIn() {
-  const [{ data, error }] = useQuery({ query: VIEWER });
-  const [, logout] = useMutation(LOGOUT);
+  const [{ data, error }] = useQuery({ query: ViewerDocument });
+  const [, logout] = useMutation(LogoutDocument);
   // A stored token that no longer works (session over, token revoked): forget it, so the
   // sign-in forms come back instead of a dead end.
-  const stale =
-    error?.response?.status === 401 ||
-    error?.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED');
+  const token = useToken();
+  const stale = error ? isCredentialRefused(error) : false;
   useEffect(() => {
-    if (stale) setToken('');
-  }, [stale]);
+    if (stale) endSession(token);
+  }, [stale, token]);
   const signOut = async () => {
     // Ends a session on the server; with an API token it only forgets the token here.
     await logout({});
@@ -73,7 +49,7 @@ function SignInForms() {
   const [tokenInput, setTokenInput] = useState('');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [{ fetching, error }, login] = useMutation(LOGIN);
+  const [{ fetching, error }, login] = useMutation(LoginDocument);
 
   const submitToken = (e: FormEvent) => {
     e.preventDefault();

@@ -2,13 +2,13 @@
  * The API clients: urql for the app pages (HTTP POST with the current token, subscriptions
  * over graphql-ws). The playground builds its own fetcher (playground/Playground.tsx).
  *
- * Documents are typed by hand (`gql<Data, Variables>`), next to the page that uses them:
- * graphql-codegen was not added (its dependency tree is large for what five pages need);
- * `npm run check` type-checks the pages, and the browser tests run every document.
+ * Documents live in `graphql/*.graphql`; `npm run codegen` (web/codegen.ts) validates them
+ * against schema/schema.graphql and generates `gql/graphql.ts`, typed documents urql's hooks
+ * infer results and variables from. `npm run check` fails when that file is stale.
  */
-import { Client, cacheExchange, fetchExchange, subscriptionExchange, type OperationContext } from 'urql';
+import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange, type CombinedError, type OperationContext } from 'urql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
-import { bearer } from './token';
+import { bearer, endSession } from './token';
 
 /** Same origin: the server serves this app and the API. */
 export const GRAPHQL_PATH = '/graphql';
@@ -30,9 +30,18 @@ export interface ResumableContext extends Partial<OperationContext> {
   resumeWith?: (data: any) => Record<string, unknown> | null;
 }
 
+/** Whether an error says the credential sent is no good (any more): the API's code, an HTTP 401, or graphql-ws's 4401 close. */
+export function isCredentialRefused(error: CombinedError): boolean {
+  if (error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED')) return true;
+  if ((error.response as { status?: number } | undefined)?.status === 401) return true;
+  return (error.networkError as { code?: number } | undefined)?.code === 4401;
+}
+
 export interface ApiClient {
   client: Client;
   ws: WsClient;
+  /** The credential both send. */
+  token: string;
 }
 
 /**
@@ -55,6 +64,9 @@ export function createApiClient(token: string): ApiClient {
   const client = new Client({
     url: GRAPHQL_PATH,
     exchanges: [
+      // A stored credential the API refuses (session over, token revoked) is dropped with a
+      // notice, whichever page noticed first. Signed out, UNAUTHENTICATED is no news.
+      ...(token ? [mapExchange({ onError: (error) => void (isCredentialRefused(error) && endSession(token)) })] : []),
       cacheExchange,
       fetchExchange,
       subscriptionExchange({
@@ -85,5 +97,5 @@ export function createApiClient(token: string): ApiClient {
     requestPolicy: 'cache-and-network',
     fetchOptions: () => ({ headers }),
   });
-  return { client, ws };
+  return { client, ws, token };
 }

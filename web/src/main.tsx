@@ -1,6 +1,6 @@
 /**
- * Phantom's web console: apps, builds (live logs), releases (live), tickets, the event stream and the GraphQL
- * playground. It only renders what the API returns and calls the API; every rule lives in
+ * Phantom's web console: apps, builds (live logs), releases (live), tickets, the event stream, admin settings and
+ * the GraphQL playground. It only renders what the API returns and calls the API; every rule lives in
  * the backend (buttons appear from `viewerCan…` fields, never from roles worked out here).
  */
 import './styles.css';
@@ -10,7 +10,8 @@ import { Provider } from 'urql';
 import { createApiClient, type ApiClient } from './api';
 import { Link, matchRoute, usePath, type Route } from './router';
 import { SignIn } from './SignIn';
-import { useToken } from './token';
+import { endSession, useSessionNotice, useToken } from './token';
+import { LiveIndicator, useLiveState } from './live';
 import { AppsPage } from './pages/AppsPage';
 import { AppPage } from './pages/AppPage';
 import { ReleasePage } from './pages/ReleasePage';
@@ -18,6 +19,7 @@ import { BuildPage } from './pages/BuildPage';
 import { ReleasesPage } from './pages/ReleasesPage';
 import { TicketsPage } from './pages/TicketsPage';
 import { EventsPage } from './pages/EventsPage';
+import { AdminPage } from './pages/AdminPage';
 
 // ~6 MB with monaco: only loaded when the playground is opened.
 const Playground = lazy(() => import('./playground/Playground'));
@@ -27,6 +29,7 @@ const NAV: { href: string; label: string; pages: Route['page'][] }[] = [
   { href: '/releases', label: 'Releases', pages: ['releases', 'release'] },
   { href: '/tickets', label: 'Tickets', pages: ['tickets'] },
   { href: '/events', label: 'Events', pages: ['events'] },
+  { href: '/admin', label: 'Admin', pages: ['admin'] },
   { href: '/playground', label: 'GraphQL playground', pages: ['playground'] },
 ];
 
@@ -40,6 +43,12 @@ function Root() {
     setApi(created);
     return () => void created.ws.dispose();
   }, [token]);
+  const live = useLiveState(api?.ws ?? null);
+  // The server closed the live socket for the credential (4401): it will not be retried.
+  useEffect(() => {
+    if (live === 'refused' && api) endSession(api.token);
+  }, [live, api]);
+  const notice = useSessionNotice();
   const route = matchRoute(usePath());
   const isPlayground = route.page === 'playground';
 
@@ -58,9 +67,17 @@ function Root() {
               </Link>
             ))}
           </nav>
+          {/* Signed out, a connected socket delivers nothing: no indicator then. */}
+          <LiveIndicator state={token ? live : 'idle'} />
           <SignIn />
         </header>
-        <main className={isPlayground ? 'main-full' : 'main'}>
+        {/* Keyed by the credential: a page's state (live feeds included) never outlives who it was shown to. */}
+        <main key={token} className={isPlayground ? 'main-full' : 'main'}>
+          {notice && !token && (
+            <p className="callout callout-bad session-notice" role="alert">
+              {notice}
+            </p>
+          )}
           {route.page === 'apps' && <AppsPage />}
           {route.page === 'app' && <AppPage key={route.name} name={route.name} />}
           {route.page === 'releases' && <ReleasesPage />}
@@ -68,6 +85,7 @@ function Root() {
           {route.page === 'build' && <BuildPage key={route.id} id={route.id} />}
           {route.page === 'tickets' && <TicketsPage />}
           {route.page === 'events' && <EventsPage />}
+          {route.page === 'admin' && <AdminPage />}
           {route.page === 'playground' && (
             <Suspense fallback={<p className="muted pad">Loading the playground…</p>}>
               <Playground />

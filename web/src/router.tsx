@@ -49,6 +49,7 @@ export type Route =
   | { page: 'build'; id: string }
   | { page: 'tickets' }
   | { page: 'events' }
+  | { page: 'admin' }
   | { page: 'playground' }
   | { page: 'not-found'; path: string };
 
@@ -59,6 +60,7 @@ export function matchRoute(path: string): Route {
   if (p === '/releases') return { page: 'releases' };
   if (p === '/tickets') return { page: 'tickets' };
   if (p === '/events') return { page: 'events' };
+  if (p === '/admin') return { page: 'admin' };
   const app = /^\/apps\/([^/]+)$/.exec(p);
   if (app) return { page: 'app', name: decodeURIComponent(app[1]) };
   const release = /^\/releases\/([^/]+)$/.exec(p);

@@ -20,7 +20,29 @@ export function setToken(token: string): void {
   const t = token.trim();
   if (t) localStorage.setItem(KEY, t);
   else localStorage.removeItem(KEY);
+  // Signing in (again) answers the notice.
+  if (t) notice = '';
   for (const l of listeners) l();
+}
+
+/** Why the last credential was dropped ('' when it was not, or once signed in again). */
+let notice = '';
+
+/**
+ * The credential `refused` stopped working (session ended or expired, token revoked): forget
+ * it, so the sign-in forms come back instead of a dead end, and say why. Only if it is still
+ * the stored one: a late answer to a request sent with an older credential must not sign out
+ * whoever signed in since.
+ */
+export function endSession(refused: string, why = 'Your session expired — sign in again.'): void {
+  if (!refused || getToken() !== refused) return;
+  notice = why;
+  setToken('');
+}
+
+/** The notice of {@link endSession}, re-rendering when it changes. */
+export function useSessionNotice(): string {
+  return useSyncExternalStore(subscribe, () => notice, () => '');
 }
 
 function subscribe(listener: () => void): () => void {

@@ -6,7 +6,7 @@ import { User } from '../people/user.entity.js';
 import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
 import { DomainError, badInput, conflict, forbidden, notFound } from '../shared/errors.js';
 import { requireViewer, requireWriter } from '../shared/authz.js';
-import { actsAsAdmin } from '../people/viewer.js';
+import { actsAsAdmin, canWrite } from '../people/viewer.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { forUpdate } from '../../db/locking.js';
 import { countApps, findAppRows, type AppRow } from './app.repository.js';
@@ -129,6 +129,24 @@ export async function requireAppRole(ctx: DomainContext, app: { id: number; name
   if (!role || ROLE_RANK[role] < ROLE_RANK[min]) {
     throw forbidden(`You need the ${min} role on app "${app.name}" (you have ${role ?? 'none'}).`);
   }
+}
+
+/**
+ * Whether the viewer holds at least `min` on the app with a WRITE credential, or acts as a
+ * platform admin: the boolean twin of {@link requireAppRole}, for `viewerCan…` fields (the
+ * web console shows a button per `true`; the command still decides).
+ */
+export async function viewerHasAppRole(ctx: DomainContext, appId: number, min: AppRole): Promise<boolean> {
+  const v = ctx.viewer;
+  if (!v || !canWrite(v)) return false;
+  if (actsAsAdmin(v)) return true;
+  const role = await roleOn(ctx, appId);
+  return role != null && ROLE_RANK[role] >= ROLE_RANK[min];
+}
+
+/** Whether the viewer may change the app (`updateApp`): OWNER with a WRITE credential, or platform admin. */
+export function viewerMayEditApp(ctx: DomainContext, appId: number): Promise<boolean> {
+  return viewerHasAppRole(ctx, appId, AppRole.OWNER);
 }
 
 export interface AppPage {

@@ -1,6 +1,7 @@
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import { ApiToken } from './api-token.entity.js';
 import { User } from './user.entity.js';
+import { findUserRows, type UserRow } from './user.repository.js';
 import { TokenScope } from './token-scope.js';
 import { hashPassword, newSecret, sha256, verifyPassword } from './password.js';
 import { actsAsAdmin, sessionScopes, type Viewer } from './viewer.js';
@@ -177,6 +178,13 @@ export interface CreateUserInput {
   password?: string | null;
   displayName?: string | null;
   isAdmin?: boolean | null;
+}
+
+/** Users ordered by username, a page at a time (platform admins only: who has an account is theirs to see). */
+export async function listUsers(ctx: DomainContext, first: number, afterUsername?: string): Promise<{ items: UserRow[]; hasNextPage: boolean }> {
+  requireAdmin(ctx.viewer);
+  const rows = await findUserRows(ctx.em, first + 1, afterUsername);
+  return { items: rows.slice(0, first), hasNextPage: rows.length > first };
 }
 
 export async function createUser(ctx: DomainContext, rawInput: CreateUserInput): Promise<User> {

@@ -5,9 +5,9 @@
  * auto-release, rollbacks) with the requester recorded, never a fake viewer.
  */
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
-import { getApp, requireAppRole, roleOn, type AppRecord } from '../apps/app.service.js';
-import { AppRole, ROLE_RANK, ReleaseStrategy } from '../apps/app-kind.js';
-import { actsAsAdmin, canWrite } from '../people/viewer.js';
+import { getApp, requireAppRole, viewerHasAppRole, type AppRecord } from '../apps/app.service.js';
+import { AppRole, ReleaseStrategy } from '../apps/app-kind.js';
+import { canWrite } from '../people/viewer.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { Environment } from '../settings/environment.entity.js';
 import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
@@ -271,12 +271,8 @@ export async function authorizeReleaseProgress(ctx: DomainContext, id: number): 
  * DEVELOPER or above on the app, or platform admin. The web console shows "Start a release"
  * from this; `createRelease` still checks everything (environment, image).
  */
-export async function viewerMayRelease(ctx: DomainContext, appId: number): Promise<boolean> {
-  const v = ctx.viewer;
-  if (!v || !canWrite(v)) return false;
-  if (actsAsAdmin(v)) return true;
-  const role = await roleOn(ctx, appId);
-  return role != null && ROLE_RANK[role] >= ROLE_RANK[AppRole.DEVELOPER];
+export function viewerMayRelease(ctx: DomainContext, appId: number): Promise<boolean> {
+  return viewerHasAppRole(ctx, appId, AppRole.DEVELOPER);
 }
 
 /** What a viewer may do to a release now; the web console shows a button per `true`. */

@@ -11,6 +11,7 @@ import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { Environment } from '../settings/environment.entity.js';
 import type { DomainContext } from '../shared/domain-context.js';
 import { requireAdmin, requireViewer } from '../shared/authz.js';
+import { actsAsAdmin, canWrite } from '../people/viewer.js';
 import { DomainError, badInput, conflict } from '../shared/errors.js';
 import { DependencyRule } from './dependency-rule.entity.js';
 import { MaintenanceWindow } from './maintenance-window.entity.js';
@@ -52,6 +53,8 @@ export interface Settings {
   maintenanceWindows: MaintenanceWindowRecord[];
   dependencyRules: DependencyRuleRecord[];
   whitelist: WhitelistEntryRecord[];
+  /** Whether the viewer may create and delete rules (admins with an ADMIN-scoped credential). */
+  viewerCanEdit: boolean;
 }
 
 // --- validation ------------------------------------------------------------------------
@@ -122,12 +125,18 @@ function uniqueName<T>(what: string, name: string) {
 // --- reads -----------------------------------------------------------------------------
 
 /** `Query.settings`: every signed-in viewer reads the rules (they explain why a release stopped). */
+/** Whether the viewer may change the rules (the check of every rules command, as a boolean). */
+export function viewerMayEditRules(ctx: DomainContext): boolean {
+  return ctx.viewer != null && canWrite(ctx.viewer) && actsAsAdmin(ctx.viewer);
+}
+
 export async function getSettings(ctx: DomainContext): Promise<Settings> {
   requireViewer(ctx.viewer);
   return {
     maintenanceWindows: await loadMaintenanceWindows(ctx.em),
     dependencyRules: await loadDependencyRules(ctx.em),
     whitelist: await loadWhitelist(ctx.em),
+    viewerCanEdit: viewerMayEditRules(ctx),
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import type { ClusterRuntime } from '../../k8s/cluster-runtime.js';
 import type { WorkloadRef, WorkloadState, WorkloadTarget } from '../../k8s/types.js';
-import { getApp, requireAppRole, type AppRecord } from '../apps/app.service.js';
+import { getApp, requireAppRole, viewerHasAppRole, type AppRecord } from '../apps/app.service.js';
 import { AppRole } from '../apps/app-kind.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { Environment } from '../settings/environment.entity.js';
@@ -55,6 +55,14 @@ export async function listWorkloads(ctx: DomainContext, runtime: ClusterRuntime,
   requireViewer(ctx.viewer);
   const targets = await targetsOf(ctx, env);
   return runtime.workloads(targets, { app, env });
+}
+
+/**
+ * Whether the viewer may scale, restart and delete pods of the app (`scaleApp`, `restartApp`,
+ * `deletePod`): the rule of {@link authorizeChange} as a boolean for `App.viewerCanOperate`.
+ */
+export function viewerMayOperate(ctx: DomainContext, appId: number): Promise<boolean> {
+  return viewerHasAppRole(ctx, appId, AppRole.DEVELOPER);
 }
 
 /** Authorizes a change to the app's workload in env and returns its targets. */

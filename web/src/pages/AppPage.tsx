@@ -1,90 +1,26 @@
 /**
  * `/apps/:name`: one app as the API returns it: kind, container spec, release config, members;
- * "start a release" (env + image) for those the API says may (`viewerCanRelease`), and the
- * app's recent releases, live; "build" (an optional ref) for those the API says may
- * (`viewerCanBuild`), and the app's recent builds.
+ * per environment its live workloads (AppWorkloads.tsx: pods over `podEvents`, scale and
+ * restart for those the API says may, `viewerCanOperate`); "Edit app" (`viewerCanEdit`,
+ * AppEdit.tsx); "start a release" (env + image, `viewerCanRelease`); recent releases, live.
  */
 import { useState, type FormEvent, type ReactNode } from 'react';
-import { gql, useMutation, useQuery } from 'urql';
+import { useMutation, useQuery } from 'urql';
+import { AppDocument, CreateReleaseDocument, EnvironmentsDocument, type AppQuery } from '../gql/graphql';
 import { Link, buildPath, navigate, releasePath } from '../router';
 import { StatusBadge, When } from '../ui/common';
 import { APP_BUILDS, TRIGGER_BUILD } from './build-docs';
 import { ErrorList } from '../ErrorList';
 import { ReleaseList } from './ReleasesPage';
+import { AppWorkloads } from './AppWorkloads';
+import { AppEdit } from './AppEdit';
 
-const APP = gql`
-  query App($name: String!) {
-    app(name: $name) {
-      id
-      name
-      kind
-      description
-      repository
-      buildCommand
-      startCommand
-      stopCommand
-      version
-      viewerCanRelease
-      viewerCanBuild
-      createdAt
-      updatedAt
-      container {
-        replicas
-        cpu
-        memory
-        port
-        healthCheckPath
-        hpa {
-          minReplicas
-          maxReplicas
-          targetCpuUtilization
-        }
-      }
-      releaseConfig {
-        strategy
-        autoRollback
-        autoReleaseEnvs
-      }
-      members {
-        role
-        user {
-          id
-          username
-          displayName
-        }
-      }
-    }
-  }
-`;
-
-interface App {
-  name: string;
-  kind: string;
-  description: string;
-  repository: string;
-  buildCommand: string;
-  startCommand: string;
-  stopCommand: string;
-  version: number;
-  viewerCanRelease: boolean;
-  viewerCanBuild: boolean;
-  createdAt: string;
-  updatedAt: string;
-  container: {
-    replicas: number;
-    cpu: string;
-    memory: string;
-    port: number;
-    healthCheckPath: string;
-    hpa: { minReplicas: number; maxReplicas: number; targetCpuUtilization: number } | null;
-  };
-  releaseConfig: { strategy: string; autoRollback: boolean; autoReleaseEnvs: string[] };
-  members: { role: string; user: { id: string; username: string; displayName: string } }[];
-}
+type App = NonNullable<AppQuery['app']>;
 
 export function AppPage({ name }: { name: string }) {
-  const [{ data, fetching, error }] = useQuery({ query: APP, variables: { name } });
-  const app = data?.app as App | null | undefined;
+  const [{ data, fetching, error }, refetch] = useQuery({ query: AppDocument, variables: { name } });
+  const reload = () => refetch({ requestPolicy: 'network-only' });
+  const app = data?.app;
   return (
     <section>
       <p className="crumbs">
@@ -93,12 +29,12 @@ export function AppPage({ name }: { name: string }) {
       <ErrorList error={error} />
       {fetching && !data && <p className="muted">Loading…</p>}
       {data && !app && <p className="empty">No app named “{name}”.</p>}
-      {app && <AppDetails app={app} />}
+      {app && <AppDetails app={app} reload={reload} />}
     </section>
   );
 }
 
-function AppDetails({ app }: { app: App }) {
+function AppDetails({ app, reload }: { app: App; reload: () => void }) {
   const c = app.container;
   const r = app.releaseConfig;
   return (
@@ -108,6 +44,8 @@ function AppDetails({ app }: { app: App }) {
         <span className="badge">{app.kind}</span>
         <span className="muted">version {app.version}</span>
       </div>
+      {/* Offered to whom the API says may edit; updateApp still decides. */}
+      {app.viewerCanEdit && <AppEdit app={app} onSaved={reload} onReload={reload} />}
       {app.description && <p>{app.description}</p>}
       <div className="cards">
         <Card title="Container">
@@ -164,6 +102,7 @@ function AppDetails({ app }: { app: App }) {
       <BuildList app={app.name} />
       {/* Offered to whom the API says may release; createRelease still decides. */}
       {app.viewerCanRelease && <StartRelease app={app.name} />}
+      <AppWorkloads app={app.name} canOperate={app.viewerCanOperate} />
       <h2 className="section">Recent releases</h2>
       <ReleaseList filter={{ app: app.name }} hideApp />
       <p className="muted small">
@@ -195,29 +134,12 @@ function Fields({ rows }: { rows: [string, ReactNode][] }) {
   );
 }
 
-const ENVIRONMENTS = gql<{ environments: { name: string; requiresApproval: boolean }[] }, Record<string, never>>`
-  query Environments {
-    environments {
-      name
-      requiresApproval
-    }
-  }
-`;
-
-const CREATE_RELEASE = gql<{ createRelease: { id: string } }, { input: { app: string; env: string; image: string; description?: string } }>`
-  mutation CreateRelease($input: CreateReleaseInput!) {
-    createRelease(input: $input) {
-      id
-    }
-  }
-`;
-
 /** Starts a release and opens its page; the API decides who may (its error says why not). */
 function StartRelease({ app }: { app: string }) {
-  const [{ data: envs }] = useQuery({ query: ENVIRONMENTS });
+  const [{ data: envs }] = useQuery({ query: EnvironmentsDocument });
   const [env, setEnv] = useState('');
   const [image, setImage] = useState('');
-  const [{ fetching, error }, create] = useMutation(CREATE_RELEASE);
+  const [{ fetching, error }, create] = useMutation(CreateReleaseDocument);
   const chosen = env || envs?.environments[0]?.name || '';
   const submit = async (e: FormEvent) => {
     e.preventDefault();

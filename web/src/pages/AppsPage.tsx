@@ -3,43 +3,12 @@
  * `pageInfo.endCursor`).
  */
 import { useState } from 'react';
-import { gql, useQuery } from 'urql';
+import { useQuery } from 'urql';
+import { AppsDocument } from '../gql/graphql';
 import { Link } from '../router';
 import { ErrorList } from '../ErrorList';
 
 const PAGE_SIZE = 20;
-
-const APPS = gql`
-  query Apps($first: Int!, $after: String, $filter: AppFilter) {
-    apps(first: $first, after: $after, filter: $filter) {
-      totalCount
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-      edges {
-        cursor
-        node {
-          id
-          name
-          kind
-          description
-          container {
-            replicas
-          }
-        }
-      }
-    }
-  }
-`;
-
-interface AppRow {
-  id: string;
-  name: string;
-  kind: string;
-  description: string;
-  container: { replicas: number };
-}
 
 export function AppsPage() {
   const [name, setName] = useState('');
@@ -83,8 +52,8 @@ function AppList({ filter }: { filter?: { name: string } }) {
 }
 
 function AppsChunk(props: { filter?: { name: string }; after: string | null; isLast: boolean; onLoadMore: (cursor: string) => void }) {
-  const [{ data, fetching, error }] = useQuery({ query: APPS, variables: { first: PAGE_SIZE, after: props.after, filter: props.filter } });
-  const conn = data?.apps as { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: AppRow }[] } | undefined;
+  const [{ data, fetching, error }] = useQuery({ query: AppsDocument, variables: { first: PAGE_SIZE, after: props.after, filter: props.filter } });
+  const conn = data?.apps;
   return (
     <tbody>
       {conn?.edges.map(({ node }) => (

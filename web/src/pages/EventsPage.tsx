@@ -4,52 +4,33 @@
  * Filtered by type and app; a new filter starts over.
  */
 import { useMemo, useState } from 'react';
-import { gql, useQuery, useSubscription } from 'urql';
+import { useQuery, useSubscription } from 'urql';
+import { EventHistoryDocument, LiveEventsDocument, type EventFieldsFragment, type LiveEventsSubscription, type LiveEventsSubscriptionVariables, type PlatformEventType } from '../gql/graphql';
 import type { ResumableContext } from '../api';
 import { ErrorList } from '../ErrorList';
 import { Link, releasePath } from '../router';
 import { When } from '../ui/common';
 
-const TYPES = [
-  'APP_CREATED', 'APP_DELETED', 'APP_UPDATED', 'MEMBER_CHANGED', 'POD_DELETED', 'RELEASE_CANCELED', 'RELEASE_CREATED', 'RELEASE_FAILED',
-  'RELEASE_ROLLED_BACK', 'RELEASE_STARTED', 'RELEASE_SUCCEEDED', 'SETTINGS_CHANGED', 'TICKET_APPROVED', 'TICKET_CANCELED', 'TICKET_CREATED',
-  'TICKET_EXPIRED', 'TICKET_REJECTED', 'TOKEN_CREATED', 'TOKEN_REVOKED', 'WORKLOAD_DEPLOYED', 'WORKLOAD_REMOVED', 'WORKLOAD_RESTARTED', 'WORKLOAD_SCALED',
-];
+/** Every event type, checked against the schema: a type added to the API fails `npm run check` until it is listed. */
+const TYPE_SET = {
+  APP_CREATED: true, APP_DELETED: true, APP_UPDATED: true, BUILD_FAILED: true, BUILD_STARTED: true, BUILD_SUCCEEDED: true, MEMBER_CHANGED: true, POD_DELETED: true, RELEASE_CANCELED: true, RELEASE_CREATED: true, RELEASE_FAILED: true,
+  RELEASE_ROLLED_BACK: true, RELEASE_STARTED: true, RELEASE_SUCCEEDED: true, SETTINGS_CHANGED: true, TICKET_APPROVED: true, TICKET_CANCELED: true, TICKET_CREATED: true,
+  TICKET_EXPIRED: true, TICKET_REJECTED: true, TOKEN_CREATED: true, TOKEN_REVOKED: true, WORKLOAD_DEPLOYED: true, WORKLOAD_REMOVED: true, WORKLOAD_RESTARTED: true, WORKLOAD_SCALED: true,
+} satisfies Record<PlatformEventType, true>;
+const TYPES = Object.keys(TYPE_SET) as PlatformEventType[];
 
-interface PlatformEvent {
-  id: string;
-  type: string;
-  app: string | null;
-  env: string | null;
-  actor: string | null;
-  at: string;
-  payload: Record<string, unknown>;
-}
+type PlatformEvent = EventFieldsFragment;
 
 interface Filter {
-  types?: string[];
+  types?: PlatformEventType[];
   app?: string;
 }
-
-const FIELDS = 'id type app env actor at payload';
-
-const HISTORY = gql<{ platformEvents: { edges: { node: PlatformEvent }[] } }, { filter: Filter }>`
-  query EventHistory($filter: PlatformEventFilter) {
-    platformEvents(first: 50, order: NEWEST_FIRST, filter: $filter) { edges { node { ${FIELDS} } } }
-  }
-`;
-
-const LIVE = gql<{ platformEvents: PlatformEvent }, { filter: Filter; after: string | null }>`
-  subscription LiveEvents($filter: PlatformEventFilter, $after: String) {
-    platformEvents(filter: $filter, after: $after) { ${FIELDS} }
-  }
-`;
 
 export function EventsPage() {
   const [type, setType] = useState('');
   const [app, setApp] = useState('');
   const filter: Filter = {};
-  if (type) filter.types = [type];
+  if (type) filter.types = [type as PlatformEventType];
   if (app.trim()) filter.app = app.trim();
   return (
     <section>
@@ -75,14 +56,14 @@ export function EventsPage() {
 const LIVE_MAX = 200;
 
 function EventStream({ filter }: { filter: Filter }) {
-  const [history] = useQuery({ query: HISTORY, variables: { filter }, requestPolicy: 'network-only' });
+  const [history] = useQuery({ query: EventHistoryDocument, variables: { filter }, requestPolicy: 'network-only' });
   const past = history.data?.platformEvents.edges.map((e) => e.node) ?? [];
   const context = useMemo<ResumableContext>(() => ({ resumeWith: (d: { platformEvents: PlatformEvent }) => ({ after: d.platformEvents.id }) }), []);
   // Live from the newest event of the history page: no gap and no duplicate between them.
   // (None yet: only new ones.)
   const after = past[0]?.id ?? null;
-  const [live] = useSubscription(
-    { query: LIVE, variables: { filter, after }, context, pause: !history.data },
+  const [live] = useSubscription<LiveEventsSubscription, PlatformEvent[], LiveEventsSubscriptionVariables>(
+    { query: LiveEventsDocument, variables: { filter, after }, context, pause: !history.data },
     (prev: PlatformEvent[] = [], d) => (prev.some((e) => e.id === d.platformEvents.id) ? prev : [d.platformEvents, ...prev].slice(0, LIVE_MAX)),
   );
   const events = [...(live.data ?? []), ...past];

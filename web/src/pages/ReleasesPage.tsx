@@ -3,41 +3,27 @@
  * live by `platformEvents` (release and ticket events): each one re-reads the page.
  */
 import { useEffect, useState } from 'react';
-import { gql, useQuery, useSubscription } from 'urql';
+import { useQuery, useSubscription } from 'urql';
+import { ReleaseEventsDocument, ReleasesDocument, type PlatformEventType, type ReleaseStatus } from '../gql/graphql';
 import { ErrorList } from '../ErrorList';
 import { Link, releasePath } from '../router';
 import { StatusBadge, When } from '../ui/common';
 
-const STATUSES = ['PENDING', 'BUILDING', 'PRECHECKING', 'AWAITING_APPROVAL', 'DEPLOYING', 'VERIFYING', 'PAUSED', 'SUCCEEDED', 'ROLLING_BACK', 'ROLLED_BACK', 'FAILED', 'CANCELED', 'REJECTED'];
-
-interface Row {
-  id: string;
-  app: string;
-  env: string;
-  image: string;
-  status: string;
-  strategy: string;
-  createdBy: string;
-  createdAt: string;
-}
+/** Every status in lifecycle order, checked against the schema (a new status fails `npm run check` until listed). */
+const STATUS_ORDER = {
+  PENDING: 1, BUILDING: 2, PRECHECKING: 3, AWAITING_APPROVAL: 4, DEPLOYING: 5, VERIFYING: 6, PAUSED: 7, SUCCEEDED: 8, ROLLING_BACK: 9, ROLLED_BACK: 10,
+  FAILED: 11, CANCELED: 12, REJECTED: 13,
+} satisfies Record<ReleaseStatus, number>;
+const STATUSES = Object.keys(STATUS_ORDER) as ReleaseStatus[];
 
 interface Filter {
   app?: string;
   env?: string;
-  status?: string;
+  status?: ReleaseStatus;
 }
 
-const RELEASES = gql<{ releases: { edges: { node: Row }[] } }, { filter: Filter | null }>`
-  query Releases($filter: ReleaseFilter) {
-    releases(first: 50, filter: $filter) { edges { node { id app env image status strategy createdBy createdAt } } }
-  }
-`;
-
 /** The events after which a release list may read differently. */
-const RELEASE_EVENTS = gql<{ platformEvents: { id: string } }, { filter: { app?: string; env?: string; types: string[] } }>`
-  subscription ReleaseEvents($filter: PlatformEventFilter) { platformEvents(filter: $filter) { id } }
-`;
-const TYPES = ['RELEASE_CREATED', 'RELEASE_STARTED', 'RELEASE_SUCCEEDED', 'RELEASE_FAILED', 'RELEASE_ROLLED_BACK', 'RELEASE_CANCELED', 'TICKET_CREATED', 'TICKET_APPROVED', 'TICKET_REJECTED'];
+const TYPES: PlatformEventType[] = ['RELEASE_CREATED', 'RELEASE_STARTED', 'RELEASE_SUCCEEDED', 'RELEASE_FAILED', 'RELEASE_ROLLED_BACK', 'RELEASE_CANCELED', 'TICKET_CREATED', 'TICKET_APPROVED', 'TICKET_REJECTED'];
 
 export function ReleasesPage() {
   const [app, setApp] = useState('');
@@ -46,7 +32,7 @@ export function ReleasesPage() {
   const filter: Filter = {};
   if (app.trim()) filter.app = app.trim();
   if (env.trim()) filter.env = env.trim();
-  if (status) filter.status = status;
+  if (status) filter.status = status as ReleaseStatus;
   return (
     <section>
       <div className="page-head wrap">
@@ -72,9 +58,9 @@ export function ReleasesPage() {
 /** A release table, live. Also used on the app page (filtered to one app). */
 export function ReleaseList({ filter, hideApp }: { filter: Filter; hideApp?: boolean }) {
   const variables = { filter: Object.keys(filter).length ? filter : null };
-  const [{ data, fetching, error }, refetch] = useQuery({ query: RELEASES, variables });
+  const [{ data, fetching, error }, refetch] = useQuery({ query: ReleasesDocument, variables });
   const [{ data: changes }] = useSubscription(
-    { query: RELEASE_EVENTS, variables: { filter: { types: TYPES, ...(filter.app ? { app: filter.app } : {}), ...(filter.env ? { env: filter.env } : {}) } } },
+    { query: ReleaseEventsDocument, variables: { filter: { types: TYPES, ...(filter.app ? { app: filter.app } : {}), ...(filter.env ? { env: filter.env } : {}) } } },
     (n: number = 0) => n + 1,
   );
   useEffect(() => {

@@ -4,44 +4,19 @@
  * by ticket events.
  */
 import { useEffect } from 'react';
-import { gql, useQuery, useSubscription } from 'urql';
+import { useQuery, useSubscription } from 'urql';
+import { TicketEventsDocument, TicketsDocument, type TicketsQuery } from '../gql/graphql';
 import { ErrorList } from '../ErrorList';
 import { Link, releasePath } from '../router';
 import { Card, StatusBadge, When } from '../ui/common';
 import { TicketBox } from './ReleasePage';
-import type { TicketSummary } from './release-docs';
 
-interface TicketRow extends TicketSummary {
-  kind: string;
-  appName: string;
-  role: string | null;
-  createdAt: string;
-  release: { id: string; env: string; image: string; status: string } | null;
-}
-
-const TICKETS = gql<{ tickets: { edges: { node: TicketRow }[] } }, { filter: { status?: string; mine?: boolean } }>`
-  query Tickets($filter: TicketFilter) {
-    tickets(first: 50, filter: $filter) {
-      edges {
-        node {
-          id kind appName role status requester reason comment decidedBy expiresAt createdAt viewerCanDecide
-          release { id env image status }
-        }
-      }
-    }
-  }
-`;
-
-const TICKET_EVENTS = gql<{ platformEvents: { id: string } }, Record<string, never>>`
-  subscription TicketEvents {
-    platformEvents(filter: { types: [TICKET_CREATED, TICKET_APPROVED, TICKET_REJECTED, TICKET_CANCELED, TICKET_EXPIRED] }) { id }
-  }
-`;
+type TicketRow = TicketsQuery['tickets']['edges'][number]['node'];
 
 export function TicketsPage() {
-  const [open, refetchOpen] = useQuery({ query: TICKETS, variables: { filter: { status: 'OPEN' } } });
-  const [mine, refetchMine] = useQuery({ query: TICKETS, variables: { filter: { mine: true } } });
-  const [{ data: changes }] = useSubscription({ query: TICKET_EVENTS }, (n: number = 0) => n + 1);
+  const [open, refetchOpen] = useQuery({ query: TicketsDocument, variables: { filter: { status: 'OPEN' } } });
+  const [mine, refetchMine] = useQuery({ query: TicketsDocument, variables: { filter: { mine: true } } });
+  const [{ data: changes }] = useSubscription({ query: TicketEventsDocument }, (n: number = 0) => n + 1);
   const refresh = () => {
     refetchOpen({ requestPolicy: 'network-only' });
     refetchMine({ requestPolicy: 'network-only' });

@@ -1,109 +1,20 @@
 /**
- * Build documents and their result types, typed by hand against schema/schema.graphql
- * (see api.ts for why there is no codegen step).
+ * The builds pages' documents: the operations are in `web/src/graphql/builds.graphql`, typed
+ * by graphql-codegen (`npm run codegen`); these names and types are what the pages import.
  */
-import { gql } from 'urql';
+import {
+  AppBuildsDocument, BuildDocument, BuildLogDocument, CancelBuildDocument, TriggerBuildDocument,
+  type AppBuildsQuery, type BuildLogSubscription, type BuildQuery,
+} from '../gql/graphql';
 
-export interface BuildSummary {
-  id: string;
-  number: number;
-  ref: string | null;
-  commit: string | null;
-  status: string;
-  image: string | null;
-  triggeredBy: string;
-  createdAt: string;
-  finishedAt: string | null;
-}
-
-export interface Build extends BuildSummary {
-  app: string;
-  message: string | null;
-  cancelRequested: boolean;
-  startedAt: string | null;
-  viewerCanCancel: boolean;
-  dependencies: { name: string; version: string; path: string }[] | null;
-}
+export type Build = NonNullable<BuildQuery['build']>;
+export type BuildSummary = NonNullable<AppBuildsQuery['app']>['builds']['edges'][number]['node'];
+export type LogChunk = BuildLogSubscription['buildLog'];
 
 export const BUILD_TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELED']);
 
-export const BUILD = gql<{ build: Build | null }, { id: string }>`
-  query Build($id: ID!) {
-    build(id: $id) {
-      id
-      app
-      number
-      ref
-      commit
-      status
-      image
-      message
-      cancelRequested
-      triggeredBy
-      createdAt
-      startedAt
-      finishedAt
-      viewerCanCancel
-      dependencies {
-        name
-        version
-        path
-      }
-    }
-  }
-`;
-
-export interface LogChunk {
-  offset: number;
-  lines: string[];
-  nextOffset: number;
-}
-
-export const BUILD_LOG = gql<{ buildLog: LogChunk }, { id: string; offset: number | null }>`
-  subscription BuildLog($id: ID!, $offset: Int) {
-    buildLog(id: $id, offset: $offset) {
-      offset
-      lines
-      nextOffset
-    }
-  }
-`;
-
-export const APP_BUILDS = gql<{ app: { builds: { edges: { node: BuildSummary }[] } } | null }, { name: string }>`
-  query AppBuilds($name: String!) {
-    app(name: $name) {
-      builds(first: 10) {
-        edges {
-          node {
-            id
-            number
-            ref
-            commit
-            status
-            image
-            triggeredBy
-            createdAt
-            finishedAt
-          }
-        }
-      }
-    }
-  }
-`;
-
-export const TRIGGER_BUILD = gql<{ triggerBuild: { id: string } }, { app: string; ref: string | null }>`
-  mutation TriggerBuild($app: String!, $ref: String) {
-    triggerBuild(app: $app, ref: $ref) {
-      id
-    }
-  }
-`;
-
-export const CANCEL_BUILD = gql<{ cancelBuild: { id: string; cancelRequested: boolean } }, { id: string }>`
-  mutation CancelBuild($id: ID!) {
-    cancelBuild(id: $id) {
-      id
-      cancelRequested
-    }
-  }
-`;
+export const BUILD = BuildDocument;
+export const BUILD_LOG = BuildLogDocument;
+export const APP_BUILDS = AppBuildsDocument;
+export const TRIGGER_BUILD = TriggerBuildDocument;
+export const CANCEL_BUILD = CancelBuildDocument;
