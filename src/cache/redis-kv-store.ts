@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { newRedisClient } from '../pubsub/redis-connection.js';
+import { closeRedis, newRedisClient } from '../pubsub/redis-connection.js';
 import { KvUnavailableError, type KvStore } from './kv-store.js';
 
 /** Options for {@link RedisKvStore}. */
@@ -68,7 +68,7 @@ export class RedisKvStore implements KvStore {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 
   private async call<T>(op: string, fn: () => Promise<T>): Promise<T> {

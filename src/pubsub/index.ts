@@ -13,7 +13,7 @@ import type { LeaseManager } from './lease.js';
 import { InProcessMembership, type Membership } from './membership.js';
 import { PartitionedStream } from './partitioned-stream.js';
 import { RedisBus } from './redis-bus.js';
-import { createRedis } from './redis-connection.js';
+import { closeRedis, createRedis } from './redis-connection.js';
 import { RedisEventStream } from './redis-event-stream.js';
 import { RedisLeaseManager } from './redis-lease.js';
 import { RedisMembership } from './redis-membership.js';
@@ -106,7 +106,7 @@ export function createMessaging<T extends TopicMap>(opts: MessagingOptions = {})
       // Consumers first: they ack and release leases over the shared connection.
       await Promise.all([...partitionedStreams.values()].map((p) => p.close()));
       await Promise.all([bus.close(), streams.close()]);
-      await client?.quit().catch(() => client?.disconnect());
+      await closeRedis(client);
     },
   };
 }

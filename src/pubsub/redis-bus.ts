@@ -9,7 +9,7 @@ import {
   logError,
   topicIterator,
 } from './bus.js';
-import { assertNoClientPrefix, createRedis } from './redis-connection.js';
+import { assertNoClientPrefix, closeRedis, createRedis } from './redis-connection.js';
 
 /** Options for {@link RedisBus}. */
 export interface RedisBusOptions {
@@ -106,8 +106,8 @@ export class RedisBus<T extends TopicMap> implements Bus<T> {
     this.handlers.clear();
     await this.pending;
     await Promise.all([
-      this.sub ? this.sub.quit().catch(() => this.sub?.disconnect()) : undefined,
-      this.ownsPub ? this.pub.quit().catch(() => this.pub.disconnect()) : undefined,
+      closeRedis(this.sub),
+      this.ownsPub ? closeRedis(this.pub) : undefined,
     ]);
   }
 

@@ -158,3 +158,21 @@ export function assertNoClientPrefix(client: Redis): void {
     );
   }
 }
+
+/**
+ * Closes `client` politely (QUIT, so replies in flight arrive), but never waits more than
+ * `ms`: a QUIT queued on a connection that cannot reconnect (Redis down, a Sentinel master
+ * gone) would otherwise wait for ever and hang the process's shutdown.
+ */
+export async function closeRedis(client: Redis | undefined, ms = 2000): Promise<void> {
+  if (!client) return;
+  let timer: NodeJS.Timeout | undefined;
+  const quit = client.quit().then(() => true, () => false);
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  const ok = await Promise.race([quit, timedOut]);
+  clearTimeout(timer);
+  if (!ok) client.disconnect();
+}

@@ -66,7 +66,7 @@ describe.runIf(Boolean(testDatabaseUrl && testRedisUrl) && hasRedisServer)('Redi
     await replica?.dispose();
     await master?.dispose();
     if (sentinelDir) rmSync(sentinelDir, { recursive: true, force: true });
-  }, 30_000);
+  }, 60_000);
 
   it('follows a failover: sessions, sign-in and a live subscription go on without a restart or a lost event', async () => {
     expect(t.config.redisUrl).toBe(`redis-sentinel://127.0.0.1:${sentinelPort}/phantom-main`);
