@@ -11,6 +11,7 @@ import type { Notifier } from '../domain/notify/notifier.js';
 import type { ReleaseProgressFeed } from '../domain/releases/release-progress-feed.js';
 import type { ReleaseEngine } from '../engine/releases/release-engine.js';
 import type { PeriodicJobs } from '../engine/jobs/periodic-jobs.js';
+import type { CredentialChecks } from './ws-credential-watch.js';
 
 export interface PlatformServices {
   /** Clusters, informers, watchers, pod events (every role). */
@@ -27,4 +28,6 @@ export interface PlatformServices {
   releaseEngine?: ReleaseEngine;
   /** The worker role's periodic jobs (retention). */
   periodicJobs?: PeriodicJobs;
+  /** Re-checks of live WebSockets' credentials, shared per credential (api role; created on first use). */
+  credentialChecks?: CredentialChecks;
 }
