@@ -8,7 +8,8 @@
  * one machine). Per socket: frames, id gaps (ids must be consecutive) and the sum of `i`
  * (must be the sum of 0..m-1). IPC messages (advanced serialization):
  *   parent → child: { cmd: 'open', url, n, mode, token, m }, then { cmd: 'progress' } (sockets
- *   complete so far), { cmd: 'report' } (the counts and latencies), { cmd: 'close' }
+ *   complete so far), { cmd: 'report' } (the counts and latencies), { cmd: 'reset', m } (a new
+ *   phase on the same sockets), { cmd: 'close' }
  *   child → parent: { ev: 'open', opened, failed }, { ev: 'progress', ... }, { ev: 'report', ... }
  */
 import { WebSocket } from 'ws';
@@ -155,7 +156,17 @@ function report(): void {
 
 process.on('message', (msg: { cmd: string } & Partial<OpenCmd>) => {
   if (msg.cmd === 'open') void open(msg as OpenCmd);
-  else if (msg.cmd === 'progress') process.send!({ ev: 'progress', complete, lastRecv });
+  else if (msg.cmd === 'reset') {
+    // A second phase on the same sockets: new counts; ids must go on where they stopped.
+    m = msg.m!;
+    frames = new Uint32Array(frames.length);
+    sumI = new Float64Array(frames.length);
+    latencies = new Float64Array(frames.length * m);
+    nLat = 0;
+    complete = 0;
+    firstRecv = lastRecv = 0;
+    process.send!({ ev: 'reset' });
+  } else if (msg.cmd === 'progress') process.send!({ ev: 'progress', complete, lastRecv });
   else if (msg.cmd === 'report') report();
   else if (msg.cmd === 'close') {
     for (const s of sockets) s?.terminate();
