@@ -2,8 +2,8 @@
  * `npm run bench`: latency of the main read paths on the embedded defaults (or on MySQL +
  * Redis when DATABASE_URL / REDIS_URL are set), the abuse mix (abuse-mix.ts), the release
  * engine (releases.ts) and the P1/P2 read path against a raw baseline (read-path.ts, with
- * BENCH_DATABASE_URL/BENCH_REDIS_URL or DATABASE_URL/REDIS_URL). Targets are checked here,
- * never in tests.
+ * BENCH_DATABASE_URL/BENCH_REDIS_URL or DATABASE_URL/REDIS_URL), P4 (stream.ts) and P3 fan-out
+ * (fanout.ts) on the same settings. Targets are checked here, never in tests.
  */
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { runReleaseBench } from './releases.js';
 import { runNotifyBurst } from './notify-burst.js';
 import { runReadPathBench } from './read-path.js';
 import { runStreamBench } from './stream.js';
+import { runFanoutBench } from './fanout.js';
 
 const TOKEN = 'bench-admin-token-0123456789';
 
@@ -73,6 +74,8 @@ async function main(): Promise<void> {
     if (!(await runReadPathBench((l) => process.stdout.write(l))).ok) failed++;
     // P4: partitioned stream consume against raw XREADGROUP loops (skipped without Redis).
     if (!(await runStreamBench((l) => process.stdout.write(l))).ok) failed++;
+    // P3: platformEvents fan-out to 1k/5k/10k graphql-ws subscribers against a raw ws broadcast.
+    if (!(await runFanoutBench((l) => process.stdout.write(l))).ok) failed++;
     process.exitCode = failed ? 1 : 0;
   } finally {
     await phantom.stop();

@@ -12,6 +12,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CredentialWatch, type CredentialWatchOptions } from './ws-credential-watch.js';
 import { useServer } from 'graphql-ws/use/ws';
+import { sharedSubscribe } from './ws-shared-execution.js';
 import { GraphQLError, getOperationAST, specifiedRules, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import type { Platform } from './platform.js';
 import { buildContext, viewerFromHeader } from './context.js';
@@ -91,6 +92,8 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
     {
       schema,
+      // graphql-js's subscribe, sharing each event's execution among the subscribers of one selection (ws-shared-execution.ts).
+      subscribe: sharedSubscribe,
       onConnect: async (ctx) => {
         if (ctx.extra.socket) socketGuard.attach(ctx.extra.socket, () => Object.keys(ctx.subscriptions).length);
         const header = ctx.connectionParams?.authorization;

@@ -13,6 +13,7 @@ import type { ReleaseEngine } from '../engine/releases/release-engine.js';
 import type { PeriodicJobs } from '../engine/jobs/periodic-jobs.js';
 import type { BuildLogFeed } from '../domain/builds/build-log-feed.js';
 import type { BuildEngine } from '../engine/builds/build-engine.js';
+import type { CredentialChecks } from './ws-credential-watch.js';
 
 export interface PlatformServices {
   /** Clusters, informers, watchers, pod events (every role). */
@@ -33,4 +34,6 @@ export interface PlatformServices {
   buildLog?: BuildLogFeed;
   /** The build engine (worker role). */
   buildEngine?: BuildEngine;
+  /** Re-checks of live WebSockets' credentials, shared per credential (api role; created on first use). */
+  credentialChecks?: CredentialChecks;
 }

@@ -14,17 +14,98 @@ export interface CredentialWatchOptions {
 
 export const DEFAULT_CREDENTIAL_WATCH: CredentialWatchOptions = { minIntervalMs: 1000, periodMs: 30_000 };
 
+/** What one credential lookup found: the viewer now (null: no credential), gone (with why), or a passing fault. */
+export type CredentialVerdict = { viewer: Viewer | null } | { gone: string } | { fault: true };
+
+interface CheckEntry {
+  /** When the lookup behind `verdict` started (a verdict is as old as its lookup's start). */
+  at: number;
+  verdict?: CredentialVerdict;
+  pending?: { at: number; promise: Promise<CredentialVerdict> };
+  /** Sockets watching this credential: the entry goes with the last one. */
+  users: number;
+}
+
+/**
+ * The credential re-checks of all the sockets of one process, shared per credential: a
+ * verdict younger than `maxAgeMs` is reused, and sockets asking while a lookup runs wait for
+ * that lookup. So the sockets of one token cost one lookup per interval in all, not one each
+ * (issue 9, P3: at thousands of sockets the per-socket lookups ran thousands of statements
+ * per second, queued on the pool, and held every frame behind them). The freshness bound a
+ * socket relies on is unchanged: no verdict older than `maxAgeMs` is ever used.
+ */
+export class CredentialChecks {
+  private readonly entries = new Map<string, CheckEntry>();
+  /** Lookups run so far (tests assert they follow the credentials, not the sockets). */
+  lookups = 0;
+
+  constructor(private readonly lookup: (header: string) => Promise<Viewer | null>) {}
+
+  /** Registers a socket watching `header`; call the returned function when it closes. */
+  acquire(header: string): () => void {
+    let e = this.entries.get(header);
+    if (!e) this.entries.set(header, (e = { at: 0, users: 0 }));
+    e.users++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--e.users === 0 && this.entries.get(header) === e) this.entries.delete(header);
+    };
+  }
+
+  /** The credential's verdict, from a lookup started at most `maxAgeMs` ago (run now if there is none). */
+  async verdict(header: string, maxAgeMs: number): Promise<CredentialVerdict> {
+    const e = this.entries.get(header) ?? { at: 0, users: 0 };
+    const now = Date.now();
+    if (e.verdict && now - e.at < maxAgeMs) return e.verdict;
+    if (e.pending && now - e.pending.at < maxAgeMs) return e.pending.promise;
+    const pending = { at: now, promise: this.run(header) };
+    e.pending = pending;
+    const v = await pending.promise;
+    if (pending.at >= e.at) {
+      e.at = pending.at;
+      e.verdict = v;
+    }
+    if (e.pending === pending) e.pending = undefined;
+    return v;
+  }
+
+  /** Credentials watched (tests). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private async run(header: string): Promise<CredentialVerdict> {
+    this.lookups++;
+    try {
+      return { viewer: await this.lookup(header) };
+    } catch (e) {
+      // Only a credential that is really gone ends the socket; a passing database/Redis fault does not.
+      if ((e as { code?: string }).code === 'UNAUTHENTICATED') return { gone: (e as Error).message };
+      return { fault: true };
+    }
+  }
+}
+
+/** The process's shared checks (created on first use). */
+export function credentialChecksOf(platform: Platform): CredentialChecks {
+  return (platform.services.credentialChecks ??= new CredentialChecks((header) => authenticate(platform.orm.em.fork(), platform.deps, header)));
+}
+
 /**
  * graphql-ws authenticates once, at connection_init; subscriptions then live for hours. A
  * revoked token, an ended session or a changed role must not keep streaming, so each socket
  * re-checks its credential (through the same lookup as HTTP: the token row, or the session
  * in the KV store) before sending events and on a timer, and closes with 4401 when it is no
- * longer valid or no longer grants what it did.
+ * longer valid or no longer grants what it did. The lookups are shared per credential
+ * across the process's sockets ({@link CredentialChecks}).
  */
 export class CredentialWatch {
   private lastCheck = Date.now();
   private valid = true;
   private readonly stopTimer: () => void;
+  private readonly checks: CredentialChecks;
 
   constructor(
     private readonly platform: Platform,
@@ -33,7 +114,13 @@ export class CredentialWatch {
     private readonly socket: WebSocket,
     private readonly opts: CredentialWatchOptions = DEFAULT_CREDENTIAL_WATCH,
   ) {
-    this.stopTimer = every(opts.periodMs, () => void this.check());
+    this.checks = credentialChecksOf(platform);
+    const release = this.checks.acquire(header);
+    const timer = every(opts.periodMs, () => void this.check());
+    this.stopTimer = () => {
+      timer();
+      release();
+    };
     socket.once('close', () => this.stopTimer());
     // The client may have gone while we were authenticating: 'close' has fired already.
     if (socket.readyState !== socket.OPEN) this.stopTimer();
@@ -48,16 +135,14 @@ export class CredentialWatch {
 
   private async check(): Promise<boolean> {
     this.lastCheck = Date.now();
+    const v = await this.checks.verdict(this.header, this.opts.minIntervalMs);
     let reason: string | null = null;
-    try {
-      const now = await authenticate(this.platform.orm.em.fork(), this.platform.deps, this.header);
+    if ('gone' in v) reason = v.gone;
+    else if ('viewer' in v) {
+      const now = v.viewer;
       if (!now || now.userId !== this.viewer.userId || now.isAdmin !== this.viewer.isAdmin || now.scopes.join() !== this.viewer.scopes.join()) {
         reason = 'Your rights changed; reconnect.';
       }
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      // Only a credential that is really gone ends the socket; a passing database/Redis fault does not.
-      if (code === 'UNAUTHENTICATED') reason = (e as Error).message;
     }
     if (reason) {
       this.valid = false;

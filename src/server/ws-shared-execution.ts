@@ -1,0 +1,103 @@
+/**
+ * graphql-ws's `subscribe` for Phantom: graphql-js's own (`createSourceEventStream`, then one
+ * `execute` per event), except that for the subscriptions in {@link SHAREABLE_SUBSCRIPTIONS}
+ * the execution of one event is done once per selection (the operation's text, its variables
+ * and name) and its result handed to every subscriber with that selection, instead of once per
+ * subscriber (issue 9, P3: at thousands of subscribers the per-subscriber execution of the
+ * same selection on the same event was a large share of each event's CPU).
+ *
+ * Why it is the same answer: the event object is the very one the feed handed to every
+ * subscriber (`PlatformEventFeed.deliver`), and the fields of `PlatformEvent` read the event
+ * only, never the context or the viewer. Who may see an event is decided before this point,
+ * per subscriber, in the source stream (`canSeeEvent` in subscribePlatformEvents): an event a
+ * subscriber may not see never reaches its execution. Events replayed from the table are
+ * objects of that subscriber alone, so they are never shared. A subscription field whose
+ * fields read the context must not be listed here.
+ */
+import { createSourceEventStream, execute, getOperationAST, Kind, print, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+
+/** Root subscription fields whose result depends on the event and the selection only. */
+export const SHAREABLE_SUBSCRIPTIONS = new Set(['platformEvents']);
+
+/** Executions run (tests count them: one per event per selection for shared subscriptions). */
+export const sharedExecutionStats = { executions: 0, shared: 0 };
+
+type Result = ExecutionResult | Promise<ExecutionResult>;
+
+const printed = new WeakMap<DocumentNode, string>();
+/** Per event object: results by selection key. Gone with the event once every subscriber has it. */
+const results = new WeakMap<object, Map<string, Result>>();
+
+/** The sharing key of an operation, or null when its results may differ by subscriber. */
+export function shareKey(args: ExecutionArgs): string | null {
+  const op = getOperationAST(args.document, args.operationName ?? undefined);
+  if (op?.operation !== 'subscription') return null;
+  const roots = op.selectionSet.selections;
+  if (roots.length !== 1 || roots[0]!.kind !== Kind.FIELD || !SHAREABLE_SUBSCRIPTIONS.has(roots[0]!.name.value)) return null;
+  let text = printed.get(args.document);
+  if (text === undefined) printed.set(args.document, (text = print(args.document)));
+  return `${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}\n${text}`;
+}
+
+function run(args: ExecutionArgs, payload: unknown): Result {
+  sharedExecutionStats.executions++;
+  return execute({ ...args, rootValue: payload });
+}
+
+function executeShared(args: ExecutionArgs, key: string, payload: unknown): Result {
+  if (typeof payload !== 'object' || payload === null) return run(args, payload);
+  let byKey = results.get(payload);
+  if (!byKey) results.set(payload, (byKey = new Map()));
+  const hit = byKey.get(key);
+  if (hit !== undefined) {
+    sharedExecutionStats.shared++;
+    return hit;
+  }
+  const r = run(args, payload);
+  byKey.set(key, r);
+  return r;
+}
+
+/** Maps a source stream to execution results, passing return()/throw() on (as graphql-js's mapAsyncIterator). */
+function mapResults(source: AsyncIterable<unknown>, fn: (payload: unknown) => Result): AsyncGenerator<ExecutionResult, void, void> {
+  const it = source[Symbol.asyncIterator]();
+  const close = async () => {
+    await it.return?.();
+  };
+  const mapped = {
+    async next(): Promise<IteratorResult<ExecutionResult, void>> {
+      const r = await it.next();
+      if (r.done) return { value: undefined, done: true };
+      try {
+        return { value: await fn(r.value), done: false };
+      } catch (e) {
+        await close().catch(() => undefined);
+        throw e;
+      }
+    },
+    async return(): Promise<IteratorResult<ExecutionResult, void>> {
+      await close();
+      return { value: undefined, done: true };
+    },
+    async throw(err?: unknown): Promise<IteratorResult<ExecutionResult, void>> {
+      if (typeof it.throw === 'function') {
+        const r = await it.throw(err);
+        return r.done ? { value: undefined, done: true } : { value: await fn(r.value), done: false };
+      }
+      await close();
+      throw err;
+    },
+    [Symbol.asyncIterator]() {
+      return mapped;
+    },
+  };
+  return mapped as unknown as AsyncGenerator<ExecutionResult, void, void>;
+}
+
+/** The `subscribe` option of graphql-ws's useServer. */
+export async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult, void, void> | ExecutionResult> {
+  const stream = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
+  const key = shareKey(args);
+  return mapResults(stream as AsyncIterable<unknown>, key == null ? (p) => run(args, p) : (p) => executeShared(args, key, p));
+}
