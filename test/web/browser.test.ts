@@ -121,6 +121,14 @@ describe('web UI in Chromium', () => {
     await page.getByRole('button', { name: 'Use token' }).click();
     await page.getByTestId('viewer').waitFor();
 
+    // Nothing but Phantom is reachable: GraphiQL is bundled, no CDN (requests elsewhere are refused and listed).
+    const phantomHost = new URL(base).host;
+    const outside: string[] = [];
+    const elsewhere = (url: URL) => url.host !== phantomHost;
+    await page.route(elsewhere, (route) => {
+      outside.push(route.request().url());
+      return route.abort('blockedbyclient');
+    });
     await page.goto(`${base}/graphql`);
     expect(await page.title()).toBe('Phantom GraphQL playground');
     await page.locator('.result-window .monaco-editor').waitFor({ timeout: 30_000 });
@@ -138,6 +146,8 @@ describe('web UI in Chromium', () => {
       return resultText(page);
     }, { timeout: 15_000, interval: 1000 }).toContain('"type": "APP_CREATED"');
     expect(await resultText(page)).toContain('"actor": "admin"');
+    expect(outside).toEqual([]);
+    await page.unroute(elsewhere);
   }, 90_000);
 
   it('forgets a stored token that no longer works and shows the sign-in forms again', async () => {

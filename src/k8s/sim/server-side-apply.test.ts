@@ -253,12 +253,17 @@ describe('server-side apply ownership with client-node', () => {
   });
 
   it('a write that changes nothing keeps the resourceVersion', async () => {
-    const before = await apps.readNamespacedDeployment({ name: 'api', namespace: 'default' });
-    const after = await apps.patchNamespacedDeployment(
-      { name: 'api', namespace: 'default', body: { spec: { replicas: 1 } }, fieldManager: 'phantom' },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-    );
-    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    // The simulated controllers may write the status between the read and the patch: try again
+    // until a read and the no-op patch after it see the same object (a patch that bumped the
+    // resourceVersion would never pass).
+    await expect.poll(async () => {
+      const before = await apps.readNamespacedDeployment({ name: 'api', namespace: 'default' });
+      const after = await apps.patchNamespacedDeployment(
+        { name: 'api', namespace: 'default', body: { spec: { replicas: 1 } }, fieldManager: 'phantom' },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+      return after.metadata?.resourceVersion === before.metadata?.resourceVersion;
+    }, { timeout: 10_000, interval: 200 }).toBe(true);
   });
 
   it('managedFields sent with a write replace the live ones; [{}] clears them', async () => {
