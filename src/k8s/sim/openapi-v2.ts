@@ -7,56 +7,21 @@
  * Field numbers: google/gnostic openapiv2/OpenAPIv2.proto.
  */
 import { RESOURCES } from './resources.js';
-import { attributesOf, modelOf, schemaName } from './schemas.js';
+import { modelOf, modelSchemaIn, type SchemaDialect } from './schemas.js';
 import type { Obj } from './types.js';
 
 /** The Content-Type the apiserver (kube-openapi) answers with: `.v1.0`, since `@` is not valid in a media type. */
 export const OPENAPI_V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
 
-const ARRAY = /^Array<(.+)>$/;
-const MAP = /^\{ \[key: string\]: (.+); \}$/;
-
-/** Swagger 2.0 schema of a client-node attribute type; referenced models are added to `defs`. */
-function typeSchema(type: string, format: string, defs: Record<string, Obj>): Obj {
-  const arr = ARRAY.exec(type);
-  if (arr) return { type: 'array', items: typeSchema(arr[1] as string, '', defs) };
-  const map = MAP.exec(type);
-  if (map) return { type: 'object', additionalProperties: typeSchema(map[1] as string, '', defs) };
-  switch (type) {
-    case 'string':
-      return format ? { type: 'string', format } : { type: 'string' };
-    case 'number':
-      return format === 'int32' || format === 'int64' ? { type: 'integer', format } : { type: 'number', format: format || 'double' };
-    case 'boolean':
-      return { type: 'boolean' };
-    case 'Date':
-    case 'V1MicroTime':
-      return { type: 'string', format: 'date-time' };
-    case 'IntOrString':
-      return { type: 'string', format: 'int-or-string' };
-    case 'object':
-      return { type: 'object' };
-    case 'any':
-      return {};
-    default:
-      if (!attributesOf(type)) return {};
-      addModel(type, defs);
-      return { $ref: `#/definitions/${schemaName(type)}` };
-  }
-}
-
-function addModel(m: string, defs: Record<string, Obj>, gvk?: { group: string; version: string; kind: string }): void {
-  const name = schemaName(m);
-  const existing = defs[name];
-  if (existing) {
-    if (gvk) (existing['x-kubernetes-group-version-kind'] ??= []).push(gvk);
-    return;
-  }
-  const s: Obj = { type: 'object', description: `${m} (fields from @kubernetes/client-node's ${m} model).`, properties: {} };
-  defs[name] = s;
-  for (const a of attributesOf(m) ?? []) s.properties[a.baseName] = typeSchema(a.type, a.format, defs);
-  if (gvk) s['x-kubernetes-group-version-kind'] = [gvk];
-}
+/** Swagger 2.0's spelling of the schemas walked in schemas.ts. */
+const V2_DIALECT: SchemaDialect = {
+  ref: (name) => ({ $ref: `#/definitions/${name}` }),
+  intOrString: { type: 'string', format: 'int-or-string' },
+  object: { type: 'object' },
+  any: {},
+  unknown: {},
+  description: (m) => `${m} (fields from @kubernetes/client-node's ${m} model).`,
+};
 
 let cached: Obj | undefined;
 
@@ -66,7 +31,7 @@ export function openApiV2Doc(): Obj {
   const definitions: Record<string, Obj> = {};
   for (const r of RESOURCES) {
     const model = modelOf(r);
-    if (model) addModel(model, definitions, { group: r.group, version: r.version, kind: r.kind });
+    if (model) modelSchemaIn(V2_DIALECT, model, definitions, { group: r.group, version: r.version, kind: r.kind });
   }
   cached = { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.33.0' }, paths: {}, definitions };
   return cached;

@@ -81,12 +81,39 @@ export function schemaName(m: string): string {
   return x ? `io.k8s.${(x[1] ?? '').toLowerCase()}${x[2]!.toLowerCase()}.${x[3]}` : `io.k8s.${m}`;
 }
 
-/** The OpenAPI v3 schema of an attribute type; models it refers to are added to `defs`. */
-function typeSchema(type: string, format: string, defs: Record<string, Obj>): Obj {
+/**
+ * Where the OpenAPI v2 (Swagger) and v3 documents differ in how they spell a schema; the walk
+ * over client-node's models ({@link modelSchemaIn}) is the same for both.
+ */
+export interface SchemaDialect {
+  /** A reference to model `name`. */
+  ref(name: string): Obj;
+  intOrString: Obj;
+  /** `object` and `any` attribute types. */
+  object: Obj;
+  any: Obj;
+  /** A type that names no known model. */
+  unknown: Obj;
+  description(m: string): string;
+}
+
+/** OpenAPI v3 (`/openapi/v3`), as the apiserver writes it. */
+export const V3_DIALECT: SchemaDialect = {
+  // As the apiserver's v3 documents: a reference wrapped in allOf, with a default.
+  ref: (name) => ({ allOf: [{ $ref: `#/components/schemas/${name}` }], default: {} }),
+  intOrString: { 'x-kubernetes-int-or-string': true },
+  object: { type: 'object' },
+  any: { type: 'object' },
+  unknown: { type: 'object' },
+  description: (m) => `${m.replace(/^(Core|Events)?V\d+\w*?(?=[A-Z])/, '')} (fields from @kubernetes/client-node's ${m} model).`,
+};
+
+/** The schema of an attribute type in `dialect`; models it refers to are added to `defs`. */
+function typeSchema(type: string, format: string, defs: Record<string, Obj>, dialect: SchemaDialect): Obj {
   const arr = ARRAY.exec(type);
-  if (arr) return { type: 'array', items: typeSchema(arr[1] as string, '', defs) };
+  if (arr) return { type: 'array', items: typeSchema(arr[1] as string, '', defs, dialect) };
   const map = MAP.exec(type);
-  if (map) return { type: 'object', additionalProperties: typeSchema(map[1] as string, '', defs) };
+  if (map) return { type: 'object', additionalProperties: typeSchema(map[1] as string, '', defs, dialect) };
   switch (type) {
     case 'string':
       return format ? { type: 'string', format } : { type: 'string' };
@@ -98,24 +125,35 @@ function typeSchema(type: string, format: string, defs: Record<string, Obj>): Ob
     case 'V1MicroTime':
       return { type: 'string', format: 'date-time' };
     case 'IntOrString':
-      return { 'x-kubernetes-int-or-string': true };
+      return { ...dialect.intOrString };
     case 'any':
+      return { ...dialect.any };
     case 'object':
-      return { type: 'object' };
+      return { ...dialect.object };
     default:
-      if (!attributesOf(type)) return { type: 'object' };
-      modelSchema(type, defs);
-      // As the apiserver's v3 documents: a reference wrapped in allOf, with a default.
-      return { allOf: [{ $ref: `#/components/schemas/${schemaName(type)}` }], default: {} };
+      if (!attributesOf(type)) return { ...dialect.unknown };
+      modelSchemaIn(dialect, type, defs);
+      return dialect.ref(schemaName(type));
   }
 }
 
-/** Adds model `m` (and every model it refers to) to `defs`, keyed by {@link schemaName}. */
-export function modelSchema(m: string, defs: Record<string, Obj>, gvk?: { group: string; version: string; kind: string }): void {
-  const name = schemaName(m);
-  if (defs[name] && !gvk) return;
-  const s: Obj = { type: 'object', description: `${m.replace(/^(Core|Events)?V\d+\w*?(?=[A-Z])/, '')} (fields from @kubernetes/client-node's ${m} model).`, properties: {} };
-  defs[name] = s;
-  for (const a of attributesOf(m) ?? []) s.properties[a.baseName] = typeSchema(a.type, a.format, defs);
+/**
+ * Adds model `m` (and every model it refers to) to `defs` in `dialect`, keyed by
+ * {@link schemaName}; a model served as several kinds/versions lists each of its `gvk`s.
+ */
+export function modelSchemaIn(dialect: SchemaDialect, m: string, defs: Record<string, Obj>, gvk?: { group: string; version: string; kind: string }): void {
+  const existing = defs[schemaName(m)];
+  if (existing) {
+    if (gvk) (existing['x-kubernetes-group-version-kind'] ??= []).push(gvk);
+    return;
+  }
+  const s: Obj = { type: 'object', description: dialect.description(m), properties: {} };
+  defs[schemaName(m)] = s;
+  for (const a of attributesOf(m) ?? []) s.properties[a.baseName] = typeSchema(a.type, a.format, defs, dialect);
   if (gvk) s['x-kubernetes-group-version-kind'] = [gvk];
+}
+
+/** Adds model `m` to `defs` as an OpenAPI v3 schema (see {@link modelSchemaIn}). */
+export function modelSchema(m: string, defs: Record<string, Obj>, gvk?: { group: string; version: string; kind: string }): void {
+  modelSchemaIn(V3_DIALECT, m, defs, gvk);
 }
