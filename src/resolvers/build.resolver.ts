@@ -10,6 +10,7 @@ import { ReleaseType } from './release.type.js';
 import type { PresentedRelease } from './release.resolver.js';
 import { authorizeBuildLog, buildLog, cancelBuild, getBuild, listBuilds, triggerBuild, viewerMayBuild, viewerMayCancelBuild } from '../domain/builds/build.service.js';
 import type { BuildRecord } from '../domain/builds/build-model.js';
+import { mapIterator } from './map-iterator.js';
 import { DomainError, badInput } from '../domain/shared/errors.js';
 
 /** A build for GraphQL: the record with its global id (`localId` kept for field resolvers). */
@@ -76,20 +77,7 @@ export class BuildResolver {
         const feed = ctx.services.buildLog;
         if (!feed) throw new DomainError('UNAVAILABLE', 'Live build logs are not running in this process.');
         const source = feed.subscribe(id, offset);
-        const mapped: AsyncIterableIterator<BuildLogChunkType> = {
-          next: async () => {
-            const n = await source.next();
-            return n.done ? { value: undefined, done: true } : { value: { offset: n.value.offset, lines: n.value.lines.map((l) => l.text), nextOffset: n.value.nextOffset }, done: false };
-          },
-          return: async () => {
-            await source.return?.();
-            return { value: undefined, done: true };
-          },
-          [Symbol.asyncIterator]() {
-            return mapped;
-          },
-        };
-        return mapped;
+        return mapIterator(source, (c) => ({ offset: c.offset, lines: c.lines.map((l) => l.text), nextOffset: c.nextOffset }));
       } catch (e) {
         throw asGraphQLError(e);
       }

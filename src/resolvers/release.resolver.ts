@@ -14,6 +14,7 @@ import {
   authorizeReleaseProgress, cancelRelease, createRelease, getRelease, listReleases, promoteRelease, rollbackRelease, viewerMayActOnRelease, viewerMayRelease,
 } from '../domain/releases/release.service.js';
 import type { ReleaseProgressRecord, ReleaseRecord } from '../domain/releases/release-model.js';
+import { mapIterator } from './map-iterator.js';
 import { DomainError, badInput } from '../domain/shared/errors.js';
 
 /** A release for GraphQL: the record with its global id (`localId` kept for field resolvers). */
@@ -133,20 +134,7 @@ export class ReleaseResolver {
         const feed = ctx.services.releaseProgress;
         if (!feed) throw new DomainError('UNAVAILABLE', 'Live release progress is not running in this process.');
         const source = feed.subscribe(id, after);
-        const mapped: AsyncIterableIterator<ReleaseProgressType> = {
-          next: async () => {
-            const n = await source.next();
-            return n.done ? { value: undefined, done: true } : { value: presentProgress(base, n.value), done: false };
-          },
-          return: async () => {
-            await source.return?.();
-            return { value: undefined, done: true };
-          },
-          [Symbol.asyncIterator]() {
-            return mapped;
-          },
-        };
-        return mapped;
+        return mapIterator(source, (entry) => presentProgress(base, entry));
       } catch (e) {
         throw asGraphQLError(e);
       }
