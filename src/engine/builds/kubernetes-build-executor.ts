@@ -103,6 +103,6 @@ export class KubernetesBuildExecutor implements BuildExecutor {
       return fail(io.signal.aborted ? out.message : `${out.message}: see the log.`, commit);
     }
     io.log(`[phantom] ${out.message}; ${deps.length} jars found; image ${image}`);
-    return { ok: true, commit, image, dependencies: deps, message: `Built ${image} from ${commit.slice(0, 12)} in Job ${name}; ${deps.length} dependencies scanned.` };
+    return { ok: true, commit, image, dependencies: deps, message: `Built ${image} from ${commit.slice(0, 12)} in Job ${name}; ${deps.length} ${deps.length === 1 ? 'dependency' : 'dependencies'} scanned.` };
   }
 }

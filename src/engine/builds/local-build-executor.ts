@@ -225,8 +225,8 @@ export class LocalBuildExecutor implements BuildExecutor {
       if (r.stopped) return fail(stopReason(r, 'the build command'));
       if (r.code !== 0) return fail(`The build command exited with code ${r.code ?? 'unknown (killed by a signal)'}.`);
       const dependencies = await scanDependencies(src);
-      io.log(`[phantom] build command succeeded; ${dependencies.length} dependencies found; image ${image}`);
-      return { ok: true, commit, image, dependencies, message: `Built ${image} from ${commit.slice(0, 12)}; ${dependencies.length} dependencies scanned.` };
+      io.log(`[phantom] build command succeeded; ${dependencies.length} ${dependencies.length === 1 ? 'dependency' : 'dependencies'} found; image ${image}`);
+      return { ok: true, commit, image, dependencies, message: `Built ${image} from ${commit.slice(0, 12)}; ${dependencies.length} ${dependencies.length === 1 ? 'dependency' : 'dependencies'} scanned.` };
     } finally {
       await rm(ws, { recursive: true, force: true }).catch(() => undefined);
     }
