@@ -1,0 +1,17 @@
+/** Maps each item of a subscription's source iterator; `return()` reaches the source (an unsubscribe ends its feed listener). */
+export function mapIterator<T, U>(source: AsyncIterator<T>, fn: (item: T) => U): AsyncIterableIterator<U> {
+  const mapped: AsyncIterableIterator<U> = {
+    next: async () => {
+      const n = await source.next();
+      return n.done ? { value: undefined, done: true } : { value: fn(n.value), done: false };
+    },
+    return: async () => {
+      await source.return?.();
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return mapped;
+    },
+  };
+  return mapped;
+}
