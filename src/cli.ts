@@ -41,19 +41,30 @@ function config(): Config {
 
 async function serve(workerOnly: boolean): Promise<void> {
   const c = config();
-  let phantom: { platform: { logger: { info(o: object, m: string): void; error(o: object, m: string): void } }; stop(): Promise<void> };
+  let phantom: {
+    platform: { logger: { info(o: object, m: string): void; error(o: object, m: string): void } };
+    stop(): Promise<void>;
+  };
   if (workerOnly || !c.roles.api) {
     const { startWorker } = await import('./worker.js');
     const worker = await startWorker(c);
-    worker.platform.logger.info({ url: worker.health.url, roles: ['worker'] }, `Phantom worker is running (health at ${worker.health.url}/healthz)`);
+    worker.platform.logger.info(
+      { url: worker.health.url, roles: ['worker'] },
+      `Phantom worker is running (health at ${worker.health.url}/healthz)`,
+    );
     phantom = worker;
   } else {
     const { startPhantom } = await import('./main.js');
     const api = await startPhantom(c);
     const roles = c.roles.worker ? ['api', 'worker'] : ['api'];
-    api.platform.logger.info({ url: api.server.url, roles }, `Phantom is serving at ${api.server.url}`);
+    api.platform.logger.info(
+      { url: api.server.url, roles },
+      `Phantom is serving at ${api.server.url}`,
+    );
     if (!(await api.platform.orm.em.fork().count(User, {}))) {
-      api.platform.logger.warn('No users yet: every request will be refused. Restart with PHANTOM_ADMIN_TOKEN=<a long secret> to create the admin user and its token.');
+      api.platform.logger.warn(
+        'No users yet: every request will be refused. Restart with PHANTOM_ADMIN_TOKEN=<a long secret> to create the admin user and its token.',
+      );
     }
     phantom = api;
   }
@@ -62,10 +73,13 @@ async function serve(workerOnly: boolean): Promise<void> {
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 30_000);
     force.unref();
-    phantom.stop().then(() => process.exit(0), (e) => {
-      logger.error({ err: e }, 'shutdown failed');
-      process.exit(1);
-    });
+    phantom.stop().then(
+      () => process.exit(0),
+      (e) => {
+        logger.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
@@ -73,10 +87,17 @@ async function serve(workerOnly: boolean): Promise<void> {
 
 async function runMigrate(): Promise<void> {
   const c = config();
-  const { orm } = await createOrm({ databaseUrl: c.databaseUrl, sqlitePath: join(c.dataDir, 'phantom.db') });
+  const { orm } = await createOrm({
+    databaseUrl: c.databaseUrl,
+    sqlitePath: join(c.dataDir, 'phantom.db'),
+  });
   try {
     const applied = await migrate(orm);
-    process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'Nothing to apply: the database is current.\n');
+    process.stdout.write(
+      applied.length
+        ? `Applied: ${applied.join(', ')}\n`
+        : 'Nothing to apply: the database is current.\n',
+    );
   } finally {
     await orm.close(true);
   }

@@ -5,11 +5,9 @@
 import { z } from 'zod';
 import { parseRateLimits, type ChannelRateLimits } from './domain/notify/rate-limits.js';
 
-const mysqlUrl = z
-  .string()
-  .refine((v) => /^mysql:\/\/[^/]+\/[A-Za-z0-9_$-]+(\?.*)?$/.test(v), {
-    message: 'must look like mysql://user:pass@host:port/database',
-  });
+const mysqlUrl = z.string().refine((v) => /^mysql:\/\/[^/]+\/[A-Za-z0-9_$-]+(\?.*)?$/.test(v), {
+  message: 'must look like mysql://user:pass@host:port/database',
+});
 const redisUrl = z
   .string()
   .refine((v) => /^rediss?:\/\/.+/.test(v), { message: 'must look like redis://host:port[/db]' });
@@ -22,10 +20,16 @@ const schema = z.object({
     .string()
     .optional()
     .transform((v, ctx) => {
-      const urls = (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const urls = (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       for (const u of urls) {
         if (!mysqlUrl.safeParse(u).success) {
-          ctx.addIssue({ code: 'custom', message: `"${u}" must look like mysql://user:pass@host:port/database` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${u}" must look like mysql://user:pass@host:port/database`,
+          });
         }
       }
       return urls;
@@ -34,22 +38,49 @@ const schema = z.object({
   REDIS_URL: redisUrl.optional(),
   REDIS_SENTINELS: z
     .string()
-    .refine((v) => v.split(',').every((h) => /^[^\s:,/@]+:\d{1,5}$/.test(h.trim())), { message: 'must be host:port[,host:port…] (the sentinels)' })
+    .refine((v) => v.split(',').every((h) => /^[^\s:,/@]+:\d{1,5}$/.test(h.trim())), {
+      message: 'must be host:port[,host:port…] (the sentinels)',
+    })
     .optional(),
   REDIS_CLUSTER_NODES: z
     .string()
-    .refine((v) => v.split(',').every((h) => /^[^\s:,/@]+:\d{1,5}$/.test(h.trim())), { message: 'must be host:port[,host:port…] (seed nodes of the cluster)' })
+    .refine((v) => v.split(',').every((h) => /^[^\s:,/@]+:\d{1,5}$/.test(h.trim())), {
+      message: 'must be host:port[,host:port…] (seed nodes of the cluster)',
+    })
     .optional(),
-  REDIS_SENTINEL_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be the master name the sentinels monitor').optional(),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be the master name the sentinels monitor')
+    .optional(),
   PHANTOM_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   PHANTOM_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   PHANTOM_DATA_DIR: z.string().min(1).default('.phantom'),
   PHANTOM_KUBECONFIG: z.string().min(1).optional(),
-  PHANTOM_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(12 * 3600),
-  PHANTOM_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(300),
-  PHANTOM_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
+  PHANTOM_SESSION_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 24 * 3600)
+    .default(12 * 3600),
+  PHANTOM_CACHE_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 3600)
+    .default(300),
+  PHANTOM_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(10 * 1024 * 1024)
+    .default(256 * 1024),
   PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(50),
-  PHANTOM_WS_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(24 * 3600 * 1000).default(60_000),
+  PHANTOM_WS_IDLE_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(24 * 3600 * 1000)
+    .default(60_000),
   PHANTOM_PUBLIC_URL: z.string().url().optional(),
   PHANTOM_EMBEDDED_CLUSTERS: z.enum(['on', 'off']).default('on'),
   PHANTOM_MIGRATE_ON_START: z.enum(['on', 'off']).default('on'),
@@ -59,15 +90,33 @@ const schema = z.object({
     .string()
     .default('api,worker')
     .transform((v, ctx) => {
-      const roles = v.split(',').map((s) => s.trim()).filter(Boolean);
-      for (const r of roles) if (r !== 'api' && r !== 'worker') ctx.addIssue({ code: 'custom', message: `unknown role "${r}" (roles: api, worker)` });
-      if (!roles.length) ctx.addIssue({ code: 'custom', message: 'name at least one role: api, worker' });
+      const roles = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const r of roles)
+        if (r !== 'api' && r !== 'worker')
+          ctx.addIssue({ code: 'custom', message: `unknown role "${r}" (roles: api, worker)` });
+      if (!roles.length)
+        ctx.addIssue({ code: 'custom', message: 'name at least one role: api, worker' });
       return { api: roles.includes('api'), worker: roles.includes('worker') };
     }),
   // Fractional hours are allowed (tests use a few seconds); at most a year.
-  PHANTOM_TICKET_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(72),
+  PHANTOM_TICKET_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 365)
+    .default(72),
   PHANTOM_WEBHOOK_ALLOW_PRIVATE: z.enum(['on', 'off']).default('off'),
-  PHANTOM_WEBHOOK_ALLOWED_HOSTS: z.string().optional().transform((v) => (v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)),
+  PHANTOM_WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    ),
   PHANTOM_NOTIFY_RATE_LIMITS: z
     .string()
     .optional()
@@ -79,8 +128,18 @@ const schema = z.object({
         return {};
       }
     }),
-  PHANTOM_NOTIFY_THROTTLE_WAIT_MS: z.coerce.number().int().min(100).max(24 * 3600 * 1000).optional(),
-  PHANTOM_NOTIFY_RETRY_WINDOW_MS: z.coerce.number().int().min(0).max(7 * 24 * 3600 * 1000).default(1_800_000),
+  PHANTOM_NOTIFY_THROTTLE_WAIT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(24 * 3600 * 1000)
+    .optional(),
+  PHANTOM_NOTIFY_RETRY_WINDOW_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600 * 1000)
+    .default(1_800_000),
   PHANTOM_NOTIFY_DIGEST_MAX: z.coerce.number().int().min(1).max(100).default(20),
   PHANTOM_NOTIFY_UNHEALTHY_AFTER: z.coerce.number().int().min(1).max(1000).default(3),
   PHANTOM_ENGINE_CLAIM_TTL_MS: z.coerce.number().int().min(500).max(600_000).default(15_000),
@@ -90,24 +149,49 @@ const schema = z.object({
   PHANTOM_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
   PHANTOM_BUILD_EXECUTOR: z.enum(['local', 'kubernetes']).default('local'),
   PHANTOM_BUILD_K8S_CLUSTER: z.string().min(1).optional(),
-  PHANTOM_BUILD_K8S_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name').default('phantom-builds'),
-  PHANTOM_BUILD_K8S_IMAGE: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/, 'must be an image reference').default('alpine/git:latest'),
+  PHANTOM_BUILD_K8S_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name')
+    .default('phantom-builds'),
+  PHANTOM_BUILD_K8S_IMAGE: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/, 'must be an image reference')
+    .default('alpine/git:latest'),
   PHANTOM_BUILD_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
-  PHANTOM_BUILD_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(1800),
-  PHANTOM_BUILD_LOG_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(5 * 1024 * 1024),
+  PHANTOM_BUILD_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 3600)
+    .default(1800),
+  PHANTOM_BUILD_LOG_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(5 * 1024 * 1024),
   PHANTOM_REGISTRY: z
     .string()
     .default('registry.local')
-    .refine((v) => /^[A-Za-z0-9][A-Za-z0-9._\-:]*(\/[A-Za-z0-9._\-]+)*$/.test(v), { message: 'must be a registry host[:port][/path], e.g. registry.example.com/team' }),
+    .refine((v) => /^[A-Za-z0-9][A-Za-z0-9._\-:]*(\/[A-Za-z0-9._\-]+)*$/.test(v), {
+      message: 'must be a registry host[:port][/path], e.g. registry.example.com/team',
+    }),
   PHANTOM_TRUST_PROXY: z
     .string()
     .default('off')
     .transform((v, ctx): false | number | string[] => {
       if (v === 'off') return false;
       if (/^\d{1,2}$/.test(v)) return Number(v);
-      const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+      const list = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       for (const s of list) {
-        if (!/^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/.test(s)) ctx.addIssue({ code: 'custom', message: `"${s}" is not off, a hop count, loopback, linklocal, uniquelocal or an address/CIDR` });
+        if (!/^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/.test(s))
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${s}" is not off, a hop count, loopback, linklocal, uniquelocal or an address/CIDR`,
+          });
       }
       return list;
     }),
@@ -176,7 +260,13 @@ export interface Config {
    * 30 min), events per digest (PHANTOM_NOTIFY_DIGEST_MAX, default 20) and permanent failures
    * in a row before a route is unhealthy (PHANTOM_NOTIFY_UNHEALTHY_AFTER, default 3).
    */
-  notify: { rateLimits: Partial<ChannelRateLimits>; throttleWaitMs?: number; retryWindowMs: number; digestMax: number; unhealthyAfter: number };
+  notify: {
+    rateLimits: Partial<ChannelRateLimits>;
+    throttleWaitMs?: number;
+    retryWindowMs: number;
+    digestMax: number;
+    unhealthyAfter: number;
+  };
   /**
    * Which proxies' `X-Forwarded-For` names the client (PHANTOM_TRUST_PROXY, Express's
    * `trust proxy`): false (default) = the socket's address; a hop count; or addresses, CIDRs
@@ -189,7 +279,12 @@ export interface Config {
    * elsewhere after at most this), backstop poll, releases run at once per worker, and how long
    * a crash-looping/unpullable pod or an unreachable cluster is tolerated before a wave fails.
    */
-  engine: { claimTtlMs: number; pollMs: number; concurrency: number; verify: { failureGraceMs: number } };
+  engine: {
+    claimTtlMs: number;
+    pollMs: number;
+    concurrency: number;
+    verify: { failureGraceMs: number };
+  };
   /** Days platform events and audit entries are kept (worker's retention job); 0 keeps everything. */
   retentionDays: number;
   /**
@@ -200,7 +295,11 @@ export interface Config {
    * registry images are named under (PHANTOM_REGISTRY, default `registry.local`).
    */
   builds: {
-    executor: 'local' | 'kubernetes'; concurrency: number; timeoutMs: number; logMaxBytes: number; registry: string;
+    executor: 'local' | 'kubernetes';
+    concurrency: number;
+    timeoutMs: number;
+    logMaxBytes: number;
+    registry: string;
     /**
      * The Kubernetes executor: the build cluster (PHANTOM_BUILD_K8S_CLUSTER, default the first
      * cluster), its namespace (PHANTOM_BUILD_K8S_NAMESPACE, default `phantom-builds`) and the
@@ -215,15 +314,28 @@ export interface Config {
  * With sentinels, the Redis target is `redis-sentinel://[auth@]s1:p1,s2:p2/<name>[/db]`
  * (src/pubsub/redis-connection.ts), taking credentials and db from REDIS_URL when given.
  */
-function redisTarget(url: string | undefined, sentinels: string | undefined, name: string | undefined, clusterNodes?: string): string | undefined {
+function redisTarget(
+  url: string | undefined,
+  sentinels: string | undefined,
+  name: string | undefined,
+  clusterNodes?: string,
+): string | undefined {
   if (!sentinels && !clusterNodes) return url;
   const u = url ? new URL(url) : undefined;
-  const auth = u && (u.username || u.password) ? `${u.username}${u.password ? `:${u.password}` : ''}@` : '';
+  const auth =
+    u && (u.username || u.password) ? `${u.username}${u.password ? `:${u.password}` : ''}@` : '';
   // A cluster has only db 0.
-  if (clusterNodes) return `redis-cluster://${auth}${clusterNodes.split(',').map((h) => h.trim()).join(',')}`;
+  if (clusterNodes)
+    return `redis-cluster://${auth}${clusterNodes
+      .split(',')
+      .map((h) => h.trim())
+      .join(',')}`;
   if (!sentinels) return url;
   const db = u && u.pathname.length > 1 ? u.pathname : '';
-  return `redis-sentinel://${auth}${sentinels.split(',').map((h) => h.trim()).join(',')}/${encodeURIComponent(name!)}${db}`;
+  return `redis-sentinel://${auth}${sentinels
+    .split(',')
+    .map((h) => h.trim())
+    .join(',')}/${encodeURIComponent(name!)}${db}`;
 }
 
 /** Thrown by {@link loadConfig}; `problems` has one line per bad setting. */
@@ -237,17 +349,25 @@ export class ConfigError extends Error {
 /** Parses `env` (default `process.env`); throws {@link ConfigError} naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings mean "unset": shells and compose files often export VAR= .
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
   const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`),
+    );
   }
   const e = parsed.data;
   if (e.REDIS_CLUSTER_NODES && e.REDIS_SENTINELS) {
-    throw new ConfigError(['REDIS_CLUSTER_NODES: set either REDIS_CLUSTER_NODES (Redis Cluster) or REDIS_SENTINELS (Sentinel), not both']);
+    throw new ConfigError([
+      'REDIS_CLUSTER_NODES: set either REDIS_CLUSTER_NODES (Redis Cluster) or REDIS_SENTINELS (Sentinel), not both',
+    ]);
   }
   if (Boolean(e.REDIS_SENTINELS) !== Boolean(e.REDIS_SENTINEL_NAME)) {
-    throw new ConfigError([`${e.REDIS_SENTINELS ? 'REDIS_SENTINEL_NAME' : 'REDIS_SENTINELS'}: set both REDIS_SENTINELS and REDIS_SENTINEL_NAME to use Redis through Sentinel`]);
+    throw new ConfigError([
+      `${e.REDIS_SENTINELS ? 'REDIS_SENTINEL_NAME' : 'REDIS_SENTINELS'}: set both REDIS_SENTINELS and REDIS_SENTINEL_NAME to use Redis through Sentinel`,
+    ]);
   }
   return {
     port: e.PORT,
@@ -256,7 +376,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseReplicaUrls: e.DATABASE_REPLICA_URLS,
     databasePoolMax: e.DATABASE_POOL_MAX,
     otelEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
-    redisUrl: redisTarget(e.REDIS_URL, e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME, e.REDIS_CLUSTER_NODES),
+    redisUrl: redisTarget(
+      e.REDIS_URL,
+      e.REDIS_SENTINELS,
+      e.REDIS_SENTINEL_NAME,
+      e.REDIS_CLUSTER_NODES,
+    ),
     adminToken: e.PHANTOM_ADMIN_TOKEN,
     metricsToken: e.PHANTOM_METRICS_TOKEN,
     dataDir: e.PHANTOM_DATA_DIR,
@@ -297,7 +422,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeoutMs: e.PHANTOM_BUILD_TIMEOUT_SECONDS * 1000,
       logMaxBytes: e.PHANTOM_BUILD_LOG_MAX_BYTES,
       registry: e.PHANTOM_REGISTRY,
-      kubernetes: { cluster: e.PHANTOM_BUILD_K8S_CLUSTER, namespace: e.PHANTOM_BUILD_K8S_NAMESPACE, image: e.PHANTOM_BUILD_K8S_IMAGE },
+      kubernetes: {
+        cluster: e.PHANTOM_BUILD_K8S_CLUSTER,
+        namespace: e.PHANTOM_BUILD_K8S_NAMESPACE,
+        image: e.PHANTOM_BUILD_K8S_IMAGE,
+      },
     },
   };
 }

@@ -38,7 +38,8 @@ export interface StartOptions {
 
 /** Starts Phantom from a validated config. Used by the CLI and by tests (port 0). */
 export async function startPhantom(config: Config, opts: StartOptions = {}): Promise<Phantom> {
-  if (!config.roles.api) throw new Error('PHANTOM_ROLES has no "api": run "phantom worker" for a worker-only process.');
+  if (!config.roles.api)
+    throw new Error('PHANTOM_ROLES has no "api": run "phantom worker" for a worker-only process.');
   const platform = await createPlatform(config, { logger: opts.logger });
   try {
     // The live feeds for subscriptions (api role).
@@ -46,10 +47,19 @@ export async function startPhantom(config: Config, opts: StartOptions = {}): Pro
     await startReleaseProgressFeed(platform);
     await startBuildLogFeed(platform, every);
     const schema = await buildPhantomSchema();
-    const server = await startHttpServer(platform, schema, { port: config.port, host: config.host, limits: opts.limits });
+    const server = await startHttpServer(platform, schema, {
+      port: config.port,
+      host: config.host,
+      limits: opts.limits,
+    });
     // Background work (relay, notifier, release engine): src/engine.
     if (config.roles.worker) {
-      await startWorkerRole(platform, { publicUrl: config.publicUrl ?? `http://localhost:${new URL(server.url).port}`, notifier: opts.notifier, engine: opts.engine, builds: opts.builds });
+      await startWorkerRole(platform, {
+        publicUrl: config.publicUrl ?? `http://localhost:${new URL(server.url).port}`,
+        notifier: opts.notifier,
+        engine: opts.engine,
+        builds: opts.builds,
+      });
     }
     let stopping: Promise<void> | undefined;
     return {

@@ -43,22 +43,31 @@ export interface WorkerOptions {
  * Serves `/healthz` (the process is up) and `/readyz` (the primary database and Redis answer
  * within the readiness budget; 503 naming the failed check otherwise) on `port`/`host`. Everything else is 404: a worker has no API.
  */
-export async function startHealthListener(platform: Platform, port: number, host: string): Promise<HealthListener> {
+export async function startHealthListener(
+  platform: Platform,
+  port: number,
+  host: string,
+): Promise<HealthListener> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: object) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { error: 'method not allowed' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send(405, { error: 'method not allowed' });
     if (path === '/healthz') return send(200, { status: 'ok', role: 'worker' });
     if (path === '/metrics') {
-      serveMetrics(platform.metrics, platform.config.metricsToken, req, res).catch(() => send(500, { error: 'metrics failed' }));
+      serveMetrics(platform.metrics, platform.config.metricsToken, req, res).catch(() =>
+        send(500, { error: 'metrics failed' }),
+      );
       return;
     }
     if (path === '/readyz') {
       void checkReadiness(platform).then((r) =>
-        r.ok ? send(200, { status: 'ready', role: 'worker', checks: r.checks }) : send(503, { status: 'not ready', role: 'worker', checks: r.checks, failed: r.failed }),
+        r.ok
+          ? send(200, { status: 'ready', role: 'worker', checks: r.checks })
+          : send(503, { status: 'not ready', role: 'worker', checks: r.checks, failed: r.failed }),
       );
       return;
     }
@@ -78,14 +87,21 @@ export async function startHealthListener(platform: Platform, port: number, host
 }
 
 /** Starts a worker-only Phantom from a validated config (its `roles` are not consulted). */
-export async function startWorker(config: Config, opts: WorkerOptions = {}): Promise<PhantomWorker> {
+export async function startWorker(
+  config: Config,
+  opts: WorkerOptions = {},
+): Promise<PhantomWorker> {
   // A worker-only process: no embedded clusters of its own (see attachK8s).
   const platform = await createPlatform({ ...config, roles: { api: false, worker: true } });
   try {
     const health = await startHealthListener(platform, config.port, config.host);
     platform.onClose(() => health.close());
     // Links in chat messages point at the API, not at this listener: set PHANTOM_PUBLIC_URL on workers.
-    await startWorkerRole(platform, { publicUrl: config.publicUrl ?? `http://localhost:4000`, notifier: opts.notifier, engine: opts.engine });
+    await startWorkerRole(platform, {
+      publicUrl: config.publicUrl ?? `http://localhost:4000`,
+      notifier: opts.notifier,
+      engine: opts.engine,
+    });
     let stopping: Promise<void> | undefined;
     return {
       platform,

@@ -54,12 +54,22 @@ interface AbuseReport {
   refused: number;
 }
 
-function startAbusers(script: string, url: string, clients: number, count?: number): { stop: () => Promise<AbuseReport>; done: Promise<AbuseReport> } {
-  const child = fork(script, [], { env: { ...process.env, ABUSE: JSON.stringify({ url, repeat: REPEAT, clients, count }) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function startAbusers(
+  script: string,
+  url: string,
+  clients: number,
+  count?: number,
+): { stop: () => Promise<AbuseReport>; done: Promise<AbuseReport> } {
+  const child = fork(script, [], {
+    env: { ...process.env, ABUSE: JSON.stringify({ url, repeat: REPEAT, clients, count }) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const done = new Promise<AbuseReport>((resolve, reject) => {
     child.once('message', (r) => resolve(r as AbuseReport));
     child.once('error', reject);
-    child.once('exit', (code) => (code ? reject(new Error(`abusive client exited with ${code}`)) : undefined));
+    child.once('exit', (code) =>
+      code ? reject(new Error(`abusive client exited with ${code}`)) : undefined,
+    );
   });
   return {
     done,
@@ -74,7 +84,10 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function sample(run: () => Promise<unknown>, n: number): Promise<{ p50: number; p99: number }> {
+async function sample(
+  run: () => Promise<unknown>,
+  n: number,
+): Promise<{ p50: number; p99: number }> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const s = performance.now();
@@ -89,8 +102,14 @@ async function sample(run: () => Promise<unknown>, n: number): Promise<{ p50: nu
  * Runs the abuse mix against `url` with `legit` as the legitimate request; prints the figures
  * and whether each goal was met. Returns true when both were.
  */
-export async function runAbuseMix(url: string, legit: () => Promise<unknown>, write: (line: string) => void): Promise<boolean> {
-  write(`abuse mix: document of ${ABUSIVE_QUERY.length} bytes (viewer{username} ×15000), 2 anonymous clients\n`);
+export async function runAbuseMix(
+  url: string,
+  legit: () => Promise<unknown>,
+  write: (line: string) => void,
+): Promise<boolean> {
+  write(
+    `abuse mix: document of ${ABUSIVE_QUERY.length} bytes (viewer{username} ×15000), 2 anonymous clients\n`,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'phantom-abuse-'));
   const script = join(dir, 'abuser.cjs');
   writeFileSync(script, CHILD_SOURCE);
@@ -117,13 +136,29 @@ export async function runAbuseMix(url: string, legit: () => Promise<unknown>, wr
   }
 }
 
-function report(alone: { p50: number; p99: number }, underAbuse: { p50: number; p99: number }, abuse: AbuseReport, serial: AbuseReport, perRefusal: number, write: (line: string) => void): boolean {
+function report(
+  alone: { p50: number; p99: number },
+  underAbuse: { p50: number; p99: number },
+  abuse: AbuseReport,
+  serial: AbuseReport,
+  perRefusal: number,
+  write: (line: string) => void,
+): boolean {
   const rise = underAbuse.p99 / alone.p99;
   const riseOk = rise <= ABUSE_TARGETS.maxP99Rise;
-  const refusalOk = perRefusal < ABUSE_TARGETS.maxRefusalMs && serial.refused === serial.sent && abuse.refused === abuse.sent;
+  const refusalOk =
+    perRefusal < ABUSE_TARGETS.maxRefusalMs &&
+    serial.refused === serial.sent &&
+    abuse.refused === abuse.sent;
   write(`  legit alone:       p50 ${alone.p50.toFixed(1)} ms, p99 ${alone.p99.toFixed(1)} ms\n`);
-  write(`  legit under abuse: p50 ${underAbuse.p50.toFixed(1)} ms, p99 ${underAbuse.p99.toFixed(1)} ms (${abuse.sent} abusive requests, ${abuse.refused} refused with QUERY_TOO_COMPLEX)\n`);
-  write(`${riseOk ? 'ok  ' : 'SLOW'} p99 under abuse / alone: ${rise.toFixed(2)} (goal ≤ ${ABUSE_TARGETS.maxP99Rise}) — ${riseOk ? 'met' : 'NOT met'}\n`);
-  write(`${refusalOk ? 'ok  ' : 'SLOW'} server time per refused document: ${perRefusal.toFixed(2)} ms (goal < ${ABUSE_TARGETS.maxRefusalMs} ms; ${serial.refused}/${serial.sent} refused) — ${refusalOk ? 'met' : 'NOT met'}\n`);
+  write(
+    `  legit under abuse: p50 ${underAbuse.p50.toFixed(1)} ms, p99 ${underAbuse.p99.toFixed(1)} ms (${abuse.sent} abusive requests, ${abuse.refused} refused with QUERY_TOO_COMPLEX)\n`,
+  );
+  write(
+    `${riseOk ? 'ok  ' : 'SLOW'} p99 under abuse / alone: ${rise.toFixed(2)} (goal ≤ ${ABUSE_TARGETS.maxP99Rise}) — ${riseOk ? 'met' : 'NOT met'}\n`,
+  );
+  write(
+    `${refusalOk ? 'ok  ' : 'SLOW'} server time per refused document: ${perRefusal.toFixed(2)} ms (goal < ${ABUSE_TARGETS.maxRefusalMs} ms; ${serial.refused}/${serial.sent} refused) — ${refusalOk ? 'met' : 'NOT met'}\n`,
+  );
   return riseOk && refusalOk;
 }

@@ -71,7 +71,10 @@ function onFrame(k: number, text: string): void {
 
 function openOne(cmd: OpenCmd, k: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const ws = cmd.mode === 'graphql-ws' ? new WebSocket(cmd.url, 'graphql-transport-ws', { perMessageDeflate: false }) : new WebSocket(cmd.url, { perMessageDeflate: false });
+    const ws =
+      cmd.mode === 'graphql-ws'
+        ? new WebSocket(cmd.url, 'graphql-transport-ws', { perMessageDeflate: false })
+        : new WebSocket(cmd.url, { perMessageDeflate: false });
     sockets[k] = ws;
     let settled = false;
     const done = (ok: boolean) => {
@@ -90,7 +93,13 @@ function openOne(cmd: OpenCmd, k: number): Promise<boolean> {
       if (cmd.mode === 'raw') {
         clearTimeout(timer);
         done(true);
-      } else ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${cmd.token}` } }));
+      } else
+        ws.send(
+          JSON.stringify({
+            type: 'connection_init',
+            payload: { authorization: `Bearer ${cmd.token}` },
+          }),
+        );
     });
     ws.on('message', (data: Buffer) => {
       const text = data.toString();

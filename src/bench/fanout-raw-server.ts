@@ -11,7 +11,15 @@ const now = () => performance.timeOrigin + performance.now();
 const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
 
 function frame(id: number, i: number): string {
-  const event = { id: String(id), type: 'APP_UPDATED', at: new Date().toISOString(), actor: 'bench', app: 'bench-fanout', env: null, payload: { i, stamp: now() } };
+  const event = {
+    id: String(id),
+    type: 'APP_UPDATED',
+    at: new Date().toISOString(),
+    actor: 'bench',
+    app: 'bench-fanout',
+    env: null,
+    payload: { i, stamp: now() },
+  };
   return JSON.stringify({ id: '1', type: 'next', payload: { data: { platformEvents: event } } });
 }
 
@@ -27,7 +35,9 @@ async function publish(m: number, rate: number, firstId: number): Promise<void> 
   process.send!({ ev: 'published' });
 }
 
-wss.on('listening', () => process.send!({ ev: 'listening', port: (wss.address() as { port: number }).port }));
+wss.on('listening', () =>
+  process.send!({ ev: 'listening', port: (wss.address() as { port: number }).port }),
+);
 process.on('message', (msg: { cmd: string; m?: number; rate?: number; firstId?: number }) => {
   if (msg.cmd === 'clients') process.send!({ ev: 'clients', count: wss.clients.size });
   else if (msg.cmd === 'publish') void publish(msg.m!, msg.rate!, msg.firstId!);

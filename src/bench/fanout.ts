@@ -39,10 +39,18 @@ import { PlatformEventType, recordEvent } from '../domain/events/event-recorder.
  * shared credential re-check per token, each at most once a second, so the check is on the
  * statements per second of the window (the per-event figure is printed too).
  */
-export const FANOUT_TARGETS = { minRatioOfRaw: 0.5, maxP99OverRawMs: 50, delivered: 1, maxSqlPerSecond: 2.5 };
+export const FANOUT_TARGETS = {
+  minRatioOfRaw: 0.5,
+  maxP99OverRawMs: 50,
+  delivered: 1,
+  maxSqlPerSecond: 2.5,
+};
 
 const TOKEN = 'bench-admin-token-0123456789';
-const SIZES = (process.env.BENCH_P3_SIZES ?? '1000,5000,10000').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+const SIZES = (process.env.BENCH_P3_SIZES ?? '1000,5000,10000')
+  .split(',')
+  .map((s) => Number(s.trim()))
+  .filter((n) => n > 0);
 const EVENTS = Number(process.env.BENCH_P3_EVENTS ?? 50);
 const RATE = Number(process.env.BENCH_P3_RATE ?? 25);
 /** The latency phase lasts about this long (its events: rate × this, 5 to 30). */
@@ -57,7 +65,8 @@ const PROFILE = process.env.BENCH_P3_PROFILE === '1';
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (sorted: Float64Array, p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+const pct = (sorted: Float64Array, p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -86,7 +95,11 @@ function ask<T>(child: ChildProcess, msg: object, ev: string, timeoutMs = 120_00
   });
 }
 
-async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+async function until(
+  what: string,
+  fn: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await fn())) {
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -128,10 +141,19 @@ export interface RunResult {
 }
 
 /** Opens `n` sockets from child processes; closes them (and the children) with the returned function. */
-async function openClients(url: string, n: number, mode: 'graphql-ws' | 'raw', children: Set<ChildProcess>): Promise<{ kids: ChildProcess[]; close: () => void }> {
+async function openClients(
+  url: string,
+  n: number,
+  mode: 'graphql-ws' | 'raw',
+  children: Set<ChildProcess>,
+): Promise<{ kids: ChildProcess[]; close: () => void }> {
   const count = Math.ceil(n / PER_CHILD);
   const kids = Array.from({ length: count }, () =>
-    fork(fileURLToPath(new URL('./fanout-clients.js', import.meta.url)), [], { serialization: 'advanced', execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    fork(fileURLToPath(new URL('./fanout-clients.js', import.meta.url)), [], {
+      serialization: 'advanced',
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
   );
   for (const k of kids) children.add(k);
   const close = () => {
@@ -143,10 +165,26 @@ async function openClients(url: string, n: number, mode: 'graphql-ws' | 'raw', c
   };
   try {
     const opened = await Promise.all(
-      kids.map((k, i) => ask<{ opened: number; failed: number }>(k, { cmd: 'open', url, mode, token: TOKEN, m: EVENTS, n: Math.floor(n / count) + (i < n % count ? 1 : 0) }, 'open')),
+      kids.map((k, i) =>
+        ask<{ opened: number; failed: number }>(
+          k,
+          {
+            cmd: 'open',
+            url,
+            mode,
+            token: TOKEN,
+            m: EVENTS,
+            n: Math.floor(n / count) + (i < n % count ? 1 : 0),
+          },
+          'open',
+        ),
+      ),
     );
     const ok = opened.reduce((a, o) => a + o.opened, 0);
-    if (ok !== n) throw new Error(`${mode}: opened ${ok} of ${n} sockets (${opened.reduce((a, o) => a + o.failed, 0)} failed)`);
+    if (ok !== n)
+      throw new Error(
+        `${mode}: opened ${ok} of ${n} sockets (${opened.reduce((a, o) => a + o.failed, 0)} failed)`,
+      );
     return { kids, close };
   } catch (e) {
     close();
@@ -155,14 +193,23 @@ async function openClients(url: string, n: number, mode: 'graphql-ws' | 'raw', c
 }
 
 /** Waits until every socket has every event (or the drain time passes), then merges the children's reports. */
-async function collect(kids: ChildProcess[], n: number, publishStart: number, m = EVENTS): Promise<Omit<RunResult, 'n'>> {
+async function collect(
+  kids: ChildProcess[],
+  n: number,
+  publishStart: number,
+  m = EVENTS,
+): Promise<Omit<RunResult, 'n'>> {
   const end = Date.now() + DRAIN_MS;
   for (;;) {
-    const p = await Promise.all(kids.map((k) => ask<{ complete: number }>(k, { cmd: 'progress' }, 'progress')));
+    const p = await Promise.all(
+      kids.map((k) => ask<{ complete: number }>(k, { cmd: 'progress' }, 'progress')),
+    );
     if (p.reduce((a, x) => a + x.complete, 0) >= n || Date.now() > end) break;
     await sleep(100);
   }
-  const reports = await Promise.all(kids.map((k) => ask<ClientReport>(k, { cmd: 'report' }, 'report')));
+  const reports = await Promise.all(
+    kids.map((k) => ask<ClientReport>(k, { cmd: 'report' }, 'report')),
+  );
   const total = reports.reduce((a, r) => a + r.latencies.length, 0);
   const all = new Float64Array(total);
   let o = 0;
@@ -189,14 +236,22 @@ async function publishPhantom(phantom: PhantomWorker, m: number, rate: number): 
     const wait = start + (i * 1000) / rate - performance.now();
     if (wait > 0) await sleep(wait);
     await phantom.platform.orm.em.fork().transactional(async (em) => {
-      recordEvent(em, { type: PlatformEventType.APP_UPDATED, actor: 'bench', app: 'bench-fanout', payload: { i, stamp: now() } });
+      recordEvent(em, {
+        type: PlatformEventType.APP_UPDATED,
+        actor: 'bench',
+        app: 'bench-fanout',
+        payload: { i, stamp: now() },
+      });
     });
     phantom.platform.deps.onEventsCommitted();
   }
 }
 
 const newestSeq = async (phantom: PhantomWorker): Promise<number> => {
-  const rows = await phantom.platform.orm.em.fork().getConnection().execute<{ s: number | null }[]>('select max(seq) as s from platform_events');
+  const rows = await phantom.platform.orm.em
+    .fork()
+    .getConnection()
+    .execute<{ s: number | null }[]>('select max(seq) as s from platform_events');
   return Number(rows[0]?.s ?? 0);
 };
 
@@ -206,12 +261,21 @@ async function sqlWithoutSubscribers(phantom: Phantom, worker: PhantomWorker): P
   const target = (await newestSeq(worker)) + EVENTS;
   const q0 = phantom.platform.sqlStats.queries;
   await publishPhantom(worker, EVENTS, RATE);
-  await until('the relay to publish the events', () => feed.lastDelivered >= BigInt(target), DRAIN_MS);
+  await until(
+    'the relay to publish the events',
+    () => feed.lastDelivered >= BigInt(target),
+    DRAIN_MS,
+  );
   return phantom.platform.sqlStats.queries - q0;
 }
 
 /** Second phase on the same sockets: `m` events at `rate`, for the latency at half the maximum rate. */
-async function latencyPhase(kids: ChildProcess[], n: number, rate: number, publish: (m: number, rate: number) => Promise<unknown>): Promise<Omit<RunResult, 'n'>> {
+async function latencyPhase(
+  kids: ChildProcess[],
+  n: number,
+  rate: number,
+  publish: (m: number, rate: number) => Promise<unknown>,
+): Promise<Omit<RunResult, 'n'>> {
   const m = Math.max(5, Math.min(30, Math.round(rate * LATENCY_PHASE_SECS)));
   await Promise.all(kids.map((k) => ask(k, { cmd: 'reset', m }, 'reset')));
   const start = now();
@@ -221,7 +285,12 @@ async function latencyPhase(kids: ChildProcess[], n: number, rate: number, publi
   return r;
 }
 
-async function runPhantom(phantom: Phantom, worker: PhantomWorker, n: number, children: Set<ChildProcess>): Promise<RunResult> {
+async function runPhantom(
+  phantom: Phantom,
+  worker: PhantomWorker,
+  n: number,
+  children: Set<ChildProcess>,
+): Promise<RunResult> {
   const feed = phantom.platform.services.platformEvents!;
   const url = phantom.server.url.replace(/^http/, 'ws');
   const before = memory();
@@ -254,28 +323,69 @@ async function runPhantom(phantom: Phantom, worker: PhantomWorker, n: number, ch
     }
     const feedLat = Float64Array.from(atFeed).sort();
     // Not a failure of the run by itself: what did not arrive shows as delivered < 100%.
-    await until('the relay to publish the events', () => feed.lastDelivered >= BigInt(target), 5000).catch(() => undefined);
+    await until(
+      'the relay to publish the events',
+      () => feed.lastDelivered >= BigInt(target),
+      5000,
+    ).catch(() => undefined);
     const sqlInWindow = phantom.platform.sqlStats.queries - q0;
     const windowSecs = (now() - publishStart) / 1000;
     // Half of what Phantom delivered in the first phase, as events per second for N sockets.
-    const latencyRate = Math.max(0.2, (r.framesPerSec / 2 / n));
-    const latency = await latencyPhase(kids, n, latencyRate, (m, rate) => publishPhantom(worker, m, rate));
-    return { n, ...r, heapPerSub: (after.heap - before.heap) / n, rssPerSub: (after.rss - before.rss) / n, sqlInWindow, windowSecs, latencyRate, latency, feedP50: pct(feedLat, 50), feedP99: pct(feedLat, 99) };
+    const latencyRate = Math.max(0.2, r.framesPerSec / 2 / n);
+    const latency = await latencyPhase(kids, n, latencyRate, (m, rate) =>
+      publishPhantom(worker, m, rate),
+    );
+    return {
+      n,
+      ...r,
+      heapPerSub: (after.heap - before.heap) / n,
+      rssPerSub: (after.rss - before.rss) / n,
+      sqlInWindow,
+      windowSecs,
+      latencyRate,
+      latency,
+      feedP50: pct(feedLat, 50),
+      feedP99: pct(feedLat, 99),
+    };
   } finally {
     close();
-    await until('the subscriptions to end', () => feed.listenerCount === 0, 60_000).catch(() => undefined);
+    await until('the subscriptions to end', () => feed.listenerCount === 0, 60_000).catch(
+      () => undefined,
+    );
   }
 }
 
-async function runRaw(raw: ChildProcess, port: number, n: number, children: Set<ChildProcess>, latencyRate: number): Promise<RunResult> {
+async function runRaw(
+  raw: ChildProcess,
+  port: number,
+  n: number,
+  children: Set<ChildProcess>,
+  latencyRate: number,
+): Promise<RunResult> {
   const { kids, close } = await openClients(`ws://127.0.0.1:${port}/`, n, 'raw', children);
   try {
-    await until(`${n} raw sockets`, async () => (await ask<{ count: number }>(raw, { cmd: 'clients' }, 'clients')).count >= n, 60_000);
+    await until(
+      `${n} raw sockets`,
+      async () => (await ask<{ count: number }>(raw, { cmd: 'clients' }, 'clients')).count >= n,
+      60_000,
+    );
     const publishStart = now();
-    const published = ask(raw, { cmd: 'publish', m: EVENTS, rate: RATE, firstId: 1 }, 'published', (EVENTS / RATE) * 1000 + DRAIN_MS);
+    const published = ask(
+      raw,
+      { cmd: 'publish', m: EVENTS, rate: RATE, firstId: 1 },
+      'published',
+      (EVENTS / RATE) * 1000 + DRAIN_MS,
+    );
     const r = await collect(kids, n, publishStart);
     await published;
-    const latency = await latencyPhase(kids, n, latencyRate, (m, rate) => ask(raw, { cmd: 'publish', m, rate, firstId: EVENTS + 1 }, 'published', (m / rate) * 1000 + DRAIN_MS));
+    const latency = await latencyPhase(kids, n, latencyRate, (m, rate) =>
+      ask(
+        raw,
+        { cmd: 'publish', m, rate, firstId: EVENTS + 1 },
+        'published',
+        (m / rate) * 1000 + DRAIN_MS,
+      ),
+    );
     return { n, ...r, latencyRate, latency };
   } finally {
     close();
@@ -286,27 +396,48 @@ async function runRaw(raw: ChildProcess, port: number, n: number, children: Set<
 const fmt = (x: number | undefined, d = 0) => (x == null || Number.isNaN(x) ? '-' : x.toFixed(d));
 
 /** Runs P3; skipped (ok) without BENCH_DATABASE_URL/DATABASE_URL and BENCH_REDIS_URL/REDIS_URL. */
-export async function runFanoutBench(log: (line: string) => void, out = 'bench-results/fanout.json'): Promise<{ ok: boolean }> {
+export async function runFanoutBench(
+  log: (line: string) => void,
+  out = 'bench-results/fanout.json',
+): Promise<{ ok: boolean }> {
   const base = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
   const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL;
   if (!base || !redisUrl) {
-    log('skip P3 fan-out: set BENCH_DATABASE_URL (or DATABASE_URL) and BENCH_REDIS_URL (or REDIS_URL) to run it on MySQL + Redis\n');
+    log(
+      'skip P3 fan-out: set BENCH_DATABASE_URL (or DATABASE_URL) and BENCH_REDIS_URL (or REDIS_URL) to run it on MySQL + Redis\n',
+    );
     return { ok: true };
   }
   const u = new URL(base);
   const dbName = `phantom_bench_${randomBytes(4).toString('hex')}`;
-  const admin = await createConnection({ host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username || 'root'), password: decodeURIComponent(u.password) });
+  const admin = await createConnection({
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password),
+  });
   await admin.query(`create database \`${dbName}\``);
   u.pathname = `/${dbName}`;
   const prefix = `phantom-bench-p3:${randomBytes(4).toString('hex')}:`;
   const children = new Set<ChildProcess>();
   let phantom: Phantom | undefined;
   let worker: PhantomWorker | undefined;
-  const raw = fork(fileURLToPath(new URL('./fanout-raw-server.js', import.meta.url)), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const raw = fork(fileURLToPath(new URL('./fanout-raw-server.js', import.meta.url)), [], {
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   try {
     const config = loadConfig({
-      ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PHANTOM_ADMIN_TOKEN: TOKEN, DATABASE_URL: u.toString(), REDIS_URL: redisUrl,
-      PHANTOM_REDIS_PREFIX: prefix, PHANTOM_EMBEDDED_CLUSTERS: 'off', NODE_ENV: 'production',
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      PHANTOM_ADMIN_TOKEN: TOKEN,
+      DATABASE_URL: u.toString(),
+      REDIS_URL: redisUrl,
+      PHANTOM_REDIS_PREFIX: prefix,
+      PHANTOM_EMBEDDED_CLUSTERS: 'off',
+      NODE_ENV: 'production',
       // All the bench's sockets come from 127.0.0.1.
       PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: String(Math.max(...SIZES) + 100),
     });
@@ -315,7 +446,9 @@ export async function runFanoutBench(log: (line: string) => void, out = 'bench-r
     // its own statements, so the relay's batching (which varies with load) stays out of P3's count.
     phantom = await startPhantom({ ...config, roles: { api: true, worker: false } });
     worker = await startWorker({ ...config, port: 0 });
-    const { port } = await new Promise<{ port: number }>((resolve) => raw.once('message', (m) => resolve(m as { port: number })));
+    const { port } = await new Promise<{ port: number }>((resolve) =>
+      raw.once('message', (m) => resolve(m as { port: number })),
+    );
 
     // Warm-up (not reported), then the statements of the publishing window without subscribers.
     await runPhantom(phantom, worker, 200, children);
@@ -361,7 +494,10 @@ export async function runFanoutBench(log: (line: string) => void, out = 'bench-r
       };
       const ratio = row.framesPerSec / row.rawFramesPerSec;
       const ok = {
-        delivered: row.delivered >= FANOUT_TARGETS.delivered && row.latencyDelivered >= FANOUT_TARGETS.delivered && row.gaps === 0,
+        delivered:
+          row.delivered >= FANOUT_TARGETS.delivered &&
+          row.latencyDelivered >= FANOUT_TARGETS.delivered &&
+          row.gaps === 0,
         frames: ratio >= FANOUT_TARGETS.minRatioOfRaw,
         p99: row.p99 - row.rawP99 <= FANOUT_TARGETS.maxP99OverRawMs,
         sql: row.sqlPerSecond <= FANOUT_TARGETS.maxSqlPerSecond,
@@ -369,28 +505,69 @@ export async function runFanoutBench(log: (line: string) => void, out = 'bench-r
       return { ...row, ratio, ok };
     });
 
-    log(`P3 platformEvents fan-out, graphql-ws vs raw ws broadcast, median of ${ROUNDS} interleaved rounds: frames/s over ${EVENTS} events published at ${RATE}/s; p50/p99 publish→receive in a second phase at half of Phantom's frames/s (ev/s column), both sides at that rate\n`);
-    log(`  N       delivered   frames/s (raw)        ratio   ev/s   p50 ms (raw)     p99 ms (raw)       heap/RSS per sub   SQL/event added\n`);
+    log(
+      `P3 platformEvents fan-out, graphql-ws vs raw ws broadcast, median of ${ROUNDS} interleaved rounds: frames/s over ${EVENTS} events published at ${RATE}/s; p50/p99 publish→receive in a second phase at half of Phantom's frames/s (ev/s column), both sides at that rate\n`,
+    );
+    log(
+      `  N       delivered   frames/s (raw)        ratio   ev/s   p50 ms (raw)     p99 ms (raw)       heap/RSS per sub   SQL/event added\n`,
+    );
     for (const r of rows) {
       log(
         `  ${String(r.n).padEnd(7)} ${`${fmt(100 * r.delivered, 1)}%`.padStart(8)}   ${`${fmt(r.framesPerSec)} (${fmt(r.rawFramesPerSec)})`.padEnd(20)} ${`${fmt(100 * r.ratio)}%`.padStart(6)}   ${fmt(r.latencyRate, 1).padStart(4)}   ` +
           `${`${fmt(r.p50, 1)} (${fmt(r.rawP50, 1)})`.padEnd(16)} ${`${fmt(r.p99, 1)} (${fmt(r.rawP99, 1)})`.padEnd(18)} ${`${fmt(r.heapPerSub / 1024, 1)} / ${fmt(r.rssPerSub / 1024, 1)} KiB`.padEnd(18)} ${fmt(r.sqlPerEvent, 2)}\n`,
       );
     }
-    log(`  SQL added by the subscribers per second of the window: ${rows.map((r) => `N=${r.n}: ${fmt(r.sqlPerSecond, 1)}`).join('; ')} (without subscribers: ${sql0} in the window)\n`);
-    log(`  p99 ms in the first phase (${RATE} ev/s; saturating Phantom where its frames/s < N × ${RATE}): ${rows.map((r) => `N=${r.n}: ${fmt(r.saturatedP99)} (raw ${fmt(r.rawSaturatedP99)})`).join('; ')}\n`);
-    log(`  publish → Phantom's feed (outbox, relay, stream, bus; before the fan-out) p50/p99 ms: ${rows.map((r) => `N=${r.n}: ${fmt(r.feedP50, 1)} / ${fmt(r.feedP99, 1)}`).join('; ')}\n`);
+    log(
+      `  SQL added by the subscribers per second of the window: ${rows.map((r) => `N=${r.n}: ${fmt(r.sqlPerSecond, 1)}`).join('; ')} (without subscribers: ${sql0} in the window)\n`,
+    );
+    log(
+      `  p99 ms in the first phase (${RATE} ev/s; saturating Phantom where its frames/s < N × ${RATE}): ${rows.map((r) => `N=${r.n}: ${fmt(r.saturatedP99)} (raw ${fmt(r.rawSaturatedP99)})`).join('; ')}\n`,
+    );
+    log(
+      `  publish → Phantom's feed (outbox, relay, stream, bus; before the fan-out) p50/p99 ms: ${rows.map((r) => `N=${r.n}: ${fmt(r.feedP50, 1)} / ${fmt(r.feedP99, 1)}`).join('; ')}\n`,
+    );
     const failed: string[] = [];
     for (const r of rows) {
-      if (!r.ok.delivered) failed.push(`N=${r.n}: delivered ${fmt(100 * r.delivered, 2)}%, ${r.gaps} gaps`);
-      if (!r.ok.frames) failed.push(`N=${r.n}: frames/s ${fmt(100 * r.ratio)}% of raw (goal ≥ ${100 * FANOUT_TARGETS.minRatioOfRaw}%)`);
-      if (!r.ok.p99) failed.push(`N=${r.n}: p99 ${fmt(r.p99 - r.rawP99)} ms over raw (goal ≤ ${FANOUT_TARGETS.maxP99OverRawMs} ms)`);
-      if (!r.ok.sql) failed.push(`N=${r.n}: ${fmt(r.sqlPerSecond, 1)} SQL statements per second added by the subscribers (${fmt(r.sqlPerEvent, 2)} per event; goal ≤ ${FANOUT_TARGETS.maxSqlPerSecond}/s whatever N)`);
+      if (!r.ok.delivered)
+        failed.push(`N=${r.n}: delivered ${fmt(100 * r.delivered, 2)}%, ${r.gaps} gaps`);
+      if (!r.ok.frames)
+        failed.push(
+          `N=${r.n}: frames/s ${fmt(100 * r.ratio)}% of raw (goal ≥ ${100 * FANOUT_TARGETS.minRatioOfRaw}%)`,
+        );
+      if (!r.ok.p99)
+        failed.push(
+          `N=${r.n}: p99 ${fmt(r.p99 - r.rawP99)} ms over raw (goal ≤ ${FANOUT_TARGETS.maxP99OverRawMs} ms)`,
+        );
+      if (!r.ok.sql)
+        failed.push(
+          `N=${r.n}: ${fmt(r.sqlPerSecond, 1)} SQL statements per second added by the subscribers (${fmt(r.sqlPerEvent, 2)} per event; goal ≤ ${FANOUT_TARGETS.maxSqlPerSecond}/s whatever N)`,
+        );
     }
     const ok = failed.length === 0;
-    log(ok ? `ok   P3 every goal met (delivered 100%, frames/s ≥ 50% of raw, p99 ≤ raw + 50 ms, SQL from subscribers independent of N)\n` : failed.map((f) => `SLOW P3 ${f}\n`).join(''));
+    log(
+      ok
+        ? `ok   P3 every goal met (delivered 100%, frames/s ≥ 50% of raw, p99 ≤ raw + 50 ms, SQL from subscribers independent of N)\n`
+        : failed.map((f) => `SLOW P3 ${f}\n`).join(''),
+    );
     mkdirSync('bench-results', { recursive: true });
-    writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), node: process.version, events: EVENTS, rate: RATE, rounds: ROUNDS, sqlWithoutSubscribers: sql0, rows, runs, targets: FANOUT_TARGETS }, null, 2));
+    writeFileSync(
+      out,
+      JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          node: process.version,
+          events: EVENTS,
+          rate: RATE,
+          rounds: ROUNDS,
+          sqlWithoutSubscribers: sql0,
+          rows,
+          runs,
+          targets: FANOUT_TARGETS,
+        },
+        null,
+        2,
+      ),
+    );
     log(`  written: ${out}\n`);
     return { ok };
   } finally {

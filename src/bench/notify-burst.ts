@@ -32,10 +32,46 @@ interface VendorPlay {
 }
 
 const VENDORS: VendorPlay[] = [
-  { channel: 'DINGTALK', limit: 20, windowMs: MINUTE_MS, penaltyMs: MINUTE_MS * 10, refuse: () => ({ status: 200, body: JSON.stringify({ errcode: 130101, errmsg: 'send too fast, exceed 20 times per minute' }) }) },
-  { channel: 'WECOM', limit: 20, windowMs: MINUTE_MS, penaltyMs: 0, refuse: () => ({ status: 200, body: JSON.stringify({ errcode: 45009, errmsg: 'api freq out of limit' }) }) },
-  { channel: 'FEISHU', limit: 5, windowMs: 1000, penaltyMs: 0, refuse: () => ({ status: 200, body: JSON.stringify({ code: 11232, msg: 'frequency limited psm' }) }) },
-  { channel: 'SLACK', limit: 1, windowMs: 1000, penaltyMs: 0, refuse: () => ({ status: 429, body: 'rate_limited', headers: { 'retry-after': '2' } }) },
+  {
+    channel: 'DINGTALK',
+    limit: 20,
+    windowMs: MINUTE_MS,
+    penaltyMs: MINUTE_MS * 10,
+    refuse: () => ({
+      status: 200,
+      body: JSON.stringify({
+        errcode: 130101,
+        errmsg: 'send too fast, exceed 20 times per minute',
+      }),
+    }),
+  },
+  {
+    channel: 'WECOM',
+    limit: 20,
+    windowMs: MINUTE_MS,
+    penaltyMs: 0,
+    refuse: () => ({
+      status: 200,
+      body: JSON.stringify({ errcode: 45009, errmsg: 'api freq out of limit' }),
+    }),
+  },
+  {
+    channel: 'FEISHU',
+    limit: 5,
+    windowMs: 1000,
+    penaltyMs: 0,
+    refuse: () => ({
+      status: 200,
+      body: JSON.stringify({ code: 11232, msg: 'frequency limited psm' }),
+    }),
+  },
+  {
+    channel: 'SLACK',
+    limit: 1,
+    windowMs: 1000,
+    penaltyMs: 0,
+    refuse: () => ({ status: 429, body: 'rate_limited', headers: { 'retry-after': '2' } }),
+  },
 ];
 
 interface Played {
@@ -59,9 +95,19 @@ async function play(v: VendorPlay): Promise<Played> {
       arrivals.push({ at, refused, body: Buffer.concat(chunks).toString('utf8') });
       if (refused) {
         const r = v.refuse();
-        return res.writeHead(r.status, { 'content-type': 'application/json', ...r.headers }).end(r.body);
+        return res
+          .writeHead(r.status, { 'content-type': 'application/json', ...r.headers })
+          .end(r.body);
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(v.channel === 'SLACK' ? 'ok' : JSON.stringify(v.channel === 'FEISHU' ? { code: 0, msg: 'success' } : { errcode: 0, errmsg: 'ok' }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(
+          v.channel === 'SLACK'
+            ? 'ok'
+            : JSON.stringify(
+                v.channel === 'FEISHU' ? { code: 0, msg: 'success' } : { errcode: 0, errmsg: 'ok' },
+              ),
+        );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -74,16 +120,31 @@ export interface NotifyBurstResult {
 }
 
 /** Runs the burst and writes one line per vendor; ok when no vendor refused a request, nothing is DEAD and order held. */
-export async function runNotifyBurst(log: (line: string) => void, waitMs = 20_000): Promise<NotifyBurstResult> {
+export async function runNotifyBurst(
+  log: (line: string) => void,
+  waitMs = 20_000,
+): Promise<NotifyBurstResult> {
   const dir = mkdtempSync(join(tmpdir(), 'phantom-bench-notify-'));
   const played = await Promise.all(VENDORS.map(play));
   const config = loadConfig({
-    ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PHANTOM_ADMIN_TOKEN: TOKEN, PHANTOM_DATA_DIR: dir, PHANTOM_EMBEDDED_CLUSTERS: 'off',
-    PHANTOM_WEBHOOK_ALLOW_PRIVATE: 'on', PHANTOM_NOTIFY_RATE_LIMITS: `DINGTALK=20/${MINUTE_MS}ms,WECOM=20/${MINUTE_MS}ms`, PHANTOM_NOTIFY_THROTTLE_WAIT_MS: String(MINUTE_MS),
+    ...process.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    PHANTOM_ADMIN_TOKEN: TOKEN,
+    PHANTOM_DATA_DIR: dir,
+    PHANTOM_EMBEDDED_CLUSTERS: 'off',
+    PHANTOM_WEBHOOK_ALLOW_PRIVATE: 'on',
+    PHANTOM_NOTIFY_RATE_LIMITS: `DINGTALK=20/${MINUTE_MS}ms,WECOM=20/${MINUTE_MS}ms`,
+    PHANTOM_NOTIFY_THROTTLE_WAIT_MS: String(MINUTE_MS),
   });
   const phantom = await startPhantom(config, { notifier: { pollMs: 100 } });
   const gql = async (query: string, variables?: Record<string, unknown>) => {
-    const res = await fetch(phantom.server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ query, variables }) });
+    const res = await fetch(phantom.server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ query, variables }),
+    });
     const body = (await res.json()) as { errors?: unknown; data?: any };
     if (body.errors) throw new Error(JSON.stringify(body.errors));
     return body.data;
@@ -92,33 +153,59 @@ export async function runNotifyBurst(log: (line: string) => void, waitMs = 20_00
   try {
     await gql(`mutation { createApp(input: { name: "burst", kind: GO }) { id } }`);
     for (const [i, v] of VENDORS.entries()) {
-      await gql(`mutation($i: CreateNotificationRouteInput!) { createNotificationRoute(input: $i) { id } }`, {
-        i: { name: `burst ${v.channel}`, app: 'burst', channel: v.channel, webhookUrl: played[i]!.url, eventTypes: ['RELEASE_SUCCEEDED'] },
-      });
+      await gql(
+        `mutation($i: CreateNotificationRouteInput!) { createNotificationRoute(input: $i) { id } }`,
+        {
+          i: {
+            name: `burst ${v.channel}`,
+            app: 'burst',
+            channel: v.channel,
+            webhookUrl: played[i]!.url,
+            eventTypes: ['RELEASE_SUCCEEDED'],
+          },
+        },
+      );
     }
     const start = Date.now();
     const { orm, deps } = phantom.platform;
     await orm.em.fork().transactional(async (em) => {
-      for (let n = 1; n <= EVENTS; n++) recordEvent(em, { type: PlatformEventType.RELEASE_SUCCEEDED, actor: 'bench', app: 'burst', env: 'prod', payload: { releaseId: n } });
+      for (let n = 1; n <= EVENTS; n++)
+        recordEvent(em, {
+          type: PlatformEventType.RELEASE_SUCCEEDED,
+          actor: 'bench',
+          app: 'burst',
+          env: 'prod',
+          payload: { releaseId: n },
+        });
     });
     deps.onEventsCommitted();
     await new Promise((r) => setTimeout(r, waitMs));
     const routes = await gql(`{ notificationRoutes { edges { node { id channel } } } }`);
     for (const [i, v] of VENDORS.entries()) {
       const p = played[i]!;
-      const route = routes.notificationRoutes.edges.find((e: any) => e.node.channel === v.channel).node.id;
-      const ds = await gql(`query($r: ID!) { notificationDeliveries(first: 100, filter: { route: $r }) { edges { node { status digestId } } } }`, { r: route });
+      const route = routes.notificationRoutes.edges.find((e: any) => e.node.channel === v.channel)
+        .node.id;
+      const ds = await gql(
+        `query($r: ID!) { notificationDeliveries(first: 100, filter: { route: $r }) { edges { node { status digestId } } } }`,
+        { r: route },
+      );
       const mine = ds.notificationDeliveries.edges.map((e: any) => e.node);
-      const ids = p.arrivals.filter((a) => !a.refused).flatMap((a) => [...a.body.matchAll(/releases\/(\d+)/g)].map((m) => Number(m[1])));
+      const ids = p.arrivals
+        .filter((a) => !a.refused)
+        .flatMap((a) => [...a.body.matchAll(/releases\/(\d+)/g)].map((m) => Number(m[1])));
       const inOrder = ids.every((x, k) => k === 0 || x > ids[k - 1]!);
       const refused = p.arrivals.filter((a) => a.refused).length;
       const dead = mine.filter((d: any) => d.status === 'DEAD').length;
       const delivered = new Set(ids).size;
       const accepted = p.arrivals.filter((a) => !a.refused);
-      const last = accepted.length ? `${((accepted.at(-1)!.at - start) / 1000).toFixed(1)} s` : 'never';
+      const last = accepted.length
+        ? `${((accepted.at(-1)!.at - start) / 1000).toFixed(1)} s`
+        : 'never';
       const good = refused === 0 && dead === 0 && inOrder && delivered === EVENTS;
       if (!good) ok = false;
-      log(`${good ? 'ok  ' : 'BAD '} notify burst ${v.channel} (${v.limit}/${v.windowMs} ms): ${p.arrivals.length} requests, ${refused} refused, ${mine.filter((d: any) => d.digestId).length} events in digests, ${delivered}/${EVENTS} delivered, ${dead} DEAD, order ${inOrder ? 'kept' : 'BROKEN'}, last at ${last}\n`);
+      log(
+        `${good ? 'ok  ' : 'BAD '} notify burst ${v.channel} (${v.limit}/${v.windowMs} ms): ${p.arrivals.length} requests, ${refused} refused, ${mine.filter((d: any) => d.digestId).length} events in digests, ${delivered}/${EVENTS} delivered, ${dead} DEAD, order ${inOrder ? 'kept' : 'BROKEN'}, last at ${last}\n`,
+      );
     }
   } finally {
     await phantom.stop();
@@ -129,10 +216,13 @@ export async function runNotifyBurst(log: (line: string) => void, waitMs = 20_00
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  runNotifyBurst((l) => process.stdout.write(l)).then((r) => {
-    process.exitCode = r.ok ? 0 : 1;
-  }, (e) => {
-    process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exit(1);
-  });
+  runNotifyBurst((l) => process.stdout.write(l)).then(
+    (r) => {
+      process.exitCode = r.ok ? 0 : 1;
+    },
+    (e) => {
+      process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exit(1);
+    },
+  );
 }

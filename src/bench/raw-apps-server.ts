@@ -11,8 +11,12 @@ import { createPool } from 'mysql2/promise';
 
 const url = new URL(process.env.RAW_DATABASE_URL!);
 const pool = createPool({
-  host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username || 'root'),
-  password: decodeURIComponent(url.password), database: url.pathname.slice(1), connectionLimit: 10,
+  host: url.hostname,
+  port: Number(url.port || 3306),
+  user: decodeURIComponent(url.username || 'root'),
+  password: decodeURIComponent(url.password),
+  database: url.pathname.slice(1),
+  connectionLimit: 10,
 });
 
 const server = createServer((req, res) => {
@@ -40,7 +44,12 @@ const server = createServer((req, res) => {
         list.push({ role: m.role, user: { username: m.username } });
         byApp.set(m.app_id, list);
       }
-      const data = { apps: { totalCount: Number(count.count), edges: page.map((a) => ({ node: { name: a.name, members: byApp.get(a.id) ?? [] } })) } };
+      const data = {
+        apps: {
+          totalCount: Number(count.count),
+          edges: page.map((a) => ({ node: { name: a.name, members: byApp.get(a.id) ?? [] } })),
+        },
+      };
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ data }));
     } catch (e) {
@@ -49,5 +58,7 @@ const server = createServer((req, res) => {
     }
   });
 });
-server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as AddressInfo).port }));
+server.listen(0, '127.0.0.1', () =>
+  process.send!({ port: (server.address() as AddressInfo).port }),
+);
 process.on('disconnect', () => process.exit(0));

@@ -27,9 +27,29 @@ const APPS = 2000;
 
 const query = `query($first: Int) { apps(first: $first) { totalCount edges { node { name members { role user { username } } } } } }`;
 
-function autocannon(url: string, body: string, seconds: number): Promise<{ rps: number; non2xx: number; errors: number }> {
+function autocannon(
+  url: string,
+  body: string,
+  seconds: number,
+): Promise<{ rps: number; non2xx: number; errors: number }> {
   const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
-  const args = [bin, '-c', String(CONNECTIONS), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-H', `authorization=Bearer ${TOKEN}`, '-b', body, '-j', url];
+  const args = [
+    bin,
+    '-c',
+    String(CONNECTIONS),
+    '-d',
+    String(seconds),
+    '-m',
+    'POST',
+    '-H',
+    'content-type=application/json',
+    '-H',
+    `authorization=Bearer ${TOKEN}`,
+    '-b',
+    body,
+    '-j',
+    url,
+  ];
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { maxBuffer: 16 << 20 }, (err, stdout) => {
       if (err) return reject(err);
@@ -42,35 +62,64 @@ function autocannon(url: string, body: string, seconds: number): Promise<{ rps: 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Runs the P1/P2 bench; skipped (ok) without BENCH_DATABASE_URL/DATABASE_URL and REDIS_URL. */
-export async function runReadPathBench(log: (line: string) => void, out = 'bench-results/read-path.json'): Promise<{ ok: boolean }> {
+export async function runReadPathBench(
+  log: (line: string) => void,
+  out = 'bench-results/read-path.json',
+): Promise<{ ok: boolean }> {
   const base = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
   const redis = process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL;
   if (!base || !redis) {
-    log('skip P1/P2 read path: set BENCH_DATABASE_URL (or DATABASE_URL) and BENCH_REDIS_URL (or REDIS_URL) to run it on MySQL + Redis\n');
+    log(
+      'skip P1/P2 read path: set BENCH_DATABASE_URL (or DATABASE_URL) and BENCH_REDIS_URL (or REDIS_URL) to run it on MySQL + Redis\n',
+    );
     return { ok: true };
   }
   const u = new URL(base);
   const dbName = `phantom_bench_${randomBytes(4).toString('hex')}`;
-  const admin = await createConnection({ host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username || 'root'), password: decodeURIComponent(u.password), multipleStatements: true });
+  const admin = await createConnection({
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password),
+    multipleStatements: true,
+  });
   await admin.query(`create database \`${dbName}\``);
   u.pathname = `/${dbName}`;
   const dbUrl = u.toString();
   const prefix = `phantom-bench:${randomBytes(4).toString('hex')}:`;
   const config = loadConfig({
-    ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PHANTOM_ADMIN_TOKEN: TOKEN, DATABASE_URL: dbUrl, REDIS_URL: redis,
-    PHANTOM_REDIS_PREFIX: prefix, PHANTOM_EMBEDDED_CLUSTERS: 'off', NODE_ENV: 'production',
+    ...process.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    PHANTOM_ADMIN_TOKEN: TOKEN,
+    DATABASE_URL: dbUrl,
+    REDIS_URL: redis,
+    PHANTOM_REDIS_PREFIX: prefix,
+    PHANTOM_EMBEDDED_CLUSTERS: 'off',
+    NODE_ENV: 'production',
   });
   const phantom = await startPhantom(config);
-  const raw = fork(fileURLToPath(new URL('./raw-apps-server.js', import.meta.url)), [], { env: { ...process.env, RAW_DATABASE_URL: dbUrl } });
+  const raw = fork(fileURLToPath(new URL('./raw-apps-server.js', import.meta.url)), [], {
+    env: { ...process.env, RAW_DATABASE_URL: dbUrl },
+  });
   try {
     const gql = async (q: string, variables?: Record<string, unknown>) => {
-      const res = await fetch(phantom.server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ query: q, variables }) });
+      const res = await fetch(phantom.server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ query: q, variables }),
+      });
       const body = (await res.json()) as { data?: any; errors?: unknown };
       if (body.errors) throw new Error(JSON.stringify(body.errors));
       return body.data;
     };
     // Seed: 3 users, one app through the API, then 1,999 copies of its row and 3 members each in SQL.
-    for (const name of ['bench-a', 'bench-b', 'bench-c']) await gql(`mutation($u: String!) { createUser(input: { username: $u, password: "password-123" }) { id } }`, { u: name });
+    for (const name of ['bench-a', 'bench-b', 'bench-c'])
+      await gql(
+        `mutation($u: String!) { createUser(input: { username: $u, password: "password-123" }) { id } }`,
+        { u: name },
+      );
     await gql(`mutation { createApp(input: { name: "app-0000", kind: GO }) { id } }`);
     await admin.query(
       `use \`${dbName}\`;
@@ -83,14 +132,19 @@ export async function runReadPathBench(log: (line: string) => void, out = 'bench
        insert into app_members (app_id, user_id, role, created_at)
        select a.id, u.id, if(u.username = 'bench-a', 'OWNER', 'DEVELOPER'), now(3) from apps a cross join users u where u.username like 'bench-%';`,
     );
-    const { port } = await new Promise<{ port: number }>((resolve) => raw.once('message', (m) => resolve(m as { port: number })));
+    const { port } = await new Promise<{ port: number }>((resolve) =>
+      raw.once('message', (m) => resolve(m as { port: number })),
+    );
     const rawUrl = `http://127.0.0.1:${port}/`;
 
     // P2: statements per request, counted by the ORM hook around one request.
     const sql: Record<string, number> = {};
     for (const [name, q] of [
       ['apps(first: 100) with members', query],
-      ['apps(first: 100) with workloads(env)', `query($first: Int) { apps(first: $first) { edges { node { name workloads(env: "prod") { cluster } } } } }`],
+      [
+        'apps(first: 100) with workloads(env)',
+        `query($first: Int) { apps(first: $first) { edges { node { name workloads(env: "prod") { cluster } } } } }`,
+      ],
     ] as const) {
       for (const first of [5, 100]) {
         await gql(q, { first });
@@ -100,9 +154,17 @@ export async function runReadPathBench(log: (line: string) => void, out = 'bench
     }
 
     // Same answer from both (besides key order nothing may differ), then the load rounds.
-    const rawAnswer = await (await fetch(rawUrl, { method: 'POST', body: JSON.stringify({ query, variables: { first: 5 } }) })).json();
+    const rawAnswer = await (
+      await fetch(rawUrl, {
+        method: 'POST',
+        body: JSON.stringify({ query, variables: { first: 5 } }),
+      })
+    ).json();
     const phantomAnswer = { data: await gql(query, { first: 5 }) };
-    if (JSON.stringify(rawAnswer) !== JSON.stringify(phantomAnswer)) throw new Error(`raw and Phantom answers differ: ${JSON.stringify(rawAnswer).slice(0, 300)} vs ${JSON.stringify(phantomAnswer).slice(0, 300)}`);
+    if (JSON.stringify(rawAnswer) !== JSON.stringify(phantomAnswer))
+      throw new Error(
+        `raw and Phantom answers differ: ${JSON.stringify(rawAnswer).slice(0, 300)} vs ${JSON.stringify(phantomAnswer).slice(0, 300)}`,
+      );
 
     const rps: Record<string, { phantom: number[]; raw: number[] }> = {};
     for (const n of SIZES) rps[n] = { phantom: [], raw: [] };
@@ -116,7 +178,10 @@ export async function runReadPathBench(log: (line: string) => void, out = 'bench
         const body = JSON.stringify({ query, variables: { first: n } });
         const p = await autocannon(phantom.server.url, body, SECONDS);
         const r = await autocannon(rawUrl, body, SECONDS);
-        if (p.non2xx || p.errors || r.non2xx || r.errors) throw new Error(`failed requests at N = ${n}: Phantom ${p.non2xx}/${p.errors}, raw ${r.non2xx}/${r.errors}`);
+        if (p.non2xx || p.errors || r.non2xx || r.errors)
+          throw new Error(
+            `failed requests at N = ${n}: Phantom ${p.non2xx}/${p.errors}, raw ${r.non2xx}/${r.errors}`,
+          );
         rps[n]!.phantom.push(p.rps);
         rps[n]!.raw.push(r.rps);
       }
@@ -127,16 +192,46 @@ export async function runReadPathBench(log: (line: string) => void, out = 'bench
       return { n, phantomRps: p, rawRps: r, ratio: p / r, rounds: rps[n] };
     });
     const at50 = rows.find((r) => r.n === 50)!;
-    const sqlOk = Object.values(sql).every((v) => v <= READ_PATH_TARGETS.maxSqlPerRequest) && sql['apps(first: 5) with workloads(env)'] === sql['apps(first: 100) with workloads(env)'];
+    const sqlOk =
+      Object.values(sql).every((v) => v <= READ_PATH_TARGETS.maxSqlPerRequest) &&
+      sql['apps(first: 5) with workloads(env)'] === sql['apps(first: 100) with workloads(env)'];
     const ratioOk = at50.ratio >= READ_PATH_TARGETS.minRatioAt50;
 
-    log(`P1 apps(first: N) with members and users, ${APPS} apps × 3 members, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved ${SECONDS}s rounds\n`);
+    log(
+      `P1 apps(first: N) with members and users, ${APPS} apps × 3 members, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved ${SECONDS}s rounds\n`,
+    );
     log(`  N     Phantom req/s   raw req/s   ratio\n`);
-    for (const r of rows) log(`  ${String(r.n).padEnd(5)} ${r.phantomRps.toFixed(0).padStart(13)} ${r.rawRps.toFixed(0).padStart(11)} ${(r.ratio * 100).toFixed(1).padStart(6)}%\n`);
-    log(`${ratioOk ? 'ok  ' : 'SLOW'} P1 at N = 50: ${(at50.ratio * 100).toFixed(1)}% of raw (goal ≥ ${READ_PATH_TARGETS.minRatioAt50 * 100}%)\n`);
-    log(`${sqlOk ? 'ok  ' : 'FAIL'} P2 SQL statements per request: ${Object.entries(sql).map(([k, v]) => `${k}: ${v}`).join('; ')} (goal: constant in N, ≤ ${READ_PATH_TARGETS.maxSqlPerRequest})\n`);
+    for (const r of rows)
+      log(
+        `  ${String(r.n).padEnd(5)} ${r.phantomRps.toFixed(0).padStart(13)} ${r.rawRps.toFixed(0).padStart(11)} ${(r.ratio * 100).toFixed(1).padStart(6)}%\n`,
+      );
+    log(
+      `${ratioOk ? 'ok  ' : 'SLOW'} P1 at N = 50: ${(at50.ratio * 100).toFixed(1)}% of raw (goal ≥ ${READ_PATH_TARGETS.minRatioAt50 * 100}%)\n`,
+    );
+    log(
+      `${sqlOk ? 'ok  ' : 'FAIL'} P2 SQL statements per request: ${Object.entries(sql)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('; ')} (goal: constant in N, ≤ ${READ_PATH_TARGETS.maxSqlPerRequest})\n`,
+    );
     mkdirSync(fileURLToPath(new URL('.', `file://${process.cwd()}/${out}`)), { recursive: true });
-    writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), node: process.version, apps: APPS, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, p1: rows, p2: sql, targets: READ_PATH_TARGETS }, null, 2));
+    writeFileSync(
+      out,
+      JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          node: process.version,
+          apps: APPS,
+          connections: CONNECTIONS,
+          seconds: SECONDS,
+          rounds: ROUNDS,
+          p1: rows,
+          p2: sql,
+          targets: READ_PATH_TARGETS,
+        },
+        null,
+        2,
+      ),
+    );
     log(`  written: ${out}\n`);
     return { ok: ratioOk && sqlOk };
   } finally {

@@ -23,7 +23,9 @@ async function spawnSim(name: string): Promise<{ child: ChildProcess; url: strin
   const fromSource = self.endsWith('.ts');
   const cli = fileURLToPath(new URL(fromSource ? '../cli.ts' : '../cli.js', import.meta.url));
   const args = fromSource ? ['--import', '@swc-node/register/esm-register', cli] : [cli];
-  const child = spawn(process.execPath, [...args, 'sim', '--port', '0', '--name', name], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...args, 'sim', '--port', '0', '--name', name], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
@@ -50,44 +52,74 @@ export interface ReleaseBenchResult {
   ok: boolean;
 }
 
-export async function runReleaseBench(count: number, log: (line: string) => void): Promise<ReleaseBenchResult> {
+export async function runReleaseBench(
+  count: number,
+  log: (line: string) => void,
+): Promise<ReleaseBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'phantom-bench-rel-'));
-  const sims = await Promise.all(['sim-1', 'sim-2'].map(async (name) => ({ name, ...(await spawnSim(name)) })));
+  const sims = await Promise.all(
+    ['sim-1', 'sim-2'].map(async (name) => ({ name, ...(await spawnSim(name)) })),
+  );
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, kubeconfigFor(sims.map((s) => ({ name: s.name, url: s.url }))));
   const env: Record<string, string | undefined> = {
-    ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PHANTOM_ADMIN_TOKEN: TOKEN, PHANTOM_DATA_DIR: dir, PHANTOM_KUBECONFIG: kubeconfig,
-    PHANTOM_ENGINE_CONCURRENCY: String(count), PHANTOM_ENGINE_POLL_MS: '200',
+    ...process.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    PHANTOM_ADMIN_TOKEN: TOKEN,
+    PHANTOM_DATA_DIR: dir,
+    PHANTOM_KUBECONFIG: kubeconfig,
+    PHANTOM_ENGINE_CONCURRENCY: String(count),
+    PHANTOM_ENGINE_POLL_MS: '200',
   };
   // On MySQL, a database of its own (the read-path bench keeps its own).
-  if (process.env.BENCH_RELEASES_DATABASE_URL) env.DATABASE_URL = process.env.BENCH_RELEASES_DATABASE_URL;
+  if (process.env.BENCH_RELEASES_DATABASE_URL)
+    env.DATABASE_URL = process.env.BENCH_RELEASES_DATABASE_URL;
   // The engine runs all releases at once: on a 10-connection pool the waves queued (1.7 s/wave measured).
   if (env.DATABASE_URL) env.DATABASE_POOL_MAX = '40';
   const phantom = await startPhantom(loadConfig(env));
   const gql = async (query: string, variables?: Record<string, unknown>): Promise<any> => {
-    const res = await fetch(phantom.server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ query, variables }) });
+    const res = await fetch(phantom.server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ query, variables }),
+    });
     const body = (await res.json()) as { data?: any; errors?: unknown };
     if (body.errors) throw new Error(JSON.stringify(body.errors));
     return body.data;
   };
   try {
-    await gql(`mutation { upsertEnvironment(input: { name: "bench", requiresApproval: false, targets: [{ cluster: "sim-1", namespace: "bench" }, { cluster: "sim-2", namespace: "bench" }] }) { name } }`);
-    for (let i = 0; i < count; i++) await gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO, container: { replicas: 2, cpu: "10m" } }) { id } }`, { n: `rel-${i}` });
+    await gql(
+      `mutation { upsertEnvironment(input: { name: "bench", requiresApproval: false, targets: [{ cluster: "sim-1", namespace: "bench" }, { cluster: "sim-2", namespace: "bench" }] }) { name } }`,
+    );
+    for (let i = 0; i < count; i++)
+      await gql(
+        `mutation($n: String!) { createApp(input: { name: $n, kind: GO, container: { replicas: 2, cpu: "10m" } }) { id } }`,
+        { n: `rel-${i}` },
+      );
     const engine = phantom.platform.services.releaseEngine!;
     const before = { ...engine.stats };
     const t0 = performance.now();
     const ids: string[] = [];
-    await Promise.all(Array.from({ length: count }, async (_, i) => {
-      const r = await gql(`mutation($a: String!) { createRelease(input: { app: $a, env: "bench", image: "registry.local/bench:1" }) { id } }`, { a: `rel-${i}` });
-      ids.push(r.createRelease.id);
-    }));
+    await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const r = await gql(
+          `mutation($a: String!) { createRelease(input: { app: $a, env: "bench", image: "registry.local/bench:1" }) { id } }`,
+          { a: `rel-${i}` },
+        );
+        ids.push(r.createRelease.id);
+      }),
+    );
     const terminal = new Set(['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'CANCELED', 'REJECTED']);
     let statuses: Record<string, number> = {};
     const deadline = Date.now() + 300_000;
     // The bench's own look (one small statement every 250 ms) must not weigh on what it measures.
     const conn = phantom.platform.orm.em.getConnection('write');
     for (;;) {
-      const rows: { status: string; n: number | string }[] = await conn.execute('select status, count(*) as n from releases group by status');
+      const rows: { status: string; n: number | string }[] = await conn.execute(
+        'select status, count(*) as n from releases group by status',
+      );
       statuses = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
       const done = rows.filter((r) => terminal.has(r.status)).reduce((a, r) => a + Number(r.n), 0);
       if (done >= count || Date.now() > deadline) break;
@@ -97,12 +129,21 @@ export async function runReleaseBench(count: number, log: (line: string) => void
     const steps = engine.stats.steps - before.steps;
     const busy = engine.stats.busyMs - before.busyMs;
     const result: ReleaseBenchResult = {
-      releases: count, seconds, releasesPerMinute: (count / seconds) * 60, steps, commits: engine.stats.commits - before.commits,
-      overheadPerStepMs: steps ? busy / steps : 0, statuses, ok: false,
+      releases: count,
+      seconds,
+      releasesPerMinute: (count / seconds) * 60,
+      steps,
+      commits: engine.stats.commits - before.commits,
+      overheadPerStepMs: steps ? busy / steps : 0,
+      statuses,
+      ok: false,
     };
-    result.ok = (statuses.SUCCEEDED ?? 0) === count && result.overheadPerStepMs <= OVERHEAD_TARGET_MS;
-    log(`${result.ok ? 'ok  ' : 'SLOW'} P6 release engine: ${count} releases × 2 clusters in ${seconds.toFixed(1)} s = ${result.releasesPerMinute.toFixed(0)} releases/min; `
-      + `engine overhead ${result.overheadPerStepMs.toFixed(2)} ms per wave (${steps} waves, ${result.commits} commits; target ≤ ${OVERHEAD_TARGET_MS} ms); statuses ${JSON.stringify(statuses)}\n`);
+    result.ok =
+      (statuses.SUCCEEDED ?? 0) === count && result.overheadPerStepMs <= OVERHEAD_TARGET_MS;
+    log(
+      `${result.ok ? 'ok  ' : 'SLOW'} P6 release engine: ${count} releases × 2 clusters in ${seconds.toFixed(1)} s = ${result.releasesPerMinute.toFixed(0)} releases/min; ` +
+        `engine overhead ${result.overheadPerStepMs.toFixed(2)} ms per wave (${steps} waves, ${result.commits} commits; target ≤ ${OVERHEAD_TARGET_MS} ms); statuses ${JSON.stringify(statuses)}\n`,
+    );
     return result;
   } finally {
     await phantom.stop();

@@ -34,21 +34,43 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'phantom-bench-'));
-  const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PHANTOM_ADMIN_TOKEN: TOKEN, PHANTOM_DATA_DIR: dir, PHANTOM_EMBEDDED_CLUSTERS: 'off' });
+  const config = loadConfig({
+    ...process.env,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    PHANTOM_ADMIN_TOKEN: TOKEN,
+    PHANTOM_DATA_DIR: dir,
+    PHANTOM_EMBEDDED_CLUSTERS: 'off',
+  });
   const phantom = await startPhantom(config);
   const gql = async (query: string, variables?: Record<string, unknown>) => {
-    const res = await fetch(phantom.server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ query, variables }) });
+    const res = await fetch(phantom.server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ query, variables }),
+    });
     const body = (await res.json()) as { errors?: unknown };
     if (body.errors) throw new Error(JSON.stringify(body.errors));
     return body;
   };
   try {
     for (let i = 0; i < 100; i++) {
-      await gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { id } }`, { n: `bench-${i}` });
+      await gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { id } }`, {
+        n: `bench-${i}`,
+      });
     }
     const targets: Target[] = [
-      { name: 'apps(first: 50) with members', query: `{ apps(first: 50) { totalCount edges { node { name container { replicas } members { role user { username } } } } } }`, p95TargetMs: 60 },
-      { name: 'app(name) through the cache', query: `{ app(name: "bench-42") { name version } }`, p95TargetMs: 15 },
+      {
+        name: 'apps(first: 50) with members',
+        query: `{ apps(first: 50) { totalCount edges { node { name container { replicas } members { role user { username } } } } } }`,
+        p95TargetMs: 60,
+      },
+      {
+        name: 'app(name) through the cache',
+        query: `{ app(name: "bench-42") { name version } }`,
+        p95TargetMs: 15,
+      },
       { name: 'viewer', query: `{ viewer { username } }`, p95TargetMs: 10 },
     ];
     let failed = 0;
@@ -65,10 +87,26 @@ async function main(): Promise<void> {
       const p95 = percentile(times, 95);
       const ok = p95 <= t.p95TargetMs;
       if (!ok) failed++;
-      process.stdout.write(`${ok ? 'ok  ' : 'SLOW'} ${t.name}: p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms (target p95 ≤ ${t.p95TargetMs} ms)\n`);
+      process.stdout.write(
+        `${ok ? 'ok  ' : 'SLOW'} ${t.name}: p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms (target p95 ≤ ${t.p95TargetMs} ms)\n`,
+      );
     }
-    if (!(await runAbuseMix(phantom.server.url, () => gql(`{ app(name: "bench-42") { name version } }`), (l) => process.stdout.write(l)))) failed++;
-    if (!(await runReleaseBench(Number(process.env.BENCH_RELEASES ?? 200), (l) => process.stdout.write(l))).ok) failed++;
+    if (
+      !(await runAbuseMix(
+        phantom.server.url,
+        () => gql(`{ app(name: "bench-42") { name version } }`),
+        (l) => process.stdout.write(l),
+      ))
+    )
+      failed++;
+    if (
+      !(
+        await runReleaseBench(Number(process.env.BENCH_RELEASES ?? 200), (l) =>
+          process.stdout.write(l),
+        )
+      ).ok
+    )
+      failed++;
     if (!(await runNotifyBurst((l) => process.stdout.write(l))).ok) failed++;
     // P1/P2 (issue 9): side by side with a raw route, on MySQL + Redis (skipped without them).
     if (!(await runReadPathBench((l) => process.stdout.write(l))).ok) failed++;

@@ -26,7 +26,10 @@ async function fill(redis: Redis, keys: string[]): Promise<void> {
     const p = redis.pipeline();
     for (let j = i; j < Math.min(ENTRIES, i + 1000); j++) {
       const key = `uid-${j % 997}`;
-      const body = JSON.stringify({ key, body: { type: 'MODIFIED', kind: 'Pod', name: `pod-${j % 997}`, resourceVersion: String(j) } });
+      const body = JSON.stringify({
+        key,
+        body: { type: 'MODIFIED', kind: 'Pod', name: `pod-${j % 997}`, resourceVersion: String(j) },
+      });
       p.xadd(keys[j % PARTITIONS]!, '*', 'id', randomUUID(), 'body', body);
     }
     await p.exec();
@@ -40,22 +43,33 @@ async function rawConsume(url: string, keys: string[], ack: 'each' | 'batch'): P
   await Promise.all(keys.map((k, i) => conns[i]!.xgroup('CREATE', k, group, '0')));
   let handled = 0;
   const start = performance.now();
-  await Promise.all(keys.map(async (k, i) => {
-    const c = conns[i]!;
-    for (;;) {
-      const res = (await c.xreadgroup('GROUP', group, 'c', 'COUNT', BATCH, 'STREAMS', k, '>')) as Array<[string, Array<[string, string[]]>]> | null;
-      const entries = res?.[0]?.[1] ?? [];
-      if (!entries.length) return;
-      const ids: string[] = [];
-      for (const [sid, fields] of entries) {
-        JSON.parse(fields[3]!);
-        handled++;
-        if (ack === 'each') await c.xack(k, group, sid);
-        else ids.push(sid);
+  await Promise.all(
+    keys.map(async (k, i) => {
+      const c = conns[i]!;
+      for (;;) {
+        const res = (await c.xreadgroup(
+          'GROUP',
+          group,
+          'c',
+          'COUNT',
+          BATCH,
+          'STREAMS',
+          k,
+          '>',
+        )) as Array<[string, Array<[string, string[]]>]> | null;
+        const entries = res?.[0]?.[1] ?? [];
+        if (!entries.length) return;
+        const ids: string[] = [];
+        for (const [sid, fields] of entries) {
+          JSON.parse(fields[3]!);
+          handled++;
+          if (ack === 'each') await c.xack(k, group, sid);
+          else ids.push(sid);
+        }
+        if (ids.length) await c.xack(k, group, ...ids);
       }
-      if (ids.length) await c.xack(k, group, ...ids);
-    }
-  }));
+    }),
+  );
   const secs = (performance.now() - start) / 1000;
   if (handled !== ENTRIES) throw new Error(`raw consumer handled ${handled} of ${ENTRIES}`);
   await Promise.all(conns.map((c) => c.quit()));
@@ -69,9 +83,14 @@ async function phantomConsume(url: string, prefix: string, name: string): Promis
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   const start = performance.now();
-  const h = ps.consume(`g-${randomBytes(3).toString('hex')}`, 'c', () => {
-    if (++handled === ENTRIES) done();
-  }, { batchSize: BATCH, startId: '0', rebalanceIntervalMs: 20 });
+  const h = ps.consume(
+    `g-${randomBytes(3).toString('hex')}`,
+    'c',
+    () => {
+      if (++handled === ENTRIES) done();
+    },
+    { batchSize: BATCH, startId: '0', rebalanceIntervalMs: 20 },
+  );
   await finished;
   const secs = (performance.now() - start) / 1000;
   await h.stop();
@@ -79,7 +98,10 @@ async function phantomConsume(url: string, prefix: string, name: string): Promis
   return ENTRIES / secs;
 }
 
-export async function runStreamBench(log: (line: string) => void, out = 'bench-results/stream.json'): Promise<{ ok: boolean }> {
+export async function runStreamBench(
+  log: (line: string) => void,
+  out = 'bench-results/stream.json',
+): Promise<{ ok: boolean }> {
   const url = process.env.BENCH_REDIS_URL ?? process.env.REDIS_URL;
   if (!url) {
     log('skip P4 partitioned stream: set BENCH_REDIS_URL (or REDIS_URL) to run it on Redis\n');
@@ -104,11 +126,31 @@ export async function runStreamBench(log: (line: string) => void, out = 'bench-r
     const batch = median(runs.batch);
     const ratio = phantom / batch;
     const ok = ratio >= STREAM_TARGETS.minRatioOfBatch;
-    log(`P4 partitioned stream consume, ${ENTRIES} entries over ${PARTITIONS} partitions, one consumer, median of ${ROUNDS}\n`);
-    log(`  Phantom ${Math.round(phantom)} ev/s   raw XACK each ${Math.round(each)} ev/s (${(100 * phantom / each).toFixed(0)}%)   raw XACK per batch ${Math.round(batch)} ev/s (${(100 * ratio).toFixed(0)}%)\n`);
-    log(`${ok ? 'ok  ' : 'SLOW'} P4 at ${(100 * ratio).toFixed(0)}% of the batch-acking loop (goal ≥ ${100 * STREAM_TARGETS.minRatioOfBatch}%)\n`);
+    log(
+      `P4 partitioned stream consume, ${ENTRIES} entries over ${PARTITIONS} partitions, one consumer, median of ${ROUNDS}\n`,
+    );
+    log(
+      `  Phantom ${Math.round(phantom)} ev/s   raw XACK each ${Math.round(each)} ev/s (${((100 * phantom) / each).toFixed(0)}%)   raw XACK per batch ${Math.round(batch)} ev/s (${(100 * ratio).toFixed(0)}%)\n`,
+    );
+    log(
+      `${ok ? 'ok  ' : 'SLOW'} P4 at ${(100 * ratio).toFixed(0)}% of the batch-acking loop (goal ≥ ${100 * STREAM_TARGETS.minRatioOfBatch}%)\n`,
+    );
     mkdirSync('bench-results', { recursive: true });
-    writeFileSync(out, JSON.stringify({ entries: ENTRIES, partitions: PARTITIONS, runs, median: { phantom, each, batch }, ratio, ok }, null, 2));
+    writeFileSync(
+      out,
+      JSON.stringify(
+        {
+          entries: ENTRIES,
+          partitions: PARTITIONS,
+          runs,
+          median: { phantom, each, batch },
+          ratio,
+          ok,
+        },
+        null,
+        2,
+      ),
+    );
     log(`  written: ${out}\n`);
     return { ok };
   } finally {

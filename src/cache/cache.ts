@@ -23,7 +23,11 @@ export class Cache {
     private readonly lateInvalidateMs = 1000,
   ) {}
 
-  async getOrLoad<T>(key: string, load: () => Promise<T | null>, revive: (raw: any) => T = (r) => r): Promise<T | null> {
+  async getOrLoad<T>(
+    key: string,
+    load: () => Promise<T | null>,
+    revive: (raw: any) => T = (r) => r,
+  ): Promise<T | null> {
     let raw: string | null = null;
     let reachable = true;
     try {
@@ -42,7 +46,9 @@ export class Cache {
     // Negative results are not cached: a create right after must be visible at once. Nor is
     // anything written after a failed read: that write would only wait for the same timeout.
     if (value !== null && reachable) {
-      await this.kv.set(`cache:${key}`, JSON.stringify(value), this.ttlSeconds).catch(() => undefined);
+      await this.kv
+        .set(`cache:${key}`, JSON.stringify(value), this.ttlSeconds)
+        .catch(() => undefined);
     }
     return value;
   }
@@ -52,7 +58,10 @@ export class Cache {
     const full = keys.map((k) => `cache:${k}`);
     await this.kv.del(...full).catch(() => undefined);
     if (this.lateInvalidateMs > 0) {
-      const again = setTimeout(() => void this.kv.del(...full).catch(() => undefined), this.lateInvalidateMs);
+      const again = setTimeout(
+        () => void this.kv.del(...full).catch(() => undefined),
+        this.lateInvalidateMs,
+      );
       again.unref();
     }
   }

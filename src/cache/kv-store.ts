@@ -21,7 +21,10 @@ export interface KvStore {
  */
 export class KvUnavailableError extends Error {
   constructor(op: string, cause: unknown) {
-    super(`KV store unavailable (${op}): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(
+      `KV store unavailable (${op}): ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
     this.name = 'KvUnavailableError';
   }
 }

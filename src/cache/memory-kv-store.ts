@@ -28,7 +28,10 @@ export class MemoryKvStore implements KvStore {
     const current = await this.get(key);
     const next = (current ? Number(current) : 0) + 1;
     const e = this.data.get(key);
-    this.data.set(key, { value: String(next), expiresAt: e && current ? e.expiresAt : Date.now() + ttlSeconds * 1000 });
+    this.data.set(key, {
+      value: String(next),
+      expiresAt: e && current ? e.expiresAt : Date.now() + ttlSeconds * 1000,
+    });
     return next;
   }
 

@@ -21,4 +21,26 @@ import { BuildLogLineRow } from '../domain/builds/build-log-line.entity.js';
 import { EmbeddedClusterOwner } from '../k8s/embedded-cluster-owner.entity.js';
 
 /** Every entity Phantom persists. Each domain module owns its own tables. */
-export const entities = [User, ApiToken, App, AppMember, Environment, PlatformEventRow, AuditEntry, NotificationRoute, NotificationDelivery, NotifierCursor, NotificationRouteState, Release, ReleaseProgressRow, Ticket, EmbeddedClusterOwner, MaintenanceWindow, DependencyRule, WhitelistEntry, EngineJob, Build, BuildLogLineRow];
+export const entities = [
+  User,
+  ApiToken,
+  App,
+  AppMember,
+  Environment,
+  PlatformEventRow,
+  AuditEntry,
+  NotificationRoute,
+  NotificationDelivery,
+  NotifierCursor,
+  NotificationRouteState,
+  Release,
+  ReleaseProgressRow,
+  Ticket,
+  EmbeddedClusterOwner,
+  MaintenanceWindow,
+  DependencyRule,
+  WhitelistEntry,
+  EngineJob,
+  Build,
+  BuildLogLineRow,
+];

@@ -63,7 +63,13 @@ export async function createOrm(opts: OrmOptions): Promise<{ orm: Orm; stats: Sq
     forceUtcTimezone: true,
     extensions: [Migrator],
     // MySQL commits DDL implicitly, so a migration transaction would be a lie (MikroORM #805).
-    migrations: { migrationsList, transactional: false, allOrNothing: false, snapshot: false, silent: true },
+    migrations: {
+      migrationsList,
+      transactional: false,
+      allOrNothing: false,
+      snapshot: false,
+      silent: true,
+    },
     discovery: { disableDynamicFileAccess: true },
     onQuery: (sql: string) => {
       stats.queries++;
@@ -84,7 +90,10 @@ export async function createOrm(opts: OrmOptions): Promise<{ orm: Orm; stats: Sq
       ...main,
       timezone: '+00:00',
       pool: { min: 0, max: opts.poolMax ?? 10 },
-      replicas: (opts.replicaUrls ?? []).map((r, i) => ({ name: `replica-${i + 1}`, ...connectionFromUrl(r) })),
+      replicas: (opts.replicaUrls ?? []).map((r, i) => ({
+        name: `replica-${i + 1}`,
+        ...connectionFromUrl(r),
+      })),
     } as Options);
   } else {
     const file = opts.sqlitePath ?? '.phantom/phantom.db';
@@ -104,13 +113,26 @@ export async function migrate(orm: Orm): Promise<string[]> {
     // Replicas starting together must not run the same DDL twice: one migrates, the others
     // wait on a named lock, then find nothing pending.
     const c = orm.config;
-    const lockConn = await createConnection({ host: c.get('host'), port: c.get('port'), user: c.get('user'), password: c.get('password') as string | undefined, database: c.get('dbName') });
+    const lockConn = await createConnection({
+      host: c.get('host'),
+      port: c.get('port'),
+      user: c.get('user'),
+      password: c.get('password') as string | undefined,
+      database: c.get('dbName'),
+    });
     try {
       // MySQL lock names are at most 64 characters: hash the database name.
-      const lockName = `phantom:migrate:${createHash('md5').update(String(c.get('dbName'))).digest('hex')}`;
-      const [rows] = await lockConn.query('SELECT GET_LOCK(?, ?) AS got', [lockName, MIGRATION_LOCK_WAIT_SECONDS]);
+      const lockName = `phantom:migrate:${createHash('md5')
+        .update(String(c.get('dbName')))
+        .digest('hex')}`;
+      const [rows] = await lockConn.query('SELECT GET_LOCK(?, ?) AS got', [
+        lockName,
+        MIGRATION_LOCK_WAIT_SECONDS,
+      ]);
       if ((rows as { got: number | null }[])[0]?.got !== 1) {
-        throw new Error(`Another process has been migrating ${c.get('dbName')} for over ${MIGRATION_LOCK_WAIT_SECONDS}s; try again later.`);
+        throw new Error(
+          `Another process has been migrating ${c.get('dbName')} for over ${MIGRATION_LOCK_WAIT_SECONDS}s; try again later.`,
+        );
       }
       const done = await orm.getMigrator().up();
       return done.map((m) => m.name);

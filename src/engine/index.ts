@@ -36,7 +36,11 @@ function buildExecutor(platform: Platform, jobPollMs?: number): BuildExecutor {
     const local = new LocalBuildExecutor({ dataDir: platform.config.dataDir });
     // Workspaces of a worker that died mid-build go at start, not only at the first build.
     void local.sweep().then((removed) => {
-      if (removed.length) platform.logger.info({ removed }, 'build engine: removed workspaces left by stopped workers');
+      if (removed.length)
+        platform.logger.info(
+          { removed },
+          'build engine: removed workspaces left by stopped workers',
+        );
     });
     return local;
   }
@@ -44,9 +48,17 @@ function buildExecutor(platform: Platform, jobPollMs?: number): BuildExecutor {
   const names = runtime.clusterNames();
   const cluster = bc.kubernetes.cluster ?? names[0];
   if (!cluster || !names.includes(cluster)) {
-    throw new Error(`PHANTOM_BUILD_EXECUTOR=kubernetes needs a build cluster: ${cluster ? `"${cluster}" (PHANTOM_BUILD_K8S_CLUSTER) is not one of ${names.join(', ') || 'no clusters'}` : 'no cluster is configured'}.`);
+    throw new Error(
+      `PHANTOM_BUILD_EXECUTOR=kubernetes needs a build cluster: ${cluster ? `"${cluster}" (PHANTOM_BUILD_K8S_CLUSTER) is not one of ${names.join(', ') || 'no clusters'}` : 'no cluster is configured'}.`,
+    );
   }
-  return new KubernetesBuildExecutor({ runtime, cluster, namespace: bc.kubernetes.namespace, image: bc.kubernetes.image, pollMs: jobPollMs });
+  return new KubernetesBuildExecutor({
+    runtime,
+    cluster,
+    namespace: bc.kubernetes.namespace,
+    image: bc.kubernetes.image,
+    pollMs: jobPollMs,
+  });
 }
 
 /** Starts the worker role's background work on `platform`; it stops when the platform closes. */
@@ -55,15 +67,22 @@ export async function startWorkerRole(platform: Platform, opts: WorkerRoleOption
   startNotifier(platform, { publicUrl: opts.publicUrl, ...opts.notifier });
   const k8s = platform.services.k8s;
   if (!k8s) throw new Error('the release engine needs the k8s services (attachK8s)');
-  const engine = startReleaseEngine({
-    em: () => platform.orm.em.fork(),
-    bus: platform.messaging.bus,
-    runtime: k8s.runtime,
-    approvals: releaseApprovals(platform.deps),
-    logger: platform.logger,
-    eventsCommitted: platform.deps.onEventsCommitted,
-    builds: { cancel: (id) => requestBuildCancel(platform.orm.em.fork(), platform.deps, id) },
-  }, { ...platform.config.engine, ...opts.engine, verify: { ...platform.config.engine.verify, ...opts.engine?.verify } });
+  const engine = startReleaseEngine(
+    {
+      em: () => platform.orm.em.fork(),
+      bus: platform.messaging.bus,
+      runtime: k8s.runtime,
+      approvals: releaseApprovals(platform.deps),
+      logger: platform.logger,
+      eventsCommitted: platform.deps.onEventsCommitted,
+      builds: { cancel: (id) => requestBuildCancel(platform.orm.em.fork(), platform.deps, id) },
+    },
+    {
+      ...platform.config.engine,
+      ...opts.engine,
+      verify: { ...platform.config.engine.verify, ...opts.engine?.verify },
+    },
+  );
   platform.services.releaseEngine = engine;
   platform.onClose(() => engine.stop());
   const jobs = await startPeriodicJobs({
@@ -74,25 +93,37 @@ export async function startWorkerRole(platform: Platform, opts: WorkerRoleOption
   platform.services.periodicJobs = jobs;
   platform.onClose(() => jobs.stop());
   const bc = platform.config.builds;
-  const builds = startBuildEngine({
-    em: () => platform.orm.em.fork(),
-    bus: platform.messaging.bus,
-    executor: buildExecutor(platform, opts.builds?.jobPollMs),
-    logger: platform.logger,
-    eventsCommitted: platform.deps.onEventsCommitted,
-    // After a build: the releases waiting on it go on; a default-branch success auto-releases.
-    ended: async (b, log) => {
-      const em = platform.orm.em.fork();
-      await wakeReleasesOfBuild(em, platform.deps, b.id);
-      if (b.status !== BuildStatus.SUCCEEDED) return;
-      for (const r of await autoReleaseBuild(em, platform.deps, toBuildRecord(b))) {
-        await log('release' in r ? `[phantom] auto-release to ${r.env}: release #${r.release.id}` : `[phantom] auto-release to ${r.env} skipped: ${r.skipped}`);
-      }
+  const builds = startBuildEngine(
+    {
+      em: () => platform.orm.em.fork(),
+      bus: platform.messaging.bus,
+      executor: buildExecutor(platform, opts.builds?.jobPollMs),
+      logger: platform.logger,
+      eventsCommitted: platform.deps.onEventsCommitted,
+      // After a build: the releases waiting on it go on; a default-branch success auto-releases.
+      ended: async (b, log) => {
+        const em = platform.orm.em.fork();
+        await wakeReleasesOfBuild(em, platform.deps, b.id);
+        if (b.status !== BuildStatus.SUCCEEDED) return;
+        for (const r of await autoReleaseBuild(em, platform.deps, toBuildRecord(b))) {
+          await log(
+            'release' in r
+              ? `[phantom] auto-release to ${r.env}: release #${r.release.id}`
+              : `[phantom] auto-release to ${r.env} skipped: ${r.skipped}`,
+          );
+        }
+      },
     },
-  }, {
-    claimTtlMs: platform.config.engine.claimTtlMs, pollMs: platform.config.engine.pollMs, concurrency: bc.concurrency,
-    registry: bc.registry, timeoutMs: bc.timeoutMs, logMaxBytes: bc.logMaxBytes, ...opts.builds,
-  });
+    {
+      claimTtlMs: platform.config.engine.claimTtlMs,
+      pollMs: platform.config.engine.pollMs,
+      concurrency: bc.concurrency,
+      registry: bc.registry,
+      timeoutMs: bc.timeoutMs,
+      logMaxBytes: bc.logMaxBytes,
+      ...opts.builds,
+    },
+  );
   platform.services.buildEngine = builds;
   platform.onClose(() => builds.stop());
 }

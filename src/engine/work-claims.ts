@@ -62,13 +62,17 @@ export class WorkClaims<E extends ClaimColumns> {
     if (limit <= 0) return [];
     const now = this.now();
     const due = { $or: [{ nextRunAt: null }, { nextRunAt: { $lte: now } }] } as FilterQuery<E>;
-    const rows = await em.find(this.opts.entity, { $and: [this.opts.open, due, this.free(now)] } as FilterQuery<E>, {
-      fields: ['id', 'generation'] as never,
-      orderBy: { nextRunAt: 'asc', id: 'asc' } as never,
-      limit,
-      disableIdentityMap: true,
-      connectionType: 'write',
-    });
+    const rows = await em.find(
+      this.opts.entity,
+      { $and: [this.opts.open, due, this.free(now)] } as FilterQuery<E>,
+      {
+        fields: ['id', 'generation'] as never,
+        orderBy: { nextRunAt: 'asc', id: 'asc' } as never,
+        limit,
+        disableIdentityMap: true,
+        connectionType: 'write',
+      },
+    );
     const claims: Claim[] = [];
     for (const r of rows) {
       const c = await this.tryClaim(em, owner, r.id, r.generation);
@@ -81,16 +85,29 @@ export class WorkClaims<E extends ClaimColumns> {
    * Claims row `id` if it is free (or its claim expired) and still at `generation` (when
    * given). Works inside the caller's transaction too (a mutation that acts on an idle item).
    */
-  async tryClaim(em: EntityManager, owner: string, id: number, generation?: number): Promise<Claim | null> {
+  async tryClaim(
+    em: EntityManager,
+    owner: string,
+    id: number,
+    generation?: number,
+  ): Promise<Claim | null> {
     const now = this.now();
     let gen = generation;
     if (gen === undefined) {
-      const row = await em.findOne(this.opts.entity, { id } as FilterQuery<E>, { fields: ['id', 'generation'] as never, disableIdentityMap: true, connectionType: 'write' });
+      const row = await em.findOne(this.opts.entity, { id } as FilterQuery<E>, {
+        fields: ['id', 'generation'] as never,
+        disableIdentityMap: true,
+        connectionType: 'write',
+      });
       if (!row) return null;
       gen = row.generation;
     }
     const where = { $and: [{ id, generation: gen }, this.free(now)] } as FilterQuery<E>;
-    const changed = await em.nativeUpdate(this.opts.entity, where, { claimedBy: owner, claimExpiresAt: now + this.ttlMs, generation: gen + 1 } as never);
+    const changed = await em.nativeUpdate(this.opts.entity, where, {
+      claimedBy: owner,
+      claimExpiresAt: now + this.ttlMs,
+      generation: gen + 1,
+    } as never);
     return changed === 1 ? { id, generation: gen + 1, owner } : null;
   }
 
@@ -113,16 +130,26 @@ export class WorkClaims<E extends ClaimColumns> {
     if (!claims.length) return new Set();
     const owner = claims[0]!.owner;
     const ids = claims.map((c) => c.id);
-    const changed = await em.nativeUpdate(this.opts.entity, { id: { $in: ids }, claimedBy: owner } as FilterQuery<E>, { claimExpiresAt: this.now() + this.ttlMs } as never);
+    const changed = await em.nativeUpdate(
+      this.opts.entity,
+      { id: { $in: ids }, claimedBy: owner } as FilterQuery<E>,
+      { claimExpiresAt: this.now() + this.ttlMs } as never,
+    );
     if (changed === ids.length) return new Set();
-    const held = await em.find(this.opts.entity, { id: { $in: ids }, claimedBy: owner } as FilterQuery<E>, { fields: ['id'] as never, disableIdentityMap: true, connectionType: 'write' });
+    const held = await em.find(
+      this.opts.entity,
+      { id: { $in: ids }, claimedBy: owner } as FilterQuery<E>,
+      { fields: ['id'] as never, disableIdentityMap: true, connectionType: 'write' },
+    );
     const still = new Set(held.map((r) => r.id));
     return new Set(ids.filter((id) => !still.has(id)));
   }
 
   /** Extends the claim; false when it was lost. */
   async renew(em: EntityManager, claim: Claim): Promise<boolean> {
-    const changed = await em.nativeUpdate(this.opts.entity, this.fence(claim), { claimExpiresAt: this.now() + this.ttlMs } as never);
+    const changed = await em.nativeUpdate(this.opts.entity, this.fence(claim), {
+      claimExpiresAt: this.now() + this.ttlMs,
+    } as never);
     return changed === 1;
   }
 
@@ -132,15 +159,27 @@ export class WorkClaims<E extends ClaimColumns> {
    * while the run decided to wait for one) makes the row due now instead. False when the
    * claim was lost.
    */
-  async release(em: EntityManager, claim: Claim, nextRunAt: number | null, quiet?: Record<string, unknown>): Promise<boolean> {
+  async release(
+    em: EntityManager,
+    claim: Claim,
+    nextRunAt: number | null,
+    quiet?: Record<string, unknown>,
+  ): Promise<boolean> {
     const free = { claimedBy: null, claimExpiresAt: null } as const;
     let next = nextRunAt;
     if (quiet && next !== null) {
-      const waited = await em.nativeUpdate(this.opts.entity, { $and: [this.fence(claim), quiet] } as FilterQuery<E>, { ...free, nextRunAt: next } as never);
+      const waited = await em.nativeUpdate(
+        this.opts.entity,
+        { $and: [this.fence(claim), quiet] } as FilterQuery<E>,
+        { ...free, nextRunAt: next } as never,
+      );
       if (waited === 1) return true;
       next = null;
     }
-    const changed = await em.nativeUpdate(this.opts.entity, this.fence(claim), { ...free, nextRunAt: next } as never);
+    const changed = await em.nativeUpdate(this.opts.entity, this.fence(claim), {
+      ...free,
+      nextRunAt: next,
+    } as never);
     return changed === 1;
   }
 }

@@ -67,7 +67,10 @@ export class WorkLoop<E extends ClaimColumns> {
     if (!this.stopped) return;
     this.stopped = false;
     this.stopTimer = every(this.opts.pollMs ?? 1000, () => this.wake());
-    this.stopRenewal = every(this.opts.renewMs ?? Math.max(50, Math.floor(this.opts.claims.ttlMs / 3)), () => void this.renew());
+    this.stopRenewal = every(
+      this.opts.renewMs ?? Math.max(50, Math.floor(this.opts.claims.ttlMs / 3)),
+      () => void this.renew(),
+    );
     this.wake();
   }
 
@@ -112,7 +115,8 @@ export class WorkLoop<E extends ClaimColumns> {
       // the TTL) and is fenced out already; stop it now rather than at the next renewal, which
       // would no longer know it (the held claim is replaced just below).
       const old = this.held.get(claim.id);
-      if (old && old.claim.generation !== claim.generation) old.ctrl.abort(new ClaimLostError(old.claim));
+      if (old && old.claim.generation !== claim.generation)
+        old.ctrl.abort(new ClaimLostError(old.claim));
       if (this.stopped) {
         await this.opts.claims.release(this.opts.em(), claim, null).catch(() => undefined);
         continue;
@@ -131,15 +135,24 @@ export class WorkLoop<E extends ClaimColumns> {
     if (this.renewing || !this.held.size) return;
     this.renewing = true;
     try {
-      const lost = await this.opts.claims.renewAll(this.opts.em(), [...this.held.values()].map((h) => h.claim));
+      const lost = await this.opts.claims.renewAll(
+        this.opts.em(),
+        [...this.held.values()].map((h) => h.claim),
+      );
       for (const id of lost) {
         const h = this.held.get(id);
         if (!h) continue;
-        this.opts.logger?.warn({ id, loop: this.opts.name }, 'engine: claim lost; stopping this run');
+        this.opts.logger?.warn(
+          { id, loop: this.opts.name },
+          'engine: claim lost; stopping this run',
+        );
         h.ctrl.abort(new ClaimLostError(h.claim));
       }
     } catch (err) {
-      this.opts.logger?.warn({ err, loop: this.opts.name }, 'engine: claim renewal failed; will retry');
+      this.opts.logger?.warn(
+        { err, loop: this.opts.name },
+        'engine: claim renewal failed; will retry',
+      );
     } finally {
       this.renewing = false;
     }
@@ -167,16 +180,23 @@ export class WorkLoop<E extends ClaimColumns> {
         renew.done();
         this.controllers.delete(ctrl);
         // Stopping: give the claim back so another worker continues at once (fenced: a lost claim stays lost).
-        if (this.stopped) await this.opts.claims.release(this.opts.em(), claim, null).catch(() => undefined);
+        if (this.stopped)
+          await this.opts.claims.release(this.opts.em(), claim, null).catch(() => undefined);
         return;
       }
-      this.opts.logger?.warn({ err, id: claim.id, loop: this.opts.name }, 'engine: run failed; will retry');
+      this.opts.logger?.warn(
+        { err, id: claim.id, loop: this.opts.name },
+        'engine: run failed; will retry',
+      );
       next = Date.now() + (this.opts.retryMs ?? 2000);
     }
     renew.done();
     this.controllers.delete(ctrl);
     await this.opts.claims.release(this.opts.em(), claim, next, quiet).catch((err) => {
-      this.opts.logger?.warn({ err, id: claim.id }, 'engine: could not give the claim back; it expires by itself');
+      this.opts.logger?.warn(
+        { err, id: claim.id },
+        'engine: could not give the claim back; it expires by itself',
+      );
     });
   }
 }

@@ -4,7 +4,18 @@
  * data in the answer (`error` on its part), never a failure of the whole call.
  */
 import type {
-  AppPlacements, ClusterInfo, JobOutcome, JobSpec, KubeObjectEvent, PodState, RemoveResult, TargetResult, WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget,
+  AppPlacements,
+  ClusterInfo,
+  JobOutcome,
+  JobSpec,
+  KubeObjectEvent,
+  PodState,
+  RemoveResult,
+  TargetResult,
+  WorkloadRef,
+  WorkloadSpec,
+  WorkloadState,
+  WorkloadTarget,
 } from './types.js';
 
 export interface ClusterRuntime {
@@ -23,7 +34,11 @@ export interface ClusterRuntime {
    * `events: false` leaves out its Kubernetes Events (a scan of the namespace's Events): what
    * the release engine's verification reads on every watch event.
    */
-  workloads(targets: WorkloadTarget[], ref: WorkloadRef, opts?: { events?: boolean }): Promise<WorkloadState[]>;
+  workloads(
+    targets: WorkloadTarget[],
+    ref: WorkloadRef,
+    opts?: { events?: boolean },
+  ): Promise<WorkloadState[]>;
   /** The workload's pods in one target, from the cache. */
   pods(target: WorkloadTarget, ref: WorkloadRef): Promise<PodState[]>;
   /** Sets the replica count in each target. */
@@ -36,7 +51,11 @@ export interface ClusterRuntime {
    */
   deletePod(target: WorkloadTarget, ref: WorkloadRef, pod: string): Promise<TargetResult>;
   /** Rolls back to `revision` (default: the previous one), like `kubectl rollout undo`. */
-  rollback(targets: WorkloadTarget[], ref: WorkloadRef, revision?: number): Promise<WorkloadState[]>;
+  rollback(
+    targets: WorkloadTarget[],
+    ref: WorkloadRef,
+    revision?: number,
+  ): Promise<WorkloadState[]>;
   /**
    * Deletes the Deployment, Service and HPA in each target (absent ones count as removed;
    * `removed` says whether anything was deleted). Answers once the cache no longer shows the
@@ -63,7 +82,16 @@ export interface ClusterRuntime {
    * its pods' logs and deletes the Job with its pods. `onEvent` hears what happens (Job
    * created, pod phases). A cluster failure is the outcome's `error`, never a throw.
    */
-  runJob(target: WorkloadTarget, spec: JobSpec, opts: { signal: AbortSignal; deadline: number; onEvent?: (message: string) => void; pollMs?: number }): Promise<JobOutcome>;
+  runJob(
+    target: WorkloadTarget,
+    spec: JobSpec,
+    opts: {
+      signal: AbortSignal;
+      deadline: number;
+      onEvent?: (message: string) => void;
+      pollMs?: number;
+    },
+  ): Promise<JobOutcome>;
   /** Stops informers. */
   close(): Promise<void>;
 }

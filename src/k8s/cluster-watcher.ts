@@ -65,24 +65,26 @@ export class ClusterWatchers {
     });
     const ttl = this.opts.leaseTtlMs ?? 5000;
     for (const cluster of this.runtime.clusterNames()) {
-      this.handles.push(this.leases.runWhileLeader(
-        watcherLeaseName(cluster),
-        ttl,
-        async () => {
-          this.leading.add(cluster);
-          // Whatever changed while nobody published: state-carrying events, deduped by id downstream.
-          for (const e of this.runtime.snapshot(cluster)) this.publish(e);
-          // Deletions cannot be in a snapshot: publish the ones this replica saw meanwhile.
-          for (const e of this.takeTombstones(cluster)) this.publish({ ...e, resync: true });
-        },
-        async () => {
-          this.leading.delete(cluster);
-          // Let our last appends land before the lease goes: stop() releases it after this. On an
-          // involuntary loss the lease is already gone, so this orders nothing (see above).
-          await this.drain(cluster);
-        },
-        { holder: this.opts.holder, onError: this.onError },
-      ));
+      this.handles.push(
+        this.leases.runWhileLeader(
+          watcherLeaseName(cluster),
+          ttl,
+          async () => {
+            this.leading.add(cluster);
+            // Whatever changed while nobody published: state-carrying events, deduped by id downstream.
+            for (const e of this.runtime.snapshot(cluster)) this.publish(e);
+            // Deletions cannot be in a snapshot: publish the ones this replica saw meanwhile.
+            for (const e of this.takeTombstones(cluster)) this.publish({ ...e, resync: true });
+          },
+          async () => {
+            this.leading.delete(cluster);
+            // Let our last appends land before the lease goes: stop() releases it after this. On an
+            // involuntary loss the lease is already gone, so this orders nothing (see above).
+            await this.drain(cluster);
+          },
+          { holder: this.opts.holder, onError: this.onError },
+        ),
+      );
     }
     return this;
   }

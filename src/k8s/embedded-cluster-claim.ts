@@ -30,10 +30,14 @@ export interface EmbeddedClaimOptions {
 
 /** Thrown when another live process owns the embedded clusters of this database. */
 export class EmbeddedClustersTakenError extends Error {
-  constructor(readonly owner: string, heartbeatAgoMs: number, staleAfterMs: number) {
+  constructor(
+    readonly owner: string,
+    heartbeatAgoMs: number,
+    staleAfterMs: number,
+  ) {
     super(
       `Another Phantom process (${owner}, last heartbeat ${Math.round(heartbeatAgoMs / 1000)} s ago) runs the embedded clusters ` +
-        'on this database. Embedded clusters live in one process\'s memory, so replicas cannot share them: set PHANTOM_KUBECONFIG ' +
+        "on this database. Embedded clusters live in one process's memory, so replicas cannot share them: set PHANTOM_KUBECONFIG " +
         'to clusters all replicas share (real ones, or one `phantom sim` per cluster, e.g. `phantom sim --port 6443 --name sim-1 --kubeconfig sim.kubeconfig`), ' +
         `or run a single process. (A crashed owner stops counting ${Math.round(staleAfterMs / 1000)} s after its last heartbeat.)`,
     );
@@ -73,7 +77,10 @@ function ownerAlive(row: EmbeddedClusterOwner, now: number, staleAfterMs: number
  * Claims the embedded clusters of the database behind `em` for this process, or throws
  * {@link EmbeddedClustersTakenError} when a live process holds them. Takes over from a gone one.
  */
-export async function claimEmbeddedClusters(em: EntityManager, opts: EmbeddedClaimOptions = {}): Promise<EmbeddedClaim> {
+export async function claimEmbeddedClusters(
+  em: EntityManager,
+  opts: EmbeddedClaimOptions = {},
+): Promise<EmbeddedClaim> {
   const heartbeatMs = opts.heartbeatMs ?? 5000;
   const staleAfterMs = opts.staleAfterMs ?? 30_000;
   const host = hostname();
@@ -84,10 +91,25 @@ export async function claimEmbeddedClusters(em: EntityManager, opts: EmbeddedCla
       // Locked, so two replicas starting together cannot both see "no live owner".
       const row = await tx.findOne(EmbeddedClusterOwner, { id: EMBEDDED_OWNER_ROW }, forUpdate(tx));
       if (row && ownerAlive(row, now.getTime(), staleAfterMs)) {
-        throw new EmbeddedClustersTakenError(row.owner, now.getTime() - row.heartbeatAt.getTime(), staleAfterMs);
+        throw new EmbeddedClustersTakenError(
+          row.owner,
+          now.getTime() - row.heartbeatAt.getTime(),
+          staleAfterMs,
+        );
       }
-      if (row) Object.assign(row, { owner, host, pid: process.pid, startedAt: now, heartbeatAt: now });
-      else tx.persist(tx.create(EmbeddedClusterOwner, { id: EMBEDDED_OWNER_ROW, owner, host, pid: process.pid, startedAt: now, heartbeatAt: now }));
+      if (row)
+        Object.assign(row, { owner, host, pid: process.pid, startedAt: now, heartbeatAt: now });
+      else
+        tx.persist(
+          tx.create(EmbeddedClusterOwner, {
+            id: EMBEDDED_OWNER_ROW,
+            owner,
+            host,
+            pid: process.pid,
+            startedAt: now,
+            heartbeatAt: now,
+          }),
+        );
     });
   try {
     await attempt();
@@ -99,11 +121,19 @@ export async function claimEmbeddedClusters(em: EntityManager, opts: EmbeddedCla
   localOwners.add(owner);
   const stopHeartbeat = every(heartbeatMs, () => {
     em.fork()
-      .nativeUpdate(EmbeddedClusterOwner, { id: EMBEDDED_OWNER_ROW, owner }, { heartbeatAt: new Date() })
+      .nativeUpdate(
+        EmbeddedClusterOwner,
+        { id: EMBEDDED_OWNER_ROW, owner },
+        { heartbeatAt: new Date() },
+      )
       .then((n) => {
         // Someone took over after our heartbeat looked stale (a long pause, the database away):
         // two sets of embedded clusters now exist, which needs a person to look.
-        if (n === 0) opts.onError?.(new Error('row taken'), 'embedded clusters: another process has taken over this database\'s embedded clusters; restart this one');
+        if (n === 0)
+          opts.onError?.(
+            new Error('row taken'),
+            "embedded clusters: another process has taken over this database's embedded clusters; restart this one",
+          );
       })
       .catch((err) => opts.onError?.(err, 'embedded clusters: heartbeat failed'));
   });

@@ -10,7 +10,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kubeconfigFor, startSimulatedCluster, type SimTiming, type SimulatedCluster } from './sim/index.js';
+import {
+  kubeconfigFor,
+  startSimulatedCluster,
+  type SimTiming,
+  type SimulatedCluster,
+} from './sim/index.js';
 
 /** The embedded clusters' names: the default environments target them (see environment.service.ts). */
 export const EMBEDDED_CLUSTER_NAMES = ['sim-1', 'sim-2'] as const;
@@ -24,10 +29,16 @@ export interface EmbeddedClusters {
 }
 
 /** Starts the embedded clusters with their objects from `dataDir` and writes their kubeconfig there. */
-export async function startEmbeddedClusters(dataDir: string, timing?: Partial<SimTiming>): Promise<EmbeddedClusters> {
+export async function startEmbeddedClusters(
+  dataDir: string,
+  timing?: Partial<SimTiming>,
+): Promise<EmbeddedClusters> {
   const clusters: SimulatedCluster[] = [];
   try {
-    for (const name of EMBEDDED_CLUSTER_NAMES) clusters.push(await startSimulatedCluster({ name, timing, dataDir: join(dataDir, 'clusters', name) }));
+    for (const name of EMBEDDED_CLUSTER_NAMES)
+      clusters.push(
+        await startSimulatedCluster({ name, timing, dataDir: join(dataDir, 'clusters', name) }),
+      );
   } catch (e) {
     await Promise.all(clusters.map((c) => c.close()));
     throw e;

@@ -4,7 +4,15 @@
  * this cache, never the API server.
  */
 import {
-  AppsV1Api, AutoscalingV2Api, CoreV1Api, ListWatch, Watch, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache,
+  AppsV1Api,
+  AutoscalingV2Api,
+  CoreV1Api,
+  ListWatch,
+  Watch,
+  type Informer,
+  type KubeConfig,
+  type KubernetesObject,
+  type ObjectCache,
 } from '@kubernetes/client-node';
 import { WATCH_SELECTOR } from './manifests.js';
 import { appLabelsOf, eventState, podState, type KObj } from './workload-view.js';
@@ -45,7 +53,11 @@ const TYPE_OF = { add: 'ADDED', update: 'MODIFIED', delete: 'DELETED' } as const
  */
 export function cannotResume(status: unknown): boolean {
   if (!status || typeof status !== 'object') return false;
-  const s = status as { code?: unknown; reason?: unknown; details?: { causes?: { reason?: unknown }[] } };
+  const s = status as {
+    code?: unknown;
+    reason?: unknown;
+    details?: { causes?: { reason?: unknown }[] };
+  };
   if (s.code === 410 || s.reason === 'Expired' || s.reason === 'Gone') return true;
   return (s.details?.causes ?? []).some((c) => c?.reason === 'ResourceVersionTooLarge');
 }
@@ -62,10 +74,16 @@ class RelistingWatch extends Watch {
     callback: (phase: string, apiObj: any, watchObj?: any) => void,
     done: (err: any) => void,
   ): Promise<AbortController> {
-    return super.watch(path, queryParams, (phase, obj, watchObj) => {
-      if (phase === 'ERROR' && cannotResume(obj)) callback(phase, { ...(obj as object), code: 410 }, watchObj);
-      else callback(phase, obj, watchObj);
-    }, done);
+    return super.watch(
+      path,
+      queryParams,
+      (phase, obj, watchObj) => {
+        if (phase === 'ERROR' && cannotResume(obj))
+          callback(phase, { ...(obj as object), code: 410 }, watchObj);
+        else callback(phase, obj, watchObj);
+      },
+      done,
+    );
   }
 }
 
@@ -76,7 +94,13 @@ function makeInformer<T extends KubernetesObject>(
   listFn: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>,
   labelSelector?: string,
 ): Informer<KubernetesObject> & ObjectCache<KubernetesObject> {
-  return new ListWatch<KubernetesObject>(path, new RelistingWatch(kc), listFn as never, false, labelSelector);
+  return new ListWatch<KubernetesObject>(
+    path,
+    new RelistingWatch(kc),
+    listFn as never,
+    false,
+    labelSelector,
+  );
 }
 
 export function errorMessage(err: unknown): string {
@@ -103,22 +127,70 @@ export class InformerCache {
   private readonly settledWaiters = new Set<() => void>();
   private stopped = false;
 
-  constructor(readonly cluster: string, kc: KubeConfig, private readonly opts: InformerCacheOptions = {}) {
+  constructor(
+    readonly cluster: string,
+    kc: KubeConfig,
+    private readonly opts: InformerCacheOptions = {},
+  ) {
     const apps = kc.makeApiClient(AppsV1Api);
     const core = kc.makeApiClient(CoreV1Api);
     const autoscaling = kc.makeApiClient(AutoscalingV2Api);
     const labelSelector = WATCH_SELECTOR;
-    this.track('Deployment', makeInformer(kc, '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces({ labelSelector }), labelSelector));
-    this.track('Pod', makeInformer(kc, '/api/v1/pods', () => core.listPodForAllNamespaces({ labelSelector }), labelSelector));
-    this.track('HorizontalPodAutoscaler', makeInformer(kc, '/apis/autoscaling/v2/horizontalpodautoscalers', () => autoscaling.listHorizontalPodAutoscalerForAllNamespaces({ labelSelector }), labelSelector));
+    this.track(
+      'Deployment',
+      makeInformer(
+        kc,
+        '/apis/apps/v1/deployments',
+        () => apps.listDeploymentForAllNamespaces({ labelSelector }),
+        labelSelector,
+      ),
+    );
+    this.track(
+      'Pod',
+      makeInformer(
+        kc,
+        '/api/v1/pods',
+        () => core.listPodForAllNamespaces({ labelSelector }),
+        labelSelector,
+      ),
+    );
+    this.track(
+      'HorizontalPodAutoscaler',
+      makeInformer(
+        kc,
+        '/apis/autoscaling/v2/horizontalpodautoscalers',
+        () => autoscaling.listHorizontalPodAutoscalerForAllNamespaces({ labelSelector }),
+        labelSelector,
+      ),
+    );
     // Events carry no labels: all of them, filtered per workload when read.
-    this.track('Event', makeInformer(kc, '/api/v1/events', () => core.listEventForAllNamespaces()));
+    this.track(
+      'Event',
+      makeInformer(kc, '/api/v1/events', () => core.listEventForAllNamespaces()),
+    );
     // ReplicaSets (their labels come from the pod template): only to tell which RS events are a workload's.
-    this.track('ReplicaSet', makeInformer(kc, '/apis/apps/v1/replicasets', () => apps.listReplicaSetForAllNamespaces({ labelSelector }), labelSelector), false);
+    this.track(
+      'ReplicaSet',
+      makeInformer(
+        kc,
+        '/apis/apps/v1/replicasets',
+        () => apps.listReplicaSetForAllNamespaces({ labelSelector }),
+        labelSelector,
+      ),
+      false,
+    );
   }
 
   private track(kind: CachedKind, informer: Tracked['informer'], published = true): void {
-    const t: Tracked = { kind, published, informer, synced: false, settled: false, error: null, failures: 0 };
+    const t: Tracked = {
+      kind,
+      published,
+      informer,
+      synced: false,
+      settled: false,
+      error: null,
+      failures: 0,
+    };
     if (published) {
       for (const verb of ['add', 'update', 'delete'] as const) {
         informer.on(verb, (obj) => this.emit(TYPE_OF[verb], kind as WatchedKind, obj as KObj));
@@ -133,7 +205,10 @@ export class InformerCache {
       this.opts.onError?.(kind, err);
       // client-node's informer stops on any error but a 410: restart it, backing off.
       const base = this.opts.restartDelayMs ?? 500;
-      const delay = Math.min(base * 2 ** Math.min(t.failures - 1, 10), this.opts.maxRestartDelayMs ?? 2_000);
+      const delay = Math.min(
+        base * 2 ** Math.min(t.failures - 1, 10),
+        this.opts.maxRestartDelayMs ?? 2_000,
+      );
       clearTimeout(t.timer);
       t.timer = setTimeout(() => void this.run(t), delay);
     });
@@ -179,7 +254,9 @@ export class InformerCache {
   health(): string | null {
     const bad = this.tracked.find((t) => t.error || !t.synced);
     if (!bad) return null;
-    return bad.error ? `cluster ${this.cluster} is unreachable: ${bad.error}` : `cluster ${this.cluster}: cache not synced yet`;
+    return bad.error
+      ? `cluster ${this.cluster} is unreachable: ${bad.error}`
+      : `cluster ${this.cluster}: cache not synced yet`;
   }
 
   /** Whether anything was ever listed (a stale cache is better than none, with an error). */
@@ -208,7 +285,11 @@ export class InformerCache {
     const out: KubeObjectEvent[] = [];
     for (const t of this.tracked) {
       if (!t.published) continue;
-      for (const obj of t.informer.list()) out.push({ ...this.normalize('MODIFIED', t.kind as WatchedKind, obj as KObj), resync: true });
+      for (const obj of t.informer.list())
+        out.push({
+          ...this.normalize('MODIFIED', t.kind as WatchedKind, obj as KObj),
+          resync: true,
+        });
     }
     return out;
   }
@@ -231,7 +312,13 @@ export class InformerCache {
     const uid = String(m.uid ?? `${m.namespace}/${m.name}`);
     const e: KubeObjectEvent = {
       id: `${this.cluster}/${uid}/${rv}${type === 'DELETED' ? '/deleted' : ''}`,
-      type, kind, cluster: this.cluster, namespace: m.namespace ?? '', name: m.name ?? '', uid, resourceVersion: rv,
+      type,
+      kind,
+      cluster: this.cluster,
+      namespace: m.namespace ?? '',
+      name: m.name ?? '',
+      uid,
+      resourceVersion: rv,
       ...appLabelsOf(obj),
       observedAt: new Date().toISOString(),
     };
@@ -243,9 +330,11 @@ export class InformerCache {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const w of [...this.settledWaiters]) w();
-    await Promise.all(this.tracked.map(async (t) => {
-      clearTimeout(t.timer);
-      await t.informer.stop().catch(() => undefined);
-    }));
+    await Promise.all(
+      this.tracked.map(async (t) => {
+        clearTimeout(t.timer);
+        await t.informer.stop().catch(() => undefined);
+      }),
+    );
   }
 }

@@ -51,12 +51,17 @@ export interface K8sServices {
 const NO_CLUSTERS: ClusterRegistry = { names: () => [], get: () => undefined };
 
 /** Logged (and kept as `K8sServices.clustersWarning`) when a split-role process has no kubeconfig. */
-export const SPLIT_ROLES_WARNING = 'PHANTOM_KUBECONFIG is required when roles are split: embedded clusters run only in a single process with both roles (api,worker)';
+export const SPLIT_ROLES_WARNING =
+  'PHANTOM_KUBECONFIG is required when roles are split: embedded clusters run only in a single process with both roles (api,worker)';
 
-const rolesOf = (r: { api: boolean; worker: boolean }): string => [r.api && 'api', r.worker && 'worker'].filter(Boolean).join(',');
+const rolesOf = (r: { api: boolean; worker: boolean }): string =>
+  [r.api && 'api', r.worker && 'worker'].filter(Boolean).join(',');
 
 /** Builds the k8s services for `platform`, registers their shutdown, and sets `platform.services.k8s`. */
-export async function attachK8s(platform: Platform, opts: K8sModuleOptions = {}): Promise<K8sServices> {
+export async function attachK8s(
+  platform: Platform,
+  opts: K8sModuleOptions = {},
+): Promise<K8sServices> {
   const { config, logger, messaging } = platform;
   let registry: ClusterRegistry = NO_CLUSTERS;
   let kubeconfigPath: string | null = null;
@@ -68,13 +73,18 @@ export async function attachK8s(platform: Platform, opts: K8sModuleOptions = {})
     // Embedded clusters live in this process's memory: only a single process with both roles
     // may own them (another process would start unrelated clusters of the same names), and
     // only one process per database: a second replica on it refuses to start (item 8).
-    const claim = await claimEmbeddedClusters(platform.orm.em, { onError: (err, msg) => logger.error({ err }, msg) });
+    const claim = await claimEmbeddedClusters(platform.orm.em, {
+      onError: (err, msg) => logger.error({ err }, msg),
+    });
     platform.onClose(() => claim.release());
     const embedded = await startEmbeddedClusters(config.dataDir);
     platform.onClose(() => embedded.close());
     registry = new KubeconfigClusterRegistry(embedded.kubeconfigYaml);
     kubeconfigPath = embedded.kubeconfigPath;
-    logger.info({ kubeconfig: kubeconfigPath, clusters: embedded.clusters.map((c) => c.url) }, `embedded clusters started (objects kept in ${config.dataDir}/clusters; ports may change at a restart); kubeconfig written to ${kubeconfigPath}: kubectl --kubeconfig ${kubeconfigPath} get pods -A`);
+    logger.info(
+      { kubeconfig: kubeconfigPath, clusters: embedded.clusters.map((c) => c.url) },
+      `embedded clusters started (objects kept in ${config.dataDir}/clusters; ports may change at a restart); kubeconfig written to ${kubeconfigPath}: kubectl --kubeconfig ${kubeconfigPath} get pods -A`,
+    );
   } else if (config.embeddedClusters) {
     clustersWarning = `${SPLIT_ROLES_WARNING} (this process runs roles: ${rolesOf(config.roles)}); running with no clusters.`;
     logger.warn({ roles: config.roles }, clustersWarning);
@@ -85,13 +95,24 @@ export async function attachK8s(platform: Platform, opts: K8sModuleOptions = {})
   }).start();
   platform.onClose(() => runtime.close());
   const replicaId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const stream = messaging.partitioned(K8S_EVENTS_STREAM, opts.eventPartitions ?? K8S_EVENT_PARTITIONS);
+  const stream = messaging.partitioned(
+    K8S_EVENTS_STREAM,
+    opts.eventPartitions ?? K8S_EVENT_PARTITIONS,
+  );
   const relay = new PodEventRelay(stream, messaging.bus, { consumer: replicaId, onError }).start();
   platform.onClose(() => relay.stop());
-  const watchers = new ClusterWatchers(runtime, messaging.leases, stream, { holder: replicaId, onError }).start();
+  const watchers = new ClusterWatchers(runtime, messaging.leases, stream, {
+    holder: replicaId,
+    onError,
+  }).start();
   platform.onClose(() => watchers.stop());
   const services: K8sServices = {
-    runtime, events: stream, watchers, replicaId, kubeconfigPath, clustersWarning,
+    runtime,
+    events: stream,
+    watchers,
+    replicaId,
+    kubeconfigPath,
+    clustersWarning,
     podEvents: async (ref) => {
       const it = messaging.bus.asyncIterator('podEvents', { key: podEventKey(ref.app, ref.env) });
       await messaging.bus.ready();

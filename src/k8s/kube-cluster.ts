@@ -4,12 +4,31 @@
  * into data per target.
  */
 import {
-  ApiException, AppsV1Api, AutoscalingV2Api, BatchV1Api, CoreV1Api, type V1Job, PatchStrategy, VersionApi, setHeaderOptions, type KubeConfig, type V1Deployment, type V1Service,
+  ApiException,
+  AppsV1Api,
+  AutoscalingV2Api,
+  BatchV1Api,
+  CoreV1Api,
+  type V1Job,
+  PatchStrategy,
+  VersionApi,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Deployment,
+  type V1Service,
   type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import { InformerCache, type InformerCacheOptions } from './informer-cache.js';
 import {
-  APP_LABEL, ENV_LABEL, RESTARTED_AT_ANNOTATION, REVISION_ANNOTATION, deploymentFor, hpaFor, selectorLabels, serviceFor, workloadName,
+  APP_LABEL,
+  ENV_LABEL,
+  RESTARTED_AT_ANNOTATION,
+  REVISION_ANNOTATION,
+  deploymentFor,
+  hpaFor,
+  selectorLabels,
+  serviceFor,
+  workloadName,
 } from './manifests.js';
 import type { TargetErrorCode, WorkloadRef, WorkloadSpec } from './types.js';
 import type { KObj } from './workload-view.js';
@@ -24,11 +43,15 @@ const isInvalid = (e: unknown): boolean => e instanceof ApiException && e.code =
 /** RFC 6901: `phantom.io/app` → `phantom.io~1app`. */
 const pointerEscape = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
 /** Whether `o` is the app's in its env: both labels, whoever applied it. */
-export const isOwn = (o: KObj, ref: WorkloadRef): boolean => o.metadata?.labels?.[APP_LABEL] === ref.app && o.metadata?.labels?.[ENV_LABEL] === ref.env;
+export const isOwn = (o: KObj, ref: WorkloadRef): boolean =>
+  o.metadata?.labels?.[APP_LABEL] === ref.app && o.metadata?.labels?.[ENV_LABEL] === ref.env;
 
 /** A failure the caller caused (unknown pod, missing revision): reported as that target's error, with its code. */
 export class TargetError extends Error {
-  constructor(message: string, readonly code: TargetErrorCode = 'NOT_FOUND') {
+  constructor(
+    message: string,
+    readonly code: TargetErrorCode = 'NOT_FOUND',
+  ) {
     super(message);
   }
 }
@@ -63,7 +86,11 @@ export class KubeCluster {
   /** Namespaces known to exist, so apply does not ask every time. */
   private readonly namespaces = new Set<string>();
 
-  constructor(readonly name: string, kc: KubeConfig, cacheOpts: InformerCacheOptions = {}) {
+  constructor(
+    readonly name: string,
+    kc: KubeConfig,
+    cacheOpts: InformerCacheOptions = {},
+  ) {
     this.apps = kc.makeApiClient(AppsV1Api);
     this.core = kc.makeApiClient(CoreV1Api);
     this.autoscaling = kc.makeApiClient(AutoscalingV2Api);
@@ -103,11 +130,25 @@ export class KubeCluster {
   }
 
   /** The Job's pods, oldest first, with their phase. */
-  async jobPods(namespace: string, job: string): Promise<{ name: string; phase: string; container: string | null }[]> {
-    const list = await this.core.listNamespacedPod({ namespace, labelSelector: `batch.kubernetes.io/job-name=${job}` });
+  async jobPods(
+    namespace: string,
+    job: string,
+  ): Promise<{ name: string; phase: string; container: string | null }[]> {
+    const list = await this.core.listNamespacedPod({
+      namespace,
+      labelSelector: `batch.kubernetes.io/job-name=${job}`,
+    });
     return list.items
-      .sort((a, b) => String(a.metadata?.creationTimestamp ?? '').localeCompare(String(b.metadata?.creationTimestamp ?? '')))
-      .map((p) => ({ name: p.metadata!.name!, phase: p.status?.phase ?? 'Unknown', container: p.spec?.containers?.[0]?.name ?? null }));
+      .sort((a, b) =>
+        String(a.metadata?.creationTimestamp ?? '').localeCompare(
+          String(b.metadata?.creationTimestamp ?? ''),
+        ),
+      )
+      .map((p) => ({
+        name: p.metadata!.name!,
+        phase: p.status?.phase ?? 'Unknown',
+        container: p.spec?.containers?.[0]?.name ?? null,
+      }));
   }
 
   /** A pod's log (its first container), or null when it has none yet. */
@@ -127,7 +168,9 @@ export class KubeCluster {
     } catch (e) {
       if (!isNotFound(e)) throw e;
       try {
-        await this.core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } } });
+        await this.core.createNamespace({
+          body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
+        });
       } catch (e2) {
         if (!isConflict(e2)) throw e2; // created meanwhile by someone else
       }
@@ -156,15 +199,25 @@ export class KubeCluster {
 
     // A canary is a Deployment only: the main workload's Service selects its pods too.
     const canary = spec.variant === 'canary';
-    const [existing, existingSvc, existingHpa] = await Promise.all([readOrNone(dep), canary ? undefined : readOrNone(svc), canary ? undefined : readOrNone(hpaAcc)]);
+    const [existing, existingSvc, existingHpa] = await Promise.all([
+      readOrNone(dep),
+      canary ? undefined : readOrNone(svc),
+      canary ? undefined : readOrNone(hpaAcc),
+    ]);
     const checkDeployment = (d: KObj): void => {
       this.requireOwn(dep, namespace, name, spec, d);
       const sel = d.spec?.selector?.matchLabels ?? {};
       if (sel[APP_LABEL] !== spec.app || sel[ENV_LABEL] !== spec.env) {
-        throw new TargetError(`Deployment ${namespace}/${name} exists with another selector on cluster ${this.name}; delete it first.`, 'CONFLICT');
+        throw new TargetError(
+          `Deployment ${namespace}/${name} exists with another selector on cluster ${this.name}; delete it first.`,
+          'CONFLICT',
+        );
       }
     };
-    const checkOwn = (acc: Access) => (o: KObj): void => this.requireOwn(acc, namespace, name, spec, o);
+    const checkOwn =
+      (acc: Access) =>
+      (o: KObj): void =>
+        this.requireOwn(acc, namespace, name, spec, o);
     if (existing) checkDeployment(existing);
     if (existingSvc) checkOwn(svc)(existingSvc);
     if (existingHpa && desiredHpa) checkOwn(hpaAcc)(existingHpa);
@@ -175,7 +228,11 @@ export class KubeCluster {
       await hpaAcc.delete(existingHpa.metadata.uid).catch((e) => {
         if (isNotFound(e)) return;
         // The uid precondition failed: another object took the name since we read it.
-        if (isConflict(e)) throw new TargetError(`HorizontalPodAutoscaler ${namespace}/${name} was replaced meanwhile on cluster ${this.name}; try again.`, 'CONFLICT');
+        if (isConflict(e))
+          throw new TargetError(
+            `HorizontalPodAutoscaler ${namespace}/${name} was replaced meanwhile on cluster ${this.name}; try again.`,
+            'CONFLICT',
+          );
         throw e;
       });
     }
@@ -186,23 +243,61 @@ export class KubeCluster {
       spec: {
         template: desired.spec!.template,
         // Recreate must drop `rollingUpdate` (the API refuses both together): null removes it in a merge patch.
-        strategy: spec.strategy === 'Recreate' ? { type: 'Recreate', rollingUpdate: null } : desired.spec!.strategy,
-        ...(desired.spec!.progressDeadlineSeconds ? { progressDeadlineSeconds: desired.spec!.progressDeadlineSeconds } : {}),
+        strategy:
+          spec.strategy === 'Recreate'
+            ? { type: 'Recreate', rollingUpdate: null }
+            : desired.spec!.strategy,
+        ...(desired.spec!.progressDeadlineSeconds
+          ? { progressDeadlineSeconds: desired.spec!.progressDeadlineSeconds }
+          : {}),
       },
     };
     if (!desiredHpa || canary) depPatch.spec.replicas = desired.spec!.replicas;
-    const written = await this.upsert(dep, namespace, name, existing, desired, depPatch, checkDeployment);
+    const written = await this.upsert(
+      dep,
+      namespace,
+      name,
+      existing,
+      desired,
+      depPatch,
+      checkDeployment,
+    );
     if (canary) return written;
-    await this.upsert(svc, namespace, name, existingSvc, desiredSvc, { metadata: { labels: desiredSvc.metadata!.labels }, spec: desiredSvc.spec }, checkOwn(svc));
+    await this.upsert(
+      svc,
+      namespace,
+      name,
+      existingSvc,
+      desiredSvc,
+      { metadata: { labels: desiredSvc.metadata!.labels }, spec: desiredSvc.spec },
+      checkOwn(svc),
+    );
     if (desiredHpa) {
-      await this.upsert(hpaAcc, namespace, name, existingHpa, desiredHpa, { metadata: { labels: desiredHpa.metadata!.labels }, spec: desiredHpa.spec }, checkOwn(hpaAcc));
+      await this.upsert(
+        hpaAcc,
+        namespace,
+        name,
+        existingHpa,
+        desiredHpa,
+        { metadata: { labels: desiredHpa.metadata!.labels }, spec: desiredHpa.spec },
+        checkOwn(hpaAcc),
+      );
     }
     return written;
   }
 
-  private requireOwn(acc: Access, namespace: string, name: string, ref: WorkloadRef, o: KObj): void {
+  private requireOwn(
+    acc: Access,
+    namespace: string,
+    name: string,
+    ref: WorkloadRef,
+    o: KObj,
+  ): void {
     if (!isOwn(o, ref)) {
-      throw new TargetError(`${acc.kind} ${namespace}/${name} exists on cluster ${this.name} and is not managed by Phantom for ${ref.app}/${ref.env}; nothing was changed.`, 'CONFLICT');
+      throw new TargetError(
+        `${acc.kind} ${namespace}/${name} exists on cluster ${this.name} and is not managed by Phantom for ${ref.app}/${ref.env}; nothing was changed.`,
+        'CONFLICT',
+      );
     }
   }
 
@@ -212,13 +307,24 @@ export class KubeCluster {
    * resourceVersion, so a write never lands on an object changed since its check: on 409
    * (changed, or created meanwhile) or 404 (deleted meanwhile) it reads and tries again.
    */
-  private async upsert(acc: Access, namespace: string, name: string, first: KObj | undefined, body: object, patch: KObj, check: (o: KObj) => void): Promise<KObj> {
+  private async upsert(
+    acc: Access,
+    namespace: string,
+    name: string,
+    first: KObj | undefined,
+    body: object,
+    patch: KObj,
+    check: (o: KObj) => void,
+  ): Promise<KObj> {
     let cur = first;
     for (let attempt = 1; ; attempt++) {
       try {
         if (!cur) return await acc.create(body);
         check(cur);
-        return await acc.patch({ ...patch, metadata: { ...patch.metadata, resourceVersion: cur.metadata.resourceVersion } });
+        return await acc.patch({
+          ...patch,
+          metadata: { ...patch.metadata, resourceVersion: cur.metadata.resourceVersion },
+        });
       } catch (e) {
         if (!isConflict(e) && !isNotFound(e)) throw e;
         // A create's 404 is the namespace: deleted since we saw it, or the API server restarted
@@ -228,7 +334,10 @@ export class KubeCluster {
           await this.ensureNamespace(namespace);
         }
         if (attempt >= MAX_WRITE_ATTEMPTS) {
-          throw new TargetError(`${acc.kind} ${namespace}/${name} kept changing on cluster ${this.name} while it was written; try again.`, 'CONFLICT');
+          throw new TargetError(
+            `${acc.kind} ${namespace}/${name} kept changing on cluster ${this.name} while it was written; try again.`,
+            'CONFLICT',
+          );
         }
         cur = await readOrNone(acc);
       }
@@ -239,9 +348,19 @@ export class KubeCluster {
     return {
       kind: 'Deployment',
       read: async () => (await this.apps.readNamespacedDeployment({ name, namespace })) as KObj,
-      create: async (body) => (await this.apps.createNamespacedDeployment({ namespace, body: body as V1Deployment, fieldManager: FIELD_MANAGER })) as KObj,
-      patch: async (body) => (await this.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager: FIELD_MANAGER }, mergePatch)) as KObj,
-      delete: (uid) => this.apps.deleteNamespacedDeployment({ name, namespace, body: { preconditions: { uid } } }),
+      create: async (body) =>
+        (await this.apps.createNamespacedDeployment({
+          namespace,
+          body: body as V1Deployment,
+          fieldManager: FIELD_MANAGER,
+        })) as KObj,
+      patch: async (body) =>
+        (await this.apps.patchNamespacedDeployment(
+          { name, namespace, body, fieldManager: FIELD_MANAGER },
+          mergePatch,
+        )) as KObj,
+      delete: (uid) =>
+        this.apps.deleteNamespacedDeployment({ name, namespace, body: { preconditions: { uid } } }),
     };
   }
 
@@ -249,26 +368,52 @@ export class KubeCluster {
     return {
       kind: 'Service',
       read: async () => (await this.core.readNamespacedService({ name, namespace })) as KObj,
-      create: async (body) => (await this.core.createNamespacedService({ namespace, body: body as V1Service, fieldManager: FIELD_MANAGER })) as KObj,
-      patch: async (body) => (await this.core.patchNamespacedService({ name, namespace, body, fieldManager: FIELD_MANAGER }, mergePatch)) as KObj,
-      delete: (uid) => this.core.deleteNamespacedService({ name, namespace, body: { preconditions: { uid } } }),
+      create: async (body) =>
+        (await this.core.createNamespacedService({
+          namespace,
+          body: body as V1Service,
+          fieldManager: FIELD_MANAGER,
+        })) as KObj,
+      patch: async (body) =>
+        (await this.core.patchNamespacedService(
+          { name, namespace, body, fieldManager: FIELD_MANAGER },
+          mergePatch,
+        )) as KObj,
+      delete: (uid) =>
+        this.core.deleteNamespacedService({ name, namespace, body: { preconditions: { uid } } }),
     };
   }
 
   private hpaAccess(namespace: string, name: string): Access {
     return {
       kind: 'HorizontalPodAutoscaler',
-      read: async () => (await this.autoscaling.readNamespacedHorizontalPodAutoscaler({ name, namespace })) as KObj,
+      read: async () =>
+        (await this.autoscaling.readNamespacedHorizontalPodAutoscaler({ name, namespace })) as KObj,
       create: async (body) =>
-        (await this.autoscaling.createNamespacedHorizontalPodAutoscaler({ namespace, body: body as V2HorizontalPodAutoscaler, fieldManager: FIELD_MANAGER })) as KObj,
-      patch: async (body) => (await this.autoscaling.patchNamespacedHorizontalPodAutoscaler({ name, namespace, body, fieldManager: FIELD_MANAGER }, mergePatch)) as KObj,
-      delete: (uid) => this.autoscaling.deleteNamespacedHorizontalPodAutoscaler({ name, namespace, body: { preconditions: { uid } } }),
+        (await this.autoscaling.createNamespacedHorizontalPodAutoscaler({
+          namespace,
+          body: body as V2HorizontalPodAutoscaler,
+          fieldManager: FIELD_MANAGER,
+        })) as KObj,
+      patch: async (body) =>
+        (await this.autoscaling.patchNamespacedHorizontalPodAutoscaler(
+          { name, namespace, body, fieldManager: FIELD_MANAGER },
+          mergePatch,
+        )) as KObj,
+      delete: (uid) =>
+        this.autoscaling.deleteNamespacedHorizontalPodAutoscaler({
+          name,
+          namespace,
+          body: { preconditions: { uid } },
+        }),
     };
   }
 
   /** "No workload" for a Deployment that is missing or not the app's: the same answer, so nothing leaks. */
   private noWorkload(namespace: string, ref: WorkloadRef): TargetError {
-    return new TargetError(`No workload ${namespace}/${workloadName(ref)} on cluster ${this.name}.`);
+    return new TargetError(
+      `No workload ${namespace}/${workloadName(ref)} on cluster ${this.name}.`,
+    );
   }
 
   /**
@@ -279,14 +424,22 @@ export class KubeCluster {
    * `retryOps`, when given, is tried once if `ops` fail on a Deployment that is the app's
    * (e.g. a map `ops` add into was absent).
    */
-  private async guardedPatch(namespace: string, ref: WorkloadRef, ops: object[], retryOps?: (d: KObj) => object[] | null): Promise<KObj> {
+  private async guardedPatch(
+    namespace: string,
+    ref: WorkloadRef,
+    ops: object[],
+    retryOps?: (d: KObj) => object[] | null,
+  ): Promise<KObj> {
     const name = workloadName(ref);
     const guard = [
       { op: 'test', path: `/metadata/labels/${pointerEscape(APP_LABEL)}`, value: ref.app },
       { op: 'test', path: `/metadata/labels/${pointerEscape(ENV_LABEL)}`, value: ref.env },
     ];
     const attempt = async (body: object[]): Promise<KObj> =>
-      (await this.apps.patchNamespacedDeployment({ name, namespace, body: [...guard, ...body], fieldManager: FIELD_MANAGER }, jsonPatch)) as KObj;
+      (await this.apps.patchNamespacedDeployment(
+        { name, namespace, body: [...guard, ...body], fieldManager: FIELD_MANAGER },
+        jsonPatch,
+      )) as KObj;
     try {
       return await attempt(ops);
     } catch (e) {
@@ -309,7 +462,10 @@ export class KubeCluster {
   private async readOwnDeployment(namespace: string, ref: WorkloadRef): Promise<KObj> {
     let d: KObj;
     try {
-      d = (await this.apps.readNamespacedDeployment({ name: workloadName(ref), namespace })) as KObj;
+      d = (await this.apps.readNamespacedDeployment({
+        name: workloadName(ref),
+        namespace,
+      })) as KObj;
     } catch (e) {
       if (isNotFound(e)) throw this.noWorkload(namespace, ref);
       throw e;
@@ -319,7 +475,9 @@ export class KubeCluster {
   }
 
   scale(namespace: string, ref: WorkloadRef, replicas: number): Promise<KObj> {
-    return this.guardedPatch(namespace, ref, [{ op: 'add', path: '/spec/replicas', value: replicas }]);
+    return this.guardedPatch(namespace, ref, [
+      { op: 'add', path: '/spec/replicas', value: replicas },
+    ]);
   }
 
   restart(namespace: string, ref: WorkloadRef, at: Date): Promise<KObj> {
@@ -330,7 +488,10 @@ export class KubeCluster {
       ref,
       [{ op: 'add', path: `${annotations}/${pointerEscape(RESTARTED_AT_ANNOTATION)}`, value }],
       // The template had no annotations map (the apiserver drops empty maps): add the whole map.
-      (d) => (d.spec?.template?.metadata?.annotations ? null : [{ op: 'add', path: annotations, value: { [RESTARTED_AT_ANNOTATION]: value } }]),
+      (d) =>
+        d.spec?.template?.metadata?.annotations
+          ? null
+          : [{ op: 'add', path: annotations, value: { [RESTARTED_AT_ANNOTATION]: value } }],
     );
   }
 
@@ -339,7 +500,8 @@ export class KubeCluster {
     try {
       p = (await this.core.readNamespacedPod({ name: pod, namespace })) as KObj;
     } catch (e) {
-      if (isNotFound(e)) throw new TargetError(`Pod ${namespace}/${pod} not found on cluster ${this.name}.`);
+      if (isNotFound(e))
+        throw new TargetError(`Pod ${namespace}/${pod} not found on cluster ${this.name}.`);
       throw e;
     }
     const labels = p.metadata?.labels ?? {};
@@ -348,30 +510,51 @@ export class KubeCluster {
       throw new TargetError(`Pod ${namespace}/${pod} not found on cluster ${this.name}.`);
     }
     // The uid precondition: a pod re-created under that name meanwhile is not this one.
-    await this.core.deleteNamespacedPod({ name: pod, namespace, body: { preconditions: { uid: p.metadata?.uid } } }).catch((e) => {
-      if (isNotFound(e)) throw new TargetError(`Pod ${namespace}/${pod} not found on cluster ${this.name}.`);
-      throw e;
-    });
+    await this.core
+      .deleteNamespacedPod({
+        name: pod,
+        namespace,
+        body: { preconditions: { uid: p.metadata?.uid } },
+      })
+      .catch((e) => {
+        if (isNotFound(e))
+          throw new TargetError(`Pod ${namespace}/${pod} not found on cluster ${this.name}.`);
+        throw e;
+      });
   }
 
   /** Like `kubectl rollout undo [--to-revision]`: the template of the ReplicaSet with that revision. */
   async rollback(namespace: string, ref: WorkloadRef, revision?: number): Promise<KObj> {
     const name = workloadName(ref);
     const d = await this.readOwnDeployment(namespace, ref);
-    const labelSelector = Object.entries(selectorLabels(ref)).map(([k, v]) => `${k}=${v}`).join(',');
+    const labelSelector = Object.entries(selectorLabels(ref))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
     const rsList = await this.apps.listNamespacedReplicaSet({ namespace, labelSelector });
     const owned = rsList.items
-      .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller && o.uid === d.metadata?.uid))
+      .filter((rs) =>
+        rs.metadata?.ownerReferences?.some((o) => o.controller && o.uid === d.metadata?.uid),
+      )
       .map((rs) => ({ rs, rev: Number(rs.metadata?.annotations?.[REVISION_ANNOTATION] ?? 0) }))
       .sort((a, b) => b.rev - a.rev);
     const current = Number(d.metadata?.annotations?.[REVISION_ANNOTATION] ?? 0);
-    const target = revision != null ? owned.find((o) => o.rev === revision) : owned.find((o) => o.rev !== current);
-    if (!target) throw new TargetError(revision != null ? `Revision ${revision} of ${namespace}/${name} not found on cluster ${this.name}.` : `No previous revision of ${namespace}/${name} on cluster ${this.name}.`);
+    const target =
+      revision != null
+        ? owned.find((o) => o.rev === revision)
+        : owned.find((o) => o.rev !== current);
+    if (!target)
+      throw new TargetError(
+        revision != null
+          ? `Revision ${revision} of ${namespace}/${name} not found on cluster ${this.name}.`
+          : `No previous revision of ${namespace}/${name} on cluster ${this.name}.`,
+      );
     const template = structuredClone(target.rs.spec!.template!) as KObj;
     delete template.metadata?.labels?.['pod-template-hash'];
     // client-node serializes typed models; the template came from a typed list, so write it
     // back through the same serializer by patching with JSON Patch on a plain copy.
-    return this.guardedPatch(namespace, ref, [{ op: 'replace', path: '/spec/template', value: JSON.parse(JSON.stringify(template)) }]);
+    return this.guardedPatch(namespace, ref, [
+      { op: 'replace', path: '/spec/template', value: JSON.parse(JSON.stringify(template)) },
+    ]);
   }
 
   /**
@@ -383,13 +566,20 @@ export class KubeCluster {
   async remove(namespace: string, ref: WorkloadRef): Promise<boolean> {
     const name = workloadName(ref);
     let removed = false;
-    for (const acc of [this.hpaAccess(namespace, name), this.serviceAccess(namespace, name), this.deploymentAccess(namespace, name)]) {
+    for (const acc of [
+      this.hpaAccess(namespace, name),
+      this.serviceAccess(namespace, name),
+      this.deploymentAccess(namespace, name),
+    ]) {
       const o = await readOrNone(acc);
       if (!o || !isOwn(o, ref)) continue;
-      const deleted = await acc.delete(o.metadata.uid).then(() => true, (e) => {
-        if (!isNotFound(e)) throw e;
-        return false;
-      });
+      const deleted = await acc.delete(o.metadata.uid).then(
+        () => true,
+        (e) => {
+          if (!isNotFound(e)) throw e;
+          return false;
+        },
+      );
       removed ||= deleted;
     }
     return removed;

@@ -9,9 +9,30 @@ import { errorMessage, type InformerCacheOptions } from './informer-cache.js';
 import { KubeCluster, TargetError, isOwn } from './kube-cluster.js';
 import { APP_LABEL, ENV_LABEL, TRACK_LABEL, workloadName } from './manifests.js';
 import type {
-  JobOutcome, JobSpec, AppPlacements, ClusterInfo, KubeObjectEvent, PodState, RemoveResult, TargetErrorCode, TargetResult, WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget,
+  JobOutcome,
+  JobSpec,
+  AppPlacements,
+  ClusterInfo,
+  KubeObjectEvent,
+  PodState,
+  RemoveResult,
+  TargetErrorCode,
+  TargetResult,
+  WorkloadRef,
+  WorkloadSpec,
+  WorkloadState,
+  WorkloadTarget,
 } from './types.js';
-import { controlledBy, eventConcerns, matchesLabels, missingWorkload, podState, workloadState, type KObj, type WorkloadUids } from './workload-view.js';
+import {
+  controlledBy,
+  eventConcerns,
+  matchesLabels,
+  missingWorkload,
+  podState,
+  workloadState,
+  type KObj,
+  type WorkloadUids,
+} from './workload-view.js';
 
 /** Options for {@link KubeRuntime}. */
 export interface KubeRuntimeOptions extends InformerCacheOptions {
@@ -45,14 +66,20 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 /** A target's failure as data: the caller's mistake keeps its code; anything else is the cluster being unavailable. */
 function targetFailure(t: WorkloadTarget, e: unknown): { error: string; code: TargetErrorCode } {
-  return e instanceof TargetError ? { error: e.message, code: e.code } : { error: `cluster ${t.cluster}: ${errorMessage(e)}`, code: 'UNAVAILABLE' };
+  return e instanceof TargetError
+    ? { error: e.message, code: e.code }
+    : { error: `cluster ${t.cluster}: ${errorMessage(e)}`, code: 'UNAVAILABLE' };
 }
 
 export class KubeRuntime implements ClusterRuntime {
   private readonly clustersByName = new Map<string, KubeCluster>();
 
-  constructor(registry: ClusterRegistry, private readonly opts: KubeRuntimeOptions = {}) {
-    for (const name of registry.names()) this.clustersByName.set(name, new KubeCluster(name, registry.get(name)!, opts));
+  constructor(
+    registry: ClusterRegistry,
+    private readonly opts: KubeRuntimeOptions = {},
+  ) {
+    for (const name of registry.names())
+      this.clustersByName.set(name, new KubeCluster(name, registry.get(name)!, opts));
   }
 
   /** Starts every cluster's informers (not waiting for them). */
@@ -67,27 +94,59 @@ export class KubeRuntime implements ClusterRuntime {
 
   async clusters(): Promise<ClusterInfo[]> {
     const timeout = this.opts.healthTimeoutMs ?? 2000;
-    return Promise.all([...this.clustersByName.values()].map(async (c): Promise<ClusterInfo> => {
-      try {
-        const version = await withTimeout(c.version(), timeout, `cluster ${c.name}: /version`);
-        const cacheError = c.cache.health();
-        return { name: c.name, healthy: cacheError === null, version, error: cacheError };
-      } catch (e) {
-        return { name: c.name, healthy: false, version: null, error: `cluster ${c.name} is unreachable: ${errorMessage(e)}` };
-      }
-    }));
+    return Promise.all(
+      [...this.clustersByName.values()].map(async (c): Promise<ClusterInfo> => {
+        try {
+          const version = await withTimeout(c.version(), timeout, `cluster ${c.name}: /version`);
+          const cacheError = c.cache.health();
+          return { name: c.name, healthy: cacheError === null, version, error: cacheError };
+        } catch (e) {
+          return {
+            name: c.name,
+            healthy: false,
+            version: null,
+            error: `cluster ${c.name} is unreachable: ${errorMessage(e)}`,
+          };
+        }
+      }),
+    );
   }
 
   private cluster(name: string): KubeCluster {
     const c = this.clustersByName.get(name);
-    if (!c) throw new TargetError(`Unknown cluster "${name}": it is not in this Phantom's kubeconfig.`, 'UNAVAILABLE');
+    if (!c)
+      throw new TargetError(
+        `Unknown cluster "${name}": it is not in this Phantom's kubeconfig.`,
+        'UNAVAILABLE',
+      );
     return c;
   }
 
-  async runJob(target: WorkloadTarget, spec: JobSpec, opts: { signal: AbortSignal; deadline: number; onEvent?: (message: string) => void; pollMs?: number }): Promise<JobOutcome> {
+  async runJob(
+    target: WorkloadTarget,
+    spec: JobSpec,
+    opts: {
+      signal: AbortSignal;
+      deadline: number;
+      onEvent?: (message: string) => void;
+      pollMs?: number;
+    },
+  ): Promise<JobOutcome> {
     const base = { cluster: target.cluster, namespace: target.namespace };
-    const fail = (message: string, error: string | null = null, code: TargetErrorCode | null = null, logs: string[] = []): JobOutcome =>
-      ({ ...base, ok: error === null, error, code, succeeded: false, message, logs });
+    const fail = (
+      message: string,
+      error: string | null = null,
+      code: TargetErrorCode | null = null,
+      logs: string[] = [],
+    ): JobOutcome => ({
+      ...base,
+      ok: error === null,
+      error,
+      code,
+      succeeded: false,
+      message,
+      logs,
+    });
     let c: KubeCluster;
     try {
       c = this.cluster(target.cluster);
@@ -101,15 +160,26 @@ export class KubeRuntime implements ClusterRuntime {
     try {
       await c.ensureNamespace(ns);
       await c.createJob(ns, {
-        apiVersion: 'batch/v1', kind: 'Job',
+        apiVersion: 'batch/v1',
+        kind: 'Job',
         metadata: { name: spec.name, namespace: ns, labels: spec.labels },
         spec: {
-          backoffLimit: 0, activeDeadlineSeconds: spec.deadlineSeconds, ttlSecondsAfterFinished: 3600,
+          backoffLimit: 0,
+          activeDeadlineSeconds: spec.deadlineSeconds,
+          ttlSecondsAfterFinished: 3600,
           template: {
             metadata: { labels: spec.labels },
             spec: {
-              restartPolicy: 'Never', automountServiceAccountToken: false,
-              containers: [{ name: 'build', image: spec.image, command: spec.command, env: Object.entries(spec.env).map(([name, value]) => ({ name, value })) }],
+              restartPolicy: 'Never',
+              automountServiceAccountToken: false,
+              containers: [
+                {
+                  name: 'build',
+                  image: spec.image,
+                  command: spec.command,
+                  env: Object.entries(spec.env).map(([name, value]) => ({ name, value })),
+                },
+              ],
             },
           },
         },
@@ -120,7 +190,10 @@ export class KubeRuntime implements ClusterRuntime {
       let result: { succeeded: boolean; message: string } | null = null;
       while (!result) {
         if (opts.signal.aborted) {
-          result = { succeeded: false, message: (opts.signal.reason as Error | undefined)?.message ?? 'stopped' };
+          result = {
+            succeeded: false,
+            message: (opts.signal.reason as Error | undefined)?.message ?? 'stopped',
+          };
           break;
         }
         if (Date.now() >= opts.deadline) {
@@ -132,11 +205,16 @@ export class KubeRuntime implements ClusterRuntime {
           if (phases.get(p.name) !== p.phase) say(`pod ${p.name} is ${p.phase}`);
           phases.set(p.name, p.phase);
         }
-        const cond = (type: string) => job.status?.conditions?.find((x) => x.type === type && x.status === 'True');
+        const cond = (type: string) =>
+          job.status?.conditions?.find((x) => x.type === type && x.status === 'True');
         const complete = cond('Complete');
         const failed = cond('Failed');
         if (complete) result = { succeeded: true, message: `Job ${spec.name} completed` };
-        else if (failed) result = { succeeded: false, message: `Job ${spec.name} failed (${failed.reason ?? 'Failed'}${failed.message ? `: ${failed.message}` : ''})` };
+        else if (failed)
+          result = {
+            succeeded: false,
+            message: `Job ${spec.name} failed (${failed.reason ?? 'Failed'}${failed.message ? `: ${failed.message}` : ''})`,
+          };
         else await sleepUntilAborted(opts.pollMs ?? 1000, opts.signal);
       }
       const logs: string[] = [];
@@ -145,7 +223,15 @@ export class KubeRuntime implements ClusterRuntime {
         const text = await c.podLog(ns, p.name, p.container);
         if (text) logs.push(...text.replace(/\n$/, '').split('\n'));
       }
-      return { ...base, ok: true, error: null, code: null, succeeded: result.succeeded, message: result.message, logs };
+      return {
+        ...base,
+        ok: true,
+        error: null,
+        code: null,
+        succeeded: result.succeeded,
+        message: result.message,
+        logs,
+      };
     } catch (e) {
       const f = targetFailure(target, e);
       return fail(f.error, f.error, f.code);
@@ -159,10 +245,20 @@ export class KubeRuntime implements ClusterRuntime {
   }
 
   /** Reads one target's workload from the cache. */
-  private read(target: WorkloadTarget, ref: WorkloadRef, failure?: { error: string; code: TargetErrorCode }, withEvents = true): WorkloadState {
+  private read(
+    target: WorkloadTarget,
+    ref: WorkloadRef,
+    failure?: { error: string; code: TargetErrorCode },
+    withEvents = true,
+  ): WorkloadState {
     const name = workloadName(ref);
     const c = this.clustersByName.get(target.cluster);
-    if (!c) return missingWorkload(target, name, `Unknown cluster "${target.cluster}": it is not in this Phantom's kubeconfig.`);
+    if (!c)
+      return missingWorkload(
+        target,
+        name,
+        `Unknown cluster "${target.cluster}": it is not in this Phantom's kubeconfig.`,
+      );
     const cache = c.cache;
     const health = cache.health();
     const error = failure?.error ?? health;
@@ -174,24 +270,44 @@ export class KubeRuntime implements ClusterRuntime {
     // The main Deployment's selector also matches a canary's pods (they share app and env): not its own.
     const isMain = ref.variant !== 'canary';
     const pods = deployment
-      ? cache.list('Pod', target.namespace).filter((p) => matchesLabels(p.metadata?.labels, matchLabels) && !(isMain && p.metadata?.labels?.[TRACK_LABEL]))
+      ? cache
+          .list('Pod', target.namespace)
+          .filter(
+            (p) =>
+              matchesLabels(p.metadata?.labels, matchLabels) &&
+              !(isMain && p.metadata?.labels?.[TRACK_LABEL]),
+          )
       : [];
     const hpa = own(cache.get('HorizontalPodAutoscaler', target.namespace, name));
-    if (!withEvents) return workloadState(target, name, { deployment, pods, hpa, events: [] }, error, code);
+    if (!withEvents)
+      return workloadState(target, name, { deployment, pods, hpa, events: [] }, error, code);
     const dUid: string | undefined = deployment?.metadata?.uid;
     const uids: WorkloadUids = {
       deployment: deployment ? { name, uid: dUid! } : null,
       hpa: hpa ? { name, uid: hpa.metadata?.uid } : null,
-      replicaSets: new Set(cache.list('ReplicaSet', target.namespace).filter((rs) => controlledBy(rs, dUid)).map((rs) => rs.metadata?.uid)),
+      replicaSets: new Set(
+        cache
+          .list('ReplicaSet', target.namespace)
+          .filter((rs) => controlledBy(rs, dUid))
+          .map((rs) => rs.metadata?.uid),
+      ),
       pods: new Set(pods.map((p) => p.metadata?.uid)),
     };
-    const events = cache.list('Event', target.namespace).filter((e) => eventConcerns(e, target.namespace, uids));
+    const events = cache
+      .list('Event', target.namespace)
+      .filter((e) => eventConcerns(e, target.namespace, uids));
     return workloadState(target, name, { deployment, pods, hpa, events }, error, code);
   }
 
-  async workloads(targets: WorkloadTarget[], ref: WorkloadRef, opts: { events?: boolean } = {}): Promise<WorkloadState[]> {
+  async workloads(
+    targets: WorkloadTarget[],
+    ref: WorkloadRef,
+    opts: { events?: boolean } = {},
+  ): Promise<WorkloadState[]> {
     // Right after start the caches may still be listing: wait briefly rather than say MISSING.
-    await Promise.all(targets.map((t) => this.clustersByName.get(t.cluster)?.cache.whenSynced(2000)));
+    await Promise.all(
+      targets.map((t) => this.clustersByName.get(t.cluster)?.cache.whenSynced(2000)),
+    );
     return targets.map((t) => this.read(t, ref, undefined, opts.events ?? true));
   }
 
@@ -200,7 +316,11 @@ export class KubeRuntime implements ClusterRuntime {
   }
 
   /** Waits (bounded) until the cache holds the written Deployment's generation, then reads it. */
-  private async readAfterWrite(target: WorkloadTarget, ref: WorkloadRef, written: KObj | null): Promise<WorkloadState> {
+  private async readAfterWrite(
+    target: WorkloadTarget,
+    ref: WorkloadRef,
+    written: KObj | null,
+  ): Promise<WorkloadState> {
     const deadline = Date.now() + (this.opts.readYourWritesTimeoutMs ?? 3000);
     const cache = this.clustersByName.get(target.cluster)!.cache;
     const gen = written?.metadata?.generation ?? 0;
@@ -217,25 +337,34 @@ export class KubeRuntime implements ClusterRuntime {
     const deadline = Date.now() + (this.opts.readYourWritesTimeoutMs ?? 3000);
     const cache = this.clustersByName.get(target.cluster)!.cache;
     const name = workloadName(ref);
-    const present = (): boolean => (['Deployment', 'HorizontalPodAutoscaler'] as const).some((k) => {
-      const o = cache.get(k, target.namespace, name);
-      return o !== undefined && isOwn(o, ref);
-    });
+    const present = (): boolean =>
+      (['Deployment', 'HorizontalPodAutoscaler'] as const).some((k) => {
+        const o = cache.get(k, target.namespace, name);
+        return o !== undefined && isOwn(o, ref);
+      });
     while (Date.now() < deadline && present()) await sleep(20);
   }
 
   /** Runs `op` on each target in parallel; a failing target answers with its error. */
-  private async eachTarget(targets: WorkloadTarget[], ref: WorkloadRef, op: (c: KubeCluster, t: WorkloadTarget) => Promise<KObj | null>): Promise<WorkloadState[]> {
-    return Promise.all(targets.map(async (t) => {
-      let written: KObj | null;
-      try {
-        written = await op(this.cluster(t.cluster), t);
-      } catch (e) {
-        const f = targetFailure(t, e);
-        return this.clustersByName.has(t.cluster) ? this.read(t, ref, f) : missingWorkload(t, workloadName(ref), f.error, f.code);
-      }
-      return this.readAfterWrite(t, ref, written);
-    }));
+  private async eachTarget(
+    targets: WorkloadTarget[],
+    ref: WorkloadRef,
+    op: (c: KubeCluster, t: WorkloadTarget) => Promise<KObj | null>,
+  ): Promise<WorkloadState[]> {
+    return Promise.all(
+      targets.map(async (t) => {
+        let written: KObj | null;
+        try {
+          written = await op(this.cluster(t.cluster), t);
+        } catch (e) {
+          const f = targetFailure(t, e);
+          return this.clustersByName.has(t.cluster)
+            ? this.read(t, ref, f)
+            : missingWorkload(t, workloadName(ref), f.error, f.code);
+        }
+        return this.readAfterWrite(t, ref, written);
+      }),
+    );
   }
 
   applyWorkload(targets: WorkloadTarget[], spec: WorkloadSpec): Promise<WorkloadState[]> {
@@ -250,7 +379,11 @@ export class KubeRuntime implements ClusterRuntime {
     return this.eachTarget(targets, ref, (c, t) => c.restart(t.namespace, ref, at));
   }
 
-  rollback(targets: WorkloadTarget[], ref: WorkloadRef, revision?: number): Promise<WorkloadState[]> {
+  rollback(
+    targets: WorkloadTarget[],
+    ref: WorkloadRef,
+    revision?: number,
+  ): Promise<WorkloadState[]> {
     return this.eachTarget(targets, ref, (c, t) => c.rollback(t.namespace, ref, revision));
   }
 
@@ -264,23 +397,29 @@ export class KubeRuntime implements ClusterRuntime {
   }
 
   async removeWorkload(targets: WorkloadTarget[], ref: WorkloadRef): Promise<RemoveResult[]> {
-    return Promise.all(targets.map(async (t): Promise<RemoveResult> => {
-      try {
-        const removed = await this.cluster(t.cluster).remove(t.namespace, ref);
-        // Read-your-writes: a placements() or workloads() right after this must not see it.
-        if (removed) await this.untilGone(t, ref);
-        return { ...t, ok: true, error: null, code: null, removed };
-      } catch (e) {
-        return { ...t, ok: false, ...targetFailure(t, e), removed: false };
-      }
-    }));
+    return Promise.all(
+      targets.map(async (t): Promise<RemoveResult> => {
+        try {
+          const removed = await this.cluster(t.cluster).remove(t.namespace, ref);
+          // Read-your-writes: a placements() or workloads() right after this must not see it.
+          if (removed) await this.untilGone(t, ref);
+          return { ...t, ok: true, error: null, code: null, removed };
+        } catch (e) {
+          return { ...t, ok: false, ...targetFailure(t, e), removed: false };
+        }
+      }),
+    );
   }
 
   placements(app: string): AppPlacements {
     const out: AppPlacements = { found: [], unknown: [] };
     for (const c of this.clustersByName.values()) {
       const health = c.cache.health();
-      if (health !== null || !c.cache.everSynced) out.unknown.push({ cluster: c.name, error: health ?? `cluster ${c.name}: cache not synced yet` });
+      if (health !== null || !c.cache.everSynced)
+        out.unknown.push({
+          cluster: c.name,
+          error: health ?? `cluster ${c.name}: cache not synced yet`,
+        });
       if (!c.cache.everSynced) continue;
       const seen = new Set<string>();
       for (const kind of ['Deployment', 'HorizontalPodAutoscaler'] as const) {
@@ -312,4 +451,3 @@ export class KubeRuntime implements ClusterRuntime {
     await Promise.all([...this.clustersByName.values()].map((c) => c.cache.stop()));
   }
 }
-

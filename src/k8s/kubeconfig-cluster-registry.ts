@@ -15,7 +15,8 @@ export class KubeconfigClusterRegistry implements ClusterRegistry {
     const all = new KubeConfig();
     all.loadFromString(yaml);
     for (const ctx of all.getContexts()) {
-      if (!all.getCluster(ctx.cluster)) throw new Error(`kubeconfig: context "${ctx.name}" names unknown cluster "${ctx.cluster}"`);
+      if (!all.getCluster(ctx.cluster))
+        throw new Error(`kubeconfig: context "${ctx.name}" names unknown cluster "${ctx.cluster}"`);
       const kc = new KubeConfig();
       kc.loadFromOptions({
         clusters: all.getClusters(),

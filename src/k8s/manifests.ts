@@ -3,7 +3,12 @@
  * Service and (when the app autoscales) an HPA, all named after the app and labelled so the
  * watchers (selector: the `phantom.io/app` label is present) see them and their pods.
  */
-import type { V1Deployment, V1DeploymentStrategy, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type {
+  V1Deployment,
+  V1DeploymentStrategy,
+  V1Service,
+  V2HorizontalPodAutoscaler,
+} from '@kubernetes/client-node';
 import type { WorkloadRef, WorkloadSpec } from './types.js';
 
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -24,7 +29,8 @@ export const TRACK_LABEL = 'phantom.io/track';
 export const WATCH_SELECTOR = APP_LABEL;
 
 /** The workload's object name: the app name (a valid DNS-1123 label by app validation), `<app>-canary` for the canary. */
-export const workloadName = (ref: WorkloadRef): string => (ref.variant === 'canary' ? `${ref.app}-canary` : ref.app);
+export const workloadName = (ref: WorkloadRef): string =>
+  ref.variant === 'canary' ? `${ref.app}-canary` : ref.app;
 
 /**
  * The Deployment's selector. The main one selects `app` + `env` (what it always did: a
@@ -37,7 +43,11 @@ export function selectorLabels(ref: WorkloadRef): Record<string, string> {
 }
 
 export function workloadLabels(ref: WorkloadRef): Record<string, string> {
-  return { [MANAGED_BY]: MANAGED_BY_VALUE, 'app.kubernetes.io/name': ref.app, ...selectorLabels(ref) };
+  return {
+    [MANAGED_BY]: MANAGED_BY_VALUE,
+    'app.kubernetes.io/name': ref.app,
+    ...selectorLabels(ref),
+  };
 }
 
 /** `spec.strategy` for `spec` (Recreate has no `rollingUpdate`: a merge patch sends it as null). */
@@ -49,7 +59,9 @@ export function strategyFor(spec: WorkloadSpec): V1DeploymentStrategy {
 
 export function deploymentFor(spec: WorkloadSpec, namespace: string): V1Deployment {
   const labels = workloadLabels(spec);
-  const annotations: Record<string, string> = spec.releaseId ? { [RELEASE_ANNOTATION]: spec.releaseId } : {};
+  const annotations: Record<string, string> = spec.releaseId
+    ? { [RELEASE_ANNOTATION]: spec.releaseId }
+    : {};
   const c = spec.container;
   return {
     apiVersion: 'apps/v1',
@@ -59,7 +71,9 @@ export function deploymentFor(spec: WorkloadSpec, namespace: string): V1Deployme
       replicas: spec.replicas ?? (c.hpa ? c.hpa.minReplicas : c.replicas),
       selector: { matchLabels: selectorLabels(spec) },
       strategy: strategyFor(spec),
-      ...(spec.progressDeadlineSeconds ? { progressDeadlineSeconds: spec.progressDeadlineSeconds } : {}),
+      ...(spec.progressDeadlineSeconds
+        ? { progressDeadlineSeconds: spec.progressDeadlineSeconds }
+        : {}),
       template: {
         metadata: { labels, annotations },
         spec: {
@@ -101,7 +115,15 @@ export function hpaFor(spec: WorkloadSpec, namespace: string): V2HorizontalPodAu
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: workloadName(spec) },
       minReplicas: h.minReplicas,
       maxReplicas: h.maxReplicas,
-      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: h.targetCpuUtilization } } }],
+      metrics: [
+        {
+          type: 'Resource',
+          resource: {
+            name: 'cpu',
+            target: { type: 'Utilization', averageUtilization: h.targetCpuUtilization },
+          },
+        },
+      ],
     },
   };
 }

@@ -3,7 +3,12 @@
  * replicas) and fans pod changes out on the bus (`podEvents`, key `app:env`), so a GraphQL
  * subscriber on any replica sees changes watched by another.
  */
-import { Deduper, type Bus, type PartitionConsumerHandle, type PartitionedStream } from '../pubsub/index.js';
+import {
+  Deduper,
+  type Bus,
+  type PartitionConsumerHandle,
+  type PartitionedStream,
+} from '../pubsub/index.js';
 import type { PhantomTopics } from '../pubsub/topics.js';
 import type { KubeObjectEvent, PodEventMessage } from './types.js';
 
@@ -24,22 +29,39 @@ export class PodEventRelay {
   private handle: PartitionConsumerHandle | undefined;
   private readonly deduper = new Deduper();
 
-  constructor(private readonly stream: PartitionedStream, private readonly bus: Bus<PhantomTopics>, private readonly opts: PodEventRelayOptions) {}
+  constructor(
+    private readonly stream: PartitionedStream,
+    private readonly bus: Bus<PhantomTopics>,
+    private readonly opts: PodEventRelayOptions,
+  ) {}
 
   start(): this {
-    this.handle = this.stream.consume(POD_EVENTS_GROUP, this.opts.consumer, async (entry) => {
-      if (this.deduper.seen(entry.id)) return;
-      const e = entry.body as unknown as KubeObjectEvent;
-      if (e.kind !== 'Pod' || !e.app || !e.env || !e.pod) return;
-      const msg: PodEventMessage = { type: e.type, cluster: e.cluster, namespace: e.namespace, app: e.app, env: e.env, pod: e.pod, observedAt: e.observedAt };
-      await this.bus.publish('podEvents', msg, podEventKey(e.app, e.env));
-    }, {
-      // Live fan-out: a new group starts at the stream's end rather than replaying history to subscribers.
-      startId: '$',
-      leaseTtlMs: this.opts.leaseTtlMs ?? 5000,
-      blockMs: 500,
-      onError: this.opts.onError,
-    });
+    this.handle = this.stream.consume(
+      POD_EVENTS_GROUP,
+      this.opts.consumer,
+      async (entry) => {
+        if (this.deduper.seen(entry.id)) return;
+        const e = entry.body as unknown as KubeObjectEvent;
+        if (e.kind !== 'Pod' || !e.app || !e.env || !e.pod) return;
+        const msg: PodEventMessage = {
+          type: e.type,
+          cluster: e.cluster,
+          namespace: e.namespace,
+          app: e.app,
+          env: e.env,
+          pod: e.pod,
+          observedAt: e.observedAt,
+        };
+        await this.bus.publish('podEvents', msg, podEventKey(e.app, e.env));
+      },
+      {
+        // Live fan-out: a new group starts at the stream's end rather than replaying history to subscribers.
+        startId: '$',
+        leaseTtlMs: this.opts.leaseTtlMs ?? 5000,
+        blockMs: 500,
+        onError: this.opts.onError,
+      },
+    );
     return this;
   }
 

@@ -31,16 +31,19 @@ export function parseSimArgs(argv: string[]): SimArgs {
     i++;
     if (flag === '--port') {
       const port = Number(value);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535, not "${value}"`);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new Error(`--port must be 0–65535, not "${value}"`);
       out.port = port;
     } else if (flag === '--name') {
-      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value)) throw new Error(`--name must be a DNS-1123 label, not "${value}"`);
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value))
+        throw new Error(`--name must be a DNS-1123 label, not "${value}"`);
       out.name = value;
     } else if (flag === '--kubeconfig') out.kubeconfig = value;
     else if (flag === '--data') out.data = value;
     else if (flag === '--host') out.host = value;
     else if (flag === '--advertise-url') {
-      if (!/^https?:\/\/[^\s/]+\/?$/.test(value)) throw new Error(`--advertise-url must be http(s)://host[:port], not "${value}"`);
+      if (!/^https?:\/\/[^\s/]+\/?$/.test(value))
+        throw new Error(`--advertise-url must be http(s)://host[:port], not "${value}"`);
       out.advertiseUrl = value;
     } else throw new Error(`unknown option ${flag}`);
   }
@@ -53,17 +56,30 @@ export async function runSim(argv: string[]): Promise<void> {
   try {
     args = parseSimArgs(argv);
   } catch (e) {
-    process.stderr.write(`phantom sim: ${(e as Error).message}\nUsage: phantom sim --port <p> [--name <cluster>] [--kubeconfig <file>] [--data <dir>] [--host <addr>] [--advertise-url <url>]\n`);
+    process.stderr.write(
+      `phantom sim: ${(e as Error).message}\nUsage: phantom sim --port <p> [--name <cluster>] [--kubeconfig <file>] [--data <dir>] [--host <addr>] [--advertise-url <url>]\n`,
+    );
     process.exit(2);
   }
-  const sim = await startSimulatedCluster({ name: args.name, port: args.port, dataDir: args.data, host: args.host, advertiseUrl: args.advertiseUrl });
+  const sim = await startSimulatedCluster({
+    name: args.name,
+    port: args.port,
+    dataDir: args.data,
+    host: args.host,
+    advertiseUrl: args.advertiseUrl,
+  });
   if (args.kubeconfig) {
     mkdirSync(dirname(args.kubeconfig), { recursive: true });
     writeFileSync(args.kubeconfig, sim.kubeconfigYaml(), { mode: 0o600 });
   }
-  process.stdout.write(`Simulated cluster "${sim.name}" at ${sim.url}${args.kubeconfig ? ` (kubeconfig: ${args.kubeconfig})` : ''}${args.data ? ` (objects kept in ${args.data})` : ''}\n`);
+  process.stdout.write(
+    `Simulated cluster "${sim.name}" at ${sim.url}${args.kubeconfig ? ` (kubeconfig: ${args.kubeconfig})` : ''}${args.data ? ` (objects kept in ${args.data})` : ''}\n`,
+  );
   const stop = (): void => {
-    sim.close().then(() => process.exit(0), () => process.exit(1));
+    sim.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

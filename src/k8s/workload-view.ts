@@ -5,8 +5,15 @@
  */
 import { APP_LABEL, ENV_LABEL, RELEASE_ANNOTATION, REVISION_ANNOTATION } from './manifests.js';
 import {
-  MAX_EVENTS_PER_WORKLOAD, type HpaState, type KubeEventState, type PodState, type TargetErrorCode, type WorkloadCondition, type WorkloadState,
-  type WorkloadStatus, type WorkloadTarget,
+  MAX_EVENTS_PER_WORKLOAD,
+  type HpaState,
+  type KubeEventState,
+  type PodState,
+  type TargetErrorCode,
+  type WorkloadCondition,
+  type WorkloadState,
+  type WorkloadStatus,
+  type WorkloadTarget,
 } from './types.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -23,7 +30,14 @@ export function iso(v: unknown): string | null {
 }
 
 /** Waiting reasons that mean the rollout will not finish by itself. */
-const FAILING_REASONS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'RunContainerError']);
+const FAILING_REASONS = new Set([
+  'CrashLoopBackOff',
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+  'RunContainerError',
+]);
 
 /** The STATUS column of `kubectl get pods` (kubectl printers: `printPod`), minus init containers. */
 export function podStatusText(pod: KObj): string {
@@ -35,7 +49,10 @@ export function podStatusText(pod: KObj): string {
     const c = cs[i]!;
     if (c.state?.waiting?.reason) reason = c.state.waiting.reason;
     else if (c.state?.terminated?.reason) reason = c.state.terminated.reason;
-    else if (c.state?.terminated) reason = c.state.terminated.signal ? `Signal:${c.state.terminated.signal}` : `ExitCode:${c.state.terminated.exitCode}`;
+    else if (c.state?.terminated)
+      reason = c.state.terminated.signal
+        ? `Signal:${c.state.terminated.signal}`
+        : `ExitCode:${c.state.terminated.exitCode}`;
     else if (c.ready && c.state?.running) hasRunning = true;
   }
   if (reason === 'Completed' && hasRunning) reason = 'Running';
@@ -47,7 +64,9 @@ export function podState(pod: KObj): PodState {
   const status = pod.status ?? {};
   const cs: KObj[] = status.containerStatuses ?? [];
   const first = cs.find((c) => c.state?.waiting?.reason || c.state?.terminated?.reason);
-  const ready = (status.conditions ?? []).some((c: KObj) => c.type === 'Ready' && c.status === 'True');
+  const ready = (status.conditions ?? []).some(
+    (c: KObj) => c.type === 'Ready' && c.status === 'True',
+  );
   return {
     name: pod.metadata?.name ?? '',
     phase: status.phase ?? 'Unknown',
@@ -57,12 +76,15 @@ export function podState(pod: KObj): PodState {
     nodeName: pod.spec?.nodeName ?? null,
     startedAt: iso(status.startTime),
     image: pod.spec?.containers?.[0]?.image ?? null,
-    reason: first?.state?.waiting?.reason ?? first?.state?.terminated?.reason ?? status.reason ?? null,
+    reason:
+      first?.state?.waiting?.reason ?? first?.state?.terminated?.reason ?? status.reason ?? null,
   };
 }
 
 export function hpaState(hpa: KObj): HpaState {
-  const cpu = (hpa.spec?.metrics ?? []).find((m: KObj) => m.type === 'Resource' && m.resource?.name === 'cpu');
+  const cpu = (hpa.spec?.metrics ?? []).find(
+    (m: KObj) => m.type === 'Resource' && m.resource?.name === 'cpu',
+  );
   return {
     minReplicas: hpa.spec?.minReplicas ?? 1,
     maxReplicas: hpa.spec?.maxReplicas ?? 1,
@@ -100,7 +122,8 @@ export interface WorkloadUids {
 export function eventConcerns(e: KObj, namespace: string, w: WorkloadUids): boolean {
   const io = e.involvedObject ?? e.regarding ?? {};
   if ((io.namespace ?? e.metadata?.namespace) !== namespace) return false;
-  const same = (o: { name: string; uid: string } | null): boolean => !!o && io.name === o.name && (!io.uid || io.uid === o.uid);
+  const same = (o: { name: string; uid: string } | null): boolean =>
+    !!o && io.name === o.name && (!io.uid || io.uid === o.uid);
   switch (io.kind) {
     case 'Deployment':
       return same(w.deployment);
@@ -117,11 +140,16 @@ export function eventConcerns(e: KObj, namespace: string, w: WorkloadUids): bool
 
 /** Whether `o` has a `controller: true` owner reference to `uid`. */
 export function controlledBy(o: KObj, uid: string | undefined): boolean {
-  return !!uid && (o.metadata?.ownerReferences ?? []).some((r: KObj) => r.controller && r.uid === uid);
+  return (
+    !!uid && (o.metadata?.ownerReferences ?? []).some((r: KObj) => r.controller && r.uid === uid)
+  );
 }
 
 /** Whether `labels` match `matchLabels` (the only selector form Phantom writes). */
-export function matchesLabels(labels: Record<string, string> | undefined, matchLabels: Record<string, string> | undefined): boolean {
+export function matchesLabels(
+  labels: Record<string, string> | undefined,
+  matchLabels: Record<string, string> | undefined,
+): boolean {
   if (!matchLabels || !Object.keys(matchLabels).length) return false;
   return Object.entries(matchLabels).every(([k, v]) => labels?.[k] === v);
 }
@@ -130,23 +158,46 @@ export function workloadStatus(d: KObj | undefined, pods: PodState[]): WorkloadS
   if (!d) return 'MISSING';
   const spec = d.spec?.replicas ?? 1;
   const s = d.status ?? {};
-  const cond = (t: string): KObj | undefined => (s.conditions ?? []).find((c: KObj) => c.type === t);
+  const cond = (t: string): KObj | undefined =>
+    (s.conditions ?? []).find((c: KObj) => c.type === t);
   if (cond('Progressing')?.status === 'False') return 'DEGRADED';
   const updated = s.updatedReplicas ?? 0;
   // kubectl rollout status's "done" test (pkg/polymorphichelpers/rollout_status.go).
-  const done = (d.metadata?.generation ?? 0) <= (s.observedGeneration ?? 0)
-    && updated === spec && (s.replicas ?? 0) === updated && (s.availableReplicas ?? 0) >= updated;
+  const done =
+    (d.metadata?.generation ?? 0) <= (s.observedGeneration ?? 0) &&
+    updated === spec &&
+    (s.replicas ?? 0) === updated &&
+    (s.availableReplicas ?? 0) >= updated;
   if (done) return cond('Available')?.status === 'False' ? 'DEGRADED' : 'AVAILABLE';
   if (pods.some((p) => !p.ready && p.reason && FAILING_REASONS.has(p.reason))) return 'DEGRADED';
   return 'PROGRESSING';
 }
 
 /** A workload part with nothing in it: the Deployment does not exist (or could not be read: `error`). */
-export function missingWorkload(target: WorkloadTarget, name: string, error: string | null = null, code: TargetErrorCode | null = error === null ? null : 'UNAVAILABLE'): WorkloadState {
+export function missingWorkload(
+  target: WorkloadTarget,
+  name: string,
+  error: string | null = null,
+  code: TargetErrorCode | null = error === null ? null : 'UNAVAILABLE',
+): WorkloadState {
   return {
-    cluster: target.cluster, namespace: target.namespace, name, image: null, revision: null, releaseId: null,
-    replicas: 0, readyReplicas: 0, updatedReplicas: 0, availableReplicas: 0, status: 'MISSING',
-    conditions: [], pods: [], hpa: null, events: [], error, code,
+    cluster: target.cluster,
+    namespace: target.namespace,
+    name,
+    image: null,
+    revision: null,
+    releaseId: null,
+    replicas: 0,
+    readyReplicas: 0,
+    updatedReplicas: 0,
+    availableReplicas: 0,
+    status: 'MISSING',
+    conditions: [],
+    pods: [],
+    hpa: null,
+    events: [],
+    error,
+    code,
   };
 }
 
@@ -158,12 +209,25 @@ export interface WorkloadObjects {
 }
 
 export function workloadState(
-  target: WorkloadTarget, name: string, o: WorkloadObjects, error: string | null = null, code: TargetErrorCode | null = error === null ? null : 'UNAVAILABLE',
+  target: WorkloadTarget,
+  name: string,
+  o: WorkloadObjects,
+  error: string | null = null,
+  code: TargetErrorCode | null = error === null ? null : 'UNAVAILABLE',
 ): WorkloadState {
   const d = o.deployment;
   const pods = o.pods.map(podState).sort((a, b) => a.name.localeCompare(b.name));
-  const events = o.events.map(eventState).sort((a, b) => (a.lastSeen ?? '').localeCompare(b.lastSeen ?? '')).slice(-MAX_EVENTS_PER_WORKLOAD);
-  if (!d) return { ...missingWorkload(target, name, error, code), pods, events, hpa: o.hpa ? hpaState(o.hpa) : null };
+  const events = o.events
+    .map(eventState)
+    .sort((a, b) => (a.lastSeen ?? '').localeCompare(b.lastSeen ?? ''))
+    .slice(-MAX_EVENTS_PER_WORKLOAD);
+  if (!d)
+    return {
+      ...missingWorkload(target, name, error, code),
+      pods,
+      events,
+      hpa: o.hpa ? hpaState(o.hpa) : null,
+    };
   const s = d.status ?? {};
   const rev = Number(d.metadata?.annotations?.[REVISION_ANNOTATION]);
   return {
@@ -179,7 +243,11 @@ export function workloadState(
     availableReplicas: s.availableReplicas ?? 0,
     status: workloadStatus(d, pods),
     conditions: (s.conditions ?? []).map((c: KObj): WorkloadCondition => ({
-      type: c.type, status: c.status, reason: c.reason ?? null, message: c.message ?? null, lastTransitionTime: iso(c.lastTransitionTime),
+      type: c.type,
+      status: c.status,
+      reason: c.reason ?? null,
+      message: c.message ?? null,
+      lastTransitionTime: iso(c.lastTransitionTime),
     })),
     pods,
     hpa: o.hpa ? hpaState(o.hpa) : null,

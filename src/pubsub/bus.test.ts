@@ -14,7 +14,9 @@ type Topics = {
 const prefix = testPrefix('bus');
 
 /** Behaviour both implementations must share; `pair()` gives (publisher side, subscriber side). */
-function sharedSuite(pair: (onError?: (err: unknown) => void) => Promise<[Bus<Topics>, Bus<Topics>]>): void {
+function sharedSuite(
+  pair: (onError?: (err: unknown) => void) => Promise<[Bus<Topics>, Bus<Topics>]>,
+): void {
   let open: Bus<Topics>[] = [];
   const make = async (onError?: (err: unknown) => void): Promise<[Bus<Topics>, Bus<Topics>]> => {
     const p = await pair(onError);
@@ -67,7 +69,10 @@ function sharedSuite(pair: (onError?: (err: unknown) => void) => Promise<[Bus<To
     b.subscribe('releaseProgress', (p) => got.push(p.step));
     await b.ready();
     await a.publish('releaseProgress', { releaseId: 'r', step: 7 });
-    await waitFor(() => got.length === 1 && errors.length === 1, 'delivery despite a throwing handler');
+    await waitFor(
+      () => got.length === 1 && errors.length === 1,
+      'delivery despite a throwing handler',
+    );
   });
 
   it('asyncIterator yields several topics in order and cleans up on return()', async () => {

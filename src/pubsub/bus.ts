@@ -34,12 +34,19 @@ export interface Bus<T extends TopicMap> {
    * function. Handler errors are reported to the bus's `onError` and never reach the publisher.
    * The subscription is active in Redis only after {@link Bus.ready} resolves.
    */
-  subscribe<K extends TopicName<T>>(topic: K, handler: (payload: T[K]) => void, key?: string): () => void;
+  subscribe<K extends TopicName<T>>(
+    topic: K,
+    handler: (payload: T[K]) => void,
+    key?: string,
+  ): () => void;
   /**
    * Messages of one or several topics as an async iterator (what GraphQL subscription
    * resolvers return). `return()` unsubscribes at once and ends pending `next()` calls.
    */
-  asyncIterator<K extends TopicName<T>>(topics: K | K[], opts?: AsyncIteratorOptions): AsyncIterableIterator<T[K]>;
+  asyncIterator<K extends TopicName<T>>(
+    topics: K | K[],
+    opts?: AsyncIteratorOptions,
+  ): AsyncIterableIterator<T[K]>;
   /** Resolves when every subscription made so far is active in the transport. */
   ready(): Promise<void>;
   /** Ends all iterators, drops all subscriptions, closes owned connections. */

@@ -10,7 +10,9 @@ import { RedisEventStream } from './redis-event-stream.js';
 const prefix = testPrefix('stream');
 const clients: Redis[] = [];
 
-const impls: Array<[string, () => EventStream]> = [['InProcessEventStream', () => new InProcessEventStream()]];
+const impls: Array<[string, () => EventStream]> = [
+  ['InProcessEventStream', () => new InProcessEventStream()],
+];
 if (testRedisUrl) {
   impls.push([
     'RedisEventStream',
@@ -69,7 +71,9 @@ describe.each(impls)('%s', (_name, make) => {
     const s = fresh();
     for (let i = 0; i < 30; i++) await streams.append(s, { body: { i } });
     expect(await streams.trim(s, 10, true)).toBe(20);
-    expect((await streams.read(s)).map((e) => e.body.i)).toEqual([20, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
+    expect((await streams.read(s)).map((e) => e.body.i)).toEqual([
+      20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
+    ]);
   });
 
   it('consumer group: in order, acked after the handler, a failed entry retried before the next', async () => {
@@ -79,13 +83,19 @@ describe.each(impls)('%s', (_name, make) => {
     const seen: number[] = [];
     let failed = false;
     const errors: unknown[] = [];
-    const c = consume(s, 'g', 'c1', async (e) => {
-      seen.push(e.body.i as number);
-      if (e.body.i === 2 && !failed) {
-        failed = true;
-        throw new Error('transient');
-      }
-    }, { retryDelayMs: 50, blockMs: 100, onError: (err) => errors.push(err) });
+    const c = consume(
+      s,
+      'g',
+      'c1',
+      async (e) => {
+        seen.push(e.body.i as number);
+        if (e.body.i === 2 && !failed) {
+          failed = true;
+          throw new Error('transient');
+        }
+      },
+      { retryDelayMs: 50, blockMs: 100, onError: (err) => errors.push(err) },
+    );
     await waitFor(() => seen.length >= 6, 'all entries');
     await streams.append(s, { id: 'e5', body: { i: 5 } });
     await waitFor(() => seen.length >= 7, 'a later entry');
@@ -95,7 +105,11 @@ describe.each(impls)('%s', (_name, make) => {
 
     // Everything was acked: a second consumer of the group, claiming anything idle, gets nothing.
     const again: unknown[] = [];
-    consume(s, 'g', 'c2', (e) => again.push(e), { claimIdleMs: 0, claimIntervalMs: 10, blockMs: 50 });
+    consume(s, 'g', 'c2', (e) => again.push(e), {
+      claimIdleMs: 0,
+      claimIntervalMs: 10,
+      blockMs: 50,
+    });
     await sleep(300);
     expect(again).toEqual([]);
   });
@@ -107,10 +121,16 @@ describe.each(impls)('%s', (_name, make) => {
     // A consumer whose handler never succeeds: it has read the batch (now pending on it) and
     // acks nothing. Stopping it is as good as a crash for the group.
     let deliveredAt = 0;
-    const dead = consume(s, 'g', 'dead', () => {
-      deliveredAt = Date.now();
-      throw new Error('never acks');
-    }, { retryDelayMs: 10_000, onError: () => {} });
+    const dead = consume(
+      s,
+      'g',
+      'dead',
+      () => {
+        deliveredAt = Date.now();
+        throw new Error('never acks');
+      },
+      { retryDelayMs: 10_000, onError: () => {} },
+    );
     await waitFor(() => deliveredAt > 0, 'first delivery');
     await dead.stop();
 
@@ -142,28 +162,35 @@ describe.each(impls)('%s', (_name, make) => {
   });
 });
 
-describe.runIf(Boolean(testRedisUrl))('RedisEventStream: group lost (Redis restarted without its data)', () => {
-  it('recreates the group on NOGROUP and goes on consuming (regression: it looped on NOGROUP forever)', async () => {
-    const client = createRedis(testRedisUrl!);
-    clients.push(client);
-    const streams = new RedisEventStream({ url: testRedisUrl!, client, keyPrefix: prefix });
-    const s = `nogroup-${crypto.randomUUID().slice(0, 6)}`;
-    const got: unknown[] = [];
-    const errors: unknown[] = [];
-    const h = streams.consume(s, 'g', 'c1', (e) => void got.push(e.body.i), { blockMs: 50, retryDelayMs: 50, onError: (err) => errors.push(err) });
-    try {
-      await streams.append(s, { body: { i: 1 } });
-      await waitFor(() => got.length === 1, 'first entry');
-      // What a restart without persistence leaves: no stream, no group.
-      await client.del(`${prefix}${s}`);
-      await sleep(200);
-      await streams.append(s, { body: { i: 2 } });
-      await waitFor(() => got.length === 2, 'the entry after the group was lost', 5000);
-      expect(got).toEqual([1, 2]);
-      expect(errors.some((e) => String(e).includes('NOGROUP'))).toBe(true);
-    } finally {
-      await h.stop();
-      await streams.close();
-    }
-  });
-});
+describe.runIf(Boolean(testRedisUrl))(
+  'RedisEventStream: group lost (Redis restarted without its data)',
+  () => {
+    it('recreates the group on NOGROUP and goes on consuming (regression: it looped on NOGROUP forever)', async () => {
+      const client = createRedis(testRedisUrl!);
+      clients.push(client);
+      const streams = new RedisEventStream({ url: testRedisUrl!, client, keyPrefix: prefix });
+      const s = `nogroup-${crypto.randomUUID().slice(0, 6)}`;
+      const got: unknown[] = [];
+      const errors: unknown[] = [];
+      const h = streams.consume(s, 'g', 'c1', (e) => void got.push(e.body.i), {
+        blockMs: 50,
+        retryDelayMs: 50,
+        onError: (err) => errors.push(err),
+      });
+      try {
+        await streams.append(s, { body: { i: 1 } });
+        await waitFor(() => got.length === 1, 'first entry');
+        // What a restart without persistence leaves: no stream, no group.
+        await client.del(`${prefix}${s}`);
+        await sleep(200);
+        await streams.append(s, { body: { i: 2 } });
+        await waitFor(() => got.length === 2, 'the entry after the group was lost', 5000);
+        expect(got).toEqual([1, 2]);
+        expect(errors.some((e) => String(e).includes('NOGROUP'))).toBe(true);
+      } finally {
+        await h.stop();
+        await streams.close();
+      }
+    });
+  },
+);

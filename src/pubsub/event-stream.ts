@@ -60,7 +60,11 @@ export interface ConsumerHandle {
 
 export interface EventStream {
   /** Appends `body` under event id `entry.id` (default: a random UUID); returns the stream id. */
-  append(stream: string, entry: { id?: string; body: object }, opts?: AppendOptions): Promise<string>;
+  append(
+    stream: string,
+    entry: { id?: string; body: object },
+    opts?: AppendOptions,
+  ): Promise<string>;
   /** Up to `count` entries after `afterId` (exclusive; `'0'` = from the start), in order. For replay. */
   read(stream: string, afterId?: string, count?: number): Promise<StreamEntry[]>;
   /**
@@ -70,7 +74,13 @@ export interface EventStream {
    * Several consumers of one group split the entries between them, so order across them is
    * not kept; use a {@link PartitionedStream} for per-key order with many consumers.
    */
-  consume(stream: string, group: string, consumer: string, handler: EntryHandler, opts?: ConsumeOptions): ConsumerHandle;
+  consume(
+    stream: string,
+    group: string,
+    consumer: string,
+    handler: EntryHandler,
+    opts?: ConsumeOptions,
+  ): ConsumerHandle;
   /**
    * Trims to `maxLen` entries, oldest first; returns how many were removed. Approximate by
    * default (`MAXLEN ~`, cheap in Redis: may keep up to a node's worth more); `exact` trims
@@ -91,7 +101,14 @@ export interface GroupEntry {
 /** A connection (or its in-process stand-in) for one consumer's blocking reads. */
 export interface GroupReader {
   /** `'pending'`: this consumer's own delivered-not-acked entries from the start; `'new'`: never delivered ones, waiting up to `blockMs`. */
-  read(stream: string, group: string, consumer: string, mode: 'pending' | 'new', count: number, blockMs: number): Promise<GroupEntry[]>;
+  read(
+    stream: string,
+    group: string,
+    consumer: string,
+    mode: 'pending' | 'new',
+    count: number,
+    blockMs: number,
+  ): Promise<GroupEntry[]>;
   /** Ends a read in progress promptly. */
   close(): void;
 }
@@ -110,24 +127,42 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export abstract class ConsumingEventStream implements EventStream {
   private readonly consumers = new Set<ConsumerHandle>();
 
-  abstract append(stream: string, entry: { id?: string; body: object }, opts?: AppendOptions): Promise<string>;
+  abstract append(
+    stream: string,
+    entry: { id?: string; body: object },
+    opts?: AppendOptions,
+  ): Promise<string>;
   abstract read(stream: string, afterId?: string, count?: number): Promise<StreamEntry[]>;
   abstract trim(stream: string, maxLen: number, exact?: boolean): Promise<number>;
   /** Creates `group` (and the stream, when missing) at `startId`; a no-op when it exists. */
   protected abstract ensureGroup(stream: string, group: string, startId: string): Promise<void>;
   protected abstract ack(stream: string, group: string, streamIds: string[]): Promise<void>;
   /** Moves entries pending longer than `minIdleMs` on any consumer to `consumer`; returns how many. */
-  protected abstract claim(stream: string, group: string, consumer: string, minIdleMs: number): Promise<number>;
+  protected abstract claim(
+    stream: string,
+    group: string,
+    consumer: string,
+    minIdleMs: number,
+  ): Promise<number>;
   protected abstract openReader(): GroupReader;
   protected abstract closeConnections(): Promise<void>;
 
-  consume(stream: string, group: string, consumer: string, handler: EntryHandler, opts: ConsumeOptions = {}): ConsumerHandle {
+  consume(
+    stream: string,
+    group: string,
+    consumer: string,
+    handler: EntryHandler,
+    opts: ConsumeOptions = {},
+  ): ConsumerHandle {
     const batchSize = opts.batchSize ?? 10;
     const blockMs = opts.blockMs ?? 1000;
     const claimIdleMs = opts.claimIdleMs ?? 30_000;
     const claimIntervalMs = opts.claimIntervalMs ?? Math.min(claimIdleMs, 5000);
     const retryDelayMs = opts.retryDelayMs ?? 1000;
-    const onError = opts.onError ?? ((err: unknown) => console.error(`[pubsub] consumer ${group}/${consumer} on ${stream}:`, err));
+    const onError =
+      opts.onError ??
+      ((err: unknown) =>
+        console.error(`[pubsub] consumer ${group}/${consumer} on ${stream}:`, err));
     const reader = this.openReader();
     let stopped = false;
     let wake: () => void = () => {};
@@ -221,7 +256,11 @@ export abstract class ConsumingEventStream implements EventStream {
             // (the notifier reads the events table). See docs/adr/0004-bus-and-streams.md.
             try {
               await this.ensureGroup(stream, group, opts.startId ?? '0');
-              onError(new Error(`consumer group ${group} on ${stream} was missing (NOGROUP); created it again`));
+              onError(
+                new Error(
+                  `consumer group ${group} on ${stream} was missing (NOGROUP); created it again`,
+                ),
+              );
               continue;
             } catch (again) {
               onError(again);

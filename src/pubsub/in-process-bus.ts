@@ -48,7 +48,11 @@ export class InProcessBus<T extends TopicMap> implements Bus<T> {
     }
   }
 
-  subscribe<K extends TopicName<T>>(topic: K, handler: (payload: T[K]) => void, key?: string): () => void {
+  subscribe<K extends TopicName<T>>(
+    topic: K,
+    handler: (payload: T[K]) => void,
+    key?: string,
+  ): () => void {
     const channel = channelOf(topic, key);
     let set = this.handlers.get(channel);
     if (!set) this.handlers.set(channel, (set = new Set()));
@@ -60,7 +64,10 @@ export class InProcessBus<T extends TopicMap> implements Bus<T> {
     };
   }
 
-  asyncIterator<K extends TopicName<T>>(topics: K | K[], opts: AsyncIteratorOptions = {}): AsyncIterableIterator<T[K]> {
+  asyncIterator<K extends TopicName<T>>(
+    topics: K | K[],
+    opts: AsyncIteratorOptions = {},
+  ): AsyncIterableIterator<T[K]> {
     const list = Array.isArray(topics) ? topics : [topics];
     const it = topicIterator<T[K]>(
       (push) => list.map((t) => this.subscribe(t, push, opts.key)),

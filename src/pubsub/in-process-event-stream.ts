@@ -50,7 +50,11 @@ export class InProcessEventStream extends ConsumingEventStream {
     this.maxLen = opts.maxLen ?? 100_000;
   }
 
-  async append(stream: string, entry: { id?: string; body: object }, opts: AppendOptions = {}): Promise<string> {
+  async append(
+    stream: string,
+    entry: { id?: string; body: object },
+    opts: AppendOptions = {},
+  ): Promise<string> {
     const s = this.state(stream);
     const now = Date.now();
     if (now > s.lastMs) {
@@ -58,7 +62,11 @@ export class InProcessEventStream extends ConsumingEventStream {
       s.seq = 0;
     } else s.seq++;
     const streamId = `${s.lastMs}-${s.seq}`;
-    s.entries.push({ streamId, id: entry.id ?? crypto.randomUUID(), json: JSON.stringify(entry.body) });
+    s.entries.push({
+      streamId,
+      id: entry.id ?? crypto.randomUUID(),
+      json: JSON.stringify(entry.body),
+    });
     this.trimState(s, opts.maxLen ?? this.maxLen);
     for (const w of [...s.waiters]) w();
     return streamId;
@@ -69,7 +77,11 @@ export class InProcessEventStream extends ConsumingEventStream {
     return s.entries
       .filter((e) => cmp(e.streamId, afterId) > 0)
       .slice(0, count)
-      .map((e) => ({ streamId: e.streamId, id: e.id, body: JSON.parse(e.json) as Record<string, unknown> }));
+      .map((e) => ({
+        streamId: e.streamId,
+        id: e.id,
+        body: JSON.parse(e.json) as Record<string, unknown>,
+      }));
   }
 
   async trim(stream: string, maxLen: number): Promise<number> {
@@ -88,7 +100,12 @@ export class InProcessEventStream extends ConsumingEventStream {
     for (const id of streamIds) g?.pending.delete(id);
   }
 
-  protected async claim(stream: string, group: string, consumer: string, minIdleMs: number): Promise<number> {
+  protected async claim(
+    stream: string,
+    group: string,
+    consumer: string,
+    minIdleMs: number,
+  ): Promise<number> {
     const g = this.state(stream).groups.get(group);
     if (!g) return 0;
     const now = Date.now();
@@ -120,11 +137,15 @@ export class InProcessEventStream extends ConsumingEventStream {
             .slice(0, count)
             .map((sid): GroupEntry => {
               const e = byId.get(sid);
-              return e ? { streamId: sid, id: e.id, body: JSON.parse(e.json) } : { streamId: sid, id: '', body: null };
+              return e
+                ? { streamId: sid, id: e.id, body: JSON.parse(e.json) }
+                : { streamId: sid, id: '', body: null };
             });
         }
         const take = (): GroupEntry[] => {
-          const fresh = s.entries.filter((e) => cmp(e.streamId, g.lastDelivered) > 0).slice(0, count);
+          const fresh = s.entries
+            .filter((e) => cmp(e.streamId, g.lastDelivered) > 0)
+            .slice(0, count);
           const now = Date.now();
           for (const e of fresh) g.pending.set(e.streamId, { consumer, deliveredAt: now });
           if (fresh.length) g.lastDelivered = fresh.at(-1)!.streamId;
@@ -157,7 +178,11 @@ export class InProcessEventStream extends ConsumingEventStream {
 
   private state(stream: string): State {
     let s = this.streams.get(stream);
-    if (!s) this.streams.set(stream, (s = { entries: [], lastMs: 0, seq: 0, groups: new Map(), waiters: new Set() }));
+    if (!s)
+      this.streams.set(
+        stream,
+        (s = { entries: [], lastMs: 0, seq: 0, groups: new Map(), waiters: new Set() }),
+      );
     return s;
   }
 

@@ -1,4 +1,9 @@
-import { type LeaderHandle, type LeaderOptions, type LeaseManager, runWhileLeader } from './lease.js';
+import {
+  type LeaderHandle,
+  type LeaderOptions,
+  type LeaseManager,
+  runWhileLeader,
+} from './lease.js';
 
 /** Embedded-mode leases: a map with expiry times; same semantics as {@link RedisLeaseManager}. */
 export class InProcessLeaseManager implements LeaseManager {
@@ -29,7 +34,13 @@ export class InProcessLeaseManager implements LeaseManager {
     return this.live(name)?.holder ?? null;
   }
 
-  runWhileLeader(name: string, ttlMs: number, onAcquire: () => void | Promise<void>, onLose: () => void | Promise<void>, opts?: LeaderOptions): LeaderHandle {
+  runWhileLeader(
+    name: string,
+    ttlMs: number,
+    onAcquire: () => void | Promise<void>,
+    onLose: () => void | Promise<void>,
+    opts?: LeaderOptions,
+  ): LeaderHandle {
     return runWhileLeader(this, name, ttlMs, onAcquire, onLose, opts);
   }
 

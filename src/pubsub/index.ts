@@ -76,7 +76,10 @@ export function createMessaging<T extends TopicMap>(opts: MessagingOptions = {})
   let membership: Membership;
   if (opts.redisUrl) {
     const url = opts.redisUrl;
-    client = createRedis(url, { connectionName: 'phantom:messaging', commandTimeoutMs: opts.commandTimeoutMs });
+    client = createRedis(url, {
+      connectionName: 'phantom:messaging',
+      commandTimeoutMs: opts.commandTimeoutMs,
+    });
     bus = new RedisBus<T>({ url, client, keyPrefix });
     streams = new RedisEventStream({ url, client, keyPrefix, maxLen: opts.streamMaxLen });
     leases = new RedisLeaseManager({ client, keyPrefix });
@@ -99,7 +102,11 @@ export function createMessaging<T extends TopicMap>(opts: MessagingOptions = {})
       if (ps && ps.partitions !== partitions) {
         throw new Error(`pubsub: ${name} already has ${ps.partitions} partitions`);
       }
-      if (!ps) partitionedStreams.set(name, (ps = new PartitionedStream(name, partitions, { streams, leases, membership })));
+      if (!ps)
+        partitionedStreams.set(
+          name,
+          (ps = new PartitionedStream(name, partitions, { streams, leases, membership })),
+        );
       return ps;
     },
     async close() {

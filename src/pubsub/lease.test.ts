@@ -10,10 +10,15 @@ import { RedisLeaseManager } from './redis-lease.js';
 const prefix = testPrefix('lease');
 let client: Redis | undefined;
 
-const impls: Array<[string, () => LeaseManager]> = [['InProcessLeaseManager', () => new InProcessLeaseManager()]];
+const impls: Array<[string, () => LeaseManager]> = [
+  ['InProcessLeaseManager', () => new InProcessLeaseManager()],
+];
 if (testRedisUrl) {
   client = createRedis(testRedisUrl);
-  impls.push(['RedisLeaseManager', () => new RedisLeaseManager({ client: client!, keyPrefix: prefix })]);
+  impls.push([
+    'RedisLeaseManager',
+    () => new RedisLeaseManager({ client: client!, keyPrefix: prefix }),
+  ]);
 }
 
 afterAll(async () => {
@@ -57,7 +62,13 @@ describe.each(impls)('%s', (_name, make) => {
     const name = crypto.randomUUID();
     const events: string[] = [];
     const run = (who: string) =>
-      leases.runWhileLeader(name, 1000, () => void events.push(`+${who}`), () => void events.push(`-${who}`), { holder: who, intervalMs: 50 });
+      leases.runWhileLeader(
+        name,
+        1000,
+        () => void events.push(`+${who}`),
+        () => void events.push(`-${who}`),
+        { holder: who, intervalMs: 50 },
+      );
     const a = run('a');
     await waitFor(() => a.isLeader(), 'a leads');
     const b = run('b');
@@ -74,7 +85,13 @@ describe.each(impls)('%s', (_name, make) => {
     const leases = make();
     const name = crypto.randomUUID();
     let lost = false;
-    const h = leases.runWhileLeader(name, 5000, () => {}, () => void (lost = true), { holder: 'a', intervalMs: 30 });
+    const h = leases.runWhileLeader(
+      name,
+      5000,
+      () => {},
+      () => void (lost = true),
+      { holder: 'a', intervalMs: 30 },
+    );
     await waitFor(() => h.isLeader(), 'leading');
     // Someone else holds it now (as after an expiry during a long pause).
     await leases.release(name, 'a');
@@ -88,7 +105,13 @@ describe.each(impls)('%s', (_name, make) => {
   it('runWhileLeader: a slow onAcquire does not hold up renewals', async () => {
     const leases = make();
     const name = crypto.randomUUID();
-    const a = leases.runWhileLeader(name, 300, () => sleep(900), () => {}, { holder: 'a', intervalMs: 50 });
+    const a = leases.runWhileLeader(
+      name,
+      300,
+      () => sleep(900),
+      () => {},
+      { holder: 'a', intervalMs: 50 },
+    );
     await waitFor(() => a.isLeader(), 'a leads');
     await sleep(600); // twice the TTL, still inside onAcquire
     expect(await leases.acquire(name, 'b', 300)).toBe(false);

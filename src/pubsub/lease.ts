@@ -16,7 +16,13 @@ export interface LeaseManager {
   /** The current holder, or `null`. */
   holderOf(name: string): Promise<string | null>;
   /** See {@link runWhileLeader}. */
-  runWhileLeader(name: string, ttlMs: number, onAcquire: () => void | Promise<void>, onLose: () => void | Promise<void>, opts?: LeaderOptions): LeaderHandle;
+  runWhileLeader(
+    name: string,
+    ttlMs: number,
+    onAcquire: () => void | Promise<void>,
+    onLose: () => void | Promise<void>,
+    opts?: LeaderOptions,
+  ): LeaderHandle;
 }
 
 /** Options for {@link runWhileLeader}. */
@@ -51,7 +57,8 @@ export function runWhileLeader(
 ): LeaderHandle {
   const holder = opts.holder ?? crypto.randomUUID();
   const intervalMs = opts.intervalMs ?? Math.max(10, Math.floor(ttlMs / 3));
-  const onError = opts.onError ?? ((err: unknown) => console.error(`[pubsub] leader ${name}:`, err));
+  const onError =
+    opts.onError ?? ((err: unknown) => console.error(`[pubsub] leader ${name}:`, err));
   let leader = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -66,7 +73,9 @@ export function runWhileLeader(
   const tick = async (): Promise<void> => {
     let held: boolean;
     try {
-      held = leader ? await leases.renew(name, holder, ttlMs) : await leases.acquire(name, holder, ttlMs);
+      held = leader
+        ? await leases.renew(name, holder, ttlMs)
+        : await leases.acquire(name, holder, ttlMs);
     } catch (err) {
       onError(err);
       held = false;

@@ -101,7 +101,11 @@ async function produce(keyPrefix: string): Promise<void> {
   const ps = m.partitioned('objects', 4);
   for (let v = 1; v <= VERSIONS; v++) {
     // Versions of one object are appended one round after another: append order = version order.
-    await Promise.all(Array.from({ length: OBJECTS }, (_, o) => ps.append(`uid-${o}`, { v }, { id: `uid-${o}:${v}` })));
+    await Promise.all(
+      Array.from({ length: OBJECTS }, (_, o) =>
+        ps.append(`uid-${o}`, { v }, { id: `uid-${o}:${v}` }),
+      ),
+    );
   }
   await m.close();
 }
@@ -110,7 +114,8 @@ describeRedis('partitioned stream ordering across consumer processes', () => {
   const admin = new Redis(testRedisUrl!);
   const reports = async (key: string): Promise<Report[]> =>
     (await admin.lrange(key, 0, -1)).map((l) => JSON.parse(l) as Report);
-  const handledCount = async (key: string): Promise<number> => new Set((await reports(key)).map((r) => r.id)).size;
+  const handledCount = async (key: string): Promise<number> =>
+    new Set((await reports(key)).map((r) => r.id)).size;
 
   afterEach(async () => {
     for (const w of workers.splice(0)) {
@@ -132,17 +137,24 @@ describeRedis('partitioned stream ordering across consumer processes', () => {
     const reportKey = `${keyPrefix}report`;
     const a = startWorker('a', keyPrefix, reportKey);
     const b = startWorker('b', keyPrefix, reportKey);
-    await waitFor(balanced(a, b), `a balanced split (a=${a.owned} b=${b.owned})`, 10_000).catch((err) => {
-      throw new Error(`${err}\n${a.stderr}\n${b.stderr}`);
-    });
+    await waitFor(balanced(a, b), `a balanced split (a=${a.owned} b=${b.owned})`, 10_000).catch(
+      (err) => {
+        throw new Error(`${err}\n${a.stderr}\n${b.stderr}`);
+      },
+    );
     await produce(keyPrefix);
-    await waitFor(async () => (await handledCount(reportKey)) >= TOTAL, 'all entries handled', 15_000);
+    await waitFor(
+      async () => (await handledCount(reportKey)) >= TOTAL,
+      'all entries handled',
+      15_000,
+    );
     const all = await reports(reportKey);
     const { duplicates } = check(all);
     expect(duplicates).toBe(0); // no crash, no redelivery
     expect(new Set(all.map((r) => r.c))).toEqual(new Set(['a', 'b']));
     // Each partition was read by exactly one consumer.
-    for (let p = 0; p < 4; p++) expect(new Set(all.filter((r) => r.p === p).map((r) => r.c)).size).toBe(1);
+    for (let p = 0; p < 4; p++)
+      expect(new Set(all.filter((r) => r.p === p).map((r) => r.c)).size).toBe(1);
     a.proc.kill('SIGTERM');
     b.proc.kill('SIGTERM');
     expect(await a.exited).toBe(0);
@@ -154,20 +166,30 @@ describeRedis('partitioned stream ordering across consumer processes', () => {
     const reportKey = `${keyPrefix}report`;
     const a = startWorker('a', keyPrefix, reportKey);
     const b = startWorker('b', keyPrefix, reportKey);
-    await waitFor(balanced(a, b), `a balanced split (a=${a.owned} b=${b.owned})`, 10_000).catch((err) => {
-      throw new Error(`${err}\n${a.stderr}\n${b.stderr}`);
-    });
+    await waitFor(balanced(a, b), `a balanced split (a=${a.owned} b=${b.owned})`, 10_000).catch(
+      (err) => {
+        throw new Error(`${err}\n${a.stderr}\n${b.stderr}`);
+      },
+    );
     const producing = produce(keyPrefix);
-    await waitFor(async () => (await admin.llen(reportKey)) >= TOTAL / 4, 'a quarter handled', 15_000);
+    await waitFor(
+      async () => (await admin.llen(reportKey)) >= TOTAL / 4,
+      'a quarter handled',
+      15_000,
+    );
     const victimPartitions = [...b.owned];
     b.proc.kill('SIGKILL');
     const killedAt = Date.now();
     const handledAtKill = await admin.llen(reportKey);
     expect(handledAtKill).toBeLessThan(TOTAL * 0.9); // the kill really was mid-run
-    await waitFor(() => a.owned.length === 4, 'takeover of the dead consumer\'s partitions', 8000);
+    await waitFor(() => a.owned.length === 4, "takeover of the dead consumer's partitions", 8000);
     const takeoverMs = Date.now() - killedAt;
     await producing;
-    await waitFor(async () => (await handledCount(reportKey)) >= TOTAL, 'all entries handled', 20_000);
+    await waitFor(
+      async () => (await handledCount(reportKey)) >= TOTAL,
+      'all entries handled',
+      20_000,
+    );
 
     const all = await reports(reportKey);
     const { duplicates } = check(all);

@@ -4,7 +4,11 @@ import { testRedisUrl } from '../../test/support/env.js';
 import { Deduper } from './deduper.js';
 import { sleep, testPrefix, waitFor } from './fixtures/wait.js';
 import { type Messaging, createMessaging } from './index.js';
-import { type PartitionConsumerHandle, type PartitionedEntry, fnv1a } from './partitioned-stream.js';
+import {
+  type PartitionConsumerHandle,
+  type PartitionedEntry,
+  fnv1a,
+} from './partitioned-stream.js';
 
 const prefix = testPrefix('partitioned');
 
@@ -29,15 +33,24 @@ describe('fnv1a and partitionOf', () => {
 describe('Deduper', () => {
   it('reports repeats and forgets the least recently seen beyond capacity', () => {
     const d = new Deduper(3);
-    expect(['a', 'b', 'a', 'c', 'd'].map((id) => d.seen(id))).toEqual([false, false, true, false, false]);
+    expect(['a', 'b', 'a', 'c', 'd'].map((id) => d.seen(id))).toEqual([
+      false,
+      false,
+      true,
+      false,
+      false,
+    ]);
     // 'b' was the least recently seen when 'd' arrived
     expect(d.seen('b')).toBe(false);
     expect(d.size).toBe(3);
   });
 });
 
-const modes: Array<[string, () => Messaging<Record<string, never>>]> = [['in-process', () => createMessaging()]];
-if (testRedisUrl) modes.push(['redis', () => createMessaging({ redisUrl: testRedisUrl, keyPrefix: prefix })]);
+const modes: Array<[string, () => Messaging<Record<string, never>>]> = [
+  ['in-process', () => createMessaging()],
+];
+if (testRedisUrl)
+  modes.push(['redis', () => createMessaging({ redisUrl: testRedisUrl, keyPrefix: prefix })]);
 
 afterAll(async () => {
   if (!testRedisUrl) return;
@@ -66,13 +79,17 @@ describe.each(modes)('PartitionedStream (%s, consumers in this process)', (mode,
     // A long TTL with fast ticks: the handover below can only be this quick if stop() released.
     const opts = { leaseTtlMs: 10_000, rebalanceIntervalMs: 100, blockMs: 200 };
     const c1 = m1.partitioned(name, 4).consume('g', 'c1', (e) => void handled.push(e), opts);
-    const c2: PartitionConsumerHandle = m2.partitioned(name, 4).consume('g', 'c2', (e) => void handled.push(e), opts);
+    const c2: PartitionConsumerHandle = m2
+      .partitioned(name, 4)
+      .consume('g', 'c2', (e) => void handled.push(e), opts);
     await waitFor(() => c1.owned().length === 2 && c2.owned().length === 2, 'a balanced split');
     expect([...c1.owned(), ...c2.owned()].sort()).toEqual([0, 1, 2, 3]);
 
     const producer = m1.partitioned(name, 4);
     for (let v = 1; v <= 5; v++) {
-      await Promise.all(Array.from({ length: 50 }, (_, o) => producer.append(`o${o}`, { v }, { id: `o${o}:${v}` })));
+      await Promise.all(
+        Array.from({ length: 50 }, (_, o) => producer.append(`o${o}`, { v }, { id: `o${o}:${v}` })),
+      );
     }
     await waitFor(() => handled.length >= 250, 'all entries');
     const byKey = new Map<string, number[]>();
@@ -95,7 +112,9 @@ describe.each(modes)('PartitionedStream (%s, consumers in this process)', (mode,
     const m = make();
     open.push(m);
     const name = `lost-${crypto.randomUUID().slice(0, 6)}`;
-    const c = m.partitioned(name, 2).consume('g', 'c', () => {}, { leaseTtlMs: 10_000, rebalanceIntervalMs: 50, blockMs: 100 });
+    const c = m
+      .partitioned(name, 2)
+      .consume('g', 'c', () => {}, { leaseTtlMs: 10_000, rebalanceIntervalMs: 50, blockMs: 100 });
     await waitFor(() => c.owned().length === 2, 'owns both');
     // As after a long pause: the lease expired and someone else took partition 1.
     await m.leases.release(`${name}:g:1`, 'c');

@@ -19,7 +19,10 @@ export interface PartitionedEntry<B = Record<string, unknown>> extends StreamEnt
 }
 
 /** Options for {@link PartitionedStream.consume}. */
-export interface PartitionConsumeOptions extends Pick<ConsumeOptions, 'batchSize' | 'blockMs' | 'retryDelayMs' | 'startId'> {
+export interface PartitionConsumeOptions extends Pick<
+  ConsumeOptions,
+  'batchSize' | 'blockMs' | 'retryDelayMs' | 'startId'
+> {
   /**
    * Partition lease TTL: how long a dead consumer's partitions wait before another takes
    * them. Handlers should finish well within it. Default: 10 000 ms.
@@ -64,7 +67,8 @@ export class PartitionedStream {
     readonly partitions: number,
     private readonly deps: PartitionedStreamDeps,
   ) {
-    if (!Number.isInteger(partitions) || partitions < 1) throw new Error('pubsub: partitions must be a positive integer');
+    if (!Number.isInteger(partitions) || partitions < 1)
+      throw new Error('pubsub: partitions must be a positive integer');
   }
 
   partitionOf(key: string): number {
@@ -76,9 +80,16 @@ export class PartitionedStream {
   }
 
   /** Appends `body` for `key`; `opts.id` is the event id (default: a random UUID). */
-  async append(key: string, body: object, opts: { id?: string } = {}): Promise<{ partition: number; streamId: string }> {
+  async append(
+    key: string,
+    body: object,
+    opts: { id?: string } = {},
+  ): Promise<{ partition: number; streamId: string }> {
     const partition = this.partitionOf(key);
-    const streamId = await this.deps.streams.append(this.streamOf(partition), { id: opts.id, body: { key, body } });
+    const streamId = await this.deps.streams.append(this.streamOf(partition), {
+      id: opts.id,
+      body: { key, body },
+    });
     return { partition, streamId };
   }
 
@@ -96,11 +107,18 @@ export class PartitionedStream {
    * for a whole lease TTL is taken even above the aim, so none stays unread while the live
    * count is stale.
    */
-  consume(group: string, consumer: string, handler: (entry: PartitionedEntry) => unknown, opts: PartitionConsumeOptions = {}): PartitionConsumerHandle {
+  consume(
+    group: string,
+    consumer: string,
+    handler: (entry: PartitionedEntry) => unknown,
+    opts: PartitionConsumeOptions = {},
+  ): PartitionConsumerHandle {
     const { leases, membership, streams } = this.deps;
     const ttl = opts.leaseTtlMs ?? 10_000;
     const interval = opts.rebalanceIntervalMs ?? Math.max(10, Math.floor(ttl / 3));
-    const onError = opts.onError ?? ((err: unknown) => console.error(`[pubsub] ${this.name}/${group}/${consumer}:`, err));
+    const onError =
+      opts.onError ??
+      ((err: unknown) => console.error(`[pubsub] ${this.name}/${group}/${consumer}:`, err));
     const membershipGroup = `${this.name}:${group}`;
     const leaseName = (p: number): string => `${this.name}:${group}:${p}`;
     const running = new Map<number, ConsumerHandle>();
@@ -157,7 +175,10 @@ export class PartitionedStream {
         }
         if (!freeSince.has(p)) freeSince.set(p, now);
         const longFree = now - freeSince.get(p)! >= ttl;
-        if ((running.size < aim || longFree) && (await leases.acquire(leaseName(p), consumer, ttl))) {
+        if (
+          (running.size < aim || longFree) &&
+          (await leases.acquire(leaseName(p), consumer, ttl))
+        ) {
           freeSince.delete(p);
           start(p);
         }

@@ -57,7 +57,11 @@ export class RedisBus<T extends TopicMap> implements Bus<T> {
     await this.pub.publish(this.prefix + channelOf(topic, key), JSON.stringify(payload ?? null));
   }
 
-  subscribe<K extends TopicName<T>>(topic: K, handler: (payload: T[K]) => void, key?: string): () => void {
+  subscribe<K extends TopicName<T>>(
+    topic: K,
+    handler: (payload: T[K]) => void,
+    key?: string,
+  ): () => void {
     if (this.closed) throw new Error('pubsub: bus is closed');
     const channel = this.prefix + channelOf(topic, key);
     let set = this.handlers.get(channel);
@@ -79,7 +83,10 @@ export class RedisBus<T extends TopicMap> implements Bus<T> {
     };
   }
 
-  asyncIterator<K extends TopicName<T>>(topics: K | K[], opts: AsyncIteratorOptions = {}): AsyncIterableIterator<T[K]> {
+  asyncIterator<K extends TopicName<T>>(
+    topics: K | K[],
+    opts: AsyncIteratorOptions = {},
+  ): AsyncIterableIterator<T[K]> {
     const list = Array.isArray(topics) ? topics : [topics];
     const it = topicIterator<T[K]>(
       (push) => list.map((t) => this.subscribe(t, push, opts.key)),
@@ -105,10 +112,7 @@ export class RedisBus<T extends TopicMap> implements Bus<T> {
     for (const it of [...this.iterators]) it.end();
     this.handlers.clear();
     await this.pending;
-    await Promise.all([
-      closeRedis(this.sub),
-      this.ownsPub ? closeRedis(this.pub) : undefined,
-    ]);
+    await Promise.all([closeRedis(this.sub), this.ownsPub ? closeRedis(this.pub) : undefined]);
   }
 
   private subscriber(): Redis {

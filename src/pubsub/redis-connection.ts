@@ -50,12 +50,17 @@ export interface CreateRedisOptions {
 export function redisTargetOptions(target: string): { url?: string; options: RedisOptions } {
   if (!target.startsWith('redis-sentinel://')) return { url: target, options: {} };
   const m = /^redis-sentinel:\/\/(?:([^@/]*)@)?([^/]+)\/([^/]+)(?:\/(\d+))?\/?$/.exec(target);
-  if (!m) throw new Error('a Sentinel target is redis-sentinel://[user:password@]host:port[,host:port…]/<master name>[/db]');
+  if (!m)
+    throw new Error(
+      'a Sentinel target is redis-sentinel://[user:password@]host:port[,host:port…]/<master name>[/db]',
+    );
   const [, auth, hosts, name, db] = m;
   const options: RedisOptions = {
     sentinels: hosts!.split(',').map((h) => {
       const i = h.lastIndexOf(':');
-      return i > 0 ? { host: h.slice(0, i), port: Number(h.slice(i + 1)) } : { host: h, port: 26379 };
+      return i > 0
+        ? { host: h.slice(0, i), port: Number(h.slice(i + 1)) }
+        : { host: h, port: 26379 };
     }),
     name: decodeURIComponent(name!),
   };
@@ -74,10 +79,15 @@ export function redisTargetOptions(target: string): { url?: string; options: Red
  * The seed nodes of a Redis Cluster target `redis-cluster://[user:password@]host:port[,host:port…]`
  * (config builds it from REDIS_CLUSTER_NODES), or null for any other target.
  */
-export function redisClusterTarget(target: string): { nodes: { host: string; port: number }[]; username?: string; password?: string } | null {
+export function redisClusterTarget(
+  target: string,
+): { nodes: { host: string; port: number }[]; username?: string; password?: string } | null {
   if (!target.startsWith('redis-cluster://')) return null;
   const m = /^redis-cluster:\/\/(?:([^@/]*)@)?([^/]+)\/?$/.exec(target);
-  if (!m) throw new Error('a Redis Cluster target is redis-cluster://[user:password@]host:port[,host:port…]');
+  if (!m)
+    throw new Error(
+      'a Redis Cluster target is redis-cluster://[user:password@]host:port[,host:port…]',
+    );
   const out: { nodes: { host: string; port: number }[]; username?: string; password?: string } = {
     nodes: m[2]!.split(',').map((h) => {
       const i = h.lastIndexOf(':');
@@ -116,7 +126,9 @@ export function newRedisClient(target: string, options: RedisOptions): Redis {
     return c as unknown as Redis;
   }
   const t = redisTargetOptions(target);
-  return t.url ? new Redis(t.url, { ...t.options, ...options }) : new Redis({ ...t.options, ...options });
+  return t.url
+    ? new Redis(t.url, { ...t.options, ...options })
+    : new Redis({ ...t.options, ...options });
 }
 
 /**
@@ -139,7 +151,10 @@ export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
   };
   if (opts.keyPrefix) options.keyPrefix = opts.keyPrefix;
   if (opts.commandTimeoutMs !== undefined) {
-    if (opts.blocking) throw new Error('pubsub: a blocking connection cannot have a command timeout (it would cut blocking reads)');
+    if (opts.blocking)
+      throw new Error(
+        'pubsub: a blocking connection cannot have a command timeout (it would cut blocking reads)',
+      );
     options.commandTimeout = opts.commandTimeoutMs;
   }
   const client = newRedisClient(url, options);
@@ -152,7 +167,10 @@ export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
  * prefix keys themselves (ioredis would prefix them again, and never prefixes channels).
  */
 export function assertNoClientPrefix(client: Redis): void {
-  if (client.options?.keyPrefix || (client as unknown as { options?: { keyPrefix?: string } }).options?.keyPrefix) {
+  if (
+    client.options?.keyPrefix ||
+    (client as unknown as { options?: { keyPrefix?: string } }).options?.keyPrefix
+  ) {
     throw new Error(
       'pubsub: pass a Redis client without keyPrefix; give the prefix to the messaging class instead',
     );
@@ -167,7 +185,10 @@ export function assertNoClientPrefix(client: Redis): void {
 export async function closeRedis(client: Redis | undefined, ms = 2000): Promise<void> {
   if (!client) return;
   let timer: NodeJS.Timeout | undefined;
-  const quit = client.quit().then(() => true, () => false);
+  const quit = client.quit().then(
+    () => true,
+    () => false,
+  );
   const timedOut = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
     timer.unref();

@@ -53,16 +53,36 @@ export class RedisEventStream extends ConsumingEventStream {
     this.maxLen = opts.maxLen ?? 100_000;
   }
 
-  async append(stream: string, entry: { id?: string; body: object }, opts: AppendOptions = {}): Promise<string> {
+  async append(
+    stream: string,
+    entry: { id?: string; body: object },
+    opts: AppendOptions = {},
+  ): Promise<string> {
     const id = entry.id ?? crypto.randomUUID();
     const maxLen = opts.maxLen ?? this.maxLen;
-    const sid = await this.client.xadd(this.key(stream), 'MAXLEN', '~', maxLen, '*', 'id', id, 'body', JSON.stringify(entry.body));
+    const sid = await this.client.xadd(
+      this.key(stream),
+      'MAXLEN',
+      '~',
+      maxLen,
+      '*',
+      'id',
+      id,
+      'body',
+      JSON.stringify(entry.body),
+    );
     return sid as string;
   }
 
   async read(stream: string, afterId = '0', count = 100): Promise<StreamEntry[]> {
     const start = afterId === '0' || afterId === '0-0' ? '-' : `(${afterId}`;
-    const raw = (await this.client.xrange(this.key(stream), start, '+', 'COUNT', count)) as RawEntry[];
+    const raw = (await this.client.xrange(
+      this.key(stream),
+      start,
+      '+',
+      'COUNT',
+      count,
+    )) as RawEntry[];
     return raw.map(toEntry).filter((e): e is StreamEntry => e.body !== null);
   }
 
@@ -84,13 +104,27 @@ export class RedisEventStream extends ConsumingEventStream {
     await this.client.xack(this.key(stream), group, ...streamIds);
   }
 
-  protected async claim(stream: string, group: string, consumer: string, minIdleMs: number): Promise<number> {
+  protected async claim(
+    stream: string,
+    group: string,
+    consumer: string,
+    minIdleMs: number,
+  ): Promise<number> {
     let cursor = '0-0';
     let claimed = 0;
     // XAUTOCLAIM pages through the pending list; JUSTID moves ownership without reading
     // bodies (the consumer reads its own pending list next, in stream order).
     for (let page = 0; page < 1000; page++) {
-      const [next, ids] = (await this.client.xautoclaim(this.key(stream), group, consumer, minIdleMs, cursor, 'COUNT', 100, 'JUSTID')) as [string, string[]];
+      const [next, ids] = (await this.client.xautoclaim(
+        this.key(stream),
+        group,
+        consumer,
+        minIdleMs,
+        cursor,
+        'COUNT',
+        100,
+        'JUSTID',
+      )) as [string, string[]];
       claimed += ids.length;
       if (next === '0-0') break;
       cursor = next;
@@ -99,7 +133,10 @@ export class RedisEventStream extends ConsumingEventStream {
   }
 
   protected openReader(): GroupReader {
-    const conn = createRedis(this.opts.url, { blocking: true, connectionName: 'phantom:stream:reader' });
+    const conn = createRedis(this.opts.url, {
+      blocking: true,
+      connectionName: 'phantom:stream:reader',
+    });
     let closed = false;
     conn.on('error', () => {
       // Reconnects are automatic; the consumer loop reports failed reads itself.
@@ -110,9 +147,9 @@ export class RedisEventStream extends ConsumingEventStream {
         const args: Array<string | number> = ['GROUP', group, consumer, 'COUNT', count];
         if (mode === 'new') args.push('BLOCK', blockMs);
         args.push('STREAMS', this.key(stream), mode === 'new' ? '>' : '0');
-        const res = (await (conn.xreadgroup as (...a: Array<string | number>) => Promise<unknown>)(...args)) as
-          | Array<[string, RawEntry[]]>
-          | null;
+        const res = (await (conn.xreadgroup as (...a: Array<string | number>) => Promise<unknown>)(
+          ...args,
+        )) as Array<[string, RawEntry[]]> | null;
         return res?.[0]?.[1].map(toEntry) ?? [];
       },
       close: () => {

@@ -1,5 +1,10 @@
 import type { Redis } from 'ioredis';
-import { type LeaderHandle, type LeaderOptions, type LeaseManager, runWhileLeader } from './lease.js';
+import {
+  type LeaderHandle,
+  type LeaderOptions,
+  type LeaseManager,
+  runWhileLeader,
+} from './lease.js';
 import { assertNoClientPrefix } from './redis-connection.js';
 
 // Compare-and-set in Lua: a GET then PEXPIRE from the client could extend a lease that
@@ -53,7 +58,13 @@ export class RedisLeaseManager implements LeaseManager {
     return this.client.get(this.prefix + name);
   }
 
-  runWhileLeader(name: string, ttlMs: number, onAcquire: () => void | Promise<void>, onLose: () => void | Promise<void>, opts?: LeaderOptions): LeaderHandle {
+  runWhileLeader(
+    name: string,
+    ttlMs: number,
+    onAcquire: () => void | Promise<void>,
+    onLose: () => void | Promise<void>,
+    opts?: LeaderOptions,
+  ): LeaderHandle {
     return runWhileLeader(this, name, ttlMs, onAcquire, onLose, opts);
   }
 }

@@ -32,7 +32,9 @@ export class RedisMembership implements Membership {
   }
 
   async heartbeat(group: string, member: string, ttlMs: number): Promise<number> {
-    return Number(await this.client.eval(HEARTBEAT, 1, this.prefix + group, member, Math.ceil(ttlMs)));
+    return Number(
+      await this.client.eval(HEARTBEAT, 1, this.prefix + group, member, Math.ceil(ttlMs)),
+    );
   }
 
   async leave(group: string, member: string): Promise<void> {

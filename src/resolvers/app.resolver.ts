@@ -1,4 +1,15 @@
-import { Arg, Args, Ctx, FieldResolver, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  Ctx,
+  FieldResolver,
+  Info,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { selectsField } from './selection.js';
 import { AppConnection, AppMemberType, AppType } from './app.type.js';
@@ -7,9 +18,18 @@ import { PageArgs, decodeCursor, encodeCursor, pageInfo, pageSize } from './conn
 import { AppRole } from './enums.js';
 import type { GraphQLContext } from './context.type.js';
 import { presentApp, presentUser, type PresentedApp } from './presenters.js';
-import { createApp, deleteApp, getApp, listApps, setAppMember, updateApp, viewerMayEditApp } from '../domain/apps/app.service.js';
+import {
+  createApp,
+  deleteApp,
+  getApp,
+  listApps,
+  setAppMember,
+  updateApp,
+  viewerMayEditApp,
+} from '../domain/apps/app.service.js';
 
-const isAppCursor = (v: unknown): v is { n: string } => typeof v === 'object' && v !== null && typeof (v as any).n === 'string';
+const isAppCursor = (v: unknown): v is { n: string } =>
+  typeof v === 'object' && v !== null && typeof (v as any).n === 'string';
 
 @Resolver(() => AppType)
 export class AppResolver {
@@ -20,14 +40,32 @@ export class AppResolver {
   }
 
   @Query(() => AppConnection, { description: 'Apps ordered by name.' })
-  async apps(@Args() page: PageArgs, @Arg('filter', () => AppFilter, { nullable: true }) filter: AppFilter | null, @Ctx() ctx: GraphQLContext, @Info() info: GraphQLResolveInfo) {
+  async apps(
+    @Args() page: PageArgs,
+    @Arg('filter', () => AppFilter, { nullable: true }) filter: AppFilter | null,
+    @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
+  ) {
     const first = pageSize(page.first);
     const after = decodeCursor(page.after, isAppCursor);
     // The count is a second scan of the table: only when the query asks for it.
-    const res = await listApps(ctx.domain, filter ?? {}, first, after?.n, { count: selectsField(info, 'totalCount') });
-    const edges = res.items.map((a) => ({ cursor: encodeCursor({ n: a.name }), node: presentApp(a) }));
+    const res = await listApps(ctx.domain, filter ?? {}, first, after?.n, {
+      count: selectsField(info, 'totalCount'),
+    });
+    const edges = res.items.map((a) => ({
+      cursor: encodeCursor({ n: a.name }),
+      node: presentApp(a),
+    }));
     // totalCount is null only when it was not selected, so GraphQL never reads it then.
-    return { edges, totalCount: res.totalCount, pageInfo: pageInfo(edges.map((e) => e.cursor), res.hasNextPage, Boolean(after)) };
+    return {
+      edges,
+      totalCount: res.totalCount,
+      pageInfo: pageInfo(
+        edges.map((e) => e.cursor),
+        res.hasNextPage,
+        Boolean(after),
+      ),
+    };
   }
 
   @FieldResolver(() => [AppMemberType], { description: 'People with a role on this app.' })
@@ -36,17 +74,25 @@ export class AppResolver {
     return rows.map((m) => ({ user: presentUser(m.user), role: m.role }));
   }
 
-  @FieldResolver(() => Boolean, { description: 'Whether you may change this app (updateApp): OWNER with a WRITE credential, or platform admin.' })
+  @FieldResolver(() => Boolean, {
+    description:
+      'Whether you may change this app (updateApp): OWNER with a WRITE credential, or platform admin.',
+  })
   viewerCanEdit(@Root() app: PresentedApp, @Ctx() ctx: GraphQLContext) {
     return viewerMayEditApp(ctx.domain, app.localId);
   }
 
   @Mutation(() => AppType, { description: 'Registers an app; the caller becomes its OWNER.' })
-  async createApp(@Arg('input', () => CreateAppInput) input: CreateAppInput, @Ctx() ctx: GraphQLContext) {
+  async createApp(
+    @Arg('input', () => CreateAppInput) input: CreateAppInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return presentApp(await createApp(ctx.domain, input));
   }
 
-  @Mutation(() => AppType, { description: 'Changes an app (OWNER or admin). A stale `expectedVersion` fails with CONFLICT.' })
+  @Mutation(() => AppType, {
+    description: 'Changes an app (OWNER or admin). A stale `expectedVersion` fails with CONFLICT.',
+  })
   async updateApp(
     @Arg('name') name: string,
     @Arg('input', () => UpdateAppInput) input: UpdateAppInput,
@@ -61,7 +107,10 @@ export class AppResolver {
     return deleteApp(ctx.domain, name);
   }
 
-  @Mutation(() => AppType, { description: 'Gives `username` a role on the app; a null role removes them. The last OWNER cannot be removed.' })
+  @Mutation(() => AppType, {
+    description:
+      'Gives `username` a role on the app; a null role removes them. The last OWNER cannot be removed.',
+  })
   async setAppMember(
     @Arg('app') app: string,
     @Arg('username') username: string,

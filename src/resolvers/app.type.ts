@@ -8,30 +8,47 @@ import { PageInfo } from './connection.type.js';
 export class HpaType {
   @Field(() => Int) minReplicas!: number;
   @Field(() => Int) maxReplicas!: number;
-  @Field(() => Int, { description: 'Target average CPU utilization, percent.' }) targetCpuUtilization!: number;
+  @Field(() => Int, { description: 'Target average CPU utilization, percent.' })
+  targetCpuUtilization!: number;
 }
 
-@ObjectType('ContainerSpec', { description: 'What runs: replicas, resources, port, health check, autoscaling.' })
+@ObjectType('ContainerSpec', {
+  description: 'What runs: replicas, resources, port, health check, autoscaling.',
+})
 export class ContainerSpecType {
   @Field(() => Int) replicas!: number;
   @Field({ description: 'CPU request, a Kubernetes quantity such as "250m".' }) cpu!: string;
   @Field({ description: 'Memory request, a Kubernetes quantity such as "256Mi".' }) memory!: string;
   @Field(() => Int) port!: number;
   @Field() healthCheckPath!: string;
-  @Field(() => HpaType, { nullable: true, description: 'Absent: a fixed replica count.' }) hpa!: HpaType | null;
+  @Field(() => HpaType, { nullable: true, description: 'Absent: a fixed replica count.' })
+  hpa!: HpaType | null;
 }
 
 @ObjectType('ReleaseConfig', { description: 'How the app is released.' })
 export class ReleaseConfigType {
   @Field(() => ReleaseStrategy) strategy!: ReleaseStrategy;
-  @Field({ description: 'Roll back automatically when verification fails.' }) autoRollback!: boolean;
-  @Field(() => [String], { description: 'Environments released automatically after a successful build.' }) autoReleaseEnvs!: string[];
-  @Field(() => Int, { description: 'A wave that makes no progress this long fails (the Deployment\'s progressDeadlineSeconds).' }) progressDeadlineSeconds!: number;
-  @Field(() => Int, { description: 'CANARY: canary pods on the first cluster.' }) canaryReplicas!: number;
-  @Field(() => Int, { description: 'CANARY: seconds a verified canary waits for promoteRelease before the rollout goes on by itself.' }) canaryPauseSeconds!: number;
+  @Field({ description: 'Roll back automatically when verification fails.' })
+  autoRollback!: boolean;
+  @Field(() => [String], {
+    description: 'Environments released automatically after a successful build.',
+  })
+  autoReleaseEnvs!: string[];
+  @Field(() => Int, {
+    description:
+      "A wave that makes no progress this long fails (the Deployment's progressDeadlineSeconds).",
+  })
+  progressDeadlineSeconds!: number;
+  @Field(() => Int, { description: 'CANARY: canary pods on the first cluster.' })
+  canaryReplicas!: number;
+  @Field(() => Int, {
+    description:
+      'CANARY: seconds a verified canary waits for promoteRelease before the rollout goes on by itself.',
+  })
+  canaryPauseSeconds!: number;
 }
 
-@ObjectType('AppMember', { description: 'A person\'s role on an app.' })
+@ObjectType('AppMember', { description: "A person's role on an app." })
 export class AppMemberType {
   @Field(() => UserType) user!: UserType;
   @Field(() => AppRole) role!: AppRole;
@@ -48,7 +65,10 @@ export class AppType extends Node {
   @Field() stopCommand!: string;
   @Field(() => ContainerSpecType) container!: ContainerSpecType;
   @Field(() => ReleaseConfigType) releaseConfig!: ReleaseConfigType;
-  @Field(() => Int, { description: 'Increases on every update; pass it as `expectedVersion` to update safely.' }) version!: number;
+  @Field(() => Int, {
+    description: 'Increases on every update; pass it as `expectedVersion` to update safely.',
+  })
+  version!: number;
   @Field() createdAt!: Date;
   @Field() updatedAt!: Date;
 }
@@ -63,5 +83,6 @@ export class AppEdge {
 export class AppConnection {
   @Field(() => [AppEdge]) edges!: AppEdge[];
   @Field(() => PageInfo) pageInfo!: PageInfo;
-  @Field(() => Int, { description: 'How many apps match the filter, on all pages.' }) totalCount!: number;
+  @Field(() => Int, { description: 'How many apps match the filter, on all pages.' })
+  totalCount!: number;
 }

@@ -24,19 +24,43 @@
  */
 import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
 import {
-  getArgumentValues, getDirectiveValues, getOperationAST, getVariableValues, GraphQLError, GraphQLIncludeDirective, GraphQLSkipDirective,
-  isAbstractType, Kind, parse,
-  type DocumentNode, type FieldNode, type FragmentDefinitionNode, type FragmentSpreadNode, type GraphQLSchema, type InlineFragmentNode,
-  type NamedTypeNode, type OperationDefinitionNode, type SelectionSetNode,
+  getArgumentValues,
+  getDirectiveValues,
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  isAbstractType,
+  Kind,
+  parse,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type FragmentSpreadNode,
+  type GraphQLSchema,
+  type InlineFragmentNode,
+  type NamedTypeNode,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
 } from 'graphql';
 import type { EntityManager } from '@mikro-orm/core';
 import type { GraphQLContext } from './context.type.js';
-import { auditTargetOf, boundAnonymousFailure, currentAppId, recordAudit, type NewAuditEntry } from '../domain/audit/audit.service.js';
+import {
+  auditTargetOf,
+  boundAnonymousFailure,
+  currentAppId,
+  recordAudit,
+  type NewAuditEntry,
+} from '../domain/audit/audit.service.js';
 import { takeAuditTarget, type AuditTarget } from '../domain/audit/audit-target.js';
 import type { DomainContext } from '../domain/shared/domain-context.js';
 
 /** What a failure report says about the entry concerned (never its arguments). */
-export type AuditEntrySummary = Pick<NewAuditEntry, 'actor' | 'operationName' | 'rootField' | 'target' | 'outcome' | 'errorCode'>;
+export type AuditEntrySummary = Pick<
+  NewAuditEntry,
+  'actor' | 'operationName' | 'rootField' | 'target' | 'outcome' | 'errorCode'
+>;
 
 export interface AuditPluginOptions {
   /** A fresh EntityManager per entry (never the request's: its unit of work is the request's). */
@@ -52,7 +76,11 @@ export interface AuditPluginOptions {
 type RootArgs = { field: string; key: string; args: Record<string, unknown> };
 
 /** The request's variables coerced as execution coerces them; the raw ones when they do not coerce. */
-function coercedVariables(schema: GraphQLSchema, op: OperationDefinitionNode, raw: Record<string, unknown>): Record<string, unknown> {
+function coercedVariables(
+  schema: GraphQLSchema,
+  op: OperationDefinitionNode,
+  raw: Record<string, unknown>,
+): Record<string, unknown> {
   try {
     const r = getVariableValues(schema, op.variableDefinitions ?? [], raw);
     return r.coerced ?? raw;
@@ -62,7 +90,10 @@ function coercedVariables(schema: GraphQLSchema, op: OperationDefinitionNode, ra
 }
 
 /** Does `@skip`/`@include` leave `node` in? Directives that do not evaluate count as "in" (record more, never less). */
-function included(node: FieldNode | FragmentSpreadNode | InlineFragmentNode, variables: Record<string, unknown>): boolean {
+function included(
+  node: FieldNode | FragmentSpreadNode | InlineFragmentNode,
+  variables: Record<string, unknown>,
+): boolean {
   try {
     if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
     if (getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if === false) return false;
@@ -78,12 +109,18 @@ function included(node: FieldNode | FragmentSpreadNode | InlineFragmentNode, var
  * honouring `@skip`/`@include`, one per response key (fields sharing a key are merged and
  * run once), in execution order.
  */
-function rootArgs(schema: GraphQLSchema, document: DocumentNode, op: OperationDefinitionNode, rawVariables: Record<string, unknown>): RootArgs[] {
+function rootArgs(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  op: OperationDefinitionNode,
+  rawVariables: Record<string, unknown>,
+): RootArgs[] {
   const mutation = schema.getMutationType();
   const fields = mutation?.getFields() ?? {};
   const variables = coercedVariables(schema, op, rawVariables);
   const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  for (const d of document.definitions)
+    if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   const applies = (typeCondition: NamedTypeNode | undefined): boolean => {
     if (!typeCondition || !mutation) return true;
     const t = schema.getType(typeCondition.name.value);
@@ -143,14 +180,22 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
    */
   const writeEntry = async (entry: NewAuditEntry): Promise<void> => {
     const summary: AuditEntrySummary = {
-      actor: entry.actor, operationName: entry.operationName, rootField: entry.rootField, target: entry.target, outcome: entry.outcome, errorCode: entry.errorCode,
+      actor: entry.actor,
+      operationName: entry.operationName,
+      rootField: entry.rootField,
+      target: entry.target,
+      outcome: entry.outcome,
+      errorCode: entry.errorCode,
     };
     try {
       await recordAudit(opts.em(), entry);
     } catch (err) {
       opts.onError(err, summary);
       try {
-        await recordAudit(opts.em(), { ...entry, args: { [entry.rootField]: '[arguments not storable: see the server log]' } });
+        await recordAudit(opts.em(), {
+          ...entry,
+          args: { [entry.rootField]: '[arguments not storable: see the server log]' },
+        });
       } catch (again) {
         opts.onError(again, summary);
       }
@@ -173,7 +218,8 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
             const ctx = auditCtx(rc);
             for (const r of rootArgs(rc.schema, rc.document, op, rc.request.variables ?? {})) {
               const { app } = auditTargetOf(r.field, r.args);
-              if (app && ctx && !idsBefore.has(app)) idsBefore.set(app, await currentAppId(ctx, app));
+              if (app && ctx && !idsBefore.has(app))
+                idsBefore.set(app, await currentAppId(ctx, app));
             }
           } catch (err) {
             opts.onError(err);
@@ -184,7 +230,11 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
             willResolveField({ info, args }) {
               if (info.path.prev !== undefined || info.parentType !== mutationType) return;
               const key = String(info.path.key);
-              const entry: Ran = { field: info.fieldName, key, args: { ...(args as Record<string, unknown>) } };
+              const entry: Ran = {
+                field: info.fieldName,
+                key,
+                args: { ...(args as Record<string, unknown>) },
+              };
               ran.set(key, entry);
               // Root mutation fields run one after another, so the slot holds this field's note.
               takeAuditTarget(domain);
@@ -209,8 +259,15 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
             // document selects.
             let roots: RootArgs[] = collected;
             if (ran.size) {
-              const failed = new Set(errors.map((e) => e.path?.[0]).filter((k) => k !== undefined).map(String));
-              roots = collected.filter((r) => ran.has(r.key) || failed.has(r.key)).map((r) => ran.get(r.key) ?? r);
+              const failed = new Set(
+                errors
+                  .map((e) => e.path?.[0])
+                  .filter((k) => k !== undefined)
+                  .map(String),
+              );
+              roots = collected
+                .filter((r) => ran.has(r.key) || failed.has(r.key))
+                .map((r) => ran.get(r.key) ?? r);
               for (const r of ran.values()) if (!roots.some((x) => x.key === r.key)) roots.push(r);
             }
             // Errors without a path (validation, …) concern the whole request, so every field.
@@ -219,7 +276,9 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
             const domain = rc.contextValue?.domain;
             // Callers who are not signed in cannot grow the log without bound (boundAnonymousFailure).
             const write = async (entry: NewAuditEntry): Promise<void> => {
-              const admitted = domain ? await boundAnonymousFailure(domain.deps.kv, domain.clientAddress, entry) : entry;
+              const admitted = domain
+                ? await boundAnonymousFailure(domain.deps.kv, domain.clientAddress, entry)
+                : entry;
               if (admitted) await writeEntry(admitted);
             };
             const common = {
@@ -229,18 +288,35 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
             if (!roots.length) {
               const code = errors[0]?.extensions?.code;
               await write({
-                ...common, rootField: '(none)', target: null, app: null, appId: null, args: {},
+                ...common,
+                rootField: '(none)',
+                target: null,
+                app: null,
+                appId: null,
+                args: {},
                 outcome: errors.length ? 'ERROR' : 'OK',
-                errorCode: errors.length ? (typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR') : null,
+                errorCode: errors.length
+                  ? typeof code === 'string'
+                    ? code
+                    : 'INTERNAL_SERVER_ERROR'
+                  : null,
               });
               return;
             }
             for (const r of roots) {
-              const fieldErrors = [...errors.filter((e) => e.path?.[0] === r.key), ...requestErrors];
+              const fieldErrors = [
+                ...errors.filter((e) => e.path?.[0] === r.key),
+                ...requestErrors,
+              ];
               const guess = auditTargetOf(r.field, r.args);
               const { note, result } = ran.get(r.key) ?? ({} as Partial<Ran>);
               const fromResult = resultApp(result);
-              const app = note?.app !== undefined ? note.app : fromResult !== undefined ? fromResult : guess.app;
+              const app =
+                note?.app !== undefined
+                  ? note.app
+                  : fromResult !== undefined
+                    ? fromResult
+                    : guess.app;
               const target = note?.target ?? guess.target ?? app ?? null;
               const before = app ? idsBefore.get(app) : null;
               const appId = before ?? (app && ctx ? await currentAppId(ctx, app) : null);
@@ -252,7 +328,11 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
                 app: app ?? null,
                 appId,
                 outcome: fieldErrors.length ? 'ERROR' : 'OK',
-                errorCode: fieldErrors.length ? (typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR') : null,
+                errorCode: fieldErrors.length
+                  ? typeof code === 'string'
+                    ? code
+                    : 'INTERNAL_SERVER_ERROR'
+                  : null,
                 args: { [r.field]: r.args },
               });
             }
@@ -270,7 +350,10 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
  * where {@link auditPlugin} records them; a second transport would be a way around the
  * audit log. Returns the errors to send, or undefined to go on.
  */
-export function refuseWebSocketMutation(payload: { query: string; operationName?: string | null }): readonly GraphQLError[] | undefined {
+export function refuseWebSocketMutation(payload: {
+  query: string;
+  operationName?: string | null;
+}): readonly GraphQLError[] | undefined {
   let op: OperationDefinitionNode | null | undefined;
   try {
     op = getOperationAST(parse(payload.query), payload.operationName ?? undefined);
@@ -278,5 +361,10 @@ export function refuseWebSocketMutation(payload: { query: string; operationName?
     return undefined; // graphql-ws reports the syntax error itself
   }
   if (op?.operation !== 'mutation') return undefined;
-  return [new GraphQLError('Send mutations over HTTP (POST /graphql); the WebSocket carries subscriptions and queries only.', { extensions: { code: 'BAD_REQUEST' } })];
+  return [
+    new GraphQLError(
+      'Send mutations over HTTP (POST /graphql); the WebSocket carries subscriptions and queries only.',
+      { extensions: { code: 'BAD_REQUEST' } },
+    ),
+  ];
 }

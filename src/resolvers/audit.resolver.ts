@@ -4,18 +4,34 @@ import { PageArgs, decodeCursor, encodeCursor, pageInfo, pageSize } from './conn
 import type { GraphQLContext } from './context.type.js';
 import { listAuditLog } from '../domain/audit/audit.service.js';
 
-const isAuditCursor = (v: unknown): v is { a: string } => typeof v === 'object' && v !== null && typeof (v as any).a === 'string' && /^\d{1,18}$/.test((v as any).a);
+const isAuditCursor = (v: unknown): v is { a: string } =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as any).a === 'string' &&
+  /^\d{1,18}$/.test((v as any).a);
 
 @Resolver()
 export class AuditResolver {
   @Query(() => AuditEntryConnection, {
-    description: 'The audit log of mutations, newest first. Platform admins read all of it; app OWNERs the entries of their apps.',
+    description:
+      'The audit log of mutations, newest first. Platform admins read all of it; app OWNERs the entries of their apps.',
   })
-  async auditLog(@Args() page: PageArgs, @Arg('filter', () => AuditFilterInput, { nullable: true }) filter: AuditFilterInput | null, @Ctx() ctx: GraphQLContext) {
+  async auditLog(
+    @Args() page: PageArgs,
+    @Arg('filter', () => AuditFilterInput, { nullable: true }) filter: AuditFilterInput | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     const first = pageSize(page.first);
     const after = decodeCursor(page.after, isAuditCursor);
     const res = await listAuditLog(ctx.domain, filter ?? {}, first, after?.a);
     const edges = res.items.map((e) => ({ cursor: encodeCursor({ a: e.id }), node: e }));
-    return { edges, pageInfo: pageInfo(edges.map((e) => e.cursor), res.hasNextPage, Boolean(after)) };
+    return {
+      edges,
+      pageInfo: pageInfo(
+        edges.map((e) => e.cursor),
+        res.hasNextPage,
+        Boolean(after),
+      ),
+    };
   }
 }

@@ -6,7 +6,10 @@ import { k8sServices } from '../k8s/k8s.module.js';
 
 @Resolver(() => ClusterType)
 export class ClusterResolver {
-  @Query(() => [ClusterType], { description: 'Every cluster, with its health; an unreachable cluster has `healthy: false` and an `error`.' })
+  @Query(() => [ClusterType], {
+    description:
+      'Every cluster, with its health; an unreachable cluster has `healthy: false` and an `error`.',
+  })
   clusters(@Ctx() ctx: GraphQLContext) {
     return listClusters(ctx.domain, k8sServices(ctx.services).runtime);
   }

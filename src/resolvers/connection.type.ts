@@ -14,17 +14,24 @@ export const DEFAULT_PAGE = 20;
 
 @ArgsType()
 export class PageArgs {
-  @Field(() => Int, { nullable: true, description: `Page size, 1–${MAX_PAGE} (default ${DEFAULT_PAGE}).` })
+  @Field(() => Int, {
+    nullable: true,
+    description: `Page size, 1–${MAX_PAGE} (default ${DEFAULT_PAGE}).`,
+  })
   first?: number | null;
 
-  @Field(() => String, { nullable: true, description: 'Cursor of the last edge of the previous page.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Cursor of the last edge of the previous page.',
+  })
   after?: string | null;
 }
 
 /** Validated page size. */
 export function pageSize(first: number | null | undefined): number {
   const n = first ?? DEFAULT_PAGE;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE) throw badInput('first', `first must be between 1 and ${MAX_PAGE}.`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE)
+    throw badInput('first', `first must be between 1 and ${MAX_PAGE}.`);
   return n;
 }
 
@@ -33,7 +40,10 @@ export function encodeCursor(key: unknown): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-export function decodeCursor<T>(cursor: string | null | undefined, check: (v: unknown) => v is T): T | undefined {
+export function decodeCursor<T>(
+  cursor: string | null | undefined,
+  check: (v: unknown) => v is T,
+): T | undefined {
   if (!cursor) return undefined;
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -44,6 +54,15 @@ export function decodeCursor<T>(cursor: string | null | undefined, check: (v: un
   throw badInput('after', 'Invalid cursor: pass an endCursor or edge cursor from a previous page.');
 }
 
-export function pageInfo(cursors: string[], hasNextPage: boolean, hasPreviousPage: boolean): PageInfo {
-  return { hasNextPage, hasPreviousPage, startCursor: cursors[0] ?? null, endCursor: cursors[cursors.length - 1] ?? null };
+export function pageInfo(
+  cursors: string[],
+  hasNextPage: boolean,
+  hasPreviousPage: boolean,
+): PageInfo {
+  return {
+    hasNextPage,
+    hasPreviousPage,
+    startCursor: cursors[0] ?? null,
+    endCursor: cursors[cursors.length - 1] ?? null,
+  };
 }

@@ -6,13 +6,20 @@ import { listEnvironments, upsertEnvironment } from '../domain/settings/environm
 
 @Resolver()
 export class EnvironmentResolver {
-  @Query(() => [EnvironmentType], { description: 'Platform environments (dev, test, prod by default), in display order.' })
+  @Query(() => [EnvironmentType], {
+    description: 'Platform environments (dev, test, prod by default), in display order.',
+  })
   async environments(@Ctx() ctx: GraphQLContext) {
     return (await listEnvironments(ctx.domain)).map(presentEnvironment);
   }
 
-  @Mutation(() => EnvironmentType, { description: 'Creates or replaces an environment (admins only).' })
-  async upsertEnvironment(@Arg('input', () => EnvironmentInput) input: EnvironmentInput, @Ctx() ctx: GraphQLContext) {
+  @Mutation(() => EnvironmentType, {
+    description: 'Creates or replaces an environment (admins only).',
+  })
+  async upsertEnvironment(
+    @Arg('input', () => EnvironmentInput) input: EnvironmentInput,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return presentEnvironment(await upsertEnvironment(ctx.domain, input));
   }
 }

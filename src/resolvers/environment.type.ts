@@ -7,7 +7,10 @@ export class DeployTargetType {
   @Field() namespace!: string;
 }
 
-@ObjectType('Environment', { implements: Node, description: 'A platform environment and where it deploys.' })
+@ObjectType('Environment', {
+  implements: Node,
+  description: 'A platform environment and where it deploys.',
+})
 export class EnvironmentType extends Node {
   @Field() name!: string;
   @Field({ description: 'Releases to it need an approved ticket.' }) requiresApproval!: boolean;
@@ -25,5 +28,6 @@ export class EnvironmentInput {
   @Field() name!: string;
   @Field() requiresApproval!: boolean;
   @Field(() => [DeployTargetInput]) targets!: DeployTargetInput[];
-  @Field(() => Int, { nullable: true, description: 'Display order; lower first.' }) position?: number | null;
+  @Field(() => Int, { nullable: true, description: 'Display order; lower first.' }) position?:
+    number | null;
 }

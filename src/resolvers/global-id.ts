@@ -7,7 +7,8 @@ export { toGlobalId };
 export function fromGlobalId(globalId: string, field = 'id'): { type: string; id: string } {
   const raw = Buffer.from(globalId, 'base64url').toString('utf8');
   const i = raw.indexOf(':');
-  if (i <= 0 || !/^[A-Za-z]+$/.test(raw.slice(0, i)) || !raw.slice(i + 1)) throw badInput(field, `"${globalId}" is not a valid id.`);
+  if (i <= 0 || !/^[A-Za-z]+$/.test(raw.slice(0, i)) || !raw.slice(i + 1))
+    throw badInput(field, `"${globalId}" is not a valid id.`);
   return { type: raw.slice(0, i), id: raw.slice(i + 1) };
 }
 

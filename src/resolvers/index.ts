@@ -16,7 +16,27 @@ import { RulesResolver } from './rules.resolver.js';
 import { AppBuildsResolver, BuildResolver, ReleaseBuildResolver } from './build.resolver.js';
 
 /** Every resolver class. Modules add theirs here. */
-export const resolvers: NonEmptyArray<Function> = [NodeResolver, UserResolver, UserFieldsResolver, AppResolver, EnvironmentResolver, AppWorkloadsResolver, WorkloadResolver, ClusterResolver, PlatformEventResolver, AuditResolver, NotificationResolver, ReleaseResolver, AppReleasesResolver, TicketResolver, TicketReleaseResolver, RulesResolver, BuildResolver, AppBuildsResolver, ReleaseBuildResolver];
+export const resolvers: NonEmptyArray<Function> = [
+  NodeResolver,
+  UserResolver,
+  UserFieldsResolver,
+  AppResolver,
+  EnvironmentResolver,
+  AppWorkloadsResolver,
+  WorkloadResolver,
+  ClusterResolver,
+  PlatformEventResolver,
+  AuditResolver,
+  NotificationResolver,
+  ReleaseResolver,
+  AppReleasesResolver,
+  TicketResolver,
+  TicketReleaseResolver,
+  RulesResolver,
+  BuildResolver,
+  AppBuildsResolver,
+  ReleaseBuildResolver,
+];
 
 /** Builds the executable schema (also used to emit schema/schema.graphql). */
 export async function buildPhantomSchema(extra: Function[] = []): Promise<GraphQLSchema> {
@@ -25,7 +45,12 @@ export async function buildPhantomSchema(extra: Function[] = []): Promise<GraphQ
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     validate: false,
     // Every @Subscription passes its own `subscribe` (fed by src/pubsub); type-graphql still demands a pubSub.
-    pubSub: { publish: () => undefined, subscribe: () => { throw new Error('use `subscribe:` on @Subscription'); } },
+    pubSub: {
+      publish: () => undefined,
+      subscribe: () => {
+        throw new Error('use `subscribe:` on @Subscription');
+      },
+    },
     emitSchemaFile: false,
   });
 }

@@ -1,5 +1,8 @@
 /** Maps each item of a subscription's source iterator; `return()` reaches the source (an unsubscribe ends its feed listener). */
-export function mapIterator<T, U>(source: AsyncIterator<T>, fn: (item: T) => U): AsyncIterableIterator<U> {
+export function mapIterator<T, U>(
+  source: AsyncIterator<T>,
+  fn: (item: T) => U,
+): AsyncIterableIterator<U> {
   const mapped: AsyncIterableIterator<U> = {
     next: async () => {
       const n = await source.next();

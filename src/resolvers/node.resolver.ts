@@ -16,13 +16,18 @@ import { DomainError } from '../domain/shared/errors.js';
 
 @Resolver()
 export class NodeResolver {
-  @Query(() => Node, { nullable: true, description: 'Fetches any object by its global id (null if it does not exist). A non-canonical spelling of an id (not exactly as Phantom gave it) is NOT_FOUND.' })
+  @Query(() => Node, {
+    nullable: true,
+    description:
+      'Fetches any object by its global id (null if it does not exist). A non-canonical spelling of an id (not exactly as Phantom gave it) is NOT_FOUND.',
+  })
   async node(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
     requireViewer(ctx.viewer);
     const g = fromGlobalId(id);
     // One object, one id: a non-canonical spelling (`App:0x1`, `App: 1`) names nothing.
     const n = canonicalLocalId(id, g.type);
-    if (n == null) throw new DomainError('NOT_FOUND', `Nothing has the id "${id}".`, { field: 'id' });
+    if (n == null)
+      throw new DomainError('NOT_FOUND', `Nothing has the id "${id}".`, { field: 'id' });
     switch (g.type) {
       case 'App': {
         const a = await ctx.em.findOne(App, { id: n });

@@ -3,7 +3,10 @@ import { PlatformEventType } from './platform-event.type.js';
 
 @InputType({ description: 'Filters for platform events; all given filters must match.' })
 export class PlatformEventFilter {
-  @Field(() => [PlatformEventType], { nullable: true, description: 'Any of these types (default: all).' })
+  @Field(() => [PlatformEventType], {
+    nullable: true,
+    description: 'Any of these types (default: all).',
+  })
   types?: PlatformEventType[] | null;
 
   @Field(() => String, { nullable: true, description: 'Events of this app.' })

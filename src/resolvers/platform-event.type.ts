@@ -9,15 +9,22 @@ export enum PlatformEventOrder {
   OLDEST_FIRST = 'OLDEST_FIRST',
   NEWEST_FIRST = 'NEWEST_FIRST',
 }
-registerEnumType(PlatformEventOrder, { name: 'PlatformEventOrder', description: 'Order of `platformEvents` pages, by event id.' });
+registerEnumType(PlatformEventOrder, {
+  name: 'PlatformEventOrder',
+  description: 'Order of `platformEvents` pages, by event id.',
+});
 
 export { PlatformEventType };
 
 @ObjectType('PlatformEvent', {
-  description: 'A state change in Phantom, recorded in the same transaction as the change. Delivered at least once to stream consumers; dedupe by `id`.',
+  description:
+    'A state change in Phantom, recorded in the same transaction as the change. Delivered at least once to stream consumers; dedupe by `id`.',
 })
 export class PlatformEventObject {
-  @Field(() => ID, { description: 'Decimal number, increasing in commit order with no gaps. Pass the last one you saw as `after` to resume a subscription.' })
+  @Field(() => ID, {
+    description:
+      'Decimal number, increasing in commit order with no gaps. Pass the last one you saw as `after` to resume a subscription.',
+  })
   id!: string;
 
   @Field(() => PlatformEventType)
@@ -26,13 +33,19 @@ export class PlatformEventObject {
   @Field({ description: 'When the change was made.' })
   at!: Date;
 
-  @Field(() => String, { nullable: true, description: 'Username of who caused it; null for the platform itself.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Username of who caused it; null for the platform itself.',
+  })
   actor!: string | null;
 
   @Field(() => String, { nullable: true, description: 'Name of the app concerned, if any.' })
   app!: string | null;
 
-  @Field(() => String, { nullable: true, description: 'Name of the environment concerned, if any.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Name of the environment concerned, if any.',
+  })
   env!: string | null;
 
   @Field(() => JSONResolver, { description: 'Details, by type. Never holds secrets.' })
@@ -45,7 +58,9 @@ export class PlatformEventEdge {
   @Field(() => PlatformEventObject) node!: PlatformEventObject;
 }
 
-@ObjectType('PlatformEventConnection', { description: 'A page of platform events, oldest first unless `order: NEWEST_FIRST`.' })
+@ObjectType('PlatformEventConnection', {
+  description: 'A page of platform events, oldest first unless `order: NEWEST_FIRST`.',
+})
 export class PlatformEventConnection {
   @Field(() => [PlatformEventEdge]) edges!: PlatformEventEdge[];
   @Field(() => PageInfo) pageInfo!: PageInfo;

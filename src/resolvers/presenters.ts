@@ -9,7 +9,12 @@ import { toGlobalId } from './global-id.js';
 export type PresentedApp = AppRecord & { __typename: 'App'; localId: number; id: string };
 
 export function presentApp(a: AppRecord): PresentedApp {
-  return { ...a, __typename: 'App', localId: a.id, id: toGlobalId('App', a.id) } as unknown as PresentedApp;
+  return {
+    ...a,
+    __typename: 'App',
+    localId: a.id,
+    id: toGlobalId('App', a.id),
+  } as unknown as PresentedApp;
 }
 
 /** A user as GraphQL shows it; `isAdmin` is filtered per viewer by the `User.isAdmin` field resolver. */
@@ -19,16 +24,39 @@ export type PresentedUser = ReturnType<typeof presentUser>;
  * `self`: the object is the caller's own user even though the request has no viewer yet
  * (`login` answers with the user who just signed in).
  */
-export function presentUser(u: Pick<User, 'id' | 'username' | 'displayName' | 'isAdmin'>, opts: { self?: boolean } = {}) {
-  return { __typename: 'User' as const, id: toGlobalId('User', u.id), localId: u.id, username: u.username, displayName: u.displayName, isAdmin: u.isAdmin, self: opts.self ?? false };
+export function presentUser(
+  u: Pick<User, 'id' | 'username' | 'displayName' | 'isAdmin'>,
+  opts: { self?: boolean } = {},
+) {
+  return {
+    __typename: 'User' as const,
+    id: toGlobalId('User', u.id),
+    localId: u.id,
+    username: u.username,
+    displayName: u.displayName,
+    isAdmin: u.isAdmin,
+    self: opts.self ?? false,
+  };
 }
 
 export function presentApiToken(t: ApiToken) {
-  return { id: toGlobalId('ApiToken', t.id), name: t.name, scopes: t.scopes, createdAt: t.createdAt, lastUsedAt: t.lastUsedAt ?? null };
+  return {
+    id: toGlobalId('ApiToken', t.id),
+    name: t.name,
+    scopes: t.scopes,
+    createdAt: t.createdAt,
+    lastUsedAt: t.lastUsedAt ?? null,
+  };
 }
 
 export function presentEnvironment(e: Environment) {
-  return { __typename: 'Environment' as const, id: toGlobalId('Environment', e.id), name: e.name, requiresApproval: e.requiresApproval, targets: e.targets };
+  return {
+    __typename: 'Environment' as const,
+    id: toGlobalId('Environment', e.id),
+    name: e.name,
+    requiresApproval: e.requiresApproval,
+    targets: e.targets,
+  };
 }
 
 /**
@@ -36,8 +64,19 @@ export function presentEnvironment(e: Environment) {
  * releases module's `Ticket.release`, and `app` as the name, which the audit plugin reads
  * from a mutation's result); the GraphQL `app` field resolves the App object.
  */
-export type PresentedTicket = TicketRecord & { __typename: 'Ticket'; localId: number; id: string; appName: string };
+export type PresentedTicket = TicketRecord & {
+  __typename: 'Ticket';
+  localId: number;
+  id: string;
+  appName: string;
+};
 
 export function presentTicket(t: TicketRecord): PresentedTicket {
-  return { ...t, __typename: 'Ticket', localId: t.id, id: toGlobalId('Ticket', t.id), appName: t.app } as unknown as PresentedTicket;
+  return {
+    ...t,
+    __typename: 'Ticket',
+    localId: t.id,
+    id: toGlobalId('Ticket', t.id),
+    appName: t.app,
+  } as unknown as PresentedTicket;
 }

@@ -7,7 +7,11 @@ import { PageInfo } from './connection.type.js';
 export class UserType extends Node {
   @Field() username!: string;
   @Field() displayName!: string;
-  @Field(() => Boolean, { nullable: true, description: 'Whether the user is a platform admin. Shown for your own user, and to platform admins (ADMIN-scoped credential) for everyone; null otherwise: who holds admin rights is not every reader\'s business.' })
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      "Whether the user is a platform admin. Shown for your own user, and to platform admins (ADMIN-scoped credential) for everyone; null otherwise: who holds admin rights is not every reader's business.",
+  })
   isAdmin!: boolean | null;
 }
 
@@ -23,14 +27,18 @@ export class UserConnection {
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }
 
-@ObjectType('Session', { description: 'A signed-in session. Send `Authorization: Bearer <token>`.' })
+@ObjectType('Session', {
+  description: 'A signed-in session. Send `Authorization: Bearer <token>`.',
+})
 export class SessionType {
   @Field({ description: 'Session secret; keep it private.' }) token!: string;
   @Field() expiresAt!: Date;
   @Field(() => UserType) user!: UserType;
 }
 
-@ObjectType('ApiToken', { description: 'A long-lived API token (its secret is only shown when created).' })
+@ObjectType('ApiToken', {
+  description: 'A long-lived API token (its secret is only shown when created).',
+})
 export class ApiTokenType {
   @Field(() => ID) id!: string;
   @Field() name!: string;

@@ -25,10 +25,14 @@ export function makeFormatError(logger: Logger) {
       // The request id finds the log line (with the cause) for whoever reports the error.
       const requestId = currentRequestId();
       return {
-        message: requestId ? `Internal server error (request id ${requestId}).` : 'Internal server error.',
+        message: requestId
+          ? `Internal server error (request id ${requestId}).`
+          : 'Internal server error.',
         locations: formatted.locations,
         path: formatted.path,
-        extensions: requestId ? { code: 'INTERNAL_SERVER_ERROR', requestId } : { code: 'INTERNAL_SERVER_ERROR' },
+        extensions: requestId
+          ? { code: 'INTERNAL_SERVER_ERROR', requestId }
+          : { code: 'INTERNAL_SERVER_ERROR' },
       };
     }
     const { stacktrace: _drop, limitCode, ...extensions } = formatted.extensions ?? {};

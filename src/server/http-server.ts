@@ -8,18 +8,34 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CredentialWatch, type CredentialWatchOptions } from './ws-credential-watch.js';
 import { useServer } from 'graphql-ws/use/ws';
 import { sharedSubscribe } from './ws-shared-execution.js';
-import { GraphQLError, getOperationAST, specifiedRules, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import {
+  GraphQLError,
+  getOperationAST,
+  specifiedRules,
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLSchema,
+} from 'graphql';
 import type { Platform } from './platform.js';
 import { buildContext, viewerFromHeader } from './context.js';
 import { requestIdMiddleware } from './request-id.js';
 import { traceRequests, tracingPlugin } from './tracing.js';
 import { makeFormatError } from './format-error.js';
-import { costWithVariables, documentBoundsError, limitRules, resolveLimits, type QueryLimits } from './limits.js';
+import {
+  costWithVariables,
+  documentBoundsError,
+  limitRules,
+  resolveLimits,
+  type QueryLimits,
+} from './limits.js';
 import { prepareWsOperation } from './ws-operation.js';
 import { WsSocketGuard } from './ws-socket-guard.js';
 import { serveMetrics } from './metrics.js';
@@ -58,18 +74,31 @@ type WsExtra = {
   [k: string]: unknown;
 };
 
-const wsOps = (extra: WsExtra): Map<string, { name: string; start: bigint; live: boolean }> => (extra.wsOps ??= new Map());
-const isAsyncIterableResult = (r: unknown): boolean => typeof r === 'object' && r !== null && Symbol.asyncIterator in r;
+const wsOps = (extra: WsExtra): Map<string, { name: string; start: bigint; live: boolean }> =>
+  (extra.wsOps ??= new Map());
+const isAsyncIterableResult = (r: unknown): boolean =>
+  typeof r === 'object' && r !== null && Symbol.asyncIterator in r;
 /** The name a refused document declares for its first operation, read without parsing it. */
 const declaredName = (query: unknown): string | undefined =>
-  typeof query === 'string' ? /^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(query.slice(0, 200))?.[1] : undefined;
+  typeof query === 'string'
+    ? /^\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/.exec(
+        query.slice(0, 200),
+      )?.[1]
+    : undefined;
 /** The operation's name as declared in the document (64 characters at most), or `anonymous`. */
-function wsOperationName(requested: string | null | undefined, args: { document: DocumentNode; operationName?: string | null } | null): string {
+function wsOperationName(
+  requested: string | null | undefined,
+  args: { document: DocumentNode; operationName?: string | null } | null,
+): string {
   const op = args ? getOperationAST(args.document, args.operationName ?? undefined) : null;
   return (op?.name?.value ?? (args ? 'anonymous' : requested || 'unparsed')).slice(0, 64);
 }
 
-export async function startHttpServer(platform: Platform, schema: GraphQLSchema, opts: HttpServerOptions): Promise<RunningServer> {
+export async function startHttpServer(
+  platform: Platform,
+  schema: GraphQLSchema,
+  opts: HttpServerOptions,
+): Promise<RunningServer> {
   const { logger, config } = platform;
   const app = express();
   app.disable('x-powered-by');
@@ -85,9 +114,16 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   // The built web app (web/dist), or null: then browsers get the built-in playground page.
   const web = loadWebApp();
 
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.maxBodyBytes });
+  const wsServer = new WebSocketServer({
+    server: httpServer,
+    path: '/graphql',
+    maxPayload: config.maxBodyBytes,
+  });
   // Registered before useServer's own 'connection' listener, so it runs first.
-  const socketGuard = new WsSocketGuard({ maxSocketsPerClient: config.wsMaxSocketsPerClient, idleTimeoutMs: config.wsIdleTimeoutMs });
+  const socketGuard = new WsSocketGuard({
+    maxSocketsPerClient: config.wsMaxSocketsPerClient,
+    idleTimeoutMs: config.wsIdleTimeoutMs,
+  });
   wsServer.on('connection', (socket, request) => socketGuard.admit(socket, request));
   const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
     {
@@ -95,12 +131,22 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
       // graphql-js's subscribe, sharing each event's execution among the subscribers of one selection (ws-shared-execution.ts).
       subscribe: sharedSubscribe,
       onConnect: async (ctx) => {
-        if (ctx.extra.socket) socketGuard.attach(ctx.extra.socket, () => Object.keys(ctx.subscriptions).length);
+        if (ctx.extra.socket)
+          socketGuard.attach(ctx.extra.socket, () => Object.keys(ctx.subscriptions).length);
         const header = ctx.connectionParams?.authorization;
         try {
-          ctx.extra.viewer = await viewerFromHeader(platform, typeof header === 'string' ? header : undefined);
+          ctx.extra.viewer = await viewerFromHeader(
+            platform,
+            typeof header === 'string' ? header : undefined,
+          );
           if (ctx.extra.viewer && typeof header === 'string' && ctx.extra.socket) {
-            ctx.extra.credentialWatch = new CredentialWatch(platform, header, ctx.extra.viewer, ctx.extra.socket, opts.credentialWatch);
+            ctx.extra.credentialWatch = new CredentialWatch(
+              platform,
+              header,
+              ctx.extra.viewer,
+              ctx.extra.socket,
+              opts.credentialWatch,
+            );
           }
           return true;
         } catch (e) {
@@ -116,10 +162,22 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
         if (ctx.extra.socket) socketGuard.touch(ctx.extra.socket);
         const prepared = prepareWsOperation(schema, rules, payload, limits);
         if (Array.isArray(prepared)) {
-          const codes = prepared.map((e) => String((e as GraphQLError).extensions?.code ?? 'GRAPHQL_VALIDATION_FAILED'));
+          const codes = prepared.map((e) =>
+            String((e as GraphQLError).extensions?.code ?? 'GRAPHQL_VALIDATION_FAILED'),
+          );
           platform.metrics.countErrors(codes);
-          platform.metrics.observeOperation(wsOperationName(payload.operationName ?? declaredName(payload.query), null), 'subscription', codes[0] ?? 'unknown', 0);
-        } else wsOps(ctx.extra).set(id, { name: wsOperationName(payload.operationName, prepared as ExecutionArgs), start: process.hrtime.bigint(), live: false });
+          platform.metrics.observeOperation(
+            wsOperationName(payload.operationName ?? declaredName(payload.query), null),
+            'subscription',
+            codes[0] ?? 'unknown',
+            0,
+          );
+        } else
+          wsOps(ctx.extra).set(id, {
+            name: wsOperationName(payload.operationName, prepared as ExecutionArgs),
+            start: process.hrtime.bigint(),
+            live: false,
+          });
         return prepared;
       },
       // The operation is set up (subscribed, replay started) or answered: time it; count it live.
@@ -127,9 +185,18 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
         const op = wsOps(ctx.extra).get(id);
         if (!op) return;
         const live = isAsyncIterableResult(result);
-        const codes = live ? [] : ((result as { errors?: readonly GraphQLError[] }).errors ?? []).map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+        const codes = live
+          ? []
+          : ((result as { errors?: readonly GraphQLError[] }).errors ?? []).map((e) =>
+              String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'),
+            );
         platform.metrics.countErrors(codes);
-        platform.metrics.observeOperation(op.name, 'subscription', codes[0] ?? 'ok', Number(process.hrtime.bigint() - op.start) / 1e9);
+        platform.metrics.observeOperation(
+          op.name,
+          'subscription',
+          codes[0] ?? 'ok',
+          Number(process.hrtime.bigint() - op.start) / 1e9,
+        );
         if (live) {
           op.live = true;
           platform.metrics.subscriptionDelta(op.name, 1);
@@ -141,22 +208,42 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
         wsOps(ctx.extra).delete(id);
         if (op?.live) platform.metrics.subscriptionDelta(op.name, -1);
       },
-      context: (ctx) => buildContext(platform, ctx.extra.viewer ?? null, (ctx.extra.request as { socket?: { remoteAddress?: string } } | undefined)?.socket?.remoteAddress ?? null),
+      context: (ctx) =>
+        buildContext(
+          platform,
+          ctx.extra.viewer ?? null,
+          (ctx.extra.request as { socket?: { remoteAddress?: string } } | undefined)?.socket
+            ?.remoteAddress ?? null,
+        ),
       // graphql-ws does not run Apollo's formatError: apply the same mapping to its results.
       onNext: async (ctx, id, _payload, _args, result) => {
         const op = ctx.extra.wsOps?.get(id);
         if (op) platform.metrics.countWsMessage(op.name);
         if (ctx.extra.credentialWatch && !(await ctx.extra.credentialWatch.stillValid())) {
           // The event is withheld; the socket closes with 4401 right after this message.
-          return { errors: [formatError({ message: 'Your credential was revoked or expired; sign in again.', extensions: { code: 'UNAUTHENTICATED' } }, new GraphQLError('revoked'))] } as unknown as typeof result;
+          return {
+            errors: [
+              formatError(
+                {
+                  message: 'Your credential was revoked or expired; sign in again.',
+                  extensions: { code: 'UNAUTHENTICATED' },
+                },
+                new GraphQLError('revoked'),
+              ),
+            ],
+          } as unknown as typeof result;
         }
         if (!('errors' in result) || !result.errors?.length) return result;
-        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } as unknown as typeof result;
+        return {
+          ...result,
+          errors: result.errors.map((e) => formatError(e.toJSON(), e)),
+        } as unknown as typeof result;
       },
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => {
-        const f = formatError(e.toJSON(), e);
-        return new GraphQLError(f.message, { extensions: f.extensions });
-      }),
+      onError: (_ctx, _id, _payload, errors) =>
+        errors.map((e) => {
+          const f = formatError(e.toJSON(), e);
+          return new GraphQLError(f.message, { extensions: f.extensions });
+        }),
     },
     wsServer,
   );
@@ -179,7 +266,13 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
       auditPlugin({
         em: () => platform.orm.em.fork(),
         // Loud on purpose: a mutation whose entry is missing is an audit gap someone must look at.
-        onError: (err, entry) => logger.error({ err, audit: entry }, entry ? 'AUDIT ENTRY NOT WRITTEN: a mutation is missing from the audit log' : 'audit plugin failed'),
+        onError: (err, entry) =>
+          logger.error(
+            { err, audit: entry },
+            entry
+              ? 'AUDIT ENTRY NOT WRITTEN: a mutation is missing from the audit log'
+              : 'audit plugin failed',
+          ),
       }),
       {
         // A mutation's answer must show its own writes: its loaders read the primary.
@@ -218,12 +311,22 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   });
   app.get('/readyz', async (_req, res) => {
     const r = await checkReadiness(platform);
-    res.status(r.ok ? 200 : 503).json(r.ok ? { status: 'ready', checks: r.checks } : { status: 'unavailable', checks: r.checks, failed: r.failed });
+    res
+      .status(r.ok ? 200 : 503)
+      .json(
+        r.ok
+          ? { status: 'ready', checks: r.checks }
+          : { status: 'unavailable', checks: r.checks, failed: r.failed },
+      );
   });
 
   // A browser opening /graphql gets the playground; API clients get GraphQL.
   app.get('/graphql', (req, res, next) => {
-    if (req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) === 'text/html' && !req.query.query) {
+    if (
+      req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) ===
+        'text/html' &&
+      !req.query.query
+    ) {
       sendPage(res, playgroundPage(web), web);
       return;
     }
@@ -236,9 +339,14 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
     // Token and selection bounds before Apollo: its validation is the costly step for a hostile
     // document, and no Apollo hook before validation can answer a request (a throw there is a 500).
     (req: Request, res: Response, next: NextFunction) => {
-      const refused = documentBoundsError(req.method === 'GET' ? req.query.query : req.body?.query, limits);
+      const refused = documentBoundsError(
+        req.method === 'GET' ? req.query.query : req.body?.query,
+        limits,
+      );
       if (!refused) return next();
-      res.status(400).json({ errors: [{ message: refused.message, extensions: { code: refused.extensions.code } }] });
+      res.status(400).json({
+        errors: [{ message: refused.message, extensions: { code: refused.extensions.code } }],
+      });
     },
     // After body parsing, so the scope wraps the whole execution (stream callbacks would lose it).
     (_req: Request, res: Response, next: NextFunction) => {
@@ -249,7 +357,12 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
       sqlScope.run(scope, next);
     },
     expressMiddleware(apollo, {
-      context: async ({ req }) => buildContext(platform, await viewerFromHeader(platform, req.headers.authorization), req.ip ?? req.socket.remoteAddress ?? null),
+      context: async ({ req }) =>
+        buildContext(
+          platform,
+          await viewerFromHeader(platform, req.headers.authorization),
+          req.ip ?? req.socket.remoteAddress ?? null,
+        ),
     }),
   );
   opts.mount?.(app);
@@ -260,15 +373,30 @@ export async function startHttpServer(platform: Platform, schema: GraphQLSchema,
   app.use((err: any, _req: Request, res: Response, next: NextFunction) => {
     if (!err) return next();
     if (err.type === 'entity.too.large') {
-      res.status(413).json({ errors: [{ message: `Request body is larger than ${config.maxBodyBytes} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+      res.status(413).json({
+        errors: [
+          {
+            message: `Request body is larger than ${config.maxBodyBytes} bytes.`,
+            extensions: { code: 'PAYLOAD_TOO_LARGE' },
+          },
+        ],
+      });
       return;
     }
     if (err.type === 'entity.parse.failed') {
-      res.status(400).json({ errors: [{ message: 'Request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }] });
+      res.status(400).json({
+        errors: [
+          { message: 'Request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } },
+        ],
+      });
       return;
     }
     logger.error({ err }, 'http error');
-    res.status(500).json({ errors: [{ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    res.status(500).json({
+      errors: [
+        { message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+      ],
+    });
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -17,7 +17,9 @@ import { isWellFormedText, toWellFormedText } from '../domain/shared/text.js';
 function badPathIn(value: unknown, path: string, depth = 0): string | null {
   if (typeof value === 'string') return isWellFormedText(value) ? null : path;
   if (depth > 64 || value === null || typeof value !== 'object') return null;
-  const entries: [string, unknown][] = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((v, i) => [String(i), v])
+    : Object.entries(value);
   for (const [k, v] of entries) {
     if (!isWellFormedText(k)) return `${path}.${toWellFormedText(k)}`;
     const found = badPathIn(v, `${path}.${k}`, depth + 1);
@@ -45,7 +47,10 @@ function literalPath(ancestors: readonly (ASTNode | readonly ASTNode[])[]): stri
  * surrogate (BAD_USER_INPUT, HTTP 400, `extensions.field`: `$var.path` for a variable, the
  * field/argument path for a literal), or null when all text is well-formed.
  */
-export function malformedTextError(document: DocumentNode | null | undefined, variables: Record<string, unknown> | null | undefined): GraphQLError | null {
+export function malformedTextError(
+  document: DocumentNode | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+): GraphQLError | null {
   let field: string | null = null;
   if (variables && typeof variables === 'object') {
     for (const [name, value] of Object.entries(variables)) {
@@ -62,7 +67,10 @@ export function malformedTextError(document: DocumentNode | null | undefined, va
     });
   }
   if (!field) return null;
-  return new GraphQLError(`${field} is not valid text: it holds an unpaired UTF-16 surrogate (send well-formed Unicode).`, {
-    extensions: { code: 'BAD_USER_INPUT', field, http: { status: 400 } },
-  });
+  return new GraphQLError(
+    `${field} is not valid text: it holds an unpaired UTF-16 surrogate (send well-formed Unicode).`,
+    {
+      extensions: { code: 'BAD_USER_INPUT', field, http: { status: 400 } },
+    },
+  );
 }

@@ -8,7 +8,18 @@
  * hostile document (OverlappingFieldsCanBeMerged compares every pair of same-named fields):
  * tokens while parsing, then selections per operation (both QUERY_TOO_COMPLEX).
  */
-import { GraphQLError, Kind, parse, validate, visit, type DocumentNode, type GraphQLSchema, type SelectionSetNode, type ValidationContext, type ValidationRule } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  parse,
+  validate,
+  visit,
+  type DocumentNode,
+  type GraphQLSchema,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
@@ -53,20 +64,31 @@ export const DEFAULT_LIMITS: Required<QueryLimits> = {
 
 /** The limits with every optional bound filled from {@link DEFAULT_LIMITS}. */
 export function resolveLimits(limits: QueryLimits = DEFAULT_LIMITS): Required<QueryLimits> {
-  return { ...DEFAULT_LIMITS, ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) };
+  return {
+    ...DEFAULT_LIMITS,
+    ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
+  };
 }
 
 function reject(code: string) {
   return (ctx: ValidationContext | null, err: GraphQLError) => {
     // Apollo re-labels validation errors GRAPHQL_VALIDATION_FAILED; formatError restores `limitCode`.
-    ctx?.reportError(new GraphQLError(err.message.replace(/^Syntax Error: /, ''), { extensions: { code, limitCode: code } }));
+    ctx?.reportError(
+      new GraphQLError(err.message.replace(/^Syntax Error: /, ''), {
+        extensions: { code, limitCode: code },
+      }),
+    );
   };
 }
 
 export function limitRules(input: QueryLimits = DEFAULT_LIMITS): ValidationRule[] {
   const limits = resolveLimits(input);
   return [
-    maxDepthRule({ n: limits.maxDepth, propagateOnRejection: false, onReject: [reject('QUERY_TOO_DEEP')] }),
+    maxDepthRule({
+      n: limits.maxDepth,
+      propagateOnRejection: false,
+      onReject: [reject('QUERY_TOO_DEEP')],
+    }),
     // graphql-armor's depth rule skips `__schema` entirely (so `ofType` nested 48 deep ran): a
     // second pass counts introspection too, fragments flattened, with room for GraphiQL's query.
     maxDepthRule({
@@ -76,10 +98,23 @@ export function limitRules(input: QueryLimits = DEFAULT_LIMITS): ValidationRule[
       propagateOnRejection: false,
       onReject: [reject('QUERY_TOO_DEEP')],
     }),
-    costLimitRule({ maxCost: limits.maxCost, propagateOnRejection: false, onReject: [reject('QUERY_TOO_COMPLEX')] }),
+    costLimitRule({
+      maxCost: limits.maxCost,
+      propagateOnRejection: false,
+      onReject: [reject('QUERY_TOO_COMPLEX')],
+    }),
     // The default allow-list lets `__typename` aliases through uncounted (13,000 were accepted).
-    maxAliasesRule({ n: limits.maxAliases, allowList: [], propagateOnRejection: false, onReject: [reject('TOO_MANY_ALIASES')] }),
-    maxDirectivesRule({ n: limits.maxDirectives, propagateOnRejection: false, onReject: [reject('TOO_MANY_DIRECTIVES')] }),
+    maxAliasesRule({
+      n: limits.maxAliases,
+      allowList: [],
+      propagateOnRejection: false,
+      onReject: [reject('TOO_MANY_ALIASES')],
+    }),
+    maxDirectivesRule({
+      n: limits.maxDirectives,
+      propagateOnRejection: false,
+      onReject: [reject('TOO_MANY_DIRECTIVES')],
+    }),
   ] as ValidationRule[];
 }
 
@@ -103,12 +138,16 @@ function hasVariablePageArg(doc: DocumentNode): boolean {
  * `first: $n` costs what the variable's value says (the default page when it is null): the cost rule only
  * multiplies literal page sizes, so the variables are written into a copy of the document.
  */
-export function inlinePageVariables(doc: DocumentNode, variables: Record<string, unknown> | null | undefined): DocumentNode {
+export function inlinePageVariables(
+  doc: DocumentNode,
+  variables: Record<string, unknown> | null | undefined,
+): DocumentNode {
   // A variable left out takes its declared default (`$n: Int = 100`), as execution will.
   const defaults: Record<string, unknown> = {};
   visit(doc, {
     VariableDefinition(def) {
-      if (def.defaultValue?.kind === Kind.INT) defaults[def.variable.name.value] = Number(def.defaultValue.value);
+      if (def.defaultValue?.kind === Kind.INT)
+        defaults[def.variable.name.value] = Number(def.defaultValue.value);
     },
   });
   return visit(doc, {
@@ -116,7 +155,10 @@ export function inlinePageVariables(doc: DocumentNode, variables: Record<string,
       if (!PAGE_ARGS.has(node.name.value) || node.value.kind !== Kind.VARIABLE) return undefined;
       const name = node.value.name.value;
       const v = variables && name in variables ? variables[name] : defaults[name];
-      const n = typeof v === 'number' && Number.isInteger(v) && v > 0 ? Math.min(v, 10_000) : DEFAULT_PAGE_SIZE;
+      const n =
+        typeof v === 'number' && Number.isInteger(v) && v > 0
+          ? Math.min(v, 10_000)
+          : DEFAULT_PAGE_SIZE;
       return { ...node, value: { kind: Kind.INT, value: String(n) } };
     },
   });
@@ -126,18 +168,33 @@ export function inlinePageVariables(doc: DocumentNode, variables: Record<string,
  * The cost check with the request's variables, run once the operation is known (Apollo's
  * didResolveOperation; graphql-ws onSubscribe). Returns the refusal, or null.
  */
-export function costWithVariables(schema: GraphQLSchema, doc: DocumentNode, variables: Record<string, unknown> | null | undefined, limits: QueryLimits = DEFAULT_LIMITS): GraphQLError | null {
+export function costWithVariables(
+  schema: GraphQLSchema,
+  doc: DocumentNode,
+  variables: Record<string, unknown> | null | undefined,
+  limits: QueryLimits = DEFAULT_LIMITS,
+): GraphQLError | null {
   if (!hasVariablePageArg(doc)) return null; // literal pages were already costed during validation
   const errors = validate(schema, inlinePageVariables(doc, variables), [
-    costLimitRule({ maxCost: limits.maxCost, propagateOnRejection: false, onReject: [reject('QUERY_TOO_COMPLEX')] }) as ValidationRule,
+    costLimitRule({
+      maxCost: limits.maxCost,
+      propagateOnRejection: false,
+      onReject: [reject('QUERY_TOO_COMPLEX')],
+    }) as ValidationRule,
   ]);
   const e = errors[0];
-  return e ? new GraphQLError(e.message, { extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } } }) : null;
+  return e
+    ? new GraphQLError(e.message, {
+        extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } },
+      })
+    : null;
 }
 
 /** The refusal for a document over a pre-validation bound (HTTP 400, QUERY_TOO_COMPLEX). */
 function tooComplex(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } } });
+  return new GraphQLError(message, {
+    extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } },
+  });
 }
 
 /** graphql-js's message when `maxTokens` stops the parser ("more that" in 16.x, "more than" in later lines). */
@@ -147,9 +204,14 @@ const TOKEN_LIMIT_MESSAGE = /Document contains more tha[nt] (\d+) tokens/;
  * Parses within the token limit. Returns the document, or the error to answer with:
  * QUERY_TOO_COMPLEX over the token limit, GRAPHQL_PARSE_FAILED for bad syntax (as over HTTP).
  */
-export function parseWithinLimits(query: unknown, limits: QueryLimits = DEFAULT_LIMITS): DocumentNode | GraphQLError {
+export function parseWithinLimits(
+  query: unknown,
+  limits: QueryLimits = DEFAULT_LIMITS,
+): DocumentNode | GraphQLError {
   if (typeof query !== 'string' || !query.trim()) {
-    return new GraphQLError('The operation must contain a non-empty `query`.', { extensions: { code: 'BAD_REQUEST' } });
+    return new GraphQLError('The operation must contain a non-empty `query`.', {
+      extensions: { code: 'BAD_REQUEST' },
+    });
   }
   try {
     return parse(query, { maxTokens: resolveLimits(limits).maxTokens });
@@ -157,7 +219,10 @@ export function parseWithinLimits(query: unknown, limits: QueryLimits = DEFAULT_
     if (!(e instanceof GraphQLError)) throw e;
     const overTokens = TOKEN_LIMIT_MESSAGE.exec(e.message);
     if (overTokens) return tooComplex(`Document has more than ${overTokens[1]} tokens.`);
-    return new GraphQLError(e.message, { locations: e.locations, extensions: { code: 'GRAPHQL_PARSE_FAILED' } } as never);
+    return new GraphQLError(e.message, {
+      locations: e.locations,
+      extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+    } as never);
   }
 }
 
@@ -168,7 +233,8 @@ export function parseWithinLimits(query: unknown, limits: QueryLimits = DEFAULT_
  */
 export function countSelections(doc: DocumentNode): number {
   const fragments = new Map<string, SelectionSetNode>();
-  for (const d of doc.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d.selectionSet);
+  for (const d of doc.definitions)
+    if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d.selectionSet);
   const memo = new Map<string, number | null>();
   const inFragment = (name: string): number => {
     const known = memo.get(name);
@@ -189,12 +255,16 @@ export function countSelections(doc: DocumentNode): number {
     return n;
   };
   let max = 0;
-  for (const d of doc.definitions) if (d.kind === Kind.OPERATION_DEFINITION) max = Math.max(max, inSet(d.selectionSet));
+  for (const d of doc.definitions)
+    if (d.kind === Kind.OPERATION_DEFINITION) max = Math.max(max, inSet(d.selectionSet));
   return max;
 }
 
 /** The refusal of a document with more selections than allowed, or null. Run it before validation. */
-export function selectionLimitError(doc: DocumentNode, limits: QueryLimits = DEFAULT_LIMITS): GraphQLError | null {
+export function selectionLimitError(
+  doc: DocumentNode,
+  limits: QueryLimits = DEFAULT_LIMITS,
+): GraphQLError | null {
   const max = resolveLimits(limits).maxSelections;
   const n = countSelections(doc);
   return n > max ? tooComplex(`Operation has ${n} selections; the limit is ${max}.`) : null;
@@ -205,9 +275,13 @@ export function selectionLimitError(doc: DocumentNode, limits: QueryLimits = DEF
  * Returns the refusal, or null; a syntax error is not a refusal here (it is answered
  * GRAPHQL_PARSE_FAILED on the normal path).
  */
-export function documentBoundsError(query: unknown, limits: QueryLimits = DEFAULT_LIMITS): GraphQLError | null {
+export function documentBoundsError(
+  query: unknown,
+  limits: QueryLimits = DEFAULT_LIMITS,
+): GraphQLError | null {
   if (typeof query !== 'string') return null;
   const parsed = parseWithinLimits(query, limits);
-  if (parsed instanceof GraphQLError) return parsed.extensions.code === 'QUERY_TOO_COMPLEX' ? parsed : null;
+  if (parsed instanceof GraphQLError)
+    return parsed.extensions.code === 'QUERY_TOO_COMPLEX' ? parsed : null;
   return selectionLimitError(parsed, limits);
 }

@@ -68,7 +68,12 @@ export function createMetrics(platform: Platform): PhantomMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  const errors = new Counter({ name: 'phantom_graphql_errors_total', help: 'GraphQL errors by extensions.code.', labelNames: ['code'], registers: [registry] });
+  const errors = new Counter({
+    name: 'phantom_graphql_errors_total',
+    help: 'GraphQL errors by extensions.code.',
+    labelNames: ['code'],
+    registers: [registry],
+  });
   let wsServer: { clients: Set<unknown> } | undefined;
   new Gauge({
     name: 'phantom_websocket_sockets',
@@ -80,12 +85,15 @@ export function createMetrics(platform: Platform): PhantomMetrics {
   });
   new Gauge({
     name: 'phantom_subscription_watchers',
-    help: 'Subscribers of this process\'s live feeds, by feed (platformEvents, releaseProgress: releases watched).',
+    help: "Subscribers of this process's live feeds, by feed (platformEvents, releaseProgress: releases watched).",
     labelNames: ['feed'],
     registers: [registry],
     collect() {
       this.set({ feed: 'platformEvents' }, platform.services.platformEvents?.listenerCount ?? 0);
-      this.set({ feed: 'releaseProgress' }, platform.services.releaseProgress?.watchedReleases ?? 0);
+      this.set(
+        { feed: 'releaseProgress' },
+        platform.services.releaseProgress?.watchedReleases ?? 0,
+      );
     },
   });
   new Gauge({
@@ -114,7 +122,11 @@ export function createMetrics(platform: Platform): PhantomMetrics {
     registers: [registry],
     collect() {
       // knex's tarn pool; absent on drivers without one.
-      const pool = (platform.orm.em.getConnection('write') as unknown as { getKnex?: () => { client?: { pool?: any } } }).getKnex?.().client?.pool;
+      const pool = (
+        platform.orm.em.getConnection('write') as unknown as {
+          getKnex?: () => { client?: { pool?: any } };
+        }
+      ).getKnex?.().client?.pool;
       if (!pool) return;
       this.set({ state: 'used' }, pool.numUsed());
       this.set({ state: 'free' }, pool.numFree());
@@ -179,7 +191,12 @@ export function createMetrics(platform: Platform): PhantomMetrics {
             countErrors(codes);
             // An operation's name comes from the document; a name nobody declared is one label value, not many.
             const name = rc.operationName ?? (rc.operation ? 'anonymous' : 'unparsed');
-            observeOperation(name.slice(0, 64), rc.operation?.operation ?? 'unknown', codes[0] ?? 'ok', Number(process.hrtime.bigint() - start) / 1e9);
+            observeOperation(
+              name.slice(0, 64),
+              rc.operation?.operation ?? 'unknown',
+              codes[0] ?? 'ok',
+              Number(process.hrtime.bigint() - start) / 1e9,
+            );
           },
         };
       },
@@ -202,7 +219,12 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * Answers a `/metrics` request: 401 without the bearer token when `token` is set (compared
  * in constant time), else the registry's text.
  */
-export async function serveMetrics(metrics: PhantomMetrics, token: string | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function serveMetrics(
+  metrics: PhantomMetrics,
+  token: string | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   if (token) {
     const given = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
     if (!timingSafeEqual(digest(given), digest(token))) {

@@ -53,7 +53,8 @@ function redisSettingOf(target: string): string {
 
 /** A URL for messages: without its password. */
 function redactUrl(url: string): string {
-  if (url.startsWith('redis-sentinel://') || url.startsWith('redis-cluster://')) return url.replace(/\/\/[^@/]*@/, '//***@');
+  if (url.startsWith('redis-sentinel://') || url.startsWith('redis-cluster://'))
+    return url.replace(/\/\/[^@/]*@/, '//***@');
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
@@ -69,7 +70,10 @@ export interface PlatformOptions {
   logger?: Logger;
 }
 
-export async function createPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
+export async function createPlatform(
+  config: Config,
+  opts: PlatformOptions = {},
+): Promise<Platform> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   // OpenTelemetry traces only when OTEL_EXPORTER_OTLP_ENDPOINT is set (tracing.ts).
   const tracing = await startTracing(config.otelEndpoint);
@@ -87,11 +91,16 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     } else if (isMysql(orm)) {
       const pending = await orm.getMigrator().getPendingMigrations();
       if (pending.length) {
-        throw new Error(`The database has ${pending.length} pending migration(s): run "phantom migrate" first (or set PHANTOM_MIGRATE_ON_START=on).`);
+        throw new Error(
+          `The database has ${pending.length} pending migration(s): run "phantom migrate" first (or set PHANTOM_MIGRATE_ON_START=on).`,
+        );
       }
     }
     const kv: KvStore = config.redisUrl
-      ? new RedisKvStore(config.redisUrl, { prefix: config.redisPrefix, commandTimeoutMs: config.redisCommandTimeoutMs })
+      ? new RedisKvStore(config.redisUrl, {
+          prefix: config.redisPrefix,
+          commandTimeoutMs: config.redisCommandTimeoutMs,
+        })
       : new MemoryKvStore();
     closers.push(() => kv.close());
     if (config.redisUrl) {
@@ -100,10 +109,18 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       // first connection is still being made.
       const deadline = Date.now() + REDIS_START_TIMEOUT_MS;
       let reachable = false;
-      while (!(reachable = await kv.ping()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      if (!reachable) throw new Error(`Redis at ${redactUrl(config.redisUrl)} is not reachable (${redisSettingOf(config.redisUrl)}); start it or fix the setting.`);
+      while (!(reachable = await kv.ping()) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      if (!reachable)
+        throw new Error(
+          `Redis at ${redactUrl(config.redisUrl)} is not reachable (${redisSettingOf(config.redisUrl)}); start it or fix the setting.`,
+        );
     }
-    const messaging = createMessaging<PhantomTopics>({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, commandTimeoutMs: config.redisCommandTimeoutMs });
+    const messaging = createMessaging<PhantomTopics>({
+      redisUrl: config.redisUrl,
+      keyPrefix: config.redisPrefix,
+      commandTimeoutMs: config.redisCommandTimeoutMs,
+    });
     closers.push(() => messaging.close());
     const cache = new Cache(kv, config.cacheTtlSeconds);
     const listeners = new Set<() => void>();
@@ -117,15 +134,32 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       appDeletionGuards: [],
       // Every engine (this process's and other replicas') looks at the release now.
       onReleaseSignal: (id) => {
-        messaging.bus.publish('releaseSignal', { id }).catch((err) => logger.warn({ err }, 'release signal not sent (engines find the release at their next poll)'));
+        messaging.bus
+          .publish('releaseSignal', { id })
+          .catch((err) =>
+            logger.warn(
+              { err },
+              'release signal not sent (engines find the release at their next poll)',
+            ),
+          );
       },
       onBuildSignal: (id) => {
-        messaging.bus.publish('buildSignal', { id }).catch((err) => logger.warn({ err }, 'build signal not sent (engines find the build at their next poll)'));
+        messaging.bus
+          .publish('buildSignal', { id })
+          .catch((err) =>
+            logger.warn(
+              { err },
+              'build signal not sent (engines find the build at their next poll)',
+            ),
+          );
       },
       ticketTtlHours: config.ticketTtlHours,
       // The releases module registers its RELEASE_APPROVAL hook at start.
       ticketDecisionHooks: {},
-      webhookPolicy: { allowPrivate: config.webhookAllowPrivate, allowedHosts: config.webhookAllowedHosts },
+      webhookPolicy: {
+        allowPrivate: config.webhookAllowPrivate,
+        allowedHosts: config.webhookAllowedHosts,
+      },
     };
     // A decision on a release's approval ticket reaches the release (any role decides tickets).
     registerReleaseApprovalHook(deps);
@@ -133,7 +167,14 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     await ensureDefaultEnvironments(em);
     if (config.adminToken) await ensureBootstrapAdmin(em, config.adminToken);
     const platform: Platform = {
-      config, orm, sqlStats: stats, kv, cache, deps, logger, messaging,
+      config,
+      orm,
+      sqlStats: stats,
+      kv,
+      cache,
+      deps,
+      logger,
+      messaging,
       eventsCommittedListeners: listeners,
       services: {},
       // Set just below: the collectors read the platform itself at scrape time.

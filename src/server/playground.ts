@@ -27,7 +27,14 @@ export function loadWebApp(dir: string = DEFAULT_WEB_DIST): WebApp | null {
   const index = join(dir, 'index.html');
   if (!existsSync(index)) return null;
   const indexHtml = readFileSync(index, 'utf8');
-  return { dir, indexHtml, playgroundShell: indexHtml.replace(/<title>[^<]*<\/title>/, '<title>Phantom GraphQL playground</title>') };
+  return {
+    dir,
+    indexHtml,
+    playgroundShell: indexHtml.replace(
+      /<title>[^<]*<\/title>/,
+      '<title>Phantom GraphQL playground</title>',
+    ),
+  };
 }
 
 /** What a browser gets on GET /graphql: the bundled GraphiQL, or the built-in page without a build. */
@@ -55,7 +62,8 @@ export const APP_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const sha256 = (text: string): string => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+const sha256 = (text: string): string =>
+  `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 
 /**
  * The built-in playground's policy: it is one self-contained page, so its one inline script
@@ -122,7 +130,10 @@ export function mountWebApp(app: express.Express, web: WebApp | null): void {
     res.set('x-content-type-options', 'nosniff');
     next();
   });
-  app.use('/assets', express.static(join(web.dir, 'assets'), { index: false, immutable: true, maxAge: '365d' }));
+  app.use(
+    '/assets',
+    express.static(join(web.dir, 'assets'), { index: false, immutable: true, maxAge: '365d' }),
+  );
   app.use(express.static(web.dir, { index: false }));
   app.get('/{*splat}', (req, res, next) => {
     if (SERVER_PATHS.test(req.path)) return next();

@@ -34,7 +34,10 @@ function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
 }
 
 /** Runs the checks of `platform`, each within `budgetMs` (default {@link READINESS_BUDGET_MS}). */
-export async function checkReadiness(platform: Platform, budgetMs = READINESS_BUDGET_MS): Promise<Readiness> {
+export async function checkReadiness(
+  platform: Platform,
+  budgetMs = READINESS_BUDGET_MS,
+): Promise<Readiness> {
   const [database, kv] = await Promise.all([
     within(budgetMs, async () => {
       await platform.orm.em.getConnection('write').execute('select 1');
@@ -42,7 +45,12 @@ export async function checkReadiness(platform: Platform, budgetMs = READINESS_BU
     }),
     within(budgetMs, () => platform.kv.ping()),
   ]);
-  const checks: Record<string, boolean> = { database, [platform.config.redisUrl ? 'redis' : 'cache']: kv };
-  const failed = Object.entries(checks).filter(([, ok]) => !ok).map(([name]) => name);
+  const checks: Record<string, boolean> = {
+    database,
+    [platform.config.redisUrl ? 'redis' : 'cache']: kv,
+  };
+  const failed = Object.entries(checks)
+    .filter(([, ok]) => !ok)
+    .map(([name]) => name);
   return { ok: failed.length === 0, checks, failed };
 }

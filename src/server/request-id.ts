@@ -36,7 +36,17 @@ export function requestIdMiddleware(logger?: Logger) {
       const started = process.hrtime.bigint();
       res.once('finish', () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        scope.run(id, () => logger.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request'));
+        scope.run(id, () =>
+          logger.debug(
+            {
+              method: req.method,
+              path: req.path,
+              status: res.statusCode,
+              ms: Math.round(ms * 10) / 10,
+            },
+            'request',
+          ),
+        );
       });
     }
     scope.run(id, next);

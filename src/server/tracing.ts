@@ -5,7 +5,14 @@
  * `traceparent` from the caller), one per GraphQL operation, one per release engine run.
  * The standard OTEL_* variables (OTEL_SERVICE_NAME, OTEL_BSP_*, OTEL_TRACES_SAMPLER…) apply.
  */
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Span,
+} from '@opentelemetry/api';
 import type { NextFunction, Request, Response } from 'express';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { currentRequestId } from './request-id.js';
@@ -23,21 +30,39 @@ export interface Tracing {
 let started: Promise<Tracing> | undefined;
 
 /** Starts the SDK once per process when `endpoint` is set. */
-export function startTracing(endpoint: string | undefined, serviceName = 'phantom'): Promise<Tracing> {
-  if (!endpoint) return Promise.resolve({ enabled: false, flush: async () => {}, shutdown: async () => {} });
+export function startTracing(
+  endpoint: string | undefined,
+  serviceName = 'phantom',
+): Promise<Tracing> {
+  if (!endpoint)
+    return Promise.resolve({ enabled: false, flush: async () => {}, shutdown: async () => {} });
   started ??= (async () => {
-    const [{ NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
+    const [
+      { NodeTracerProvider, BatchSpanProcessor },
+      { OTLPTraceExporter },
+      { resourceFromAttributes },
+    ] = await Promise.all([
       import('@opentelemetry/sdk-trace-node'),
       import('@opentelemetry/exporter-trace-otlp-http'),
       import('@opentelemetry/resources'),
     ]);
     const provider = new NodeTracerProvider({
-      resource: resourceFromAttributes({ 'service.name': process.env.OTEL_SERVICE_NAME ?? serviceName }),
-      spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` }))],
+      resource: resourceFromAttributes({
+        'service.name': process.env.OTEL_SERVICE_NAME ?? serviceName,
+      }),
+      spanProcessors: [
+        new BatchSpanProcessor(
+          new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` }),
+        ),
+      ],
     });
     // AsyncLocalStorage context and the W3C trace-context propagator.
     provider.register();
-    return { enabled: true, flush: () => provider.forceFlush(), shutdown: () => provider.shutdown() };
+    return {
+      enabled: true,
+      flush: () => provider.forceFlush(),
+      shutdown: () => provider.shutdown(),
+    };
   })();
   return started;
 }
@@ -46,10 +71,18 @@ export function startTracing(endpoint: string | undefined, serviceName = 'phanto
 export function traceRequests(req: Request, res: Response, next: NextFunction): void {
   if (!isRecording()) return next();
   const parent = propagation.extract(context.active(), req.headers);
-  const span = tracer.startSpan(`${req.method} ${req.path}`, {
-    kind: SpanKind.SERVER,
-    attributes: { 'http.request.method': req.method, 'url.path': req.path, 'phantom.request_id': currentRequestId() ?? '' },
-  }, parent);
+  const span = tracer.startSpan(
+    `${req.method} ${req.path}`,
+    {
+      kind: SpanKind.SERVER,
+      attributes: {
+        'http.request.method': req.method,
+        'url.path': req.path,
+        'phantom.request_id': currentRequestId() ?? '',
+      },
+    },
+    parent,
+  );
   res.once('finish', () => {
     span.setAttribute('http.response.status_code', res.statusCode);
     if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
@@ -85,7 +118,11 @@ export function tracingPlugin(): ApolloServerPlugin {
 }
 
 /** Runs `fn` in a span named `name` (the release engine's runs). */
-export async function inSpan<T>(name: string, attributes: Record<string, string | number>, fn: () => Promise<T>): Promise<T> {
+export async function inSpan<T>(
+  name: string,
+  attributes: Record<string, string | number>,
+  fn: () => Promise<T>,
+): Promise<T> {
   if (!isRecording()) return fn();
   return tracer.startActiveSpan(name, { attributes }, async (span) => {
     try {

@@ -12,7 +12,10 @@ export interface CredentialWatchOptions {
   periodMs: number;
 }
 
-export const DEFAULT_CREDENTIAL_WATCH: CredentialWatchOptions = { minIntervalMs: 1000, periodMs: 30_000 };
+export const DEFAULT_CREDENTIAL_WATCH: CredentialWatchOptions = {
+  minIntervalMs: 1000,
+  periodMs: 30_000,
+};
 
 /** What one credential lookup found: the viewer now (null: no credential), gone (with why), or a passing fault. */
 export type CredentialVerdict = { viewer: Viewer | null } | { gone: string } | { fault: true };
@@ -82,7 +85,8 @@ export class CredentialChecks {
       return { viewer: await this.lookup(header) };
     } catch (e) {
       // Only a credential that is really gone ends the socket; a passing database/Redis fault does not.
-      if ((e as { code?: string }).code === 'UNAUTHENTICATED') return { gone: (e as Error).message };
+      if ((e as { code?: string }).code === 'UNAUTHENTICATED')
+        return { gone: (e as Error).message };
       return { fault: true };
     }
   }
@@ -90,7 +94,9 @@ export class CredentialChecks {
 
 /** The process's shared checks (created on first use). */
 export function credentialChecksOf(platform: Platform): CredentialChecks {
-  return (platform.services.credentialChecks ??= new CredentialChecks((header) => authenticate(platform.orm.em.fork(), platform.deps, header)));
+  return (platform.services.credentialChecks ??= new CredentialChecks((header) =>
+    authenticate(platform.orm.em.fork(), platform.deps, header),
+  ));
 }
 
 /**
@@ -140,7 +146,12 @@ export class CredentialWatch {
     if ('gone' in v) reason = v.gone;
     else if ('viewer' in v) {
       const now = v.viewer;
-      if (!now || now.userId !== this.viewer.userId || now.isAdmin !== this.viewer.isAdmin || now.scopes.join() !== this.viewer.scopes.join()) {
+      if (
+        !now ||
+        now.userId !== this.viewer.userId ||
+        now.isAdmin !== this.viewer.isAdmin ||
+        now.scopes.join() !== this.viewer.scopes.join()
+      ) {
         reason = 'Your rights changed; reconnect.';
       }
     }

@@ -14,7 +14,16 @@
  * objects of that subscriber alone, so they are never shared. A subscription field whose
  * fields read the context must not be listed here.
  */
-import { createSourceEventStream, execute, getOperationAST, Kind, print, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import {
+  createSourceEventStream,
+  execute,
+  getOperationAST,
+  Kind,
+  print,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+} from 'graphql';
 
 /** Root subscription fields whose result depends on the event and the selection only. */
 export const SHAREABLE_SUBSCRIPTIONS = new Set(['platformEvents']);
@@ -33,7 +42,12 @@ export function shareKey(args: ExecutionArgs): string | null {
   const op = getOperationAST(args.document, args.operationName ?? undefined);
   if (op?.operation !== 'subscription') return null;
   const roots = op.selectionSet.selections;
-  if (roots.length !== 1 || roots[0]!.kind !== Kind.FIELD || !SHAREABLE_SUBSCRIPTIONS.has(roots[0]!.name.value)) return null;
+  if (
+    roots.length !== 1 ||
+    roots[0]!.kind !== Kind.FIELD ||
+    !SHAREABLE_SUBSCRIPTIONS.has(roots[0]!.name.value)
+  )
+    return null;
   let text = printed.get(args.document);
   if (text === undefined) printed.set(args.document, (text = print(args.document)));
   return `${args.operationName ?? ''}\n${JSON.stringify(args.variableValues ?? {})}\n${text}`;
@@ -59,7 +73,10 @@ function executeShared(args: ExecutionArgs, key: string, payload: unknown): Resu
 }
 
 /** Maps a source stream to execution results, passing return()/throw() on (as graphql-js's mapAsyncIterator). */
-function mapResults(source: AsyncIterable<unknown>, fn: (payload: unknown) => Result): AsyncGenerator<ExecutionResult, void, void> {
+function mapResults(
+  source: AsyncIterable<unknown>,
+  fn: (payload: unknown) => Result,
+): AsyncGenerator<ExecutionResult, void, void> {
   const it = source[Symbol.asyncIterator]();
   const close = async () => {
     await it.return?.();
@@ -82,7 +99,9 @@ function mapResults(source: AsyncIterable<unknown>, fn: (payload: unknown) => Re
     async throw(err?: unknown): Promise<IteratorResult<ExecutionResult, void>> {
       if (typeof it.throw === 'function') {
         const r = await it.throw(err);
-        return r.done ? { value: undefined, done: true } : { value: await fn(r.value), done: false };
+        return r.done
+          ? { value: undefined, done: true }
+          : { value: await fn(r.value), done: false };
       }
       await close();
       throw err;
@@ -95,9 +114,14 @@ function mapResults(source: AsyncIterable<unknown>, fn: (payload: unknown) => Re
 }
 
 /** The `subscribe` option of graphql-ws's useServer. */
-export async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncGenerator<ExecutionResult, void, void> | ExecutionResult> {
+export async function sharedSubscribe(
+  args: ExecutionArgs,
+): Promise<AsyncGenerator<ExecutionResult, void, void> | ExecutionResult> {
   const stream = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
   const key = shareKey(args);
-  return mapResults(stream as AsyncIterable<unknown>, key == null ? (p) => run(args, p) : (p) => executeShared(args, key, p));
+  return mapResults(
+    stream as AsyncIterable<unknown>,
+    key == null ? (p) => run(args, p) : (p) => executeShared(args, key, p),
+  );
 }

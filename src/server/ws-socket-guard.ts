@@ -45,7 +45,10 @@ export class WsSocketGuard {
     const client = request.socket.remoteAddress ?? 'unknown';
     const open = this.perClient.get(client) ?? 0;
     if (open >= this.opts.maxSocketsPerClient) {
-      socket.close(WS_CLOSE_TOO_MANY_SOCKETS, `Too many sockets from this client (limit ${this.opts.maxSocketsPerClient})`);
+      socket.close(
+        WS_CLOSE_TOO_MANY_SOCKETS,
+        `Too many sockets from this client (limit ${this.opts.maxSocketsPerClient})`,
+      );
       return;
     }
     this.perClient.set(client, open + 1);

@@ -5,7 +5,9 @@ import { errorCode, startTestPhantom, type TestPhantom } from '../support/harnes
 describe('query limits, refused before execution (embedded)', () => {
   let t: TestPhantom;
   beforeAll(async () => {
-    t = await startTestPhantom('embedded', { limits: { maxDepth: 5, maxCost: 150, maxAliases: 5, maxDirectives: 10 } });
+    t = await startTestPhantom('embedded', {
+      limits: { maxDepth: 5, maxCost: 150, maxAliases: 5, maxDirectives: 10 },
+    });
   });
   afterAll(async () => {
     await t?.stop();
@@ -20,8 +22,11 @@ describe('query limits, refused before execution (embedded)', () => {
   });
 
   it('refuses an expensive query with QUERY_TOO_COMPLEX', async () => {
-    const fields = 'id name kind description repository buildCommand startCommand stopCommand version createdAt updatedAt';
-    const r = await t.gql(`{ a: apps(first: 100) { edges { node { ${fields} container { replicas cpu memory port healthCheckPath } releaseConfig { strategy autoRollback autoReleaseEnvs } } } } b: apps { edges { node { ${fields} } } } }`);
+    const fields =
+      'id name kind description repository buildCommand startCommand stopCommand version createdAt updatedAt';
+    const r = await t.gql(
+      `{ a: apps(first: 100) { edges { node { ${fields} container { replicas cpu memory port healthCheckPath } releaseConfig { strategy autoRollback autoReleaseEnvs } } } } b: apps { edges { node { ${fields} } } } }`,
+    );
     expect(r.errors?.map((e) => e.extensions?.code)).toContain('QUERY_TOO_COMPLEX');
   });
 
@@ -35,32 +40,50 @@ describe('query limits, refused before execution (embedded)', () => {
     const unset = await t.gql(q, {});
     expect(errorCode(unset)).toBe('QUERY_TOO_COMPLEX'); // null counts as the default page of 20
     // A declared default counts when the variable is left out.
-    const withDefault = await t.gql(`query($f: Int = 100) { a: apps(first: $f) { edges { node { name } } } }`, {});
+    const withDefault = await t.gql(
+      `query($f: Int = 100) { a: apps(first: $f) { edges { node { name } } } }`,
+      {},
+    );
     expect(errorCode(withDefault)).toBe('QUERY_TOO_COMPLEX');
-    const smallDefault = await t.gql(`query($f: Int = 1) { a: apps(first: $f) { edges { node { name } } } }`, {});
+    const smallDefault = await t.gql(
+      `query($f: Int = 1) { a: apps(first: $f) { edges { node { name } } } }`,
+      {},
+    );
     expect(smallDefault.errors).toBeUndefined();
   });
 
   it('refuses too many aliases with TOO_MANY_ALIASES', async () => {
-    const r = await t.gql(`{ ${Array.from({ length: 6 }, (_, i) => `a${i}: viewer { username }`).join(' ')} }`);
+    const r = await t.gql(
+      `{ ${Array.from({ length: 6 }, (_, i) => `a${i}: viewer { username }`).join(' ')} }`,
+    );
     expect(errorCode(r)).toBe('TOO_MANY_ALIASES');
   });
 
   it('refuses too many directives with TOO_MANY_DIRECTIVES', async () => {
-    const r = await t.gql(`{ viewer { ${Array.from({ length: 11 }, () => 'username @include(if: true)').join(' ')} } }`);
+    const r = await t.gql(
+      `{ viewer { ${Array.from({ length: 11 }, () => 'username @include(if: true)').join(' ')} } }`,
+    );
     expect(errorCode(r)).toBe('TOO_MANY_DIRECTIVES');
   });
 
   it('refuses an oversized body with 413 PAYLOAD_TOO_LARGE', async () => {
     const big = 'x'.repeat(t.config.maxBodyBytes + 10);
-    const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ viewer { username } }`, variables: { big } }) });
+    const res = await fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ viewer { username } }`, variables: { big } }),
+    });
     expect(res.status).toBe(413);
     const body = (await res.json()) as any;
     expect(body.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('answers malformed JSON with BAD_REQUEST and unknown fields with GRAPHQL_VALIDATION_FAILED', async () => {
-    const res = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+    const res = await fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query": ',
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).errors[0].extensions.code).toBe('BAD_REQUEST');
     const r = await t.gql(`{ appz { totalCount } }`);
@@ -70,7 +93,10 @@ describe('query limits, refused before execution (embedded)', () => {
   it('applies the same limits to graphql-ws operations', async () => {
     const c = t.ws();
     const r = await new Promise<any>((resolve) => {
-      c.subscribe({ query: `{ apps { edges { node { members { user { username } } } } } }` }, { next: () => undefined, error: (e) => resolve(e), complete: () => resolve('completed') });
+      c.subscribe(
+        { query: `{ apps { edges { node { members { user { username } } } } } }` },
+        { next: () => undefined, error: (e) => resolve(e), complete: () => resolve('completed') },
+      );
     });
     expect(Array.isArray(r)).toBe(true);
     expect(r[0].extensions.code).toBe('QUERY_TOO_DEEP');
@@ -109,16 +135,24 @@ describe('default limits: bounded before validation, introspection counted (embe
     expect(errorCode(flat)).toBe('QUERY_TOO_COMPLEX');
     expect(flat.errors![0]!.message).toMatch(/301 selections; the limit is 300/);
     // 20 spreads of a 20-field fragment: 40 tokens in the operation, 440 selections when run.
-    const spread = await t.gql(`query { ${'...F '.repeat(20)}} fragment F on Query { ${'__typename '.repeat(20)}}`);
+    const spread = await t.gql(
+      `query { ${'...F '.repeat(20)}} fragment F on Query { ${'__typename '.repeat(20)}}`,
+    );
     expect(errorCode(spread)).toBe('QUERY_TOO_COMPLEX');
-    const fine = await t.gql(`query { ${'...F '.repeat(5)}} fragment F on Query { ${'__typename '.repeat(20)}}`);
+    const fine = await t.gql(
+      `query { ${'...F '.repeat(5)}} fragment F on Query { ${'__typename '.repeat(20)}}`,
+    );
     expect(fine.errors).toBeUndefined();
   });
 
   it('counts __typename aliases toward the alias limit', async () => {
-    const r = await t.gql(`{ ${Array.from({ length: 16 }, (_, i) => `t${i}: __typename`).join(' ')} }`);
+    const r = await t.gql(
+      `{ ${Array.from({ length: 16 }, (_, i) => `t${i}: __typename`).join(' ')} }`,
+    );
     expect(errorCode(r)).toBe('TOO_MANY_ALIASES');
-    const ok = await t.gql(`{ ${Array.from({ length: 15 }, (_, i) => `t${i}: __typename`).join(' ')} }`);
+    const ok = await t.gql(
+      `{ ${Array.from({ length: 15 }, (_, i) => `t${i}: __typename`).join(' ')} }`,
+    );
     expect(ok.errors).toBeUndefined();
   });
 
@@ -131,7 +165,14 @@ describe('default limits: bounded before validation, introspection counted (embe
   });
 
   it("lets GraphiQL's full introspection query through every limit, over HTTP and graphql-ws", async () => {
-    const query = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true });
+    const query = getIntrospectionQuery({
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      schemaDescription: true,
+      inputValueDeprecation: true,
+      oneOf: true,
+    });
     const r = await t.gql(query, undefined, null);
     expect(r.errors).toBeUndefined();
     expect(r.data.__schema.types.length).toBeGreaterThan(20);
@@ -151,14 +192,19 @@ describe('default limits: bounded before validation, introspection counted (embe
     c.on('closed', (e: any) => closed.push(e.code));
     const run = (query: string) =>
       new Promise<any>((resolve) => {
-        c.subscribe({ query }, { next: (v) => resolve(v), error: (e) => resolve(e), complete: () => undefined });
+        c.subscribe(
+          { query },
+          { next: (v) => resolve(v), error: (e) => resolve(e), complete: () => undefined },
+        );
       });
     const big = await run(REPEATED_FIELD_DOCUMENT);
     expect(Array.isArray(big)).toBe(true);
     expect(big[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
     const many = await run(`{ ${'__typename '.repeat(301)}}`);
     expect(many[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
-    const aliases = await run(`{ ${Array.from({ length: 16 }, (_, i) => `t${i}: __typename`).join(' ')} }`);
+    const aliases = await run(
+      `{ ${Array.from({ length: 16 }, (_, i) => `t${i}: __typename`).join(' ')} }`,
+    );
     expect(aliases[0].extensions.code).toBe('TOO_MANY_ALIASES');
     const ok = await run(`{ __typename }`);
     expect(ok.data.__typename).toBe('Query');

@@ -5,7 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
-import { availableModes, createUserWithToken, startTestPhantom, type TestPhantom } from '../support/harness.js';
+import {
+  availableModes,
+  createUserWithToken,
+  startTestPhantom,
+  type TestPhantom,
+} from '../support/harness.js';
 import { credentialChecksOf } from '../../src/server/ws-credential-watch.js';
 
 const SOCKETS = 20;
@@ -21,11 +26,17 @@ function subscribe(c: Client): Seen {
   c.on('closed', (e: any) => {
     seen.closed = e.code;
   });
-  c.subscribe({ query: 'subscription { platformEvents { id app } }' }, {
-    next: (v: any) => (v.errors ? seen.errors.push(...v.errors.map((e: any) => e.extensions?.code)) : seen.apps.push(v.data.platformEvents.app)),
-    error: () => undefined,
-    complete: () => undefined,
-  });
+  c.subscribe(
+    { query: 'subscription { platformEvents { id app } }' },
+    {
+      next: (v: any) =>
+        v.errors
+          ? seen.errors.push(...v.errors.map((e: any) => e.extensions?.code))
+          : seen.apps.push(v.data.platformEvents.app),
+      error: () => undefined,
+      complete: () => undefined,
+    },
+  );
   return seen;
 }
 
@@ -38,7 +49,10 @@ async function until(cond: () => boolean, ms = 15_000): Promise<void> {
 }
 
 /** Token lookups (the statement authenticate() runs for an API token) among the statements seen since `from`. */
-const tokenReads = (t: TestPhantom, since: number) => t.phantom.platform.sqlStats.recent.slice(since).filter((q) => /from `?api_tokens`? t join `?users`? u/i.test(q)).length;
+const tokenReads = (t: TestPhantom, since: number) =>
+  t.phantom.platform.sqlStats.recent
+    .slice(since)
+    .filter((q) => /from `?api_tokens`? t join `?users`? u/i.test(q)).length;
 
 describe.each(availableModes)('credential re-checks shared per credential (%s)', (mode) => {
   let t: TestPhantom;
@@ -78,7 +92,10 @@ describe.each(availableModes)('credential re-checks shared per credential (%s)',
     // Revoked: every socket closes with 4401 and none gets the next event.
     const mine = await t.gql(`{ apiTokens { id name } }`, {}, token);
     const id = mine.data.apiTokens.find((x: any) => x.name === 'test').id;
-    expect((await t.gql(`mutation($id: ID!) { revokeApiToken(id: $id) }`, { id }, token)).data.revokeApiToken).toBe(true);
+    expect(
+      (await t.gql(`mutation($id: ID!) { revokeApiToken(id: $id) }`, { id }, token)).data
+        .revokeApiToken,
+    ).toBe(true);
     await new Promise((r) => setTimeout(r, 1200));
     await t.gql(`mutation { createApp(input: { name: "shared-2", kind: GO }) { name } }`);
     await until(() => seen.every((s) => s.closed !== undefined));

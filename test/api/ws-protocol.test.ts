@@ -6,13 +6,22 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { ADMIN_TOKEN, availableModes, errorCode, startTestPhantom, type TestPhantom } from '../support/harness.js';
+import {
+  ADMIN_TOKEN,
+  availableModes,
+  errorCode,
+  startTestPhantom,
+  type TestPhantom,
+} from '../support/harness.js';
 import { RawWs } from '../support/raw-ws.js';
 
 const SYNTAX_ERROR = 'subscription { platformEvents { id ';
 const UNKNOWN_FIELD = 'subscription { platformEvents { id nope } }';
 const BAD_VARIABLE = ['query($n: String!) { app(name: $n) { name } }', { n: 5 }] as const;
-const MISSING_VARIABLE = ['subscription($a: String!) { platformEvents(after: $a) { id } }', {}] as const;
+const MISSING_VARIABLE = [
+  'subscription($a: String!) { platformEvents(after: $a) { id } }',
+  {},
+] as const;
 const TWO_OPERATIONS = 'query A { __typename } query B { __typename }';
 
 describe.each(availableModes)('graphql-ws answers bad operations like HTTP (%s)', (mode) => {
@@ -40,8 +49,15 @@ describe.each(availableModes)('graphql-ws answers bad operations like HTTP (%s)'
     expect(ws.of('broken')[0].payload[0].extensions.code).toBe('GRAPHQL_PARSE_FAILED');
     expect(ws.closed).toBeUndefined();
     // The first subscription is still served: an app created now reaches it.
-    for (let i = 0; !ws.of('live').some((m) => m.payload?.data?.platformEvents?.app?.startsWith('after-syntax')); i++) {
-      const made = await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`, { n: `after-syntax-${i}` });
+    for (
+      let i = 0;
+      !ws.of('live').some((m) => m.payload?.data?.platformEvents?.app?.startsWith('after-syntax'));
+      i++
+    ) {
+      const made = await t.gql(
+        `mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`,
+        { n: `after-syntax-${i}` },
+      );
       expect(made.errors).toBeUndefined();
       await ws.until(() => ws.of('live').length > 0, 1000).catch(() => undefined);
       if (i > 20) throw new Error('the live subscription received nothing');
@@ -61,8 +77,20 @@ describe.each(availableModes)('graphql-ws answers bad operations like HTTP (%s)'
     ];
     for (const [id, query, variables] of cases) ws.subscribe(id, query, variables);
     await ws.until(() => cases.every(([id]) => ws.of(id).length > 0));
-    const codes = Object.fromEntries(cases.map(([id]) => [id, ws.of(id)[0].payload?.[0]?.extensions?.code ?? ws.of(id)[0].payload?.errors?.[0]?.extensions?.code]));
-    expect(codes).toEqual({ 'syntax': 'GRAPHQL_PARSE_FAILED', 'unknown-field': 'GRAPHQL_VALIDATION_FAILED', 'bad-variable': 'BAD_USER_INPUT', 'missing-variable': 'BAD_USER_INPUT', 'which-operation': 'OPERATION_RESOLUTION_FAILURE' });
+    const codes = Object.fromEntries(
+      cases.map(([id]) => [
+        id,
+        ws.of(id)[0].payload?.[0]?.extensions?.code ??
+          ws.of(id)[0].payload?.errors?.[0]?.extensions?.code,
+      ]),
+    );
+    expect(codes).toEqual({
+      syntax: 'GRAPHQL_PARSE_FAILED',
+      'unknown-field': 'GRAPHQL_VALIDATION_FAILED',
+      'bad-variable': 'BAD_USER_INPUT',
+      'missing-variable': 'BAD_USER_INPUT',
+      'which-operation': 'OPERATION_RESOLUTION_FAILURE',
+    });
     for (const [id] of cases) expect(ws.of(id)[0].type).toBe('error');
     // The same documents over HTTP.
     expect(errorCode(await t.gql(SYNTAX_ERROR))).toBe('GRAPHQL_PARSE_FAILED');
@@ -89,14 +117,26 @@ describe.each(availableModes)('graphql-ws answers bad operations like HTTP (%s)'
     const closes: number[] = [];
     c.on('closed', (e: any) => closes.push(e.code));
     const events: any[] = [];
-    c.subscribe({ query: 'subscription { platformEvents { id app } }' }, { next: (v) => events.push(v), error: () => undefined, complete: () => undefined });
+    c.subscribe(
+      { query: 'subscription { platformEvents { id app } }' },
+      { next: (v) => events.push(v), error: () => undefined, complete: () => undefined },
+    );
     const failed = await new Promise<any>((resolve) => {
-      c.subscribe({ query: SYNTAX_ERROR }, { next: () => undefined, error: resolve, complete: () => resolve('completed') });
+      c.subscribe(
+        { query: SYNTAX_ERROR },
+        { next: () => undefined, error: resolve, complete: () => resolve('completed') },
+      );
     });
     expect(Array.isArray(failed)).toBe(true);
     expect(failed[0].extensions.code).toBe('GRAPHQL_PARSE_FAILED');
-    for (let i = 0; !events.some((e) => e.data?.platformEvents?.app?.startsWith('client-after')); i++) {
-      await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`, { n: `client-after-${i}` });
+    for (
+      let i = 0;
+      !events.some((e) => e.data?.platformEvents?.app?.startsWith('client-after'));
+      i++
+    ) {
+      await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`, {
+        n: `client-after-${i}`,
+      });
       await new Promise((r) => setTimeout(r, 300));
       if (i > 20) throw new Error('the live subscription received nothing');
     }

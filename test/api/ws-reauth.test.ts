@@ -2,7 +2,12 @@
  * A live subscription ends when its credential does: revoked token, ended session.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { availableModes, createUserWithToken, startTestPhantom, type TestPhantom } from '../support/harness.js';
+import {
+  availableModes,
+  createUserWithToken,
+  startTestPhantom,
+  type TestPhantom,
+} from '../support/harness.js';
 
 interface Seen {
   events: any[];
@@ -16,11 +21,15 @@ function watch(t: TestPhantom, token: string): Seen {
   c.on('closed', (e: any) => {
     seen.closed = { code: e.code, reason: String(e.reason) };
   });
-  c.subscribe({ query: 'subscription { platformEvents { id type app } }' }, {
-    next: (v: any) => (v.errors ? seen.errors.push(...v.errors) : seen.events.push(v.data.platformEvents)),
-    error: () => undefined,
-    complete: () => undefined,
-  });
+  c.subscribe(
+    { query: 'subscription { platformEvents { id type app } }' },
+    {
+      next: (v: any) =>
+        v.errors ? seen.errors.push(...v.errors) : seen.events.push(v.data.platformEvents),
+      error: () => undefined,
+      complete: () => undefined,
+    },
+  );
   return seen;
 }
 
@@ -61,7 +70,11 @@ describe.each(availableModes)('re-authorizing live subscriptions (%s)', (mode) =
 
   it('closes a subscription whose session was ended by logout', async () => {
     await createUserWithToken(t, 'sessioner');
-    const s = await t.gql(`mutation { login(username: "sessioner", password: "password-123") { token } }`, {}, null);
+    const s = await t.gql(
+      `mutation { login(username: "sessioner", password: "password-123") { token } }`,
+      {},
+      null,
+    );
     const session = s.data.login.token as string;
     const seen = watch(t, session);
     await new Promise((r) => setTimeout(r, 300));

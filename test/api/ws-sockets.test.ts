@@ -3,7 +3,12 @@
  * timeout for sockets that hold no subscription (4408), with small settings here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, availableModes, startTestPhantom, type TestPhantom } from '../support/harness.js';
+import {
+  ADMIN_TOKEN,
+  availableModes,
+  startTestPhantom,
+  type TestPhantom,
+} from '../support/harness.js';
 import { RawWs } from '../support/raw-ws.js';
 
 describe.each(availableModes)('graphql-ws socket bounds (%s)', (mode) => {
@@ -61,7 +66,9 @@ describe.each(availableModes)('graphql-ws socket bounds (%s)', (mode) => {
       await new Promise((r) => setTimeout(r, 2500)); // two and a half idle periods
       expect(ws.closed).toBeUndefined();
       for (let i = 0; !ws.of('live').length; i++) {
-        await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`, { n: `idle-${i}` });
+        await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`, {
+          n: `idle-${i}`,
+        });
         await ws.until(() => ws.of('live').length > 0, 1000).catch(() => undefined);
         if (i > 20) throw new Error('the live subscription received nothing');
       }

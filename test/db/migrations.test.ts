@@ -10,14 +10,20 @@ import { createOrm, migrate, type Orm } from '../../src/db/orm.js';
 
 /** Index and constraint order carries no meaning: compare them as a sorted set. */
 function normalize(ddl: string): string {
-  const lines = ddl.replace(/ AUTO_INCREMENT=\d+/, '').split('\n').map((l) => l.trim().replace(/,$/, ''));
+  const lines = ddl
+    .replace(/ AUTO_INCREMENT=\d+/, '')
+    .split('\n')
+    .map((l) => l.trim().replace(/,$/, ''));
   const isKey = (l: string) => /^(PRIMARY KEY|UNIQUE KEY|KEY|CONSTRAINT) /.test(l);
   return [...lines.filter((l) => !isKey(l)), ...lines.filter(isKey).sort()].join('\n');
 }
 
 async function tables(orm: Orm): Promise<Record<string, string>> {
   const conn = orm.em.getConnection();
-  const names = (await conn.execute('show tables')).map((r: any) => Object.values(r)[0] as string).filter((n: string) => n !== 'mikro_orm_migrations').sort();
+  const names = (await conn.execute('show tables'))
+    .map((r: any) => Object.values(r)[0] as string)
+    .filter((n: string) => n !== 'mikro_orm_migrations')
+    .sort();
   const out: Record<string, string> = {};
   for (const n of names) {
     const [row] = await conn.execute(`show create table \`${n}\``);

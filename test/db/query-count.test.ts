@@ -13,9 +13,15 @@ describeServices('SQL statements per request (MySQL)', () => {
     await createUserWithToken(t, 'carol');
     for (let i = 0; i < 55; i++) {
       const name = `svc-${String(i).padStart(2, '0')}`;
-      const r = await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`, { n: name });
+      const r = await t.gql(
+        `mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`,
+        { n: name },
+      );
       expect(r.errors).toBeUndefined();
-      await t.gql(`mutation($n: String!) { setAppMember(app: $n, username: "carol", role: DEVELOPER) { name } }`, { n: name });
+      await t.gql(
+        `mutation($n: String!) { setAppMember(app: $n, username: "carol", role: DEVELOPER) { name } }`,
+        { n: name },
+      );
     }
   }, 120_000);
   afterAll(async () => {
@@ -30,7 +36,10 @@ describeServices('SQL statements per request (MySQL)', () => {
     const used = t.phantom.platform.sqlStats.lastRequestQueries;
     expect(r.errors).toBeUndefined();
     expect(r.data.apps.edges).toHaveLength(first);
-    expect(r.data.apps.edges[0].node.members.map((m: any) => m.user.username).sort()).toEqual(['admin', 'carol']);
+    expect(r.data.apps.edges[0].node.members.map((m: any) => m.user.username).sort()).toEqual([
+      'admin',
+      'carol',
+    ]);
     return used;
   }
 
@@ -50,7 +59,10 @@ describeServices('SQL statements per request (MySQL)', () => {
     const used = t.phantom.platform.sqlStats.lastRequestQueries;
     expect(r.errors).toBeUndefined();
     expect(r.data.apps.edges).toHaveLength(first);
-    expect(r.data.apps.edges[0].node.workloads.map((w: any) => w.cluster)).toEqual(['sim-1', 'sim-2']);
+    expect(r.data.apps.edges[0].node.workloads.map((w: any) => w.cluster)).toEqual([
+      'sim-1',
+      'sim-2',
+    ]);
     return used;
   }
 
@@ -69,13 +81,17 @@ describeServices('SQL statements per request (MySQL)', () => {
       const before = t.phantom.platform.sqlStats.queries;
       const r = await t.gql(q, { f: 20 });
       expect(r.errors).toBeUndefined();
-      const statements = t.phantom.platform.sqlStats.recent.slice(-(t.phantom.platform.sqlStats.queries - before));
+      const statements = t.phantom.platform.sqlStats.recent.slice(
+        -(t.phantom.platform.sqlStats.queries - before),
+      );
       return { used: t.phantom.platform.sqlStats.lastRequestQueries, statements, data: r.data };
     };
     const nodes = `edges { node { name members { role user { username displayName } } } }`;
     const without = await run(`query($f: Int) { apps(first: $f) { ${nodes} } }`);
     const withCount = await run(`query($f: Int) { apps(first: $f) { totalCount ${nodes} } }`);
-    const viaFragment = await run(`query($f: Int) { apps(first: $f) { ...C ${nodes} } } fragment C on AppConnection { totalCount }`);
+    const viaFragment = await run(
+      `query($f: Int) { apps(first: $f) { ...C ${nodes} } } fragment C on AppConnection { totalCount }`,
+    );
     expect(withCount.used).toBe(without.used + 1);
     expect(viaFragment.used).toBe(withCount.used);
     expect(withCount.data.apps.totalCount).toBe(55);
@@ -92,12 +108,17 @@ describeServices('App.releases on a page of apps (MySQL)', () => {
   beforeAll(async () => {
     t = await startTestPhantom('mysql');
     for (let i = 0; i < 12; i++) {
-      const r = await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`, { n: `rel-${String(i).padStart(2, '0')}` });
+      const r = await t.gql(
+        `mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`,
+        { n: `rel-${String(i).padStart(2, '0')}` },
+      );
       expect(r.errors).toBeUndefined();
     }
     // Releases written as rows (the engine is not what is measured here): app i has i releases, half in dev.
     const conn = t.phantom.platform.orm.em.fork().getConnection('write');
-    const apps = await conn.execute<{ id: number; name: string }[]>('select id, name from apps order by name');
+    const apps = await conn.execute<{ id: number; name: string }[]>(
+      'select id, name from apps order by name',
+    );
     for (const [i, a] of apps.entries()) {
       for (let j = 0; j < i; j++) {
         await conn.execute(
@@ -116,7 +137,10 @@ describeServices('App.releases on a page of apps (MySQL)', () => {
     await t.gql(q, { f: first, e: env });
     const r = await t.gql(q, { f: first, e: env });
     expect(r.errors).toBeUndefined();
-    return { used: t.phantom.platform.sqlStats.lastRequestQueries, apps: r.data.apps.edges.map((e: any) => e.node) };
+    return {
+      used: t.phantom.platform.sqlStats.lastRequestQueries,
+      apps: r.data.apps.edges.map((e: any) => e.node),
+    };
   }
 
   it('is one statement for the releases of every app on the page, each app getting its own newest first', async () => {
@@ -127,7 +151,11 @@ describeServices('App.releases on a page of apps (MySQL)', () => {
     expect(byName['rel-00'].edges).toEqual([]);
     expect(byName['rel-02'].edges.map((e: any) => e.node.image)).toEqual(['img:2-1', 'img:2-0']);
     expect(byName['rel-02'].pageInfo.hasNextPage).toBe(false);
-    expect(byName['rel-07'].edges.map((e: any) => e.node.image)).toEqual(['img:7-6', 'img:7-5', 'img:7-4']);
+    expect(byName['rel-07'].edges.map((e: any) => e.node.image)).toEqual([
+      'img:7-6',
+      'img:7-5',
+      'img:7-4',
+    ]);
     expect(byName['rel-07'].pageInfo.hasNextPage).toBe(true);
     const dev = await read(12, 'dev');
     expect(dev.used).toBe(small.used);

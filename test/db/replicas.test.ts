@@ -30,20 +30,30 @@ describeServices('read replicas (MySQL)', () => {
 
   it('reads from the replica, writes to the primary, checks credentials on the primary', async () => {
     // The admin token exists only on the primary: if credential checks used the replica this would be UNAUTHENTICATED.
-    const list = await t.gql(`{ apps(filter: { name: "only-on-replica" }) { edges { node { description } } } }`);
+    const list = await t.gql(
+      `{ apps(filter: { name: "only-on-replica" }) { edges { node { description } } } }`,
+    );
     expect(list.errors).toBeUndefined();
     expect(list.data.apps.edges).toEqual([{ node: { description: 'from the replica' } }]);
-    const created = await t.gql(`mutation { createApp(input: { name: "on-primary", kind: NODE }) { name version } }`);
+    const created = await t.gql(
+      `mutation { createApp(input: { name: "on-primary", kind: NODE }) { name version } }`,
+    );
     expect(created.errors).toBeUndefined();
     // Read-your-writes where it matters, although this "replica" never receives the writes:
     // the mutation's answer, and the app-by-name cache (filled from the primary).
-    const withMembers = await t.gql(`mutation { createApp(input: { name: "mine", kind: GO }) { members { user { username } role } } }`);
-    expect(withMembers.data.createApp.members).toEqual([{ user: { username: 'admin' }, role: 'OWNER' }]);
+    const withMembers = await t.gql(
+      `mutation { createApp(input: { name: "mine", kind: GO }) { members { user { username } role } } }`,
+    );
+    expect(withMembers.data.createApp.members).toEqual([
+      { user: { username: 'admin' }, role: 'OWNER' },
+    ]);
     await t.gql(`mutation { updateApp(name: "mine", input: { description: "v2" }) { version } }`);
     const read = await t.gql(`{ app(name: "mine") { description version } }`);
     expect(read.data.app).toEqual({ description: 'v2', version: 2 });
     const primary = t.phantom.platform.orm.em.fork();
-    const rows = await primary.getConnection('write').execute(`select name from apps where name = 'on-primary'`);
+    const rows = await primary
+      .getConnection('write')
+      .execute(`select name from apps where name = 'on-primary'`);
     expect(rows).toHaveLength(1);
   });
 });
@@ -57,7 +67,9 @@ describeServices('DATABASE_POOL_MAX', () => {
       const conn = t.phantom.platform.orm.em.fork().getConnection('write');
       let maxUsed = 0;
       let maxPending = 0;
-      const running = Promise.all(Array.from({ length: 6 }, () => conn.execute('select sleep(0.3) as s')));
+      const running = Promise.all(
+        Array.from({ length: 6 }, () => conn.execute('select sleep(0.3) as s')),
+      );
       const probe = setInterval(() => {
         maxUsed = Math.max(maxUsed, pool.numUsed());
         maxPending = Math.max(maxPending, pool.numPendingAcquires());

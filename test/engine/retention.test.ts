@@ -23,7 +23,10 @@ describe.each(availableModes)('retention (%s)', (mode) => {
 
   async function createApps(prefix: string, n: number): Promise<void> {
     for (let i = 0; i < n; i++) {
-      const r = await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`, { n: `${prefix}-${i}` });
+      const r = await t.gql(
+        `mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`,
+        { n: `${prefix}-${i}` },
+      );
       expect(r.errors).toBeUndefined();
     }
   }
@@ -33,14 +36,22 @@ describe.each(availableModes)('retention (%s)', (mode) => {
     await eventually(async () => Number(await newestEventId(t)) >= 8);
     const oldTop = Number(await newestEventId(t));
     // Everything so far is 40 days old.
-    await sql(`update platform_events set at = ? where seq is not null`, [new Date(Date.now() - 40 * 86_400_000)]);
+    await sql(`update platform_events set at = ? where seq is not null`, [
+      new Date(Date.now() - 40 * 86_400_000),
+    ]);
     await sql(`update audit_log set at = ?`, [new Date(Date.now() - 40 * 86_400_000)]);
     const auditBefore = Number((await sql<any[]>('select count(*) as c from audit_log'))[0].c);
     expect(auditBefore).toBeGreaterThanOrEqual(8);
     await createApps('new', 3);
     await eventually(async () => Number(await newestEventId(t)) >= oldTop + 3);
     const newTop = Number(await newestEventId(t));
-    const auditNew = Number((await sql<any[]>('select count(*) as c from audit_log where at > ?', [new Date(Date.now() - 86_400_000)]))[0].c);
+    const auditNew = Number(
+      (
+        await sql<any[]>('select count(*) as c from audit_log where at > ?', [
+          new Date(Date.now() - 86_400_000),
+        ])
+      )[0].c,
+    );
 
     const jobs = t.phantom.platform.services.periodicJobs!;
     expect(jobs).toBeTruthy();
@@ -48,12 +59,16 @@ describe.each(availableModes)('retention (%s)', (mode) => {
     await jobs.runNow();
     const job = await eventually(async () => {
       const row = await t.phantom.platform.orm.em.fork().findOne(EngineJob, { name: 'retention' });
-      return row?.lastRunAt && (!before?.lastRunAt || row.lastRunAt > before.lastRunAt) ? row : null;
+      return row?.lastRunAt && (!before?.lastRunAt || row.lastRunAt > before.lastRunAt)
+        ? row
+        : null;
     }, 20_000);
     expect(job.generation).toBeGreaterThan(before?.generation ?? 0);
     expect(job.lastResult).toMatchObject({ platformEvents: oldTop, auditEntries: auditBefore });
 
-    const seqs = (await sql<any[]>('select seq from platform_events where seq is not null order by seq')).map((r) => Number(r.seq));
+    const seqs = (
+      await sql<any[]>('select seq from platform_events where seq is not null order by seq')
+    ).map((r) => Number(r.seq));
     expect(seqs[0]).toBe(oldTop + 1);
     expect(seqs).toEqual(Array.from({ length: newTop - oldTop }, (_, i) => oldTop + 1 + i));
     const auditAfter = Number((await sql<any[]>('select count(*) as c from audit_log'))[0].c);
@@ -73,18 +88,25 @@ describe.each(availableModes)('retention (%s)', (mode) => {
       const row = await t.phantom.platform.orm.em.fork().findOne(EngineJob, { name: 'retention' });
       return row!.lastRunAt! > before!.lastRunAt!;
     }, 20_000);
-    const seqs = (await sql<any[]>('select seq from platform_events where seq is not null')).map((r) => Number(r.seq));
+    const seqs = (await sql<any[]>('select seq from platform_events where seq is not null')).map(
+      (r) => Number(r.seq),
+    );
     expect(seqs).toEqual([top]);
     await createApps('after-all', 1);
     await eventually(async () => Number(await newestEventId(t)) === top + 1);
   }, 120_000);
 
   it('answers EVENTS_EXPIRED for a resume point older than what is kept', async () => {
-    const oldest = Number((await sql<any[]>('select min(seq) as m from platform_events where seq is not null'))[0].m);
+    const oldest = Number(
+      (await sql<any[]>('select min(seq) as m from platform_events where seq is not null'))[0].m,
+    );
     expect(oldest).toBeGreaterThan(2);
     // History.
     const cursor = Buffer.from(JSON.stringify({ e: String(oldest - 2) })).toString('base64url');
-    const direct = await t.gql(`query($a: String) { platformEvents(first: 5, after: $a) { edges { node { id } } } }`, { a: cursor });
+    const direct = await t.gql(
+      `query($a: String) { platformEvents(first: 5, after: $a) { edges { node { id } } } }`,
+      { a: cursor },
+    );
     const firstPage = await t.gql(`{ platformEvents(first: 1) { edges { node { id } cursor } } }`);
     expect(firstPage.errors).toBeUndefined();
     expect(firstPage.data.platformEvents.edges[0].node.id).toBe(String(oldest));

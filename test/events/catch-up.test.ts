@@ -35,7 +35,12 @@ describeServices('platform event catch-up: one read per gap per process (MySQL +
     } finally {
       stats.recent.push = push;
     }
-    return seen.filter((s) => /^select/i.test(s) && s.includes('platform_events') && !/is null|get_lock|release_lock|max\(seq\)/i.test(s));
+    return seen.filter(
+      (s) =>
+        /^select/i.test(s) &&
+        s.includes('platform_events') &&
+        !/is null|get_lock|release_lock|max\(seq\)/i.test(s),
+    );
   }
 
   async function gapWith(subscribers: number): Promise<string[]> {
@@ -48,14 +53,19 @@ describeServices('platform event catch-up: one read per gap per process (MySQL +
     const conn = em.getConnection('write');
     let lost = 0;
     const reads = await eventReadsDuring(async () => {
-      const top = await conn.execute<{ m: string | null }[]>('select max(seq) as m from platform_events');
+      const top = await conn.execute<{ m: string | null }[]>(
+        'select max(seq) as m from platform_events',
+      );
       lost = Number(top[0]?.m ?? 0) + 1;
       // Numbered and published, but its bus message was lost.
       await conn.execute(
         "insert into platform_events (seq, type, at, actor, app, env, payload, published_at) values (?, 'APP_UPDATED', now(3), 'admin', 'lost', null, '{}', now(3))",
         [lost],
       );
-      const r = await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`, { n: `gap-${apps++}` });
+      const r = await t.gql(
+        `mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`,
+        { n: `gap-${apps++}` },
+      );
       expect(r.errors).toBeUndefined();
       await eventually(() => subs.every((s) => s.events.length >= 2), 15_000);
     });

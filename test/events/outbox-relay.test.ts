@@ -39,7 +39,12 @@ async function freePort(): Promise<number> {
 
 async function write(orm: Orm, app: string): Promise<void> {
   await orm.em.fork().transactional(async (em) => {
-    recordEvent(em, { type: PlatformEventType.APP_UPDATED, actor: 'test', app, payload: { changed: ['description'] } });
+    recordEvent(em, {
+      type: PlatformEventType.APP_UPDATED,
+      actor: 'test',
+      app,
+      payload: { changed: ['description'] },
+    });
   });
 }
 
@@ -58,8 +63,16 @@ describeServices('outbox relay (MySQL + Redis)', () => {
   });
 
   it('numbers a transaction that inserted early but committed late after the ones published meanwhile', async () => {
-    const messaging = createMessaging<PhantomTopics>({ redisUrl: testRedisUrl, keyPrefix: `relay-order-${process.pid}-${Date.now()}:` });
-    const relay = new OutboxRelay({ em: () => orm.em.fork(), ...messaging, pollMs: 50, leaseTtlMs: 3000 });
+    const messaging = createMessaging<PhantomTopics>({
+      redisUrl: testRedisUrl,
+      keyPrefix: `relay-order-${process.pid}-${Date.now()}:`,
+    });
+    const relay = new OutboxRelay({
+      em: () => orm.em.fork(),
+      ...messaging,
+      pollMs: 50,
+      leaseTtlMs: 3000,
+    });
     relay.start();
     try {
       const late = orm.em.fork();
@@ -80,10 +93,16 @@ describeServices('outbox relay (MySQL + Redis)', () => {
         const es = await messaging.streams.read(PLATFORM_EVENTS_STREAM, '0', 100);
         return es.length >= 2 && es;
       });
-      expect(both.map((e) => [(e.body as any).app, e.id])).toEqual([['early', '1'], ['late', '2']]);
+      expect(both.map((e) => [(e.body as any).app, e.id])).toEqual([
+        ['early', '1'],
+        ['late', '2'],
+      ]);
       const rows = await orm.em.fork().find(PlatformEventRow, {}, { orderBy: { id: 'asc' } });
       // Insert order and commit order disagree; the public id follows commit order.
-      expect(rows.map((r) => [r.app, r.seq])).toEqual([['late', '2'], ['early', '1']]);
+      expect(rows.map((r) => [r.app, r.seq])).toEqual([
+        ['late', '2'],
+        ['early', '1'],
+      ]);
       expect(rows.every((r) => r.publishedAt)).toBe(true);
     } finally {
       await relay.stop();
@@ -95,11 +114,26 @@ describeServices('outbox relay (MySQL + Redis)', () => {
   // its public id and `platformEvents` (history, subscription replay) showed nothing new.
   it('numbers events, gap-free, while Redis is unreachable: they show in platformEvents history', async () => {
     const deadPort = await freePort(); // nothing listens there
-    const messaging = createMessaging<PhantomTopics>({ redisUrl: `redis://127.0.0.1:${deadPort}`, keyPrefix: 'relay-no-redis:' });
-    const relay = new OutboxRelay({ em: () => orm.em.fork(), ...messaging, pollMs: 100, leaseTtlMs: 1500 });
+    const messaging = createMessaging<PhantomTopics>({
+      redisUrl: `redis://127.0.0.1:${deadPort}`,
+      keyPrefix: 'relay-no-redis:',
+    });
+    const relay = new OutboxRelay({
+      em: () => orm.em.fork(),
+      ...messaging,
+      pollMs: 100,
+      leaseTtlMs: 1500,
+    });
     const ctx = {
       em: orm.em.fork(),
-      viewer: { userId: 1, username: 'admin', isAdmin: true, scopes: [TokenScope.READ, TokenScope.ADMIN], via: 'token', credentialId: 't' },
+      viewer: {
+        userId: 1,
+        username: 'admin',
+        isAdmin: true,
+        scopes: [TokenScope.READ, TokenScope.ADMIN],
+        via: 'token',
+        credentialId: 't',
+      },
       deps: {} as DomainContext['deps'],
     } as DomainContext;
     try {
@@ -107,16 +141,22 @@ describeServices('outbox relay (MySQL + Redis)', () => {
       await write(orm, 'no-redis-1');
       await write(orm, 'no-redis-2');
       relay.wake();
-      const page = await eventually(async () => {
-        ctx.em.clear();
-        const p = await listPlatformEvents(ctx, {}, 1000);
-        return p.items.some((e) => e.app === 'no-redis-2') && p;
-      }, 10_000, 100);
+      const page = await eventually(
+        async () => {
+          ctx.em.clear();
+          const p = await listPlatformEvents(ctx, {}, 1000);
+          return p.items.some((e) => e.app === 'no-redis-2') && p;
+        },
+        10_000,
+        100,
+      );
       expect(relay.isLeader()).toBe(false);
       const ids = page.items.map((e) => Number(e.id));
       expect(ids).toEqual(ids.map((_, i) => i + 1));
       expect(page.items.slice(-2).map((e) => e.app)).toEqual(['no-redis-1', 'no-redis-2']);
-      const rows = await orm.em.fork().find(PlatformEventRow, { app: { $in: ['no-redis-1', 'no-redis-2'] } });
+      const rows = await orm.em
+        .fork()
+        .find(PlatformEventRow, { app: { $in: ['no-redis-1', 'no-redis-2'] } });
       expect(rows.every((r) => r.publishedAt == null)).toBe(true);
     } finally {
       await relay.stop().catch(() => undefined);
@@ -124,52 +164,92 @@ describeServices('outbox relay (MySQL + Redis)', () => {
     }
   }, 30_000);
 
-  it.runIf(hasRedisServer)('keeps events in the table while Redis is down and publishes them, in order, when it is back', async () => {
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'phantom-redis-'));
-    // Append-only file, so the restarted server still has the stream's earlier entries.
-    const startRedis = (): ChildProcess =>
-      spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
-    let redis = startRedis();
-    const messaging: Messaging<PhantomTopics> = createMessaging<PhantomTopics>({ redisUrl: `redis://127.0.0.1:${port}`, keyPrefix: 'relay-down:' });
-    const relay = new OutboxRelay({ em: () => orm.em.fork(), ...messaging, pollMs: 100, leaseTtlMs: 1500 });
-    const appsOnStream = async () => (await messaging.streams.read(PLATFORM_EVENTS_STREAM, '0', 1000)).map((e) => [(e.body as any).app, e.id]);
-    try {
-      // Up and answering before the relay starts.
-      await eventually(async () => (await messaging.leases.holderOf('probe')) === null, 10_000);
-      relay.start();
-      await write(orm, 'up-1');
-      await eventually(async () => (await appsOnStream()).some(([app]) => app === 'up-1'), 10_000);
+  it.runIf(hasRedisServer)(
+    'keeps events in the table while Redis is down and publishes them, in order, when it is back',
+    async () => {
+      const port = await freePort();
+      const dir = mkdtempSync(join(tmpdir(), 'phantom-redis-'));
+      // Append-only file, so the restarted server still has the stream's earlier entries.
+      const startRedis = (): ChildProcess =>
+        spawn(
+          'redis-server',
+          [
+            '--port',
+            String(port),
+            '--bind',
+            '127.0.0.1',
+            '--dir',
+            dir,
+            '--appendonly',
+            'yes',
+            '--save',
+            '',
+          ],
+          { stdio: 'ignore' },
+        );
+      let redis = startRedis();
+      const messaging: Messaging<PhantomTopics> = createMessaging<PhantomTopics>({
+        redisUrl: `redis://127.0.0.1:${port}`,
+        keyPrefix: 'relay-down:',
+      });
+      const relay = new OutboxRelay({
+        em: () => orm.em.fork(),
+        ...messaging,
+        pollMs: 100,
+        leaseTtlMs: 1500,
+      });
+      const appsOnStream = async () =>
+        (await messaging.streams.read(PLATFORM_EVENTS_STREAM, '0', 1000)).map((e) => [
+          (e.body as any).app,
+          e.id,
+        ]);
+      try {
+        // Up and answering before the relay starts.
+        await eventually(async () => (await messaging.leases.holderOf('probe')) === null, 10_000);
+        relay.start();
+        await write(orm, 'up-1');
+        await eventually(
+          async () => (await appsOnStream()).some(([app]) => app === 'up-1'),
+          10_000,
+        );
 
-      // Graceful stop (SIGTERM): the append-only file is flushed.
-      redis.kill('SIGTERM');
-      await new Promise((r) => redis.once('exit', r));
-      await write(orm, 'down-1');
-      await write(orm, 'down-2');
-      await new Promise((r) => setTimeout(r, 1500));
-      const waiting = await orm.em.fork().find(PlatformEventRow, { app: { $in: ['down-1', 'down-2'] } });
-      expect(waiting).toHaveLength(2);
-      expect(waiting.every((r) => r.publishedAt == null)).toBe(true);
+        // Graceful stop (SIGTERM): the append-only file is flushed.
+        redis.kill('SIGTERM');
+        await new Promise((r) => redis.once('exit', r));
+        await write(orm, 'down-1');
+        await write(orm, 'down-2');
+        await new Promise((r) => setTimeout(r, 1500));
+        const waiting = await orm.em
+          .fork()
+          .find(PlatformEventRow, { app: { $in: ['down-1', 'down-2'] } });
+        expect(waiting).toHaveLength(2);
+        expect(waiting.every((r) => r.publishedAt == null)).toBe(true);
 
-      redis = startRedis();
-      await write(orm, 'up-2');
-      const stream = await eventually(async () => {
-        const s = await appsOnStream();
-        return s.some(([app]) => app === 'up-2') && s;
-      }, 20_000, 100);
-      const mine = stream.filter(([app]) => ['up-1', 'down-1', 'down-2', 'up-2'].includes(app));
-      expect(mine.map(([app]) => app)).toEqual(['up-1', 'down-1', 'down-2', 'up-2']);
-      const ids = mine.map(([, id]) => Number(id));
-      expect(ids).toEqual([ids[0]!, ids[0]! + 1, ids[0]! + 2, ids[0]! + 3]);
-      const unpublished = await orm.em.fork().count(PlatformEventRow, { publishedAt: null });
-      expect(unpublished).toBe(0);
-    } finally {
-      await relay.stop().catch(() => undefined);
-      await messaging.close().catch(() => undefined);
-      redis.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
+        redis = startRedis();
+        await write(orm, 'up-2');
+        const stream = await eventually(
+          async () => {
+            const s = await appsOnStream();
+            return s.some(([app]) => app === 'up-2') && s;
+          },
+          20_000,
+          100,
+        );
+        const mine = stream.filter(([app]) => ['up-1', 'down-1', 'down-2', 'up-2'].includes(app));
+        expect(mine.map(([app]) => app)).toEqual(['up-1', 'down-1', 'down-2', 'up-2']);
+        const ids = mine.map(([, id]) => Number(id));
+        expect(ids).toEqual([ids[0]!, ids[0]! + 1, ids[0]! + 2, ids[0]! + 3]);
+        const unpublished = await orm.em.fork().count(PlatformEventRow, { publishedAt: null });
+        expect(unpublished).toBe(0);
+      } finally {
+        await relay.stop().catch(() => undefined);
+        await messaging.close().catch(() => undefined);
+        redis.kill('SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 });
 
 // Reviewer's numbering-lock test: replicas number under GET_LOCK, so passes running at the
@@ -199,7 +279,12 @@ describeServices('event numbering under concurrency (MySQL)', () => {
       for (let i = 0; i < PER_WRITER; i++) {
         // Some transactions hold their row open a little, so commit order differs from insert order.
         await orm.em.fork().transactional(async (em) => {
-          recordEvent(em, { type: PlatformEventType.APP_UPDATED, actor: 'test', app: `w${w}-${i}`, payload: {} });
+          recordEvent(em, {
+            type: PlatformEventType.APP_UPDATED,
+            actor: 'test',
+            app: `w${w}-${i}`,
+            payload: {},
+          });
           await em.flush();
           if (i % 5 === w % 5) await new Promise((r) => setTimeout(r, 5));
         });

@@ -19,27 +19,48 @@ export interface PhantomProcess {
 }
 
 /** Spawns `phantom <command>` on the given database and Redis prefix; resolves once it logged its URL. */
-export async function spawnPhantom(command: 'serve' | 'worker', env: { databaseUrl: string; redisUrl: string; redisPrefix: string; extra?: Record<string, string> }, timeoutMs = 60_000): Promise<PhantomProcess> {
-  const child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'src/cli.ts', command], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATABASE_URL: env.databaseUrl,
-      REDIS_URL: env.redisUrl,
-      PHANTOM_REDIS_PREFIX: env.redisPrefix,
-      PHANTOM_ADMIN_TOKEN: ADMIN_TOKEN,
-      PHANTOM_EMBEDDED_CLUSTERS: 'off',
-      LOG_LEVEL: 'info',
-      ...env.extra,
+export async function spawnPhantom(
+  command: 'serve' | 'worker',
+  env: {
+    databaseUrl: string;
+    redisUrl: string;
+    redisPrefix: string;
+    extra?: Record<string, string>;
+  },
+  timeoutMs = 60_000,
+): Promise<PhantomProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', '@swc-node/register/esm-register', 'src/cli.ts', command],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATABASE_URL: env.databaseUrl,
+        REDIS_URL: env.redisUrl,
+        PHANTOM_REDIS_PREFIX: env.redisPrefix,
+        PHANTOM_ADMIN_TOKEN: ADMIN_TOKEN,
+        PHANTOM_EMBEDDED_CLUSTERS: 'off',
+        LOG_LEVEL: 'info',
+        ...env.extra,
+      },
     },
-  });
+  );
   const output: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`phantom ${command} did not start within ${timeoutMs} ms:\n${output.join('\n')}`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `phantom ${command} did not start within ${timeoutMs} ms:\n${output.join('\n')}`,
+          ),
+        ),
+      timeoutMs,
+    );
     const onLine = (line: string) => {
       output.push(line);
       try {
@@ -84,9 +105,18 @@ export async function spawnPhantom(command: 'serve' | 'worker', env: { databaseU
 }
 
 /** POSTs a GraphQL request to a spawned `serve` process. */
-export async function gqlAt(url: string, query: string, variables?: Record<string, unknown>, token: string | null = ADMIN_TOKEN): Promise<{ data?: any; errors?: any[] }> {
+export async function gqlAt(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  token: string | null = ADMIN_TOKEN,
+): Promise<{ data?: any; errors?: any[] }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query, variables }),
+  });
   return (await res.json()) as { data?: any; errors?: any[] };
 }

@@ -16,7 +16,10 @@ describeServices('platform events across two replicas', () => {
   let b: TestPhantom;
   beforeAll(async () => {
     a = await startTestPhantom('mysql');
-    b = await startTestPhantom('mysql', { databaseUrl: a.databaseUrl, redisPrefix: a.config.redisPrefix });
+    b = await startTestPhantom('mysql', {
+      databaseUrl: a.databaseUrl,
+      redisPrefix: a.config.redisPrefix,
+    });
   });
   afterAll(async () => {
     await b?.stop();
@@ -28,11 +31,22 @@ describeServices('platform events across two replicas', () => {
     const onB = collectEvents(b.ws(), { after });
     const onA = collectEvents(a.ws(), { after });
     const busBefore = feedOf(b).busMessages;
-    expect((await a.gql(`mutation { createApp(input: { name: "via-a", kind: GO }) { name } }`)).errors).toBeUndefined();
-    expect((await b.gql(`mutation { updateApp(name: "via-a", input: { description: "via b" }) { version } }`)).errors).toBeUndefined();
+    expect(
+      (await a.gql(`mutation { createApp(input: { name: "via-a", kind: GO }) { name } }`)).errors,
+    ).toBeUndefined();
+    expect(
+      (
+        await b.gql(
+          `mutation { updateApp(name: "via-a", input: { description: "via b" }) { version } }`,
+        )
+      ).errors,
+    ).toBeUndefined();
     await eventually(() => onB.events.length >= 2 && onA.events.length >= 2);
     for (const s of [onA, onB]) {
-      expect(s.events.map((e) => [e.type, e.app])).toEqual([['APP_CREATED', 'via-a'], ['APP_UPDATED', 'via-a']]);
+      expect(s.events.map((e) => [e.type, e.app])).toEqual([
+        ['APP_CREATED', 'via-a'],
+        ['APP_UPDATED', 'via-a'],
+      ]);
       expect(s.events.map((e) => Number(e.id))).toEqual([Number(after) + 1, Number(after) + 2]);
       expect(s.errors).toEqual([]);
     }
@@ -51,16 +65,28 @@ describeServices('platform events across two replicas', () => {
     const sub = collectEvents(other.ws(), { after });
     // The whole process goes (HTTP, relay, lease released); the database stays for `other`.
     await leader.phantom.stop();
-    expect((await other.gql(`mutation { updateApp(name: "via-a", input: { description: "after failover" }) { version } }`)).errors).toBeUndefined();
+    expect(
+      (
+        await other.gql(
+          `mutation { updateApp(name: "via-a", input: { description: "after failover" }) { version } }`,
+        )
+      ).errors,
+    ).toBeUndefined();
     await eventually(() => sub.events.length >= 1, 20_000);
-    expect(sub.events[0]).toMatchObject({ type: 'APP_UPDATED', app: 'via-a', id: String(Number(after) + 1) });
+    expect(sub.events[0]).toMatchObject({
+      type: 'APP_UPDATED',
+      app: 'via-a',
+      id: String(Number(after) + 1),
+    });
     await eventually(() => relayOf(other).isLeader(), 20_000);
     // And the stream got it too.
     const entries = await eventually(async () => {
       const es = await other.phantom.platform.messaging.streams.read('platform-events', '0', 1000);
       return es.some((e) => e.id === sub.events[0].id) && es;
     }, 20_000);
-    expect(entries.map((e) => Number(e.id))).toEqual([...entries.map((e) => Number(e.id))].sort((x, y) => x - y));
+    expect(entries.map((e) => Number(e.id))).toEqual(
+      [...entries.map((e) => Number(e.id))].sort((x, y) => x - y),
+    );
     sub.stop();
   }, 60_000);
 });

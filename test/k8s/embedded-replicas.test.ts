@@ -12,7 +12,12 @@ import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeServices, testDatabaseUrl, testRedisUrl } from '../support/env.js';
-import { createScratchDatabase, deleteRedisKeys, startTestPhantom, type TestPhantom } from '../support/harness.js';
+import {
+  createScratchDatabase,
+  deleteRedisKeys,
+  startTestPhantom,
+  type TestPhantom,
+} from '../support/harness.js';
 import { gqlAt, spawnPhantom, type PhantomProcess } from '../events/process.js';
 
 describeServices('embedded clusters with two serve processes on one database', () => {
@@ -21,7 +26,12 @@ describeServices('embedded clusters with two serve processes on one database', (
   const redisPrefix = `phantom-test:${randomBytes(4).toString('hex')}:`;
   let db: { url: string; drop: () => Promise<void> };
   const start = (extra: Record<string, string>) =>
-    spawnPhantom('serve', { databaseUrl: db.url, redisUrl: testRedisUrl!, redisPrefix, extra }).then((p) => (procs.push(p), p));
+    spawnPhantom('serve', {
+      databaseUrl: db.url,
+      redisUrl: testRedisUrl!,
+      redisPrefix,
+      extra,
+    }).then((p) => (procs.push(p), p));
   const embedded = () => {
     const dir = mkdtempSync(join(tmpdir(), 'phantom-embedded-'));
     dirs.push(dir);
@@ -51,19 +61,30 @@ describeServices('embedded clusters with two serve processes on one database', (
   it('refuses a second owner with a message naming PHANTOM_KUBECONFIG and phantom sim; a crashed owner does not block the restart', async () => {
     const first = embedded();
     const a = await start(first.env);
-    expect((await gqlAt(a.url, `{ clusters { name healthy } }`)).data.clusters).toEqual([{ name: 'sim-1', healthy: true }, { name: 'sim-2', healthy: true }]);
+    expect((await gqlAt(a.url, `{ clusters { name healthy } }`)).data.clusters).toEqual([
+      { name: 'sim-1', healthy: true },
+      { name: 'sim-2', healthy: true },
+    ]);
     expect(await ownerRows()).toEqual([expect.objectContaining({ pid: a.child.pid })]);
 
     // A second replica with embedded clusters of its own: refused, non-zero exit, and told what to do.
-    const refused = await start(embedded().env).then(() => null, (e: Error) => e.message);
+    const refused = await start(embedded().env).then(
+      () => null,
+      (e: Error) => e.message,
+    );
     expect(refused).toMatch(/exited with 1/);
-    expect(refused).toMatch(/Another Phantom process .* runs the embedded clusters on this database/);
+    expect(refused).toMatch(
+      /Another Phantom process .* runs the embedded clusters on this database/,
+    );
     expect(refused).toMatch(/set PHANTOM_KUBECONFIG/);
     expect(refused).toMatch(/phantom sim/);
 
     // What the message suggests works: a replica on the owner's clusters through PHANTOM_KUBECONFIG.
     const shared = await start({ PHANTOM_KUBECONFIG: join(first.dir, 'kubeconfig') });
-    expect((await gqlAt(shared.url, `{ clusters { name healthy } }`)).data.clusters).toEqual([{ name: 'sim-1', healthy: true }, { name: 'sim-2', healthy: true }]);
+    expect((await gqlAt(shared.url, `{ clusters { name healthy } }`)).data.clusters).toEqual([
+      { name: 'sim-1', healthy: true },
+      { name: 'sim-2', healthy: true },
+    ]);
     procs.splice(procs.indexOf(shared), 1);
     await shared.stop();
 
@@ -75,7 +96,6 @@ describeServices('embedded clusters with two serve processes on one database', (
     const b = await start(embedded().env);
     expect((await gqlAt(b.url, `{ clusters { name healthy } }`)).data.clusters).toHaveLength(2);
     expect(await ownerRows()).toEqual([expect.objectContaining({ pid: b.child.pid })]);
-
   }, 180_000);
 
   it('frees the claim on a graceful stop, so the next start need not wait (replicas in one process too)', async () => {
@@ -89,7 +109,9 @@ describeServices('embedded clusters with two serve processes on one database', (
     try {
       const first = await startOn();
       expect((await first.gql(`{ clusters { name } }`)).data.clusters).toHaveLength(2);
-      await expect(startOn()).rejects.toThrow(/runs the embedded clusters on this database.*set PHANTOM_KUBECONFIG/s);
+      await expect(startOn()).rejects.toThrow(
+        /runs the embedded clusters on this database.*set PHANTOM_KUBECONFIG/s,
+      );
       await first.stop();
       started.splice(started.indexOf(first), 1);
       const again = await startOn();

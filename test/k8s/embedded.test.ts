@@ -29,21 +29,45 @@ describe('embedded clusters', () => {
     const kubeconfig = join(t.config.dataDir, 'kubeconfig');
     expect(readFileSync(kubeconfig, 'utf8')).toMatch(/sim-2/);
     const cl = await t.gql(`{ clusters { name healthy version error } }`);
-    expect(cl.data.clusters.map((c: any) => [c.name, c.healthy, c.error])).toEqual([['sim-1', true, null], ['sim-2', true, null]]);
+    expect(cl.data.clusters.map((c: any) => [c.name, c.healthy, c.error])).toEqual([
+      ['sim-1', true, null],
+      ['sim-2', true, null],
+    ]);
     await t.gql(`mutation { createApp(input: { name: "web", kind: NODE }) { id } }`);
-    const d = await t.gql(`mutation { deployApp(app: "web", env: "dev", image: "web:1") { cluster namespace error } }`);
+    const d = await t.gql(
+      `mutation { deployApp(app: "web", env: "dev", image: "web:1") { cluster namespace error } }`,
+    );
     expect(d.data.deployApp).toEqual([{ cluster: 'sim-1', namespace: 'dev', error: null }]);
     await waitFor(async () => {
-      const r = await t.gql(`{ app(name: "web") { workloads(env: "dev") { status pods { ready } } } }`);
+      const r = await t.gql(
+        `{ app(name: "web") { workloads(env: "dev") { status pods { ready } } } }`,
+      );
       return r.data.app.workloads[0].status === 'AVAILABLE' || undefined;
     }, 10_000);
     if (existsSync('/usr/bin/kubectl')) {
       // Async: the clusters run in this process, so a synchronous child would block them.
-      const { stdout: out } = await promisify(execFile)('/usr/bin/kubectl', ['--kubeconfig', kubeconfig, '--context', 'sim-1', 'get', 'deployments', '-n', 'dev', '-l', 'app.kubernetes.io/managed-by=phantom', '-o', 'name'], {
-        env: { ...process.env, KUBECACHEDIR: join(t.config.dataDir, 'kube-cache') },
-        encoding: 'utf8',
-        timeout: 20_000,
-      });
+      const { stdout: out } = await promisify(execFile)(
+        '/usr/bin/kubectl',
+        [
+          '--kubeconfig',
+          kubeconfig,
+          '--context',
+          'sim-1',
+          'get',
+          'deployments',
+          '-n',
+          'dev',
+          '-l',
+          'app.kubernetes.io/managed-by=phantom',
+          '-o',
+          'name',
+        ],
+        {
+          env: { ...process.env, KUBECACHEDIR: join(t.config.dataDir, 'kube-cache') },
+          encoding: 'utf8',
+          timeout: 20_000,
+        },
+      );
       expect(out.trim()).toBe('deployment.apps/web');
     }
   });
@@ -56,7 +80,9 @@ describe('embedded clusters with split roles', () => {
   });
 
   it('PHANTOM_ROLES=api without a kubeconfig starts no clusters of its own and says why', async () => {
-    t = await startTestPhantom('embedded', { env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_ROLES: 'api' } });
+    t = await startTestPhantom('embedded', {
+      env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_ROLES: 'api' },
+    });
     expect(existsSync(join(t.config.dataDir, 'kubeconfig'))).toBe(false);
     const k8s = k8sServices(t.phantom.platform.services);
     expect([k8s.kubeconfigPath, k8s.runtime.clusterNames()]).toEqual([null, []]);
@@ -65,18 +91,31 @@ describe('embedded clusters with split roles', () => {
     expect(SPLIT_ROLES_WARNING).toMatch(/^PHANTOM_KUBECONFIG is required when roles are split/);
     expect((await t.gql(`{ clusters { name } }`)).data).toEqual({ clusters: [] });
     await t.gql(`mutation { createApp(input: { name: "web", kind: NODE }) { id } }`);
-    const w = await t.gql(`{ app(name: "web") { workloads(env: "dev") { cluster status error } } }`);
-    expect(w.data.app.workloads).toEqual([{ cluster: 'sim-1', status: 'MISSING', error: expect.stringMatching(/Unknown cluster "sim-1"/) }]);
+    const w = await t.gql(
+      `{ app(name: "web") { workloads(env: "dev") { cluster status error } } }`,
+    );
+    expect(w.data.app.workloads).toEqual([
+      {
+        cluster: 'sim-1',
+        status: 'MISSING',
+        error: expect.stringMatching(/Unknown cluster "sim-1"/),
+      },
+    ]);
   });
 });
 
 describe('phantom worker without a kubeconfig', () => {
   it('starts no embedded clusters even with the default PHANTOM_ROLES', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'phantom-worker-'));
-    const worker = await startWorker(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PHANTOM_DATA_DIR: dir }));
+    const worker = await startWorker(
+      loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PHANTOM_DATA_DIR: dir }),
+    );
     try {
       const k8s = k8sServices(worker.platform.services);
-      expect([k8s.runtime.clusterNames(), existsSync(join(dir, 'kubeconfig'))]).toEqual([[], false]);
+      expect([k8s.runtime.clusterNames(), existsSync(join(dir, 'kubeconfig'))]).toEqual([
+        [],
+        false,
+      ]);
       expect(k8s.clustersWarning).toContain(SPLIT_ROLES_WARNING);
     } finally {
       await worker.stop();
@@ -88,7 +127,11 @@ describe('phantom worker without a kubeconfig', () => {
 describe('phantom sim arguments', () => {
   it('parses port, name and kubeconfig', () => {
     expect(parseSimArgs(['--port', '0'])).toEqual({ port: 0, name: 'sim-1' });
-    expect(parseSimArgs(['--port', '7001', '--name', 'east', '--kubeconfig', '/tmp/k'])).toEqual({ port: 7001, name: 'east', kubeconfig: '/tmp/k' });
+    expect(parseSimArgs(['--port', '7001', '--name', 'east', '--kubeconfig', '/tmp/k'])).toEqual({
+      port: 7001,
+      name: 'east',
+      kubeconfig: '/tmp/k',
+    });
   });
   it.each([
     [[], /--port is required/],

@@ -17,9 +17,18 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { DEFAULT_CONTAINER } from '../../src/domain/apps/app-spec.js';
 import { attachK8s, K8S_EVENTS_STREAM, type K8sServices } from '../../src/k8s/k8s.module.js';
-import { kubeconfigFor, startSimulatedCluster, type SimulatedCluster } from '../../src/k8s/sim/index.js';
+import {
+  kubeconfigFor,
+  startSimulatedCluster,
+  type SimulatedCluster,
+} from '../../src/k8s/sim/index.js';
 import type { KubeObjectEvent } from '../../src/k8s/types.js';
-import { createMessaging, fnv1a, type Messaging, type PartitionedEntry } from '../../src/pubsub/index.js';
+import {
+  createMessaging,
+  fnv1a,
+  type Messaging,
+  type PartitionedEntry,
+} from '../../src/pubsub/index.js';
 import type { PhantomTopics } from '../../src/pubsub/topics.js';
 import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/server/logger.js';
@@ -63,24 +72,39 @@ interface Report {
 const workers: Worker[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
 
-function startWorker(name: string, keyPrefix: string, reportKey: string, extraEnv: Record<string, string> = {}): Worker {
-  const proc = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', consumerScript], {
-    cwd: fileURLToPath(new URL('../..', import.meta.url)),
-    env: {
-      ...process.env,
-      REDIS_URL: testRedisUrl,
-      KEY_PREFIX: keyPrefix,
-      CONSUMER: name,
-      GROUP,
-      REPORT_KEY: reportKey,
-      PARTITIONS: String(P),
-      STREAM: K8S_EVENTS_STREAM,
-      LEASE_TTL_MS: '1500',
-      ...extraEnv,
+function startWorker(
+  name: string,
+  keyPrefix: string,
+  reportKey: string,
+  extraEnv: Record<string, string> = {},
+): Worker {
+  const proc = spawn(
+    process.execPath,
+    ['--import', '@swc-node/register/esm-register', consumerScript],
+    {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: {
+        ...process.env,
+        REDIS_URL: testRedisUrl,
+        KEY_PREFIX: keyPrefix,
+        CONSUMER: name,
+        GROUP,
+        REPORT_KEY: reportKey,
+        PARTITIONS: String(P),
+        STREAM: K8S_EVENTS_STREAM,
+        LEASE_TTL_MS: '1500',
+        ...extraEnv,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const w: Worker = { name, proc, owned: [], stderr: '', exited: new Promise((resolve) => proc.on('exit', (code) => resolve(code))) };
+  );
+  const w: Worker = {
+    name,
+    proc,
+    owned: [],
+    stderr: '',
+    exited: new Promise((resolve) => proc.on('exit', (code) => resolve(code))),
+  };
   let buf = '';
   proc.stdout!.on('data', (chunk: Buffer) => {
     buf += chunk.toString();
@@ -102,7 +126,9 @@ function startWorker(name: string, keyPrefix: string, reportKey: string, extraEn
 }
 
 /** A simulated cluster and Phantom's k8s module on it, appending to `k8s-events` under `keyPrefix`. */
-async function startPipeline(keyPrefix: string): Promise<{ sim: SimulatedCluster; k8s: K8sServices; messaging: Messaging<PhantomTopics> }> {
+async function startPipeline(
+  keyPrefix: string,
+): Promise<{ sim: SimulatedCluster; k8s: K8sServices; messaging: Messaging<PhantomTopics> }> {
   const sim = await startSimulatedCluster({ name: 'sim-1', timing: FAST_TIMING });
   cleanups.push(() => sim.close());
   const dir = mkdtempSync(join(tmpdir(), 'phantom-k8s-ordering-'));
@@ -162,24 +188,42 @@ async function mergePatch(sim: SimulatedCluster, name: string, patch: object): P
  * change (a rollout: new ReplicaSet, pods created and deleted). Returns the resourceVersion of
  * every patch, by Deployment name. `midway` runs once, halfway through, during a round.
  */
-async function churn(sim: SimulatedCluster, k8s: K8sServices, midway?: () => Promise<void>): Promise<Map<string, string[]>> {
+async function churn(
+  sim: SimulatedCluster,
+  k8s: K8sServices,
+  midway?: () => Promise<void>,
+): Promise<Map<string, string[]>> {
   const names = Array.from({ length: DEPLOYMENTS }, (_, i) => `app-${i}`);
   for (const name of names) {
     await k8s.runtime.applyWorkload([{ cluster: 'sim-1', namespace: NAMESPACE }], {
-      app: name, env: 'prod', image: 'registry.local/x:1', container: { ...DEFAULT_CONTAINER, replicas: 1 },
+      app: name,
+      env: 'prod',
+      image: 'registry.local/x:1',
+      container: { ...DEFAULT_CONTAINER, replicas: 1 },
     });
   }
   const rvs = new Map<string, string[]>(names.map((n) => [n, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     const rollout = round % ROLLOUT_EVERY === 0;
     // Midway, while a rollout round's changes pour in (so consumers have entries in flight).
-    const during = round === Math.floor(ROUNDS / 2) && midway ? new Promise((r) => setTimeout(r, 30)).then(midway) : undefined;
-    await Promise.all(names.map(async (name) => {
-      const patch = rollout
-        ? { spec: { template: { metadata: { annotations: { 'test.phantom.io/rollout': String(round) } } } } }
-        : { metadata: { annotations: { 'test.phantom.io/round': String(round) } } };
-      rvs.get(name)!.push(await mergePatch(sim, name, patch));
-    }));
+    const during =
+      round === Math.floor(ROUNDS / 2) && midway
+        ? new Promise((r) => setTimeout(r, 30)).then(midway)
+        : undefined;
+    await Promise.all(
+      names.map(async (name) => {
+        const patch = rollout
+          ? {
+              spec: {
+                template: {
+                  metadata: { annotations: { 'test.phantom.io/rollout': String(round) } },
+                },
+              },
+            }
+          : { metadata: { annotations: { 'test.phantom.io/round': String(round) } } };
+        rvs.get(name)!.push(await mergePatch(sim, name, patch));
+      }),
+    );
     await during;
     // A little pacing so the run spans seconds (the kill must land mid-run) and rollouts progress.
     await new Promise((r) => setTimeout(r, 40));
@@ -188,24 +232,34 @@ async function churn(sim: SimulatedCluster, k8s: K8sServices, midway?: () => Pro
 }
 
 /** Waits until the watcher stops appending (cluster settled) and the consumers handled every appended event id. */
-async function drained(k8s: K8sServices, reports: () => Promise<Report[]>, timeoutMs: number): Promise<{ entries: PartitionedEntry[]; handled: Report[] }> {
+async function drained(
+  k8s: K8sServices,
+  reports: () => Promise<Report[]>,
+  timeoutMs: number,
+): Promise<{ entries: PartitionedEntry[]; handled: Report[] }> {
   let lastCount = -1;
   let stableSince = Date.now();
   let result: { entries: PartitionedEntry[]; handled: Report[] } | undefined;
-  await waitFor(async () => {
-    const entries = await appended(k8s);
-    const handled = await reports();
-    if (entries.length !== lastCount) {
-      lastCount = entries.length;
-      stableSince = Date.now();
-      return false;
-    }
-    const ids = new Set(handled.map((r) => r.id));
-    if (Date.now() - stableSince < 1000 || !entries.every((e) => ids.has(e.id))) return false;
-    result = { entries, handled };
-    return true;
-  }, timeoutMs, 200).catch((err) => {
-    throw new Error(`${String(err)}: ${lastCount} appended, consumers: ${workers.map((w) => `${w.name}=${w.owned} ${w.stderr}`).join('; ')}`);
+  await waitFor(
+    async () => {
+      const entries = await appended(k8s);
+      const handled = await reports();
+      if (entries.length !== lastCount) {
+        lastCount = entries.length;
+        stableSince = Date.now();
+        return false;
+      }
+      const ids = new Set(handled.map((r) => r.id));
+      if (Date.now() - stableSince < 1000 || !entries.every((e) => ids.has(e.id))) return false;
+      result = { entries, handled };
+      return true;
+    },
+    timeoutMs,
+    200,
+  ).catch((err) => {
+    throw new Error(
+      `${String(err)}: ${lastCount} appended, consumers: ${workers.map((w) => `${w.name}=${w.owned} ${w.stderr}`).join('; ')}`,
+    );
   });
   return result!;
 }
@@ -216,7 +270,11 @@ async function drained(k8s: K8sServices, reports: () => Promise<Report[]>, timeo
  * id handled, nothing handled that was not appended. Returns how many reports were redeliveries
  * of a stream entry already handled.
  */
-function check(entries: PartitionedEntry[], handled: Report[], patchRvs: Map<string, string[]>): { redelivered: number; uids: Map<string, KubeObjectEvent[]> } {
+function check(
+  entries: PartitionedEntry[],
+  handled: Report[],
+  patchRvs: Map<string, string[]>,
+): { redelivered: number; uids: Map<string, KubeObjectEvent[]> } {
   // What was handled: first occurrence of each event id, in handling order.
   const seen = new Set<string>();
   const handledByUid = new Map<string, number[]>();
@@ -225,8 +283,12 @@ function check(entries: PartitionedEntry[], handled: Report[], patchRvs: Map<str
     seen.add(r.id);
     handledByUid.set(r.uid, [...(handledByUid.get(r.uid) ?? []), Number(r.rv)]);
   }
-  const notIncreasing = [...handledByUid].filter(([, rvs]) => rvs.some((rv, i) => i > 0 && !(rv > rvs[i - 1]!)));
-  expect(notIncreasing.slice(0, 3), `${notIncreasing.length} objects handled out of order`).toEqual([]);
+  const notIncreasing = [...handledByUid].filter(([, rvs]) =>
+    rvs.some((rv, i) => i > 0 && !(rv > rvs[i - 1]!)),
+  );
+  expect(notIncreasing.slice(0, 3), `${notIncreasing.length} objects handled out of order`).toEqual(
+    [],
+  );
 
   // What was appended: per uid, first occurrence of each event id, in append order (one uid = one partition).
   const appendedIds = new Set<string>();
@@ -237,7 +299,10 @@ function check(entries: PartitionedEntry[], handled: Report[], patchRvs: Map<str
     uids.set(body.uid, [...(uids.get(body.uid) ?? []), body]);
     if (appendedIds.has(e.id)) continue;
     appendedIds.add(e.id);
-    appendedByUid.set(body.uid, [...(appendedByUid.get(body.uid) ?? []), Number(body.resourceVersion)]);
+    appendedByUid.set(body.uid, [
+      ...(appendedByUid.get(body.uid) ?? []),
+      Number(body.resourceVersion),
+    ]);
   }
   // Nothing lost, nothing made up.
   const lost = [...appendedIds].filter((id) => !seen.has(id));
@@ -245,8 +310,14 @@ function check(entries: PartitionedEntry[], handled: Report[], patchRvs: Map<str
   expect(lost.slice(0, 5), `${lost.length} appended events never handled`).toEqual([]);
   expect(extra.slice(0, 5)).toEqual([]);
   // Per object: handled exactly what was appended, in the order appended.
-  const differing = [...appendedByUid].filter(([uid, rvs]) => handledByUid.get(uid)?.join() !== rvs.join());
-  expect(differing.slice(0, 3).map(([uid, rvs]) => ({ uid, appended: rvs, handled: handledByUid.get(uid) }))).toEqual([]);
+  const differing = [...appendedByUid].filter(
+    ([uid, rvs]) => handledByUid.get(uid)?.join() !== rvs.join(),
+  );
+  expect(
+    differing
+      .slice(0, 3)
+      .map(([uid, rvs]) => ({ uid, appended: rvs, handled: handledByUid.get(uid) })),
+  ).toEqual([]);
 
   // Every entry sits in its uid's partition, under the uid as key.
   for (const e of entries) {
@@ -257,7 +328,8 @@ function check(entries: PartitionedEntry[], handled: Report[], patchRvs: Map<str
   // Every patch the test made reached a consumer (nothing lost between the cluster and the stream).
   const handledRvs = new Set(handled.map((r) => `${r.uid}:${r.rv}`));
   const deployments = new Map<string, string>();
-  for (const [uid, events] of uids) if (events[0]!.kind === 'Deployment') deployments.set(events[0]!.name, uid);
+  for (const [uid, events] of uids)
+    if (events[0]!.kind === 'Deployment') deployments.set(events[0]!.name, uid);
   for (const [name, rvs] of patchRvs) {
     const uid = deployments.get(name);
     expect(uid, name).toBeDefined();
@@ -277,7 +349,8 @@ function check(entries: PartitionedEntry[], handled: Report[], patchRvs: Map<str
 
 describeRedis('k8s-events: per-object order across two consumer processes (P = 4)', () => {
   const admin = new Redis(testRedisUrl!);
-  const reportsOf = (key: string) => async (): Promise<Report[]> => (await admin.lrange(key, 0, -1)).map((l) => JSON.parse(l) as Report);
+  const reportsOf = (key: string) => async (): Promise<Report[]> =>
+    (await admin.lrange(key, 0, -1)).map((l) => JSON.parse(l) as Report);
 
   afterEach(async () => {
     for (const w of workers.splice(0)) {
@@ -311,11 +384,14 @@ describeRedis('k8s-events: per-object order across two consumer processes (P = 4
     const { redelivered, uids } = check(entries, handled, patchRvs);
     expect(redelivered).toBe(0); // no crash: every stream entry handled exactly once
     expect(entries.length).toBeGreaterThan(2000);
-    expect([...uids.values()].filter((es) => es[0]!.kind === 'Pod').length).toBeGreaterThan(DEPLOYMENTS * 2); // pods churned
+    expect([...uids.values()].filter((es) => es[0]!.kind === 'Pod').length).toBeGreaterThan(
+      DEPLOYMENTS * 2,
+    ); // pods churned
     expect(new Set(handled.map((r) => r.c))).toEqual(new Set(['a', 'b']));
     // Each partition was read by exactly one consumer, and all four were used.
     expect(new Set(entries.map((e) => e.partition))).toEqual(new Set([0, 1, 2, 3]));
-    for (let p = 0; p < P; p++) expect(new Set(handled.filter((r) => r.p === p).map((r) => r.c)).size).toBe(1);
+    for (let p = 0; p < P; p++)
+      expect(new Set(handled.filter((r) => r.p === p).map((r) => r.c)).size).toBe(1);
     expect(sim.controllerErrors).toEqual([]);
 
     a.proc.kill('SIGTERM');
@@ -359,7 +435,8 @@ describeRedis('k8s-events: per-object order across two consumer processes (P = 4
     expect(handled.some((r) => r.c === 'b')).toBe(true);
     // The survivor handled the victim's partitions after the kill.
     const afterKill = handled.slice(handledAtKill);
-    for (const p of victimPartitions) expect(afterKill.some((r) => r.c === 'a' && r.p === p)).toBe(true);
+    for (const p of victimPartitions)
+      expect(afterKill.some((r) => r.c === 'a' && r.p === p)).toBe(true);
     // The entry b handled but never acked was handled again by a: a redelivery, deduped above.
     expect(afterKill.some((r) => r.c === 'a' && r.id === b.frozen)).toBe(true);
     expect(redelivered).toBeGreaterThanOrEqual(1);

@@ -5,7 +5,11 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubeconfigFor, startSimulatedCluster, type SimulatedCluster } from '../../src/k8s/sim/index.js';
+import {
+  kubeconfigFor,
+  startSimulatedCluster,
+  type SimulatedCluster,
+} from '../../src/k8s/sim/index.js';
 import { KubeconfigClusterRegistry } from '../../src/k8s/kubeconfig-cluster-registry.js';
 import { KubeRuntime } from '../../src/k8s/kube-runtime.js';
 import { DEFAULT_CONTAINER } from '../../src/domain/apps/app-spec.js';
@@ -52,7 +56,12 @@ describe('informer cache after a dropped watch and 410 Expired', () => {
     sim = await startSimulatedCluster({ name: 'sim-1', timing: FAST_TIMING });
     proxy = new CuttableProxy(sim.port);
     await proxy.listen();
-    watched = new KubeRuntime(new KubeconfigClusterRegistry(kubeconfigFor([{ name: 'sim-1', url: `http://127.0.0.1:${proxy.port}` }])), { restartDelayMs: 100, maxRestartDelayMs: 300 }).start();
+    watched = new KubeRuntime(
+      new KubeconfigClusterRegistry(
+        kubeconfigFor([{ name: 'sim-1', url: `http://127.0.0.1:${proxy.port}` }]),
+      ),
+      { restartDelayMs: 100, maxRestartDelayMs: 300 },
+    ).start();
     direct = new KubeRuntime(new KubeconfigClusterRegistry(sim.kubeconfigYaml())).start();
     await direct.whenSynced();
     watched.onObjectEvent((e) => events.push(e));
@@ -66,7 +75,11 @@ describe('informer cache after a dropped watch and 410 Expired', () => {
   });
 
   it('reports the outage, then relists and converges on changes made meanwhile', async () => {
-    const applied = await watched.applyWorkload([target], { ...ref, image: 'shop:1', container: { ...DEFAULT_CONTAINER, replicas: 2 } });
+    const applied = await watched.applyWorkload([target], {
+      ...ref,
+      image: 'shop:1',
+      container: { ...DEFAULT_CONTAINER, replicas: 2 },
+    });
     expect(applied[0]!.error).toBeNull();
     const before = await waitFor(async () => {
       const [w] = await watched.workloads([target], ref);
@@ -81,7 +94,11 @@ describe('informer cache after a dropped watch and 410 Expired', () => {
     expect((await direct.deletePod(target, ref, before.pods[0]!.name)).ok).toBe(true);
     await waitFor(async () => {
       const [w] = await direct.workloads([target], ref);
-      return (w!.pods.length === 3 && w!.pods.every((p) => p.ready && p.name !== before.pods[0]!.name)) || undefined;
+      return (
+        (w!.pods.length === 3 &&
+          w!.pods.every((p) => p.ready && p.name !== before.pods[0]!.name)) ||
+        undefined
+      );
     }, 10_000);
     const [during] = await watched.workloads([target], ref);
     expect(during!.error).toMatch(/unreachable/);
@@ -92,10 +109,19 @@ describe('informer cache after a dropped watch and 410 Expired', () => {
     await proxy.listen();
     const after = await waitFor(async () => {
       const [w] = await watched.workloads([target], ref);
-      return w!.error === null && w!.replicas === 3 && w!.pods.length === 3 && w!.pods.every((p) => p.ready) ? w : undefined;
+      return w!.error === null &&
+        w!.replicas === 3 &&
+        w!.pods.length === 3 &&
+        w!.pods.every((p) => p.ready)
+        ? w
+        : undefined;
     }, 15_000);
     expect(after.pods.map((p) => p.name)).not.toContain(before.pods[0]!.name);
     // The relist turned into events: the deleted pod's DELETED among them.
-    expect(events.some((e) => e.kind === 'Pod' && e.type === 'DELETED' && e.name === before.pods[0]!.name)).toBe(true);
+    expect(
+      events.some(
+        (e) => e.kind === 'Pod' && e.type === 'DELETED' && e.name === before.pods[0]!.name,
+      ),
+    ).toBe(true);
   });
 });

@@ -11,7 +11,11 @@ import { parseSimArgs } from '../../src/k8s/sim-command.js';
 
 /** Starts `phantom sim` and resolves with the process and its URL (from its first line). */
 function startSim(args: string[]): Promise<{ p: ChildProcess; url: string }> {
-  const p = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'src/cli.ts', 'sim', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(
+    process.execPath,
+    ['--import', '@swc-node/register/esm-register', 'src/cli.ts', 'sim', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -25,10 +29,11 @@ function startSim(args: string[]): Promise<{ p: ChildProcess; url: string }> {
   });
 }
 
-const stop = (p: ChildProcess): Promise<number | null> => new Promise((resolve) => {
-  p.once('exit', (code) => resolve(code));
-  p.kill('SIGTERM');
-});
+const stop = (p: ChildProcess): Promise<number | null> =>
+  new Promise((resolve) => {
+    p.once('exit', (code) => resolve(code));
+    p.kill('SIGTERM');
+  });
 
 describe('phantom sim --data', () => {
   const dir = mkdtempSync(join(tmpdir(), 'phantom-sim-cmd-'));
@@ -39,7 +44,11 @@ describe('phantom sim --data', () => {
   });
 
   it('parses --data', () => {
-    expect(parseSimArgs(['--port', '0', '--data', '/tmp/d'])).toEqual({ port: 0, name: 'sim-1', data: '/tmp/d' });
+    expect(parseSimArgs(['--port', '0', '--data', '/tmp/d'])).toEqual({
+      port: 0,
+      name: 'sim-1',
+      data: '/tmp/d',
+    });
   });
 
   it('keeps the objects across a stop and a start of the process', async () => {
@@ -47,7 +56,8 @@ describe('phantom sim --data', () => {
     const first = await startSim(args);
     running = first.p;
     const created = await fetch(`${first.url}/api/v1/namespaces`, {
-      method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json', connection: 'close' },
       body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kept' } }),
     });
     expect(created.status).toBe(201);
@@ -56,7 +66,9 @@ describe('phantom sim --data', () => {
 
     const second = await startSim(args);
     running = second.p;
-    const read = await fetch(`${second.url}/api/v1/namespaces/kept`, { headers: { connection: 'close' } });
+    const read = await fetch(`${second.url}/api/v1/namespaces/kept`, {
+      headers: { connection: 'close' },
+    });
     expect(read.status).toBe(200);
     expect(((await read.json()) as { metadata: { uid: string } }).metadata.uid).toBe(metadata.uid);
     expect(await stop(second.p)).toBe(0);
@@ -65,20 +77,33 @@ describe('phantom sim --data', () => {
 
 describe('phantom sim --host / --advertise-url (compose)', () => {
   it('parses them and refuses a bad URL', () => {
-    expect(parseSimArgs(['--port', '6443', '--host', '0.0.0.0', '--advertise-url', 'http://sim:6443'])).toEqual({
-      port: 6443, name: 'sim-1', host: '0.0.0.0', advertiseUrl: 'http://sim:6443',
+    expect(
+      parseSimArgs(['--port', '6443', '--host', '0.0.0.0', '--advertise-url', 'http://sim:6443']),
+    ).toEqual({
+      port: 6443,
+      name: 'sim-1',
+      host: '0.0.0.0',
+      advertiseUrl: 'http://sim:6443',
     });
-    expect(() => parseSimArgs(['--port', '1', '--advertise-url', 'sim:6443'])).toThrow(/--advertise-url must be/);
+    expect(() => parseSimArgs(['--port', '1', '--advertise-url', 'sim:6443'])).toThrow(
+      /--advertise-url must be/,
+    );
   });
 
   it('binds the given address and writes the advertised URL into its kubeconfig', async () => {
     const { startSimulatedCluster } = await import('../../src/k8s/sim/index.js');
-    const sim = await startSimulatedCluster({ name: 'wide', host: '0.0.0.0', advertiseUrl: 'http://sim.internal:6443/' });
+    const sim = await startSimulatedCluster({
+      name: 'wide',
+      host: '0.0.0.0',
+      advertiseUrl: 'http://sim.internal:6443/',
+    });
     try {
       expect(sim.kubeconfigYaml()).toContain('server: http://sim.internal:6443\n');
       const addr = (sim as any).server.address();
       expect(addr.address).toBe('0.0.0.0');
-      const res = await fetch(`http://127.0.0.1:${addr.port}/version`, { headers: { connection: 'close' } });
+      const res = await fetch(`http://127.0.0.1:${addr.port}/version`, {
+        headers: { connection: 'close' },
+      });
       expect(res.status).toBe(200);
     } finally {
       await sim.close();

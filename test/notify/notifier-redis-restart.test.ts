@@ -33,7 +33,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn().catch(() => undefined);
@@ -52,7 +56,23 @@ describeServices('notifier across a Redis restart without data', () => {
   let dbUrl: string;
   let hook: Receiver;
   // No RDB snapshots, no append-only file: a restart comes back empty.
-  const startRedis = (): ChildProcess => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const startRedis = (): ChildProcess =>
+    spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
+      { stdio: 'ignore' },
+    );
 
   beforeAll(async () => {
     if (!hasRedisServer) return;
@@ -63,13 +83,31 @@ describeServices('notifier across a Redis restart without data', () => {
     const db = await createScratchDatabase(testDatabaseUrl!);
     dropDb = db.drop;
     dbUrl = db.url;
-    await until('redis up', async () => spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().includes('PONG'));
+    await until('redis up', async () =>
+      spawnSync('redis-cli', ['-p', String(port), 'ping'])
+        .stdout?.toString()
+        .includes('PONG'),
+    );
     const config = loadConfig({
-      PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PHANTOM_ADMIN_TOKEN: ADMIN_TOKEN, PHANTOM_EMBEDDED_CLUSTERS: 'off',
-      DATABASE_URL: db.url, REDIS_URL: `redis://127.0.0.1:${port}`, PHANTOM_REDIS_PREFIX: 'restart-test:',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      PHANTOM_ADMIN_TOKEN: ADMIN_TOKEN,
+      PHANTOM_EMBEDDED_CLUSTERS: 'off',
+      DATABASE_URL: db.url,
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      PHANTOM_REDIS_PREFIX: 'restart-test:',
       PHANTOM_WEBHOOK_ALLOWED_HOSTS: new URL(hook.url).host,
     });
-    phantom = await startPhantom(config, { notifier: { backoffBaseMs: 30, pollMs: 25, blockMs: 100, timeoutMs: 2000, catchUpMs: 600_000 } });
+    phantom = await startPhantom(config, {
+      notifier: {
+        backoffBaseMs: 30,
+        pollMs: 25,
+        blockMs: 100,
+        timeoutMs: 2000,
+        catchUpMs: 600_000,
+      },
+    });
     // (catchUpMs: the periodic check stays out of it, so the stream consumer itself must recover.)
   }, 60_000);
   afterAll(async () => {
@@ -81,56 +119,88 @@ describeServices('notifier across a Redis restart without data', () => {
   });
 
   const gql = async (query: string) => {
-    const res = await fetch(phantom.server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` }, body: JSON.stringify({ query }) });
+    const res = await fetch(phantom.server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ query }),
+    });
     return (await res.json()) as any;
   };
   async function emit(n: number): Promise<void> {
     const { orm, deps } = phantom.platform;
     await orm.em.fork().transactional(async (em) => {
-      recordEvent(em, { type: PlatformEventType.RELEASE_SUCCEEDED, actor: 'admin', app: 'shop', env: 'prod', payload: { n } });
+      recordEvent(em, {
+        type: PlatformEventType.RELEASE_SUCCEEDED,
+        actor: 'admin',
+        app: 'shop',
+        env: 'prod',
+        payload: { n },
+      });
     });
     deps.onEventsCommitted();
   }
   const received = () => hook.accepted().map((q) => q.body?.event?.payload?.n as number);
 
-  it.runIf(hasRedisServer)('recreates its group and announces every event, those the stream lost included', async () => {
-    expect((await gql(`mutation { createApp(input: { name: "shop", kind: NODE }) { id } }`)).errors).toBeUndefined();
-    const route = await gql(`mutation { createNotificationRoute(input: { name: "shop", app: "shop", channel: WEBHOOK, webhookUrl: "${hook.url}", secret: "${SECRET}", eventTypes: ["RELEASE_SUCCEEDED"] }) { id } }`);
-    expect(route.errors).toBeUndefined();
-    await emit(1);
-    await until('event 1 announced', async () => received().includes(1));
+  it.runIf(hasRedisServer)(
+    'recreates its group and announces every event, those the stream lost included',
+    async () => {
+      expect(
+        (await gql(`mutation { createApp(input: { name: "shop", kind: NODE }) { id } }`)).errors,
+      ).toBeUndefined();
+      const route = await gql(
+        `mutation { createNotificationRoute(input: { name: "shop", app: "shop", channel: WEBHOOK, webhookUrl: "${hook.url}", secret: "${SECRET}", eventTypes: ["RELEASE_SUCCEEDED"] }) { id } }`,
+      );
+      expect(route.errors).toBeUndefined();
+      await emit(1);
+      await until('event 1 announced', async () => received().includes(1));
 
-    // Hold the notifier inside its next event (its cursor update waits for our row lock), so
-    // the events after it stay unread on the stream.
-    const lock = await createConnection(dbUrl);
-    await lock.query('begin');
-    await lock.query("select * from notifier_cursors where group_name = 'notifier' for update");
-    try {
-      await emit(2);
-      await emit(3);
-      await emit(4);
-      await until('events 2–4 on the stream', async () => {
-        const entries = await phantom.platform.messaging.streams.read(PLATFORM_EVENTS_STREAM, '0', 1000);
-        return entries.filter((e) => (e.body as any).type === 'RELEASE_SUCCEEDED').length >= 4;
-      });
-      redis.kill('SIGKILL');
-      await new Promise((r) => redis.once('exit', r));
-      redis = startRedis(); // empty: stream, group and pending entries are gone
-      await until('redis up again', async () => spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().includes('PONG'));
-    } finally {
-      await lock.query('commit');
-      await lock.end();
-    }
-    await emit(5);
-    const all = await until('events 1–5 announced', async () => {
-      const got = received();
-      return [1, 2, 3, 4, 5].every((n) => got.includes(n)) && got;
-    }, 45_000);
-    expect([...new Set(all)].sort()).toEqual([1, 2, 3, 4, 5]);
-    // The stream really lost 3 and 4: they came from the events table.
-    const onStream = (await phantom.platform.messaging.streams.read(PLATFORM_EVENTS_STREAM, '0', 1000)).map((e) => (e.body as any).payload?.n);
-    expect(onStream).not.toContain(3);
-    expect(onStream).not.toContain(4);
-    expect(onStream).toContain(5);
-  }, 90_000);
+      // Hold the notifier inside its next event (its cursor update waits for our row lock), so
+      // the events after it stay unread on the stream.
+      const lock = await createConnection(dbUrl);
+      await lock.query('begin');
+      await lock.query("select * from notifier_cursors where group_name = 'notifier' for update");
+      try {
+        await emit(2);
+        await emit(3);
+        await emit(4);
+        await until('events 2–4 on the stream', async () => {
+          const entries = await phantom.platform.messaging.streams.read(
+            PLATFORM_EVENTS_STREAM,
+            '0',
+            1000,
+          );
+          return entries.filter((e) => (e.body as any).type === 'RELEASE_SUCCEEDED').length >= 4;
+        });
+        redis.kill('SIGKILL');
+        await new Promise((r) => redis.once('exit', r));
+        redis = startRedis(); // empty: stream, group and pending entries are gone
+        await until('redis up again', async () =>
+          spawnSync('redis-cli', ['-p', String(port), 'ping'])
+            .stdout?.toString()
+            .includes('PONG'),
+        );
+      } finally {
+        await lock.query('commit');
+        await lock.end();
+      }
+      await emit(5);
+      const all = await until(
+        'events 1–5 announced',
+        async () => {
+          const got = received();
+          return [1, 2, 3, 4, 5].every((n) => got.includes(n)) && got;
+        },
+        45_000,
+      );
+      expect([...new Set(all)].sort()).toEqual([1, 2, 3, 4, 5]);
+      // The stream really lost 3 and 4: they came from the events table.
+      const onStream = (
+        await phantom.platform.messaging.streams.read(PLATFORM_EVENTS_STREAM, '0', 1000)
+      ).map((e) => (e.body as any).payload?.n);
+      expect(onStream).not.toContain(3);
+      expect(onStream).not.toContain(4);
+      expect(onStream).toContain(5);
+    },
+    90_000,
+  );
 });

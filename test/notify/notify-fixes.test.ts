@@ -4,21 +4,35 @@
  * events the stream lost, double sends by two dispatchers, per-route order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, availableModes, createUserWithToken, errorCode, startTestPhantom, type TestPhantom } from '../support/harness.js';
+import {
+  ADMIN_TOKEN,
+  availableModes,
+  createUserWithToken,
+  errorCode,
+  startTestPhantom,
+  type TestPhantom,
+} from '../support/harness.js';
 import { startReceiver, type Receiver } from './receivers.js';
 import { PlatformEventType, recordEvent } from '../../src/domain/events/event-recorder.js';
 import { NotificationDelivery } from '../../src/domain/notify/notification-delivery.entity.js';
 import { NotificationRoute } from '../../src/domain/notify/notification-route.entity.js';
 import { NotifierCursor } from '../../src/domain/notify/notifier-cursor.entity.js';
 import { NotificationDispatcher } from '../../src/domain/notify/notification-dispatcher.js';
-import { NotificationChannel, NotificationDeliveryStatus } from '../../src/domain/notify/notification-channel.js';
+import {
+  NotificationChannel,
+  NotificationDeliveryStatus,
+} from '../../src/domain/notify/notification-channel.js';
 import { sendChannelRequest } from '../../src/domain/notify/notification-sender.js';
 import { isNonPublicAddress } from '../../src/domain/notify/webhook-address.js';
 
 const SECRET = 'webhook-secret-value-0001';
 const DELIVERY_FIELDS = 'id routeId app eventId eventType status attempts lastError';
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -30,33 +44,76 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
 
 const hostPort = (r: Receiver) => new URL(r.url).host;
 /** The `n` payload field of each request a WEBHOOK receiver got (`accepted` only, or all). */
-const ns = (r: Receiver, acceptedOnly = true) => (acceptedOnly ? r.accepted() : r.requests).map((q) => q.body?.event?.payload?.n as number);
+const ns = (r: Receiver, acceptedOnly = true) =>
+  (acceptedOnly ? r.accepted() : r.requests).map((q) => q.body?.event?.payload?.n as number);
 
 describe('SSRF guard (units)', () => {
   it('classifies loopback, private, link-local, unspecified and IPv4-mapped addresses as non-public', () => {
-    for (const a of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '0.0.0.0', '100.64.0.1', '::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '0:0:0:0:0:ffff:a00:1', '[::ffff:169.254.169.254]']) {
+    for (const a of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '0.0.0.0',
+      '100.64.0.1',
+      '::1',
+      '::',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+      '0:0:0:0:0:ffff:a00:1',
+      '[::ffff:169.254.169.254]',
+    ]) {
       expect(isNonPublicAddress(a), a).toBe(true);
     }
-    for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '::ffff:8.8.8.8']) expect(isNonPublicAddress(a), a).toBe(false);
+    for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '::ffff:8.8.8.8'])
+      expect(isNonPublicAddress(a), a).toBe(false);
   });
 
   // Review finding: IPv4-translated (::ffff:0:a.b.c.d), local-use NAT64 (64:ff9b:1::/48) and
   // Teredo (2001::/32) addresses embed or reach IPv4 (loopback included) and were let through.
   it('classifies IPv4-translated, local-use NAT64 and Teredo addresses as non-public', () => {
-    for (const a of ['::ffff:0:7f00:1', '0:0:0:0:ffff:0:a00:1', '[::ffff:0:7f00:1]', '::ffff:0:808:808', '64:ff9b:1::7f00:1', '64:ff9b:1:ffff::1', '2001::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2', '2001:0:ffff:ffff::1']) {
+    for (const a of [
+      '::ffff:0:7f00:1',
+      '0:0:0:0:ffff:0:a00:1',
+      '[::ffff:0:7f00:1]',
+      '::ffff:0:808:808',
+      '64:ff9b:1::7f00:1',
+      '64:ff9b:1:ffff::1',
+      '2001::1',
+      '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+      '2001:0:ffff:ffff::1',
+    ]) {
       expect(isNonPublicAddress(a), a).toBe(true);
     }
     // Public neighbours stay reachable: just past Teredo's /32, past local-use NAT64's /48, IPv4-mapped public.
-    for (const a of ['2001:1:0:0:1::1', '2001:4860:4860::8888', '64:ff9b:2::1', '::ffff:8.8.8.8']) expect(isNonPublicAddress(a), a).toBe(false);
+    for (const a of ['2001:1:0:0:1::1', '2001:4860:4860::8888', '64:ff9b:2::1', '::ffff:8.8.8.8'])
+      expect(isNonPublicAddress(a), a).toBe(false);
   });
 
   it('refuses private addresses unless allowed, and never reports the answer body', async () => {
     const r = await startReceiver('WEBHOOK', { secret: SECRET });
     try {
       const port = new URL(r.url).port;
-      const req = (host: string) => ({ url: `http://${host}:${port}/hooks/phantom`, headers: {}, body: '{}' });
-      for (const host of ['127.0.0.1', 'localhost', '[::ffff:127.0.0.1]', '[::1]', '169.254.169.254', '10.0.0.1', '0.0.0.0']) {
-        const err = await sendChannelRequest(NotificationChannel.WEBHOOK, req(host), 2000).catch((e: Error) => e);
+      const req = (host: string) => ({
+        url: `http://${host}:${port}/hooks/phantom`,
+        headers: {},
+        body: '{}',
+      });
+      for (const host of [
+        '127.0.0.1',
+        'localhost',
+        '[::ffff:127.0.0.1]',
+        '[::1]',
+        '169.254.169.254',
+        '10.0.0.1',
+        '0.0.0.0',
+      ]) {
+        const err = await sendChannelRequest(NotificationChannel.WEBHOOK, req(host), 2000).catch(
+          (e: Error) => e,
+        );
         expect(err, host).toBeInstanceOf(Error);
         expect((err as Error).message, host).toMatch(/^refused: .*private/);
         expect((err as any).permanent, host).toBe(true);
@@ -64,10 +121,14 @@ describe('SSRF guard (units)', () => {
       expect(r.requests).toHaveLength(0);
       // Allowed by host:port: it is reached (and the unsigned body is refused with 401, reported without the body).
       r.failNext(1);
-      const err = await sendChannelRequest(NotificationChannel.WEBHOOK, req('127.0.0.1'), 2000, { allowedHosts: [`127.0.0.1:${port}`] }).catch((e: Error) => e);
+      const err = await sendChannelRequest(NotificationChannel.WEBHOOK, req('127.0.0.1'), 2000, {
+        allowedHosts: [`127.0.0.1:${port}`],
+      }).catch((e: Error) => e);
       expect(r.requests).toHaveLength(1);
       expect((err as Error).message).toBe('HTTP 500'); // the receiver's "upstream trouble" body stays out
-      const other = await sendChannelRequest(NotificationChannel.WEBHOOK, req('127.0.0.1'), 2000, { allowedHosts: ['127.0.0.1:1'] }).catch((e: Error) => e);
+      const other = await sendChannelRequest(NotificationChannel.WEBHOOK, req('127.0.0.1'), 2000, {
+        allowedHosts: ['127.0.0.1:1'],
+      }).catch((e: Error) => e);
       expect((other as Error).message).toMatch(/^refused/);
       expect(r.requests).toHaveLength(1);
     } finally {
@@ -87,7 +148,12 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
   let alice: string;
   let bob: string;
 
-  async function emit(type: PlatformEventType, app: string, payload: Record<string, unknown>, env: string | null = 'prod'): Promise<void> {
+  async function emit(
+    type: PlatformEventType,
+    app: string,
+    payload: Record<string, unknown>,
+    env: string | null = 'prod',
+  ): Promise<void> {
     const { orm, deps } = t.phantom.platform;
     await orm.em.fork().transactional(async (em) => {
       recordEvent(em, { type, actor: 'admin', app, env, payload });
@@ -95,16 +161,39 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
     deps.onEventsCommitted();
   }
 
-  async function createRoute(app: string, url: string, token: string = ADMIN_TOKEN, eventTypes: string[] = ['RELEASE_SUCCEEDED']): Promise<string> {
-    const r = await t.gql(`mutation($i: CreateNotificationRouteInput!) { createNotificationRoute(input: $i) { id } }`, {
-      i: { name: `${app} hook`, app, channel: 'WEBHOOK', webhookUrl: url, secret: SECRET, eventTypes },
-    }, token);
+  async function createRoute(
+    app: string,
+    url: string,
+    token: string = ADMIN_TOKEN,
+    eventTypes: string[] = ['RELEASE_SUCCEEDED'],
+  ): Promise<string> {
+    const r = await t.gql(
+      `mutation($i: CreateNotificationRouteInput!) { createNotificationRoute(input: $i) { id } }`,
+      {
+        i: {
+          name: `${app} hook`,
+          app,
+          channel: 'WEBHOOK',
+          webhookUrl: url,
+          secret: SECRET,
+          eventTypes,
+        },
+      },
+      token,
+    );
     expect(r.errors).toBeUndefined();
     return r.data.createNotificationRoute.id;
   }
 
-  async function deliveries(filter: Record<string, unknown>, token: string = ADMIN_TOKEN): Promise<any[]> {
-    const r = await t.gql(`query($f: NotificationDeliveryFilter) { notificationDeliveries(first: 100, filter: $f) { edges { node { ${DELIVERY_FIELDS} } } } }`, { f: filter }, token);
+  async function deliveries(
+    filter: Record<string, unknown>,
+    token: string = ADMIN_TOKEN,
+  ): Promise<any[]> {
+    const r = await t.gql(
+      `query($f: NotificationDeliveryFilter) { notificationDeliveries(first: 100, filter: $f) { edges { node { ${DELIVERY_FIELDS} } } } }`,
+      { f: filter },
+      token,
+    );
     expect(r.errors).toBeUndefined();
     return r.data.notificationDeliveries.edges.map((e: any) => e.node);
   }
@@ -120,7 +209,15 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
       // would overlap at once if a claim covered more than the one send it is for.
       // maxEventAgeMs 1 ms: every event is "old" when handled. Only the history that existed
       // when the group was first set up may be skipped for age; everything after is announced.
-      notifier: { backoffBaseMs: 30, maxAttempts: 4, pollMs: 25, blockMs: 100, timeoutMs: 1000, claimMarginMs: 150, maxEventAgeMs: 1 },
+      notifier: {
+        backoffBaseMs: 30,
+        maxAttempts: 4,
+        pollMs: 25,
+        blockMs: 100,
+        timeoutMs: 1000,
+        claimMarginMs: 150,
+        maxEventAgeMs: 1,
+      },
     });
     alice = await createUserWithToken(t, 'alice');
     bob = await createUserWithToken(t, 'bob');
@@ -131,7 +228,9 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
   });
 
   it('an existing group announces events however old they are by the time it handles them', async () => {
-    expect((await t.gql(`mutation { createApp(input: { name: "late", kind: GO }) { id } }`)).errors).toBeUndefined();
+    expect(
+      (await t.gql(`mutation { createApp(input: { name: "late", kind: GO }) { id } }`)).errors,
+    ).toBeUndefined();
     const routeId = await createRoute('late', hook.url);
     await emit(PlatformEventType.RELEASE_SUCCEEDED, 'late', { n: 301 });
     await until('the event announced', async () => ns(hook).includes(301));
@@ -139,7 +238,9 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
   });
 
   it('SSRF: a route to a private address ends DEAD with a clear error, and nothing is sent', async () => {
-    expect((await t.gql(`mutation { createApp(input: { name: "ssrf", kind: NODE }) { id } }`)).errors).toBeUndefined();
+    expect(
+      (await t.gql(`mutation { createApp(input: { name: "ssrf", kind: NODE }) { id } }`)).errors,
+    ).toBeUndefined();
     // By name: an IP literal is refused when the route is created (next test); a name is
     // only resolved, and refused, when sending.
     const routeId = await createRoute('ssrf', internal.url.replace('127.0.0.1', 'localhost'));
@@ -149,34 +250,74 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
       return ds.length === 1 && ds[0].status === 'DEAD' && ds;
     });
     expect(d.attempts).toBe(1); // refused for good: no retries against an internal address
-    expect(d.lastError).toMatch(/^refused: the webhook host is a loopback, private or link-local address/);
+    expect(d.lastError).toMatch(
+      /^refused: the webhook host is a loopback, private or link-local address/,
+    );
     expect(internal.requests).toHaveLength(0);
   });
 
   it('refuses a private IP literal already when the route is created or changed', async () => {
-    const r = await t.gql(`mutation($i: CreateNotificationRouteInput!) { createNotificationRoute(input: $i) { id } }`, {
-      i: { name: 'internal', app: 'ssrf', channel: 'WEBHOOK', webhookUrl: internal.url, secret: SECRET },
+    const r = await t.gql(
+      `mutation($i: CreateNotificationRouteInput!) { createNotificationRoute(input: $i) { id } }`,
+      {
+        i: {
+          name: 'internal',
+          app: 'ssrf',
+          channel: 'WEBHOOK',
+          webhookUrl: internal.url,
+          secret: SECRET,
+        },
+      },
+    );
+    expect(r.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'webhookUrl',
     });
-    expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'webhookUrl' });
     const ok = await createRoute('ssrf', hook.url); // allowed by PHANTOM_WEBHOOK_ALLOWED_HOSTS
-    const u = await t.gql(`mutation($id: ID!, $url: String!) { updateNotificationRoute(id: $id, input: { webhookUrl: $url }) { id } }`, { id: ok, url: 'http://169.254.169.254/latest/meta-data' });
-    expect(u.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'webhookUrl' });
+    const u = await t.gql(
+      `mutation($id: ID!, $url: String!) { updateNotificationRoute(id: $id, input: { webhookUrl: $url }) { id } }`,
+      { id: ok, url: 'http://169.254.169.254/latest/meta-data' },
+    );
+    expect(u.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'webhookUrl',
+    });
   });
 
   // Review finding: the dispatcher checked only that the route still existed, so deliveries
   // queued before a route was switched off still went out on it.
   it('a delivery queued for a route since switched off ends DEAD ("route disabled"), and nothing is sent', async () => {
-    expect((await t.gql(`mutation { createApp(input: { name: "off", kind: GO }) { id } }`)).errors).toBeUndefined();
+    expect(
+      (await t.gql(`mutation { createApp(input: { name: "off", kind: GO }) { id } }`)).errors,
+    ).toBeUndefined();
     const routeId = await createRoute('off', hook.url);
-    const off = await t.gql(`mutation($id: ID!) { updateNotificationRoute(id: $id, input: { enabled: false }) { enabled } }`, { id: routeId });
+    const off = await t.gql(
+      `mutation($id: ID!) { updateNotificationRoute(id: $id, input: { enabled: false }) { enabled } }`,
+      { id: routeId },
+    );
     expect(off.data?.updateNotificationRoute).toEqual({ enabled: false });
     // As if queued just before the switch: a due PENDING delivery of the (now disabled) route.
     const em = t.phantom.platform.orm.em.fork();
-    const event = { id: '999001', type: 'RELEASE_SUCCEEDED', at: new Date().toISOString(), actor: 'admin', app: 'off', env: 'prod', payload: { n: 401 } };
+    const event = {
+      id: '999001',
+      type: 'RELEASE_SUCCEEDED',
+      at: new Date().toISOString(),
+      actor: 'admin',
+      app: 'off',
+      env: 'prod',
+      payload: { n: 401 },
+    };
     const route = await em.findOneOrFail(NotificationRoute, { app: 'off' });
     expect(route.enabled).toBe(false);
     em.create(NotificationDelivery, {
-      eventId: event.id, routeId: route.id, app: 'off', appId: route.appId, eventType: event.type, event, status: NotificationDeliveryStatus.PENDING, nextAttemptAt: new Date(),
+      eventId: event.id,
+      routeId: route.id,
+      app: 'off',
+      appId: route.appId,
+      eventType: event.type,
+      event,
+      status: NotificationDeliveryStatus.PENDING,
+      nextAttemptAt: new Date(),
     });
     await em.flush();
     t.phantom.platform.deps.onEventsCommitted();
@@ -184,53 +325,111 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
       const ds = await deliveries({ route: routeId });
       return ds.length === 1 && ds[0].status === 'DEAD' && ds;
     });
-    expect(d).toMatchObject({ eventId: event.id, status: 'DEAD', attempts: 0, lastError: 'route disabled' });
+    expect(d).toMatchObject({
+      eventId: event.id,
+      status: 'DEAD',
+      attempts: 0,
+      lastError: 'route disabled',
+    });
     await new Promise((r) => setTimeout(r, 200));
     expect(hook.requests.map((q) => q.body?.event?.payload?.n)).not.toContain(401);
   });
 
-  it('a new app reusing a deleted app\'s name does not inherit its routes', async () => {
-    expect((await t.gql(`mutation { createApp(input: { name: "pay", kind: GO }) { id } }`, {}, alice)).errors).toBeUndefined();
-    const oldRoute = await createRoute('pay', hook.url, alice, ['RELEASE_SUCCEEDED', 'APP_DELETED']);
+  it("a new app reusing a deleted app's name does not inherit its routes", async () => {
+    expect(
+      (await t.gql(`mutation { createApp(input: { name: "pay", kind: GO }) { id } }`, {}, alice))
+        .errors,
+    ).toBeUndefined();
+    const oldRoute = await createRoute('pay', hook.url, alice, [
+      'RELEASE_SUCCEEDED',
+      'APP_DELETED',
+    ]);
     await emit(PlatformEventType.RELEASE_SUCCEEDED, 'pay', { n: 101 });
     await until('the old route delivers', async () => ns(hook).includes(101));
     expect((await t.gql(`mutation { deleteApp(name: "pay") }`, {}, alice)).errors).toBeUndefined();
-    await until('"App deleted" to the old route', async () => hook.accepted().some((q) => q.body?.event?.type === 'APP_DELETED'));
+    await until('"App deleted" to the old route', async () =>
+      hook.accepted().some((q) => q.body?.event?.type === 'APP_DELETED'),
+    );
 
     // Bob creates "pay" again: he is its OWNER, not of the old app's routes and deliveries.
-    expect((await t.gql(`mutation { createApp(input: { name: "pay", kind: GO }) { id } }`, {}, bob)).errors).toBeUndefined();
-    const routes = await t.gql(`{ notificationRoutes(first: 100) { edges { node { id } } } }`, {}, bob);
+    expect(
+      (await t.gql(`mutation { createApp(input: { name: "pay", kind: GO }) { id } }`, {}, bob))
+        .errors,
+    ).toBeUndefined();
+    const routes = await t.gql(
+      `{ notificationRoutes(first: 100) { edges { node { id } } } }`,
+      {},
+      bob,
+    );
     expect(routes.data.notificationRoutes.edges).toEqual([]);
-    expect(errorCode(await t.gql(`{ notificationRoutes(app: "pay") { edges { node { id } } } }`, {}, bob))).toBeUndefined();
-    expect((await t.gql(`{ notificationRoutes(app: "pay") { edges { node { id } } } }`, {}, bob)).data.notificationRoutes.edges).toEqual([]);
+    expect(
+      errorCode(
+        await t.gql(`{ notificationRoutes(app: "pay") { edges { node { id } } } }`, {}, bob),
+      ),
+    ).toBeUndefined();
+    expect(
+      (await t.gql(`{ notificationRoutes(app: "pay") { edges { node { id } } } }`, {}, bob)).data
+        .notificationRoutes.edges,
+    ).toEqual([]);
     expect(await deliveries({}, bob)).toEqual([]);
     expect(await deliveries({ app: 'pay' }, bob)).toEqual([]);
-    expect(errorCode(await t.gql(`query($r: ID) { notificationDeliveries(filter: { route: $r }) { edges { node { id } } } }`, { r: oldRoute }, bob))).toBe('FORBIDDEN');
+    expect(
+      errorCode(
+        await t.gql(
+          `query($r: ID) { notificationDeliveries(filter: { route: $r }) { edges { node { id } } } }`,
+          { r: oldRoute },
+          bob,
+        ),
+      ),
+    ).toBe('FORBIDDEN');
     // Nobody can switch the old route back on (it would post the new app's news to the old team).
     for (const token of [bob, alice, ADMIN_TOKEN]) {
-      const r = await t.gql(`mutation($id: ID!) { updateNotificationRoute(id: $id, input: { enabled: true }) { enabled } }`, { id: oldRoute }, token);
+      const r = await t.gql(
+        `mutation($id: ID!) { updateNotificationRoute(id: $id, input: { enabled: true }) { enabled } }`,
+        { id: oldRoute },
+        token,
+      );
       expect(errorCode(r)).toBe('NOT_FOUND');
     }
     const oldDelivery = (await deliveries({ route: oldRoute }))[0];
-    expect(errorCode(await t.gql(`mutation($id: ID!) { retryNotificationDelivery(id: $id) { id } }`, { id: oldDelivery.id }, bob))).toBe('NOT_FOUND');
+    expect(
+      errorCode(
+        await t.gql(
+          `mutation($id: ID!) { retryNotificationDelivery(id: $id) { id } }`,
+          { id: oldDelivery.id },
+          bob,
+        ),
+      ),
+    ).toBe('NOT_FOUND');
 
     // Even switched on behind the API's back, the old route is matched by its app id only: it does not fire.
     const em = t.phantom.platform.orm.em.fork();
-    const [oldRow] = await em.find(NotificationRoute, { app: 'pay' }, { orderBy: { id: 'asc' }, limit: 1 });
+    const [oldRow] = await em.find(
+      NotificationRoute,
+      { app: 'pay' },
+      { orderBy: { id: 'asc' }, limit: 1 },
+    );
     await em.nativeUpdate(NotificationRoute, { id: oldRow!.id }, { enabled: true });
     const newRoute = await createRoute('pay', gap.url, bob);
     const before = hook.requests.length;
     await emit(PlatformEventType.RELEASE_SUCCEEDED, 'pay', { n: 102 });
-    await until('the new app\'s own route delivers', async () => ns(gap).includes(102));
+    await until("the new app's own route delivers", async () => ns(gap).includes(102));
     await new Promise((r) => setTimeout(r, 300));
     expect(hook.requests.slice(before)).toEqual([]);
-    expect((await deliveries({ route: newRoute }, bob)).map((d) => d.eventType)).toEqual(['RELEASE_SUCCEEDED']);
+    expect((await deliveries({ route: newRoute }, bob)).map((d) => d.eventType)).toEqual([
+      'RELEASE_SUCCEEDED',
+    ]);
     // Admins still see and may delete the orphaned route.
-    expect((await t.gql(`mutation($id: ID!) { deleteNotificationRoute(id: $id) }`, { id: oldRoute })).data?.deleteNotificationRoute).toBe(true);
+    expect(
+      (await t.gql(`mutation($id: ID!) { deleteNotificationRoute(id: $id) }`, { id: oldRoute }))
+        .data?.deleteNotificationRoute,
+    ).toBe(true);
   });
 
   it('fills events the stream lost from the events table (the cursor is in the database)', async () => {
-    expect((await t.gql(`mutation { createApp(input: { name: "gap", kind: GO }) { id } }`)).errors).toBeUndefined();
+    expect(
+      (await t.gql(`mutation { createApp(input: { name: "gap", kind: GO }) { id } }`)).errors,
+    ).toBeUndefined();
     const routeId = await createRoute('gap', gap.url);
     await emit(PlatformEventType.RELEASE_SUCCEEDED, 'gap', { n: 201 });
     await emit(PlatformEventType.RELEASE_SUCCEEDED, 'gap', { n: 202 });
@@ -242,7 +441,11 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
     const second = ds.reduce((a, b) => (Number(a.eventId) > Number(b.eventId) ? a : b));
     const em = t.phantom.platform.orm.em.fork();
     await em.nativeDelete(NotificationDelivery, { eventId: second.eventId });
-    await em.nativeUpdate(NotifierCursor, { groupName: 'notifier' }, { lastEventId: String(Number(second.eventId) - 1) });
+    await em.nativeUpdate(
+      NotifierCursor,
+      { groupName: 'notifier' },
+      { lastEventId: String(Number(second.eventId) - 1) },
+    );
     const seen = ns(gap).length;
     await emit(PlatformEventType.RELEASE_SUCCEEDED, 'gap', { n: 203 });
     await until('202 sent again, then 203', async () => {
@@ -253,19 +456,34 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
   });
 
   it('two dispatchers and a slow receiver: each delivery sent exactly once, in order per route, even across a retry', async () => {
-    expect((await t.gql(`mutation { createApp(input: { name: "dup", kind: GO }) { id } }`)).errors).toBeUndefined();
+    expect(
+      (await t.gql(`mutation { createApp(input: { name: "dup", kind: GO }) { id } }`)).errors,
+    ).toBeUndefined();
     const routeId = await createRoute('dup', slow.url);
-    const extra = [1, 2].map(() => new NotificationDispatcher({
-      em: () => t.phantom.platform.orm.em.fork(), publicUrl: () => 'https://phantom.example.test', webhookPolicy: { allowedHosts: [hostPort(slow)] },
-      pollMs: 25, timeoutMs: 1000, claimMarginMs: 150, backoffBaseMs: 30, maxAttempts: 4,
-    }));
+    const extra = [1, 2].map(
+      () =>
+        new NotificationDispatcher({
+          em: () => t.phantom.platform.orm.em.fork(),
+          publicUrl: () => 'https://phantom.example.test',
+          webhookPolicy: { allowedHosts: [hostPort(slow)] },
+          pollMs: 25,
+          timeoutMs: 1000,
+          claimMarginMs: 150,
+          backoffBaseMs: 30,
+          maxAttempts: 4,
+        }),
+    );
     for (const d of extra) d.start();
     try {
       for (let n = 1; n <= 6; n++) await emit(PlatformEventType.RELEASE_SUCCEEDED, 'dup', { n });
-      await until('6 SENT', async () => {
-        const list = await deliveries({ route: routeId });
-        return list.length === 6 && list.every((d) => d.status === 'SENT') && list;
-      }, 30_000);
+      await until(
+        '6 SENT',
+        async () => {
+          const list = await deliveries({ route: routeId });
+          return list.length === 6 && list.every((d) => d.status === 'SENT') && list;
+        },
+        30_000,
+      );
       await new Promise((r) => setTimeout(r, 500));
       expect(ns(slow)).toEqual([1, 2, 3, 4, 5, 6]);
       // The first attempt failed (HTTP 500): the later ones waited for its retry.

@@ -15,16 +15,33 @@ import { NotificationChannel } from '../../src/domain/notify/notification-channe
 import type { NotifiedEvent } from '../../src/domain/notify/notified-event.js';
 
 const ev = (over: Partial<NotifiedEvent> = {}): NotifiedEvent => ({
-  id: '7', type: 'RELEASE_FAILED', at: '2026-11-26T10:00:00.000Z', actor: 'alice', app: 'web', env: 'prod', payload: {}, ...over,
+  id: '7',
+  type: 'RELEASE_FAILED',
+  at: '2026-11-26T10:00:00.000Z',
+  actor: 'alice',
+  app: 'web',
+  env: 'prod',
+  payload: {},
+  ...over,
 });
 
 describe('notification units', () => {
   it('masks the path and the query of every webhook URL, whatever the channel (scheme and host stay)', () => {
-    expect(maskUrl('https://oapi.dingtalk.com/robot/send?access_token=abc')).toBe('https://oapi.dingtalk.com/***?***');
-    expect(maskUrl('https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k&debug=1')).toBe('https://qyapi.weixin.qq.com/***?***');
-    expect(maskUrl('https://hooks.slack.com/services/T0/B0/XYZ')).toBe('https://hooks.slack.com/***');
-    expect(maskUrl('https://open.feishu.cn/open-apis/bot/v2/hook/fs-secret')).toBe('https://open.feishu.cn/***');
-    expect(maskUrl('https://example.com:8443/hook/secret-path')).toBe('https://example.com:8443/***');
+    expect(maskUrl('https://oapi.dingtalk.com/robot/send?access_token=abc')).toBe(
+      'https://oapi.dingtalk.com/***?***',
+    );
+    expect(maskUrl('https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k&debug=1')).toBe(
+      'https://qyapi.weixin.qq.com/***?***',
+    );
+    expect(maskUrl('https://hooks.slack.com/services/T0/B0/XYZ')).toBe(
+      'https://hooks.slack.com/***',
+    );
+    expect(maskUrl('https://open.feishu.cn/open-apis/bot/v2/hook/fs-secret')).toBe(
+      'https://open.feishu.cn/***',
+    );
+    expect(maskUrl('https://example.com:8443/hook/secret-path')).toBe(
+      'https://example.com:8443/***',
+    );
     expect(maskUrl('https://example.com/')).toBe('https://example.com');
     expect(maskUrl('not a url')).toBe('***');
   });
@@ -39,29 +56,86 @@ describe('notification units', () => {
     const global = { app: null, env: null, eventTypes: [] as string[], enabled: true };
     expect(routeMatches(global, ev({ app: 'api' }))).toBe(true);
     expect(routeMatches(global, ev({ type: 'TOKEN_CREATED', app: null, env: null }))).toBe(false);
-    expect(routeMatches({ ...global, eventTypes: ['TOKEN_CREATED'] }, ev({ type: 'TOKEN_CREATED', app: null, env: null }))).toBe(true);
+    expect(
+      routeMatches(
+        { ...global, eventTypes: ['TOKEN_CREATED'] },
+        ev({ type: 'TOKEN_CREATED', app: null, env: null }),
+      ),
+    ).toBe(true);
   });
 
   it('links to the release view, else the app page, else the console', () => {
-    expect(eventLink(ev({ payload: { releaseId: 9 } }), 'https://p.example/')).toBe('https://p.example/releases/9');
-    expect(eventLink(ev({ payload: { release: { id: 'r-1' } } }), 'https://p.example')).toBe('https://p.example/releases/r-1');
+    expect(eventLink(ev({ payload: { releaseId: 9 } }), 'https://p.example/')).toBe(
+      'https://p.example/releases/9',
+    );
+    expect(eventLink(ev({ payload: { release: { id: 'r-1' } } }), 'https://p.example')).toBe(
+      'https://p.example/releases/r-1',
+    );
     expect(eventLink(ev(), 'https://p.example')).toBe('https://p.example/apps/web');
-    expect(eventLink(ev({ type: 'BUILD_FAILED', payload: { buildId: 'QnVpbGQ6Nw', number: 7 } }), 'https://p.example')).toBe('https://p.example/builds/QnVpbGQ6Nw');
-    expect(eventLink(ev({ type: 'RELEASE_CREATED', payload: { releaseId: 'r-2', buildId: 'QnVpbGQ6Nw' } }), 'https://p.example')).toBe('https://p.example/releases/r-2');
-    const built = renderMessage(ev({ type: 'BUILD_SUCCEEDED', payload: { buildId: 'QnVpbGQ6Nw', number: 7, ref: null, commit: '0123456789abcdef', image: 'registry.local/web:7-0123456' } }), 'https://p.example');
-    expect(built.details).toEqual(expect.arrayContaining(['Build: #7', 'Ref: default branch', 'Commit: 0123456789ab', 'Image: registry.local/web:7-0123456']));
+    expect(
+      eventLink(
+        ev({ type: 'BUILD_FAILED', payload: { buildId: 'QnVpbGQ6Nw', number: 7 } }),
+        'https://p.example',
+      ),
+    ).toBe('https://p.example/builds/QnVpbGQ6Nw');
+    expect(
+      eventLink(
+        ev({ type: 'RELEASE_CREATED', payload: { releaseId: 'r-2', buildId: 'QnVpbGQ6Nw' } }),
+        'https://p.example',
+      ),
+    ).toBe('https://p.example/releases/r-2');
+    const built = renderMessage(
+      ev({
+        type: 'BUILD_SUCCEEDED',
+        payload: {
+          buildId: 'QnVpbGQ6Nw',
+          number: 7,
+          ref: null,
+          commit: '0123456789abcdef',
+          image: 'registry.local/web:7-0123456',
+        },
+      }),
+      'https://p.example',
+    );
+    expect(built.details).toEqual(
+      expect.arrayContaining([
+        'Build: #7',
+        'Ref: default branch',
+        'Commit: 0123456789ab',
+        'Image: registry.local/web:7-0123456',
+      ]),
+    );
     expect(built.link).toBe('https://p.example/builds/QnVpbGQ6Nw');
     expect(eventLink(ev({ app: null }), 'https://p.example')).toBe('https://p.example');
-    const m = renderMessage(ev({ payload: { releaseId: 9, reason: 'probe failed' } }), 'https://p.example');
+    const m = renderMessage(
+      ev({ payload: { releaseId: 9, reason: 'probe failed' } }),
+      'https://p.example',
+    );
     expect(m.text.split('\n')).toEqual([
-      '[Phantom] Release failed: web → prod', 'App: web', 'Env: prod', 'By: alice', 'Status: FAILED', 'Release: #9',
-      'Reason: probe failed', 'At: 2026-11-26T10:00:00.000Z', 'https://p.example/releases/9',
+      '[Phantom] Release failed: web → prod',
+      'App: web',
+      'Env: prod',
+      'By: alice',
+      'Status: FAILED',
+      'Release: #9',
+      'Reason: probe failed',
+      'At: 2026-11-26T10:00:00.000Z',
+      'https://p.example/releases/9',
     ]);
   });
 
   it('backs off exponentially up to the cap, with ±25 % jitter', () => {
-    const d = new NotificationDispatcher({ em: () => { throw new Error('unused'); }, publicUrl: () => '', backoffBaseMs: 100, backoffMaxMs: 1000 });
-    expect([1, 2, 3, 4, 5, 6].map((n) => d.backoffMs(n, 0.5))).toEqual([100, 200, 400, 800, 1000, 1000]);
+    const d = new NotificationDispatcher({
+      em: () => {
+        throw new Error('unused');
+      },
+      publicUrl: () => '',
+      backoffBaseMs: 100,
+      backoffMaxMs: 1000,
+    });
+    expect([1, 2, 3, 4, 5, 6].map((n) => d.backoffMs(n, 0.5))).toEqual([
+      100, 200, 400, 800, 1000, 1000,
+    ]);
     expect([1, 2, 3].map((n) => d.backoffMs(n, 0))).toEqual([75, 150, 300]);
     expect(d.backoffMs(2, 0.999)).toBe(250);
     expect(d.backoffMs(6, 0.999)).toBe(1000); // never past the cap
@@ -86,7 +160,12 @@ describe('notification units', () => {
     const { port } = srv.address() as AddressInfo;
     await new Promise<void>((r) => srv.close(() => r()));
     const url = `http://127.0.0.1:${port}/robot/send?access_token=very-secret-token`;
-    const err = await sendChannelRequest(NotificationChannel.DINGTALK, { url, headers: {}, body: '{}' }, 2000, { allowPrivate: true }).catch((e: Error) => e);
+    const err = await sendChannelRequest(
+      NotificationChannel.DINGTALK,
+      { url, headers: {}, body: '{}' },
+      2000,
+      { allowPrivate: true },
+    ).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toContain('ECONNREFUSED');
     expect((err as Error).message).not.toContain('very-secret-token');

@@ -55,7 +55,8 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-const eq = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+const eq = (a: string, b: string) =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /** DingTalk: sign = urlEncode(base64(HmacSHA256(secret, timestamp + "\n" + secret))), timestamp in ms, within 1 h. */
 function dingTalkValid(secret: string, q: URLSearchParams, rawQuery: string): boolean {
@@ -72,16 +73,27 @@ function dingTalkValid(secret: string, q: URLSearchParams, rawQuery: string): bo
 function feishuValid(secret: string, body: any): boolean {
   const ts = body?.timestamp;
   const sign = body?.sign;
-  if (typeof ts !== 'string' || typeof sign !== 'string' || Math.abs(Date.now() / 1000 - Number(ts)) > 3600) return false;
+  if (
+    typeof ts !== 'string' ||
+    typeof sign !== 'string' ||
+    Math.abs(Date.now() / 1000 - Number(ts)) > 3600
+  )
+    return false;
   const expected = createHmac('sha256', `${ts}\n${secret}`).update('').digest('base64');
   return eq(sign, expected);
 }
 
 /** Phantom's generic webhook: X-Phantom-Signature = sha256=hex(HMAC(secret, raw body)); timestamp header = body.timestamp, recent. */
-function webhookValid(secret: string, headers: IncomingMessage['headers'], rawBody: string, body: any): boolean {
+function webhookValid(
+  secret: string,
+  headers: IncomingMessage['headers'],
+  rawBody: string,
+  body: any,
+): boolean {
   const sig = String(headers['x-phantom-signature'] ?? '');
   const ts = String(headers['x-phantom-timestamp'] ?? '');
-  if (!ts || String(body?.timestamp) !== ts || Math.abs(Date.now() / 1000 - Number(ts)) > 300) return false;
+  if (!ts || String(body?.timestamp) !== ts || Math.abs(Date.now() / 1000 - Number(ts)) > 300)
+    return false;
   return eq(sig, `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`);
 }
 
@@ -94,7 +106,10 @@ const PATHS: Record<ReceiverKind, string> = {
 };
 
 /** `delayMs`: answer each request this much later (a slow chat service). */
-export async function startReceiver(kind: ReceiverKind, opts: { secret?: string; failFirst?: number; delayMs?: number; rateLimit?: VendorLimit } = {}): Promise<Receiver> {
+export async function startReceiver(
+  kind: ReceiverKind,
+  opts: { secret?: string; failFirst?: number; delayMs?: number; rateLimit?: VendorLimit } = {},
+): Promise<Receiver> {
   let failing = opts.failFirst ?? 0;
   const requests: ReceivedRequest[] = [];
   let penaltyUntil = 0;
@@ -122,14 +137,33 @@ export async function startReceiver(kind: ReceiverKind, opts: { secret?: string;
       }
       const secret = opts.secret;
       let signatureValid = true;
-      if (kind === 'DINGTALK' && secret) signatureValid = dingTalkValid(secret, u.searchParams, u.search.slice(1));
+      if (kind === 'DINGTALK' && secret)
+        signatureValid = dingTalkValid(secret, u.searchParams, u.search.slice(1));
       if (kind === 'FEISHU' && secret) signatureValid = feishuValid(secret, body);
-      if (kind === 'WEBHOOK') signatureValid = Boolean(secret) && webhookValid(secret!, req.headers, rawBody, body);
-      const record: ReceivedRequest = { path: u.pathname, query: u.searchParams, rawQuery: u.search.slice(1), headers: req.headers, rawBody, body, signatureValid, status: 200, at: Date.now(), throttled: false };
+      if (kind === 'WEBHOOK')
+        signatureValid = Boolean(secret) && webhookValid(secret!, req.headers, rawBody, body);
+      const record: ReceivedRequest = {
+        path: u.pathname,
+        query: u.searchParams,
+        rawQuery: u.search.slice(1),
+        headers: req.headers,
+        rawBody,
+        body,
+        signatureValid,
+        status: 200,
+        at: Date.now(),
+        throttled: false,
+      };
       requests.push(record);
       const send = (status: number, payload: string, headers: Record<string, string> = {}) => {
         record.status = status;
-        const answer = () => res.writeHead(status, { 'content-type': payload.startsWith('{') ? 'application/json' : 'text/plain', ...headers }).end(payload);
+        const answer = () =>
+          res
+            .writeHead(status, {
+              'content-type': payload.startsWith('{') ? 'application/json' : 'text/plain',
+              ...headers,
+            })
+            .end(payload);
         if (opts.delayMs) setTimeout(answer, opts.delayMs);
         else answer();
       };
@@ -141,22 +175,54 @@ export async function startReceiver(kind: ReceiverKind, opts: { secret?: string;
         record.throttled = true;
         switch (kind) {
           case 'DINGTALK':
-            return send(200, JSON.stringify({ errcode: 130101, errmsg: 'send too fast, exceed 20 times per minute' }));
+            return send(
+              200,
+              JSON.stringify({
+                errcode: 130101,
+                errmsg: 'send too fast, exceed 20 times per minute',
+              }),
+            );
           case 'WECOM':
             return send(200, JSON.stringify({ errcode: 45009, errmsg: 'api freq out of limit' }));
           case 'FEISHU':
             return send(200, JSON.stringify({ code: 11232, msg: 'frequency limited psm' }));
           default:
-            return send(429, 'rate_limited', { 'retry-after': String(opts.rateLimit?.retryAfterSec ?? 1) });
+            return send(429, 'rate_limited', {
+              'retry-after': String(opts.rateLimit?.retryAfterSec ?? 1),
+            });
         }
       }
       switch (kind) {
         case 'DINGTALK':
-          return send(200, JSON.stringify(signatureValid ? { errcode: 0, errmsg: 'ok' } : { errcode: 310000, errmsg: 'sign not match' }));
+          return send(
+            200,
+            JSON.stringify(
+              signatureValid
+                ? { errcode: 0, errmsg: 'ok' }
+                : { errcode: 310000, errmsg: 'sign not match' },
+            ),
+          );
         case 'FEISHU':
-          return send(200, JSON.stringify(signatureValid ? { code: 0, msg: 'success', data: {} } : { code: 19021, msg: 'sign match fail or timestamp is not within one hour from current time' }));
+          return send(
+            200,
+            JSON.stringify(
+              signatureValid
+                ? { code: 0, msg: 'success', data: {} }
+                : {
+                    code: 19021,
+                    msg: 'sign match fail or timestamp is not within one hour from current time',
+                  },
+            ),
+          );
         case 'WECOM':
-          return send(200, JSON.stringify(u.searchParams.get('key') ? { errcode: 0, errmsg: 'ok' } : { errcode: 93000, errmsg: 'invalid webhook url' }));
+          return send(
+            200,
+            JSON.stringify(
+              u.searchParams.get('key')
+                ? { errcode: 0, errmsg: 'ok' }
+                : { errcode: 93000, errmsg: 'invalid webhook url' },
+            ),
+          );
         case 'SLACK':
           return typeof body?.text === 'string' ? send(200, 'ok') : send(400, 'invalid_payload');
         case 'WEBHOOK':
@@ -174,9 +240,10 @@ export async function startReceiver(kind: ReceiverKind, opts: { secret?: string;
     failNext: (n) => {
       failing = n;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -3,7 +3,12 @@
  * in-process bus; everything through GraphQL and graphql-ws.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUserWithToken, errorCode, startTestPhantom, type TestPhantom } from '../support/harness.js';
+import {
+  createUserWithToken,
+  errorCode,
+  startTestPhantom,
+  type TestPhantom,
+} from '../support/harness.js';
 import { createRelease, expectDense, follow, getRelease } from './support.js';
 
 describe('releases on the embedded default', () => {
@@ -11,36 +16,60 @@ describe('releases on the embedded default', () => {
   let dev: string;
 
   beforeAll(async () => {
-    t = await startTestPhantom('embedded', { env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_RELEASE_FAILURE_GRACE_MS: '1000' } });
+    t = await startTestPhantom('embedded', {
+      env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_RELEASE_FAILURE_GRACE_MS: '1000' },
+    });
     dev = await createUserWithToken(t, 'dev');
-    const created = await t.gql(`mutation { createApp(input: { name: "shop", kind: NODE, container: { replicas: 2 } }) { id } }`);
+    const created = await t.gql(
+      `mutation { createApp(input: { name: "shop", kind: NODE, container: { replicas: 2 } }) { id } }`,
+    );
     expect(created.errors).toBeUndefined();
-    await t.gql(`mutation { setAppMember(app: "shop", username: "dev", role: DEVELOPER) { name } }`);
+    await t.gql(
+      `mutation { setAppMember(app: "shop", username: "dev", role: DEVELOPER) { name } }`,
+    );
   });
   afterAll(async () => {
     await t?.stop();
   });
 
   it('releases to dev: releaseProgress reaches SUCCEEDED with dense sequences and pod counts', async () => {
-    const r = await createRelease(t, { app: 'shop', env: 'dev', image: 'registry.local/shop:1.0', description: 'first' }, dev);
+    const r = await createRelease(
+      t,
+      { app: 'shop', env: 'dev', image: 'registry.local/shop:1.0', description: 'first' },
+      dev,
+    );
     expect(r.status).toBe('PENDING');
-    expect(r.steps.map((s: any) => `${s.name}@${s.cluster ?? ''}`)).toEqual(['precheck@', 'deploy@sim-1']);
+    expect(r.steps.map((s: any) => `${s.name}@${s.cluster ?? ''}`)).toEqual([
+      'precheck@',
+      'deploy@sim-1',
+    ]);
     const frames = await follow(t.ws(dev), r.id);
     expect(expectDense(frames)).toBe(true);
     const last = frames.at(-1)!;
     expect(last.release.status).toBe('SUCCEEDED');
     expect(frames.map((f) => f.release.status)).toContain('VERIFYING');
     expect(frames.some((f) => f.kind === 'PODS')).toBe(true);
-    expect(last.release.clusters).toEqual([{ cluster: 'sim-1', desired: 2, updated: 2, ready: 2, available: 2 }]);
-    const w = await t.gql(`{ app(name: "shop") { workloads(env: "dev") { image status releaseId: revision } } }`);
-    expect(w.data.app.workloads[0]).toMatchObject({ image: 'registry.local/shop:1.0', status: 'AVAILABLE' });
+    expect(last.release.clusters).toEqual([
+      { cluster: 'sim-1', desired: 2, updated: 2, ready: 2, available: 2 },
+    ]);
+    const w = await t.gql(
+      `{ app(name: "shop") { workloads(env: "dev") { image status releaseId: revision } } }`,
+    );
+    expect(w.data.app.workloads[0]).toMatchObject({
+      image: 'registry.local/shop:1.0',
+      status: 'AVAILABLE',
+    });
     const again = await getRelease(t, r.id);
     expect(again.status).toBe('SUCCEEDED');
     expect(again.prechecks.every((p: any) => p.passed)).toBe(true);
   });
 
   it('a -crashloop image rolls back by itself to the previous image', async () => {
-    const r = await createRelease(t, { app: 'shop', env: 'dev', image: 'registry.local/shop:2.0-crashloop' }, dev);
+    const r = await createRelease(
+      t,
+      { app: 'shop', env: 'dev', image: 'registry.local/shop:2.0-crashloop' },
+      dev,
+    );
     const frames = await follow(t.ws(dev), r.id);
     const last = frames.at(-1)!;
     expect(last.release.status).toBe('ROLLED_BACK');
@@ -48,35 +77,64 @@ describe('releases on the embedded default', () => {
     expect(last.release.message).toMatch(/rolled back to #\d+ \(registry\.local\/shop:1\.0\)/);
     expect(frames.map((f) => f.release.status)).toContain('ROLLING_BACK');
     const w = await t.gql(`{ app(name: "shop") { workloads(env: "dev") { image status } } }`);
-    expect(w.data.app.workloads[0]).toEqual({ image: 'registry.local/shop:1.0', status: 'AVAILABLE' });
+    expect(w.data.app.workloads[0]).toEqual({
+      image: 'registry.local/shop:1.0',
+      status: 'AVAILABLE',
+    });
   });
 
   it('many watchers of one release cost one read per change, not one per watcher', async () => {
     // prod waits for approval: the watchers join (and replay) first, then the changes come.
-    const r = await createRelease(t, { app: 'shop', env: 'prod', image: 'registry.local/shop:1.0.1' }, dev);
+    const r = await createRelease(
+      t,
+      { app: 'shop', env: 'prod', image: 'registry.local/shop:1.0.1' },
+      dev,
+    );
     const feed = t.phantom.platform.services.releaseProgress!;
     const waiting = Array.from({ length: 30 }, () => {
       let ready!: () => void;
       const joined = new Promise<void>((res) => (ready = res));
-      const all = follow(t.ws(dev), r.id, { until: (f) => (f.release.status === 'AWAITING_APPROVAL' && ready(), false) });
+      const all = follow(t.ws(dev), r.id, {
+        until: (f) => (f.release.status === 'AWAITING_APPROVAL' && ready(), false),
+      });
       return { joined, all };
     });
     await Promise.all(waiting.map((w) => w.joined));
     const before = feed.reads;
     const q = await t.gql(`query($id: ID!) { release(id: $id) { ticket { id } } }`, { id: r.id });
-    expect((await t.gql(`mutation($id: ID!) { approveTicket(id: $id) { status } }`, { id: q.data.release.ticket.id })).errors).toBeUndefined();
+    expect(
+      (
+        await t.gql(`mutation($id: ID!) { approveTicket(id: $id) { status } }`, {
+          id: q.data.release.ticket.id,
+        })
+      ).errors,
+    ).toBeUndefined();
     const watchers = await Promise.all(waiting.map((w) => w.all));
     const frames = watchers[0]!;
     expect(frames.at(-1)!.release.status).toBe('SUCCEEDED');
-    for (const w of watchers) expect(w.map((f) => f.sequence)).toEqual(frames.map((f) => f.sequence));
-    const live = frames.filter((f) => f.release.status !== 'AWAITING_APPROVAL' && f.release.status !== 'PRECHECKING' && f.release.status !== 'PENDING').length;
+    for (const w of watchers)
+      expect(w.map((f) => f.sequence)).toEqual(frames.map((f) => f.sequence));
+    const live = frames.filter(
+      (f) =>
+        f.release.status !== 'AWAITING_APPROVAL' &&
+        f.release.status !== 'PRECHECKING' &&
+        f.release.status !== 'PENDING',
+    ).length;
     // Each change is read once for everyone (plus heartbeats: one statement for all watched releases).
     expect(feed.reads - before).toBeLessThan(live + 10);
   });
 
   it('one active release per app and env: a second one is CONFLICT', async () => {
-    const r = await createRelease(t, { app: 'shop', env: 'dev', image: 'registry.local/shop:1.1' }, dev);
-    const second = await t.gql(`mutation { createRelease(input: { app: "shop", env: "dev", image: "registry.local/shop:1.2" }) { id } }`, {}, dev);
+    const r = await createRelease(
+      t,
+      { app: 'shop', env: 'dev', image: 'registry.local/shop:1.1' },
+      dev,
+    );
+    const second = await t.gql(
+      `mutation { createRelease(input: { app: "shop", env: "dev", image: "registry.local/shop:1.2" }) { id } }`,
+      {},
+      dev,
+    );
     expect(errorCode(second)).toBe('CONFLICT');
     expect(second.errors![0]!.message).toMatch(/already has an active release/);
     const frames = await follow(t.ws(dev), r.id);
@@ -89,10 +147,18 @@ describe('releases on the embedded default', () => {
       [{ app: 'shop', env: 'nowhere', image: 'x:1' }, 'BAD_USER_INPUT', 'env'],
       [{ app: 'shop', env: 'dev', image: 'bad image' }, 'BAD_USER_INPUT', 'image'],
       [{ app: 'shop', env: 'dev' }, 'BAD_USER_INPUT', 'image'],
-      [{ app: 'shop', env: 'dev', image: 'x:1', buildId: 'QnVpbGQ6MQ' }, 'BAD_USER_INPUT', 'buildId'],
+      [
+        { app: 'shop', env: 'dev', image: 'x:1', buildId: 'QnVpbGQ6MQ' },
+        'BAD_USER_INPUT',
+        'buildId',
+      ],
     ];
     for (const [input, code, field] of cases) {
-      const r = await t.gql(`mutation($i: CreateReleaseInput!) { createRelease(input: $i) { id } }`, { i: input }, dev);
+      const r = await t.gql(
+        `mutation($i: CreateReleaseInput!) { createRelease(input: $i) { id } }`,
+        { i: input },
+        dev,
+      );
       expect([errorCode(r), r.errors?.[0]?.extensions?.field]).toEqual([code, field]);
     }
   });
@@ -102,8 +168,12 @@ describe('release strategies, cancel and rollback on the embedded default', () =
   let t: TestPhantom;
 
   beforeAll(async () => {
-    t = await startTestPhantom('embedded', { env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_RELEASE_FAILURE_GRACE_MS: '1000' } });
-    const env = await t.gql(`mutation { upsertEnvironment(input: { name: "staging", requiresApproval: false, targets: [{ cluster: "sim-1", namespace: "staging" }, { cluster: "sim-2", namespace: "staging" }] }) { name } }`);
+    t = await startTestPhantom('embedded', {
+      env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_RELEASE_FAILURE_GRACE_MS: '1000' },
+    });
+    const env = await t.gql(
+      `mutation { upsertEnvironment(input: { name: "staging", requiresApproval: false, targets: [{ cluster: "sim-1", namespace: "staging" }, { cluster: "sim-2", namespace: "staging" }] }) { name } }`,
+    );
     expect(env.errors).toBeUndefined();
   });
   afterAll(async () => {
@@ -115,72 +185,136 @@ describe('release strategies, cancel and rollback on the embedded default', () =
     const { execFile } = await import('node:child_process');
     const { promisify } = await import('node:util');
     const kubeconfig = t.phantom.platform.services.k8s!.kubeconfigPath!;
-    const { stdout } = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, '--context', cluster, ...args, '-o', 'json'], { encoding: 'utf8' });
+    const { stdout } = await promisify(execFile)(
+      'kubectl',
+      ['--kubeconfig', kubeconfig, '--context', cluster, ...args, '-o', 'json'],
+      { encoding: 'utf8' },
+    );
     return JSON.parse(stdout);
   };
 
   it('deploys wave by wave (sim-1 verified before sim-2 starts); RECREATE and the progress deadline reach the Deployment', async () => {
-    await t.gql(`mutation { createApp(input: { name: "api", kind: GO, releaseConfig: { strategy: RECREATE, progressDeadlineSeconds: 90 } }) { id } }`);
+    await t.gql(
+      `mutation { createApp(input: { name: "api", kind: GO, releaseConfig: { strategy: RECREATE, progressDeadlineSeconds: 90 } }) { id } }`,
+    );
     const r = await createRelease(t, { app: 'api', env: 'staging', image: 'registry.local/api:1' });
     const frames = await follow(t.ws(), r.id);
     expect(frames.at(-1)!.release.status).toBe('SUCCEEDED');
     // The second wave starts only after the first one succeeded.
-    const firstRunning2 = frames.findIndex((f) => f.release.steps.find((s) => s.cluster === 'sim-2')?.status === 'RUNNING');
+    const firstRunning2 = frames.findIndex(
+      (f) => f.release.steps.find((s) => s.cluster === 'sim-2')?.status === 'RUNNING',
+    );
     expect(firstRunning2).toBeGreaterThan(0);
-    expect(frames[firstRunning2]!.release.steps.find((s) => s.cluster === 'sim-1')!.status).toBe('SUCCEEDED');
+    expect(frames[firstRunning2]!.release.steps.find((s) => s.cluster === 'sim-1')!.status).toBe(
+      'SUCCEEDED',
+    );
     for (const cluster of ['sim-1', 'sim-2']) {
       const d = await kubectlJson(cluster, ['-n', 'staging', 'get', 'deployment', 'api']);
       expect(d.spec.strategy).toEqual({ type: 'Recreate' });
       expect(d.spec.progressDeadlineSeconds).toBe(90);
-      expect(d.metadata.annotations['phantom.io/release-id']).toBe(String(Buffer.from(r.id, 'base64url').toString().split(':')[1]));
+      expect(d.metadata.annotations['phantom.io/release-id']).toBe(
+        String(Buffer.from(r.id, 'base64url').toString().split(':')[1]),
+      );
     }
   });
 
   it('a canary pauses after its wave, is promoted, rolls out everywhere, and is removed', async () => {
-    await t.gql(`mutation { createApp(input: { name: "web", kind: NODE, container: { replicas: 2 }, releaseConfig: { strategy: CANARY, canaryReplicas: 1, canaryPauseSeconds: 3600 } }) { id } }`);
+    await t.gql(
+      `mutation { createApp(input: { name: "web", kind: NODE, container: { replicas: 2 }, releaseConfig: { strategy: CANARY, canaryReplicas: 1, canaryPauseSeconds: 3600 } }) { id } }`,
+    );
     const r = await createRelease(t, { app: 'web', env: 'staging', image: 'registry.local/web:2' });
-    expect(r.steps.map((s: any) => `${s.name}@${s.cluster ?? ''}`)).toEqual(['precheck@', 'canary@sim-1', 'pause@sim-1', 'deploy@sim-1', 'deploy@sim-2', 'cleanup@sim-1']);
+    expect(r.steps.map((s: any) => `${s.name}@${s.cluster ?? ''}`)).toEqual([
+      'precheck@',
+      'canary@sim-1',
+      'pause@sim-1',
+      'deploy@sim-1',
+      'deploy@sim-2',
+      'cleanup@sim-1',
+    ]);
     const paused = await follow(t.ws(), r.id, { until: (f) => f.release.status === 'PAUSED' });
     expect(paused.at(-1)!.release.steps.find((s) => s.name === 'canary')!.status).toBe('SUCCEEDED');
     const runtime = t.phantom.platform.services.k8s!.runtime;
-    const canary = await runtime.workloads([{ cluster: 'sim-1', namespace: 'staging' }], { app: 'web', env: 'staging', variant: 'canary' });
-    expect(canary[0]).toMatchObject({ name: 'web-canary', image: 'registry.local/web:2', replicas: 1, status: 'AVAILABLE' });
-    const main = await runtime.workloads([{ cluster: 'sim-1', namespace: 'staging' }], { app: 'web', env: 'staging' });
+    const canary = await runtime.workloads([{ cluster: 'sim-1', namespace: 'staging' }], {
+      app: 'web',
+      env: 'staging',
+      variant: 'canary',
+    });
+    expect(canary[0]).toMatchObject({
+      name: 'web-canary',
+      image: 'registry.local/web:2',
+      replicas: 1,
+      status: 'AVAILABLE',
+    });
+    const main = await runtime.workloads([{ cluster: 'sim-1', namespace: 'staging' }], {
+      app: 'web',
+      env: 'staging',
+    });
     expect(main[0]!.status).toBe('MISSING');
     // Still paused: a query says so, and a promote of something not paused is CONFLICT.
     expect((await getRelease(t, r.id)).status).toBe('PAUSED');
-    const p = await t.gql(`mutation($id: ID!) { promoteRelease(id: $id) { status } }`, { id: r.id });
+    const p = await t.gql(`mutation($id: ID!) { promoteRelease(id: $id) { status } }`, {
+      id: r.id,
+    });
     expect(p.errors).toBeUndefined();
     const rest = await follow(t.ws(), r.id, { after: paused.at(-1)!.sequence });
     expect(Number(rest[0]!.sequence)).toBe(Number(paused.at(-1)!.sequence) + 1);
     expect(rest.at(-1)!.release.status).toBe('SUCCEEDED');
-    expect(rest.at(-1)!.release.steps.map((s) => s.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
-    const after = await runtime.workloads([{ cluster: 'sim-1', namespace: 'staging' }], { app: 'web', env: 'staging', variant: 'canary' });
+    expect(rest.at(-1)!.release.steps.map((s) => s.status)).toEqual([
+      'SUCCEEDED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+      'SUCCEEDED',
+    ]);
+    const after = await runtime.workloads([{ cluster: 'sim-1', namespace: 'staging' }], {
+      app: 'web',
+      env: 'staging',
+      variant: 'canary',
+    });
     expect(after[0]!.status).toBe('MISSING');
-    const again = await t.gql(`mutation($id: ID!) { promoteRelease(id: $id) { status } }`, { id: r.id });
+    const again = await t.gql(`mutation($id: ID!) { promoteRelease(id: $id) { status } }`, {
+      id: r.id,
+    });
     expect(errorCode(again)).toBe('CONFLICT');
   });
 
   it('cancel mid-rollout stops before the next wave and rolls the deployed waves back', async () => {
-    await t.gql(`mutation { createApp(input: { name: "big", kind: JAVA, container: { replicas: 24, cpu: "10m" } }) { id } }`);
-    const first = await createRelease(t, { app: 'big', env: 'staging', image: 'registry.local/big:1' });
+    await t.gql(
+      `mutation { createApp(input: { name: "big", kind: JAVA, container: { replicas: 24, cpu: "10m" } }) { id } }`,
+    );
+    const first = await createRelease(t, {
+      app: 'big',
+      env: 'staging',
+      image: 'registry.local/big:1',
+    });
     expect((await follow(t.ws(), first.id)).at(-1)!.release.status).toBe('SUCCEEDED');
     const r = await createRelease(t, { app: 'big', env: 'staging', image: 'registry.local/big:2' });
     let canceled = false;
     const frames = await follow(t.ws(), r.id, {
       until: (f) => {
-        if (!canceled && f.release.steps.find((s) => s.cluster === 'sim-1' && s.name === 'deploy')?.status === 'SUCCEEDED') {
+        if (
+          !canceled &&
+          f.release.steps.find((s) => s.cluster === 'sim-1' && s.name === 'deploy')?.status ===
+            'SUCCEEDED'
+        ) {
           canceled = true;
-          void t.gql(`mutation($id: ID!) { cancelRelease(id: $id) { cancelRequested } }`, { id: r.id });
+          void t.gql(`mutation($id: ID!) { cancelRelease(id: $id) { cancelRequested } }`, {
+            id: r.id,
+          });
         }
         return false;
       },
     });
     const last = frames.at(-1)!;
     expect(last.release.status).toBe('CANCELED');
-    expect(last.release.message).toMatch(/Canceled.*rolled back to #\d+ \(registry\.local\/big:1\)/);
+    expect(last.release.message).toMatch(
+      /Canceled.*rolled back to #\d+ \(registry\.local\/big:1\)/,
+    );
     expect(frames.map((f) => f.release.status)).toContain('ROLLING_BACK');
-    const w = await t.gql(`{ app(name: "big") { workloads(env: "staging") { cluster image status } } }`);
+    const w = await t.gql(
+      `{ app(name: "big") { workloads(env: "staging") { cluster image status } } }`,
+    );
     expect(w.data.app.workloads).toEqual([
       { cluster: 'sim-1', image: 'registry.local/big:1', status: 'AVAILABLE' },
       { cluster: 'sim-2', image: 'registry.local/big:1', status: 'AVAILABLE' },
@@ -191,35 +325,70 @@ describe('release strategies, cancel and rollback on the embedded default', () =
 
   it('rollbackRelease puts the env back on the last success before it; without one it says so', async () => {
     await t.gql(`mutation { createApp(input: { name: "solo", kind: NODE }) { id } }`);
-    const one = await createRelease(t, { app: 'solo', env: 'staging', image: 'registry.local/solo:1' });
+    const one = await createRelease(t, {
+      app: 'solo',
+      env: 'staging',
+      image: 'registry.local/solo:1',
+    });
     await follow(t.ws(), one.id);
-    const none = await t.gql(`mutation($id: ID!) { rollbackRelease(id: $id) { id } }`, { id: one.id });
+    const none = await t.gql(`mutation($id: ID!) { rollbackRelease(id: $id) { id } }`, {
+      id: one.id,
+    });
     expect(errorCode(none)).toBe('CONFLICT');
     expect(none.errors![0]!.message).toMatch(/nothing to roll back to/);
-    const two = await createRelease(t, { app: 'solo', env: 'staging', image: 'registry.local/solo:2' });
+    const two = await createRelease(t, {
+      app: 'solo',
+      env: 'staging',
+      image: 'registry.local/solo:2',
+    });
     await follow(t.ws(), two.id);
-    const rb = await t.gql(`mutation($id: ID!) { rollbackRelease(id: $id) { id image rollbackOf { id image } } }`, { id: two.id });
+    const rb = await t.gql(
+      `mutation($id: ID!) { rollbackRelease(id: $id) { id image rollbackOf { id image } } }`,
+      { id: two.id },
+    );
     expect(rb.errors).toBeUndefined();
-    expect(rb.data.rollbackRelease).toMatchObject({ image: 'registry.local/solo:1', rollbackOf: { id: two.id, image: 'registry.local/solo:2' } });
-    expect((await follow(t.ws(), rb.data.rollbackRelease.id)).at(-1)!.release.status).toBe('SUCCEEDED');
+    expect(rb.data.rollbackRelease).toMatchObject({
+      image: 'registry.local/solo:1',
+      rollbackOf: { id: two.id, image: 'registry.local/solo:2' },
+    });
+    expect((await follow(t.ws(), rb.data.rollbackRelease.id)).at(-1)!.release.status).toBe(
+      'SUCCEEDED',
+    );
     // Again: the same answer (it targets the last success before the given release, not "the previous revision").
-    const rb2 = await t.gql(`mutation($id: ID!) { rollbackRelease(id: $id) { id image } }`, { id: two.id });
+    const rb2 = await t.gql(`mutation($id: ID!) { rollbackRelease(id: $id) { id image } }`, {
+      id: two.id,
+    });
     expect(rb2.data.rollbackRelease.image).toBe('registry.local/solo:1');
     await follow(t.ws(), rb2.data.rollbackRelease.id);
-    const list = await t.gql(`{ app(name: "solo") { releases(first: 2, env: "staging") { edges { node { image status } } pageInfo { hasNextPage } } } }`);
-    expect(list.data.app.releases.edges.map((e: any) => e.node.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    const list = await t.gql(
+      `{ app(name: "solo") { releases(first: 2, env: "staging") { edges { node { image status } } pageInfo { hasNextPage } } } }`,
+    );
+    expect(list.data.app.releases.edges.map((e: any) => e.node.status)).toEqual([
+      'SUCCEEDED',
+      'SUCCEEDED',
+    ]);
     expect(list.data.app.releases.pageInfo.hasNextPage).toBe(true);
   });
 
   it('without autoRollback a failure leaves the workloads as they are; without an earlier success it says so', async () => {
-    await t.gql(`mutation { createApp(input: { name: "raw", kind: NODE, releaseConfig: { autoRollback: false } }) { id } }`);
-    const r = await createRelease(t, { app: 'raw', env: 'staging', image: 'registry.local/raw:1-badpull' });
+    await t.gql(
+      `mutation { createApp(input: { name: "raw", kind: NODE, releaseConfig: { autoRollback: false } }) { id } }`,
+    );
+    const r = await createRelease(t, {
+      app: 'raw',
+      env: 'staging',
+      image: 'registry.local/raw:1-badpull',
+    });
     const last = (await follow(t.ws(), r.id)).at(-1)!;
     expect(last.release.status).toBe('FAILED');
     expect(last.release.message).toMatch(/ImagePullBackOff|ErrImagePull/);
     expect(last.release.message).toMatch(/autoRollback is off/);
     await t.gql(`mutation { createApp(input: { name: "fresh", kind: NODE }) { id } }`);
-    const f = await createRelease(t, { app: 'fresh', env: 'staging', image: 'registry.local/fresh:1-crashloop' });
+    const f = await createRelease(t, {
+      app: 'fresh',
+      env: 'staging',
+      image: 'registry.local/fresh:1-crashloop',
+    });
     const end = (await follow(t.ws(), f.id)).at(-1)!;
     expect(end.release.status).toBe('FAILED');
     expect(end.release.message).toMatch(/nothing to roll back to/);
@@ -244,30 +413,65 @@ describe('releases to an environment that requires approval (embedded default)',
   });
 
   const ticketOf = async (id: string, token?: string) => {
-    const r = await t.gql(`query($id: ID!) { release(id: $id) { status ticket { id kind status requester viewerCanDecide release { id } } } }`, { id }, token);
+    const r = await t.gql(
+      `query($id: ID!) { release(id: $id) { status ticket { id kind status requester viewerCanDecide release { id } } } }`,
+      { id },
+      token,
+    );
     if (r.errors) throw new Error(JSON.stringify(r.errors));
     return r.data.release;
   };
 
   it('prod waits for an OWNER who is not the requester, then deploys to both clusters one after the other', async () => {
-    const r = await createRelease(t, { app: 'pay', env: 'prod', image: 'registry.local/pay:1' }, dev);
-    expect(r.steps.map((s: any) => `${s.name}@${s.cluster ?? ''}`)).toEqual(['precheck@', 'approval@', 'deploy@sim-1', 'deploy@sim-2']);
+    const r = await createRelease(
+      t,
+      { app: 'pay', env: 'prod', image: 'registry.local/pay:1' },
+      dev,
+    );
+    expect(r.steps.map((s: any) => `${s.name}@${s.cluster ?? ''}`)).toEqual([
+      'precheck@',
+      'approval@',
+      'deploy@sim-1',
+      'deploy@sim-2',
+    ]);
     await follow(t.ws(dev), r.id, { until: (f) => f.release.status === 'AWAITING_APPROVAL' });
     const waiting = await ticketOf(r.id, owner);
-    expect(waiting.ticket).toMatchObject({ kind: 'RELEASE_APPROVAL', status: 'OPEN', requester: 'dev', viewerCanDecide: true, release: { id: r.id } });
+    expect(waiting.ticket).toMatchObject({
+      kind: 'RELEASE_APPROVAL',
+      status: 'OPEN',
+      requester: 'dev',
+      viewerCanDecide: true,
+      release: { id: r.id },
+    });
     // The requester can never approve their own release.
-    const own = await t.gql(`mutation($id: ID!) { approveTicket(id: $id) { status } }`, { id: waiting.ticket.id }, dev);
+    const own = await t.gql(
+      `mutation($id: ID!) { approveTicket(id: $id) { status } }`,
+      { id: waiting.ticket.id },
+      dev,
+    );
     expect(errorCode(own)).toBe('FORBIDDEN');
     expect((await ticketOf(r.id)).status).toBe('AWAITING_APPROVAL');
-    const ok = await t.gql(`mutation($id: ID!) { approveTicket(id: $id, comment: "go") { status decidedBy } }`, { id: waiting.ticket.id }, owner);
+    const ok = await t.gql(
+      `mutation($id: ID!) { approveTicket(id: $id, comment: "go") { status decidedBy } }`,
+      { id: waiting.ticket.id },
+      owner,
+    );
     expect(ok.data.approveTicket).toEqual({ status: 'APPROVED', decidedBy: 'olive' });
     const frames = await follow(t.ws(dev), r.id);
     const last = frames.at(-1)!;
     expect(last.release.status).toBe('SUCCEEDED');
-    expect(last.release.steps.find((s) => s.name === 'approval')!.message).toBe('Approved by olive: go');
-    const sim2Start = frames.findIndex((f) => f.release.steps.find((s) => s.cluster === 'sim-2')!.status === 'RUNNING');
-    expect(frames[sim2Start]!.release.steps.find((s) => s.cluster === 'sim-1')!.status).toBe('SUCCEEDED');
-    const w = await t.gql(`{ app(name: "pay") { workloads(env: "prod") { cluster image status } } }`);
+    expect(last.release.steps.find((s) => s.name === 'approval')!.message).toBe(
+      'Approved by olive: go',
+    );
+    const sim2Start = frames.findIndex(
+      (f) => f.release.steps.find((s) => s.cluster === 'sim-2')!.status === 'RUNNING',
+    );
+    expect(frames[sim2Start]!.release.steps.find((s) => s.cluster === 'sim-1')!.status).toBe(
+      'SUCCEEDED',
+    );
+    const w = await t.gql(
+      `{ app(name: "pay") { workloads(env: "prod") { cluster image status } } }`,
+    );
     expect(w.data.app.workloads).toEqual([
       { cluster: 'sim-1', image: 'registry.local/pay:1', status: 'AVAILABLE' },
       { cluster: 'sim-2', image: 'registry.local/pay:1', status: 'AVAILABLE' },
@@ -275,23 +479,42 @@ describe('releases to an environment that requires approval (embedded default)',
   });
 
   it('a rejected ticket ends the release REJECTED; a canceled one closes its ticket', async () => {
-    const r = await createRelease(t, { app: 'pay', env: 'prod', image: 'registry.local/pay:2' }, dev);
+    const r = await createRelease(
+      t,
+      { app: 'pay', env: 'prod', image: 'registry.local/pay:2' },
+      dev,
+    );
     await follow(t.ws(dev), r.id, { until: (f) => f.release.status === 'AWAITING_APPROVAL' });
     const { ticket } = await ticketOf(r.id);
-    const no = await t.gql(`mutation($id: ID!) { rejectTicket(id: $id, comment: "not on a Friday") { status } }`, { id: ticket.id }, owner);
+    const no = await t.gql(
+      `mutation($id: ID!) { rejectTicket(id: $id, comment: "not on a Friday") { status } }`,
+      { id: ticket.id },
+      owner,
+    );
     expect(no.errors).toBeUndefined();
     const last = (await follow(t.ws(dev), r.id)).at(-1)!;
     expect(last.release.status).toBe('REJECTED');
     expect(last.release.message).toBe('Rejected by olive: not on a Friday');
-    const c = await createRelease(t, { app: 'pay', env: 'prod', image: 'registry.local/pay:3' }, dev);
+    const c = await createRelease(
+      t,
+      { app: 'pay', env: 'prod', image: 'registry.local/pay:3' },
+      dev,
+    );
     await follow(t.ws(dev), c.id, { until: (f) => f.release.status === 'AWAITING_APPROVAL' });
-    const cancel = await t.gql(`mutation($id: ID!) { cancelRelease(id: $id) { cancelRequested } }`, { id: c.id }, dev);
+    const cancel = await t.gql(
+      `mutation($id: ID!) { cancelRelease(id: $id) { cancelRequested } }`,
+      { id: c.id },
+      dev,
+    );
     expect(cancel.data.cancelRelease.cancelRequested).toBe(true);
     expect((await follow(t.ws(dev), c.id)).at(-1)!.release.status).toBe('CANCELED');
     expect((await ticketOf(c.id)).ticket.status).toBe('CANCELED');
     // Prod still runs release 1: nothing was deployed by the rejected or canceled ones.
     const w = await t.gql(`{ app(name: "pay") { workloads(env: "prod") { image } } }`);
-    expect(w.data.app.workloads.map((x: any) => x.image)).toEqual(['registry.local/pay:1', 'registry.local/pay:1']);
+    expect(w.data.app.workloads.map((x: any) => x.image)).toEqual([
+      'registry.local/pay:1',
+      'registry.local/pay:1',
+    ]);
   });
 });
 
@@ -299,7 +522,9 @@ describe('an approval ticket that expires', () => {
   let t: TestPhantom;
   beforeAll(async () => {
     // ~1.1 s tickets: the engine wakes the waiting release when its ticket expires.
-    t = await startTestPhantom('embedded', { env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_TICKET_TTL_HOURS: '0.0003' } });
+    t = await startTestPhantom('embedded', {
+      env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_TICKET_TTL_HOURS: '0.0003' },
+    });
     await t.gql(`mutation { createApp(input: { name: "late", kind: GO }) { id } }`);
   });
   afterAll(async () => {
@@ -311,7 +536,9 @@ describe('an approval ticket that expires', () => {
     const last = (await follow(t.ws(), r.id, { timeoutMs: 20_000 })).at(-1)!;
     expect(last.release.status).toBe('CANCELED');
     expect(last.release.message).toMatch(/approval ticket expired/);
-    const q = await t.gql(`query($id: ID!) { release(id: $id) { ticket { status } } }`, { id: r.id });
+    const q = await t.gql(`query($id: ID!) { release(id: $id) { ticket { status } } }`, {
+      id: r.id,
+    });
     expect(q.data.release.ticket.status).toBe('EXPIRED');
   });
 });

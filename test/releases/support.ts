@@ -9,11 +9,30 @@ export interface ProgressFrame {
   sequence: string;
   kind: string;
   message: string;
-  release: { status: string; steps: { name: string; cluster: string | null; status: string; message: string | null }[]; clusters: { cluster: string; desired: number; updated: number; ready: number; available: number }[]; message: string | null };
+  release: {
+    status: string;
+    steps: { name: string; cluster: string | null; status: string; message: string | null }[];
+    clusters: {
+      cluster: string;
+      desired: number;
+      updated: number;
+      ready: number;
+      available: number;
+    }[];
+    message: string | null;
+  };
 }
 
-export async function createRelease(t: TestPhantom, input: Record<string, unknown>, token?: string): Promise<any> {
-  const r = await t.gql(`mutation($i: CreateReleaseInput!) { createRelease(input: $i) { ${RELEASE} } }`, { i: input }, token);
+export async function createRelease(
+  t: TestPhantom,
+  input: Record<string, unknown>,
+  token?: string,
+): Promise<any> {
+  const r = await t.gql(
+    `mutation($i: CreateReleaseInput!) { createRelease(input: $i) { ${RELEASE} } }`,
+    { i: input },
+    token,
+  );
   if (r.errors) throw new Error(JSON.stringify(r.errors));
   return r.data.createRelease;
 }
@@ -28,12 +47,20 @@ export async function getRelease(t: TestPhantom, id: string, token?: string): Pr
  * Follows `releaseProgress` until it completes (after a terminal status) or `until` says stop;
  * resolves with every frame received.
  */
-export function follow(client: Client, id: string, opts: { after?: string; until?: (f: ProgressFrame) => boolean; timeoutMs?: number } = {}): Promise<ProgressFrame[]> {
+export function follow(
+  client: Client,
+  id: string,
+  opts: { after?: string; until?: (f: ProgressFrame) => boolean; timeoutMs?: number } = {},
+): Promise<ProgressFrame[]> {
   const frames: ProgressFrame[] = [];
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       stop();
-      reject(new Error(`releaseProgress did not complete in time; last: ${JSON.stringify(frames.at(-1))}`));
+      reject(
+        new Error(
+          `releaseProgress did not complete in time; last: ${JSON.stringify(frames.at(-1))}`,
+        ),
+      );
     }, opts.timeoutMs ?? 40_000);
     const stop = client.subscribe<{ releaseProgress: ProgressFrame }>(
       {

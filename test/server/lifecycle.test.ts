@@ -28,15 +28,23 @@ describe('health, readiness and graceful shutdown (embedded)', () => {
     const page = await fetch(t.url, { headers: { accept: 'text/html' } });
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     expect(await page.text()).toContain('Phantom GraphQL playground');
-    const q = await fetch(`${t.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept: 'application/json', 'apollo-require-preflight': 'true' } });
+    const q = await fetch(`${t.url}?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { accept: 'application/json', 'apollo-require-preflight': 'true' },
+    });
     expect(await q.json()).toEqual({ data: { __typename: 'Query' } });
   });
 
   it('finishes in-flight requests on stop, then refuses new connections', async () => {
     const other = await startTestPhantom('embedded');
     // A slow-ish request: login runs scrypt (~tens of ms) before answering.
-    await other.gql(`mutation { createUser(input: { username: "slow", password: "password-123" }) { id } }`);
-    const inflight = other.gql(`mutation { login(username: "slow", password: "password-123") { token } }`, {}, null);
+    await other.gql(
+      `mutation { createUser(input: { username: "slow", password: "password-123" }) { id } }`,
+    );
+    const inflight = other.gql(
+      `mutation { login(username: "slow", password: "password-123") { token } }`,
+      {},
+      null,
+    );
     await new Promise((r) => setTimeout(r, 5));
     const stopping = other.stop();
     const res = await inflight;
@@ -50,7 +58,9 @@ describe('health, readiness and graceful shutdown (embedded)', () => {
 describe('start-up checks', () => {
   it('refuses to start when Redis is unreachable, naming the setting', async () => {
     const started = Date.now();
-    await expect(startTestPhantom('embedded', { env: { REDIS_URL: 'redis://127.0.0.1:1' } })).rejects.toThrow(/Redis at redis:\/\/127\.0\.0\.1:1.* is not reachable \(REDIS_URL\)/);
+    await expect(
+      startTestPhantom('embedded', { env: { REDIS_URL: 'redis://127.0.0.1:1' } }),
+    ).rejects.toThrow(/Redis at redis:\/\/127\.0\.0\.1:1.* is not reachable \(REDIS_URL\)/);
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 });
@@ -59,10 +69,23 @@ describe('phantom CLI', () => {
   it('serve exits 0 on SIGTERM after draining', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'phantom-cli-'));
     try {
-      const p = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'src/cli.ts', 'serve'], {
-        env: { ...process.env, PORT: '0', HOST: '127.0.0.1', PHANTOM_DATA_DIR: dir, PHANTOM_EMBEDDED_CLUSTERS: 'off', LOG_LEVEL: 'info', DATABASE_URL: '', REDIS_URL: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const p = spawn(
+        process.execPath,
+        ['--import', '@swc-node/register/esm-register', 'src/cli.ts', 'serve'],
+        {
+          env: {
+            ...process.env,
+            PORT: '0',
+            HOST: '127.0.0.1',
+            PHANTOM_DATA_DIR: dir,
+            PHANTOM_EMBEDDED_CLUSTERS: 'off',
+            LOG_LEVEL: 'info',
+            DATABASE_URL: '',
+            REDIS_URL: '',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let out = '';
       p.stdout.on('data', (d) => (out += d));
       const url = await new Promise<string>((resolve, reject) => {
@@ -90,10 +113,14 @@ describe('phantom CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'phantom-cli-'));
     try {
       const out = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const p = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'src/cli.ts', 'serve'], {
-          env: { ...process.env, PORT: 'nope', REDIS_URL: 'localhost', PHANTOM_DATA_DIR: dir },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
+        const p = spawn(
+          process.execPath,
+          ['--import', '@swc-node/register/esm-register', 'src/cli.ts', 'serve'],
+          {
+            env: { ...process.env, PORT: 'nope', REDIS_URL: 'localhost', PHANTOM_DATA_DIR: dir },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        );
         let stderr = '';
         p.stderr.on('data', (d) => (stderr += d));
         p.on('exit', (code) => resolve({ code, stderr }));

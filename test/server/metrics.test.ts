@@ -14,10 +14,15 @@ import { startWorker } from '../../src/worker.js';
 const METRICS_TOKEN = 'metrics-token-0123456789';
 
 /** The value of the first sample of `name` whose labels include every `labels` pair. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+function sample(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   for (const line of text.split('\n')) {
     if (!line.startsWith(name + ' ') && !line.startsWith(name + '{')) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
 }
@@ -33,7 +38,8 @@ describeServices('GET /metrics (MySQL + Redis, token set)', () => {
     await t?.stop();
   });
 
-  const scrape = (token?: string) => fetch(`${base}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const scrape = (token?: string) =>
+    fetch(`${base}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
   it('refuses a scrape without the token, or with a wrong one', async () => {
     expect((await scrape()).status).toBe(401);
@@ -41,24 +47,47 @@ describeServices('GET /metrics (MySQL + Redis, token set)', () => {
   });
 
   it('shows operations by name and result, errors by code, outbox lag, releases by status, sockets, pool and Redis', async () => {
-    expect((await t.gql(`query ListApps { apps(first: 5) { edges { node { name } } } }`)).errors).toBeUndefined();
-    expect((await t.gql(`query Missing { apps(first: 500) { edges { node { name } } } }`)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(
+      (await t.gql(`query ListApps { apps(first: 5) { edges { node { name } } } }`)).errors,
+    ).toBeUndefined();
+    expect(
+      (await t.gql(`query Missing { apps(first: 500) { edges { node { name } } } }`)).errors?.[0]
+        ?.extensions?.code,
+    ).toBe('BAD_USER_INPUT');
     const client = t.ws();
     const connected = new Promise<void>((resolve) => client.on('connected', () => resolve()));
-    const sub = client.subscribe({ query: 'subscription { platformEvents { id } }' }, { next: () => {}, error: () => {}, complete: () => {} });
+    const sub = client.subscribe(
+      { query: 'subscription { platformEvents { id } }' },
+      { next: () => {}, error: () => {}, complete: () => {} },
+    );
     await connected;
     try {
       const res = await scrape(METRICS_TOKEN);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/plain');
       const text = await res.text();
-      expect(sample(text, 'phantom_graphql_operation_duration_seconds_count', { operation: 'ListApps', type: 'query', result: 'ok' })).toBe(1);
-      expect(sample(text, 'phantom_graphql_operation_duration_seconds_count', { operation: 'Missing', result: 'BAD_USER_INPUT' })).toBe(1);
-      expect(sample(text, 'phantom_graphql_errors_total', { code: 'BAD_USER_INPUT' })).toBeGreaterThanOrEqual(1);
+      expect(
+        sample(text, 'phantom_graphql_operation_duration_seconds_count', {
+          operation: 'ListApps',
+          type: 'query',
+          result: 'ok',
+        }),
+      ).toBe(1);
+      expect(
+        sample(text, 'phantom_graphql_operation_duration_seconds_count', {
+          operation: 'Missing',
+          result: 'BAD_USER_INPUT',
+        }),
+      ).toBe(1);
+      expect(
+        sample(text, 'phantom_graphql_errors_total', { code: 'BAD_USER_INPUT' }),
+      ).toBeGreaterThanOrEqual(1);
       expect(sample(text, 'phantom_outbox_lag_events')).toBeGreaterThanOrEqual(0);
       // No release yet: the gauge is declared, with no status sample.
       expect(text).toContain('# TYPE phantom_releases gauge');
-      expect(sample(text, 'phantom_db_pool_connections', { state: 'free' })).toBeGreaterThanOrEqual(0);
+      expect(sample(text, 'phantom_db_pool_connections', { state: 'free' })).toBeGreaterThanOrEqual(
+        0,
+      );
       expect(sample(text, 'phantom_kv_ping_seconds')).toBeGreaterThan(0);
       expect(sample(text, 'phantom_websocket_sockets')).toBeGreaterThanOrEqual(1);
       expect(sample(text, 'phantom_process_resident_memory_bytes')).toBeGreaterThan(0);
@@ -67,16 +96,27 @@ describeServices('GET /metrics (MySQL + Redis, token set)', () => {
     }
   });
 
-  it('is served by the worker\'s health listener too, behind the same token', async () => {
+  it("is served by the worker's health listener too, behind the same token", async () => {
     const db = await createScratchDatabase(testDatabaseUrl!);
     const dir = mkdtempSync(join(tmpdir(), 'phantom-worker-metrics-'));
-    const worker = await startWorker(loadConfig({
-      PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PHANTOM_DATA_DIR: dir, DATABASE_URL: db.url, REDIS_URL: testRedisUrl!,
-      PHANTOM_REDIS_PREFIX: `phantom-test-metrics-${process.pid}:`, PHANTOM_METRICS_TOKEN: METRICS_TOKEN, PHANTOM_MIGRATE_ON_START: 'on',
-    }));
+    const worker = await startWorker(
+      loadConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        PHANTOM_DATA_DIR: dir,
+        DATABASE_URL: db.url,
+        REDIS_URL: testRedisUrl!,
+        PHANTOM_REDIS_PREFIX: `phantom-test-metrics-${process.pid}:`,
+        PHANTOM_METRICS_TOKEN: METRICS_TOKEN,
+        PHANTOM_MIGRATE_ON_START: 'on',
+      }),
+    );
     try {
       expect((await fetch(`${worker.health.url}/metrics`)).status).toBe(401);
-      const res = await fetch(`${worker.health.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+      const res = await fetch(`${worker.health.url}/metrics`, {
+        headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+      });
       expect(res.status).toBe(200);
       const text = await res.text();
       expect(sample(text, 'phantom_outbox_lag_events')).toBeGreaterThanOrEqual(0);
@@ -103,7 +143,12 @@ describe('GET /metrics (embedded, no token)', () => {
     const res = await fetch(t.url.replace(/\/graphql$/, '/metrics'));
     expect(res.status).toBe(200);
     const text = await res.text();
-    expect(sample(text, 'phantom_graphql_operation_duration_seconds_count', { operation: 'Viewer', result: 'ok' })).toBe(1);
+    expect(
+      sample(text, 'phantom_graphql_operation_duration_seconds_count', {
+        operation: 'Viewer',
+        result: 'ok',
+      }),
+    ).toBe(1);
     expect(sample(text, 'phantom_outbox_lag_events')).toBeGreaterThanOrEqual(0);
   });
 
@@ -112,20 +157,56 @@ describe('GET /metrics (embedded, no token)', () => {
     const client = t.ws();
     const got: any[] = [];
     const errors: any[] = [];
-    const stop = client.subscribe({ query: 'subscription Watch { platformEvents { id type } }' }, { next: (r) => got.push(r), error: (e) => errors.push(e), complete: () => {} });
+    const stop = client.subscribe(
+      { query: 'subscription Watch { platformEvents { id type } }' },
+      { next: (r) => got.push(r), error: (e) => errors.push(e), complete: () => {} },
+    );
     // Refused before it runs (validation): timed with its code, never live.
-    client.subscribe({ query: 'subscription Broken { nope }' }, { next: () => {}, error: (e) => errors.push(e), complete: () => {} });
-    await expect.poll(async () => sample(await metrics(), 'phantom_graphql_ws_subscriptions', { operation: 'Watch' }), { timeout: 10_000 }).toBe(1);
-    const created = await t.gql(`mutation { createApp(input: { name: "metered", kind: GO }) { name } }`);
+    client.subscribe(
+      { query: 'subscription Broken { nope }' },
+      { next: () => {}, error: (e) => errors.push(e), complete: () => {} },
+    );
+    await expect
+      .poll(
+        async () =>
+          sample(await metrics(), 'phantom_graphql_ws_subscriptions', { operation: 'Watch' }),
+        { timeout: 10_000 },
+      )
+      .toBe(1);
+    const created = await t.gql(
+      `mutation { createApp(input: { name: "metered", kind: GO }) { name } }`,
+    );
     expect(created.errors).toBeUndefined();
     await expect.poll(() => got.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
     const text = await metrics();
-    expect(sample(text, 'phantom_graphql_ws_messages_total', { operation: 'Watch' })).toBe(got.length);
-    expect(sample(text, 'phantom_graphql_operation_duration_seconds_count', { operation: 'Watch', type: 'subscription', result: 'ok' })).toBe(1);
-    expect(sample(text, 'phantom_graphql_operation_duration_seconds_count', { operation: 'Broken', type: 'subscription', result: 'GRAPHQL_VALIDATION_FAILED' })).toBe(1);
-    expect(sample(text, 'phantom_graphql_ws_subscriptions', { operation: 'Broken' })).toBeUndefined();
+    expect(sample(text, 'phantom_graphql_ws_messages_total', { operation: 'Watch' })).toBe(
+      got.length,
+    );
+    expect(
+      sample(text, 'phantom_graphql_operation_duration_seconds_count', {
+        operation: 'Watch',
+        type: 'subscription',
+        result: 'ok',
+      }),
+    ).toBe(1);
+    expect(
+      sample(text, 'phantom_graphql_operation_duration_seconds_count', {
+        operation: 'Broken',
+        type: 'subscription',
+        result: 'GRAPHQL_VALIDATION_FAILED',
+      }),
+    ).toBe(1);
+    expect(
+      sample(text, 'phantom_graphql_ws_subscriptions', { operation: 'Broken' }),
+    ).toBeUndefined();
     stop();
-    await expect.poll(async () => sample(await metrics(), 'phantom_graphql_ws_subscriptions', { operation: 'Watch' }), { timeout: 10_000 }).toBe(0);
+    await expect
+      .poll(
+        async () =>
+          sample(await metrics(), 'phantom_graphql_ws_subscriptions', { operation: 'Watch' }),
+        { timeout: 10_000 },
+      )
+      .toBe(0);
     // Only the refused operation errored.
     expect(errors.length).toBe(1);
   });

@@ -25,25 +25,40 @@ describe('request ids', () => {
   });
 
   const post = (headers: Record<string, string> = {}) =>
-    fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: '{ __typename }' }) });
+    fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
 
   it('keeps a sane X-Request-Id, answers it, and logs the request with it', async () => {
     const res = await post({ 'x-request-id': 'trace-abc.123' });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-request-id')).toBe('trace-abc.123');
-    await expect.poll(() => lines.find((l) => l.reqId === 'trace-abc.123' && l.msg === 'request')).toMatchObject({ method: 'POST', status: 200 });
+    await expect
+      .poll(() => lines.find((l) => l.reqId === 'trace-abc.123' && l.msg === 'request'))
+      .toMatchObject({ method: 'POST', status: 200 });
   });
 
   it('replaces a missing or unsafe id with a new UUID', async () => {
     const a = (await post()).headers.get('x-request-id');
     const b = (await post({ 'x-request-id': 'evil id\twith spaces' })).headers.get('x-request-id');
-    for (const id of [a, b]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    for (const id of [a, b])
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(a).not.toBe(b);
   });
 
   it('puts the id on every line logged inside the request, and on an internal error answer', () => {
     const seen: any[] = [];
-    const logger = createLogger('info', new Writable({ write(c, _e, cb) { seen.push(JSON.parse(String(c))); cb(); } }));
+    const logger = createLogger(
+      'info',
+      new Writable({
+        write(c, _e, cb) {
+          seen.push(JSON.parse(String(c)));
+          cb();
+        },
+      }),
+    );
     const format = makeFormatError(logger);
     const out = withRequestId('req-42', () => {
       logger.warn({ x: 1 }, 'inside');

@@ -8,10 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPhantom, type TestPhantom } from '../support/harness.js';
 import { startTracing } from '../../src/server/tracing.js';
 
-interface SpanOut { name: string; traceId: string; spanId: string; parentSpanId?: string; attributes: Record<string, unknown> }
+interface SpanOut {
+  name: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  attributes: Record<string, unknown>;
+}
 
 /** OTLP JSON ids may come hex or base64-encoded: hex either way. */
-const hex = (id: string | undefined): string | undefined => (id === undefined || /^[0-9a-f]+$/.test(id) ? id : Buffer.from(id, 'base64').toString('hex'));
+const hex = (id: string | undefined): string | undefined =>
+  id === undefined || /^[0-9a-f]+$/.test(id) ? id : Buffer.from(id, 'base64').toString('hex');
 const value = (v: any): unknown => v?.stringValue ?? v?.intValue ?? v?.boolValue ?? v?.doubleValue;
 
 describe('OpenTelemetry traces', () => {
@@ -25,12 +32,19 @@ describe('OpenTelemetry traces', () => {
       req.on('end', () => {
         if (req.url === '/v1/traces') {
           const doc = JSON.parse(body);
-          for (const rs of doc.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) {
-            spans.push({
-              name: s.name, traceId: hex(s.traceId)!, spanId: hex(s.spanId)!, parentSpanId: hex(s.parentSpanId) || undefined,
-              attributes: Object.fromEntries((s.attributes ?? []).map((a: any) => [a.key, value(a.value)])),
-            });
-          }
+          for (const rs of doc.resourceSpans ?? [])
+            for (const ss of rs.scopeSpans ?? [])
+              for (const s of ss.spans ?? []) {
+                spans.push({
+                  name: s.name,
+                  traceId: hex(s.traceId)!,
+                  spanId: hex(s.spanId)!,
+                  parentSpanId: hex(s.parentSpanId) || undefined,
+                  attributes: Object.fromEntries(
+                    (s.attributes ?? []).map((a: any) => [a.key, value(a.value)]),
+                  ),
+                });
+              }
         }
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       });
@@ -54,24 +68,45 @@ describe('OpenTelemetry traces', () => {
     const parent = '00f067aa0ba902b7';
     const res = await fetch(t.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer test-admin-token-0123456789', traceparent: `00-${traceId}-${parent}-01`, 'x-request-id': 'traced-1' },
+      headers: {
+        'content-type': 'application/json',
+        authorization: 'Bearer test-admin-token-0123456789',
+        traceparent: `00-${traceId}-${parent}-01`,
+        'x-request-id': 'traced-1',
+      },
       body: JSON.stringify({ query: 'query Viewer { viewer { username } }' }),
     });
     expect(res.status).toBe(200);
-    await expect.poll(() => spans.filter((s) => s.traceId === traceId).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    await expect
+      .poll(() => spans.filter((s) => s.traceId === traceId).length, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(2);
     const server = spans.find((s) => s.traceId === traceId && s.name === 'POST /graphql')!;
     expect(server).toBeTruthy();
     expect(server.parentSpanId).toBe(parent);
-    expect(server.attributes).toMatchObject({ 'http.response.status_code': 200, 'phantom.request_id': 'traced-1' });
+    expect(server.attributes).toMatchObject({
+      'http.response.status_code': 200,
+      'phantom.request_id': 'traced-1',
+    });
     const op = spans.find((s) => s.traceId === traceId && s.name === 'graphql query Viewer')!;
     expect(op).toBeTruthy();
     expect(op.parentSpanId).toBe(server.spanId);
-    expect(op.attributes).toMatchObject({ 'graphql.operation.name': 'Viewer', 'graphql.operation.type': 'query' });
+    expect(op.attributes).toMatchObject({
+      'graphql.operation.name': 'Viewer',
+      'graphql.operation.type': 'query',
+    });
   });
 
   it('marks a failed operation with its error code', async () => {
     const r = await t.gql('query Missing { app(name: "no-such-app") { name } }', {}, 'not-a-token');
     expect(r.status).toBe(401);
-    await expect.poll(() => spans.find((s) => s.name === 'POST /graphql' && s.attributes['http.response.status_code'] === 401), { timeout: 10_000 }).toBeTruthy();
+    await expect
+      .poll(
+        () =>
+          spans.find(
+            (s) => s.name === 'POST /graphql' && s.attributes['http.response.status_code'] === 401,
+          ),
+        { timeout: 10_000 },
+      )
+      .toBeTruthy();
   });
 });

@@ -20,14 +20,19 @@ import { testDatabaseUrl, testRedisUrl } from './env.js';
 export type Mode = 'mysql' | 'embedded';
 
 /** Modes this run can test: embedded always; mysql when both real services are configured. */
-export const availableModes: Mode[] = testDatabaseUrl && testRedisUrl ? ['mysql', 'embedded'] : ['embedded'];
+export const availableModes: Mode[] =
+  testDatabaseUrl && testRedisUrl ? ['mysql', 'embedded'] : ['embedded'];
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface GqlResult<T = any> {
   status: number;
   data?: T;
-  errors?: { message: string; extensions?: { code?: string; field?: string; [k: string]: unknown }; path?: string[] }[];
+  errors?: {
+    message: string;
+    extensions?: { code?: string; field?: string; [k: string]: unknown };
+    path?: string[];
+  }[];
 }
 
 export interface TestPhantom {
@@ -37,24 +42,40 @@ export interface TestPhantom {
   wsUrl: string;
   databaseUrl?: string;
   /** POST a GraphQL request; `token` null sends no Authorization header. */
-  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GqlResult<T>>;
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string | null,
+  ): Promise<GqlResult<T>>;
   /** A graphql-ws client; `token` goes into connection_init as `authorization`. */
   ws(token?: string | null): Client;
   stop(): Promise<void>;
 }
 
 /** Creates an empty database named after `base`'s database plus a random suffix. */
-export async function createScratchDatabase(base: string): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createScratchDatabase(
+  base: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const u = new URL(base);
   const name = `${u.pathname.replace(/^\//, '') || 'phantom'}_${randomBytes(4).toString('hex')}`;
-  const conn = await createConnection({ host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username || 'root'), password: decodeURIComponent(u.password) });
+  const conn = await createConnection({
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password),
+  });
   await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
   await conn.end();
   u.pathname = `/${name}`;
   return {
     url: u.toString(),
     drop: async () => {
-      const c = await createConnection({ host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username || 'root'), password: decodeURIComponent(u.password) });
+      const c = await createConnection({
+        host: u.hostname,
+        port: Number(u.port || 3306),
+        user: decodeURIComponent(u.username || 'root'),
+        password: decodeURIComponent(u.password),
+      });
       await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await c.end();
     },
@@ -84,7 +105,10 @@ export interface StartTestOptions extends StartOptions {
   redisPrefix?: string;
 }
 
-export async function startTestPhantom(mode: Mode, opts: StartTestOptions = {}): Promise<TestPhantom> {
+export async function startTestPhantom(
+  mode: Mode,
+  opts: StartTestOptions = {},
+): Promise<TestPhantom> {
   const cleanups: (() => Promise<void> | void)[] = [];
   const env: Record<string, string> = {
     PORT: '0',
@@ -96,7 +120,8 @@ export async function startTestPhantom(mode: Mode, opts: StartTestOptions = {}):
   };
   let databaseUrl: string | undefined;
   if (mode === 'mysql') {
-    if (!testDatabaseUrl || !testRedisUrl) throw new Error('mysql mode needs TEST_DATABASE_URL and TEST_REDIS_URL');
+    if (!testDatabaseUrl || !testRedisUrl)
+      throw new Error('mysql mode needs TEST_DATABASE_URL and TEST_REDIS_URL');
     if (opts.databaseUrl) databaseUrl = opts.databaseUrl;
     else {
       const db = await createScratchDatabase(testDatabaseUrl);
@@ -105,9 +130,11 @@ export async function startTestPhantom(mode: Mode, opts: StartTestOptions = {}):
     }
     env.DATABASE_URL = databaseUrl;
     env.REDIS_URL = testRedisUrl;
-    env.PHANTOM_REDIS_PREFIX = opts.redisPrefix ?? `phantom-test:${randomBytes(4).toString('hex')}:`;
+    env.PHANTOM_REDIS_PREFIX =
+      opts.redisPrefix ?? `phantom-test:${randomBytes(4).toString('hex')}:`;
     // The first instance on a prefix removes its keys at the end (replicas share it and stop first).
-    if (!opts.redisPrefix) cleanups.push(() => deleteRedisKeys(testRedisUrl!, env.PHANTOM_REDIS_PREFIX!));
+    if (!opts.redisPrefix)
+      cleanups.push(() => deleteRedisKeys(testRedisUrl!, env.PHANTOM_REDIS_PREFIX!));
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'phantom-test-'));
     env.PHANTOM_DATA_DIR = dir;
@@ -127,7 +154,11 @@ export async function startTestPhantom(mode: Mode, opts: StartTestOptions = {}):
     async gql(query, variables, token = ADMIN_TOKEN) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (token) headers.authorization = `Bearer ${token}`;
-      const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ query, variables }),
+      });
       const body = (await res.json()) as any;
       return { status: res.status, data: body.data ?? undefined, errors: body.errors };
     },
@@ -156,13 +187,28 @@ export function errorCode(r: GqlResult): string | undefined {
 }
 
 /** Creates a user with a password and returns a WRITE token for them. */
-export async function createUserWithToken(t: TestPhantom, username: string, opts: { isAdmin?: boolean; scopes?: string[] } = {}): Promise<string> {
-  const created = await t.gql(`mutation($u: String!, $a: Boolean) { createUser(input: { username: $u, password: "password-123", isAdmin: $a }) { id } }`, { u: username, a: opts.isAdmin ?? false });
+export async function createUserWithToken(
+  t: TestPhantom,
+  username: string,
+  opts: { isAdmin?: boolean; scopes?: string[] } = {},
+): Promise<string> {
+  const created = await t.gql(
+    `mutation($u: String!, $a: Boolean) { createUser(input: { username: $u, password: "password-123", isAdmin: $a }) { id } }`,
+    { u: username, a: opts.isAdmin ?? false },
+  );
   if (created.errors) throw new Error(JSON.stringify(created.errors));
-  const session = await t.gql(`mutation($u: String!) { login(username: $u, password: "password-123") { token } }`, { u: username }, null);
+  const session = await t.gql(
+    `mutation($u: String!) { login(username: $u, password: "password-123") { token } }`,
+    { u: username },
+    null,
+  );
   if (session.errors) throw new Error(JSON.stringify(session.errors));
   const scopes = opts.scopes ?? (opts.isAdmin ? ['READ', 'WRITE', 'ADMIN'] : ['READ', 'WRITE']);
-  const tok = await t.gql(`mutation($s: [TokenScope!]!) { createApiToken(name: "test", scopes: $s) { token } }`, { s: scopes }, session.data.login.token);
+  const tok = await t.gql(
+    `mutation($s: [TokenScope!]!) { createApiToken(name: "test", scopes: $s) { token } }`,
+    { s: scopes },
+    session.data.login.token,
+  );
   if (tok.errors) throw new Error(JSON.stringify(tok.errors));
   return tok.data.createApiToken.token;
 }

@@ -16,7 +16,10 @@ export class RawWs {
   }
 
   /** Opens a socket; with `init`, sends connection_init (token → `authorization`) and waits for the ack. */
-  static async open(wsUrl: string, opts: { init?: boolean; token?: string | null } = {}): Promise<RawWs> {
+  static async open(
+    wsUrl: string,
+    opts: { init?: boolean; token?: string | null } = {},
+  ): Promise<RawWs> {
     const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
     const c = new RawWs(socket);
     await new Promise<void>((resolve, reject) => {
@@ -25,8 +28,13 @@ export class RawWs {
       socket.once('close', () => resolve());
     });
     if (opts.init !== false && socket.readyState === WebSocket.OPEN) {
-      c.send({ type: 'connection_init', payload: opts.token ? { authorization: `Bearer ${opts.token}` } : {} });
-      await c.until(() => c.messages.some((m) => m.type === 'connection_ack') || c.closed !== undefined);
+      c.send({
+        type: 'connection_init',
+        payload: opts.token ? { authorization: `Bearer ${opts.token}` } : {},
+      });
+      await c.until(
+        () => c.messages.some((m) => m.type === 'connection_ack') || c.closed !== undefined,
+      );
     }
     return c;
   }
@@ -47,7 +55,10 @@ export class RawWs {
   async until(cond: () => boolean, ms = 10_000): Promise<void> {
     const end = Date.now() + ms;
     while (!cond()) {
-      if (Date.now() > end) throw new Error(`timed out; messages: ${JSON.stringify(this.messages).slice(0, 500)}; closed: ${JSON.stringify(this.closed)}`);
+      if (Date.now() > end)
+        throw new Error(
+          `timed out; messages: ${JSON.stringify(this.messages).slice(0, 500)}; closed: ${JSON.stringify(this.closed)}`,
+        );
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -23,7 +23,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls `fn` every 100 ms until it returns something truthy; throws after `timeoutMs`. */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn().catch(() => undefined);
@@ -59,8 +63,25 @@ export async function dedicatedRedis(opts: { args?: string[] } = {}): Promise<De
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'phantom-redis-'));
   let proc: ChildProcess | undefined;
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no', ...(opts.args ?? [])];
-  const cli = (...a: string[]) => spawnSync('redis-cli', ['-p', String(port), ...a]).stdout?.toString().trim() ?? '';
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--dbfilename',
+    'dump.rdb',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    ...(opts.args ?? []),
+  ];
+  const cli = (...a: string[]) =>
+    spawnSync('redis-cli', ['-p', String(port), ...a])
+      .stdout?.toString()
+      .trim() ?? '';
   const r: DedicatedRedis = {
     port,
     url: `redis://127.0.0.1:${port}`,

@@ -7,10 +7,20 @@ import { serializeError } from '../../src/server/logger.js';
 describe('logger', () => {
   it('never writes SQL parameter values of driver errors', () => {
     const secret = 'scrypt$32768$8$1$c2FsdA==$aGFzaA==';
-    const driverError = Object.assign(new Error(`insert into users (username, password_hash) values ('dave', '${secret}') - Duplicate entry 'dave'`), { code: 'ER_DUP_ENTRY', errno: 1062, sqlState: '23000' });
+    const driverError = Object.assign(
+      new Error(
+        `insert into users (username, password_hash) values ('dave', '${secret}') - Duplicate entry 'dave'`,
+      ),
+      { code: 'ER_DUP_ENTRY', errno: 1062, sqlState: '23000' },
+    );
     const err = new UniqueConstraintViolationException(driverError);
     let out = '';
-    const sink = new Writable({ write(chunk, _enc, cb) { out += chunk; cb(); } });
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        out += chunk;
+        cb();
+      },
+    });
     pino({ serializers: { err: serializeError } }, sink).error({ err }, 'unexpected error');
     expect(out).toContain('UniqueConstraintViolationException');
     expect(out).toContain('23000');

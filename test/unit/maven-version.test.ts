@@ -4,19 +4,98 @@
  * class `mvn` itself uses) for every pair (i < j) of VERSIONS, in order: `<`, `=` or `>`.
  */
 import { describe, expect, it } from 'vitest';
-import { canonicalMavenVersion, compareMavenVersions } from '../../src/domain/rules/maven-version.js';
+import {
+  canonicalMavenVersion,
+  compareMavenVersions,
+} from '../../src/domain/rules/maven-version.js';
 
 const VERSIONS = [
-  '1', '1.0', '1.0.0', '1-0', '1.0-0', '1.1', '1-1', '1-sp', '1-sp1', '1-sp-1', '1.sp', '1-ga', '1-final',
-  '1.0.Final', '1-release', '1-rc', '1-rc1', '1-cr1', '1-RC2', '1-alpha', '1-alpha1', '1-a1', '1a1',
-  '1-beta', '1-b2', '1-milestone', '1-m3', '1-snapshot', '1-SNAPSHOT', '1.0-SNAPSHOT', '1-foo', '1-bar',
-  '1.foo', '1-1.foo', '1-xyz', '1.x', '2.9.0', '2.17.1', '2.17.0', '2.16', '2.17.1-rc1', '2.17.1.1',
-  '2.17.1-1', '2.17.2', '2.14.1', '2.15.0', '2.3.2', '1.2.3-jre', '31.1-jre', '31.1-android', '32.0.0-jre',
-  '1.0.0-beta.2', '1.0.0-beta.11', '1.0-alpha-10', '1.0-alpha-2', '1.0alpha10', '1.0.1.RELEASE', '1.0.1',
-  '5.3.18.RELEASE', '5.3.18', '2.0.0.M1', '2.0.0.RC1', '10.0.0.Final', '20230227', '0.9', '0.9.9-SNAPSHOT',
-  '1.0.0.0.0.0.1', '123456789012345678901', '123456789012345678902', '1.2-3-4', '1.2.3.4', '1-1-1', '1-1.1',
-  '1.foo.2', '1.0.RC.1', '1.x-2', '1-x.2', '1.0.0.RC', '1.0.0-RC', '1.0.0.rc2', '2.17.1.Final', '2.17.1.GA',
-  '2.17.1.SP1', '2.17.1-redhat-00001', '1.2.3.v20200101', '9.4.51.v20230217',
+  '1',
+  '1.0',
+  '1.0.0',
+  '1-0',
+  '1.0-0',
+  '1.1',
+  '1-1',
+  '1-sp',
+  '1-sp1',
+  '1-sp-1',
+  '1.sp',
+  '1-ga',
+  '1-final',
+  '1.0.Final',
+  '1-release',
+  '1-rc',
+  '1-rc1',
+  '1-cr1',
+  '1-RC2',
+  '1-alpha',
+  '1-alpha1',
+  '1-a1',
+  '1a1',
+  '1-beta',
+  '1-b2',
+  '1-milestone',
+  '1-m3',
+  '1-snapshot',
+  '1-SNAPSHOT',
+  '1.0-SNAPSHOT',
+  '1-foo',
+  '1-bar',
+  '1.foo',
+  '1-1.foo',
+  '1-xyz',
+  '1.x',
+  '2.9.0',
+  '2.17.1',
+  '2.17.0',
+  '2.16',
+  '2.17.1-rc1',
+  '2.17.1.1',
+  '2.17.1-1',
+  '2.17.2',
+  '2.14.1',
+  '2.15.0',
+  '2.3.2',
+  '1.2.3-jre',
+  '31.1-jre',
+  '31.1-android',
+  '32.0.0-jre',
+  '1.0.0-beta.2',
+  '1.0.0-beta.11',
+  '1.0-alpha-10',
+  '1.0-alpha-2',
+  '1.0alpha10',
+  '1.0.1.RELEASE',
+  '1.0.1',
+  '5.3.18.RELEASE',
+  '5.3.18',
+  '2.0.0.M1',
+  '2.0.0.RC1',
+  '10.0.0.Final',
+  '20230227',
+  '0.9',
+  '0.9.9-SNAPSHOT',
+  '1.0.0.0.0.0.1',
+  '123456789012345678901',
+  '123456789012345678902',
+  '1.2-3-4',
+  '1.2.3.4',
+  '1-1-1',
+  '1-1.1',
+  '1.foo.2',
+  '1.0.RC.1',
+  '1.x-2',
+  '1-x.2',
+  '1.0.0.RC',
+  '1.0.0-RC',
+  '1.0.0.rc2',
+  '2.17.1.Final',
+  '2.17.1.GA',
+  '2.17.1.SP1',
+  '2.17.1-redhat-00001',
+  '1.2.3.v20200101',
+  '9.4.51.v20230217',
 ];
 
 // Maven 3.8.7's compareTo(VERSIONS[i], VERSIONS[j]) for i < j, row by row.
@@ -126,13 +205,17 @@ describe('compareMavenVersions', () => {
         const got = ['<', '=', '>'][compareMavenVersions(VERSIONS[i]!, VERSIONS[j]!) + 1];
         if (got !== want) wrong.push(`${VERSIONS[i]} ${got} ${VERSIONS[j]} (Maven: ${want})`);
         // Antisymmetric, as Maven's is.
-        if (compareMavenVersions(VERSIONS[j]!, VERSIONS[i]!) !== -compareMavenVersions(VERSIONS[i]!, VERSIONS[j]!)) wrong.push(`${VERSIONS[j]} vs ${VERSIONS[i]} not antisymmetric`);
+        if (
+          compareMavenVersions(VERSIONS[j]!, VERSIONS[i]!) !==
+          -compareMavenVersions(VERSIONS[i]!, VERSIONS[j]!)
+        )
+          wrong.push(`${VERSIONS[j]} vs ${VERSIONS[i]} not antisymmetric`);
       }
     }
     expect(wrong).toEqual([]);
   });
 
-  it('gives Maven\'s canonical forms', () => {
+  it("gives Maven's canonical forms", () => {
     for (const [v, c] of CANONICAL) expect(canonicalMavenVersion(v), v).toBe(c);
   });
 

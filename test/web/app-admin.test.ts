@@ -41,13 +41,17 @@ describe('app page actions and /admin in Chromium', () => {
     await page.setViewportSize(PHONE);
     await page.screenshot({ path: `${SHOTS}/phantom-web-${name}-phone.png`, fullPage: true });
     // Nothing wider than the phone: no sideways scrolling of the page itself.
-    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(
+      PHONE.width,
+    );
     await page.setViewportSize(DESKTOP);
   }
 
   beforeAll(async () => {
     await ensureWebBuild();
-    t = await startTestPhantom('embedded', { env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: '1000' } });
+    t = await startTestPhantom('embedded', {
+      env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: '1000' },
+    });
     t.phantom.server.httpServer.on('upgrade', (_req, socket: Socket) => sockets.push(socket));
     base = t.url.replace(/\/graphql$/, '');
     dev = await createUserWithToken(t, 'dev');
@@ -68,7 +72,9 @@ describe('app page actions and /admin in Chromium', () => {
     page.on('websocket', (ws) =>
       ws.on('framereceived', (f) => {
         const m = JSON.parse(String(f.payload));
-        if (m.type === 'next') for (const field of Object.keys(m.payload?.data ?? {})) received[field] = (received[field] ?? 0) + 1;
+        if (m.type === 'next')
+          for (const field of Object.keys(m.payload?.data ?? {}))
+            received[field] = (received[field] ?? 0) + 1;
       }),
     );
     page.on('console', (m) => {
@@ -85,7 +91,11 @@ describe('app page actions and /admin in Chromium', () => {
     await signInAs(dev);
     await page.goto(`${base}/apps/shop`);
     const card = page.getByTestId('workload-sim-1');
-    await card.getByTestId('pod-row').filter({ hasText: 'Running' }).first().waitFor({ timeout: 30_000 });
+    await card
+      .getByTestId('pod-row')
+      .filter({ hasText: 'Running' })
+      .first()
+      .waitFor({ timeout: 30_000 });
     expect(await card.getByTestId('desired').textContent()).toBe('1');
     // A DEVELOPER may operate but not edit (the API says so).
     expect(await page.getByRole('button', { name: 'Edit app' }).count()).toBe(0);
@@ -94,13 +104,21 @@ describe('app page actions and /admin in Chromium', () => {
     await form.getByLabel('Replicas in dev').fill('3');
     await form.getByRole('button', { name: 'Scale' }).click();
     await form.getByRole('status').filter({ hasText: 'Scaled to 3 in dev.' }).waitFor();
-    await expect.poll(() => card.getByTestId('desired').textContent(), { timeout: 15_000 }).toBe('3');
+    await expect
+      .poll(() => card.getByTestId('desired').textContent(), { timeout: 15_000 })
+      .toBe('3');
     // The new pods arrive over podEvents and turn Running; ready follows.
-    await expect.poll(() => card.getByTestId('pod-row').filter({ hasText: 'Running' }).count(), { timeout: 30_000 }).toBe(3);
+    await expect
+      .poll(() => card.getByTestId('pod-row').filter({ hasText: 'Running' }).count(), {
+        timeout: 30_000,
+      })
+      .toBe(3);
     await expect.poll(() => card.getByTestId('ready').textContent(), { timeout: 30_000 }).toBe('3');
     // The page heard of the new pods over podEvents (not only by reading the workload again).
     expect((received.podEvents ?? 0) - podEventsBefore).toBeGreaterThanOrEqual(2);
-    const w = await t.gql(`{ app(name: "shop") { workloads(env: "dev") { replicas readyReplicas } } }`);
+    const w = await t.gql(
+      `{ app(name: "shop") { workloads(env: "dev") { replicas readyReplicas } } }`,
+    );
     expect(w.data.app.workloads[0]).toEqual({ replicas: 3, readyReplicas: 3 });
     await shoot('app-workloads');
 
@@ -109,10 +127,16 @@ describe('app page actions and /admin in Chromium', () => {
     await form.getByRole('button', { name: 'Restart' }).click();
     await form.getByRole('status').filter({ hasText: 'Restarting in dev.' }).waitFor();
     await expect
-      .poll(async () => {
-        const now = await card.getByTestId('pod-row').filter({ hasText: 'Running' }).allTextContents();
-        return now.length === 3 && now.every((row) => !before.includes(row));
-      }, { timeout: 60_000 })
+      .poll(
+        async () => {
+          const now = await card
+            .getByTestId('pod-row')
+            .filter({ hasText: 'Running' })
+            .allTextContents();
+          return now.length === 3 && now.every((row) => !before.includes(row));
+        },
+        { timeout: 60_000 },
+      )
       .toBe(true);
   }, 120_000);
 
@@ -130,16 +154,26 @@ describe('app page actions and /admin in Chromium', () => {
     // Someone else changes the app while the form is open.
     await page.getByRole('button', { name: 'Edit app' }).click();
     await form.getByLabel('Memory').fill('256Mi');
-    expect((await t.gql(`mutation { updateApp(name: "shop", input: { description: "Changed elsewhere" }) { version } }`)).errors).toBeUndefined();
+    expect(
+      (
+        await t.gql(
+          `mutation { updateApp(name: "shop", input: { description: "Changed elsewhere" }) { version } }`,
+        )
+      ).errors,
+    ).toBeUndefined();
     await form.getByRole('button', { name: 'Save' }).click();
     const alert = form.getByRole('alert');
     await alert.waitFor();
-    expect(await alert.locator('.error-headline').textContent()).toBe('This app changed since you opened it — reload to see the changes.');
+    expect(await alert.locator('.error-headline').textContent()).toBe(
+      'This app changed since you opened it — reload to see the changes.',
+    );
     expect(await alert.locator('.error-detail').textContent()).toContain('CONFLICT');
     expect(await alert.textContent()).not.toMatch(/[{}]/);
     await shoot('app-edit-conflict');
     // Nothing was overwritten; Reload shows what is there now.
-    expect((await t.gql(`{ app(name: "shop") { container { memory } } }`)).data.app.container.memory).not.toBe('256Mi');
+    expect(
+      (await t.gql(`{ app(name: "shop") { container { memory } } }`)).data.app.container.memory,
+    ).not.toBe('256Mi');
     await form.getByRole('button', { name: 'Reload' }).click();
     await expect.poll(() => form.getByLabel('Description').inputValue()).toBe('Changed elsewhere');
     expect(await form.getByRole('alert').count()).toBe(0);
@@ -153,7 +187,12 @@ describe('app page actions and /admin in Chromium', () => {
     await signInAs(admin);
     await page.goto(`${base}/admin`);
     await page.getByRole('heading', { name: /Maintenance windows \(0\)/ }).waitFor();
-    expect(await page.getByTestId('user').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining('olivia'), expect.stringContaining('root-ann')]));
+    expect(await page.getByTestId('user').allTextContents()).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('olivia'),
+        expect.stringContaining('root-ann'),
+      ]),
+    );
     const routeRow = page.getByTestId('route').filter({ hasText: 'ops-chat' });
     await routeRow.waitFor();
     expect(await routeRow.textContent()).toContain('https://hooks.example.com/***');
@@ -171,7 +210,9 @@ describe('app page actions and /admin in Chromium', () => {
     await row.waitFor();
     expect(await row.textContent()).toContain('Year-end books');
     const api = await t.gql(`{ settings { maintenanceWindows { name envs reason } } }`);
-    expect(api.data.settings.maintenanceWindows).toEqual([{ name: 'year-end-freeze', envs: ['prod'], reason: 'Year-end books' }]);
+    expect(api.data.settings.maintenanceWindows).toEqual([
+      { name: 'year-end-freeze', envs: ['prod'], reason: 'Year-end books' },
+    ]);
 
     // A mistake is explained, with the field's code in the detail line.
     await form.getByLabel('Name').fill('no-envs');
@@ -180,7 +221,9 @@ describe('app page actions and /admin in Chromium', () => {
     await form.getByRole('button', { name: 'Create window' }).click();
     const alert = form.getByRole('alert');
     await alert.waitFor();
-    expect(await alert.locator('.error-headline').textContent()).toBe('Something in the form needs fixing.');
+    expect(await alert.locator('.error-headline').textContent()).toBe(
+      'Something in the form needs fixing.',
+    );
     expect(await alert.locator('.error-detail').textContent()).toContain('BAD_USER_INPUT');
     await shoot('admin');
 
@@ -200,13 +243,23 @@ describe('app page actions and /admin in Chromium', () => {
     await entryForm.getByLabel('Until').fill('2031-06-01T12:00');
     await entryForm.getByLabel('Reason').fill('Vendor patch pending');
     await entryForm.getByRole('button', { name: 'Create entry' }).click();
-    const entryRow = page.getByTestId('whitelist-entry').filter({ hasText: 'Vendor patch pending' });
+    const entryRow = page
+      .getByTestId('whitelist-entry')
+      .filter({ hasText: 'Vendor patch pending' });
     await entryRow.waitFor();
-    const rules = (await t.gql(`{ settings { dependencyRules { name minVersion bannedVersions } whitelist { app rule expiresAt } } }`)).data.settings;
-    expect(rules.dependencyRules).toEqual([{ name: 'log4j-core', minVersion: '2.17.1', bannedVersions: ['2.15.0', '2.16.0'] }]);
+    const rules = (
+      await t.gql(
+        `{ settings { dependencyRules { name minVersion bannedVersions } whitelist { app rule expiresAt } } }`,
+      )
+    ).data.settings;
+    expect(rules.dependencyRules).toEqual([
+      { name: 'log4j-core', minVersion: '2.17.1', bannedVersions: ['2.15.0', '2.16.0'] },
+    ]);
     expect(rules.whitelist).toMatchObject([{ app: 'shop', rule: 'log4j-core' }]);
     // The browser's local time, sent as an instant.
-    expect(new Date(rules.whitelist[0].expiresAt).getTime()).toBe(await page.evaluate<number>(`new Date('2031-06-01T12:00').getTime()`));
+    expect(new Date(rules.whitelist[0].expiresAt).getTime()).toBe(
+      await page.evaluate<number>(`new Date('2031-06-01T12:00').getTime()`),
+    );
     await shoot('admin-rules');
     await entryRow.getByRole('button', { name: /^Delete / }).click();
     await entryRow.getByRole('button', { name: 'Yes, delete' }).click();
@@ -219,19 +272,34 @@ describe('app page actions and /admin in Chromium', () => {
     const userForm = page.getByRole('form', { name: 'New user' });
     await userForm.getByLabel('Username').fill('Not Valid');
     await userForm.getByRole('button', { name: 'Create user' }).click();
-    await userForm.getByRole('alert').locator('.error-detail').filter({ hasText: 'BAD_USER_INPUT' }).waitFor();
+    await userForm
+      .getByRole('alert')
+      .locator('.error-detail')
+      .filter({ hasText: 'BAD_USER_INPUT' })
+      .waitFor();
     await userForm.getByLabel('Username').fill('newbie');
     await userForm.getByLabel('Display name').fill('New Bie');
     await userForm.getByRole('button', { name: 'Create user' }).click();
     await page.getByTestId('user').filter({ hasText: 'New Bie' }).waitFor();
     expect(await userForm.getByRole('alert').count()).toBe(0);
     // No password given: the user signs in with API tokens only.
-    expect((await t.gql(`mutation { login(username: "newbie", password: "whatever-123") { token } }`, {}, null)).errors).toBeDefined();
+    expect(
+      (
+        await t.gql(
+          `mutation { login(username: "newbie", password: "whatever-123") { token } }`,
+          {},
+          null,
+        )
+      ).errors,
+    ).toBeDefined();
 
     await row.getByRole('button', { name: 'Delete year-end-freeze' }).click();
     await row.getByRole('button', { name: 'Yes, delete' }).click();
     await page.getByRole('heading', { name: /Maintenance windows \(0\)/ }).waitFor();
-    expect((await t.gql(`{ settings { maintenanceWindows { name } } }`)).data.settings.maintenanceWindows).toEqual([]);
+    expect(
+      (await t.gql(`{ settings { maintenanceWindows { name } } }`)).data.settings
+        .maintenanceWindows,
+    ).toEqual([]);
   }, 60_000);
 
   it('/admin tells a non-admin it is for admins, and shows them nothing else', async () => {
@@ -253,32 +321,53 @@ describe('app page actions and /admin in Chromium', () => {
     await expect.poll(() => live.getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
     expect(await live.textContent()).toBe('Live');
     for (const s of sockets.splice(0)) s.destroy();
-    await expect.poll(() => live.getAttribute('data-state'), { timeout: 15_000 }).toBe('reconnecting');
+    await expect
+      .poll(() => live.getAttribute('data-state'), { timeout: 15_000 })
+      .toBe('reconnecting');
     await page.screenshot({ path: `${SHOTS}/phantom-web-reconnecting.png` });
     // graphql-ws retries by itself and the page catches up: a new event arrives live.
     await expect.poll(() => live.getAttribute('data-state'), { timeout: 45_000 }).toBe('live');
-    expect((await t.gql(`mutation { createApp(input: { name: "after-drop", kind: STATIC }) { id } }`)).errors).toBeUndefined();
+    expect(
+      (await t.gql(`mutation { createApp(input: { name: "after-drop", kind: STATIC }) { id } }`))
+        .errors,
+    ).toBeUndefined();
     await page.getByTestId('event').filter({ hasText: 'after-drop' }).waitFor({ timeout: 15_000 });
     await shoot('live');
   }, 90_000);
 
   it('a session that ends while a page is open: "Your session expired — sign in again", and the sign-in forms', async () => {
-    const login = await t.gql(`mutation { login(username: "dev", password: "password-123") { token } }`, {}, null);
+    const login = await t.gql(
+      `mutation { login(username: "dev", password: "password-123") { token } }`,
+      {},
+      null,
+    );
     const session: string = login.data.login.token;
     await signInAs(session);
     await page.goto(`${base}/events`);
     await page.getByTestId('viewer').waitFor();
-    await expect.poll(() => page.getByTestId('live').getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
+    await expect
+      .poll(() => page.getByTestId('live').getAttribute('data-state'), { timeout: 15_000 })
+      .toBe('live');
     expect((await t.gql(`mutation { logout }`, {}, session)).data.logout).toBe(true);
     // The next event is withheld from the ended session and its socket closed (4401). The
     // server checks the credential at most once a second per socket: send events until then.
     const notice = page.locator('.session-notice');
     let n = 0;
     await expect
-      .poll(async () => {
-        expect((await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: STATIC }) { id } }`, { n: `after-logout-${++n}` })).errors).toBeUndefined();
-        return notice.count();
-      }, { timeout: 30_000, interval: 500 })
+      .poll(
+        async () => {
+          expect(
+            (
+              await t.gql(
+                `mutation($n: String!) { createApp(input: { name: $n, kind: STATIC }) { id } }`,
+                { n: `after-logout-${++n}` },
+              )
+            ).errors,
+          ).toBeUndefined();
+          return notice.count();
+        },
+        { timeout: 30_000, interval: 500 },
+      )
       .toBe(1);
     expect(await notice.textContent()).toBe('Your session expired — sign in again.');
     await page.getByRole('button', { name: 'Log in' }).waitFor();

@@ -33,10 +33,15 @@ describe('web UI in Chromium', () => {
     expect(created.errors).toBeUndefined();
     // 21 more, so the list needs a second page (20 per page).
     for (let i = 0; i < 21; i++) {
-      const r = await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`, { n: `svc-${String(i).padStart(2, '0')}` });
+      const r = await t.gql(
+        `mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`,
+        { n: `svc-${String(i).padStart(2, '0')}` },
+      );
       expect(r.errors).toBeUndefined();
     }
-    const user = await t.gql(`mutation { createUser(input: { username: "alice", password: "password-123" }) { id } }`);
+    const user = await t.gql(
+      `mutation { createUser(input: { username: "alice", password: "password-123" }) { id } }`,
+    );
     expect(user.errors).toBeUndefined();
     b = await launchChromium();
     page = await b.context.newPage();
@@ -88,7 +93,18 @@ describe('web UI in Chromium', () => {
     await page.getByRole('heading', { name: 'checkout' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/apps/checkout');
     const text = (await page.locator('main').textContent()) ?? '';
-    for (const s of ['NODE', 'Checkout service', '250m', '256Mi', '8081', 'CANARY', 'Auto rollbackno', 'dev', 'admin', 'OWNER']) {
+    for (const s of [
+      'NODE',
+      'Checkout service',
+      '250m',
+      '256Mi',
+      '8081',
+      'CANARY',
+      'Auto rollbackno',
+      'dev',
+      'admin',
+      'OWNER',
+    ]) {
       expect(text, s).toContain(s);
     }
     await page.screenshot({ path: `${SHOTS}/phantom-web-app.png`, fullPage: true });
@@ -132,7 +148,10 @@ describe('web UI in Chromium', () => {
     await page.goto(`${base}/graphql`);
     expect(await page.title()).toBe('Phantom GraphQL playground');
     await page.locator('.result-window .monaco-editor').waitFor({ timeout: 30_000 });
-    await runInGraphiQL(page, '{ app(name: "checkout") { name kind container { cpu } } viewer { username } }');
+    await runInGraphiQL(
+      page,
+      '{ app(name: "checkout") { name kind container { cpu } } viewer { username } }',
+    );
     await expect.poll(() => resultText(page), { timeout: 15_000 }).toContain('"kind": "NODE"');
     const result = await resultText(page);
     expect(result).toContain('"username": "admin"');
@@ -140,11 +159,22 @@ describe('web UI in Chromium', () => {
     await page.screenshot({ path: `${SHOTS}/phantom-web-graphiql.png` });
 
     // Over graphql-ws, authenticated by connectionParams: an app created now shows up.
-    await runInGraphiQL(page, 'subscription { platformEvents(filter: { types: [APP_CREATED] }) { type app actor } }');
-    await expect.poll(async () => {
-      await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: STATIC }) { name } }`, { n: `live-${Date.now()}` });
-      return resultText(page);
-    }, { timeout: 15_000, interval: 1000 }).toContain('"type": "APP_CREATED"');
+    await runInGraphiQL(
+      page,
+      'subscription { platformEvents(filter: { types: [APP_CREATED] }) { type app actor } }',
+    );
+    await expect
+      .poll(
+        async () => {
+          await t.gql(
+            `mutation($n: String!) { createApp(input: { name: $n, kind: STATIC }) { name } }`,
+            { n: `live-${Date.now()}` },
+          );
+          return resultText(page);
+        },
+        { timeout: 15_000, interval: 1000 },
+      )
+      .toContain('"type": "APP_CREATED"');
     expect(await resultText(page)).toContain('"actor": "admin"');
     expect(outside).toEqual([]);
     await page.unroute(elsewhere);

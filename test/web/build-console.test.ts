@@ -39,7 +39,9 @@ describe('build console in Chromium', () => {
     await page.screenshot({ path: `${SHOTS}/phantom-web-${name}.png`, fullPage: true });
     await page.setViewportSize(PHONE);
     await page.screenshot({ path: `${SHOTS}/phantom-web-${name}-phone.png`, fullPage: true });
-    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(
+      PHONE.width,
+    );
     await page.setViewportSize(DESKTOP);
   }
 
@@ -47,15 +49,27 @@ describe('build console in Chromium', () => {
     await ensureWebBuild();
     root = mkdtempSync(join(tmpdir(), 'phantom-build-console-'));
     gate = join(root, 'go');
-    const repo = makeRepo({ 'build.sh': `echo "compiling shop"\nwhile [ ! -e ${gate} ]; do sleep 0.1; done\necho "tests passed"\n` }, root);
-    makeJar(repo.dir, 'lib/log4j-core-2.17.1.jar', [{ groupId: 'org.apache.logging.log4j', artifactId: 'log4j-core', version: '2.17.1' }]);
+    const repo = makeRepo(
+      {
+        'build.sh': `echo "compiling shop"\nwhile [ ! -e ${gate} ]; do sleep 0.1; done\necho "tests passed"\n`,
+      },
+      root,
+    );
+    makeJar(repo.dir, 'lib/log4j-core-2.17.1.jar', [
+      { groupId: 'org.apache.logging.log4j', artifactId: 'log4j-core', version: '2.17.1' },
+    ]);
     repo.commit({}, 'jar');
-    t = await startTestPhantom('embedded', { env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: '1000' } });
+    t = await startTestPhantom('embedded', {
+      env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: '1000' },
+    });
     base = t.url.replace(/\/graphql$/, '');
     dev = await createUserWithToken(t, 'dev');
     viewer = await createUserWithToken(t, 'vera');
     for (const [q, v] of [
-      [`mutation($r: String!) { createApp(input: { name: "shop", kind: JAVA, repository: $r, buildCommand: "sh build.sh", container: { replicas: 1 }, releaseConfig: { autoReleaseEnvs: ["dev"] } }) { id } }`, { r: repo.url }],
+      [
+        `mutation($r: String!) { createApp(input: { name: "shop", kind: JAVA, repository: $r, buildCommand: "sh build.sh", container: { replicas: 1 }, releaseConfig: { autoReleaseEnvs: ["dev"] } }) { id } }`,
+        { r: repo.url },
+      ],
       [`mutation { setAppMember(app: "shop", username: "dev", role: DEVELOPER) { name } }`, {}],
       [`mutation { setAppMember(app: "shop", username: "vera", role: VIEWER) { name } }`, {}],
     ] as const) {
@@ -92,7 +106,9 @@ describe('build console in Chromium', () => {
     await shoot('build-running');
     writeFileSync(gate, '');
     await log.getByText('tests passed').waitFor({ timeout: 30_000 });
-    await page.locator('.page-head .status', { hasText: /^SUCCEEDED$/ }).waitFor({ timeout: 30_000 });
+    await page
+      .locator('.page-head .status', { hasText: /^SUCCEEDED$/ })
+      .waitFor({ timeout: 30_000 });
     const text = (await page.locator('main').textContent()) ?? '';
     expect(text).toMatch(/registry\.local\/shop:1-[0-9a-f]{7}/);
     expect(text).toContain('log4j-core');
@@ -103,7 +119,9 @@ describe('build console in Chromium', () => {
     // The app page lists the build and the release that followed it to dev.
     await page.getByRole('link', { name: 'shop', exact: true }).first().click();
     await page.getByRole('link', { name: '#1', exact: true }).waitFor();
-    await expect.poll(async () => (await page.locator('main').textContent()) ?? '', { timeout: 30_000 }).toMatch(/Recent releases[\s\S]*registry\.local\/shop:1-/);
+    await expect
+      .poll(async () => (await page.locator('main').textContent()) ?? '', { timeout: 30_000 })
+      .toMatch(/Recent releases[\s\S]*registry\.local\/shop:1-/);
     expect(pageErrors).toEqual([]);
   }, 120_000);
 

@@ -38,7 +38,10 @@ describe('release console in Chromium', () => {
   }
 
   async function statusIs(status: string, timeout = 40_000): Promise<void> {
-    await page.locator('.page-head .status').filter({ hasText: new RegExp(`^${status.replace(/_/g, ' ')}$`) }).waitFor({ timeout });
+    await page
+      .locator('.page-head .status')
+      .filter({ hasText: new RegExp(`^${status.replace(/_/g, ' ')}$`) })
+      .waitFor({ timeout });
   }
 
   async function shoot(name: string): Promise<void> {
@@ -46,7 +49,9 @@ describe('release console in Chromium', () => {
     await page.setViewportSize(PHONE);
     await page.screenshot({ path: `${SHOTS}/phantom-web-${name}-phone.png`, fullPage: true });
     // Nothing wider than the phone: no sideways scrolling of the page itself.
-    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(
+      PHONE.width,
+    );
     await page.setViewportSize(DESKTOP);
   }
 
@@ -63,7 +68,13 @@ describe('release console in Chromium', () => {
   beforeAll(async () => {
     await ensureWebBuild();
     // Every client of this file (the browser, the helpers) shares 127.0.0.1: the per-client socket cap is not under test here.
-    t = await startTestPhantom('embedded', { env: { PHANTOM_EMBEDDED_CLUSTERS: 'on', PHANTOM_RELEASE_FAILURE_GRACE_MS: '3000', PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: '1000' } });
+    t = await startTestPhantom('embedded', {
+      env: {
+        PHANTOM_EMBEDDED_CLUSTERS: 'on',
+        PHANTOM_RELEASE_FAILURE_GRACE_MS: '3000',
+        PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: '1000',
+      },
+    });
     t.phantom.server.httpServer.on('upgrade', (_req, socket: Socket) => sockets.push(socket));
     base = t.url.replace(/\/graphql$/, '');
     dev = await createUserWithToken(t, 'dev');
@@ -107,13 +118,22 @@ describe('release console in Chromium', () => {
     await page.getByRole('heading', { name: /shop\s*→\s*dev/ }).waitFor();
     await statusIs('SUCCEEDED');
     const main = page.locator('main');
-    await expect.poll(() => page.getByTestId('pod').filter({ hasText: 'Running' }).count(), { timeout: 15_000 }).toBe(2);
+    await expect
+      .poll(() => page.getByTestId('pod').filter({ hasText: 'Running' }).count(), {
+        timeout: 15_000,
+      })
+      .toBe(2);
     expect(await page.getByTestId('cluster-sim-1').textContent()).toContain('available2/2');
     const text = (await main.textContent()) ?? '';
-    for (const s of ['registry.local/shop:1.0', 'ROLLING', 'dev', 'precheck', 'deploy', 'sim-1']) expect(text, s).toContain(s);
+    for (const s of ['registry.local/shop:1.0', 'ROLLING', 'dev', 'precheck', 'deploy', 'sim-1'])
+      expect(text, s).toContain(s);
     // Ended and nothing earlier succeeded: no cancel, no roll back (the API says so).
-    expect(await page.getByRole('button', { name: /Cancel release|Roll back|Promote/ }).count()).toBe(0);
-    expect(subscribes.some((s) => s.query.includes('releaseProgress') && s.variables.id === id)).toBe(true);
+    expect(
+      await page.getByRole('button', { name: /Cancel release|Roll back|Promote/ }).count(),
+    ).toBe(0);
+    expect(
+      subscribes.some((s) => s.query.includes('releaseProgress') && s.variables.id === id),
+    ).toBe(true);
     await shoot('release');
 
     // Listed on the app page and on /releases, filterable.
@@ -130,7 +150,10 @@ describe('release console in Chromium', () => {
 
   it('a -crashloop image shows the failing pod\'s reason and the rollback; "Roll back" starts a new release', async () => {
     await startRelease('shop', 'dev', 'registry.local/shop:2.0-crashloop');
-    await page.locator('.pod-reason', { hasText: 'CrashLoopBackOff' }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.pod-reason', { hasText: 'CrashLoopBackOff' })
+      .first()
+      .waitFor({ timeout: 30_000 });
     await shoot('release-crashloop');
     await statusIs('ROLLED_BACK');
     const message = (await page.getByTestId('release-message').textContent()) ?? '';
@@ -185,7 +208,9 @@ describe('release console in Chromium', () => {
     const id = await startRelease('cart', 'prod', 'registry.local/cart:1.0');
     await statusIs('AWAITING_APPROVAL');
     // Resuming needs something received first: wait until the feed has delivered an entry.
-    await expect.poll(() => page.locator('.progress-log li').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.locator('.progress-log li').count(), { timeout: 30_000 })
+      .toBeGreaterThan(0);
     const before = subscribes.length;
     for (const s of sockets.splice(0)) s.destroy();
     // The resubscribe after the drop names the last entry it has (any resubscribe of this release that does).
@@ -197,10 +222,20 @@ describe('release console in Chromium', () => {
         .find((a) => a != null);
     await expect.poll(() => String(resumedAfter() ?? ''), { timeout: 45_000 }).toMatch(/^\d+$/);
     const q = await t.gql(`query($id: ID!) { release(id: $id) { ticket { id } } }`, { id });
-    expect((await t.gql(`mutation($id: ID!) { approveTicket(id: $id) { status } }`, { id: q.data.release.ticket.id }, owner)).errors).toBeUndefined();
+    expect(
+      (
+        await t.gql(
+          `mutation($id: ID!) { approveTicket(id: $id) { status } }`,
+          { id: q.data.release.ticket.id },
+          owner,
+        )
+      ).errors,
+    ).toBeUndefined();
     await statusIs('SUCCEEDED', 60_000);
     // Every progress entry once, none missing: 1..n.
-    const seqs = (await page.locator('.progress-log li').allTextContents()).map((s) => Number(/#(\d+)/.exec(s)![1])).reverse();
+    const seqs = (await page.locator('.progress-log li').allTextContents())
+      .map((s) => Number(/#(\d+)/.exec(s)![1]))
+      .reverse();
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
   }, 90_000);
 
@@ -210,7 +245,10 @@ describe('release console in Chromium', () => {
     await page.getByLabel('Type').selectOption('APP_CREATED');
     await page.getByTestId('event').filter({ hasText: 'cart' }).waitFor();
     expect(await page.getByTestId('event').filter({ hasText: 'RELEASE_' }).count()).toBe(0);
-    expect((await t.gql(`mutation { createApp(input: { name: "live-one", kind: STATIC }) { id } }`)).errors).toBeUndefined();
+    expect(
+      (await t.gql(`mutation { createApp(input: { name: "live-one", kind: STATIC }) { id } }`))
+        .errors,
+    ).toBeUndefined();
     await page.getByTestId('event').filter({ hasText: 'live-one' }).waitFor({ timeout: 15_000 });
     await page.getByLabel('App').fill('shop');
     await expect.poll(() => page.getByTestId('event').count()).toBe(1);
@@ -224,7 +262,9 @@ describe('release console in Chromium', () => {
     await form.getByRole('button', { name: 'Start release' }).click();
     const alert = form.getByRole('alert');
     await alert.waitFor();
-    expect(await alert.locator('.error-headline').textContent()).toBe('Something in the form needs fixing.');
+    expect(await alert.locator('.error-headline').textContent()).toBe(
+      'Something in the form needs fixing.',
+    );
     expect(await alert.locator('.error-detail').textContent()).toContain('BAD_USER_INPUT');
     await shoot('app-error');
   });
@@ -233,11 +273,15 @@ describe('release console in Chromium', () => {
     await signInAs(viewer);
     await page.goto(`${base}/apps/shop`);
     await page.getByRole('heading', { name: 'Recent releases' }).waitFor();
-    await page.getByRole('link', { name: 'registry.local/shop:2.0-crashloop', exact: true }).click();
+    await page
+      .getByRole('link', { name: 'registry.local/shop:2.0-crashloop', exact: true })
+      .click();
     await statusIs('ROLLED_BACK');
     await page.getByTestId('pod').first().waitFor();
     expect(await page.getByRole('form', { name: 'Start a release' }).count()).toBe(0);
-    expect(await page.getByRole('button', { name: /Roll back|Cancel release|Promote/ }).count()).toBe(0);
+    expect(
+      await page.getByRole('button', { name: /Roll back|Cancel release|Promote/ }).count(),
+    ).toBe(0);
     await page.goto(`${base}/apps/shop`);
     await page.getByRole('heading', { name: 'Recent releases' }).waitFor();
     expect(await page.getByRole('form', { name: 'Start a release' }).count()).toBe(0);

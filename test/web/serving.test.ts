@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWebApp, mountWebApp } from '../../src/server/playground.js';
 import { startTestPhantom, type TestPhantom } from '../support/harness.js';
 
-const SHELL = '<!doctype html><html><head><title>Phantom</title></head><body><div id="root"></div></body></html>';
+const SHELL =
+  '<!doctype html><html><head><title>Phantom</title></head><body><div id="root"></div></body></html>';
 
 async function listen(app: express.Express): Promise<{ base: string; server: Server }> {
   const server = await new Promise<Server>((resolve) => {
@@ -144,7 +145,9 @@ describe('web app serving without a build', () => {
     expect(csp).not.toContain('unsafe-inline');
     // Its one inline style is allowed by hash.
     const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1]!;
-    expect(csp).toContain(`style-src 'sha256-${createHash('sha256').update(style).digest('base64')}'`);
+    expect(csp).toContain(
+      `style-src 'sha256-${createHash('sha256').update(style).digest('base64')}'`,
+    );
   });
 
   it('allows the built-in page its own inline script by hash only, and no framing', async () => {
@@ -152,7 +155,9 @@ describe('web app serving without a build', () => {
     const html = await res.text();
     const csp = res.headers.get('content-security-policy') ?? '';
     const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1]!;
-    expect(csp).toContain(`script-src 'sha256-${createHash('sha256').update(script).digest('base64')}'`);
+    expect(csp).toContain(
+      `script-src 'sha256-${createHash('sha256').update(script).digest('base64')}'`,
+    );
     expect(csp).not.toContain('unsafe-inline');
     expect(csp).toContain("frame-ancestors 'none'");
     expect(res.headers.get('x-frame-options')).toBe('DENY');
@@ -171,12 +176,16 @@ describe('the real server', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>Phantom GraphQL playground</title>');
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-    const api = await fetch(`${t.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept: 'application/json', 'apollo-require-preflight': 'true' } });
+    const api = await fetch(`${t.url}?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { accept: 'application/json', 'apollo-require-preflight': 'true' },
+    });
     expect(await api.json()).toEqual({ data: { __typename: 'Query' } });
   });
 
   it('keeps /healthz JSON whether or not the web app is built', async () => {
-    const res = await fetch(t.url.replace('/graphql', '/healthz'), { headers: { accept: 'text/html' } });
+    const res = await fetch(t.url.replace('/graphql', '/healthz'), {
+      headers: { accept: 'text/html' },
+    });
     expect(res.headers.get('content-type')).toMatch(/json/);
   });
 });

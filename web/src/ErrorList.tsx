@@ -12,7 +12,8 @@ const HEADLINES: Record<string, string> = {
   BAD_USER_INPUT: 'Something in the form needs fixing.',
   RATE_LIMITED: 'Too many attempts — wait a moment and try again.',
   UNAVAILABLE: 'Phantom cannot do this right now — try again shortly.',
-  NETWORK_ERROR: 'Phantom could not be reached — check your connection; this page retries by itself.',
+  NETWORK_ERROR:
+    'Phantom could not be reached — check your connection; this page retries by itself.',
 };
 
 /**
@@ -20,16 +21,27 @@ const HEADLINES: Record<string, string> = {
  * `headlines` replaces the sentence of a code where the page knows better what it means
  * (a CONFLICT on an edit form: someone else changed it).
  */
-export function ErrorList({ error, headlines }: { error?: CombinedError | null; headlines?: Partial<Record<string, string>> }) {
+export function ErrorList({
+  error,
+  headlines,
+}: {
+  error?: CombinedError | null;
+  headlines?: Partial<Record<string, string>>;
+}) {
   if (!error) return null;
   const items = error.graphQLErrors.length
-    ? error.graphQLErrors.map((e) => ({ code: String(e.extensions?.code ?? 'ERROR'), message: e.message }))
+    ? error.graphQLErrors.map((e) => ({
+        code: String(e.extensions?.code ?? 'ERROR'),
+        message: e.message,
+      }))
     : [{ code: 'NETWORK_ERROR', message: error.networkError?.message ?? error.message }];
   return (
     <ul className="errors" role="alert">
       {items.map((e, i) => (
         <li key={i}>
-          <span className="error-headline">{headlines?.[e.code] ?? HEADLINES[e.code] ?? 'Something went wrong.'}</span>
+          <span className="error-headline">
+            {headlines?.[e.code] ?? HEADLINES[e.code] ?? 'Something went wrong.'}
+          </span>
           <span className="error-detail">
             <code className="error-code">{e.code}</code> {e.message}
           </span>

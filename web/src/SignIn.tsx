@@ -79,7 +79,14 @@ function SignInForms() {
       </form>
       <span className="or">or</span>
       <form onSubmit={loginSubmit} className="inline-form" aria-label="Log in">
-        <input name="username" aria-label="Username" placeholder="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} />
+        <input
+          name="username"
+          aria-label="Username"
+          placeholder="username"
+          autoComplete="username"
+          value={username}
+          onChange={(e) => setUsername(e.target.value)}
+        />
         <input
           name="password"
           type="password"

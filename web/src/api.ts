@@ -6,7 +6,15 @@
  * against schema/schema.graphql and generates `gql/graphql.ts`, typed documents urql's hooks
  * infer results and variables from. `npm run check` fails when that file is stale.
  */
-import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange, type CombinedError, type OperationContext } from 'urql';
+import {
+  Client,
+  cacheExchange,
+  fetchExchange,
+  mapExchange,
+  subscriptionExchange,
+  type CombinedError,
+  type OperationContext,
+} from 'urql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { bearer, endSession } from './token';
 
@@ -66,7 +74,13 @@ export function createApiClient(token: string): ApiClient {
     exchanges: [
       // A stored credential the API refuses (session over, token revoked) is dropped with a
       // notice, whichever page noticed first. Signed out, UNAUTHENTICATED is no news.
-      ...(token ? [mapExchange({ onError: (error) => void (isCredentialRefused(error) && endSession(token)) })] : []),
+      ...(token
+        ? [
+            mapExchange({
+              onError: (error) => void (isCredentialRefused(error) && endSession(token)),
+            }),
+          ]
+        : []),
       cacheExchange,
       fetchExchange,
       subscriptionExchange({

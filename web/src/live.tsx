@@ -53,14 +53,24 @@ const TITLES: Record<LiveState, string> = {
   idle: '',
   connecting: 'Opening the live connection.',
   live: 'Live updates are arriving.',
-  reconnecting: 'The live connection dropped; reconnecting. The page catches up by itself once it is back.',
+  reconnecting:
+    'The live connection dropped; reconnecting. The page catches up by itself once it is back.',
   refused: 'The server refused the live connection: sign in again.',
 };
 
 export function LiveIndicator({ state }: { state: LiveState }) {
-  if (state === 'idle') return <span className="live live-idle" data-testid="live" data-state="idle" aria-hidden="true" />;
+  if (state === 'idle')
+    return (
+      <span className="live live-idle" data-testid="live" data-state="idle" aria-hidden="true" />
+    );
   return (
-    <span className={`live live-${state}`} data-testid="live" data-state={state} role="status" title={TITLES[state]}>
+    <span
+      className={`live live-${state}`}
+      data-testid="live"
+      data-state={state}
+      role="status"
+      title={TITLES[state]}
+    >
       <span className="live-dot" aria-hidden="true" />
       {LABELS[state]}
     </span>

@@ -62,7 +62,11 @@ function Root() {
           </Link>
           <nav>
             {NAV.map((n) => (
-              <Link key={n.href} href={n.href} className={n.pages.includes(route.page) ? 'active' : ''}>
+              <Link
+                key={n.href}
+                href={n.href}
+                className={n.pages.includes(route.page) ? 'active' : ''}
+              >
                 {n.label}
               </Link>
             ))}

@@ -42,7 +42,11 @@ export function endSession(refused: string, why = 'Your session expired — sign
 
 /** The notice of {@link endSession}, re-rendering when it changes. */
 export function useSessionNotice(): string {
-  return useSyncExternalStore(subscribe, () => notice, () => '');
+  return useSyncExternalStore(
+    subscribe,
+    () => notice,
+    () => '',
+  );
 }
 
 function subscribe(listener: () => void): () => void {

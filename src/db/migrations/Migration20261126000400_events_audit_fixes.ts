@@ -10,7 +10,9 @@ export class Migration20261126000400_events_audit_fixes extends Migration {
   override async up(): Promise<void> {
     this.addSql('alter table `audit_log` add `app_id` int null after `app`');
     this.addSql('alter table `audit_log` add index `audit_log_app_id_id_index`(`app_id`, `id`)');
-    this.addSql('update `audit_log` `l` join `apps` `a` on `a`.`name` = `l`.`app` set `l`.`app_id` = `a`.`id` where `l`.`at` >= `a`.`created_at`');
+    this.addSql(
+      'update `audit_log` `l` join `apps` `a` on `a`.`name` = `l`.`app` set `l`.`app_id` = `a`.`id` where `l`.`at` >= `a`.`created_at`',
+    );
   }
 
   override async down(): Promise<void> {

@@ -6,7 +6,9 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261127000800_embedded_cluster_owner extends Migration {
   override async up(): Promise<void> {
-    this.addSql('create table `embedded_cluster_owners` (`id` int unsigned not null, `owner` varchar(200) not null, `host` varchar(255) not null, `pid` int not null, `started_at` datetime(3) not null, `heartbeat_at` datetime(3) not null, primary key (`id`)) default character set utf8mb4 engine = InnoDB');
+    this.addSql(
+      'create table `embedded_cluster_owners` (`id` int unsigned not null, `owner` varchar(200) not null, `host` varchar(255) not null, `pid` int not null, `started_at` datetime(3) not null, `heartbeat_at` datetime(3) not null, primary key (`id`)) default character set utf8mb4 engine = InnoDB',
+    );
   }
 
   override async down(): Promise<void> {

@@ -17,13 +17,22 @@ import { Migration20261201001000_builds } from './Migration20261201001000_builds
  */
 export const migrationsList = [
   { name: 'Migration20261126000001_initial', class: Migration20261126000001_initial },
-  { name: 'Migration20261126000100_event_seq_and_audit', class: Migration20261126000100_event_seq_and_audit },
+  {
+    name: 'Migration20261126000100_event_seq_and_audit',
+    class: Migration20261126000100_event_seq_and_audit,
+  },
   { name: 'Migration20261126000200_notifications', class: Migration20261126000200_notifications },
   { name: 'Migration20261126000300_notify_fixes', class: Migration20261126000300_notify_fixes },
-  { name: 'Migration20261126000400_events_audit_fixes', class: Migration20261126000400_events_audit_fixes },
+  {
+    name: 'Migration20261126000400_events_audit_fixes',
+    class: Migration20261126000400_events_audit_fixes,
+  },
   { name: 'Migration20261201000100_releases', class: Migration20261201000100_releases },
   { name: 'Migration20261201000200_tickets', class: Migration20261201000200_tickets },
-  { name: 'Migration20261127000800_embedded_cluster_owner', class: Migration20261127000800_embedded_cluster_owner },
+  {
+    name: 'Migration20261127000800_embedded_cluster_owner',
+    class: Migration20261127000800_embedded_cluster_owner,
+  },
   { name: 'Migration20261201000300_notify_pacing', class: Migration20261201000300_notify_pacing },
   { name: 'Migration20261201000400_admin_rules', class: Migration20261201000400_admin_rules },
   { name: 'Migration20261201000500_engine_jobs', class: Migration20261201000500_engine_jobs },

@@ -1,4 +1,12 @@
-import { Entity, Enum, ManyToOne, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import {
+  Entity,
+  Enum,
+  ManyToOne,
+  OptionalProps,
+  PrimaryKey,
+  Property,
+  Unique,
+} from '@mikro-orm/core';
 import { App } from './app.entity.js';
 import { AppRole } from './app-kind.js';
 import { User } from '../people/user.entity.js';

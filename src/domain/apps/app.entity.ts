@@ -5,7 +5,15 @@ import type { ContainerSpec, ReleaseConfig } from './app-spec.js';
 /** A service in the registry. `version` increases on every update (optimistic concurrency). */
 @Entity({ tableName: 'apps' })
 export class App {
-  [OptionalProps]?: 'createdAt' | 'updatedAt' | 'version' | 'description' | 'repository' | 'buildCommand' | 'startCommand' | 'stopCommand';
+  [OptionalProps]?:
+    | 'createdAt'
+    | 'updatedAt'
+    | 'version'
+    | 'description'
+    | 'repository'
+    | 'buildCommand'
+    | 'startCommand'
+    | 'stopCommand';
 
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;

@@ -13,7 +13,11 @@ export function createAppLoaders(em: EntityManager, readPrimary: () => boolean =
   return {
     /** Apps by id (null once deleted): one query for every app a response names by id (tickets). */
     appById: new DataLoader<number, AppRecord | null>(async (ids) => {
-      const rows = await em.find(App, { id: { $in: [...ids] } }, { connectionType: readPrimary() ? 'write' : undefined, disableIdentityMap: true });
+      const rows = await em.find(
+        App,
+        { id: { $in: [...ids] } },
+        { connectionType: readPrimary() ? 'write' : undefined, disableIdentityMap: true },
+      );
       const byId = new Map(rows.map((a) => [a.id, toRecord(a)]));
       return ids.map((id) => byId.get(id) ?? null);
     }),

@@ -32,8 +32,19 @@ export interface AppListFilter {
 }
 
 const APP_COLUMNS = [
-  'id', 'name', 'kind', 'description', 'repository', 'buildCommand', 'startCommand', 'stopCommand',
-  'container', 'releaseConfig', 'version', 'createdAt', 'updatedAt',
+  'id',
+  'name',
+  'kind',
+  'description',
+  'repository',
+  'buildCommand',
+  'startCommand',
+  'stopCommand',
+  'container',
+  'releaseConfig',
+  'version',
+  'createdAt',
+  'updatedAt',
 ] as const;
 
 // MariaDB's JSON is LONGTEXT and SQLite has no JSON type: both drivers may hand back text.
@@ -41,34 +52,54 @@ const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) a
 /** Drivers hand dates back as Date (mysql2), ISO strings or epoch numbers (SQLite). */
 function date(v: unknown): Date {
   if (v instanceof Date) return v;
-  if (typeof v === 'number' || (typeof v === 'string' && /^\d+$/.test(v))) return new Date(Number(v));
+  if (typeof v === 'number' || (typeof v === 'string' && /^\d+$/.test(v)))
+    return new Date(Number(v));
   return new Date(String(v));
 }
 const bool = (v: unknown): boolean => v === true || v === 1 || v === '1';
 const sql = (em: EntityManager) => em as SqlEntityManager;
 
 function applyFilter(qb: QueryBuilder<App>, filter: AppListFilter): void {
-  if (filter.name) qb.andWhere({ name: { $like: `%${filter.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%` } });
+  if (filter.name)
+    qb.andWhere({ name: { $like: `%${filter.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%` } });
   if (filter.kind) qb.andWhere({ kind: filter.kind });
   if (filter.member) {
     // A semi-join instead of a separate read of the member's app ids: one statement.
-    qb.andWhere('a.id in (select m.app_id from app_members m join users u on u.id = m.user_id where u.username = ?)', [filter.member]);
+    qb.andWhere(
+      'a.id in (select m.app_id from app_members m join users u on u.id = m.user_id where u.username = ?)',
+      [filter.member],
+    );
   }
 }
 
 /** Up to `limit` apps ordered by name after `afterName`, as plain rows. */
-export async function findAppRows(em: EntityManager, filter: AppListFilter, limit: number, afterName?: string): Promise<AppRow[]> {
-  const qb = sql(em).createQueryBuilder(App, 'a').select([...APP_COLUMNS]);
+export async function findAppRows(
+  em: EntityManager,
+  filter: AppListFilter,
+  limit: number,
+  afterName?: string,
+): Promise<AppRow[]> {
+  const qb = sql(em)
+    .createQueryBuilder(App, 'a')
+    .select([...APP_COLUMNS]);
   applyFilter(qb, filter);
   if (afterName) qb.andWhere({ name: { $gt: afterName } });
   qb.orderBy({ name: 'asc' }).limit(limit);
   const rows = await qb.execute<Record<string, unknown>[]>('all', true);
   return rows.map((r) => ({
-    id: Number(r.id), name: r.name as string, kind: r.kind as AppKind, description: r.description as string,
-    repository: r.repository as string, buildCommand: r.buildCommand as string, startCommand: r.startCommand as string,
-    stopCommand: r.stopCommand as string, container: json<ContainerSpec>(r.container),
-    releaseConfig: json<Partial<ReleaseConfig>>(r.releaseConfig) ?? {}, version: Number(r.version),
-    createdAt: date(r.createdAt), updatedAt: date(r.updatedAt),
+    id: Number(r.id),
+    name: r.name as string,
+    kind: r.kind as AppKind,
+    description: r.description as string,
+    repository: r.repository as string,
+    buildCommand: r.buildCommand as string,
+    startCommand: r.startCommand as string,
+    stopCommand: r.stopCommand as string,
+    container: json<ContainerSpec>(r.container),
+    releaseConfig: json<Partial<ReleaseConfig>>(r.releaseConfig) ?? {},
+    version: Number(r.version),
+    createdAt: date(r.createdAt),
+    updatedAt: date(r.updatedAt),
   }));
 }
 
@@ -81,7 +112,11 @@ export async function countApps(em: EntityManager, filter: AppListFilter): Promi
 }
 
 /** The members of `appIds` with their users' public columns, in membership order. */
-export async function findMemberRows(em: EntityManager, appIds: readonly number[], primary = false): Promise<MemberRow[]> {
+export async function findMemberRows(
+  em: EntityManager,
+  appIds: readonly number[],
+  primary = false,
+): Promise<MemberRow[]> {
   if (!appIds.length) return [];
   const qb = sql(em)
     .createQueryBuilder(AppMember, 'm', primary ? 'write' : 'read')
@@ -93,6 +128,11 @@ export async function findMemberRows(em: EntityManager, appIds: readonly number[
   return rows.map((r) => ({
     appId: Number(r.app_id),
     role: r.role as AppRole,
-    user: { id: Number(r.user_id), username: r.username as string, displayName: r.display_name as string, isAdmin: bool(r.is_admin) },
+    user: {
+      id: Number(r.user_id),
+      username: r.username as string,
+      displayName: r.display_name as string,
+      isAdmin: bool(r.is_admin),
+    },
   }));
 }

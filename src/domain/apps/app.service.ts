@@ -1,4 +1,8 @@
-import { OptimisticLockError, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import {
+  OptimisticLockError,
+  UniqueConstraintViolationException,
+  type EntityManager,
+} from '@mikro-orm/core';
 import { App } from './app.entity.js';
 import { AppMember } from './app-member.entity.js';
 import { AppKind, AppRole, ROLE_RANK } from './app-kind.js';
@@ -12,8 +16,16 @@ import { forUpdate } from '../../db/locking.js';
 import { countApps, findAppRows, type AppRow } from './app.repository.js';
 import { DEFAULT_RELEASE_CONFIG, type ContainerSpec, type ReleaseConfig } from './app-spec.js';
 import {
-  buildContainer, buildReleaseConfig, repositoryForDisplay, validateAppName, validateCommand, validateKind, validateRepository, validateText,
-  type ContainerInput, type ReleaseConfigInput,
+  buildContainer,
+  buildReleaseConfig,
+  repositoryForDisplay,
+  validateAppName,
+  validateCommand,
+  validateKind,
+  validateRepository,
+  validateText,
+  type ContainerInput,
+  type ReleaseConfigInput,
 } from './app.validation.js';
 
 /** An app as read models see it: plain data, safe to cache. */
@@ -59,11 +71,20 @@ export interface AppFilter {
 
 export function toRecord(a: App): AppRecord {
   return {
-    id: a.id, name: a.name, kind: a.kind, description: a.description, repository: repositoryForDisplay(a.repository),
-    buildCommand: a.buildCommand, startCommand: a.startCommand, stopCommand: a.stopCommand,
+    id: a.id,
+    name: a.name,
+    kind: a.kind,
+    description: a.description,
+    repository: repositoryForDisplay(a.repository),
+    buildCommand: a.buildCommand,
+    startCommand: a.startCommand,
+    stopCommand: a.stopCommand,
     // Rows written before a release setting existed lack it: fill in its default.
-    container: a.container, releaseConfig: { ...DEFAULT_RELEASE_CONFIG, ...a.releaseConfig }, version: a.version,
-    createdAt: a.createdAt, updatedAt: a.updatedAt,
+    container: a.container,
+    releaseConfig: { ...DEFAULT_RELEASE_CONFIG, ...a.releaseConfig },
+    version: a.version,
+    createdAt: a.createdAt,
+    updatedAt: a.updatedAt,
   };
 }
 
@@ -94,17 +115,28 @@ export async function getApp(ctx: DomainContext, name: string): Promise<AppRecor
 }
 
 async function loadAppRecord(ctx: DomainContext, name: string): Promise<AppRecord | null> {
-  return ctx.deps.cache.getOrLoad(appKey(name), async () => {
-    // The primary: a cache entry filled from a lagging replica would outlive the lag.
-    const app = await ctx.em.findOne(App, { name }, { connectionType: 'write' });
-    return app ? toRecord(app) : null;
-  }, reviveRecord);
+  return ctx.deps.cache.getOrLoad(
+    appKey(name),
+    async () => {
+      // The primary: a cache entry filled from a lagging replica would outlive the lag.
+      const app = await ctx.em.findOne(App, { name }, { connectionType: 'write' });
+      return app ? toRecord(app) : null;
+    },
+    reviveRecord,
+  );
 }
 
 /** The caller's role on each app they belong to, through the cache. */
-export async function rolesOf(ctx: DomainContext, userId: number): Promise<Record<number, AppRole>> {
+export async function rolesOf(
+  ctx: DomainContext,
+  userId: number,
+): Promise<Record<number, AppRole>> {
   const load = async () => {
-    const rows = await ctx.em.find(AppMember, { user: userId }, { fields: ['role', 'app'], connectionType: 'write' });
+    const rows = await ctx.em.find(
+      AppMember,
+      { user: userId },
+      { fields: ['role', 'app'], connectionType: 'write' },
+    );
     return Object.fromEntries(rows.map((m) => [m.app.id, m.role])) as Record<number, AppRole>;
   };
   // Inside a transaction we may see uncommitted rows: read them, but never cache them.
@@ -122,7 +154,11 @@ export async function roleOn(ctx: DomainContext, appId: number): Promise<AppRole
  * Authorizes a change to `app` needing at least `min` (platform admins always pass).
  * Exported for later modules (releases need DEVELOPER).
  */
-export async function requireAppRole(ctx: DomainContext, app: { id: number; name: string }, min: AppRole): Promise<void> {
+export async function requireAppRole(
+  ctx: DomainContext,
+  app: { id: number; name: string },
+  min: AppRole,
+): Promise<void> {
   const viewer = requireWriter(ctx.viewer);
   if (actsAsAdmin(viewer)) return;
   const role = await roleOn(ctx, app.id);
@@ -136,7 +172,11 @@ export async function requireAppRole(ctx: DomainContext, app: { id: number; name
  * platform admin: the boolean twin of {@link requireAppRole}, for `viewerCan…` fields (the
  * web console shows a button per `true`; the command still decides).
  */
-export async function viewerHasAppRole(ctx: DomainContext, appId: number, min: AppRole): Promise<boolean> {
+export async function viewerHasAppRole(
+  ctx: DomainContext,
+  appId: number,
+  min: AppRole,
+): Promise<boolean> {
   const v = ctx.viewer;
   if (!v || !canWrite(v)) return false;
   if (actsAsAdmin(v)) return true;
@@ -161,18 +201,29 @@ export interface AppPage {
  * Reads plain rows (no entities: the list never changes what it reads); counts all matches
  * only when `opts.count` (issue 9, P1: the count ran on every page, asked for or not).
  */
-export async function listApps(ctx: DomainContext, filter: AppFilter, first: number, afterName?: string, opts: { count?: boolean } = {}): Promise<AppPage> {
+export async function listApps(
+  ctx: DomainContext,
+  filter: AppFilter,
+  first: number,
+  afterName?: string,
+  opts: { count?: boolean } = {},
+): Promise<AppPage> {
   requireViewer(ctx.viewer);
   const [rows, totalCount] = await Promise.all([
     findAppRows(ctx.em, filter, first + 1, afterName),
     opts.count === false ? Promise.resolve(null) : countApps(ctx.em, filter),
   ]);
-  return { items: rows.slice(0, first).map(rowToRecord), totalCount, hasNextPage: rows.length > first };
+  return {
+    items: rows.slice(0, first).map(rowToRecord),
+    totalCount,
+    hasNextPage: rows.length > first,
+  };
 }
 
 function rowToRecord(a: AppRow): AppRecord {
   return {
-    ...a, repository: repositoryForDisplay(a.repository),
+    ...a,
+    repository: repositoryForDisplay(a.repository),
     // Rows written before a release setting existed lack it: fill in its default.
     releaseConfig: { ...DEFAULT_RELEASE_CONFIG, ...a.releaseConfig },
   };
@@ -188,19 +239,38 @@ export async function createApp(ctx: DomainContext, input: CreateAppInput): Prom
   let app: App;
   try {
     app = await ctx.em.transactional(async (em) => {
-      if (await em.count(App, { name: input.name })) throw conflict(`App "${input.name}" already exists.`, { field: 'name' });
+      if (await em.count(App, { name: input.name }))
+        throw conflict(`App "${input.name}" already exists.`, { field: 'name' });
       const a = em.create(App, {
-        name: input.name, kind: input.kind, description: input.description ?? '', repository: input.repository ?? '',
-        buildCommand: input.buildCommand ?? '', startCommand: input.startCommand ?? '', stopCommand: input.stopCommand ?? '',
-        container, releaseConfig,
+        name: input.name,
+        kind: input.kind,
+        description: input.description ?? '',
+        repository: input.repository ?? '',
+        buildCommand: input.buildCommand ?? '',
+        startCommand: input.startCommand ?? '',
+        stopCommand: input.stopCommand ?? '',
+        container,
+        releaseConfig,
       });
       em.persist(a);
-      em.persist(em.create(AppMember, { app: a, user: em.getReference(User, viewer.userId), role: AppRole.OWNER }));
-      recordEvent(em, { type: PlatformEventType.APP_CREATED, actor: viewer.username, app: a.name, payload: { kind: a.kind } });
+      em.persist(
+        em.create(AppMember, {
+          app: a,
+          user: em.getReference(User, viewer.userId),
+          role: AppRole.OWNER,
+        }),
+      );
+      recordEvent(em, {
+        type: PlatformEventType.APP_CREATED,
+        actor: viewer.username,
+        app: a.name,
+        payload: { kind: a.kind },
+      });
       return a;
     });
   } catch (e) {
-    if (e instanceof UniqueConstraintViolationException) throw conflict(`App "${input.name}" already exists.`, { field: 'name' });
+    if (e instanceof UniqueConstraintViolationException)
+      throw conflict(`App "${input.name}" already exists.`, { field: 'name' });
     throw e;
   }
   await ctx.deps.cache.invalidate(appKey(app.name), rolesKey(viewer.userId));
@@ -214,7 +284,12 @@ async function lockApp(em: EntityManager, name: string): Promise<App> {
   return app;
 }
 
-export async function updateApp(ctx: DomainContext, name: string, input: UpdateAppInput, expectedVersion?: number | null): Promise<AppRecord> {
+export async function updateApp(
+  ctx: DomainContext,
+  name: string,
+  input: UpdateAppInput,
+  expectedVersion?: number | null,
+): Promise<AppRecord> {
   const viewer = requireWriter(ctx.viewer);
   if (input.kind != null) validateKind(input.kind);
   validateEditable(input);
@@ -224,7 +299,10 @@ export async function updateApp(ctx: DomainContext, name: string, input: UpdateA
       const a = await lockApp(em, name);
       await requireAppRole({ ...ctx, em }, a, AppRole.OWNER);
       if (expectedVersion != null && expectedVersion !== a.version) {
-        throw conflict(`App "${name}" is at version ${a.version}, not ${expectedVersion}: it was changed since you read it. Reload and try again.`, { currentVersion: a.version });
+        throw conflict(
+          `App "${name}" is at version ${a.version}, not ${expectedVersion}: it was changed since you read it. Reload and try again.`,
+          { currentVersion: a.version },
+        );
       }
       const changed: string[] = [];
       const set = <K extends keyof App>(key: K, value: App[K] | null | undefined) => {
@@ -240,14 +318,21 @@ export async function updateApp(ctx: DomainContext, name: string, input: UpdateA
       set('startCommand', input.startCommand);
       set('stopCommand', input.stopCommand);
       if (input.container) set('container', buildContainer(input.container, a.container));
-      if (input.releaseConfig) set('releaseConfig', buildReleaseConfig(input.releaseConfig, a.releaseConfig));
+      if (input.releaseConfig)
+        set('releaseConfig', buildReleaseConfig(input.releaseConfig, a.releaseConfig));
       if (changed.length) {
-        recordEvent(em, { type: PlatformEventType.APP_UPDATED, actor: viewer.username, app: a.name, payload: { changed } });
+        recordEvent(em, {
+          type: PlatformEventType.APP_UPDATED,
+          actor: viewer.username,
+          app: a.name,
+          payload: { changed },
+        });
       }
       return a;
     });
   } catch (e) {
-    if (e instanceof OptimisticLockError) throw conflict(`App "${name}" was changed concurrently. Reload and try again.`);
+    if (e instanceof OptimisticLockError)
+      throw conflict(`App "${name}" was changed concurrently. Reload and try again.`);
     throw e;
   }
   await ctx.deps.cache.invalidate(appKey(name));
@@ -271,7 +356,12 @@ export async function deleteApp(ctx: DomainContext, name: string): Promise<boole
     const members = await em.find(AppMember, { app: a }, { fields: ['user'] });
     await em.nativeDelete(AppMember, { app: a });
     em.remove(a);
-    recordEvent(em, { type: PlatformEventType.APP_DELETED, actor: viewer.username, app: name, payload: {} });
+    recordEvent(em, {
+      type: PlatformEventType.APP_DELETED,
+      actor: viewer.username,
+      app: name,
+      payload: {},
+    });
     return members.map((m) => m.user.id);
   });
   await ctx.deps.cache.invalidate(appKey(name), ...memberIds.map(rolesKey));
@@ -280,26 +370,42 @@ export async function deleteApp(ctx: DomainContext, name: string): Promise<boole
 }
 
 /** Adds, changes (`role`) or removes (`role` null) a member. The last OWNER stays. */
-export async function setAppMember(ctx: DomainContext, appName: string, username: string, role: AppRole | null): Promise<AppRecord> {
+export async function setAppMember(
+  ctx: DomainContext,
+  appName: string,
+  username: string,
+  role: AppRole | null,
+): Promise<AppRecord> {
   const viewer = requireWriter(ctx.viewer);
-  if (role != null && !Object.values(AppRole).includes(role)) throw badInput('role', 'Unknown role.');
+  if (role != null && !Object.values(AppRole).includes(role))
+    throw badInput('role', 'Unknown role.');
   const result = await ctx.em.transactional(async (em) => {
     // The app row lock serializes member changes, so two owners cannot remove each other at once.
     const a = await lockApp(em, appName);
     await requireAppRole({ ...ctx, em }, a, AppRole.OWNER);
     const user = await em.findOne(User, { username });
-    if (!user) throw new DomainError('NOT_FOUND', `User "${username}" not found.`, { field: 'username' });
+    if (!user)
+      throw new DomainError('NOT_FOUND', `User "${username}" not found.`, { field: 'username' });
     const current = await em.findOne(AppMember, { app: a, user });
     const before = current?.role ?? null;
     if (before === role) return { a, userId: user.id };
     if (before === AppRole.OWNER) {
       const owners = await em.count(AppMember, { app: a, role: AppRole.OWNER });
-      if (owners <= 1) throw conflict(`"${username}" is the last owner of "${appName}": add another owner first.`, { field: 'role' });
+      if (owners <= 1)
+        throw conflict(
+          `"${username}" is the last owner of "${appName}": add another owner first.`,
+          { field: 'role' },
+        );
     }
     if (role === null) em.remove(current!);
     else if (current) current.role = role;
     else em.persist(em.create(AppMember, { app: a, user, role }));
-    recordEvent(em, { type: PlatformEventType.MEMBER_CHANGED, actor: viewer.username, app: a.name, payload: { username, from: before, to: role } });
+    recordEvent(em, {
+      type: PlatformEventType.MEMBER_CHANGED,
+      actor: viewer.username,
+      app: a.name,
+      payload: { username, from: before, to: role },
+    });
     return { a, userId: user.id };
   });
   await ctx.deps.cache.invalidate(rolesKey(result.userId));
@@ -323,7 +429,13 @@ export interface MembershipGrant {
  * {@link setAppMember}. CONFLICT when the app or the user no longer exists. The caller
  * calls {@link forgetRoles} after commit.
  */
-export async function grantMembership(em: EntityManager, appId: number, userId: number, role: AppRole, actor: string): Promise<MembershipGrant> {
+export async function grantMembership(
+  em: EntityManager,
+  appId: number,
+  userId: number,
+  role: AppRole,
+  actor: string,
+): Promise<MembershipGrant> {
   const a = await em.findOne(App, { id: appId }, forUpdate(em));
   // The caller's object (a ticket) exists; what it would change no longer does.
   if (!a) throw conflict(`App #${appId} was deleted: there is no membership to grant.`);
@@ -331,9 +443,15 @@ export async function grantMembership(em: EntityManager, appId: number, userId: 
   if (!user) throw conflict(`User #${userId} was deleted: there is no one to grant the role to.`);
   const current = await em.findOne(AppMember, { app: a, user });
   const from = current?.role ?? null;
-  if (from && ROLE_RANK[from] >= ROLE_RANK[role]) return { app: a.name, username: user.username, from, to: from };
+  if (from && ROLE_RANK[from] >= ROLE_RANK[role])
+    return { app: a.name, username: user.username, from, to: from };
   if (current) current.role = role;
   else em.persist(em.create(AppMember, { app: a, user, role }));
-  recordEvent(em, { type: PlatformEventType.MEMBER_CHANGED, actor, app: a.name, payload: { username: user.username, from, to: role } });
+  recordEvent(em, {
+    type: PlatformEventType.MEMBER_CHANGED,
+    actor,
+    app: a.name,
+    payload: { username: user.username, from, to: role },
+  });
   return { app: a.name, username: user.username, from, to: role };
 }

@@ -13,7 +13,8 @@ export const REDACTED = '[REDACTED]';
  * insensitive, so `password`, `newPassword`, `apiToken`, `clientSecret`, `authorization`
  * all match. Over-redacting (e.g. `tokenName`) is the safe error.
  */
-const SECRET_KEY = /pass(word|phrase|wd)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key|cookie|session|signature|kubeconfig|cert/i;
+const SECRET_KEY =
+  /pass(word|phrase|wd)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key|cookie|session|signature|kubeconfig|cert/i;
 
 /** Keys whose URL values point at webhooks: their path often *is* the secret (Slack, Teams). */
 const WEBHOOK_KEY = /hook|callback/i;
@@ -24,7 +25,8 @@ const MAX_ITEMS = 200;
 
 /** Returns a JSON-safe copy of `value` with secrets replaced by {@link REDACTED}. */
 export function redact(value: unknown, key = '', depth = 0): unknown {
-  if (value == null || typeof value === 'boolean' || typeof value === 'number') return value ?? null;
+  if (value == null || typeof value === 'boolean' || typeof value === 'number')
+    return value ?? null;
   if (key && SECRET_KEY.test(key)) return REDACTED;
   if (typeof value === 'bigint') return String(value);
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
@@ -33,7 +35,8 @@ export function redact(value: unknown, key = '', depth = 0): unknown {
   if (Array.isArray(value)) return value.slice(0, MAX_ITEMS).map((v) => redact(v, key, depth + 1));
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>).slice(0, MAX_ITEMS)) out[toWellFormedText(k)] = redact(v, k, depth + 1);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>).slice(0, MAX_ITEMS))
+      out[toWellFormedText(k)] = redact(v, k, depth + 1);
     return out;
   }
   return String(value);

@@ -31,13 +31,22 @@ export async function insertAuditEntry(em: EntityManager, e: NewAuditEntry): Pro
  * Entries matching `filter`, newest first, with id below `beforeId`. `appIds`, when given,
  * limits the result to entries of those apps, by id (what a non-admin may read).
  */
-export async function findAuditEntries(em: EntityManager, filter: AuditFilter, opts: { beforeId?: string; limit: number; appIds?: number[] }): Promise<AuditEntry[]> {
+export async function findAuditEntries(
+  em: EntityManager,
+  filter: AuditFilter,
+  opts: { beforeId?: string; limit: number; appIds?: number[] },
+): Promise<AuditEntry[]> {
   const and: FilterQuery<AuditEntry>[] = [];
   if (filter.actor != null) and.push({ actor: filter.actor });
   if (filter.app != null) and.push({ app: filter.app });
-  if (filter.operation != null) and.push({ $or: [{ rootField: filter.operation }, { operationName: filter.operation }] });
+  if (filter.operation != null)
+    and.push({ $or: [{ rootField: filter.operation }, { operationName: filter.operation }] });
   if (filter.since != null) and.push({ at: { $gte: filter.since } });
   if (opts.appIds) and.push({ appId: { $in: opts.appIds } });
   if (opts.beforeId != null) and.push({ id: { $lt: opts.beforeId } });
-  return em.find(AuditEntry, and.length ? { $and: and } : {}, { orderBy: { id: 'desc' }, limit: opts.limit, disableIdentityMap: true });
+  return em.find(AuditEntry, and.length ? { $and: and } : {}, {
+    orderBy: { id: 'desc' },
+    limit: opts.limit,
+    disableIdentityMap: true,
+  });
 }

@@ -13,7 +13,12 @@ import { actsAsAdmin } from '../people/viewer.js';
 import { AppRole } from '../apps/app-kind.js';
 import { getApp, roleOn, rolesOf } from '../apps/app.service.js';
 import type { AuditEntry } from './audit-entry.entity.js';
-import { findAuditEntries, insertAuditEntry, type AuditFilter, type NewAuditEntry } from './audit.repository.js';
+import {
+  findAuditEntries,
+  insertAuditEntry,
+  type AuditFilter,
+  type NewAuditEntry,
+} from './audit.repository.js';
 import { redact } from './audit-redaction.js';
 import { toWellFormedText } from '../shared/text.js';
 
@@ -26,13 +31,22 @@ export interface AuditRecord extends NewAuditEntry {
 
 function toRecord(e: AuditEntry): AuditRecord {
   return {
-    id: String(e.id), at: e.at, actor: e.actor ?? null, operationName: e.operationName ?? null, rootField: e.rootField,
-    target: e.target ?? null, app: e.app ?? null, appId: e.appId ?? null, outcome: e.outcome === 'OK' ? 'OK' : 'ERROR', errorCode: e.errorCode ?? null,
+    id: String(e.id),
+    at: e.at,
+    actor: e.actor ?? null,
+    operationName: e.operationName ?? null,
+    rootField: e.rootField,
+    target: e.target ?? null,
+    app: e.app ?? null,
+    appId: e.appId ?? null,
+    outcome: e.outcome === 'OK' ? 'OK' : 'ERROR',
+    errorCode: e.errorCode ?? null,
     args: typeof e.args === 'string' ? (JSON.parse(e.args) as Record<string, unknown>) : e.args,
   };
 }
 
-const clip = (s: string | null | undefined, n: number): string | null => (s == null ? null : toWellFormedText(s.slice(0, n)));
+const clip = (s: string | null | undefined, n: number): string | null =>
+  s == null ? null : toWellFormedText(s.slice(0, n));
 
 /**
  * Stores one entry. `args` are redacted here, whatever the caller passed, so no code path
@@ -66,7 +80,11 @@ export const ANONYMOUS_AUDIT_WINDOW_SECONDS = 15 * 60;
  * recorded; if the KV store fails, the entry is recorded (the log errs on the side of more).
  * Returns the entry to write, or null to skip it.
  */
-export async function boundAnonymousFailure(kv: KvStore, clientAddress: string | null | undefined, entry: NewAuditEntry): Promise<NewAuditEntry | null> {
+export async function boundAnonymousFailure(
+  kv: KvStore,
+  clientAddress: string | null | undefined,
+  entry: NewAuditEntry,
+): Promise<NewAuditEntry | null> {
   if (entry.actor != null || entry.outcome !== 'ERROR') return entry;
   let n: number;
   try {
@@ -91,11 +109,18 @@ const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : nul
  * (an `app` argument, or the `name` of `*App` mutations), `target` for anything named.
  * Add a rule here when a mutation names its target differently.
  */
-export function auditTargetOf(field: string, args: Record<string, unknown>): { target: string | null; app: string | null } {
-  const input = (typeof args.input === 'object' && args.input !== null ? args.input : {}) as Record<string, unknown>;
+export function auditTargetOf(
+  field: string,
+  args: Record<string, unknown>,
+): { target: string | null; app: string | null } {
+  const input = (typeof args.input === 'object' && args.input !== null ? args.input : {}) as Record<
+    string,
+    unknown
+  >;
   const named = str(args.name) ?? str(input.name);
   const app = str(args.app) ?? str(input.app) ?? (/App$/.test(field) ? named : null);
-  const target = app ?? named ?? str(args.username) ?? str(input.username) ?? str(args.id) ?? str(input.id);
+  const target =
+    app ?? named ?? str(args.username) ?? str(input.username) ?? str(args.id) ?? str(input.id);
   return { target, app };
 }
 
@@ -103,7 +128,10 @@ export function auditTargetOf(field: string, args: Record<string, unknown>): { t
  * The id of app `name` now, or null (no such app, no caller, or any failure: the audit log
  * must never fail a response). `ctx.em` should be a fresh EntityManager.
  */
-export async function currentAppId(ctx: DomainContext, name: string | null | undefined): Promise<number | null> {
+export async function currentAppId(
+  ctx: DomainContext,
+  name: string | null | undefined,
+): Promise<number | null> {
   if (!name || name.length > 40 || !ctx.viewer) return null;
   try {
     return (await getApp(ctx, name))?.id ?? null;
@@ -120,29 +148,45 @@ export interface AuditPage {
 function validateFilter(f: AuditFilter): void {
   for (const key of ['actor', 'app', 'operation'] as const) {
     const v = f[key];
-    if (v != null && (v.length === 0 || v.length > 100)) throw badInput(`filter.${key}`, `filter.${key} must be 1–100 characters.`);
+    if (v != null && (v.length === 0 || v.length > 100))
+      throw badInput(`filter.${key}`, `filter.${key} must be 1–100 characters.`);
   }
-  if (f.since != null && Number.isNaN(f.since.getTime())) throw badInput('filter.since', 'filter.since is not a valid time.');
+  if (f.since != null && Number.isNaN(f.since.getTime()))
+    throw badInput('filter.since', 'filter.since is not a valid time.');
 }
 
 /** Ids of the apps whose audit entries the caller may read: undefined = all (platform admin). */
-async function readableApps(ctx: DomainContext, filter: AuditFilter): Promise<number[] | undefined> {
+async function readableApps(
+  ctx: DomainContext,
+  filter: AuditFilter,
+): Promise<number[] | undefined> {
   const viewer = requireViewer(ctx.viewer);
   if (actsAsAdmin(viewer)) return undefined;
   if (filter.app != null) {
     // Same answer whether the app does not exist or is not yours: the API leaks nothing.
     const app = await getApp(ctx, filter.app);
-    if (!app || (await roleOn(ctx, app.id)) !== AppRole.OWNER) throw forbidden(`Only platform admins and OWNERs of "${filter.app}" may read its audit log.`);
+    if (!app || (await roleOn(ctx, app.id)) !== AppRole.OWNER)
+      throw forbidden(`Only platform admins and OWNERs of "${filter.app}" may read its audit log.`);
     return [app.id];
   }
   const roles = await rolesOf(ctx, viewer.userId);
-  const ownedIds = new Set(Object.entries(roles).filter(([, r]) => r === AppRole.OWNER).map(([id]) => Number(id)));
-  if (!ownedIds.size) throw forbidden('Only platform admins and app OWNERs may read the audit log.');
+  const ownedIds = new Set(
+    Object.entries(roles)
+      .filter(([, r]) => r === AppRole.OWNER)
+      .map(([id]) => Number(id)),
+  );
+  if (!ownedIds.size)
+    throw forbidden('Only platform admins and app OWNERs may read the audit log.');
   return [...ownedIds];
 }
 
 /** Audit entries, newest first, keyset-paginated by id (`beforeId` = last id of the previous page). */
-export async function listAuditLog(ctx: DomainContext, filter: AuditFilter, first: number, beforeId?: string): Promise<AuditPage> {
+export async function listAuditLog(
+  ctx: DomainContext,
+  filter: AuditFilter,
+  first: number,
+  beforeId?: string,
+): Promise<AuditPage> {
   requireViewer(ctx.viewer);
   validateFilter(filter);
   const appIds = await readableApps(ctx, filter);

@@ -64,7 +64,9 @@ export class BuildLogFeed {
   constructor(private readonly opts: BuildLogFeedOptions) {}
 
   async start(): Promise<void> {
-    this.offBus = this.opts.bus.subscribe(BUILD_LOG_TOPIC, (m) => this.onHead(m.id, m.next, m.ended));
+    this.offBus = this.opts.bus.subscribe(BUILD_LOG_TOPIC, (m) =>
+      this.onHead(m.id, m.next, m.ended),
+    );
     this.stopTimer = this.opts.every(this.opts.pollMs ?? 1000, () => void this.heartbeat());
     await this.opts.bus.ready();
   }
@@ -119,7 +121,14 @@ export class BuildLogFeed {
     };
     let entry = this.entries.get(id);
     if (!entry) {
-      entry = { listeners: new Set(), head: from, target: from, endAt: null, endSent: false, reading: false };
+      entry = {
+        listeners: new Set(),
+        head: from,
+        target: from,
+        endAt: null,
+        endSent: false,
+        reading: false,
+      };
       this.entries.set(id, entry);
     }
     entry.listeners.add(listener);
@@ -155,7 +164,8 @@ export class BuildLogFeed {
       next: () => {
         const c = queue.shift();
         if (c) {
-          if (ended && !queue.length) for (const w of waiting.splice(0)) w({ value: undefined, done: true });
+          if (ended && !queue.length)
+            for (const w of waiting.splice(0)) w({ value: undefined, done: true });
           return Promise.resolve({ value: c, done: false });
         }
         if (ended) return Promise.resolve({ value: undefined, done: true });
@@ -240,15 +250,22 @@ export class BuildLogFeed {
 }
 
 /** Wires the feed into a process with the api role (`services.buildLog`). */
-export async function startBuildLogFeed(host: {
-  orm: { em: EntityManager };
-  messaging: { bus: Bus<PhantomTopics> };
-  logger: { warn(obj: object, msg: string): void };
-  services: { buildLog?: BuildLogFeed };
-  onClose: (fn: () => Promise<void> | void) => void;
-}, every: BuildLogFeedOptions['every'], pollMs?: number): Promise<BuildLogFeed> {
+export async function startBuildLogFeed(
+  host: {
+    orm: { em: EntityManager };
+    messaging: { bus: Bus<PhantomTopics> };
+    logger: { warn(obj: object, msg: string): void };
+    services: { buildLog?: BuildLogFeed };
+    onClose: (fn: () => Promise<void> | void) => void;
+  },
+  every: BuildLogFeedOptions['every'],
+  pollMs?: number,
+): Promise<BuildLogFeed> {
   const feed = new BuildLogFeed({
-    bus: host.messaging.bus, em: () => host.orm.em.fork(), pollMs, every,
+    bus: host.messaging.bus,
+    em: () => host.orm.em.fork(),
+    pollMs,
+    every,
     onError: (err) => host.logger.warn({ err }, 'build log feed: read failed; will retry'),
   });
   await feed.start();

@@ -13,7 +13,11 @@ export enum BuildStatus {
   CANCELED = 'CANCELED',
 }
 
-export const BUILD_TERMINAL: ReadonlySet<BuildStatus> = new Set([BuildStatus.SUCCEEDED, BuildStatus.FAILED, BuildStatus.CANCELED]);
+export const BUILD_TERMINAL: ReadonlySet<BuildStatus> = new Set([
+  BuildStatus.SUCCEEDED,
+  BuildStatus.FAILED,
+  BuildStatus.CANCELED,
+]);
 
 export const isBuildTerminal = (s: BuildStatus): boolean => BUILD_TERMINAL.has(s);
 

@@ -1,4 +1,13 @@
-import { BigIntType, Entity, Enum, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import {
+  BigIntType,
+  Entity,
+  Enum,
+  Index,
+  OptionalProps,
+  PrimaryKey,
+  Property,
+  Unique,
+} from '@mikro-orm/core';
 import type { Dependency } from '../rules/rule-model.js';
 import { BuildStatus } from './build-model.js';
 
@@ -14,8 +23,25 @@ import { BuildStatus } from './build-model.js';
 @Index({ properties: ['status', 'id'] })
 @Index({ properties: ['nextRunAt'] })
 export class Build {
-  [OptionalProps]?: 'createdAt' | 'updatedAt' | 'generation' | 'claimedBy' | 'claimExpiresAt' | 'nextRunAt' | 'startedAt' | 'finishedAt'
-    | 'message' | 'commit' | 'image' | 'dependencies' | 'cancelRequested' | 'attempts' | 'logFirst' | 'logNext' | 'logBytes' | 'ref';
+  [OptionalProps]?:
+    | 'createdAt'
+    | 'updatedAt'
+    | 'generation'
+    | 'claimedBy'
+    | 'claimExpiresAt'
+    | 'nextRunAt'
+    | 'startedAt'
+    | 'finishedAt'
+    | 'message'
+    | 'commit'
+    | 'image'
+    | 'dependencies'
+    | 'cancelRequested'
+    | 'attempts'
+    | 'logFirst'
+    | 'logNext'
+    | 'logBytes'
+    | 'ref';
 
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;

@@ -12,10 +12,26 @@ const date = (d: Date | string | null | undefined): Date | null => (d == null ? 
 
 export function toBuildRecord(b: Build): BuildRecord {
   return {
-    id: b.id, appId: b.appId, app: b.app, number: b.number, ref: b.ref ?? null, commit: b.commit ?? null, status: b.status,
-    image: b.image ?? null, dependencies: b.dependencies ?? null, triggeredBy: b.triggeredBy, triggeredById: b.triggeredById,
-    message: b.message ?? null, cancelRequested: !!b.cancelRequested, attempts: b.attempts, generation: b.generation, createdAt: new Date(b.createdAt),
-    startedAt: date(b.startedAt), finishedAt: date(b.finishedAt), logFirst: b.logFirst, logNext: b.logNext,
+    id: b.id,
+    appId: b.appId,
+    app: b.app,
+    number: b.number,
+    ref: b.ref ?? null,
+    commit: b.commit ?? null,
+    status: b.status,
+    image: b.image ?? null,
+    dependencies: b.dependencies ?? null,
+    triggeredBy: b.triggeredBy,
+    triggeredById: b.triggeredById,
+    message: b.message ?? null,
+    cancelRequested: !!b.cancelRequested,
+    attempts: b.attempts,
+    generation: b.generation,
+    createdAt: new Date(b.createdAt),
+    startedAt: date(b.startedAt),
+    finishedAt: date(b.finishedAt),
+    logFirst: b.logFirst,
+    logNext: b.logNext,
   };
 }
 
@@ -25,7 +41,12 @@ export async function findBuild(em: EntityManager, id: number): Promise<Build | 
 }
 
 /** An app's builds, newest first, keyset-paginated by number; `first + 1` rows so the caller knows whether more follow. */
-export async function listBuildRows(em: EntityManager, appId: number, first: number, beforeNumber?: number): Promise<Build[]> {
+export async function listBuildRows(
+  em: EntityManager,
+  appId: number,
+  first: number,
+  beforeNumber?: number,
+): Promise<Build[]> {
   const where: FilterQuery<Build> = { appId };
   if (beforeNumber != null) where.number = { $lt: beforeNumber };
   return em.find(Build, where, { ...plain, orderBy: { number: 'desc' }, limit: first + 1 });
@@ -33,7 +54,11 @@ export async function listBuildRows(em: EntityManager, appId: number, first: num
 
 /** The next build number of an app (inside the creating transaction; the unique key settles races). */
 export async function nextBuildNumber(em: EntityManager, appId: number): Promise<number> {
-  const last = await em.findOne(Build, { appId }, { ...plain, fields: ['id', 'number'], orderBy: { number: 'desc' }, connectionType: 'write' });
+  const last = await em.findOne(
+    Build,
+    { appId },
+    { ...plain, fields: ['id', 'number'], orderBy: { number: 'desc' }, connectionType: 'write' },
+  );
   return (last?.number ?? 0) + 1;
 }
 
@@ -41,7 +66,8 @@ export async function nextBuildNumber(em: EntityManager, appId: number): Promise
 export function droppedLine(from: number, first: number): BuildLogLine {
   const n = first - from;
   return {
-    offset: from, next: first,
+    offset: from,
+    next: first,
     text: `[phantom] ${n} earlier line${n === 1 ? '' : 's'} (offsets ${from}–${first - 1}) dropped: the log is bounded by PHANTOM_BUILD_LOG_MAX_BYTES`,
   };
 }
@@ -51,8 +77,18 @@ export function droppedLine(from: number, first: number): BuildLogLine {
  * `from` is before the first line still kept, the first line returned says how many were
  * dropped (and counts towards `limit`).
  */
-export async function readLog(em: EntityManager, buildId: number, from: number, limit: number, upTo?: number): Promise<BuildLogLine[]> {
-  const b = await em.findOne(Build, { id: buildId }, { ...plain, fields: ['id', 'logFirst', 'logNext'], connectionType: 'write' });
+export async function readLog(
+  em: EntityManager,
+  buildId: number,
+  from: number,
+  limit: number,
+  upTo?: number,
+): Promise<BuildLogLine[]> {
+  const b = await em.findOne(
+    Build,
+    { id: buildId },
+    { ...plain, fields: ['id', 'logFirst', 'logNext'], connectionType: 'write' },
+  );
   if (!b || limit <= 0) return [];
   const out: BuildLogLine[] = [];
   let start = Math.max(0, from);
@@ -63,7 +99,11 @@ export async function readLog(em: EntityManager, buildId: number, from: number, 
   const want = limit - out.length;
   if (want <= 0) return out;
   const offset = upTo != null ? { $gte: start, $lt: upTo } : { $gte: start };
-  const rows = await em.find(BuildLogLineRow, { buildId, offset }, { ...plain, orderBy: { offset: 'asc' }, limit: want, connectionType: 'write' });
+  const rows = await em.find(
+    BuildLogLineRow,
+    { buildId, offset },
+    { ...plain, orderBy: { offset: 'asc' }, limit: want, connectionType: 'write' },
+  );
   // A trim between the two reads: say so rather than skip silently.
   if (rows.length && rows[0]!.offset > start) out.push(droppedLine(start, rows[0]!.offset));
   for (const r of rows) out.push({ offset: r.offset, next: r.offset + 1, text: r.text });
@@ -71,26 +111,50 @@ export async function readLog(em: EntityManager, buildId: number, from: number, 
 }
 
 /** Where each build's log stands, and its status (one statement for every watched build). */
-export async function logHeads(em: EntityManager, ids: number[]): Promise<Map<number, { next: number; status: BuildStatus }>> {
+export async function logHeads(
+  em: EntityManager,
+  ids: number[],
+): Promise<Map<number, { next: number; status: BuildStatus }>> {
   if (!ids.length) return new Map();
-  const rows = await em.find(Build, { id: { $in: ids } }, { ...plain, fields: ['id', 'logNext', 'status'], connectionType: 'write' });
+  const rows = await em.find(
+    Build,
+    { id: { $in: ids } },
+    { ...plain, fields: ['id', 'logNext', 'status'], connectionType: 'write' },
+  );
   return new Map(rows.map((r) => [r.id, { next: r.logNext, status: r.status }]));
 }
 
 /** Adds log lines to `em`'s transaction. */
-export async function insertLogLines(em: EntityManager, buildId: number, lines: { offset: number; text: string; size: number }[]): Promise<void> {
-  if (lines.length) await em.insertMany(BuildLogLineRow, lines.map((l) => ({ buildId, offset: l.offset, text: l.text, size: l.size })));
+export async function insertLogLines(
+  em: EntityManager,
+  buildId: number,
+  lines: { offset: number; text: string; size: number }[],
+): Promise<void> {
+  if (lines.length)
+    await em.insertMany(
+      BuildLogLineRow,
+      lines.map((l) => ({ buildId, offset: l.offset, text: l.text, size: l.size })),
+    );
 }
 
 /**
  * Deletes the oldest lines from `first` on until at least `excess` bytes are gone (in `em`'s
  * transaction); returns the new first offset and the bytes removed.
  */
-export async function trimLog(em: EntityManager, buildId: number, first: number, excess: number): Promise<{ first: number; removed: number }> {
+export async function trimLog(
+  em: EntityManager,
+  buildId: number,
+  first: number,
+  excess: number,
+): Promise<{ first: number; removed: number }> {
   let removed = 0;
   let cutoff = first;
   while (removed < excess) {
-    const rows = await em.find(BuildLogLineRow, { buildId, offset: { $gte: cutoff } }, { ...plain, fields: ['id', 'offset', 'size'], orderBy: { offset: 'asc' }, limit: 500 });
+    const rows = await em.find(
+      BuildLogLineRow,
+      { buildId, offset: { $gte: cutoff } },
+      { ...plain, fields: ['id', 'offset', 'size'], orderBy: { offset: 'asc' }, limit: 500 },
+    );
     if (!rows.length) break;
     for (const r of rows) {
       if (removed >= excess) break;
@@ -103,7 +167,14 @@ export async function trimLog(em: EntityManager, buildId: number, first: number,
 }
 
 /** The dependencies recorded on a build (null: none scanned, or no such build). */
-export async function findBuildDependencies(em: EntityManager, id: number): Promise<BuildRecord['dependencies']> {
-  const b = await em.findOne(Build, { id }, { ...plain, fields: ['id', 'dependencies'], connectionType: 'write' });
+export async function findBuildDependencies(
+  em: EntityManager,
+  id: number,
+): Promise<BuildRecord['dependencies']> {
+  const b = await em.findOne(
+    Build,
+    { id },
+    { ...plain, fields: ['id', 'dependencies'], connectionType: 'write' },
+  );
   return b?.dependencies ?? null;
 }

@@ -16,8 +16,19 @@ import { DomainError, badInput, conflict } from '../shared/errors.js';
 import { toGlobalId } from '../shared/global-id.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { Build } from './build.entity.js';
-import { BuildStatus, isBuildTerminal, type BuildLogLine, type BuildRecord } from './build-model.js';
-import { findBuild, listBuildRows, nextBuildNumber, readLog, toBuildRecord } from './build.repository.js';
+import {
+  BuildStatus,
+  isBuildTerminal,
+  type BuildLogLine,
+  type BuildRecord,
+} from './build-model.js';
+import {
+  findBuild,
+  listBuildRows,
+  nextBuildNumber,
+  readLog,
+  toBuildRecord,
+} from './build.repository.js';
 
 /** The global id of a build (event payloads and links carry it). */
 export const buildGlobalId = (id: number): string => toGlobalId('Build', id);
@@ -38,10 +49,20 @@ export interface NewBuild {
 
 /** Why `app` cannot be built, or null. */
 export async function unbuildableReason(em: EntityManager, appId: number): Promise<string | null> {
-  const a = await em.findOne(App, { id: appId }, { fields: ['id', 'name', 'repository', 'buildCommand'], disableIdentityMap: true, connectionType: 'write' });
+  const a = await em.findOne(
+    App,
+    { id: appId },
+    {
+      fields: ['id', 'name', 'repository', 'buildCommand'],
+      disableIdentityMap: true,
+      connectionType: 'write',
+    },
+  );
   if (!a) return 'The app no longer exists.';
-  if (!a.repository) return `App "${a.name}" has no repository: set \`repository\` (a git URL) first.`;
-  if (!a.buildCommand.trim()) return `App "${a.name}" has no buildCommand: set the shell command that builds it first.`;
+  if (!a.repository)
+    return `App "${a.name}" has no repository: set \`repository\` (a git URL) first.`;
+  if (!a.buildCommand.trim())
+    return `App "${a.name}" has no buildCommand: set the shell command that builds it first.`;
   return null;
 }
 
@@ -49,14 +70,23 @@ export async function unbuildableReason(em: EntityManager, appId: number): Promi
  * Records a new build (QUEUED, the app's next number) and signals the engines. Two builds of
  * one app racing for a number: the unique key refuses the second, which takes the next one.
  */
-export async function createBuildOp(em: EntityManager, deps: DomainDeps, n: NewBuild): Promise<BuildRecord> {
+export async function createBuildOp(
+  em: EntityManager,
+  deps: DomainDeps,
+  n: NewBuild,
+): Promise<BuildRecord> {
   for (let attempt = 0; ; attempt++) {
     try {
       const b = await em.transactional(async (tx) => {
         const number = await nextBuildNumber(tx, n.app.id);
         const row = tx.create(Build, {
-          appId: n.app.id, app: n.app.name, number, ref: n.ref, status: BuildStatus.QUEUED,
-          triggeredBy: n.requester.username, triggeredById: n.requester.id,
+          appId: n.app.id,
+          app: n.app.name,
+          number,
+          ref: n.ref,
+          status: BuildStatus.QUEUED,
+          triggeredBy: n.requester.username,
+          triggeredById: n.requester.id,
         });
         tx.persist(row);
         await tx.flush();
@@ -72,17 +102,26 @@ export async function createBuildOp(em: EntityManager, deps: DomainDeps, n: NewB
 }
 
 /** `triggerBuild`: DEVELOPER or above on the app; `ref` defaults to the remote's default branch. */
-export async function triggerBuild(ctx: DomainContext, appName: string, ref?: string | null): Promise<BuildRecord> {
+export async function triggerBuild(
+  ctx: DomainContext,
+  appName: string,
+  ref?: string | null,
+): Promise<BuildRecord> {
   const viewer = requireWriter(ctx.viewer);
   noteAuditTarget(ctx, { app: appName });
   const app = await getApp(ctx, appName);
   if (!app) throw new DomainError('NOT_FOUND', `App "${appName}" not found.`, { field: 'app' });
   await requireAppRole(ctx, app, AppRole.DEVELOPER);
   const r = ref?.trim() || null;
-  if (r !== null && !isValidRef(r)) throw badInput('ref', `"${r}" is not a git branch, tag or commit name.`);
+  if (r !== null && !isValidRef(r))
+    throw badInput('ref', `"${r}" is not a git branch, tag or commit name.`);
   const why = await unbuildableReason(ctx.em, app.id);
   if (why) throw badInput('app', why);
-  return createBuildOp(ctx.em, ctx.deps, { app, ref: r, requester: { id: viewer.userId, username: viewer.username } });
+  return createBuildOp(ctx.em, ctx.deps, {
+    app,
+    ref: r,
+    requester: { id: viewer.userId, username: viewer.username },
+  });
 }
 
 /** A build any signed-in viewer may read (apps and their releases are readable by every viewer). */
@@ -104,7 +143,12 @@ export interface BuildPage {
 }
 
 /** An app's builds, newest first; `beforeNumber` is the last number of the previous page. */
-export async function listBuilds(ctx: DomainContext, appId: number, first: number, beforeNumber?: number): Promise<BuildPage> {
+export async function listBuilds(
+  ctx: DomainContext,
+  appId: number,
+  first: number,
+  beforeNumber?: number,
+): Promise<BuildPage> {
   requireViewer(ctx.viewer);
   const rows = await listBuildRows(ctx.em, appId, first, beforeNumber);
   return { items: rows.slice(0, first).map(toBuildRecord), hasNextPage: rows.length > first };
@@ -114,12 +158,18 @@ export async function listBuilds(ctx: DomainContext, appId: number, first: numbe
 export const LOG_PAGE_MAX = 5000;
 
 /** `Build.log(offset, limit)`: lines from `offset` (default 0), at most `limit` (default and cap {@link LOG_PAGE_MAX}). */
-export async function buildLog(ctx: DomainContext, id: number, offset?: number | null, limit?: number | null): Promise<{ lines: BuildLogLine[]; nextOffset: number }> {
+export async function buildLog(
+  ctx: DomainContext,
+  id: number,
+  offset?: number | null,
+  limit?: number | null,
+): Promise<{ lines: BuildLogLine[]; nextOffset: number }> {
   requireViewer(ctx.viewer);
   const from = offset ?? 0;
   if (!Number.isSafeInteger(from) || from < 0) throw badInput('offset', 'offset is 0 or more.');
   const n = limit ?? LOG_PAGE_MAX;
-  if (!Number.isSafeInteger(n) || n < 1 || n > LOG_PAGE_MAX) throw badInput('limit', `limit is between 1 and ${LOG_PAGE_MAX}.`);
+  if (!Number.isSafeInteger(n) || n < 1 || n > LOG_PAGE_MAX)
+    throw badInput('limit', `limit is between 1 and ${LOG_PAGE_MAX}.`);
   const lines = await readLog(ctx.em, id, from, n);
   return { lines, nextOffset: lines.length ? lines[lines.length - 1]!.next : from };
 }
@@ -133,18 +183,37 @@ export async function cancelBuild(ctx: DomainContext, id: number): Promise<Build
   const b = await requireBuild(ctx, id);
   noteAuditTarget(ctx, { app: b.app, target: `build ${b.app}#${b.number}` });
   await requireAppRole(ctx, { id: b.appId, name: b.app }, AppRole.DEVELOPER);
-  if (isBuildTerminal(b.status)) throw conflict(`Build #${b.number} of ${b.app} already ended (${b.status}).`, { status: b.status });
+  if (isBuildTerminal(b.status))
+    throw conflict(`Build #${b.number} of ${b.app} already ended (${b.status}).`, {
+      status: b.status,
+    });
   const message = `Canceled by ${ctx.viewer!.username} before it ran.`;
   // A QUEUED build no worker holds ends now (generation + 1 fences out a claim racing with us);
   // otherwise the engine running it is told and kills its process group.
   const ended = await ctx.em.transactional(async (tx) => {
-    const n = await tx.nativeUpdate(Build, { id: b.id, status: BuildStatus.QUEUED, claimedBy: null }, {
-      status: BuildStatus.CANCELED, message, finishedAt: new Date(), generation: b.generation + 1, cancelRequested: false,
-    });
+    const n = await tx.nativeUpdate(
+      Build,
+      { id: b.id, status: BuildStatus.QUEUED, claimedBy: null },
+      {
+        status: BuildStatus.CANCELED,
+        message,
+        finishedAt: new Date(),
+        generation: b.generation + 1,
+        cancelRequested: false,
+      },
+    );
     if (n !== 1) return false;
     recordEvent(tx, {
-      type: PlatformEventType.BUILD_FAILED, actor: ctx.viewer!.username, app: b.app,
-      payload: { buildId: buildGlobalId(b.id), number: b.number, ref: b.ref, status: BuildStatus.CANCELED, reason: message },
+      type: PlatformEventType.BUILD_FAILED,
+      actor: ctx.viewer!.username,
+      app: b.app,
+      payload: {
+        buildId: buildGlobalId(b.id),
+        number: b.number,
+        ref: b.ref,
+        status: BuildStatus.CANCELED,
+        reason: message,
+      },
     });
     return true;
   });
@@ -153,15 +222,27 @@ export async function cancelBuild(ctx: DomainContext, id: number): Promise<Build
     ctx.deps.onBuildSignal?.(b.id);
     return { ...b, status: BuildStatus.CANCELED, message, finishedAt: new Date() };
   }
-  const changed = await ctx.em.nativeUpdate(Build, { id: b.id, status: { $in: [BuildStatus.QUEUED, BuildStatus.RUNNING] } }, { cancelRequested: true, nextRunAt: null });
+  const changed = await ctx.em.nativeUpdate(
+    Build,
+    { id: b.id, status: { $in: [BuildStatus.QUEUED, BuildStatus.RUNNING] } },
+    { cancelRequested: true, nextRunAt: null },
+  );
   if (!changed) throw conflict(`Build #${b.number} of ${b.app} already ended.`);
   ctx.deps.onBuildSignal?.(b.id);
   return { ...b, cancelRequested: true };
 }
 
 /** Asks the engine to stop build `id` (the platform's own call: a release that no longer wants it). */
-export async function requestBuildCancel(em: EntityManager, deps: DomainDeps, id: number): Promise<void> {
-  const changed = await em.nativeUpdate(Build, { id, status: { $in: [BuildStatus.QUEUED, BuildStatus.RUNNING] } }, { cancelRequested: true, nextRunAt: null });
+export async function requestBuildCancel(
+  em: EntityManager,
+  deps: DomainDeps,
+  id: number,
+): Promise<void> {
+  const changed = await em.nativeUpdate(
+    Build,
+    { id, status: { $in: [BuildStatus.QUEUED, BuildStatus.RUNNING] } },
+    { cancelRequested: true, nextRunAt: null },
+  );
   if (changed) deps.onBuildSignal?.(id);
 }
 
@@ -184,7 +265,10 @@ export async function viewerMayBuild(ctx: DomainContext, appId: number): Promise
 }
 
 /** Whether the viewer may cancel build `b` now (`cancelBuild`'s rules, as a boolean). */
-export async function viewerMayCancelBuild(ctx: DomainContext, b: Pick<BuildRecord, 'appId' | 'status' | 'cancelRequested'>): Promise<boolean> {
+export async function viewerMayCancelBuild(
+  ctx: DomainContext,
+  b: Pick<BuildRecord, 'appId' | 'status' | 'cancelRequested'>,
+): Promise<boolean> {
   if (isBuildTerminal(b.status) || b.cancelRequested) return false;
   return viewerMayBuild(ctx, b.appId);
 }

@@ -35,18 +35,27 @@ export interface EventOutboxParts {
   feed?: boolean;
 }
 
-
 /** Starts the relay and/or the feed for `host`; they stop when the platform closes. */
 export async function startEventOutbox(
   host: EventOutboxHost,
-  opts: Partial<Pick<OutboxRelayOptions, 'pollMs' | 'leaseTtlMs' | 'batchSize'>> & { feedPollMs?: number } & EventOutboxParts = {},
+  opts: Partial<Pick<OutboxRelayOptions, 'pollMs' | 'leaseTtlMs' | 'batchSize'>> & {
+    feedPollMs?: number;
+  } & EventOutboxParts = {},
 ): Promise<EventOutbox> {
   const em = () => host.orm.em.fork();
   const { streams, bus, leases } = host.messaging;
   const { relay: withRelay = true, feed: withFeed = true, feedPollMs, ...relayOpts } = opts;
-  const relay = withRelay ? new OutboxRelay({ em, streams, bus, leases, logger: host.logger, ...relayOpts }) : undefined;
+  const relay = withRelay
+    ? new OutboxRelay({ em, streams, bus, leases, logger: host.logger, ...relayOpts })
+    : undefined;
   const feed = withFeed
-    ? new PlatformEventFeed({ bus, em, pollMs: feedPollMs, every, onError: (err) => host.logger.warn({ err }, 'platform event feed: read failed; will retry') })
+    ? new PlatformEventFeed({
+        bus,
+        em,
+        pollMs: feedPollMs,
+        every,
+        onError: (err) => host.logger.warn({ err }, 'platform event feed: read failed; will retry'),
+      })
     : undefined;
   const outbox: EventOutbox = {
     relay,
@@ -73,6 +82,7 @@ export async function startEventOutbox(
 /** The feed of this process, for subscription resolvers. */
 export function eventFeedOf(services: { platformEvents?: PlatformEventFeed }): PlatformEventFeed {
   const feed = services.platformEvents;
-  if (!feed) throw new DomainError('UNAVAILABLE', 'Live platform events are not running in this process.');
+  if (!feed)
+    throw new DomainError('UNAVAILABLE', 'Live platform events are not running in this process.');
   return feed;
 }

@@ -12,7 +12,12 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { Bus, EventStream, LeaderHandle, LeaseManager } from '../../pubsub/index.js';
 import type { PhantomTopics } from '../../pubsub/topics.js';
 import { findUnpublished, markPublished, sequencePending } from './platform-event.repository.js';
-import { PLATFORM_EVENTS_STREAM, PLATFORM_EVENTS_TOPIC, toEventMessage, toEventRecord } from './platform-event.record.js';
+import {
+  PLATFORM_EVENTS_STREAM,
+  PLATFORM_EVENTS_TOPIC,
+  toEventMessage,
+  toEventRecord,
+} from './platform-event.record.js';
 import { every } from '../../engine/timers.js';
 
 /** The few logger methods the relay uses (pino's signature). */
@@ -139,7 +144,8 @@ export class OutboxRelay {
     } catch (err) {
       // Redis or the database is down: rows stay unpublished in the table and flow on a
       // later pass. Logged once per outage, not once per poll.
-      if (!this.failing) this.opts.logger?.warn({ err }, 'outbox relay: pass failed; events wait in the table');
+      if (!this.failing)
+        this.opts.logger?.warn({ err }, 'outbox relay: pass failed; events wait in the table');
       this.failing = true;
     }
   }
@@ -160,7 +166,8 @@ export class OutboxRelay {
     } catch (err) {
       // The database is down, or another replica numbered the same rows in the instant its
       // lock was released (our transaction rolled back whole): the next pass retries.
-      if (!this.numberingFailing) this.opts.logger?.warn({ err }, 'outbox relay: numbering failed; will retry');
+      if (!this.numberingFailing)
+        this.opts.logger?.warn({ err }, 'outbox relay: numbering failed; will retry');
       this.numberingFailing = true;
     }
   }

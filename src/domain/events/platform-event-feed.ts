@@ -16,7 +16,12 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { Bus } from '../../pubsub/index.js';
 import type { PhantomTopics } from '../../pubsub/topics.js';
 import { findSequenced, maxPublishedSeq } from './platform-event.repository.js';
-import { PLATFORM_EVENTS_TOPIC, fromEventMessage, toEventRecord, type PlatformEventRecord } from './platform-event.record.js';
+import {
+  PLATFORM_EVENTS_TOPIC,
+  fromEventMessage,
+  toEventRecord,
+  type PlatformEventRecord,
+} from './platform-event.record.js';
 
 /** Options for {@link PlatformEventFeed}. */
 export interface PlatformEventFeedOptions {
@@ -123,7 +128,12 @@ export class PlatformEventFeed {
         let upTo = this.target;
         for (const k of this.ahead.keys()) if (k < upTo) upTo = k - 1n;
         // The primary: a replica may not have the rows the bus just announced.
-        const rows = await findSequenced(this.opts.em(), { afterSeq: this.head, upToSeq: upTo, limit: GAP_BATCH, primary: true });
+        const rows = await findSequenced(this.opts.em(), {
+          afterSeq: this.head,
+          upToSeq: upTo,
+          limit: GAP_BATCH,
+          primary: true,
+        });
         this.reads++;
         if (!rows.length) {
           // Read from the primary, below a published id: the rows are gone (deleted), not late.

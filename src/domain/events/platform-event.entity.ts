@@ -1,4 +1,12 @@
-import { BigIntType, Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import {
+  BigIntType,
+  Entity,
+  Index,
+  OptionalProps,
+  PrimaryKey,
+  Property,
+  Unique,
+} from '@mikro-orm/core';
 
 /**
  * The transactional outbox: one row per platform event, written in the same transaction as

@@ -40,7 +40,10 @@ export function toEventRecord(row: PlatformEventRow): PlatformEventRecord {
     app: row.app ?? null,
     env: row.env ?? null,
     // mysql2 may hand JSON columns back as strings on MariaDB (docs/STACK.md).
-    payload: typeof row.payload === 'string' ? (JSON.parse(row.payload) as Record<string, unknown>) : row.payload,
+    payload:
+      typeof row.payload === 'string'
+        ? (JSON.parse(row.payload) as Record<string, unknown>)
+        : row.payload,
   };
 }
 
@@ -49,5 +52,13 @@ export function toEventMessage(e: PlatformEventRecord): PlatformEventMessage {
 }
 
 export function fromEventMessage(m: PlatformEventMessage): PlatformEventRecord {
-  return { id: String(m.id), type: m.type, at: new Date(m.at), actor: m.actor ?? null, app: m.app ?? null, env: m.env ?? null, payload: m.payload ?? {} };
+  return {
+    id: String(m.id),
+    type: m.type,
+    at: new Date(m.at),
+    actor: m.actor ?? null,
+    app: m.app ?? null,
+    env: m.env ?? null,
+    payload: m.payload ?? {},
+  };
 }

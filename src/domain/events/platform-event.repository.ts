@@ -34,19 +34,33 @@ function whereOf(filter: PlatformEventFilter): FilterQuery<PlatformEventRow>[] {
  */
 export async function findSequenced(
   em: EntityManager,
-  opts: { filter?: PlatformEventFilter; afterSeq?: bigint | null; upToSeq?: bigint | null; order?: EventOrder; limit: number; primary?: boolean },
+  opts: {
+    filter?: PlatformEventFilter;
+    afterSeq?: bigint | null;
+    upToSeq?: bigint | null;
+    order?: EventOrder;
+    limit: number;
+    primary?: boolean;
+  },
 ): Promise<PlatformEventRow[]> {
   const order = opts.order ?? 'asc';
   const and = whereOf(opts.filter ?? {});
   and.push({ seq: { $ne: null } });
-  if (opts.afterSeq != null) and.push({ seq: order === 'asc' ? { $gt: String(opts.afterSeq) } : { $lt: String(opts.afterSeq) } });
+  if (opts.afterSeq != null)
+    and.push({
+      seq: order === 'asc' ? { $gt: String(opts.afterSeq) } : { $lt: String(opts.afterSeq) },
+    });
   if (opts.upToSeq != null) and.push({ seq: { $lte: String(opts.upToSeq) } });
-  return em.find(PlatformEventRow, { $and: and }, {
-    orderBy: { seq: order },
-    limit: opts.limit,
-    disableIdentityMap: true,
-    ...(opts.primary ? { connectionType: 'write' as const } : {}),
-  });
+  return em.find(
+    PlatformEventRow,
+    { $and: and },
+    {
+      orderBy: { seq: order },
+      limit: opts.limit,
+      disableIdentityMap: true,
+      ...(opts.primary ? { connectionType: 'write' as const } : {}),
+    },
+  );
 }
 
 /**
@@ -54,17 +68,25 @@ export async function findSequenced(
  * below it was deleted by retention.
  */
 export async function minSeq(em: EntityManager): Promise<bigint | null> {
-  const rows = await em.find(PlatformEventRow, { seq: { $ne: null } }, {
-    fields: ['seq'], orderBy: { seq: 'asc' }, limit: 1, disableIdentityMap: true, connectionType: 'write',
-  });
+  const rows = await em.find(
+    PlatformEventRow,
+    { seq: { $ne: null } },
+    {
+      fields: ['seq'],
+      orderBy: { seq: 'asc' },
+      limit: 1,
+      disableIdentityMap: true,
+      connectionType: 'write',
+    },
+  );
   return rows.length ? BigInt(rows[0]!.seq!) : null;
 }
 
 /** The highest `seq` given so far (0 when none), from the primary. */
 export async function maxSeq(em: EntityManager): Promise<bigint> {
-  const rows = await em.getConnection('write').execute<{ m: string | number | null }[]>(
-    'select max(seq) as m from platform_events',
-  );
+  const rows = await em
+    .getConnection('write')
+    .execute<{ m: string | number | null }[]>('select max(seq) as m from platform_events');
   return BigInt(rows[0]?.m ?? 0);
 }
 
@@ -75,9 +97,17 @@ export async function maxSeq(em: EntityManager): Promise<bigint> {
  * Reads the `seq` index backwards and stops at the first published row.
  */
 export async function maxPublishedSeq(em: EntityManager): Promise<bigint> {
-  const rows = await em.find(PlatformEventRow, { seq: { $ne: null }, publishedAt: { $ne: null } }, {
-    fields: ['seq'], orderBy: { seq: 'desc' }, limit: 1, disableIdentityMap: true, connectionType: 'write',
-  });
+  const rows = await em.find(
+    PlatformEventRow,
+    { seq: { $ne: null }, publishedAt: { $ne: null } },
+    {
+      fields: ['seq'],
+      orderBy: { seq: 'desc' },
+      limit: 1,
+      disableIdentityMap: true,
+      connectionType: 'write',
+    },
+  );
   return BigInt(rows[0]?.seq ?? 0);
 }
 
@@ -107,18 +137,31 @@ export async function sequencePending(em: EntityManager, limit: number): Promise
     const run = <T>(sql: string) => conn.execute<T>(sql, [], 'all', tx.getTransactionContext());
     const lock = "concat('phantom_seq_', md5(database()))";
     if (mysql) {
-      const got = await run<{ got: number | string | null }[]>(`select get_lock(${lock}, 0) as got`);
+      const got = await run<{ got: number | string | null }[]>(
+        `select get_lock(${lock}, 0) as got`,
+      );
       if (Number(got[0]?.got) !== 1) return { numbered: 0, busy: true };
     }
     try {
-      const rows = await tx.find(PlatformEventRow, { seq: null }, { fields: ['id'], orderBy: { id: 'asc' }, limit, disableIdentityMap: true });
+      const rows = await tx.find(
+        PlatformEventRow,
+        { seq: null },
+        { fields: ['id'], orderBy: { id: 'asc' }, limit, disableIdentityMap: true },
+      );
       if (!rows.length) return { numbered: 0, busy: false };
-      const top = await run<{ m: string | number | null }[]>('select max(seq) as m from platform_events');
+      const top = await run<{ m: string | number | null }[]>(
+        'select max(seq) as m from platform_events',
+      );
       let next = BigInt(top[0]?.m ?? 0);
       for (const r of rows) {
         next += 1n;
-        const changed = await tx.nativeUpdate(PlatformEventRow, { id: r.id, seq: null }, { seq: String(next) });
-        if (changed !== 1) throw new Error(`outbox: event row ${r.id} was sequenced concurrently; will retry`);
+        const changed = await tx.nativeUpdate(
+          PlatformEventRow,
+          { id: r.id, seq: null },
+          { seq: String(next) },
+        );
+        if (changed !== 1)
+          throw new Error(`outbox: event row ${r.id} was sequenced concurrently; will retry`);
       }
       return { numbered: rows.length, busy: false };
     } finally {
@@ -128,14 +171,28 @@ export async function sequencePending(em: EntityManager, limit: number): Promise
 }
 
 /** Sequenced rows not yet on the stream, by `seq`. */
-export async function findUnpublished(em: EntityManager, limit: number): Promise<PlatformEventRow[]> {
-  return em.find(PlatformEventRow, { seq: { $ne: null }, publishedAt: null }, {
-    orderBy: { seq: 'asc' }, limit, disableIdentityMap: true, connectionType: 'write',
-  });
+export async function findUnpublished(
+  em: EntityManager,
+  limit: number,
+): Promise<PlatformEventRow[]> {
+  return em.find(
+    PlatformEventRow,
+    { seq: { $ne: null }, publishedAt: null },
+    {
+      orderBy: { seq: 'asc' },
+      limit,
+      disableIdentityMap: true,
+      connectionType: 'write',
+    },
+  );
 }
 
 /** Stamps rows as published. */
-export async function markPublished(em: EntityManager, ids: string[], at = new Date()): Promise<void> {
+export async function markPublished(
+  em: EntityManager,
+  ids: string[],
+  at = new Date(),
+): Promise<void> {
   if (!ids.length) return;
   await em.nativeUpdate(PlatformEventRow, { id: { $in: ids } }, { publishedAt: at });
 }

@@ -11,7 +11,13 @@ import { topicIterator } from '../../pubsub/index.js';
 import { AppRole } from '../apps/app-kind.js';
 import { getApp, rolesOf } from '../apps/app.service.js';
 import { NOTIFICATION_ROUTE_SETTING, PlatformEventType } from './event-recorder.js';
-import { findSequenced, maxSeq, minSeq, type EventOrder, type PlatformEventFilter } from './platform-event.repository.js';
+import {
+  findSequenced,
+  maxSeq,
+  minSeq,
+  type EventOrder,
+  type PlatformEventFilter,
+} from './platform-event.repository.js';
 import { toEventRecord, type PlatformEventRecord } from './platform-event.record.js';
 import type { PlatformEventFeed } from './platform-event-feed.js';
 import { isRuleSetting } from '../rules/rule-setting.js';
@@ -32,18 +38,34 @@ export type { PlatformEventFilter, EventOrder };
  * app nor environment (users and API tokens created or revoked) concern one person: only
  * platform admins and the person who caused them see those.
  */
-export async function canSeeEvent(ctx: DomainContext, viewer: Viewer, e: PlatformEventRecord): Promise<boolean> {
-  if (e.type === PlatformEventType.SETTINGS_CHANGED && e.payload.setting === NOTIFICATION_ROUTE_SETTING) return canSeeRouteEvent(ctx, viewer, e);
+export async function canSeeEvent(
+  ctx: DomainContext,
+  viewer: Viewer,
+  e: PlatformEventRecord,
+): Promise<boolean> {
+  if (
+    e.type === PlatformEventType.SETTINGS_CHANGED &&
+    e.payload.setting === NOTIFICATION_ROUTE_SETTING
+  )
+    return canSeeRouteEvent(ctx, viewer, e);
   if (e.app != null || e.env != null) return true;
-  if (e.type === PlatformEventType.SETTINGS_CHANGED && isRuleSetting(e.payload.setting)) return true;
+  if (e.type === PlatformEventType.SETTINGS_CHANGED && isRuleSetting(e.payload.setting))
+    return true;
   return actsAsAdmin(viewer) || e.actor === viewer.username;
 }
 
-async function canSeeRouteEvent(ctx: DomainContext, viewer: Viewer, e: PlatformEventRecord): Promise<boolean> {
+async function canSeeRouteEvent(
+  ctx: DomainContext,
+  viewer: Viewer,
+  e: PlatformEventRecord,
+): Promise<boolean> {
   if (actsAsAdmin(viewer)) return true;
   if (e.app == null) return false; // a global route: admins only
   // Events written before `appId` was in the payload: the app of that name now.
-  const appId = typeof e.payload.appId === 'number' ? e.payload.appId : ((await getApp(ctx, e.app))?.id ?? null);
+  const appId =
+    typeof e.payload.appId === 'number'
+      ? e.payload.appId
+      : ((await getApp(ctx, e.app))?.id ?? null);
   if (appId == null) return false;
   return (await rolesOf(ctx, viewer.userId))[appId] === AppRole.OWNER;
 }
@@ -54,16 +76,23 @@ const NAME_MAX = 64;
 export function validateEventFilter(filter: PlatformEventFilter): void {
   for (const key of ['app', 'env', 'actor'] as const) {
     const v = filter[key];
-    if (v != null && (v.length === 0 || v.length > NAME_MAX)) throw badInput(`filter.${key}`, `filter.${key} must be 1–${NAME_MAX} characters.`);
+    if (v != null && (v.length === 0 || v.length > NAME_MAX))
+      throw badInput(`filter.${key}`, `filter.${key} must be 1–${NAME_MAX} characters.`);
   }
-  if (filter.types && filter.types.length > 50) throw badInput('filter.types', 'filter.types may list at most 50 types.');
-  if (filter.since != null && Number.isNaN(filter.since.getTime())) throw badInput('filter.since', 'filter.since is not a valid time.');
+  if (filter.types && filter.types.length > 50)
+    throw badInput('filter.types', 'filter.types may list at most 50 types.');
+  if (filter.since != null && Number.isNaN(filter.since.getTime()))
+    throw badInput('filter.since', 'filter.since is not a valid time.');
 }
 
 /** Parses an event id (the decimal `PlatformEvent.id`) given as `field`. */
 export function parseEventId(id: string | null | undefined, field: string): bigint | undefined {
   if (id == null || id === '') return undefined;
-  if (!/^\d{1,18}$/.test(id)) throw badInput(field, `${field} must be a PlatformEvent id (a decimal number) from an earlier event.`);
+  if (!/^\d{1,18}$/.test(id))
+    throw badInput(
+      field,
+      `${field} must be a PlatformEvent id (a decimal number) from an earlier event.`,
+    );
   return BigInt(id);
 }
 
@@ -90,7 +119,10 @@ export interface EventPage {
  * Refuses a resume point whose next events retention deleted (ids are dense from 1, so a
  * missing id below the oldest kept one is gone): the client must know it missed events.
  */
-async function checkNotExpired(ctx: DomainContext, afterSeq: bigint | null | undefined): Promise<void> {
+async function checkNotExpired(
+  ctx: DomainContext,
+  afterSeq: bigint | null | undefined,
+): Promise<void> {
   if (afterSeq == null) return;
   const oldest = await minSeq(ctx.em);
   if (oldest != null && afterSeq + 1n < oldest) {
@@ -102,7 +134,13 @@ async function checkNotExpired(ctx: DomainContext, afterSeq: bigint | null | und
   }
 }
 
-export async function listPlatformEvents(ctx: DomainContext, filter: PlatformEventFilter, first: number, afterSeq?: bigint, order: EventOrder = 'asc'): Promise<EventPage> {
+export async function listPlatformEvents(
+  ctx: DomainContext,
+  filter: PlatformEventFilter,
+  first: number,
+  afterSeq?: bigint,
+  order: EventOrder = 'asc',
+): Promise<EventPage> {
   const viewer = requireViewer(ctx.viewer);
   validateEventFilter(filter);
   if (order === 'asc') await checkNotExpired(ctx, afterSeq);
@@ -163,7 +201,10 @@ export async function subscribePlatformEvents(
   }
   if (afterSeq != null && afterSeq > newest) {
     items.end();
-    throw badInput('after', `after (${afterSeq}) is beyond the newest event (${newest}): pass the id of an event you received.`);
+    throw badInput(
+      'after',
+      `after (${afterSeq}) is beyond the newest event (${newest}): pass the id of an event you received.`,
+    );
   }
   try {
     await checkNotExpired(ctx, afterSeq);
@@ -172,13 +213,20 @@ export async function subscribePlatformEvents(
     throw e;
   }
 
-  const visible = async (e: PlatformEventRecord) => matchesFilter(e, filter) && (await canSeeEvent(ctx, viewer, e));
+  const visible = async (e: PlatformEventRecord) =>
+    matchesFilter(e, filter) && (await canSeeEvent(ctx, viewer, e));
 
   async function* replay(from: bigint, to: bigint): AsyncGenerator<PlatformEventRecord> {
     let cursor = from;
     while (cursor < to) {
       // The primary: a replica may not have the rows the bus just announced.
-      const rows = await findSequenced(ctx.em, { filter, afterSeq: cursor, upToSeq: to, limit: REPLAY_BATCH, primary: true });
+      const rows = await findSequenced(ctx.em, {
+        filter,
+        afterSeq: cursor,
+        upToSeq: to,
+        limit: REPLAY_BATCH,
+        primary: true,
+      });
       for (const row of rows) {
         const e = toEventRecord(row);
         if (await canSeeEvent(ctx, viewer, e)) yield e;

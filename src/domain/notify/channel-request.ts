@@ -60,7 +60,11 @@ export function webhookSignature(secret: string, body: string): string {
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
 /** Builds the request for `n` through `target` at time `nowMs`. */
-export function buildChannelRequest(target: ChannelTarget, n: OutgoingNotification, nowMs = Date.now()): ChannelRequest {
+export function buildChannelRequest(
+  target: ChannelTarget,
+  n: OutgoingNotification,
+  nowMs = Date.now(),
+): ChannelRequest {
   const { message } = n;
   switch (target.channel) {
     case NotificationChannel.DINGTALK: {
@@ -70,13 +74,18 @@ export function buildChannelRequest(target: ChannelTarget, n: OutgoingNotificati
         // URLSearchParams percent-encodes the base64 (+, /, =), as DingTalk's urlEncode step asks.
         url.searchParams.set('sign', dingTalkSign(target.secret, nowMs));
       }
-      const body = { msgtype: 'markdown', markdown: { title: `[Phantom] ${message.title}`, text: message.markdown } };
+      const body = {
+        msgtype: 'markdown',
+        markdown: { title: `[Phantom] ${message.title}`, text: message.markdown },
+      };
       return { url: url.toString(), headers: JSON_HEADERS, body: JSON.stringify(body) };
     }
     case NotificationChannel.FEISHU: {
       const content = { msg_type: 'text', content: { text: message.text } };
       const ts = Math.floor(nowMs / 1000);
-      const body = target.secret ? { timestamp: String(ts), sign: feishuSign(target.secret, ts), ...content } : content;
+      const body = target.secret
+        ? { timestamp: String(ts), sign: feishuSign(target.secret, ts), ...content }
+        : content;
       return { url: target.url, headers: JSON_HEADERS, body: JSON.stringify(body) };
     }
     case NotificationChannel.WECOM: {
@@ -84,14 +93,25 @@ export function buildChannelRequest(target: ChannelTarget, n: OutgoingNotificati
       return { url: target.url, headers: JSON_HEADERS, body: JSON.stringify(body) };
     }
     case NotificationChannel.SLACK: {
-      return { url: target.url, headers: JSON_HEADERS, body: JSON.stringify({ text: message.text }) };
+      return {
+        url: target.url,
+        headers: JSON_HEADERS,
+        body: JSON.stringify({ text: message.text }),
+      };
     }
     case NotificationChannel.WEBHOOK: {
       if (!target.secret) throw new Error('a WEBHOOK route needs a secret');
       const ts = Math.floor(nowMs / 1000);
       // The timestamp is inside the signed body too: a receiver that checks it is recent and
       // equal to the header cannot be fed a replay with a fresh header.
-      const body = JSON.stringify({ deliveryId: n.deliveryId, timestamp: ts, text: message.text, link: message.link, event: n.event, ...(n.events ? { events: n.events } : {}) });
+      const body = JSON.stringify({
+        deliveryId: n.deliveryId,
+        timestamp: ts,
+        text: message.text,
+        link: message.link,
+        event: n.event,
+        ...(n.events ? { events: n.events } : {}),
+      });
       return {
         url: target.url,
         headers: {

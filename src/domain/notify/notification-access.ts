@@ -24,7 +24,10 @@ export interface AppOwned {
  * May the caller create routes for app `app` (null: a global one)? Throws if not; returns the
  * app's id (null for a global route), which the new route keeps.
  */
-export async function requireNotifyManager(ctx: DomainContext, app: string | null): Promise<number | null> {
+export async function requireNotifyManager(
+  ctx: DomainContext,
+  app: string | null,
+): Promise<number | null> {
   if (app == null) {
     requireAdmin(ctx.viewer);
     return null;
@@ -37,7 +40,10 @@ export async function requireNotifyManager(ctx: DomainContext, app: string | nul
 }
 
 /** The app `owned` belongs to, if it still exists (same name *and* id). */
-export async function liveAppOf(ctx: DomainContext, owned: AppOwned): Promise<{ id: number; name: string } | null> {
+export async function liveAppOf(
+  ctx: DomainContext,
+  owned: AppOwned,
+): Promise<{ id: number; name: string } | null> {
   if (owned.app == null || owned.appId == null) return null;
   const a = await getApp(ctx, owned.app);
   return a && a.id === owned.appId ? a : null;
@@ -49,7 +55,12 @@ export async function liveAppOf(ctx: DomainContext, owned: AppOwned): Promise<{ 
  * under the same name) only admins may act, and only when `orphanOk` (deleting the route);
  * others are told it does not exist. Throws `notFoundWhat` as NOT_FOUND otherwise.
  */
-export async function requireOwnedManager(ctx: DomainContext, owned: AppOwned, notFoundWhat: string, orphanOk = false): Promise<void> {
+export async function requireOwnedManager(
+  ctx: DomainContext,
+  owned: AppOwned,
+  notFoundWhat: string,
+  orphanOk = false,
+): Promise<void> {
   if (owned.app == null) {
     requireAdmin(ctx.viewer);
     return;
@@ -68,14 +79,20 @@ export async function requireOwnedManager(ctx: DomainContext, owned: AppOwned, n
  * What the caller may read: `'all'` for admins, else the ids of the apps they own. With
  * `app`, checks that one app and returns just its id.
  */
-export async function readableApps(ctx: DomainContext, app?: string | null): Promise<'all' | number[]> {
+export async function readableApps(
+  ctx: DomainContext,
+  app?: string | null,
+): Promise<'all' | number[]> {
   const viewer = requireViewer(ctx.viewer);
   if (actsAsAdmin(viewer)) return 'all';
   const roles = await rolesOf(ctx, viewer.userId);
-  const owned = Object.entries(roles).filter(([, r]) => r === AppRole.OWNER).map(([id]) => Number(id));
+  const owned = Object.entries(roles)
+    .filter(([, r]) => r === AppRole.OWNER)
+    .map(([id]) => Number(id));
   if (app != null) {
     const a = await getApp(ctx, app);
-    if (!a || !owned.includes(a.id)) throw forbidden(`Only OWNERs of "${app}" and platform admins may read its notifications.`);
+    if (!a || !owned.includes(a.id))
+      throw forbidden(`Only OWNERs of "${app}" and platform admins may read its notifications.`);
     return [a.id];
   }
   return owned;

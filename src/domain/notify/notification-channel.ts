@@ -26,5 +26,7 @@ export enum NotificationDeliveryStatus {
 
 /** Channels that sign with the route's secret; the others refuse one (there is nothing to sign with it). */
 export const SIGNED_CHANNELS: ReadonlySet<NotificationChannel> = new Set([
-  NotificationChannel.DINGTALK, NotificationChannel.FEISHU, NotificationChannel.WEBHOOK,
+  NotificationChannel.DINGTALK,
+  NotificationChannel.FEISHU,
+  NotificationChannel.WEBHOOK,
 ]);

@@ -1,4 +1,13 @@
-import { BigIntType, Entity, Enum, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import {
+  BigIntType,
+  Entity,
+  Enum,
+  Index,
+  OptionalProps,
+  PrimaryKey,
+  Property,
+  Unique,
+} from '@mikro-orm/core';
 import { NotificationDeliveryStatus } from './notification-channel.js';
 import type { NotifiedEvent } from './notified-event.js';
 
@@ -15,7 +24,19 @@ import type { NotifiedEvent } from './notified-event.js';
 @Index({ properties: ['app', 'id'] })
 @Index({ properties: ['appId', 'id'] })
 export class NotificationDelivery {
-  [OptionalProps]?: 'app' | 'appId' | 'claimToken' | 'attempts' | 'lastError' | 'nextAttemptAt' | 'lockedUntil' | 'sentAt' | 'createdAt' | 'updatedAt' | 'attemptLog' | 'digestId';
+  [OptionalProps]?:
+    | 'app'
+    | 'appId'
+    | 'claimToken'
+    | 'attempts'
+    | 'lastError'
+    | 'nextAttemptAt'
+    | 'lockedUntil'
+    | 'sentAt'
+    | 'createdAt'
+    | 'updatedAt'
+    | 'attemptLog'
+    | 'digestId';
 
   @PrimaryKey({ type: 'bigint', autoincrement: true })
   id!: string;

@@ -11,7 +11,12 @@ import { NotificationDeliveryStatus } from './notification-channel.js';
 import { NotificationRoute } from './notification-route.entity.js';
 import type { NotifiedEvent } from './notified-event.js';
 import { readableApps, requireOwnedManager } from './notification-access.js';
-import { disableRoutes, findCandidateRoutes, insertDeliveries, pageDeliveries } from './notification.repository.js';
+import {
+  disableRoutes,
+  findCandidateRoutes,
+  insertDeliveries,
+  pageDeliveries,
+} from './notification.repository.js';
 import { PlatformEventType } from '../events/event-recorder.js';
 
 export interface NotificationDeliveryRecord {
@@ -35,11 +40,25 @@ export interface NotificationDeliveryRecord {
 
 export function toDeliveryRecord(d: NotificationDelivery): NotificationDeliveryRecord {
   // Guard against drivers that return JSON columns as strings (docs/STACK.md, mysql2 on MariaDB).
-  const log = typeof d.attemptLog === 'string' ? (JSON.parse(d.attemptLog) as DeliveryAttempt[]) : d.attemptLog ?? [];
+  const log =
+    typeof d.attemptLog === 'string'
+      ? (JSON.parse(d.attemptLog) as DeliveryAttempt[])
+      : (d.attemptLog ?? []);
   return {
-    id: String(d.id), routeId: d.routeId, app: d.app ?? null, eventId: d.eventId, eventType: d.eventType, status: d.status,
-    attempts: d.attempts, lastError: d.lastError ?? null, nextAttemptAt: d.nextAttemptAt ?? null, sentAt: d.sentAt ?? null,
-    createdAt: d.createdAt, updatedAt: d.updatedAt, attemptLog: log, digestId: d.digestId != null ? String(d.digestId) : null,
+    id: String(d.id),
+    routeId: d.routeId,
+    app: d.app ?? null,
+    eventId: d.eventId,
+    eventType: d.eventType,
+    status: d.status,
+    attempts: d.attempts,
+    lastError: d.lastError ?? null,
+    nextAttemptAt: d.nextAttemptAt ?? null,
+    sentAt: d.sentAt ?? null,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+    attemptLog: log,
+    digestId: d.digestId != null ? String(d.digestId) : null,
   };
 }
 
@@ -48,7 +67,10 @@ export function toDeliveryRecord(d: NotificationDelivery): NotificationDeliveryR
  * types (or all). Events of no app and no environment (a token created, a user changed)
  * concern one person: they match only routes that list their type explicitly.
  */
-export function routeMatches(route: Pick<NotificationRoute, 'app' | 'env' | 'eventTypes' | 'enabled'>, e: NotifiedEvent): boolean {
+export function routeMatches(
+  route: Pick<NotificationRoute, 'app' | 'env' | 'eventTypes' | 'enabled'>,
+  e: NotifiedEvent,
+): boolean {
   if (!route.enabled) return false;
   if (route.app != null && route.app !== e.app) return false;
   if (route.env != null && route.env !== e.env) return false;
@@ -66,12 +88,32 @@ export function routeMatches(route: Pick<NotificationRoute, 'app' | 'env' | 'eve
  * "App deleted" goes to the deleted app's routes (those of that name but not of the app now
  * holding it), which are then switched off.
  */
-export async function handlePlatformEvent(em: EntityManager, e: NotifiedEvent, appIdOf: (name: string) => Promise<number | null>): Promise<number> {
+export async function handlePlatformEvent(
+  em: EntityManager,
+  e: NotifiedEvent,
+  appIdOf: (name: string) => Promise<number | null>,
+): Promise<number> {
   const liveId = e.app ? await appIdOf(e.app) : null;
   const deleted = e.type === PlatformEventType.APP_DELETED && e.app != null;
-  const routes = (await findCandidateRoutes(em, e, liveId, deleted)).filter((r) => routeMatches(r, e));
-  await insertDeliveries(em, routes.map((r) => ({ eventId: e.id, routeId: r.id, app: r.app ?? null, appId: r.appId ?? null, eventType: e.type, event: e })));
-  if (deleted) await disableRoutes(em, routes.filter((r) => r.app != null).map((r) => r.id));
+  const routes = (await findCandidateRoutes(em, e, liveId, deleted)).filter((r) =>
+    routeMatches(r, e),
+  );
+  await insertDeliveries(
+    em,
+    routes.map((r) => ({
+      eventId: e.id,
+      routeId: r.id,
+      app: r.app ?? null,
+      appId: r.appId ?? null,
+      eventType: e.type,
+      event: e,
+    })),
+  );
+  if (deleted)
+    await disableRoutes(
+      em,
+      routes.filter((r) => r.app != null).map((r) => r.id),
+    );
   return routes.length;
 }
 
@@ -88,14 +130,27 @@ export interface NotificationDeliveryPage {
 }
 
 /** Deliveries the caller may see, newest first: all for admins, their apps' routes' for OWNERs (by app id). */
-export async function listNotificationDeliveries(ctx: DomainContext, filter: NotificationDeliveryFilter, first: number, beforeId?: string): Promise<NotificationDeliveryPage> {
+export async function listNotificationDeliveries(
+  ctx: DomainContext,
+  filter: NotificationDeliveryFilter,
+  first: number,
+  beforeId?: string,
+): Promise<NotificationDeliveryPage> {
   const scope = await readableApps(ctx, filter.app ?? null);
   const and: FilterQuery<NotificationDelivery>[] = [];
   if (filter.routeId != null) {
-    const route = await ctx.em.findOne(NotificationRoute, { id: filter.routeId }, { fields: ['app', 'appId'] });
+    const route = await ctx.em.findOne(
+      NotificationRoute,
+      { id: filter.routeId },
+      { fields: ['app', 'appId'] },
+    );
     if (!route) throw notFound(`Notification route ${filter.routeId}`);
     if (scope !== 'all' && (route.appId == null || !scope.includes(route.appId))) {
-      throw forbidden(route.app == null ? 'Only platform admins may read global notification routes.' : `Only OWNERs of "${route.app}" and platform admins may read its notifications.`);
+      throw forbidden(
+        route.app == null
+          ? 'Only platform admins may read global notification routes.'
+          : `Only OWNERs of "${route.app}" and platform admins may read its notifications.`,
+      );
     }
     and.push({ routeId: filter.routeId });
   }
@@ -109,17 +164,34 @@ export async function listNotificationDeliveries(ctx: DomainContext, filter: Not
 }
 
 /** Puts a DEAD delivery back in the queue with a fresh attempt budget (OWNER of its route's app, or admin). */
-export async function retryNotificationDelivery(ctx: DomainContext, id: string): Promise<NotificationDeliveryRecord> {
+export async function retryNotificationDelivery(
+  ctx: DomainContext,
+  id: string,
+): Promise<NotificationDeliveryRecord> {
   requireWriter(ctx.viewer);
   const d = await ctx.em.findOne(NotificationDelivery, { id });
   if (!d) throw notFound(`Notification delivery ${id}`);
   await requireOwnedManager(ctx, d, `Notification delivery ${id}`);
-  if (d.status !== NotificationDeliveryStatus.DEAD) throw conflict(`Delivery ${id} is ${d.status}: only DEAD deliveries can be retried.`, { status: d.status });
+  if (d.status !== NotificationDeliveryStatus.DEAD)
+    throw conflict(`Delivery ${id} is ${d.status}: only DEAD deliveries can be retried.`, {
+      status: d.status,
+    });
   const now = new Date();
-  const n = await ctx.em.nativeUpdate(NotificationDelivery, { id, status: NotificationDeliveryStatus.DEAD }, {
-    status: NotificationDeliveryStatus.PENDING, attempts: 0, nextAttemptAt: now, lockedUntil: null, claimToken: null, updatedAt: now,
-  });
+  const n = await ctx.em.nativeUpdate(
+    NotificationDelivery,
+    { id, status: NotificationDeliveryStatus.DEAD },
+    {
+      status: NotificationDeliveryStatus.PENDING,
+      attempts: 0,
+      nextAttemptAt: now,
+      lockedUntil: null,
+      claimToken: null,
+      updatedAt: now,
+    },
+  );
   if (n !== 1) throw conflict(`Delivery ${id} was retried concurrently.`);
-  const fresh = await ctx.em.fork().findOneOrFail(NotificationDelivery, { id }, { connectionType: 'write' });
+  const fresh = await ctx.em
+    .fork()
+    .findOneOrFail(NotificationDelivery, { id }, { connectionType: 'write' });
   return toDeliveryRecord(fresh);
 }

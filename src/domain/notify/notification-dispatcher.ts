@@ -25,11 +25,33 @@ import { NotificationDeliveryStatus } from './notification-channel.js';
 import { buildChannelRequest } from './channel-request.js';
 import { renderDigest, renderMessage } from './notification-message.js';
 import { SendError, sendChannelRequest } from './notification-sender.js';
-import { claimDelivery, claimFollowers, countQueuedAfter, deferDeliveries, disabledByAppDeletionAfter, findDueHeads, finishAttempt } from './notification.repository.js';
+import {
+  claimDelivery,
+  claimFollowers,
+  countQueuedAfter,
+  deferDeliveries,
+  disabledByAppDeletionAfter,
+  findDueHeads,
+  finishAttempt,
+} from './notification.repository.js';
 import type { WebhookPolicy } from './webhook-address.js';
-import { ATTEMPT_LOG_MAX, type DeliveryAttempt, type NotificationDelivery } from './notification-delivery.entity.js';
-import { recordPermanentFailure, recordRouteSuccess, recordThrottle, settleSlot, takeSendSlot } from './route-pacing.js';
-import { DEFAULT_RATE_LIMITS, DEFAULT_THROTTLE_WAIT_MS, type ChannelRateLimits } from './rate-limits.js';
+import {
+  ATTEMPT_LOG_MAX,
+  type DeliveryAttempt,
+  type NotificationDelivery,
+} from './notification-delivery.entity.js';
+import {
+  recordPermanentFailure,
+  recordRouteSuccess,
+  recordThrottle,
+  settleSlot,
+  takeSendSlot,
+} from './route-pacing.js';
+import {
+  DEFAULT_RATE_LIMITS,
+  DEFAULT_THROTTLE_WAIT_MS,
+  type ChannelRateLimits,
+} from './rate-limits.js';
 import { toGlobalId } from '../shared/global-id.js';
 import { every } from '../../engine/timers.js';
 
@@ -188,18 +210,33 @@ export class NotificationDispatcher {
     if (!d) return false;
     const finish = async (m: NotificationDelivery, change: Parameters<typeof finishAttempt>[3]) => {
       if (!(await finishAttempt(em, m.id, token, change))) {
-        this.opts.logger?.warn({ deliveryId: m.id, routeId: m.routeId }, 'notifier: claim expired before the attempt ended; outcome not recorded');
+        this.opts.logger?.warn(
+          { deliveryId: m.id, routeId: m.routeId },
+          'notifier: claim expired before the attempt ended; outcome not recorded',
+        );
       }
     };
-    const route = await em.findOne(NotificationRoute, { id: d.routeId }, { connectionType: 'write', disableIdentityMap: true });
+    const route = await em.findOne(
+      NotificationRoute,
+      { id: d.routeId },
+      { connectionType: 'write', disableIdentityMap: true },
+    );
     if (!route) {
-      await finish(d, { status: NotificationDeliveryStatus.DEAD, attempts: d.attempts, lastError: 'route deleted' });
+      await finish(d, {
+        status: NotificationDeliveryStatus.DEAD,
+        attempts: d.attempts,
+        lastError: 'route deleted',
+      });
       return true;
     }
     if (!route.enabled && !(await disabledByAppDeletionAfter(em, route.id, d.id))) {
       // Switched off after the delivery was queued: nothing goes out on it any more (but a
       // deleted app's routes, switched off by the deletion, still send up to "App deleted").
-      await finish(d, { status: NotificationDeliveryStatus.DEAD, attempts: d.attempts, lastError: 'route disabled' });
+      await finish(d, {
+        status: NotificationDeliveryStatus.DEAD,
+        attempts: d.attempts,
+        lastError: 'route disabled',
+      });
       return true;
     }
     // The vendor's rate, shared with every replica: no slot, no request (the head waits, and
@@ -214,75 +251,172 @@ export class NotificationDispatcher {
     // More waiting than the rate lets out right away: send what waits as one digest rather
     // than spend the route's slots (and the chat's attention) one event at a time.
     let members: NotificationDelivery[] = [d];
-    if (route.enabled && this.digestMax > 1 && Number.isFinite(slot.remaining) && (await countQueuedAfter(em, route.id, d.id)) > slot.remaining) {
-      members = [d, ...(await claimFollowers(em, route.id, d.id, token, lockMs, this.digestMax - 1))];
+    if (
+      route.enabled &&
+      this.digestMax > 1 &&
+      Number.isFinite(slot.remaining) &&
+      (await countQueuedAfter(em, route.id, d.id)) > slot.remaining
+    ) {
+      members = [
+        d,
+        ...(await claimFollowers(em, route.id, d.id, token, lockMs, this.digestMax - 1)),
+      ];
     }
     const digestId = members.length > 1 ? d.id : null;
     const at = new Date().toISOString();
-    const log = (m: NotificationDelivery, entry: Omit<DeliveryAttempt, 'at' | 'digestId'>): DeliveryAttempt[] => {
-      const prior = typeof m.attemptLog === 'string' ? (JSON.parse(m.attemptLog) as DeliveryAttempt[]) : m.attemptLog ?? [];
+    const log = (
+      m: NotificationDelivery,
+      entry: Omit<DeliveryAttempt, 'at' | 'digestId'>,
+    ): DeliveryAttempt[] => {
+      const prior =
+        typeof m.attemptLog === 'string'
+          ? (JSON.parse(m.attemptLog) as DeliveryAttempt[])
+          : (m.attemptLog ?? []);
       return [...prior, { at, ...entry, digestId }].slice(-ATTEMPT_LOG_MAX);
     };
     try {
       // Guard against drivers that return JSON columns as strings (docs/STACK.md, mysql2 on MariaDB).
-      const events = members.map((m) => (typeof m.event === 'string' ? JSON.parse(m.event) : m.event) as NotifiedEvent);
-      const message = digestId ? renderDigest(events, this.opts.publicUrl()) : renderMessage(events[0]!, this.opts.publicUrl());
+      const events = members.map(
+        (m) => (typeof m.event === 'string' ? JSON.parse(m.event) : m.event) as NotifiedEvent,
+      );
+      const message = digestId
+        ? renderDigest(events, this.opts.publicUrl())
+        : renderMessage(events[0]!, this.opts.publicUrl());
       // The opaque id the API shows and `retryNotificationDelivery` takes, not the row id.
-      const req = buildChannelRequest(route, { deliveryId: toGlobalId('NotificationDelivery', d.id), event: events[0]!, message, ...(digestId ? { events } : {}) });
+      const req = buildChannelRequest(route, {
+        deliveryId: toGlobalId('NotificationDelivery', d.id),
+        event: events[0]!,
+        message,
+        ...(digestId ? { events } : {}),
+      });
       try {
         await sendChannelRequest(route.channel, req, this.timeoutMs, this.opts.webhookPolicy);
       } finally {
-        if (limits.length) await settleSlot(em, route.id, startedAt, Date.now()).catch(() => undefined);
+        if (limits.length)
+          await settleSlot(em, route.id, startedAt, Date.now()).catch(() => undefined);
       }
       for (const m of members) {
-        await finish(m, { status: NotificationDeliveryStatus.SENT, attempts: m.attempts + 1, sentAt: new Date(), digestId, attemptLog: log(m, { outcome: 'SENT' }) });
+        await finish(m, {
+          status: NotificationDeliveryStatus.SENT,
+          attempts: m.attempts + 1,
+          sentAt: new Date(),
+          digestId,
+          attemptLog: log(m, { outcome: 'SENT' }),
+        });
       }
       await recordRouteSuccess(em, route.id);
-      if (digestId) this.opts.logger?.info({ routeId: route.id, digestId, deliveries: members.length }, 'notifier: sent a digest');
+      if (digestId)
+        this.opts.logger?.info(
+          { routeId: route.id, digestId, deliveries: members.length },
+          'notifier: sent a digest',
+        );
     } catch (err) {
-      const error = err instanceof SendError ? err.message : `internal error: ${(err as Error).message}`;
-      const detail = err instanceof SendError ? { httpStatus: err.httpStatus ?? null, vendorCode: err.vendorCode ?? null, message: error } : { message: error };
+      const error =
+        err instanceof SendError ? err.message : `internal error: ${(err as Error).message}`;
+      const detail =
+        err instanceof SendError
+          ? {
+              httpStatus: err.httpStatus ?? null,
+              vendorCode: err.vendorCode ?? null,
+              message: error,
+            }
+          : { message: error };
       // Ids and the error only: the URL and secret stay out of logs.
-      const logged = { deliveryId: d.id, routeId: route.id, eventId: d.eventId, deliveries: members.length, error };
+      const logged = {
+        deliveryId: d.id,
+        routeId: route.id,
+        eventId: d.eventId,
+        deliveries: members.length,
+        error,
+      };
       if (err instanceof SendError && err.throttled) {
         // Not a failure of the delivery: the route waits out the vendor's throttle, and so does
         // every replica (the state row), without sending.
-        const waitMs = err.retryAfterMs ?? this.opts.throttleWaitMs ?? DEFAULT_THROTTLE_WAIT_MS[route.channel];
+        const waitMs =
+          err.retryAfterMs ?? this.opts.throttleWaitMs ?? DEFAULT_THROTTLE_WAIT_MS[route.channel];
         const until = new Date(Date.now() + waitMs);
         await recordThrottle(em, route.id, until.getTime(), error);
         for (const m of members) {
-          await finish(m, { status: NotificationDeliveryStatus.RETRYING, attempts: m.attempts + 1, lastError: error, nextAttemptAt: until, attemptLog: log(m, { outcome: 'THROTTLED', ...detail }) });
+          await finish(m, {
+            status: NotificationDeliveryStatus.RETRYING,
+            attempts: m.attempts + 1,
+            lastError: error,
+            nextAttemptAt: until,
+            attemptLog: log(m, { outcome: 'THROTTLED', ...detail }),
+          });
         }
-        this.opts.logger?.warn({ ...logged, waitMs }, 'notifier: route throttled by the receiver; its queue waits');
+        this.opts.logger?.warn(
+          { ...logged, waitMs },
+          'notifier: route throttled by the receiver; its queue waits',
+        );
         return true;
       }
       if (err instanceof SendError && err.permanent) {
         for (const m of members) {
-          await finish(m, { status: NotificationDeliveryStatus.DEAD, attempts: m.attempts + 1, lastError: error, attemptLog: log(m, { outcome: 'PERMANENT', ...detail }) });
+          await finish(m, {
+            status: NotificationDeliveryStatus.DEAD,
+            attempts: m.attempts + 1,
+            lastError: error,
+            attemptLog: log(m, { outcome: 'PERMANENT', ...detail }),
+          });
         }
         this.opts.logger?.warn(logged, 'notifier: delivery is DEAD (permanent failure)');
         if (await recordPermanentFailure(em, route.id, error, this.unhealthyAfter)) {
-          this.opts.logger?.warn({ routeId: route.id, error }, 'notifier: route is unhealthy (permanent failures in a row)');
-          await this.opts.onRouteUnhealthy?.(route, error).catch((e: unknown) => this.opts.logger?.warn({ err: e, routeId: route.id }, 'notifier: could not announce the unhealthy route'));
+          this.opts.logger?.warn(
+            { routeId: route.id, error },
+            'notifier: route is unhealthy (permanent failures in a row)',
+          );
+          await this.opts
+            .onRouteUnhealthy?.(route, error)
+            .catch((e: unknown) =>
+              this.opts.logger?.warn(
+                { err: e, routeId: route.id },
+                'notifier: could not announce the unhealthy route',
+              ),
+            );
         }
         return true;
       }
       const now = Date.now();
       for (const m of members) {
         const attempts = m.attempts + 1;
-        const all = typeof m.attemptLog === 'string' ? (JSON.parse(m.attemptLog) as DeliveryAttempt[]) : m.attemptLog ?? [];
+        const all =
+          typeof m.attemptLog === 'string'
+            ? (JSON.parse(m.attemptLog) as DeliveryAttempt[])
+            : (m.attemptLog ?? []);
         // Only failures since it was last re-queued from DEAD count (retryNotificationDelivery gives a fresh budget).
-        const lastEnd = all.map((a) => a.outcome === 'DEAD' || a.outcome === 'PERMANENT').lastIndexOf(true);
+        const lastEnd = all
+          .map((a) => a.outcome === 'DEAD' || a.outcome === 'PERMANENT')
+          .lastIndexOf(true);
         const prior = all.slice(lastEnd + 1);
         const firstFailure = prior.find((a) => a.outcome === 'FAILED');
         const failingSince = firstFailure ? Date.parse(firstFailure.at) : now;
         const failures = prior.filter((a) => a.outcome === 'FAILED').length + 1;
         // Measured between attempt starts, as the attempt log records them (`at`), so the log shows the window kept.
-        const dead = failures >= this.maxAttempts && Date.parse(at) - failingSince >= this.retryWindowMs;
-        await finish(m, dead
-          ? { status: NotificationDeliveryStatus.DEAD, attempts, lastError: error, attemptLog: log(m, { outcome: 'DEAD', ...detail }) }
-          : { status: NotificationDeliveryStatus.RETRYING, attempts, lastError: error, nextAttemptAt: new Date(now + this.backoffMs(failures)), attemptLog: log(m, { outcome: 'FAILED', ...detail }) });
-        if (dead) this.opts.logger?.warn({ ...logged, deliveryId: m.id, attempts }, 'notifier: delivery is DEAD');
+        const dead =
+          failures >= this.maxAttempts && Date.parse(at) - failingSince >= this.retryWindowMs;
+        await finish(
+          m,
+          dead
+            ? {
+                status: NotificationDeliveryStatus.DEAD,
+                attempts,
+                lastError: error,
+                attemptLog: log(m, { outcome: 'DEAD', ...detail }),
+              }
+            : {
+                status: NotificationDeliveryStatus.RETRYING,
+                attempts,
+                lastError: error,
+                nextAttemptAt: new Date(now + this.backoffMs(failures)),
+                attemptLog: log(m, { outcome: 'FAILED', ...detail }),
+              },
+        );
+        if (dead)
+          this.opts.logger?.warn(
+            { ...logged, deliveryId: m.id, attempts },
+            'notifier: delivery is DEAD',
+          );
       }
       this.opts.logger?.info(logged, 'notifier: delivery failed; will retry');
     }

@@ -47,7 +47,17 @@ const TITLES: Record<string, string> = {
 };
 
 /** Status words the event type implies when the payload does not say (`RELEASE_FAILED` → FAILED). */
-const STATUS_SUFFIXES = ['CREATED', 'STARTED', 'SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'CANCELED', 'APPROVED', 'REJECTED', 'EXPIRED'];
+const STATUS_SUFFIXES = [
+  'CREATED',
+  'STARTED',
+  'SUCCEEDED',
+  'FAILED',
+  'ROLLED_BACK',
+  'CANCELED',
+  'APPROVED',
+  'REJECTED',
+  'EXPIRED',
+];
 
 function scalar(v: unknown): string | undefined {
   if (typeof v === 'string' && v.length > 0) return v.slice(0, 200);
@@ -63,7 +73,12 @@ function humanize(type: string): string {
 /** The release id of a release-like payload (`releaseId`, or `release.id`). */
 export function releaseIdOf(payload: Record<string, unknown>): string | undefined {
   const nested = payload.release;
-  return scalar(payload.releaseId) ?? (nested && typeof nested === 'object' ? scalar((nested as Record<string, unknown>).id) : undefined);
+  return (
+    scalar(payload.releaseId) ??
+    (nested && typeof nested === 'object'
+      ? scalar((nested as Record<string, unknown>).id)
+      : undefined)
+  );
 }
 
 /** Link target for `e` under `publicUrl` (no trailing slash needed). */
@@ -93,7 +108,10 @@ export function renderMessage(e: NotifiedEvent, publicUrl: string): Notification
   if (e.type.startsWith('TICKET_')) {
     // Who asked for what: the people deciding read this in the chat group.
     const kind = scalar(e.payload.kind);
-    if (kind) details.push(`Kind: ${kind === 'ACCESS_REQUEST' ? 'access request' : kind === 'RELEASE_APPROVAL' ? 'release approval' : kind}`);
+    if (kind)
+      details.push(
+        `Kind: ${kind === 'ACCESS_REQUEST' ? 'access request' : kind === 'RELEASE_APPROVAL' ? 'release approval' : kind}`,
+      );
     const requester = scalar(e.payload.requester);
     if (requester) details.push(`Requester: ${requester}`);
     const role = scalar(e.payload.role);
@@ -120,7 +138,13 @@ export function renderMessage(e: NotifiedEvent, publicUrl: string): Notification
   details.push(`At: ${e.at}`);
   const link = eventLink(e, publicUrl);
   const text = [`[Phantom] ${title}`, ...details, link].join('\n');
-  const markdown = [`#### [Phantom] ${title}`, '', ...details.map((d) => `- ${d}`), '', `[Open in Phantom](${link})`].join('\n');
+  const markdown = [
+    `#### [Phantom] ${title}`,
+    '',
+    ...details.map((d) => `- ${d}`),
+    '',
+    `[Open in Phantom](${link})`,
+  ].join('\n');
   return { title, details, link, text, markdown };
 }
 
@@ -147,7 +171,17 @@ export function renderDigest(events: NotifiedEvent[], publicUrl: string): Notifi
     return `${m.title}${releaseId ? ` (release #${releaseId})` : ''}`;
   };
   const details = [summary, ...each.map((m, i) => `${lineOf(m, events[i]!)}: ${m.link}`)];
-  const text = [`[Phantom] ${title}`, summary, ...each.map((m, i) => `- ${lineOf(m, events[i]!)} ${m.link}`)].join('\n');
-  const markdown = [`#### [Phantom] ${title}`, '', summary, '', ...each.map((m, i) => `- [${lineOf(m, events[i]!)}](${m.link})`)].join('\n');
+  const text = [
+    `[Phantom] ${title}`,
+    summary,
+    ...each.map((m, i) => `- ${lineOf(m, events[i]!)} ${m.link}`),
+  ].join('\n');
+  const markdown = [
+    `#### [Phantom] ${title}`,
+    '',
+    summary,
+    '',
+    ...each.map((m, i) => `- [${lineOf(m, events[i]!)}](${m.link})`),
+  ].join('\n');
   return { title, details, link, text, markdown };
 }

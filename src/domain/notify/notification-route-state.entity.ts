@@ -9,7 +9,15 @@ import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
  */
 @Entity({ tableName: 'notification_route_states' })
 export class NotificationRouteState {
-  [OptionalProps]?: 'recentSends' | 'throttledUntil' | 'throttleReason' | 'permanentFailures' | 'unhealthySince' | 'lastPermanentError' | 'version' | 'updatedAt';
+  [OptionalProps]?:
+    | 'recentSends'
+    | 'throttledUntil'
+    | 'throttleReason'
+    | 'permanentFailures'
+    | 'unhealthySince'
+    | 'lastPermanentError'
+    | 'version'
+    | 'updatedAt';
 
   /** The route's id (not a foreign key: like deliveries, the state outlives a deleted route harmlessly). */
   @PrimaryKey({ type: 'integer', unsigned: true, autoincrement: false })

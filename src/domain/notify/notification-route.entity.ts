@@ -10,7 +10,8 @@ import { NotificationChannel } from './notification-channel.js';
 @Index({ properties: ['app'] })
 @Index({ properties: ['appId'] })
 export class NotificationRoute {
-  [OptionalProps]?: 'app' | 'appId' | 'env' | 'secret' | 'enabled' | 'createdBy' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?:
+    'app' | 'appId' | 'env' | 'secret' | 'enabled' | 'createdBy' | 'createdAt' | 'updatedAt';
 
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;

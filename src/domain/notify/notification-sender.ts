@@ -14,7 +14,12 @@ import * as https from 'node:https';
 import { isIP } from 'node:net';
 import { NotificationChannel } from './notification-channel.js';
 import type { ChannelRequest } from './channel-request.js';
-import { isNonPublicAddress, mayReachAnyAddress, PRIVATE_ADDRESS_REFUSED, type WebhookPolicy } from './webhook-address.js';
+import {
+  isNonPublicAddress,
+  mayReachAnyAddress,
+  PRIVATE_ADDRESS_REFUSED,
+  type WebhookPolicy,
+} from './webhook-address.js';
 
 export interface SendErrorDetails {
   /** Retrying cannot help (address refused, wrong secret, unknown token, 404/410): the delivery ends DEAD at once. */
@@ -91,7 +96,10 @@ const SLACK_PERMANENT: Record<string, string> = {
 };
 
 /** `Retry-After` (seconds or an HTTP date) or Feishu's `x-ogw-ratelimit-reset` (seconds), in ms; undefined when absent or unreadable. */
-export function retryAfterMs(headers: Record<string, string | string[] | undefined>, nowMs = Date.now()): number | undefined {
+export function retryAfterMs(
+  headers: Record<string, string | string[] | undefined>,
+  nowMs = Date.now(),
+): number | undefined {
   const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)?.trim();
   const raw = one(headers['retry-after']) ?? one(headers['x-ogw-ratelimit-reset']);
   if (!raw) return undefined;
@@ -110,10 +118,17 @@ function clip(s: string): string {
   return flat.length > ERROR_TEXT_MAX ? `${flat.slice(0, ERROR_TEXT_MAX)}…` : flat;
 }
 
-const JSON_CODED = new Set([NotificationChannel.DINGTALK, NotificationChannel.WECOM, NotificationChannel.FEISHU]);
+const JSON_CODED = new Set([
+  NotificationChannel.DINGTALK,
+  NotificationChannel.WECOM,
+  NotificationChannel.FEISHU,
+]);
 
 /** A chat service's error code and message from its JSON answer (`errcode`/`errmsg`, `code`/`msg`), else undefined. */
-function serviceError(channel: NotificationChannel, text: string): { code: unknown; msg: string } | undefined {
+function serviceError(
+  channel: NotificationChannel,
+  text: string,
+): { code: unknown; msg: string } | undefined {
   if (!JSON_CODED.has(channel)) return undefined;
   let body: Record<string, unknown>;
   try {
@@ -131,7 +146,9 @@ function serviceError(channel: NotificationChannel, text: string): { code: unkno
 
 /** Slack answers errors as a bare lower-case code (`invalid_payload`, `no_service`). */
 function slackError(channel: NotificationChannel, text: string): string | undefined {
-  return channel === NotificationChannel.SLACK && /^[a-z_]{1,64}$/.test(text.trim()) ? text.trim() : undefined;
+  return channel === NotificationChannel.SLACK && /^[a-z_]{1,64}$/.test(text.trim())
+    ? text.trim()
+    : undefined;
 }
 
 /** The receiver's refusal in a 2xx answer, or undefined when it accepted. */
@@ -151,18 +168,26 @@ function refusal(channel: NotificationChannel, text: string): string | undefined
   return `error ${String(err.code)}${err.msg ? `: ${err.msg}` : ''}`;
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
 
 /** A `lookup` for http.request that resolves, refuses non-public addresses (unless allowed) and returns the checked one. */
 function guardedLookup(allowAny: boolean) {
   return (hostname: string, options: { all?: boolean }, cb: LookupCallback): void => {
     dnsLookup(hostname, { all: true }, (err, addrs) => {
       if (err) return cb(err, '');
-      if (!addrs.length) return cb(Object.assign(new Error('no address'), { code: 'ENOTFOUND' }), '');
+      if (!addrs.length)
+        return cb(Object.assign(new Error('no address'), { code: 'ENOTFOUND' }), '');
       // Any non-public answer refuses the host: picking a public one among them would let the
       // next lookup (rebinding) pick differently.
       if (!allowAny && addrs.some((a) => isNonPublicAddress(a.address))) {
-        return cb(Object.assign(new Error(PRIVATE_ADDRESS_REFUSED), { code: 'EPRIVATEADDRESS' }), '');
+        return cb(
+          Object.assign(new Error(PRIVATE_ADDRESS_REFUSED), { code: 'EPRIVATEADDRESS' }),
+          '',
+        );
       }
       const first = addrs[0]!;
       if (options.all) cb(null, [first]);
@@ -176,12 +201,22 @@ function guardedLookup(allowAny: boolean) {
  * Error messages never contain the URL: it may carry a credential (`access_token`, `key`).
  * `policy` (default: public addresses only) says which addresses may be reached.
  */
-export async function sendChannelRequest(channel: NotificationChannel, req: ChannelRequest, timeoutMs: number, policy: WebhookPolicy = {}): Promise<void> {
+export async function sendChannelRequest(
+  channel: NotificationChannel,
+  req: ChannelRequest,
+  timeoutMs: number,
+  policy: WebhookPolicy = {},
+): Promise<void> {
   const url = new URL(req.url);
   const allowAny = mayReachAnyAddress(url, policy);
   const literal = url.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(literal) && !allowAny && isNonPublicAddress(literal)) throw new SendError(PRIVATE_ADDRESS_REFUSED, { permanent: true });
-  const { status, text, headers } = await new Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
+  if (isIP(literal) && !allowAny && isNonPublicAddress(literal))
+    throw new SendError(PRIVATE_ADDRESS_REFUSED, { permanent: true });
+  const { status, text, headers } = await new Promise<{
+    status: number;
+    text: string;
+    headers: http.IncomingHttpHeaders;
+  }>((resolve, reject) => {
     const mod = url.protocol === 'https:' ? https : http;
     const r = mod.request(url, {
       method: 'POST',
@@ -191,11 +226,15 @@ export async function sendChannelRequest(channel: NotificationChannel, req: Chan
       // A fresh connection each time: a pooled one may predate a policy change.
       agent: false,
     });
-    const timer = setTimeout(() => r.destroy(new SendError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => r.destroy(new SendError(`no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     r.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (err instanceof SendError) return reject(err);
-      if (err.code === 'EPRIVATEADDRESS') return reject(new SendError(PRIVATE_ADDRESS_REFUSED, { permanent: true }));
+      if (err.code === 'EPRIVATEADDRESS')
+        return reject(new SendError(PRIVATE_ADDRESS_REFUSED, { permanent: true }));
       reject(new SendError(`request failed: ${err.code ?? err.message}`));
     });
     r.on('response', (res) => {
@@ -207,11 +246,17 @@ export async function sendChannelRequest(channel: NotificationChannel, req: Chan
       });
       res.on('end', () => {
         clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers });
+        resolve({
+          status: res.statusCode ?? 0,
+          text: Buffer.concat(chunks).toString('utf8'),
+          headers: res.headers,
+        });
       });
       res.on('error', (err) => {
         clearTimeout(timer);
-        reject(new SendError(`request failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+        reject(
+          new SendError(`request failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`),
+        );
       });
     });
     r.end(req.body);
@@ -220,23 +265,51 @@ export async function sendChannelRequest(channel: NotificationChannel, req: Chan
     // Redirects are not followed: the target would escape the address check.
     const own = serviceError(channel, text);
     const slack = slackError(channel, text);
-    const detail = own ? `: error ${String(own.code)}${own.msg ? ` ${own.msg}` : ''}` : slack ? `: ${slack}` : '';
+    const detail = own
+      ? `: error ${String(own.code)}${own.msg ? ` ${own.msg}` : ''}`
+      : slack
+        ? `: ${slack}`
+        : '';
     const message = `HTTP ${status}${status >= 300 && status < 400 ? ' (redirects are not followed)' : ''}${detail}`;
     const vendorCode = own ? String(own.code) : slack;
     if (status === 429 || (vendorCode && THROTTLE_CODES[channel]?.has(vendorCode))) {
-      throw new SendError(message, { throttled: true, retryAfterMs: retryAfterMs(headers), httpStatus: status, vendorCode });
+      throw new SendError(message, {
+        throttled: true,
+        retryAfterMs: retryAfterMs(headers),
+        httpStatus: status,
+        vendorCode,
+      });
     }
-    const hint = (vendorCode && (PERMANENT_CODES[channel]?.[vendorCode] ?? (channel === NotificationChannel.SLACK ? SLACK_PERMANENT[vendorCode] : undefined)))
-      ?? (status === 404 || status === 410 ? GONE_HINT : undefined);
-    if (hint) throw new SendError(`${message} (${hint})`, { permanent: true, httpStatus: status, vendorCode });
+    const hint =
+      (vendorCode &&
+        (PERMANENT_CODES[channel]?.[vendorCode] ??
+          (channel === NotificationChannel.SLACK ? SLACK_PERMANENT[vendorCode] : undefined))) ??
+      (status === 404 || status === 410 ? GONE_HINT : undefined);
+    if (hint)
+      throw new SendError(`${message} (${hint})`, {
+        permanent: true,
+        httpStatus: status,
+        vendorCode,
+      });
     throw new SendError(message, { httpStatus: status, vendorCode });
   }
   const refused = refusal(channel, text);
   if (refused) {
     const code = String(serviceError(channel, text)?.code ?? '');
-    if (code && THROTTLE_CODES[channel]?.has(code)) throw new SendError(refused, { throttled: true, retryAfterMs: retryAfterMs(headers), httpStatus: status, vendorCode: code });
+    if (code && THROTTLE_CODES[channel]?.has(code))
+      throw new SendError(refused, {
+        throttled: true,
+        retryAfterMs: retryAfterMs(headers),
+        httpStatus: status,
+        vendorCode: code,
+      });
     const hint = code ? PERMANENT_CODES[channel]?.[code] : undefined;
-    if (hint) throw new SendError(`${refused} (${hint})`, { permanent: true, httpStatus: status, vendorCode: code });
+    if (hint)
+      throw new SendError(`${refused} (${hint})`, {
+        permanent: true,
+        httpStatus: status,
+        vendorCode: code,
+      });
     throw new SendError(refused, { httpStatus: status, vendorCode: code || undefined });
   }
 }

@@ -18,13 +18,25 @@ import { NotificationRouteState } from './notification-route-state.entity.js';
  * `e.app`'s name that are not the live app's (the deleted app's). Env and types are checked
  * by the caller.
  */
-export function findCandidateRoutes(em: EntityManager, e: NotifiedEvent, liveAppId: number | null, deletedApp = false): Promise<NotificationRoute[]> {
+export function findCandidateRoutes(
+  em: EntityManager,
+  e: NotifiedEvent,
+  liveAppId: number | null,
+  deletedApp = false,
+): Promise<NotificationRoute[]> {
   let app: FilterQuery<NotificationRoute> = { app: null };
   if (deletedApp && e.app) {
-    const notLive: FilterQuery<NotificationRoute> = liveAppId == null ? { app: e.app } : { app: e.app, $or: [{ appId: null }, { appId: { $ne: liveAppId } }] };
+    const notLive: FilterQuery<NotificationRoute> =
+      liveAppId == null
+        ? { app: e.app }
+        : { app: e.app, $or: [{ appId: null }, { appId: { $ne: liveAppId } }] };
     app = { $or: [{ app: null }, notLive] };
   } else if (liveAppId != null) app = { $or: [{ app: null }, { appId: liveAppId }] };
-  return em.find(NotificationRoute, { $and: [{ enabled: true }, app] }, { orderBy: { id: 'asc' }, connectionType: 'write', disableIdentityMap: true });
+  return em.find(
+    NotificationRoute,
+    { $and: [{ enabled: true }, app] },
+    { orderBy: { id: 'asc' }, connectionType: 'write', disableIdentityMap: true },
+  );
 }
 
 export interface NewDelivery {
@@ -41,18 +53,24 @@ export interface NewDelivery {
  * redelivered event adds nothing. A no-op upsert on the unique key rather than `INSERT
  * IGNORE`, which on MySQL would also turn real errors (truncation) into warnings.
  */
-export async function insertDeliveries(em: EntityManager, rows: NewDelivery[], now = new Date()): Promise<void> {
+export async function insertDeliveries(
+  em: EntityManager,
+  rows: NewDelivery[],
+  now = new Date(),
+): Promise<void> {
   if (!rows.length) return;
   await (em as SqlEntityManager)
     .createQueryBuilder(NotificationDelivery)
-    .insert(rows.map((r) => ({
-      ...r,
-      status: NotificationDeliveryStatus.PENDING,
-      attempts: 0,
-      nextAttemptAt: now,
-      createdAt: now,
-      updatedAt: now,
-    })))
+    .insert(
+      rows.map((r) => ({
+        ...r,
+        status: NotificationDeliveryStatus.PENDING,
+        attempts: 0,
+        nextAttemptAt: now,
+        createdAt: now,
+        updatedAt: now,
+      })),
+    )
     .onConflict(['eventId', 'routeId'])
     .merge(['eventId'])
     .execute();
@@ -61,7 +79,11 @@ export async function insertDeliveries(em: EntityManager, rows: NewDelivery[], n
 /** Switches off the routes `ids`; returns how many were on. */
 export async function disableRoutes(em: EntityManager, ids: number[]): Promise<number> {
   if (!ids.length) return 0;
-  return em.nativeUpdate(NotificationRoute, { id: { $in: ids }, enabled: true }, { enabled: false, updatedAt: new Date() });
+  return em.nativeUpdate(
+    NotificationRoute,
+    { id: { $in: ids }, enabled: true },
+    { enabled: false, updatedAt: new Date() },
+  );
 }
 
 const QUEUED = [NotificationDeliveryStatus.PENDING, NotificationDeliveryStatus.RETRYING];
@@ -72,8 +94,16 @@ const QUEUED = [NotificationDeliveryStatus.PENDING, NotificationDeliveryStatus.R
  * delivery in its queue (deleting an app queues it, then switches the routes off), and the
  * deliveries up to it still go out. A route switched off by a person has none.
  */
-export async function disabledByAppDeletionAfter(em: EntityManager, routeId: number, deliveryId: string): Promise<boolean> {
-  const n = await em.count(NotificationDelivery, { routeId, eventType: PlatformEventType.APP_DELETED, id: { $gte: deliveryId } }, { connectionType: 'write' });
+export async function disabledByAppDeletionAfter(
+  em: EntityManager,
+  routeId: number,
+  deliveryId: string,
+): Promise<boolean> {
+  const n = await em.count(
+    NotificationDelivery,
+    { routeId, eventType: PlatformEventType.APP_DELETED, id: { $gte: deliveryId } },
+    { connectionType: 'write' },
+  );
   return n > 0;
 }
 
@@ -83,16 +113,31 @@ export async function disabledByAppDeletionAfter(em: EntityManager, routeId: num
  * for a retry (or is being sent) offers nothing, so deliveries of one route go out in order
  * ("started" before "succeeded"), across replicas too.
  */
-export async function findDueHeads(em: EntityManager, limit: number, now = new Date()): Promise<NotificationDelivery[]> {
-  const heads: { id: string | number }[] = await em.getConnection('write').execute(
-    `select min(id) as id from notification_deliveries where status in (${QUEUED.map(() => '?').join(', ')}) group by route_id`,
-    [...QUEUED],
-  );
+export async function findDueHeads(
+  em: EntityManager,
+  limit: number,
+  now = new Date(),
+): Promise<NotificationDelivery[]> {
+  const heads: { id: string | number }[] = await em
+    .getConnection('write')
+    .execute(
+      `select min(id) as id from notification_deliveries where status in (${QUEUED.map(() => '?').join(', ')}) group by route_id`,
+      [...QUEUED],
+    );
   if (!heads.length) return [];
-  const free: FilterQuery<NotificationDelivery> = { $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }] };
+  const free: FilterQuery<NotificationDelivery> = {
+    $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }],
+  };
   return em.find(
     NotificationDelivery,
-    { $and: [{ id: { $in: heads.map((h) => String(h.id)) } }, { status: { $in: QUEUED } }, { nextAttemptAt: { $lte: now } }, free] },
+    {
+      $and: [
+        { id: { $in: heads.map((h) => String(h.id)) } },
+        { status: { $in: QUEUED } },
+        { nextAttemptAt: { $lte: now } },
+        free,
+      ],
+    },
     { orderBy: { id: 'asc' }, limit, connectionType: 'write', disableIdentityMap: true },
   );
 }
@@ -102,15 +147,27 @@ export async function findDueHeads(em: EntityManager, limit: number, now = new D
  * as claimed, or null when another dispatcher has it (or it is no longer due). Finishing
  * the attempt needs the same token ({@link finishAttempt}).
  */
-export async function claimDelivery(em: EntityManager, id: string, token: string, lockMs: number, now = new Date()): Promise<NotificationDelivery | null> {
-  const free: FilterQuery<NotificationDelivery> = { $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }] };
+export async function claimDelivery(
+  em: EntityManager,
+  id: string,
+  token: string,
+  lockMs: number,
+  now = new Date(),
+): Promise<NotificationDelivery | null> {
+  const free: FilterQuery<NotificationDelivery> = {
+    $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }],
+  };
   const n = await em.nativeUpdate(
     NotificationDelivery,
     { $and: [{ id }, { status: { $in: QUEUED } }, { nextAttemptAt: { $lte: now } }, free] },
     { lockedUntil: new Date(now.getTime() + lockMs), claimToken: token },
   );
   if (n !== 1) return null;
-  return em.findOne(NotificationDelivery, { id, claimToken: token }, { connectionType: 'write', disableIdentityMap: true });
+  return em.findOne(
+    NotificationDelivery,
+    { id, claimToken: token },
+    { connectionType: 'write', disableIdentityMap: true },
+  );
 }
 
 /**
@@ -122,10 +179,20 @@ export async function finishAttempt(
   em: EntityManager,
   id: string,
   token: string,
-  change: Pick<NotificationDelivery, 'status' | 'attempts'> & Partial<Pick<NotificationDelivery, 'lastError' | 'nextAttemptAt' | 'sentAt' | 'attemptLog' | 'digestId'>>,
+  change: Pick<NotificationDelivery, 'status' | 'attempts'> &
+    Partial<
+      Pick<
+        NotificationDelivery,
+        'lastError' | 'nextAttemptAt' | 'sentAt' | 'attemptLog' | 'digestId'
+      >
+    >,
   now = new Date(),
 ): Promise<boolean> {
-  const n = await em.nativeUpdate(NotificationDelivery, { id, claimToken: token }, { nextAttemptAt: null, ...change, lockedUntil: null, claimToken: null, updatedAt: now });
+  const n = await em.nativeUpdate(
+    NotificationDelivery,
+    { id, claimToken: token },
+    { nextAttemptAt: null, ...change, lockedUntil: null, claimToken: null, updatedAt: now },
+  );
   return n === 1;
 }
 
@@ -134,14 +201,32 @@ export async function finishAttempt(
  * may not send before `until` (its rate is spent, or the vendor throttled it). Attempts and
  * status are unchanged, and the route's queue waits behind its head.
  */
-export async function deferDeliveries(em: EntityManager, ids: string[], token: string, until: Date, now = new Date()): Promise<void> {
+export async function deferDeliveries(
+  em: EntityManager,
+  ids: string[],
+  token: string,
+  until: Date,
+  now = new Date(),
+): Promise<void> {
   if (!ids.length) return;
-  await em.nativeUpdate(NotificationDelivery, { id: { $in: ids }, claimToken: token }, { nextAttemptAt: until, lockedUntil: null, claimToken: null, updatedAt: now });
+  await em.nativeUpdate(
+    NotificationDelivery,
+    { id: { $in: ids }, claimToken: token },
+    { nextAttemptAt: until, lockedUntil: null, claimToken: null, updatedAt: now },
+  );
 }
 
 /** How many deliveries wait in route `routeId`'s queue after `afterId`. */
-export function countQueuedAfter(em: EntityManager, routeId: number, afterId: string): Promise<number> {
-  return em.count(NotificationDelivery, { routeId, id: { $gt: afterId }, status: { $in: QUEUED } }, { connectionType: 'write' });
+export function countQueuedAfter(
+  em: EntityManager,
+  routeId: number,
+  afterId: string,
+): Promise<number> {
+  return em.count(
+    NotificationDelivery,
+    { routeId, id: { $gt: afterId }, status: { $in: QUEUED } },
+    { connectionType: 'write' },
+  );
 }
 
 /**
@@ -149,19 +234,58 @@ export function countQueuedAfter(em: EntityManager, routeId: number, afterId: st
  * `routeId`'s queue, in order, to go out with it as one digest. Nobody else takes them: a
  * route offers only its head, and the head is ours.
  */
-export async function claimFollowers(em: EntityManager, routeId: number, headId: string, token: string, lockMs: number, limit: number, now = new Date()): Promise<NotificationDelivery[]> {
+export async function claimFollowers(
+  em: EntityManager,
+  routeId: number,
+  headId: string,
+  token: string,
+  lockMs: number,
+  limit: number,
+  now = new Date(),
+): Promise<NotificationDelivery[]> {
   if (limit < 1) return [];
-  const free: FilterQuery<NotificationDelivery> = { $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }] };
-  const due: FilterQuery<NotificationDelivery> = { $and: [{ routeId }, { id: { $gt: headId } }, { status: { $in: QUEUED } }, { nextAttemptAt: { $lte: now } }, free] };
-  const candidates = await em.find(NotificationDelivery, due, { fields: ['id'], orderBy: { id: 'asc' }, limit, connectionType: 'write', disableIdentityMap: true });
+  const free: FilterQuery<NotificationDelivery> = {
+    $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }],
+  };
+  const due: FilterQuery<NotificationDelivery> = {
+    $and: [
+      { routeId },
+      { id: { $gt: headId } },
+      { status: { $in: QUEUED } },
+      { nextAttemptAt: { $lte: now } },
+      free,
+    ],
+  };
+  const candidates = await em.find(NotificationDelivery, due, {
+    fields: ['id'],
+    orderBy: { id: 'asc' },
+    limit,
+    connectionType: 'write',
+    disableIdentityMap: true,
+  });
   if (!candidates.length) return [];
-  await em.nativeUpdate(NotificationDelivery, { $and: [due, { id: { $in: candidates.map((c) => c.id) } }] }, { lockedUntil: new Date(now.getTime() + lockMs), claimToken: token });
-  return em.find(NotificationDelivery, { routeId, claimToken: token, id: { $gt: headId } }, { orderBy: { id: 'asc' }, connectionType: 'write', disableIdentityMap: true });
+  await em.nativeUpdate(
+    NotificationDelivery,
+    { $and: [due, { id: { $in: candidates.map((c) => c.id) } }] },
+    { lockedUntil: new Date(now.getTime() + lockMs), claimToken: token },
+  );
+  return em.find(
+    NotificationDelivery,
+    { routeId, claimToken: token, id: { $gt: headId } },
+    { orderBy: { id: 'asc' }, connectionType: 'write', disableIdentityMap: true },
+  );
 }
 
 /** Route `routeId`'s pacing and health row, created empty when it has none yet. */
-export async function loadRouteState(em: EntityManager, routeId: number): Promise<NotificationRouteState> {
-  const found = await em.findOne(NotificationRouteState, { routeId }, { connectionType: 'write', disableIdentityMap: true });
+export async function loadRouteState(
+  em: EntityManager,
+  routeId: number,
+): Promise<NotificationRouteState> {
+  const found = await em.findOne(
+    NotificationRouteState,
+    { routeId },
+    { connectionType: 'write', disableIdentityMap: true },
+  );
   if (found) return found;
   await (em as SqlEntityManager)
     .createQueryBuilder(NotificationRouteState)
@@ -169,7 +293,11 @@ export async function loadRouteState(em: EntityManager, routeId: number): Promis
     .onConflict(['routeId'])
     .merge(['routeId'])
     .execute();
-  return em.findOneOrFail(NotificationRouteState, { routeId }, { connectionType: 'write', disableIdentityMap: true });
+  return em.findOneOrFail(
+    NotificationRouteState,
+    { routeId },
+    { connectionType: 'write', disableIdentityMap: true },
+  );
 }
 
 /** Writes `change` to route `routeId`'s state if it is still at `version` (compare-and-set); false when another dispatcher wrote first. */
@@ -177,50 +305,99 @@ export async function updateRouteState(
   em: EntityManager,
   routeId: number,
   version: number,
-  change: Partial<Pick<NotificationRouteState, 'recentSends' | 'throttledUntil' | 'throttleReason' | 'permanentFailures' | 'unhealthySince' | 'lastPermanentError'>>,
+  change: Partial<
+    Pick<
+      NotificationRouteState,
+      | 'recentSends'
+      | 'throttledUntil'
+      | 'throttleReason'
+      | 'permanentFailures'
+      | 'unhealthySince'
+      | 'lastPermanentError'
+    >
+  >,
 ): Promise<boolean> {
-  const n = await em.nativeUpdate(NotificationRouteState, { routeId, version }, { ...change, version: version + 1, updatedAt: new Date() });
+  const n = await em.nativeUpdate(
+    NotificationRouteState,
+    { routeId, version },
+    { ...change, version: version + 1, updatedAt: new Date() },
+  );
   return n === 1;
 }
 
 /** The states of routes `ids` (those that have one). */
-export function findRouteStates(em: EntityManager, ids: number[]): Promise<NotificationRouteState[]> {
+export function findRouteStates(
+  em: EntityManager,
+  ids: number[],
+): Promise<NotificationRouteState[]> {
   if (!ids.length) return Promise.resolve([]);
   return em.find(NotificationRouteState, { routeId: { $in: ids } }, { disableIdentityMap: true });
 }
 
 /** Routes matching `where`, by id, after `afterId`; `first + 1` rows tell whether a next page exists. */
-export function pageRoutes(em: EntityManager, where: FilterQuery<NotificationRoute>, first: number, afterId?: number): Promise<NotificationRoute[]> {
+export function pageRoutes(
+  em: EntityManager,
+  where: FilterQuery<NotificationRoute>,
+  first: number,
+  afterId?: number,
+): Promise<NotificationRoute[]> {
   const w = afterId != null ? { $and: [where, { id: { $gt: afterId } }] } : where;
   return em.find(NotificationRoute, w, { orderBy: { id: 'asc' }, limit: first + 1 });
 }
 
 /** Deliveries matching `where`, newest first, before `beforeId`. */
-export function pageDeliveries(em: EntityManager, where: FilterQuery<NotificationDelivery>, first: number, beforeId?: string): Promise<NotificationDelivery[]> {
+export function pageDeliveries(
+  em: EntityManager,
+  where: FilterQuery<NotificationDelivery>,
+  first: number,
+  beforeId?: string,
+): Promise<NotificationDelivery[]> {
   const w = beforeId != null ? { $and: [where, { id: { $lt: beforeId } }] } : where;
   return em.find(NotificationDelivery, w, { orderBy: { id: 'desc' }, limit: first + 1 });
 }
 
 /** The notifier group's place in the event sequence, from the primary; null when the group was never set up. */
 export function findCursor(em: EntityManager, group: string): Promise<NotifierCursor | null> {
-  return em.findOne(NotifierCursor, { groupName: group }, { connectionType: 'write', disableIdentityMap: true });
+  return em.findOne(
+    NotifierCursor,
+    { groupName: group },
+    { connectionType: 'write', disableIdentityMap: true },
+  );
 }
 
 /** Records that `group` is set up, with events up to `historyUpTo` as its history; a no-op when it exists. */
-export async function createCursor(em: EntityManager, group: string, historyUpTo: bigint): Promise<void> {
+export async function createCursor(
+  em: EntityManager,
+  group: string,
+  historyUpTo: bigint,
+): Promise<void> {
   await (em as SqlEntityManager)
     .createQueryBuilder(NotifierCursor)
-    .insert({ groupName: group, lastEventId: null, historyUpTo: String(historyUpTo), updatedAt: new Date() })
+    .insert({
+      groupName: group,
+      lastEventId: null,
+      historyUpTo: String(historyUpTo),
+      updatedAt: new Date(),
+    })
     .onConflict(['groupName'])
     .merge(['groupName'])
     .execute();
 }
 
 /** Moves `group`'s cursor forward to `eventId` (never back: replicas advance it concurrently). */
-export async function advanceCursor(em: EntityManager, group: string, eventId: bigint): Promise<void> {
+export async function advanceCursor(
+  em: EntityManager,
+  group: string,
+  eventId: bigint,
+): Promise<void> {
   await em.nativeUpdate(
     NotifierCursor,
-    { $and: [{ groupName: group }, { $or: [{ lastEventId: null }, { lastEventId: { $lt: String(eventId) } }] }] },
+    {
+      $and: [
+        { groupName: group },
+        { $or: [{ lastEventId: null }, { lastEventId: { $lt: String(eventId) } }] },
+      ],
+    },
     { lastEventId: String(eventId), updatedAt: new Date() },
   );
 }

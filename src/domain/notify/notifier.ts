@@ -18,10 +18,19 @@ import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
 import type { Viewer } from '../people/viewer.js';
 import { TokenScope } from '../people/token-scope.js';
 import { getApp } from '../apps/app.service.js';
-import { PLATFORM_EVENTS_STREAM, toEventMessage, toEventRecord, type PlatformEventMessage } from '../events/platform-event.record.js';
+import {
+  PLATFORM_EVENTS_STREAM,
+  toEventMessage,
+  toEventRecord,
+  type PlatformEventMessage,
+} from '../events/platform-event.record.js';
 import { findSequenced, maxSeq } from '../events/platform-event.repository.js';
 import { handlePlatformEvent } from './notification-delivery.service.js';
-import { NotificationDispatcher, type DispatcherOptions, type NotifyLogger } from './notification-dispatcher.js';
+import {
+  NotificationDispatcher,
+  type DispatcherOptions,
+  type NotifyLogger,
+} from './notification-dispatcher.js';
 import { advanceCursor, createCursor, findCursor } from './notification.repository.js';
 import type { NotifiedEvent } from './notified-event.js';
 import type { NotificationRoute } from './notification-route.entity.js';
@@ -36,7 +45,16 @@ export interface NotifierHost {
   /** For reading apps (ids by name) through the apps module. */
   deps: DomainDeps;
   /** Webhook address policy (`PHANTOM_WEBHOOK_ALLOW_PRIVATE`, `PHANTOM_WEBHOOK_ALLOWED_HOSTS`). */
-  config?: { webhookAllowPrivate?: boolean; webhookAllowedHosts?: string[]; notify?: Partial<Pick<DispatcherOptions, 'rateLimits' | 'throttleWaitMs' | 'retryWindowMs' | 'digestMax' | 'unhealthyAfter'>> };
+  config?: {
+    webhookAllowPrivate?: boolean;
+    webhookAllowedHosts?: string[];
+    notify?: Partial<
+      Pick<
+        DispatcherOptions,
+        'rateLimits' | 'throttleWaitMs' | 'retryWindowMs' | 'digestMax' | 'unhealthyAfter'
+      >
+    >;
+  };
   services: { notifier?: Notifier };
   onClose: (fn: () => Promise<void> | void) => void;
 }
@@ -73,24 +91,51 @@ export interface Notifier {
 const GAP_BATCH = 200;
 
 /** Who the notifier is when it reads apps: a reader with no rights beyond reading. */
-const NOTIFIER_VIEWER: Viewer = { userId: 0, username: 'phantom-notifier', isAdmin: false, scopes: [TokenScope.READ], via: 'token', credentialId: 'notifier' };
+const NOTIFIER_VIEWER: Viewer = {
+  userId: 0,
+  username: 'phantom-notifier',
+  isAdmin: false,
+  scopes: [TokenScope.READ],
+  via: 'token',
+  credentialId: 'notifier',
+};
 
 export function toNotifiedEvent(m: PlatformEventMessage): NotifiedEvent {
-  return { id: String(m.id), type: m.type, at: m.at, actor: m.actor ?? null, app: m.app ?? null, env: m.env ?? null, payload: m.payload ?? {} };
+  return {
+    id: String(m.id),
+    type: m.type,
+    at: m.at,
+    actor: m.actor ?? null,
+    app: m.app ?? null,
+    env: m.env ?? null,
+    payload: m.payload ?? {},
+  };
 }
 
 /** Starts the consumer and the dispatcher for `host`; both stop when the platform closes. */
 export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifier {
   const em = () => host.orm.em.fork();
   const group = opts.group ?? 'notifier';
-  const publicUrl = typeof opts.publicUrl === 'function' ? opts.publicUrl : () => opts.publicUrl as string;
-  const webhookPolicy = opts.webhookPolicy ?? { allowPrivate: host.config?.webhookAllowPrivate, allowedHosts: host.config?.webhookAllowedHosts };
+  const publicUrl =
+    typeof opts.publicUrl === 'function' ? opts.publicUrl : () => opts.publicUrl as string;
+  const webhookPolicy = opts.webhookPolicy ?? {
+    allowPrivate: host.config?.webhookAllowPrivate,
+    allowedHosts: host.config?.webhookAllowedHosts,
+  };
   // Explicit options (tests) win over the configured limits.
   const onRouteUnhealthy = async (route: NotificationRoute, error: string) => {
     await announceRouteUnhealthy(em(), route, error);
     host.deps.onEventsCommitted();
   };
-  const dispatcher = new NotificationDispatcher({ ...host.config?.notify, onRouteUnhealthy, ...opts, webhookPolicy, em, publicUrl, logger: host.logger });
+  const dispatcher = new NotificationDispatcher({
+    ...host.config?.notify,
+    onRouteUnhealthy,
+    ...opts,
+    webhookPolicy,
+    em,
+    publicUrl,
+    logger: host.logger,
+  });
   const maxAgeMs = opts.maxEventAgeMs ?? 6 * 3600_000;
   const appIdOf = async (name: string): Promise<number | null> => {
     const ctx: DomainContext = { em: em(), viewer: NOTIFIER_VIEWER, deps: host.deps };
@@ -113,7 +158,10 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
 
   const queue = async (event: NotifiedEvent, upTo: bigint): Promise<number> => {
     if (BigInt(event.id) <= upTo && Date.now() - Date.parse(event.at) > maxAgeMs) {
-      host.logger.info({ eventId: event.id, type: event.type, at: event.at }, 'notifier: event from before the notifier was set up, too old to announce; skipped');
+      host.logger.info(
+        { eventId: event.id, type: event.type, at: event.at },
+        'notifier: event from before the notifier was set up, too old to announce; skipped',
+      );
       return 0;
     }
     return handlePlatformEvent(em(), event, appIdOf);
@@ -124,8 +172,14 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
     let n = 0;
     let cursor = after;
     while (cursor < to) {
-      const rows = await findSequenced(em(), { afterSeq: cursor, upToSeq: to, limit: GAP_BATCH, primary: true });
-      for (const row of rows) n += await queue(toNotifiedEvent(toEventMessage(toEventRecord(row))), upTo);
+      const rows = await findSequenced(em(), {
+        afterSeq: cursor,
+        upToSeq: to,
+        limit: GAP_BATCH,
+        primary: true,
+      });
+      for (const row of rows)
+        n += await queue(toNotifiedEvent(toEventMessage(toEventRecord(row))), upTo);
       if (rows.length < GAP_BATCH) break;
       cursor = BigInt(rows[rows.length - 1]!.seq!);
     }
@@ -140,42 +194,49 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
     return next;
   };
 
-  const handle = (event: NotifiedEvent): Promise<number> => serial(async () => {
-    const upTo = await history();
-    const seq = BigInt(event.id);
-    const cur = await findCursor(em(), group);
-    const last = cur?.lastEventId != null ? BigInt(cur.lastEventId) : null;
-    // Everything up to the cursor was handled (here or on another replica): a redelivery.
-    if (last != null && seq <= last) return 0;
-    // Before the first event, the events after the set-up point are the ones due.
-    const base = last ?? (seq > upTo ? upTo : null);
-    let n = 0;
-    if (base != null && seq > base + 1n) {
-      host.logger.warn({ after: String(base), before: event.id }, 'notifier: events missing from the stream; reading them from the events table');
-      n += await fill(base, seq - 1n, upTo);
-    }
-    n += await queue(event, upTo);
-    await advanceCursor(em(), group, seq);
-    if (n) dispatcher.wake();
-    return n;
-  });
+  const handle = (event: NotifiedEvent): Promise<number> =>
+    serial(async () => {
+      const upTo = await history();
+      const seq = BigInt(event.id);
+      const cur = await findCursor(em(), group);
+      const last = cur?.lastEventId != null ? BigInt(cur.lastEventId) : null;
+      // Everything up to the cursor was handled (here or on another replica): a redelivery.
+      if (last != null && seq <= last) return 0;
+      // Before the first event, the events after the set-up point are the ones due.
+      const base = last ?? (seq > upTo ? upTo : null);
+      let n = 0;
+      if (base != null && seq > base + 1n) {
+        host.logger.warn(
+          { after: String(base), before: event.id },
+          'notifier: events missing from the stream; reading them from the events table',
+        );
+        n += await fill(base, seq - 1n, upTo);
+      }
+      n += await queue(event, upTo);
+      await advanceCursor(em(), group, seq);
+      if (n) dispatcher.wake();
+      return n;
+    });
 
   let seenLast: string | null | undefined;
-  const catchUp = (): Promise<number> => serial(async () => {
-    const upTo = await history();
-    const cur = await findCursor(em(), group);
-    const last = cur?.lastEventId != null ? BigInt(cur.lastEventId) : upTo;
-    const top = await maxSeq(em());
-    if (top <= last) return 0;
-    const n = await fill(last, top, upTo);
-    await advanceCursor(em(), group, top);
-    if (n) dispatcher.wake();
-    return n;
-  });
+  const catchUp = (): Promise<number> =>
+    serial(async () => {
+      const upTo = await history();
+      const cur = await findCursor(em(), group);
+      const last = cur?.lastEventId != null ? BigInt(cur.lastEventId) : upTo;
+      const top = await maxSeq(em());
+      if (top <= last) return 0;
+      const n = await fill(last, top, upTo);
+      await advanceCursor(em(), group, top);
+      if (n) dispatcher.wake();
+      return n;
+    });
 
   // Set the cursor up now, so "history" is what existed at start-up, not whatever has
   // piled up by the first event (retried on each event while the database is away).
-  history().catch((err) => host.logger.warn({ err }, 'notifier: cursor not set up yet; will retry'));
+  history().catch((err) =>
+    host.logger.warn({ err }, 'notifier: cursor not set up yet; will retry'),
+  );
   dispatcher.start();
   // A new group starts at the stream's beginning ('0'), so events the relay appended before the
   // group existed (at start-up) are not lost; `maxEventAgeMs` keeps old history out of chats.
@@ -184,7 +245,12 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
     group,
     `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     (entry) => handle(toNotifiedEvent(entry.body as unknown as PlatformEventMessage)),
-    { startId: '0', blockMs: opts.blockMs, onError: (err) => host.logger.warn({ err }, 'notifier: platform event not queued; will retry') },
+    {
+      startId: '0',
+      blockMs: opts.blockMs,
+      onError: (err) =>
+        host.logger.warn({ err }, 'notifier: platform event not queued; will retry'),
+    },
   );
   // The periodic check reads the table only when the cursor stood still since the last tick
   // (the stream is quiet or stuck): while the stream flows, `handle` fills gaps itself.

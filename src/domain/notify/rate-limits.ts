@@ -25,7 +25,10 @@ export const DEFAULT_RATE_LIMITS: ChannelRateLimits = {
   [NotificationChannel.DINGTALK]: [{ limit: 20, periodMs: 60_000 }],
   [NotificationChannel.WECOM]: [{ limit: 20, periodMs: 60_000 }],
   [NotificationChannel.SLACK]: [{ limit: 1, periodMs: 1000 }],
-  [NotificationChannel.FEISHU]: [{ limit: 5, periodMs: 1000 }, { limit: 100, periodMs: 60_000 }],
+  [NotificationChannel.FEISHU]: [
+    { limit: 5, periodMs: 1000 },
+    { limit: 100, periodMs: 60_000 },
+  ],
   [NotificationChannel.WEBHOOK]: [],
 };
 
@@ -47,17 +50,24 @@ export const DEFAULT_THROTTLE_WAIT_MS: Record<NotificationChannel, number> = {
  */
 export function parseRateLimits(spec: string): Partial<ChannelRateLimits> {
   const out: Partial<ChannelRateLimits> = {};
-  for (const entry of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([A-Z]+)=(.+)$/.exec(entry);
     const channel = m?.[1] as NotificationChannel | undefined;
-    if (!m || !channel || !(channel in DEFAULT_RATE_LIMITS)) throw new Error(`"${entry}": expected CHANNEL=limit/period (channels: ${Object.keys(DEFAULT_RATE_LIMITS).join(', ')})`);
+    if (!m || !channel || !(channel in DEFAULT_RATE_LIMITS))
+      throw new Error(
+        `"${entry}": expected CHANNEL=limit/period (channels: ${Object.keys(DEFAULT_RATE_LIMITS).join(', ')})`,
+      );
     if (m[2] === 'off') {
       out[channel] = [];
       continue;
     }
     out[channel] = m[2]!.split('+').map((part) => {
       const p = /^(\d+)\/(\d+)(ms|s|m|h)$/.exec(part.trim());
-      if (!p || Number(p[1]) < 1 || Number(p[2]) < 1) throw new Error(`"${entry}": "${part}" is not limit/period, e.g. 20/60s`);
+      if (!p || Number(p[1]) < 1 || Number(p[2]) < 1)
+        throw new Error(`"${entry}": "${part}" is not limit/period, e.g. 20/60s`);
       const unit = { ms: 1, s: 1000, m: 60_000, h: 3600_000 }[p[3] as 'ms' | 's' | 'm' | 'h'];
       return { limit: Number(p[1]), periodMs: Number(p[2]) * unit };
     });

@@ -29,11 +29,19 @@ export function decideSlot(recentSends: number[], limits: RateLimit[], now: numb
   for (const l of limits) {
     const inWindow = recent.filter((t) => t > now - l.periodMs);
     // A margin (2 % of the window, at most 1 s) for clocks of replicas and vendors that differ a little.
-    if (inWindow.length >= l.limit) waitUntil = Math.max(waitUntil, inWindow[inWindow.length - l.limit]! + l.periodMs + Math.min(1000, Math.ceil(l.periodMs / 50)));
+    if (inWindow.length >= l.limit)
+      waitUntil = Math.max(
+        waitUntil,
+        inWindow[inWindow.length - l.limit]! +
+          l.periodMs +
+          Math.min(1000, Math.ceil(l.periodMs / 50)),
+      );
   }
   if (waitUntil > now) return { ok: false, waitUntil, reason: 'paced' };
   const next = [...recent, now].slice(-keep);
-  const remaining = Math.min(...limits.map((l) => l.limit - next.filter((t) => t > now - l.periodMs).length));
+  const remaining = Math.min(
+    ...limits.map((l) => l.limit - next.filter((t) => t > now - l.periodMs).length),
+  );
   return { ok: true, recent: next, remaining };
 }
 
@@ -44,13 +52,25 @@ const CAS_TRIES = 5;
  * Takes a send slot on route `routeId` for a request starting now, across replicas: refused
  * while the vendor's throttle lasts (`throttledUntil`) or when the limits are spent.
  */
-export async function takeSendSlot(em: EntityManager, routeId: number, limits: RateLimit[], now = Date.now()): Promise<SlotDecision> {
+export async function takeSendSlot(
+  em: EntityManager,
+  routeId: number,
+  limits: RateLimit[],
+  now = Date.now(),
+): Promise<SlotDecision> {
   for (let i = 0; i < CAS_TRIES; i++) {
     const state = await loadRouteState(em, routeId);
     if (state.throttledUntil && state.throttledUntil.getTime() > now) {
-      return { ok: false, waitUntil: state.throttledUntil.getTime(), reason: `throttled: ${state.throttleReason ?? 'by the receiver'}` };
+      return {
+        ok: false,
+        waitUntil: state.throttledUntil.getTime(),
+        reason: `throttled: ${state.throttleReason ?? 'by the receiver'}`,
+      };
     }
-    const recentSends = typeof state.recentSends === 'string' ? (JSON.parse(state.recentSends) as number[]) : state.recentSends ?? [];
+    const recentSends =
+      typeof state.recentSends === 'string'
+        ? (JSON.parse(state.recentSends) as number[])
+        : (state.recentSends ?? []);
     const d = decideSlot(recentSends, limits, now);
     if (!d.ok) return d;
     if (!limits.length) return d; // nothing to count: no write per send
@@ -61,11 +81,22 @@ export async function takeSendSlot(em: EntityManager, routeId: number, limits: R
 }
 
 /** Records the vendor's throttle: nothing goes out on the route before `until` (never shortened). */
-export async function recordThrottle(em: EntityManager, routeId: number, until: number, reason: string): Promise<void> {
+export async function recordThrottle(
+  em: EntityManager,
+  routeId: number,
+  until: number,
+  reason: string,
+): Promise<void> {
   for (let i = 0; i < CAS_TRIES; i++) {
     const state = await loadRouteState(em, routeId);
     if (state.throttledUntil && state.throttledUntil.getTime() >= until) return;
-    if (await updateRouteState(em, routeId, state.version, { throttledUntil: new Date(until), throttleReason: reason.slice(0, 300) })) return;
+    if (
+      await updateRouteState(em, routeId, state.version, {
+        throttledUntil: new Date(until),
+        throttleReason: reason.slice(0, 300),
+      })
+    )
+      return;
   }
 }
 
@@ -74,7 +105,13 @@ export async function recordRouteSuccess(em: EntityManager, routeId: number): Pr
   for (let i = 0; i < CAS_TRIES; i++) {
     const state = await loadRouteState(em, routeId);
     if (!state.permanentFailures && !state.unhealthySince) return;
-    if (await updateRouteState(em, routeId, state.version, { permanentFailures: 0, unhealthySince: null })) return;
+    if (
+      await updateRouteState(em, routeId, state.version, {
+        permanentFailures: 0,
+        unhealthySince: null,
+      })
+    )
+      return;
   }
 }
 
@@ -82,12 +119,25 @@ export async function recordRouteSuccess(em: EntityManager, routeId: number): Pr
  * A permanent failure (wrong secret, unknown token, 404/410); after `threshold` in a row the
  * route is unhealthy. Returns true when this failure made it so.
  */
-export async function recordPermanentFailure(em: EntityManager, routeId: number, message: string, threshold: number, now = new Date()): Promise<boolean> {
+export async function recordPermanentFailure(
+  em: EntityManager,
+  routeId: number,
+  message: string,
+  threshold: number,
+  now = new Date(),
+): Promise<boolean> {
   for (let i = 0; i < CAS_TRIES; i++) {
     const state = await loadRouteState(em, routeId);
     const failures = state.permanentFailures + 1;
     const becomes = failures >= threshold && !state.unhealthySince;
-    if (await updateRouteState(em, routeId, state.version, { permanentFailures: failures, lastPermanentError: message.slice(0, 1000), ...(becomes ? { unhealthySince: now } : {}) })) return becomes;
+    if (
+      await updateRouteState(em, routeId, state.version, {
+        permanentFailures: failures,
+        lastPermanentError: message.slice(0, 1000),
+        ...(becomes ? { unhealthySince: now } : {}),
+      })
+    )
+      return becomes;
   }
   return false;
 }
@@ -97,12 +147,20 @@ export async function recordPermanentFailure(em: EntityManager, routeId: number,
  * arrives, which is somewhere in between, so counting from the end keeps the window honest
  * even when a request was slow to get there.
  */
-export async function settleSlot(em: EntityManager, routeId: number, startedAt: number, endedAt: number): Promise<void> {
+export async function settleSlot(
+  em: EntityManager,
+  routeId: number,
+  startedAt: number,
+  endedAt: number,
+): Promise<void> {
   if (endedAt <= startedAt) return;
   // More tries than elsewhere: a slot left at its start time lets the next window open early.
   for (let i = 0; i < CAS_TRIES * 4; i++) {
     const state = await loadRouteState(em, routeId);
-    const recentSends = typeof state.recentSends === 'string' ? (JSON.parse(state.recentSends) as number[]) : state.recentSends ?? [];
+    const recentSends =
+      typeof state.recentSends === 'string'
+        ? (JSON.parse(state.recentSends) as number[])
+        : (state.recentSends ?? []);
     const at = recentSends.indexOf(startedAt);
     if (at < 0) return;
     const next = [...recentSends];

@@ -30,7 +30,8 @@ for (const [net, prefix] of [
   ['198.18.0.0', 15],
   ['224.0.0.0', 4], // multicast
   ['240.0.0.0', 4], // reserved, broadcast
-] as const) blocked.addSubnet(net, prefix, 'ipv4');
+] as const)
+  blocked.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
   ['::', 96], // unspecified ::, loopback ::1, IPv4-compatible
   ['fc00::', 7], // unique local
@@ -42,7 +43,8 @@ for (const [net, prefix] of [
   ['64:ff9b:1::', 48], // local-use NAT64 (RFC 8215)
   ['2001::', 32], // Teredo: embeds an IPv4 server and client address
   ['2002::', 16], // 6to4: embeds an IPv4 address
-] as const) blocked.addSubnet(net, prefix, 'ipv6');
+] as const)
+  blocked.addSubnet(net, prefix, 'ipv6');
 
 /** The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d` in any spelling), else undefined. */
 function mappedIpv4(addr: string): string | undefined {

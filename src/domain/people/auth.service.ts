@@ -30,7 +30,10 @@ async function sessionStore<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (e) {
     if (e instanceof KvUnavailableError) {
-      throw new DomainError('UNAVAILABLE', 'Sign-in and sessions are unavailable right now: the session store (Redis) does not answer. Try again shortly, or use an API token.');
+      throw new DomainError(
+        'UNAVAILABLE',
+        'Sign-in and sessions are unavailable right now: the session store (Redis) does not answer. Try again shortly, or use an API token.',
+      );
     }
     throw e;
   }
@@ -45,7 +48,11 @@ const ALL_SCOPES = Object.values(TokenScope);
  * a header that names no live credential → UNAUTHENTICATED, so a typo is never mistaken for
  * "signed out".
  */
-export async function authenticate(em: EntityManager, deps: DomainDeps, header: string | undefined | null): Promise<Viewer | null> {
+export async function authenticate(
+  em: EntityManager,
+  deps: DomainDeps,
+  header: string | undefined | null,
+): Promise<Viewer | null> {
   if (!header) return null;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) throw unauthenticated('Malformed Authorization header: expected "Bearer <token>".');
@@ -55,7 +62,14 @@ export async function authenticate(em: EntityManager, deps: DomainDeps, header: 
     const raw = await sessionStore(() => deps.kv.get(`session:${hash}`));
     if (!raw) throw unauthenticated('Session expired or signed out; sign in again.');
     const s = JSON.parse(raw) as SessionRecord;
-    return { userId: s.userId, username: s.username, isAdmin: s.isAdmin, scopes: sessionScopes(s.isAdmin), via: 'session', credentialId: hash };
+    return {
+      userId: s.userId,
+      username: s.username,
+      isAdmin: s.isAdmin,
+      scopes: sessionScopes(s.isAdmin),
+      via: 'session',
+      credentialId: hash,
+    };
   }
   // Not cached in Redis (docs/adr/0008-credential-cache.md): revocation must win over any
   // cached credential, and a Redis restored from an old dump, or one that missed the
@@ -91,18 +105,27 @@ interface TokenPrincipal {
 
 /** The unrevoked token with this hash and its user's columns, in one indexed read on the primary. */
 async function findTokenPrincipal(em: EntityManager, hash: string): Promise<TokenPrincipal | null> {
-  const rows = await em.getConnection('write').execute<Record<string, unknown>[]>(
-    'select t.id, t.scopes, t.last_used_at, u.id as user_id, u.username, u.is_admin from api_tokens t join users u on u.id = t.user_id where t.token_hash = ? and t.revoked_at is null limit 1',
-    [hash],
-    'all',
-  );
+  const rows = await em
+    .getConnection('write')
+    .execute<Record<string, unknown>[]>(
+      'select t.id, t.scopes, t.last_used_at, u.id as user_id, u.username, u.is_admin from api_tokens t join users u on u.id = t.user_id where t.token_hash = ? and t.revoked_at is null limit 1',
+      [hash],
+      'all',
+    );
   const r = rows[0];
   if (!r) return null;
   const used = r.last_used_at;
   return {
     id: Number(r.id),
     scopes: (typeof r.scopes === 'string' ? JSON.parse(r.scopes) : r.scopes) as TokenScope[],
-    lastUsedAt: used == null ? null : used instanceof Date ? used : new Date(typeof used === 'number' || /^\d+$/.test(String(used)) ? Number(used) : String(used)),
+    lastUsedAt:
+      used == null
+        ? null
+        : used instanceof Date
+          ? used
+          : new Date(
+              typeof used === 'number' || /^\d+$/.test(String(used)) ? Number(used) : String(used),
+            ),
     userId: Number(r.user_id),
     username: String(r.username),
     isAdmin: r.is_admin === true || r.is_admin === 1 || r.is_admin === '1',
@@ -135,7 +158,9 @@ export const LOGIN_WINDOW_SECONDS = 15 * 60;
 export async function login(ctx: DomainContext, username: string, password: string) {
   const name = normalizeUsername(username);
   // A name that cannot exist is never looked up: the collation might fold it onto a real user.
-  const found = isValidUsername(name) ? await ctx.em.findOne(User, { username: name }, { connectionType: 'write' }) : null;
+  const found = isValidUsername(name)
+    ? await ctx.em.findOne(User, { username: name }, { connectionType: 'write' })
+    : null;
   const user = found && found.username === name ? found : null;
   const userKey = user ? `login-fail:user:${user.id}` : `login-fail:name:${sha256(name)}`;
   const addressKey = ctx.clientAddress ? `login-fail:addr:${ctx.clientAddress}` : null;
@@ -144,24 +169,44 @@ export async function login(ctx: DomainContext, username: string, password: stri
     addressKey ? sessionStore(() => ctx.deps.kv.get(addressKey)).then((v) => Number(v ?? 0)) : 0,
   ]);
   if (userFailures >= MAX_FAILED_LOGINS) {
-    throw new DomainError('RATE_LIMITED', `Too many failed sign-ins for "${name}"; try again in ${LOGIN_WINDOW_SECONDS / 60} minutes or use an API token.`);
+    throw new DomainError(
+      'RATE_LIMITED',
+      `Too many failed sign-ins for "${name}"; try again in ${LOGIN_WINDOW_SECONDS / 60} minutes or use an API token.`,
+    );
   }
   if (addressFailures >= MAX_FAILED_LOGINS_PER_ADDRESS) {
-    throw new DomainError('RATE_LIMITED', `Too many failed sign-ins from your address; try again in ${LOGIN_WINDOW_SECONDS / 60} minutes or use an API token.`);
+    throw new DomainError(
+      'RATE_LIMITED',
+      `Too many failed sign-ins from your address; try again in ${LOGIN_WINDOW_SECONDS / 60} minutes or use an API token.`,
+    );
   }
   // Same answer for "no such user" and "wrong password": the API does not reveal which users exist.
   // Without a user (or password) still spend a KDF's time, so timing does not reveal who exists.
-  const ok = user?.passwordHash ? await verifyPassword(password, user.passwordHash) : (await verifyPassword(password, await dummyHash()), false);
+  const ok = user?.passwordHash
+    ? await verifyPassword(password, user.passwordHash)
+    : (await verifyPassword(password, await dummyHash()), false);
   if (!user || !ok) {
-    await sessionStore(() => Promise.all([ctx.deps.kv.incr(userKey, LOGIN_WINDOW_SECONDS), addressKey ? ctx.deps.kv.incr(addressKey, LOGIN_WINDOW_SECONDS) : null]));
+    await sessionStore(() =>
+      Promise.all([
+        ctx.deps.kv.incr(userKey, LOGIN_WINDOW_SECONDS),
+        addressKey ? ctx.deps.kv.incr(addressKey, LOGIN_WINDOW_SECONDS) : null,
+      ]),
+    );
     throw unauthenticated('Wrong username or password.');
   }
   // The address counter stays: one success (maybe the attacker's own account) must not reset a spray.
   if (userFailures) await sessionStore(() => ctx.deps.kv.del(userKey));
   const token = newSecret('phs_');
   const expiresAt = new Date(Date.now() + ctx.deps.sessionTtlSeconds * 1000);
-  const rec: SessionRecord = { userId: user.id, username: user.username, isAdmin: user.isAdmin, expiresAt: expiresAt.toISOString() };
-  await sessionStore(() => ctx.deps.kv.set(`session:${sha256(token)}`, JSON.stringify(rec), ctx.deps.sessionTtlSeconds));
+  const rec: SessionRecord = {
+    userId: user.id,
+    username: user.username,
+    isAdmin: user.isAdmin,
+    expiresAt: expiresAt.toISOString(),
+  };
+  await sessionStore(() =>
+    ctx.deps.kv.set(`session:${sha256(token)}`, JSON.stringify(rec), ctx.deps.sessionTtlSeconds),
+  );
   return { token, expiresAt, user };
 }
 
@@ -181,7 +226,11 @@ export interface CreateUserInput {
 }
 
 /** Users ordered by username, a page at a time (platform admins only: who has an account is theirs to see). */
-export async function listUsers(ctx: DomainContext, first: number, afterUsername?: string): Promise<{ items: UserRow[]; hasNextPage: boolean }> {
+export async function listUsers(
+  ctx: DomainContext,
+  first: number,
+  afterUsername?: string,
+): Promise<{ items: UserRow[]; hasNextPage: boolean }> {
   requireAdmin(ctx.viewer);
   const rows = await findUserRows(ctx.em, first + 1, afterUsername);
   return { items: rows.slice(0, first), hasNextPage: rows.length > first };
@@ -199,38 +248,51 @@ export async function createUser(ctx: DomainContext, rawInput: CreateUserInput):
     throw badInput('displayName', 'Display name is at most 200 characters.');
   }
   const passwordHash = input.password ? await hashPassword(input.password) : null;
-  return ctx.em.transactional(async (em) => {
-    if (await em.count(User, { username: input.username }, { connectionType: 'write' })) {
-      throw new DomainError('CONFLICT', `User "${input.username}" already exists.`, { field: 'username' });
-    }
-    const user = em.create(User, {
-      username: input.username,
-      displayName: input.displayName ?? input.username,
-      passwordHash,
-      isAdmin: input.isAdmin ?? false,
-    });
-    em.persist(user);
-    recordEvent(em, { type: PlatformEventType.SETTINGS_CHANGED, actor: admin.username, payload: { change: 'USER_CREATED', username: user.username, isAdmin: user.isAdmin } });
-    return user;
-  }).catch((e) => {
-    // Two concurrent creates: the loser hits the unique index.
-    if (e instanceof UniqueConstraintViolationException) {
-      throw new DomainError('CONFLICT', `User "${input.username}" already exists.`, { field: 'username' });
-    }
-    throw e;
-  }).finally(() => ctx.deps.onEventsCommitted());
+  return ctx.em
+    .transactional(async (em) => {
+      if (await em.count(User, { username: input.username }, { connectionType: 'write' })) {
+        throw new DomainError('CONFLICT', `User "${input.username}" already exists.`, {
+          field: 'username',
+        });
+      }
+      const user = em.create(User, {
+        username: input.username,
+        displayName: input.displayName ?? input.username,
+        passwordHash,
+        isAdmin: input.isAdmin ?? false,
+      });
+      em.persist(user);
+      recordEvent(em, {
+        type: PlatformEventType.SETTINGS_CHANGED,
+        actor: admin.username,
+        payload: { change: 'USER_CREATED', username: user.username, isAdmin: user.isAdmin },
+      });
+      return user;
+    })
+    .catch((e) => {
+      // Two concurrent creates: the loser hits the unique index.
+      if (e instanceof UniqueConstraintViolationException) {
+        throw new DomainError('CONFLICT', `User "${input.username}" already exists.`, {
+          field: 'username',
+        });
+      }
+      throw e;
+    })
+    .finally(() => ctx.deps.onEventsCommitted());
 }
 
 /** Creates an API token for the caller. The secret is returned once and stored hashed. */
 export async function createApiToken(ctx: DomainContext, name: string, scopes: TokenScope[]) {
   const viewer = requireWriter(ctx.viewer);
   const trimmed = name.trim();
-  if (!trimmed || trimmed.length > 100) throw badInput('name', 'Token name must be 1 to 100 characters.');
+  if (!trimmed || trimmed.length > 100)
+    throw badInput('name', 'Token name must be 1 to 100 characters.');
   const unique = [...new Set(scopes)];
   if (!unique.length) throw badInput('scopes', 'Give at least one scope (READ, WRITE or ADMIN).');
   // A credential cannot mint a stronger one than itself.
   const beyond = unique.filter((s) => !viewer.scopes.includes(s));
-  if (beyond.length) throw badInput('scopes', `You cannot grant scopes you do not hold: ${beyond.join(', ')}.`);
+  if (beyond.length)
+    throw badInput('scopes', `You cannot grant scopes you do not hold: ${beyond.join(', ')}.`);
   const secret = newSecret('pht_');
   const token = await ctx.em.transactional(async (em) => {
     // The user's row lock serializes two concurrent creates of one name (MySQL; SQLite has one writer).
@@ -238,20 +300,37 @@ export async function createApiToken(ctx: DomainContext, name: string, scopes: T
     // Names tell tokens apart in `apiTokens` and in the events: a second live token of the same
     // name (compared case-insensitively, as MySQL's collation would) is refused. A revoked
     // token's name may be reused.
-    const live = await em.find(ApiToken, { user: viewer.userId, revokedAt: null }, { fields: ['name'] });
+    const live = await em.find(
+      ApiToken,
+      { user: viewer.userId, revokedAt: null },
+      { fields: ['name'] },
+    );
     if (live.some((t) => sameTokenName(t.name, trimmed))) {
-      throw conflict(`You already have a token named "${trimmed}"; choose another name or revoke that one.`, { field: 'name' });
+      throw conflict(
+        `You already have a token named "${trimmed}"; choose another name or revoke that one.`,
+        { field: 'name' },
+      );
     }
-    const t = em.create(ApiToken, { user: em.getReference(User, viewer.userId), name: trimmed, tokenHash: sha256(secret), scopes: unique.sort((a, b) => ALL_SCOPES.indexOf(a) - ALL_SCOPES.indexOf(b)) });
+    const t = em.create(ApiToken, {
+      user: em.getReference(User, viewer.userId),
+      name: trimmed,
+      tokenHash: sha256(secret),
+      scopes: unique.sort((a, b) => ALL_SCOPES.indexOf(a) - ALL_SCOPES.indexOf(b)),
+    });
     em.persist(t);
-    recordEvent(em, { type: PlatformEventType.TOKEN_CREATED, actor: viewer.username, payload: { tokenName: trimmed, scopes: t.scopes } });
+    recordEvent(em, {
+      type: PlatformEventType.TOKEN_CREATED,
+      actor: viewer.username,
+      payload: { tokenName: trimmed, scopes: t.scopes },
+    });
     return t;
   });
   ctx.deps.onEventsCommitted();
   return { token: secret, apiToken: token };
 }
 
-const sameTokenName = (a: string, b: string) => a.normalize('NFC').toLowerCase() === b.normalize('NFC').toLowerCase();
+const sameTokenName = (a: string, b: string) =>
+  a.normalize('NFC').toLowerCase() === b.normalize('NFC').toLowerCase();
 
 /**
  * Revokes one of the caller's tokens (platform admins acting with an ADMIN-scoped credential:
@@ -264,9 +343,14 @@ export async function revokeApiToken(ctx: DomainContext, id: number): Promise<bo
   // (nor a Redis that is down or restored from an old dump) can bring the token back.
   await ctx.em.transactional(async (em) => {
     const token = await em.findOne(ApiToken, { id, revokedAt: null }, { populate: ['user'] });
-    if (!token || (token.user.id !== viewer.userId && !actsAsAdmin(viewer))) throw notFound('API token');
+    if (!token || (token.user.id !== viewer.userId && !actsAsAdmin(viewer)))
+      throw notFound('API token');
     token.revokedAt = new Date();
-    recordEvent(em, { type: PlatformEventType.TOKEN_REVOKED, actor: viewer.username, payload: { tokenName: token.name, owner: token.user.username } });
+    recordEvent(em, {
+      type: PlatformEventType.TOKEN_REVOKED,
+      actor: viewer.username,
+      payload: { tokenName: token.name, owner: token.user.username },
+    });
   });
   ctx.deps.onEventsCommitted();
   return true;
@@ -276,7 +360,11 @@ export async function revokeApiToken(ctx: DomainContext, id: number): Promise<bo
 export async function listApiTokens(ctx: DomainContext): Promise<ApiToken[]> {
   const viewer = ctx.viewer;
   if (!viewer) throw unauthenticated();
-  return ctx.em.find(ApiToken, { user: viewer.userId, revokedAt: null }, { orderBy: { id: 'desc' }, limit: 100 });
+  return ctx.em.find(
+    ApiToken,
+    { user: viewer.userId, revokedAt: null },
+    { orderBy: { id: 'desc' }, limit: 100 },
+  );
 }
 
 /**
@@ -303,7 +391,14 @@ export async function ensureBootstrapAdmin(em: EntityManager, token: string): Pr
         else if (!t.revokedAt) t.revokedAt = new Date();
       }
       if (!bootstrap.some((t) => t.tokenHash === hash)) {
-        tx.persist(tx.create(ApiToken, { user: admin, name: BOOTSTRAP_TOKEN_NAME, tokenHash: hash, scopes: [...ALL_SCOPES] }));
+        tx.persist(
+          tx.create(ApiToken, {
+            user: admin,
+            name: BOOTSTRAP_TOKEN_NAME,
+            tokenHash: hash,
+            scopes: [...ALL_SCOPES],
+          }),
+        );
       }
     });
   try {

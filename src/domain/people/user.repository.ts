@@ -18,10 +18,21 @@ export interface UserRow {
 const bool = (v: unknown): boolean => v === true || v === 1 || v === '1';
 
 /** Up to `limit` users ordered by username after `afterUsername`. */
-export async function findUserRows(em: EntityManager, limit: number, afterUsername?: string): Promise<UserRow[]> {
-  const qb = (em as SqlEntityManager).createQueryBuilder(User, 'u').select(['id', 'username', 'displayName', 'isAdmin']);
+export async function findUserRows(
+  em: EntityManager,
+  limit: number,
+  afterUsername?: string,
+): Promise<UserRow[]> {
+  const qb = (em as SqlEntityManager)
+    .createQueryBuilder(User, 'u')
+    .select(['id', 'username', 'displayName', 'isAdmin']);
   if (afterUsername) qb.where({ username: { $gt: afterUsername } });
   qb.orderBy({ username: 'asc' }).limit(limit);
   const rows = await qb.execute<Record<string, unknown>[]>('all', true);
-  return rows.map((r) => ({ id: Number(r.id), username: r.username as string, displayName: r.displayName as string, isAdmin: bool(r.isAdmin) }));
+  return rows.map((r) => ({
+    id: Number(r.id),
+    username: r.username as string,
+    displayName: r.displayName as string,
+    isAdmin: bool(r.isAdmin),
+  }));
 }

@@ -26,7 +26,9 @@ export function actsAsAdmin(v: Viewer): boolean {
 
 /** The scopes a session grants: everything the user may do. */
 export function sessionScopes(isAdmin: boolean): TokenScope[] {
-  return isAdmin ? [TokenScope.READ, TokenScope.WRITE, TokenScope.ADMIN] : [TokenScope.READ, TokenScope.WRITE];
+  return isAdmin
+    ? [TokenScope.READ, TokenScope.WRITE, TokenScope.ADMIN]
+    : [TokenScope.READ, TokenScope.WRITE];
 }
 
 /**

@@ -7,16 +7,35 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { DomainDeps } from '../shared/domain-context.js';
 import { conflict } from '../shared/errors.js';
-import { TicketKind, closeReleaseTickets, openReleaseApprovalTicket } from '../tickets/ticket.service.js';
+import {
+  TicketKind,
+  closeReleaseTickets,
+  openReleaseApprovalTicket,
+} from '../tickets/ticket.service.js';
 import { Release } from './release.entity.js';
 import { ReleaseStatus } from './release-model.js';
 
 /** Opens and closes approval tickets (what the engine needs of the tickets module). */
 export interface ReleaseApprovals {
   /** Opens a RELEASE_APPROVAL ticket inside `em`'s transaction; returns its id and expiry. */
-  open(em: EntityManager, r: { appId: number; app: string; releaseId: number; requesterId: number; requester: string; reason: string }): Promise<{ id: number; expiresAt: Date }>;
+  open(
+    em: EntityManager,
+    r: {
+      appId: number;
+      app: string;
+      releaseId: number;
+      requesterId: number;
+      requester: string;
+      reason: string;
+    },
+  ): Promise<{ id: number; expiresAt: Date }>;
   /** Closes the release's OPEN tickets (EXPIRED or CANCELED) inside `em`'s transaction. */
-  close(em: EntityManager, releaseId: number, status: 'EXPIRED' | 'CANCELED', comment: string): Promise<number>;
+  close(
+    em: EntityManager,
+    releaseId: number,
+    status: 'EXPIRED' | 'CANCELED',
+    comment: string,
+  ): Promise<number>;
 }
 
 export function releaseApprovals(deps: DomainDeps): ReleaseApprovals {
@@ -38,11 +57,16 @@ export function registerReleaseApprovalHook(deps: DomainDeps): void {
   deps.ticketDecisionHooks[TicketKind.RELEASE_APPROVAL] = async (em, ticket, decision, actor) => {
     if (ticket.releaseId == null) return;
     const note = `${decision === 'APPROVED' ? 'Approved' : 'Rejected'} by ${actor}${ticket.comment ? `: ${ticket.comment}` : ''}`;
-    const changed = await em.nativeUpdate(Release, { id: ticket.releaseId, status: ReleaseStatus.AWAITING_APPROVAL, approval: null }, { approval: decision, approvalNote: note, nextRunAt: null });
+    const changed = await em.nativeUpdate(
+      Release,
+      { id: ticket.releaseId, status: ReleaseStatus.AWAITING_APPROVAL, approval: null },
+      { approval: decision, approvalNote: note, nextRunAt: null },
+    );
     if (changed !== 1) {
       const r = await em.findOne(Release, { id: ticket.releaseId }, { fields: ['id', 'status'] });
       // A release that ended meanwhile (canceled, expired) refuses the decision; the ticket stays as it was.
-      if (r) throw conflict(`Release #${ticket.releaseId} no longer waits for approval (${r.status}).`);
+      if (r)
+        throw conflict(`Release #${ticket.releaseId} no longer waits for approval (${r.status}).`);
       return;
     }
     // The row stays locked until the decision commits: an engine that looks now waits for it.

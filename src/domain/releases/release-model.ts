@@ -24,7 +24,11 @@ export enum ReleaseStatus {
 }
 
 export const TERMINAL_STATUSES: ReadonlySet<ReleaseStatus> = new Set([
-  ReleaseStatus.SUCCEEDED, ReleaseStatus.FAILED, ReleaseStatus.ROLLED_BACK, ReleaseStatus.CANCELED, ReleaseStatus.REJECTED,
+  ReleaseStatus.SUCCEEDED,
+  ReleaseStatus.FAILED,
+  ReleaseStatus.ROLLED_BACK,
+  ReleaseStatus.CANCELED,
+  ReleaseStatus.REJECTED,
 ]);
 
 export const isTerminal = (s: ReleaseStatus): boolean => TERMINAL_STATUSES.has(s);
@@ -44,7 +48,8 @@ export enum StepStatus {
  * canary pause); `deploy` (one wave: one target cluster, verified); `cleanup` (removes the
  * canary); `rollback` (re-applies the last good spec to one touched cluster, verified).
  */
-export type StepKind = 'build' | 'precheck' | 'approval' | 'canary' | 'pause' | 'deploy' | 'cleanup' | 'rollback';
+export type StepKind =
+  'build' | 'precheck' | 'approval' | 'canary' | 'pause' | 'deploy' | 'cleanup' | 'rollback';
 
 export interface ReleaseStep {
   name: StepKind;

@@ -126,7 +126,8 @@ export class ReleaseProgressFeed {
       next: () => {
         const r = queue.shift();
         if (r) {
-          if (ended && !queue.length) for (const w of waiting.splice(0)) w({ value: undefined, done: true });
+          if (ended && !queue.length)
+            for (const w of waiting.splice(0)) w({ value: undefined, done: true });
           return Promise.resolve({ value: r, done: false });
         }
         if (ended) return Promise.resolve({ value: undefined, done: true });

@@ -13,7 +13,10 @@ export interface ReleaseProgressHost {
   onClose: (fn: () => Promise<void> | void) => void;
 }
 
-export async function startReleaseProgressFeed(host: ReleaseProgressHost, pollMs?: number): Promise<ReleaseProgressFeed> {
+export async function startReleaseProgressFeed(
+  host: ReleaseProgressHost,
+  pollMs?: number,
+): Promise<ReleaseProgressFeed> {
   const feed = new ReleaseProgressFeed({
     bus: host.messaging.bus,
     em: () => host.orm.em.fork(),

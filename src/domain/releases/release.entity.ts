@@ -1,6 +1,21 @@
-import { BigIntType, Entity, Enum, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import {
+  BigIntType,
+  Entity,
+  Enum,
+  Index,
+  OptionalProps,
+  PrimaryKey,
+  Property,
+  Unique,
+} from '@mikro-orm/core';
 import { ReleaseStrategy } from '../apps/app-kind.js';
-import { ReleaseStatus, type ClusterProgress, type PrecheckResult, type ReleaseSpec, type ReleaseStep } from './release-model.js';
+import {
+  ReleaseStatus,
+  type ClusterProgress,
+  type PrecheckResult,
+  type ReleaseSpec,
+  type ReleaseStep,
+} from './release-model.js';
 
 /**
  * A release: desired state (what to apply where) written by the API, and the engine's
@@ -19,9 +34,30 @@ import { ReleaseStatus, type ClusterProgress, type PrecheckResult, type ReleaseS
 @Index({ properties: ['nextRunAt'] })
 @Index({ properties: ['buildId'] })
 export class Release {
-  [OptionalProps]?: 'createdAt' | 'updatedAt' | 'generation' | 'progressSeq' | 'cancelRequested' | 'promoteRequested' | 'approval'
-    | 'claimedBy' | 'claimExpiresAt' | 'nextRunAt' | 'startedAt' | 'finishedAt' | 'message' | 'ticketId' | 'buildId' | 'rollbackOf'
-    | 'rollbackTo' | 'outcome' | 'approvalNote' | 'prechecks' | 'clusters' | 'activeKey' | 'description';
+  [OptionalProps]?:
+    | 'createdAt'
+    | 'updatedAt'
+    | 'generation'
+    | 'progressSeq'
+    | 'cancelRequested'
+    | 'promoteRequested'
+    | 'approval'
+    | 'claimedBy'
+    | 'claimExpiresAt'
+    | 'nextRunAt'
+    | 'startedAt'
+    | 'finishedAt'
+    | 'message'
+    | 'ticketId'
+    | 'buildId'
+    | 'rollbackOf'
+    | 'rollbackTo'
+    | 'outcome'
+    | 'approvalNote'
+    | 'prechecks'
+    | 'clusters'
+    | 'activeKey'
+    | 'description';
 
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;

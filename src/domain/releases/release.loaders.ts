@@ -17,21 +17,30 @@ export interface AppReleasesKey {
 export function createReleaseLoaders(em: EntityManager) {
   return {
     /** The first page of an app's releases, newest first (`first + 1` rows: the extra one means a next page). */
-    appReleases: new DataLoader<AppReleasesKey, ReleaseRecord[], string>(async (keys) => {
-      const groups = new Map<string, AppReleasesKey[]>();
-      for (const k of keys) {
-        const g = `${k.env ?? ''}\u0000${k.first}`;
-        groups.set(g, [...(groups.get(g) ?? []), k]);
-      }
-      const out = new Map<string, ReleaseRecord[]>();
-      for (const group of groups.values()) {
-        const { env, first } = group[0]!;
-        const rows = await listReleaseRowsForApps(em, [...new Set(group.map((k) => k.appId))], env, first + 1);
-        for (const k of group) out.set(keyOf(k), []);
-        for (const r of rows) out.get(keyOf({ appId: r.appId, env, first }))?.push(toReleaseRecord(r));
-      }
-      return keys.map((k) => out.get(keyOf(k)) ?? []);
-    }, { cacheKeyFn: keyOf }),
+    appReleases: new DataLoader<AppReleasesKey, ReleaseRecord[], string>(
+      async (keys) => {
+        const groups = new Map<string, AppReleasesKey[]>();
+        for (const k of keys) {
+          const g = `${k.env ?? ''}\u0000${k.first}`;
+          groups.set(g, [...(groups.get(g) ?? []), k]);
+        }
+        const out = new Map<string, ReleaseRecord[]>();
+        for (const group of groups.values()) {
+          const { env, first } = group[0]!;
+          const rows = await listReleaseRowsForApps(
+            em,
+            [...new Set(group.map((k) => k.appId))],
+            env,
+            first + 1,
+          );
+          for (const k of group) out.set(keyOf(k), []);
+          for (const r of rows)
+            out.get(keyOf({ appId: r.appId, env, first }))?.push(toReleaseRecord(r));
+        }
+        return keys.map((k) => out.get(keyOf(k)) ?? []);
+      },
+      { cacheKeyFn: keyOf },
+    ),
   };
 }
 

@@ -5,9 +5,16 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
 import { Release } from './release.entity.js';
 import { ReleaseProgressRow } from './release-progress.entity.js';
-import { ReleaseStatus, type ProgressKind, type ReleaseProgressRecord, type ReleaseRecord, type ReleaseState } from './release-model.js';
+import {
+  ReleaseStatus,
+  type ProgressKind,
+  type ReleaseProgressRecord,
+  type ReleaseRecord,
+  type ReleaseState,
+} from './release-model.js';
 
-const iso = (d: Date | string | null | undefined): string | null => (d == null ? null : new Date(d).toISOString());
+const iso = (d: Date | string | null | undefined): string | null =>
+  d == null ? null : new Date(d).toISOString();
 
 /** A row's changing part. */
 export function stateOf(r: Release): ReleaseState {
@@ -26,9 +33,20 @@ export function stateOf(r: Release): ReleaseState {
 export function toReleaseRecord(r: Release): ReleaseRecord {
   return {
     ...stateOf(r),
-    id: r.id, appId: r.appId, app: r.app, env: r.env, image: r.image, strategy: r.strategy, spec: r.spec,
-    description: r.description, createdBy: r.createdBy, createdById: r.createdById, buildId: r.buildId ?? null,
-    rollbackOf: r.rollbackOf ?? null, createdAt: new Date(r.createdAt), cancelRequested: !!r.cancelRequested,
+    id: r.id,
+    appId: r.appId,
+    app: r.app,
+    env: r.env,
+    image: r.image,
+    strategy: r.strategy,
+    spec: r.spec,
+    description: r.description,
+    createdBy: r.createdBy,
+    createdById: r.createdById,
+    buildId: r.buildId ?? null,
+    rollbackOf: r.rollbackOf ?? null,
+    createdAt: new Date(r.createdAt),
+    cancelRequested: !!r.cancelRequested,
   };
 }
 
@@ -53,7 +71,12 @@ export interface ReleaseFilter {
 }
 
 /** Newest first, keyset-paginated by id; `first + 1` rows so the caller knows whether more follow. */
-export async function listReleaseRows(em: EntityManager, filter: ReleaseFilter, first: number, beforeId?: number): Promise<Release[]> {
+export async function listReleaseRows(
+  em: EntityManager,
+  filter: ReleaseFilter,
+  first: number,
+  beforeId?: number,
+): Promise<Release[]> {
   const where: FilterQuery<Release> = {};
   if (filter.appId != null) where.appId = filter.appId;
   if (filter.env != null) where.env = filter.env;
@@ -68,7 +91,12 @@ export async function listReleaseRows(em: EntityManager, filter: ReleaseFilter, 
  * app: one statement for a whole page of apps (`App.releases` through a dataloader), with a
  * window function (MySQL 8 / MariaDB 10.2 / SQLite 3.25).
  */
-export async function listReleaseRowsForApps(em: EntityManager, appIds: readonly number[], env: string | null, perApp: number): Promise<Release[]> {
+export async function listReleaseRowsForApps(
+  em: EntityManager,
+  appIds: readonly number[],
+  env: string | null,
+  perApp: number,
+): Promise<Release[]> {
   if (!appIds.length) return [];
   const params: unknown[] = [...appIds];
   let where = `app_id in (${appIds.map(() => '?').join(', ')})`;
@@ -77,11 +105,13 @@ export async function listReleaseRowsForApps(em: EntityManager, appIds: readonly
     params.push(env);
   }
   params.push(perApp);
-  const rows: Record<string, unknown>[] = await em.getConnection().execute(
-    `select * from (select r.*, row_number() over (partition by r.app_id order by r.id desc) as phantom_rn from releases r where ${where}) x where phantom_rn <= ? order by app_id, id desc`,
-    params,
-    'all',
-  );
+  const rows: Record<string, unknown>[] = await em
+    .getConnection()
+    .execute(
+      `select * from (select r.*, row_number() over (partition by r.app_id order by r.id desc) as phantom_rn from releases r where ${where}) x where phantom_rn <= ? order by app_id, id desc`,
+      params,
+      'all',
+    );
   return rows.map((row) => {
     const { phantom_rn: _rn, ...columns } = row;
     return em.map(Release, columns);
@@ -89,36 +119,84 @@ export async function listReleaseRowsForApps(em: EntityManager, appIds: readonly
 }
 
 /** The active release of an app in an env (the one holding the active key), if any. */
-export async function findActiveRelease(em: EntityManager, appId: number, env: string): Promise<Release | null> {
-  return em.findOne(Release, { activeKey: activeKeyOf(appId, env) }, { ...plain, connectionType: 'write' });
+export async function findActiveRelease(
+  em: EntityManager,
+  appId: number,
+  env: string,
+): Promise<Release | null> {
+  return em.findOne(
+    Release,
+    { activeKey: activeKeyOf(appId, env) },
+    { ...plain, connectionType: 'write' },
+  );
 }
 
 export const activeKeyOf = (appId: number, env: string): string => `${appId}/${env}`;
 
 /** The newest release of the app in `env` that SUCCEEDED before release `beforeId`. */
-export async function findLastSucceeded(em: EntityManager, appId: number, env: string, beforeId: number): Promise<Release | null> {
-  return em.findOne(Release, { appId, env, status: ReleaseStatus.SUCCEEDED, id: { $lt: beforeId } }, { ...plain, orderBy: { id: 'desc' }, connectionType: 'write' });
+export async function findLastSucceeded(
+  em: EntityManager,
+  appId: number,
+  env: string,
+  beforeId: number,
+): Promise<Release | null> {
+  return em.findOne(
+    Release,
+    { appId, env, status: ReleaseStatus.SUCCEEDED, id: { $lt: beforeId } },
+    { ...plain, orderBy: { id: 'desc' }, connectionType: 'write' },
+  );
 }
 
 /** Adds progress entry `seq` of a release to `em`'s transaction. */
-export async function insertProgress(em: EntityManager, releaseId: number, seq: number, kind: ProgressKind, message: string, state: ReleaseState): Promise<void> {
+export async function insertProgress(
+  em: EntityManager,
+  releaseId: number,
+  seq: number,
+  kind: ProgressKind,
+  message: string,
+  state: ReleaseState,
+): Promise<void> {
   await em.insert(ReleaseProgressRow, { releaseId, seq, kind, message, state, at: new Date() });
 }
 
 export function toProgressRecord(r: ReleaseProgressRow): ReleaseProgressRecord {
-  return { releaseId: r.releaseId, seq: r.seq, kind: r.kind, message: r.message, at: new Date(r.at), state: r.state };
+  return {
+    releaseId: r.releaseId,
+    seq: r.seq,
+    kind: r.kind,
+    message: r.message,
+    at: new Date(r.at),
+    state: r.state,
+  };
 }
 
 /** Progress entries of a release with `afterSeq < seq ≤ upToSeq`, in order, at most `limit`. */
-export async function findProgress(em: EntityManager, releaseId: number, afterSeq: number, limit: number, upToSeq?: number): Promise<ReleaseProgressRecord[]> {
+export async function findProgress(
+  em: EntityManager,
+  releaseId: number,
+  afterSeq: number,
+  limit: number,
+  upToSeq?: number,
+): Promise<ReleaseProgressRecord[]> {
   const seq = upToSeq != null ? { $gt: afterSeq, $lte: upToSeq } : { $gt: afterSeq };
-  const rows = await em.find(ReleaseProgressRow, { releaseId, seq }, { ...plain, orderBy: { seq: 'asc' }, limit, connectionType: 'write' });
+  const rows = await em.find(
+    ReleaseProgressRow,
+    { releaseId, seq },
+    { ...plain, orderBy: { seq: 'asc' }, limit, connectionType: 'write' },
+  );
   return rows.map(toProgressRecord);
 }
 
 /** The newest progress sequence of each release (one statement). */
-export async function progressHeads(em: EntityManager, ids: number[]): Promise<Map<number, number>> {
+export async function progressHeads(
+  em: EntityManager,
+  ids: number[],
+): Promise<Map<number, number>> {
   if (!ids.length) return new Map();
-  const rows = await em.find(Release, { id: { $in: ids } }, { ...plain, fields: ['id', 'progressSeq'], connectionType: 'write' });
+  const rows = await em.find(
+    Release,
+    { id: { $in: ids } },
+    { ...plain, fields: ['id', 'progressSeq'], connectionType: 'write' },
+  );
   return new Map(rows.map((r) => [r.id, r.progressSeq]));
 }

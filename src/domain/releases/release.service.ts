@@ -16,20 +16,40 @@ import { DomainError, badInput, conflict } from '../shared/errors.js';
 import { toGlobalId } from '../shared/global-id.js';
 import { BuildStatus } from '../builds/build-model.js';
 import { findBuild } from '../builds/build.repository.js';
-import { buildGlobalId, createBuildOp, requestBuildCancel, unbuildableReason } from '../builds/build.service.js';
+import {
+  buildGlobalId,
+  createBuildOp,
+  requestBuildCancel,
+  unbuildableReason,
+} from '../builds/build.service.js';
 import { Release } from './release.entity.js';
 import {
-  ProgressKind, ReleaseStatus, StepStatus, isTerminal, type ReleaseRecord, type ReleaseSpec, type ReleaseStep,
+  ProgressKind,
+  ReleaseStatus,
+  StepStatus,
+  isTerminal,
+  type ReleaseRecord,
+  type ReleaseSpec,
+  type ReleaseStep,
 } from './release-model.js';
 import {
-  activeKeyOf, findActiveRelease, findLastSucceeded, findRelease, insertProgress, listReleaseRows, stateOf, toReleaseRecord, type ReleaseFilter,
+  activeKeyOf,
+  findActiveRelease,
+  findLastSucceeded,
+  findRelease,
+  insertProgress,
+  listReleaseRows,
+  stateOf,
+  toReleaseRecord,
+  type ReleaseFilter,
 } from './release.repository.js';
 
 // An OCI image reference, loosely: no whitespace or control characters, at most 512 characters.
 const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/;
 
 /** Whether `image` is an image reference Phantom will apply. */
-export const isValidImage = (image: string): boolean => image.length > 0 && image.length <= 512 && IMAGE.test(image);
+export const isValidImage = (image: string): boolean =>
+  image.length > 0 && image.length <= 512 && IMAGE.test(image);
 
 /** The global id of a release (event payloads and links carry it). */
 export const releaseGlobalId = (id: number): string => toGlobalId('Release', id);
@@ -56,14 +76,28 @@ export interface NewRelease {
 }
 
 /** The steps a release will take, planned when it is created (the API shows the plan at once). */
-export function planSteps(env: Environment, strategy: ReleaseStrategy, awaitBuild = false): ReleaseStep[] {
-  const step = (name: ReleaseStep['name'], t?: { cluster: string; namespace: string }): ReleaseStep => ({
-    name, cluster: t?.cluster ?? null, namespace: t?.namespace ?? null, status: StepStatus.PENDING, startedAt: null, finishedAt: null, message: null,
+export function planSteps(
+  env: Environment,
+  strategy: ReleaseStrategy,
+  awaitBuild = false,
+): ReleaseStep[] {
+  const step = (
+    name: ReleaseStep['name'],
+    t?: { cluster: string; namespace: string },
+  ): ReleaseStep => ({
+    name,
+    cluster: t?.cluster ?? null,
+    namespace: t?.namespace ?? null,
+    status: StepStatus.PENDING,
+    startedAt: null,
+    finishedAt: null,
+    message: null,
   });
   const steps: ReleaseStep[] = awaitBuild ? [step('build'), step('precheck')] : [step('precheck')];
   if (env.requiresApproval) steps.push(step('approval'));
   const first = env.targets[0];
-  if (strategy === ReleaseStrategy.CANARY && first) steps.push(step('canary', first), step('pause', first));
+  if (strategy === ReleaseStrategy.CANARY && first)
+    steps.push(step('canary', first), step('pause', first));
   for (const t of env.targets) steps.push(step('deploy', t));
   if (strategy === ReleaseStrategy.CANARY && first) steps.push(step('cleanup', first));
   return steps;
@@ -73,8 +107,13 @@ export function planSteps(env: Environment, strategy: ReleaseStrategy, awaitBuil
 export function specOf(app: AppRecord, image: string): ReleaseSpec {
   const rc = app.releaseConfig;
   return {
-    image, container: app.container, strategy: rc.strategy, autoRollback: rc.autoRollback,
-    progressDeadlineSeconds: rc.progressDeadlineSeconds, canaryReplicas: rc.canaryReplicas, canaryPauseSeconds: rc.canaryPauseSeconds,
+    image,
+    container: app.container,
+    strategy: rc.strategy,
+    autoRollback: rc.autoRollback,
+    progressDeadlineSeconds: rc.progressDeadlineSeconds,
+    canaryReplicas: rc.canaryReplicas,
+    canaryPauseSeconds: rc.canaryPauseSeconds,
   };
 }
 
@@ -89,26 +128,57 @@ async function requireEnvironment(em: EntityManager, name: string): Promise<Envi
  * transaction. A second active release of the app in that env is refused by the unique
  * active key: CONFLICT naming the one that runs.
  */
-export async function createReleaseOp(em: EntityManager, deps: DomainDeps, n: NewRelease): Promise<ReleaseRecord> {
+export async function createReleaseOp(
+  em: EntityManager,
+  deps: DomainDeps,
+  n: NewRelease,
+): Promise<ReleaseRecord> {
   let created: Release;
   try {
     created = await em.transactional(async (tx) => {
       const r = tx.create(Release, {
-        appId: n.app.id, app: n.app.name, env: n.env.name, image: n.spec.image, status: ReleaseStatus.PENDING,
-        strategy: n.spec.strategy, spec: n.spec, targets: n.env.targets.map((t) => ({ cluster: t.cluster, namespace: t.namespace })),
-        steps: planSteps(n.env, n.spec.strategy, n.awaitBuild), clusters: [], prechecks: [], description: n.description,
-        createdBy: n.requester.username, createdById: n.requester.id, rollbackOf: n.rollbackOf ?? null, buildId: n.buildId ?? null,
-        activeKey: activeKeyOf(n.app.id, n.env.name), progressSeq: 1,
+        appId: n.app.id,
+        app: n.app.name,
+        env: n.env.name,
+        image: n.spec.image,
+        status: ReleaseStatus.PENDING,
+        strategy: n.spec.strategy,
+        spec: n.spec,
+        targets: n.env.targets.map((t) => ({ cluster: t.cluster, namespace: t.namespace })),
+        steps: planSteps(n.env, n.spec.strategy, n.awaitBuild),
+        clusters: [],
+        prechecks: [],
+        description: n.description,
+        createdBy: n.requester.username,
+        createdById: n.requester.id,
+        rollbackOf: n.rollbackOf ?? null,
+        buildId: n.buildId ?? null,
+        activeKey: activeKeyOf(n.app.id, n.env.name),
+        progressSeq: 1,
       });
       tx.persist(r);
       await tx.flush();
       const what = n.awaitBuild ? `the default branch's build` : n.spec.image;
-      await insertProgress(tx, r.id, 1, ProgressKind.CREATED, `Release of ${what} to ${n.env.name} requested by ${n.requester.username}`, stateOf(r));
+      await insertProgress(
+        tx,
+        r.id,
+        1,
+        ProgressKind.CREATED,
+        `Release of ${what} to ${n.env.name} requested by ${n.requester.username}`,
+        stateOf(r),
+      );
       recordEvent(tx, {
-        type: PlatformEventType.RELEASE_CREATED, actor: n.requester.username, app: n.app.name, env: n.env.name,
+        type: PlatformEventType.RELEASE_CREATED,
+        actor: n.requester.username,
+        app: n.app.name,
+        env: n.env.name,
         payload: {
-          releaseId: releaseGlobalId(r.id), image: n.spec.image, strategy: n.spec.strategy, status: ReleaseStatus.PENDING,
-          ...(n.rollbackOf ? { rollbackOf: releaseGlobalId(n.rollbackOf) } : {}), ...(n.buildId ? { buildId: buildGlobalId(n.buildId) } : {}),
+          releaseId: releaseGlobalId(r.id),
+          image: n.spec.image,
+          strategy: n.spec.strategy,
+          status: ReleaseStatus.PENDING,
+          ...(n.rollbackOf ? { rollbackOf: releaseGlobalId(n.rollbackOf) } : {}),
+          ...(n.buildId ? { buildId: buildGlobalId(n.buildId) } : {}),
         },
       });
       return r;
@@ -133,37 +203,75 @@ export async function createReleaseOp(em: EntityManager, deps: DomainDeps, n: Ne
  * `buildId` (a SUCCEEDED build of the same app); with neither, the release builds the app's
  * default branch first (status BUILDING) and goes on when that build succeeds.
  */
-export async function createRelease(ctx: DomainContext, input: CreateReleaseInput): Promise<ReleaseRecord> {
+export async function createRelease(
+  ctx: DomainContext,
+  input: CreateReleaseInput,
+): Promise<ReleaseRecord> {
   const viewer = requireWriter(ctx.viewer);
   const app = await getApp(ctx, input.app);
   if (!app) throw new DomainError('NOT_FOUND', `App "${input.app}" not found.`, { field: 'app' });
   await requireAppRole(ctx, app, AppRole.DEVELOPER);
   const env = await requireEnvironment(ctx.em, input.env);
   const image = input.image?.trim() ?? '';
-  if (image && input.buildId != null) throw badInput('buildId', 'Give `image` or `buildId`, not both.');
-  if (image && !isValidImage(image)) throw badInput('image', `"${image}" is not a valid container image reference.`);
-  if (input.description != null && input.description.length > 2000) throw badInput('description', 'description is at most 2000 characters.');
-  if (!env.targets.length) throw badInput('env', `Environment "${env.name}" has no deploy targets.`);
+  if (image && input.buildId != null)
+    throw badInput('buildId', 'Give `image` or `buildId`, not both.');
+  if (image && !isValidImage(image))
+    throw badInput('image', `"${image}" is not a valid container image reference.`);
+  if (input.description != null && input.description.length > 2000)
+    throw badInput('description', 'description is at most 2000 characters.');
+  if (!env.targets.length)
+    throw badInput('env', `Environment "${env.name}" has no deploy targets.`);
   const requester = { id: viewer.userId, username: viewer.username };
   const description = input.description ?? '';
-  if (image) return createReleaseOp(ctx.em, ctx.deps, { app, env, spec: specOf(app, image), description, requester });
+  if (image)
+    return createReleaseOp(ctx.em, ctx.deps, {
+      app,
+      env,
+      spec: specOf(app, image),
+      description,
+      requester,
+    });
   if (input.buildId != null) {
     const id = Number(input.buildId);
     const b = Number.isSafeInteger(id) ? await findBuild(ctx.em, id) : null;
     if (!b) throw new DomainError('NOT_FOUND', 'Build not found.', { field: 'buildId' });
-    if (b.appId !== app.id) throw badInput('buildId', `Build #${b.number} is a build of "${b.app}", not of "${app.name}".`);
+    if (b.appId !== app.id)
+      throw badInput(
+        'buildId',
+        `Build #${b.number} is a build of "${b.app}", not of "${app.name}".`,
+      );
     if (b.status !== BuildStatus.SUCCEEDED || !b.image) {
-      throw badInput('buildId', `Build #${b.number} of ${b.app} is ${b.status}: only a SUCCEEDED build can be released.`);
+      throw badInput(
+        'buildId',
+        `Build #${b.number} of ${b.app} is ${b.status}: only a SUCCEEDED build can be released.`,
+      );
     }
-    return createReleaseOp(ctx.em, ctx.deps, { app, env, spec: specOf(app, b.image), description, requester, buildId: b.id });
+    return createReleaseOp(ctx.em, ctx.deps, {
+      app,
+      env,
+      spec: specOf(app, b.image),
+      description,
+      requester,
+      buildId: b.id,
+    });
   }
   // Neither image nor build: build the default branch first.
   const why = await unbuildableReason(ctx.em, app.id);
-  if (why) throw badInput('image', `Give \`image\` or \`buildId\`; the default branch cannot be built: ${why}`);
+  if (why)
+    throw badInput(
+      'image',
+      `Give \`image\` or \`buildId\`; the default branch cannot be built: ${why}`,
+    );
   const build = await createBuildOp(ctx.em, ctx.deps, { app, ref: null, requester });
   try {
     return await createReleaseOp(ctx.em, ctx.deps, {
-      app, env, spec: specOf(app, ''), description: description || `Build #${build.number} of the default branch, then release`, requester, buildId: build.id, awaitBuild: true,
+      app,
+      env,
+      spec: specOf(app, ''),
+      description: description || `Build #${build.number} of the default branch, then release`,
+      requester,
+      buildId: build.id,
+      awaitBuild: true,
     });
   } catch (e) {
     // No release waits for it (e.g. another release is active): the build is not wanted.
@@ -199,7 +307,12 @@ export interface ReleasePage {
 }
 
 /** Newest first; `beforeId` is the last id of the previous page. An unknown app is an empty page. */
-export async function listReleases(ctx: DomainContext, filter: ReleaseListFilter, first: number, beforeId?: number): Promise<ReleasePage> {
+export async function listReleases(
+  ctx: DomainContext,
+  filter: ReleaseListFilter,
+  first: number,
+  beforeId?: number,
+): Promise<ReleasePage> {
   requireViewer(ctx.viewer);
   const f: ReleaseFilter = { env: filter.env, status: filter.status, createdBy: filter.createdBy };
   if (filter.app != null) {
@@ -220,8 +333,13 @@ export async function cancelRelease(ctx: DomainContext, id: number): Promise<Rel
   const r = await requireRelease(ctx, id);
   await requireAppRole(ctx, { id: r.appId, name: r.app }, AppRole.DEVELOPER);
   if (isTerminal(r.status)) throw conflict(`Release #${r.id} already ended (${r.status}).`);
-  if (r.status === ReleaseStatus.ROLLING_BACK) throw conflict(`Release #${r.id} is rolling back already.`);
-  const changed = await ctx.em.nativeUpdate(Release, { id: r.id, activeKey: { $ne: null } }, { cancelRequested: true, nextRunAt: null });
+  if (r.status === ReleaseStatus.ROLLING_BACK)
+    throw conflict(`Release #${r.id} is rolling back already.`);
+  const changed = await ctx.em.nativeUpdate(
+    Release,
+    { id: r.id, activeKey: { $ne: null } },
+    { cancelRequested: true, nextRunAt: null },
+  );
   if (!changed) throw conflict(`Release #${r.id} already ended.`);
   ctx.deps.onReleaseSignal?.(r.id);
   return toReleaseRecord({ ...r, cancelRequested: true } as Release);
@@ -232,9 +350,16 @@ export async function promoteRelease(ctx: DomainContext, id: number): Promise<Re
   const r = await requireRelease(ctx, id);
   await requireAppRole(ctx, { id: r.appId, name: r.app }, AppRole.DEVELOPER);
   if (r.status !== ReleaseStatus.PAUSED) {
-    throw conflict(`Release #${r.id} is ${r.status}: only a canary release that is PAUSED can be promoted.`, { status: r.status });
+    throw conflict(
+      `Release #${r.id} is ${r.status}: only a canary release that is PAUSED can be promoted.`,
+      { status: r.status },
+    );
   }
-  await ctx.em.nativeUpdate(Release, { id: r.id, status: ReleaseStatus.PAUSED }, { promoteRequested: true, nextRunAt: null });
+  await ctx.em.nativeUpdate(
+    Release,
+    { id: r.id, status: ReleaseStatus.PAUSED },
+    { promoteRequested: true, nextRunAt: null },
+  );
   ctx.deps.onReleaseSignal?.(r.id);
   return toReleaseRecord(r);
 }
@@ -248,23 +373,34 @@ export async function rollbackRelease(ctx: DomainContext, id: number): Promise<R
   const viewer = requireWriter(ctx.viewer);
   const r = await requireRelease(ctx, id);
   const app = await getApp(ctx, r.app);
-  if (!app || app.id !== r.appId) throw conflict(`App "${r.app}" of release #${r.id} no longer exists.`);
+  if (!app || app.id !== r.appId)
+    throw conflict(`App "${r.app}" of release #${r.id} no longer exists.`);
   await requireAppRole(ctx, app, AppRole.DEVELOPER);
   const good = await findLastSucceeded(ctx.em, r.appId, r.env, r.id);
-  if (!good) throw conflict(`No release of "${r.app}" in ${r.env} succeeded before #${r.id}: there is nothing to roll back to.`);
+  if (!good)
+    throw conflict(
+      `No release of "${r.app}" in ${r.env} succeeded before #${r.id}: there is nothing to roll back to.`,
+    );
   const env = await requireEnvironment(ctx.em, r.env);
-  const strategy = good.spec.strategy === ReleaseStrategy.CANARY ? ReleaseStrategy.ROLLING : good.spec.strategy;
+  const strategy =
+    good.spec.strategy === ReleaseStrategy.CANARY ? ReleaseStrategy.ROLLING : good.spec.strategy;
   return createReleaseOp(ctx.em, ctx.deps, {
-    app, env, spec: { ...good.spec, strategy }, rollbackOf: r.id, requester: { id: viewer.userId, username: viewer.username },
+    app,
+    env,
+    spec: { ...good.spec, strategy },
+    rollbackOf: r.id,
+    requester: { id: viewer.userId, username: viewer.username },
     description: `Rollback of #${r.id} to #${good.id} (${good.image})`,
   });
 }
 
 /** Checks a `releaseProgress` subscription: signed in, and the release exists. */
-export async function authorizeReleaseProgress(ctx: DomainContext, id: number): Promise<ReleaseRecord> {
+export async function authorizeReleaseProgress(
+  ctx: DomainContext,
+  id: number,
+): Promise<ReleaseRecord> {
   return toReleaseRecord(await requireRelease(ctx, id));
 }
-
 
 /**
  * Whether the viewer may start releases of the app (`createRelease`): a WRITE credential and
@@ -293,9 +429,11 @@ export async function viewerMayActOnRelease(
   const v = ctx.viewer;
   if (!v || !canWrite(v)) return false;
   const stateAllows =
-    action === 'cancel' ? !isTerminal(r.status) && r.status !== ReleaseStatus.ROLLING_BACK && !r.cancelRequested
-    : action === 'promote' ? r.status === ReleaseStatus.PAUSED
-    : isTerminal(r.status);
+    action === 'cancel'
+      ? !isTerminal(r.status) && r.status !== ReleaseStatus.ROLLING_BACK && !r.cancelRequested
+      : action === 'promote'
+        ? r.status === ReleaseStatus.PAUSED
+        : isTerminal(r.status);
   if (!stateAllows) return false;
   if (!(await viewerMayRelease(ctx, r.appId))) return false;
   // A rollback needs an earlier release that SUCCEEDED to go back to (else rollbackRelease is CONFLICT).

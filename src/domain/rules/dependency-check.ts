@@ -11,9 +11,13 @@ import { exemption } from './whitelist.js';
 export const dependencyRuleName = (name: string): string => `dependency-rule:${name}`;
 
 /** Why `dep` breaks `rule`, or null when it does not. */
-function violation(dep: Dependency, rule: Pick<DependencyRuleRecord, 'minVersion' | 'bannedVersions'>): string | null {
+function violation(
+  dep: Dependency,
+  rule: Pick<DependencyRuleRecord, 'minVersion' | 'bannedVersions'>,
+): string | null {
   const banned = rule.bannedVersions.find((b) => compareMavenVersions(dep.version, b) === 0);
-  if (banned !== undefined) return `${dep.name} ${dep.version} (${dep.path}) is a banned version (${banned})`;
+  if (banned !== undefined)
+    return `${dep.name} ${dep.version} (${dep.path}) is a banned version (${banned})`;
   if (rule.minVersion && compareMavenVersions(dep.version, rule.minVersion) < 0) {
     return `${dep.name} ${dep.version} (${dep.path}) is below the minimum safe version ${rule.minVersion}`;
   }
@@ -28,7 +32,10 @@ function violation(dep: Dependency, rule: Pick<DependencyRuleRecord, 'minVersion
  */
 export function checkDependencies(
   deps: readonly Dependency[],
-  rules: readonly Pick<DependencyRuleRecord, 'name' | 'artifact' | 'minVersion' | 'bannedVersions' | 'message'>[],
+  rules: readonly Pick<
+    DependencyRuleRecord,
+    'name' | 'artifact' | 'minVersion' | 'bannedVersions' | 'message'
+  >[],
   whitelist: readonly Pick<WhitelistEntryRecord, 'appId' | 'rule' | 'expiresAt' | 'reason'>[],
   app: { id: number; name: string },
   now: Date,
@@ -38,17 +45,31 @@ export function checkDependencies(
     const artifact = rule.artifact.toLowerCase();
     const found = deps.filter((d) => d.name.toLowerCase() === artifact);
     const problems = found.map((d) => violation(d, rule)).filter((p): p is string => p !== null);
-    if (!found.length) return { rule: name, passed: true, message: `No ${rule.artifact} among the ${deps.length} dependencies scanned.` };
+    if (!found.length)
+      return {
+        rule: name,
+        passed: true,
+        message: `No ${rule.artifact} among the ${deps.length} dependencies scanned.`,
+      };
     if (!problems.length) {
-      return { rule: name, passed: true, message: `${found.map((d) => `${d.name} ${d.version}`).join(', ')}: allowed.` };
+      return {
+        rule: name,
+        passed: true,
+        message: `${found.map((d) => `${d.name} ${d.version}`).join(', ')}: allowed.`,
+      };
     }
     const exempt = exemption(whitelist, app.id, rule.name, now);
     if (exempt) {
       return {
-        rule: name, passed: true,
+        rule: name,
+        passed: true,
         message: `Whitelist applied: ${app.name} is exempt from "${rule.name}" until ${exempt.expiresAt.toISOString()} (${exempt.reason}); otherwise: ${problems.join('; ')}.`,
       };
     }
-    return { rule: name, passed: false, message: `${problems.join('; ')}.${rule.message ? ` ${rule.message}` : ''}` };
+    return {
+      rule: name,
+      passed: false,
+      message: `${problems.join('; ')}.${rule.message ? ` ${rule.message}` : ''}`,
+    };
   });
 }

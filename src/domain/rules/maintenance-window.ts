@@ -40,20 +40,28 @@ function weeklyOccurrence(weekly: WeeklyRange, zone: string, now: Date): Occurre
     const endDay = crossesMidnight ? day.plus({ days: 1 }) : day;
     const end = endDay.set({ hour: Math.floor(endMin / 60), minute: endMin % 60 });
     const t = now.getTime();
-    if (t >= start.toMillis() && t < end.toMillis()) return { start: start.toJSDate(), end: end.toJSDate() };
+    if (t >= start.toMillis() && t < end.toMillis())
+      return { start: start.toJSDate(), end: end.toJSDate() };
   }
   return null;
 }
 
 /** The occurrence of `w` that contains `now`, or null when the window is not active then. */
-export function activeOccurrence(w: Pick<MaintenanceWindowRecord, 'startsAt' | 'endsAt' | 'weekly' | 'timezone'>, now: Date): Occurrence | null {
+export function activeOccurrence(
+  w: Pick<MaintenanceWindowRecord, 'startsAt' | 'endsAt' | 'weekly' | 'timezone'>,
+  now: Date,
+): Occurrence | null {
   if (w.weekly) return weeklyOccurrence(w.weekly, w.timezone, now);
   if (!w.startsAt || !w.endsAt) return null;
   return now >= w.startsAt && now < w.endsAt ? { start: w.startsAt, end: w.endsAt } : null;
 }
 
 /** Whether `w` applies to releases of `app` to `env` (its envs, and its apps or every app). */
-export function windowCovers(w: Pick<MaintenanceWindowRecord, 'envs' | 'apps'>, app: string, env: string): boolean {
+export function windowCovers(
+  w: Pick<MaintenanceWindowRecord, 'envs' | 'apps'>,
+  app: string,
+  env: string,
+): boolean {
   return w.envs.includes(env) && (w.apps.length === 0 || w.apps.includes(app));
 }
 

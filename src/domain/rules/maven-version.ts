@@ -16,7 +16,10 @@
  * milestone-1. A number beats a qualifier and a sub-list at the same place.
  */
 
-type Item = { kind: 'int'; value: bigint } | { kind: 'string'; value: string } | { kind: 'list'; items: Item[] };
+type Item =
+  | { kind: 'int'; value: bigint }
+  | { kind: 'string'; value: string }
+  | { kind: 'list'; items: Item[] };
 
 const QUALIFIERS = ['alpha', 'beta', 'milestone', 'rc', 'snapshot', '', 'sp'];
 const ALIASES: Record<string, string> = { ga: '', final: '', release: '', cr: 'rc' };
@@ -38,7 +41,8 @@ function stringItem(raw: string, followedByDigit: boolean): Item {
   return { kind: 'string', value: v };
 }
 
-const parseItem = (isDigit: boolean, buf: string): Item => (isDigit ? { kind: 'int', value: BigInt(buf) } : stringItem(buf, false));
+const parseItem = (isDigit: boolean, buf: string): Item =>
+  isDigit ? { kind: 'int', value: BigInt(buf) } : stringItem(buf, false);
 
 function isNull(item: Item): boolean {
   if (item.kind === 'int') return item.value === 0n;
@@ -109,7 +113,8 @@ function compareItem(a: Item, b: Item | null): number {
   }
   if (a.kind === 'string') {
     if (!b) return cmpStr(comparableQualifier(a.value), RELEASE_INDEX); // 1-rc < 1, 1-sp > 1
-    if (b.kind === 'string') return cmpStr(comparableQualifier(a.value), comparableQualifier(b.value));
+    if (b.kind === 'string')
+      return cmpStr(comparableQualifier(a.value), comparableQualifier(b.value));
     return -1; // 1.any < 1.1, 1.any < 1-1
   }
   if (!b) return a.items.length === 0 ? 0 : compareItem(a.items[0]!, null);
@@ -135,9 +140,12 @@ export function compareMavenVersions(a: string, b: string): number {
 
 /** Maven's canonical form of a version (`1.0.0.Final` → `1`, `2.0-RC1` → `2-rc-1`). */
 export function canonicalMavenVersion(version: string): string {
-  const show = (items: Item[]): string => items.map((it, i) => {
-    const s = it.kind === 'list' ? show(it.items) : String(it.value);
-    return i === 0 ? s : `${it.kind === 'list' ? '-' : '.'}${s}`;
-  }).join('');
+  const show = (items: Item[]): string =>
+    items
+      .map((it, i) => {
+        const s = it.kind === 'list' ? show(it.items) : String(it.value);
+        return i === 0 ? s : `${it.kind === 'list' ? '-' : '.'}${s}`;
+      })
+      .join('');
   return show(parse(version));
 }

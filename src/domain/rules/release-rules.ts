@@ -25,42 +25,61 @@ export interface ReleaseRuleSubject {
 }
 
 /** Every admin rule's result for releasing `app` to `env` at `now`. */
-export async function evaluateReleaseRules(em: EntityManager, s: ReleaseRuleSubject): Promise<PrecheckResult[]> {
+export async function evaluateReleaseRules(
+  em: EntityManager,
+  s: ReleaseRuleSubject,
+): Promise<PrecheckResult[]> {
   // One after another: the embedded mode's SQLite has one connection.
   const windows = await loadMaintenanceWindows(em, { primary: true });
   const rules = await loadDependencyRules(em, { primary: true });
   const whitelist = await loadWhitelist(em, { primary: true, appId: s.appId });
   const results: PrecheckResult[] = [];
   const covering = windows.filter((w) => windowCovers(w, s.app, s.env));
-  if (!covering.length) results.push({ rule: 'maintenance-windows', passed: true, message: `No maintenance window covers ${s.app} in ${s.env}.` });
+  if (!covering.length)
+    results.push({
+      rule: 'maintenance-windows',
+      passed: true,
+      message: `No maintenance window covers ${s.app} in ${s.env}.`,
+    });
   for (const w of covering) {
     const rule = windowRuleName(w.name);
     const active = activeOccurrence(w, s.now);
     if (!active) {
-      results.push({ rule, passed: true, message: `Maintenance window "${w.name}" is not active now.` });
+      results.push({
+        rule,
+        passed: true,
+        message: `Maintenance window "${w.name}" is not active now.`,
+      });
       continue;
     }
     const until = describeInstant(active.end, w.timezone);
     const exempt = exemption(whitelist, s.appId, w.name, s.now);
-    results.push(exempt
-      ? {
-        rule, passed: true,
-        message: `Maintenance window "${w.name}" (${w.reason}) is active until ${until}, but the whitelist applied: ${s.app} is exempt until ${exempt.expiresAt.toISOString()} (${exempt.reason}).`,
-      }
-      : {
-        rule, passed: false,
-        message: `Maintenance window "${w.name}" is active: ${w.reason}. It ends ${until}. Release after that, or ask an admin for a whitelist entry of ${s.app} for "${w.name}".`,
-      });
+    results.push(
+      exempt
+        ? {
+            rule,
+            passed: true,
+            message: `Maintenance window "${w.name}" (${w.reason}) is active until ${until}, but the whitelist applied: ${s.app} is exempt until ${exempt.expiresAt.toISOString()} (${exempt.reason}).`,
+          }
+        : {
+            rule,
+            passed: false,
+            message: `Maintenance window "${w.name}" is active: ${w.reason}. It ends ${until}. Release after that, or ask an admin for a whitelist entry of ${s.app} for "${w.name}".`,
+          },
+    );
   }
   if (s.dependencies == null) {
     results.push({
-      rule: 'dependency-rules', passed: true,
+      rule: 'dependency-rules',
+      passed: true,
       message: rules.length
         ? `No build artifacts were scanned (the release names an image, not a build): ${rules.length} dependency rule(s) not evaluated.`
         : 'No dependency rules.',
     });
   } else {
-    results.push(...checkDependencies(s.dependencies, rules, whitelist, { id: s.appId, name: s.app }, s.now));
+    results.push(
+      ...checkDependencies(s.dependencies, rules, whitelist, { id: s.appId, name: s.app }, s.now),
+    );
   }
   return results;
 }

@@ -17,7 +17,13 @@ export enum Weekday {
 
 /** ISO weekday numbers (luxon's `weekday`: Monday = 1 … Sunday = 7). */
 export const WEEKDAY_NUMBER: Record<Weekday, number> = {
-  [Weekday.MON]: 1, [Weekday.TUE]: 2, [Weekday.WED]: 3, [Weekday.THU]: 4, [Weekday.FRI]: 5, [Weekday.SAT]: 6, [Weekday.SUN]: 7,
+  [Weekday.MON]: 1,
+  [Weekday.TUE]: 2,
+  [Weekday.WED]: 3,
+  [Weekday.THU]: 4,
+  [Weekday.FRI]: 5,
+  [Weekday.SAT]: 6,
+  [Weekday.SUN]: 7,
 };
 
 /**

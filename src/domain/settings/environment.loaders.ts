@@ -16,15 +16,27 @@ export interface EnvironmentRecord {
  *
  * @param readPrimary asked at load time: true during a mutation, so it sees its own writes.
  */
-export function createEnvironmentLoaders(em: EntityManager, readPrimary: () => boolean = () => false) {
+export function createEnvironmentLoaders(
+  em: EntityManager,
+  readPrimary: () => boolean = () => false,
+) {
   return {
     environmentByName: new DataLoader<string, EnvironmentRecord | null>(async (names) => {
-      const rows = await em.find(Environment, { name: { $in: [...names] } }, {
-        fields: ['id', 'name', 'requiresApproval', 'targets'],
-        connectionType: readPrimary() ? 'write' : undefined,
-        disableIdentityMap: true,
-      });
-      const byName = new Map(rows.map((e) => [e.name, { id: e.id, name: e.name, requiresApproval: e.requiresApproval, targets: e.targets }]));
+      const rows = await em.find(
+        Environment,
+        { name: { $in: [...names] } },
+        {
+          fields: ['id', 'name', 'requiresApproval', 'targets'],
+          connectionType: readPrimary() ? 'write' : undefined,
+          disableIdentityMap: true,
+        },
+      );
+      const byName = new Map(
+        rows.map((e) => [
+          e.name,
+          { id: e.id, name: e.name, requiresApproval: e.requiresApproval, targets: e.targets },
+        ]),
+      );
       return names.map((n) => byName.get(n) ?? null);
     }),
   };

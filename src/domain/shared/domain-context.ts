@@ -11,7 +11,10 @@ import type { TicketDecisionHook } from '../tickets/ticket.record.js';
  * throws (e.g. CONFLICT) to refuse. Modules that the apps module must not import (workloads)
  * register theirs at start.
  */
-export type AppDeletionGuard = (ctx: DomainContext, app: { id: number; name: string }) => Promise<void>;
+export type AppDeletionGuard = (
+  ctx: DomainContext,
+  app: { id: number; name: string },
+) => Promise<void>;
 
 /** Process-wide dependencies of the domain services (one set per running Phantom). */
 export interface DomainDeps {

@@ -26,8 +26,10 @@ export class DomainError extends Error {
 
 export const unauthenticated = (msg = 'Sign in first: send "Authorization: Bearer <token>".') =>
   new DomainError('UNAUTHENTICATED', msg);
-export const forbidden = (msg = 'You are not allowed to do this.') => new DomainError('FORBIDDEN', msg);
+export const forbidden = (msg = 'You are not allowed to do this.') =>
+  new DomainError('FORBIDDEN', msg);
 export const notFound = (what: string) => new DomainError('NOT_FOUND', `${what} not found.`);
-export const badInput = (field: string, msg: string) => new DomainError('BAD_USER_INPUT', msg, { field });
+export const badInput = (field: string, msg: string) =>
+  new DomainError('BAD_USER_INPUT', msg, { field });
 export const conflict = (msg: string, details: Record<string, unknown> = {}) =>
   new DomainError('CONFLICT', msg, details);

@@ -1,4 +1,12 @@
-import { BigIntType, Entity, Enum, Index, OptionalProps, PrimaryKey, Property } from '@mikro-orm/core';
+import {
+  BigIntType,
+  Entity,
+  Enum,
+  Index,
+  OptionalProps,
+  PrimaryKey,
+  Property,
+} from '@mikro-orm/core';
 import { AppRole } from '../apps/app-kind.js';
 import { TicketKind, TicketStatus } from './ticket-kind.js';
 
@@ -15,7 +23,8 @@ import { TicketKind, TicketStatus } from './ticket-kind.js';
 @Index({ properties: ['requesterId'] })
 @Index({ properties: ['releaseId'] })
 export class Ticket {
-  [OptionalProps]?: 'createdAt' | 'status' | 'releaseId' | 'role' | 'decidedBy' | 'comment' | 'decidedAt';
+  [OptionalProps]?:
+    'createdAt' | 'status' | 'releaseId' | 'role' | 'decidedBy' | 'comment' | 'decidedAt';
 
   @PrimaryKey({ type: 'integer', autoincrement: true })
   id!: number;

@@ -35,4 +35,9 @@ export interface TicketRecord {
  * caller's answer. `actor` is the decider's username. Registered per kind in
  * `DomainDeps.ticketDecisionHooks`.
  */
-export type TicketDecisionHook = (em: EntityManager, ticket: TicketRecord, decision: 'APPROVED' | 'REJECTED', actor: string) => Promise<void>;
+export type TicketDecisionHook = (
+  em: EntityManager,
+  ticket: TicketRecord,
+  decision: 'APPROVED' | 'REJECTED',
+  actor: string,
+) => Promise<void>;

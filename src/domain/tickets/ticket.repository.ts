@@ -11,22 +11,40 @@ import type { TicketRecord } from './ticket.record.js';
 import type { AppRole } from '../apps/app-kind.js';
 
 /** OPEN past its expiry reads EXPIRED: the row is marked later (lazily), the answer is right now. */
-export function effectiveStatus(t: { status: TicketStatus; expiresAt: Date }, now: Date): TicketStatus {
-  return t.status === TicketStatus.OPEN && t.expiresAt.getTime() <= now.getTime() ? TicketStatus.EXPIRED : t.status;
+export function effectiveStatus(
+  t: { status: TicketStatus; expiresAt: Date },
+  now: Date,
+): TicketStatus {
+  return t.status === TicketStatus.OPEN && t.expiresAt.getTime() <= now.getTime()
+    ? TicketStatus.EXPIRED
+    : t.status;
 }
 
 export function toTicketRecord(t: Ticket, now = new Date()): TicketRecord {
   return {
-    id: t.id, kind: t.kind, status: effectiveStatus(t, now), appId: t.appId, app: t.app, releaseId: t.releaseId ?? null,
-    requesterId: t.requesterId, requester: t.requester, role: t.role ?? null, reason: t.reason, decidedBy: t.decidedBy ?? null,
-    comment: t.comment ?? null, createdAt: t.createdAt, decidedAt: t.decidedAt ?? null, expiresAt: t.expiresAt,
+    id: t.id,
+    kind: t.kind,
+    status: effectiveStatus(t, now),
+    appId: t.appId,
+    app: t.app,
+    releaseId: t.releaseId ?? null,
+    requesterId: t.requesterId,
+    requester: t.requester,
+    role: t.role ?? null,
+    reason: t.reason,
+    decidedBy: t.decidedBy ?? null,
+    comment: t.comment ?? null,
+    createdAt: t.createdAt,
+    decidedAt: t.decidedAt ?? null,
+    expiresAt: t.expiresAt,
   };
 }
 
 /** Drivers hand dates back as Date (mysql2), ISO strings or epoch numbers (SQLite). */
 function asDate(v: unknown): Date {
   if (v instanceof Date) return v;
-  if (typeof v === 'number' || (typeof v === 'string' && /^\d+$/.test(v))) return new Date(Number(v));
+  if (typeof v === 'number' || (typeof v === 'string' && /^\d+$/.test(v)))
+    return new Date(Number(v));
   return new Date(String(v));
 }
 const asDateOrNull = (v: unknown): Date | null => (v == null ? null : asDate(v));
@@ -35,10 +53,21 @@ function rowToRecord(r: Record<string, unknown>, now: Date): TicketRecord {
   const status = r.status as TicketStatus;
   const expiresAt = asDate(r.expiresAt);
   return {
-    id: Number(r.id), kind: r.kind as TicketKind, status: effectiveStatus({ status, expiresAt }, now), appId: Number(r.appId), app: String(r.app),
-    releaseId: r.releaseId == null ? null : Number(r.releaseId), requesterId: Number(r.requesterId), requester: String(r.requester),
-    role: (r.role ?? null) as AppRole | null, reason: String(r.reason), decidedBy: (r.decidedBy ?? null) as string | null,
-    comment: (r.comment ?? null) as string | null, createdAt: asDate(r.createdAt), decidedAt: asDateOrNull(r.decidedAt), expiresAt,
+    id: Number(r.id),
+    kind: r.kind as TicketKind,
+    status: effectiveStatus({ status, expiresAt }, now),
+    appId: Number(r.appId),
+    app: String(r.app),
+    releaseId: r.releaseId == null ? null : Number(r.releaseId),
+    requesterId: Number(r.requesterId),
+    requester: String(r.requester),
+    role: (r.role ?? null) as AppRole | null,
+    reason: String(r.reason),
+    decidedBy: (r.decidedBy ?? null) as string | null,
+    comment: (r.comment ?? null) as string | null,
+    createdAt: asDate(r.createdAt),
+    decidedAt: asDateOrNull(r.decidedAt),
+    expiresAt,
   };
 }
 
@@ -53,17 +82,32 @@ export interface TicketQuery {
 }
 
 /** Tickets matching `q`, newest first (by id), with id below `beforeId`; `limit` rows. */
-export async function findTickets(em: EntityManager, q: TicketQuery, opts: { beforeId?: number; limit: number; now: Date }): Promise<TicketRecord[]> {
+export async function findTickets(
+  em: EntityManager,
+  q: TicketQuery,
+  opts: { beforeId?: number; limit: number; now: Date },
+): Promise<TicketRecord[]> {
   const and: Record<string, unknown>[] = [];
-  if (q.status === TicketStatus.OPEN) and.push({ status: TicketStatus.OPEN, expiresAt: { $gt: opts.now } });
-  else if (q.status === TicketStatus.EXPIRED) and.push({ $or: [{ status: TicketStatus.EXPIRED }, { status: TicketStatus.OPEN, expiresAt: { $lte: opts.now } }] });
+  if (q.status === TicketStatus.OPEN)
+    and.push({ status: TicketStatus.OPEN, expiresAt: { $gt: opts.now } });
+  else if (q.status === TicketStatus.EXPIRED)
+    and.push({
+      $or: [
+        { status: TicketStatus.EXPIRED },
+        { status: TicketStatus.OPEN, expiresAt: { $lte: opts.now } },
+      ],
+    });
   else if (q.status) and.push({ status: q.status });
   if (q.kind) and.push({ kind: q.kind });
   if (q.appId != null) and.push({ appId: q.appId });
   if (q.requesterId != null) and.push({ requesterId: q.requesterId });
   if (q.visibleTo) {
     const { userId, appIds } = q.visibleTo;
-    and.push(appIds.length ? { $or: [{ requesterId: userId }, { appId: { $in: appIds } }] } : { requesterId: userId });
+    and.push(
+      appIds.length
+        ? { $or: [{ requesterId: userId }, { appId: { $in: appIds } }] }
+        : { requesterId: userId },
+    );
   }
   if (opts.beforeId != null) and.push({ id: { $lt: opts.beforeId } });
   const rows = await (em as SqlEntityManager)
@@ -77,7 +121,15 @@ export async function findTickets(em: EntityManager, q: TicketQuery, opts: { bef
 }
 
 /** One ticket as a plain record, or null. */
-export async function findTicket(em: EntityManager, id: number, now: Date): Promise<TicketRecord | null> {
-  const rows = await (em as SqlEntityManager).createQueryBuilder(Ticket).select('*').where({ id }).execute<Record<string, unknown>[]>('all', true);
+export async function findTicket(
+  em: EntityManager,
+  id: number,
+  now: Date,
+): Promise<TicketRecord | null> {
+  const rows = await (em as SqlEntityManager)
+    .createQueryBuilder(Ticket)
+    .select('*')
+    .where({ id })
+    .execute<Record<string, unknown>[]>('all', true);
   return rows[0] ? rowToRecord(rows[0], now) : null;
 }

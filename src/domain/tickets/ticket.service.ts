@@ -10,10 +10,23 @@ import type { EntityManager, LockMode } from '@mikro-orm/core';
 import { Ticket } from './ticket.entity.js';
 import { TicketKind, TicketStatus } from './ticket-kind.js';
 import type { TicketDecisionHook, TicketRecord } from './ticket.record.js';
-import { effectiveStatus, findTicket, findTickets, toTicketRecord, type TicketQuery } from './ticket.repository.js';
+import {
+  effectiveStatus,
+  findTicket,
+  findTickets,
+  toTicketRecord,
+  type TicketQuery,
+} from './ticket.repository.js';
 import { App } from '../apps/app.entity.js';
 import { AppRole, ROLE_RANK } from '../apps/app-kind.js';
-import { forgetRoles, getApp, grantMembership, roleOn, rolesOf, type MembershipGrant } from '../apps/app.service.js';
+import {
+  forgetRoles,
+  getApp,
+  grantMembership,
+  roleOn,
+  rolesOf,
+  type MembershipGrant,
+} from '../apps/app.service.js';
 import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
 import { DomainError, badInput, conflict, forbidden, notFound } from '../shared/errors.js';
 import { requireViewer, requireWriter } from '../shared/authz.js';
@@ -46,13 +59,18 @@ export interface TicketPage {
 
 const ticketLabel = (id: number) => `Ticket #${id}`;
 
-function validateText(value: string | null | undefined, field: 'reason' | 'comment', required: boolean): string | null {
+function validateText(
+  value: string | null | undefined,
+  field: 'reason' | 'comment',
+  required: boolean,
+): string | null {
   const v = value?.trim() ?? '';
   if (!v) {
     if (required) throw badInput(field, `Give a ${field}: the people deciding read it.`);
     return null;
   }
-  if (v.length > TICKET_TEXT_MAX) throw badInput(field, `${field} is ${v.length} characters; at most ${TICKET_TEXT_MAX}.`);
+  if (v.length > TICKET_TEXT_MAX)
+    throw badInput(field, `${field} is ${v.length} characters; at most ${TICKET_TEXT_MAX}.`);
   return v;
 }
 
@@ -62,7 +80,9 @@ function expiresAtFrom(deps: DomainDeps, now: Date): Date {
 
 function ticketPayload(t: Ticket, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    ticketId: t.id, kind: t.kind, requester: t.requester,
+    ticketId: t.id,
+    kind: t.kind,
+    requester: t.requester,
     ...(t.role ? { role: t.role } : {}),
     ...(t.releaseId != null ? { releaseId: t.releaseId } : {}),
     ...extra,
@@ -70,22 +90,44 @@ function ticketPayload(t: Ticket, extra: Record<string, unknown> = {}): Record<s
 }
 
 /** Closes an OPEN ticket as the platform (no decider) and records the matching event. */
-function closeTicket(em: EntityManager, t: Ticket, status: TicketStatus.EXPIRED | TicketStatus.CANCELED, now: Date, comment: string | null): void {
+function closeTicket(
+  em: EntityManager,
+  t: Ticket,
+  status: TicketStatus.EXPIRED | TicketStatus.CANCELED,
+  now: Date,
+  comment: string | null,
+): void {
   t.status = status;
   t.decidedAt = now;
   if (comment) t.comment = comment;
-  const type = status === TicketStatus.EXPIRED ? PlatformEventType.TICKET_EXPIRED : PlatformEventType.TICKET_CANCELED;
-  recordEvent(em, { type, actor: null, app: t.app, payload: ticketPayload(t, comment ? { comment } : {}) });
+  const type =
+    status === TicketStatus.EXPIRED
+      ? PlatformEventType.TICKET_EXPIRED
+      : PlatformEventType.TICKET_CANCELED;
+  recordEvent(em, {
+    type,
+    actor: null,
+    app: t.app,
+    payload: ticketPayload(t, comment ? { comment } : {}),
+  });
 }
 
 /** Requester, members of the ticket's app (by id) and platform admins see a ticket. */
-async function canSee(ctx: DomainContext, viewer: Viewer, t: { requesterId: number; appId: number }): Promise<boolean> {
+async function canSee(
+  ctx: DomainContext,
+  viewer: Viewer,
+  t: { requesterId: number; appId: number },
+): Promise<boolean> {
   if (actsAsAdmin(viewer) || t.requesterId === viewer.userId) return true;
   return (await roleOn(ctx, t.appId)) != null;
 }
 
 /** OWNERs of the app and platform admins decide; the requester never does, whatever their rights. */
-async function mayDecide(ctx: DomainContext, viewer: Viewer, t: { requesterId: number; appId: number }): Promise<boolean> {
+async function mayDecide(
+  ctx: DomainContext,
+  viewer: Viewer,
+  t: { requesterId: number; appId: number },
+): Promise<boolean> {
   if (t.requesterId === viewer.userId || !canWrite(viewer)) return false;
   return actsAsAdmin(viewer) || (await roleOn(ctx, t.appId)) === AppRole.OWNER;
 }
@@ -95,7 +137,12 @@ async function mayDecide(ctx: DomainContext, viewer: Viewer, t: { requesterId: n
  * ACCESS_REQUEST ticket that expires after PHANTOM_TICKET_TTL_HOURS; one open request per
  * app and person (CONFLICT otherwise). Records TICKET_CREATED.
  */
-export async function requestAccess(ctx: DomainContext, appName: string, role: AppRole, reason: string): Promise<TicketRecord> {
+export async function requestAccess(
+  ctx: DomainContext,
+  appName: string,
+  role: AppRole,
+  reason: string,
+): Promise<TicketRecord> {
   const viewer = requireWriter(ctx.viewer);
   if (!Object.values(AppRole).includes(role)) throw badInput('role', 'Unknown role.');
   const text = validateText(reason, 'reason', true)!;
@@ -111,20 +158,40 @@ export async function requestAccess(ctx: DomainContext, appName: string, role: A
     // "one open request" check below.
     const a = await em.findOne(App, { id: app.id }, forUpdate(em));
     if (!a) throw notFound(`App "${appName}"`);
-    const open = await em.find(Ticket, { kind: TicketKind.ACCESS_REQUEST, appId: a.id, requesterId: viewer.userId, status: TicketStatus.OPEN });
+    const open = await em.find(Ticket, {
+      kind: TicketKind.ACCESS_REQUEST,
+      appId: a.id,
+      requesterId: viewer.userId,
+      status: TicketStatus.OPEN,
+    });
     for (const o of open) {
       if (effectiveStatus(o, now) === TicketStatus.OPEN) {
-        throw conflict(`You already have an open access request on app "${a.name}" (${ticketLabel(o.id)}); wait for its decision.`, { ticketId: o.id });
+        throw conflict(
+          `You already have an open access request on app "${a.name}" (${ticketLabel(o.id)}); wait for its decision.`,
+          { ticketId: o.id },
+        );
       }
       closeTicket(em, o, TicketStatus.EXPIRED, now, null);
     }
     const t = em.create(Ticket, {
-      kind: TicketKind.ACCESS_REQUEST, appId: a.id, app: a.name, requesterId: viewer.userId, requester: viewer.username,
-      role, reason: text, createdAt: now, expiresAt: expiresAtFrom(ctx.deps, now),
+      kind: TicketKind.ACCESS_REQUEST,
+      appId: a.id,
+      app: a.name,
+      requesterId: viewer.userId,
+      requester: viewer.username,
+      role,
+      reason: text,
+      createdAt: now,
+      expiresAt: expiresAtFrom(ctx.deps, now),
     });
     // The id goes into the event's payload.
     await em.persist(t).flush();
-    recordEvent(em, { type: PlatformEventType.TICKET_CREATED, actor: viewer.username, app: a.name, payload: ticketPayload(t, { reason: text }) });
+    recordEvent(em, {
+      type: PlatformEventType.TICKET_CREATED,
+      actor: viewer.username,
+      app: a.name,
+      payload: ticketPayload(t, { reason: text }),
+    });
     return t;
   });
   noteAuditTarget(ctx, { app: ticket.app, target: ticketLabel(ticket.id) });
@@ -133,12 +200,20 @@ export async function requestAccess(ctx: DomainContext, appName: string, role: A
 }
 
 /** Approves an OPEN ticket; see {@link decideTicket}. */
-export function approveTicket(ctx: DomainContext, id: number, comment?: string | null): Promise<TicketRecord> {
+export function approveTicket(
+  ctx: DomainContext,
+  id: number,
+  comment?: string | null,
+): Promise<TicketRecord> {
   return decideTicket(ctx, id, TicketStatus.APPROVED, comment);
 }
 
 /** Rejects an OPEN ticket; see {@link decideTicket}. */
-export function rejectTicket(ctx: DomainContext, id: number, comment?: string | null): Promise<TicketRecord> {
+export function rejectTicket(
+  ctx: DomainContext,
+  id: number,
+  comment?: string | null,
+): Promise<TicketRecord> {
   return decideTicket(ctx, id, TicketStatus.REJECTED, comment);
 }
 
@@ -155,7 +230,12 @@ type DecideOutcome = { ticket: Ticket; expired: boolean; grant?: MembershipGrant
  * (`DomainDeps.ticketDecisionHooks`), whose failure rolls everything back; and
  * TICKET_APPROVED / TICKET_REJECTED.
  */
-export async function decideTicket(ctx: DomainContext, id: number, decision: TicketStatus.APPROVED | TicketStatus.REJECTED, comment?: string | null): Promise<TicketRecord> {
+export async function decideTicket(
+  ctx: DomainContext,
+  id: number,
+  decision: TicketStatus.APPROVED | TicketStatus.REJECTED,
+  comment?: string | null,
+): Promise<TicketRecord> {
   const viewer = requireWriter(ctx.viewer);
   const note = validateText(comment, 'comment', false);
   const now = new Date();
@@ -167,12 +247,17 @@ export async function decideTicket(ctx: DomainContext, id: number, decision: Tic
     // Filed under the app before authorizing, so its OWNERs also read refused attempts.
     noteAuditTarget(ctx, { app: t.app, target: ticketLabel(id) });
     if (t.requesterId === viewer.userId) {
-      throw forbidden(`You requested ${ticketLabel(id)}: someone else must decide it (an OWNER of app "${t.app}" or a platform admin), even when you are an admin.`);
+      throw forbidden(
+        `You requested ${ticketLabel(id)}: someone else must decide it (an OWNER of app "${t.app}" or a platform admin), even when you are an admin.`,
+      );
     }
     if (!actsAsAdmin(viewer) && (await roleOn(tctx, t.appId)) !== AppRole.OWNER) {
-      throw forbidden(`Only an OWNER of app "${t.app}" or a platform admin may decide ${ticketLabel(id)}.`);
+      throw forbidden(
+        `Only an OWNER of app "${t.app}" or a platform admin may decide ${ticketLabel(id)}.`,
+      );
     }
-    if (t.status !== TicketStatus.OPEN) throw conflict(`${ticketLabel(id)} is already ${t.status}.`, { status: t.status });
+    if (t.status !== TicketStatus.OPEN)
+      throw conflict(`${ticketLabel(id)} is already ${t.status}.`, { status: t.status });
     if (effectiveStatus(t, now) === TicketStatus.EXPIRED) {
       closeTicket(em, t, TicketStatus.EXPIRED, now, null);
       return { ticket: t, expired: true };
@@ -186,8 +271,13 @@ export async function decideTicket(ctx: DomainContext, id: number, decision: Tic
       grant = await grantMembership(em, t.appId, t.requesterId, t.role, viewer.username);
     }
     recordEvent(em, {
-      type: decision === TicketStatus.APPROVED ? PlatformEventType.TICKET_APPROVED : PlatformEventType.TICKET_REJECTED,
-      actor: viewer.username, app: t.app, payload: ticketPayload(t, note ? { comment: note } : {}),
+      type:
+        decision === TicketStatus.APPROVED
+          ? PlatformEventType.TICKET_APPROVED
+          : PlatformEventType.TICKET_REJECTED,
+      actor: viewer.username,
+      app: t.app,
+      payload: ticketPayload(t, note ? { comment: note } : {}),
     });
     // The hook sees the decided row in the database, not only in this unit of work.
     await em.flush();
@@ -197,9 +287,13 @@ export async function decideTicket(ctx: DomainContext, id: number, decision: Tic
   });
   ctx.deps.onEventsCommitted();
   if (outcome.expired) {
-    throw conflict(`${ticketLabel(id)} expired at ${outcome.ticket.expiresAt.toISOString()}: it can no longer be decided.`, { status: TicketStatus.EXPIRED });
+    throw conflict(
+      `${ticketLabel(id)} expired at ${outcome.ticket.expiresAt.toISOString()}: it can no longer be decided.`,
+      { status: TicketStatus.EXPIRED },
+    );
   }
-  if (outcome.grant && outcome.grant.from !== outcome.grant.to) await forgetRoles(ctx.deps, outcome.ticket.requesterId);
+  if (outcome.grant && outcome.grant.from !== outcome.grant.to)
+    await forgetRoles(ctx.deps, outcome.ticket.requesterId);
   return toTicketRecord(outcome.ticket, now);
 }
 
@@ -221,7 +315,12 @@ export async function viewerCanDecide(ctx: DomainContext, t: TicketRecord): Prom
  * Tickets the viewer may see matching `filter`, newest first, keyset-paginated by id
  * (`beforeId`: the last id of the previous page).
  */
-export async function listTickets(ctx: DomainContext, filter: TicketFilter, first: number, beforeId?: number): Promise<TicketPage> {
+export async function listTickets(
+  ctx: DomainContext,
+  filter: TicketFilter,
+  first: number,
+  beforeId?: number,
+): Promise<TicketPage> {
   const viewer = requireViewer(ctx.viewer);
   const q: TicketQuery = { status: filter.status, kind: filter.kind };
   if (filter.mine) q.requesterId = viewer.userId;
@@ -253,15 +352,31 @@ export interface NewReleaseApproval {
  * `releaseId` inside the caller's transaction `em`, expiring after PHANTOM_TICKET_TTL_HOURS,
  * and records TICKET_CREATED. The caller calls `deps.onEventsCommitted()` after commit.
  */
-export async function openReleaseApprovalTicket(em: EntityManager, deps: DomainDeps, input: NewReleaseApproval): Promise<Ticket> {
+export async function openReleaseApprovalTicket(
+  em: EntityManager,
+  deps: DomainDeps,
+  input: NewReleaseApproval,
+): Promise<Ticket> {
   const reason = validateText(input.reason, 'reason', false) ?? 'Release approval';
   const now = new Date();
   const t = em.create(Ticket, {
-    kind: TicketKind.RELEASE_APPROVAL, appId: input.appId, app: input.app, releaseId: input.releaseId,
-    requesterId: input.requesterId, requester: input.requester, reason, createdAt: now, expiresAt: expiresAtFrom(deps, now),
+    kind: TicketKind.RELEASE_APPROVAL,
+    appId: input.appId,
+    app: input.app,
+    releaseId: input.releaseId,
+    requesterId: input.requesterId,
+    requester: input.requester,
+    reason,
+    createdAt: now,
+    expiresAt: expiresAtFrom(deps, now),
   });
   await em.persist(t).flush();
-  recordEvent(em, { type: PlatformEventType.TICKET_CREATED, actor: input.requester, app: input.app, payload: ticketPayload(t, { reason }) });
+  recordEvent(em, {
+    type: PlatformEventType.TICKET_CREATED,
+    actor: input.requester,
+    app: input.app,
+    payload: ticketPayload(t, { reason }),
+  });
   return t;
 }
 
@@ -270,11 +385,20 @@ export async function openReleaseApprovalTicket(em: EntityManager, deps: DomainD
  * (rows locked, in the caller's transaction), records TICKET_EXPIRED / TICKET_CANCELED for
  * each, and returns how many it closed. Decided tickets are left as they are.
  */
-export async function closeReleaseTickets(em: EntityManager, releaseId: number, status: 'EXPIRED' | 'CANCELED', comment?: string | null): Promise<number> {
+export async function closeReleaseTickets(
+  em: EntityManager,
+  releaseId: number,
+  status: 'EXPIRED' | 'CANCELED',
+  comment?: string | null,
+): Promise<number> {
   const note = validateText(comment, 'comment', false);
   const now = new Date();
   // `find` types its lock mode narrower than `findOne`; forUpdate only ever gives PESSIMISTIC_WRITE.
-  const open = await em.find(Ticket, { releaseId, status: TicketStatus.OPEN }, forUpdate(em) as { lockMode?: LockMode.PESSIMISTIC_WRITE });
+  const open = await em.find(
+    Ticket,
+    { releaseId, status: TicketStatus.OPEN },
+    forUpdate(em) as { lockMode?: LockMode.PESSIMISTIC_WRITE },
+  );
   open.sort((a, b) => a.id - b.id);
   const to = status === 'EXPIRED' ? TicketStatus.EXPIRED : TicketStatus.CANCELED;
   for (const t of open) closeTicket(em, t, to, now, note);

@@ -31,7 +31,9 @@ async function requireApp(ctx: DomainContext, name: string): Promise<AppRecord> 
 /** The env's targets; an unknown env is the caller's mistake (BAD_USER_INPUT on `env`). */
 export async function targetsOf(ctx: DomainContext, env: string): Promise<WorkloadTarget[]> {
   // Through the request's loader when there is one: a page of apps reads the env once (P5).
-  const e = ctx.environmentByName ? await ctx.environmentByName.load(env) : await ctx.em.findOne(Environment, { name: env });
+  const e = ctx.environmentByName
+    ? await ctx.environmentByName.load(env)
+    : await ctx.em.findOne(Environment, { name: env });
   if (!e) throw badInput('env', `Unknown environment "${env}".`);
   return e.targets.map((t) => ({ cluster: t.cluster, namespace: t.namespace }));
 }
@@ -41,7 +43,14 @@ function summarize(parts: { cluster: string; namespace: string; error: string | 
 }
 
 /** Writes the outbox row when at least one target changed; wakes the relay after commit. */
-async function recordIfChanged(ctx: DomainContext, type: PlatformEventType, app: string, env: string, parts: { cluster: string; namespace: string; error: string | null }[], payload: Record<string, unknown>): Promise<void> {
+async function recordIfChanged(
+  ctx: DomainContext,
+  type: PlatformEventType,
+  app: string,
+  env: string,
+  parts: { cluster: string; namespace: string; error: string | null }[],
+  payload: Record<string, unknown>,
+): Promise<void> {
   if (!parts.some((p) => p.error === null)) return;
   const actor = ctx.viewer?.username ?? null;
   await ctx.em.transactional(async (em) => {
@@ -51,7 +60,12 @@ async function recordIfChanged(ctx: DomainContext, type: PlatformEventType, app:
 }
 
 /** The app's workload in `env`, one entry per target cluster (any signed-in viewer). */
-export async function listWorkloads(ctx: DomainContext, runtime: ClusterRuntime, app: string, env: string): Promise<WorkloadState[]> {
+export async function listWorkloads(
+  ctx: DomainContext,
+  runtime: ClusterRuntime,
+  app: string,
+  env: string,
+): Promise<WorkloadState[]> {
   requireViewer(ctx.viewer);
   const targets = await targetsOf(ctx, env);
   return runtime.workloads(targets, { app, env });
@@ -66,7 +80,11 @@ export function viewerMayOperate(ctx: DomainContext, appId: number): Promise<boo
 }
 
 /** Authorizes a change to the app's workload in env and returns its targets. */
-async function authorizeChange(ctx: DomainContext, appName: string, env: string): Promise<{ app: AppRecord; targets: WorkloadTarget[]; ref: WorkloadRef }> {
+async function authorizeChange(
+  ctx: DomainContext,
+  appName: string,
+  env: string,
+): Promise<{ app: AppRecord; targets: WorkloadTarget[]; ref: WorkloadRef }> {
   const app = await requireApp(ctx, appName);
   await requireAppRole(ctx, app, AppRole.DEVELOPER);
   const targets = await targetsOf(ctx, env);
@@ -80,7 +98,9 @@ async function authorizeChange(ctx: DomainContext, appName: string, env: string)
 async function requireApprovalBypass(ctx: DomainContext, env: string, what: string): Promise<void> {
   const environment = await ctx.em.findOne(Environment, { name: env });
   if (environment?.requiresApproval && !(ctx.viewer && actsAsAdmin(ctx.viewer))) {
-    throw forbidden(`Environment "${env}" requires approval: ${what} there directly is for platform admins (with an ADMIN-scoped credential).`);
+    throw forbidden(
+      `Environment "${env}" requires approval: ${what} there directly is for platform admins (with an ADMIN-scoped credential).`,
+    );
   }
 }
 
@@ -90,12 +110,28 @@ async function requireApprovalBypass(ctx: DomainContext, env: string, what: stri
  * environment that requires approval is FORBIDDEN unless the caller acts as a platform admin.
  * Records WORKLOAD_DEPLOYED when at least one target took it.
  */
-export async function deployApp(ctx: DomainContext, runtime: ClusterRuntime, appName: string, env: string, image: string, releaseId?: string | null): Promise<WorkloadState[]> {
+export async function deployApp(
+  ctx: DomainContext,
+  runtime: ClusterRuntime,
+  appName: string,
+  env: string,
+  image: string,
+  releaseId?: string | null,
+): Promise<WorkloadState[]> {
   const { app, targets, ref } = await authorizeChange(ctx, appName, env);
   await requireApprovalBypass(ctx, env, 'deploying');
-  if (!image || image.length > 512 || !IMAGE.test(image)) throw badInput('image', `"${image}" is not a valid container image reference.`);
-  const parts = await runtime.applyWorkload(targets, { ...ref, image, container: app.container, releaseId: releaseId ?? null });
-  await recordIfChanged(ctx, PlatformEventType.WORKLOAD_DEPLOYED, ref.app, env, parts, { image, releaseId: releaseId ?? null });
+  if (!image || image.length > 512 || !IMAGE.test(image))
+    throw badInput('image', `"${image}" is not a valid container image reference.`);
+  const parts = await runtime.applyWorkload(targets, {
+    ...ref,
+    image,
+    container: app.container,
+    releaseId: releaseId ?? null,
+  });
+  await recordIfChanged(ctx, PlatformEventType.WORKLOAD_DEPLOYED, ref.app, env, parts, {
+    image,
+    releaseId: releaseId ?? null,
+  });
   return parts;
 }
 
@@ -105,12 +141,19 @@ export async function deployApp(ctx: DomainContext, runtime: ClusterRuntime, app
  * Records WORKLOAD_REMOVED when at least one target deleted something. Returns each target's
  * workload as the cache shows it afterwards (MISSING once removed; a failed target's error).
  */
-export async function removeWorkload(ctx: DomainContext, runtime: ClusterRuntime, appName: string, env: string): Promise<WorkloadState[]> {
+export async function removeWorkload(
+  ctx: DomainContext,
+  runtime: ClusterRuntime,
+  appName: string,
+  env: string,
+): Promise<WorkloadState[]> {
   const { targets, ref } = await authorizeChange(ctx, appName, env);
   await requireApprovalBypass(ctx, env, 'removing the workload');
   const results = await runtime.removeWorkload(targets, ref);
   if (results.some((r) => r.removed)) {
-    await recordIfChanged(ctx, PlatformEventType.WORKLOAD_REMOVED, ref.app, env, results, { removedOn: results.filter((r) => r.removed).map((r) => r.cluster) });
+    await recordIfChanged(ctx, PlatformEventType.WORKLOAD_REMOVED, ref.app, env, results, {
+      removedOn: results.filter((r) => r.removed).map((r) => r.cluster),
+    });
   }
   const states = await runtime.workloads(targets, ref);
   return states.map((w, i) => {
@@ -120,7 +163,9 @@ export async function removeWorkload(ctx: DomainContext, runtime: ClusterRuntime
 }
 
 /** Where an app still runs, for a message: `prod (sim-1/prod, sim-2/prod); dev (sim-1/dev)`. */
-function describePlacements(found: { cluster: string; namespace: string; env: string | null }[]): string {
+function describePlacements(
+  found: { cluster: string; namespace: string; env: string | null }[],
+): string {
   const byEnv = new Map<string, string[]>();
   for (const p of found) {
     const key = p.env ?? '(no env label)';
@@ -142,7 +187,13 @@ export function workloadDeletionGuard(runtime: ClusterRuntime): AppDeletionGuard
     if (found.length) {
       throw conflict(
         `App "${app.name}" still runs in ${describePlacements(found)}: remove its workloads first (removeWorkload(app: "${app.name}", env: …) per environment), then delete the app.`,
-        { placements: found.map((p) => ({ env: p.env, cluster: p.cluster, namespace: p.namespace })) },
+        {
+          placements: found.map((p) => ({
+            env: p.env,
+            cluster: p.cluster,
+            namespace: p.namespace,
+          })),
+        },
       );
     }
     if (unknown.length && !(ctx.viewer && actsAsAdmin(ctx.viewer))) {
@@ -155,7 +206,12 @@ export function workloadDeletionGuard(runtime: ClusterRuntime): AppDeletionGuard
 }
 
 /** Rollout restart in every target of `env`. */
-export async function restartApp(ctx: DomainContext, runtime: ClusterRuntime, appName: string, env: string): Promise<WorkloadState[]> {
+export async function restartApp(
+  ctx: DomainContext,
+  runtime: ClusterRuntime,
+  appName: string,
+  env: string,
+): Promise<WorkloadState[]> {
   const { targets, ref } = await authorizeChange(ctx, appName, env);
   const parts = await runtime.restart(targets, ref);
   await recordIfChanged(ctx, PlatformEventType.WORKLOAD_RESTARTED, ref.app, env, parts, {});
@@ -163,7 +219,13 @@ export async function restartApp(ctx: DomainContext, runtime: ClusterRuntime, ap
 }
 
 /** Sets the replica count in every target of `env`. */
-export async function scaleApp(ctx: DomainContext, runtime: ClusterRuntime, appName: string, env: string, replicas: number): Promise<WorkloadState[]> {
+export async function scaleApp(
+  ctx: DomainContext,
+  runtime: ClusterRuntime,
+  appName: string,
+  env: string,
+  replicas: number,
+): Promise<WorkloadState[]> {
   const { targets, ref } = await authorizeChange(ctx, appName, env);
   if (!Number.isInteger(replicas) || replicas < 0 || replicas > MAX_REPLICAS) {
     throw badInput('replicas', `replicas must be a whole number from 0 to ${MAX_REPLICAS}.`);
@@ -178,22 +240,44 @@ export async function scaleApp(ctx: DomainContext, runtime: ClusterRuntime, appN
  * A pod that is not the app's is NOT_FOUND, like a missing one. An unreachable cluster is
  * UNAVAILABLE: with a single target there is no other part to return beside the error.
  */
-export async function deletePod(ctx: DomainContext, runtime: ClusterRuntime, appName: string, env: string, cluster: string, pod: string): Promise<boolean> {
+export async function deletePod(
+  ctx: DomainContext,
+  runtime: ClusterRuntime,
+  appName: string,
+  env: string,
+  cluster: string,
+  pod: string,
+): Promise<boolean> {
   const { targets, ref } = await authorizeChange(ctx, appName, env);
   const target = targets.find((t) => t.cluster === cluster);
-  if (!target) throw badInput('cluster', `Environment "${env}" has no target on cluster "${cluster}".`);
-  if (pod.length > 253 || !DNS1123_SUBDOMAIN.test(pod)) throw badInput('pod', `"${pod}" is not a valid pod name.`);
+  if (!target)
+    throw badInput('cluster', `Environment "${env}" has no target on cluster "${cluster}".`);
+  if (pod.length > 253 || !DNS1123_SUBDOMAIN.test(pod))
+    throw badInput('pod', `"${pod}" is not a valid pod name.`);
   const res = await runtime.deletePod(target, ref, pod);
   if (!res.ok) {
     if (res.code === 'NOT_FOUND') throw new DomainError('NOT_FOUND', res.error!, { field: 'pod' });
-    throw new DomainError('UNAVAILABLE', res.error ?? `cluster ${cluster} is unavailable`, { cluster });
+    throw new DomainError('UNAVAILABLE', res.error ?? `cluster ${cluster} is unavailable`, {
+      cluster,
+    });
   }
-  await recordIfChanged(ctx, PlatformEventType.POD_DELETED, ref.app, env, [{ ...target, error: null }], { pod });
+  await recordIfChanged(
+    ctx,
+    PlatformEventType.POD_DELETED,
+    ref.app,
+    env,
+    [{ ...target, error: null }],
+    { pod },
+  );
   return true;
 }
 
 /** Checks a `podEvents` subscription: a signed-in viewer, an existing app and env. */
-export async function authorizePodEvents(ctx: DomainContext, appName: string, env: string): Promise<WorkloadRef> {
+export async function authorizePodEvents(
+  ctx: DomainContext,
+  appName: string,
+  env: string,
+): Promise<WorkloadRef> {
   requireViewer(ctx.viewer);
   const app = await requireApp(ctx, appName);
   await targetsOf(ctx, env);
@@ -202,11 +286,18 @@ export async function authorizePodEvents(ctx: DomainContext, appName: string, en
 
 /** Where `podEvents` subscriptions read from (the k8s module's bus subscription). */
 export interface PodEventSource {
-  podEvents(ref: WorkloadRef): Promise<AsyncIterableIterator<import('../../k8s/types.js').PodEventMessage>>;
+  podEvents(
+    ref: WorkloadRef,
+  ): Promise<AsyncIterableIterator<import('../../k8s/types.js').PodEventMessage>>;
 }
 
 /** Authorizes, then subscribes to the app's pod changes in `env` on every cluster. */
-export async function subscribePodEvents(ctx: DomainContext, source: PodEventSource, appName: string, env: string) {
+export async function subscribePodEvents(
+  ctx: DomainContext,
+  source: PodEventSource,
+  appName: string,
+  env: string,
+) {
   const ref = await authorizePodEvents(ctx, appName, env);
   return source.podEvents(ref);
 }

@@ -49,9 +49,17 @@ export interface BuildEngine {
   stop(): Promise<void>;
 }
 
-export function startBuildEngine(host: BuildEngineHost, opts: BuildEngineOptions = {}): BuildEngine {
-  const owner = opts.owner ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}-builds`;
-  const claims = new WorkClaims<Build>({ entity: Build, open: { status: { $in: [BuildStatus.QUEUED, BuildStatus.RUNNING] } }, ttlMs: opts.claimTtlMs });
+export function startBuildEngine(
+  host: BuildEngineHost,
+  opts: BuildEngineOptions = {},
+): BuildEngine {
+  const owner =
+    opts.owner ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}-builds`;
+  const claims = new WorkClaims<Build>({
+    entity: Build,
+    open: { status: { $in: [BuildStatus.QUEUED, BuildStatus.RUNNING] } },
+    ttlMs: opts.claimTtlMs,
+  });
   const settings: BuildSettings = {
     registry: opts.registry ?? 'registry.local',
     timeoutMs: opts.timeoutMs ?? 1_800_000,
@@ -70,13 +78,33 @@ export function startBuildEngine(host: BuildEngineHost, opts: BuildEngineOptions
     };
   };
   const deps: BuildRunnerDeps = {
-    em: host.em, claims, executor: host.executor, settings, eventsCommitted: host.eventsCommitted, onSignal, ended: host.ended, logger: host.logger,
+    em: host.em,
+    claims,
+    executor: host.executor,
+    settings,
+    eventsCommitted: host.eventsCommitted,
+    onSignal,
+    ended: host.ended,
+    logger: host.logger,
     logCommitted: (id, next, ended) => {
-      host.bus.publish(BUILD_LOG_TOPIC, { id, next, ended }).catch((err) => host.logger.warn({ err }, 'build engine: log lines not announced (watchers catch up by heartbeat)'));
+      host.bus
+        .publish(BUILD_LOG_TOPIC, { id, next, ended })
+        .catch((err) =>
+          host.logger.warn(
+            { err },
+            'build engine: log lines not announced (watchers catch up by heartbeat)',
+          ),
+        );
     },
   };
   const loop = new WorkLoop<Build>({
-    name: 'builds', owner, claims, em: host.em, pollMs: opts.pollMs, concurrency: opts.concurrency ?? 2, logger: host.logger,
+    name: 'builds',
+    owner,
+    claims,
+    em: host.em,
+    pollMs: opts.pollMs,
+    concurrency: opts.concurrency ?? 2,
+    logger: host.logger,
     run: (claim, signal) => new BuildRun(deps, claim, signal).run(),
   });
   const off = host.bus.subscribe(BUILD_SIGNAL_TOPIC, (m) => {
@@ -84,7 +112,10 @@ export function startBuildEngine(host: BuildEngineHost, opts: BuildEngineOptions
     for (const fn of [...(signalListeners.get(m.id) ?? [])]) fn();
   });
   loop.start();
-  host.logger.info({ owner, executor: host.executor.name, concurrency: opts.concurrency ?? 2 }, 'build engine: running');
+  host.logger.info(
+    { owner, executor: host.executor.name, concurrency: opts.concurrency ?? 2 },
+    'build engine: running',
+  );
   return {
     owner,
     running: () => loop.running,

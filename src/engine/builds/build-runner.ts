@@ -55,7 +55,11 @@ class LogWriter {
   private timer?: NodeJS.Timeout;
   private failed: unknown = null;
 
-  constructor(private readonly deps: BuildRunnerDeps, private readonly claim: Claim, private state: { first: number; next: number; bytes: number }) {}
+  constructor(
+    private readonly deps: BuildRunnerDeps,
+    private readonly claim: Claim,
+    private state: { first: number; next: number; bytes: number },
+  ) {}
 
   get next(): number {
     return this.state.next;
@@ -67,7 +71,10 @@ class LogWriter {
     // run's own final flush; it must not escape as an unhandled rejection.
     if (this.pending.length >= 500) this.flush().catch(() => undefined);
     else if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush().catch(() => undefined), this.deps.settings.logFlushMs);
+      this.timer = setTimeout(
+        () => void this.flush().catch(() => undefined),
+        this.deps.settings.logFlushMs,
+      );
       this.timer.unref();
     }
   }
@@ -97,7 +104,11 @@ class LogWriter {
           s.first = t.first;
           s.bytes -= t.removed;
         }
-        await this.deps.claims.update(tx, this.claim, { logFirst: s.first, logNext: s.next, logBytes: s.bytes });
+        await this.deps.claims.update(tx, this.claim, {
+          logFirst: s.first,
+          logNext: s.next,
+          logBytes: s.bytes,
+        });
       });
     } catch (err) {
       this.failed = err;
@@ -113,12 +124,20 @@ class LogWriter {
 }
 
 export class BuildRun {
-  constructor(private readonly deps: BuildRunnerDeps, private readonly claim: Claim, private readonly signal: AbortSignal) {}
+  constructor(
+    private readonly deps: BuildRunnerDeps,
+    private readonly claim: Claim,
+    private readonly signal: AbortSignal,
+  ) {}
 
   async run(): Promise<RunResult> {
     const row = await findBuild(this.deps.em(), this.claim.id);
     if (!row || isBuildTerminal(row.status)) return 'done';
-    const log = new LogWriter(this.deps, this.claim, { first: row.logFirst, next: row.logNext, bytes: Number(row.logBytes) });
+    const log = new LogWriter(this.deps, this.claim, {
+      first: row.logFirst,
+      next: row.logNext,
+      bytes: Number(row.logBytes),
+    });
     try {
       return await this.execute(row, log);
     } finally {
@@ -129,55 +148,122 @@ export class BuildRun {
   private async execute(row: Build, log: LogWriter): Promise<RunResult> {
     const { settings } = this.deps;
     if (row.cancelRequested) {
-      return this.finish(row, log, { ok: false, commit: row.commit ?? null, image: null, dependencies: null, message: `Canceled before it ${row.status === BuildStatus.QUEUED ? 'ran' : 'finished'}.` }, true);
+      return this.finish(
+        row,
+        log,
+        {
+          ok: false,
+          commit: row.commit ?? null,
+          image: null,
+          dependencies: null,
+          message: `Canceled before it ${row.status === BuildStatus.QUEUED ? 'ran' : 'finished'}.`,
+        },
+        true,
+      );
     }
     if (row.status === BuildStatus.RUNNING) {
       // The worker that ran the last attempt stopped without finishing it (its claim expired).
       if (row.attempts >= settings.maxAttempts) {
-        log.add(`[phantom] the worker running attempt ${row.attempts} stopped before it finished; no attempts left`);
-        return this.finish(row, log, {
-          ok: false, commit: null, image: null, dependencies: null,
-          message: `The worker running this build stopped before it finished (attempt ${row.attempts} of ${settings.maxAttempts}): build again.`,
-        }, false);
+        log.add(
+          `[phantom] the worker running attempt ${row.attempts} stopped before it finished; no attempts left`,
+        );
+        return this.finish(
+          row,
+          log,
+          {
+            ok: false,
+            commit: null,
+            image: null,
+            dependencies: null,
+            message: `The worker running this build stopped before it finished (attempt ${row.attempts} of ${settings.maxAttempts}): build again.`,
+          },
+          false,
+        );
       }
-      log.add(`[phantom] the worker running attempt ${row.attempts} stopped before it finished; retrying`);
+      log.add(
+        `[phantom] the worker running attempt ${row.attempts} stopped before it finished; retrying`,
+      );
     }
-    const app = await this.deps.em().findOne(App, { id: row.appId }, { disableIdentityMap: true, connectionType: 'write' });
-    const why = !app ? 'The app no longer exists.' : !app.repository ? `App "${row.app}" has no repository.` : !app.buildCommand.trim() ? `App "${row.app}" has no buildCommand.` : null;
+    const app = await this.deps
+      .em()
+      .findOne(App, { id: row.appId }, { disableIdentityMap: true, connectionType: 'write' });
+    const why = !app
+      ? 'The app no longer exists.'
+      : !app.repository
+        ? `App "${row.app}" has no repository.`
+        : !app.buildCommand.trim()
+          ? `App "${row.app}" has no buildCommand.`
+          : null;
     const first = row.status === BuildStatus.QUEUED;
     const attempt = row.attempts + 1;
     await this.deps.em().transactional(async (tx) => {
-      await this.deps.claims.update(tx, this.claim, { status: BuildStatus.RUNNING, attempts: attempt, ...(first ? { startedAt: new Date() } : {}) });
+      await this.deps.claims.update(tx, this.claim, {
+        status: BuildStatus.RUNNING,
+        attempts: attempt,
+        ...(first ? { startedAt: new Date() } : {}),
+      });
       if (first) {
         recordEvent(tx, {
-          type: PlatformEventType.BUILD_STARTED, actor: row.triggeredBy, app: row.app,
-          payload: { buildId: buildGlobalId(row.id), number: row.number, ref: row.ref ?? null, status: BuildStatus.RUNNING },
+          type: PlatformEventType.BUILD_STARTED,
+          actor: row.triggeredBy,
+          app: row.app,
+          payload: {
+            buildId: buildGlobalId(row.id),
+            number: row.number,
+            ref: row.ref ?? null,
+            status: BuildStatus.RUNNING,
+          },
         });
       }
     });
     if (first) this.deps.eventsCommitted();
-    if (why || !app) return this.finish(row, log, { ok: false, commit: null, image: null, dependencies: null, message: why! }, false);
+    if (why || !app)
+      return this.finish(
+        row,
+        log,
+        { ok: false, commit: null, image: null, dependencies: null, message: why! },
+        false,
+      );
     // The executor stops on a cancel (signalled over the bus) or when this run must stop.
     const stop = new AbortController();
-    const onAbort = (): void => stop.abort(this.signal.reason instanceof Error ? this.signal.reason : new Error('The worker stopped.'));
+    const onAbort = (): void =>
+      stop.abort(
+        this.signal.reason instanceof Error ? this.signal.reason : new Error('The worker stopped.'),
+      );
     this.signal.addEventListener('abort', onAbort, { once: true });
     let canceledBy = false;
     const checkCancel = (): void => {
-      findBuild(this.deps.em(), row.id).then((b) => {
-        if (b?.cancelRequested && !stop.signal.aborted) {
-          canceledBy = true;
-          stop.abort(new Error('Canceled (cancelBuild): the build was stopped.'));
-        }
-      }, (err) => this.deps.logger.warn({ err, buildId: row.id }, 'build engine: could not read the cancel flag'));
+      findBuild(this.deps.em(), row.id).then(
+        (b) => {
+          if (b?.cancelRequested && !stop.signal.aborted) {
+            canceledBy = true;
+            stop.abort(new Error('Canceled (cancelBuild): the build was stopped.'));
+          }
+        },
+        (err) =>
+          this.deps.logger.warn(
+            { err, buildId: row.id },
+            'build engine: could not read the cancel flag',
+          ),
+      );
     };
     const offSignal = this.deps.onSignal(row.id, checkCancel);
     checkCancel();
     let outcome: BuildOutcome;
     try {
-      outcome = await this.deps.executor.run({
-        buildId: row.id, app: row.app, number: row.number, repository: app.repository, ref: row.ref ?? null,
-        buildCommand: app.buildCommand, registry: settings.registry, timeoutMs: settings.timeoutMs,
-      }, { log: (l) => log.add(l), signal: stop.signal });
+      outcome = await this.deps.executor.run(
+        {
+          buildId: row.id,
+          app: row.app,
+          number: row.number,
+          repository: app.repository,
+          ref: row.ref ?? null,
+          buildCommand: app.buildCommand,
+          registry: settings.registry,
+          timeoutMs: settings.timeoutMs,
+        },
+        { log: (l) => log.add(l), signal: stop.signal },
+      );
     } finally {
       offSignal();
       this.signal.removeEventListener('abort', onAbort);
@@ -187,22 +273,46 @@ export class BuildRun {
   }
 
   /** Writes the rest of the log, then the end (fenced), then tells whoever waits on it. */
-  private async finish(row: Build, log: LogWriter, o: BuildOutcome, canceled: boolean): Promise<RunResult> {
-    const status = canceled ? BuildStatus.CANCELED : o.ok ? BuildStatus.SUCCEEDED : BuildStatus.FAILED;
+  private async finish(
+    row: Build,
+    log: LogWriter,
+    o: BuildOutcome,
+    canceled: boolean,
+  ): Promise<RunResult> {
+    const status = canceled
+      ? BuildStatus.CANCELED
+      : o.ok
+        ? BuildStatus.SUCCEEDED
+        : BuildStatus.FAILED;
     log.add(`[phantom] build ${status}: ${o.message}`);
     await log.flush();
     const data: Partial<Build> = {
-      status, message: o.message, finishedAt: new Date(), commit: o.commit ?? row.commit ?? null, cancelRequested: false,
-      ...(status === BuildStatus.SUCCEEDED ? { image: o.image, dependencies: o.dependencies ?? [] } : {}),
+      status,
+      message: o.message,
+      finishedAt: new Date(),
+      commit: o.commit ?? row.commit ?? null,
+      cancelRequested: false,
+      ...(status === BuildStatus.SUCCEEDED
+        ? { image: o.image, dependencies: o.dependencies ?? [] }
+        : {}),
     };
     await this.deps.em().transactional(async (tx) => {
       await this.deps.claims.update(tx, this.claim, data);
       recordEvent(tx, {
-        type: status === BuildStatus.SUCCEEDED ? PlatformEventType.BUILD_SUCCEEDED : PlatformEventType.BUILD_FAILED,
-        actor: row.triggeredBy, app: row.app,
+        type:
+          status === BuildStatus.SUCCEEDED
+            ? PlatformEventType.BUILD_SUCCEEDED
+            : PlatformEventType.BUILD_FAILED,
+        actor: row.triggeredBy,
+        app: row.app,
         payload: {
-          buildId: buildGlobalId(row.id), number: row.number, ref: row.ref ?? null, commit: data.commit ?? null, status,
-          ...(data.image ? { image: data.image } : {}), ...(status !== BuildStatus.SUCCEEDED ? { reason: o.message } : {}),
+          buildId: buildGlobalId(row.id),
+          number: row.number,
+          ref: row.ref ?? null,
+          commit: data.commit ?? null,
+          status,
+          ...(data.image ? { image: data.image } : {}),
+          ...(status !== BuildStatus.SUCCEEDED ? { reason: o.message } : {}),
         },
       });
     });
@@ -215,7 +325,11 @@ export class BuildRun {
       await log.flush().catch(() => undefined);
       this.deps.logCommitted(row.id, log.next, true);
     };
-    await this.deps.ended(ended, note).catch((err) => this.deps.logger.warn({ err, buildId: row.id }, 'build engine: after-build work failed'));
+    await this.deps
+      .ended(ended, note)
+      .catch((err) =>
+        this.deps.logger.warn({ err, buildId: row.id }, 'build engine: after-build work failed'),
+      );
     return 'done';
   }
 }

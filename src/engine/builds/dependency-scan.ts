@@ -32,7 +32,9 @@ export function jarNameVersion(file: string): { name: string; version: string } 
 
 function run(cmd: string, args: string[], maxBuffer = 4 * 1024 * 1024): Promise<string | null> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: 30_000, maxBuffer, encoding: 'utf8' }, (err, stdout) => resolve(err ? null : stdout));
+    execFile(cmd, args, { timeout: 30_000, maxBuffer, encoding: 'utf8' }, (err, stdout) =>
+      resolve(err ? null : stdout),
+    );
   });
 }
 
@@ -49,17 +51,28 @@ function parseProperties(text: string): Record<string, string> {
 }
 
 /** The Maven coordinates recorded inside a jar (a shaded jar carries several), or null when it is no zip. */
-export async function jarPomProperties(file: string): Promise<{ artifactId: string; version: string; entry: string }[] | null> {
+export async function jarPomProperties(
+  file: string,
+): Promise<{ artifactId: string; version: string; entry: string }[] | null> {
   const list = await run('unzip', ['-Z1', file]);
   if (list === null) return null;
-  const entries = list.split('\n').map((s) => s.trim()).filter((e) => /^META-INF\/maven\/.+\/pom\.properties$/.test(e)).slice(0, 200);
+  const entries = list
+    .split('\n')
+    .map((s) => s.trim())
+    .filter((e) => /^META-INF\/maven\/.+\/pom\.properties$/.test(e))
+    .slice(0, 200);
   const found: { artifactId: string; version: string; entry: string }[] = [];
   for (const entry of entries) {
     // unzip treats its member arguments as wildcard patterns: escape them.
-    const text = await run('unzip', ['-p', file, entry.replace(/([[\]*?\\])/g, '\\$1')], 1024 * 1024);
+    const text = await run(
+      'unzip',
+      ['-p', file, entry.replace(/([[\]*?\\])/g, '\\$1')],
+      1024 * 1024,
+    );
     if (text === null) continue;
     const p = parseProperties(text);
-    if (p.artifactId && p.version) found.push({ artifactId: p.artifactId, version: p.version, entry });
+    if (p.artifactId && p.version)
+      found.push({ artifactId: p.artifactId, version: p.version, entry });
   }
   return found;
 }
@@ -77,7 +90,8 @@ export function lockfileDependencies(text: string): { name: string; version: str
     for (const [key, v] of Object.entries<any>(lock.packages)) {
       if (!key || !v || typeof v.version !== 'string' || v.link) continue;
       const i = key.lastIndexOf('node_modules/');
-      const name = typeof v.name === 'string' ? v.name : i >= 0 ? key.slice(i + 'node_modules/'.length) : null;
+      const name =
+        typeof v.name === 'string' ? v.name : i >= 0 ? key.slice(i + 'node_modules/'.length) : null;
       if (name) out.push({ name, version: v.version });
     }
     return out;
@@ -110,7 +124,10 @@ export function goSumDependencies(text: string): { name: string; version: string
 }
 
 /** Every dependency found under `root`, in a stable order. */
-export async function scanDependencies(root: string, opts: ScanOptions = {}): Promise<Dependency[]> {
+export async function scanDependencies(
+  root: string,
+  opts: ScanOptions = {},
+): Promise<Dependency[]> {
   const maxFiles = opts.maxFiles ?? 50_000;
   const maxBytes = opts.maxFileBytes ?? 20 * 1024 * 1024;
   const found: Dependency[] = [];
@@ -138,7 +155,12 @@ export async function scanDependencies(root: string, opts: ScanOptions = {}): Pr
         const path = rel(p);
         const inside = opts.readJars === false ? null : await jarPomProperties(p);
         if (inside && inside.length) {
-          for (const i of inside) found.push({ name: i.artifactId, version: i.version, path: inside.length > 1 ? `${path}!/${i.entry}` : path });
+          for (const i of inside)
+            found.push({
+              name: i.artifactId,
+              version: i.version,
+              path: inside.length > 1 ? `${path}!/${i.entry}` : path,
+            });
         } else {
           const nv = jarNameVersion(e.name);
           if (nv) found.push({ ...nv, path });

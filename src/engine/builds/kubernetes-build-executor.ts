@@ -15,7 +15,13 @@ import { randomBytes } from 'node:crypto';
 import type { ClusterRuntime } from '../../k8s/cluster-runtime.js';
 import { repositoryForDisplay } from '../../domain/apps/app.validation.js';
 import type { Dependency } from '../../domain/rules/rule-model.js';
-import { buildImage, type BuildExecutor, type BuildIo, type BuildJob, type BuildOutcome } from './build-executor.js';
+import {
+  buildImage,
+  type BuildExecutor,
+  type BuildIo,
+  type BuildJob,
+  type BuildOutcome,
+} from './build-executor.js';
 import { jarNameVersion } from './dependency-scan.js';
 
 /** Options for {@link KubernetesBuildExecutor}. */
@@ -42,18 +48,53 @@ export const JOB_SCRIPT = [
 ].join('\n');
 
 /** Resolves `ref` (null: the default branch) to a commit with `git ls-remote`; null when there is none. */
-export function lsRemote(repository: string, ref: string | null, deadline: number, signal: AbortSignal): Promise<{ sha: string | null; error: string | null }> {
+export function lsRemote(
+  repository: string,
+  ref: string | null,
+  deadline: number,
+  signal: AbortSignal,
+): Promise<{ sha: string | null; error: string | null }> {
   if (ref && /^[0-9a-f]{40}$/.test(ref)) return Promise.resolve({ sha: ref, error: null });
   return new Promise((resolve) => {
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', GIT_TERMINAL_PROMPT: '0', LANG: 'C.UTF-8' };
-    const args = ref ? ['ls-remote', '--', repository, ref, `refs/tags/${ref}^{}`] : ['ls-remote', '--symref', '--', repository, 'HEAD'];
-    execFile('git', args, { env, timeout: Math.max(1000, deadline - Date.now()), signal, maxBuffer: 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) return resolve({ sha: null, error: (stderr || err.message).trim().split('\n').slice(-1)[0] ?? err.message });
-      const rows = stdout.split('\n').map((l) => l.split('\t')).filter((r) => /^[0-9a-f]{40}$/.test(r[0] ?? ''));
-      const pick = (name: string) => rows.find((r) => r[1] === name)?.[0];
-      const sha = ref ? pick(`refs/tags/${ref}^{}`) ?? pick(`refs/heads/${ref}`) ?? pick(`refs/tags/${ref}`) ?? pick(ref) : pick('HEAD');
-      resolve({ sha: sha ?? null, error: null });
-    });
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/',
+      GIT_TERMINAL_PROMPT: '0',
+      LANG: 'C.UTF-8',
+    };
+    const args = ref
+      ? ['ls-remote', '--', repository, ref, `refs/tags/${ref}^{}`]
+      : ['ls-remote', '--symref', '--', repository, 'HEAD'];
+    execFile(
+      'git',
+      args,
+      {
+        env,
+        timeout: Math.max(1000, deadline - Date.now()),
+        signal,
+        maxBuffer: 1024 * 1024,
+        encoding: 'utf8',
+      },
+      (err, stdout, stderr) => {
+        if (err)
+          return resolve({
+            sha: null,
+            error: (stderr || err.message).trim().split('\n').slice(-1)[0] ?? err.message,
+          });
+        const rows = stdout
+          .split('\n')
+          .map((l) => l.split('\t'))
+          .filter((r) => /^[0-9a-f]{40}$/.test(r[0] ?? ''));
+        const pick = (name: string) => rows.find((r) => r[1] === name)?.[0];
+        const sha = ref
+          ? (pick(`refs/tags/${ref}^{}`) ??
+            pick(`refs/heads/${ref}`) ??
+            pick(`refs/tags/${ref}`) ??
+            pick(ref))
+          : pick('HEAD');
+        resolve({ sha: sha ?? null, error: null });
+      },
+    );
   });
 }
 
@@ -66,26 +107,51 @@ export class KubernetesBuildExecutor implements BuildExecutor {
     const deadline = Date.now() + job.timeoutMs;
     const repo = repositoryForDisplay(job.repository);
     const seconds = Math.round(job.timeoutMs / 1000);
-    const fail = (message: string, commit: string | null = null): BuildOutcome => ({ ok: false, commit, image: null, dependencies: null, message });
+    const fail = (message: string, commit: string | null = null): BuildOutcome => ({
+      ok: false,
+      commit,
+      image: null,
+      dependencies: null,
+      message,
+    });
     io.log(`[phantom] resolving ${job.ref ?? 'the default branch'} of ${repo}`);
     const r = await lsRemote(job.repository, job.ref, deadline, io.signal);
-    if (io.signal.aborted) return fail((io.signal.reason as Error | undefined)?.message ?? 'stopped');
+    if (io.signal.aborted)
+      return fail((io.signal.reason as Error | undefined)?.message ?? 'stopped');
     if (r.error) return fail(`git ls-remote of ${repo} failed: ${r.error}`);
     if (!r.sha) return fail(`"${job.ref ?? 'HEAD'}" is no branch, tag or commit of ${repo}.`);
     const commit = r.sha;
     const image = buildImage(job.registry, job.app, job.number, commit);
     const name = `phantom-build-${job.buildId}-${randomBytes(3).toString('hex')}`;
-    io.log(`[phantom] commit ${commit}; building in Job ${name} on ${this.opts.cluster}/${this.opts.namespace}`);
-    const out = await this.opts.runtime.runJob({ cluster: this.opts.cluster, namespace: this.opts.namespace }, {
-      name, image: this.opts.image, command: ['sh', '-c', JOB_SCRIPT],
-      env: {
-        PHANTOM_BUILD_REPOSITORY: job.repository, PHANTOM_BUILD_COMMIT: commit, PHANTOM_BUILD_COMMAND: job.buildCommand,
-        PHANTOM_BUILD_ID: String(job.buildId), PHANTOM_BUILD_NUMBER: String(job.number), PHANTOM_BUILD_APP: job.app,
-        PHANTOM_BUILD_REF: job.ref ?? '', PHANTOM_BUILD_IMAGE: image,
+    io.log(
+      `[phantom] commit ${commit}; building in Job ${name} on ${this.opts.cluster}/${this.opts.namespace}`,
+    );
+    const out = await this.opts.runtime.runJob(
+      { cluster: this.opts.cluster, namespace: this.opts.namespace },
+      {
+        name,
+        image: this.opts.image,
+        command: ['sh', '-c', JOB_SCRIPT],
+        env: {
+          PHANTOM_BUILD_REPOSITORY: job.repository,
+          PHANTOM_BUILD_COMMIT: commit,
+          PHANTOM_BUILD_COMMAND: job.buildCommand,
+          PHANTOM_BUILD_ID: String(job.buildId),
+          PHANTOM_BUILD_NUMBER: String(job.number),
+          PHANTOM_BUILD_APP: job.app,
+          PHANTOM_BUILD_REF: job.ref ?? '',
+          PHANTOM_BUILD_IMAGE: image,
+        },
+        labels: { 'phantom.io/build-app': job.app, 'phantom.io/build-number': String(job.number) },
+        deadlineSeconds: Math.max(1, seconds),
       },
-      labels: { 'phantom.io/build-app': job.app, 'phantom.io/build-number': String(job.number) },
-      deadlineSeconds: Math.max(1, seconds),
-    }, { signal: io.signal, deadline, pollMs: this.opts.pollMs, onEvent: (m) => io.log(`[phantom] ${m}`) });
+      {
+        signal: io.signal,
+        deadline,
+        pollMs: this.opts.pollMs,
+        onEvent: (m) => io.log(`[phantom] ${m}`),
+      },
+    );
     const deps: Dependency[] = [];
     for (const line of out.logs) {
       const m = /^PHANTOM_JAR (.+)$/.exec(line);
@@ -99,10 +165,20 @@ export class KubernetesBuildExecutor implements BuildExecutor {
     }
     if (out.error) return fail(`The build cluster failed: ${out.error}`, commit);
     if (!out.succeeded) {
-      if (out.message === 'timeout') return fail(`The build ran past its time limit (PHANTOM_BUILD_TIMEOUT_SECONDS = ${seconds} s) and its Job was deleted.`, commit);
+      if (out.message === 'timeout')
+        return fail(
+          `The build ran past its time limit (PHANTOM_BUILD_TIMEOUT_SECONDS = ${seconds} s) and its Job was deleted.`,
+          commit,
+        );
       return fail(io.signal.aborted ? out.message : `${out.message}: see the log.`, commit);
     }
     io.log(`[phantom] ${out.message}; ${deps.length} jars found; image ${image}`);
-    return { ok: true, commit, image, dependencies: deps, message: `Built ${image} from ${commit.slice(0, 12)} in Job ${name}; ${deps.length} ${deps.length === 1 ? 'dependency' : 'dependencies'} scanned.` };
+    return {
+      ok: true,
+      commit,
+      image,
+      dependencies: deps,
+      message: `Built ${image} from ${commit.slice(0, 12)} in Job ${name}; ${deps.length} ${deps.length === 1 ? 'dependency' : 'dependencies'} scanned.`,
+    };
   }
 }

@@ -15,7 +15,13 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repositoryForDisplay } from '../../domain/apps/app.validation.js';
-import { buildImage, type BuildExecutor, type BuildIo, type BuildJob, type BuildOutcome } from './build-executor.js';
+import {
+  buildImage,
+  type BuildExecutor,
+  type BuildIo,
+  type BuildJob,
+  type BuildOutcome,
+} from './build-executor.js';
 import { scanDependencies } from './dependency-scan.js';
 
 /** Longest log line kept (longer ones are cut, saying so). */
@@ -32,7 +38,12 @@ export interface LocalBuildExecutorOptions {
 /** Splits a byte stream into lines, cutting very long ones. */
 function lineSplitter(emit: (line: string) => void): { write(chunk: Buffer): void; end(): void } {
   let rest = '';
-  const out = (l: string): void => emit(l.length > MAX_LINE_CHARS ? `${l.slice(0, MAX_LINE_CHARS)} … [line cut at ${MAX_LINE_CHARS} characters]` : l);
+  const out = (l: string): void =>
+    emit(
+      l.length > MAX_LINE_CHARS
+        ? `${l.slice(0, MAX_LINE_CHARS)} … [line cut at ${MAX_LINE_CHARS} characters]`
+        : l,
+    );
   return {
     write(chunk) {
       rest += chunk.toString('utf8');
@@ -98,7 +109,8 @@ export class LocalBuildExecutor implements BuildExecutor {
         const pid = Number(m[1]);
         return pid === process.pid || !alive(pid);
       });
-      for (const n of stale) await rm(join(root, n), { recursive: true, force: true }).catch(() => undefined);
+      for (const n of stale)
+        await rm(join(root, n), { recursive: true, force: true }).catch(() => undefined);
       return stale;
     })();
     return this.swept;
@@ -108,15 +120,26 @@ export class LocalBuildExecutor implements BuildExecutor {
    * Runs `cmd args` in its own process group; lines of stdout/stderr go to `io.log` (unless
    * `capture`: then stdout is returned). Stops the group at `deadline` or on `io.signal`.
    */
-  private exec(cmd: string, args: string[], o: { cwd: string; env: NodeJS.ProcessEnv; io: BuildIo; deadline: number; capture?: boolean }): Promise<ProcResult> {
+  private exec(
+    cmd: string,
+    args: string[],
+    o: { cwd: string; env: NodeJS.ProcessEnv; io: BuildIo; deadline: number; capture?: boolean },
+  ): Promise<ProcResult> {
     return new Promise((resolve) => {
-      const child = spawn(cmd, args, { cwd: o.cwd, env: o.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(cmd, args, {
+        cwd: o.cwd,
+        env: o.env,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stopped: string | null = null;
       let stdout = '';
       let exited = false;
       const outLines = lineSplitter((l) => o.io.log(l));
       const errLines = lineSplitter((l) => o.io.log(l));
-      child.stdout!.on('data', (c: Buffer) => (o.capture ? (stdout += c.toString('utf8')) : outLines.write(c)));
+      child.stdout!.on('data', (c: Buffer) =>
+        o.capture ? (stdout += c.toString('utf8')) : outLines.write(c),
+      );
       child.stderr!.on('data', (c: Buffer) => errLines.write(c));
       const killGroup = (sig: NodeJS.Signals): void => {
         if (child.pid === undefined) return;
@@ -136,7 +159,8 @@ export class LocalBuildExecutor implements BuildExecutor {
       };
       const timer = setTimeout(() => stop('timeout'), Math.max(0, o.deadline - Date.now()));
       timer.unref();
-      const onAbort = (): void => stop((o.io.signal.reason as Error | undefined)?.message ?? 'stopped');
+      const onAbort = (): void =>
+        stop((o.io.signal.reason as Error | undefined)?.message ?? 'stopped');
       if (o.io.signal.aborted) onAbort();
       else o.io.signal.addEventListener('abort', onAbort, { once: true });
       child.on('exit', () => {
@@ -170,7 +194,13 @@ export class LocalBuildExecutor implements BuildExecutor {
     await mkdir(tmp);
     let commit: string | null = null;
     const seconds = Math.round(job.timeoutMs / 1000);
-    const fail = (message: string): BuildOutcome => ({ ok: false, commit, image: null, dependencies: null, message });
+    const fail = (message: string): BuildOutcome => ({
+      ok: false,
+      commit,
+      image: null,
+      dependencies: null,
+      message,
+    });
     // The environment of everything the build runs: nothing of Phantom's own (no database URL,
     // no Redis URL, no tokens), only what tools need and facts about the build.
     const base: NodeJS.ProcessEnv = {
@@ -183,18 +213,33 @@ export class LocalBuildExecutor implements BuildExecutor {
       GIT_TERMINAL_PROMPT: '0',
     };
     const stopReason = (r: ProcResult, what: string): string =>
-      r.stopped === 'timeout' ? `The build ran past its time limit (PHANTOM_BUILD_TIMEOUT_SECONDS = ${seconds} s) during ${what} and was stopped.` : r.stopped!;
+      r.stopped === 'timeout'
+        ? `The build ran past its time limit (PHANTOM_BUILD_TIMEOUT_SECONDS = ${seconds} s) during ${what} and was stopped.`
+        : r.stopped!;
     try {
-      io.log(`[phantom] cloning ${repositoryForDisplay(job.repository)} at ${job.ref ?? 'the default branch'}`);
+      io.log(
+        `[phantom] cloning ${repositoryForDisplay(job.repository)} at ${job.ref ?? 'the default branch'}`,
+      );
       // The clone alone sees the worker's HOME (and ssh agent): the deploy keys and credential
       // helpers an operator configured for fetching code. The build command never does.
       const cloneEnv: NodeJS.ProcessEnv = {
-        ...base, HOME: process.env.HOME ?? home, ...(process.env.SSH_AUTH_SOCK ? { SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK } : {}),
+        ...base,
+        HOME: process.env.HOME ?? home,
+        ...(process.env.SSH_AUTH_SOCK ? { SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK } : {}),
       };
-      const clone = await this.exec('git', ['clone', '--quiet', '--', job.repository, src], { cwd: ws, env: cloneEnv, io, deadline });
+      const clone = await this.exec('git', ['clone', '--quiet', '--', job.repository, src], {
+        cwd: ws,
+        env: cloneEnv,
+        io,
+        deadline,
+      });
       if (clone.stopped) return fail(stopReason(clone, 'the clone'));
-      if (clone.code !== 0) return fail(`git clone of ${repositoryForDisplay(job.repository)} failed (exit code ${clone.code}): see the log.`);
-      const git = (args: string[]) => this.exec('git', args, { cwd: src, env: base, io, deadline, capture: true });
+      if (clone.code !== 0)
+        return fail(
+          `git clone of ${repositoryForDisplay(job.repository)} failed (exit code ${clone.code}): see the log.`,
+        );
+      const git = (args: string[]) =>
+        this.exec('git', args, { cwd: src, env: base, io, deadline, capture: true });
       if (job.ref) {
         let sha: string | null = null;
         for (const candidate of [`${job.ref}^{commit}`, `origin/${job.ref}^{commit}`]) {
@@ -205,8 +250,18 @@ export class LocalBuildExecutor implements BuildExecutor {
             break;
           }
         }
-        if (!sha) return fail(`"${job.ref}" is no branch, tag or commit of ${repositoryForDisplay(job.repository)}.`);
-        const co = await git(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', sha]);
+        if (!sha)
+          return fail(
+            `"${job.ref}" is no branch, tag or commit of ${repositoryForDisplay(job.repository)}.`,
+          );
+        const co = await git([
+          '-c',
+          'advice.detachedHead=false',
+          'checkout',
+          '--quiet',
+          '--detach',
+          sha,
+        ]);
         if (co.stopped) return fail(stopReason(co, 'the checkout'));
         if (co.code !== 0) return fail(`git checkout of ${job.ref} failed (exit code ${co.code}).`);
       }
@@ -218,15 +273,30 @@ export class LocalBuildExecutor implements BuildExecutor {
       io.log(`[phantom] commit ${commit}; running the build command`);
       const env: NodeJS.ProcessEnv = {
         ...base,
-        PHANTOM_BUILD_ID: String(job.buildId), PHANTOM_BUILD_NUMBER: String(job.number), PHANTOM_BUILD_APP: job.app,
-        PHANTOM_BUILD_COMMIT: commit, PHANTOM_BUILD_REF: job.ref ?? '', PHANTOM_BUILD_IMAGE: image,
+        PHANTOM_BUILD_ID: String(job.buildId),
+        PHANTOM_BUILD_NUMBER: String(job.number),
+        PHANTOM_BUILD_APP: job.app,
+        PHANTOM_BUILD_COMMIT: commit,
+        PHANTOM_BUILD_REF: job.ref ?? '',
+        PHANTOM_BUILD_IMAGE: image,
       };
       const r = await this.exec('sh', ['-c', job.buildCommand], { cwd: src, env, io, deadline });
       if (r.stopped) return fail(stopReason(r, 'the build command'));
-      if (r.code !== 0) return fail(`The build command exited with code ${r.code ?? 'unknown (killed by a signal)'}.`);
+      if (r.code !== 0)
+        return fail(
+          `The build command exited with code ${r.code ?? 'unknown (killed by a signal)'}.`,
+        );
       const dependencies = await scanDependencies(src);
-      io.log(`[phantom] build command succeeded; ${dependencies.length} ${dependencies.length === 1 ? 'dependency' : 'dependencies'} found; image ${image}`);
-      return { ok: true, commit, image, dependencies, message: `Built ${image} from ${commit.slice(0, 12)}; ${dependencies.length} ${dependencies.length === 1 ? 'dependency' : 'dependencies'} scanned.` };
+      io.log(
+        `[phantom] build command succeeded; ${dependencies.length} ${dependencies.length === 1 ? 'dependency' : 'dependencies'} found; image ${image}`,
+      );
+      return {
+        ok: true,
+        commit,
+        image,
+        dependencies,
+        message: `Built ${image} from ${commit.slice(0, 12)}; ${dependencies.length} ${dependencies.length === 1 ? 'dependency' : 'dependencies'} scanned.`,
+      };
     } finally {
       await rm(ws, { recursive: true, force: true }).catch(() => undefined);
     }

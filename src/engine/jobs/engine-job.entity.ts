@@ -8,7 +8,8 @@ import { BigIntType, Entity, OptionalProps, PrimaryKey, Property, Unique } from 
 @Entity({ tableName: 'engine_jobs' })
 @Unique({ properties: ['name'] })
 export class EngineJob {
-  [OptionalProps]?: 'claimedBy' | 'claimExpiresAt' | 'generation' | 'nextRunAt' | 'lastRunAt' | 'lastResult';
+  [OptionalProps]?:
+    'claimedBy' | 'claimExpiresAt' | 'generation' | 'nextRunAt' | 'lastRunAt' | 'lastResult';
 
   @PrimaryKey({ type: 'integer', unsigned: true, autoincrement: true })
   id!: number;

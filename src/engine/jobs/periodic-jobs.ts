@@ -21,7 +21,10 @@ export interface PeriodicJob {
    * aborts it) and calls `stillMine()` before each write batch if it wants fencing per batch.
    * Returns a summary kept on the row.
    */
-  run(em: () => EntityManager, ctx: { signal: AbortSignal; stillMine: () => Promise<void> }): Promise<Record<string, unknown>>;
+  run(
+    em: () => EntityManager,
+    ctx: { signal: AbortSignal; stillMine: () => Promise<void> },
+  ): Promise<Record<string, unknown>>;
 }
 
 export interface PeriodicJobsOptions {
@@ -45,12 +48,20 @@ export async function startPeriodicJobs(opts: PeriodicJobsOptions): Promise<Peri
   const owner = opts.owner ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const byName = new Map(opts.jobs.map((j) => [j.name, j]));
   const names = [...byName.keys()];
-  const claims = new WorkClaims<EngineJob>({ entity: EngineJob, open: { name: { $in: names } }, ttlMs: opts.claimTtlMs ?? 60_000 });
+  const claims = new WorkClaims<EngineJob>({
+    entity: EngineJob,
+    open: { name: { $in: names } },
+    ttlMs: opts.claimTtlMs ?? 60_000,
+  });
   await ensureRows(opts.em(), names);
 
   const run = async (claim: Claim, signal: AbortSignal): Promise<number> => {
     const em = opts.em();
-    const row = await em.findOne(EngineJob, { id: claim.id }, { fields: ['name'], disableIdentityMap: true, connectionType: 'write' });
+    const row = await em.findOne(
+      EngineJob,
+      { id: claim.id },
+      { fields: ['name'], disableIdentityMap: true, connectionType: 'write' },
+    );
     const job = row && byName.get(row.name);
     if (!job) return Date.now() + 3_600_000;
     const stillMine = async (): Promise<void> => {
@@ -59,13 +70,23 @@ export async function startPeriodicJobs(opts: PeriodicJobsOptions): Promise<Peri
     };
     const started = Date.now();
     const result = await job.run(opts.em, { signal, stillMine });
-    await claims.update(opts.em(), claim, { lastRunAt: new Date(), lastResult: { ...result, ms: Date.now() - started } });
+    await claims.update(opts.em(), claim, {
+      lastRunAt: new Date(),
+      lastResult: { ...result, ms: Date.now() - started },
+    });
     opts.logger.info({ job: job.name, ...result }, 'engine: periodic job done');
     return Date.now() + job.everyMs;
   };
   const loop = new WorkLoop<EngineJob>({
-    name: 'periodic-jobs', owner, claims, em: opts.em, run, pollMs: opts.pollMs ?? 30_000, concurrency: names.length || 1,
-    retryMs: 60_000, logger: opts.logger,
+    name: 'periodic-jobs',
+    owner,
+    claims,
+    em: opts.em,
+    run,
+    pollMs: opts.pollMs ?? 30_000,
+    concurrency: names.length || 1,
+    retryMs: 60_000,
+    logger: opts.logger,
   });
   loop.start();
   return {
@@ -79,7 +100,15 @@ export async function startPeriodicJobs(opts: PeriodicJobsOptions): Promise<Peri
 
 /** Inserts the rows of jobs that have none yet (a concurrent insert by another worker is fine). */
 async function ensureRows(em: EntityManager, names: string[]): Promise<void> {
-  const have = new Set((await em.find(EngineJob, { name: { $in: names } }, { fields: ['name'], disableIdentityMap: true, connectionType: 'write' })).map((r) => r.name));
+  const have = new Set(
+    (
+      await em.find(
+        EngineJob,
+        { name: { $in: names } },
+        { fields: ['name'], disableIdentityMap: true, connectionType: 'write' },
+      )
+    ).map((r) => r.name),
+  );
   for (const name of names) {
     if (have.has(name)) continue;
     try {

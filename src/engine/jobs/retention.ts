@@ -42,10 +42,25 @@ export function retentionJob(opts: RetentionOptions): PeriodicJob {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function deleteEvents(
-  em: () => EntityManager, cutoff: Date, batch: number, pause: number, signal: AbortSignal, stillMine: () => Promise<void>,
+  em: () => EntityManager,
+  cutoff: Date,
+  batch: number,
+  pause: number,
+  signal: AbortSignal,
+  stillMine: () => Promise<void>,
 ): Promise<number> {
   // The newest numbered event stays whatever its age: numbering continues from max(seq).
-  const top = await em().find(PlatformEventRow, { seq: { $ne: null } }, { fields: ['seq'], orderBy: { seq: 'desc' }, limit: 1, disableIdentityMap: true, connectionType: 'write' });
+  const top = await em().find(
+    PlatformEventRow,
+    { seq: { $ne: null } },
+    {
+      fields: ['seq'],
+      orderBy: { seq: 'desc' },
+      limit: 1,
+      disableIdentityMap: true,
+      connectionType: 'write',
+    },
+  );
   if (!top.length) return 0;
   const newest = BigInt(top[0]!.seq!);
   let deleted = 0;
@@ -53,9 +68,17 @@ async function deleteEvents(
     signal.throwIfAborted();
     // Oldest rows first by primary key; stop at the first one that must stay (ids follow
     // insert order, so what comes after it is newer or not yet published).
-    const rows = await em().find(PlatformEventRow, {}, {
-      fields: ['id', 'seq', 'at', 'publishedAt'], orderBy: { id: 'asc' }, limit: batch, disableIdentityMap: true, connectionType: 'write',
-    });
+    const rows = await em().find(
+      PlatformEventRow,
+      {},
+      {
+        fields: ['id', 'seq', 'at', 'publishedAt'],
+        orderBy: { id: 'asc' },
+        limit: batch,
+        disableIdentityMap: true,
+        connectionType: 'write',
+      },
+    );
     const ids: string[] = [];
     for (const r of rows) {
       if (!(r.at < cutoff) || !r.publishedAt || r.seq == null || BigInt(r.seq) >= newest) break;
@@ -70,12 +93,27 @@ async function deleteEvents(
 }
 
 async function deleteAudit(
-  em: () => EntityManager, cutoff: Date, batch: number, pause: number, signal: AbortSignal, stillMine: () => Promise<void>,
+  em: () => EntityManager,
+  cutoff: Date,
+  batch: number,
+  pause: number,
+  signal: AbortSignal,
+  stillMine: () => Promise<void>,
 ): Promise<number> {
   let deleted = 0;
   for (;;) {
     signal.throwIfAborted();
-    const rows = await em().find(AuditEntry, { at: { $lt: cutoff } }, { fields: ['id'], orderBy: { id: 'asc' }, limit: batch, disableIdentityMap: true, connectionType: 'write' });
+    const rows = await em().find(
+      AuditEntry,
+      { at: { $lt: cutoff } },
+      {
+        fields: ['id'],
+        orderBy: { id: 'asc' },
+        limit: batch,
+        disableIdentityMap: true,
+        connectionType: 'write',
+      },
+    );
     if (!rows.length) return deleted;
     await stillMine();
     deleted += await em().nativeDelete(AuditEntry, { id: { $in: rows.map((r) => r.id) } });

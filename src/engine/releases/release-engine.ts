@@ -53,9 +53,16 @@ export interface ReleaseEngine {
   stop(): Promise<void>;
 }
 
-export function startReleaseEngine(host: ReleaseEngineHost, opts: ReleaseEngineOptions = {}): ReleaseEngine {
+export function startReleaseEngine(
+  host: ReleaseEngineHost,
+  opts: ReleaseEngineOptions = {},
+): ReleaseEngine {
   const owner = opts.owner ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const claims = new WorkClaims<Release>({ entity: Release, open: { activeKey: { $ne: null } }, ttlMs: opts.claimTtlMs });
+  const claims = new WorkClaims<Release>({
+    entity: Release,
+    open: { activeKey: { $ne: null } },
+    ttlMs: opts.claimTtlMs,
+  });
   const stats: EngineStats = { steps: 0, commits: 0, busyMs: 0 };
   const signalListeners = new Map<number, Set<() => void>>();
   const onSignal = (id: number, fn: () => void): (() => void) => {
@@ -75,7 +82,11 @@ export function startReleaseEngine(host: ReleaseEngineHost, opts: ReleaseEngineO
     const set = objectListeners.get(`${e.cluster}\u0000${e.app}`);
     if (set) for (const fn of [...set]) fn(e.namespace);
   });
-  const onObjects = (cluster: string, app: string, fn: (namespace: string) => void): (() => void) => {
+  const onObjects = (
+    cluster: string,
+    app: string,
+    fn: (namespace: string) => void,
+  ): (() => void) => {
     const key = `${cluster}\u0000${app}`;
     let set = objectListeners.get(key);
     if (!set) objectListeners.set(key, (set = new Set()));
@@ -94,14 +105,38 @@ export function startReleaseEngine(host: ReleaseEngineHost, opts: ReleaseEngineO
     pollMs: opts.pollMs,
     concurrency: opts.concurrency ?? 100,
     logger: host.logger,
-    run: (claim, signal) => inSpan('release.run', { 'phantom.release.id': claim.id, 'phantom.claim.generation': claim.generation }, () => new ReleaseRun({
-      em: host.em, claims, runtime: host.runtime, approvals: host.approvals, verify, stats, onSignal, onObjects,
-      eventsCommitted: host.eventsCommitted,
-      builds: host.builds,
-      progressCommitted: (id, seq) => {
-        host.bus.publish(RELEASE_PROGRESS_TOPIC, { id, seq }).catch((err) => host.logger.warn({ err }, 'release engine: progress not announced (subscribers catch up by heartbeat)'));
-      },
-    }, claim, signal).run()),
+    run: (claim, signal) =>
+      inSpan(
+        'release.run',
+        { 'phantom.release.id': claim.id, 'phantom.claim.generation': claim.generation },
+        () =>
+          new ReleaseRun(
+            {
+              em: host.em,
+              claims,
+              runtime: host.runtime,
+              approvals: host.approvals,
+              verify,
+              stats,
+              onSignal,
+              onObjects,
+              eventsCommitted: host.eventsCommitted,
+              builds: host.builds,
+              progressCommitted: (id, seq) => {
+                host.bus
+                  .publish(RELEASE_PROGRESS_TOPIC, { id, seq })
+                  .catch((err) =>
+                    host.logger.warn(
+                      { err },
+                      'release engine: progress not announced (subscribers catch up by heartbeat)',
+                    ),
+                  );
+              },
+            },
+            claim,
+            signal,
+          ).run(),
+      ),
   });
   const off = host.bus.subscribe(RELEASE_SIGNAL_TOPIC, (m) => {
     loop.wake();

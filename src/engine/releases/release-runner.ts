@@ -15,9 +15,22 @@ import { buildContainer } from '../../domain/apps/app.validation.js';
 import { PlatformEventType, recordEvent } from '../../domain/events/event-recorder.js';
 import { Release } from '../../domain/releases/release.entity.js';
 import {
-  ProgressKind, ReleaseStatus, StepStatus, isTerminal, type ClusterProgress, type PrecheckResult, type ReleaseSpec, type ReleaseState, type ReleaseStep,
+  ProgressKind,
+  ReleaseStatus,
+  StepStatus,
+  isTerminal,
+  type ClusterProgress,
+  type PrecheckResult,
+  type ReleaseSpec,
+  type ReleaseState,
+  type ReleaseStep,
 } from '../../domain/releases/release-model.js';
-import { findLastSucceeded, findRelease, insertProgress, stateOf } from '../../domain/releases/release.repository.js';
+import {
+  findLastSucceeded,
+  findRelease,
+  insertProgress,
+  stateOf,
+} from '../../domain/releases/release.repository.js';
 import { isValidImage, releaseGlobalId } from '../../domain/releases/release.service.js';
 import type { Claim, WorkClaims } from '../work-claims.js';
 import { ClaimLostError } from '../work-claims.js';
@@ -29,7 +42,6 @@ import { findBuild, findBuildDependencies } from '../../domain/builds/build.repo
 
 /** A release waiting for its build looks again this often (the build's end also wakes it at once). */
 const BUILD_WAIT_RECHECK_MS = 5000;
-
 
 /** Tuning of verification. */
 export interface VerifyOptions {
@@ -72,7 +84,14 @@ export interface EngineStats {
 
 type WaveResult = { ok: true } | { ok: false; message: string; canceled?: boolean };
 
-const FAILING_REASONS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'RunContainerError']);
+const FAILING_REASONS = new Set([
+  'CrashLoopBackOff',
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+  'RunContainerError',
+]);
 
 const nowIso = (): string => new Date().toISOString();
 
@@ -81,7 +100,11 @@ export class ReleaseRun {
   private state!: ReleaseState;
   private seq = 0;
 
-  constructor(private readonly deps: ReleaseRunnerDeps, private readonly claim: Claim, private readonly signal: AbortSignal) {}
+  constructor(
+    private readonly deps: ReleaseRunnerDeps,
+    private readonly claim: Claim,
+    private readonly signal: AbortSignal,
+  ) {}
 
   private checkAborted(): void {
     if (this.signal.aborted) throw new ClaimLostError(this.claim);
@@ -141,29 +164,51 @@ export class ReleaseRun {
    * row columns beside the state; `prepare` runs first in the same transaction (it may change
    * the state, e.g. to record a ticket it opened); `event` is recorded through the outbox.
    */
-  private async commit(kind: ProgressKind, message: string, opts: {
-    extra?: Partial<Release>;
-    prepare?: (tx: EntityManager) => Promise<void>;
-    event?: { type: PlatformEventType; actor?: string | null; payload?: Record<string, unknown> };
-  } = {}): Promise<void> {
+  private async commit(
+    kind: ProgressKind,
+    message: string,
+    opts: {
+      extra?: Partial<Release>;
+      prepare?: (tx: EntityManager) => Promise<void>;
+      event?: { type: PlatformEventType; actor?: string | null; payload?: Record<string, unknown> };
+    } = {},
+  ): Promise<void> {
     this.checkAborted();
     const seq = this.seq + 1;
-    await this.busy(() => this.deps.em().transactional(async (tx) => {
-      await opts.prepare?.(tx);
-      const s = this.state;
-      await this.deps.claims.update(tx, this.claim, {
-        status: s.status, steps: s.steps, clusters: s.clusters, prechecks: s.prechecks, message: s.message, ticketId: s.ticketId,
-        startedAt: s.startedAt ? new Date(s.startedAt) : null, finishedAt: s.finishedAt ? new Date(s.finishedAt) : null,
-        progressSeq: seq, ...opts.extra,
-      });
-      await insertProgress(tx, this.row.id, seq, kind, message, s);
-      if (opts.event) {
-        recordEvent(tx, {
-          type: opts.event.type, actor: opts.event.actor ?? this.row.createdBy, app: this.row.app, env: this.row.env,
-          payload: { releaseId: releaseGlobalId(this.row.id), image: this.row.image, strategy: this.row.strategy, status: s.status, ...opts.event.payload },
+    await this.busy(() =>
+      this.deps.em().transactional(async (tx) => {
+        await opts.prepare?.(tx);
+        const s = this.state;
+        await this.deps.claims.update(tx, this.claim, {
+          status: s.status,
+          steps: s.steps,
+          clusters: s.clusters,
+          prechecks: s.prechecks,
+          message: s.message,
+          ticketId: s.ticketId,
+          startedAt: s.startedAt ? new Date(s.startedAt) : null,
+          finishedAt: s.finishedAt ? new Date(s.finishedAt) : null,
+          progressSeq: seq,
+          ...opts.extra,
         });
-      }
-    }));
+        await insertProgress(tx, this.row.id, seq, kind, message, s);
+        if (opts.event) {
+          recordEvent(tx, {
+            type: opts.event.type,
+            actor: opts.event.actor ?? this.row.createdBy,
+            app: this.row.app,
+            env: this.row.env,
+            payload: {
+              releaseId: releaseGlobalId(this.row.id),
+              image: this.row.image,
+              strategy: this.row.strategy,
+              status: s.status,
+              ...opts.event.payload,
+            },
+          });
+        }
+      }),
+    );
     this.seq = seq;
     this.deps.stats.commits++;
     if (opts.extra) Object.assign(this.row, opts.extra);
@@ -173,10 +218,17 @@ export class ReleaseRun {
   }
 
   /** The flags others set (cancel, promote, approval), read fresh. */
-  private async flags(): Promise<Pick<Release, 'cancelRequested' | 'promoteRequested' | 'approval' | 'approvalNote'>> {
+  private async flags(): Promise<
+    Pick<Release, 'cancelRequested' | 'promoteRequested' | 'approval' | 'approvalNote'>
+  > {
     const r = await this.busy(() => findRelease(this.deps.em(), this.row.id));
     if (!r || r.generation !== this.claim.generation) throw new ClaimLostError(this.claim);
-    return { cancelRequested: !!r.cancelRequested, promoteRequested: !!r.promoteRequested, approval: r.approval ?? null, approvalNote: r.approvalNote ?? null };
+    return {
+      cancelRequested: !!r.cancelRequested,
+      promoteRequested: !!r.promoteRequested,
+      approval: r.approval ?? null,
+      approvalNote: r.approvalNote ?? null,
+    };
   }
 
   private stepAt(i: number): ReleaseStep {
@@ -192,10 +244,19 @@ export class ReleaseRun {
   }
 
   /** Ends the release: remaining steps SKIPPED (a running one FAILED), the active key freed, the event recorded. */
-  private async finish(status: ReleaseStatus, message: string, event: PlatformEventType, actor?: string | null): Promise<RunResult> {
+  private async finish(
+    status: ReleaseStatus,
+    message: string,
+    event: PlatformEventType,
+    actor?: string | null,
+  ): Promise<RunResult> {
     this.state.steps = this.state.steps.map((s) =>
-      s.status === StepStatus.PENDING ? { ...s, status: StepStatus.SKIPPED }
-        : s.status === StepStatus.RUNNING ? { ...s, status: StepStatus.FAILED, finishedAt: nowIso(), message: s.message ?? message } : s);
+      s.status === StepStatus.PENDING
+        ? { ...s, status: StepStatus.SKIPPED }
+        : s.status === StepStatus.RUNNING
+          ? { ...s, status: StepStatus.FAILED, finishedAt: nowIso(), message: s.message ?? message }
+          : s,
+    );
     this.state = { ...this.state, status, message, finishedAt: nowIso() };
     await this.commit(ProgressKind.STATUS, message, {
       extra: { activeKey: null, cancelRequested: false, promoteRequested: false },
@@ -208,12 +269,21 @@ export class ReleaseRun {
 
   private async start(): Promise<RunResult | undefined> {
     if ((await this.flags()).cancelRequested) {
-      if (this.row.buildId != null && this.state.steps.some((s) => s.name === 'build')) await this.deps.builds.cancel(this.row.buildId);
-      return this.finish(ReleaseStatus.CANCELED, 'Canceled before it started.', PlatformEventType.RELEASE_CANCELED);
+      if (this.row.buildId != null && this.state.steps.some((s) => s.name === 'build'))
+        await this.deps.builds.cancel(this.row.buildId);
+      return this.finish(
+        ReleaseStatus.CANCELED,
+        'Canceled before it started.',
+        PlatformEventType.RELEASE_CANCELED,
+      );
     }
     const b = this.state.steps.findIndex((s) => s.name === 'build');
     if (b >= 0) {
-      this.setStep(b, { status: StepStatus.RUNNING, startedAt: nowIso(), message: 'Waiting for the build of the default branch' });
+      this.setStep(b, {
+        status: StepStatus.RUNNING,
+        startedAt: nowIso(),
+        message: 'Waiting for the build of the default branch',
+      });
       this.state.status = ReleaseStatus.BUILDING;
       await this.commit(ProgressKind.STATUS, 'Building the default branch first');
       return undefined;
@@ -235,22 +305,41 @@ export class ReleaseRun {
     const buildId = this.row.buildId;
     if ((await this.flags()).cancelRequested) {
       if (buildId != null) await this.deps.builds.cancel(buildId);
-      return this.finish(ReleaseStatus.CANCELED, 'Canceled while building.', PlatformEventType.RELEASE_CANCELED);
+      return this.finish(
+        ReleaseStatus.CANCELED,
+        'Canceled while building.',
+        PlatformEventType.RELEASE_CANCELED,
+      );
     }
     const b = buildId != null ? await this.busy(() => findBuild(this.deps.em(), buildId)) : null;
-    if (!b) return this.finish(ReleaseStatus.FAILED, 'The build of this release is gone.', PlatformEventType.RELEASE_FAILED);
+    if (!b)
+      return this.finish(
+        ReleaseStatus.FAILED,
+        'The build of this release is gone.',
+        PlatformEventType.RELEASE_FAILED,
+      );
     if (b.status === BuildStatus.SUCCEEDED && b.image) {
       const spec = { ...this.row.spec, image: b.image };
-      if (i >= 0) this.setStep(i, { status: StepStatus.SUCCEEDED, finishedAt: nowIso(), message: `Build #${b.number} succeeded: ${b.image}` });
+      if (i >= 0)
+        this.setStep(i, {
+          status: StepStatus.SUCCEEDED,
+          finishedAt: nowIso(),
+          message: `Build #${b.number} succeeded: ${b.image}`,
+        });
       const p = this.state.steps.findIndex((s) => s.name === 'precheck');
       this.setStep(p, { status: StepStatus.RUNNING, startedAt: nowIso() });
       this.state.status = ReleaseStatus.PRECHECKING;
-      await this.commit(ProgressKind.STATUS, `Build #${b.number} succeeded (${b.image}); running prechecks`, { extra: { image: b.image, spec } });
+      await this.commit(
+        ProgressKind.STATUS,
+        `Build #${b.number} succeeded (${b.image}); running prechecks`,
+        { extra: { image: b.image, spec } },
+      );
       return undefined;
     }
     if (isBuildTerminal(b.status)) {
       const why = `Build #${b.number} ${b.status === BuildStatus.CANCELED ? 'was canceled' : 'failed'}: ${b.message ?? b.status}`;
-      if (i >= 0) this.setStep(i, { status: StepStatus.FAILED, finishedAt: nowIso(), message: why });
+      if (i >= 0)
+        this.setStep(i, { status: StepStatus.FAILED, finishedAt: nowIso(), message: why });
       return this.finish(ReleaseStatus.FAILED, why, PlatformEventType.RELEASE_FAILED);
     }
     const note = `Waiting for build #${b.number} (${b.status})`;
@@ -264,49 +353,124 @@ export class ReleaseRun {
   private async runPrechecks(): Promise<PrecheckResult[]> {
     const spec = this.row.spec;
     const results: PrecheckResult[] = [];
-    const app = await this.deps.em().findOne(App, { id: this.row.appId }, { fields: ['id', 'name'], connectionType: 'write', disableIdentityMap: true });
-    results.push(app && app.name === this.row.app
-      ? { rule: 'app', passed: true, message: `App "${this.row.app}" exists.` }
-      : { rule: 'app', passed: false, message: `App "${this.row.app}" no longer exists.` });
-    results.push({ rule: 'one-active-release', passed: true, message: `The only active release of ${this.row.app} in ${this.row.env} (held by the database).` });
+    const app = await this.deps
+      .em()
+      .findOne(
+        App,
+        { id: this.row.appId },
+        { fields: ['id', 'name'], connectionType: 'write', disableIdentityMap: true },
+      );
+    results.push(
+      app && app.name === this.row.app
+        ? { rule: 'app', passed: true, message: `App "${this.row.app}" exists.` }
+        : { rule: 'app', passed: false, message: `App "${this.row.app}" no longer exists.` },
+    );
+    results.push({
+      rule: 'one-active-release',
+      passed: true,
+      message: `The only active release of ${this.row.app} in ${this.row.env} (held by the database).`,
+    });
     try {
       const c = buildContainer(spec.container, spec.container);
       const replicas = c.hpa ? c.hpa.minReplicas : c.replicas;
-      results.push(replicas >= 1
-        ? { rule: 'container-spec', passed: true, message: `${replicas} replica(s) of ${c.cpu} CPU / ${c.memory}, port ${c.port}, readiness ${c.healthCheckPath}.` }
-        : { rule: 'container-spec', passed: false, message: 'The container spec runs 0 replicas: nothing could be verified. Set container.replicas ≥ 1 (or an HPA).' });
+      results.push(
+        replicas >= 1
+          ? {
+              rule: 'container-spec',
+              passed: true,
+              message: `${replicas} replica(s) of ${c.cpu} CPU / ${c.memory}, port ${c.port}, readiness ${c.healthCheckPath}.`,
+            }
+          : {
+              rule: 'container-spec',
+              passed: false,
+              message:
+                'The container spec runs 0 replicas: nothing could be verified. Set container.replicas ≥ 1 (or an HPA).',
+            },
+      );
     } catch (e) {
-      results.push({ rule: 'container-spec', passed: false, message: `The container spec is not valid: ${(e as Error).message}` });
+      results.push({
+        rule: 'container-spec',
+        passed: false,
+        message: `The container spec is not valid: ${(e as Error).message}`,
+      });
     }
-    results.push(isValidImage(spec.image)
-      ? { rule: 'image', passed: true, message: `"${spec.image}" is a valid image reference.` }
-      : { rule: 'image', passed: false, message: `"${spec.image}" is not a valid image reference.` });
+    results.push(
+      isValidImage(spec.image)
+        ? { rule: 'image', passed: true, message: `"${spec.image}" is a valid image reference.` }
+        : {
+            rule: 'image',
+            passed: false,
+            message: `"${spec.image}" is not a valid image reference.`,
+          },
+    );
     const known = new Set(this.deps.runtime.clusterNames());
     const unknown = this.row.targets.filter((t) => !known.has(t.cluster)).map((t) => t.cluster);
-    results.push(!this.row.targets.length
-      ? { rule: 'targets', passed: false, message: `Environment ${this.row.env} has no deploy targets.` }
-      : unknown.length
-        ? { rule: 'targets', passed: false, message: `Unknown cluster(s) ${unknown.join(', ')}: not in this Phantom's kubeconfig.` }
-        : { rule: 'targets', passed: true, message: `Targets: ${this.row.targets.map((t) => `${t.cluster}/${t.namespace}`).join(', ')}.` });
+    results.push(
+      !this.row.targets.length
+        ? {
+            rule: 'targets',
+            passed: false,
+            message: `Environment ${this.row.env} has no deploy targets.`,
+          }
+        : unknown.length
+          ? {
+              rule: 'targets',
+              passed: false,
+              message: `Unknown cluster(s) ${unknown.join(', ')}: not in this Phantom's kubeconfig.`,
+            }
+          : {
+              rule: 'targets',
+              passed: true,
+              message: `Targets: ${this.row.targets.map((t) => `${t.cluster}/${t.namespace}`).join(', ')}.`,
+            },
+    );
     // The admin rules: maintenance windows and dependency rules, with whitelist entries applied.
     // A release of a build is checked against what the build's scan found; one that names an
     // image carries no scanned dependencies (`dependencies: null`).
-    const dependencies = this.row.buildId != null ? await findBuildDependencies(this.deps.em(), this.row.buildId) : null;
-    results.push(...await evaluateReleaseRules(this.deps.em(), { appId: this.row.appId, app: this.row.app, env: this.row.env, now: new Date(), dependencies }));
+    const dependencies =
+      this.row.buildId != null
+        ? await findBuildDependencies(this.deps.em(), this.row.buildId)
+        : null;
+    results.push(
+      ...(await evaluateReleaseRules(this.deps.em(), {
+        appId: this.row.appId,
+        app: this.row.app,
+        env: this.row.env,
+        now: new Date(),
+        dependencies,
+      })),
+    );
     return results;
   }
 
   private async precheck(): Promise<RunResult | undefined> {
-    if ((await this.flags()).cancelRequested) return this.finish(ReleaseStatus.CANCELED, 'Canceled during prechecks.', PlatformEventType.RELEASE_CANCELED);
+    if ((await this.flags()).cancelRequested)
+      return this.finish(
+        ReleaseStatus.CANCELED,
+        'Canceled during prechecks.',
+        PlatformEventType.RELEASE_CANCELED,
+      );
     const results = await this.busy(() => this.runPrechecks());
     this.state.prechecks = results;
     const i = this.state.steps.findIndex((s) => s.name === 'precheck');
     const failed = results.filter((r) => !r.passed);
     if (failed.length) {
-      this.setStep(i, { status: StepStatus.FAILED, finishedAt: nowIso(), message: failed.map((f) => f.message).join(' ') });
-      return this.finish(ReleaseStatus.FAILED, `Prechecks failed: ${failed.map((f) => `${f.rule}: ${f.message}`).join(' ')}`, PlatformEventType.RELEASE_FAILED);
+      this.setStep(i, {
+        status: StepStatus.FAILED,
+        finishedAt: nowIso(),
+        message: failed.map((f) => f.message).join(' '),
+      });
+      return this.finish(
+        ReleaseStatus.FAILED,
+        `Prechecks failed: ${failed.map((f) => `${f.rule}: ${f.message}`).join(' ')}`,
+        PlatformEventType.RELEASE_FAILED,
+      );
     }
-    this.setStep(i, { status: StepStatus.SUCCEEDED, finishedAt: nowIso(), message: `${results.length} checks passed` });
+    this.setStep(i, {
+      status: StepStatus.SUCCEEDED,
+      finishedAt: nowIso(),
+      message: `${results.length} checks passed`,
+    });
     const a = this.state.steps.findIndex((s) => s.name === 'approval');
     if (a >= 0) {
       this.state.status = ReleaseStatus.AWAITING_APPROVAL;
@@ -314,12 +478,21 @@ export class ReleaseRun {
       await this.commit(ProgressKind.STATUS, 'Prechecks passed; waiting for approval', {
         prepare: async (tx) => {
           const t = await this.deps.approvals.open(tx, {
-            appId: this.row.appId, app: this.row.app, releaseId: this.row.id, requesterId: this.row.createdById, requester: this.row.createdBy,
+            appId: this.row.appId,
+            app: this.row.app,
+            releaseId: this.row.id,
+            requesterId: this.row.createdById,
+            requester: this.row.createdBy,
             reason: `Release ${this.row.image} of ${this.row.app} to ${this.row.env}${this.row.description ? `: ${this.row.description}` : ''}`,
           });
           expiresAt = t.expiresAt.getTime();
           this.state.ticketId = t.id;
-          this.setStep(a, { status: StepStatus.RUNNING, startedAt: nowIso(), dueAt: t.expiresAt.toISOString(), message: `Waiting for an OWNER of ${this.row.app} or an admin (not ${this.row.createdBy}) to approve ticket #${t.id}` });
+          this.setStep(a, {
+            status: StepStatus.RUNNING,
+            startedAt: nowIso(),
+            dueAt: t.expiresAt.toISOString(),
+            message: `Waiting for an OWNER of ${this.row.app} or an admin (not ${this.row.createdBy}) to approve ticket #${t.id}`,
+          });
         },
       });
       return { at: expiresAt, quiet: { approval: null, cancelRequested: false } };
@@ -330,7 +503,9 @@ export class ReleaseRun {
   private async beginDeploy(message: string, actor?: string | null): Promise<undefined> {
     this.state.status = ReleaseStatus.DEPLOYING;
     this.state.startedAt = nowIso();
-    await this.commit(ProgressKind.STATUS, message, { event: { type: PlatformEventType.RELEASE_STARTED, actor } });
+    await this.commit(ProgressKind.STATUS, message, {
+      event: { type: PlatformEventType.RELEASE_STARTED, actor },
+    });
     return undefined;
   }
 
@@ -338,23 +513,43 @@ export class ReleaseRun {
     const f = await this.flags();
     const a = this.state.steps.findIndex((s) => s.name === 'approval');
     if (f.approval === 'APPROVED') {
-      this.setStep(a, { status: StepStatus.SUCCEEDED, finishedAt: nowIso(), message: f.approvalNote ?? 'Approved' });
+      this.setStep(a, {
+        status: StepStatus.SUCCEEDED,
+        finishedAt: nowIso(),
+        message: f.approvalNote ?? 'Approved',
+      });
       return this.beginDeploy(f.approvalNote ?? 'Approved; deploying');
     }
     if (f.approval === 'REJECTED') {
-      this.setStep(a, { status: StepStatus.FAILED, finishedAt: nowIso(), message: f.approvalNote ?? 'Rejected' });
-      return this.finish(ReleaseStatus.REJECTED, f.approvalNote ?? 'The approval ticket was rejected.', PlatformEventType.RELEASE_CANCELED);
+      this.setStep(a, {
+        status: StepStatus.FAILED,
+        finishedAt: nowIso(),
+        message: f.approvalNote ?? 'Rejected',
+      });
+      return this.finish(
+        ReleaseStatus.REJECTED,
+        f.approvalNote ?? 'The approval ticket was rejected.',
+        PlatformEventType.RELEASE_CANCELED,
+      );
     }
     if (f.cancelRequested) {
       const message = 'Canceled while waiting for approval.';
-      await this.busy(() => this.deps.em().transactional((tx) => this.deps.approvals.close(tx, this.row.id, 'CANCELED', message)));
+      await this.busy(() =>
+        this.deps
+          .em()
+          .transactional((tx) => this.deps.approvals.close(tx, this.row.id, 'CANCELED', message)),
+      );
       this.deps.eventsCommitted();
       return this.finish(ReleaseStatus.CANCELED, message, PlatformEventType.RELEASE_CANCELED);
     }
     const due = this.approvalDue();
     if (Date.now() >= due) {
       const message = `The approval ticket expired without a decision (${new Date(due).toISOString()}).`;
-      await this.busy(() => this.deps.em().transactional((tx) => this.deps.approvals.close(tx, this.row.id, 'EXPIRED', message)));
+      await this.busy(() =>
+        this.deps
+          .em()
+          .transactional((tx) => this.deps.approvals.close(tx, this.row.id, 'EXPIRED', message)),
+      );
       this.deps.eventsCommitted();
       this.setStep(a, { status: StepStatus.FAILED, finishedAt: nowIso(), message });
       return this.finish(ReleaseStatus.CANCELED, message, PlatformEventType.RELEASE_CANCELED);
@@ -388,7 +583,11 @@ export class ReleaseRun {
       if (!res.ok) return this.fail(res.message, !!res.canceled, i);
     }
     this.state.status = ReleaseStatus.SUCCEEDED;
-    return this.finish(ReleaseStatus.SUCCEEDED, `Released ${this.row.image} to ${this.row.env} (${this.row.targets.map((t) => t.cluster).join(', ')}).`, PlatformEventType.RELEASE_SUCCEEDED);
+    return this.finish(
+      ReleaseStatus.SUCCEEDED,
+      `Released ${this.row.image} to ${this.row.env} (${this.row.targets.map((t) => t.cluster).join(', ')}).`,
+      PlatformEventType.RELEASE_SUCCEEDED,
+    );
   }
 
   private async pause(i: number, promoted: boolean): Promise<RunResult | undefined> {
@@ -396,16 +595,34 @@ export class ReleaseRun {
     const pauseMs = this.row.spec.canaryPauseSeconds * 1000;
     if (step.status === StepStatus.PENDING) {
       const until = new Date(Date.now() + pauseMs).toISOString();
-      this.setStep(i, { status: StepStatus.RUNNING, startedAt: nowIso(), dueAt: until, message: `Canary verified: paused until promoteRelease or ${until}` });
+      this.setStep(i, {
+        status: StepStatus.RUNNING,
+        startedAt: nowIso(),
+        dueAt: until,
+        message: `Canary verified: paused until promoteRelease or ${until}`,
+      });
       this.state.status = ReleaseStatus.PAUSED;
-      await this.commit(ProgressKind.STATUS, `Canary verified on ${step.cluster}; paused until promoteRelease or ${until}`);
+      await this.commit(
+        ProgressKind.STATUS,
+        `Canary verified on ${step.cluster}; paused until promoteRelease or ${until}`,
+      );
       step = this.stepAt(i);
     }
     const due = Date.parse(step.dueAt ?? nowIso());
     if (promoted || Date.now() >= due) {
-      this.setStep(i, { status: StepStatus.SUCCEEDED, finishedAt: nowIso(), message: promoted ? 'Promoted' : 'Canary pause elapsed' });
+      this.setStep(i, {
+        status: StepStatus.SUCCEEDED,
+        finishedAt: nowIso(),
+        message: promoted ? 'Promoted' : 'Canary pause elapsed',
+      });
       this.state.status = ReleaseStatus.DEPLOYING;
-      await this.commit(ProgressKind.STATUS, promoted ? 'Promoted: rolling out everywhere' : 'Canary pause elapsed: rolling out everywhere', { extra: { promoteRequested: false } });
+      await this.commit(
+        ProgressKind.STATUS,
+        promoted
+          ? 'Promoted: rolling out everywhere'
+          : 'Canary pause elapsed: rolling out everywhere',
+        { extra: { promoteRequested: false } },
+      );
       return undefined;
     }
     return { at: due, quiet: { promoteRequested: false, cancelRequested: false } };
@@ -419,14 +636,28 @@ export class ReleaseRun {
   private async removeCanary(i: number | null): Promise<string | null> {
     const t = this.canaryTarget();
     if (i !== null) {
-      this.setStep(i, { status: StepStatus.RUNNING, startedAt: this.stepAt(i).startedAt ?? nowIso() });
+      this.setStep(i, {
+        status: StepStatus.RUNNING,
+        startedAt: this.stepAt(i).startedAt ?? nowIso(),
+      });
       await this.commit(ProgressKind.STEP, `Removing the canary on ${t.cluster}`);
     }
-    const [res] = await this.deps.runtime.removeWorkload([t], { app: this.row.app, env: this.row.env, variant: 'canary' });
+    const [res] = await this.deps.runtime.removeWorkload([t], {
+      app: this.row.app,
+      env: this.row.env,
+      variant: 'canary',
+    });
     const error = res && !res.ok ? res.error : null;
     if (i !== null) {
-      this.setStep(i, { status: StepStatus.SUCCEEDED, finishedAt: nowIso(), message: error ? `Canary not removed: ${error}` : 'Canary removed' });
-      await this.commit(ProgressKind.STEP, error ? `Canary not removed on ${t.cluster}: ${error}` : `Canary removed on ${t.cluster}`);
+      this.setStep(i, {
+        status: StepStatus.SUCCEEDED,
+        finishedAt: nowIso(),
+        message: error ? `Canary not removed: ${error}` : 'Canary removed',
+      });
+      await this.commit(
+        ProgressKind.STEP,
+        error ? `Canary not removed on ${t.cluster}: ${error}` : `Canary removed on ${t.cluster}`,
+      );
     }
     return error;
   }
@@ -438,9 +669,12 @@ export class ReleaseRun {
    */
   private async fail(reason: string, canceled: boolean, i: number): Promise<RunResult | undefined> {
     const step = this.stepAt(i);
-    if (step.status === StepStatus.RUNNING) this.setStep(i, { status: StepStatus.FAILED, finishedAt: nowIso(), message: reason });
+    if (step.status === StepStatus.RUNNING)
+      this.setStep(i, { status: StepStatus.FAILED, finishedAt: nowIso(), message: reason });
     const endAs = canceled ? ReleaseStatus.CANCELED : ReleaseStatus.FAILED;
-    const endEvent = canceled ? PlatformEventType.RELEASE_CANCELED : PlatformEventType.RELEASE_FAILED;
+    const endEvent = canceled
+      ? PlatformEventType.RELEASE_CANCELED
+      : PlatformEventType.RELEASE_FAILED;
     const notes: string[] = [reason];
     if (this.state.steps.some((s) => s.name === 'canary' && s.applied)) {
       const err = await this.removeCanary(null);
@@ -449,21 +683,47 @@ export class ReleaseRun {
     const touched = this.state.steps.filter((s) => s.name === 'deploy' && s.applied);
     if (!touched.length) return this.finish(endAs, `${notes.join('; ')}.`, endEvent);
     if (!canceled && !this.row.spec.autoRollback) {
-      return this.finish(endAs, `${notes.join('; ')}; autoRollback is off: the workloads were left as they are.`, endEvent);
+      return this.finish(
+        endAs,
+        `${notes.join('; ')}; autoRollback is off: the workloads were left as they are.`,
+        endEvent,
+      );
     }
-    const good = await this.busy(() => findLastSucceeded(this.deps.em(), this.row.appId, this.row.env, this.row.id));
+    const good = await this.busy(() =>
+      findLastSucceeded(this.deps.em(), this.row.appId, this.row.env, this.row.id),
+    );
     if (!good) {
-      return this.finish(endAs, `${notes.join('; ')}; no earlier release of ${this.row.app} in ${this.row.env} succeeded, so there is nothing to roll back to: the workloads were left as they are.`, endEvent);
+      return this.finish(
+        endAs,
+        `${notes.join('; ')}; no earlier release of ${this.row.app} in ${this.row.env} succeeded, so there is nothing to roll back to: the workloads were left as they are.`,
+        endEvent,
+      );
     }
     const rollbackSteps: ReleaseStep[] = touched.map((s) => ({
-      name: 'rollback', cluster: s.cluster, namespace: s.namespace, status: StepStatus.PENDING, startedAt: null, finishedAt: null, message: `Back to #${good.id} (${good.image})`,
+      name: 'rollback',
+      cluster: s.cluster,
+      namespace: s.namespace,
+      status: StepStatus.PENDING,
+      startedAt: null,
+      finishedAt: null,
+      message: `Back to #${good.id} (${good.image})`,
     }));
-    this.state.steps = this.state.steps.map((s) => (s.status === StepStatus.PENDING ? { ...s, status: StepStatus.SKIPPED } : s)).concat(rollbackSteps);
+    this.state.steps = this.state.steps
+      .map((s) => (s.status === StepStatus.PENDING ? { ...s, status: StepStatus.SKIPPED } : s))
+      .concat(rollbackSteps);
     this.state.status = ReleaseStatus.ROLLING_BACK;
     this.state.message = notes.join('; ');
-    await this.commit(ProgressKind.STATUS, `${notes.join('; ')}: rolling back to #${good.id} (${good.image})`, {
-      extra: { rollbackTo: good.id, outcome: canceled ? ReleaseStatus.CANCELED : ReleaseStatus.ROLLED_BACK, cancelRequested: false },
-    });
+    await this.commit(
+      ProgressKind.STATUS,
+      `${notes.join('; ')}: rolling back to #${good.id} (${good.image})`,
+      {
+        extra: {
+          rollbackTo: good.id,
+          outcome: canceled ? ReleaseStatus.CANCELED : ReleaseStatus.ROLLED_BACK,
+          cancelRequested: false,
+        },
+      },
+    );
     return undefined;
   }
 
@@ -471,13 +731,22 @@ export class ReleaseRun {
     const goodId = this.row.rollbackTo;
     const good = goodId != null ? await this.busy(() => findRelease(this.deps.em(), goodId)) : null;
     const reason = this.state.message ?? 'Failed';
-    if (!good) return this.finish(ReleaseStatus.FAILED, `${reason}; the release to roll back to is gone.`, PlatformEventType.RELEASE_FAILED);
+    if (!good)
+      return this.finish(
+        ReleaseStatus.FAILED,
+        `${reason}; the release to roll back to is gone.`,
+        PlatformEventType.RELEASE_FAILED,
+      );
     for (let i = 0; i < this.state.steps.length; i++) {
       const s = this.stepAt(i);
       if (s.name !== 'rollback' || s.status === StepStatus.SUCCEEDED) continue;
       const res = await this.wave(i, good.spec, String(good.id));
       if (!res.ok) {
-        return this.finish(ReleaseStatus.FAILED, `${reason}; the rollback to #${good.id} (${good.image}) failed too: ${res.message}`, PlatformEventType.RELEASE_FAILED);
+        return this.finish(
+          ReleaseStatus.FAILED,
+          `${reason}; the rollback to #${good.id} (${good.image}) failed too: ${res.message}`,
+          PlatformEventType.RELEASE_FAILED,
+        );
       }
     }
     const canceled = this.row.outcome === ReleaseStatus.CANCELED;
@@ -492,8 +761,14 @@ export class ReleaseRun {
 
   private workloadSpec(spec: ReleaseSpec, releaseId: string, canary: boolean): WorkloadSpec {
     return {
-      app: this.row.app, env: this.row.env, variant: canary ? 'canary' : 'main', image: spec.image, container: spec.container, releaseId,
-      strategy: !canary && spec.strategy === ReleaseStrategy.RECREATE ? 'Recreate' : 'RollingUpdate',
+      app: this.row.app,
+      env: this.row.env,
+      variant: canary ? 'canary' : 'main',
+      image: spec.image,
+      container: spec.container,
+      releaseId,
+      strategy:
+        !canary && spec.strategy === ReleaseStrategy.RECREATE ? 'Recreate' : 'RollingUpdate',
       progressDeadlineSeconds: spec.progressDeadlineSeconds,
       ...(canary ? { replicas: spec.canaryReplicas } : {}),
     };
@@ -509,20 +784,37 @@ export class ReleaseRun {
     const canary = step.name === 'canary';
     const rollingBack = step.name === 'rollback';
     const target: WorkloadTarget = { cluster: step.cluster!, namespace: step.namespace! };
-    const ref: WorkloadRef = { app: this.row.app, env: this.row.env, variant: canary ? 'canary' : 'main' };
+    const ref: WorkloadRef = {
+      app: this.row.app,
+      env: this.row.env,
+      variant: canary ? 'canary' : 'main',
+    };
     const what = canary ? `canary of ${spec.image}` : spec.image;
     this.deps.stats.steps++;
     if (step.status === StepStatus.PENDING || !step.applied) {
-      this.setStep(i, { status: StepStatus.RUNNING, startedAt: step.startedAt ?? nowIso(), applied: true, message: `Applying ${what}` });
+      this.setStep(i, {
+        status: StepStatus.RUNNING,
+        startedAt: step.startedAt ?? nowIso(),
+        applied: true,
+        message: `Applying ${what}`,
+      });
       if (!rollingBack) this.state.status = ReleaseStatus.DEPLOYING;
-      await this.commit(ProgressKind.STEP, `${rollingBack ? 'Rolling back' : 'Deploying'} ${what} to ${target.cluster}/${target.namespace}`);
+      await this.commit(
+        ProgressKind.STEP,
+        `${rollingBack ? 'Rolling back' : 'Deploying'} ${what} to ${target.cluster}/${target.namespace}`,
+      );
       step = this.stepAt(i);
     }
-    const [current] = await this.busy(() => this.deps.runtime.workloads([target], ref, { events: false }));
+    const [current] = await this.busy(() =>
+      this.deps.runtime.workloads([target], ref, { events: false }),
+    );
     const mine = current && current.releaseId === releaseId && current.image === spec.image;
     if (!mine) {
       this.checkAborted();
-      const [res] = await this.deps.runtime.applyWorkload([target], this.workloadSpec(spec, releaseId, canary));
+      const [res] = await this.deps.runtime.applyWorkload(
+        [target],
+        this.workloadSpec(spec, releaseId, canary),
+      );
       if (res?.error) return { ok: false, message: `${this.describeStep(step)}: ${res.error}` };
     }
     if (!rollingBack && this.state.status !== ReleaseStatus.VERIFYING) {
@@ -533,7 +825,11 @@ export class ReleaseRun {
     // A rollback is what a cancel asks for: it is not itself canceled.
     const v = await this.verify(target, ref, releaseId, spec, !rollingBack);
     if (v.ok) {
-      this.setStep(i, { status: StepStatus.SUCCEEDED, finishedAt: nowIso(), message: `${what} is available on ${target.cluster}` });
+      this.setStep(i, {
+        status: StepStatus.SUCCEEDED,
+        finishedAt: nowIso(),
+        message: `${what} is available on ${target.cluster}`,
+      });
       await this.commit(ProgressKind.STEP, `${this.describeStep(step)} done: ${what} is available`);
     }
     return v;
@@ -541,12 +837,31 @@ export class ReleaseRun {
 
   private async recordCounts(w: WorkloadState): Promise<void> {
     const next: ClusterProgress = {
-      cluster: w.cluster, namespace: w.namespace, desired: w.replicas, updated: w.updatedReplicas, ready: w.readyReplicas, available: w.availableReplicas,
+      cluster: w.cluster,
+      namespace: w.namespace,
+      desired: w.replicas,
+      updated: w.updatedReplicas,
+      ready: w.readyReplicas,
+      available: w.availableReplicas,
     };
-    const prev = this.state.clusters.find((c) => c.cluster === w.cluster && c.namespace === w.namespace);
-    if (prev && prev.desired === next.desired && prev.updated === next.updated && prev.ready === next.ready && prev.available === next.available) return;
-    this.state.clusters = prev ? this.state.clusters.map((c) => (c === prev ? next : c)) : [...this.state.clusters, next];
-    await this.commit(ProgressKind.PODS, `${w.cluster}: ${next.updated}/${next.desired} updated, ${next.ready} ready, ${next.available} available`);
+    const prev = this.state.clusters.find(
+      (c) => c.cluster === w.cluster && c.namespace === w.namespace,
+    );
+    if (
+      prev &&
+      prev.desired === next.desired &&
+      prev.updated === next.updated &&
+      prev.ready === next.ready &&
+      prev.available === next.available
+    )
+      return;
+    this.state.clusters = prev
+      ? this.state.clusters.map((c) => (c === prev ? next : c))
+      : [...this.state.clusters, next];
+    await this.commit(
+      ProgressKind.PODS,
+      `${w.cluster}: ${next.updated}/${next.desired} updated, ${next.ready} ready, ${next.available} available`,
+    );
   }
 
   /**
@@ -556,7 +871,13 @@ export class ReleaseRun {
    * the new image that stays crash-looping or unpullable past the grace, on a cluster error
    * that lasts past the grace, or on a cancel.
    */
-  private verify(target: WorkloadTarget, ref: WorkloadRef, releaseId: string, spec: ReleaseSpec, cancelable: boolean): Promise<WaveResult> {
+  private verify(
+    target: WorkloadTarget,
+    ref: WorkloadRef,
+    releaseId: string,
+    spec: ReleaseSpec,
+    cancelable: boolean,
+  ): Promise<WaveResult> {
     const { failureGraceMs, deadlineSlackMs } = this.deps.verify;
     const hardDeadline = Date.now() + spec.progressDeadlineSeconds * 1000 + deadlineSlackMs;
     return new Promise<WaveResult>((resolve, reject) => {
@@ -596,30 +917,46 @@ export class ReleaseRun {
         const now = Date.now();
         if (w.error) {
           errorSince ??= now;
-          if (now - errorSince >= failureGraceMs) return done({ ok: false, message: `cluster ${target.cluster}: ${w.error}` });
+          if (now - errorSince >= failureGraceMs)
+            return done({ ok: false, message: `cluster ${target.cluster}: ${w.error}` });
           return wakeAt(errorSince + failureGraceMs);
         }
         errorSince = null;
         if (w.releaseId === releaseId) await this.recordCounts(w);
         if (w.releaseId === releaseId && w.status === 'AVAILABLE') return done({ ok: true });
-        const deadline = w.releaseId === releaseId && w.conditions.find((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
+        const deadline =
+          w.releaseId === releaseId &&
+          w.conditions.find(
+            (c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded',
+          );
         if (deadline) {
-          return done({ ok: false, message: `${w.name} on ${target.cluster} made no progress for ${spec.progressDeadlineSeconds} s (ProgressDeadlineExceeded${deadline.message ? `: ${deadline.message}` : ''})` });
+          return done({
+            ok: false,
+            message: `${w.name} on ${target.cluster} made no progress for ${spec.progressDeadlineSeconds} s (ProgressDeadlineExceeded${deadline.message ? `: ${deadline.message}` : ''})`,
+          });
         }
         let next = hardDeadline;
         const seen = new Set<string>();
         for (const p of w.pods) {
-          if (p.image !== spec.image || p.ready || !p.reason || !FAILING_REASONS.has(p.reason)) continue;
+          if (p.image !== spec.image || p.ready || !p.reason || !FAILING_REASONS.has(p.reason))
+            continue;
           seen.add(p.name);
           const since = failingSince.get(p.name) ?? now;
           failingSince.set(p.name, since);
           if (now - since >= failureGraceMs) {
-            return done({ ok: false, message: `pod ${p.name} on ${target.cluster} is ${p.reason}${p.restarts ? ` (${p.restarts} restarts)` : ''}` });
+            return done({
+              ok: false,
+              message: `pod ${p.name} on ${target.cluster} is ${p.reason}${p.restarts ? ` (${p.restarts} restarts)` : ''}`,
+            });
           }
           next = Math.min(next, since + failureGraceMs);
         }
         for (const name of [...failingSince.keys()]) if (!seen.has(name)) failingSince.delete(name);
-        if (now >= hardDeadline) return done({ ok: false, message: `${w.name} on ${target.cluster} did not become available within ${spec.progressDeadlineSeconds} s` });
+        if (now >= hardDeadline)
+          return done({
+            ok: false,
+            message: `${w.name} on ${target.cluster} did not become available within ${spec.progressDeadlineSeconds} s`,
+          });
         wakeAt(next);
       };
       const schedule = (): void => {
@@ -630,19 +967,22 @@ export class ReleaseRun {
         }
         evaluating = true;
         const t0 = performance.now();
-        evaluate().then(() => {
-          this.deps.stats.busyMs += performance.now() - t0;
-          evaluating = false;
-          if (again && !settled) {
-            again = false;
-            schedule();
-          }
-        }, (err) => {
-          evaluating = false;
-          if (settled) return;
-          cleanup();
-          reject(err);
-        });
+        evaluate().then(
+          () => {
+            this.deps.stats.busyMs += performance.now() - t0;
+            evaluating = false;
+            if (again && !settled) {
+              again = false;
+              schedule();
+            }
+          },
+          (err) => {
+            evaluating = false;
+            if (settled) return;
+            cleanup();
+            reject(err);
+          },
+        );
       };
       const offEvents = this.deps.onObjects(target.cluster, ref.app, (namespace) => {
         if (namespace === target.namespace) schedule();
@@ -652,16 +992,19 @@ export class ReleaseRun {
       // signalled before anyone listened.
       const checkCancel = (): void => {
         if (!cancelable) return;
-        this.flags().then((f) => {
-          if (f.cancelRequested) {
-            cancelAsked = true;
-            schedule();
-          }
-        }, (err) => {
-          if (settled) return;
-          cleanup();
-          reject(err);
-        });
+        this.flags().then(
+          (f) => {
+            if (f.cancelRequested) {
+              cancelAsked = true;
+              schedule();
+            }
+          },
+          (err) => {
+            if (settled) return;
+            cleanup();
+            reject(err);
+          },
+        );
       };
       const offSignal = this.deps.onSignal(this.row.id, checkCancel);
       this.signal.addEventListener('abort', onAbort);

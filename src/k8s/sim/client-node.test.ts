@@ -14,7 +14,10 @@ function deployment(name: string, image = 'nginx:1.25', replicas = 2): k8s.V1Dep
     spec: {
       replicas,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image }] },
+      },
     },
   };
 }
@@ -22,7 +25,10 @@ function deployment(name: string, image = 'nginx:1.25', replicas = 2): k8s.V1Dep
 function statusOf(err: unknown): { code: number; status: Record<string, unknown> } {
   expect(err).toBeInstanceOf(k8s.ApiException);
   const e = err as k8s.ApiException<unknown>;
-  const body = typeof e.body === 'string' ? (JSON.parse(e.body) as Record<string, unknown>) : (e.body as Record<string, unknown>);
+  const body =
+    typeof e.body === 'string'
+      ? (JSON.parse(e.body) as Record<string, unknown>)
+      : (e.body as Record<string, unknown>);
   return { code: e.code, status: body };
 }
 
@@ -61,13 +67,24 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
     expect(kc.getCurrentCluster()?.server).toBe(cluster.url);
     expect(cluster.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const multi = new k8s.KubeConfig();
-    multi.loadFromString(kubeconfigFor([{ name: 'a', url: 'http://127.0.0.1:1' }, { name: 'b', url: cluster.url }], 'b'));
+    multi.loadFromString(
+      kubeconfigFor(
+        [
+          { name: 'a', url: 'http://127.0.0.1:1' },
+          { name: 'b', url: cluster.url },
+        ],
+        'b',
+      ),
+    );
     expect(multi.getContexts().map((c) => c.name)).toEqual(['a', 'b']);
     expect(multi.getCurrentCluster()?.server).toBe(cluster.url);
   });
 
   it('create, read, list with selectors; 404 and 409 AlreadyExists are Status errors', async () => {
-    const created = await apps.createNamespacedDeployment({ namespace: NS, body: deployment('api') });
+    const created = await apps.createNamespacedDeployment({
+      namespace: NS,
+      body: deployment('api'),
+    });
     expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.metadata?.generation).toBe(1);
     expect(created.spec?.strategy?.type).toBe('RollingUpdate');
@@ -78,15 +95,27 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
     const got = await apps.readNamespacedDeployment({ name: 'api', namespace: NS });
     expect(got.metadata?.uid).toBe(created.metadata?.uid);
 
-    const list = await apps.listNamespacedDeployment({ namespace: NS, labelSelector: 'app in (api,other),team=phantom' });
+    const list = await apps.listNamespacedDeployment({
+      namespace: NS,
+      labelSelector: 'app in (api,other),team=phantom',
+    });
     expect(list.items.map((d) => d.metadata?.name)).toEqual(['api']);
-    expect(Number(list.metadata?.resourceVersion)).toBeGreaterThanOrEqual(Number(created.metadata?.resourceVersion));
-    const byField = await apps.listDeploymentForAllNamespaces({ fieldSelector: 'metadata.name=worker' });
+    expect(Number(list.metadata?.resourceVersion)).toBeGreaterThanOrEqual(
+      Number(created.metadata?.resourceVersion),
+    );
+    const byField = await apps.listDeploymentForAllNamespaces({
+      fieldSelector: 'metadata.name=worker',
+    });
     expect(byField.items.map((d) => d.metadata?.name)).toEqual(['worker']);
-    const notApi = await apps.listNamespacedDeployment({ namespace: NS, labelSelector: 'app!=api' });
+    const notApi = await apps.listNamespacedDeployment({
+      namespace: NS,
+      labelSelector: 'app!=api',
+    });
     expect(notApi.items.map((d) => d.metadata?.name)).toEqual(['worker']);
 
-    const nf = statusOf(await rejection(apps.readNamespacedDeployment({ name: 'nope', namespace: NS })));
+    const nf = statusOf(
+      await rejection(apps.readNamespacedDeployment({ name: 'nope', namespace: NS })),
+    );
     expect(nf.code).toBe(404);
     expect(nf.status).toEqual({
       kind: 'Status',
@@ -98,16 +127,22 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
       details: { name: 'nope', group: 'apps', kind: 'deployments' },
       code: 404,
     });
-    const podNf = statusOf(await rejection(core.readNamespacedPod({ name: 'nope', namespace: NS })));
+    const podNf = statusOf(
+      await rejection(core.readNamespacedPod({ name: 'nope', namespace: NS })),
+    );
     expect(podNf.status.message).toBe('pods "nope" not found');
     expect(podNf.status.details).toEqual({ name: 'nope', kind: 'pods' });
 
-    const ae = statusOf(await rejection(apps.createNamespacedDeployment({ namespace: NS, body: deployment('api') })));
+    const ae = statusOf(
+      await rejection(apps.createNamespacedDeployment({ namespace: NS, body: deployment('api') })),
+    );
     expect(ae.code).toBe(409);
     expect(ae.status.reason).toBe('AlreadyExists');
     expect(ae.status.message).toBe('deployments.apps "api" already exists');
 
-    const bad = statusOf(await rejection(core.listNamespacedPod({ namespace: NS, fieldSelector: 'spec.bogus=1' })));
+    const bad = statusOf(
+      await rejection(core.listNamespacedPod({ namespace: NS, fieldSelector: 'spec.bogus=1' })),
+    );
     expect(bad.code).toBe(400);
     expect(bad.status.message).toBe('field label not supported: spec.bogus');
   });
@@ -115,10 +150,14 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
   it('422 Invalid for a deployment without selector', async () => {
     const d = deployment('invalid');
     delete (d.spec as Partial<k8s.V1DeploymentSpec>).selector;
-    const inv = statusOf(await rejection(apps.createNamespacedDeployment({ namespace: NS, body: d })));
+    const inv = statusOf(
+      await rejection(apps.createNamespacedDeployment({ namespace: NS, body: d })),
+    );
     expect(inv.code).toBe(422);
     expect(inv.status.reason).toBe('Invalid');
-    expect(inv.status.message).toBe('Deployment.apps "invalid" is invalid: spec.selector: Required value');
+    expect(inv.status.message).toBe(
+      'Deployment.apps "invalid" is invalid: spec.selector: Required value',
+    );
     expect(inv.status.details).toEqual({
       name: 'invalid',
       group: 'apps',
@@ -130,12 +169,18 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
   it('patch: merge patch, JSON patch (default), strategic merge; a stale resourceVersion is a 409 Conflict', async () => {
     const before = await apps.readNamespacedDeployment({ name: 'api', namespace: NS });
     const merged = await apps.patchNamespacedDeployment(
-      { name: 'api', namespace: NS, body: { metadata: { labels: { tier: 'backend', team: null } } } },
+      {
+        name: 'api',
+        namespace: NS,
+        body: { metadata: { labels: { tier: 'backend', team: null } } },
+      },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
     expect(merged.metadata?.labels).toEqual({ app: 'api', tier: 'backend' });
     expect(merged.metadata?.generation).toBe(1);
-    expect(Number(merged.metadata?.resourceVersion)).toBeGreaterThan(Number(before.metadata?.resourceVersion));
+    expect(Number(merged.metadata?.resourceVersion)).toBeGreaterThan(
+      Number(before.metadata?.resourceVersion),
+    );
 
     const jp = await apps.patchNamespacedDeployment({
       name: 'api',
@@ -149,7 +194,11 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
       {
         name: 'api',
         namespace: NS,
-        body: { spec: { template: { spec: { containers: [{ name: 'app', env: [{ name: 'A', value: '1' }] }] } } } },
+        body: {
+          spec: {
+            template: { spec: { containers: [{ name: 'app', env: [{ name: 'A', value: '1' }] }] } },
+          },
+        },
       },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
     );
@@ -157,8 +206,15 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
     expect(smp.spec?.template.spec?.containers[0]?.image).toBe('nginx:1.25');
     expect(smp.spec?.template.spec?.containers[0]?.env).toEqual([{ name: 'A', value: '1' }]);
 
-    const stale = { ...smp, metadata: { ...smp.metadata, resourceVersion: before.metadata?.resourceVersion } };
-    const c1 = statusOf(await rejection(apps.replaceNamespacedDeployment({ name: 'api', namespace: NS, body: stale })));
+    const stale = {
+      ...smp,
+      metadata: { ...smp.metadata, resourceVersion: before.metadata?.resourceVersion },
+    };
+    const c1 = statusOf(
+      await rejection(
+        apps.replaceNamespacedDeployment({ name: 'api', namespace: NS, body: stale }),
+      ),
+    );
     expect(c1.code).toBe(409);
     expect(c1.status.reason).toBe('Conflict');
     expect(c1.status.message).toBe(
@@ -167,7 +223,13 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
     const c2 = statusOf(
       await rejection(
         apps.patchNamespacedDeployment(
-          { name: 'api', namespace: NS, body: { metadata: { resourceVersion: before.metadata?.resourceVersion, labels: { x: 'y' } } } },
+          {
+            name: 'api',
+            namespace: NS,
+            body: {
+              metadata: { resourceVersion: before.metadata?.resourceVersion, labels: { x: 'y' } },
+            },
+          },
           k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
         ),
       ),
@@ -181,7 +243,11 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
     );
     expect(applied.metadata?.uid).toBeTruthy();
     const scale = await apps.readNamespacedDeploymentScale({ name: 'ssa', namespace: NS });
-    expect(scale).toMatchObject({ kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 2 } });
+    expect(scale).toMatchObject({
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      spec: { replicas: 2 },
+    });
     expect(scale.status?.selector).toBe('app=ssa');
   });
 
@@ -198,7 +264,12 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
     const ctl = await w.watch(
       `/apis/apps/v1/namespaces/${NS}/deployments`,
       { resourceVersion: rv, fieldSelector: 'metadata.name=worker' },
-      (type, obj: k8s.V1Deployment) => seen.push({ type, step: obj.metadata?.annotations?.step, rv: obj.metadata?.resourceVersion as string }),
+      (type, obj: k8s.V1Deployment) =>
+        seen.push({
+          type,
+          step: obj.metadata?.annotations?.step,
+          rv: obj.metadata?.resourceVersion as string,
+        }),
       () => undefined,
     );
     try {
@@ -228,12 +299,22 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
     await done;
     expect(events).toHaveLength(1);
     expect(events[0]?.type).toBe('ERROR');
-    expect(events[0]?.obj).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Expired', code: 410 });
-    expect(String(events[0]?.obj.message)).toMatch(new RegExp(`^too old resource version: ${rv} \\(\\d+\\)$`));
+    expect(events[0]?.obj).toMatchObject({
+      kind: 'Status',
+      status: 'Failure',
+      reason: 'Expired',
+      code: 410,
+    });
+    expect(String(events[0]?.obj.message)).toMatch(
+      new RegExp(`^too old resource version: ${rv} \\(\\d+\\)$`),
+    );
   });
 
   it('an informer sees pods become Ready; reads after sync come from its cache', async () => {
-    await apps.createNamespacedDeployment({ namespace: NS, body: deployment('inf', 'nginx:1.25', 3) });
+    await apps.createNamespacedDeployment({
+      namespace: NS,
+      body: deployment('inf', 'nginx:1.25', 3),
+    });
     const informer = k8s.makeInformer(
       kc,
       `/api/v1/namespaces/${NS}/pods`,
@@ -251,7 +332,10 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
     try {
       const ready = await eventually(() => {
         const pods = informer.list(NS);
-        return pods.length === 3 && pods.every((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+        return pods.length === 3 &&
+          pods.every((p) =>
+            p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+          )
           ? pods
           : undefined;
       });
@@ -262,12 +346,26 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
       for (let i = 0; i < 20; i++) expect(informer.list(NS)).toHaveLength(3);
       expect(cluster.requestCount).toBe(count);
       const owner = ready[0]?.metadata?.ownerReferences?.[0];
-      expect(owner).toMatchObject({ apiVersion: 'apps/v1', kind: 'ReplicaSet', controller: true, blockOwnerDeletion: true });
-      const rs = await apps.readNamespacedReplicaSet({ name: owner?.name as string, namespace: NS });
+      expect(owner).toMatchObject({
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        controller: true,
+        blockOwnerDeletion: true,
+      });
+      const rs = await apps.readNamespacedReplicaSet({
+        name: owner?.name as string,
+        namespace: NS,
+      });
       expect(rs.metadata?.uid).toBe(owner?.uid);
       expect(rs.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('1');
       const dep = await apps.readNamespacedDeployment({ name: 'inf', namespace: NS });
-      expect(dep.status).toMatchObject({ replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3, observedGeneration: 1 });
+      expect(dep.status).toMatchObject({
+        replicas: 3,
+        updatedReplicas: 3,
+        readyReplicas: 3,
+        availableReplicas: 3,
+        observedGeneration: 1,
+      });
     } finally {
       await informer.stop();
     }
@@ -275,9 +373,21 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
 
   it('deleting a deployment garbage-collects its replica sets and pods', async () => {
     const r = await apps.deleteNamespacedDeployment({ name: 'inf', namespace: NS });
-    expect(r).toMatchObject({ kind: 'Status', status: 'Success', details: { name: 'inf', group: 'apps', kind: 'deployments' } });
-    await eventually(async () => (await apps.listNamespacedReplicaSet({ namespace: NS, labelSelector: 'app=inf' })).items.length === 0);
-    await eventually(async () => (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=inf' })).items.length === 0);
+    expect(r).toMatchObject({
+      kind: 'Status',
+      status: 'Success',
+      details: { name: 'inf', group: 'apps', kind: 'deployments' },
+    });
+    await eventually(
+      async () =>
+        (await apps.listNamespacedReplicaSet({ namespace: NS, labelSelector: 'app=inf' })).items
+          .length === 0,
+    );
+    await eventually(
+      async () =>
+        (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=inf' })).items.length ===
+        0,
+    );
   });
 
   it('HPAs get a status; events are served as core/v1 and events.k8s.io/v1', async () => {
@@ -286,22 +396,39 @@ describe('@kubernetes/client-node against the simulated cluster', () => {
       namespace: NS,
       body: {
         metadata: { name: 'api' },
-        spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' }, minReplicas: 1, maxReplicas: 2 },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' },
+          minReplicas: 1,
+          maxReplicas: 2,
+        },
       },
     });
     const hpa = await eventually(async () => {
       const h = await as.readNamespacedHorizontalPodAutoscaler({ name: 'api', namespace: NS });
       return h.status?.desiredReplicas === 2 ? h : undefined;
     });
-    expect(hpa.status?.conditions?.map((c) => c.type)).toEqual(expect.arrayContaining(['AbleToScale', 'ScalingActive']));
-    await eventually(async () => (await apps.readNamespacedDeployment({ name: 'api', namespace: NS })).spec?.replicas === 2);
+    expect(hpa.status?.conditions?.map((c) => c.type)).toEqual(
+      expect.arrayContaining(['AbleToScale', 'ScalingActive']),
+    );
+    await eventually(
+      async () =>
+        (await apps.readNamespacedDeployment({ name: 'api', namespace: NS })).spec?.replicas === 2,
+    );
 
-    const coreEvents = await core.listNamespacedEvent({ namespace: NS, fieldSelector: 'involvedObject.kind=Deployment,reason=ScalingReplicaSet' });
+    const coreEvents = await core.listNamespacedEvent({
+      namespace: NS,
+      fieldSelector: 'involvedObject.kind=Deployment,reason=ScalingReplicaSet',
+    });
     expect(coreEvents.items.length).toBeGreaterThan(0);
     expect(coreEvents.items[0]?.source?.component).toBe('deployment-controller');
     const ev = kc.makeApiClient(k8s.EventsV1Api);
-    const v1Events = await ev.listNamespacedEvent({ namespace: NS, fieldSelector: 'regarding.kind=Deployment,reason=ScalingReplicaSet' });
-    expect(v1Events.items.map((e) => e.metadata?.name).sort()).toEqual(coreEvents.items.map((e) => e.metadata?.name).sort());
+    const v1Events = await ev.listNamespacedEvent({
+      namespace: NS,
+      fieldSelector: 'regarding.kind=Deployment,reason=ScalingReplicaSet',
+    });
+    expect(v1Events.items.map((e) => e.metadata?.name).sort()).toEqual(
+      coreEvents.items.map((e) => e.metadata?.name).sort(),
+    );
     expect(v1Events.items[0]?.note).toBe(coreEvents.items[0]?.message);
   });
 });

@@ -76,7 +76,12 @@ export class ControllerManager {
         if (this.errors.length < 100) this.errors.push(err);
       }
     };
-    for (const ns of this.registry.listWhere(NAMESPACES, undefined, (n) => !!n.metadata?.deletionTimestamp)) step(() => this.namespaces.sync(ns));
+    for (const ns of this.registry.listWhere(
+      NAMESPACES,
+      undefined,
+      (n) => !!n.metadata?.deletionTimestamp,
+    ))
+      step(() => this.namespaces.sync(ns));
     step(() => this.gc.sweep());
     const now = Date.now();
     if (now - this.lastEventExpiry >= Math.min(60_000, this.timing.eventTtlMs)) {

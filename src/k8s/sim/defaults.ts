@@ -14,12 +14,14 @@ function defaultContainer(c: Obj): void {
   if (!c.imagePullPolicy) {
     const tag = typeof c.image === 'string' ? imageTag(c.image) : undefined;
     const digest = typeof c.image === 'string' && c.image.includes('@');
-    c.imagePullPolicy = !digest && (tag === undefined || tag === 'latest') ? 'Always' : 'IfNotPresent';
+    c.imagePullPolicy =
+      !digest && (tag === undefined || tag === 'latest') ? 'Always' : 'IfNotPresent';
   }
   c.terminationMessagePath ??= '/dev/termination-log';
   c.terminationMessagePolicy ??= 'File';
   c.resources ??= {};
-  if (Array.isArray(c.ports)) for (const p of c.ports) if (p && typeof p === 'object') p.protocol ??= 'TCP';
+  if (Array.isArray(c.ports))
+    for (const p of c.ports) if (p && typeof p === 'object') p.protocol ??= 'TCP';
 }
 
 export function defaultPodSpec(spec: Obj): void {
@@ -114,7 +116,10 @@ export function applyDefaults(kind: string, o: Obj): void {
       const s = o.spec;
       s.minReplicas ??= 1;
       s.metrics ??= [
-        { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } },
+        {
+          type: 'Resource',
+          resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } },
+        },
       ];
       s.behavior ??= {};
       s.behavior.scaleUp ??= {
@@ -138,12 +143,14 @@ export function applyDefaults(kind: string, o: Obj): void {
       // As the v1 → internal conversion: stringData is write-only, merged into data (it wins).
       if (o.stringData && typeof o.stringData === 'object') {
         o.data = { ...(o.data ?? {}) };
-        for (const [k, v] of Object.entries(o.stringData as Record<string, unknown>)) o.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+        for (const [k, v] of Object.entries(o.stringData as Record<string, unknown>))
+          o.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
       }
       delete o.stringData;
       // Stored decoded, answered re-encoded: line breaks in the base64 a client sent are gone.
       if (o.data && typeof o.data === 'object') {
-        for (const [k, v] of Object.entries(o.data as Record<string, unknown>)) if (typeof v === 'string') o.data[k] = v.replace(/[\r\n]/g, '');
+        for (const [k, v] of Object.entries(o.data as Record<string, unknown>))
+          if (typeof v === 'string') o.data[k] = v.replace(/[\r\n]/g, '');
       }
       break;
     }

@@ -23,7 +23,13 @@ export const DESIRED_REPLICAS = 'deployment.kubernetes.io/desired-replicas';
 export const MAX_REPLICAS = 'deployment.kubernetes.io/max-replicas';
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 const HASH_LABEL = 'pod-template-hash';
-const SKIP_ANNOTATIONS = new Set([LAST_APPLIED, REVISION, REVISION_HISTORY, DESIRED_REPLICAS, MAX_REPLICAS]);
+const SKIP_ANNOTATIONS = new Set([
+  LAST_APPLIED,
+  REVISION,
+  REVISION_HISTORY,
+  DESIRED_REPLICAS,
+  MAX_REPLICAS,
+]);
 const SRC = { component: 'deployment-controller' };
 const MAX_INT32 = 2147483647;
 
@@ -147,12 +153,15 @@ export class DeploymentController {
     const live = this.registry.tryGet(DEPLOY, d.metadata.namespace, d.metadata.name);
     if (!live || live.metadata.uid !== d.metadata.uid) return;
     const clean: Obj = {};
-    for (const [k, v] of Object.entries(status)) if (v !== undefined && v !== 0 && v !== null) clean[k] = v;
+    for (const [k, v] of Object.entries(status))
+      if (v !== undefined && v !== 0 && v !== null) clean[k] = v;
     if (deepEqual(clean, live.status ?? {})) return;
     const next = structuredClone(live);
     next.status = clean;
     delete next.metadata.resourceVersion;
-    this.registry.update(DEPLOY, d.metadata.namespace, d.metadata.name, next, { subresource: 'status' });
+    this.registry.update(DEPLOY, d.metadata.namespace, d.metadata.name, next, {
+      subresource: 'status',
+    });
     d.status = clean;
   }
 
@@ -171,8 +180,10 @@ export class DeploymentController {
     const paused = !!d.spec.paused;
     const pausedCond = cond?.reason === 'DeploymentPaused';
     let c: Obj | undefined;
-    if (paused && !pausedCond) c = newCondition('Progressing', 'Unknown', 'DeploymentPaused', 'Deployment is paused');
-    else if (!paused && pausedCond) c = newCondition('Progressing', 'Unknown', 'DeploymentResumed', 'Deployment is resumed');
+    if (paused && !pausedCond)
+      c = newCondition('Progressing', 'Unknown', 'DeploymentPaused', 'Deployment is paused');
+    else if (!paused && pausedCond)
+      c = newCondition('Progressing', 'Unknown', 'DeploymentResumed', 'Deployment is resumed');
     if (!c) return;
     const status = structuredClone(d.status ?? {});
     setCondition(status, c);
@@ -211,17 +222,26 @@ export class DeploymentController {
     const target = this.findActiveOrLatest(newRS, oldRSs);
     const replicas = specReplicas(d);
     if (target) {
-      if (specReplicas(target) !== replicas || target.metadata.annotations?.[DESIRED_REPLICAS] !== String(replicas))
+      if (
+        specReplicas(target) !== replicas ||
+        target.metadata.annotations?.[DESIRED_REPLICAS] !== String(replicas)
+      )
         this.scaleRs(target, replicas, d);
       return;
     }
     const activeOld = oldRSs.filter((rs) => specReplicas(rs) > 0);
-    if (newRS && specReplicas(newRS) === replicas && (newRS.status?.availableReplicas ?? 0) === replicas) {
+    if (
+      newRS &&
+      specReplicas(newRS) === replicas &&
+      (newRS.status?.availableReplicas ?? 0) === replicas
+    ) {
       for (const rs of activeOld) this.scaleRs(rs, 0, d);
       return;
     }
     // Proportional scaling, simplified: add to the newest / remove from the oldest replica sets.
-    const all = [...oldRSs, ...(newRS ? [newRS] : [])].filter((rs) => specReplicas(rs) > 0).sort(byCreation);
+    const all = [...oldRSs, ...(newRS ? [newRS] : [])]
+      .filter((rs) => specReplicas(rs) > 0)
+      .sort(byCreation);
     const allowed = replicas + resolveFenceposts(d).maxSurge;
     let delta = allowed - all.reduce((n, rs) => n + specReplicas(rs), 0);
     if (delta > 0) {
@@ -235,7 +255,9 @@ export class DeploymentController {
       this.scaleRs(rs, specReplicas(rs) - cut, d);
       delta += cut;
     }
-    for (const rs of all) if (rs.metadata.annotations?.[DESIRED_REPLICAS] !== String(replicas)) this.scaleRs(rs, specReplicas(rs), d);
+    for (const rs of all)
+      if (rs.metadata.annotations?.[DESIRED_REPLICAS] !== String(replicas))
+        this.scaleRs(rs, specReplicas(rs), d);
   }
 
   /** Scales a replica set (spec + desired/max annotations) and records ScalingReplicaSet. Mutates `rs`. */
@@ -253,7 +275,13 @@ export class DeploymentController {
     Object.assign(rs, written);
     if (sizeChange) {
       const op = newScale > old ? 'up' : 'down';
-      this.recorder.record(d, 'Normal', 'ScalingReplicaSet', `Scaled ${op} replica set ${rs.metadata.name} from ${old} to ${newScale}`, SRC);
+      this.recorder.record(
+        d,
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled ${op} replica set ${rs.metadata.name} from ${old} to ${newScale}`,
+        SRC,
+      );
     }
     return sizeChange;
   }
@@ -266,7 +294,11 @@ export class DeploymentController {
     return { newRS, oldRSs: sorted.filter((rs) => rs !== newRS) };
   }
 
-  private getAllReplicaSetsAndSyncRevision(d: Obj, rsList: Obj[], createIfMissing: boolean): { newRS?: Obj; oldRSs: Obj[] } {
+  private getAllReplicaSetsAndSyncRevision(
+    d: Obj,
+    rsList: Obj[],
+    createIfMissing: boolean,
+  ): { newRS?: Obj; oldRSs: Obj[] } {
     const { newRS: existing, oldRSs } = this.split(d, rsList);
     const maxOld = oldRSs.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);
     const newRevision = String(maxOld + 1);
@@ -277,7 +309,15 @@ export class DeploymentController {
       this.setDeploymentRevision(d, cur.metadata.annotations?.[REVISION]);
       if (!getCondition(d.status ?? {}, 'Progressing') && this.hasProgressDeadline(d)) {
         const status = structuredClone(d.status ?? {});
-        setCondition(status, newCondition('Progressing', 'True', 'FoundNewReplicaSet', `Found new replica set "${cur.metadata.name}"`));
+        setCondition(
+          status,
+          newCondition(
+            'Progressing',
+            'True',
+            'FoundNewReplicaSet',
+            `Found new replica set "${cur.metadata.name}"`,
+          ),
+        );
         this.writeStatus(d, status);
       }
       return { newRS: cur, oldRSs };
@@ -299,10 +339,22 @@ export class DeploymentController {
         labels: { ...template.metadata.labels },
         annotations: {},
         ownerReferences: [
-          { apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, uid: d.metadata.uid, controller: true, blockOwnerDeletion: true },
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: d.metadata.name,
+            uid: d.metadata.uid,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
         ],
       },
-      spec: { replicas: 0, minReadySeconds: countOr(d.spec.minReadySeconds, 0), selector, template },
+      spec: {
+        replicas: 0,
+        minReadySeconds: countOr(d.spec.minReadySeconds, 0),
+        selector,
+        template,
+      },
     };
     if (!rs.spec.minReadySeconds) delete rs.spec.minReadySeconds;
     const newReplicas = this.newRSNewReplicas(d, oldRSs, rs);
@@ -314,7 +366,12 @@ export class DeploymentController {
     } catch (err) {
       if (err instanceof StatusError && err.reason === 'AlreadyExists') {
         const other = this.registry.tryGet(RS, d.metadata.namespace, rs.metadata.name);
-        if (other && isControlledBy(other, d) && templatesEqual(other.spec?.template, d.spec.template)) return { newRS: other, oldRSs };
+        if (
+          other &&
+          isControlledBy(other, d) &&
+          templatesEqual(other.spec?.template, d.spec.template)
+        )
+          return { newRS: other, oldRSs };
         const status = structuredClone(d.status ?? {});
         status.collisionCount = (collisionCount ?? 0) + 1;
         this.writeStatus(d, status);
@@ -322,17 +379,36 @@ export class DeploymentController {
       return { oldRSs };
     }
     if (newReplicas > 0)
-      this.recorder.record(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${createdRs.metadata.name} from 0 to ${newReplicas}`, SRC);
+      this.recorder.record(
+        d,
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled up replica set ${createdRs.metadata.name} from 0 to ${newReplicas}`,
+        SRC,
+      );
     this.setDeploymentRevision(d, newRevision);
     if (this.hasProgressDeadline(d)) {
       const status = structuredClone(d.status ?? {});
-      setCondition(status, newCondition('Progressing', 'True', 'NewReplicaSetCreated', `Created new replica set "${createdRs.metadata.name}"`));
+      setCondition(
+        status,
+        newCondition(
+          'Progressing',
+          'True',
+          'NewReplicaSetCreated',
+          `Created new replica set "${createdRs.metadata.name}"`,
+        ),
+      );
       this.writeStatus(d, status);
     }
     return { newRS: createdRs, oldRSs };
   }
 
-  private setNewReplicaSetAnnotations(d: Obj, rs: Obj, newRevision: string, exists: boolean): boolean {
+  private setNewReplicaSetAnnotations(
+    d: Obj,
+    rs: Obj,
+    newRevision: string,
+    exists: boolean,
+  ): boolean {
     let changed = false;
     rs.metadata.annotations ??= {};
     const ann = rs.metadata.annotations;
@@ -345,7 +421,10 @@ export class DeploymentController {
     if (Number(oldRevision ?? 0) < Number(newRevision)) {
       ann[REVISION] = newRevision;
       changed = true;
-      if (exists && oldRevision) ann[REVISION_HISTORY] = ann[REVISION_HISTORY] ? `${ann[REVISION_HISTORY]},${oldRevision}` : oldRevision;
+      if (exists && oldRevision)
+        ann[REVISION_HISTORY] = ann[REVISION_HISTORY]
+          ? `${ann[REVISION_HISTORY]},${oldRevision}`
+          : oldRevision;
     }
     if (!exists) {
       ann[DESIRED_REPLICAS] = String(specReplicas(d));
@@ -376,8 +455,17 @@ export class DeploymentController {
   private rolloutRolling(d: Obj, rsList: Obj[]): void {
     const { newRS, oldRSs } = this.getAllReplicaSetsAndSyncRevision(d, rsList, true);
     const allRSs = [...oldRSs, ...(newRS ? [newRS] : [])];
-    if (newRS && this.reconcileNewReplicaSet(allRSs, newRS, d)) return this.syncRolloutStatus(allRSs, newRS, d);
-    if (newRS && this.reconcileOldReplicaSets(allRSs, oldRSs.filter((rs) => specReplicas(rs) > 0), newRS, d))
+    if (newRS && this.reconcileNewReplicaSet(allRSs, newRS, d))
+      return this.syncRolloutStatus(allRSs, newRS, d);
+    if (
+      newRS &&
+      this.reconcileOldReplicaSets(
+        allRSs,
+        oldRSs.filter((rs) => specReplicas(rs) > 0),
+        newRS,
+        d,
+      )
+    )
       return this.syncRolloutStatus(allRSs, newRS, d);
     if (this.isComplete(d, d.status ?? {})) this.cleanup(d, oldRSs);
     this.syncRolloutStatus(allRSs, newRS, d);
@@ -387,7 +475,11 @@ export class DeploymentController {
     const want = specReplicas(d);
     if (specReplicas(newRS) === want) return false;
     if (specReplicas(newRS) > want) return this.scaleRs(newRS, want, d);
-    const n = this.newRSNewReplicas(d, allRSs.filter((rs) => rs !== newRS), newRS);
+    const n = this.newRSNewReplicas(
+      d,
+      allRSs.filter((rs) => rs !== newRS),
+      newRS,
+    );
     return this.scaleRs(newRS, n, d);
   }
 
@@ -429,7 +521,8 @@ export class DeploymentController {
     let { newRS, oldRSs } = this.getAllReplicaSetsAndSyncRevision(d, rsList, false);
     const allRSs = (): Obj[] => [...oldRSs, ...(newRS ? [newRS] : [])];
     let scaledDown = false;
-    for (const rs of oldRSs) if (specReplicas(rs) > 0) scaledDown = this.scaleRs(rs, 0, d) || scaledDown;
+    for (const rs of oldRSs)
+      if (specReplicas(rs) > 0) scaledDown = this.scaleRs(rs, 0, d) || scaledDown;
     if (scaledDown) return this.syncRolloutStatus(allRSs(), newRS, d);
     const oldUids = new Set(oldRSs.map((rs) => rs.metadata.uid));
     const oldPodsRunning =
@@ -456,7 +549,12 @@ export class DeploymentController {
     if (d.spec.revisionHistoryLimit === undefined || d.spec.revisionHistoryLimit === null) return;
     const limit = countOr(d.spec.revisionHistoryLimit, 10);
     const cleanable = oldRSs
-      .filter((rs) => !rs.metadata.deletionTimestamp && specReplicas(rs) === 0 && (rs.status?.replicas ?? 0) === 0)
+      .filter(
+        (rs) =>
+          !rs.metadata.deletionTimestamp &&
+          specReplicas(rs) === 0 &&
+          (rs.status?.replicas ?? 0) === 0,
+      )
       .sort((a, b) => revisionOf(a) - revisionOf(b) || byCreation(a, b));
     const diff = cleanable.length - limit;
     for (const rs of cleanable.slice(0, Math.max(0, diff))) {
@@ -499,8 +597,25 @@ export class DeploymentController {
     };
     if (d.status?.collisionCount !== undefined) status.collisionCount = d.status.collisionCount;
     if (available >= specReplicas(d) - maxUnavailableOf(d))
-      setCondition(status, newCondition('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.'));
-    else setCondition(status, newCondition('Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.'));
+      setCondition(
+        status,
+        newCondition(
+          'Available',
+          'True',
+          'MinimumReplicasAvailable',
+          'Deployment has minimum availability.',
+        ),
+      );
+    else
+      setCondition(
+        status,
+        newCondition(
+          'Available',
+          'False',
+          'MinimumReplicasUnavailable',
+          'Deployment does not have minimum availability.',
+        ),
+      );
     if (!status.conditions.length) delete status.conditions;
     return status;
   }
@@ -510,7 +625,8 @@ export class DeploymentController {
     const old: Obj = d.status ?? {};
     if (!this.hasProgressDeadline(d)) removeCondition(status, 'Progressing');
     const cur = getCondition(old, 'Progressing');
-    const isCompleteDeployment = status.replicas === status.updatedReplicas && cur?.reason === 'NewReplicaSetAvailable';
+    const isCompleteDeployment =
+      status.replicas === status.updatedReplicas && cur?.reason === 'NewReplicaSetAvailable';
     if (this.hasProgressDeadline(d) && !isCompleteDeployment) {
       const rsName = newRS?.metadata.name;
       const oldOld = (old.replicas ?? 0) - (old.updatedReplicas ?? 0);
@@ -523,17 +639,38 @@ export class DeploymentController {
       if (this.isComplete(d, status)) {
         setCondition(
           status,
-          newCondition('Progressing', 'True', 'NewReplicaSetAvailable', rsName ? `ReplicaSet "${rsName}" has successfully progressed.` : `Deployment "${d.metadata.name}" has successfully progressed.`),
+          newCondition(
+            'Progressing',
+            'True',
+            'NewReplicaSetAvailable',
+            rsName
+              ? `ReplicaSet "${rsName}" has successfully progressed.`
+              : `Deployment "${d.metadata.name}" has successfully progressed.`,
+          ),
         );
       } else if (progressing) {
-        const c = newCondition('Progressing', 'True', 'ReplicaSetUpdated', rsName ? `ReplicaSet "${rsName}" is progressing.` : `Deployment "${d.metadata.name}" is progressing.`);
+        const c = newCondition(
+          'Progressing',
+          'True',
+          'ReplicaSetUpdated',
+          rsName
+            ? `ReplicaSet "${rsName}" is progressing.`
+            : `Deployment "${d.metadata.name}" is progressing.`,
+        );
         if (cur?.status === 'True') c.lastTransitionTime = cur.lastTransitionTime;
         removeCondition(status, 'Progressing');
         setCondition(status, c);
       } else if (this.timedOut(d, cur)) {
         setCondition(
           status,
-          newCondition('Progressing', 'False', 'ProgressDeadlineExceeded', rsName ? `ReplicaSet "${rsName}" has timed out progressing.` : `Deployment "${d.metadata.name}" has timed out progressing.`),
+          newCondition(
+            'Progressing',
+            'False',
+            'ProgressDeadlineExceeded',
+            rsName
+              ? `ReplicaSet "${rsName}" has timed out progressing.`
+              : `Deployment "${d.metadata.name}" has timed out progressing.`,
+          ),
         );
       }
     }

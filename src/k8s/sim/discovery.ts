@@ -45,7 +45,9 @@ function entry(r: ResourceDef): Obj {
   };
   if (r.shortNames.length) e.shortNames = r.shortNames;
   if (r.categories.length) e.categories = r.categories;
-  e.storageVersionHash = Buffer.from(`${r.group}/${r.version}/${r.kind}`).toString('base64').slice(0, 11);
+  e.storageVersionHash = Buffer.from(`${r.group}/${r.version}/${r.kind}`)
+    .toString('base64')
+    .slice(0, 11);
   return e;
 }
 
@@ -58,13 +60,39 @@ export function apiResourceList(group: string, version: string): Obj | undefined
     resources.push(entry(r));
     for (const sub of r.subresources) {
       if (sub === 'scale')
-        resources.push({ name: `${r.resource}/scale`, singularName: '', namespaced: r.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
+        resources.push({
+          name: `${r.resource}/scale`,
+          singularName: '',
+          namespaced: r.namespaced,
+          group: 'autoscaling',
+          version: 'v1',
+          kind: 'Scale',
+          verbs: ['get', 'patch', 'update'],
+        });
       else if (sub === 'log')
-        resources.push({ name: `${r.resource}/log`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get'] });
-      else resources.push({ name: `${r.resource}/${sub}`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] });
+        resources.push({
+          name: `${r.resource}/log`,
+          singularName: '',
+          namespaced: r.namespaced,
+          kind: r.kind,
+          verbs: ['get'],
+        });
+      else
+        resources.push({
+          name: `${r.resource}/${sub}`,
+          singularName: '',
+          namespaced: r.namespaced,
+          kind: r.kind,
+          verbs: ['get', 'patch', 'update'],
+        });
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf({ group, version }), resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: apiVersionOf({ group, version }),
+    resources,
+  };
 }
 
 export function versionInfo(): Obj {
@@ -107,7 +135,9 @@ export function openApiV3Doc(path: string): Obj | undefined {
   const paths: Obj = {};
   for (const r of rs) {
     const gvk = { group: r.group, version: r.version, kind: r.kind };
-    const base = r.namespaced ? `/${path}/namespaces/{namespace}/${r.resource}` : `/${path}/${r.resource}`;
+    const base = r.namespaced
+      ? `/${path}/namespaces/{namespace}/${r.resource}`
+      : `/${path}/${r.resource}`;
     const params = [
       { name: 'dryRun', in: 'query', schema: { type: 'string' } },
       { name: 'fieldManager', in: 'query', schema: { type: 'string' } },
@@ -115,11 +145,23 @@ export function openApiV3Doc(path: string): Obj | undefined {
     ];
     paths[`${base}/{name}`] = {
       get: { 'x-kubernetes-action': 'get', 'x-kubernetes-group-version-kind': gvk },
-      put: { 'x-kubernetes-action': 'put', 'x-kubernetes-group-version-kind': gvk, parameters: params },
-      patch: { 'x-kubernetes-action': 'patch', 'x-kubernetes-group-version-kind': gvk, parameters: params },
+      put: {
+        'x-kubernetes-action': 'put',
+        'x-kubernetes-group-version-kind': gvk,
+        parameters: params,
+      },
+      patch: {
+        'x-kubernetes-action': 'patch',
+        'x-kubernetes-group-version-kind': gvk,
+        parameters: params,
+      },
     };
     paths[base] = {
-      post: { 'x-kubernetes-action': 'post', 'x-kubernetes-group-version-kind': gvk, parameters: params },
+      post: {
+        'x-kubernetes-action': 'post',
+        'x-kubernetes-group-version-kind': gvk,
+        parameters: params,
+      },
     };
   }
   const schemas: Record<string, Obj> = {};

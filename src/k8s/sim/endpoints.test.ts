@@ -84,7 +84,12 @@ describe('Endpoints and EndpointSlices', () => {
     expect((await k.run(['apply', '-f', join(k.dir, 'app.yaml')])).code).toBe(0);
     const pods = await eventually(async () => {
       const list = await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=web' });
-      return list.items.length === 2 && list.items.every((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ? list.items : undefined;
+      return list.items.length === 2 &&
+        list.items.every((p) =>
+          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        )
+        ? list.items
+        : undefined;
     });
     const ips = pods.map((p) => p.status?.podIP as string);
     const ep = await eventually(async () => {
@@ -95,7 +100,9 @@ describe('Endpoints and EndpointSlices', () => {
     expect(ep.subsets).toHaveLength(1);
     expect(ep.subsets?.[0]?.ports).toEqual([{ name: 'web', port: 8080, protocol: 'TCP' }]);
     expect(ep.subsets?.[0]?.addresses?.map((a) => a.ip).sort()).toEqual([...ips].sort());
-    expect(ep.subsets?.[0]?.addresses?.map((a) => a.targetRef?.name).sort()).toEqual(pods.map((p) => p.metadata?.name).sort());
+    expect(ep.subsets?.[0]?.addresses?.map((a) => a.targetRef?.name).sort()).toEqual(
+      pods.map((p) => p.metadata?.name).sort(),
+    );
 
     const r = await k.run(['get', 'endpoints', 'web']);
     expect(r.code).toBe(0);
@@ -107,12 +114,22 @@ describe('Endpoints and EndpointSlices', () => {
   });
 
   it('an EndpointSlice owned by the service carries the same pods with their conditions', async () => {
-    const slices = await discovery.listNamespacedEndpointSlice({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=web' });
+    const slices = await discovery.listNamespacedEndpointSlice({
+      namespace: 'default',
+      labelSelector: 'kubernetes.io/service-name=web',
+    });
     expect(slices.items).toHaveLength(1);
     const s = slices.items[0] as k8s.V1EndpointSlice;
     expect(s.metadata?.name).toMatch(/^web-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
-    expect(s.metadata?.labels).toMatchObject({ 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io', team: 'shop' });
-    expect(s.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Service', name: 'web', controller: true });
+    expect(s.metadata?.labels).toMatchObject({
+      'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+      team: 'shop',
+    });
+    expect(s.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'Service',
+      name: 'web',
+      controller: true,
+    });
     expect(s.addressType).toBe('IPv4');
     expect(s.ports).toEqual([{ name: 'web', port: 8080, protocol: 'TCP' }]);
     expect(s.endpoints.map((e) => e.conditions)).toEqual([
@@ -141,12 +158,22 @@ describe('Endpoints and EndpointSlices', () => {
       return (e.subsets?.[0]?.addresses ?? []).length === 4;
     });
     const wide = tableRows((await k.run(['get', 'ep', 'web'])).stdout)[1];
-    expect(wide?.[1]).toMatch(/^(\d+\.){3}\d+:8080,(\d+\.){3}\d+:8080,(\d+\.){3}\d+:8080 \+ 1 more\.\.\.$/);
+    expect(wide?.[1]).toMatch(
+      /^(\d+\.){3}\d+:8080,(\d+\.){3}\d+:8080,(\d+\.){3}\d+:8080 \+ 1 more\.\.\.$/,
+    );
   });
 
   it('deleting the service removes its Endpoints and EndpointSlice', async () => {
     expect((await k.run(['delete', 'service', 'web'])).code).toBe(0);
     await eventually(async () => (await k.run(['get', 'endpoints', 'web'])).code === 1);
-    await eventually(async () => (await discovery.listNamespacedEndpointSlice({ namespace: 'default', labelSelector: 'kubernetes.io/service-name=web' })).items.length === 0);
+    await eventually(
+      async () =>
+        (
+          await discovery.listNamespacedEndpointSlice({
+            namespace: 'default',
+            labelSelector: 'kubernetes.io/service-name=web',
+          })
+        ).items.length === 0,
+    );
   });
 });

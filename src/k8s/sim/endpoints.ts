@@ -14,7 +14,11 @@ import type { Obj } from './types.js';
 const PODS = findResource('', 'v1', 'pods') as ResourceDef;
 const SERVICES = findResource('', 'v1', 'services') as ResourceDef;
 export const ENDPOINTS = findResource('', 'v1', 'endpoints') as ResourceDef;
-export const ENDPOINT_SLICES = findResource('discovery.k8s.io', 'v1', 'endpointslices') as ResourceDef;
+export const ENDPOINT_SLICES = findResource(
+  'discovery.k8s.io',
+  'v1',
+  'endpointslices',
+) as ResourceDef;
 
 const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
 const SLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
@@ -30,7 +34,9 @@ function resolvePort(pod: Obj, sp: Obj): number | undefined {
   if (typeof target === 'number') return target;
   if (typeof target === 'string' && /^\d+$/.test(target)) return Number(target);
   for (const c of pod.spec?.containers ?? [])
-    for (const p of c.ports ?? []) if (p.name === target && (p.protocol ?? 'TCP') === (sp.protocol ?? 'TCP')) return p.containerPort;
+    for (const p of c.ports ?? [])
+      if (p.name === target && (p.protocol ?? 'TCP') === (sp.protocol ?? 'TCP'))
+        return p.containerPort;
   return undefined;
 }
 
@@ -51,7 +57,10 @@ export class EndpointsController {
     for (const ep of this.registry.list(ENDPOINTS, undefined)) {
       if (byKey.has(`${ep.metadata.namespace}/${ep.metadata.name}`)) continue;
       // Only the controller's own Endpoints (those of a service with a selector) go with the service.
-      if (ep.metadata.annotations?.['endpoints.kubernetes.io/last-change-trigger-time'] === undefined) continue;
+      if (
+        ep.metadata.annotations?.['endpoints.kubernetes.io/last-change-trigger-time'] === undefined
+      )
+        continue;
       try {
         this.registry.store.remove(ENDPOINTS.storeKey, ep.metadata.namespace, ep.metadata.name);
       } catch {
@@ -62,13 +71,31 @@ export class EndpointsController {
 
   sync(svc: Obj): void {
     const selector: Obj | undefined = svc.spec?.selector;
-    if (!selector || !Object.keys(selector).length || svc.spec?.type === 'ExternalName' || svc.metadata.deletionTimestamp) return;
+    if (
+      !selector ||
+      !Object.keys(selector).length ||
+      svc.spec?.type === 'ExternalName' ||
+      svc.metadata.deletionTimestamp
+    )
+      return;
     const ns: string = svc.metadata.namespace;
     // A terminating namespace takes no new objects; its services go soon anyway.
     if (this.registry.store.get('namespaces', undefined, ns)?.metadata?.deletionTimestamp) return;
     const members: Member[] = this.registry
-      .listWhere(PODS, ns, (p) => selects(selector, p.metadata?.labels) && !!p.status?.podIP && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
-      .map((pod) => ({ pod, ready: isPodReady(pod) && !pod.metadata.deletionTimestamp, terminating: !!pod.metadata.deletionTimestamp }))
+      .listWhere(
+        PODS,
+        ns,
+        (p) =>
+          selects(selector, p.metadata?.labels) &&
+          !!p.status?.podIP &&
+          p.status?.phase !== 'Succeeded' &&
+          p.status?.phase !== 'Failed',
+      )
+      .map((pod) => ({
+        pod,
+        ready: isPodReady(pod) && !pod.metadata.deletionTimestamp,
+        terminating: !!pod.metadata.deletionTimestamp,
+      }))
       .sort((a, b) => (a.pod.metadata.name < b.pod.metadata.name ? -1 : 1));
     this.writeEndpoints(svc, members);
     this.writeSlice(svc, members);
@@ -96,7 +123,12 @@ export class EndpointsController {
       const addr: Obj = {
         ip: m.pod.status.podIP,
         nodeName: m.pod.spec?.nodeName,
-        targetRef: { kind: 'Pod', namespace: ns, name: m.pod.metadata.name, uid: m.pod.metadata.uid },
+        targetRef: {
+          kind: 'Pod',
+          namespace: ns,
+          name: m.pod.metadata.name,
+          uid: m.pod.metadata.uid,
+        },
       };
       (m.ready ? subset.addresses : subset.notReadyAddresses).push(addr);
       subsets.set(key, subset);
@@ -111,11 +143,21 @@ export class EndpointsController {
     const existing = this.registry.tryGet(ENDPOINTS, ns, name);
     const labels: Obj = { ...(svc.metadata.labels ?? {}) };
     if (svc.spec?.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
-    if (existing && deepEqual(existing.subsets ?? [], out) && deepEqual(existing.metadata.labels ?? {}, labels)) return;
-    const body: Obj = existing ? structuredClone(existing) : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace: ns } };
+    if (
+      existing &&
+      deepEqual(existing.subsets ?? [], out) &&
+      deepEqual(existing.metadata.labels ?? {}, labels)
+    )
+      return;
+    const body: Obj = existing
+      ? structuredClone(existing)
+      : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace: ns } };
     body.metadata.labels = labels;
     if (!Object.keys(labels).length) delete body.metadata.labels;
-    body.metadata.annotations = { ...(body.metadata.annotations ?? {}), 'endpoints.kubernetes.io/last-change-trigger-time': rfc3339() };
+    body.metadata.annotations = {
+      ...(body.metadata.annotations ?? {}),
+      'endpoints.kubernetes.io/last-change-trigger-time': rfc3339(),
+    };
     if (out.length) body.subsets = out;
     else delete body.subsets;
     if (existing) {
@@ -144,13 +186,26 @@ export class EndpointsController {
     const owned = this.registry.listWhere(
       ENDPOINT_SLICES,
       ns,
-      (s) => s.metadata?.labels?.[SERVICE_NAME] === svc.metadata.name && s.metadata?.labels?.[MANAGED_BY] === SLICE_CONTROLLER,
+      (s) =>
+        s.metadata?.labels?.[SERVICE_NAME] === svc.metadata.name &&
+        s.metadata?.labels?.[MANAGED_BY] === SLICE_CONTROLLER,
     );
-    const labels: Obj = { ...(svc.metadata.labels ?? {}), [SERVICE_NAME]: svc.metadata.name, [MANAGED_BY]: SLICE_CONTROLLER };
+    const labels: Obj = {
+      ...(svc.metadata.labels ?? {}),
+      [SERVICE_NAME]: svc.metadata.name,
+      [MANAGED_BY]: SLICE_CONTROLLER,
+    };
     if (svc.spec?.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
     const [slice, ...extra] = owned;
-    for (const x of extra) this.registry.store.remove(ENDPOINT_SLICES.storeKey, ns, x.metadata.name);
-    if (slice && deepEqual(slice.endpoints ?? [], endpoints) && deepEqual(slice.ports ?? [], ports) && deepEqual(slice.metadata.labels, labels)) return;
+    for (const x of extra)
+      this.registry.store.remove(ENDPOINT_SLICES.storeKey, ns, x.metadata.name);
+    if (
+      slice &&
+      deepEqual(slice.endpoints ?? [], endpoints) &&
+      deepEqual(slice.ports ?? [], ports) &&
+      deepEqual(slice.metadata.labels, labels)
+    )
+      return;
     const body: Obj = slice
       ? structuredClone(slice)
       : {
@@ -159,12 +214,24 @@ export class EndpointsController {
           metadata: {
             generateName: `${svc.metadata.name}-`,
             namespace: ns,
-            ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: svc.metadata.name, uid: svc.metadata.uid, controller: true, blockOwnerDeletion: true }],
+            ownerReferences: [
+              {
+                apiVersion: 'v1',
+                kind: 'Service',
+                name: svc.metadata.name,
+                uid: svc.metadata.uid,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
           },
           addressType: 'IPv4',
         };
     body.metadata.labels = labels;
-    body.metadata.annotations = { ...(body.metadata.annotations ?? {}), 'endpoints.kubernetes.io/last-change-trigger-time': rfc3339() };
+    body.metadata.annotations = {
+      ...(body.metadata.annotations ?? {}),
+      'endpoints.kubernetes.io/last-change-trigger-time': rfc3339(),
+    };
     body.endpoints = endpoints;
     body.ports = ports;
     if (!endpoints.length) body.endpoints = [];

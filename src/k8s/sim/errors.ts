@@ -46,7 +46,12 @@ function details(r: ResourceRef, name: string, kindField?: string): Obj {
 }
 
 export function notFound(r: ResourceRef, name: string): StatusError {
-  return new StatusError(404, 'NotFound', `${qualifiedResource(r)} "${name}" not found`, details(r, name));
+  return new StatusError(
+    404,
+    'NotFound',
+    `${qualifiedResource(r)} "${name}" not found`,
+    details(r, name),
+  );
 }
 
 export function pathNotFound(): StatusError {
@@ -54,7 +59,12 @@ export function pathNotFound(): StatusError {
 }
 
 export function alreadyExists(r: ResourceRef, name: string): StatusError {
-  return new StatusError(409, 'AlreadyExists', `${qualifiedResource(r)} "${name}" already exists`, details(r, name));
+  return new StatusError(
+    409,
+    'AlreadyExists',
+    `${qualifiedResource(r)} "${name}" already exists`,
+    details(r, name),
+  );
 }
 
 export function conflict(r: ResourceRef, name: string): StatusError {
@@ -77,7 +87,9 @@ export function invalid(r: ResourceRef, name: string, causes: Cause[]): StatusEr
   const kindQ = r.group ? `${r.kind}.${r.group}` : r.kind;
   const msgs = causes.map((c) => `${c.field}: ${c.message}`);
   const msg =
-    msgs.length === 1 ? `${kindQ} "${name}" is invalid: ${msgs[0]}` : `${kindQ} "${name}" is invalid: [${msgs.join(', ')}]`;
+    msgs.length === 1
+      ? `${kindQ} "${name}" is invalid: ${msgs[0]}`
+      : `${kindQ} "${name}" is invalid: [${msgs.join(', ')}]`;
   return new StatusError(422, 'Invalid', msg, { ...details(r, name, r.kind), causes });
 }
 
@@ -94,7 +106,12 @@ export function expired(message: string): StatusError {
 }
 
 export function methodNotAllowed(): StatusError {
-  return new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
+  return new StatusError(
+    405,
+    'MethodNotAllowed',
+    'the server does not allow this method on the requested resource',
+    {},
+  );
 }
 
 export function unsupportedMediaType(contentType: string): StatusError {
@@ -107,7 +124,12 @@ export function unsupportedMediaType(contentType: string): StatusError {
 }
 
 export function internalError(err: unknown): StatusError {
-  return new StatusError(500, 'InternalError', `Internal error occurred: ${err instanceof Error ? err.message : String(err)}`, {});
+  return new StatusError(
+    500,
+    'InternalError',
+    `Internal error occurred: ${err instanceof Error ? err.message : String(err)}`,
+    {},
+  );
 }
 
 /**
@@ -116,8 +138,13 @@ export function internalError(err: unknown): StatusError {
  * cache) take the `ResourceVersionTooLarge` cause as "relist", e.g. after a server restart.
  */
 export function tooLargeResourceVersion(requested: number, current: number): StatusError {
-  return new StatusError(504, 'Timeout', `Timeout: Too large resource version: ${requested}, current: ${current}`, {
-    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
-    retryAfterSeconds: 1,
-  });
+  return new StatusError(
+    504,
+    'Timeout',
+    `Timeout: Too large resource version: ${requested}, current: ${current}`,
+    {
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+      retryAfterSeconds: 1,
+    },
+  );
 }

@@ -15,7 +15,14 @@ export class EventRecorder {
   constructor(private readonly store: Store) {}
 
   /** Emits an event about `obj`. Identical (object, reason, message, source) events bump `count`. */
-  record(obj: Obj, type: 'Normal' | 'Warning', reason: string, message: string, source: EventSource, fieldPath?: string): void {
+  record(
+    obj: Obj,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    source: EventSource,
+    fieldPath?: string,
+  ): void {
     const ns: string = obj.metadata?.namespace ?? 'default';
     // No events in a missing or terminating namespace (the apiserver refuses to create them there).
     const namespace = this.store.get('namespaces', undefined, ns);
@@ -30,7 +37,14 @@ export class EventRecorder {
     };
     if (fieldPath) involved.fieldPath = fieldPath;
     const now = Date.now();
-    const key = JSON.stringify([involved.uid, fieldPath ?? '', type, reason, message, source.component]);
+    const key = JSON.stringify([
+      involved.uid,
+      fieldPath ?? '',
+      type,
+      reason,
+      message,
+      source.component,
+    ]);
     const ref = this.byKey.get(key);
     const existing = ref ? this.store.get('events', ref.ns, ref.name) : undefined;
     if (existing) {
@@ -52,7 +66,9 @@ export class EventRecorder {
       involvedObject: involved,
       reason,
       message,
-      source: source.host ? { component: source.component, host: source.host } : { component: source.component },
+      source: source.host
+        ? { component: source.component, host: source.host }
+        : { component: source.component },
       firstTimestamp: rfc3339(now),
       lastTimestamp: rfc3339(now),
       count: 1,

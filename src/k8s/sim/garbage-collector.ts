@@ -14,11 +14,15 @@ export class GarbageCollector {
       if (def.toExternal || def.storeKey === 'events') continue;
       const orphans = this.registry.listWhere(def, undefined, (o) => {
         const refs: Obj[] = o.metadata?.ownerReferences ?? [];
-        return refs.length > 0 && !o.metadata.deletionTimestamp && !refs.some((r) => uids.has(r.uid));
+        return (
+          refs.length > 0 && !o.metadata.deletionTimestamp && !refs.some((r) => uids.has(r.uid))
+        );
       });
       for (const o of orphans) {
         try {
-          this.registry.delete(def, o.metadata.namespace, o.metadata.name, { propagationPolicy: 'Background' });
+          this.registry.delete(def, o.metadata.namespace, o.metadata.name, {
+            propagationPolicy: 'Background',
+          });
           n++;
         } catch {
           // raced with another delete
@@ -33,7 +37,12 @@ export class GarbageCollector {
     let n = 0;
     for (const def of RESOURCES) {
       if (def.toExternal || def.storeKey === 'events') continue;
-      const owners = this.registry.listWhere(def, undefined, (o) => !!o.metadata?.deletionTimestamp && (o.metadata.finalizers ?? []).includes(FOREGROUND));
+      const owners = this.registry.listWhere(
+        def,
+        undefined,
+        (o) =>
+          !!o.metadata?.deletionTimestamp && (o.metadata.finalizers ?? []).includes(FOREGROUND),
+      );
       for (const owner of owners) {
         const deps = this.registry.dependentsOf(owner.metadata.uid);
         if (!deps.length) {
@@ -44,7 +53,9 @@ export class GarbageCollector {
         for (const { def: dd, object } of deps) {
           if (object.metadata.deletionTimestamp) continue;
           try {
-            this.registry.delete(dd, object.metadata.namespace, object.metadata.name, { propagationPolicy: 'Foreground' });
+            this.registry.delete(dd, object.metadata.namespace, object.metadata.name, {
+              propagationPolicy: 'Foreground',
+            });
             n++;
           } catch {
             // raced with another delete
@@ -63,7 +74,8 @@ export class GarbageCollector {
       const t = Date.parse(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? '');
       return Number.isFinite(t) && t + ttlMs < now;
     });
-    for (const e of old) this.registry.store.remove('events', e.metadata.namespace, e.metadata.name);
+    for (const e of old)
+      this.registry.store.remove('events', e.metadata.namespace, e.metadata.name);
     return old.length;
   }
 }

@@ -17,7 +17,13 @@ const TARGETS: Record<string, ResourceDef> = {
 };
 const SRC = { component: 'horizontal-pod-autoscaler' };
 
-function cond(prev: Obj[] | undefined, type: string, status: string, reason: string, message: string): Obj {
+function cond(
+  prev: Obj[] | undefined,
+  type: string,
+  status: string,
+  reason: string,
+  message: string,
+): Obj {
   const p = (prev ?? []).find((c) => c.type === type);
   const same = p && p.status === status && p.reason === reason && p.message === message;
   return {
@@ -46,9 +52,17 @@ export class HpaController {
     const min = countOr(hpa.spec.minReplicas, 1);
     const max = Math.max(min, countOr(hpa.spec.maxReplicas, min));
     if (!def || !target) {
-      const res = def ? `${def.resource}/scale.${def.group}` : `${String(ref.kind).toLowerCase()}s/scale`;
+      const res = def
+        ? `${def.resource}/scale.${def.group}`
+        : `${String(ref.kind).toLowerCase()}s/scale`;
       status.conditions = [
-        cond(prev, 'AbleToScale', 'False', 'FailedGetScale', `the HPA controller was unable to get the target's current scale: ${res} "${String(ref.name)}" not found`),
+        cond(
+          prev,
+          'AbleToScale',
+          'False',
+          'FailedGetScale',
+          `the HPA controller was unable to get the target's current scale: ${res} "${String(ref.name)}" not found`,
+        ),
       ];
       status.currentReplicas = status.currentReplicas ?? 0;
       status.desiredReplicas = status.desiredReplicas ?? 0;
@@ -71,19 +85,53 @@ export class HpaController {
         delete next.metadata.resourceVersion;
         this.registry.update(def, ns, target.metadata.name, next);
         status.lastScaleTime = rfc3339();
-        this.recorder.record(hpa, 'Normal', 'SuccessfulRescale', `New size: ${desired}; reason: Current number of replicas ${current > max ? 'above Spec.MaxReplicas' : 'below Spec.MinReplicas'}`, SRC);
+        this.recorder.record(
+          hpa,
+          'Normal',
+          'SuccessfulRescale',
+          `New size: ${desired}; reason: Current number of replicas ${current > max ? 'above Spec.MaxReplicas' : 'below Spec.MinReplicas'}`,
+          SRC,
+        );
       }
       status.currentReplicas = target.status?.replicas ?? current;
       status.desiredReplicas = desired;
       status.currentMetrics = null;
       status.conditions = [
-        cond(prev, 'AbleToScale', 'True', desired !== current ? 'SucceededRescale' : 'ReadyForNewScale', desired !== current ? `the HPA controller was able to update the target scale to ${desired}` : 'recommended size matches current size'),
+        cond(
+          prev,
+          'AbleToScale',
+          'True',
+          desired !== current ? 'SucceededRescale' : 'ReadyForNewScale',
+          desired !== current
+            ? `the HPA controller was able to update the target scale to ${desired}`
+            : 'recommended size matches current size',
+        ),
         current === 0
-          ? cond(prev, 'ScalingActive', 'False', 'ScalingDisabled', 'scaling is disabled since the replica count of the target is zero')
-          : cond(prev, 'ScalingActive', 'False', 'FailedGetResourceMetric', 'the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API'),
+          ? cond(
+              prev,
+              'ScalingActive',
+              'False',
+              'ScalingDisabled',
+              'scaling is disabled since the replica count of the target is zero',
+            )
+          : cond(
+              prev,
+              'ScalingActive',
+              'False',
+              'FailedGetResourceMetric',
+              'the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API',
+            ),
       ];
       if (limited)
-        status.conditions.push(cond(prev, 'ScalingLimited', 'True', desired === max ? 'TooManyReplicas' : 'TooFewReplicas', `the desired replica count is ${desired === max ? 'more' : 'less'} than the ${desired === max ? 'maximum' : 'minimum'} replica count`));
+        status.conditions.push(
+          cond(
+            prev,
+            'ScalingLimited',
+            'True',
+            desired === max ? 'TooManyReplicas' : 'TooFewReplicas',
+            `the desired replica count is ${desired === max ? 'more' : 'less'} than the ${desired === max ? 'maximum' : 'minimum'} replica count`,
+          ),
+        );
     }
     if (status.currentMetrics === null) delete status.currentMetrics;
     if (deepEqual(status, hpaIn.status ?? {})) return;

@@ -32,7 +32,15 @@ export const JOB_LABELS = {
 export function parseGoDuration(s: unknown): number | undefined {
   if (typeof s !== 'string' || !s.trim()) return undefined;
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const unit: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    µs: 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+  };
   const text = s.trim();
   if (text === '0') return 0;
   let total = 0;
@@ -82,13 +90,34 @@ export function generateJobSelector(o: Obj): void {
 /** Validation of a Job (create and update). */
 export function validateJob(causes: Cause[], o: Obj, old?: Obj): void {
   const s: Obj = o.spec ?? {};
-  for (const f of ['parallelism', 'completions', 'backoffLimit', 'ttlSecondsAfterFinished'] as const)
+  for (const f of [
+    'parallelism',
+    'completions',
+    'backoffLimit',
+    'ttlSecondsAfterFinished',
+  ] as const)
     if (typeof s[f] === 'number' && s[f] < 0)
-      causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${s[f]}: must be greater than or equal to 0`, field: `spec.${f}` });
-  if (s.activeDeadlineSeconds !== undefined && s.activeDeadlineSeconds !== null && !(typeof s.activeDeadlineSeconds === 'number' && s.activeDeadlineSeconds > 0))
-    causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(s.activeDeadlineSeconds)}: must be greater than 0`, field: 'spec.activeDeadlineSeconds' });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: ${s[f]}: must be greater than or equal to 0`,
+        field: `spec.${f}`,
+      });
+  if (
+    s.activeDeadlineSeconds !== undefined &&
+    s.activeDeadlineSeconds !== null &&
+    !(typeof s.activeDeadlineSeconds === 'number' && s.activeDeadlineSeconds > 0)
+  )
+    causes.push({
+      reason: 'FieldValueInvalid',
+      message: `Invalid value: ${JSON.stringify(s.activeDeadlineSeconds)}: must be greater than 0`,
+      field: 'spec.activeDeadlineSeconds',
+    });
   if (s.completionMode !== undefined && !['NonIndexed', 'Indexed'].includes(s.completionMode))
-    causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: "${String(s.completionMode)}": supported values: "NonIndexed", "Indexed"`, field: 'spec.completionMode' });
+    causes.push({
+      reason: 'FieldValueNotSupported',
+      message: `Unsupported value: "${String(s.completionMode)}": supported values: "NonIndexed", "Indexed"`,
+      field: 'spec.completionMode',
+    });
   if (!s.selector) causes.push(required('spec.selector'));
   const t = s.template;
   if (!t) {
@@ -102,13 +131,19 @@ export function validateJob(causes: Cause[], o: Obj, old?: Obj): void {
         matches = false;
       }
       if (!matches)
-        causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: `selector` does not match template `labels`', field: 'spec.template.metadata.labels' });
+        causes.push({
+          reason: 'FieldValueInvalid',
+          message: 'Invalid value: `selector` does not match template `labels`',
+          field: 'spec.template.metadata.labels',
+        });
     }
     const rp = t.spec?.restartPolicy;
     if (rp !== 'OnFailure' && rp !== 'Never')
       causes.push({
         reason: rp ? 'FieldValueNotSupported' : 'FieldValueRequired',
-        message: rp ? `Unsupported value: "${String(rp)}": supported values: "OnFailure", "Never"` : 'Required value: valid values: "OnFailure", "Never"',
+        message: rp
+          ? `Unsupported value: "${String(rp)}": supported values: "OnFailure", "Never"`
+          : 'Required value: valid values: "OnFailure", "Never"',
         field: 'spec.template.spec.restartPolicy',
       });
     const cs = t.spec?.containers;
@@ -121,7 +156,12 @@ export function validateJob(causes: Cause[], o: Obj, old?: Obj): void {
   }
   if (old) {
     const immutable = (field: string, a: unknown, b: unknown): void => {
-      if (!deepEqual(a, b)) causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(a ?? null)}: field is immutable`, field });
+      if (!deepEqual(a, b))
+        causes.push({
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${JSON.stringify(a ?? null)}: field is immutable`,
+          field,
+        });
     };
     immutable('spec.selector', s.selector, old.spec?.selector);
     immutable('spec.completions', s.completions, old.spec?.completions);
@@ -132,11 +172,15 @@ export function validateJob(causes: Cause[], o: Obj, old?: Obj): void {
 }
 
 export function isJobFinished(j: Obj): boolean {
-  return (j.status?.conditions ?? []).some((c: Obj) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+  return (j.status?.conditions ?? []).some(
+    (c: Obj) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+  );
 }
 
 function podControlledBy(p: Obj, job: Obj): boolean {
-  return (p.metadata?.ownerReferences ?? []).some((r: Obj) => r.controller === true && r.uid === job.metadata.uid);
+  return (p.metadata?.ownerReferences ?? []).some(
+    (r: Obj) => r.controller === true && r.uid === job.metadata.uid,
+  );
 }
 
 function terminatedAt(p: Obj): number {
@@ -150,7 +194,11 @@ function terminatedAt(p: Obj): number {
 
 function restartsOf(p: Obj): number {
   let n = 0;
-  for (const cs of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) n += countOr(cs.restartCount, 0);
+  for (const cs of [
+    ...(p.status?.initContainerStatuses ?? []),
+    ...(p.status?.containerStatuses ?? []),
+  ])
+    n += countOr(cs.restartCount, 0);
   return n;
 }
 
@@ -181,8 +229,18 @@ export class JobController {
     const ns: string = job.metadata.namespace;
     const spec: Obj = job.spec ?? {};
     const pods = this.registry.listWhere(PODS, ns, (p) => podControlledBy(p, job));
-    const active = pods.filter((p) => !p.metadata.deletionTimestamp && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
-    const terminating = pods.filter((p) => p.metadata.deletionTimestamp && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
+    const active = pods.filter(
+      (p) =>
+        !p.metadata.deletionTimestamp &&
+        p.status?.phase !== 'Succeeded' &&
+        p.status?.phase !== 'Failed',
+    );
+    const terminating = pods.filter(
+      (p) =>
+        p.metadata.deletionTimestamp &&
+        p.status?.phase !== 'Succeeded' &&
+        p.status?.phase !== 'Failed',
+    );
     const succeededPods = pods.filter((p) => p.status?.phase === 'Succeeded');
     const failedPods = pods.filter((p) => p.status?.phase === 'Failed');
     const prev: Obj = job.status ?? {};
@@ -191,7 +249,8 @@ export class JobController {
     const status: Obj = structuredClone(prev);
     const nowStr = rfc3339(now);
     const conditions: Obj[] = [...(status.conditions ?? [])];
-    const has = (type: string): boolean => conditions.some((c) => c.type === type && c.status === 'True');
+    const has = (type: string): boolean =>
+      conditions.some((c) => c.type === type && c.status === 'True');
 
     if (isJobFinished(job)) {
       // Finished: the remaining active pods go (a failed job's), and a TTL may delete the job.
@@ -206,12 +265,23 @@ export class JobController {
         this.recorder.record(job, 'Normal', 'Suspended', 'Job suspended', SRC);
       }
       delete status.startTime;
-      this.writeStatus(job, { ...status, conditions, active: 0, ready: 0, terminating: terminating.length, succeeded, failed });
+      this.writeStatus(job, {
+        ...status,
+        conditions,
+        active: 0,
+        ready: 0,
+        terminating: terminating.length,
+        succeeded,
+        failed,
+      });
       return;
     }
     const resumed = conditions.findIndex((c) => c.type === 'Suspended' && c.status === 'True');
     if (resumed >= 0) {
-      conditions[resumed] = { ...condition('Suspended', 'JobResumed', 'Job resumed', nowStr), status: 'False' };
+      conditions[resumed] = {
+        ...condition('Suspended', 'JobResumed', 'Job resumed', nowStr),
+        status: 'False',
+      };
       this.recorder.record(job, 'Normal', 'Resumed', 'Job resumed', SRC);
     }
     status.startTime ??= nowStr;
@@ -219,34 +289,90 @@ export class JobController {
     const backoffLimit = countOr(spec.backoffLimit, 6);
     const onFailure = spec.template?.spec?.restartPolicy === 'OnFailure';
     const restarts = onFailure ? active.reduce((n, p) => n + restartsOf(p), 0) : 0;
-    const pastBackoff = onFailure ? (backoffLimit === 0 ? restarts > 0 : restarts >= backoffLimit) || failed > backoffLimit : failed > backoffLimit;
-    const deadline = typeof spec.activeDeadlineSeconds === 'number' ? Date.parse(status.startTime) + spec.activeDeadlineSeconds * 1000 : Infinity;
+    const pastBackoff = onFailure
+      ? (backoffLimit === 0 ? restarts > 0 : restarts >= backoffLimit) || failed > backoffLimit
+      : failed > backoffLimit;
+    const deadline =
+      typeof spec.activeDeadlineSeconds === 'number'
+        ? Date.parse(status.startTime) + spec.activeDeadlineSeconds * 1000
+        : Infinity;
     let failure: { reason: string; message: string } | undefined;
-    if (pastBackoff) failure = { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' };
-    else if (now >= deadline) failure = { reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' };
+    if (pastBackoff)
+      failure = {
+        reason: 'BackoffLimitExceeded',
+        message: 'Job has reached the specified backoff limit',
+      };
+    else if (now >= deadline)
+      failure = {
+        reason: 'DeadlineExceeded',
+        message: 'Job was active longer than specified deadline',
+      };
 
-    const completions = spec.completions === undefined || spec.completions === null ? undefined : countOr(spec.completions, 1);
-    const complete = !failure && (completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0);
+    const completions =
+      spec.completions === undefined || spec.completions === null
+        ? undefined
+        : countOr(spec.completions, 1);
+    const complete =
+      !failure &&
+      (completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0);
 
     if (failure) {
       for (const p of active) this.deletePod(job, p);
-      if (!has('FailureTarget')) conditions.push(condition('FailureTarget', failure.reason, failure.message, nowStr));
+      if (!has('FailureTarget'))
+        conditions.push(condition('FailureTarget', failure.reason, failure.message, nowStr));
       conditions.push(condition('Failed', failure.reason, failure.message, nowStr));
       this.recorder.record(job, 'Warning', failure.reason, failure.message, SRC);
-      this.writeStatus(job, { ...status, conditions, active: 0, ready: 0, terminating: terminating.length + active.length, succeeded, failed });
+      this.writeStatus(job, {
+        ...status,
+        conditions,
+        active: 0,
+        ready: 0,
+        terminating: terminating.length + active.length,
+        succeeded,
+        failed,
+      });
       return;
     }
     if (complete) {
-      if (!has('SuccessCriteriaMet')) conditions.push(condition('SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods', nowStr));
-      conditions.push(condition('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods', nowStr));
+      if (!has('SuccessCriteriaMet'))
+        conditions.push(
+          condition(
+            'SuccessCriteriaMet',
+            'CompletionsReached',
+            'Reached expected number of succeeded pods',
+            nowStr,
+          ),
+        );
+      conditions.push(
+        condition(
+          'Complete',
+          'CompletionsReached',
+          'Reached expected number of succeeded pods',
+          nowStr,
+        ),
+      );
       this.recorder.record(job, 'Normal', 'Completed', 'Job completed', SRC);
-      this.writeStatus(job, { ...status, conditions, active: 0, ready: 0, terminating: terminating.length, succeeded, failed, completionTime: nowStr });
+      this.writeStatus(job, {
+        ...status,
+        conditions,
+        active: 0,
+        ready: 0,
+        terminating: terminating.length,
+        succeeded,
+        failed,
+        completionTime: nowStr,
+      });
       return;
     }
 
     // Pods wanted now: parallelism, no more than the completions still missing.
     const parallelism = countOr(spec.parallelism, 1);
-    const want = completions !== undefined ? Math.min(parallelism, Math.max(0, completions - succeeded)) : succeeded > 0 ? 0 : parallelism;
+    const want =
+      completions !== undefined
+        ? Math.min(parallelism, Math.max(0, completions - succeeded))
+        : succeeded > 0
+          ? 0
+          : parallelism;
     const lastFailure = failedPods.reduce((t, p) => Math.max(t, terminatedAt(p)), 0);
     const waitOver = !failedPods.length || now >= lastFailure + this.backoffMs(failed);
     const replacing = spec.podReplacementPolicy === 'Failed' ? 0 : terminating.length;
@@ -260,8 +386,18 @@ export class JobController {
       for (const p of active.slice(want)) this.deletePod(job, p);
       active.splice(want);
     }
-    const ready = active.filter((p) => (p.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True')).length;
-    this.writeStatus(job, { ...status, conditions: conditions.length ? conditions : undefined, active: active.length, ready, terminating: terminating.length, succeeded, failed });
+    const ready = active.filter((p) =>
+      (p.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True'),
+    ).length;
+    this.writeStatus(job, {
+      ...status,
+      conditions: conditions.length ? conditions : undefined,
+      active: active.length,
+      ready,
+      terminating: terminating.length,
+      succeeded,
+      failed,
+    });
   }
 
   private createPod(job: Obj): Obj | undefined {
@@ -269,7 +405,8 @@ export class JobController {
     const ns: string = job.metadata.namespace;
     const annotations: Obj = { ...(t.metadata?.annotations ?? {}) };
     const runFor = job.metadata.annotations?.[RUN_DURATION_ANNOTATION];
-    if (runFor !== undefined && annotations[RUN_DURATION_ANNOTATION] === undefined) annotations[RUN_DURATION_ANNOTATION] = runFor;
+    if (runFor !== undefined && annotations[RUN_DURATION_ANNOTATION] === undefined)
+      annotations[RUN_DURATION_ANNOTATION] = runFor;
     const pod: Obj = {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -277,17 +414,38 @@ export class JobController {
         generateName: `${job.metadata.name}-`,
         namespace: ns,
         labels: { ...(t.metadata?.labels ?? {}) },
-        ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name, uid: job.metadata.uid, controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          {
+            apiVersion: 'batch/v1',
+            kind: 'Job',
+            name: job.metadata.name,
+            uid: job.metadata.uid,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
       spec: structuredClone(t.spec ?? {}),
     };
     if (Object.keys(annotations).length) pod.metadata.annotations = annotations;
     try {
       const created = this.registry.create(PODS, ns, pod);
-      this.recorder.record(job, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, SRC);
+      this.recorder.record(
+        job,
+        'Normal',
+        'SuccessfulCreate',
+        `Created pod: ${created.metadata.name}`,
+        SRC,
+      );
       return created;
     } catch (err) {
-      this.recorder.record(job, 'Warning', 'FailedCreate', `Error creating: ${err instanceof Error ? err.message : String(err)}`, SRC);
+      this.recorder.record(
+        job,
+        'Warning',
+        'FailedCreate',
+        `Error creating: ${err instanceof Error ? err.message : String(err)}`,
+        SRC,
+      );
       return undefined;
     }
   }
@@ -295,7 +453,13 @@ export class JobController {
   private deletePod(job: Obj, p: Obj): void {
     try {
       this.registry.delete(PODS, p.metadata.namespace, p.metadata.name);
-      this.recorder.record(job, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`, SRC);
+      this.recorder.record(
+        job,
+        'Normal',
+        'SuccessfulDelete',
+        `Deleted pod: ${p.metadata.name}`,
+        SRC,
+      );
     } catch {
       // already gone
     }
@@ -305,11 +469,16 @@ export class JobController {
   private expire(job: Obj, now: number): void {
     const ttl = job.spec?.ttlSecondsAfterFinished;
     if (typeof ttl !== 'number' || ttl < 0) return;
-    const done = (job.status?.conditions ?? []).find((c: Obj) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+    const done = (job.status?.conditions ?? []).find(
+      (c: Obj) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+    );
     const at = Date.parse(job.status?.completionTime ?? done?.lastTransitionTime ?? '');
     if (!Number.isFinite(at) || at + ttl * 1000 > now) return;
     try {
-      this.registry.delete(JOBS, job.metadata.namespace, job.metadata.name, { propagationPolicy: 'Background', preconditions: { uid: job.metadata.uid } });
+      this.registry.delete(JOBS, job.metadata.namespace, job.metadata.name, {
+        propagationPolicy: 'Background',
+        preconditions: { uid: job.metadata.uid },
+      });
     } catch {
       // raced with another delete
     }
@@ -326,6 +495,8 @@ export class JobController {
     const body = structuredClone(live);
     body.status = next;
     delete body.metadata.resourceVersion;
-    this.registry.update(JOBS, live.metadata.namespace, live.metadata.name, body, { subresource: 'status' });
+    this.registry.update(JOBS, live.metadata.namespace, live.metadata.name, body, {
+      subresource: 'status',
+    });
   }
 }

@@ -4,7 +4,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulatedCluster, type SimulatedCluster } from './index.js';
-import { eventually, FAST_TIMING, KUBECTL, kubectlEnv, tableRows, type KubectlEnv } from './test-support.js';
+import {
+  eventually,
+  FAST_TIMING,
+  KUBECTL,
+  kubectlEnv,
+  tableRows,
+  type KubectlEnv,
+} from './test-support.js';
 
 const MANIFEST = `
 apiVersion: apps/v1
@@ -91,22 +98,53 @@ describe('real kubectl against the simulated cluster', () => {
   it('get deploy,rs,pods -o wide prints the real columns and values', async () => {
     const all = await k.run(['get', 'deploy,rs,pods,svc', '-o', 'wide']);
     expect(all.code).toBe(0);
-    const blocks = all.stdout.trim().split(/\n\s*\n/).map(tableRows);
+    const blocks = all.stdout
+      .trim()
+      .split(/\n\s*\n/)
+      .map(tableRows);
     expect(blocks).toHaveLength(4);
     const [deploy, rs, pods, svc] = blocks as [string[][], string[][], string[][], string[][]];
-    expect(deploy[0]).toEqual(['NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE', 'CONTAINERS', 'IMAGES', 'SELECTOR']);
+    expect(deploy[0]).toEqual([
+      'NAME',
+      'READY',
+      'UP-TO-DATE',
+      'AVAILABLE',
+      'AGE',
+      'CONTAINERS',
+      'IMAGES',
+      'SELECTOR',
+    ]);
     expect(deploy[1]?.[0]).toBe('deployment.apps/web');
     expect(deploy[1]?.slice(1, 4)).toEqual(['3/3', '3', '3']);
     expect(deploy[1]?.[4]).toMatch(/^\d+s$/);
     expect(deploy[1]?.slice(5)).toEqual(['app', 'nginx:1.25', 'app=web']);
 
-    expect(rs[0]).toEqual(['NAME', 'DESIRED', 'CURRENT', 'READY', 'AGE', 'CONTAINERS', 'IMAGES', 'SELECTOR']);
+    expect(rs[0]).toEqual([
+      'NAME',
+      'DESIRED',
+      'CURRENT',
+      'READY',
+      'AGE',
+      'CONTAINERS',
+      'IMAGES',
+      'SELECTOR',
+    ]);
     expect(rs[1]?.[0]).toMatch(new RegExp(`^replicaset\\.apps/web-${HASH}$`));
     const hash = (rs[1]?.[0] as string).split('-').pop();
     expect(rs[1]?.slice(1, 4)).toEqual(['3', '3', '3']);
     expect(rs[1]?.[7]).toBe(`app=web,pod-template-hash=${hash}`);
 
-    expect(pods[0]).toEqual(['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES']);
+    expect(pods[0]).toEqual([
+      'NAME',
+      'READY',
+      'STATUS',
+      'RESTARTS',
+      'AGE',
+      'IP',
+      'NODE',
+      'NOMINATED NODE',
+      'READINESS GATES',
+    ]);
     expect(pods).toHaveLength(4);
     for (const row of pods.slice(1)) {
       expect(row[0]).toMatch(new RegExp(`^pod/web-${hash}-[bcdfghjklmnpqrstvwxz2456789]{5}$`));
@@ -115,7 +153,15 @@ describe('real kubectl against the simulated cluster', () => {
       expect(row.slice(6)).toEqual(['conf-worker', '<none>', '<none>']);
     }
 
-    expect(svc[0]).toEqual(['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE', 'SELECTOR']);
+    expect(svc[0]).toEqual([
+      'NAME',
+      'TYPE',
+      'CLUSTER-IP',
+      'EXTERNAL-IP',
+      'PORT(S)',
+      'AGE',
+      'SELECTOR',
+    ]);
     expect(svc[1]?.[0]).toBe('service/web');
     expect(svc[1]?.[1]).toBe('ClusterIP');
     expect(svc[1]?.[2]).toMatch(/^10\.96\.\d+\.\d+$/);
@@ -140,7 +186,13 @@ describe('real kubectl against the simulated cluster', () => {
     const set = await k.run(['set', 'image', 'deployment/web', 'app=nginx:1.26']);
     expect(set.code).toBe(0);
     expect((await k.run(['rollout', 'status', 'deployment/web', '--timeout=20s'])).code).toBe(0);
-    const img = await k.run(['get', 'deployment', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].image}']);
+    const img = await k.run([
+      'get',
+      'deployment',
+      'web',
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image}',
+    ]);
     expect(img.stdout).toBe('nginx:1.26');
 
     const h = await k.run(['rollout', 'history', 'deployment/web']);
@@ -159,7 +211,13 @@ describe('real kubectl against the simulated cluster', () => {
     expect(u.code).toBe(0);
     expect(u.stdout).toContain('deployment.apps/web rolled back');
     expect((await k.run(['rollout', 'status', 'deployment/web', '--timeout=20s'])).code).toBe(0);
-    const back = await k.run(['get', 'deployment', 'web', '-o', 'jsonpath={.spec.template.spec.containers[0].image}']);
+    const back = await k.run([
+      'get',
+      'deployment',
+      'web',
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image}',
+    ]);
     expect(back.stdout).toBe('nginx:1.25');
     const h2 = tableRows((await k.run(['rollout', 'history', 'deployment/web'])).stdout);
     expect(h2.slice(2).map((r) => r[0])).toEqual(['2', '3']);
@@ -171,14 +229,22 @@ describe('real kubectl against the simulated cluster', () => {
     const d = await k.run(['describe', 'deployment', 'web']);
     expect(d.code).toBe(0);
     expect(d.stdout).toMatch(/^Name:\s+web$/m);
-    expect(d.stdout).toMatch(/^Replicas:\s+5 desired \| 5 updated \| 5 total \| 5 available \| 0 unavailable$/m);
+    expect(d.stdout).toMatch(
+      /^Replicas:\s+5 desired \| 5 updated \| 5 total \| 5 available \| 0 unavailable$/m,
+    );
     expect(d.stdout).toMatch(/^StrategyType:\s+RollingUpdate$/m);
     expect(d.stdout).toMatch(/^RollingUpdateStrategy:\s+25% max unavailable, 25% max surge$/m);
     expect(d.stdout).toMatch(/^\s+Available\s+True\s+MinimumReplicasAvailable$/m);
     expect(d.stdout).toMatch(/^\s+Progressing\s+True\s+NewReplicaSetAvailable$/m);
-    expect(d.stdout).toMatch(new RegExp(`^NewReplicaSet:\\s+web-${HASH} \\(5/5 replicas created\\)$`, 'm'));
+    expect(d.stdout).toMatch(
+      new RegExp(`^NewReplicaSet:\\s+web-${HASH} \\(5/5 replicas created\\)$`, 'm'),
+    );
     expect(d.stdout).toMatch(/^Events:/m);
-    expect(d.stdout).toMatch(new RegExp(`Normal\\s+ScalingReplicaSet\\s+\\S+\\s+deployment-controller\\s+Scaled up replica set web-${HASH} from 0 to 3`));
+    expect(d.stdout).toMatch(
+      new RegExp(
+        `Normal\\s+ScalingReplicaSet\\s+\\S+\\s+deployment-controller\\s+Scaled up replica set web-${HASH} from 0 to 3`,
+      ),
+    );
   });
 
   it('get pods -w prints changes as they happen', async () => {
@@ -190,7 +256,10 @@ describe('real kubectl against the simulated cluster', () => {
       const victim = out.split('\n')[1]?.split(/\s+/)[0] as string;
       const del = await k.run(['delete', 'pod', victim, '--wait=false']);
       expect(del.code).toBe(0);
-      await eventually(() => new RegExp(`^${victim}\\s+\\S+\\s+Terminating`, 'm').test(out), 10_000);
+      await eventually(
+        () => new RegExp(`^${victim}\\s+\\S+\\s+Terminating`, 'm').test(out),
+        10_000,
+      );
       await eventually(() => /\s+ContainerCreating\s+/.test(out), 10_000);
     } finally {
       p.kill('SIGTERM');
@@ -203,7 +272,9 @@ describe('real kubectl against the simulated cluster', () => {
   it('delete pod: the pod goes away and a replacement appears', async () => {
     await k.run(['rollout', 'status', 'deployment/web', '--timeout=20s']);
     const names = async (): Promise<string[]> =>
-      (await k.run(['get', 'pods', '-l', 'app=web', '-o', 'name'])).stdout.split('\n').filter(Boolean);
+      (await k.run(['get', 'pods', '-l', 'app=web', '-o', 'name'])).stdout
+        .split('\n')
+        .filter(Boolean);
     const before = await eventually(async () => {
       const n = await names();
       return n.length === 5 ? n : undefined;
@@ -219,7 +290,9 @@ describe('real kubectl against the simulated cluster', () => {
     expect(after.filter((n) => !before.includes(n))).toHaveLength(1);
     const ready = await eventually(async () => {
       const rows = tableRows((await k.run(['get', 'pods', '-l', 'app=web'])).stdout).slice(1);
-      return rows.length === 5 && rows.every((row) => row[1] === '1/1' && row[2] === 'Running') ? rows : undefined;
+      return rows.length === 5 && rows.every((row) => row[1] === '1/1' && row[2] === 'Running')
+        ? rows
+        : undefined;
     });
     expect(ready).toHaveLength(5);
   });
@@ -231,7 +304,13 @@ describe('real kubectl against the simulated cluster', () => {
     expect(s.stderr).toContain('error: deployment "crash" exceeded its progress deadline');
     const rows = await eventually(async () => {
       const r = tableRows((await k.run(['get', 'pods', '-l', 'app=crash'])).stdout).slice(1);
-      return r.length === 2 && r.every((row) => row[2] === 'CrashLoopBackOff' && /^([2-9]|\d{2,}) \(\d+s ago\)$/.test(row[3] as string)) ? r : undefined;
+      return r.length === 2 &&
+        r.every(
+          (row) =>
+            row[2] === 'CrashLoopBackOff' && /^([2-9]|\d{2,}) \(\d+s ago\)$/.test(row[3] as string),
+        )
+        ? r
+        : undefined;
     });
     expect(rows.every((row) => row[1] === '0/1')).toBe(true);
     const d = await k.run(['describe', 'deployment', 'crash']);
@@ -245,7 +324,9 @@ describe('real kubectl against the simulated cluster', () => {
     const l = await k.run(['logs', 'deployment/web']);
     expect(l.code).toBe(0);
     expect(l.stdout).toContain('[sim] container app started (image nginx:1.25)');
-    const crashPod = (await k.run(['get', 'pods', '-l', 'app=crash', '-o', 'name'])).stdout.split('\n')[0] as string;
+    const crashPod = (await k.run(['get', 'pods', '-l', 'app=crash', '-o', 'name'])).stdout.split(
+      '\n',
+    )[0] as string;
     const prev = await k.run(['logs', crashPod, '--previous']);
     expect(prev.code).toBe(0);
     expect(prev.stdout).toContain('[sim] exited with code 1');
@@ -255,20 +336,67 @@ describe('real kubectl against the simulated cluster', () => {
     const ns = await k.run(['create', 'namespace', 'typed']);
     expect(ns.stderr).toBe('');
     expect(ns.stdout).toContain('namespace/typed created');
-    const d = await k.run(['-n', 'typed', 'create', 'deployment', 'proto', '--image=nginx:1.27', '--replicas=2', '--port=8080']);
+    const d = await k.run([
+      '-n',
+      'typed',
+      'create',
+      'deployment',
+      'proto',
+      '--image=nginx:1.27',
+      '--replicas=2',
+      '--port=8080',
+    ]);
     expect(d.stderr).toBe('');
     expect(d.stdout).toContain('deployment.apps/proto created');
-    expect((await k.run(['-n', 'typed', 'rollout', 'status', 'deployment/proto', '--timeout=20s'])).code).toBe(0);
-    const wide = tableRows((await k.run(['-n', 'typed', 'get', 'deployment', 'proto', '-o', 'wide'])).stdout);
-    expect(wide[1]).toEqual(['proto', '2/2', '2', '2', expect.stringMatching(/^\d+s$/), 'nginx', 'nginx:1.27', 'app=proto']);
-    const port = await k.run(['-n', 'typed', 'get', 'deployment', 'proto', '-o', 'jsonpath={.spec.template.spec.containers[0].ports[0].containerPort}']);
+    expect(
+      (await k.run(['-n', 'typed', 'rollout', 'status', 'deployment/proto', '--timeout=20s'])).code,
+    ).toBe(0);
+    const wide = tableRows(
+      (await k.run(['-n', 'typed', 'get', 'deployment', 'proto', '-o', 'wide'])).stdout,
+    );
+    expect(wide[1]).toEqual([
+      'proto',
+      '2/2',
+      '2',
+      '2',
+      expect.stringMatching(/^\d+s$/),
+      'nginx',
+      'nginx:1.27',
+      'app=proto',
+    ]);
+    const port = await k.run([
+      '-n',
+      'typed',
+      'get',
+      'deployment',
+      'proto',
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].ports[0].containerPort}',
+    ]);
     expect(port.stdout).toBe('8080');
-    const svc = await k.run(['-n', 'typed', 'create', 'service', 'clusterip', 'proto', '--tcp=80:8080']);
+    const svc = await k.run([
+      '-n',
+      'typed',
+      'create',
+      'service',
+      'clusterip',
+      'proto',
+      '--tcp=80:8080',
+    ]);
     expect(svc.stdout).toContain('service/proto created');
     const svcRow = tableRows((await k.run(['-n', 'typed', 'get', 'svc', 'proto'])).stdout)[1];
     expect(svcRow?.slice(1, 2)).toEqual(['ClusterIP']);
     expect(svcRow?.[4]).toBe('80/TCP');
-    const hpa = await k.run(['-n', 'typed', 'autoscale', 'deployment', 'proto', '--min=3', '--max=5', '--cpu-percent=50']);
+    const hpa = await k.run([
+      '-n',
+      'typed',
+      'autoscale',
+      'deployment',
+      'proto',
+      '--min=3',
+      '--max=5',
+      '--cpu-percent=50',
+    ]);
     expect(hpa.stdout).toContain('horizontalpodautoscaler.autoscaling/proto autoscaled');
     const row = await eventually(async () => {
       const r = tableRows((await k.run(['-n', 'typed', 'get', 'hpa', 'proto'])).stdout)[1];

@@ -38,7 +38,9 @@ export function isFailImage(image: string): boolean {
 export function runDurationMs(pod: Obj, timing: SimTiming): number | undefined {
   const fromAnnotation = parseGoDuration(pod.metadata?.annotations?.[RUN_DURATION_ANNOTATION]);
   if (fromAnnotation !== undefined) return fromAnnotation;
-  const ofJob = (pod.metadata?.ownerReferences ?? []).some((r: Obj) => r.kind === 'Job' && r.controller === true);
+  const ofJob = (pod.metadata?.ownerReferences ?? []).some(
+    (r: Obj) => r.kind === 'Job' && r.controller === true,
+  );
   const containers: Obj[] = Array.isArray(pod.spec?.containers) ? pod.spec.containers : [];
   if (ofJob || containers.some((c) => isFailImage(String(c.image)))) return timing.jobRunMs;
   return undefined;
@@ -48,7 +50,8 @@ function fullImage(image: string): string {
   let ref = image;
   const first = ref.split('/')[0] ?? '';
   if (!ref.includes('/')) ref = `docker.io/library/${ref}`;
-  else if (!first.includes('.') && !first.includes(':') && first !== 'localhost') ref = `docker.io/${ref}`;
+  else if (!first.includes('.') && !first.includes(':') && first !== 'localhost')
+    ref = `docker.io/${ref}`;
   if (!imageTag(ref) && !ref.includes('@')) ref += ':latest';
   return ref;
 }
@@ -57,7 +60,15 @@ function sha(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
-type Stage = 'pending' | 'creating' | 'pulling-failed' | 'running' | 'ready' | 'crashed' | 'terminating' | 'done';
+type Stage =
+  | 'pending'
+  | 'creating'
+  | 'pulling-failed'
+  | 'running'
+  | 'ready'
+  | 'crashed'
+  | 'terminating'
+  | 'done';
 
 interface PodRuntime {
   uid: string;
@@ -69,18 +80,35 @@ interface PodRuntime {
   pullFailures: number;
 }
 
-function setCondition(conds: Obj[], type: string, status: string, reason?: string, message?: string): void {
+function setCondition(
+  conds: Obj[],
+  type: string,
+  status: string,
+  reason?: string,
+  message?: string,
+): void {
   const now = rfc3339();
   const i = conds.findIndex((c) => c.type === type);
   const prev = i >= 0 ? conds[i] : undefined;
-  const c: Obj = { type, status, lastProbeTime: null, lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now };
+  const c: Obj = {
+    type,
+    status,
+    lastProbeTime: null,
+    lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now,
+  };
   if (reason) c.reason = reason;
   if (message) c.message = message;
   if (i >= 0) conds[i] = c;
   else conds.push(c);
 }
 
-const CONDITION_ORDER = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'];
+const CONDITION_ORDER = [
+  'PodReadyToStartContainers',
+  'Initialized',
+  'Ready',
+  'ContainersReady',
+  'PodScheduled',
+];
 
 export class Kubelet {
   private readonly pods = new Map<string, PodRuntime>();
@@ -116,10 +144,18 @@ export class Kubelet {
     }
     let rt = this.pods.get(uid);
     if (!rt) {
-      rt = { uid, ns: pod.metadata.namespace, name: pod.metadata.name, stage: 'pending', restarts: 0, pullFailures: 0 };
+      rt = {
+        uid,
+        ns: pod.metadata.namespace,
+        name: pod.metadata.name,
+        stage: 'pending',
+        restarts: 0,
+        pullFailures: 0,
+      };
       this.pods.set(uid, rt);
       if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
-      if (!pod.metadata.deletionTimestamp) this.after(rt, this.timing.scheduleMs, () => this.schedule(rt as PodRuntime));
+      if (!pod.metadata.deletionTimestamp)
+        this.after(rt, this.timing.scheduleMs, () => this.schedule(rt as PodRuntime));
     }
     if (pod.metadata.deletionTimestamp && rt.stage !== 'terminating') this.terminate(rt, pod);
   }
@@ -135,18 +171,28 @@ export class Kubelet {
       if (this.pods.has(uid)) continue;
       const statuses: Obj[] = pod.status?.containerStatuses ?? [];
       const rt: PodRuntime = {
-        uid, ns: pod.metadata.namespace, name: pod.metadata.name, stage: 'pending',
-        restarts: Math.max(0, ...statuses.map((cs) => Number(cs.restartCount) || 0)), pullFailures: 0,
+        uid,
+        ns: pod.metadata.namespace,
+        name: pod.metadata.name,
+        stage: 'pending',
+        restarts: Math.max(0, ...statuses.map((cs) => Number(cs.restartCount) || 0)),
+        pullFailures: 0,
       };
       this.pods.set(uid, rt);
       if (pod.metadata.deletionTimestamp) this.terminate(rt, pod);
       else if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
-      else if (pod.status?.phase === 'Running' && statuses.length > 0 && statuses.every((cs) => cs.ready)) {
+      else if (
+        pod.status?.phase === 'Running' &&
+        statuses.length > 0 &&
+        statuses.every((cs) => cs.ready)
+      ) {
         rt.stage = 'ready';
         const runMs = runDurationMs(pod, this.timing);
         if (runMs !== undefined) {
           // A container that runs to completion keeps its clock: it exits when its run time is up.
-          const started = Math.min(...statuses.map((cs) => Date.parse(cs.state?.running?.startedAt ?? '') || Date.now()));
+          const started = Math.min(
+            ...statuses.map((cs) => Date.parse(cs.state?.running?.startedAt ?? '') || Date.now()),
+          );
           this.after(rt, started + runMs - Date.now(), () => this.exit(rt));
         }
       } else this.after(rt, this.timing.scheduleMs, () => this.schedule(rt));
@@ -156,15 +202,18 @@ export class Kubelet {
   private after(rt: PodRuntime, ms: number, fn: () => void): void {
     if (rt.timer) clearTimeout(rt.timer);
     if (this.closed) return;
-    rt.timer = setTimeout(() => {
-      rt.timer = undefined;
-      if (this.closed || this.pods.get(rt.uid) !== rt) return;
-      try {
-        fn();
-      } catch {
-        // the pod may have been deleted meanwhile
-      }
-    }, Math.max(0, ms));
+    rt.timer = setTimeout(
+      () => {
+        rt.timer = undefined;
+        if (this.closed || this.pods.get(rt.uid) !== rt) return;
+        try {
+          fn();
+        } catch {
+          // the pod may have been deleted meanwhile
+        }
+      },
+      Math.max(0, ms),
+    );
     rt.timer.unref?.();
   }
 
@@ -175,7 +224,8 @@ export class Kubelet {
     const next = structuredClone(pod);
     fn(next);
     next.status.conditions?.sort(
-      (a: Obj, b: Obj) => CONDITION_ORDER.indexOf(a.type as string) - CONDITION_ORDER.indexOf(b.type as string),
+      (a: Obj, b: Obj) =>
+        CONDITION_ORDER.indexOf(a.type as string) - CONDITION_ORDER.indexOf(b.type as string),
     );
     if (deepEqual(next, pod)) return pod;
     return this.store.put('pods', next);
@@ -202,8 +252,20 @@ export class Kubelet {
       setCondition(st.conditions, 'PodScheduled', 'True');
       setCondition(st.conditions, 'PodReadyToStartContainers', 'False');
       setCondition(st.conditions, 'Initialized', 'True');
-      setCondition(st.conditions, 'Ready', 'False', 'ContainersNotReady', `containers with unready status: [${names.join(' ')}]`);
-      setCondition(st.conditions, 'ContainersReady', 'False', 'ContainersNotReady', `containers with unready status: [${names.join(' ')}]`);
+      setCondition(
+        st.conditions,
+        'Ready',
+        'False',
+        'ContainersNotReady',
+        `containers with unready status: [${names.join(' ')}]`,
+      );
+      setCondition(
+        st.conditions,
+        'ContainersReady',
+        'False',
+        'ContainersNotReady',
+        `containers with unready status: [${names.join(' ')}]`,
+      );
       st.containerStatuses = this.containers(p).map((c) => ({
         name: c.name,
         image: c.image,
@@ -217,9 +279,15 @@ export class Kubelet {
     });
     if (!pod) return;
     rt.stage = 'creating';
-    this.recorder.record(pod, 'Normal', 'Scheduled', `Successfully assigned ${rt.ns}/${rt.name} to ${this.nodeName}`, {
-      component: 'default-scheduler',
-    });
+    this.recorder.record(
+      pod,
+      'Normal',
+      'Scheduled',
+      `Successfully assigned ${rt.ns}/${rt.name} to ${this.nodeName}`,
+      {
+        component: 'default-scheduler',
+      },
+    );
     this.after(rt, this.timing.pullMs, () => this.pull(rt));
   }
 
@@ -233,7 +301,14 @@ export class Kubelet {
     const src = { component: 'kubelet', host: this.nodeName };
     const bad = this.containers(pod).filter((c) => isBadPullImage(String(c.image)));
     for (const c of this.containers(pod))
-      this.recorder.record(pod, 'Normal', 'Pulling', `Pulling image "${c.image}"`, src, `spec.containers{${c.name}}`);
+      this.recorder.record(
+        pod,
+        'Normal',
+        'Pulling',
+        `Pulling image "${c.image}"`,
+        src,
+        `spec.containers{${c.name}}`,
+      );
     if (bad.length) {
       rt.pullFailures++;
       rt.stage = 'pulling-failed';
@@ -260,7 +335,14 @@ export class Kubelet {
           src,
           `spec.containers{${c.name}}`,
         );
-        this.recorder.record(updated, 'Warning', 'Failed', 'Error: ErrImagePull', src, `spec.containers{${c.name}}`);
+        this.recorder.record(
+          updated,
+          'Warning',
+          'Failed',
+          'Error: ErrImagePull',
+          src,
+          `spec.containers{${c.name}}`,
+        );
       }
       // ErrImagePull → ImagePullBackOff shortly after, then retry after the back-off.
       this.after(rt, Math.min(this.timing.pullMs, this.backoff(rt.pullFailures)), () => {
@@ -278,8 +360,22 @@ export class Kubelet {
         });
         if (!p2) return;
         for (const c of bad) {
-          this.recorder.record(p2, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`, src, `spec.containers{${c.name}}`);
-          this.recorder.record(p2, 'Warning', 'Failed', 'Error: ImagePullBackOff', src, `spec.containers{${c.name}}`);
+          this.recorder.record(
+            p2,
+            'Normal',
+            'BackOff',
+            `Back-off pulling image "${c.image}"`,
+            src,
+            `spec.containers{${c.name}}`,
+          );
+          this.recorder.record(
+            p2,
+            'Warning',
+            'Failed',
+            'Error: ImagePullBackOff',
+            src,
+            `spec.containers{${c.name}}`,
+          );
         }
         this.after(rt, this.backoff(rt.pullFailures), () => this.pull(rt));
       });
@@ -322,9 +418,30 @@ export class Kubelet {
     rt.stage = 'running';
     for (const c of this.containers(pod)) {
       if (rt.restarts > 0)
-        this.recorder.record(pod, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`, src, `spec.containers{${c.name}}`);
-      this.recorder.record(pod, 'Normal', 'Created', `Created container: ${c.name}`, src, `spec.containers{${c.name}}`);
-      this.recorder.record(pod, 'Normal', 'Started', `Started container ${c.name}`, src, `spec.containers{${c.name}}`);
+        this.recorder.record(
+          pod,
+          'Normal',
+          'Pulled',
+          `Container image "${c.image}" already present on machine`,
+          src,
+          `spec.containers{${c.name}}`,
+        );
+      this.recorder.record(
+        pod,
+        'Normal',
+        'Created',
+        `Created container: ${c.name}`,
+        src,
+        `spec.containers{${c.name}}`,
+      );
+      this.recorder.record(
+        pod,
+        'Normal',
+        'Started',
+        `Started container ${c.name}`,
+        src,
+        `spec.containers{${c.name}}`,
+      );
     }
     if (this.containers(pod).some((c) => isCrashLoopImage(String(c.image)))) {
       this.after(rt, this.timing.crashAfterMs, () => this.crash(rt));
@@ -370,7 +487,13 @@ export class Kubelet {
         const c = this.containers(p).find((x) => x.name === cs.name) ?? {};
         const exitCode = code(c);
         cs.state = {
-          terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt: cs.state?.running?.startedAt ?? now, finishedAt: now, containerID: cs.containerID },
+          terminated: {
+            exitCode,
+            reason: exitCode ? 'Error' : 'Completed',
+            startedAt: cs.state?.running?.startedAt ?? now,
+            finishedAt: now,
+            containerID: cs.containerID,
+          },
         };
         cs.ready = false;
         cs.started = false;
@@ -388,12 +511,28 @@ export class Kubelet {
    * Containers exit (default: the `crashloop` images, code 1): briefly `terminated`, then
    * `CrashLoopBackOff` until the back-off ends and they start again.
    */
-  private crash(rt: PodRuntime, which: (c: Obj) => boolean = (c) => isCrashLoopImage(String(c.image)), code: (c: Obj) => number = () => 1): void {
+  private crash(
+    rt: PodRuntime,
+    which: (c: Obj) => boolean = (c) => isCrashLoopImage(String(c.image)),
+    code: (c: Obj) => number = () => 1,
+  ): void {
     const src = { component: 'kubelet', host: this.nodeName };
     let crashed: Obj[] = [];
     const unready = (p: Obj, names: string[]): void => {
-      setCondition(p.status.conditions, 'Ready', 'False', 'ContainersNotReady', `containers with unready status: [${names.join(' ')}]`);
-      setCondition(p.status.conditions, 'ContainersReady', 'False', 'ContainersNotReady', `containers with unready status: [${names.join(' ')}]`);
+      setCondition(
+        p.status.conditions,
+        'Ready',
+        'False',
+        'ContainersNotReady',
+        `containers with unready status: [${names.join(' ')}]`,
+      );
+      setCondition(
+        p.status.conditions,
+        'ContainersReady',
+        'False',
+        'ContainersNotReady',
+        `containers with unready status: [${names.join(' ')}]`,
+      );
     };
     const exited = this.mutate(rt, (p) => {
       const now = rfc3339();
@@ -404,7 +543,15 @@ export class Kubelet {
         if (!c) continue;
         const startedAt = cs.state?.running?.startedAt ?? now;
         const exitCode = code(c);
-        cs.state = { terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed', startedAt, finishedAt: now, containerID: cs.containerID } };
+        cs.state = {
+          terminated: {
+            exitCode,
+            reason: exitCode ? 'Error' : 'Completed',
+            startedAt,
+            finishedAt: now,
+            containerID: cs.containerID,
+          },
+        };
         cs.ready = false;
         cs.started = false;
         names.push(cs.name);
@@ -431,7 +578,14 @@ export class Kubelet {
       });
       if (!pod) return;
       for (const c of crashed)
-        this.recorder.record(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${rt.name}_${rt.ns}(${rt.uid})`, src, `spec.containers{${c.name}}`);
+        this.recorder.record(
+          pod,
+          'Warning',
+          'BackOff',
+          `Back-off restarting failed container ${c.name} in pod ${rt.name}_${rt.ns}(${rt.uid})`,
+          src,
+          `spec.containers{${c.name}}`,
+        );
       this.after(rt, delay, () => this.start(rt));
     });
   }
@@ -441,7 +595,14 @@ export class Kubelet {
     const src = { component: 'kubelet', host: this.nodeName };
     if (pod.spec?.nodeName)
       for (const c of this.containers(pod))
-        this.recorder.record(pod, 'Normal', 'Killing', `Stopping container ${c.name}`, src, `spec.containers{${c.name}}`);
+        this.recorder.record(
+          pod,
+          'Normal',
+          'Killing',
+          `Stopping container ${c.name}`,
+          src,
+          `spec.containers{${c.name}}`,
+        );
     const graceMs = (pod.metadata.deletionGracePeriodSeconds ?? 30) * 1000;
     this.after(rt, Math.min(this.timing.terminateMs, graceMs), () => {
       const live = this.store.get('pods', rt.ns, rt.name);

@@ -36,7 +36,17 @@ const LIST_KEYS: Record<string, string[]> = {
 /** Lists that are sets of scalars (x-kubernetes-list-type: set). */
 const SET_LISTS = new Set(['finalizers']);
 /** Maps whose node is owned as a whole besides its entries (granular maps of strings/quantities). */
-const MAP_FIELDS = new Set(['labels', 'annotations', 'matchLabels', 'nodeSelector', 'data', 'binaryData', 'stringData', 'limits', 'requests']);
+const MAP_FIELDS = new Set([
+  'labels',
+  'annotations',
+  'matchLabels',
+  'nodeSelector',
+  'data',
+  'binaryData',
+  'stringData',
+  'limits',
+  'requests',
+]);
 /** Metadata fields that are part of the managed set (the rest belong to the system). */
 const META_FIELDS = new Set(['labels', 'annotations', 'ownerReferences', 'finalizers']);
 
@@ -80,8 +90,7 @@ function walk(set: FieldSet, value: unknown, path: Path, field: string): void {
     } else if (SET_LISTS.has(field)) {
       add(set, path);
       for (const v of value) add(set, [...path, `v:${JSON.stringify(v)}`]);
-    }
-    else add(set, path);
+    } else add(set, path);
     return;
   }
   if (isMap(value)) {
@@ -117,7 +126,8 @@ export function fieldSetOf(o: Obj, part: 'main' | 'status' = 'main'): FieldSet {
     if (k === 'apiVersion' || k === 'kind' || k === 'status') continue;
     if (k === 'metadata') {
       if (!isMap(v)) continue;
-      for (const [mk, mv] of Object.entries(v)) if (META_FIELDS.has(mk)) walk(set, mv, ['f:metadata', `f:${mk}`], mk);
+      for (const [mk, mv] of Object.entries(v))
+        if (META_FIELDS.has(mk)) walk(set, mv, ['f:metadata', `f:${mk}`], mk);
       continue;
     }
     walk(set, v, [`f:${k}`], k);
@@ -161,7 +171,9 @@ function removeAt(o: Obj, path: Path): void {
 
 function prefixesOf(sets: FieldSet[]): Set<string> {
   const out = new Set<string>();
-  for (const s of sets) for (const p of s.values()) for (let i = 1; i < p.length; i++) out.add(JSON.stringify(p.slice(0, i)));
+  for (const s of sets)
+    for (const p of s.values())
+      for (let i = 1; i < p.length; i++) out.add(JSON.stringify(p.slice(0, i)));
   return out;
 }
 
@@ -172,7 +184,11 @@ function leaves(set: FieldSet): Path[] {
 }
 
 /** FieldsV1 (`{"f:spec":{"f:replicas":{}}}`) → set. */
-export function fromFieldsV1(tree: unknown, prefix: Path = [], set: FieldSet = new Map()): FieldSet {
+export function fromFieldsV1(
+  tree: unknown,
+  prefix: Path = [],
+  set: FieldSet = new Map(),
+): FieldSet {
   if (!isMap(tree)) return set;
   for (const [k, v] of Object.entries(tree)) {
     if (k === '.') {
@@ -202,7 +218,10 @@ export function toFieldsV1(set: FieldSet): Obj {
   }
   const sort = (n: Obj): Obj => {
     const out: Obj = {};
-    for (const k of Object.keys(n).sort((a, b) => (a === '.' ? -1 : b === '.' ? 1 : a < b ? -1 : a > b ? 1 : 0))) out[k] = sort(n[k]);
+    for (const k of Object.keys(n).sort((a, b) =>
+      a === '.' ? -1 : b === '.' ? 1 : a < b ? -1 : a > b ? 1 : 0,
+    ))
+      out[k] = sort(n[k]);
     return out;
   };
   return sort(root);
@@ -215,7 +234,9 @@ export function pathString(path: Path): string {
       if (el.startsWith('f:')) return `.${el.slice(2)}`;
       if (el.startsWith('k:')) {
         const k = JSON.parse(el.slice(2)) as Obj;
-        return `[${Object.entries(k).map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(',')}]`;
+        return `[${Object.entries(k)
+          .map(([n, v]) => `${n}=${JSON.stringify(v)}`)
+          .join(',')}]`;
       }
       return `[=${el.slice(2)}]`;
     })
@@ -247,7 +268,14 @@ function writeEntries(entries: Entry[]): Obj[] | undefined {
   const out = entries
     .filter((e) => e.set.size > 0)
     .map((e) => {
-      const o: Obj = { manager: e.manager, operation: e.operation, apiVersion: e.apiVersion, time: e.time, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(e.set) };
+      const o: Obj = {
+        manager: e.manager,
+        operation: e.operation,
+        apiVersion: e.apiVersion,
+        time: e.time,
+        fieldsType: 'FieldsV1',
+        fieldsV1: toFieldsV1(e.set),
+      };
       if (e.subresource) o.subresource = e.subresource;
       return o;
     });
@@ -255,7 +283,11 @@ function writeEntries(entries: Entry[]): Obj[] | undefined {
 }
 
 function sameEntry(e: Entry, manager: string, operation: string, subresource?: string): boolean {
-  return e.manager === manager && e.operation === operation && (e.subresource ?? '') === (subresource ?? '');
+  return (
+    e.manager === manager &&
+    e.operation === operation &&
+    (e.subresource ?? '') === (subresource ?? '')
+  );
 }
 
 function minus(set: FieldSet, drop: Iterable<string>): void {
@@ -267,14 +299,23 @@ function minus(set: FieldSet, drop: Iterable<string>): void {
  * the manager owns the fields it added or changed, nobody keeps fields that are gone, others
  * lose the fields this write changed.
  */
-export function updateManagedFields(prev: unknown, before: Obj | undefined, after: Obj, manager: string, apiVersion: string, subresource?: string): Obj[] | undefined {
+export function updateManagedFields(
+  prev: unknown,
+  before: Obj | undefined,
+  after: Obj,
+  manager: string,
+  apiVersion: string,
+  subresource?: string,
+): Obj[] | undefined {
   const entries = readEntries(prev);
   const part = subresource === 'status' ? 'status' : 'main';
   const newSet = fieldSetOf(after, part);
   const oldSet = before ? fieldSetOf(before, part) : new Map<string, Path>();
   const changed: string[] = [];
   const inner = prefixesOf([newSet]);
-  for (const [k, p] of newSet) if (!oldSet.has(k) || (!inner.has(k) && !deepEqual(valueAt(before, p), valueAt(after, p)))) changed.push(k);
+  for (const [k, p] of newSet)
+    if (!oldSet.has(k) || (!inner.has(k) && !deepEqual(valueAt(before, p), valueAt(after, p))))
+      changed.push(k);
   const removed = [...oldSet.keys()].filter((k) => !newSet.has(k));
   for (const e of entries) {
     minus(e.set, removed);
@@ -302,7 +343,8 @@ export interface ApplyResult {
 function printManager(e: Entry): string {
   let s = JSON.stringify(e.manager);
   if (e.subresource) s += ` with subresource ${JSON.stringify(e.subresource)}`;
-  if (e.operation === 'Update') s += e.time ? ` using ${e.apiVersion} at ${e.time}` : ` using ${e.apiVersion}`;
+  if (e.operation === 'Update')
+    s += e.time ? ` using ${e.apiVersion} at ${e.time}` : ` using ${e.apiVersion}`;
   return s;
 }
 
@@ -326,9 +368,19 @@ export function applyManagedFields(
   for (const p of leaves(config)) {
     const k = JSON.stringify(p);
     if (deepEqual(valueAt(live, p), valueAt(applied, p))) continue; // same value: shared ownership, no conflict
-    for (const e of entries) if (e.manager !== manager && e.set.has(k)) conflicts.push({ entry: e, path: p });
+    for (const e of entries)
+      if (e.manager !== manager && e.set.has(k)) conflicts.push({ entry: e, path: p });
   }
-  if (conflicts.length && !force && !migratingFromClientSideApply(live, applied, manager, conflicts.map((c) => c.path)))
+  if (
+    conflicts.length &&
+    !force &&
+    !migratingFromClientSideApply(
+      live,
+      applied,
+      manager,
+      conflicts.map((c) => c.path),
+    )
+  )
     throw conflictError(conflicts);
   for (const c of conflicts) c.entry.set.delete(JSON.stringify(c.path));
   let mine = entries.find((e) => sameEntry(e, manager, 'Apply', subresource));
@@ -344,7 +396,9 @@ export function applyManagedFields(
   const object = structuredClone(merged);
   const kept = prefixesOf(entries.map((e) => e.set));
   const owned = new Set(entries.flatMap((e) => [...e.set.keys()]));
-  const dropped = [...previous.entries()].filter(([k]) => !config.has(k)).sort((a, b) => b[1].length - a[1].length);
+  const dropped = [...previous.entries()]
+    .filter(([k]) => !config.has(k))
+    .sort((a, b) => b[1].length - a[1].length);
   for (const [k, p] of dropped) if (!owned.has(k) && !kept.has(k)) removeAt(object, p);
   return { object, managedFields: writeEntries(entries) };
 }
@@ -356,7 +410,12 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
  * object managed by client-side apply takes over, without conflicts, the fields recorded in its
  * last-applied-configuration annotation whose live values still match it.
  */
-function migratingFromClientSideApply(live: Obj, _applied: Obj, manager: string, paths: Path[]): boolean {
+function migratingFromClientSideApply(
+  live: Obj,
+  _applied: Obj,
+  manager: string,
+  paths: Path[],
+): boolean {
   if (manager !== 'kubectl') return false;
   const text = live.metadata?.annotations?.[LAST_APPLIED];
   if (typeof text !== 'string' || !text) return false;
@@ -367,11 +426,17 @@ function migratingFromClientSideApply(live: Obj, _applied: Obj, manager: string,
     return false;
   }
   const allowed = fieldSetOf(last);
-  return paths.every((p) => allowed.has(JSON.stringify(p)) && deepEqual(valueAt(last, p), valueAt(live, p)));
+  return paths.every(
+    (p) => allowed.has(JSON.stringify(p)) && deepEqual(valueAt(last, p), valueAt(live, p)),
+  );
 }
 
 function conflictError(conflicts: { entry: Entry; path: Path }[]): StatusError {
-  const causes = conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${printManager(c.entry)}`, field: pathString(c.path) }));
+  const causes = conflicts.map((c) => ({
+    reason: 'FieldManagerConflict',
+    message: `conflict with ${printManager(c.entry)}`,
+    field: pathString(c.path),
+  }));
   let message: string;
   if (conflicts.length === 1) {
     const c = conflicts[0] as { entry: Entry; path: Path };

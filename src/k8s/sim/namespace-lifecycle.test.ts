@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulatedCluster, type SimulatedCluster } from './index.js';
-import { eventually, FAST_TIMING, KUBECTL_132, kubectlEnv, tableRows, type KubectlEnv } from './test-support.js';
+import {
+  eventually,
+  FAST_TIMING,
+  KUBECTL_132,
+  kubectlEnv,
+  tableRows,
+  type KubectlEnv,
+} from './test-support.js';
 
 const APP = (ns: string): string => `
 apiVersion: v1
@@ -45,7 +52,10 @@ describe('namespace termination with the real kubectl', () => {
 
   beforeAll(async () => {
     // The namespace controller's first pass comes 3 s after a DELETE: kubectl's next deletions land first even on a loaded machine.
-    cluster = await startSimulatedCluster({ name: 'nslife', timing: { ...FAST_TIMING, namespaceDeleteDelayMs: 3000 } });
+    cluster = await startSimulatedCluster({
+      name: 'nslife',
+      timing: { ...FAST_TIMING, namespaceDeleteDelayMs: 3000 },
+    });
     k = kubectlEnv(cluster.kubeconfigYaml());
   });
 
@@ -55,7 +65,10 @@ describe('namespace termination with the real kubectl', () => {
     expect(cluster.controllerErrors).toEqual([]);
   });
 
-  for (const [label, binary] of [['kubectl 1.33', undefined], ['kubectl 1.32', KUBECTL_132]] as const) {
+  for (const [label, binary] of [
+    ['kubectl 1.33', undefined],
+    ['kubectl 1.32', KUBECTL_132],
+  ] as const) {
     it(`${label}: delete -f of a file holding its Namespace and a Deployment succeeds`, async () => {
       const ns = binary ? 'shop132' : 'shop';
       const file = join(k.dir, `${ns}.yaml`);
@@ -82,7 +95,10 @@ describe('namespace termination with the real kubectl', () => {
 
   it('a deleted namespace shows Terminating and refuses new content with 403 until it is gone', async () => {
     // A cluster whose namespace controller takes its time, so that the checks below all see the namespace terminating.
-    const slow = await startSimulatedCluster({ name: 'nsslow', timing: { ...FAST_TIMING, namespaceDeleteDelayMs: 10_000 } });
+    const slow = await startSimulatedCluster({
+      name: 'nsslow',
+      timing: { ...FAST_TIMING, namespaceDeleteDelayMs: 10_000 },
+    });
     const k = kubectlEnv(slow.kubeconfigYaml());
     try {
       await terminating(k);
@@ -101,7 +117,10 @@ describe('namespace termination with the real kubectl', () => {
     expect(del.code).toBe(0);
     const got = await k.run(['get', 'namespace', 'term']);
     expect(tableRows(got.stdout)[1]?.slice(0, 2)).toEqual(['term', 'Terminating']);
-    const nsJson = JSON.parse((await k.run(['get', 'namespace', 'term', '-o', 'json'])).stdout) as { metadata: { deletionTimestamp?: string }; status: { phase: string } };
+    const nsJson = JSON.parse((await k.run(['get', 'namespace', 'term', '-o', 'json'])).stdout) as {
+      metadata: { deletionTimestamp?: string };
+      status: { phase: string };
+    };
     expect(nsJson.status.phase).toBe('Terminating');
     expect(nsJson.metadata.deletionTimestamp).toBeTruthy();
     const create = await k.run(['create', 'configmap', 'late', '-n', 'term', '--from-literal=a=b']);
@@ -111,7 +130,9 @@ describe('namespace termination with the real kubectl', () => {
     );
     const again = await k.run(['delete', 'namespace', 'term', '--wait=false']);
     expect(again.code).toBe(1);
-    expect(again.stderr).toContain('The system is ensuring all content is removed from this namespace.');
+    expect(again.stderr).toContain(
+      'The system is ensuring all content is removed from this namespace.',
+    );
     const waited = await k.run(['wait', '--for=delete', 'namespace/term', '--timeout=60s'], 70_000);
     expect(waited.code).toBe(0);
     const left = await k.run(['get', 'all', '-n', 'term', '-o', 'name']);
@@ -123,14 +144,22 @@ describe('namespace termination with the real kubectl', () => {
     kc.loadFromString(cluster.kubeconfigYaml());
     const core = kc.makeApiClient(k8s.CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: 'cn' } } });
-    await core.createNamespacedConfigMap({ namespace: 'cn', body: { metadata: { name: 'one' }, data: { a: '1' } } });
+    await core.createNamespacedConfigMap({
+      namespace: 'cn',
+      body: { metadata: { name: 'one' }, data: { a: '1' } },
+    });
     const seen: string[] = [];
     const gone = new Promise<void>((resolve, reject) => {
       void new k8s.Watch(kc)
-        .watch('/api/v1/namespaces', { fieldSelector: 'metadata.name=cn' }, (type, obj: k8s.V1Namespace) => {
-          seen.push(`${type}:${obj.status?.phase}`);
-          if (type === 'DELETED') resolve();
-        }, (err) => (err ? reject(err) : undefined))
+        .watch(
+          '/api/v1/namespaces',
+          { fieldSelector: 'metadata.name=cn' },
+          (type, obj: k8s.V1Namespace) => {
+            seen.push(`${type}:${obj.status?.phase}`);
+            if (type === 'DELETED') resolve();
+          },
+          (err) => (err ? reject(err) : undefined),
+        )
         .then((req) => gone.finally(() => req.abort()));
     });
     await core.deleteNamespace({ name: 'cn' });
@@ -139,23 +168,33 @@ describe('namespace termination with the real kubectl', () => {
     expect(ns.metadata?.deletionTimestamp).toBeInstanceOf(Date);
     let err: unknown;
     try {
-      await core.createNamespacedConfigMap({ namespace: 'cn', body: { metadata: { name: 'two' } } });
+      await core.createNamespacedConfigMap({
+        namespace: 'cn',
+        body: { metadata: { name: 'two' } },
+      });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(k8s.ApiException);
     expect((err as k8s.ApiException<unknown>).code).toBe(403);
     // Updates of what is there are still allowed while it terminates.
-    await core.patchNamespacedConfigMap({ name: 'one', namespace: 'cn', body: { data: { a: '2' } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await core.patchNamespacedConfigMap(
+      { name: 'one', namespace: 'cn', body: { data: { a: '2' } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
     await gone;
     expect(seen[seen.length - 1]).toBe('DELETED:Terminating');
     expect(seen).toContain('MODIFIED:Terminating');
-    await expect(core.readNamespacedConfigMap({ name: 'one', namespace: 'cn' })).rejects.toMatchObject({ code: 404 });
+    await expect(
+      core.readNamespacedConfigMap({ name: 'one', namespace: 'cn' }),
+    ).rejects.toMatchObject({ code: 404 });
   });
 
   it('the default namespace may not be deleted', async () => {
     const r = await k.run(['delete', 'namespace', 'default', '--wait=false']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('namespaces "default" is forbidden: this namespace may not be deleted');
+    expect(r.stderr).toContain(
+      'namespaces "default" is forbidden: this namespace may not be deleted',
+    );
   });
 });

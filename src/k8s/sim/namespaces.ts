@@ -23,13 +23,27 @@ function forbidden(r: ResourceRef, name: string, why: string): StatusError {
 
 /** 403 for a create in a namespace being terminated (NamespaceLifecycle admission). */
 export function namespaceTerminating(def: ResourceRef, name: string, ns: string): StatusError {
-  const err = forbidden(def, name, `unable to create new content in namespace ${ns} because it is being terminated`);
-  (err.details as Obj).causes = [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }];
+  const err = forbidden(
+    def,
+    name,
+    `unable to create new content in namespace ${ns} because it is being terminated`,
+  );
+  (err.details as Obj).causes = [
+    {
+      reason: 'NamespaceTerminating',
+      message: `namespace ${ns} is being terminated`,
+      field: 'metadata.namespace',
+    },
+  ];
   return err;
 }
 
 export function namespaceUndeletable(name: string): StatusError {
-  return forbidden({ group: '', resource: 'namespaces', kind: 'Namespace' }, name, 'this namespace may not be deleted');
+  return forbidden(
+    { group: '', resource: 'namespaces', kind: 'Namespace' },
+    name,
+    'this namespace may not be deleted',
+  );
 }
 
 /** 409 for a DELETE of a namespace that is already terminating (the namespace REST storage). */
@@ -47,7 +61,13 @@ function namespacedDefs(): ResourceDef[] {
   return RESOURCES.filter((r) => r.namespaced && !r.toExternal && !r.virtual);
 }
 
-function cond(type: string, status: string, reason: string, message: string, prev: Obj[] | undefined): Obj {
+function cond(
+  type: string,
+  status: string,
+  reason: string,
+  message: string,
+  prev: Obj[] | undefined,
+): Obj {
   const old = (prev ?? []).find((c) => c.type === type);
   const lastTransitionTime = old && old.status === status ? old.lastTransitionTime : rfc3339();
   return { type, status, lastTransitionTime, reason, message };
@@ -75,7 +95,9 @@ export class NamespaceController {
     for (const def of namespacedDefs()) {
       const objects = this.registry.list(def, name);
       if (!objects.length) continue;
-      remaining.push(`${def.group ? `${def.resource}.${def.group}` : `${def.resource}.`} has ${objects.length} resource instances`);
+      remaining.push(
+        `${def.group ? `${def.resource}.${def.group}` : `${def.resource}.`} has ${objects.length} resource instances`,
+      );
       for (const o of objects) {
         if (o.metadata.deletionTimestamp) continue;
         try {
@@ -88,17 +110,48 @@ export class NamespaceController {
     const left = namespacedDefs().some((def) => this.registry.list(def, name).length > 0);
     if (!left) {
       const live = this.registry.store.get('namespaces', undefined, name);
-      if (live && live.metadata.uid === ns.metadata.uid) this.registry.store.remove('namespaces', undefined, name);
+      if (live && live.metadata.uid === ns.metadata.uid)
+        this.registry.store.remove('namespaces', undefined, name);
       this.seen.delete(uid);
       return;
     }
     const prev: Obj[] | undefined = ns.status?.conditions;
     const conditions = [
-      cond('NamespaceDeletionDiscoveryFailure', 'False', 'ResourcesDiscovered', 'All resources successfully discovered', prev),
-      cond('NamespaceDeletionGroupVersionParsingFailure', 'False', 'ParsedGroupVersions', 'All legacy kube types successfully parsed', prev),
-      cond('NamespaceDeletionContentFailure', 'False', 'ContentDeleted', 'All content successfully deleted, may be waiting on finalization', prev),
-      cond('NamespaceContentRemaining', 'True', 'SomeResourcesRemain', `Some resources are remaining: ${remaining.sort().join(', ')}`, prev),
-      cond('NamespaceFinalizersRemaining', 'False', 'ContentHasNoFinalizers', 'All content-preserving finalizers finished', prev),
+      cond(
+        'NamespaceDeletionDiscoveryFailure',
+        'False',
+        'ResourcesDiscovered',
+        'All resources successfully discovered',
+        prev,
+      ),
+      cond(
+        'NamespaceDeletionGroupVersionParsingFailure',
+        'False',
+        'ParsedGroupVersions',
+        'All legacy kube types successfully parsed',
+        prev,
+      ),
+      cond(
+        'NamespaceDeletionContentFailure',
+        'False',
+        'ContentDeleted',
+        'All content successfully deleted, may be waiting on finalization',
+        prev,
+      ),
+      cond(
+        'NamespaceContentRemaining',
+        'True',
+        'SomeResourcesRemain',
+        `Some resources are remaining: ${remaining.sort().join(', ')}`,
+        prev,
+      ),
+      cond(
+        'NamespaceFinalizersRemaining',
+        'False',
+        'ContentHasNoFinalizers',
+        'All content-preserving finalizers finished',
+        prev,
+      ),
     ];
     const live = this.registry.store.get('namespaces', undefined, name);
     if (!live || live.metadata.uid !== ns.metadata.uid) return;

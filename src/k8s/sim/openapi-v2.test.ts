@@ -58,10 +58,17 @@ describe('/openapi/v2 with the real kubectl', () => {
     expect(cluster.controllerErrors).toEqual([]);
   });
 
-  for (const [label, binary] of [['kubectl 1.33', undefined], ['kubectl 1.32', KUBECTL_132]] as const) {
+  for (const [label, binary] of [
+    ['kubectl 1.33', undefined],
+    ['kubectl 1.32', KUBECTL_132],
+  ] as const) {
     it(`${label}: apply -f of a kind: List written by get -o yaml validates and applies`, async () => {
       expect((await k.run(['apply', '-f', join(k.dir, 'app.yaml')], 20_000, binary)).code).toBe(0);
-      const got = await k.run(['get', 'deploy,svc,cm', '-l', '', '--field-selector', 'metadata.name=shop', '-o', 'yaml'], 20_000, binary);
+      const got = await k.run(
+        ['get', 'deploy,svc,cm', '-l', '', '--field-selector', 'metadata.name=shop', '-o', 'yaml'],
+        20_000,
+        binary,
+      );
       expect(got.code).toBe(0);
       expect(got.stdout).toMatch(/^apiVersion: v1\nitems:/);
       expect(got.stdout).toContain('kind: List');
@@ -75,8 +82,16 @@ describe('/openapi/v2 with the real kubectl', () => {
       expect(applied.stdout).toContain('deployment.apps/shop created');
       expect(applied.stdout).toContain('service/shop created');
       expect(applied.stdout).toContain('configmap/shop created');
-      const back = await k.run(['get', 'deploy/shop', 'svc/shop', 'cm/shop', '-o', 'name'], 20_000, binary);
-      expect(back.stdout.trim().split('\n')).toEqual(['deployment.apps/shop', 'service/shop', 'configmap/shop']);
+      const back = await k.run(
+        ['get', 'deploy/shop', 'svc/shop', 'cm/shop', '-o', 'name'],
+        20_000,
+        binary,
+      );
+      expect(back.stdout.trim().split('\n')).toEqual([
+        'deployment.apps/shop',
+        'service/shop',
+        'configmap/shop',
+      ]);
     });
   }
 
@@ -104,13 +119,31 @@ describe('/openapi/v2 with the real kubectl', () => {
   it('serves JSON by default and the gnostic protobuf when asked', async () => {
     const json = await fetch(`${cluster.url}/openapi/v2`);
     expect(json.headers.get('content-type')).toBe('application/json');
-    const doc = (await json.json()) as { swagger: string; definitions: Record<string, { 'x-kubernetes-group-version-kind'?: unknown[]; properties?: Record<string, unknown> }> };
+    const doc = (await json.json()) as {
+      swagger: string;
+      definitions: Record<
+        string,
+        { 'x-kubernetes-group-version-kind'?: unknown[]; properties?: Record<string, unknown> }
+      >;
+    };
     expect(doc.swagger).toBe('2.0');
     const deployment = Object.values(doc.definitions).find((d) =>
-      (d['x-kubernetes-group-version-kind'] ?? []).some((g) => JSON.stringify(g) === JSON.stringify({ group: 'apps', version: 'v1', kind: 'Deployment' })),
+      (d['x-kubernetes-group-version-kind'] ?? []).some(
+        (g) =>
+          JSON.stringify(g) ===
+          JSON.stringify({ group: 'apps', version: 'v1', kind: 'Deployment' }),
+      ),
     );
-    expect(Object.keys(deployment?.properties ?? {}).sort()).toEqual(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
-    const pb = await fetch(`${cluster.url}/openapi/v2`, { headers: { Accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' } });
+    expect(Object.keys(deployment?.properties ?? {}).sort()).toEqual([
+      'apiVersion',
+      'kind',
+      'metadata',
+      'spec',
+      'status',
+    ]);
+    const pb = await fetch(`${cluster.url}/openapi/v2`, {
+      headers: { Accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' },
+    });
     expect(pb.headers.get('content-type')).toBe(OPENAPI_V2_PROTOBUF);
     const body = Buffer.from(await pb.arrayBuffer());
     // Field 1 (swagger, length-delimited): tag 0x0a, length 3, "2.0".

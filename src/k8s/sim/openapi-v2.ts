@@ -31,9 +31,19 @@ export function openApiV2Doc(): Obj {
   const definitions: Record<string, Obj> = {};
   for (const r of RESOURCES) {
     const model = modelOf(r);
-    if (model) modelSchemaIn(V2_DIALECT, model, definitions, { group: r.group, version: r.version, kind: r.kind });
+    if (model)
+      modelSchemaIn(V2_DIALECT, model, definitions, {
+        group: r.group,
+        version: r.version,
+        kind: r.kind,
+      });
   }
-  cached = { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.33.0' }, paths: {}, definitions };
+  cached = {
+    swagger: '2.0',
+    info: { title: 'Kubernetes', version: 'v1.33.0' },
+    paths: {},
+    definitions,
+  };
   return cached;
 }
 
@@ -71,16 +81,18 @@ function namedAny(name: string, value: unknown): Buffer {
 /** Minimal YAML for extension values (lists of maps of strings, scalars). */
 function toYaml(v: unknown): string {
   if (Array.isArray(v))
-    return v
-      .map((item) => {
-        if (item && typeof item === 'object')
-          return Object.entries(item as Obj)
-            .sort(([a], [b]) => (a < b ? -1 : 1))
-            .map(([k, x], i) => `${i === 0 ? '- ' : '  '}${k}: ${JSON.stringify(String(x))}`)
-            .join('\n');
-        return `- ${JSON.stringify(item)}`;
-      })
-      .join('\n') + '\n';
+    return (
+      v
+        .map((item) => {
+          if (item && typeof item === 'object')
+            return Object.entries(item as Obj)
+              .sort(([a], [b]) => (a < b ? -1 : 1))
+              .map(([k, x], i) => `${i === 0 ? '- ' : '  '}${k}: ${JSON.stringify(String(x))}`)
+              .join('\n');
+          return `- ${JSON.stringify(item)}`;
+        })
+        .join('\n') + '\n'
+    );
   return `${JSON.stringify(v)}\n`;
 }
 
@@ -95,10 +107,13 @@ function encodeSchema(s: Obj): Buffer {
   if (s.type) parts.push(bytesField(22, strField(1, s.type)));
   if (s.items) parts.push(bytesField(23, bytesField(1, encodeSchema(s.items))));
   if (s.properties) {
-    const props = Object.entries(s.properties as Obj).map(([n, sub]) => bytesField(1, Buffer.concat([strField(1, n), bytesField(2, encodeSchema(sub))])));
+    const props = Object.entries(s.properties as Obj).map(([n, sub]) =>
+      bytesField(1, Buffer.concat([strField(1, n), bytesField(2, encodeSchema(sub))])),
+    );
     parts.push(bytesField(25, Buffer.concat(props)));
   }
-  for (const [k, v] of Object.entries(s)) if (k.startsWith('x-')) parts.push(bytesField(31, namedAny(k, v)));
+  for (const [k, v] of Object.entries(s))
+    if (k.startsWith('x-')) parts.push(bytesField(31, namedAny(k, v)));
   return Buffer.concat(parts);
 }
 
@@ -109,7 +124,14 @@ export function openApiV2Protobuf(): Buffer {
   if (cachedPb) return cachedPb;
   const doc = openApiV2Doc();
   const info = Buffer.concat([strField(1, doc.info.title), strField(2, doc.info.version)]);
-  const defs = Object.entries(doc.definitions as Obj).map(([n, s]) => bytesField(1, Buffer.concat([strField(1, n), bytesField(2, encodeSchema(s))])));
-  cachedPb = Buffer.concat([strField(1, doc.swagger), bytesField(2, info), bytesField(8, Buffer.alloc(0)), bytesField(9, Buffer.concat(defs))]);
+  const defs = Object.entries(doc.definitions as Obj).map(([n, s]) =>
+    bytesField(1, Buffer.concat([strField(1, n), bytesField(2, encodeSchema(s))])),
+  );
+  cachedPb = Buffer.concat([
+    strField(1, doc.swagger),
+    bytesField(2, info),
+    bytesField(8, Buffer.alloc(0)),
+    bytesField(9, Buffer.concat(defs)),
+  ]);
   return cachedPb;
 }

@@ -20,7 +20,13 @@ const keyOf = (o: Obj): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.
 /** The page of `items` (sorted by key) for `limit` and `continueToken`; `oldestRv` is the oldest resourceVersion still served. */
 export function page(
   items: Obj[],
-  opts: { limit?: number; continueToken?: string | null; currentRv: number; oldestRv: number; selectors: boolean },
+  opts: {
+    limit?: number;
+    continueToken?: string | null;
+    currentRv: number;
+    oldestRv: number;
+    selectors: boolean;
+  },
 ): { items: Obj[]; resourceVersion: string; continue?: string; remainingItemCount?: number } {
   let rv = opts.currentRv;
   let from = 0;
@@ -32,9 +38,16 @@ export function page(
       throw badRequest('continue key is not valid: illegal base64 data or JSON');
     }
     if (t?.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string')
-      throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+      throw badRequest(
+        'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
+      );
     if (t.rv < opts.oldestRv)
-      throw new StatusError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.', {});
+      throw new StatusError(
+        410,
+        'Expired',
+        'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+        {},
+      );
     rv = t.rv;
     from = items.findIndex((o) => keyOf(o) >= t.start);
     if (from < 0) from = items.length;
@@ -46,7 +59,9 @@ export function page(
   const next = rest[limit] as Obj;
   const token: Token = { v: 'meta.k8s.io/v1', rv, start: keyOf(next) };
   const out: ReturnType<typeof page> = {
-    items: pageItems, resourceVersion: String(rv), continue: Buffer.from(JSON.stringify(token)).toString('base64'),
+    items: pageItems,
+    resourceVersion: String(rv),
+    continue: Buffer.from(JSON.stringify(token)).toString('base64'),
   };
   if (!opts.selectors) out.remainingItemCount = rest.length - limit;
   return out;

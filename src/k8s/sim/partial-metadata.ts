@@ -7,7 +7,12 @@ export type PartialKind = 'PartialObjectMetadata' | 'PartialObjectMetadataList';
 export function wantsPartial(accept: string | undefined, list: boolean): boolean {
   if (!accept) return false;
   const want = list ? 'PartialObjectMetadataList' : 'PartialObjectMetadata';
-  return accept.split(',').some((part) => new RegExp(`(^|;)\\s*as=${want}\\s*(;|$)`).test(part) && /application\/json/.test(part));
+  return accept
+    .split(',')
+    .some(
+      (part) =>
+        new RegExp(`(^|;)\\s*as=${want}\\s*(;|$)`).test(part) && /application\/json/.test(part),
+    );
 }
 
 export function partialObject(o: Obj): Obj {
@@ -15,5 +20,10 @@ export function partialObject(o: Obj): Obj {
 }
 
 export function partialList(items: Obj[], resourceVersion: string): Obj {
-  return { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion }, items: items.map(partialObject) };
+  return {
+    kind: 'PartialObjectMetadataList',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: { resourceVersion },
+    items: items.map(partialObject),
+  };
 }

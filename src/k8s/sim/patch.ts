@@ -29,7 +29,12 @@ function deepEqual(a: unknown, b: unknown): boolean {
 
 /** Applies an RFC 6902 JSON Patch; returns a new document. */
 export function applyJsonPatch(doc: Obj, ops: unknown): Obj {
-  if (!Array.isArray(ops)) throw new StatusError(400, 'BadRequest', 'json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+  if (!Array.isArray(ops))
+    throw new StatusError(
+      400,
+      'BadRequest',
+      'json: cannot unmarshal object into Go value of type jsonpatch.Patch',
+    );
   let root: unknown = clone(doc);
   const getParent = (parts: string[], path: string): { parent: unknown; key: string } => {
     let cur: unknown = root;
@@ -57,10 +62,12 @@ export function applyJsonPatch(doc: Obj, ops: unknown): Obj {
     const { parent, key } = getParent(parts, path);
     if (Array.isArray(parent)) {
       const i = Number(key);
-      if (!Number.isInteger(i) || i < 0 || i >= parent.length) throw patchError(`remove operation does not apply: doc is missing path: "${path}"`);
+      if (!Number.isInteger(i) || i < 0 || i >= parent.length)
+        throw patchError(`remove operation does not apply: doc is missing path: "${path}"`);
       return parent.splice(i, 1)[0];
     }
-    if (!isMap(parent) || !(key in parent)) throw patchError(`remove operation does not apply: doc is missing path: "${path}"`);
+    if (!isMap(parent) || !(key in parent))
+      throw patchError(`remove operation does not apply: doc is missing path: "${path}"`);
     const v = parent[key];
     delete parent[key];
     return v;
@@ -85,7 +92,10 @@ export function applyJsonPatch(doc: Obj, ops: unknown): Obj {
       return;
     }
     if (!isMap(parent)) throw patchError(`doc is missing path: "${path}": missing value`);
-    if (replace && !(key in parent)) throw patchError(`replace operation does not apply: doc is missing key: ${path}: missing value`);
+    if (replace && !(key in parent))
+      throw patchError(
+        `replace operation does not apply: doc is missing key: ${path}: missing value`,
+      );
     parent[key] = clone(value);
   };
   for (const op of ops as Obj[]) {
@@ -109,7 +119,8 @@ export function applyJsonPatch(doc: Obj, ops: unknown): Obj {
         add(op.path, getValue(op.from), false);
         break;
       case 'test':
-        if (!deepEqual(getValue(op.path), op.value)) throw patchError(`testing value ${op.path} failed: test failed`);
+        if (!deepEqual(getValue(op.path), op.value))
+          throw patchError(`testing value ${op.path} failed: test failed`);
         break;
       default:
         throw patchError(`Unexpected kind: ${String(op.op)}`);
@@ -163,13 +174,21 @@ function mergeKeyFor(field: string, items: unknown[]): string | undefined {
 }
 
 function sameKey(a: unknown, b: unknown, key: string): boolean {
-  return isMap(a) && isMap(b) && a[key] !== undefined && JSON.stringify(a[key]) === JSON.stringify(b[key]);
+  return (
+    isMap(a) &&
+    isMap(b) &&
+    a[key] !== undefined &&
+    JSON.stringify(a[key]) === JSON.stringify(b[key])
+  );
 }
 
 function mergeList(field: string, original: unknown, patch: unknown[]): unknown[] {
   const orig = Array.isArray(original) ? clone(original) : [];
   const key = mergeKeyFor(field, [...patch, ...orig]);
-  if (patch.some((p) => isMap(p) && p.$patch === 'replace')) return patch.filter((p) => !(isMap(p) && p.$patch === 'replace')).map((p) => stripDirectives(p));
+  if (patch.some((p) => isMap(p) && p.$patch === 'replace'))
+    return patch
+      .filter((p) => !(isMap(p) && p.$patch === 'replace'))
+      .map((p) => stripDirectives(p));
   if (!key) return patch.map((p) => stripDirectives(p));
   const out = orig;
   for (const item of patch) {
@@ -203,7 +222,9 @@ function stripDirectives(v: unknown): unknown {
 function orderBy(list: unknown[], order: unknown[], field: string): unknown[] {
   const key = mergeKeyFor(field, [...order, ...list]);
   const pos = (item: unknown): number => {
-    const i = order.findIndex((o) => (key ? sameKey(o, item, key) : JSON.stringify(o) === JSON.stringify(item)));
+    const i = order.findIndex((o) =>
+      key ? sameKey(o, item, key) : JSON.stringify(o) === JSON.stringify(item),
+    );
     return i < 0 ? order.length : i;
   };
   return list
@@ -230,7 +251,8 @@ export function strategicMerge(original: unknown, patch: unknown): unknown {
     }
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const f = k.slice('$deleteFromPrimitiveList/'.length);
-      if (Array.isArray(out[f]) && Array.isArray(v)) out[f] = (out[f] as unknown[]).filter((x) => !v.includes(x));
+      if (Array.isArray(out[f]) && Array.isArray(v))
+        out[f] = (out[f] as unknown[]).filter((x) => !v.includes(x));
       continue;
     }
     if (k.startsWith('$')) continue;
@@ -246,7 +268,8 @@ export function strategicMerge(original: unknown, patch: unknown): unknown {
       out[k] = v;
     }
   }
-  for (const [f, order] of orders) if (Array.isArray(out[f])) out[f] = orderBy(out[f] as unknown[], order, f);
+  for (const [f, order] of orders)
+    if (Array.isArray(out[f])) out[f] = orderBy(out[f] as unknown[], order, f);
   if (Array.isArray(patch.$retainKeys)) {
     const keep = new Set(patch.$retainKeys as string[]);
     for (const k of Object.keys(out)) if (!keep.has(k)) delete out[k];

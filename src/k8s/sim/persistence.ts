@@ -8,7 +8,16 @@
  * in mid-write) is ignored at load. The journal is folded into a new snapshot at every start
  * and whenever it reaches {@link JOURNAL_LIMIT} lines, written to a temp file and renamed.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Obj } from './types.js';
 
@@ -37,7 +46,8 @@ const SNAPSHOT = 'snapshot.json';
 const JOURNAL = 'journal.jsonl';
 const META = 'meta.json';
 
-const idOf = (k: string, ns: string | undefined, name: string): string => `${k}\u0000${ns ?? ''}\u0000${name}`;
+const idOf = (k: string, ns: string | undefined, name: string): string =>
+  `${k}\u0000${ns ?? ''}\u0000${name}`;
 
 /** The journal of one data directory; create with {@link openDataDir}. */
 export class ClusterDataDir {
@@ -53,9 +63,13 @@ export class ClusterDataDir {
     let rv = 0;
     const snapPath = join(dir, SNAPSHOT);
     if (existsSync(snapPath)) {
-      const snap = JSON.parse(readFileSync(snapPath, 'utf8')) as { resourceVersion: number; objects: StoredObject[] };
+      const snap = JSON.parse(readFileSync(snapPath, 'utf8')) as {
+        resourceVersion: number;
+        objects: StoredObject[];
+      };
       rv = snap.resourceVersion;
-      for (const s of snap.objects) objects.set(idOf(s.storeKey, s.object.metadata?.namespace, s.object.metadata?.name), s);
+      for (const s of snap.objects)
+        objects.set(idOf(s.storeKey, s.object.metadata?.namespace, s.object.metadata?.name), s);
     }
     const journalPath = join(dir, JOURNAL);
     if (existsSync(journalPath)) {
@@ -69,7 +83,11 @@ export class ClusterDataDir {
         }
         if (line.rv <= rv) continue; // already in the snapshot
         rv = line.rv;
-        if (line.op === 'put') objects.set(idOf(line.k, line.o.metadata?.namespace, line.o.metadata?.name), { storeKey: line.k, object: line.o });
+        if (line.op === 'put')
+          objects.set(idOf(line.k, line.o.metadata?.namespace, line.o.metadata?.name), {
+            storeKey: line.k,
+            object: line.o,
+          });
         else objects.delete(idOf(line.k, line.ns, line.n));
       }
     }

@@ -14,31 +14,50 @@ export function podLog(pod: Obj, q: URLSearchParams): string {
     );
   const spec = containers.find((c) => c.name === name);
   if (!spec) throw badRequest(`container ${name} is not valid for pod ${pod.metadata.name}`);
-  const cs: Obj | undefined = (pod.status?.containerStatuses ?? []).find((c: Obj) => c.name === name);
+  const cs: Obj | undefined = (pod.status?.containerStatuses ?? []).find(
+    (c: Obj) => c.name === name,
+  );
   const previous = q.get('previous') === 'true';
   const state = previous ? cs?.lastState : cs?.state;
   if (previous && !state?.terminated)
-    throw badRequest(`previous terminated container "${name}" in pod "${pod.metadata.name}" not found`);
+    throw badRequest(
+      `previous terminated container "${name}" in pod "${pod.metadata.name}" not found`,
+    );
   if (!previous && !state?.running && !state?.terminated)
-    throw badRequest(`container "${name}" in pod "${pod.metadata.name}" is waiting to start: ${state?.waiting?.reason ?? 'ContainerCreating'}`);
+    throw badRequest(
+      `container "${name}" in pod "${pod.metadata.name}" is waiting to start: ${state?.waiting?.reason ?? 'ContainerCreating'}`,
+    );
   const startedAt: string = (state.running ?? state.terminated).startedAt;
   // A container that runs to completion (a Job's, see kubelet.ts) works rather than listens.
-  const finite = (pod.metadata?.ownerReferences ?? []).some((r: Obj) => r.kind === 'Job') || !!pod.metadata?.annotations?.['sim.phantom.dev/run-duration'];
+  const finite =
+    (pod.metadata?.ownerReferences ?? []).some((r: Obj) => r.kind === 'Job') ||
+    !!pod.metadata?.annotations?.['sim.phantom.dev/run-duration'];
   const lines = [
     `${startedAt} [sim] container ${name} started (image ${String(spec.image)})`,
     `${startedAt} [sim] ${finite ? 'running' : 'listening'}`,
   ];
-  if (state.terminated?.exitCode) lines.push(`${String(state.terminated.finishedAt)} [sim] error: simulated failure`);
-  if (state.terminated) lines.push(`${String(state.terminated.finishedAt)} [sim] exited with code ${String(state.terminated.exitCode)}`);
+  if (state.terminated?.exitCode)
+    lines.push(`${String(state.terminated.finishedAt)} [sim] error: simulated failure`);
+  if (state.terminated)
+    lines.push(
+      `${String(state.terminated.finishedAt)} [sim] exited with code ${String(state.terminated.exitCode)}`,
+    );
   const tail = q.get('tailLines');
-  const out = tail !== null && /^\d+$/.test(tail) ? lines.slice(-Number(tail) || lines.length) : lines;
+  const out =
+    tail !== null && /^\d+$/.test(tail) ? lines.slice(-Number(tail) || lines.length) : lines;
   const withTs = q.get('timestamps') === 'true';
   return out.map((l) => (withTs ? l : l.slice(l.indexOf(' ') + 1))).join('\n') + '\n';
 }
 
 /** The line `follow` writes when the followed container stops (exit, or the pod deleted). */
-export function stopLine(pod: Obj | undefined, container: string, q: URLSearchParams): string | undefined {
-  const cs: Obj | undefined = (pod?.status?.containerStatuses ?? []).find((c: Obj) => c.name === container);
+export function stopLine(
+  pod: Obj | undefined,
+  container: string,
+  q: URLSearchParams,
+): string | undefined {
+  const cs: Obj | undefined = (pod?.status?.containerStatuses ?? []).find(
+    (c: Obj) => c.name === container,
+  );
   const t = cs?.state?.terminated;
   if (!t) return undefined;
   const line = `${String(t.finishedAt)} [sim] exited with code ${String(t.exitCode)}`;

@@ -7,7 +7,12 @@ import { deepEqual } from './equality.js';
 import { alreadyExists, badRequest, conflict, invalid, notFound, StatusError } from './errors.js';
 import { generateJobSelector } from './jobs.js';
 import { applyManagedFields, updateManagedFields } from './managed-fields.js';
-import { IMMORTAL_NAMESPACES, namespaceAlreadyTerminating, namespaceTerminating, namespaceUndeletable } from './namespaces.js';
+import {
+  IMMORTAL_NAMESPACES,
+  namespaceAlreadyTerminating,
+  namespaceTerminating,
+  namespaceUndeletable,
+} from './namespaces.js';
 import { newUid, randomSuffix, rfc3339 } from './names.js';
 import { applyJsonPatch, applyMergePatch, applyServerSide, strategicMerge } from './patch.js';
 import { apiVersionOf, RESOURCES, type ResourceDef } from './resources.js';
@@ -52,7 +57,15 @@ export const PATCH_TYPES = {
 
 const NAMESPACE_DEF = RESOURCES.find((r) => r.resource === 'namespaces') as ResourceDef;
 export const FOREGROUND = 'foregroundDeletion';
-const STATUS_RESET_ON_CREATE = new Set(['Deployment', 'ReplicaSet', 'Pod', 'Service', 'HorizontalPodAutoscaler', 'Namespace', 'Job']);
+const STATUS_RESET_ON_CREATE = new Set([
+  'Deployment',
+  'ReplicaSet',
+  'Pod',
+  'Service',
+  'HorizontalPodAutoscaler',
+  'Namespace',
+  'Job',
+]);
 const HAS_GENERATION = new Set(['Deployment', 'ReplicaSet', 'HorizontalPodAutoscaler', 'Job']);
 
 function clone<T>(v: T): T {
@@ -65,7 +78,8 @@ function same(a: unknown, b: unknown): boolean {
 
 /** The same managers own the same fields (times aside). */
 function sameOwners(a: Obj, b: Obj): boolean {
-  const strip = (o: Obj): unknown => (o.metadata?.managedFields ?? []).map((e: Obj) => ({ ...e, time: undefined }));
+  const strip = (o: Obj): unknown =>
+    (o.metadata?.managedFields ?? []).map((e: Obj) => ({ ...e, time: undefined }));
   return deepEqual(strip(a), strip(b));
 }
 
@@ -119,14 +133,17 @@ export class Registry {
   }
 
   create(def: ResourceDef, ns: string | undefined, body: Obj, opts: WriteOptions = {}): Obj {
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be an object');
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      throw badRequest('the body of the request must be an object');
     const o = this.internal(def, body);
     checkInt32Body(o.kind, apiVersionOf(def), o);
     o.metadata = o.metadata && typeof o.metadata === 'object' ? o.metadata : {};
     const m = o.metadata;
     if (def.namespaced) {
       if (m.namespace && ns && m.namespace !== ns)
-        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       m.namespace = ns ?? m.namespace;
       this.checkNamespace(def, m.namespace, typeof m.name === 'string' ? m.name : '');
     } else delete m.namespace;
@@ -135,7 +152,13 @@ export class Registry {
         m.name = `${m.generateName}${randomSuffix(5)}`;
     }
     if (!m.name)
-      throw invalid(def, '', [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }]);
+      throw invalid(def, '', [
+        {
+          reason: 'FieldValueRequired',
+          message: 'Required value: name or generateName is required',
+          field: 'metadata.name',
+        },
+      ]);
     if (this.store.has(def.storeKey, m.namespace, m.name)) throw alreadyExists(def, m.name);
     m.uid = newUid();
     m.creationTimestamp = rfc3339();
@@ -152,8 +175,15 @@ export class Registry {
     validateObject(this.storageDef(def), o);
     if (opts.manager) {
       const mf = opts.applyConfig
-        ? applyManagedFields({}, o, opts.applyConfig, opts.manager, apiVersionOf(def), true).managedFields
-        : updateManagedFields(undefined, undefined, this.external(def, clone(o)), opts.manager, apiVersionOf(def));
+        ? applyManagedFields({}, o, opts.applyConfig, opts.manager, apiVersionOf(def), true)
+            .managedFields
+        : updateManagedFields(
+            undefined,
+            undefined,
+            this.external(def, clone(o)),
+            opts.manager,
+            apiVersionOf(def),
+          );
       if (mf) m.managedFields = mf;
     }
     if (opts.dryRun) return o;
@@ -172,12 +202,20 @@ export class Registry {
     }
     s.clusterIPs = [s.clusterIP];
     if (s.type === 'NodePort' || s.type === 'LoadBalancer')
-      for (const p of s.ports ?? []) p.nodePort ??= 30000 + ((this.nextIp * 7 + (p.port ?? 0)) % 2767);
+      for (const p of s.ports ?? [])
+        p.nodePort ??= 30000 + ((this.nextIp * 7 + (p.port ?? 0)) % 2767);
   }
 
   /** PUT (main resource or /status). */
-  update(def: ResourceDef, ns: string | undefined, name: string, body: Obj, opts: WriteOptions = {}): Obj {
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be an object');
+  update(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    body: Obj,
+    opts: WriteOptions = {},
+  ): Obj {
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      throw badRequest('the body of the request must be an object');
     const existing = this.get(def, ns, name);
     if (opts.subresource === 'scale') {
       checkInt32Body('Scale', 'autoscaling/v1', body);
@@ -188,22 +226,39 @@ export class Registry {
     o.metadata = o.metadata && typeof o.metadata === 'object' ? o.metadata : {};
     const m = o.metadata;
     if (m.name && m.name !== name)
-      throw badRequest(`the name of the object (${String(m.name)}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${String(m.name)}) does not match the name on the URL (${name})`,
+      );
     if (def.namespaced && m.namespace && m.namespace !== ns)
-      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
-    if (m.resourceVersion && String(m.resourceVersion) !== existing.metadata.resourceVersion) throw conflict(def, name);
+      throw badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request',
+      );
+    if (m.resourceVersion && String(m.resourceVersion) !== existing.metadata.resourceVersion)
+      throw conflict(def, name);
     if (m.uid && m.uid !== existing.metadata.uid)
-      throw new StatusError(409, 'Conflict', `Precondition failed: UID in precondition: ${String(m.uid)}, UID in object meta: ${String(existing.metadata.uid)}`, {
-        name,
-        group: def.group || undefined,
-        kind: def.resource,
-      });
+      throw new StatusError(
+        409,
+        'Conflict',
+        `Precondition failed: UID in precondition: ${String(m.uid)}, UID in object meta: ${String(existing.metadata.uid)}`,
+        {
+          name,
+          group: def.group || undefined,
+          kind: def.resource,
+        },
+      );
     let next: Obj;
     if (opts.subresource === 'status') {
       next = clone(existing);
       next.status = o.status ?? {};
       if (opts.manager && !opts.managedFields)
-        next.metadata.managedFields = updateManagedFields(existing.metadata.managedFields, this.external(def, clone(existing)), this.external(def, clone(next)), opts.manager, apiVersionOf(def), 'status');
+        next.metadata.managedFields = updateManagedFields(
+          existing.metadata.managedFields,
+          this.external(def, clone(existing)),
+          this.external(def, clone(next)),
+          opts.manager,
+          apiVersionOf(def),
+          'status',
+        );
     } else {
       next = o;
       next.status = existing.status;
@@ -223,24 +278,47 @@ export class Registry {
       // starting point — that is how clients rewrite them (kubectl's client-side → server-side
       // apply migration); `[{}]` clears them; otherwise (absent, []) the live ones are kept.
       const sent = m.managedFields;
-      const reset = Array.isArray(sent) && sent.length === 1 && sent[0] && typeof sent[0] === 'object' && !Object.keys(sent[0]).length;
-      next.metadata.managedFields = reset ? undefined : Array.isArray(sent) && sent.length ? sent : existing.metadata.managedFields;
+      const reset =
+        Array.isArray(sent) &&
+        sent.length === 1 &&
+        sent[0] &&
+        typeof sent[0] === 'object' &&
+        !Object.keys(sent[0]).length;
+      next.metadata.managedFields = reset
+        ? undefined
+        : Array.isArray(sent) && sent.length
+          ? sent
+          : existing.metadata.managedFields;
       applyDefaults(next.kind, next);
       if (next.kind === 'Service') {
         next.spec.clusterIP ??= existing.spec?.clusterIP;
         this.allocateClusterIp(next);
       }
-      if (next.kind === 'Pod' && existing.spec?.nodeName && !next.spec.nodeName) next.spec.nodeName = existing.spec.nodeName;
+      if (next.kind === 'Pod' && existing.spec?.nodeName && !next.spec.nodeName)
+        next.spec.nodeName = existing.spec.nodeName;
       validateObject(this.storageDef(def), next, existing);
       if (HAS_GENERATION.has(next.kind) && !same(next.spec, existing.spec))
         next.metadata.generation = (existing.metadata.generation ?? 1) + 1;
       if (opts.manager && !opts.managedFields && !reset)
-        next.metadata.managedFields = updateManagedFields(next.metadata.managedFields, this.external(def, clone(existing)), this.external(def, clone(next)), opts.manager, apiVersionOf(def));
+        next.metadata.managedFields = updateManagedFields(
+          next.metadata.managedFields,
+          this.external(def, clone(existing)),
+          this.external(def, clone(next)),
+          opts.manager,
+          apiVersionOf(def),
+        );
     }
     if (opts.managedFields) next.metadata.managedFields = opts.managedFields.value;
     if (!next.metadata.managedFields) delete next.metadata.managedFields;
     // A write that changes nothing but field ownership times is a no-op, as upstream.
-    if (same({ ...next, metadata: { ...next.metadata, managedFields: existing.metadata.managedFields } }, existing) && sameOwners(next, existing)) return existing;
+    if (
+      same(
+        { ...next, metadata: { ...next.metadata, managedFields: existing.metadata.managedFields } },
+        existing,
+      ) &&
+      sameOwners(next, existing)
+    )
+      return existing;
     if (opts.dryRun) return next;
     return this.store.put(def.storeKey, next);
   }
@@ -258,24 +336,43 @@ export class Registry {
         creationTimestamp: o.metadata.creationTimestamp,
       },
       spec: { replicas: o.spec?.replicas ?? 0 },
-      status: { replicas: o.status?.replicas ?? 0, selector: labelSelectorString(o.spec?.selector) },
+      status: {
+        replicas: o.status?.replicas ?? 0,
+        selector: labelSelectorString(o.spec?.selector),
+      },
     };
   }
 
   private updateScale(def: ResourceDef, existing: Obj, scale: Obj, opts: WriteOptions): Obj {
     const rv = scale.metadata?.resourceVersion;
-    if (rv && String(rv) !== existing.metadata.resourceVersion) throw conflict(def, existing.metadata.name);
+    if (rv && String(rv) !== existing.metadata.resourceVersion)
+      throw conflict(def, existing.metadata.name);
     const replicas = scale.spec?.replicas;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)
-      throw invalid({ group: 'autoscaling', resource: 'scale', kind: 'Scale' }, existing.metadata.name, [
-        { reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`, field: 'spec.replicas' },
-      ]);
+      throw invalid(
+        { group: 'autoscaling', resource: 'scale', kind: 'Scale' },
+        existing.metadata.name,
+        [
+          {
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`,
+            field: 'spec.replicas',
+          },
+        ],
+      );
     const next = clone(existing);
     next.spec.replicas = replicas;
     if (same(next.spec, existing.spec)) return this.toScale(def, existing);
     next.metadata.generation = (existing.metadata.generation ?? 1) + 1;
     if (opts.manager) {
-      next.metadata.managedFields = updateManagedFields(existing.metadata.managedFields, existing, next, opts.manager, apiVersionOf(def), 'scale');
+      next.metadata.managedFields = updateManagedFields(
+        existing.metadata.managedFields,
+        existing,
+        next,
+        opts.manager,
+        apiVersionOf(def),
+        'scale',
+      );
       if (!next.metadata.managedFields) delete next.metadata.managedFields;
     }
     if (opts.dryRun) return this.toScale(def, next);
@@ -295,16 +392,25 @@ export class Registry {
     if (contentType === PATCH_TYPES.apply) {
       if (!opts.fieldManager)
         throw badRequest('PATCH requests with apply-patch+yaml require fieldManager to be set');
-      if (!patchBody || typeof patchBody !== 'object' || Array.isArray(patchBody)) throw badRequest('invalid apply configuration: must be an object');
+      if (!patchBody || typeof patchBody !== 'object' || Array.isArray(patchBody))
+        throw badRequest('invalid apply configuration: must be an object');
       if (!existing) {
         if (opts.subresource) throw notFound(def, name);
         const body = clone(patchBody as Obj);
         body.metadata = { ...(body.metadata ?? {}), name };
-        return { object: this.create(def, ns, body, { ...opts, manager: opts.fieldManager, applyConfig: patchBody as Obj }), created: true };
+        return {
+          object: this.create(def, ns, body, {
+            ...opts,
+            manager: opts.fieldManager,
+            applyConfig: patchBody as Obj,
+          }),
+          created: true,
+        };
       }
     }
     if (!existing) throw notFound(def, name);
-    const current = opts.subresource === 'scale' ? this.toScale(def, existing) : this.external(def, existing);
+    const current =
+      opts.subresource === 'scale' ? this.toScale(def, existing) : this.external(def, existing);
     let patched: Obj;
     switch (contentType) {
       case PATCH_TYPES.json:
@@ -322,20 +428,37 @@ export class Registry {
           patched = merged;
         } else {
           // Field ownership: conflicts (409 unless force), and fields this manager stopped applying go.
-          const owned = applyManagedFields(current, merged, patchBody as Obj, opts.fieldManager as string, apiVersionOf(def), !!opts.force, opts.subresource);
+          const owned = applyManagedFields(
+            current,
+            merged,
+            patchBody as Obj,
+            opts.fieldManager as string,
+            apiVersionOf(def),
+            !!opts.force,
+            opts.subresource,
+          );
           patched = owned.object;
           opts = { ...opts, managedFields: { value: owned.managedFields } };
         }
-        if (!(patchBody as Obj).metadata?.resourceVersion) patched.metadata.resourceVersion = existing.metadata.resourceVersion;
+        if (!(patchBody as Obj).metadata?.resourceVersion)
+          patched.metadata.resourceVersion = existing.metadata.resourceVersion;
         break;
       }
       default:
-        throw new StatusError(415, 'UnsupportedMediaType', `the server does not support the patch type "${contentType}"`, {});
+        throw new StatusError(
+          415,
+          'UnsupportedMediaType',
+          `the server does not support the patch type "${contentType}"`,
+          {},
+        );
     }
-    if (!patched || typeof patched !== 'object' || Array.isArray(patched)) throw badRequest('patch result is not an object');
+    if (!patched || typeof patched !== 'object' || Array.isArray(patched))
+      throw badRequest('patch result is not an object');
     checkInt32Patched(opts.subresource === 'scale' ? 'Scale' : this.storageDef(def).kind, patched);
     if (patched.metadata?.name !== undefined && patched.metadata.name !== name)
-      throw badRequest(`the name of the object (${String(patched.metadata.name)}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${String(patched.metadata.name)}) does not match the name on the URL (${name})`,
+      );
     return { object: this.update(def, ns, name, patched, opts), created: false };
   }
 
@@ -344,14 +467,27 @@ export class Registry {
    * is removed now, and the garbage collector deletes dependents (Background/Foreground) or `Orphan` strips refs.
    * Returns the object (pods, graceful) or undefined (removed).
    */
-  delete(def: ResourceDef, ns: string | undefined, name: string, opts: DeleteOptions = {}): { object: Obj; removed: boolean } {
+  delete(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    opts: DeleteOptions = {},
+  ): { object: Obj; removed: boolean } {
     const existing = this.get(def, ns, name);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== existing.metadata.uid)
-      throw new StatusError(409, 'Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${String(existing.metadata.uid)}`, {
-        name, group: def.group || undefined, kind: def.resource,
-      });
-    if (pre?.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion) throw conflict(def, name);
+      throw new StatusError(
+        409,
+        'Conflict',
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${String(existing.metadata.uid)}`,
+        {
+          name,
+          group: def.group || undefined,
+          kind: def.resource,
+        },
+      );
+    if (pre?.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion)
+      throw conflict(def, name);
     if (existing.kind === 'Namespace') {
       // A namespace goes Terminating; the namespace controller empties and then removes it.
       if (IMMORTAL_NAMESPACES.has(name)) throw namespaceUndeletable(name);
@@ -364,20 +500,32 @@ export class Registry {
     }
     if (opts.dryRun) return { object: existing, removed: false };
     const grace = opts.gracePeriodSeconds ?? existing.spec?.terminationGracePeriodSeconds ?? 30;
-    if (existing.kind === 'Pod' && existing.spec?.nodeName && grace > 0 && existing.status?.phase !== 'Failed' && existing.status?.phase !== 'Succeeded') {
+    if (
+      existing.kind === 'Pod' &&
+      existing.spec?.nodeName &&
+      grace > 0 &&
+      existing.status?.phase !== 'Failed' &&
+      existing.status?.phase !== 'Succeeded'
+    ) {
       if (existing.metadata.deletionTimestamp) return { object: existing, removed: false };
       const next = clone(existing);
       next.metadata.deletionTimestamp = rfc3339(Date.now() + grace * 1000);
       next.metadata.deletionGracePeriodSeconds = grace;
       return { object: this.store.put(def.storeKey, next), removed: false };
     }
-    if (opts.propagationPolicy === 'Foreground' && this.dependentsOf(existing.metadata.uid).length) {
+    if (
+      opts.propagationPolicy === 'Foreground' &&
+      this.dependentsOf(existing.metadata.uid).length
+    ) {
       // Foreground: the owner stays (deletionTimestamp + foregroundDeletion finalizer) until the GC has removed its dependents.
       if (existing.metadata.deletionTimestamp) return { object: existing, removed: false };
       const next = clone(existing);
       next.metadata.deletionTimestamp = rfc3339();
       next.metadata.deletionGracePeriodSeconds = 0;
-      next.metadata.finalizers = [...(next.metadata.finalizers ?? []).filter((f: string) => f !== FOREGROUND), FOREGROUND];
+      next.metadata.finalizers = [
+        ...(next.metadata.finalizers ?? []).filter((f: string) => f !== FOREGROUND),
+        FOREGROUND,
+      ];
       return { object: this.store.put(def.storeKey, next), removed: false };
     }
     if (opts.propagationPolicy === 'Orphan') this.orphanDependents(existing.metadata.uid);
@@ -390,7 +538,9 @@ export class Registry {
     const out: { def: ResourceDef; object: Obj }[] = [];
     for (const def of RESOURCES) {
       if (def.toExternal || def.storeKey === 'events') continue;
-      for (const object of this.store.listWhere(def.storeKey, undefined, (o) => (o.metadata?.ownerReferences ?? []).some((r: Obj) => r.uid === uid)))
+      for (const object of this.store.listWhere(def.storeKey, undefined, (o) =>
+        (o.metadata?.ownerReferences ?? []).some((r: Obj) => r.uid === uid),
+      ))
         out.push({ def, object });
     }
     return out;
@@ -408,5 +558,4 @@ export class Registry {
       }
     }
   }
-
 }

@@ -11,7 +11,9 @@ const RS = findResource('apps', 'v1', 'replicasets') as ResourceDef;
 const SRC = { component: 'replicaset-controller' };
 
 export function isControlledBy(o: Obj, owner: Obj): boolean {
-  return (o.metadata?.ownerReferences ?? []).some((r: Obj) => r.controller === true && r.uid === owner.metadata.uid);
+  return (o.metadata?.ownerReferences ?? []).some(
+    (r: Obj) => r.controller === true && r.uid === owner.metadata.uid,
+  );
 }
 
 export function isPodReady(p: Obj): boolean {
@@ -27,14 +29,25 @@ export function isPodAvailable(p: Obj, minReadySeconds: number, now = Date.now()
 }
 
 export function isPodActive(p: Obj): boolean {
-  return !p.metadata.deletionTimestamp && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
+  return (
+    !p.metadata.deletionTimestamp && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed'
+  );
 }
 
 /** Order in which pods are deleted on scale-down (kubernetes controller.ActivePods ordering). */
 function deletionRank(p: Obj): number[] {
   const phaseRank: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
-  const restarts = (p.status?.containerStatuses ?? []).reduce((n: number, c: Obj) => n + (c.restartCount ?? 0), 0);
-  return [p.spec?.nodeName ? 1 : 0, phaseRank[p.status?.phase as string] ?? 1, isPodReady(p) ? 1 : 0, -restarts, -Date.parse(p.metadata.creationTimestamp)];
+  const restarts = (p.status?.containerStatuses ?? []).reduce(
+    (n: number, c: Obj) => n + (c.restartCount ?? 0),
+    0,
+  );
+  return [
+    p.spec?.nodeName ? 1 : 0,
+    phaseRank[p.status?.phase as string] ?? 1,
+    isPodReady(p) ? 1 : 0,
+    -restarts,
+    -Date.parse(p.metadata.creationTimestamp),
+  ];
 }
 
 export class ReplicaSetController {
@@ -61,7 +74,14 @@ export class ReplicaSetController {
             namespace: ns,
             labels: { ...(t.metadata?.labels ?? {}) },
             ownerReferences: [
-              { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true },
+              {
+                apiVersion: 'apps/v1',
+                kind: 'ReplicaSet',
+                name: rs.metadata.name,
+                uid: rs.metadata.uid,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
             ],
           },
           spec: structuredClone(t.spec ?? {}),
@@ -70,7 +90,13 @@ export class ReplicaSetController {
         try {
           const created = this.registry.create(PODS, ns, pod);
           active.push(created);
-          this.recorder.record(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`, SRC);
+          this.recorder.record(
+            rs,
+            'Normal',
+            'SuccessfulCreate',
+            `Created pod: ${created.metadata.name}`,
+            SRC,
+          );
         } catch (err) {
           const msg = err instanceof Error ? err.message : String(err);
           this.recorder.record(rs, 'Warning', 'FailedCreate', `Error creating: ${msg}`, SRC);
@@ -82,14 +108,21 @@ export class ReplicaSetController {
         .sort((a, b) => {
           const ra = deletionRank(a);
           const rb = deletionRank(b);
-          for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return (ra[i] as number) - (rb[i] as number);
+          for (let i = 0; i < ra.length; i++)
+            if (ra[i] !== rb[i]) return (ra[i] as number) - (rb[i] as number);
           return 0;
         })
         .slice(0, diff);
       for (const v of victims) {
         try {
           this.registry.delete(PODS, ns, v.metadata.name);
-          this.recorder.record(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${v.metadata.name}`, SRC);
+          this.recorder.record(
+            rs,
+            'Normal',
+            'SuccessfulDelete',
+            `Deleted pod: ${v.metadata.name}`,
+            SRC,
+          );
         } catch {
           // already gone
         }
@@ -101,11 +134,17 @@ export class ReplicaSetController {
   private syncStatus(rs: Obj): void {
     const live = this.registry.tryGet(RS, rs.metadata.namespace, rs.metadata.name);
     if (!live || live.metadata.uid !== rs.metadata.uid) return;
-    const pods = this.registry.listWhere(PODS, live.metadata.namespace, (p) => isControlledBy(p, live) && isPodActive(p));
+    const pods = this.registry.listWhere(
+      PODS,
+      live.metadata.namespace,
+      (p) => isControlledBy(p, live) && isPodActive(p),
+    );
     const tmplLabels: Obj = live.spec?.template?.metadata?.labels ?? {};
     const minReady = countOr(live.spec?.minReadySeconds, 0);
     const status: Obj = { replicas: pods.length };
-    const fully = pods.filter((p) => Object.entries(tmplLabels).every(([k, v]) => p.metadata.labels?.[k] === v)).length;
+    const fully = pods.filter((p) =>
+      Object.entries(tmplLabels).every(([k, v]) => p.metadata.labels?.[k] === v),
+    ).length;
     const ready = pods.filter(isPodReady).length;
     const available = pods.filter((p) => isPodAvailable(p, minReady)).length;
     if (fully) status.fullyLabeledReplicas = fully;
@@ -117,6 +156,8 @@ export class ReplicaSetController {
     const next = structuredClone(live);
     next.status = status;
     delete next.metadata.resourceVersion;
-    this.registry.update(RS, live.metadata.namespace, live.metadata.name, next, { subresource: 'status' });
+    this.registry.update(RS, live.metadata.namespace, live.metadata.name, next, {
+      subresource: 'status',
+    });
   }
 }

@@ -18,14 +18,28 @@ export function requestUser(headers: IncomingHttpHeaders): { username: string; g
 }
 
 /** The answer to a posted review of `kind` (the request's spec kept, status filled in). */
-export function answerReview(kind: string, apiVersion: string, body: Obj, user: { username: string; groups: string[] }): Obj {
+export function answerReview(
+  kind: string,
+  apiVersion: string,
+  body: Obj,
+  user: { username: string; groups: string[] },
+): Obj {
   const metadata = { creationTimestamp: null };
   switch (kind) {
     case 'SelfSubjectAccessReview':
-      return { kind, apiVersion, metadata, spec: body.spec ?? {}, status: { allowed: true, reason: 'the simulated cluster allows every request' } };
+      return {
+        kind,
+        apiVersion,
+        metadata,
+        spec: body.spec ?? {},
+        status: { allowed: true, reason: 'the simulated cluster allows every request' },
+      };
     case 'SelfSubjectRulesReview':
       return {
-        kind, apiVersion, metadata, spec: body.spec ?? {},
+        kind,
+        apiVersion,
+        metadata,
+        spec: body.spec ?? {},
         status: {
           resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
           nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],

@@ -28,7 +28,10 @@ export function attributesOf(name: string): Attribute[] | undefined {
 /** The client-node model of a served resource (`V1Deployment`, `V2HorizontalPodAutoscaler`, `CoreV1Event`, …). */
 export function modelOf(def: Pick<ResourceDef, 'group' | 'version' | 'kind'>): string | undefined {
   const v = def.version.charAt(0).toUpperCase() + def.version.slice(1);
-  const candidates = def.kind === 'Event' ? [def.group === 'events.k8s.io' ? 'EventsV1Event' : 'CoreV1Event'] : [`${v}${def.kind}`];
+  const candidates =
+    def.kind === 'Event'
+      ? [def.group === 'events.k8s.io' ? 'EventsV1Event' : 'CoreV1Event']
+      : [`${v}${def.kind}`];
   return candidates.find((c) => attributesOf(c));
 }
 
@@ -50,7 +53,9 @@ export function unknownFields(type: string, value: unknown, path = '', patch = f
   const map = MAP.exec(type);
   if (map) {
     if (typeof value !== 'object' || Array.isArray(value)) return [];
-    return Object.entries(value as Obj).flatMap(([k, v]) => unknownFields(map[1] as string, v, path ? `${path}.${k}` : k, patch));
+    return Object.entries(value as Obj).flatMap(([k, v]) =>
+      unknownFields(map[1] as string, v, path ? `${path}.${k}` : k, patch),
+    );
   }
   const attrs = attributesOf(type);
   if (!attrs || typeof value !== 'object' || Array.isArray(value)) return [];
@@ -68,7 +73,9 @@ export function unknownFields(type: string, value: unknown, path = '', patch = f
 /** Removes the fields at `paths` (from {@link unknownFields}) from `value`, as Go's decoder drops them. */
 export function pruneFields(value: Obj, paths: string[]): void {
   for (const p of paths) {
-    const steps = [...p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : (m[1] as string)));
+    const steps = [...p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) =>
+      m[2] !== undefined ? Number(m[2]) : (m[1] as string),
+    );
     let cur: any = value; // eslint-disable-line @typescript-eslint/no-explicit-any
     for (let i = 0; i < steps.length - 1 && cur; i++) cur = cur[steps[i] as string | number];
     if (cur && typeof cur === 'object') delete cur[steps[steps.length - 1] as string | number];
@@ -105,20 +112,32 @@ export const V3_DIALECT: SchemaDialect = {
   object: { type: 'object' },
   any: { type: 'object' },
   unknown: { type: 'object' },
-  description: (m) => `${m.replace(/^(Core|Events)?V\d+\w*?(?=[A-Z])/, '')} (fields from @kubernetes/client-node's ${m} model).`,
+  description: (m) =>
+    `${m.replace(/^(Core|Events)?V\d+\w*?(?=[A-Z])/, '')} (fields from @kubernetes/client-node's ${m} model).`,
 };
 
 /** The schema of an attribute type in `dialect`; models it refers to are added to `defs`. */
-function typeSchema(type: string, format: string, defs: Record<string, Obj>, dialect: SchemaDialect): Obj {
+function typeSchema(
+  type: string,
+  format: string,
+  defs: Record<string, Obj>,
+  dialect: SchemaDialect,
+): Obj {
   const arr = ARRAY.exec(type);
   if (arr) return { type: 'array', items: typeSchema(arr[1] as string, '', defs, dialect) };
   const map = MAP.exec(type);
-  if (map) return { type: 'object', additionalProperties: typeSchema(map[1] as string, '', defs, dialect) };
+  if (map)
+    return {
+      type: 'object',
+      additionalProperties: typeSchema(map[1] as string, '', defs, dialect),
+    };
   switch (type) {
     case 'string':
       return format ? { type: 'string', format } : { type: 'string' };
     case 'number':
-      return format === 'int32' || format === 'int64' ? { type: 'integer', format } : { type: 'number', format: format || 'double' };
+      return format === 'int32' || format === 'int64'
+        ? { type: 'integer', format }
+        : { type: 'number', format: format || 'double' };
     case 'boolean':
       return { type: 'boolean' };
     case 'Date':
@@ -141,7 +160,12 @@ function typeSchema(type: string, format: string, defs: Record<string, Obj>, dia
  * Adds model `m` (and every model it refers to) to `defs` in `dialect`, keyed by
  * {@link schemaName}; a model served as several kinds/versions lists each of its `gvk`s.
  */
-export function modelSchemaIn(dialect: SchemaDialect, m: string, defs: Record<string, Obj>, gvk?: { group: string; version: string; kind: string }): void {
+export function modelSchemaIn(
+  dialect: SchemaDialect,
+  m: string,
+  defs: Record<string, Obj>,
+  gvk?: { group: string; version: string; kind: string },
+): void {
   const existing = defs[schemaName(m)];
   if (existing) {
     if (gvk) (existing['x-kubernetes-group-version-kind'] ??= []).push(gvk);
@@ -149,11 +173,16 @@ export function modelSchemaIn(dialect: SchemaDialect, m: string, defs: Record<st
   }
   const s: Obj = { type: 'object', description: dialect.description(m), properties: {} };
   defs[schemaName(m)] = s;
-  for (const a of attributesOf(m) ?? []) s.properties[a.baseName] = typeSchema(a.type, a.format, defs, dialect);
+  for (const a of attributesOf(m) ?? [])
+    s.properties[a.baseName] = typeSchema(a.type, a.format, defs, dialect);
   if (gvk) s['x-kubernetes-group-version-kind'] = [gvk];
 }
 
 /** Adds model `m` to `defs` as an OpenAPI v3 schema (see {@link modelSchemaIn}). */
-export function modelSchema(m: string, defs: Record<string, Obj>, gvk?: { group: string; version: string; kind: string }): void {
+export function modelSchema(
+  m: string,
+  defs: Record<string, Obj>,
+  gvk?: { group: string; version: string; kind: string },
+): void {
   modelSchemaIn(V3_DIALECT, m, defs, gvk);
 }

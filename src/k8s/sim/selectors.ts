@@ -47,18 +47,25 @@ function splitTop(s: string): string[] {
   return out;
 }
 
-const KEY_RE = /^([a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?\/)?[a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?$/;
+const KEY_RE =
+  /^([a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?\/)?[a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?$/;
 const VALUE_RE = /^([a-z0-9A-Z]([-a-z0-9A-Z_.]*[a-z0-9A-Z])?)?$/;
 
 function parseRequirement(raw: string): Requirement {
   const s = raw.trim();
   let m: RegExpMatchArray | null;
   const check = (key: string, values: string[]): void => {
-    if (!KEY_RE.test(key)) throw badRequest(`unable to parse requirement: invalid label key "${key}"`);
-    for (const v of values) if (!VALUE_RE.test(v)) throw badRequest(`unable to parse requirement: invalid label value: "${v}"`);
+    if (!KEY_RE.test(key))
+      throw badRequest(`unable to parse requirement: invalid label key "${key}"`);
+    for (const v of values)
+      if (!VALUE_RE.test(v))
+        throw badRequest(`unable to parse requirement: invalid label value: "${v}"`);
   };
   if ((m = s.match(/^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/))) {
-    const values = (m[3] as string).split(',').map((v) => v.trim()).filter((v) => v !== '');
+    const values = (m[3] as string)
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
     check(m[1] as string, values);
     return { key: m[1] as string, op: m[2] === 'in' ? 'in' : 'notin', values };
   }
@@ -88,10 +95,19 @@ export function parseLabelSelector(sel: string | null | undefined): LabelMatcher
 export function labelSelectorMatcher(sel: Obj | undefined | null): LabelMatcher {
   if (!sel) return () => false;
   const reqs: Requirement[] = [];
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) reqs.push({ key: k, op: 'eq', values: [String(v)] });
+  for (const [k, v] of Object.entries(sel.matchLabels ?? {}))
+    reqs.push({ key: k, op: 'eq', values: [String(v)] });
   for (const e of sel.matchExpressions ?? []) {
     const op =
-      e.operator === 'In' ? 'in' : e.operator === 'NotIn' ? 'notin' : e.operator === 'Exists' ? 'exists' : e.operator === 'DoesNotExist' ? 'notexists' : undefined;
+      e.operator === 'In'
+        ? 'in'
+        : e.operator === 'NotIn'
+          ? 'notin'
+          : e.operator === 'Exists'
+            ? 'exists'
+            : e.operator === 'DoesNotExist'
+              ? 'notexists'
+              : undefined;
     if (!op) throw badRequest(`"${e.operator}" is not a valid label selector operator`);
     reqs.push({ key: e.key, op, values: e.values ?? [] });
   }
@@ -106,7 +122,13 @@ export function labelSelectorString(sel: Obj | undefined | null): string {
   for (const e of sel.matchExpressions ?? []) {
     const vals = [...(e.values ?? [])].sort().join(',');
     const txt =
-      e.operator === 'In' ? `${e.key} in (${vals})` : e.operator === 'NotIn' ? `${e.key} notin (${vals})` : e.operator === 'Exists' ? e.key : `!${e.key}`;
+      e.operator === 'In'
+        ? `${e.key} in (${vals})`
+        : e.operator === 'NotIn'
+          ? `${e.key} notin (${vals})`
+          : e.operator === 'Exists'
+            ? e.key
+            : `!${e.key}`;
     parts.push([e.key, txt]);
   }
   return parts

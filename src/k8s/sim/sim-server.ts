@@ -15,7 +15,16 @@ import {
   openApiV3Index,
   versionInfo,
 } from './discovery.js';
-import { badRequest, internalError, invalid, methodNotAllowed, pathNotFound, StatusError, tooLargeResourceVersion, unsupportedMediaType } from './errors.js';
+import {
+  badRequest,
+  internalError,
+  invalid,
+  methodNotAllowed,
+  pathNotFound,
+  StatusError,
+  tooLargeResourceVersion,
+  unsupportedMediaType,
+} from './errors.js';
 import { EventRecorder } from './event-recorder.js';
 import { Kubelet } from './kubelet.js';
 import { kubeconfigFor } from './kubeconfig.js';
@@ -106,7 +115,12 @@ const NODES = findResource('', 'v1', 'nodes') as ResourceDef;
 function simNode(name: string): Obj {
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const cond = (type: string, status: string, reason: string, message: string): Obj => ({
-    type, status, lastHeartbeatTime: now, lastTransitionTime: now, reason, message,
+    type,
+    status,
+    lastHeartbeatTime: now,
+    lastTransitionTime: now,
+    reason,
+    message,
   });
   const resources = { cpu: '8', 'ephemeral-storage': '102350Mi', memory: '16Gi', pods: '110' };
   return {
@@ -127,9 +141,19 @@ function simNode(name: string): Obj {
       capacity: resources,
       allocatable: resources,
       conditions: [
-        cond('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+        cond(
+          'MemoryPressure',
+          'False',
+          'KubeletHasSufficientMemory',
+          'kubelet has sufficient memory available',
+        ),
         cond('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
-        cond('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+        cond(
+          'PIDPressure',
+          'False',
+          'KubeletHasSufficientPID',
+          'kubelet has sufficient PID available',
+        ),
         cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
       ],
       addresses: [
@@ -137,9 +161,16 @@ function simNode(name: string): Obj {
         { type: 'Hostname', address: name },
       ],
       nodeInfo: {
-        machineID: '', systemUUID: '', bootID: '',
-        kernelVersion: '6.1.0-sim', osImage: 'Debian GNU/Linux 12 (bookworm)', containerRuntimeVersion: 'containerd://1.7.24',
-        kubeletVersion: 'v1.33.0', kubeProxyVersion: 'v1.33.0', operatingSystem: 'linux', architecture: 'amd64',
+        machineID: '',
+        systemUUID: '',
+        bootID: '',
+        kernelVersion: '6.1.0-sim',
+        osImage: 'Debian GNU/Linux 12 (bookworm)',
+        containerRuntimeVersion: 'containerd://1.7.24',
+        kubeletVersion: 'v1.33.0',
+        kubeProxyVersion: 'v1.33.0',
+        operatingSystem: 'linux',
+        architecture: 'amd64',
       },
     },
   };
@@ -147,7 +178,11 @@ function simNode(name: string): Obj {
 
 function sendJson(res: ServerResponse, code: number, body: unknown): void {
   const data = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data), 'Cache-Control': 'no-cache, private' });
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(data),
+    'Cache-Control': 'no-cache, private',
+  });
   res.end(data);
 }
 
@@ -166,7 +201,14 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(new StatusError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 10485760', {}));
+        reject(
+          new StatusError(
+            413,
+            'RequestEntityTooLarge',
+            'Request entity too large: limit is 10485760',
+            {},
+          ),
+        );
         req.resume();
         return;
       }
@@ -196,7 +238,9 @@ function parseBody(buf: Buffer, contentType: string, allowed: string[]): unknown
     if (mt === 'application/yaml' || mt === PATCH_TYPES.apply) return parseYaml(text);
     return JSON.parse(text);
   } catch (err) {
-    throw badRequest(`the body of the request could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
+    throw badRequest(
+      `the body of the request could not be decoded: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 
@@ -225,7 +269,11 @@ interface ResourcePath {
 }
 
 /** Parses `/api/v1/...` or `/apis/g/v/...` into a resource path, or undefined. */
-function parseResourcePath(group: string, version: string, segs: string[]): ResourcePath | { watch: true; inner: ResourcePath } | undefined {
+function parseResourcePath(
+  group: string,
+  version: string,
+  segs: string[],
+): ResourcePath | { watch: true; inner: ResourcePath } | undefined {
   let watch = false;
   if (segs[0] === 'watch') {
     watch = true;
@@ -234,7 +282,8 @@ function parseResourcePath(group: string, version: string, segs: string[]): Reso
   let out: ResourcePath | undefined;
   if (segs[0] === 'namespaces' && segs.length >= 3) {
     const def = findResource(group, version, segs[2] as string);
-    if (def && def.namespaced) out = { def, namespace: segs[1], name: segs[3], subresource: segs[4] };
+    if (def && def.namespaced)
+      out = { def, namespace: segs[1], name: segs[3], subresource: segs[4] };
     if (segs.length > 5) return undefined;
   }
   if (!out) {
@@ -253,19 +302,33 @@ const FIELD_VALIDATION = ['Strict', 'Warn', 'Ignore'];
  * (never stored); Strict refuses them (400, each with its path), Warn (the default) sends one
  * `Warning` header per field, Ignore says nothing.
  */
-function checkFields(def: ResourceDef, body: Obj, q: URLSearchParams, res: ServerResponse, patch = false): void {
+function checkFields(
+  def: ResourceDef,
+  body: Obj,
+  q: URLSearchParams,
+  res: ServerResponse,
+  patch = false,
+): void {
   const mode = q.get('fieldValidation') || 'Warn';
   if (!FIELD_VALIDATION.includes(mode))
-    throw badRequest(`fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`);
+    throw badRequest(
+      `fieldValidation: Unsupported value: "${mode}": supported values: "Ignore", "Strict", "Warn"`,
+    );
   const model = modelOf(def);
   if (!model) return;
   const unknown = unknownFields(model, body, '', patch);
   if (!unknown.length) return;
   if (mode === 'Strict') {
     const list = unknown.map((f) => `unknown field "${f}"`).join(', ');
-    throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${list}`);
+    throw badRequest(
+      `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${list}`,
+    );
   }
-  if (mode === 'Warn') res.setHeader('Warning', unknown.map((f) => `299 - ${JSON.stringify(`unknown field "${f}"`)}`));
+  if (mode === 'Warn')
+    res.setHeader(
+      'Warning',
+      unknown.map((f) => `299 - ${JSON.stringify(`unknown field "${f}"`)}`),
+    );
   pruneFields(body, unknown);
 }
 
@@ -276,7 +339,8 @@ function checkFields(def: ResourceDef, body: Obj, q: URLSearchParams, res: Serve
 function fieldManager(req: IncomingMessage, q: URLSearchParams): string {
   const explicit = q.get('fieldManager');
   if (explicit) {
-    if (explicit.length > 128) throw badRequest(`fieldManager: Too long: may not be more than 128 bytes`);
+    if (explicit.length > 128)
+      throw badRequest(`fieldManager: Too long: may not be more than 128 bytes`);
     return explicit;
   }
   const ua = req.headers['user-agent'];
@@ -295,9 +359,16 @@ function deleteStatus(def: ResourceDef, o: Obj): Obj {
  * batch/v1 Jobs orphan their pods when a delete names no propagationPolicy (the job strategy's
  * default garbage-collection policy), with the apiserver's warning. kubectl sends Background.
  */
-function jobDeleteDefault<T extends { propagationPolicy?: string }>(def: ResourceDef, opts: T, res: ServerResponse): T {
+function jobDeleteDefault<T extends { propagationPolicy?: string }>(
+  def: ResourceDef,
+  opts: T,
+  res: ServerResponse,
+): T {
   if (def.group !== 'batch' || def.kind !== 'Job' || opts.propagationPolicy) return opts;
-  res.setHeader('Warning', `299 - ${JSON.stringify('child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning')}`);
+  res.setHeader(
+    'Warning',
+    `299 - ${JSON.stringify('child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning')}`,
+  );
   return { ...opts, propagationPolicy: 'Orphan' };
 }
 
@@ -325,7 +396,10 @@ class Cluster implements SimulatedCluster {
   ) {
     this.bind = { host: opts.host, advertiseUrl: opts.advertiseUrl };
     this.timing = { ...DEFAULT_TIMING, ...(opts.timing ?? {}) };
-    this.store = new Store({ historyWindowMs: opts.historyWindowMs ?? 5 * 60_000, historyMaxEvents: opts.historyMaxEvents ?? 10_000 });
+    this.store = new Store({
+      historyWindowMs: opts.historyWindowMs ?? 5 * 60_000,
+      historyMaxEvents: opts.historyMaxEvents ?? 10_000,
+    });
     this.registry = new Registry(this.store);
     if (opts.dataDir) {
       const { data, state } = ClusterDataDir.open(opts.dataDir);
@@ -335,8 +409,13 @@ class Cluster implements SimulatedCluster {
     }
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease'])
       if (!this.store.has(NAMESPACES.storeKey, undefined, ns))
-        this.registry.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    if (!this.store.has(NODES.storeKey, undefined, `${name}-worker`)) this.registry.create(NODES, undefined, simNode(`${name}-worker`));
+        this.registry.create(NAMESPACES, undefined, {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: ns },
+        });
+    if (!this.store.has(NODES.storeKey, undefined, `${name}-worker`))
+      this.registry.create(NODES, undefined, simNode(`${name}-worker`));
     this.recorder = new EventRecorder(this.store);
     this.kubelet = new Kubelet(this.store, this.recorder, this.timing, `${name}-worker`);
     this.kubelet.adopt(this.store.list('pods'));
@@ -443,7 +522,15 @@ class Cluster implements SimulatedCluster {
     if (!f) return undefined;
     f.remaining--;
     this.failures = this.failures.filter((x) => x.remaining > 0);
-    const reason = f.reason ?? (f.code === 503 ? 'ServiceUnavailable' : f.code === 429 ? 'TooManyRequests' : f.code === 504 ? 'Timeout' : 'InternalError');
+    const reason =
+      f.reason ??
+      (f.code === 503
+        ? 'ServiceUnavailable'
+        : f.code === 429
+          ? 'TooManyRequests'
+          : f.code === 504
+            ? 'Timeout'
+            : 'InternalError');
     return new StatusError(f.code, reason, f.message ?? `injected failure (${f.code})`, {});
   }
 
@@ -465,7 +552,10 @@ class Cluster implements SimulatedCluster {
     }
     let segs: string[];
     try {
-      segs = path.split('/').slice(1).map((s) => decodeURIComponent(s));
+      segs = path
+        .split('/')
+        .slice(1)
+        .map((s) => decodeURIComponent(s));
     } catch {
       throw badRequest('malformed request path');
     }
@@ -488,7 +578,11 @@ class Cluster implements SimulatedCluster {
         // kubectl asks for the gnostic protobuf form (validation of `kind: List` files); others get JSON.
         if (!(accept ?? '').includes('protobuf')) return sendJson(res, 200, openApiV2Doc());
         const pb = openApiV2Protobuf();
-        res.writeHead(200, { 'Content-Type': OPENAPI_V2_PROTOBUF, 'Content-Length': pb.length, 'Cache-Control': 'no-cache, private' });
+        res.writeHead(200, {
+          'Content-Type': OPENAPI_V2_PROTOBUF,
+          'Content-Length': pb.length,
+          'Cache-Control': 'no-cache, private',
+        });
         res.end(pb);
         return;
       }
@@ -519,8 +613,10 @@ class Cluster implements SimulatedCluster {
     let group: string;
     let version: string;
     let rest: string[];
-    if (segs[0] === 'api' && segs.length >= 3) [group, version, rest] = ['', segs[1] as string, segs.slice(2)];
-    else if (segs[0] === 'apis' && segs.length >= 4) [group, version, rest] = [segs[1] as string, segs[2] as string, segs.slice(3)];
+    if (segs[0] === 'api' && segs.length >= 3)
+      [group, version, rest] = ['', segs[1] as string, segs.slice(2)];
+    else if (segs[0] === 'apis' && segs.length >= 4)
+      [group, version, rest] = [segs[1] as string, segs[2] as string, segs.slice(3)];
     else throw pathNotFound();
     const parsed = parseResourcePath(group, version, rest);
     if (!parsed) throw pathNotFound();
@@ -541,9 +637,17 @@ class Cluster implements SimulatedCluster {
     if (def.virtual) {
       // Reviews: create-only, computed, never stored.
       if (method !== 'POST' || rp.name) throw methodNotAllowed();
-      const body = parseBody(await readBody(req), req.headers['content-type'] ?? '', ['application/json', 'application/yaml']) as Obj;
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be a JSON object');
-      return sendJson(res, 201, answerReview(def.kind, apiVersionOf(def), body, requestUser(req.headers)));
+      const body = parseBody(await readBody(req), req.headers['content-type'] ?? '', [
+        'application/json',
+        'application/yaml',
+      ]) as Obj;
+      if (!body || typeof body !== 'object' || Array.isArray(body))
+        throw badRequest('the body of the request must be a JSON object');
+      return sendJson(
+        res,
+        201,
+        answerReview(def.kind, apiVersionOf(def), body, requestUser(req.headers)),
+      );
     }
 
     if (!rp.name) {
@@ -552,13 +656,25 @@ class Cluster implements SimulatedCluster {
         const labels = parseLabelSelector(q.get('labelSelector'));
         const fields = parseFieldSelector(q.get('fieldSelector'), kindKey);
         if (watch) {
-          const sendInitialEvents = q.has('sendInitialEvents') ? boolParam(q.get('sendInitialEvents')) : false;
+          const sendInitialEvents = q.has('sendInitialEvents')
+            ? boolParam(q.get('sendInitialEvents'))
+            : false;
           if (sendInitialEvents && q.get('resourceVersionMatch') !== 'NotOlderThan')
-            throw invalid({ group: 'meta.k8s.io', resource: 'listoptions', kind: 'ListOptions' }, '', [
-              { reason: 'FieldValueForbidden', message: "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled and resourceVersionMatch is NotOlderThan", field: 'sendInitialEvents' },
-            ]);
+            throw invalid(
+              { group: 'meta.k8s.io', resource: 'listoptions', kind: 'ListOptions' },
+              '',
+              [
+                {
+                  reason: 'FieldValueForbidden',
+                  message:
+                    'Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled and resourceVersionMatch is NotOlderThan',
+                  field: 'sendInitialEvents',
+                },
+              ],
+            );
           const rv = q.get('resourceVersion') ?? undefined;
-          if (rv && rv !== '0' && !/^\d+$/.test(rv)) throw badRequest(`invalid resource version: ${rv}`);
+          if (rv && rv !== '0' && !/^\d+$/.test(rv))
+            throw badRequest(`invalid resource version: ${rv}`);
           const timeoutSeconds = intParam(q, 'timeoutSeconds');
           this.watches.serve(res, {
             def,
@@ -570,7 +686,8 @@ class Cluster implements SimulatedCluster {
             timeoutSeconds,
             sendInitialEvents,
             table,
-            external: !table && wantsPartial(accept, false) ? (o: Obj) => partialObject(out(o)) : out,
+            external:
+              !table && wantsPartial(accept, false) ? (o: Obj) => partialObject(out(o)) : out,
           });
           return;
         }
@@ -579,17 +696,30 @@ class Cluster implements SimulatedCluster {
         const minRv = q.get('resourceVersion');
         if (minRv && /^\d+$/.test(minRv) && Number(minRv) > this.store.resourceVersion)
           throw tooLargeResourceVersion(Number(minRv), this.store.resourceVersion);
-        const all = this.registry.list(def, ns).filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
+        const all = this.registry
+          .list(def, ns)
+          .filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
         const p = page(all, {
-          limit: intParam(q, 'limit'), continueToken: q.get('continue'), currentRv: Number(rv),
-          oldestRv: this.store.oldestWatchableRv, selectors: !!(q.get('labelSelector') || q.get('fieldSelector')),
+          limit: intParam(q, 'limit'),
+          continueToken: q.get('continue'),
+          currentRv: Number(rv),
+          oldestRv: this.store.oldestWatchableRv,
+          selectors: !!(q.get('labelSelector') || q.get('fieldSelector')),
         });
         const items = p.items;
         const listMeta: Obj = { resourceVersion: p.resourceVersion };
         if (p.continue) listMeta.continue = p.continue;
         if (p.remainingItemCount !== undefined) listMeta.remainingItemCount = p.remainingItemCount;
-        if (table) return sendJson(res, 200, { ...toTable(def.kind, items, p.resourceVersion, table, out), metadata: listMeta });
-        if (wantsPartial(accept, true)) return sendJson(res, 200, { ...partialList(items.map(out), p.resourceVersion), metadata: listMeta });
+        if (table)
+          return sendJson(res, 200, {
+            ...toTable(def.kind, items, p.resourceVersion, table, out),
+            metadata: listMeta,
+          });
+        if (wantsPartial(accept, true))
+          return sendJson(res, 200, {
+            ...partialList(items.map(out), p.resourceVersion),
+            metadata: listMeta,
+          });
         return sendJson(res, 200, {
           apiVersion: apiVersionOf(def),
           kind: `${def.kind}List`,
@@ -598,12 +728,21 @@ class Cluster implements SimulatedCluster {
         });
       }
       if (method === 'POST') {
-        const body = parseBody(await readBody(req), req.headers['content-type'] ?? '', ['application/json', 'application/yaml']) as Obj;
-        if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be a JSON object');
+        const body = parseBody(await readBody(req), req.headers['content-type'] ?? '', [
+          'application/json',
+          'application/yaml',
+        ]) as Obj;
+        if (!body || typeof body !== 'object' || Array.isArray(body))
+          throw badRequest('the body of the request must be a JSON object');
         if (body.kind && body.kind !== def.kind)
-          throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${def.kind})`);
+          throw badRequest(
+            `the kind in the data (${String(body.kind)}) does not match the expected kind (${def.kind})`,
+          );
         checkFields(def, body, q, res);
-        const created = this.registry.create(def, ns, body, { dryRun, manager: fieldManager(req, q) });
+        const created = this.registry.create(def, ns, body, {
+          dryRun,
+          manager: fieldManager(req, q),
+        });
         return sendJson(res, 201, out(created));
       }
       if (method === 'DELETE') {
@@ -611,11 +750,15 @@ class Cluster implements SimulatedCluster {
         const opts = jobDeleteDefault(def, await this.deleteOptions(req, q), res);
         const labels = parseLabelSelector(q.get('labelSelector'));
         const fields = parseFieldSelector(q.get('fieldSelector'), kindKey);
-        const items = this.registry.list(def, ns).filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
+        const items = this.registry
+          .list(def, ns)
+          .filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
         const deleted: Obj[] = [];
         for (const o of items) {
           try {
-            deleted.push(out(this.registry.delete(def, o.metadata.namespace, o.metadata.name, opts).object));
+            deleted.push(
+              out(this.registry.delete(def, o.metadata.namespace, o.metadata.name, opts).object),
+            );
           } catch (err) {
             if (!(err instanceof StatusError && err.code === 404)) throw err;
           }
@@ -638,23 +781,41 @@ class Cluster implements SimulatedCluster {
       if (sub === 'log' && boolParam(q.get('follow'))) return this.followLog(res, o, q);
       if (sub === 'log') {
         const text = podLog(o, q);
-        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text) });
+        res.writeHead(200, {
+          'Content-Type': 'text/plain',
+          'Content-Length': Buffer.byteLength(text),
+        });
         res.end(text);
         return;
       }
       if (wantsPartial(accept, false)) return sendJson(res, 200, partialObject(out(o)));
-      if (table) return sendJson(res, 200, toTable(def.kind, [o], String(o.metadata.resourceVersion), table, out));
+      if (table)
+        return sendJson(
+          res,
+          200,
+          toTable(def.kind, [o], String(o.metadata.resourceVersion), table, out),
+        );
       return sendJson(res, 200, out(o));
     }
     if (sub === 'log') throw methodNotAllowed();
     if (method === 'PUT') {
-      const body = parseBody(await readBody(req), req.headers['content-type'] ?? '', ['application/json', 'application/yaml']) as Obj;
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request must be a JSON object');
+      const body = parseBody(await readBody(req), req.headers['content-type'] ?? '', [
+        'application/json',
+        'application/yaml',
+      ]) as Obj;
+      if (!body || typeof body !== 'object' || Array.isArray(body))
+        throw badRequest('the body of the request must be a JSON object');
       const expectKind = sub === 'scale' ? 'Scale' : def.kind;
       if (body.kind && body.kind !== expectKind)
-        throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${expectKind})`);
+        throw badRequest(
+          `the kind in the data (${String(body.kind)}) does not match the expected kind (${expectKind})`,
+        );
       if (!sub) checkFields(def, body, q, res);
-      const updated = this.registry.update(def, ns, name, body, { dryRun, subresource: sub, manager: fieldManager(req, q) });
+      const updated = this.registry.update(def, ns, name, body, {
+        dryRun,
+        subresource: sub,
+        manager: fieldManager(req, q),
+      });
       return sendJson(res, 200, sub === 'scale' ? updated : out(updated));
     }
     if (method === 'PATCH') {
@@ -666,13 +827,27 @@ class Cluster implements SimulatedCluster {
       }
       const body = parseBody(await readBody(req), ct, allowed);
       // A merge or strategic patch mirrors the object's structure; an apply patch is an object. JSON patches are not checked.
-      if (!sub && ct !== PATCH_TYPES.json && body && typeof body === 'object' && !Array.isArray(body))
+      if (
+        !sub &&
+        ct !== PATCH_TYPES.json &&
+        body &&
+        typeof body === 'object' &&
+        !Array.isArray(body)
+      )
         checkFields(def, body as Obj, q, res, ct !== PATCH_TYPES.apply);
       const force = q.get('force');
       if (force !== null && ct !== PATCH_TYPES.apply)
-        throw invalid({ group: 'meta.k8s.io', resource: 'patchoptions', kind: 'PatchOptions' }, '', [
-          { reason: 'FieldValueForbidden', message: 'Forbidden: may not be specified for non-apply patch', field: 'force' },
-        ]);
+        throw invalid(
+          { group: 'meta.k8s.io', resource: 'patchoptions', kind: 'PatchOptions' },
+          '',
+          [
+            {
+              reason: 'FieldValueForbidden',
+              message: 'Forbidden: may not be specified for non-apply patch',
+              field: 'force',
+            },
+          ],
+        );
       const { object, created } = this.registry.patch(def, ns, name, ct, body, {
         dryRun,
         subresource: sub,
@@ -699,7 +874,11 @@ class Cluster implements SimulatedCluster {
   private followLog(res: ServerResponse, pod: Obj, q: URLSearchParams): void {
     const text = podLog(pod, q);
     const container = logContainer(pod, q);
-    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+    res.writeHead(200, {
+      'Content-Type': 'text/plain',
+      'Transfer-Encoding': 'chunked',
+      'Cache-Control': 'no-cache, private',
+    });
     res.write(text);
     if (stopLine(pod, container, q) || q.get('previous') === 'true') {
       res.end();
@@ -721,7 +900,10 @@ class Cluster implements SimulatedCluster {
     res.on('close', () => unsubscribe());
   }
 
-  private async deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<{
+  private async deleteOptions(
+    req: IncomingMessage,
+    q: URLSearchParams,
+  ): Promise<{
     dryRun?: boolean;
     propagationPolicy?: string;
     gracePeriodSeconds?: number;
@@ -739,17 +921,31 @@ class Cluster implements SimulatedCluster {
       }
       if (!body || typeof body !== 'object') body = {};
     }
-    const grace = intParam(q, 'gracePeriodSeconds') ?? (typeof body.gracePeriodSeconds === 'number' ? body.gracePeriodSeconds : undefined);
-    const policy = q.get('propagationPolicy') ?? body.propagationPolicy ?? (body.orphanDependents === true ? 'Orphan' : undefined);
+    const grace =
+      intParam(q, 'gracePeriodSeconds') ??
+      (typeof body.gracePeriodSeconds === 'number' ? body.gracePeriodSeconds : undefined);
+    const policy =
+      q.get('propagationPolicy') ??
+      body.propagationPolicy ??
+      (body.orphanDependents === true ? 'Orphan' : undefined);
     if (policy && !['Orphan', 'Background', 'Foreground'].includes(policy))
       throw badRequest(`DeleteOptions.propagationPolicy: Unsupported value: "${String(policy)}"`);
-    const dryRun = q.getAll('dryRun').includes('All') || (Array.isArray(body.dryRun) && body.dryRun.includes('All'));
-    return { dryRun, propagationPolicy: policy, gracePeriodSeconds: grace, preconditions: body.preconditions };
+    const dryRun =
+      q.getAll('dryRun').includes('All') ||
+      (Array.isArray(body.dryRun) && body.dryRun.includes('All'));
+    return {
+      dryRun,
+      propagationPolicy: policy,
+      gracePeriodSeconds: grace,
+      preconditions: body.preconditions,
+    };
   }
 }
 
 /** Starts a simulated cluster (on 127.0.0.1 unless `host` says otherwise). */
-export async function startSimulatedCluster(opts: SimClusterOptions = {}): Promise<SimulatedCluster> {
+export async function startSimulatedCluster(
+  opts: SimClusterOptions = {},
+): Promise<SimulatedCluster> {
   const c = new Cluster(opts.name ?? 'sim', opts);
   try {
     await c.listen(opts.port ?? 0);
@@ -759,5 +955,3 @@ export async function startSimulatedCluster(opts: SimClusterOptions = {}): Promi
   }
   return c;
 }
-
-

@@ -29,7 +29,10 @@ export class Store {
    */
   restore(state: PersistedState, data: ClusterDataDir): void {
     for (const { storeKey, object } of state.objects)
-      this.bucket(storeKey).set(Store.id(object.metadata.namespace, object.metadata.name), clone(object));
+      this.bucket(storeKey).set(
+        Store.id(object.metadata.namespace, object.metadata.name),
+        clone(object),
+      );
     this.rv = state.resourceVersion;
     this.compactedRv = this.rv;
     this.data = data;
@@ -38,7 +41,8 @@ export class Store {
   /** Every stored object with its bucket (what a snapshot holds). */
   private allObjects(): StoredObject[] {
     const out: StoredObject[] = [];
-    for (const [storeKey, b] of this.buckets) for (const object of b.values()) out.push({ storeKey, object });
+    for (const [storeKey, b] of this.buckets)
+      for (const object of b.values()) out.push({ storeKey, object });
     return out;
   }
 
@@ -80,7 +84,8 @@ export class Store {
   /** Objects of a bucket (optionally one namespace), sorted by namespace/name. */
   list(storeKey: string, ns?: string): Obj[] {
     const out: Obj[] = [];
-    for (const o of this.bucket(storeKey).values()) if (ns === undefined || o.metadata?.namespace === ns) out.push(clone(o));
+    for (const o of this.bucket(storeKey).values())
+      if (ns === undefined || o.metadata?.namespace === ns) out.push(clone(o));
     return out.sort((a, b) => {
       const ka = Store.id(a.metadata.namespace, a.metadata.name);
       const kb = Store.id(b.metadata.namespace, b.metadata.name);
@@ -122,7 +127,14 @@ export class Store {
     o.metadata.resourceVersion = String(++this.rv);
     b.set(id, o);
     if (this.data) this.journaled(this.data.put(this.rv, storeKey, o));
-    this.record({ type: prev ? 'MODIFIED' : 'ADDED', storeKey, rv: this.rv, object: clone(o), prev, time: Date.now() });
+    this.record({
+      type: prev ? 'MODIFIED' : 'ADDED',
+      storeKey,
+      rv: this.rv,
+      object: clone(o),
+      prev,
+      time: Date.now(),
+    });
     return clone(o);
   }
 
@@ -135,7 +147,14 @@ export class Store {
     const o = clone(prev);
     o.metadata.resourceVersion = String(++this.rv);
     if (this.data) this.journaled(this.data.remove(this.rv, storeKey, ns, name));
-    this.record({ type: 'DELETED', storeKey, rv: this.rv, object: clone(o), prev, time: Date.now() });
+    this.record({
+      type: 'DELETED',
+      storeKey,
+      rv: this.rv,
+      object: clone(o),
+      prev,
+      time: Date.now(),
+    });
     return o;
   }
 
@@ -169,7 +188,8 @@ export class Store {
     let drop = 0;
     while (
       drop < this.history.length &&
-      ((this.history[drop] as WatchEventRecord).time < cutoff || this.history.length - drop > this.opts.historyMaxEvents)
+      ((this.history[drop] as WatchEventRecord).time < cutoff ||
+        this.history.length - drop > this.opts.historyMaxEvents)
     )
       drop++;
     if (drop > 0) {

@@ -14,8 +14,20 @@ function col(name: string, priority = 0, type = 'string', format = '', descripti
   return { name, type, format, description, priority };
 }
 
-const NAME_COL = col('Name', 0, 'string', 'name', 'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names');
-const AGE_COL = col('Age', 0, 'string', '', 'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata');
+const NAME_COL = col(
+  'Name',
+  0,
+  'string',
+  'name',
+  'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names',
+);
+const AGE_COL = col(
+  'Age',
+  0,
+  'string',
+  '',
+  'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata',
+);
 
 /** apimachinery duration.HumanDuration. */
 export function humanDuration(ms: number): string {
@@ -67,7 +79,13 @@ function orNone(s: string | undefined | null): string {
   return s ? s : '<none>';
 }
 
-function podStatus(pod: Obj): { reason: string; ready: number; total: number; restarts: number; lastRestart?: string } {
+function podStatus(pod: Obj): {
+  reason: string;
+  ready: number;
+  total: number;
+  restarts: number;
+  lastRestart?: string;
+} {
   let reason: string = pod.status?.reason || pod.status?.phase || '';
   const statuses: Obj[] = pod.status?.containerStatuses ?? [];
   const total = (pod.spec?.containers ?? []).length;
@@ -82,24 +100,36 @@ function podStatus(pod: Obj): { reason: string; ready: number; total: number; re
     if (fin && (!lastRestart || Date.parse(fin) > Date.parse(lastRestart))) lastRestart = fin;
     if (c.state?.waiting?.reason) reason = c.state.waiting.reason;
     else if (c.state?.terminated?.reason) reason = c.state.terminated.reason;
-    else if (c.state?.terminated) reason = c.state.terminated.signal ? `Signal:${c.state.terminated.signal}` : `ExitCode:${c.state.terminated.exitCode}`;
+    else if (c.state?.terminated)
+      reason = c.state.terminated.signal
+        ? `Signal:${c.state.terminated.signal}`
+        : `ExitCode:${c.state.terminated.exitCode}`;
     else if (c.ready && c.state?.running) {
       hasRunning = true;
       ready++;
     }
   }
   if (reason === 'Completed' && hasRunning) {
-    const readyCond = (pod.status?.conditions ?? []).some((x: Obj) => x.type === 'Ready' && x.status === 'True');
+    const readyCond = (pod.status?.conditions ?? []).some(
+      (x: Obj) => x.type === 'Ready' && x.status === 'True',
+    );
     reason = readyCond ? 'Running' : 'NotReady';
   }
-  if (pod.metadata?.deletionTimestamp) reason = pod.status?.reason === 'NodeLost' ? 'Unknown' : 'Terminating';
+  if (pod.metadata?.deletionTimestamp)
+    reason = pod.status?.reason === 'NodeLost' ? 'Unknown' : 'Terminating';
   return { reason, ready, total, restarts, lastRestart };
 }
 
 function servicePorts(s: Obj): string {
   const ports: Obj[] = s.spec?.ports ?? [];
   if (!ports.length) return '<none>';
-  return ports.map((p) => (p.nodePort ? `${p.port}:${p.nodePort}/${p.protocol ?? 'TCP'}` : `${p.port}/${p.protocol ?? 'TCP'}`)).join(',');
+  return ports
+    .map((p) =>
+      p.nodePort
+        ? `${p.port}:${p.nodePort}/${p.protocol ?? 'TCP'}`
+        : `${p.port}/${p.protocol ?? 'TCP'}`,
+    )
+    .join(',');
 }
 
 function externalIp(s: Obj): string {
@@ -125,7 +155,8 @@ function hpaTargets(h: Obj): string {
         const t = m.resource?.target ?? {};
         const cur = current[i]?.resource?.current;
         if (t.type === 'Utilization') {
-          const c = cur?.averageUtilization !== undefined ? `${cur.averageUtilization}%` : '<unknown>';
+          const c =
+            cur?.averageUtilization !== undefined ? `${cur.averageUtilization}%` : '<unknown>';
           return `${m.resource.name}: ${c}/${t.averageUtilization}%`;
         }
         const c = cur?.averageValue ?? '<unknown>';
@@ -146,12 +177,30 @@ const PRINTERS: Record<string, Printer> = {
     columns: [
       NAME_COL,
       col('Ready', 0, 'string', '', 'Number of the pod with ready state'),
-      col('Up-to-date', 0, 'string', '', 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.'),
-      col('Available', 0, 'string', '', 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.'),
+      col(
+        'Up-to-date',
+        0,
+        'string',
+        '',
+        'Total number of non-terminated pods targeted by this deployment that have the desired template spec.',
+      ),
+      col(
+        'Available',
+        0,
+        'string',
+        '',
+        'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.',
+      ),
       AGE_COL,
       col('Containers', 1, 'string', '', 'Names of each container in the template.'),
       col('Images', 1, 'string', '', 'Images referenced by each container in the template.'),
-      col('Selector', 1, 'string', '', 'Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.'),
+      col(
+        'Selector',
+        1,
+        'string',
+        '',
+        'Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.',
+      ),
     ],
     cells: (d) => {
       const [cs, imgs] = containersAndImages(d.spec?.template?.spec);
@@ -171,12 +220,24 @@ const PRINTERS: Record<string, Printer> = {
     columns: [
       NAME_COL,
       col('Desired', 0, 'integer', '', 'Replicas is the number of desired pods.'),
-      col('Current', 0, 'integer', '', 'Replicas is the most recently observed number of replicas.'),
+      col(
+        'Current',
+        0,
+        'integer',
+        '',
+        'Replicas is the most recently observed number of replicas.',
+      ),
       col('Ready', 0, 'integer', '', 'The number of ready replicas for this replica set.'),
       AGE_COL,
       col('Containers', 1, 'string', '', 'Names of each container in the template.'),
       col('Images', 1, 'string', '', 'Images referenced by each container in the template.'),
-      col('Selector', 1, 'string', '', 'Selector is a label query over pods that should match the replica count.'),
+      col(
+        'Selector',
+        1,
+        'string',
+        '',
+        'Selector is a label query over pods that should match the replica count.',
+      ),
     ],
     cells: (rs) => {
       const [cs, imgs] = containersAndImages(rs.spec?.template?.spec);
@@ -195,51 +256,156 @@ const PRINTERS: Record<string, Printer> = {
   Pod: {
     columns: [
       NAME_COL,
-      col('Ready', 0, 'string', '', 'The aggregate readiness state of this pod for accepting traffic.'),
+      col(
+        'Ready',
+        0,
+        'string',
+        '',
+        'The aggregate readiness state of this pod for accepting traffic.',
+      ),
       col('Status', 0, 'string', '', 'The aggregate status of the containers in this pod.'),
-      col('Restarts', 0, 'string', '', 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.'),
+      col(
+        'Restarts',
+        0,
+        'string',
+        '',
+        'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.',
+      ),
       AGE_COL,
-      col('IP', 1, 'string', '', 'IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.'),
-      col('Node', 1, 'string', '', "NodeName is a request to schedule this pod onto a specific node. If it is non-empty, the scheduler simply schedules this pod onto that node, assuming that it fits resource requirements."),
-      col('Nominated Node', 1, 'string', '', 'nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods.'),
-      col('Readiness Gates', 1, 'string', '', 'If specified, all readiness gates will be evaluated for pod readiness.'),
+      col(
+        'IP',
+        1,
+        'string',
+        '',
+        'IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.',
+      ),
+      col(
+        'Node',
+        1,
+        'string',
+        '',
+        'NodeName is a request to schedule this pod onto a specific node. If it is non-empty, the scheduler simply schedules this pod onto that node, assuming that it fits resource requirements.',
+      ),
+      col(
+        'Nominated Node',
+        1,
+        'string',
+        '',
+        'nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods.',
+      ),
+      col(
+        'Readiness Gates',
+        1,
+        'string',
+        '',
+        'If specified, all readiness gates will be evaluated for pod readiness.',
+      ),
     ],
     cells: (p) => {
       const s = podStatus(p);
-      const restarts = s.restarts > 0 && s.lastRestart ? `${s.restarts} (${since(s.lastRestart)} ago)` : String(s.restarts);
+      const restarts =
+        s.restarts > 0 && s.lastRestart
+          ? `${s.restarts} (${since(s.lastRestart)} ago)`
+          : String(s.restarts);
       const gates: Obj[] = p.spec?.readinessGates ?? [];
       const gateStr = gates.length
         ? `${gates.filter((g) => (p.status?.conditions ?? []).some((c: Obj) => c.type === g.conditionType && c.status === 'True')).length}/${gates.length}`
         : '<none>';
-      return [p.metadata.name, `${s.ready}/${s.total}`, s.reason, restarts, age(p), orNone(p.status?.podIP), orNone(p.spec?.nodeName), orNone(p.status?.nominatedNodeName), gateStr];
+      return [
+        p.metadata.name,
+        `${s.ready}/${s.total}`,
+        s.reason,
+        restarts,
+        age(p),
+        orNone(p.status?.podIP),
+        orNone(p.spec?.nodeName),
+        orNone(p.status?.nominatedNodeName),
+        gateStr,
+      ];
     },
   },
   Service: {
     columns: [
       NAME_COL,
       col('Type', 0, 'string', '', 'type determines how the Service is exposed.'),
-      col('Cluster-IP', 0, 'string', '', 'clusterIP is the IP address of the service and is usually assigned randomly.'),
-      col('External-IP', 0, 'string', '', 'externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.'),
+      col(
+        'Cluster-IP',
+        0,
+        'string',
+        '',
+        'clusterIP is the IP address of the service and is usually assigned randomly.',
+      ),
+      col(
+        'External-IP',
+        0,
+        'string',
+        '',
+        'externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.',
+      ),
       col('Port(s)', 0, 'string', '', 'The list of ports that are exposed by this service.'),
       AGE_COL,
-      col('Selector', 1, 'string', '', 'Route service traffic to pods with label keys and values matching this selector.'),
+      col(
+        'Selector',
+        1,
+        'string',
+        '',
+        'Route service traffic to pods with label keys and values matching this selector.',
+      ),
     ],
     cells: (s) => {
       const sel = Object.entries(s.spec?.selector ?? {})
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([k, v]) => `${k}=${String(v)}`)
         .join(',');
-      return [s.metadata.name, s.spec?.type ?? 'ClusterIP', orNone(s.spec?.clusterIP), externalIp(s), servicePorts(s), age(s), orNone(sel)];
+      return [
+        s.metadata.name,
+        s.spec?.type ?? 'ClusterIP',
+        orNone(s.spec?.clusterIP),
+        externalIp(s),
+        servicePorts(s),
+        age(s),
+        orNone(sel),
+      ];
     },
   },
   HorizontalPodAutoscaler: {
     columns: [
       NAME_COL,
-      col('Reference', 0, 'string', '', 'scaleTargetRef points to the target resource to scale, and is used to the pods for which metrics should be collected, as well as to actually change the replica count.'),
-      col('Targets', 0, 'string', '', 'metrics contains the specifications for which to use to calculate the desired replica count (the maximum replica count across all metrics will be used).'),
-      col('MinPods', 0, 'string', '', 'minReplicas is the lower limit for the number of replicas to which the autoscaler can scale down.'),
-      col('MaxPods', 0, 'integer', '', 'maxReplicas is the upper limit for the number of replicas to which the autoscaler can scale up.'),
-      col('Replicas', 0, 'integer', '', 'currentReplicas is current number of replicas of pods managed by this autoscaler, as last seen by the autoscaler.'),
+      col(
+        'Reference',
+        0,
+        'string',
+        '',
+        'scaleTargetRef points to the target resource to scale, and is used to the pods for which metrics should be collected, as well as to actually change the replica count.',
+      ),
+      col(
+        'Targets',
+        0,
+        'string',
+        '',
+        'metrics contains the specifications for which to use to calculate the desired replica count (the maximum replica count across all metrics will be used).',
+      ),
+      col(
+        'MinPods',
+        0,
+        'string',
+        '',
+        'minReplicas is the lower limit for the number of replicas to which the autoscaler can scale down.',
+      ),
+      col(
+        'MaxPods',
+        0,
+        'integer',
+        '',
+        'maxReplicas is the upper limit for the number of replicas to which the autoscaler can scale up.',
+      ),
+      col(
+        'Replicas',
+        0,
+        'integer',
+        '',
+        'currentReplicas is current number of replicas of pods managed by this autoscaler, as last seen by the autoscaler.',
+      ),
       AGE_COL,
     ],
     cells: (h) => [
@@ -259,11 +425,41 @@ const PRINTERS: Record<string, Printer> = {
       col('Roles', 0, 'string', '', 'The roles of the node'),
       AGE_COL,
       col('Version', 0, 'string', '', 'Kubelet Version reported by the node.'),
-      col('Internal-IP', 1, 'string', '', 'List of addresses reachable to the node. Queried from cloud provider, if available.'),
-      col('External-IP', 1, 'string', '', 'List of addresses reachable to the node. Queried from cloud provider, if available.'),
-      col('OS-Image', 1, 'string', '', 'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).'),
-      col('Kernel-Version', 1, 'string', '', "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64)."),
-      col('Container-Runtime', 1, 'string', '', 'Container runtime version reported by the node through runtime remote API (e.g. containerd://1.4.2).'),
+      col(
+        'Internal-IP',
+        1,
+        'string',
+        '',
+        'List of addresses reachable to the node. Queried from cloud provider, if available.',
+      ),
+      col(
+        'External-IP',
+        1,
+        'string',
+        '',
+        'List of addresses reachable to the node. Queried from cloud provider, if available.',
+      ),
+      col(
+        'OS-Image',
+        1,
+        'string',
+        '',
+        'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).',
+      ),
+      col(
+        'Kernel-Version',
+        1,
+        'string',
+        '',
+        "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).",
+      ),
+      col(
+        'Container-Runtime',
+        1,
+        'string',
+        '',
+        'Container runtime version reported by the node through runtime remote API (e.g. containerd://1.4.2).',
+      ),
     ],
     cells: (n) => {
       const ready = (n.status?.conditions ?? []).find((c: Obj) => c.type === 'Ready');
@@ -273,7 +469,8 @@ const PRINTERS: Record<string, Printer> = {
         .filter((k) => k.startsWith('node-role.kubernetes.io/'))
         .map((k) => k.slice('node-role.kubernetes.io/'.length))
         .sort();
-      const addr = (t: string): string => (n.status?.addresses ?? []).find((a: Obj) => a.type === t)?.address ?? '<none>';
+      const addr = (t: string): string =>
+        (n.status?.addresses ?? []).find((a: Obj) => a.type === t)?.address ?? '<none>';
       const info = n.status?.nodeInfo ?? {};
       return [
         n.metadata.name,
@@ -290,8 +487,16 @@ const PRINTERS: Record<string, Printer> = {
     },
   },
   ConfigMap: {
-    columns: [NAME_COL, col('Data', 0, 'integer', '', 'Data contains the configuration data.'), AGE_COL],
-    cells: (c) => [c.metadata.name, Object.keys(c.data ?? {}).length + Object.keys(c.binaryData ?? {}).length, age(c)],
+    columns: [
+      NAME_COL,
+      col('Data', 0, 'integer', '', 'Data contains the configuration data.'),
+      AGE_COL,
+    ],
+    cells: (c) => [
+      c.metadata.name,
+      Object.keys(c.data ?? {}).length + Object.keys(c.binaryData ?? {}).length,
+      age(c),
+    ],
   },
   Secret: {
     columns: [
@@ -307,23 +512,43 @@ const PRINTERS: Record<string, Printer> = {
     columns: [
       NAME_COL,
       col('Status', 0, 'string', '', 'Status of the job.'),
-      col('Completions', 0, 'string', '', 'The number of pods which reached phase Succeeded. The value increases monotonically for a given spec. However, it may decrease in reaction to scale down of elastic indexed jobs.'),
+      col(
+        'Completions',
+        0,
+        'string',
+        '',
+        'The number of pods which reached phase Succeeded. The value increases monotonically for a given spec. However, it may decrease in reaction to scale down of elastic indexed jobs.',
+      ),
       col('Duration', 0, 'string', '', 'Time required to complete the job.'),
       AGE_COL,
       col('Containers', 1, 'string', '', 'Names of each container in the template.'),
       col('Images', 1, 'string', '', 'Images referenced by each container in the template.'),
-      col('Selector', 1, 'string', '', 'A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors'),
+      col(
+        'Selector',
+        1,
+        'string',
+        '',
+        'A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors',
+      ),
     ],
     // kubernetes pkg/printers/internalversion printJob (1.31+: with Status).
     cells: (j) => {
       const succeeded = j.status?.succeeded ?? 0;
       let completions: string;
-      if (j.spec?.completions !== undefined && j.spec?.completions !== null) completions = `${succeeded}/${j.spec.completions}`;
-      else completions = (j.spec?.parallelism ?? 0) > 1 ? `${succeeded}/1 of ${j.spec.parallelism}` : `${succeeded}/1`;
+      if (j.spec?.completions !== undefined && j.spec?.completions !== null)
+        completions = `${succeeded}/${j.spec.completions}`;
+      else
+        completions =
+          (j.spec?.parallelism ?? 0) > 1
+            ? `${succeeded}/1 of ${j.spec.parallelism}`
+            : `${succeeded}/1`;
       const start = Date.parse(j.status?.startTime ?? '');
       const end = Date.parse(j.status?.completionTime ?? '');
-      const duration = !Number.isFinite(start) ? '' : humanDuration((Number.isFinite(end) ? end : Date.now()) - start);
-      const cond = (t: string): boolean => (j.status?.conditions ?? []).some((c: Obj) => c.type === t && c.status === 'True');
+      const duration = !Number.isFinite(start)
+        ? ''
+        : humanDuration((Number.isFinite(end) ? end : Date.now()) - start);
+      const cond = (t: string): boolean =>
+        (j.status?.conditions ?? []).some((c: Obj) => c.type === t && c.status === 'True');
       let status = 'Running';
       if (cond('Complete')) status = 'Complete';
       else if (cond('Failed')) status = 'Failed';
@@ -331,15 +556,20 @@ const PRINTERS: Record<string, Printer> = {
       else if (cond('Suspended')) status = 'Suspended';
       else if (cond('FailureTarget')) status = 'FailureTarget';
       const [cs, imgs] = containersAndImages(j.spec?.template?.spec);
-      return [j.metadata.name, status, completions, duration, age(j), cs, imgs, labelSelectorString(j.spec?.selector)];
+      return [
+        j.metadata.name,
+        status,
+        completions,
+        duration,
+        age(j),
+        cs,
+        imgs,
+        labelSelectorString(j.spec?.selector),
+      ];
     },
   },
   Endpoints: {
-    columns: [
-      NAME_COL,
-      col('Endpoints', 0, 'string', '', 'Endpoints of the service'),
-      AGE_COL,
-    ],
+    columns: [NAME_COL, col('Endpoints', 0, 'string', '', 'Endpoints of the service'), AGE_COL],
     // printers.go formatEndpoints: ip:port per address and port, at most 3, then "+ N more...".
     cells: (e) => {
       const subsets: Obj[] = e.subsets ?? [];
@@ -353,7 +583,10 @@ const PRINTERS: Record<string, Printer> = {
         if (!ports.length) {
           count += addrs.length;
           for (const a of addrs) {
-            if (list.length === 3) { more = true; break; }
+            if (list.length === 3) {
+              more = true;
+              break;
+            }
             list.push(a.ip);
           }
           continue;
@@ -361,7 +594,10 @@ const PRINTERS: Record<string, Printer> = {
         for (const p of ports) {
           count += addrs.length;
           for (const a of addrs) {
-            if (list.length === 3) { more = true; break; }
+            if (list.length === 3) {
+              more = true;
+              break;
+            }
             list.push(String(a.ip).includes(':') ? `[${a.ip}]:${p.port}` : `${a.ip}:${p.port}`);
           }
         }
@@ -373,18 +609,40 @@ const PRINTERS: Record<string, Printer> = {
   EndpointSlice: {
     columns: [
       NAME_COL,
-      col('AddressType', 0, 'string', '', 'addressType specifies the type of address carried by this EndpointSlice. All addresses in this slice must be the same type. This field is immutable after creation. The following address types are currently supported: * IPv4: Represents an IPv4 Address. * IPv6: Represents an IPv6 Address. * FQDN: Represents a Fully Qualified Domain Name.'),
-      col('Ports', 0, 'string', '', 'ports specifies the list of network ports exposed by each endpoint in this slice. Each port must have a unique name. When ports is empty, it indicates that there are no defined ports. When a port is defined with a nil port value, it indicates "all ports". Each slice may include a maximum of 100 ports.'),
-      col('Endpoints', 0, 'string', '', 'endpoints is a list of unique endpoints in this slice. Each slice may include a maximum of 1000 endpoints.'),
+      col(
+        'AddressType',
+        0,
+        'string',
+        '',
+        'addressType specifies the type of address carried by this EndpointSlice. All addresses in this slice must be the same type. This field is immutable after creation. The following address types are currently supported: * IPv4: Represents an IPv4 Address. * IPv6: Represents an IPv6 Address. * FQDN: Represents a Fully Qualified Domain Name.',
+      ),
+      col(
+        'Ports',
+        0,
+        'string',
+        '',
+        'ports specifies the list of network ports exposed by each endpoint in this slice. Each port must have a unique name. When ports is empty, it indicates that there are no defined ports. When a port is defined with a nil port value, it indicates "all ports". Each slice may include a maximum of 100 ports.',
+      ),
+      col(
+        'Endpoints',
+        0,
+        'string',
+        '',
+        'endpoints is a list of unique endpoints in this slice. Each slice may include a maximum of 1000 endpoints.',
+      ),
       AGE_COL,
     ],
     // printers.go formatDiscoveryPorts / formatDiscoveryEndpoints.
     cells: (s) => {
       const cap = (items: string[]): string => {
         if (!items.length) return '<unset>';
-        return items.length > 3 ? `${items.slice(0, 3).join(',')} + ${items.length - 3} more...` : items.join(',');
+        return items.length > 3
+          ? `${items.slice(0, 3).join(',')} + ${items.length - 3} more...`
+          : items.join(',');
       };
-      const ports = (s.ports ?? []).map((p: Obj) => (p.port === undefined || p.port === null ? '<unset>' : String(p.port)));
+      const ports = (s.ports ?? []).map((p: Obj) =>
+        p.port === undefined || p.port === null ? '<unset>' : String(p.port),
+      );
       const addrs = (s.endpoints ?? []).flatMap((e: Obj) => e.addresses ?? []).map(String);
       return [s.metadata.name, s.addressType ?? '', cap(ports), cap(addrs), age(s)];
     },
@@ -407,10 +665,18 @@ const PRINTERS: Record<string, Printer> = {
       { ...NAME_COL, priority: 1 },
     ],
     cells: (e) => {
-      const last = e.series?.lastObservedTime ?? e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp;
+      const last =
+        e.series?.lastObservedTime ??
+        e.lastTimestamp ??
+        e.eventTime ??
+        e.metadata.creationTimestamp;
       const first = e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp;
       const io = e.involvedObject ?? {};
-      const src = e.source?.component ? (e.source.host ? `${e.source.component}, ${e.source.host}` : e.source.component) : e.reportingComponent ?? '';
+      const src = e.source?.component
+        ? e.source.host
+          ? `${e.source.component}, ${e.source.host}`
+          : e.source.component
+        : (e.reportingComponent ?? '');
       return [
         since(last),
         e.type ?? '',
@@ -427,7 +693,10 @@ const PRINTERS: Record<string, Printer> = {
   },
 };
 
-const DEFAULT_PRINTER: Printer = { columns: [NAME_COL, AGE_COL], cells: (o) => [o.metadata.name, age(o)] };
+const DEFAULT_PRINTER: Printer = {
+  columns: [NAME_COL, AGE_COL],
+  cells: (o) => [o.metadata.name, age(o)],
+};
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
@@ -467,5 +736,7 @@ export function toTable(
 
 export function wantsTable(accept: string | undefined): boolean {
   if (!accept) return false;
-  return accept.split(',').some((part) => /(^|;)\s*as=Table\s*(;|$)/.test(part) && /application\/json/.test(part));
+  return accept
+    .split(',')
+    .some((part) => /(^|;)\s*as=Table\s*(;|$)/.test(part) && /application\/json/.test(part));
 }

@@ -42,9 +42,17 @@ export function kubectlEnv(kubeconfigYaml: string): KubectlEnv {
   const dir = mkdtempSync(join(tmpdir(), 'phantom-sim-'));
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, kubeconfigYaml);
-  const env = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dir, 'cache'), HOME: dir };
+  const env = {
+    ...process.env,
+    KUBECONFIG: kubeconfig,
+    KUBECACHEDIR: join(dir, 'cache'),
+    HOME: dir,
+  };
   const spawnIt = (args: string[], binary = KUBECTL): ChildProcess =>
-    spawn(binary, ['--kubeconfig', kubeconfig, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    spawn(binary, ['--kubeconfig', kubeconfig, ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   return {
     dir,
     kubeconfig,
@@ -74,7 +82,11 @@ export function kubectlEnv(kubeconfigYaml: string): KubectlEnv {
 }
 
 /** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, stepMs = 25): Promise<NonNullable<T>> {
+export async function eventually<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  stepMs = 25,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -84,7 +96,8 @@ export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }

@@ -6,7 +6,12 @@ import { Registry } from './registry.js';
 import { findResource, type ResourceDef } from './resources.js';
 import { Store } from './store.js';
 import { applyJsonPatch, applyMergePatch, strategicMerge } from './patch.js';
-import { labelSelectorMatcher, labelSelectorString, parseFieldSelector, parseLabelSelector } from './selectors.js';
+import {
+  labelSelectorMatcher,
+  labelSelectorString,
+  parseFieldSelector,
+  parseLabelSelector,
+} from './selectors.js';
 import { humanDuration } from './tables.js';
 
 describe('patch', () => {
@@ -23,13 +28,22 @@ describe('patch', () => {
     ]);
     expect(out).toEqual({ a: { 'b/c': 10 }, list: [0, 2, 3, 4], moved: 1, copied: 1 });
     expect(doc.list).toEqual([1, 2, 3]);
-    expect(() => applyJsonPatch(doc, [{ op: 'replace', path: '/nope', value: 1 }])).toThrow(/missing/);
-    expect(() => applyJsonPatch(doc, [{ op: 'test', path: '/list/0', value: 9 }])).toThrow(/test failed/);
+    expect(() => applyJsonPatch(doc, [{ op: 'replace', path: '/nope', value: 1 }])).toThrow(
+      /missing/,
+    );
+    expect(() => applyJsonPatch(doc, [{ op: 'test', path: '/list/0', value: 9 }])).toThrow(
+      /test failed/,
+    );
     expect(() => applyJsonPatch(doc, { op: 'add' })).toThrow();
   });
 
   it('merge patch: null deletes, arrays replace', () => {
-    expect(applyMergePatch({ a: 1, b: { c: 2, d: 3 }, l: [1, 2] }, { a: null, b: { c: null, e: 4 }, l: [3] })).toEqual({ b: { d: 3, e: 4 }, l: [3] });
+    expect(
+      applyMergePatch(
+        { a: 1, b: { c: 2, d: 3 }, l: [1, 2] },
+        { a: null, b: { c: null, e: 4 }, l: [3] },
+      ),
+    ).toEqual({ b: { d: 3, e: 4 }, l: [3] });
   });
 
   it('strategic merge: lists by merge key, $patch, $retainKeys, $setElementOrder, $deleteFromPrimitiveList', () => {
@@ -40,7 +54,12 @@ describe('patch', () => {
         template: {
           spec: {
             containers: [
-              { name: 'app', image: 'v1', env: [{ name: 'A', value: '1' }], ports: [{ containerPort: 80, protocol: 'TCP' }] },
+              {
+                name: 'app',
+                image: 'v1',
+                env: [{ name: 'A', value: '1' }],
+                ports: [{ containerPort: 80, protocol: 'TCP' }],
+              },
               { name: 'side', image: 's1' },
             ],
             tolerations: [{ key: 'x' }],
@@ -56,7 +75,12 @@ describe('patch', () => {
           spec: {
             '$setElementOrder/containers': [{ name: 'side' }, { name: 'app' }],
             containers: [
-              { name: 'app', image: 'v2', env: [{ name: 'B', value: '2' }], ports: [{ containerPort: 80, name: 'http' }] },
+              {
+                name: 'app',
+                image: 'v2',
+                env: [{ name: 'B', value: '2' }],
+                ports: [{ containerPort: 80, name: 'http' }],
+              },
               { name: 'side', $patch: 'delete' },
               { name: 'new', image: 'n' },
             ],
@@ -72,11 +96,16 @@ describe('patch', () => {
     expect(cs[0]).toEqual({
       name: 'app',
       image: 'v2',
-      env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }],
+      env: [
+        { name: 'A', value: '1' },
+        { name: 'B', value: '2' },
+      ],
       ports: [{ containerPort: 80, protocol: 'TCP', name: 'http' }],
     });
     expect(out.spec.template.spec.tolerations).toEqual([{ key: 'y' }]);
-    expect(strategicMerge({ a: { b: 1 } }, { a: { $patch: 'replace', c: 2 } })).toEqual({ a: { c: 2 } });
+    expect(strategicMerge({ a: { b: 1 } }, { a: { $patch: 'replace', c: 2 } })).toEqual({
+      a: { c: 2 },
+    });
   });
 });
 
@@ -95,20 +124,44 @@ describe('selectors', () => {
   });
 
   it('LabelSelector objects and their string form', () => {
-    const sel = { matchLabels: { b: '2', a: '1' }, matchExpressions: [{ key: 'c', operator: 'In', values: ['y', 'x'] }, { key: 'd', operator: 'DoesNotExist' }] };
+    const sel = {
+      matchLabels: { b: '2', a: '1' },
+      matchExpressions: [
+        { key: 'c', operator: 'In', values: ['y', 'x'] },
+        { key: 'd', operator: 'DoesNotExist' },
+      ],
+    };
     expect(labelSelectorString(sel)).toBe('a=1,b=2,c in (x,y),!d');
     expect(labelSelectorMatcher(sel)({ a: '1', b: '2', c: 'x' })).toBe(true);
     expect(labelSelectorMatcher(sel)({ a: '1', b: '2', c: 'x', d: '' })).toBe(false);
   });
 
   it('field selectors per kind; unknown fields are a 400', () => {
-    const pod = { metadata: { name: 'p', namespace: 'ns' }, spec: { nodeName: 'n1' }, status: { phase: 'Running' } };
-    expect(parseFieldSelector('metadata.name=p,status.phase!=Pending,spec.nodeName==n1', 'Pod')(pod)).toBe(true);
+    const pod = {
+      metadata: { name: 'p', namespace: 'ns' },
+      spec: { nodeName: 'n1' },
+      status: { phase: 'Running' },
+    };
+    expect(
+      parseFieldSelector('metadata.name=p,status.phase!=Pending,spec.nodeName==n1', 'Pod')(pod),
+    ).toBe(true);
     expect(parseFieldSelector('status.phase=Pending', 'Pod')(pod)).toBe(false);
-    expect(() => parseFieldSelector('spec.foo=1', 'Pod')).toThrow(/field label not supported: spec.foo/);
+    expect(() => parseFieldSelector('spec.foo=1', 'Pod')).toThrow(
+      /field label not supported: spec.foo/,
+    );
     expect(() => parseFieldSelector('status.phase=x', 'Deployment')).toThrow(/not supported/);
-    const ev = { metadata: { name: 'e' }, involvedObject: { kind: 'Deployment', name: 'd', uid: 'u' }, reason: 'R', type: 'Normal' };
-    expect(parseFieldSelector('involvedObject.kind=Deployment,involvedObject.uid=u,reason=R,type=Normal', 'Event')(ev)).toBe(true);
+    const ev = {
+      metadata: { name: 'e' },
+      involvedObject: { kind: 'Deployment', name: 'd', uid: 'u' },
+      reason: 'R',
+      type: 'Normal',
+    };
+    expect(
+      parseFieldSelector(
+        'involvedObject.kind=Deployment,involvedObject.uid=u,reason=R,type=Normal',
+        'Event',
+      )(ev),
+    ).toBe(true);
     expect(parseFieldSelector('regarding.name=d', 'EventV1')(ev)).toBe(true);
   });
 });
@@ -131,7 +184,10 @@ describe('names and durations', () => {
     expect(fnv32a('')).toBe(0x811c9dc5);
     expect(fnv32a('a')).toBe(0xe40c292c);
     expect(safeEncodeString('0123456789')).toBe('456789bcdf');
-    const t = { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'c', image: 'i' }] } };
+    const t = {
+      metadata: { labels: { app: 'x' } },
+      spec: { containers: [{ name: 'c', image: 'i' }] },
+    };
     const h = computeTemplateHash(t);
     expect(h).toMatch(/^[456789bcdf]{1,10}$/);
     expect(computeTemplateHash(structuredClone(t))).toBe(h);
@@ -148,10 +204,32 @@ describe('store and garbage collector', () => {
     const pods = findResource('', 'v1', 'pods') as ResourceDef;
     reg.create(ns, undefined, { metadata: { name: 'default' } });
     const old = new Date(Date.now() - 2 * 3600_000).toISOString().replace(/\.\d+Z$/, 'Z');
-    reg.create(ev, 'default', { metadata: { name: 'old.1' }, involvedObject: { kind: 'Pod', name: 'p' }, lastTimestamp: old });
-    reg.create(ev, 'default', { metadata: { name: 'new.1' }, involvedObject: { kind: 'Pod', name: 'p' }, lastTimestamp: new Date().toISOString() });
+    reg.create(ev, 'default', {
+      metadata: { name: 'old.1' },
+      involvedObject: { kind: 'Pod', name: 'p' },
+      lastTimestamp: old,
+    });
+    reg.create(ev, 'default', {
+      metadata: { name: 'new.1' },
+      involvedObject: { kind: 'Pod', name: 'p' },
+      lastTimestamp: new Date().toISOString(),
+    });
     const spec = { containers: [{ name: 'c', image: 'i' }] };
-    reg.create(pods, 'default', { metadata: { name: 'orphan', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'gone', uid: 'nope', controller: true }] }, spec });
+    reg.create(pods, 'default', {
+      metadata: {
+        name: 'orphan',
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'ReplicaSet',
+            name: 'gone',
+            uid: 'nope',
+            controller: true,
+          },
+        ],
+      },
+      spec,
+    });
     reg.create(pods, 'default', { metadata: { name: 'bare' }, spec });
     const gc = new GarbageCollector(reg);
     expect(gc.expireEvents(3600_000)).toBe(1);

@@ -16,7 +16,11 @@ function validateTemplate(causes: Cause[], spec: Obj, prefix: string): void {
   if (!spec.selector) {
     causes.push(required(`${prefix}.selector`));
   } else if (!spec.selector.matchLabels && !spec.selector.matchExpressions) {
-    causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: "null": empty selector is invalid for deployment', field: `${prefix}.selector` });
+    causes.push({
+      reason: 'FieldValueInvalid',
+      message: 'Invalid value: "null": empty selector is invalid for deployment',
+      field: `${prefix}.selector`,
+    });
   }
   const t = spec.template;
   if (!t) {
@@ -38,11 +42,28 @@ function validateTemplate(causes: Cause[], spec: Obj, prefix: string): void {
       });
   }
   validatePodSpec(causes, t.spec, `${prefix}.template.spec`);
-  for (const f of ['replicas', 'minReadySeconds', 'revisionHistoryLimit', 'progressDeadlineSeconds'] as const)
+  for (const f of [
+    'replicas',
+    'minReadySeconds',
+    'revisionHistoryLimit',
+    'progressDeadlineSeconds',
+  ] as const)
     if (typeof spec[f] === 'number' && spec[f] < 0)
-      causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${spec[f]}: must be greater than or equal to 0`, field: `${prefix}.${f}` });
-  if (typeof spec.progressDeadlineSeconds === 'number' && spec.progressDeadlineSeconds >= 0 && spec.progressDeadlineSeconds <= (spec.minReadySeconds ?? 0))
-    causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${spec.progressDeadlineSeconds}: must be greater than minReadySeconds`, field: `${prefix}.progressDeadlineSeconds` });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: ${spec[f]}: must be greater than or equal to 0`,
+        field: `${prefix}.${f}`,
+      });
+  if (
+    typeof spec.progressDeadlineSeconds === 'number' &&
+    spec.progressDeadlineSeconds >= 0 &&
+    spec.progressDeadlineSeconds <= (spec.minReadySeconds ?? 0)
+  )
+    causes.push({
+      reason: 'FieldValueInvalid',
+      message: `Invalid value: ${spec.progressDeadlineSeconds}: must be greater than minReadySeconds`,
+      field: `${prefix}.progressDeadlineSeconds`,
+    });
 }
 
 function validatePodSpec(causes: Cause[], spec: Obj | undefined, prefix: string): void {
@@ -75,7 +96,11 @@ export function validateObject(def: ResourceDef, o: Obj, old?: Obj): void {
     case 'ReplicaSet':
       validateTemplate(causes, o.spec ?? {}, 'spec');
       if (old && JSON.stringify(old.spec?.selector) !== JSON.stringify(o.spec?.selector))
-        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(o.spec?.selector)}: field is immutable`, field: 'spec.selector' });
+        causes.push({
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${JSON.stringify(o.spec?.selector)}: field is immutable`,
+          field: 'spec.selector',
+        });
       break;
     case 'Pod':
       validatePodSpec(causes, o.spec, 'spec');
@@ -85,8 +110,15 @@ export function validateObject(def: ResourceDef, o: Obj, old?: Obj): void {
       break;
     case 'Service':
       if (!['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'].includes(o.spec?.type))
-        causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: "${o.spec?.type}"`, field: 'spec.type' });
-      if (o.spec?.type !== 'ExternalName' && (!Array.isArray(o.spec?.ports) || o.spec.ports.length === 0))
+        causes.push({
+          reason: 'FieldValueNotSupported',
+          message: `Unsupported value: "${o.spec?.type}"`,
+          field: 'spec.type',
+        });
+      if (
+        o.spec?.type !== 'ExternalName' &&
+        (!Array.isArray(o.spec?.ports) || o.spec.ports.length === 0)
+      )
         causes.push(required('spec.ports'));
       break;
     case 'ConfigMap':
@@ -103,11 +135,23 @@ export function validateObject(def: ResourceDef, o: Obj, old?: Obj): void {
     case 'HorizontalPodAutoscaler':
       if (!o.spec?.scaleTargetRef?.name) causes.push(required('spec.scaleTargetRef.name'));
       if (!(typeof o.spec?.maxReplicas === 'number' && o.spec.maxReplicas >= 1))
-        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(o.spec?.maxReplicas ?? 0)}: must be greater than or equal to 1`, field: 'spec.maxReplicas' });
+        causes.push({
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${JSON.stringify(o.spec?.maxReplicas ?? 0)}: must be greater than or equal to 1`,
+          field: 'spec.maxReplicas',
+        });
       else if (typeof o.spec?.minReplicas === 'number' && o.spec.minReplicas > o.spec.maxReplicas)
-        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${o.spec.maxReplicas}: must be greater than or equal to \`minReplicas\``, field: 'spec.maxReplicas' });
+        causes.push({
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${o.spec.maxReplicas}: must be greater than or equal to \`minReplicas\``,
+          field: 'spec.maxReplicas',
+        });
       if (typeof o.spec?.minReplicas === 'number' && o.spec.minReplicas < 1)
-        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${o.spec.minReplicas}: must be greater than or equal to 1`, field: 'spec.minReplicas' });
+        causes.push({
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${o.spec.minReplicas}: must be greater than or equal to 1`,
+          field: 'spec.minReplicas',
+        });
       break;
     default:
       break;
@@ -124,23 +168,35 @@ export function validateObject(def: ResourceDef, o: Obj, old?: Obj): void {
  */
 const INT32_FIELDS: Record<string, [path: string, goStruct: string][]> = {
   Deployment: [
-    ['spec.replicas', 'DeploymentSpec'], ['spec.minReadySeconds', 'DeploymentSpec'], ['spec.revisionHistoryLimit', 'DeploymentSpec'],
-    ['spec.progressDeadlineSeconds', 'DeploymentSpec'], ['spec.template.spec.containers[].ports[].containerPort', 'ContainerPort'],
+    ['spec.replicas', 'DeploymentSpec'],
+    ['spec.minReadySeconds', 'DeploymentSpec'],
+    ['spec.revisionHistoryLimit', 'DeploymentSpec'],
+    ['spec.progressDeadlineSeconds', 'DeploymentSpec'],
+    ['spec.template.spec.containers[].ports[].containerPort', 'ContainerPort'],
   ],
   ReplicaSet: [
-    ['spec.replicas', 'ReplicaSetSpec'], ['spec.minReadySeconds', 'ReplicaSetSpec'],
+    ['spec.replicas', 'ReplicaSetSpec'],
+    ['spec.minReadySeconds', 'ReplicaSetSpec'],
     ['spec.template.spec.containers[].ports[].containerPort', 'ContainerPort'],
   ],
   Pod: [['spec.containers[].ports[].containerPort', 'ContainerPort']],
   Job: [
-    ['spec.parallelism', 'JobSpec'], ['spec.completions', 'JobSpec'], ['spec.backoffLimit', 'JobSpec'],
-    ['spec.ttlSecondsAfterFinished', 'JobSpec'], ['spec.template.spec.containers[].ports[].containerPort', 'ContainerPort'],
+    ['spec.parallelism', 'JobSpec'],
+    ['spec.completions', 'JobSpec'],
+    ['spec.backoffLimit', 'JobSpec'],
+    ['spec.ttlSecondsAfterFinished', 'JobSpec'],
+    ['spec.template.spec.containers[].ports[].containerPort', 'ContainerPort'],
   ],
-  Service: [['spec.ports[].port', 'ServicePort'], ['spec.ports[].nodePort', 'ServicePort']],
+  Service: [
+    ['spec.ports[].port', 'ServicePort'],
+    ['spec.ports[].nodePort', 'ServicePort'],
+  ],
   HorizontalPodAutoscaler: [
-    ['spec.minReplicas', 'HorizontalPodAutoscalerSpec'], ['spec.maxReplicas', 'HorizontalPodAutoscalerSpec'],
+    ['spec.minReplicas', 'HorizontalPodAutoscalerSpec'],
+    ['spec.maxReplicas', 'HorizontalPodAutoscalerSpec'],
     ['spec.metrics[].resource.target.averageUtilization', 'MetricTarget'],
-    ['spec.behavior.scaleUp.stabilizationWindowSeconds', 'HPAScalingRules'], ['spec.behavior.scaleDown.stabilizationWindowSeconds', 'HPAScalingRules'],
+    ['spec.behavior.scaleUp.stabilizationWindowSeconds', 'HPAScalingRules'],
+    ['spec.behavior.scaleDown.stabilizationWindowSeconds', 'HPAScalingRules'],
   ],
   Scale: [['spec.replicas', 'ScaleSpec']],
 };
@@ -162,7 +218,16 @@ function* valuesAt(o: unknown, parts: string[]): Generator<unknown> {
   } else yield* valuesAt(v, rest);
 }
 
-const goTypeOf = (v: unknown): string => (typeof v === 'string' ? 'string' : typeof v === 'boolean' ? 'bool' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : `number ${String(v)}`);
+const goTypeOf = (v: unknown): string =>
+  typeof v === 'string'
+    ? 'string'
+    : typeof v === 'boolean'
+      ? 'bool'
+      : Array.isArray(v)
+        ? 'array'
+        : typeof v === 'object'
+          ? 'object'
+          : `number ${String(v)}`;
 
 /**
  * The Go decoder's complaint about the first int32 field of `o` that is not a whole number
@@ -172,7 +237,8 @@ export function int32FieldError(kind: string, o: Obj): string | null {
   for (const [path, goStruct] of INT32_FIELDS[kind] ?? []) {
     for (const v of valuesAt(o, path.split('.'))) {
       if (v === undefined || v === null) continue;
-      if (typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX) continue;
+      if (typeof v === 'number' && Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX)
+        continue;
       return `json: cannot unmarshal ${goTypeOf(v)} into Go struct field ${goStruct}.${path.replace(/\[\]/g, '')} of type int32`;
     }
   }
@@ -188,19 +254,24 @@ function base64FieldError(kind: string, o: Obj): string | null {
   const field = kind === 'Secret' ? 'data' : kind === 'ConfigMap' ? 'binaryData' : undefined;
   if (!field || !o[field] || typeof o[field] !== 'object') return null;
   for (const v of Object.values(o[field] as Record<string, unknown>)) {
-    if (typeof v !== 'string') return `json: cannot unmarshal ${typeof v} into Go struct field ${kind}.${field} of type []uint8`;
+    if (typeof v !== 'string')
+      return `json: cannot unmarshal ${typeof v} into Go struct field ${kind}.${field} of type []uint8`;
     // Go's decoder skips line breaks (kustomize and `base64` wrap long values).
     const bad = /[^A-Za-z0-9+/=\r\n]/.exec(v);
     if (bad) return `illegal base64 data at input byte ${bad.index}`;
     const flat = v.replace(/[\r\n]/g, '');
-    if (flat.length % 4 !== 0) return `illegal base64 data at input byte ${flat.length - (flat.length % 4)}`;
+    if (flat.length % 4 !== 0)
+      return `illegal base64 data at input byte ${flat.length - (flat.length % 4)}`;
   }
   return null;
 }
 
 export function checkInt32Body(kind: string, apiVersion: string, o: Obj): void {
   const err = int32FieldError(kind, o) ?? base64FieldError(kind, o);
-  if (err) throw badRequest(`${kind} in version "${apiVersion.split('/').pop()}" cannot be handled as a ${kind}: ${err}`);
+  if (err)
+    throw badRequest(
+      `${kind} in version "${apiVersion.split('/').pop()}" cannot be handled as a ${kind}: ${err}`,
+    );
 }
 
 /** A patch whose result does not decode: 422 Invalid on the field `patch` (apiserver handlers/patch.go). */
@@ -208,8 +279,14 @@ export function checkInt32Patched(kind: string, patched: Obj): void {
   const err = int32FieldError(kind, patched);
   if (!err) return;
   const value = JSON.stringify(patched);
-  const cause: Cause = { reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(value)}: ${err}`, field: 'patch' };
-  throw new StatusError(422, 'Invalid', ` "" is invalid: patch: ${cause.message}`, { causes: [cause] });
+  const cause: Cause = {
+    reason: 'FieldValueInvalid',
+    message: `Invalid value: ${JSON.stringify(value)}: ${err}`,
+    field: 'patch',
+  };
+  throw new StatusError(422, 'Invalid', ` "" is invalid: patch: ${cause.message}`, {
+    causes: [cause],
+  });
 }
 
 /**

@@ -75,9 +75,13 @@ export class WatchHub {
       res.write(`${JSON.stringify({ type, object })}\n`);
     };
     const matches = (o: Obj | undefined): boolean =>
-      !!o && (p.namespace === undefined || o.metadata?.namespace === p.namespace) && p.labels(o.metadata?.labels ?? {}) && p.fields(o);
+      !!o &&
+      (p.namespace === undefined || o.metadata?.namespace === p.namespace) &&
+      p.labels(o.metadata?.labels ?? {}) &&
+      p.fields(o);
     const render = (o: Obj): Obj => {
-      if (p.table) return toTable(p.def.kind, [o], String(o.metadata.resourceVersion), p.table, p.external);
+      if (p.table)
+        return toTable(p.def.kind, [o], String(o.metadata.resourceVersion), p.table, p.external);
       const out = p.external(o);
       return out;
     };
@@ -127,6 +131,7 @@ export class WatchHub {
       const t = setInterval(() => bookmark(), Math.max(10, this.bookmarkMs()));
       timers.push(t);
     }
-    if (p.timeoutSeconds !== undefined && p.timeoutSeconds > 0) timers.push(setTimeout(end, p.timeoutSeconds * 1000));
+    if (p.timeoutSeconds !== undefined && p.timeoutSeconds > 0)
+      timers.push(setTimeout(end, p.timeoutSeconds * 1000));
   }
 }

@@ -16,7 +16,9 @@ export interface TestBrowser {
 
 export async function launchChromium(): Promise<TestBrowser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`No Chromium at ${CHROMIUM}: apt-get install -y chromium (as .ci/run does), or set PHANTOM_CHROMIUM.`);
+    throw new Error(
+      `No Chromium at ${CHROMIUM}: apt-get install -y chromium (as .ci/run does), or set PHANTOM_CHROMIUM.`,
+    );
   }
   // A fresh profile per run: no cookies, storage or cache from an earlier run.
   const profile = mkdtempSync(join(tmpdir(), 'phantom-chromium-'));

@@ -29,10 +29,21 @@ export async function ensureWebBuild(): Promise<void> {
     newestMtime(join(repo, 'package-lock.json')),
   );
   if (existsSync(index) && statSync(index).mtimeMs > sources) return;
-  await promisify(execFile)(process.execPath, [join(repo, 'node_modules/vite/bin/vite.js'), 'build', '--config', join(web, 'vite.config.ts'), '--logLevel', 'warn'], {
-    cwd: repo,
-    // vitest sets NODE_ENV=test, which would bundle React's development build: test what ships.
-    env: { ...process.env, NODE_ENV: 'production' },
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  await promisify(execFile)(
+    process.execPath,
+    [
+      join(repo, 'node_modules/vite/bin/vite.js'),
+      'build',
+      '--config',
+      join(web, 'vite.config.ts'),
+      '--logLevel',
+      'warn',
+    ],
+    {
+      cwd: repo,
+      // vitest sets NODE_ENV=test, which would bundle React's development build: test what ships.
+      env: { ...process.env, NODE_ENV: 'production' },
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
 }

@@ -8,9 +8,20 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import {
-  AdminRoutesDocument, AdminSettingsDocument, AdminUsersDocument, CreateDependencyRuleDocument, CreateMaintenanceWindowDocument,
-  CreateUserDocument, CreateWhitelistEntryDocument, DeleteDependencyRuleDocument, DeleteMaintenanceWindowDocument, DeleteWhitelistEntryDocument,
-  SettingsEventsDocument, type AdminSettingsQuery, type MaintenanceWindowInput, type Weekday,
+  AdminRoutesDocument,
+  AdminSettingsDocument,
+  AdminUsersDocument,
+  CreateDependencyRuleDocument,
+  CreateMaintenanceWindowDocument,
+  CreateUserDocument,
+  CreateWhitelistEntryDocument,
+  DeleteDependencyRuleDocument,
+  DeleteMaintenanceWindowDocument,
+  DeleteWhitelistEntryDocument,
+  SettingsEventsDocument,
+  type AdminSettingsQuery,
+  type MaintenanceWindowInput,
+  type Weekday,
 } from '../gql/graphql';
 import { ErrorList } from '../ErrorList';
 import { Card, When } from '../ui/common';
@@ -19,7 +30,10 @@ type Settings = AdminSettingsQuery['settings'];
 type Env = AdminSettingsQuery['environments'][number];
 
 /** Every weekday in calendar order, checked against the schema. */
-const DAY_ORDER = { MON: 1, TUE: 2, WED: 3, THU: 4, FRI: 5, SAT: 6, SUN: 7 } satisfies Record<Weekday, number>;
+const DAY_ORDER = { MON: 1, TUE: 2, WED: 3, THU: 4, FRI: 5, SAT: 6, SUN: 7 } satisfies Record<
+  Weekday,
+  number
+>;
 const DAYS = Object.keys(DAY_ORDER) as Weekday[];
 
 /** `a, b ,c` → ['a', 'b', 'c']. */
@@ -34,7 +48,10 @@ const instant = (local: string): string => (local ? new Date(local).toISOString(
 
 export function AdminPage() {
   const [{ data, fetching, error }, refetch] = useQuery({ query: AdminSettingsDocument });
-  const [{ data: changes }] = useSubscription({ query: SettingsEventsDocument }, (n: number = 0) => n + 1);
+  const [{ data: changes }] = useSubscription(
+    { query: SettingsEventsDocument },
+    (n: number = 0) => n + 1,
+  );
   useEffect(() => {
     if (changes) refetch({ requestPolicy: 'network-only' });
   }, [changes, refetch]);
@@ -48,17 +65,31 @@ export function AdminPage() {
       {fetching && !data && <p className="muted">Loading…</p>}
       {data && !data.settings.viewerCanEdit && (
         <div className="callout callout-bad admins-only" role="note">
-          <strong>Admins only.</strong> This page is for platform admins, signed in with an admin session or an ADMIN-scoped token. The rules that
-          apply to releases are listed with each release's prechecks.
+          <strong>Admins only.</strong> This page is for platform admins, signed in with an admin
+          session or an ADMIN-scoped token. The rules that apply to releases are listed with each
+          release's prechecks.
         </div>
       )}
-      {data?.settings.viewerCanEdit && <AdminSections settings={data.settings} environments={data.environments} reload={reload} />}
+      {data?.settings.viewerCanEdit && (
+        <AdminSections settings={data.settings} environments={data.environments} reload={reload} />
+      )}
     </section>
   );
 }
 
-function AdminSections({ settings, environments, reload }: { settings: Settings; environments: Env[]; reload: () => void }) {
-  const ruleNames = [...settings.maintenanceWindows.map((w) => w.name), ...settings.dependencyRules.map((r) => r.name)];
+function AdminSections({
+  settings,
+  environments,
+  reload,
+}: {
+  settings: Settings;
+  environments: Env[];
+  reload: () => void;
+}) {
+  const ruleNames = [
+    ...settings.maintenanceWindows.map((w) => w.name),
+    ...settings.dependencyRules.map((r) => r.name),
+  ];
   return (
     <>
       <h2 className="section">Environments ({environments.length})</h2>
@@ -92,7 +123,8 @@ function AdminSections({ settings, environments, reload }: { settings: Settings;
           testId: 'window',
           body: (
             <>
-              <strong>{w.name}</strong> {w.activeUntil && <span className="status status-failed">active</span>}
+              <strong>{w.name}</strong>{' '}
+              {w.activeUntil && <span className="status status-failed">active</span>}
               <div className="small">
                 {w.envs.join(', ')} · {w.apps.length ? w.apps.join(', ') : 'every app'} ·{' '}
                 {w.weekly ? (
@@ -151,7 +183,8 @@ function AdminSections({ settings, environments, reload }: { settings: Settings;
           testId: 'whitelist-entry',
           body: (
             <>
-              <strong>{e.app}</strong> exempt from <strong>{e.rule}</strong> {e.expired && <span className="status">expired</span>}
+              <strong>{e.app}</strong> exempt from <strong>{e.rule}</strong>{' '}
+              {e.expired && <span className="status">expired</span>}
               <div className="small">
                 until <When at={e.expiresAt} />
               </div>
@@ -172,10 +205,23 @@ function AdminSections({ settings, environments, reload }: { settings: Settings;
   );
 }
 
-type DeleteDocument = typeof DeleteMaintenanceWindowDocument | typeof DeleteDependencyRuleDocument | typeof DeleteWhitelistEntryDocument;
+type DeleteDocument =
+  | typeof DeleteMaintenanceWindowDocument
+  | typeof DeleteDependencyRuleDocument
+  | typeof DeleteWhitelistEntryDocument;
 
 /** Rows with a delete button that asks once more before it deletes. */
-function ItemList({ items, empty, remove, onChanged }: { items: { id: string; name: string; testId: string; body: ReactNode }[]; empty: string; remove: DeleteDocument; onChanged: () => void }) {
+function ItemList({
+  items,
+  empty,
+  remove,
+  onChanged,
+}: {
+  items: { id: string; name: string; testId: string; body: ReactNode }[];
+  empty: string;
+  remove: DeleteDocument;
+  onChanged: () => void;
+}) {
   if (!items.length) return <p className="empty">{empty}</p>;
   return (
     <ul className="admin-list">
@@ -189,13 +235,28 @@ function ItemList({ items, empty, remove, onChanged }: { items: { id: string; na
   );
 }
 
-function DeleteButton({ id, name, remove, onDeleted }: { id: string; name: string; remove: DeleteDocument; onDeleted: () => void }) {
+function DeleteButton({
+  id,
+  name,
+  remove,
+  onDeleted,
+}: {
+  id: string;
+  name: string;
+  remove: DeleteDocument;
+  onDeleted: () => void;
+}) {
   const [asking, setAsking] = useState(false);
   const [{ fetching, error }, run] = useMutation(remove as typeof DeleteMaintenanceWindowDocument);
   if (!asking) {
     return (
       <div className="admin-actions">
-        <button type="button" className="secondary" aria-label={`Delete ${name}`} onClick={() => setAsking(true)}>
+        <button
+          type="button"
+          className="secondary"
+          aria-label={`Delete ${name}`}
+          onClick={() => setAsking(true)}
+        >
           Delete
         </button>
       </div>
@@ -242,12 +303,20 @@ function NewWindow({ environments, onCreated }: { environments: Env[]; onCreated
   const [days, setDays] = useState<Weekday[]>([]);
   const [startTime, setStartTime] = useState('');
   const [endTime, setEndTime] = useState('');
-  const [timezone, setTimezone] = useState(() => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+  const [timezone, setTimezone] = useState(
+    () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+  );
   const [{ fetching, error }, create] = useMutation(CreateMaintenanceWindowDocument);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const input: MaintenanceWindowInput = { name: name.trim(), reason: reason.trim(), envs, apps: list(apps) };
-    if (kind === 'once') Object.assign(input, { startsAt: instant(startsAt), endsAt: instant(endsAt) });
+    const input: MaintenanceWindowInput = {
+      name: name.trim(),
+      reason: reason.trim(),
+      envs,
+      apps: list(apps),
+    };
+    if (kind === 'once')
+      Object.assign(input, { startsAt: instant(startsAt), endsAt: instant(endsAt) });
     else Object.assign(input, { weekly: { days, startTime, endTime }, timezone: timezone.trim() });
     const res = await create({ input });
     if (res.data) {
@@ -257,16 +326,25 @@ function NewWindow({ environments, onCreated }: { environments: Env[]; onCreated
       onCreated();
     }
   };
-  const toggle = <T,>(xs: T[], x: T): T[] => (xs.includes(x) ? xs.filter((y) => y !== x) : [...xs, x]);
+  const toggle = <T,>(xs: T[], x: T): T[] =>
+    xs.includes(x) ? xs.filter((y) => y !== x) : [...xs, x];
   return (
     <form className="card admin-form" onSubmit={submit} aria-label="New maintenance window">
       <h2>New maintenance window</h2>
       <div className="form-grid">
         <Field label="Name">
-          <input value={name} onChange={(e) => setName(e.target.value)} placeholder="release-freeze" />
+          <input
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            placeholder="release-freeze"
+          />
         </Field>
         <Field label="Reason">
-          <input value={reason} onChange={(e) => setReason(e.target.value)} placeholder="Why releases stop" />
+          <input
+            value={reason}
+            onChange={(e) => setReason(e.target.value)}
+            placeholder="Why releases stop"
+          />
         </Field>
         <Field label="Apps (empty: every app)">
           <input value={apps} onChange={(e) => setApps(e.target.value)} />
@@ -280,19 +358,35 @@ function NewWindow({ environments, onCreated }: { environments: Env[]; onCreated
         {kind === 'once' ? (
           <>
             <Field label="Starts">
-              <input type="datetime-local" value={startsAt} onChange={(e) => setStartsAt(e.target.value)} />
+              <input
+                type="datetime-local"
+                value={startsAt}
+                onChange={(e) => setStartsAt(e.target.value)}
+              />
             </Field>
             <Field label="Ends">
-              <input type="datetime-local" value={endsAt} onChange={(e) => setEndsAt(e.target.value)} />
+              <input
+                type="datetime-local"
+                value={endsAt}
+                onChange={(e) => setEndsAt(e.target.value)}
+              />
             </Field>
           </>
         ) : (
           <>
             <Field label="From (HH:MM)">
-              <input value={startTime} onChange={(e) => setStartTime(e.target.value)} placeholder="18:00" />
+              <input
+                value={startTime}
+                onChange={(e) => setStartTime(e.target.value)}
+                placeholder="18:00"
+              />
             </Field>
             <Field label="To (HH:MM)">
-              <input value={endTime} onChange={(e) => setEndTime(e.target.value)} placeholder="23:00" />
+              <input
+                value={endTime}
+                onChange={(e) => setEndTime(e.target.value)}
+                placeholder="23:00"
+              />
             </Field>
             <Field label="Time zone">
               <input value={timezone} onChange={(e) => setTimezone(e.target.value)} />
@@ -304,7 +398,12 @@ function NewWindow({ environments, onCreated }: { environments: Env[]; onCreated
         <legend>Environments</legend>
         {environments.map((env) => (
           <label key={env.id}>
-            <input type="checkbox" checked={envs.includes(env.name)} onChange={() => setEnvs(toggle(envs, env.name))} /> {env.name}
+            <input
+              type="checkbox"
+              checked={envs.includes(env.name)}
+              onChange={() => setEnvs(toggle(envs, env.name))}
+            />{' '}
+            {env.name}
           </label>
         ))}
       </fieldset>
@@ -313,7 +412,12 @@ function NewWindow({ environments, onCreated }: { environments: Env[]; onCreated
           <legend>Days</legend>
           {DAYS.map((d) => (
             <label key={d}>
-              <input type="checkbox" checked={days.includes(d)} onChange={() => setDays(toggle(days, d))} /> {d}
+              <input
+                type="checkbox"
+                checked={days.includes(d)}
+                onChange={() => setDays(toggle(days, d))}
+              />{' '}
+              {d}
             </label>
           ))}
         </fieldset>
@@ -336,7 +440,13 @@ function NewRule({ onCreated }: { onCreated: () => void }) {
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const res = await create({
-      input: { artifact: artifact.trim(), name: name.trim() || null, minVersion: minVersion.trim() || null, bannedVersions: list(banned), message: message.trim() || null },
+      input: {
+        artifact: artifact.trim(),
+        name: name.trim() || null,
+        minVersion: minVersion.trim() || null,
+        bannedVersions: list(banned),
+        message: message.trim() || null,
+      },
     });
     if (res.data) {
       setArtifact('');
@@ -352,19 +462,31 @@ function NewRule({ onCreated }: { onCreated: () => void }) {
       <h2>New dependency rule</h2>
       <div className="form-grid">
         <Field label="Artifact">
-          <input value={artifact} onChange={(e) => setArtifact(e.target.value)} placeholder="log4j-core" />
+          <input
+            value={artifact}
+            onChange={(e) => setArtifact(e.target.value)}
+            placeholder="log4j-core"
+          />
         </Field>
         <Field label="Name (default: the artifact)">
           <input value={name} onChange={(e) => setName(e.target.value)} />
         </Field>
         <Field label="Minimum version">
-          <input value={minVersion} onChange={(e) => setMinVersion(e.target.value)} placeholder="2.17.1" />
+          <input
+            value={minVersion}
+            onChange={(e) => setMinVersion(e.target.value)}
+            placeholder="2.17.1"
+          />
         </Field>
         <Field label="Banned versions (comma-separated)">
           <input value={banned} onChange={(e) => setBanned(e.target.value)} />
         </Field>
         <Field label="Message">
-          <input value={message} onChange={(e) => setMessage(e.target.value)} placeholder="Upgrade to 2.17.1 or later" />
+          <input
+            value={message}
+            onChange={(e) => setMessage(e.target.value)}
+            placeholder="Upgrade to 2.17.1 or later"
+          />
         </Field>
       </div>
       <ErrorList error={error} />
@@ -375,7 +497,13 @@ function NewRule({ onCreated }: { onCreated: () => void }) {
   );
 }
 
-function NewWhitelistEntry({ ruleNames, onCreated }: { ruleNames: string[]; onCreated: () => void }) {
+function NewWhitelistEntry({
+  ruleNames,
+  onCreated,
+}: {
+  ruleNames: string[];
+  onCreated: () => void;
+}) {
   const [app, setApp] = useState('');
   const [rule, setRule] = useState('');
   const [expiresAt, setExpiresAt] = useState('');
@@ -384,7 +512,14 @@ function NewWhitelistEntry({ ruleNames, onCreated }: { ruleNames: string[]; onCr
   const chosen = rule || ruleNames[0] || '';
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const res = await create({ input: { app: app.trim(), rule: chosen, expiresAt: instant(expiresAt), reason: reason.trim() } });
+    const res = await create({
+      input: {
+        app: app.trim(),
+        rule: chosen,
+        expiresAt: instant(expiresAt),
+        reason: reason.trim(),
+      },
+    });
     if (res.data) {
       setApp('');
       setReason('');
@@ -395,7 +530,10 @@ function NewWhitelistEntry({ ruleNames, onCreated }: { ruleNames: string[]; onCr
     <form className="card admin-form" onSubmit={submit} aria-label="New whitelist entry">
       <h2>New whitelist entry</h2>
       {ruleNames.length === 0 ? (
-        <p className="muted">Create a maintenance window or a dependency rule first: an entry exempts an app from one of them.</p>
+        <p className="muted">
+          Create a maintenance window or a dependency rule first: an entry exempts an app from one
+          of them.
+        </p>
       ) : (
         <>
           <div className="form-grid">
@@ -412,7 +550,11 @@ function NewWhitelistEntry({ ruleNames, onCreated }: { ruleNames: string[]; onCr
               </select>
             </Field>
             <Field label="Until">
-              <input type="datetime-local" value={expiresAt} onChange={(e) => setExpiresAt(e.target.value)} />
+              <input
+                type="datetime-local"
+                value={expiresAt}
+                onChange={(e) => setExpiresAt(e.target.value)}
+              />
             </Field>
             <Field label="Reason">
               <input value={reason} onChange={(e) => setReason(e.target.value)} />
@@ -429,11 +571,17 @@ function NewWhitelistEntry({ ruleNames, onCreated }: { ruleNames: string[]; onCr
 }
 
 function Users() {
-  const [{ data, error }, refetch] = useQuery({ query: AdminUsersDocument, variables: { after: null } });
+  const [{ data, error }, refetch] = useQuery({
+    query: AdminUsersDocument,
+    variables: { after: null },
+  });
   const users = data?.users.edges.map((e) => e.node) ?? [];
   return (
     <>
-      <h2 className="section">Users ({users.length}{data?.users.pageInfo.hasNextPage ? '+' : ''})</h2>
+      <h2 className="section">
+        Users ({users.length}
+        {data?.users.pageInfo.hasNextPage ? '+' : ''})
+      </h2>
       <ErrorList error={error} />
       <div className="table-scroll">
         <table className="apps">
@@ -468,7 +616,14 @@ function NewUser({ onCreated }: { onCreated: () => void }) {
   const [{ fetching, error }, create] = useMutation(CreateUserDocument);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const res = await create({ input: { username: username.trim(), displayName: displayName.trim() || null, password: password || null, isAdmin } });
+    const res = await create({
+      input: {
+        username: username.trim(),
+        displayName: displayName.trim() || null,
+        password: password || null,
+        isAdmin,
+      },
+    });
     if (res.data) {
       setUsername('');
       setDisplayName('');
@@ -482,17 +637,27 @@ function NewUser({ onCreated }: { onCreated: () => void }) {
       <h2>New user</h2>
       <div className="form-grid">
         <Field label="Username">
-          <input value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" />
+          <input
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+            autoComplete="off"
+          />
         </Field>
         <Field label="Display name">
           <input value={displayName} onChange={(e) => setDisplayName(e.target.value)} />
         </Field>
         <Field label="Password (empty: API tokens only)">
-          <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
+          <input
+            type="password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            autoComplete="new-password"
+          />
         </Field>
       </div>
       <label className="checks-row">
-        <input type="checkbox" checked={isAdmin} onChange={(e) => setIsAdmin(e.target.checked)} /> Platform admin
+        <input type="checkbox" checked={isAdmin} onChange={(e) => setIsAdmin(e.target.checked)} />{' '}
+        Platform admin
       </label>
       <ErrorList error={error} />
       <button type="submit" disabled={fetching}>
@@ -530,7 +695,9 @@ function Routes() {
                   <td>
                     {r.app ?? 'every app'}
                     {r.env ? ` · ${r.env}` : ''}
-                    <div className="small muted">{r.eventTypes.length ? r.eventTypes.join(', ') : 'all events'}</div>
+                    <div className="small muted">
+                      {r.eventTypes.length ? r.eventTypes.join(', ') : 'all events'}
+                    </div>
                   </td>
                   {/* Masked by the API (scheme and host only): the path carries the robot's credential. */}
                   <td>
@@ -538,8 +705,16 @@ function Routes() {
                     {r.hasSecret && <div className="small muted">signed</div>}
                   </td>
                   <td>
-                    {!r.enabled ? 'disabled' : r.health.healthy ? 'healthy' : <span className="pod-reason">unhealthy</span>}
-                    {r.health.lastPermanentError && <div className="small muted">{r.health.lastPermanentError}</div>}
+                    {!r.enabled ? (
+                      'disabled'
+                    ) : r.health.healthy ? (
+                      'healthy'
+                    ) : (
+                      <span className="pod-reason">unhealthy</span>
+                    )}
+                    {r.health.lastPermanentError && (
+                      <div className="small muted">{r.health.lastPermanentError}</div>
+                    )}
                   </td>
                 </tr>
               ))}

@@ -47,19 +47,35 @@ function draftOf(app: App): Draft {
 function changes(app: App, d: Draft): UpdateAppInput {
   const before = draftOf(app);
   const input: UpdateAppInput = {};
-  for (const k of ['description', 'repository', 'buildCommand', 'startCommand', 'stopCommand'] as const) if (d[k] !== before[k]) input[k] = d[k];
+  for (const k of [
+    'description',
+    'repository',
+    'buildCommand',
+    'startCommand',
+    'stopCommand',
+  ] as const)
+    if (d[k] !== before[k]) input[k] = d[k];
   const container: NonNullable<UpdateAppInput['container']> = {};
   // Text that is no integer would make GraphQL refuse the whole variables object with a raw
   // coercion message; -1 reaches the API, which answers BAD_USER_INPUT naming the field.
   const int = (s: string) => (/^\s*-?\d+\s*$/.test(s) ? Number(s) : -1);
   if (d.replicas !== before.replicas) container.replicas = int(d.replicas);
   if (d.port !== before.port) container.port = int(d.port);
-  for (const k of ['cpu', 'memory', 'healthCheckPath'] as const) if (d[k] !== before[k]) container[k] = d[k];
+  for (const k of ['cpu', 'memory', 'healthCheckPath'] as const)
+    if (d[k] !== before[k]) container[k] = d[k];
   if (Object.keys(container).length) input.container = container;
   return input;
 }
 
-export function AppEdit({ app, onSaved, onReload }: { app: App; onSaved: () => void; onReload: () => void }) {
+export function AppEdit({
+  app,
+  onSaved,
+  onReload,
+}: {
+  app: App;
+  onSaved: () => void;
+  onReload: () => void;
+}) {
   const [open, setOpen] = useState(false);
   if (!open) {
     return (
@@ -83,7 +99,17 @@ export function AppEdit({ app, onSaved, onReload }: { app: App; onSaved: () => v
   );
 }
 
-function EditForm({ app, onClose, onSaved, onReload }: { app: App; onClose: () => void; onSaved: () => void; onReload: () => void }) {
+function EditForm({
+  app,
+  onClose,
+  onSaved,
+  onReload,
+}: {
+  app: App;
+  onClose: () => void;
+  onSaved: () => void;
+  onReload: () => void;
+}) {
   const [draft, setDraft] = useState(() => draftOf(app));
   // The version this form was opened with, whatever the page shows meanwhile.
   const [version] = useState(app.version);
@@ -91,13 +117,26 @@ function EditForm({ app, onClose, onSaved, onReload }: { app: App; onClose: () =
   const conflict = error?.graphQLErrors.some((e) => e.extensions?.code === 'CONFLICT') ?? false;
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const res = await update({ name: app.name, expectedVersion: version, input: changes(app, draft) });
+    const res = await update({
+      name: app.name,
+      expectedVersion: version,
+      input: changes(app, draft),
+    });
     if (res.data) onSaved();
   };
-  const field = (k: keyof Draft, label: string, props: { type?: string; placeholder?: string } = {}) => (
+  const field = (
+    k: keyof Draft,
+    label: string,
+    props: { type?: string; placeholder?: string } = {},
+  ) => (
     <label className="form-field">
       <span>{label}</span>
-      <input aria-label={label} value={draft[k]} onChange={(e) => setDraft({ ...draft, [k]: e.target.value })} {...props} />
+      <input
+        aria-label={label}
+        value={draft[k]}
+        onChange={(e) => setDraft({ ...draft, [k]: e.target.value })}
+        {...props}
+      />
     </label>
   );
   return (

@@ -6,7 +6,12 @@
  */
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { AppDocument, CreateReleaseDocument, EnvironmentsDocument, type AppQuery } from '../gql/graphql';
+import {
+  AppDocument,
+  CreateReleaseDocument,
+  EnvironmentsDocument,
+  type AppQuery,
+} from '../gql/graphql';
 import { Link, buildPath, navigate, releasePath } from '../router';
 import { StatusBadge, When } from '../ui/common';
 import { APP_BUILDS, TRIGGER_BUILD } from './build-docs';
@@ -18,7 +23,10 @@ import { AppEdit } from './AppEdit';
 type App = NonNullable<AppQuery['app']>;
 
 export function AppPage({ name }: { name: string }) {
-  const [{ data, fetching, error }, refetch] = useQuery({ query: AppDocument, variables: { name } });
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: AppDocument,
+    variables: { name },
+  });
   const reload = () => refetch({ requestPolicy: 'network-only' });
   const app = data?.app;
   return (
@@ -51,7 +59,12 @@ function AppDetails({ app, reload }: { app: App; reload: () => void }) {
         <Card title="Container">
           <Fields
             rows={[
-              ['Replicas', c.hpa ? `${c.hpa.minReplicas}–${c.hpa.maxReplicas} (autoscaled at ${c.hpa.targetCpuUtilization}% CPU)` : c.replicas],
+              [
+                'Replicas',
+                c.hpa
+                  ? `${c.hpa.minReplicas}–${c.hpa.maxReplicas} (autoscaled at ${c.hpa.targetCpuUtilization}% CPU)`
+                  : c.replicas,
+              ],
               ['CPU', c.cpu],
               ['Memory', c.memory],
               ['Port', c.port],
@@ -85,7 +98,9 @@ function AppDetails({ app, reload }: { app: App; reload: () => void }) {
                 <tr key={m.user.id}>
                   <td>
                     {m.user.username}
-                    {m.user.displayName && m.user.displayName !== m.user.username && <span className="muted"> · {m.user.displayName}</span>}
+                    {m.user.displayName && m.user.displayName !== m.user.username && (
+                      <span className="muted"> · {m.user.displayName}</span>
+                    )}
                   </td>
                   <td>
                     <span className="badge">{m.role}</span>
@@ -106,7 +121,8 @@ function AppDetails({ app, reload }: { app: App; reload: () => void }) {
       <h2 className="section">Recent releases</h2>
       <ReleaseList filter={{ app: app.name }} hideApp />
       <p className="muted small">
-        Created {new Date(app.createdAt).toLocaleString()} · updated {new Date(app.updatedAt).toLocaleString()}
+        Created {new Date(app.createdAt).toLocaleString()} · updated{' '}
+        {new Date(app.updatedAt).toLocaleString()}
       </p>
     </>
   );
@@ -158,7 +174,12 @@ function StartRelease({ app }: { app: string }) {
             </option>
           ))}
         </select>
-        <input aria-label="Image" placeholder="registry.local/app:1.0.0" value={image} onChange={(e) => setImage(e.target.value)} />
+        <input
+          aria-label="Image"
+          placeholder="registry.local/app:1.0.0"
+          value={image}
+          onChange={(e) => setImage(e.target.value)}
+        />
         <button type="submit" disabled={fetching || !chosen || !image.trim()}>
           Start release
         </button>
@@ -181,7 +202,12 @@ function TriggerBuild({ app }: { app: string }) {
     <form className="card start-release" onSubmit={submit} aria-label="Build">
       <h2>Build</h2>
       <div className="row">
-        <input aria-label="Ref" placeholder="branch, tag or commit (default branch if empty)" value={ref} onChange={(e) => setRef(e.target.value)} />
+        <input
+          aria-label="Ref"
+          placeholder="branch, tag or commit (default branch if empty)"
+          value={ref}
+          onChange={(e) => setRef(e.target.value)}
+        />
         <button type="submit" disabled={fetching}>
           Build
         </button>
@@ -193,7 +219,11 @@ function TriggerBuild({ app }: { app: string }) {
 
 /** The app's latest builds, newest first. */
 function BuildList({ app }: { app: string }) {
-  const [{ data, error }] = useQuery({ query: APP_BUILDS, variables: { name: app }, requestPolicy: 'cache-and-network' });
+  const [{ data, error }] = useQuery({
+    query: APP_BUILDS,
+    variables: { name: app },
+    requestPolicy: 'cache-and-network',
+  });
   const builds = data?.app?.builds.edges.map((e) => e.node) ?? [];
   return (
     <>
@@ -210,7 +240,15 @@ function BuildList({ app }: { app: string }) {
                   <StatusBadge status={b.status} />
                 </td>
                 <td>{b.ref ?? <span className="muted">default branch</span>}</td>
-                <td>{b.image ? <code>{b.image}</code> : b.commit ? <code>{b.commit.slice(0, 12)}</code> : ''}</td>
+                <td>
+                  {b.image ? (
+                    <code>{b.image}</code>
+                  ) : b.commit ? (
+                    <code>{b.commit.slice(0, 12)}</code>
+                  ) : (
+                    ''
+                  )}
+                </td>
                 <td className="muted small">
                   {b.triggeredBy} · <When at={b.createdAt} />
                 </td>

@@ -9,8 +9,13 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import {
-  AppWorkloadsDocument, EnvironmentsDocument, PodEventsDocument, RestartAppDocument, ScaleAppDocument,
-  type PodEventsSubscription, type WorkloadFieldsFragment,
+  AppWorkloadsDocument,
+  EnvironmentsDocument,
+  PodEventsDocument,
+  RestartAppDocument,
+  ScaleAppDocument,
+  type PodEventsSubscription,
+  type WorkloadFieldsFragment,
 } from '../gql/graphql';
 import { ErrorList } from '../ErrorList';
 import { Card, StatusBadge } from '../ui/common';
@@ -27,7 +32,11 @@ type PodChanges = Record<string, { cluster: string; pod: PodEvent['pod'] } | nul
 /** Pure (urql calls it again on completion, and twice under StrictMode). */
 function onPodEvent(prev: PodChanges | undefined, data: PodEventsSubscription): PodChanges {
   const e = data.podEvents;
-  return { ...prev, [`${e.cluster}/${e.pod.name}`]: e.type === 'DELETED' ? null : { cluster: e.cluster, pod: e.pod } };
+  return {
+    ...prev,
+    [`${e.cluster}/${e.pod.name}`]:
+      e.type === 'DELETED' ? null : { cluster: e.cluster, pod: e.pod },
+  };
 }
 
 export function AppWorkloads({ app, canOperate }: { app: string; canOperate: boolean }) {
@@ -40,7 +49,13 @@ export function AppWorkloads({ app, canOperate }: { app: string; canOperate: boo
         <h2 className="section">Workloads</h2>
         <div className="env-tabs" role="group" aria-label="Environment">
           {envs?.environments.map((e) => (
-            <button key={e.name} type="button" className={e.name === chosen ? '' : 'secondary'} aria-pressed={e.name === chosen} onClick={() => setEnv(e.name)}>
+            <button
+              key={e.name}
+              type="button"
+              className={e.name === chosen ? '' : 'secondary'}
+              aria-pressed={e.name === chosen}
+              onClick={() => setEnv(e.name)}
+            >
               {e.name}
             </button>
           ))}
@@ -54,8 +69,14 @@ export function AppWorkloads({ app, canOperate }: { app: string; canOperate: boo
 }
 
 function EnvWorkloads({ app, env, canOperate }: { app: string; env: string; canOperate: boolean }) {
-  const [{ data, error, fetching }, refetch] = useQuery({ query: AppWorkloadsDocument, variables: { app, env } });
-  const [{ data: changes }] = useSubscription({ query: PodEventsDocument, variables: { app, env } }, onPodEvent);
+  const [{ data, error, fetching }, refetch] = useQuery({
+    query: AppWorkloadsDocument,
+    variables: { app, env },
+  });
+  const [{ data: changes }] = useSubscription(
+    { query: PodEventsDocument, variables: { app, env } },
+    onPodEvent,
+  );
   // Replica counts live on the Deployment, not on a pod: read them again after pods change,
   // at most once a second however many pods change.
   const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -71,14 +92,18 @@ function EnvWorkloads({ app, env, canOperate }: { app: string; env: string; canO
   const workloads = data?.app?.workloads ?? [];
   // A pod that changed after the listing but before the subscription was in place sends no
   // event: while a workload has not settled, read it again every few seconds as a backstop.
-  const unsettled = workloads.some((w) => w.status === 'PROGRESSING' || w.readyReplicas !== w.replicas || w.pods.some((p) => !p.ready));
+  const unsettled = workloads.some(
+    (w) =>
+      w.status === 'PROGRESSING' || w.readyReplicas !== w.replicas || w.pods.some((p) => !p.ready),
+  );
   useEffect(() => {
     if (!unsettled) return;
     const timer = setInterval(() => refetch({ requestPolicy: 'network-only' }), SETTLE_POLL_MS);
     return () => clearInterval(timer);
   }, [unsettled, refetch]);
   const pods: Record<string, { cluster: string; pod: Pod | PodEvent['pod'] } | null> = {};
-  for (const w of workloads) for (const pod of w.pods) pods[`${w.cluster}/${pod.name}`] = { cluster: w.cluster, pod };
+  for (const w of workloads)
+    for (const pod of w.pods) pods[`${w.cluster}/${pod.name}`] = { cluster: w.cluster, pod };
   Object.assign(pods, changes);
   const podsOf = (cluster: string) =>
     Object.values(pods)
@@ -88,7 +113,14 @@ function EnvWorkloads({ app, env, canOperate }: { app: string; env: string; canO
   return (
     <>
       <ErrorList error={error} />
-      {canOperate && workloads.length > 0 && <WorkloadActions app={app} env={env} current={workloads[0]!.replicas} onChanged={() => refetch({ requestPolicy: 'network-only' })} />}
+      {canOperate && workloads.length > 0 && (
+        <WorkloadActions
+          app={app}
+          env={env}
+          current={workloads[0]!.replicas}
+          onChanged={() => refetch({ requestPolicy: 'network-only' })}
+        />
+      )}
       {fetching && !data && <p className="muted">Loading…</p>}
       {data && !workloads.length && <p className="empty">{env} deploys to no cluster.</p>}
       {workloads.map((w) => (
@@ -104,7 +136,8 @@ function WorkloadCard({ w, pods }: { w: Workload; pods: Pod[] }) {
       className="workload"
       title={
         <>
-          {w.cluster} <span className="muted">/ {w.namespace}</span> <StatusBadge status={w.status} />
+          {w.cluster} <span className="muted">/ {w.namespace}</span>{' '}
+          <StatusBadge status={w.status} />
         </>
       }
     >
@@ -135,7 +168,8 @@ function WorkloadCard({ w, pods }: { w: Workload; pods: Pod[] }) {
               {w.revision != null && <> · revision {w.revision}</>}
               {w.hpa && (
                 <>
-                  {' '}· autoscaled {w.hpa.minReplicas}–{w.hpa.maxReplicas}
+                  {' '}
+                  · autoscaled {w.hpa.minReplicas}–{w.hpa.maxReplicas}
                 </>
               )}
             </p>
@@ -156,7 +190,11 @@ function WorkloadCard({ w, pods }: { w: Workload; pods: Pod[] }) {
               </thead>
               <tbody>
                 {pods.map((p) => (
-                  <tr key={p.name} data-testid="pod-row" className={p.ready ? 'pod-ready' : p.reason ? 'pod-bad' : 'pod-wait'}>
+                  <tr
+                    key={p.name}
+                    data-testid="pod-row"
+                    className={p.ready ? 'pod-ready' : p.reason ? 'pod-bad' : 'pod-wait'}
+                  >
                     <td>
                       <code>{p.name}</code>
                     </td>
@@ -176,14 +214,27 @@ function WorkloadCard({ w, pods }: { w: Workload; pods: Pod[] }) {
 }
 
 /** Scale (every target of the environment) and rollout restart; the API answers per cluster. */
-function WorkloadActions({ app, env, current, onChanged }: { app: string; env: string; current: number; onChanged: () => void }) {
+function WorkloadActions({
+  app,
+  env,
+  current,
+  onChanged,
+}: {
+  app: string;
+  env: string;
+  current: number;
+  onChanged: () => void;
+}) {
   const [replicas, setReplicas] = useState(String(current));
   const [scaleState, scale] = useMutation(ScaleAppDocument);
   const [restartState, restart] = useMutation(RestartAppDocument);
   const [done, setDone] = useState('');
   const busy = scaleState.fetching || restartState.fetching;
   // A cluster that refused is data in the answer, not an error of the call: show it.
-  const failed = [...(scaleState.data?.scaleApp ?? []), ...(restartState.data?.restartApp ?? [])].filter((w) => w.error);
+  const failed = [
+    ...(scaleState.data?.scaleApp ?? []),
+    ...(restartState.data?.restartApp ?? []),
+  ].filter((w) => w.error);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setDone('');
@@ -203,11 +254,22 @@ function WorkloadActions({ app, env, current, onChanged }: { app: string; env: s
     }
   };
   return (
-    <form className="card workload-actions" onSubmit={submit} aria-label={`Scale or restart in ${env}`}>
+    <form
+      className="card workload-actions"
+      onSubmit={submit}
+      aria-label={`Scale or restart in ${env}`}
+    >
       <div className="row">
         <label>
           Replicas in {env}{' '}
-          <input type="number" min={0} max={500} aria-label={`Replicas in ${env}`} value={replicas} onChange={(e) => setReplicas(e.target.value)} />
+          <input
+            type="number"
+            min={0}
+            max={500}
+            aria-label={`Replicas in ${env}`}
+            value={replicas}
+            onChange={(e) => setReplicas(e.target.value)}
+          />
         </label>
         <button type="submit" disabled={busy || replicas.trim() === ''}>
           Scale

@@ -17,7 +17,13 @@ export function AppsPage() {
     <section>
       <div className="page-head">
         <h1>Apps</h1>
-        <input type="search" aria-label="Filter by name" placeholder="Filter by name" value={name} onChange={(e) => setName(e.target.value)} />
+        <input
+          type="search"
+          aria-label="Filter by name"
+          placeholder="Filter by name"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+        />
       </div>
       {/* A new filter starts again from the first page. */}
       <AppList key={filter?.name ?? ''} filter={filter} />
@@ -51,8 +57,16 @@ function AppList({ filter }: { filter?: { name: string } }) {
   );
 }
 
-function AppsChunk(props: { filter?: { name: string }; after: string | null; isLast: boolean; onLoadMore: (cursor: string) => void }) {
-  const [{ data, fetching, error }] = useQuery({ query: AppsDocument, variables: { first: PAGE_SIZE, after: props.after, filter: props.filter } });
+function AppsChunk(props: {
+  filter?: { name: string };
+  after: string | null;
+  isLast: boolean;
+  onLoadMore: (cursor: string) => void;
+}) {
+  const [{ data, fetching, error }] = useQuery({
+    query: AppsDocument,
+    variables: { first: PAGE_SIZE, after: props.after, filter: props.filter },
+  });
   const conn = data?.apps;
   return (
     <tbody>
@@ -73,8 +87,14 @@ function AppsChunk(props: { filter?: { name: string }; after: string | null; isL
           <td colSpan={4}>
             <ErrorList error={error} />
             {fetching && !conn && <span className="muted">Loading…</span>}
-            {conn && conn.totalCount === 0 && <span className="muted">No apps{props.filter ? ' match this filter' : ' yet'}.</span>}
-            {conn && conn.totalCount > 0 && <span className="muted">{conn.totalCount === 1 ? '1 app' : `${conn.totalCount} apps`}</span>}
+            {conn && conn.totalCount === 0 && (
+              <span className="muted">No apps{props.filter ? ' match this filter' : ' yet'}.</span>
+            )}
+            {conn && conn.totalCount > 0 && (
+              <span className="muted">
+                {conn.totalCount === 1 ? '1 app' : `${conn.totalCount} apps`}
+              </span>
+            )}
             {conn?.pageInfo.hasNextPage && conn.pageInfo.endCursor && (
               <button type="button" onClick={() => props.onLoadMore(conn.pageInfo.endCursor!)}>
                 Load more

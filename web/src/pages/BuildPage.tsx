@@ -9,7 +9,14 @@ import type { ResumableContext } from '../api';
 import { ErrorList } from '../ErrorList';
 import { Link } from '../router';
 import { Card, Fields, StatusBadge, When } from '../ui/common';
-import { BUILD, BUILD_LOG, BUILD_TERMINAL, CANCEL_BUILD, type Build, type LogChunk } from './build-docs';
+import {
+  BUILD,
+  BUILD_LOG,
+  BUILD_TERMINAL,
+  CANCEL_BUILD,
+  type Build,
+  type LogChunk,
+} from './build-docs';
 
 interface Log {
   lines: string[];
@@ -26,8 +33,14 @@ function onChunk(prev: Log | undefined, data: { buildLog: LogChunk }): Log {
 
 export function BuildPage({ id }: { id: string }) {
   const [{ data, fetching, error }, refetch] = useQuery({ query: BUILD, variables: { id } });
-  const context = useMemo<ResumableContext>(() => ({ resumeWith: (d: { buildLog: LogChunk }) => ({ offset: d.buildLog.nextOffset }) }), []);
-  const [{ data: log, error: logError, fetching: live }] = useSubscription({ query: BUILD_LOG, variables: { id, offset: 0 }, context, pause: !data?.build }, onChunk);
+  const context = useMemo<ResumableContext>(
+    () => ({ resumeWith: (d: { buildLog: LogChunk }) => ({ offset: d.buildLog.nextOffset }) }),
+    [],
+  );
+  const [{ data: log, error: logError, fetching: live }] = useSubscription(
+    { query: BUILD_LOG, variables: { id, offset: 0 }, context, pause: !data?.build },
+    onChunk,
+  );
   // The log completes when the build ended: read the build again (status, image, dependencies).
   const lines = log?.lines.length ?? 0;
   useEffect(() => {
@@ -40,20 +53,38 @@ export function BuildPage({ id }: { id: string }) {
         <Link href="/">Apps</Link>
         {b && (
           <>
-            {' '}/ <Link href={`/apps/${encodeURIComponent(b.app)}`}>{b.app}</Link> / build #{b.number}
+            {' '}
+            / <Link href={`/apps/${encodeURIComponent(b.app)}`}>{b.app}</Link> / build #{b.number}
           </>
         )}
       </p>
       <ErrorList error={error} />
       {fetching && !data && <p className="muted">Loading…</p>}
       {data && !b && <p className="empty">There is no build with this id.</p>}
-      {b && <BuildView build={b} lines={log?.lines ?? []} live={live} onChanged={() => refetch({ requestPolicy: 'network-only' })} />}
+      {b && (
+        <BuildView
+          build={b}
+          lines={log?.lines ?? []}
+          live={live}
+          onChanged={() => refetch({ requestPolicy: 'network-only' })}
+        />
+      )}
       <ErrorList error={logError} />
     </section>
   );
 }
 
-function BuildView({ build: b, lines, live, onChanged }: { build: Build; lines: string[]; live: boolean; onChanged: () => void }) {
+function BuildView({
+  build: b,
+  lines,
+  live,
+  onChanged,
+}: {
+  build: Build;
+  lines: string[];
+  live: boolean;
+  onChanged: () => void;
+}) {
   const [{ fetching, error }, cancel] = useMutation(CANCEL_BUILD);
   const end = useRef<HTMLLIElement>(null);
   // Braces: newer Chromium returns a Promise from scrollIntoView, which React would take for a cleanup.
@@ -67,16 +98,26 @@ function BuildView({ build: b, lines, live, onChanged }: { build: Build; lines: 
           {b.app} <span className="muted">build #{b.number}</span>
         </h1>
         <StatusBadge status={b.status} />
-        {b.cancelRequested && !BUILD_TERMINAL.has(b.status) && <span className="muted">cancel requested</span>}
+        {b.cancelRequested && !BUILD_TERMINAL.has(b.status) && (
+          <span className="muted">cancel requested</span>
+        )}
         {b.viewerCanCancel && (
-          <button type="button" className="secondary" disabled={fetching} onClick={async () => (await cancel({ id: b.id })).data && onChanged()}>
+          <button
+            type="button"
+            className="secondary"
+            disabled={fetching}
+            onClick={async () => (await cancel({ id: b.id })).data && onChanged()}
+          >
             Cancel build
           </button>
         )}
       </div>
       <ErrorList error={error} />
       {b.message && (
-        <p className={`callout ${b.status === 'SUCCEEDED' ? '' : 'callout-bad'}`} data-testid="build-message">
+        <p
+          className={`callout ${b.status === 'SUCCEEDED' ? '' : 'callout-bad'}`}
+          data-testid="build-message"
+        >
           {b.message}
         </p>
       )}
@@ -84,7 +125,12 @@ function BuildView({ build: b, lines, live, onChanged }: { build: Build; lines: 
         <Card title="Build">
           <Fields
             rows={[
-              ['App', <Link key="a" href={`/apps/${encodeURIComponent(b.app)}`}>{b.app}</Link>],
+              [
+                'App',
+                <Link key="a" href={`/apps/${encodeURIComponent(b.app)}`}>
+                  {b.app}
+                </Link>,
+              ],
               ['Ref', b.ref ?? 'default branch'],
               ['Commit', b.commit ? <code key="c">{b.commit.slice(0, 12)}</code> : '—'],
               ['Image', b.image ? <code key="i">{b.image}</code> : '—'],
@@ -108,7 +154,9 @@ function BuildView({ build: b, lines, live, onChanged }: { build: Build; lines: 
               </tbody>
             </table>
           ) : (
-            <p className="muted">{b.dependencies ? 'None found.' : 'Scanned when the build succeeds.'}</p>
+            <p className="muted">
+              {b.dependencies ? 'None found.' : 'Scanned when the build succeeds.'}
+            </p>
           )}
         </Card>
       </div>

@@ -5,7 +5,14 @@
  */
 import { useMemo, useState } from 'react';
 import { useQuery, useSubscription } from 'urql';
-import { EventHistoryDocument, LiveEventsDocument, type EventFieldsFragment, type LiveEventsSubscription, type LiveEventsSubscriptionVariables, type PlatformEventType } from '../gql/graphql';
+import {
+  EventHistoryDocument,
+  LiveEventsDocument,
+  type EventFieldsFragment,
+  type LiveEventsSubscription,
+  type LiveEventsSubscriptionVariables,
+  type PlatformEventType,
+} from '../gql/graphql';
 import type { ResumableContext } from '../api';
 import { ErrorList } from '../ErrorList';
 import { Link, releasePath } from '../router';
@@ -13,9 +20,32 @@ import { When } from '../ui/common';
 
 /** Every event type, checked against the schema: a type added to the API fails `npm run check` until it is listed. */
 const TYPE_SET = {
-  APP_CREATED: true, APP_DELETED: true, APP_UPDATED: true, BUILD_FAILED: true, BUILD_STARTED: true, BUILD_SUCCEEDED: true, MEMBER_CHANGED: true, POD_DELETED: true, RELEASE_CANCELED: true, RELEASE_CREATED: true, RELEASE_FAILED: true,
-  RELEASE_ROLLED_BACK: true, RELEASE_STARTED: true, RELEASE_SUCCEEDED: true, SETTINGS_CHANGED: true, TICKET_APPROVED: true, TICKET_CANCELED: true, TICKET_CREATED: true,
-  TICKET_EXPIRED: true, TICKET_REJECTED: true, TOKEN_CREATED: true, TOKEN_REVOKED: true, WORKLOAD_DEPLOYED: true, WORKLOAD_REMOVED: true, WORKLOAD_RESTARTED: true, WORKLOAD_SCALED: true,
+  APP_CREATED: true,
+  APP_DELETED: true,
+  APP_UPDATED: true,
+  BUILD_FAILED: true,
+  BUILD_STARTED: true,
+  BUILD_SUCCEEDED: true,
+  MEMBER_CHANGED: true,
+  POD_DELETED: true,
+  RELEASE_CANCELED: true,
+  RELEASE_CREATED: true,
+  RELEASE_FAILED: true,
+  RELEASE_ROLLED_BACK: true,
+  RELEASE_STARTED: true,
+  RELEASE_SUCCEEDED: true,
+  SETTINGS_CHANGED: true,
+  TICKET_APPROVED: true,
+  TICKET_CANCELED: true,
+  TICKET_CREATED: true,
+  TICKET_EXPIRED: true,
+  TICKET_REJECTED: true,
+  TOKEN_CREATED: true,
+  TOKEN_REVOKED: true,
+  WORKLOAD_DEPLOYED: true,
+  WORKLOAD_REMOVED: true,
+  WORKLOAD_RESTARTED: true,
+  WORKLOAD_SCALED: true,
 } satisfies Record<PlatformEventType, true>;
 const TYPES = Object.keys(TYPE_SET) as PlatformEventType[];
 
@@ -45,7 +75,13 @@ export function EventsPage() {
               </option>
             ))}
           </select>
-          <input type="search" aria-label="App" placeholder="app" value={app} onChange={(e) => setApp(e.target.value)} />
+          <input
+            type="search"
+            aria-label="App"
+            placeholder="app"
+            value={app}
+            onChange={(e) => setApp(e.target.value)}
+          />
         </div>
       </div>
       <EventStream key={JSON.stringify(filter)} filter={filter} />
@@ -56,21 +92,39 @@ export function EventsPage() {
 const LIVE_MAX = 200;
 
 function EventStream({ filter }: { filter: Filter }) {
-  const [history] = useQuery({ query: EventHistoryDocument, variables: { filter }, requestPolicy: 'network-only' });
+  const [history] = useQuery({
+    query: EventHistoryDocument,
+    variables: { filter },
+    requestPolicy: 'network-only',
+  });
   const past = history.data?.platformEvents.edges.map((e) => e.node) ?? [];
-  const context = useMemo<ResumableContext>(() => ({ resumeWith: (d: { platformEvents: PlatformEvent }) => ({ after: d.platformEvents.id }) }), []);
+  const context = useMemo<ResumableContext>(
+    () => ({
+      resumeWith: (d: { platformEvents: PlatformEvent }) => ({ after: d.platformEvents.id }),
+    }),
+    [],
+  );
   // Live from the newest event of the history page: no gap and no duplicate between them.
   // (None yet: only new ones.)
   const after = past[0]?.id ?? null;
-  const [live] = useSubscription<LiveEventsSubscription, PlatformEvent[], LiveEventsSubscriptionVariables>(
+  const [live] = useSubscription<
+    LiveEventsSubscription,
+    PlatformEvent[],
+    LiveEventsSubscriptionVariables
+  >(
     { query: LiveEventsDocument, variables: { filter, after }, context, pause: !history.data },
-    (prev: PlatformEvent[] = [], d) => (prev.some((e) => e.id === d.platformEvents.id) ? prev : [d.platformEvents, ...prev].slice(0, LIVE_MAX)),
+    (prev: PlatformEvent[] = [], d) =>
+      prev.some((e) => e.id === d.platformEvents.id)
+        ? prev
+        : [d.platformEvents, ...prev].slice(0, LIVE_MAX),
   );
   const events = [...(live.data ?? []), ...past];
   return (
     <>
       <ErrorList error={history.error ?? live.error} />
-      {history.data && !events.length && <p className="empty">No events yet; new ones appear here as they happen.</p>}
+      {history.data && !events.length && (
+        <p className="empty">No events yet; new ones appear here as they happen.</p>
+      )}
       <ol className="events">
         {events.map((e) => (
           <li key={e.id} data-testid="event">
@@ -84,7 +138,8 @@ function EventStream({ filter }: { filter: Filter }) {
               {e.actor && <span className="muted"> · by {e.actor}</span>}
               {typeof e.payload.releaseId === 'string' && (
                 <>
-                  {' '}· <Link href={releasePath(e.payload.releaseId)}>release</Link>
+                  {' '}
+                  · <Link href={releasePath(e.payload.releaseId)}>release</Link>
                 </>
               )}
             </span>

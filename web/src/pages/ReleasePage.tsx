@@ -11,8 +11,23 @@ import { ErrorList } from '../ErrorList';
 import { Link, navigate, releasePath } from '../router';
 import { Card, Fields, StatusBadge, When } from '../ui/common';
 import {
-  APPROVE, CANCEL, POD_EVENTS, PROMOTE, REJECT, RELEASE, RELEASE_PROGRESS, ROLLBACK, TERMINAL, WORKLOAD_PODS,
-  type ClusterProgress, type Pod, type PodEvent, type ProgressEntry, type Release, type ReleaseState, type TicketSummary,
+  APPROVE,
+  CANCEL,
+  POD_EVENTS,
+  PROMOTE,
+  REJECT,
+  RELEASE,
+  RELEASE_PROGRESS,
+  ROLLBACK,
+  TERMINAL,
+  WORKLOAD_PODS,
+  type ClusterProgress,
+  type Pod,
+  type PodEvent,
+  type ProgressEntry,
+  type Release,
+  type ReleaseState,
+  type TicketSummary,
 } from './release-docs';
 
 interface Feed {
@@ -36,8 +51,18 @@ function onProgress(prev: Feed | undefined, data: { releaseProgress: ProgressEnt
 export function ReleasePage({ id }: { id: string }) {
   const [{ data, fetching, error }, refetch] = useQuery({ query: RELEASE, variables: { id } });
   // After a reconnect graphql-ws subscribes again with `after` = the last sequence seen.
-  const context = useMemo<ResumableContext>(() => ({ resumeWith: (d: { releaseProgress: ProgressEntry }) => ({ after: d.releaseProgress.sequence }) }), []);
-  const [{ data: feed, error: feedError }] = useSubscription({ query: RELEASE_PROGRESS, variables: { id, after: null }, context, pause: !data?.release }, onProgress);
+  const context = useMemo<ResumableContext>(
+    () => ({
+      resumeWith: (d: { releaseProgress: ProgressEntry }) => ({
+        after: d.releaseProgress.sequence,
+      }),
+    }),
+    [],
+  );
+  const [{ data: feed, error: feedError }] = useSubscription(
+    { query: RELEASE_PROGRESS, variables: { id, after: null }, context, pause: !data?.release },
+    onProgress,
+  );
 
   // A status change can change the buttons and the ticket: ask the API again (never guessed here).
   const liveStatus = feed?.state?.status;
@@ -46,26 +71,46 @@ export function ReleasePage({ id }: { id: string }) {
   }, [liveStatus, refetch]);
 
   const base = data?.release;
-  const release: Release | null | undefined = base && feed?.state ? { ...base, ...feed.state } : base;
+  const release: Release | null | undefined =
+    base && feed?.state ? { ...base, ...feed.state } : base;
   return (
     <section>
       <p className="crumbs">
         <Link href="/releases">Releases</Link>
         {release && (
           <>
-            {' '}/ <Link href={`/apps/${encodeURIComponent(release.app)}`}>{release.app}</Link> / {release.env}
+            {' '}
+            / <Link href={`/apps/${encodeURIComponent(release.app)}`}>{release.app}</Link> /{' '}
+            {release.env}
           </>
         )}
       </p>
       <ErrorList error={error} />
       {fetching && !data && <p className="muted">Loading…</p>}
       {data && !release && <p className="empty">There is no release with this id.</p>}
-      {release && <ReleaseView release={release} entries={feed?.entries ?? []} feedError={feedError} onChanged={() => refetch({ requestPolicy: 'network-only' })} />}
+      {release && (
+        <ReleaseView
+          release={release}
+          entries={feed?.entries ?? []}
+          feedError={feedError}
+          onChanged={() => refetch({ requestPolicy: 'network-only' })}
+        />
+      )}
     </section>
   );
 }
 
-function ReleaseView({ release: r, entries, feedError, onChanged }: { release: Release; entries: ProgressEntry[]; feedError?: CombinedError; onChanged: () => void }) {
+function ReleaseView({
+  release: r,
+  entries,
+  feedError,
+  onChanged,
+}: {
+  release: Release;
+  entries: ProgressEntry[];
+  feedError?: CombinedError;
+  onChanged: () => void;
+}) {
   return (
     <>
       <div className="page-head wrap">
@@ -73,11 +118,16 @@ function ReleaseView({ release: r, entries, feedError, onChanged }: { release: R
           {r.app} <span className="muted">→</span> {r.env}
         </h1>
         <StatusBadge status={r.status} />
-        {r.cancelRequested && !TERMINAL.has(r.status) && <span className="muted">cancel requested</span>}
+        {r.cancelRequested && !TERMINAL.has(r.status) && (
+          <span className="muted">cancel requested</span>
+        )}
         <ReleaseActions release={r} onChanged={onChanged} />
       </div>
       {r.message && (
-        <p className={`callout ${r.status === 'SUCCEEDED' ? '' : 'callout-bad'}`} data-testid="release-message">
+        <p
+          className={`callout ${r.status === 'SUCCEEDED' ? '' : 'callout-bad'}`}
+          data-testid="release-message"
+        >
           {r.message}
         </p>
       )}
@@ -86,14 +136,28 @@ function ReleaseView({ release: r, entries, feedError, onChanged }: { release: R
         <Card title="Release">
           <Fields
             rows={[
-              ['App', <Link key="a" href={`/apps/${encodeURIComponent(r.app)}`}>{r.app}</Link>],
+              [
+                'App',
+                <Link key="a" href={`/apps/${encodeURIComponent(r.app)}`}>
+                  {r.app}
+                </Link>,
+              ],
               ['Environment', r.env],
               ['Image', <code key="i">{r.image}</code>],
               ['Strategy', r.strategy],
               ['Started by', r.createdBy],
               ['Created', <When key="c" at={r.createdAt} />],
               ['Finished', <When key="f" at={r.finishedAt} />],
-              ...(r.rollbackOf ? ([['Rolls back', <Link key="rb" href={releasePath(r.rollbackOf.id)}>{r.rollbackOf.image}</Link>]] as [string, ReactNode][]) : []),
+              ...(r.rollbackOf
+                ? ([
+                    [
+                      'Rolls back',
+                      <Link key="rb" href={releasePath(r.rollbackOf.id)}>
+                        {r.rollbackOf.image}
+                      </Link>,
+                    ],
+                  ] as [string, ReactNode][])
+                : []),
               ...(r.description ? ([['Description', r.description]] as [string, string][]) : []),
             ]}
           />
@@ -102,14 +166,19 @@ function ReleaseView({ release: r, entries, feedError, onChanged }: { release: R
           <Steps steps={r.steps} />
         </Card>
         <Card title="Clusters">
-          {r.clusters.length ? r.clusters.map((c) => <ClusterBars key={`${c.cluster}/${c.namespace}`} c={c} />) : <p className="muted">No pods counted yet.</p>}
+          {r.clusters.length ? (
+            r.clusters.map((c) => <ClusterBars key={`${c.cluster}/${c.namespace}`} c={c} />)
+          ) : (
+            <p className="muted">No pods counted yet.</p>
+          )}
         </Card>
         <Card title="Prechecks">
           {r.prechecks.length ? (
             <ul className="checks">
               {r.prechecks.map((p) => (
                 <li key={p.rule} className={p.passed ? 'ok' : 'bad'}>
-                  <span aria-hidden="true">{p.passed ? '✓' : '✗'}</span> <strong>{p.rule}</strong> <span className="muted">{p.message}</span>
+                  <span aria-hidden="true">{p.passed ? '✓' : '✗'}</span> <strong>{p.rule}</strong>{' '}
+                  <span className="muted">{p.message}</span>
                 </li>
               ))}
             </ul>
@@ -149,16 +218,33 @@ function ReleaseActions({ release: r, onChanged }: { release: Release; onChanged
   const [promoteState, promote] = useMutation(PROMOTE);
   const [rollbackState, rollback] = useMutation(ROLLBACK);
   const busy = cancelState.fetching || promoteState.fetching || rollbackState.fetching;
-  if (!r.viewerCanCancel && !r.viewerCanPromote && !r.viewerCanRollback && !cancelState.error && !promoteState.error && !rollbackState.error) return null;
+  if (
+    !r.viewerCanCancel &&
+    !r.viewerCanPromote &&
+    !r.viewerCanRollback &&
+    !cancelState.error &&
+    !promoteState.error &&
+    !rollbackState.error
+  )
+    return null;
   return (
     <div className="actions">
       {r.viewerCanPromote && (
-        <button type="button" disabled={busy} onClick={async () => (await promote({ id: r.id })).data && onChanged()}>
+        <button
+          type="button"
+          disabled={busy}
+          onClick={async () => (await promote({ id: r.id })).data && onChanged()}
+        >
           Promote
         </button>
       )}
       {r.viewerCanCancel && (
-        <button type="button" className="secondary" disabled={busy} onClick={async () => (await cancel({ id: r.id })).data && onChanged()}>
+        <button
+          type="button"
+          className="secondary"
+          disabled={busy}
+          onClick={async () => (await cancel({ id: r.id })).data && onChanged()}
+        >
           Cancel release
         </button>
       )}
@@ -181,12 +267,20 @@ function ReleaseActions({ release: r, onChanged }: { release: Release; onChanged
 }
 
 /** A ticket's state, and approve/reject with a comment when the API says the viewer may decide. */
-export function TicketBox({ ticket: t, onChanged }: { ticket: TicketSummary; onChanged: () => void }) {
+export function TicketBox({
+  ticket: t,
+  onChanged,
+}: {
+  ticket: TicketSummary;
+  onChanged: () => void;
+}) {
   const [comment, setComment] = useState('');
   const [approveState, approve] = useMutation(APPROVE);
   const [rejectState, reject] = useMutation(REJECT);
   const busy = approveState.fetching || rejectState.fetching;
-  const decide = async (how: (v: { id: string; comment: string | null }) => Promise<{ data?: unknown }>) => {
+  const decide = async (
+    how: (v: { id: string; comment: string | null }) => Promise<{ data?: unknown }>,
+  ) => {
     const res = await how({ id: t.id, comment: comment.trim() || null });
     if (res.data) onChanged();
   };
@@ -196,7 +290,8 @@ export function TicketBox({ ticket: t, onChanged }: { ticket: TicketSummary; onC
         <StatusBadge status={t.status} /> asked by <strong>{t.requester}</strong>
         {t.decidedBy && (
           <>
-            {' '}· decided by <strong>{t.decidedBy}</strong>
+            {' '}
+            · decided by <strong>{t.decidedBy}</strong>
           </>
         )}
       </p>
@@ -209,11 +304,22 @@ export function TicketBox({ ticket: t, onChanged }: { ticket: TicketSummary; onC
       )}
       {t.viewerCanDecide && (
         <div className="decide">
-          <input aria-label="Comment" placeholder="Comment (optional)" value={comment} onChange={(e) => setComment(e.target.value)} maxLength={2000} />
+          <input
+            aria-label="Comment"
+            placeholder="Comment (optional)"
+            value={comment}
+            onChange={(e) => setComment(e.target.value)}
+            maxLength={2000}
+          />
           <button type="button" disabled={busy} onClick={() => decide(approve)}>
             Approve
           </button>
-          <button type="button" className="secondary" disabled={busy} onClick={() => decide(reject)}>
+          <button
+            type="button"
+            className="secondary"
+            disabled={busy}
+            onClick={() => decide(reject)}
+          >
             Reject
           </button>
         </div>
@@ -231,7 +337,13 @@ function Steps({ steps }: { steps: Release['steps'] }) {
           <span className="step-dot" aria-hidden="true" />
           <div>
             <strong>{s.name}</strong>
-            {s.cluster && <span className="muted"> · {s.cluster}/{s.namespace}</span>} <span className="step-status">{s.status}</span>
+            {s.cluster && (
+              <span className="muted">
+                {' '}
+                · {s.cluster}/{s.namespace}
+              </span>
+            )}{' '}
+            <span className="step-status">{s.status}</span>
             {s.message && <div className="small muted">{s.message}</div>}
           </div>
         </li>
@@ -267,19 +379,27 @@ type PodMap = Record<string, { cluster: string; pod: Pod } | null>;
 
 function onPodEvent(prev: PodMap | undefined, data: { podEvents: PodEvent }): PodMap {
   const e = data.podEvents;
-  return { ...prev, [`${e.cluster}/${e.pod.name}`]: e.type === 'DELETED' ? null : { cluster: e.cluster, pod: e.pod } };
+  return {
+    ...prev,
+    [`${e.cluster}/${e.pod.name}`]:
+      e.type === 'DELETED' ? null : { cluster: e.cluster, pod: e.pod },
+  };
 }
 
 /** The app's pods in the release's environment: listed once, then kept live by `podEvents`. */
 function PodGrid({ app, env, status }: { app: string; env: string; status: string }) {
   const [{ data, error }, refetch] = useQuery({ query: WORKLOAD_PODS, variables: { app, env } });
-  const [{ data: changes }] = useSubscription({ query: POD_EVENTS, variables: { app, env } }, onPodEvent);
+  const [{ data: changes }] = useSubscription(
+    { query: POD_EVENTS, variables: { app, env } },
+    onPodEvent,
+  );
   // Each status change re-lists, so pods that changed before the subscription started are not missed.
   useEffect(() => {
     refetch({ requestPolicy: 'network-only' });
   }, [status, refetch]);
   const pods: PodMap = {};
-  for (const w of data?.app?.workloads ?? []) for (const pod of w.pods) pods[`${w.cluster}/${pod.name}`] = { cluster: w.cluster, pod };
+  for (const w of data?.app?.workloads ?? [])
+    for (const pod of w.pods) pods[`${w.cluster}/${pod.name}`] = { cluster: w.cluster, pod };
   Object.assign(pods, changes);
   const list = Object.values(pods)
     .filter((p): p is { cluster: string; pod: Pod } => p != null)
@@ -296,7 +416,11 @@ function PodGrid({ app, env, status }: { app: string; env: string; status: strin
       {list.length ? (
         <div className="pod-grid">
           {list.map(({ cluster, pod }) => (
-            <div key={`${cluster}/${pod.name}`} className={`pod ${pod.ready ? 'pod-ready' : pod.reason ? 'pod-bad' : 'pod-wait'}`} data-testid="pod">
+            <div
+              key={`${cluster}/${pod.name}`}
+              className={`pod ${pod.ready ? 'pod-ready' : pod.reason ? 'pod-bad' : 'pod-wait'}`}
+              data-testid="pod"
+            >
               <div className="pod-name" title={pod.name}>
                 {pod.name}
               </div>

@@ -4,15 +4,31 @@
  */
 import { useEffect, useState } from 'react';
 import { useQuery, useSubscription } from 'urql';
-import { ReleaseEventsDocument, ReleasesDocument, type PlatformEventType, type ReleaseStatus } from '../gql/graphql';
+import {
+  ReleaseEventsDocument,
+  ReleasesDocument,
+  type PlatformEventType,
+  type ReleaseStatus,
+} from '../gql/graphql';
 import { ErrorList } from '../ErrorList';
 import { Link, releasePath } from '../router';
 import { StatusBadge, When } from '../ui/common';
 
 /** Every status in lifecycle order, checked against the schema (a new status fails `npm run check` until listed). */
 const STATUS_ORDER = {
-  PENDING: 1, BUILDING: 2, PRECHECKING: 3, AWAITING_APPROVAL: 4, DEPLOYING: 5, VERIFYING: 6, PAUSED: 7, SUCCEEDED: 8, ROLLING_BACK: 9, ROLLED_BACK: 10,
-  FAILED: 11, CANCELED: 12, REJECTED: 13,
+  PENDING: 1,
+  BUILDING: 2,
+  PRECHECKING: 3,
+  AWAITING_APPROVAL: 4,
+  DEPLOYING: 5,
+  VERIFYING: 6,
+  PAUSED: 7,
+  SUCCEEDED: 8,
+  ROLLING_BACK: 9,
+  ROLLED_BACK: 10,
+  FAILED: 11,
+  CANCELED: 12,
+  REJECTED: 13,
 } satisfies Record<ReleaseStatus, number>;
 const STATUSES = Object.keys(STATUS_ORDER) as ReleaseStatus[];
 
@@ -23,7 +39,17 @@ interface Filter {
 }
 
 /** The events after which a release list may read differently. */
-const TYPES: PlatformEventType[] = ['RELEASE_CREATED', 'RELEASE_STARTED', 'RELEASE_SUCCEEDED', 'RELEASE_FAILED', 'RELEASE_ROLLED_BACK', 'RELEASE_CANCELED', 'TICKET_CREATED', 'TICKET_APPROVED', 'TICKET_REJECTED'];
+const TYPES: PlatformEventType[] = [
+  'RELEASE_CREATED',
+  'RELEASE_STARTED',
+  'RELEASE_SUCCEEDED',
+  'RELEASE_FAILED',
+  'RELEASE_ROLLED_BACK',
+  'RELEASE_CANCELED',
+  'TICKET_CREATED',
+  'TICKET_APPROVED',
+  'TICKET_REJECTED',
+];
 
 export function ReleasesPage() {
   const [app, setApp] = useState('');
@@ -38,8 +64,20 @@ export function ReleasesPage() {
       <div className="page-head wrap">
         <h1>Releases</h1>
         <div className="filters">
-          <input type="search" aria-label="App" placeholder="app" value={app} onChange={(e) => setApp(e.target.value)} />
-          <input type="search" aria-label="Environment" placeholder="environment" value={env} onChange={(e) => setEnv(e.target.value)} />
+          <input
+            type="search"
+            aria-label="App"
+            placeholder="app"
+            value={app}
+            onChange={(e) => setApp(e.target.value)}
+          />
+          <input
+            type="search"
+            aria-label="Environment"
+            placeholder="environment"
+            value={env}
+            onChange={(e) => setEnv(e.target.value)}
+          />
           <select aria-label="Status" value={status} onChange={(e) => setStatus(e.target.value)}>
             <option value="">any status</option>
             {STATUSES.map((s) => (
@@ -60,7 +98,16 @@ export function ReleaseList({ filter, hideApp }: { filter: Filter; hideApp?: boo
   const variables = { filter: Object.keys(filter).length ? filter : null };
   const [{ data, fetching, error }, refetch] = useQuery({ query: ReleasesDocument, variables });
   const [{ data: changes }] = useSubscription(
-    { query: ReleaseEventsDocument, variables: { filter: { types: TYPES, ...(filter.app ? { app: filter.app } : {}), ...(filter.env ? { env: filter.env } : {}) } } },
+    {
+      query: ReleaseEventsDocument,
+      variables: {
+        filter: {
+          types: TYPES,
+          ...(filter.app ? { app: filter.app } : {}),
+          ...(filter.env ? { env: filter.env } : {}),
+        },
+      },
+    },
     (n: number = 0) => n + 1,
   );
   useEffect(() => {

@@ -14,9 +14,18 @@ import { TicketBox } from './ReleasePage';
 type TicketRow = TicketsQuery['tickets']['edges'][number]['node'];
 
 export function TicketsPage() {
-  const [open, refetchOpen] = useQuery({ query: TicketsDocument, variables: { filter: { status: 'OPEN' } } });
-  const [mine, refetchMine] = useQuery({ query: TicketsDocument, variables: { filter: { mine: true } } });
-  const [{ data: changes }] = useSubscription({ query: TicketEventsDocument }, (n: number = 0) => n + 1);
+  const [open, refetchOpen] = useQuery({
+    query: TicketsDocument,
+    variables: { filter: { status: 'OPEN' } },
+  });
+  const [mine, refetchMine] = useQuery({
+    query: TicketsDocument,
+    variables: { filter: { mine: true } },
+  });
+  const [{ data: changes }] = useSubscription(
+    { query: TicketEventsDocument },
+    (n: number = 0) => n + 1,
+  );
   const refresh = () => {
     refetchOpen({ requestPolicy: 'network-only' });
     refetchMine({ requestPolicy: 'network-only' });
@@ -25,7 +34,8 @@ export function TicketsPage() {
     if (changes) refresh();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [changes]);
-  const toDecide = open.data?.tickets.edges.map((e) => e.node).filter((t) => t.viewerCanDecide) ?? [];
+  const toDecide =
+    open.data?.tickets.edges.map((e) => e.node).filter((t) => t.viewerCanDecide) ?? [];
   const my = mine.data?.tickets.edges.map((e) => e.node) ?? [];
   return (
     <section>

@@ -3,8 +3,14 @@
  * by graphql-codegen (`npm run codegen`); these names and types are what the pages import.
  */
 import {
-  AppBuildsDocument, BuildDocument, BuildLogDocument, CancelBuildDocument, TriggerBuildDocument,
-  type AppBuildsQuery, type BuildLogSubscription, type BuildQuery,
+  AppBuildsDocument,
+  BuildDocument,
+  BuildLogDocument,
+  CancelBuildDocument,
+  TriggerBuildDocument,
+  type AppBuildsQuery,
+  type BuildLogSubscription,
+  type BuildQuery,
 } from '../gql/graphql';
 
 export type Build = NonNullable<BuildQuery['build']>;

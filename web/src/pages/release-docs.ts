@@ -33,4 +33,10 @@ export type ProgressEntry = ReleaseProgressSubscription['releaseProgress'];
 export type Pod = PodFieldsFragment;
 export type PodEvent = PodEventsSubscription['podEvents'];
 
-export const TERMINAL = new Set<string>(['SUCCEEDED', 'FAILED', 'ROLLED_BACK', 'CANCELED', 'REJECTED']);
+export const TERMINAL = new Set<string>([
+  'SUCCEEDED',
+  'FAILED',
+  'ROLLED_BACK',
+  'CANCELED',
+  'REJECTED',
+]);

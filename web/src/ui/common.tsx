@@ -3,10 +3,20 @@ import type { ReactNode } from 'react';
 
 /** A release or ticket status as a coloured badge (the colour is presentation only). */
 export function StatusBadge({ status }: { status: string }) {
-  return <span className={`status status-${status.toLowerCase()}`}>{status.replace(/_/g, ' ')}</span>;
+  return (
+    <span className={`status status-${status.toLowerCase()}`}>{status.replace(/_/g, ' ')}</span>
+  );
 }
 
-export function Card({ title, children, className }: { title: ReactNode; children: ReactNode; className?: string }) {
+export function Card({
+  title,
+  children,
+  className,
+}: {
+  title: ReactNode;
+  children: ReactNode;
+  className?: string;
+}) {
   return (
     <div className={className ? `card ${className}` : 'card'}>
       <h2>{title}</h2>
