@@ -51,7 +51,7 @@ describe.each(availableModes)('apps over HTTP (%s)', (mode) => {
   it('refuses a duplicate name with CONFLICT', async () => {
     const r = await t.gql(`mutation { createApp(input: { name: "web", kind: GO }) { id } }`);
     expect(errorCode(r)).toBe('CONFLICT');
-    expect(r.errors![0]!.extensions!.field).toBe('name');
+    expect(r.errors![0].extensions!.field).toBe('name');
   });
 
   it.each([
@@ -74,8 +74,8 @@ describe.each(availableModes)('apps over HTTP (%s)', (mode) => {
   ])('refuses bad %s with BAD_USER_INPUT naming the field', async (field, input) => {
     const r = await t.gql(`mutation { createApp(input: ${input}) { id } }`);
     expect(errorCode(r)).toBe('BAD_USER_INPUT');
-    expect(r.errors![0]!.extensions!.field).toBe(field);
-    expect(r.errors![0]!.message.length).toBeGreaterThan(10);
+    expect(r.errors![0].extensions!.field).toBe(field);
+    expect(r.errors![0].message.length).toBeGreaterThan(10);
   });
 
   it('updates with optimistic concurrency: a stale expectedVersion is a CONFLICT', async () => {
@@ -207,7 +207,7 @@ describe.each(availableModes)('apps over HTTP (%s)', (mode) => {
       `mutation { upsertEnvironment(input: { name: "x", requiresApproval: true, targets: [{ cluster: "sim-2", namespace: "Bad NS" }] }) { name } }`,
     );
     expect(errorCode(bad)).toBe('BAD_USER_INPUT');
-    expect(bad.errors![0]!.extensions!.field).toBe('targets.0.namespace');
+    expect(bad.errors![0].extensions!.field).toBe('targets.0.namespace');
     const after = await t.gql(`{ environments { name } }`);
     expect(after.data.environments.map((e: any) => e.name)).toEqual([
       'dev',

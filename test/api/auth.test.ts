@@ -30,7 +30,7 @@ describe.each(availableModes)('sign-in, sessions and tokens (%s)', (mode) => {
       {},
       null,
     );
-    expect(nobody.errors![0]!.message).toBe(bad.errors![0]!.message);
+    expect(nobody.errors![0].message).toBe(bad.errors![0].message);
     const s = await t.gql(
       `mutation { login(username: "bob", password: "password-123") { token expiresAt user { username isAdmin } } }`,
       {},
@@ -120,7 +120,7 @@ describe.each(availableModes)('sign-in, sessions and tokens (%s)', (mode) => {
         ),
       ),
     );
-    const codes = results.map((r) => (r.errors ? r.errors[0]!.extensions!.code : 'OK'));
+    const codes = results.map((r) => (r.errors ? r.errors[0].extensions!.code : 'OK'));
     expect(codes.filter((c) => c === 'OK')).toHaveLength(1);
     expect(codes.filter((c) => c !== 'OK').every((c) => c === 'CONFLICT')).toBe(true);
   });

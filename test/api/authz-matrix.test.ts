@@ -291,12 +291,16 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
   const cases: [
     string,
     Record<Caller, Outcome>,
-    (caller: Caller) => Promise<{ query: string; variables: Record<string, unknown> }>,
+    (
+      caller: Caller,
+    ) =>
+      | { query: string; variables: Record<string, unknown> }
+      | Promise<{ query: string; variables: Record<string, unknown> }>,
   ][] = [
     [
       'createApp',
       anyWriter,
-      async () => ({
+      () => ({
         query: `mutation($n: String!) { createApp(input: { name: $n, kind: NODE }) { name } }`,
         variables: { n: uniq('new') },
       }),
@@ -328,7 +332,7 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     [
       'createUser',
       adminOnly,
-      async () => ({
+      () => ({
         query: `mutation($u: String!) { createUser(input: { username: $u }) { username } }`,
         variables: { u: uniq('user') },
       }),
@@ -336,7 +340,7 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     [
       'upsertEnvironment',
       adminOnly,
-      async () => ({
+      () => ({
         query: `mutation($n: String!) { upsertEnvironment(input: { name: $n, requiresApproval: false, targets: [{ cluster: "sim-1", namespace: "x" }] }) { name } }`,
         variables: { n: uniq('env') },
       }),
@@ -344,7 +348,7 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     [
       'createApiToken',
       anyWriter,
-      async () => ({
+      () => ({
         query: `mutation { createApiToken(name: "t", scopes: [READ]) { token } }`,
         variables: {},
       }),
@@ -352,7 +356,7 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     [
       'apps (query)',
       anyReader,
-      async () => ({ query: `{ apps(first: 1) { totalCount } }`, variables: {} }),
+      () => ({ query: `{ apps(first: 1) { totalCount } }`, variables: {} }),
     ],
     [
       'app (query)',
@@ -365,18 +369,10 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     [
       'environments (query)',
       anyReader,
-      async () => ({ query: `{ environments { name } }`, variables: {} }),
+      () => ({ query: `{ environments { name } }`, variables: {} }),
     ],
-    [
-      'viewer (query)',
-      anyReader,
-      async () => ({ query: `{ viewer { username } }`, variables: {} }),
-    ],
-    [
-      'node (query)',
-      anyReader,
-      async () => ({ query: `{ node(id: "QXBwOjE") { id } }`, variables: {} }),
-    ],
+    ['viewer (query)', anyReader, () => ({ query: `{ viewer { username } }`, variables: {} })],
+    ['node (query)', anyReader, () => ({ query: `{ node(id: "QXBwOjE") { id } }`, variables: {} })],
     // Any writer below OWNER on the app; its OWNER already holds the role (CONFLICT).
     [
       'requestAccess',
@@ -413,7 +409,7 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     [
       'tickets (query)',
       anyReader,
-      async () => ({ query: `{ tickets(first: 5) { edges { node { id } } } }`, variables: {} }),
+      () => ({ query: `{ tickets(first: 5) { edges { node { id } } } }`, variables: {} }),
     ],
     [
       'createRelease',
@@ -458,7 +454,7 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     [
       'releases (query)',
       anyReader,
-      async () => ({ query: `{ releases(first: 5) { edges { node { id } } } }`, variables: {} }),
+      () => ({ query: `{ releases(first: 5) { edges { node { id } } } }`, variables: {} }),
     ],
     // Builds: DEVELOPER or above triggers and cancels; every signed-in reader reads.
     [
@@ -497,7 +493,7 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     [
       'settings (query)',
       anyReader,
-      async () => ({
+      () => ({
         query: `{ settings { maintenanceWindows { id } dependencyRules { id } whitelist { id } } }`,
         variables: {},
       }),
@@ -505,7 +501,7 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     [
       'createMaintenanceWindow',
       adminOnly,
-      async () => ({
+      () => ({
         query: `mutation($n: String!) { createMaintenanceWindow(input: { name: $n, envs: ["prod"], startsAt: "2030-01-01T00:00:00Z", endsAt: "2030-01-02T00:00:00Z", reason: "matrix" }) { id } }`,
         variables: { n: uniq('window') },
       }),
@@ -529,7 +525,7 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
     [
       'createDependencyRule',
       adminOnly,
-      async () => ({
+      () => ({
         query: `mutation($a: String!) { createDependencyRule(input: { artifact: $a, bannedVersions: ["2.15.0"] }) { id } }`,
         variables: { a: uniq('artifact') },
       }),
@@ -608,6 +604,6 @@ describe.each(availableModes)('authorization matrix (%s)', (mode) => {
       tokens.owner,
     );
     expect(errorCode(r)).toBe('BAD_USER_INPUT');
-    expect(r.errors![0]!.extensions!.field).toBe('scopes');
+    expect(r.errors![0].extensions!.field).toBe('scopes');
   });
 });

@@ -101,7 +101,7 @@ describe.each(availableModes)('hardening: people and tokens (%s)', (mode) => {
         carol,
       );
       expect(errorCode(dup)).toBe('CONFLICT');
-      expect(dup.errors![0]!.extensions!.field).toBe('name');
+      expect(dup.errors![0].extensions!.field).toBe('name');
     }
     // Another user may use the name.
     const other = await t.gql(
@@ -179,7 +179,7 @@ describe.each(availableModes)('hardening: people and tokens (%s)', (mode) => {
   it('answers non-canonical global ids with NOT_FOUND (one object, one id)', async () => {
     const app = await t.gql(`mutation { createApp(input: { name: "canon", kind: GO }) { id } }`);
     const id = app.data.createApp.id as string;
-    const local = Buffer.from(id, 'base64url').toString().split(':')[1]!;
+    const local = Buffer.from(id, 'base64url').toString().split(':')[1];
     const q = `query($id: ID!) { node(id: $id) { id } }`;
     expect((await t.gql(q, { id }, carol)).data.node.id).toBe(id);
     const spell = (s: string) => Buffer.from(s).toString('base64url');
@@ -202,7 +202,7 @@ describe.each(availableModes)('hardening: people and tokens (%s)', (mode) => {
     );
     const tokLocal = Buffer.from(tok.data.createApiToken.apiToken.id, 'base64url')
       .toString()
-      .split(':')[1]!;
+      .split(':')[1];
     const r = await t.gql(
       `mutation($id: ID!) { revokeApiToken(id: $id) }`,
       { id: spell(`ApiToken:0${tokLocal}`) },
@@ -234,7 +234,7 @@ describe.each(availableModes)('hardening: people and tokens (%s)', (mode) => {
     expect((await login('10.0.0.1', 'VIEWER1 ')).data.login.user.username).toBe('viewer1');
     const spellings = ['viewer1', 'VIEWER1', 'viewer1 ', '\tViewer1'];
     for (let i = 0; i < 10; i++)
-      expect(errorCode(await login('10.0.0.1', spellings[i % 4]!, `guess-${i}`))).toBe(
+      expect(errorCode(await login('10.0.0.1', spellings[i % 4], `guess-${i}`))).toBe(
         'UNAUTHENTICATED',
       );
     for (const u of spellings) expect(errorCode(await login('10.0.0.1', u))).toBe('RATE_LIMITED');
@@ -268,7 +268,7 @@ describe.each(availableModes)('hardening: people and tokens (%s)', (mode) => {
     }
     const limited = await gqlFrom(t, '10.0.0.7', LOGIN, { u: 'carol', p: 'password-123' });
     expect(errorCode(limited)).toBe('RATE_LIMITED');
-    expect(limited.errors![0]!.message).toMatch(/address/);
+    expect(limited.errors![0].message).toMatch(/address/);
     // Another client signs in as carol.
     expect(
       (await gqlFrom(t, '10.0.0.8', LOGIN, { u: 'carol', p: 'password-123' })).data.login.user

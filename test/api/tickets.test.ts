@@ -200,7 +200,7 @@ describe.each(availableModes)('approval tickets (%s)', (mode) => {
     ).requestAccess;
     const own = await t.gql(APPROVE, { id: mine.id }, tok.bob);
     expect(errorCode(own)).toBe('FORBIDDEN');
-    expect(own.errors![0]!.message).toMatch(
+    expect(own.errors![0].message).toMatch(
       /You requested Ticket #\d+: someone else must decide it/,
     );
     expect(errorCode(await t.gql(APPROVE, { id: mine.id }, tok.dev))).toBe('FORBIDDEN');
@@ -212,7 +212,7 @@ describe.each(availableModes)('approval tickets (%s)', (mode) => {
     expect(adminsOwn.viewerCanDecide).toBe(false);
     const self = await t.gql(APPROVE, { id: adminsOwn.id });
     expect(errorCode(self)).toBe('FORBIDDEN');
-    expect(self.errors![0]!.message).toMatch(/even when you are an admin/);
+    expect(self.errors![0].message).toMatch(/even when you are an admin/);
     // …but they decide others' tickets.
     expect((await gqlOk(GET, { id: mine.id })).ticket.viewerCanDecide).toBe(true);
     expect((await gqlOk(APPROVE, { id: mine.id })).approveTicket.status).toBe('APPROVED');
@@ -243,7 +243,7 @@ describe.each(availableModes)('approval tickets (%s)', (mode) => {
 
     const again = await t.gql(APPROVE, { id: req.id }, tok.owner);
     expect(errorCode(again)).toBe('CONFLICT');
-    expect(again.errors![0]!.message).toMatch(/already REJECTED/);
+    expect(again.errors![0].message).toMatch(/already REJECTED/);
     expect(errorCode(await t.gql(REJECT, { id: req.id }, tok.owner))).toBe('CONFLICT');
     expect(await events('TICKET_APPROVED', 'blog')).toHaveLength(0);
     // Decided: a new request may be opened.
@@ -258,24 +258,24 @@ describe.each(availableModes)('approval tickets (%s)', (mode) => {
     await gqlOk(REQUEST, { a: 'docs', r: 'VIEWER', why: 'reading' }, tok.alice);
     const dup = await t.gql(REQUEST, { a: 'docs', r: 'OWNER', why: 'more' }, tok.alice);
     expect(errorCode(dup)).toBe('CONFLICT');
-    expect(dup.errors![0]!.message).toMatch(/already have an open access request/);
+    expect(dup.errors![0].message).toMatch(/already have an open access request/);
     const held = await t.gql(REQUEST, { a: 'docs', r: 'VIEWER', why: 'x' }, tok.dev);
     expect(errorCode(held)).toBe('CONFLICT');
-    expect(held.errors![0]!.extensions!.field).toBe('role');
+    expect(held.errors![0].extensions!.field).toBe('role');
     const blank = await t.gql(REQUEST, { a: 'docs', r: 'VIEWER', why: '   ' }, tok.bob);
     expect(errorCode(blank)).toBe('BAD_USER_INPUT');
-    expect(blank.errors![0]!.extensions!.field).toBe('reason');
+    expect(blank.errors![0].extensions!.field).toBe('reason');
     expect(
       errorCode(await t.gql(REQUEST, { a: 'docs', r: 'VIEWER', why: 'x'.repeat(2001) }, tok.bob)),
     ).toBe('BAD_USER_INPUT');
     const missing = await t.gql(REQUEST, { a: 'no-such-app', r: 'VIEWER', why: 'x' }, tok.bob);
     expect(errorCode(missing)).toBe('NOT_FOUND');
-    expect(missing.errors![0]!.extensions!.field).toBe('app');
+    expect(missing.errors![0].extensions!.field).toBe('app');
     const req = (await gqlOk(REQUEST, { a: 'docs', r: 'VIEWER', why: 'ok' }, tok.bob))
       .requestAccess;
     const long = await t.gql(APPROVE, { id: req.id, c: 'y'.repeat(2001) }, tok.owner);
     expect(errorCode(long)).toBe('BAD_USER_INPUT');
-    expect(long.errors![0]!.extensions!.field).toBe('comment');
+    expect(long.errors![0].extensions!.field).toBe('comment');
   });
 
   it('a ticket outlives its app: `app` reads null, `appName` stays, approving is a CONFLICT', async () => {
@@ -291,7 +291,7 @@ describe.each(availableModes)('approval tickets (%s)', (mode) => {
     });
     const r = await t.gql(APPROVE, { id: req.id });
     expect(errorCode(r)).toBe('CONFLICT');
-    expect(r.errors![0]!.message).toMatch(/was deleted/);
+    expect(r.errors![0].message).toMatch(/was deleted/);
     expect((await gqlOk(GET, { id: req.id })).ticket.status).toBe('OPEN');
     // A new app of the same name is not the ticket's app: its members do not see the old ticket.
     await newApp('gone');
@@ -314,8 +314,8 @@ describe.each(availableModes)('approval tickets (%s)', (mode) => {
     expect(errorCode(outsider)).toBe('NOT_FOUND');
     expect(errorCode(nothing)).toBe('NOT_FOUND');
     // The same words as for a ticket that does not exist.
-    expect(outsider.errors![0]!.message).toMatch(/^Ticket #\d+ not found\.$/);
-    expect(nothing.errors![0]!.message).toBe('Ticket #999999 not found.');
+    expect(outsider.errors![0].message).toMatch(/^Ticket #\d+ not found\.$/);
+    expect(nothing.errors![0].message).toBe('Ticket #999999 not found.');
     // node(id): null, exactly as for a ticket that does not exist.
     const node = await gqlOk(
       `query($a: ID!, $b: ID!) { a: node(id: $a) { id } b: node(id: $b) { id } }`,
@@ -429,7 +429,7 @@ describe.each(availableModes)('approval tickets (%s)', (mode) => {
       await gqlOk(APPROVE, { id: access.id }, tok.owner);
       expect(seen).toHaveLength(2);
 
-      hooks[TicketKind.RELEASE_APPROVAL] = async () => {
+      hooks[TicketKind.RELEASE_APPROVAL] = () => {
         throw new Error('release engine refused');
       };
       const c = await openReleaseTicket(appId, 'engine', 503);
@@ -522,7 +522,7 @@ describe.each(availableModes)('approval tickets expire (%s)', (mode) => {
 
     const late = await t.gql(APPROVE, { id: ticket.id }, owner);
     expect(errorCode(late)).toBe('CONFLICT');
-    expect(late.errors![0]!.message).toMatch(/expired/);
+    expect(late.errors![0].message).toMatch(/expired/);
     const row = await t.phantom.platform.orm.em.fork().findOneOrFail(Ticket, {
       id: Number(Buffer.from(ticket.id, 'base64url').toString().split(':')[1]),
     });

@@ -98,11 +98,11 @@ describe.each(availableModes)(
       for (const s of users) expect(s.events.map((e) => e.type)).not.toContain('TOKEN_CREATED');
       for (const s of admins) expect(s.events.map((e) => e.type)).toContain('TOKEN_CREATED');
       // Subscribers of one selection got the same data, admins and plain readers alike for app events.
-      const a0 = JSON.stringify(admins[0]!.events);
+      const a0 = JSON.stringify(admins[0].events);
       for (const s of admins.slice(0, 6)) expect(JSON.stringify(s.events)).toBe(a0);
       for (const s of users)
         expect(JSON.stringify(s.events)).toBe(
-          JSON.stringify(admins[0]!.events.filter((e) => e.type !== 'TOKEN_CREATED')),
+          JSON.stringify(admins[0].events.filter((e) => e.type !== 'TOKEN_CREATED')),
         );
 
       // One execution per event per selection among those who received it, not one per subscriber.

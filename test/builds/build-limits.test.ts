@@ -86,11 +86,11 @@ describe.each(availableModes)('build limits (%s)', (mode) => {
     expect(kept.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0)).toBeLessThanOrEqual(4096);
     const numbers = kept.filter((l) => /^\d+$/.test(l)).map(Number);
     expect(numbers.at(-1)).toBe(3000);
-    numbers.forEach((n, i) => i > 0 && expect(n).toBe(numbers[i - 1]! + 1));
+    numbers.forEach((n, i) => i > 0 && expect(n).toBe(numbers[i - 1] + 1));
     expect(numbers.length).toBeLessThan(3000);
     expect(kept.at(-1)).toMatch(/build SUCCEEDED/);
     // The next offset still counts every line ever written.
-    const first = Number(/offsets 0–(\d+)/.exec(lines[0]!)![1]) + 1;
+    const first = Number(/offsets 0–(\d+)/.exec(lines[0])![1]) + 1;
     expect(done.log.nextOffset).toBe(first + kept.length);
     // Replay over buildLog from 0 says the same.
     const chunks = await followLog(t.ws(dev), done.id, { offset: 0 });
@@ -186,10 +186,10 @@ describe.each(availableModes)('build limits (%s)', (mode) => {
     const watchers = await Promise.all(
       Array.from({ length: 25 }, () => followLog(t.ws(dev), b.id)),
     );
-    const lines = watchers[0]!.flatMap((c) => c.lines);
+    const lines = watchers[0].flatMap((c) => c.lines);
     expect(lines.filter((l) => l.startsWith('tick '))).toHaveLength(6);
     for (const w of watchers) expect(w.flatMap((c) => c.lines)).toEqual(lines);
-    const chunks = watchers[0]!.length;
+    const chunks = watchers[0].length;
     // Each flush is read once for everyone; replays and heartbeats add a few statements per watcher at most at the start.
     expect(feed.reads - before).toBeLessThan(chunks + 25 * 2 + 20);
     expect(feed.reads - before).toBeLessThan(25 * chunks);

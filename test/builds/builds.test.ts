@@ -230,8 +230,8 @@ describe.each(availableModes)('builds (%s)', (mode) => {
       dev,
     );
     expect(errorCode(bad)).toBe('BAD_USER_INPUT');
-    expect(bad.errors![0]!.extensions!.field).toBe('buildId');
-    expect(bad.errors![0]!.message).toMatch(/FAILED/);
+    expect(bad.errors![0].extensions!.field).toBe('buildId');
+    expect(bad.errors![0].message).toMatch(/FAILED/);
     const shopBuild = (
       await gqlOk(t, `{ app(name: "shop") { builds(first: 1) { edges { node { id } } } } }`)
     ).app.builds.edges[0].node.id;
@@ -241,7 +241,7 @@ describe.each(availableModes)('builds (%s)', (mode) => {
       dev,
     );
     expect(errorCode(foreign)).toBe('BAD_USER_INPUT');
-    expect(foreign.errors![0]!.message).toMatch(/not of "broken"/);
+    expect(foreign.errors![0].message).toMatch(/not of "broken"/);
     const unknown = await t.gql(
       `mutation { createRelease(input: { app: "broken", env: "dev", buildId: "${Buffer.from('Build:99999').toString('base64url')}" }) { id } }`,
       {},
@@ -278,7 +278,7 @@ describe.each(availableModes)('builds (%s)', (mode) => {
     const lines = chunks.flatMap((c) => c.lines);
     // Live: the lines came in several chunks, in order, offsets dense.
     expect(chunks.length).toBeGreaterThan(2);
-    chunks.forEach((c, i) => i > 0 && expect(c.offset).toBe(chunks[i - 1]!.nextOffset));
+    chunks.forEach((c, i) => i > 0 && expect(c.offset).toBe(chunks[i - 1].nextOffset));
     expect(lines.filter((l) => l.startsWith('line '))).toEqual([
       'line 1',
       'line 2',
@@ -300,7 +300,7 @@ describe.each(availableModes)('builds (%s)', (mode) => {
     // Replay from an offset after the end: exactly the rest, then complete.
     const replay = await followLog(t.ws(viewer), b.id, { offset: 3 });
     expect(replay.flatMap((c) => c.lines)).toEqual(lines.slice(3));
-    expect(replay[0]!.offset).toBe(3);
+    expect(replay[0].offset).toBe(3);
   });
 
   it('cancelBuild kills the running build process', async () => {
@@ -437,12 +437,12 @@ describe.each(availableModes)('builds (%s)', (mode) => {
     for (const [q, code, field] of cases) {
       const r = await t.gql(q, {}, dev);
       expect(errorCode(r), q).toBe(code);
-      expect(r.errors![0]!.extensions!.field, q).toBe(field);
+      expect(r.errors![0].extensions!.field, q).toBe(field);
     }
     await gqlOk(t, `mutation { createApp(input: { name: "norepo", kind: GO }) { id } }`);
     const norepo = await t.gql(`mutation { triggerBuild(app: "norepo") { id } }`);
     expect(errorCode(norepo)).toBe('BAD_USER_INPUT');
-    expect(norepo.errors![0]!.message).toMatch(/no repository/);
+    expect(norepo.errors![0].message).toMatch(/no repository/);
     const unknownRef = await waitForBuild(
       t,
       (await triggerBuild(t, 'shop', 'no-such-branch', dev)).id,

@@ -30,14 +30,14 @@ describeServices('bootstrap admin token (MySQL)', () => {
 
   it('a new PHANTOM_ADMIN_TOKEN revokes the previous one, at once on every replica', async () => {
     const [a] = running;
-    expect((await a!.gql(`{ viewer { username } }`)).data.viewer.username).toBe('admin'); // cached on the shared Redis now
+    expect((await a.gql(`{ viewer { username } }`)).data.viewer.username).toBe('admin'); // cached on the shared Redis now
     const rotated = await startTestPhantom('mysql', {
       databaseUrl: dbUrl,
-      redisPrefix: a!.config.redisPrefix,
+      redisPrefix: a.config.redisPrefix,
       env: { PHANTOM_ADMIN_TOKEN: 'rotated-admin-token-0123456789' },
     });
     running.push(rotated);
-    const stale = await a!.gql(`{ viewer { username } }`);
+    const stale = await a.gql(`{ viewer { username } }`);
     expect(stale.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     const fresh = await rotated.gql(
       `{ viewer { username isAdmin } }`,

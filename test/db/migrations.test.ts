@@ -27,7 +27,7 @@ async function tables(orm: Orm): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const n of names) {
     const [row] = await conn.execute(`show create table \`${n}\``);
-    out[n] = normalize(String((row as any)['Create Table']));
+    out[n] = normalize(String(row['Create Table']));
   }
   return out;
 }

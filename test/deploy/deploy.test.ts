@@ -43,7 +43,6 @@ describe('deploy/ (kustomize)', () => {
     k?.cleanup();
   });
 
-  const byKind = (kind: string) => objects.filter((o) => o.kind === kind);
   const named = (kind: string, name: string) =>
     objects.find((o) => o.kind === kind && o.metadata.name.startsWith(name));
 
@@ -227,7 +226,7 @@ describe('compose.yaml and Dockerfile', () => {
   it('the Dockerfile builds from files that exist and runs dist/cli.js as a non-root user', () => {
     const df = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     for (const m of df.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
-      for (const src of m[1]!.split(/\s+/)) expect(existsSync(join(ROOT, src)), src).toBe(true);
+      for (const src of m[1].split(/\s+/)) expect(existsSync(join(ROOT, src)), src).toBe(true);
     }
     expect(df).toMatch(/^USER node$/m);
     expect(df).toMatch(/^CMD \["node", "dist\/cli.js", "serve"\]$/m);

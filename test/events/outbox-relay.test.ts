@@ -38,7 +38,7 @@ async function freePort(): Promise<number> {
 }
 
 async function write(orm: Orm, app: string): Promise<void> {
-  await orm.em.fork().transactional(async (em) => {
+  await orm.em.fork().transactional((em) => {
     recordEvent(em, {
       type: PlatformEventType.APP_UPDATED,
       actor: 'test',
@@ -238,7 +238,7 @@ describeServices('outbox relay (MySQL + Redis)', () => {
         const mine = stream.filter(([app]) => ['up-1', 'down-1', 'down-2', 'up-2'].includes(app));
         expect(mine.map(([app]) => app)).toEqual(['up-1', 'down-1', 'down-2', 'up-2']);
         const ids = mine.map(([, id]) => Number(id));
-        expect(ids).toEqual([ids[0]!, ids[0]! + 1, ids[0]! + 2, ids[0]! + 3]);
+        expect(ids).toEqual([ids[0], ids[0] + 1, ids[0] + 2, ids[0] + 3]);
         const unpublished = await orm.em.fork().count(PlatformEventRow, { publishedAt: null });
         expect(unpublished).toBe(0);
       } finally {

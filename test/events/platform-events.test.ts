@@ -91,7 +91,7 @@ describe.each(availableModes)('platform events (%s)', (mode) => {
     ).toBe('BAD_USER_INPUT');
     const empty = await t.gql(`{ platformEvents(filter: { app: "" }) { edges { cursor } } }`);
     expect(errorCode(empty)).toBe('BAD_USER_INPUT');
-    expect(empty.errors![0]!.extensions!.field).toBe('filter.app');
+    expect(empty.errors![0].extensions!.field).toBe('filter.app');
     expect(errorCode(await t.gql(`{ platformEvents(first: 0) { edges { cursor } } }`))).toBe(
       'BAD_USER_INPUT',
     );
@@ -121,7 +121,7 @@ describe.each(availableModes)('platform events (%s)', (mode) => {
       return es.length >= all.length && es;
     });
     expect(entries.map((e) => e.id)).toEqual(all.map((e) => e.id));
-    expect(entries[0]!.body).toMatchObject({ id: all[0].id, type: all[0].type, app: all[0].app });
+    expect(entries[0].body).toMatchObject({ id: all[0].id, type: all[0].type, app: all[0].app });
   });
 
   it('streams live events to a subscriber, filtered and authorized per event', async () => {

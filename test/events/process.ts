@@ -82,8 +82,8 @@ export async function spawnPhantom(
         buf = buf.slice(i + 1);
       }
     };
-    child.stdout!.on('data', feed);
-    child.stderr!.on('data', feed);
+    child.stdout.on('data', feed);
+    child.stderr.on('data', feed);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`phantom ${command} exited with ${code}:\n${output.join('\n')}`));

@@ -19,7 +19,10 @@ export async function eventually<T>(
     } catch (e) {
       lastErr = e;
     }
-    if (Date.now() > end) throw lastErr ?? new Error(`condition not met within ${timeoutMs} ms`);
+    if (Date.now() > end)
+      throw lastErr instanceof Error
+        ? lastErr
+        : new Error(`condition not met within ${timeoutMs} ms`, { cause: lastErr });
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }

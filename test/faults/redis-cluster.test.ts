@@ -9,12 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabaseUrl, testRedisUrl } from '../support/env.js';
 import { startTestPhantom, type TestPhantom } from '../support/harness.js';
-import {
-  dedicatedRedis,
-  hasRedisServer,
-  until,
-  type DedicatedRedis,
-} from '../support/redis-server.js';
+import { dedicatedRedis, hasRedisServer, type DedicatedRedis } from '../support/redis-server.js';
+import { until } from '../support/until.js';
 import { collectEvents, eventually } from '../events/support.js';
 import { loadConfig } from '../../src/config.js';
 import { redisClusterTarget } from '../../src/pubsub/redis-connection.js';
@@ -66,9 +62,7 @@ describe.runIf(Boolean(testDatabaseUrl && testRedisUrl) && hasRedisServer)(
       ]);
       expect(created.status, created.stdout.toString() + created.stderr.toString()).toBe(0);
       for (const n of nodes)
-        await until('cluster state ok', async () =>
-          /cluster_state:ok/.test(n.cli('cluster', 'info')),
-        );
+        await until('cluster state ok', () => /cluster_state:ok/.test(n.cli('cluster', 'info')));
       t = await startTestPhantom('mysql', {
         env: { REDIS_CLUSTER_NODES: nodes.map((n) => `127.0.0.1:${n.port}`).join(',') },
       });

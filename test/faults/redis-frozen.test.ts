@@ -8,12 +8,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeServices, testDatabaseUrl } from '../support/env.js';
 import { ADMIN_TOKEN, createScratchDatabase } from '../support/harness.js';
-import {
-  dedicatedRedis,
-  hasRedisServer,
-  until,
-  type DedicatedRedis,
-} from '../support/redis-server.js';
+import { dedicatedRedis, hasRedisServer, type DedicatedRedis } from '../support/redis-server.js';
+import { until } from '../support/until.js';
 import { loadConfig } from '../../src/config.js';
 import { startPhantom, type Phantom } from '../../src/main.js';
 import { startWorker, type PhantomWorker } from '../../src/worker.js';
@@ -138,7 +134,9 @@ describeServices('a frozen Redis (SIGSTOP)', () => {
         redis.thaw();
       }
 
-      await until('sign-in works again', async () => !(await signIn()).errors, 20_000);
+      await until('sign-in works again', async () => !(await signIn()).errors, {
+        timeoutMs: 20_000,
+      });
       expect((await gql(`{ viewer { username } }`, session)).data).toEqual({
         viewer: { username: 'dora' },
       });

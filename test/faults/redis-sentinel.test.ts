@@ -16,9 +16,9 @@ import {
   dedicatedRedis,
   freePort,
   hasRedisServer,
-  until,
   type DedicatedRedis,
 } from '../support/redis-server.js';
+import { until } from '../support/until.js';
 import { collectEvents, eventually } from '../events/support.js';
 import { loadConfig } from '../../src/config.js';
 import { redisTargetOptions } from '../../src/pubsub/redis-connection.js';
@@ -65,7 +65,7 @@ describe.runIf(Boolean(testDatabaseUrl && testRedisUrl) && hasRedisServer)(
     beforeAll(async () => {
       master = await dedicatedRedis();
       replica = await dedicatedRedis({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
-      await until('replica in sync', async () =>
+      await until('replica in sync', () =>
         /master_link_status:up/.test(replica.cli('info', 'replication')),
       );
       sentinelPort = await freePort();
@@ -84,7 +84,7 @@ describe.runIf(Boolean(testDatabaseUrl && testRedisUrl) && hasRedisServer)(
         ].join('\n'),
       );
       sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
-      await until('sentinel sees the replica', async () =>
+      await until('sentinel sees the replica', () =>
         scli('sentinel', 'replicas', 'phantom-main').includes(String(replica.port)),
       );
       t = await startTestPhantom('mysql', {
@@ -138,11 +138,11 @@ describe.runIf(Boolean(testDatabaseUrl && testRedisUrl) && hasRedisServer)(
       await master.kill();
       await until(
         'the sentinel promotes the replica',
-        async () =>
+        () =>
           scli('sentinel', 'get-master-addr-by-name', 'phantom-main').includes(
             String(replica.port),
           ),
-        30_000,
+        { timeoutMs: 30_000 },
       );
       // Database writes never waited for Redis; their events reach the subscriber once the bus follows the new master.
       for (const n of ['after-1', 'after-2', 'after-3']) await create(n);
@@ -155,7 +155,7 @@ describe.runIf(Boolean(testDatabaseUrl && testRedisUrl) && hasRedisServer)(
         'after-3',
       ]);
       const ids = sub.events.map((e) => Number(e.id));
-      for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1]!);
+      for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1]);
       expect(sub.errors).toEqual([]);
 
       // The session written before the failover was replicated; a new sign-in writes to the new master.

@@ -140,6 +140,6 @@ describe('phantom sim arguments', () => {
     [['--port'], /needs a value/],
     [['--port', '1', '--bogus', 'v'], /unknown option/],
   ])('refuses %j', (argv, msg) => {
-    expect(() => parseSimArgs(argv as string[])).toThrow(msg);
+    expect(() => parseSimArgs(argv)).toThrow(msg);
   });
 });

@@ -106,7 +106,7 @@ function startWorker(
     exited: new Promise((resolve) => proc.on('exit', (code) => resolve(code))),
   };
   let buf = '';
-  proc.stdout!.on('data', (chunk: Buffer) => {
+  proc.stdout.on('data', (chunk: Buffer) => {
     buf += chunk.toString();
     const lines = buf.split('\n');
     buf = lines.pop()!;
@@ -120,7 +120,7 @@ function startWorker(
       }
     }
   });
-  proc.stderr!.on('data', (chunk: Buffer) => (w.stderr += chunk.toString()));
+  proc.stderr.on('data', (chunk: Buffer) => (w.stderr += chunk.toString()));
   workers.push(w);
   return w;
 }
@@ -166,7 +166,7 @@ async function appended(k8s: K8sServices): Promise<PartitionedEntry[]> {
       const page = await k8s.events.read(p, after, 1000);
       out.push(...page);
       if (page.length < 1000) break;
-      after = page[page.length - 1]!.streamId;
+      after = page[page.length - 1].streamId;
     }
   }
   return out;
@@ -258,7 +258,7 @@ async function drained(
     200,
   ).catch((err) => {
     throw new Error(
-      `${String(err)}: ${lastCount} appended, consumers: ${workers.map((w) => `${w.name}=${w.owned} ${w.stderr}`).join('; ')}`,
+      `${String(err)}: ${lastCount} appended, consumers: ${workers.map((w) => `${w.name}=${w.owned.join(',')} ${w.stderr}`).join('; ')}`,
     );
   });
   return result!;
@@ -284,7 +284,7 @@ function check(
     handledByUid.set(r.uid, [...(handledByUid.get(r.uid) ?? []), Number(r.rv)]);
   }
   const notIncreasing = [...handledByUid].filter(([, rvs]) =>
-    rvs.some((rv, i) => i > 0 && !(rv > rvs[i - 1]!)),
+    rvs.some((rv, i) => i > 0 && !(rv > rvs[i - 1])),
   );
   expect(notIncreasing.slice(0, 3), `${notIncreasing.length} objects handled out of order`).toEqual(
     [],
@@ -329,7 +329,7 @@ function check(
   const handledRvs = new Set(handled.map((r) => `${r.uid}:${r.rv}`));
   const deployments = new Map<string, string>();
   for (const [uid, events] of uids)
-    if (events[0]!.kind === 'Deployment') deployments.set(events[0]!.name, uid);
+    if (events[0].kind === 'Deployment') deployments.set(events[0].name, uid);
   for (const [name, rvs] of patchRvs) {
     const uid = deployments.get(name);
     expect(uid, name).toBeDefined();
@@ -375,7 +375,9 @@ describeRedis('k8s-events: per-object order across two consumer processes (P = 4
     const b = startWorker('b', keyPrefix, reportKey);
     const { sim, k8s } = await startPipeline(keyPrefix);
     await waitFor(balanced(a, b), 40_000).catch((err) => {
-      throw new Error(`${String(err)}: a=${a.owned} b=${b.owned}\n${a.stderr}\n${b.stderr}`);
+      throw new Error(
+        `${String(err)}: a=${a.owned.join(',')} b=${b.owned.join(',')}\n${a.stderr}\n${b.stderr}`,
+      );
     });
 
     const patchRvs = await churn(sim, k8s);
@@ -384,7 +386,7 @@ describeRedis('k8s-events: per-object order across two consumer processes (P = 4
     const { redelivered, uids } = check(entries, handled, patchRvs);
     expect(redelivered).toBe(0); // no crash: every stream entry handled exactly once
     expect(entries.length).toBeGreaterThan(2000);
-    expect([...uids.values()].filter((es) => es[0]!.kind === 'Pod').length).toBeGreaterThan(
+    expect([...uids.values()].filter((es) => es[0].kind === 'Pod').length).toBeGreaterThan(
       DEPLOYMENTS * 2,
     ); // pods churned
     expect(new Set(handled.map((r) => r.c))).toEqual(new Set(['a', 'b']));
@@ -408,7 +410,9 @@ describeRedis('k8s-events: per-object order across two consumer processes (P = 4
     const b = startWorker('b', keyPrefix, reportKey, { HANDLE_DELAY_MS: '2' });
     const { sim, k8s } = await startPipeline(keyPrefix);
     await waitFor(balanced(a, b), 40_000).catch((err) => {
-      throw new Error(`${String(err)}: a=${a.owned} b=${b.owned}\n${a.stderr}\n${b.stderr}`);
+      throw new Error(
+        `${String(err)}: a=${a.owned.join(',')} b=${b.owned.join(',')}\n${a.stderr}\n${b.stderr}`,
+      );
     });
 
     let victimPartitions: number[] = [];

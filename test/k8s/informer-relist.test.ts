@@ -33,7 +33,7 @@ class CuttableProxy {
       client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
-    this.port = (this.server!.address() as AddressInfo).port;
+    this.port = (this.server.address() as AddressInfo).port;
   }
   /** Refuses new connections and resets the open ones (watches included). */
   async cut(): Promise<void> {
@@ -80,47 +80,46 @@ describe('informer cache after a dropped watch and 410 Expired', () => {
       image: 'shop:1',
       container: { ...DEFAULT_CONTAINER, replicas: 2 },
     });
-    expect(applied[0]!.error).toBeNull();
+    expect(applied[0].error).toBeNull();
     const before = await waitFor(async () => {
       const [w] = await watched.workloads([target], ref);
-      return w!.status === 'AVAILABLE' && w!.pods.length === 2 ? w : undefined;
+      return w.status === 'AVAILABLE' && w.pods.length === 2 ? w : undefined;
     }, 10_000);
 
     await proxy.cut();
     // While the watch is down: scale up, delete a pod, and compact the history so resuming
     // from the old resourceVersion gets 410 Expired.
     const scaled = await direct.scale([target], ref, 3);
-    expect(scaled[0]!.error).toBeNull();
-    expect((await direct.deletePod(target, ref, before.pods[0]!.name)).ok).toBe(true);
+    expect(scaled[0].error).toBeNull();
+    expect((await direct.deletePod(target, ref, before.pods[0].name)).ok).toBe(true);
     await waitFor(async () => {
       const [w] = await direct.workloads([target], ref);
       return (
-        (w!.pods.length === 3 &&
-          w!.pods.every((p) => p.ready && p.name !== before.pods[0]!.name)) ||
+        (w.pods.length === 3 && w.pods.every((p) => p.ready && p.name !== before.pods[0].name)) ||
         undefined
       );
     }, 10_000);
     const [during] = await watched.workloads([target], ref);
-    expect(during!.error).toMatch(/unreachable/);
-    expect(during!.replicas).toBe(2); // the stale cache is still answered, with the error
+    expect(during.error).toMatch(/unreachable/);
+    expect(during.replicas).toBe(2); // the stale cache is still answered, with the error
     sim.compactWatchHistory();
     events.length = 0;
 
     await proxy.listen();
     const after = await waitFor(async () => {
       const [w] = await watched.workloads([target], ref);
-      return w!.error === null &&
-        w!.replicas === 3 &&
-        w!.pods.length === 3 &&
-        w!.pods.every((p) => p.ready)
+      return w.error === null &&
+        w.replicas === 3 &&
+        w.pods.length === 3 &&
+        w.pods.every((p) => p.ready)
         ? w
         : undefined;
     }, 15_000);
-    expect(after.pods.map((p) => p.name)).not.toContain(before.pods[0]!.name);
+    expect(after.pods.map((p) => p.name)).not.toContain(before.pods[0].name);
     // The relist turned into events: the deleted pod's DELETED among them.
     expect(
       events.some(
-        (e) => e.kind === 'Pod' && e.type === 'DELETED' && e.name === before.pods[0]!.name,
+        (e) => e.kind === 'Pod' && e.type === 'DELETED' && e.name === before.pods[0].name,
       ),
     ).toBe(true);
   });

@@ -55,8 +55,8 @@ describe('KubeRuntime against simulated clusters', () => {
       ['sim-1', null],
       ['sim-2', null],
     ]);
-    expect(res[0]!.image).toBe('registry.local/shop:1.0');
-    expect(res[0]!.releaseId).toBe('r-1');
+    expect(res[0].image).toBe('registry.local/shop:1.0');
+    expect(res[0].releaseId).toBe('r-1');
     const ready = await waitFor(async () => {
       const ws = await runtime.workloads(prod, ref);
       return ws.every(
@@ -72,14 +72,14 @@ describe('KubeRuntime against simulated clusters', () => {
       updatedReplicas: 2,
       revision: 1,
     });
-    expect(ready[0]!.pods[0]).toMatchObject({
+    expect(ready[0].pods[0]).toMatchObject({
       phase: 'Running',
       status: 'Running',
       restarts: 0,
       image: 'registry.local/shop:1.0',
     });
-    expect(ready[0]!.conditions.map((c) => c.type).sort()).toEqual(['Available', 'Progressing']);
-    expect(ready[0]!.events.some((e) => e.reason === 'ScalingReplicaSet')).toBe(true);
+    expect(ready[0].conditions.map((c) => c.type).sort()).toEqual(['Available', 'Progressing']);
+    expect(ready[0].events.some((e) => e.reason === 'ScalingReplicaSet')).toBe(true);
   });
 
   it('reads workloads from the informer cache without asking the API server', async () => {
@@ -107,7 +107,7 @@ describe('KubeRuntime against simulated clusters', () => {
         ? ws
         : undefined;
     }, 15_000);
-    expect(after[0]!.revision).toBe(2);
+    expect(after[0].revision).toBe(2);
     const back = await runtime.rollback(prod, ref, 1);
     expect(back.every((w) => w.error === null)).toBe(true);
     await waitFor(
@@ -118,31 +118,27 @@ describe('KubeRuntime against simulated clusters', () => {
       15_000,
     );
     const missing = await runtime.rollback(prod, ref, 42);
-    expect(missing[0]!.error).toMatch(/Revision 42/);
+    expect(missing[0].error).toMatch(/Revision 42/);
   });
 
   it("deletes only the workload's own pods", async () => {
     // Wait for the rollback before to settle: a pod still terminating may vanish under our hands.
     const w = await waitFor(async () => {
-      const [x] = await runtime.workloads([prod[0]!], ref);
+      const [x] = await runtime.workloads([prod[0]], ref);
       return x &&
         x.pods.length === x.replicas &&
         x.pods.every((p) => p.ready && p.status !== 'Terminating')
         ? x
         : undefined;
     }, 20_000);
-    const pod = w!.pods[0]!.name;
-    expect(await runtime.deletePod(prod[0]!, ref, pod)).toMatchObject({ ok: true });
-    const other = await runtime.deletePod(
-      prod[0]!,
-      { app: 'other', env: 'prod' },
-      w!.pods[1]!.name,
-    );
+    const pod = w.pods[0].name;
+    expect(await runtime.deletePod(prod[0], ref, pod)).toMatchObject({ ok: true });
+    const other = await runtime.deletePod(prod[0], { app: 'other', env: 'prod' }, w.pods[1].name);
     expect(other).toMatchObject({ ok: false });
     expect(other.error).toMatch(/not found/);
     await waitFor(
       async () =>
-        (await runtime.workloads([prod[0]!], ref))[0]!.pods.some((p) => p.name === pod)
+        (await runtime.workloads([prod[0]], ref))[0].pods.some((p) => p.name === pod)
           ? undefined
           : true,
       10_000,
@@ -161,7 +157,7 @@ describe('KubeRuntime against simulated clusters', () => {
     await ctl('create', 'deployment', 'legacy', '--image=nginx:1.25', '--replicas=1');
     // Another env's workload under the same name is not this env's either.
     await ctl('label', 'deployment', 'legacy', 'phantom.io/app=legacy', 'phantom.io/env=dev');
-    const target = [prod[0]!];
+    const target = [prod[0]];
     const legacy = { app: 'legacy', env: 'prod' };
     const started = Date.now();
     const results = [
@@ -185,10 +181,10 @@ describe('KubeRuntime against simulated clusters', () => {
     expect(after.metadata.generation).toBe(1);
     // The dev env's workload it claims to be is still writable through its own ref.
     const [asDev] = await runtime.scale(target, { app: 'legacy', env: 'dev' }, 2);
-    expect(asDev!.error).toBeNull();
+    expect(asDev.error).toBeNull();
     // Its template has no annotations map (kubectl made it): restart adds the map.
     const [restarted] = await runtime.restart(target, { app: 'legacy', env: 'dev' });
-    expect(restarted!.error).toBeNull();
+    expect(restarted.error).toBeNull();
     expect(
       JSON.parse(await ctl('get', 'deployment', 'legacy', '-o', 'json')).spec.template.metadata
         .annotations['kubectl.kubernetes.io/restartedAt'],
@@ -290,20 +286,20 @@ describe('KubeRuntime against simulated clusters', () => {
     });
 
     // Without autoscaling, another's HPA of that name is not in the way, and it is not deleted.
-    const [plain] = await runtime.applyWorkload([prod[1]!], {
+    const [plain] = await runtime.applyWorkload([prod[1]], {
       ...web,
       image: 'web:1',
       container: { ...DEFAULT_CONTAINER, replicas: 1 },
     });
-    expect([plain!.code, plain!.error]).toEqual([null, null]);
+    expect([plain.code, plain.error]).toEqual([null, null]);
     await untouched();
     // Turning autoscaling on for the same workload now conflicts, and changes nothing either.
-    const [again] = await runtime.applyWorkload([prod[1]!], {
+    const [again] = await runtime.applyWorkload([prod[1]], {
       ...web,
       image: 'web:2',
       container: { ...DEFAULT_CONTAINER, hpa },
     });
-    expect(again!.code).toBe('CONFLICT');
+    expect(again.code).toBe('CONFLICT');
     expect(
       (await c2.apps.readNamespacedDeployment({ name: 'web', namespace })).spec?.template.spec
         ?.containers[0]?.image,
@@ -320,7 +316,7 @@ describe('KubeRuntime against simulated clusters', () => {
   it("checks the Deployment first: a foreign one fails the deploy before the app's HPA is deleted", async () => {
     // Regression: turning autoscaling off deleted the HPA before the Deployment check, so a
     // deploy that then failed with CONFLICT had already changed the cluster.
-    const target = [prod[0]!];
+    const target = [prod[0]];
     const namespace = 'prod';
     const kc = new KubeConfig();
     kc.loadFromString(kubeconfig);
@@ -355,7 +351,7 @@ describe('KubeRuntime against simulated clusters', () => {
       image: 'solo:1',
       container: { ...DEFAULT_CONTAINER, replicas: 1 },
     });
-    expect([w!.code, w!.error]).toEqual([
+    expect([w.code, w.error]).toEqual([
       'CONFLICT',
       'Deployment prod/solo exists on cluster sim-1 and is not managed by Phantom for solo/prod; nothing was changed.',
     ]);
@@ -387,7 +383,7 @@ describe('KubeRuntime against simulated clusters', () => {
   });
 
   it('reports why deletePod failed as a code, not a message to match', async () => {
-    const missing = await runtime.deletePod(prod[0]!, ref, 'shop-nope');
+    const missing = await runtime.deletePod(prod[0], ref, 'shop-nope');
     expect([missing.ok, missing.code]).toEqual([false, 'NOT_FOUND']);
     const down = await runtime.deletePod({ cluster: 'down', namespace: 'prod' }, ref, 'shop-x');
     expect([down.ok, down.code]).toEqual([false, 'UNAVAILABLE']);
@@ -401,7 +397,7 @@ describe('KubeRuntime against simulated clusters', () => {
 
   it('shows a workload only its own events, not those of an app whose name starts with its name', async () => {
     // Regression: events matched by name prefix, so `shop` showed `shop-api`'s events.
-    const target = [prod[0]!];
+    const target = [prod[0]];
     const api = { app: 'shop-api', env: 'prod' };
     await runtime.applyWorkload(target, {
       ...api,
@@ -410,22 +406,22 @@ describe('KubeRuntime against simulated clusters', () => {
     });
     const [apiW] = await waitFor(async () => {
       const ws = await runtime.workloads(target, api);
-      return ws[0]!.status === 'AVAILABLE' && ws[0]!.events.some((e) => e.object.startsWith('Pod/'))
+      return ws[0].status === 'AVAILABLE' && ws[0].events.some((e) => e.object.startsWith('Pod/'))
         ? ws
         : undefined;
     }, 15_000);
     expect(
-      apiW!.events.every((e) =>
+      apiW.events.every((e) =>
         /^(Deployment\/shop-api|ReplicaSet\/shop-api-|Pod\/shop-api-)/.test(e.object),
       ),
     ).toBe(true);
-    expect(new Set(apiW!.events.map((e) => e.object.split('/')[0]))).toEqual(
+    expect(new Set(apiW.events.map((e) => e.object.split('/')[0]))).toEqual(
       new Set(['Deployment', 'ReplicaSet', 'Pod']),
     );
     const [shop] = await runtime.workloads(target, ref);
-    expect(shop!.events.length).toBeGreaterThan(0);
-    expect(shop!.events.filter((e) => e.object.includes('shop-api'))).toEqual([]);
-    expect(shop!.events.some((e) => e.object.startsWith('ReplicaSet/shop-'))).toBe(true);
+    expect(shop.events.length).toBeGreaterThan(0);
+    expect(shop.events.filter((e) => e.object.includes('shop-api'))).toEqual([]);
+    expect(shop.events.some((e) => e.object.startsWith('ReplicaSet/shop-'))).toBe(true);
     await runtime.removeWorkload(target, api);
   });
 
@@ -437,20 +433,20 @@ describe('KubeRuntime against simulated clusters', () => {
     ];
     const ws = await runtime.workloads(targets, ref);
     expect(ws.map((w) => w.error === null)).toEqual([true, true, false, false]);
-    expect(ws[2]!.status).toBe('MISSING');
-    expect(ws[2]!.error).toMatch(/unreachable/);
-    expect(ws[3]!.error).toMatch(/Unknown cluster/);
+    expect(ws[2].status).toBe('MISSING');
+    expect(ws[2].error).toMatch(/unreachable/);
+    expect(ws[3].error).toMatch(/Unknown cluster/);
     const scaled = await runtime.scale(targets, ref, 2);
     expect(scaled.map((w) => w.error === null)).toEqual([true, true, false, false]);
-    expect(scaled[2]!.error).toMatch(/ECONNREFUSED|refused|fetch/i);
+    expect(scaled[2].error).toMatch(/ECONNREFUSED|refused|fetch/i);
     const clusters = await runtime.clusters();
     expect(clusters.map((c) => [c.name, c.healthy])).toEqual([
       ['sim-1', true],
       ['sim-2', true],
       ['down', false],
     ]);
-    expect(clusters[0]!.version).toMatch(/^v1\./);
-    expect(clusters[2]!.error).toBeTruthy();
+    expect(clusters[0].version).toMatch(/^v1\./);
+    expect(clusters[2].error).toBeTruthy();
   });
 
   it('applies an HPA for an autoscaled app and removes it when autoscaling is turned off', async () => {
@@ -464,7 +460,7 @@ describe('KubeRuntime against simulated clusters', () => {
     });
     const scaled = await waitFor(async () => {
       const [w] = await runtime.workloads(dev, api);
-      return w!.hpa && w!.replicas === 2 ? w : undefined;
+      return w.hpa && w.replicas === 2 ? w : undefined;
     }, 20_000);
     expect(scaled.hpa).toMatchObject({ minReplicas: 2, maxReplicas: 4, targetCpuUtilization: 70 });
     await runtime.applyWorkload(dev, {
@@ -474,7 +470,7 @@ describe('KubeRuntime against simulated clusters', () => {
     });
     const plain = await waitFor(async () => {
       const [w] = await runtime.workloads(dev, api);
-      return w!.hpa === null && w!.replicas === 1 && w!.image === 'api:2' ? w : undefined;
+      return w.hpa === null && w.replicas === 1 && w.image === 'api:2' ? w : undefined;
     }, 20_000);
     expect(plain.error).toBeNull();
   });
@@ -482,7 +478,7 @@ describe('KubeRuntime against simulated clusters', () => {
   it('removes the workload', async () => {
     expect(runtime.placements(ref.app).found).toEqual(
       expect.arrayContaining([
-        { cluster: prod[0]!.cluster, namespace: prod[0]!.namespace, env: ref.env },
+        { cluster: prod[0].cluster, namespace: prod[0].namespace, env: ref.env },
       ]),
     );
     const res = await runtime.removeWorkload(prod, ref);

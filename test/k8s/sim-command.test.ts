@@ -19,12 +19,12 @@ function startSim(args: string[]): Promise<{ p: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    p.stdout!.on('data', (d: Buffer) => {
+    p.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve({ p, url: m[1]! });
+      if (m) resolve({ p, url: m[1] });
     });
-    p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.on('exit', (code) => reject(new Error(`phantom sim exited (${code}): ${err}`)));
   });
 }

@@ -21,12 +21,14 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
+      if (v !== undefined && v !== false) return v;
     } catch (e) {
       last = e;
     }
     if (Date.now() > deadline)
-      throw new Error(`waitFor: timed out after ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+      throw new Error(
+        `waitFor: timed out after ${timeoutMs} ms${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -62,8 +62,8 @@ describeServices('k8s watcher failover between two replicas on Redis', () => {
       new Set(
         sub.items
           .slice(from)
-          .filter((i) => (i.data as any)?.podEvents.pod.ready)
-          .map((i) => (i.data as any).podEvents.cluster),
+          .filter((i) => i.data?.podEvents.pod.ready)
+          .map((i) => i.data.podEvents.cluster),
       );
     await waitFor(() => readyOn(0).size === 2, 10_000);
     // Both replicas serve the workload from their own informer caches.
@@ -89,7 +89,7 @@ describeServices('k8s watcher failover between two replicas on Redis', () => {
     await waitFor(
       () =>
         readyOn(mark).size === 2 &&
-        sub.items.slice(mark).some((i) => (i.data as any).podEvents.type === 'ADDED'),
+        sub.items.slice(mark).some((i) => i.data.podEvents.type === 'ADDED'),
       15_000,
     );
     sub.stop();
@@ -142,8 +142,8 @@ describeServices('k8s watcher failover between two replicas on Redis', () => {
     ]);
     await waitFor(() => {
       const ready = sub.items
-        .filter((i) => (i.data as any)?.podEvents.type === 'ADDED')
-        .map((i) => (i.data as any).podEvents.cluster);
+        .filter((i) => i.data?.podEvents.type === 'ADDED')
+        .map((i) => i.data.podEvents.cluster);
       return new Set(ready).size === 2;
     }, 15_000);
     sub.stop();

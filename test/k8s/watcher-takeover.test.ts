@@ -134,7 +134,7 @@ describe('ClusterWatchers takeover', () => {
         image: 'x:1',
         container: { ...DEFAULT_CONTAINER, replicas: 1 },
       });
-      expect(w!.error).toBeNull();
+      expect(w.error).toBeNull();
       const published = await waitFor(
         async () =>
           (await entries(stream)).find((e) => e.kind === 'Deployment' && e.name === 'gone'),
@@ -146,7 +146,7 @@ describe('ClusterWatchers takeover', () => {
       await runtime.removeWorkload(TARGET, { app: 'gone', env: 'takeover' });
       await waitFor(
         async () =>
-          (await runtime.workloads(TARGET, { app: 'gone', env: 'takeover' }))[0]!.status ===
+          (await runtime.workloads(TARGET, { app: 'gone', env: 'takeover' }))[0].status ===
             'MISSING' || undefined,
         3000,
       );

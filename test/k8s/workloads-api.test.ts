@@ -78,7 +78,7 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
       dev,
     );
     expect(errorCode(refused)).toBe('FORBIDDEN');
-    expect(refused.errors![0]!.message).toMatch(/requires approval/);
+    expect(refused.errors![0].message).toMatch(/requires approval/);
     const em0 = t.phantom.platform.orm.em.fork();
     expect(await em0.count(PlatformEventRow, { type: 'WORKLOAD_DEPLOYED' } as any)).toBe(0);
     expect((await workloads()).map((w) => w.status)).toEqual(['MISSING', 'MISSING']);
@@ -121,9 +121,9 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
 
   it('records WORKLOAD_DEPLOYED; a DEVELOPER deploys to an environment without approval', async () => {
     const em = t.phantom.platform.orm.em.fork();
-    const [admin] = await em.find(PlatformEventRow, { type: 'WORKLOAD_DEPLOYED' } as any);
-    expect([admin!.actor, admin!.app, admin!.env]).toEqual(['admin', 'shop', 'prod']);
-    expect(admin!.payload).toMatchObject({
+    const [admin] = await em.find(PlatformEventRow, { type: 'WORKLOAD_DEPLOYED' });
+    expect([admin.actor, admin.app, admin.env]).toEqual(['admin', 'shop', 'prod']);
+    expect(admin.payload).toMatchObject({
       image: 'registry.local/shop:1.0',
       targets: [
         { cluster: 'sim-1', error: null },
@@ -138,7 +138,7 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
     expect(r.data.deployApp).toEqual([{ cluster: 'sim-1', error: null }]);
     const rows = await em
       .fork()
-      .find(PlatformEventRow, { type: 'WORKLOAD_DEPLOYED' } as any, { orderBy: { id: 'asc' } });
+      .find(PlatformEventRow, { type: 'WORKLOAD_DEPLOYED' }, { orderBy: { id: 'asc' } });
     expect(rows.map((e) => [e.actor, e.env])).toEqual([
       ['admin', 'prod'],
       ['dev', 'dev'],
@@ -181,17 +181,17 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
       { cluster: 'sim-2', replicas: 3, error: null },
     ]);
     await waitFor(() => {
-      const added = sub.items.filter((i) => i.data && (i.data as any).podEvents.type === 'ADDED');
+      const added = sub.items.filter((i) => i.data && i.data.podEvents.type === 'ADDED');
       const readyPods = new Set(
         sub.items
-          .filter((i) => (i.data as any)?.podEvents.pod.ready)
-          .map((i) => (i.data as any).podEvents.cluster + '/' + (i.data as any).podEvents.pod.name),
+          .filter((i) => i.data?.podEvents.pod.ready)
+          .map((i) => i.data.podEvents.cluster + '/' + i.data.podEvents.pod.name),
       );
       return added.length >= 2 && readyPods.size >= 2;
     }, 10_000);
-    const first = sub.items[0]!.data as any;
+    const first = sub.items[0].data;
     expect(first.podEvents).toMatchObject({ app: 'shop', env: 'prod', namespace: 'prod' });
-    expect(new Set(sub.items.map((i) => (i.data as any).podEvents.cluster))).toEqual(
+    expect(new Set(sub.items.map((i) => i.data.podEvents.cluster))).toEqual(
       new Set(['sim-1', 'sim-2']),
     );
     sub.stop();
@@ -210,9 +210,8 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
       `subscription { podEvents(app: "nope", env: "prod") { type } }`,
     );
     await waitFor(() => unknown.error !== undefined || unknown.items.length > 0, 5000);
-    expect(((unknown.error as any[]) ?? unknown.items[0]?.errors)[0].extensions.code).toBe(
-      'NOT_FOUND',
-    );
+    const errors = (unknown.error as any[]) ?? unknown.items[0]?.errors;
+    expect(errors?.[0]?.extensions.code).toBe('NOT_FOUND');
   });
 
   it('authorizes changes: VIEWER refused, DEVELOPER allowed; bad input names the field', async () => {
@@ -232,7 +231,7 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
       {},
       dev,
     );
-    expect([errorCode(badEnv), badEnv.errors![0]!.extensions!.field]).toEqual([
+    expect([errorCode(badEnv), badEnv.errors![0].extensions!.field]).toEqual([
       'BAD_USER_INPUT',
       'env',
     ]);
@@ -242,7 +241,7 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
         {},
         dev,
       );
-      expect([errorCode(bad), bad.errors![0]!.extensions!.field]).toEqual([
+      expect([errorCode(bad), bad.errors![0].extensions!.field]).toEqual([
         'BAD_USER_INPUT',
         'replicas',
       ]);
@@ -252,7 +251,7 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
       {},
       dev,
     );
-    expect([errorCode(badCluster), badCluster.errors![0]!.extensions!.field]).toEqual([
+    expect([errorCode(badCluster), badCluster.errors![0].extensions!.field]).toEqual([
       'BAD_USER_INPUT',
       'cluster',
     ]);
@@ -261,7 +260,7 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
       {},
       dev,
     );
-    expect([errorCode(badImage), badImage.errors![0]!.extensions!.field]).toEqual([
+    expect([errorCode(badImage), badImage.errors![0].extensions!.field]).toEqual([
       'BAD_USER_INPUT',
       'image',
     ]);
@@ -272,7 +271,7 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
     );
     expect(errorCode(badLast)).toBe('BAD_USER_INPUT');
 
-    const restarted = await t.gql(mutations[0]!, {}, dev);
+    const restarted = await t.gql(mutations[0], {}, dev);
     expect(restarted.data.restartApp).toEqual([
       { cluster: 'sim-1', error: null },
       { cluster: 'sim-2', error: null },
@@ -284,7 +283,7 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
         ) || undefined,
       15_000,
     );
-    const scaled = await t.gql(mutations[1]!, {}, dev);
+    const scaled = await t.gql(mutations[1], {}, dev);
     expect(scaled.errors).toBeUndefined();
 
     // Scaling down leaves Terminating pods for a moment: pick a pod once only the two remain.
@@ -324,7 +323,7 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
       ['WORKLOAD_SCALED', 'dev', 'shop', 'prod'],
       ['POD_DELETED', 'dev', 'shop', 'prod'],
     ]);
-    expect(events[2]!.payload).toMatchObject({
+    expect(events[2].payload).toMatchObject({
       replicas: 2,
       targets: [
         { cluster: 'sim-1', error: null },
@@ -424,8 +423,8 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
         () =>
           new Set(
             sub.items
-              .filter((i) => (i.data as any)?.podEvents.pod.ready)
-              .map((i) => (i.data as any).podEvents.pod.name),
+              .filter((i) => i.data?.podEvents.pod.ready)
+              .map((i) => i.data.podEvents.pod.name),
           ).size === 2,
         10_000,
       );
@@ -500,12 +499,12 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
     );
     const refused = await t.gql(`mutation { deleteApp(name: "shop") }`);
     expect(errorCode(refused)).toBe('CONFLICT');
-    const msg = refused.errors![0]!.message;
+    const msg = refused.errors![0].message;
     expect(msg).toContain('prod (sim-1/prod, sim-2/prod)');
     expect(msg).toContain('dev (sim-1/dev)');
     expect(msg).toContain('broken (sim-1/broken)');
     expect(msg).toMatch(/remove its workloads first/);
-    expect(refused.errors![0]!.extensions!.placements).toEqual(
+    expect(refused.errors![0].extensions!.placements).toEqual(
       expect.arrayContaining([{ env: 'prod', cluster: 'sim-2', namespace: 'prod' }]),
     );
     expect((await t.gql(`{ app(name: "shop") { name } }`)).data.app).toEqual({ name: 'shop' });
@@ -520,10 +519,8 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
     ).toBeUndefined();
     const refused = await t.gql(`mutation { deleteApp(name: "solo") }`, {}, dev);
     expect(errorCode(refused)).toBe('CONFLICT');
-    expect(refused.errors![0]!.message).toMatch(
-      /Cannot tell whether app "solo" still runs on down/,
-    );
-    expect(refused.errors![0]!.extensions!.unknownClusters).toEqual(['down']);
+    expect(refused.errors![0].message).toMatch(/Cannot tell whether app "solo" still runs on down/);
+    expect(refused.errors![0].extensions!.unknownClusters).toEqual(['down']);
     expect((await t.gql(`mutation { deleteApp(name: "solo") }`)).data).toEqual({ deleteApp: true });
   });
 
@@ -537,14 +534,14 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
       {},
       dev,
     );
-    expect([errorCode(bad), bad.errors![0]!.extensions!.field]).toEqual(['BAD_USER_INPUT', 'env']);
+    expect([errorCode(bad), bad.errors![0].extensions!.field]).toEqual(['BAD_USER_INPUT', 'env']);
     const prod = await t.gql(
       `mutation { removeWorkload(app: "shop", env: "prod") { cluster } }`,
       {},
       dev,
     );
     expect(errorCode(prod)).toBe('FORBIDDEN');
-    expect(prod.errors![0]!.message).toMatch(/requires approval/);
+    expect(prod.errors![0].message).toMatch(/requires approval/);
     expect((await workloads('dev')).map((w) => w.status)).not.toContain('MISSING');
     const em = t.phantom.platform.orm.em.fork();
     expect(await em.count(PlatformEventRow, { type: 'WORKLOAD_REMOVED' } as any)).toBe(0);
@@ -583,7 +580,7 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
     // Still in prod: refused, naming only prod now.
     const still = await t.gql(`mutation { deleteApp(name: "shop") }`);
     expect(errorCode(still)).toBe('CONFLICT');
-    expect(still.errors![0]!.message).toContain(
+    expect(still.errors![0].message).toContain(
       '"shop" still runs in prod (sim-1/prod, sim-2/prod):',
     );
     const prod = await t.gql(
@@ -594,15 +591,19 @@ describe('workloads over GraphQL (embedded database, simulated clusters)', () =>
       { cluster: 'sim-2', status: 'MISSING', error: null },
     ]);
     const em = t.phantom.platform.orm.em.fork();
-    const events = await em.find(PlatformEventRow, { type: 'WORKLOAD_REMOVED' } as any, {
-      orderBy: { id: 'asc' },
-    });
+    const events = await em.find(
+      PlatformEventRow,
+      { type: 'WORKLOAD_REMOVED' },
+      {
+        orderBy: { id: 'asc' },
+      },
+    );
     expect(events.map((e) => [e.actor, e.app, e.env])).toEqual([
       ['dev', 'shop', 'dev'],
       ['dev', 'shop', 'broken'],
       ['admin', 'shop', 'prod'],
     ]);
-    expect(events[2]!.payload).toMatchObject({ removedOn: ['sim-1', 'sim-2'] });
+    expect(events[2].payload).toMatchObject({ removedOn: ['sim-1', 'sim-2'] });
 
     // The admin may proceed although "down" cannot tell.
     expect((await t.gql(`mutation { deleteApp(name: "shop") }`)).data).toEqual({ deleteApp: true });

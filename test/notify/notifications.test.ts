@@ -18,6 +18,7 @@ import { PlatformEventType, recordEvent } from '../../src/domain/events/event-re
 import { PlatformEventRow } from '../../src/domain/events/platform-event.entity.js';
 import { PLATFORM_EVENTS_STREAM } from '../../src/domain/events/platform-event.record.js';
 import { NotificationDelivery } from '../../src/domain/notify/notification-delivery.entity.js';
+import { until } from '../support/until.js';
 
 const PUBLIC_URL = 'https://phantom.example.test';
 const MAX_ATTEMPTS = 4;
@@ -40,20 +41,6 @@ const CREDENTIALS = [
   'wecom-key-0001',
   'slack-path-token-0001',
 ];
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.each(availableModes)('chat notifications (%s)', (mode) => {
   let t: TestPhantom;
@@ -82,7 +69,7 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
     payload: Record<string, unknown>,
   ): Promise<void> {
     const { orm, deps } = t.phantom.platform;
-    await orm.em.fork().transactional(async (em) => {
+    await orm.em.fork().transactional((em) => {
       recordEvent(em, { type, actor: 'admin', app, env, payload });
     });
     deps.onEventsCommitted();
@@ -213,20 +200,20 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
         reqs.every((q) => q.signatureValid),
         kind,
       ).toBe(true);
-      expect(reqs[2]!.rawBody, kind).toContain(link);
-      expect(reqs[2]!.rawBody, kind).toContain('Release succeeded');
+      expect(reqs[2].rawBody, kind).toContain(link);
+      expect(reqs[2].rawBody, kind).toContain('Release succeeded');
     }
-    const ding = receivers.DINGTALK.requests[2]!;
+    const ding = receivers.DINGTALK.requests[2];
     expect(ding.query.get('access_token')).toBe('dt-access-token-0001');
     expect(ding.body.msgtype).toBe('markdown');
     expect(ding.body.markdown.text).toMatch(
       /App: shop[\s\S]*Env: prod[\s\S]*By: admin[\s\S]*Status: SUCCEEDED[\s\S]*Release: #42/,
     );
-    expect(receivers.FEISHU.requests[2]!.body).toMatchObject({
+    expect(receivers.FEISHU.requests[2].body).toMatchObject({
       msg_type: 'text',
       content: { text: expect.stringContaining('Version: v1.2.3') },
     });
-    const hook = receivers.WEBHOOK.requests[2]!;
+    const hook = receivers.WEBHOOK.requests[2];
     expect(hook.body.event).toMatchObject({
       type: 'RELEASE_SUCCEEDED',
       app: 'shop',
@@ -244,13 +231,13 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
       .fork()
       .find(PlatformEventRow, { type: 'RELEASE_SUCCEEDED' });
     const ev = {
-      id: row!.seq!,
-      type: row!.type,
-      at: row!.at.toISOString(),
-      actor: row!.actor ?? null,
-      app: row!.app ?? null,
-      env: row!.env ?? null,
-      payload: row!.payload,
+      id: row.seq!,
+      type: row.type,
+      at: row.at.toISOString(),
+      actor: row.actor ?? null,
+      app: row.app ?? null,
+      env: row.env ?? null,
+      payload: row.payload,
     };
     await t.phantom.platform.messaging.streams.append(PLATFORM_EVENTS_STREAM, {
       id: ev.id,
@@ -339,8 +326,8 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
       });
       expect(sent.attempts).toBe(1);
       expect(dt.accepted()).toHaveLength(1);
-      expect(dt.accepted()[0]!.body.markdown.text).toContain(`${PUBLIC_URL}/releases/45`);
-      expect(dt.accepted()[0]!.body.markdown.text).toContain('Reason: verify failed');
+      expect(dt.accepted()[0].body.markdown.text).toContain(`${PUBLIC_URL}/releases/45`);
+      expect(dt.accepted()[0].body.markdown.text).toContain('Reason: verify failed');
     } finally {
       await dt.close();
     }
@@ -375,7 +362,7 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
       { i: { name: 'bad', app: 'shop', ...input } },
     );
     expect(errorCode(r)).toBe('BAD_USER_INPUT');
-    expect(r.errors![0]!.extensions!.field).toBe(field);
+    expect(r.errors![0].extensions!.field).toBe(field);
   });
 
   it('app OWNERs manage only their own app; global routes are for admins', async () => {
@@ -529,7 +516,7 @@ describe.each(availableModes)('chat notifications (%s)', (mode) => {
       return pay.length > 0 && pay.every((n: any) => !n.enabled) && pay;
     });
     expect(routes).toHaveLength(1);
-    await until('"App deleted" in pay\'s chat', async () =>
+    await until('"App deleted" in pay\'s chat', () =>
       receivers.SLACK.requests
         .slice(before)
         .some((q) => q.body?.text?.includes('App deleted: pay')),

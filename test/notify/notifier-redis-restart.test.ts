@@ -18,6 +18,7 @@ import { startPhantom, type Phantom } from '../../src/main.js';
 import { PlatformEventType, recordEvent } from '../../src/domain/events/event-recorder.js';
 import { PLATFORM_EVENTS_STREAM } from '../../src/domain/events/platform-event.record.js';
 import { startReceiver, type Receiver } from './receivers.js';
+import { until } from '../support/until.js';
 
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 const SECRET = 'webhook-secret-value-0001';
@@ -31,20 +32,6 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describeServices('notifier across a Redis restart without data', () => {
@@ -83,7 +70,7 @@ describeServices('notifier across a Redis restart without data', () => {
     const db = await createScratchDatabase(testDatabaseUrl!);
     dropDb = db.drop;
     dbUrl = db.url;
-    await until('redis up', async () =>
+    await until('redis up', () =>
       spawnSync('redis-cli', ['-p', String(port), 'ping'])
         .stdout?.toString()
         .includes('PONG'),
@@ -128,7 +115,7 @@ describeServices('notifier across a Redis restart without data', () => {
   };
   async function emit(n: number): Promise<void> {
     const { orm, deps } = phantom.platform;
-    await orm.em.fork().transactional(async (em) => {
+    await orm.em.fork().transactional((em) => {
       recordEvent(em, {
         type: PlatformEventType.RELEASE_SUCCEEDED,
         actor: 'admin',
@@ -152,7 +139,7 @@ describeServices('notifier across a Redis restart without data', () => {
       );
       expect(route.errors).toBeUndefined();
       await emit(1);
-      await until('event 1 announced', async () => received().includes(1));
+      await until('event 1 announced', () => received().includes(1));
 
       // Hold the notifier inside its next event (its cursor update waits for our row lock), so
       // the events after it stay unread on the stream.
@@ -174,7 +161,7 @@ describeServices('notifier across a Redis restart without data', () => {
         redis.kill('SIGKILL');
         await new Promise((r) => redis.once('exit', r));
         redis = startRedis(); // empty: stream, group and pending entries are gone
-        await until('redis up again', async () =>
+        await until('redis up again', () =>
           spawnSync('redis-cli', ['-p', String(port), 'ping'])
             .stdout?.toString()
             .includes('PONG'),
@@ -186,11 +173,11 @@ describeServices('notifier across a Redis restart without data', () => {
       await emit(5);
       const all = await until(
         'events 1–5 announced',
-        async () => {
+        () => {
           const got = received();
           return [1, 2, 3, 4, 5].every((n) => got.includes(n)) && got;
         },
-        45_000,
+        { timeoutMs: 45_000 },
       );
       expect([...new Set(all)].sort()).toEqual([1, 2, 3, 4, 5]);
       // The stream really lost 3 and 4: they came from the events table.

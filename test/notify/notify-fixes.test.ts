@@ -24,23 +24,10 @@ import {
 } from '../../src/domain/notify/notification-channel.js';
 import { sendChannelRequest } from '../../src/domain/notify/notification-sender.js';
 import { isNonPublicAddress } from '../../src/domain/notify/webhook-address.js';
+import { until } from '../support/until.js';
 
 const SECRET = 'webhook-secret-value-0001';
 const DELIVERY_FIELDS = 'id routeId app eventId eventType status attempts lastError';
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const hostPort = (r: Receiver) => new URL(r.url).host;
 /** The `n` payload field of each request a WEBHOOK receiver got (`accepted` only, or all). */
@@ -155,7 +142,7 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
     env: string | null = 'prod',
   ): Promise<void> {
     const { orm, deps } = t.phantom.platform;
-    await orm.em.fork().transactional(async (em) => {
+    await orm.em.fork().transactional((em) => {
       recordEvent(em, { type, actor: 'admin', app, env, payload });
     });
     deps.onEventsCommitted();
@@ -233,7 +220,7 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
     ).toBeUndefined();
     const routeId = await createRoute('late', hook.url);
     await emit(PlatformEventType.RELEASE_SUCCEEDED, 'late', { n: 301 });
-    await until('the event announced', async () => ns(hook).includes(301));
+    await until('the event announced', () => ns(hook).includes(301));
     expect((await deliveries({ route: routeId })).map((d) => d.status)).toEqual(['SENT']);
   });
 
@@ -345,9 +332,9 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
       'APP_DELETED',
     ]);
     await emit(PlatformEventType.RELEASE_SUCCEEDED, 'pay', { n: 101 });
-    await until('the old route delivers', async () => ns(hook).includes(101));
+    await until('the old route delivers', () => ns(hook).includes(101));
     expect((await t.gql(`mutation { deleteApp(name: "pay") }`, {}, alice)).errors).toBeUndefined();
-    await until('"App deleted" to the old route', async () =>
+    await until('"App deleted" to the old route', () =>
       hook.accepted().some((q) => q.body?.event?.type === 'APP_DELETED'),
     );
 
@@ -409,11 +396,11 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
       { app: 'pay' },
       { orderBy: { id: 'asc' }, limit: 1 },
     );
-    await em.nativeUpdate(NotificationRoute, { id: oldRow!.id }, { enabled: true });
+    await em.nativeUpdate(NotificationRoute, { id: oldRow.id }, { enabled: true });
     const newRoute = await createRoute('pay', gap.url, bob);
     const before = hook.requests.length;
     await emit(PlatformEventType.RELEASE_SUCCEEDED, 'pay', { n: 102 });
-    await until("the new app's own route delivers", async () => ns(gap).includes(102));
+    await until("the new app's own route delivers", () => ns(gap).includes(102));
     await new Promise((r) => setTimeout(r, 300));
     expect(hook.requests.slice(before)).toEqual([]);
     expect((await deliveries({ route: newRoute }, bob)).map((d) => d.eventType)).toEqual([
@@ -448,7 +435,7 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
     );
     const seen = ns(gap).length;
     await emit(PlatformEventType.RELEASE_SUCCEEDED, 'gap', { n: 203 });
-    await until('202 sent again, then 203', async () => {
+    await until('202 sent again, then 203', () => {
       const got = ns(gap).slice(seen);
       return got.includes(202) && got.includes(203) && got;
     });
@@ -482,7 +469,7 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
           const list = await deliveries({ route: routeId });
           return list.length === 6 && list.every((d) => d.status === 'SENT') && list;
         },
-        30_000,
+        { timeoutMs: 30_000 },
       );
       await new Promise((r) => setTimeout(r, 500));
       expect(ns(slow)).toEqual([1, 2, 3, 4, 5, 6]);

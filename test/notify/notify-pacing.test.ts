@@ -27,6 +27,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderDigest } from '../../src/domain/notify/notification-message.js';
 import { loadConfig } from '../../src/config.js';
+import { until } from '../support/until.js';
 
 const DT_SECRET = 'SECdingtalk-pacing-0001';
 /** The test's DingTalk window: 20 a window, as DingTalk's 20 a minute, shortened. */
@@ -37,20 +38,6 @@ const THROTTLE_WAIT_MS = 2500;
 const RETRY_WINDOW_MS = 2500;
 const DELIVERY_FIELDS =
   'id status attempts lastError digestId eventId attemptLog { at outcome httpStatus vendorCode message digestId }';
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 40_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Release ids in the accepted requests' bodies, in arrival order (a digest lists its events in order). */
 const releaseIds = (r: Receiver) =>
@@ -226,7 +213,7 @@ describe.each(availableModes)("notifications at the vendors' limits (%s)", (mode
   async function emitMany(app: string, type: PlatformEventType, ids: number[]): Promise<void> {
     const { orm, deps } = t.phantom.platform;
     // One transaction: the events arrive together, as a release train's do.
-    await orm.em.fork().transactional(async (em) => {
+    await orm.em.fork().transactional((em) => {
       for (const releaseId of ids)
         recordEvent(em, { type, actor: 'admin', app, env: 'prod', payload: { releaseId } });
     });
@@ -269,7 +256,7 @@ describe.each(availableModes)("notifications at the vendors' limits (%s)", (mode
         expect(ds.filter((d) => d.status === 'DEAD')).toEqual([]);
         return ds.length === n && ds.every((d) => d.status === 'SENT') && ds;
       },
-      60_000,
+      { timeoutMs: 60_000 },
     );
   }
 
@@ -333,7 +320,7 @@ describe.each(availableModes)("notifications at the vendors' limits (%s)", (mode
       expect(dt.requests.every((q) => q.signatureValid)).toBe(true);
       const at = dt.requests.map((q) => q.at);
       for (let i = 20; i < at.length; i++)
-        expect(at[i]! - at[i - 20]!).toBeGreaterThanOrEqual(DT_WINDOW_MS);
+        expect(at[i] - at[i - 20]).toBeGreaterThanOrEqual(DT_WINDOW_MS);
       // Fewer requests than events: what waited went out merged, each event once, in order.
       expect(dt.requests.length).toBeLessThan(30);
       expect(releaseIds(dt)).toEqual(ids);
@@ -366,7 +353,7 @@ describe.each(availableModes)("notifications at the vendors' limits (%s)", (mode
     const refused = slack.requests.findIndex((q) => q.status === 429);
     expect(refused).toBeGreaterThan(-1);
     // The next request came no sooner than Slack asked (a lower bound: load only makes it later).
-    expect(slack.requests[refused + 1]!.at - slack.requests[refused]!.at).toBeGreaterThanOrEqual(
+    expect(slack.requests[refused + 1].at - slack.requests[refused].at).toBeGreaterThanOrEqual(
       2000,
     );
     const waited = ds.find((d) => d.attemptLog.some((a: any) => a.outcome === 'THROTTLED'))!;

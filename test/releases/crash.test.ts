@@ -48,12 +48,12 @@ async function spawnSim(name: string): Promise<{ child: ChildProcess; url: strin
       () => reject(new Error(`phantom sim ${name} did not start: ${out}`)),
       60_000,
     );
-    child.stdout!.on('data', (c: Buffer) => {
+    child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
       const m = out.match(/at (http:\/\/[^\s]+)/);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(m[1]);
       }
     });
     child.once('exit', (code) => reject(new Error(`phantom sim exited ${code}: ${out}`)));
@@ -151,7 +151,7 @@ describeServices(
         database: u.pathname.slice(1),
       });
       try {
-        const victim = workers[0]!;
+        const victim = workers[0];
         const pid = victim.child.pid!;
         await waitFor(
           async () => {

@@ -110,7 +110,7 @@ describe('releases on the embedded default', () => {
       ).errors,
     ).toBeUndefined();
     const watchers = await Promise.all(waiting.map((w) => w.all));
-    const frames = watchers[0]!;
+    const frames = watchers[0];
     expect(frames.at(-1)!.release.status).toBe('SUCCEEDED');
     for (const w of watchers)
       expect(w.map((f) => f.sequence)).toEqual(frames.map((f) => f.sequence));
@@ -136,7 +136,7 @@ describe('releases on the embedded default', () => {
       dev,
     );
     expect(errorCode(second)).toBe('CONFLICT');
-    expect(second.errors![0]!.message).toMatch(/already has an active release/);
+    expect(second.errors![0].message).toMatch(/already has an active release/);
     const frames = await follow(t.ws(dev), r.id);
     expect(frames.at(-1)!.release.status).toBe('SUCCEEDED');
   });
@@ -205,7 +205,7 @@ describe('release strategies, cancel and rollback on the embedded default', () =
       (f) => f.release.steps.find((s) => s.cluster === 'sim-2')?.status === 'RUNNING',
     );
     expect(firstRunning2).toBeGreaterThan(0);
-    expect(frames[firstRunning2]!.release.steps.find((s) => s.cluster === 'sim-1')!.status).toBe(
+    expect(frames[firstRunning2].release.steps.find((s) => s.cluster === 'sim-1')!.status).toBe(
       'SUCCEEDED',
     );
     for (const cluster of ['sim-1', 'sim-2']) {
@@ -249,7 +249,7 @@ describe('release strategies, cancel and rollback on the embedded default', () =
       app: 'web',
       env: 'staging',
     });
-    expect(main[0]!.status).toBe('MISSING');
+    expect(main[0].status).toBe('MISSING');
     // Still paused: a query says so, and a promote of something not paused is CONFLICT.
     expect((await getRelease(t, r.id)).status).toBe('PAUSED');
     const p = await t.gql(`mutation($id: ID!) { promoteRelease(id: $id) { status } }`, {
@@ -257,7 +257,7 @@ describe('release strategies, cancel and rollback on the embedded default', () =
     });
     expect(p.errors).toBeUndefined();
     const rest = await follow(t.ws(), r.id, { after: paused.at(-1)!.sequence });
-    expect(Number(rest[0]!.sequence)).toBe(Number(paused.at(-1)!.sequence) + 1);
+    expect(Number(rest[0].sequence)).toBe(Number(paused.at(-1)!.sequence) + 1);
     expect(rest.at(-1)!.release.status).toBe('SUCCEEDED');
     expect(rest.at(-1)!.release.steps.map((s) => s.status)).toEqual([
       'SUCCEEDED',
@@ -272,7 +272,7 @@ describe('release strategies, cancel and rollback on the embedded default', () =
       env: 'staging',
       variant: 'canary',
     });
-    expect(after[0]!.status).toBe('MISSING');
+    expect(after[0].status).toBe('MISSING');
     const again = await t.gql(`mutation($id: ID!) { promoteRelease(id: $id) { status } }`, {
       id: r.id,
     });
@@ -335,7 +335,7 @@ describe('release strategies, cancel and rollback on the embedded default', () =
       id: one.id,
     });
     expect(errorCode(none)).toBe('CONFLICT');
-    expect(none.errors![0]!.message).toMatch(/nothing to roll back to/);
+    expect(none.errors![0].message).toMatch(/nothing to roll back to/);
     const two = await createRelease(t, {
       app: 'solo',
       env: 'staging',
@@ -466,7 +466,7 @@ describe('releases to an environment that requires approval (embedded default)',
     const sim2Start = frames.findIndex(
       (f) => f.release.steps.find((s) => s.cluster === 'sim-2')!.status === 'RUNNING',
     );
-    expect(frames[sim2Start]!.release.steps.find((s) => s.cluster === 'sim-1')!.status).toBe(
+    expect(frames[sim2Start].release.steps.find((s) => s.cluster === 'sim-1')!.status).toBe(
       'SUCCEEDED',
     );
     const w = await t.gql(

@@ -94,7 +94,7 @@ describe('phantom CLI', () => {
           const m = /"url":"(http:[^"]+)"/.exec(out);
           if (m) {
             clearTimeout(timer);
-            resolve(m[1]!);
+            resolve(m[1]);
           }
         });
       });

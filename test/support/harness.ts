@@ -134,7 +134,7 @@ export async function startTestPhantom(
       opts.redisPrefix ?? `phantom-test:${randomBytes(4).toString('hex')}:`;
     // The first instance on a prefix removes its keys at the end (replicas share it and stop first).
     if (!opts.redisPrefix)
-      cleanups.push(() => deleteRedisKeys(testRedisUrl!, env.PHANTOM_REDIS_PREFIX!));
+      cleanups.push(() => deleteRedisKeys(testRedisUrl!, env.PHANTOM_REDIS_PREFIX));
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'phantom-test-'));
     env.PHANTOM_DATA_DIR = dir;

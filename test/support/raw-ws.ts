@@ -9,7 +9,9 @@ export class RawWs {
   closed?: { code: number; reason: string };
 
   private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => this.messages.push(JSON.parse(String(data))));
+    socket.on('message', (data) =>
+      this.messages.push(JSON.parse((data as Buffer).toString('utf8'))),
+    );
     socket.on('close', (code, reason) => {
       this.closed = { code, reason: String(reason) };
     });

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { until } from './until.js';
 
 /** True when `redis-server` is on PATH (the fault tests run only then). */
 export const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
@@ -20,21 +21,6 @@ export async function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-/** Polls `fn` every 100 ms until it returns something truthy; throws after `timeoutMs`. */
-export async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 export interface DedicatedRedis {
@@ -88,7 +74,7 @@ export async function dedicatedRedis(opts: { args?: string[] } = {}): Promise<De
     cli,
     async start() {
       proc = spawn('redis-server', args, { stdio: 'ignore' });
-      await until('redis-server up', async () => cli('ping') === 'PONG');
+      await until('redis-server up', () => cli('ping') === 'PONG');
     },
     async kill() {
       if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;

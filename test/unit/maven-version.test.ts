@@ -202,12 +202,12 @@ describe('compareMavenVersions', () => {
     for (let i = 0; i < VERSIONS.length; i++) {
       for (let j = i + 1; j < VERSIONS.length; j++) {
         const want = SIGNS[k++];
-        const got = ['<', '=', '>'][compareMavenVersions(VERSIONS[i]!, VERSIONS[j]!) + 1];
+        const got = ['<', '=', '>'][compareMavenVersions(VERSIONS[i], VERSIONS[j]) + 1];
         if (got !== want) wrong.push(`${VERSIONS[i]} ${got} ${VERSIONS[j]} (Maven: ${want})`);
         // Antisymmetric, as Maven's is.
         if (
-          compareMavenVersions(VERSIONS[j]!, VERSIONS[i]!) !==
-          -compareMavenVersions(VERSIONS[i]!, VERSIONS[j]!)
+          compareMavenVersions(VERSIONS[j], VERSIONS[i]) !==
+          -compareMavenVersions(VERSIONS[i], VERSIONS[j])
         )
           wrong.push(`${VERSIONS[j]} vs ${VERSIONS[i]} not antisymmetric`);
       }

@@ -86,10 +86,10 @@ describe('checkDependencies', () => {
   it('fails a jar below the minimum version, naming both versions and the file', () => {
     const [r] = checkDependencies(deps, [log4j], [], app, now);
     expect(r).toMatchObject({ rule: 'dependency-rule:log4j-core', passed: false });
-    expect(r!.message).toContain(
+    expect(r.message).toContain(
       'log4j-core 2.14.1 (lib/log4j-core-2.14.1.jar) is below the minimum safe version 2.17.1',
     );
-    expect(r!.message).toContain('CVE-2021-44228');
+    expect(r.message).toContain('CVE-2021-44228');
   });
 
   it('compares Maven versions, not strings (2.9.0 < 2.17.1 < 2.17.10), and banned versions exactly', () => {
@@ -100,7 +100,7 @@ describe('checkDependencies', () => {
         [],
         app,
         now,
-      )[0]!;
+      )[0];
     expect(at('2.9.0').passed).toBe(false);
     expect(at('2.17.1-rc1').passed).toBe(false);
     expect(at('2.17.1').passed).toBe(true);
@@ -112,7 +112,7 @@ describe('checkDependencies', () => {
       [],
       app,
       now,
-    )[0]!;
+    )[0];
     expect(banned.passed).toBe(false);
     expect(banned.message).toContain('is a banned version (2.15.0)');
   });
@@ -128,20 +128,20 @@ describe('checkDependencies', () => {
       reason: 'migration in progress',
       expiresAt: new Date('2026-12-02T00:00:00Z'),
     };
-    const r = checkDependencies(deps, [log4j], [entry], app, now)[0]!;
+    const r = checkDependencies(deps, [log4j], [entry], app, now)[0];
     expect(r.passed).toBe(true);
     expect(r.message).toMatch(
       /^Whitelist applied: shop is exempt from "log4j-core" until 2026-12-02T00:00:00.000Z \(migration in progress\)/,
     );
     // Expired, another app, another rule: no exemption.
     expect(
-      checkDependencies(deps, [log4j], [entry], app, new Date('2026-12-02T00:00:00Z'))[0]!.passed,
+      checkDependencies(deps, [log4j], [entry], app, new Date('2026-12-02T00:00:00Z'))[0].passed,
     ).toBe(false);
-    expect(checkDependencies(deps, [log4j], [{ ...entry, appId: 8 }], app, now)[0]!.passed).toBe(
+    expect(checkDependencies(deps, [log4j], [{ ...entry, appId: 8 }], app, now)[0].passed).toBe(
       false,
     );
     expect(
-      checkDependencies(deps, [log4j], [{ ...entry, rule: 'other' }], app, now)[0]!.passed,
+      checkDependencies(deps, [log4j], [{ ...entry, rule: 'other' }], app, now)[0].passed,
     ).toBe(false);
   });
 });

@@ -220,7 +220,9 @@ describe('release console in Chromium', () => {
         .filter((s) => s.query.includes('releaseProgress') && s.variables.id === id)
         .map((s) => s.variables.after)
         .find((a) => a != null);
-    await expect.poll(() => String(resumedAfter() ?? ''), { timeout: 45_000 }).toMatch(/^\d+$/);
+    await expect
+      .poll(() => (resumedAfter() as string | undefined) ?? '', { timeout: 45_000 })
+      .toMatch(/^\d+$/);
     const q = await t.gql(`query($id: ID!) { release(id: $id) { ticket { id } } }`, { id });
     expect(
       (

@@ -144,7 +144,7 @@ describe('web app serving without a build', () => {
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).not.toContain('unsafe-inline');
     // Its one inline style is allowed by hash.
-    const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1]!;
+    const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1];
     expect(csp).toContain(
       `style-src 'sha256-${createHash('sha256').update(style).digest('base64')}'`,
     );
@@ -154,7 +154,7 @@ describe('web app serving without a build', () => {
     const res = await fetch(`${base}/playground`);
     const html = await res.text();
     const csp = res.headers.get('content-security-policy') ?? '';
-    const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1]!;
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1];
     expect(csp).toContain(
       `script-src 'sha256-${createHash('sha256').update(script).digest('base64')}'`,
     );
