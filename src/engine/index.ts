@@ -76,6 +76,8 @@ export async function startWorkerRole(platform: Platform, opts: WorkerRoleOption
       logger: platform.logger,
       eventsCommitted: platform.deps.onEventsCommitted,
       builds: { cancel: (id) => requestBuildCancel(platform.orm.em.fork(), platform.deps, id) },
+      onStepFinished: (step, status, seconds) =>
+        platform.metrics.observeReleaseStep(step, status, seconds),
     },
     {
       ...platform.config.engine,

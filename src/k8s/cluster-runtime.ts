@@ -17,6 +17,7 @@ import type {
   WorkloadState,
   WorkloadTarget,
 } from './types.js';
+import type { InformerStats } from './informer-cache.js';
 
 export interface ClusterRuntime {
   /** Names of the clusters this runtime knows (kubeconfig contexts or embedded sims). */
@@ -74,6 +75,8 @@ export interface ClusterRuntime {
   onObjectEvent(listener: (e: KubeObjectEvent) => void): () => void;
   /** Every object currently cached for `cluster`, as events (for a resync snapshot). */
   snapshot(cluster: string): KubeObjectEvent[];
+  /** Every informer's state, per cluster and kind (metrics: synced, restarts, relists). */
+  informerStats(): InformerStats[];
   /** Resolves when every cluster's cache has listed once (or failed to), or after `timeoutMs`. */
   whenSynced(timeoutMs?: number): Promise<void>;
   /**

@@ -35,13 +35,28 @@ interface Tracked {
   kind: CachedKind;
   /** Whether its changes go to listeners and snapshots (ReplicaSets are only cached). */
   published: boolean;
-  informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+  informer: Informer<KubernetesObject> & ObjectCache<KubernetesObject> & { watch: RelistingWatch };
   synced: boolean;
   /** Listed (or failed) at least once: `whenSynced` stops waiting. */
   settled: boolean;
   error: string | null;
   failures: number;
+  /** Restarts after an error, since the process started (metrics). */
+  restarts: number;
+  /** Relists because the watch could not resume (410, or a resourceVersion from the future). */
+  relists: number;
   timer?: NodeJS.Timeout;
+}
+
+/** One informer's state, for metrics. */
+export interface InformerStats {
+  cluster: string;
+  kind: CachedKind;
+  synced: boolean;
+  /** Whether its last list or watch failed (it is being restarted). */
+  failing: boolean;
+  restarts: number;
+  relists: number;
 }
 
 const TYPE_OF = { add: 'ADDED', update: 'MODIFIED', delete: 'DELETED' } as const;
@@ -68,6 +83,9 @@ export function cannotResume(status: unknown): boolean {
  * again from the same resourceVersion forever, keeping deleted objects in its cache.
  */
 class RelistingWatch extends Watch {
+  /** Called when a watch cannot resume and the informer will relist. */
+  onRelist?: () => void;
+
   override watch(
     path: string,
     queryParams: Record<string, string | number | boolean | undefined>,
@@ -78,9 +96,10 @@ class RelistingWatch extends Watch {
       path,
       queryParams,
       (phase, obj, watchObj) => {
-        if (phase === 'ERROR' && cannotResume(obj))
+        if (phase === 'ERROR' && cannotResume(obj)) {
+          this.onRelist?.();
           callback(phase, { ...(obj as object), code: 410 }, watchObj);
-        else callback(phase, obj, watchObj);
+        } else callback(phase, obj, watchObj);
       },
       done,
     );
@@ -93,14 +112,16 @@ function makeInformer<T extends KubernetesObject>(
   path: string,
   listFn: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>,
   labelSelector?: string,
-): Informer<KubernetesObject> & ObjectCache<KubernetesObject> {
-  return new ListWatch<KubernetesObject>(
+): Informer<KubernetesObject> & ObjectCache<KubernetesObject> & { watch: RelistingWatch } {
+  const watch = new RelistingWatch(kc);
+  const informer = new ListWatch<KubernetesObject>(
     path,
-    new RelistingWatch(kc),
+    watch,
     listFn as never,
     false,
     labelSelector,
   );
+  return Object.assign(informer, { watch });
 }
 
 export function errorMessage(err: unknown): string {
@@ -190,7 +211,10 @@ export class InformerCache {
       settled: false,
       error: null,
       failures: 0,
+      restarts: 0,
+      relists: 0,
     };
+    informer.watch.onRelist = () => t.relists++;
     if (published) {
       for (const verb of ['add', 'update', 'delete'] as const) {
         informer.on(verb, (obj) => this.emit(TYPE_OF[verb], kind as WatchedKind, obj as KObj));
@@ -210,7 +234,10 @@ export class InformerCache {
         this.opts.maxRestartDelayMs ?? 2_000,
       );
       clearTimeout(t.timer);
-      t.timer = setTimeout(() => void this.run(t), delay);
+      t.timer = setTimeout(() => {
+        t.restarts++;
+        void this.run(t);
+      }, delay);
     });
     this.tracked.push(t);
   }
@@ -257,6 +284,18 @@ export class InformerCache {
     return bad.error
       ? `cluster ${this.cluster} is unreachable: ${bad.error}`
       : `cluster ${this.cluster}: cache not synced yet`;
+  }
+
+  /** Each informer's state (metrics). */
+  stats(): InformerStats[] {
+    return this.tracked.map((t) => ({
+      cluster: this.cluster,
+      kind: t.kind,
+      synced: t.synced,
+      failing: t.error !== null,
+      restarts: t.restarts,
+      relists: t.relists,
+    }));
   }
 
   /** Whether anything was ever listed (a stale cache is better than none, with an error). */

@@ -5,7 +5,7 @@
  */
 import type { ClusterRegistry } from './cluster-registry.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
-import { errorMessage, type InformerCacheOptions } from './informer-cache.js';
+import { errorMessage, type InformerCacheOptions, type InformerStats } from './informer-cache.js';
 import { KubeCluster, TargetError, isOwn } from './kube-cluster.js';
 import { APP_LABEL, ENV_LABEL, TRACK_LABEL, workloadName } from './manifests.js';
 import type {
@@ -445,6 +445,10 @@ export class KubeRuntime implements ClusterRuntime {
 
   snapshot(cluster: string): KubeObjectEvent[] {
     return this.clustersByName.get(cluster)?.cache.snapshot() ?? [];
+  }
+
+  informerStats(): InformerStats[] {
+    return [...this.clustersByName.values()].flatMap((c) => c.cache.stats());
   }
 
   async close(): Promise<void> {

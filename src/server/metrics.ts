@@ -13,9 +13,16 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLError } from 'graphql';
+import type { EntityManager } from '@mikro-orm/core';
 import { DomainError } from '../domain/shared/errors.js';
 import type { Platform } from './platform.js';
-import { unpublishedEvents, releasesByStatus } from './metrics.repository.js';
+import {
+  buildsByStatus,
+  deliveriesByStatus,
+  notifierLag,
+  releasesByStatus,
+  unpublishedEvents,
+} from './metrics.repository.js';
 
 /** The metrics of one Phantom process. */
 export interface PhantomMetrics {
@@ -32,6 +39,8 @@ export interface PhantomMetrics {
   subscriptionDelta(operation: string, delta: 1 | -1): void;
   /** graphql-ws: one result message sent to a subscriber. */
   countWsMessage(operation: string): void;
+  /** Release engine: a step that ran ended (`status` SUCCEEDED or FAILED) after `seconds`. */
+  observeReleaseStep(step: string, status: string, seconds: number): void;
 }
 
 // Scrape-time reads get a deadline: a frozen database must not hang the scrape.
@@ -104,15 +113,85 @@ export function createMetrics(platform: Platform): PhantomMetrics {
       this.set((await within(SCRAPE_QUERY_MS, unpublishedEvents(platform.orm.em.fork()))) ?? -1);
     },
   });
-  new Gauge({
-    name: 'phantom_releases',
-    help: 'Releases by status (read at scrape time).',
-    labelNames: ['status'],
+  // Counts by status, read at scrape time; nothing is reported when the database does not answer in time.
+  const byStatus = (
+    name: string,
+    help: string,
+    read: (em: EntityManager) => Promise<Map<string, number>>,
+    label = 'status',
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      async collect() {
+        const counts = await within(SCRAPE_QUERY_MS, read(platform.orm.em.fork()));
+        this.reset();
+        for (const [value, n] of counts ?? []) this.set({ [label]: value }, n);
+      },
+    });
+  byStatus('phantom_releases', 'Releases by status (read at scrape time).', releasesByStatus);
+  byStatus('phantom_builds', 'Builds by status (read at scrape time).', buildsByStatus);
+  byStatus(
+    'phantom_notification_deliveries',
+    'Chat notification deliveries by status (read at scrape time); DEAD: dead letters.',
+    deliveriesByStatus,
+  );
+  byStatus(
+    'phantom_notifier_lag_events',
+    'Platform events not yet handled by the chat notifier, per consumer group (newest event id minus its cursor).',
+    notifierLag,
+    'group',
+  );
+  const releaseSteps = new Histogram({
+    name: 'phantom_release_step_duration_seconds',
+    help: 'Release steps that ran, by step and result (SUCCEEDED or FAILED), from start to end.',
+    labelNames: ['step', 'status'],
+    buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
     registers: [registry],
-    async collect() {
-      const counts = await within(SCRAPE_QUERY_MS, releasesByStatus(platform.orm.em.fork()));
+  });
+  // Informers of this process's cluster runtime (API replicas and workers each have their own).
+  const informers = () => platform.services.k8s?.runtime.informerStats() ?? [];
+  new Gauge({
+    name: 'phantom_informer_synced',
+    help: 'Whether an informer has listed its objects (1) or not yet (0), by cluster and kind.',
+    labelNames: ['cluster', 'kind'],
+    registers: [registry],
+    collect() {
       this.reset();
-      for (const [status, n] of counts ?? []) this.set({ status }, n);
+      for (const i of informers()) this.set({ cluster: i.cluster, kind: i.kind }, i.synced ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'phantom_informer_failing',
+    help: "Whether an informer's last list or watch failed and it is being restarted (1), by cluster and kind.",
+    labelNames: ['cluster', 'kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const i of informers())
+        this.set({ cluster: i.cluster, kind: i.kind }, i.failing ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'phantom_informer_restarts_total',
+    help: 'Informer restarts after a failed list or watch, by cluster and kind.',
+    labelNames: ['cluster', 'kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const i of informers()) this.inc({ cluster: i.cluster, kind: i.kind }, i.restarts);
+    },
+  });
+  new Counter({
+    name: 'phantom_informer_relists_total',
+    help: 'Relists because a watch could not resume (410 Gone, or a resourceVersion from the future), by cluster and kind.',
+    labelNames: ['cluster', 'kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const i of informers()) this.inc({ cluster: i.cluster, kind: i.kind }, i.relists);
     },
   });
   new Gauge({
@@ -181,6 +260,9 @@ export function createMetrics(platform: Platform): PhantomMetrics {
     },
     countWsMessage: (operation) => {
       wsMessages.inc({ operation: label(operation) });
+    },
+    observeReleaseStep: (step, status, seconds) => {
+      releaseSteps.observe({ step, status }, seconds);
     },
     apolloPlugin: () => ({
       async requestDidStart() {

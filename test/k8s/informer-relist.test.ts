@@ -85,6 +85,10 @@ describe('informer cache after a dropped watch and 410 Expired', () => {
       const [w] = await watched.workloads([target], ref);
       return w.status === 'AVAILABLE' && w.pods.length === 2 ? w : undefined;
     }, 10_000);
+    const podStats = () => watched.informerStats().find((i) => i.kind === 'Pod')!;
+    expect(watched.informerStats().every((i) => i.synced && !i.failing && i.restarts === 0)).toBe(
+      true,
+    );
 
     await proxy.cut();
     // While the watch is down: scale up, delete a pod, and compact the history so resuming
@@ -102,6 +106,7 @@ describe('informer cache after a dropped watch and 410 Expired', () => {
     const [during] = await watched.workloads([target], ref);
     expect(during.error).toMatch(/unreachable/);
     expect(during.replicas).toBe(2); // the stale cache is still answered, with the error
+    expect(podStats().failing).toBe(true); // what /metrics shows as phantom_informer_failing
     sim.compactWatchHistory();
     events.length = 0;
 
@@ -116,6 +121,9 @@ describe('informer cache after a dropped watch and 410 Expired', () => {
         : undefined;
     }, 15_000);
     expect(after.pods.map((p) => p.name)).not.toContain(before.pods[0].name);
+    // Restarted after the failures (phantom_informer_restarts_total), healthy again.
+    expect(podStats()).toMatchObject({ cluster: 'sim-1', synced: true, failing: false });
+    expect(podStats().restarts).toBeGreaterThanOrEqual(1);
     // The relist turned into events: the deleted pod's DELETED among them.
     expect(
       events.some(

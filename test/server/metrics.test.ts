@@ -85,6 +85,8 @@ describeServices('GET /metrics (MySQL + Redis, token set)', () => {
       expect(sample(text, 'phantom_outbox_lag_events')).toBeGreaterThanOrEqual(0);
       // No release yet: the gauge is declared, with no status sample.
       expect(text).toContain('# TYPE phantom_releases gauge');
+      expect(text).toContain('# TYPE phantom_builds gauge');
+      expect(text).toContain('# TYPE phantom_release_step_duration_seconds histogram');
       expect(sample(text, 'phantom_db_pool_connections', { state: 'free' })).toBeGreaterThanOrEqual(
         0,
       );
@@ -132,7 +134,7 @@ describeServices('GET /metrics (MySQL + Redis, token set)', () => {
 describe('GET /metrics (embedded, no token)', () => {
   let t: TestPhantom;
   beforeAll(async () => {
-    t = await startTestPhantom('embedded');
+    t = await startTestPhantom('embedded', { env: { PHANTOM_EMBEDDED_CLUSTERS: 'on' } });
   });
   afterAll(async () => {
     await t?.stop();
@@ -209,5 +211,66 @@ describe('GET /metrics (embedded, no token)', () => {
       .toBe(0);
     // Only the refused operation errored.
     expect(errors.length).toBe(1);
+  });
+
+  it('shows release step durations, releases and builds by status, informers per cluster, notifier lag and deliveries', async () => {
+    const metrics = async () => (await fetch(t.url.replace(/\/graphql$/, '/metrics'))).text();
+    const before = await metrics();
+    // Informers of the embedded clusters: listed, not failing, never restarted.
+    expect(
+      sample(before, 'phantom_informer_synced', { cluster: 'sim-1', kind: 'Deployment' }),
+    ).toBe(1);
+    expect(sample(before, 'phantom_informer_synced', { cluster: 'sim-1', kind: 'Pod' })).toBe(1);
+    expect(sample(before, 'phantom_informer_failing', { cluster: 'sim-1', kind: 'Pod' })).toBe(0);
+    expect(
+      sample(before, 'phantom_informer_restarts_total', { cluster: 'sim-1', kind: 'Pod' }),
+    ).toBe(0);
+    expect(
+      sample(before, 'phantom_informer_relists_total', { cluster: 'sim-1', kind: 'Event' }),
+    ).toBe(0);
+    expect(sample(before, 'phantom_release_step_duration_seconds_count', { step: 'deploy' })).toBe(
+      undefined,
+    );
+    expect(before).toContain('# TYPE phantom_builds gauge');
+    expect(before).toContain('# TYPE phantom_notification_deliveries gauge');
+
+    expect(
+      (await t.gql(`mutation { createApp(input: { name: "stepped", kind: GO }) { name } }`)).errors,
+    ).toBeUndefined();
+    const created = await t.gql(
+      `mutation { createRelease(input: { app: "stepped", env: "dev", image: "registry.local/stepped:1" }) { id } }`,
+    );
+    expect(created.errors).toBeUndefined();
+    const id = created.data.createRelease.id;
+    await expect
+      .poll(
+        async () =>
+          (await t.gql(`query($id: ID!) { release(id: $id) { status } }`, { id })).data.release
+            .status,
+        { timeout: 40_000 },
+      )
+      .toBe('SUCCEEDED');
+    const after = await metrics();
+    expect(sample(after, 'phantom_releases', { status: 'SUCCEEDED' })).toBeGreaterThanOrEqual(1);
+    for (const step of ['precheck', 'deploy'])
+      expect(
+        sample(after, 'phantom_release_step_duration_seconds_count', { step, status: 'SUCCEEDED' }),
+      ).toBe(1);
+    // The deploy waited for two pods to become ready: it took some time, all of it counted.
+    expect(
+      sample(after, 'phantom_release_step_duration_seconds_sum', {
+        step: 'deploy',
+        status: 'SUCCEEDED',
+      }),
+    ).toBeGreaterThan(0);
+    // The release's events reach the chat notifier: its lag is a number (0 once it caught up).
+    await expect
+      .poll(
+        async () => sample(await metrics(), 'phantom_notifier_lag_events', { group: 'notifier' }),
+        {
+          timeout: 20_000,
+        },
+      )
+      .toBe(0);
   });
 });

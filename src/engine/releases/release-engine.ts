@@ -42,6 +42,8 @@ export interface ReleaseEngineHost {
   eventsCommitted: () => void;
   /** The builds a release started: a canceled release cancels its build. */
   builds: { cancel(buildId: number): Promise<void> };
+  /** A step ended (SUCCEEDED or FAILED) after running `seconds` (metrics). */
+  onStepFinished?: (step: string, status: string, seconds: number) => void;
 }
 
 export interface ReleaseEngine {
@@ -122,6 +124,7 @@ export function startReleaseEngine(
               onObjects,
               eventsCommitted: host.eventsCommitted,
               builds: host.builds,
+              onStepFinished: host.onStepFinished,
               progressCommitted: (id, seq) => {
                 host.bus
                   .publish(RELEASE_PROGRESS_TOPIC, { id, seq })

@@ -72,6 +72,8 @@ export interface ReleaseRunnerDeps {
   stats: EngineStats;
   /** The builds a release started: a canceled release cancels its build. */
   builds: { cancel(buildId: number): Promise<void> };
+  /** A step ended (SUCCEEDED or FAILED) after running `seconds` (metrics). */
+  onStepFinished?: (step: string, status: string, seconds: number) => void;
 }
 
 /** What the engine itself spends: time in its own work, not waiting on clusters. */
@@ -236,7 +238,19 @@ export class ReleaseRun {
   }
 
   private setStep(i: number, patch: Partial<ReleaseStep>): void {
-    this.state.steps = this.state.steps.map((s, k) => (k === i ? { ...s, ...patch } : s));
+    const before = this.stepAt(i);
+    const after = { ...before, ...patch };
+    this.state.steps = this.state.steps.map((s, k) => (k === i ? after : s));
+    // A step that ran and ended now: its duration (steps skipped without running have no start).
+    if (
+      before.status === StepStatus.RUNNING &&
+      (after.status === StepStatus.SUCCEEDED || after.status === StepStatus.FAILED) &&
+      after.startedAt
+    ) {
+      const seconds =
+        (Date.parse(after.finishedAt ?? nowIso()) - Date.parse(after.startedAt)) / 1000;
+      this.deps.onStepFinished?.(after.name, after.status, Math.max(0, seconds));
+    }
   }
 
   private describeStep(s: ReleaseStep): string {
