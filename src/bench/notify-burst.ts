@@ -160,7 +160,7 @@ export async function runNotifyBurst(
             name: `burst ${v.channel}`,
             app: 'burst',
             channel: v.channel,
-            webhookUrl: played[i]!.url,
+            webhookUrl: played[i].url,
             eventTypes: ['RELEASE_SUCCEEDED'],
           },
         },
@@ -182,7 +182,7 @@ export async function runNotifyBurst(
     await new Promise((r) => setTimeout(r, waitMs));
     const routes = await gql(`{ notificationRoutes { edges { node { id channel } } } }`);
     for (const [i, v] of VENDORS.entries()) {
-      const p = played[i]!;
+      const p = played[i];
       const route = routes.notificationRoutes.edges.find((e: any) => e.node.channel === v.channel)
         .node.id;
       const ds = await gql(
@@ -193,7 +193,7 @@ export async function runNotifyBurst(
       const ids = p.arrivals
         .filter((a) => !a.refused)
         .flatMap((a) => [...a.body.matchAll(/releases\/(\d+)/g)].map((m) => Number(m[1])));
-      const inOrder = ids.every((x, k) => k === 0 || x > ids[k - 1]!);
+      const inOrder = ids.every((x, k) => k === 0 || x > ids[k - 1]);
       const refused = p.arrivals.filter((a) => a.refused).length;
       const dead = mine.filter((d: any) => d.status === 'DEAD').length;
       const delivered = new Set(ids).size;

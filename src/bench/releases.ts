@@ -28,10 +28,10 @@ async function spawnSim(name: string): Promise<{ child: ChildProcess; url: strin
   });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
+    child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
       const m = out.match(/at (http:\/\/\S+)/);
-      if (m) resolve(m[1]!);
+      if (m) resolve(m[1]);
     });
     child.once('exit', (code) => reject(new Error(`phantom sim exited with ${code}: ${out}`)));
   });

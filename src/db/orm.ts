@@ -94,11 +94,11 @@ export async function createOrm(opts: OrmOptions): Promise<{ orm: Orm; stats: Sq
         name: `replica-${i + 1}`,
         ...connectionFromUrl(r),
       })),
-    } as Options);
+    });
   } else {
     const file = opts.sqlitePath ?? '.phantom/phantom.db';
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    orm = await MikroORM.init({ ...common, driver: LibSqlDriver, dbName: file } as Options);
+    orm = await MikroORM.init({ ...common, driver: LibSqlDriver, dbName: file });
   }
   return { orm, stats };
 }

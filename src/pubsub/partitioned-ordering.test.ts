@@ -49,7 +49,7 @@ function startWorker(name: string, keyPrefix: string, reportKey: string): Worker
     exited: new Promise((resolve) => proc.on('exit', (code) => resolve(code))),
   };
   let buf = '';
-  proc.stdout!.on('data', (chunk: Buffer) => {
+  proc.stdout.on('data', (chunk: Buffer) => {
     buf += chunk.toString();
     const lines = buf.split('\n');
     buf = lines.pop()!;
@@ -61,7 +61,7 @@ function startWorker(name: string, keyPrefix: string, reportKey: string): Worker
       }
     }
   });
-  proc.stderr!.on('data', (chunk: Buffer) => (w.stderr += chunk.toString()));
+  proc.stderr.on('data', (chunk: Buffer) => (w.stderr += chunk.toString()));
   workers.push(w);
   return w;
 }

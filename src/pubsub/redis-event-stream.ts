@@ -28,7 +28,7 @@ function toEntry([streamId, fields]: RawEntry): GroupEntry {
   let body: Record<string, unknown> | null = null;
   for (let i = 0; i < fields.length; i += 2) {
     if (fields[i] === 'id') id = fields[i + 1]!;
-    else if (fields[i] === 'body') body = JSON.parse(fields[i + 1]!) as Record<string, unknown>;
+    else if (fields[i] === 'body') body = JSON.parse(fields[i + 1]) as Record<string, unknown>;
   }
   return { streamId, id: id || streamId, body };
 }

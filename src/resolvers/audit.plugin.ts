@@ -168,7 +168,7 @@ const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : nul
 /** The `app` (a name) of a root field's result, when it has one (routes, deliveries, releases). */
 function resultApp(result: unknown): string | null | undefined {
   if (typeof result !== 'object' || result === null || !('app' in result)) return undefined;
-  const app = (result as { app: unknown }).app;
+  const app = result.app;
   return app === null ? null : (str(app) ?? undefined);
 }
 

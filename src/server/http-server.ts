@@ -231,13 +231,13 @@ export async function startHttpServer(
                 new GraphQLError('revoked'),
               ),
             ],
-          } as unknown as typeof result;
+          };
         }
         if (!('errors' in result) || !result.errors?.length) return result;
         return {
           ...result,
           errors: result.errors.map((e) => formatError(e.toJSON(), e)),
-        } as unknown as typeof result;
+        };
       },
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((e) => {

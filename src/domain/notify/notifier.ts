@@ -181,7 +181,7 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
       for (const row of rows)
         n += await queue(toNotifiedEvent(toEventMessage(toEventRecord(row))), upTo);
       if (rows.length < GAP_BATCH) break;
-      cursor = BigInt(rows[rows.length - 1]!.seq!);
+      cursor = BigInt(rows[rows.length - 1].seq!);
     }
     return n;
   };

@@ -56,7 +56,7 @@ export async function authenticate(
   if (!header) return null;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) throw unauthenticated('Malformed Authorization header: expected "Bearer <token>".');
-  const secret = m[1]!;
+  const secret = m[1];
   const hash = sha256(secret);
   if (secret.startsWith('phs_')) {
     const raw = await sessionStore(() => deps.kv.get(`session:${hash}`));

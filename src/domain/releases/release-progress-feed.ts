@@ -112,7 +112,7 @@ export class ReleaseProgressFeed {
           this.reads++;
           rows.forEach(push);
           if (rows.length < BATCH) break;
-          from = rows[rows.length - 1]!.seq;
+          from = rows[rows.length - 1].seq;
         }
       } catch (err) {
         this.opts.onError?.(err);

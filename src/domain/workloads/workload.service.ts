@@ -157,7 +157,7 @@ export async function removeWorkload(
   }
   const states = await runtime.workloads(targets, ref);
   return states.map((w, i) => {
-    const r = results[i]!;
+    const r = results[i];
     return r.ok ? w : { ...w, error: r.error, code: r.code };
   });
 }

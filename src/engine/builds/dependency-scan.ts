@@ -27,7 +27,7 @@ const SKIP_DIRS = new Set(['.git', 'node_modules']);
 /** `log4j-core-2.14.1.jar` → log4j-core / 2.14.1: the version starts at the first `-<digit>`. */
 export function jarNameVersion(file: string): { name: string; version: string } | null {
   const m = /^(.+?)-(\d[^/]*?)\.jar$/i.exec(file);
-  return m ? { name: m[1]!, version: m[2]! } : null;
+  return m ? { name: m[1], version: m[2] } : null;
 }
 
 function run(cmd: string, args: string[], maxBuffer = 4 * 1024 * 1024): Promise<string | null> {

@@ -232,7 +232,7 @@ export class ReleaseRun {
   }
 
   private stepAt(i: number): ReleaseStep {
-    return this.state.steps[i]!;
+    return this.state.steps[i];
   }
 
   private setStep(i: number, patch: Partial<ReleaseStep>): void {
@@ -629,7 +629,7 @@ export class ReleaseRun {
   }
 
   private canaryTarget(): WorkloadTarget {
-    const t = this.row.targets[0]!;
+    const t = this.row.targets[0];
     return { cluster: t.cluster, namespace: t.namespace };
   }
 

@@ -117,7 +117,7 @@ function EnvWorkloads({ app, env, canOperate }: { app: string; env: string; canO
         <WorkloadActions
           app={app}
           env={env}
-          current={workloads[0]!.replicas}
+          current={workloads[0].replicas}
           onChanged={() => refetch({ requestPolicy: 'network-only' })}
         />
       )}
