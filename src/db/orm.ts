@@ -117,7 +117,8 @@ export async function migrate(orm: Orm): Promise<string[]> {
       host: c.get('host'),
       port: c.get('port'),
       user: c.get('user'),
-      password: c.get('password') as string | undefined,
+      // Phantom configures a string (or none), never a password function.
+      password: c.get<'password', string | undefined>('password'),
       database: c.get('dbName'),
     });
     try {

@@ -87,12 +87,13 @@ describe.each(impls)('%s', (_name, make) => {
       s,
       'g',
       'c1',
-      async (e) => {
+      (e) => {
         seen.push(e.body.i as number);
         if (e.body.i === 2 && !failed) {
           failed = true;
-          throw new Error('transient');
+          return Promise.reject(new Error('transient'));
         }
+        return Promise.resolve();
       },
       { retryDelayMs: 50, blockMs: 100, onError: (err) => errors.push(err) },
     );

@@ -161,9 +161,10 @@ export class RedisEventStream extends ConsumingEventStream {
     };
   }
 
-  protected async closeConnections(): Promise<void> {
+  protected closeConnections(): Promise<void> {
     for (const r of this.readers) r.disconnect();
     this.readers.clear();
+    return Promise.resolve();
   }
 
   private key(stream: string): string {

@@ -124,7 +124,11 @@ export function createMetrics(platform: Platform): PhantomMetrics {
       // knex's tarn pool; absent on drivers without one.
       const pool = (
         platform.orm.em.getConnection('write') as unknown as {
-          getKnex?: () => { client?: { pool?: any } };
+          getKnex?: () => {
+            client?: {
+              pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number };
+            };
+          };
         }
       ).getKnex?.().client?.pool;
       if (!pool) return;
@@ -183,10 +187,10 @@ export function createMetrics(platform: Platform): PhantomMetrics {
       wsMessages.inc({ operation: label(operation) });
     },
     apolloPlugin: () => ({
-      async requestDidStart() {
+      requestDidStart() {
         const start = process.hrtime.bigint();
-        return {
-          async willSendResponse(rc) {
+        return Promise.resolve({
+          willSendResponse(rc) {
             const codes = (rc.errors ?? []).map(codeOf);
             countErrors(codes);
             // An operation's name comes from the document; a name nobody declared is one label value, not many.
@@ -197,8 +201,9 @@ export function createMetrics(platform: Platform): PhantomMetrics {
               codes[0] ?? 'ok',
               Number(process.hrtime.bigint() - start) / 1e9,
             );
+            return Promise.resolve();
           },
-        };
+        });
       },
     }),
   };

@@ -176,7 +176,7 @@ export class BuildLogFeed {
         queue.length = 0;
         return Promise.resolve({ value: undefined, done: true });
       },
-      throw: (e) => {
+      throw: (e: unknown) => {
         finish();
         return Promise.reject(e);
       },

@@ -295,7 +295,8 @@ export async function sendChannelRequest(
   }
   const refused = refusal(channel, text);
   if (refused) {
-    const code = String(serviceError(channel, text)?.code ?? '');
+    const raw = serviceError(channel, text)?.code;
+    const code = typeof raw === 'string' || typeof raw === 'number' ? String(raw) : '';
     if (code && THROTTLE_CODES[channel]?.has(code))
       throw new SendError(refused, {
         throttled: true,

@@ -138,7 +138,7 @@ export class ReleaseProgressFeed {
         queue.length = 0;
         return Promise.resolve({ value: undefined, done: true });
       },
-      throw: (e) => {
+      throw: (e: unknown) => {
         finish();
         return Promise.reject(e);
       },

@@ -976,7 +976,7 @@ export class ReleaseRun {
               schedule();
             }
           },
-          (err) => {
+          (err: unknown) => {
             evaluating = false;
             if (settled) return;
             cleanup();
@@ -999,7 +999,7 @@ export class ReleaseRun {
               schedule();
             }
           },
-          (err) => {
+          (err: unknown) => {
             if (settled) return;
             cleanup();
             reject(err);
