@@ -14,6 +14,20 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
   },
+  {
+    rules: {
+      // `_`-named parameters hold a place: type-graphql registers an @Arg by its parameter,
+      // used or not. `const { a: _a, ...rest } = o` is how a field is dropped from a copy.
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
+      // Passing on a rejection whose type is unknown (an iterator's throw(), a wrapped promise's
+      // failure) is what a wrapper must do; as in only-throw-error's defaults. Rejecting with a
+      // string or another known non-Error is still reported.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
+    },
+  },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   {
     // Tests read GraphQL answers, kubectl's JSON and Kubernetes objects as untyped JSON and assert

@@ -75,7 +75,7 @@ async function serve(workerOnly: boolean): Promise<void> {
     force.unref();
     phantom.stop().then(
       () => process.exit(0),
-      (e) => {
+      (e: unknown) => {
         logger.error({ err: e }, 'shutdown failed');
         process.exit(1);
       },

@@ -173,7 +173,7 @@ const schema = z.object({
   PHANTOM_REGISTRY: z
     .string()
     .default('registry.local')
-    .refine((v) => /^[A-Za-z0-9][A-Za-z0-9._\-:]*(\/[A-Za-z0-9._\-]+)*$/.test(v), {
+    .refine((v) => /^[A-Za-z0-9][A-Za-z0-9._\-:]*(\/[A-Za-z0-9._-]+)*$/.test(v), {
       message: 'must be a registry host[:port][/path], e.g. registry.example.com/team',
     }),
   PHANTOM_TRUST_PROXY: z

@@ -139,15 +139,18 @@ export async function runNotifyBurst(
     PHANTOM_NOTIFY_THROTTLE_WAIT_MS: String(MINUTE_MS),
   });
   const phantom = await startPhantom(config, { notifier: { pollMs: 100 } });
-  const gql = async (query: string, variables?: Record<string, unknown>) => {
+  const gql = async <T = unknown>(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<T> => {
     const res = await fetch(phantom.server.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
       body: JSON.stringify({ query, variables }),
     });
-    const body = (await res.json()) as { errors?: unknown; data?: any };
+    const body = (await res.json()) as { errors?: unknown; data?: T };
     if (body.errors) throw new Error(JSON.stringify(body.errors));
-    return body.data;
+    return body.data as T;
   };
   let ok = true;
   try {
@@ -160,7 +163,7 @@ export async function runNotifyBurst(
             name: `burst ${v.channel}`,
             app: 'burst',
             channel: v.channel,
-            webhookUrl: played[i]!.url,
+            webhookUrl: played[i].url,
             eventTypes: ['RELEASE_SUCCEEDED'],
           },
         },
@@ -168,7 +171,7 @@ export async function runNotifyBurst(
     }
     const start = Date.now();
     const { orm, deps } = phantom.platform;
-    await orm.em.fork().transactional(async (em) => {
+    await orm.em.fork().transactional((em) => {
       for (let n = 1; n <= EVENTS; n++)
         recordEvent(em, {
           type: PlatformEventType.RELEASE_SUCCEEDED,
@@ -180,22 +183,26 @@ export async function runNotifyBurst(
     });
     deps.onEventsCommitted();
     await new Promise((r) => setTimeout(r, waitMs));
-    const routes = await gql(`{ notificationRoutes { edges { node { id channel } } } }`);
+    const routes = await gql<{
+      notificationRoutes: { edges: { node: { id: string; channel: string } }[] };
+    }>(`{ notificationRoutes { edges { node { id channel } } } }`);
     for (const [i, v] of VENDORS.entries()) {
-      const p = played[i]!;
-      const route = routes.notificationRoutes.edges.find((e: any) => e.node.channel === v.channel)
-        .node.id;
-      const ds = await gql(
+      const p = played[i];
+      const route = routes.notificationRoutes.edges.find((e) => e.node.channel === v.channel)!.node
+        .id;
+      const ds = await gql<{
+        notificationDeliveries: { edges: { node: { status: string; digestId: string | null } }[] };
+      }>(
         `query($r: ID!) { notificationDeliveries(first: 100, filter: { route: $r }) { edges { node { status digestId } } } }`,
         { r: route },
       );
-      const mine = ds.notificationDeliveries.edges.map((e: any) => e.node);
+      const mine = ds.notificationDeliveries.edges.map((e) => e.node);
       const ids = p.arrivals
         .filter((a) => !a.refused)
         .flatMap((a) => [...a.body.matchAll(/releases\/(\d+)/g)].map((m) => Number(m[1])));
-      const inOrder = ids.every((x, k) => k === 0 || x > ids[k - 1]!);
+      const inOrder = ids.every((x, k) => k === 0 || x > ids[k - 1]);
       const refused = p.arrivals.filter((a) => a.refused).length;
-      const dead = mine.filter((d: any) => d.status === 'DEAD').length;
+      const dead = mine.filter((d) => d.status === 'DEAD').length;
       const delivered = new Set(ids).size;
       const accepted = p.arrivals.filter((a) => !a.refused);
       const last = accepted.length
@@ -204,7 +211,7 @@ export async function runNotifyBurst(
       const good = refused === 0 && dead === 0 && inOrder && delivered === EVENTS;
       if (!good) ok = false;
       log(
-        `${good ? 'ok  ' : 'BAD '} notify burst ${v.channel} (${v.limit}/${v.windowMs} ms): ${p.arrivals.length} requests, ${refused} refused, ${mine.filter((d: any) => d.digestId).length} events in digests, ${delivered}/${EVENTS} delivered, ${dead} DEAD, order ${inOrder ? 'kept' : 'BROKEN'}, last at ${last}\n`,
+        `${good ? 'ok  ' : 'BAD '} notify burst ${v.channel} (${v.limit}/${v.windowMs} ms): ${p.arrivals.length} requests, ${refused} refused, ${mine.filter((d) => d.digestId).length} events in digests, ${delivered}/${EVENTS} delivered, ${dead} DEAD, order ${inOrder ? 'kept' : 'BROKEN'}, last at ${last}\n`,
       );
     }
   } finally {

@@ -28,10 +28,10 @@ async function spawnSim(name: string): Promise<{ child: ChildProcess; url: strin
   });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
+    child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
       const m = out.match(/at (http:\/\/\S+)/);
-      if (m) resolve(m[1]!);
+      if (m) resolve(m[1]);
     });
     child.once('exit', (code) => reject(new Error(`phantom sim exited with ${code}: ${out}`)));
   });
@@ -79,15 +79,18 @@ export async function runReleaseBench(
   // The engine runs all releases at once: on a 10-connection pool the waves queued (1.7 s/wave measured).
   if (env.DATABASE_URL) env.DATABASE_POOL_MAX = '40';
   const phantom = await startPhantom(loadConfig(env));
-  const gql = async (query: string, variables?: Record<string, unknown>): Promise<any> => {
+  const gql = async <T = unknown>(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<T> => {
     const res = await fetch(phantom.server.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
       body: JSON.stringify({ query, variables }),
     });
-    const body = (await res.json()) as { data?: any; errors?: unknown };
+    const body = (await res.json()) as { data?: T; errors?: unknown };
     if (body.errors) throw new Error(JSON.stringify(body.errors));
-    return body.data;
+    return body.data as T;
   };
   try {
     await gql(
@@ -104,7 +107,7 @@ export async function runReleaseBench(
     const ids: string[] = [];
     await Promise.all(
       Array.from({ length: count }, async (_, i) => {
-        const r = await gql(
+        const r = await gql<{ createRelease: { id: string } }>(
           `mutation($a: String!) { createRelease(input: { app: $a, env: "bench", image: "registry.local/bench:1" }) { id } }`,
           { a: `rel-${i}` },
         );
@@ -117,9 +120,9 @@ export async function runReleaseBench(
     // The bench's own look (one small statement every 250 ms) must not weigh on what it measures.
     const conn = phantom.platform.orm.em.getConnection('write');
     for (;;) {
-      const rows: { status: string; n: number | string }[] = await conn.execute(
+      const rows = (await conn.execute(
         'select status, count(*) as n from releases group by status',
-      );
+      )) as { status: string; n: number | string }[];
       statuses = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
       const done = rows.filter((r) => terminal.has(r.status)).reduce((a, r) => a + Number(r.n), 0);
       if (done >= count || Date.now() > deadline) break;

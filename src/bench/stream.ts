@@ -19,7 +19,7 @@ const ENTRIES = Number(process.env.BENCH_P4_ENTRIES ?? 40_000);
 const ROUNDS = 3;
 const BATCH = 100;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function fill(redis: Redis, keys: string[]): Promise<void> {
   for (let i = 0; i < ENTRIES; i += 1000) {
@@ -30,7 +30,7 @@ async function fill(redis: Redis, keys: string[]): Promise<void> {
         key,
         body: { type: 'MODIFIED', kind: 'Pod', name: `pod-${j % 997}`, resourceVersion: String(j) },
       });
-      p.xadd(keys[j % PARTITIONS]!, '*', 'id', randomUUID(), 'body', body);
+      p.xadd(keys[j % PARTITIONS], '*', 'id', randomUUID(), 'body', body);
     }
     await p.exec();
   }
@@ -40,12 +40,12 @@ async function fill(redis: Redis, keys: string[]): Promise<void> {
 async function rawConsume(url: string, keys: string[], ack: 'each' | 'batch'): Promise<number> {
   const conns = keys.map(() => new Redis(url, { maxRetriesPerRequest: null }));
   const group = `g-${randomBytes(3).toString('hex')}`;
-  await Promise.all(keys.map((k, i) => conns[i]!.xgroup('CREATE', k, group, '0')));
+  await Promise.all(keys.map((k, i) => conns[i].xgroup('CREATE', k, group, '0')));
   let handled = 0;
   const start = performance.now();
   await Promise.all(
     keys.map(async (k, i) => {
-      const c = conns[i]!;
+      const c = conns[i];
       for (;;) {
         const res = (await c.xreadgroup(
           'GROUP',
@@ -61,7 +61,7 @@ async function rawConsume(url: string, keys: string[], ack: 'each' | 'batch'): P
         if (!entries.length) return;
         const ids: string[] = [];
         for (const [sid, fields] of entries) {
-          JSON.parse(fields[3]!);
+          JSON.parse(fields[3]);
           handled++;
           if (ack === 'each') await c.xack(k, group, sid);
           else ids.push(sid);

@@ -26,7 +26,8 @@ export class Cache {
   async getOrLoad<T>(
     key: string,
     load: () => Promise<T | null>,
-    revive: (raw: any) => T = (r) => r,
+    /** Rebuilds a value from its JSON (Dates, say). Default: the JSON as it is. */
+    revive: (raw: unknown) => T = (r) => r as T,
   ): Promise<T | null> {
     let raw: string | null = null;
     let reachable = true;

@@ -10,7 +10,43 @@ export class MemoryKvStore implements KvStore {
     this.stopSweeper = every(sweepEveryMs, () => this.sweep());
   }
 
-  async get(key: string): Promise<string | null> {
+  get(key: string): Promise<string | null> {
+    return Promise.resolve(this.live(key));
+  }
+
+  set(key: string, value: string, ttlSeconds: number): Promise<void> {
+    this.data.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000 });
+    return Promise.resolve();
+  }
+
+  incr(key: string, ttlSeconds: number): Promise<number> {
+    const current = this.live(key);
+    const next = (current ? Number(current) : 0) + 1;
+    const e = this.data.get(key);
+    this.data.set(key, {
+      value: String(next),
+      expiresAt: e && current ? e.expiresAt : Date.now() + ttlSeconds * 1000,
+    });
+    return Promise.resolve(next);
+  }
+
+  del(...keys: string[]): Promise<void> {
+    for (const k of keys) this.data.delete(k);
+    return Promise.resolve();
+  }
+
+  ping(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  close(): Promise<void> {
+    this.stopSweeper();
+    this.data.clear();
+    return Promise.resolve();
+  }
+
+  /** The value of `key`, or null when absent or expired (an expired one is dropped). */
+  private live(key: string): string | null {
     const e = this.data.get(key);
     if (!e) return null;
     if (e.expiresAt <= Date.now()) {
@@ -18,34 +54,6 @@ export class MemoryKvStore implements KvStore {
       return null;
     }
     return e.value;
-  }
-
-  async set(key: string, value: string, ttlSeconds: number): Promise<void> {
-    this.data.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000 });
-  }
-
-  async incr(key: string, ttlSeconds: number): Promise<number> {
-    const current = await this.get(key);
-    const next = (current ? Number(current) : 0) + 1;
-    const e = this.data.get(key);
-    this.data.set(key, {
-      value: String(next),
-      expiresAt: e && current ? e.expiresAt : Date.now() + ttlSeconds * 1000,
-    });
-    return next;
-  }
-
-  async del(...keys: string[]): Promise<void> {
-    for (const k of keys) this.data.delete(k);
-  }
-
-  async ping(): Promise<boolean> {
-    return true;
-  }
-
-  async close(): Promise<void> {
-    this.stopSweeper();
-    this.data.clear();
   }
 
   private sweep(): void {

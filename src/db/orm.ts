@@ -94,11 +94,11 @@ export async function createOrm(opts: OrmOptions): Promise<{ orm: Orm; stats: Sq
         name: `replica-${i + 1}`,
         ...connectionFromUrl(r),
       })),
-    } as Options);
+    });
   } else {
     const file = opts.sqlitePath ?? '.phantom/phantom.db';
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    orm = await MikroORM.init({ ...common, driver: LibSqlDriver, dbName: file } as Options);
+    orm = await MikroORM.init({ ...common, driver: LibSqlDriver, dbName: file });
   }
   return { orm, stats };
 }
@@ -117,7 +117,8 @@ export async function migrate(orm: Orm): Promise<string[]> {
       host: c.get('host'),
       port: c.get('port'),
       user: c.get('user'),
-      password: c.get('password') as string | undefined,
+      // Phantom configures a string (or none), never a password function.
+      password: c.get<'password', string | undefined>('password'),
       database: c.get('dbName'),
     });
     try {

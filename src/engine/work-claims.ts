@@ -128,7 +128,7 @@ export class WorkClaims<E extends ClaimColumns> {
    */
   async renewAll(em: EntityManager, claims: Claim[]): Promise<Set<number>> {
     if (!claims.length) return new Set();
-    const owner = claims[0]!.owner;
+    const owner = claims[0].owner;
     const ids = claims.map((c) => c.id);
     const changed = await em.nativeUpdate(
       this.opts.entity,

@@ -192,7 +192,7 @@ export class WorkLoop<E extends ClaimColumns> {
     }
     renew.done();
     this.controllers.delete(ctrl);
-    await this.opts.claims.release(this.opts.em(), claim, next, quiet).catch((err) => {
+    await this.opts.claims.release(this.opts.em(), claim, next, quiet).catch((err: unknown) => {
       this.opts.logger?.warn(
         { err, id: claim.id },
         'engine: could not give the claim back; it expires by itself',

@@ -69,7 +69,7 @@ export class ClusterWatchers {
         this.leases.runWhileLeader(
           watcherLeaseName(cluster),
           ttl,
-          async () => {
+          () => {
             this.leading.add(cluster);
             // Whatever changed while nobody published: state-carrying events, deduped by id downstream.
             for (const e of this.runtime.snapshot(cluster)) this.publish(e);
@@ -111,7 +111,8 @@ export class ClusterWatchers {
 
   private remember(e: KubeObjectEvent): void {
     let m = this.tombstones.get(e.cluster);
-    if (!m) this.tombstones.set(e.cluster, (m = new Map()));
+    if (!m)
+      this.tombstones.set(e.cluster, (m = new Map<string, { e: KubeObjectEvent; at: number }>()));
     m.delete(e.uid);
     m.set(e.uid, { e, at: Date.now() });
     const max = this.opts.maxTombstones ?? 10_000;

@@ -3,6 +3,7 @@
  * resourceVersion, relist on 410) and the in-memory cache they keep. Live GraphQL fields read
  * this cache, never the API server.
  */
+import { inspect } from 'node:util';
 import {
   AppsV1Api,
   AutoscalingV2Api,
@@ -13,10 +14,24 @@ import {
   type KubeConfig,
   type KubernetesObject,
   type ObjectCache,
+  type V1Deployment,
+  type V1ObjectMeta,
+  type V1Pod,
+  type V1ReplicaSet,
+  type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import { WATCH_SELECTOR } from './manifests.js';
-import { appLabelsOf, eventState, podState, type KObj } from './workload-view.js';
+import { appLabelsOf, eventState, podState, type KubeEvent } from './workload-view.js';
 import type { CachedKind, KubeObjectEvent, WatchedKind } from './types.js';
+
+/** The object type the cache holds for each kind. */
+export interface CachedObjects {
+  Deployment: V1Deployment;
+  Pod: V1Pod;
+  HorizontalPodAutoscaler: V2HorizontalPodAutoscaler;
+  Event: KubeEvent;
+  ReplicaSet: V1ReplicaSet;
+}
 
 /** Options for {@link InformerCache}. */
 export interface InformerCacheOptions {
@@ -89,13 +104,13 @@ class RelistingWatch extends Watch {
   override watch(
     path: string,
     queryParams: Record<string, string | number | boolean | undefined>,
-    callback: (phase: string, apiObj: any, watchObj?: any) => void,
-    done: (err: any) => void,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
   ): Promise<AbortController> {
     return super.watch(
       path,
       queryParams,
-      (phase, obj, watchObj) => {
+      (phase: string, obj: unknown, watchObj?: unknown) => {
         if (phase === 'ERROR' && cannotResume(obj)) {
           this.onRelist?.();
           callback(phase, { ...(obj as object), code: 410 }, watchObj);
@@ -117,7 +132,7 @@ function makeInformer<T extends KubernetesObject>(
   const informer = new ListWatch<KubernetesObject>(
     path,
     watch,
-    listFn as never,
+    listFn,
     false,
     labelSelector,
   );
@@ -127,8 +142,14 @@ function makeInformer<T extends KubernetesObject>(
 export function errorMessage(err: unknown): string {
   if (err && typeof err === 'object') {
     const e = err as { code?: unknown; statusCode?: unknown; message?: unknown; body?: unknown };
-    const code = e.statusCode ?? (typeof e.code === 'number' ? e.code : undefined);
-    let msg = typeof e.message === 'string' ? e.message : String(err);
+    const code =
+      typeof e.statusCode === 'number' || typeof e.statusCode === 'string'
+        ? e.statusCode
+        : typeof e.code === 'number'
+          ? e.code
+          : undefined;
+    // An object with no message: its fields say more than "[object Object]".
+    let msg = typeof e.message === 'string' ? e.message : inspect(err, { breakLength: Infinity });
     if (typeof e.body === 'string') {
       try {
         const status = JSON.parse(e.body) as { message?: string };
@@ -217,7 +238,7 @@ export class InformerCache {
     informer.watch.onRelist = () => t.relists++;
     if (published) {
       for (const verb of ['add', 'update', 'delete'] as const) {
-        informer.on(verb, (obj) => this.emit(TYPE_OF[verb], kind as WatchedKind, obj as KObj));
+        informer.on(verb, (obj) => this.emit(TYPE_OF[verb], kind as WatchedKind, obj));
       }
     }
     informer.on('error', (err) => {
@@ -304,14 +325,19 @@ export class InformerCache {
   }
 
   /** The cached objects of `kind` in `namespace` (every namespace when omitted). */
-  list(kind: CachedKind, namespace?: string): KObj[] {
+  list<K extends CachedKind>(kind: K, namespace?: string): CachedObjects[K][] {
     const t = this.tracked.find((x) => x.kind === kind)!;
-    return t.informer.list(namespace) as KObj[];
+    // The informer of a kind is built from that kind's list call and watch path: it holds only that kind.
+    return t.informer.list(namespace) as CachedObjects[K][];
   }
 
-  get(kind: CachedKind, namespace: string, name: string): KObj | undefined {
+  get<K extends CachedKind>(
+    kind: K,
+    namespace: string,
+    name: string,
+  ): CachedObjects[K] | undefined {
     const t = this.tracked.find((x) => x.kind === kind)!;
-    return t.informer.get(name, namespace) as KObj | undefined;
+    return t.informer.get(name, namespace);
   }
 
   onEvent(listener: (e: KubeObjectEvent) => void): () => void {
@@ -326,14 +352,14 @@ export class InformerCache {
       if (!t.published) continue;
       for (const obj of t.informer.list())
         out.push({
-          ...this.normalize('MODIFIED', t.kind as WatchedKind, obj as KObj),
+          ...this.normalize('MODIFIED', t.kind as WatchedKind, obj),
           resync: true,
         });
     }
     return out;
   }
 
-  private emit(type: KubeObjectEvent['type'], kind: WatchedKind, obj: KObj): void {
+  private emit(type: KubeObjectEvent['type'], kind: WatchedKind, obj: KubernetesObject): void {
     if (this.stopped || !this.listeners.size) return;
     const e = this.normalize(type, kind, obj);
     for (const l of this.listeners) {
@@ -345,8 +371,12 @@ export class InformerCache {
     }
   }
 
-  normalize(type: KubeObjectEvent['type'], kind: WatchedKind, obj: KObj): KubeObjectEvent {
-    const m = obj.metadata ?? {};
+  normalize(
+    type: KubeObjectEvent['type'],
+    kind: WatchedKind,
+    obj: KubernetesObject,
+  ): KubeObjectEvent {
+    const m: V1ObjectMeta = obj.metadata ?? {};
     const rv = String(m.resourceVersion ?? '');
     const uid = String(m.uid ?? `${m.namespace}/${m.name}`);
     const e: KubeObjectEvent = {
@@ -361,6 +391,7 @@ export class InformerCache {
       ...appLabelsOf(obj),
       observedAt: new Date().toISOString(),
     };
+    // `kind` is the informer's, and each informer holds only its kind (see `list`).
     if (kind === 'Pod') e.pod = podState(obj);
     if (kind === 'Event') e.event = eventState(obj);
     return e;

@@ -4,7 +4,6 @@
  * watcher that publishes changes, and the relay that fans pod changes out on the bus.
  * Resolvers reach it as `ctx.services.k8s`.
  */
-import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { PartitionedStream } from '../pubsub/index.js';

@@ -14,7 +14,10 @@ import {
   VersionApi,
   setHeaderOptions,
   type KubeConfig,
+  type KubernetesObject,
   type V1Deployment,
+  type V1ObjectMeta,
+  type V1Pod,
   type V1Service,
   type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
@@ -31,7 +34,6 @@ import {
   workloadName,
 } from './manifests.js';
 import type { TargetErrorCode, WorkloadRef, WorkloadSpec } from './types.js';
-import type { KObj } from './workload-view.js';
 
 const FIELD_MANAGER = 'phantom';
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -43,7 +45,7 @@ const isInvalid = (e: unknown): boolean => e instanceof ApiException && e.code =
 /** RFC 6901: `phantom.io/app` → `phantom.io~1app`. */
 const pointerEscape = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
 /** Whether `o` is the app's in its env: both labels, whoever applied it. */
-export const isOwn = (o: KObj, ref: WorkloadRef): boolean =>
+export const isOwn = (o: KubernetesObject, ref: WorkloadRef): boolean =>
   o.metadata?.labels?.[APP_LABEL] === ref.app && o.metadata?.labels?.[ENV_LABEL] === ref.env;
 
 /** A failure the caller caused (unknown pod, missing revision): reported as that target's error, with its code. */
@@ -56,18 +58,24 @@ export class TargetError extends Error {
   }
 }
 
+/** A JSON merge patch (RFC 7386): the fields to set, `null` for those to remove. */
+interface MergePatch {
+  metadata?: V1ObjectMeta;
+  [field: string]: unknown;
+}
+
 /** One named object of one kind in one namespace: the calls apply and remove make on it. */
-interface Access {
+interface Access<T extends KubernetesObject = KubernetesObject> {
   kind: 'Deployment' | 'Service' | 'HorizontalPodAutoscaler';
-  read(): Promise<KObj>;
-  create(body: object): Promise<KObj>;
-  patch(body: object): Promise<KObj>;
+  read(): Promise<T>;
+  create(body: T): Promise<T>;
+  patch(body: MergePatch): Promise<T>;
   /** With a uid precondition: an object re-created under the name meanwhile is not deleted. */
-  delete(uid: string): Promise<unknown>;
+  delete(uid: string | undefined): Promise<unknown>;
 }
 
 /** The object, or undefined when there is none. */
-const readOrNone = (acc: Access): Promise<KObj | undefined> =>
+const readOrNone = <T extends KubernetesObject>(acc: Access<T>): Promise<T | undefined> =>
   acc.read().catch((e) => {
     if (isNotFound(e)) return undefined;
     throw e;
@@ -188,7 +196,7 @@ export class KubeCluster {
    * re-checks: a patch carries the resourceVersion it checked (an object changed meanwhile is a
    * 409, read and checked again), a delete carries the uid.
    */
-  async apply(namespace: string, spec: WorkloadSpec): Promise<KObj> {
+  async apply(namespace: string, spec: WorkloadSpec): Promise<V1Deployment> {
     const name = workloadName(spec);
     const dep = this.deploymentAccess(namespace, name);
     const svc = this.serviceAccess(namespace, name);
@@ -204,7 +212,7 @@ export class KubeCluster {
       canary ? undefined : readOrNone(svc),
       canary ? undefined : readOrNone(hpaAcc),
     ]);
-    const checkDeployment = (d: KObj): void => {
+    const checkDeployment = (d: V1Deployment): void => {
       this.requireOwn(dep, namespace, name, spec, d);
       const sel = d.spec?.selector?.matchLabels ?? {};
       if (sel[APP_LABEL] !== spec.app || sel[ENV_LABEL] !== spec.env) {
@@ -216,7 +224,7 @@ export class KubeCluster {
     };
     const checkOwn =
       (acc: Access) =>
-      (o: KObj): void =>
+      (o: KubernetesObject): void =>
         this.requireOwn(acc, namespace, name, spec, o);
     if (existing) checkDeployment(existing);
     if (existingSvc) checkOwn(svc)(existingSvc);
@@ -225,7 +233,7 @@ export class KubeCluster {
     await this.ensureNamespace(namespace);
     if (!canary && !desiredHpa && existingHpa && isOwn(existingHpa, spec)) {
       // Before the Deployment: an HPA still present would scale it back to its minReplicas.
-      await hpaAcc.delete(existingHpa.metadata.uid).catch((e) => {
+      await hpaAcc.delete(existingHpa.metadata?.uid).catch((e) => {
         if (isNotFound(e)) return;
         // The uid precondition failed: another object took the name since we read it.
         if (isConflict(e))
@@ -238,21 +246,22 @@ export class KubeCluster {
     }
     // A merge patch keeps what others added (e.g. restartedAt); an autoscaled workload's
     // replica count belongs to its HPA, so it is left alone.
-    const depPatch: KObj = {
-      metadata: { labels: desired.metadata!.labels, annotations: desired.metadata!.annotations },
-      spec: {
-        template: desired.spec!.template,
-        // Recreate must drop `rollingUpdate` (the API refuses both together): null removes it in a merge patch.
-        strategy:
-          spec.strategy === 'Recreate'
-            ? { type: 'Recreate', rollingUpdate: null }
-            : desired.spec!.strategy,
-        ...(desired.spec!.progressDeadlineSeconds
-          ? { progressDeadlineSeconds: desired.spec!.progressDeadlineSeconds }
-          : {}),
-      },
+    const depSpec: Record<string, unknown> = {
+      template: desired.spec!.template,
+      // Recreate must drop `rollingUpdate` (the API refuses both together): null removes it in a merge patch.
+      strategy:
+        spec.strategy === 'Recreate'
+          ? { type: 'Recreate', rollingUpdate: null }
+          : desired.spec!.strategy,
+      ...(desired.spec!.progressDeadlineSeconds
+        ? { progressDeadlineSeconds: desired.spec!.progressDeadlineSeconds }
+        : {}),
     };
-    if (!desiredHpa || canary) depPatch.spec.replicas = desired.spec!.replicas;
+    if (!desiredHpa || canary) depSpec.replicas = desired.spec!.replicas;
+    const depPatch: MergePatch = {
+      metadata: { labels: desired.metadata!.labels, annotations: desired.metadata!.annotations },
+      spec: depSpec,
+    };
     const written = await this.upsert(
       dep,
       namespace,
@@ -291,7 +300,7 @@ export class KubeCluster {
     namespace: string,
     name: string,
     ref: WorkloadRef,
-    o: KObj,
+    o: KubernetesObject,
   ): void {
     if (!isOwn(o, ref)) {
       throw new TargetError(
@@ -307,15 +316,15 @@ export class KubeCluster {
    * resourceVersion, so a write never lands on an object changed since its check: on 409
    * (changed, or created meanwhile) or 404 (deleted meanwhile) it reads and tries again.
    */
-  private async upsert(
-    acc: Access,
+  private async upsert<T extends KubernetesObject>(
+    acc: Access<T>,
     namespace: string,
     name: string,
-    first: KObj | undefined,
-    body: object,
-    patch: KObj,
-    check: (o: KObj) => void,
-  ): Promise<KObj> {
+    first: T | undefined,
+    body: T,
+    patch: MergePatch,
+    check: (o: T) => void,
+  ): Promise<T> {
     let cur = first;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -323,7 +332,7 @@ export class KubeCluster {
         check(cur);
         return await acc.patch({
           ...patch,
-          metadata: { ...patch.metadata, resourceVersion: cur.metadata.resourceVersion },
+          metadata: { ...patch.metadata, resourceVersion: cur.metadata?.resourceVersion },
         });
       } catch (e) {
         if (!isConflict(e) && !isNotFound(e)) throw e;
@@ -344,62 +353,62 @@ export class KubeCluster {
     }
   }
 
-  private deploymentAccess(namespace: string, name: string): Access {
+  private deploymentAccess(namespace: string, name: string): Access<V1Deployment> {
     return {
       kind: 'Deployment',
-      read: async () => (await this.apps.readNamespacedDeployment({ name, namespace })) as KObj,
+      read: async () => await this.apps.readNamespacedDeployment({ name, namespace }),
       create: async (body) =>
-        (await this.apps.createNamespacedDeployment({
+        await this.apps.createNamespacedDeployment({
           namespace,
-          body: body as V1Deployment,
+          body: body,
           fieldManager: FIELD_MANAGER,
-        })) as KObj,
+        }),
       patch: async (body) =>
-        (await this.apps.patchNamespacedDeployment(
+        await this.apps.patchNamespacedDeployment(
           { name, namespace, body, fieldManager: FIELD_MANAGER },
           mergePatch,
-        )) as KObj,
+        ),
       delete: (uid) =>
         this.apps.deleteNamespacedDeployment({ name, namespace, body: { preconditions: { uid } } }),
     };
   }
 
-  private serviceAccess(namespace: string, name: string): Access {
+  private serviceAccess(namespace: string, name: string): Access<V1Service> {
     return {
       kind: 'Service',
-      read: async () => (await this.core.readNamespacedService({ name, namespace })) as KObj,
+      read: async () => await this.core.readNamespacedService({ name, namespace }),
       create: async (body) =>
-        (await this.core.createNamespacedService({
+        await this.core.createNamespacedService({
           namespace,
-          body: body as V1Service,
+          body: body,
           fieldManager: FIELD_MANAGER,
-        })) as KObj,
+        }),
       patch: async (body) =>
-        (await this.core.patchNamespacedService(
+        await this.core.patchNamespacedService(
           { name, namespace, body, fieldManager: FIELD_MANAGER },
           mergePatch,
-        )) as KObj,
+        ),
       delete: (uid) =>
         this.core.deleteNamespacedService({ name, namespace, body: { preconditions: { uid } } }),
     };
   }
 
-  private hpaAccess(namespace: string, name: string): Access {
+  private hpaAccess(namespace: string, name: string): Access<V2HorizontalPodAutoscaler> {
     return {
       kind: 'HorizontalPodAutoscaler',
       read: async () =>
-        (await this.autoscaling.readNamespacedHorizontalPodAutoscaler({ name, namespace })) as KObj,
+        await this.autoscaling.readNamespacedHorizontalPodAutoscaler({ name, namespace }),
       create: async (body) =>
-        (await this.autoscaling.createNamespacedHorizontalPodAutoscaler({
+        await this.autoscaling.createNamespacedHorizontalPodAutoscaler({
           namespace,
-          body: body as V2HorizontalPodAutoscaler,
+          body: body,
           fieldManager: FIELD_MANAGER,
-        })) as KObj,
+        }),
       patch: async (body) =>
-        (await this.autoscaling.patchNamespacedHorizontalPodAutoscaler(
+        await this.autoscaling.patchNamespacedHorizontalPodAutoscaler(
           { name, namespace, body, fieldManager: FIELD_MANAGER },
           mergePatch,
-        )) as KObj,
+        ),
       delete: (uid) =>
         this.autoscaling.deleteNamespacedHorizontalPodAutoscaler({
           name,
@@ -428,18 +437,18 @@ export class KubeCluster {
     namespace: string,
     ref: WorkloadRef,
     ops: object[],
-    retryOps?: (d: KObj) => object[] | null,
-  ): Promise<KObj> {
+    retryOps?: (d: V1Deployment) => object[] | null,
+  ): Promise<V1Deployment> {
     const name = workloadName(ref);
     const guard = [
       { op: 'test', path: `/metadata/labels/${pointerEscape(APP_LABEL)}`, value: ref.app },
       { op: 'test', path: `/metadata/labels/${pointerEscape(ENV_LABEL)}`, value: ref.env },
     ];
-    const attempt = async (body: object[]): Promise<KObj> =>
-      (await this.apps.patchNamespacedDeployment(
+    const attempt = async (body: object[]): Promise<V1Deployment> =>
+      await this.apps.patchNamespacedDeployment(
         { name, namespace, body: [...guard, ...body], fieldManager: FIELD_MANAGER },
         jsonPatch,
-      )) as KObj;
+      );
     try {
       return await attempt(ops);
     } catch (e) {
@@ -459,13 +468,13 @@ export class KubeCluster {
   }
 
   /** The app's Deployment, read from the API server; "No workload" when missing or not the app's. */
-  private async readOwnDeployment(namespace: string, ref: WorkloadRef): Promise<KObj> {
-    let d: KObj;
+  private async readOwnDeployment(namespace: string, ref: WorkloadRef): Promise<V1Deployment> {
+    let d: V1Deployment;
     try {
-      d = (await this.apps.readNamespacedDeployment({
+      d = await this.apps.readNamespacedDeployment({
         name: workloadName(ref),
         namespace,
-      })) as KObj;
+      });
     } catch (e) {
       if (isNotFound(e)) throw this.noWorkload(namespace, ref);
       throw e;
@@ -474,13 +483,13 @@ export class KubeCluster {
     return d;
   }
 
-  scale(namespace: string, ref: WorkloadRef, replicas: number): Promise<KObj> {
+  scale(namespace: string, ref: WorkloadRef, replicas: number): Promise<V1Deployment> {
     return this.guardedPatch(namespace, ref, [
       { op: 'add', path: '/spec/replicas', value: replicas },
     ]);
   }
 
-  restart(namespace: string, ref: WorkloadRef, at: Date): Promise<KObj> {
+  restart(namespace: string, ref: WorkloadRef, at: Date): Promise<V1Deployment> {
     const value = at.toISOString();
     const annotations = '/spec/template/metadata/annotations';
     return this.guardedPatch(
@@ -496,15 +505,15 @@ export class KubeCluster {
   }
 
   async deletePod(namespace: string, ref: WorkloadRef, pod: string): Promise<void> {
-    let p: KObj;
+    let p: V1Pod;
     try {
-      p = (await this.core.readNamespacedPod({ name: pod, namespace })) as KObj;
+      p = await this.core.readNamespacedPod({ name: pod, namespace });
     } catch (e) {
       if (isNotFound(e))
         throw new TargetError(`Pod ${namespace}/${pod} not found on cluster ${this.name}.`);
       throw e;
     }
-    const labels = p.metadata?.labels ?? {};
+    const labels: Record<string, string> = p.metadata?.labels ?? {};
     if (labels[APP_LABEL] !== ref.app || labels[ENV_LABEL] !== ref.env) {
       // Same answer as for a missing pod: a caller learns nothing about other apps' pods.
       throw new TargetError(`Pod ${namespace}/${pod} not found on cluster ${this.name}.`);
@@ -524,7 +533,7 @@ export class KubeCluster {
   }
 
   /** Like `kubectl rollout undo [--to-revision]`: the template of the ReplicaSet with that revision. */
-  async rollback(namespace: string, ref: WorkloadRef, revision?: number): Promise<KObj> {
+  async rollback(namespace: string, ref: WorkloadRef, revision?: number): Promise<V1Deployment> {
     const name = workloadName(ref);
     const d = await this.readOwnDeployment(namespace, ref);
     const labelSelector = Object.entries(selectorLabels(ref))
@@ -548,12 +557,16 @@ export class KubeCluster {
           ? `Revision ${revision} of ${namespace}/${name} not found on cluster ${this.name}.`
           : `No previous revision of ${namespace}/${name} on cluster ${this.name}.`,
       );
-    const template = structuredClone(target.rs.spec!.template!) as KObj;
+    const template = structuredClone(target.rs.spec!.template!);
     delete template.metadata?.labels?.['pod-template-hash'];
     // client-node serializes typed models; the template came from a typed list, so write it
     // back through the same serializer by patching with JSON Patch on a plain copy.
     return this.guardedPatch(namespace, ref, [
-      { op: 'replace', path: '/spec/template', value: JSON.parse(JSON.stringify(template)) },
+      {
+        op: 'replace',
+        path: '/spec/template',
+        value: JSON.parse(JSON.stringify(template)) as unknown,
+      },
     ]);
   }
 
@@ -566,14 +579,15 @@ export class KubeCluster {
   async remove(namespace: string, ref: WorkloadRef): Promise<boolean> {
     const name = workloadName(ref);
     let removed = false;
-    for (const acc of [
+    const accesses: Access[] = [
       this.hpaAccess(namespace, name),
       this.serviceAccess(namespace, name),
       this.deploymentAccess(namespace, name),
-    ]) {
+    ];
+    for (const acc of accesses) {
       const o = await readOrNone(acc);
       if (!o || !isOwn(o, ref)) continue;
-      const deleted = await acc.delete(o.metadata.uid).then(
+      const deleted = await acc.delete(o.metadata?.uid).then(
         () => true,
         (e) => {
           if (!isNotFound(e)) throw e;

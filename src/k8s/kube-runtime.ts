@@ -3,6 +3,7 @@
  * per cluster of a {@link ClusterRegistry}. Every per-target failure becomes that target's
  * `error`; nothing a single cluster does fails the whole call.
  */
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import type { ClusterRegistry } from './cluster-registry.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import { errorMessage, type InformerCacheOptions, type InformerStats } from './informer-cache.js';
@@ -28,9 +29,7 @@ import {
   eventConcerns,
   matchesLabels,
   missingWorkload,
-  podState,
   workloadState,
-  type KObj,
   type WorkloadUids,
 } from './workload-view.js';
 
@@ -264,7 +263,8 @@ export class KubeRuntime implements ClusterRuntime {
     const error = failure?.error ?? health;
     const code = failure?.code ?? (health === null ? null : 'UNAVAILABLE');
     if (!cache.everSynced) return missingWorkload(target, name, error, code);
-    const own = (o: KObj | undefined): KObj | undefined => (o && isOwn(o, ref) ? o : undefined);
+    const own = <T extends KubernetesObject>(o: T | undefined): T | undefined =>
+      o && isOwn(o, ref) ? o : undefined;
     const deployment = own(cache.get('Deployment', target.namespace, name));
     const matchLabels: Record<string, string> | undefined = deployment?.spec?.selector?.matchLabels;
     // The main Deployment's selector also matches a canary's pods (they share app and env): not its own.
@@ -284,14 +284,15 @@ export class KubeRuntime implements ClusterRuntime {
     const dUid: string | undefined = deployment?.metadata?.uid;
     const uids: WorkloadUids = {
       deployment: deployment ? { name, uid: dUid! } : null,
-      hpa: hpa ? { name, uid: hpa.metadata?.uid } : null,
+      hpa: hpa ? { name, uid: hpa.metadata?.uid ?? '' } : null,
+      // Only string uids can match an event's (eventConcerns): objects without one are left out.
       replicaSets: new Set(
         cache
           .list('ReplicaSet', target.namespace)
           .filter((rs) => controlledBy(rs, dUid))
-          .map((rs) => rs.metadata?.uid),
+          .flatMap((rs) => rs.metadata?.uid ?? []),
       ),
-      pods: new Set(pods.map((p) => p.metadata?.uid)),
+      pods: new Set(pods.flatMap((p) => p.metadata?.uid ?? [])),
     };
     const events = cache
       .list('Event', target.namespace)
@@ -306,20 +307,22 @@ export class KubeRuntime implements ClusterRuntime {
   ): Promise<WorkloadState[]> {
     // Right after start the caches may still be listing: wait briefly rather than say MISSING.
     await Promise.all(
-      targets.map((t) => this.clustersByName.get(t.cluster)?.cache.whenSynced(2000)),
+      targets.map(
+        (t) => this.clustersByName.get(t.cluster)?.cache.whenSynced(2000) ?? Promise.resolve(),
+      ),
     );
     return targets.map((t) => this.read(t, ref, undefined, opts.events ?? true));
   }
 
   async pods(target: WorkloadTarget, ref: WorkloadRef): Promise<PodState[]> {
-    return (await this.workloads([target], ref))[0]!.pods;
+    return (await this.workloads([target], ref))[0].pods;
   }
 
   /** Waits (bounded) until the cache holds the written Deployment's generation, then reads it. */
   private async readAfterWrite(
     target: WorkloadTarget,
     ref: WorkloadRef,
-    written: KObj | null,
+    written: V1Deployment | null,
   ): Promise<WorkloadState> {
     const deadline = Date.now() + (this.opts.readYourWritesTimeoutMs ?? 3000);
     const cache = this.clustersByName.get(target.cluster)!.cache;
@@ -349,11 +352,11 @@ export class KubeRuntime implements ClusterRuntime {
   private async eachTarget(
     targets: WorkloadTarget[],
     ref: WorkloadRef,
-    op: (c: KubeCluster, t: WorkloadTarget) => Promise<KObj | null>,
+    op: (c: KubeCluster, t: WorkloadTarget) => Promise<V1Deployment | null>,
   ): Promise<WorkloadState[]> {
     return Promise.all(
       targets.map(async (t) => {
-        let written: KObj | null;
+        let written: V1Deployment | null;
         try {
           written = await op(this.cluster(t.cluster), t);
         } catch (e) {
@@ -424,7 +427,7 @@ export class KubeRuntime implements ClusterRuntime {
       const seen = new Set<string>();
       for (const kind of ['Deployment', 'HorizontalPodAutoscaler'] as const) {
         for (const o of c.cache.list(kind)) {
-          const labels = o.metadata?.labels ?? {};
+          const labels: Record<string, string> = o.metadata?.labels ?? {};
           if (labels[APP_LABEL] !== app) continue;
           const namespace = String(o.metadata?.namespace ?? '');
           const env = typeof labels[ENV_LABEL] === 'string' ? labels[ENV_LABEL] : null;

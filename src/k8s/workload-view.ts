@@ -1,8 +1,22 @@
 /**
- * Kubernetes objects → Phantom's types. Pure functions over loose JSON: informer caches hold
- * both list results (deserialized by client-node: times are `Date`) and watch objects (raw
- * JSON: times are strings), so every time goes through {@link iso}.
+ * Kubernetes objects → Phantom's types. Pure functions over client-node's object types, which
+ * are looser at run time than they say: informer caches hold both list results (deserialized
+ * by client-node: times are `Date`) and watch objects (raw JSON: times are strings), so every
+ * time goes through {@link iso}, never a `Date` method.
  */
+import type {
+  CoreV1Event,
+  EventsV1Event,
+  KubernetesObject,
+  V1ContainerStatus,
+  V1Deployment,
+  V1DeploymentCondition,
+  V1DeploymentStatus,
+  V1ObjectReference,
+  V1Pod,
+  V1PodStatus,
+  V2HorizontalPodAutoscaler,
+} from '@kubernetes/client-node';
 import { APP_LABEL, ENV_LABEL, RELEASE_ANNOTATION, REVISION_ANNOTATION } from './manifests.js';
 import {
   MAX_EVENTS_PER_WORKLOAD,
@@ -16,8 +30,11 @@ import {
   type WorkloadTarget,
 } from './types.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type KObj = Record<string, any>;
+/**
+ * A Kubernetes Event as the informer caches it: a core/v1 Event (`involvedObject`, `message`,
+ * `count`), read also in its events.k8s.io/v1 spelling (`regarding`, `note`, `deprecatedCount`).
+ */
+export type KubeEvent = Partial<CoreV1Event> & Partial<EventsV1Event>;
 
 /** A Kubernetes time (Date, RFC 3339 string or absent) as an ISO string or null. */
 export function iso(v: unknown): string | null {
@@ -40,13 +57,13 @@ const FAILING_REASONS = new Set([
 ]);
 
 /** The STATUS column of `kubectl get pods` (kubectl printers: `printPod`), minus init containers. */
-export function podStatusText(pod: KObj): string {
-  const status = pod.status ?? {};
-  let reason: string = status.reason || status.phase || 'Unknown';
+export function podStatusText(pod: V1Pod): string {
+  const status: V1PodStatus = pod.status ?? {};
+  let reason = status.reason || status.phase || 'Unknown';
   let hasRunning = false;
-  const cs: KObj[] = status.containerStatuses ?? [];
+  const cs: V1ContainerStatus[] = status.containerStatuses ?? [];
   for (let i = cs.length - 1; i >= 0; i--) {
-    const c = cs[i]!;
+    const c = cs[i];
     if (c.state?.waiting?.reason) reason = c.state.waiting.reason;
     else if (c.state?.terminated?.reason) reason = c.state.terminated.reason;
     else if (c.state?.terminated)
@@ -60,13 +77,11 @@ export function podStatusText(pod: KObj): string {
   return reason;
 }
 
-export function podState(pod: KObj): PodState {
-  const status = pod.status ?? {};
-  const cs: KObj[] = status.containerStatuses ?? [];
+export function podState(pod: V1Pod): PodState {
+  const status: V1PodStatus = pod.status ?? {};
+  const cs: V1ContainerStatus[] = status.containerStatuses ?? [];
   const first = cs.find((c) => c.state?.waiting?.reason || c.state?.terminated?.reason);
-  const ready = (status.conditions ?? []).some(
-    (c: KObj) => c.type === 'Ready' && c.status === 'True',
-  );
+  const ready = (status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
   return {
     name: pod.metadata?.name ?? '',
     phase: status.phase ?? 'Unknown',
@@ -81,9 +96,9 @@ export function podState(pod: KObj): PodState {
   };
 }
 
-export function hpaState(hpa: KObj): HpaState {
+export function hpaState(hpa: V2HorizontalPodAutoscaler): HpaState {
   const cpu = (hpa.spec?.metrics ?? []).find(
-    (m: KObj) => m.type === 'Resource' && m.resource?.name === 'cpu',
+    (m) => m.type === 'Resource' && m.resource?.name === 'cpu',
   );
   return {
     minReplicas: hpa.spec?.minReplicas ?? 1,
@@ -94,8 +109,8 @@ export function hpaState(hpa: KObj): HpaState {
   };
 }
 
-export function eventState(e: KObj): KubeEventState {
-  const io = e.involvedObject ?? e.regarding ?? {};
+export function eventState(e: KubeEvent): KubeEventState {
+  const io: V1ObjectReference = e.involvedObject ?? e.regarding ?? {};
   return {
     type: e.type ?? 'Normal',
     reason: e.reason ?? '',
@@ -119,8 +134,8 @@ export interface WorkloadUids {
  * when the event carries one, uid), a ReplicaSet the Deployment controls, or one of its pods
  * (by uid). Not by name prefix: the events of app `shop-api` are no business of app `shop`.
  */
-export function eventConcerns(e: KObj, namespace: string, w: WorkloadUids): boolean {
-  const io = e.involvedObject ?? e.regarding ?? {};
+export function eventConcerns(e: KubeEvent, namespace: string, w: WorkloadUids): boolean {
+  const io: V1ObjectReference = e.involvedObject ?? e.regarding ?? {};
   if ((io.namespace ?? e.metadata?.namespace) !== namespace) return false;
   const same = (o: { name: string; uid: string } | null): boolean =>
     !!o && io.name === o.name && (!io.uid || io.uid === o.uid);
@@ -139,10 +154,8 @@ export function eventConcerns(e: KObj, namespace: string, w: WorkloadUids): bool
 }
 
 /** Whether `o` has a `controller: true` owner reference to `uid`. */
-export function controlledBy(o: KObj, uid: string | undefined): boolean {
-  return (
-    !!uid && (o.metadata?.ownerReferences ?? []).some((r: KObj) => r.controller && r.uid === uid)
-  );
+export function controlledBy(o: KubernetesObject, uid: string | undefined): boolean {
+  return !!uid && (o.metadata?.ownerReferences ?? []).some((r) => r.controller && r.uid === uid);
 }
 
 /** Whether `labels` match `matchLabels` (the only selector form Phantom writes). */
@@ -154,12 +167,12 @@ export function matchesLabels(
   return Object.entries(matchLabels).every(([k, v]) => labels?.[k] === v);
 }
 
-export function workloadStatus(d: KObj | undefined, pods: PodState[]): WorkloadStatus {
+export function workloadStatus(d: V1Deployment | undefined, pods: PodState[]): WorkloadStatus {
   if (!d) return 'MISSING';
   const spec = d.spec?.replicas ?? 1;
-  const s = d.status ?? {};
-  const cond = (t: string): KObj | undefined =>
-    (s.conditions ?? []).find((c: KObj) => c.type === t);
+  const s: V1DeploymentStatus = d.status ?? {};
+  const cond = (t: string): V1DeploymentCondition | undefined =>
+    (s.conditions ?? []).find((c) => c.type === t);
   if (cond('Progressing')?.status === 'False') return 'DEGRADED';
   const updated = s.updatedReplicas ?? 0;
   // kubectl rollout status's "done" test (pkg/polymorphichelpers/rollout_status.go).
@@ -202,10 +215,10 @@ export function missingWorkload(
 }
 
 export interface WorkloadObjects {
-  deployment: KObj | undefined;
-  pods: KObj[];
-  hpa: KObj | undefined;
-  events: KObj[];
+  deployment: V1Deployment | undefined;
+  pods: V1Pod[];
+  hpa: V2HorizontalPodAutoscaler | undefined;
+  events: KubeEvent[];
 }
 
 export function workloadState(
@@ -228,7 +241,7 @@ export function workloadState(
       events,
       hpa: o.hpa ? hpaState(o.hpa) : null,
     };
-  const s = d.status ?? {};
+  const s: V1DeploymentStatus = d.status ?? {};
   const rev = Number(d.metadata?.annotations?.[REVISION_ANNOTATION]);
   return {
     cluster: target.cluster,
@@ -242,7 +255,7 @@ export function workloadState(
     updatedReplicas: s.updatedReplicas ?? 0,
     availableReplicas: s.availableReplicas ?? 0,
     status: workloadStatus(d, pods),
-    conditions: (s.conditions ?? []).map((c: KObj): WorkloadCondition => ({
+    conditions: (s.conditions ?? []).map((c): WorkloadCondition => ({
       type: c.type,
       status: c.status,
       reason: c.reason ?? null,
@@ -257,7 +270,7 @@ export function workloadState(
   };
 }
 
-export function appLabelsOf(obj: KObj): { app: string | null; env: string | null } {
-  const l = obj.metadata?.labels ?? {};
+export function appLabelsOf(obj: KubernetesObject): { app: string | null; env: string | null } {
+  const l: Record<string, string> = obj.metadata?.labels ?? {};
   return { app: l[APP_LABEL] ?? null, env: l[ENV_LABEL] ?? null };
 }

@@ -100,9 +100,9 @@ function sharedSuite(
 }
 
 describe('InProcessBus', () => {
-  sharedSuite(async (onError) => {
+  sharedSuite((onError) => {
     const bus = new InProcessBus<Topics>({ onError });
-    return [bus, bus];
+    return Promise.resolve([bus, bus]);
   });
 
   it('never runs a handler inside publish (async, like Redis)', async () => {
@@ -130,10 +130,12 @@ describeRedis('RedisBus (two replicas: two buses, separate connections)', () => 
     await admin.quit();
   });
 
-  sharedSuite(async (onError) => [
-    new RedisBus<Topics>({ url, keyPrefix: prefix, onError }),
-    new RedisBus<Topics>({ url, keyPrefix: prefix, onError }),
-  ]);
+  sharedSuite((onError) =>
+    Promise.resolve([
+      new RedisBus<Topics>({ url, keyPrefix: prefix, onError }),
+      new RedisBus<Topics>({ url, keyPrefix: prefix, onError }),
+    ]),
+  );
 
   it('unsubscribes in Redis when the last local handler goes', async () => {
     const bus = new RedisBus<Topics>({ url, keyPrefix: prefix });

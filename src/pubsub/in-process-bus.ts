@@ -30,9 +30,17 @@ export class InProcessBus<T extends TopicMap> implements Bus<T> {
     this.onError = opts.onError ?? logError;
   }
 
-  async publish<K extends TopicName<T>>(topic: K, payload: T[K], key?: string): Promise<void> {
-    if (this.closed) throw new Error('pubsub: bus is closed');
-    const channel = channelOf(topic, key);
+  publish<K extends TopicName<T>>(topic: K, payload: T[K], key?: string): Promise<void> {
+    // The executor turns a throw (closed bus, bad topic, unserializable payload) into a
+    // rejection, as from the Redis bus; delivery still happens in queued microtasks.
+    return new Promise((resolve) => {
+      if (this.closed) throw new Error('pubsub: bus is closed');
+      this.deliver(channelOf(topic, key), payload);
+      resolve();
+    });
+  }
+
+  private deliver(channel: string, payload: unknown): void {
     const json = JSON.stringify(payload ?? null);
     const set = this.handlers.get(channel);
     if (!set) return;
@@ -85,9 +93,10 @@ export class InProcessBus<T extends TopicMap> implements Bus<T> {
     return this.handlers.size;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
     for (const it of [...this.iterators]) it.end();
     this.handlers.clear();
+    return Promise.resolve();
   }
 }

@@ -50,11 +50,20 @@ export class InProcessEventStream extends ConsumingEventStream {
     this.maxLen = opts.maxLen ?? 100_000;
   }
 
-  async append(
+  append(
     stream: string,
     entry: { id?: string; body: object },
     opts: AppendOptions = {},
   ): Promise<string> {
+    // The executor turns a throw (an unserializable body) into a rejection, as from Redis.
+    return new Promise((resolve) => resolve(this.appendNow(stream, entry, opts)));
+  }
+
+  private appendNow(
+    stream: string,
+    entry: { id?: string; body: object },
+    opts: AppendOptions,
+  ): string {
     const s = this.state(stream);
     const now = Date.now();
     if (now > s.lastMs) {
@@ -72,42 +81,47 @@ export class InProcessEventStream extends ConsumingEventStream {
     return streamId;
   }
 
-  async read(stream: string, afterId = '0', count = 100): Promise<StreamEntry[]> {
+  read(stream: string, afterId = '0', count = 100): Promise<StreamEntry[]> {
     const s = this.state(stream);
-    return s.entries
-      .filter((e) => cmp(e.streamId, afterId) > 0)
-      .slice(0, count)
-      .map((e) => ({
-        streamId: e.streamId,
-        id: e.id,
-        body: JSON.parse(e.json) as Record<string, unknown>,
-      }));
+    return Promise.resolve(
+      s.entries
+        .filter((e) => cmp(e.streamId, afterId) > 0)
+        .slice(0, count)
+        .map((e) => ({
+          streamId: e.streamId,
+          id: e.id,
+          body: JSON.parse(e.json) as Record<string, unknown>,
+        })),
+    );
   }
 
-  async trim(stream: string, maxLen: number): Promise<number> {
-    return this.trimState(this.state(stream), maxLen);
+  trim(stream: string, maxLen: number): Promise<number> {
+    return Promise.resolve(this.trimState(this.state(stream), maxLen));
   }
 
-  protected async ensureGroup(stream: string, group: string, startId: string): Promise<void> {
+  protected ensureGroup(stream: string, group: string, startId: string): Promise<void> {
     const s = this.state(stream);
-    if (s.groups.has(group)) return;
-    const last = s.entries.at(-1)?.streamId ?? '0-0';
-    s.groups.set(group, { lastDelivered: startId === '$' ? last : startId, pending: new Map() });
+    if (!s.groups.has(group)) {
+      const last = s.entries.at(-1)?.streamId ?? '0-0';
+      s.groups.set(group, { lastDelivered: startId === '$' ? last : startId, pending: new Map() });
+    }
+    return Promise.resolve();
   }
 
-  protected async ack(stream: string, group: string, streamIds: string[]): Promise<void> {
+  protected ack(stream: string, group: string, streamIds: string[]): Promise<void> {
     const g = this.state(stream).groups.get(group);
     for (const id of streamIds) g?.pending.delete(id);
+    return Promise.resolve();
   }
 
-  protected async claim(
+  protected claim(
     stream: string,
     group: string,
     consumer: string,
     minIdleMs: number,
   ): Promise<number> {
     const g = this.state(stream).groups.get(group);
-    if (!g) return 0;
+    if (!g) return Promise.resolve(0);
     const now = Date.now();
     let n = 0;
     for (const p of g.pending.values()) {
@@ -117,7 +131,7 @@ export class InProcessEventStream extends ConsumingEventStream {
         n++;
       }
     }
-    return n;
+    return Promise.resolve(n);
   }
 
   protected openReader(): GroupReader {
@@ -138,7 +152,7 @@ export class InProcessEventStream extends ConsumingEventStream {
             .map((sid): GroupEntry => {
               const e = byId.get(sid);
               return e
-                ? { streamId: sid, id: e.id, body: JSON.parse(e.json) }
+                ? { streamId: sid, id: e.id, body: JSON.parse(e.json) as Record<string, unknown> }
                 : { streamId: sid, id: '', body: null };
             });
         }
@@ -149,7 +163,11 @@ export class InProcessEventStream extends ConsumingEventStream {
           const now = Date.now();
           for (const e of fresh) g.pending.set(e.streamId, { consumer, deliveredAt: now });
           if (fresh.length) g.lastDelivered = fresh.at(-1)!.streamId;
-          return fresh.map((e) => ({ streamId: e.streamId, id: e.id, body: JSON.parse(e.json) }));
+          return fresh.map((e) => ({
+            streamId: e.streamId,
+            id: e.id,
+            body: JSON.parse(e.json) as Record<string, unknown>,
+          }));
         };
         const got = take();
         if (got.length || closed) return got;

@@ -9,29 +9,29 @@ import {
 export class InProcessLeaseManager implements LeaseManager {
   private readonly leases = new Map<string, { holder: string; expiresAt: number }>();
 
-  async acquire(name: string, holder: string, ttlMs: number): Promise<boolean> {
+  acquire(name: string, holder: string, ttlMs: number): Promise<boolean> {
     const cur = this.live(name);
-    if (cur && cur.holder !== holder) return false;
+    if (cur && cur.holder !== holder) return Promise.resolve(false);
     this.leases.set(name, { holder, expiresAt: Date.now() + ttlMs });
-    return true;
+    return Promise.resolve(true);
   }
 
-  async renew(name: string, holder: string, ttlMs: number): Promise<boolean> {
+  renew(name: string, holder: string, ttlMs: number): Promise<boolean> {
     const cur = this.live(name);
-    if (!cur || cur.holder !== holder) return false;
+    if (!cur || cur.holder !== holder) return Promise.resolve(false);
     cur.expiresAt = Date.now() + ttlMs;
-    return true;
+    return Promise.resolve(true);
   }
 
-  async release(name: string, holder: string): Promise<boolean> {
+  release(name: string, holder: string): Promise<boolean> {
     const cur = this.live(name);
-    if (!cur || cur.holder !== holder) return false;
+    if (!cur || cur.holder !== holder) return Promise.resolve(false);
     this.leases.delete(name);
-    return true;
+    return Promise.resolve(true);
   }
 
-  async holderOf(name: string): Promise<string | null> {
-    return this.live(name)?.holder ?? null;
+  holderOf(name: string): Promise<string | null> {
+    return Promise.resolve(this.live(name)?.holder ?? null);
   }
 
   runWhileLeader(

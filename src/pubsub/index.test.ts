@@ -17,7 +17,7 @@ describe('createMessaging without a Redis URL', () => {
     m.bus.subscribe('ping', (p) => got.push(p.n));
     await m.bus.publish('ping', { n: 1 });
     const sid = await m.streams.append('s', { body: { a: 1 } });
-    expect((await m.streams.read('s'))[0]!.streamId).toBe(sid);
+    expect((await m.streams.read('s'))[0].streamId).toBe(sid);
     expect(await m.leases.acquire('l', 'me', 1000)).toBe(true);
     await waitFor(() => got.length === 1, 'bus delivery');
     await m.close();

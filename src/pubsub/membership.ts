@@ -13,16 +13,17 @@ export interface Membership {
 export class InProcessMembership implements Membership {
   private readonly groups = new Map<string, Map<string, number>>();
 
-  async heartbeat(group: string, member: string, ttlMs: number): Promise<number> {
+  heartbeat(group: string, member: string, ttlMs: number): Promise<number> {
     let g = this.groups.get(group);
-    if (!g) this.groups.set(group, (g = new Map()));
+    if (!g) this.groups.set(group, (g = new Map<string, number>()));
     const now = Date.now();
     for (const [m, exp] of g) if (exp <= now) g.delete(m);
     g.set(member, now + ttlMs);
-    return g.size;
+    return Promise.resolve(g.size);
   }
 
-  async leave(group: string, member: string): Promise<void> {
+  leave(group: string, member: string): Promise<void> {
     this.groups.get(group)?.delete(member);
+    return Promise.resolve();
   }
 }

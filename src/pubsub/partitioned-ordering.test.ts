@@ -49,7 +49,7 @@ function startWorker(name: string, keyPrefix: string, reportKey: string): Worker
     exited: new Promise((resolve) => proc.on('exit', (code) => resolve(code))),
   };
   let buf = '';
-  proc.stdout!.on('data', (chunk: Buffer) => {
+  proc.stdout.on('data', (chunk: Buffer) => {
     buf += chunk.toString();
     const lines = buf.split('\n');
     buf = lines.pop()!;
@@ -61,7 +61,7 @@ function startWorker(name: string, keyPrefix: string, reportKey: string): Worker
       }
     }
   });
-  proc.stderr!.on('data', (chunk: Buffer) => (w.stderr += chunk.toString()));
+  proc.stderr.on('data', (chunk: Buffer) => (w.stderr += chunk.toString()));
   workers.push(w);
   return w;
 }
@@ -129,7 +129,7 @@ describeRedis('partitioned stream ordering across consumer processes', () => {
     await admin.quit();
   });
 
-  const balanced = (a: Worker, b: Worker) => async () =>
+  const balanced = (a: Worker, b: Worker) => () =>
     a.owned.length === 2 && b.owned.length === 2 && new Set([...a.owned, ...b.owned]).size === 4;
 
   it('two consumers, 4 partitions: per-object order, nothing lost, nothing duplicated', async () => {
@@ -137,11 +137,13 @@ describeRedis('partitioned stream ordering across consumer processes', () => {
     const reportKey = `${keyPrefix}report`;
     const a = startWorker('a', keyPrefix, reportKey);
     const b = startWorker('b', keyPrefix, reportKey);
-    await waitFor(balanced(a, b), `a balanced split (a=${a.owned} b=${b.owned})`, 10_000).catch(
-      (err) => {
-        throw new Error(`${err}\n${a.stderr}\n${b.stderr}`);
-      },
-    );
+    await waitFor(
+      balanced(a, b),
+      `a balanced split (a=${a.owned.join(',')} b=${b.owned.join(',')})`,
+      10_000,
+    ).catch((err) => {
+      throw new Error(`${err}\n${a.stderr}\n${b.stderr}`);
+    });
     await produce(keyPrefix);
     await waitFor(
       async () => (await handledCount(reportKey)) >= TOTAL,
@@ -166,11 +168,13 @@ describeRedis('partitioned stream ordering across consumer processes', () => {
     const reportKey = `${keyPrefix}report`;
     const a = startWorker('a', keyPrefix, reportKey);
     const b = startWorker('b', keyPrefix, reportKey);
-    await waitFor(balanced(a, b), `a balanced split (a=${a.owned} b=${b.owned})`, 10_000).catch(
-      (err) => {
-        throw new Error(`${err}\n${a.stderr}\n${b.stderr}`);
-      },
-    );
+    await waitFor(
+      balanced(a, b),
+      `a balanced split (a=${a.owned.join(',')} b=${b.owned.join(',')})`,
+      10_000,
+    ).catch((err) => {
+      throw new Error(`${err}\n${a.stderr}\n${b.stderr}`);
+    });
     const producing = produce(keyPrefix);
     await waitFor(
       async () => (await admin.llen(reportKey)) >= TOTAL / 4,

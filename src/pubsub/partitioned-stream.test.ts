@@ -23,7 +23,7 @@ describe('fnv1a and partitionOf', () => {
     const m = createMessaging();
     const ps = m.partitioned('spread', 8);
     const counts = new Array<number>(8).fill(0);
-    for (let i = 0; i < 8000; i++) counts[ps.partitionOf(`uid-${i}`)]!++;
+    for (let i = 0; i < 8000; i++) counts[ps.partitionOf(`uid-${i}`)]++;
     for (const c of counts) expect(c).toBeGreaterThan(700);
     expect(ps.partitionOf('uid-42')).toBe(fnv1a('uid-42') % 8);
     expect(() => m.partitioned('spread', 4)).toThrow(/already has 8/);

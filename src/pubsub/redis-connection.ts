@@ -56,13 +56,13 @@ export function redisTargetOptions(target: string): { url?: string; options: Red
     );
   const [, auth, hosts, name, db] = m;
   const options: RedisOptions = {
-    sentinels: hosts!.split(',').map((h) => {
+    sentinels: hosts.split(',').map((h) => {
       const i = h.lastIndexOf(':');
       return i > 0
         ? { host: h.slice(0, i), port: Number(h.slice(i + 1)) }
         : { host: h, port: 26379 };
     }),
-    name: decodeURIComponent(name!),
+    name: decodeURIComponent(name),
   };
   if (auth) {
     const j = auth.indexOf(':');
@@ -89,7 +89,7 @@ export function redisClusterTarget(
       'a Redis Cluster target is redis-cluster://[user:password@]host:port[,host:port…]',
     );
   const out: { nodes: { host: string; port: number }[]; username?: string; password?: string } = {
-    nodes: m[2]!.split(',').map((h) => {
+    nodes: m[2].split(',').map((h) => {
       const i = h.lastIndexOf(':');
       return { host: h.slice(0, i), port: Number(h.slice(i + 1)) };
     }),

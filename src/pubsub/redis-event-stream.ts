@@ -28,7 +28,7 @@ function toEntry([streamId, fields]: RawEntry): GroupEntry {
   let body: Record<string, unknown> | null = null;
   for (let i = 0; i < fields.length; i += 2) {
     if (fields[i] === 'id') id = fields[i + 1]!;
-    else if (fields[i] === 'body') body = JSON.parse(fields[i + 1]!) as Record<string, unknown>;
+    else if (fields[i] === 'body') body = JSON.parse(fields[i + 1]) as Record<string, unknown>;
   }
   return { streamId, id: id || streamId, body };
 }
@@ -161,9 +161,10 @@ export class RedisEventStream extends ConsumingEventStream {
     };
   }
 
-  protected async closeConnections(): Promise<void> {
+  protected closeConnections(): Promise<void> {
     for (const r of this.readers) r.disconnect();
     this.readers.clear();
+    return Promise.resolve();
   }
 
   private key(stream: string): string {

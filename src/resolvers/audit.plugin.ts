@@ -33,6 +33,7 @@ import {
   GraphQLSkipDirective,
   isAbstractType,
   Kind,
+  OperationTypeNode,
   parse,
   type DocumentNode,
   type FieldNode,
@@ -168,7 +169,7 @@ const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : nul
 /** The `app` (a name) of a root field's result, when it has one (routes, deliveries, releases). */
 function resultApp(result: unknown): string | null | undefined {
   if (typeof result !== 'object' || result === null || !('app' in result)) return undefined;
-  const app = (result as { app: unknown }).app;
+  const app = result.app;
   return app === null ? null : (str(app) ?? undefined);
 }
 
@@ -202,17 +203,17 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
     }
   };
   return {
-    async requestDidStart() {
+    requestDidStart() {
       /** App name → its id before any root field ran. */
       const idsBefore = new Map<string, number | null>();
       const ran = new Map<string, Ran>();
       const auditCtx = (rc: GraphQLRequestContext<GraphQLContext>): DomainContext | null =>
         rc.contextValue?.domain ? { ...rc.contextValue.domain, em: opts.em() } : null;
-      return {
+      return Promise.resolve({
         async executionDidStart(rc) {
           const op = rc.operation;
           const domain = rc.contextValue?.domain;
-          if (!op || op.operation !== 'mutation' || !domain) return;
+          if (!op || op.operation !== OperationTypeNode.MUTATION || !domain) return;
           const mutationType = rc.schema.getMutationType();
           try {
             const ctx = auditCtx(rc);
@@ -249,7 +250,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
           try {
             if (!rc.document) return;
             const op = rc.operation ?? getOperationAST(rc.document, rc.request.operationName);
-            if (!op || op.operation !== 'mutation') return;
+            if (!op || op.operation !== OperationTypeNode.MUTATION) return;
             const body = rc.response.body;
             const errors = body.kind === 'single' ? (body.singleResult.errors ?? []) : [];
             const collected = rootArgs(rc.schema, rc.document, op, rc.request.variables ?? {});
@@ -340,7 +341,7 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
             opts.onError(err);
           }
         },
-      };
+      });
     },
   };
 }
@@ -360,7 +361,7 @@ export function refuseWebSocketMutation(payload: {
   } catch {
     return undefined; // graphql-ws reports the syntax error itself
   }
-  if (op?.operation !== 'mutation') return undefined;
+  if (op?.operation !== OperationTypeNode.MUTATION) return undefined;
   return [
     new GraphQLError(
       'Send mutations over HTTP (POST /graphql); the WebSocket carries subscriptions and queries only.',

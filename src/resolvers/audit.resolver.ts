@@ -7,8 +7,9 @@ import { listAuditLog } from '../domain/audit/audit.service.js';
 const isAuditCursor = (v: unknown): v is { a: string } =>
   typeof v === 'object' &&
   v !== null &&
-  typeof (v as any).a === 'string' &&
-  /^\d{1,18}$/.test((v as any).a);
+  'a' in v &&
+  typeof v.a === 'string' &&
+  /^\d{1,18}$/.test(v.a);
 
 @Resolver()
 export class AuditResolver {

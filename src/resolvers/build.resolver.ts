@@ -128,8 +128,9 @@ export class BuildResolver {
     subscribe: async ({ args, context }) => {
       const ctx = context as GraphQLContext;
       try {
-        const id = localId(args.id as string, 'Build');
-        const offset = (args.offset as number | null | undefined) ?? 0;
+        const a = args as { id: string; offset?: number | null };
+        const id = localId(a.id, 'Build');
+        const offset = a.offset ?? 0;
         if (!Number.isSafeInteger(offset) || offset < 0)
           throw badInput('offset', 'offset is 0 or more.');
         await authorizeBuildLog(ctx.domain, id);

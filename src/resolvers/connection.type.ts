@@ -46,7 +46,7 @@ export function decodeCursor<T>(
 ): T | undefined {
   if (!cursor) return undefined;
   try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
     if (check(v)) return v;
   } catch {
     /* fall through */

@@ -1,4 +1,4 @@
-import { buildSchema, type NonEmptyArray } from 'type-graphql';
+import { buildSchema, type ClassType, type NonEmptyArray } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { GraphQLSchema } from 'graphql';
 import { AppResolver } from './app.resolver.js';
@@ -16,7 +16,7 @@ import { RulesResolver } from './rules.resolver.js';
 import { AppBuildsResolver, BuildResolver, ReleaseBuildResolver } from './build.resolver.js';
 
 /** Every resolver class. Modules add theirs here. */
-export const resolvers: NonEmptyArray<Function> = [
+export const resolvers: NonEmptyArray<ClassType> = [
   NodeResolver,
   UserResolver,
   UserFieldsResolver,
@@ -39,9 +39,9 @@ export const resolvers: NonEmptyArray<Function> = [
 ];
 
 /** Builds the executable schema (also used to emit schema/schema.graphql). */
-export async function buildPhantomSchema(extra: Function[] = []): Promise<GraphQLSchema> {
+export async function buildPhantomSchema(extra: ClassType[] = []): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [...resolvers, ...extra] as NonEmptyArray<Function>,
+    resolvers: [...resolvers, ...extra] as NonEmptyArray<ClassType>,
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     validate: false,
     // Every @Subscription passes its own `subscribe` (fed by src/pubsub); type-graphql still demands a pubSub.

@@ -30,8 +30,9 @@ import { notifierOf } from '../domain/notify/notifier.js';
 const isIdCursor = (v: unknown): v is { i: string } =>
   typeof v === 'object' &&
   v !== null &&
-  typeof (v as any).i === 'string' &&
-  /^\d{1,18}$/.test((v as any).i);
+  'i' in v &&
+  typeof v.i === 'string' &&
+  /^\d{1,18}$/.test(v.i);
 
 function presentRoute(r: NotificationRouteRecord) {
   return { ...r, id: toGlobalId('NotificationRoute', r.id) };

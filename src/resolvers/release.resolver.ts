@@ -233,8 +233,9 @@ export class ReleaseResolver {
     subscribe: async ({ args, context }) => {
       const ctx = context as GraphQLContext;
       try {
-        const id = localId(args.id as string, 'Release');
-        const after = parseSequence(args.after as string | null | undefined);
+        const a = args as { id: string; after?: string | null };
+        const id = localId(a.id, 'Release');
+        const after = parseSequence(a.after);
         const base = await authorizeReleaseProgress(ctx.domain, id);
         const feed = ctx.services.releaseProgress;
         if (!feed)

@@ -1,4 +1,4 @@
-import type { GraphQLResolveInfo, SelectionSetNode } from 'graphql';
+import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 
 /**
  * Whether the field being resolved selects `name` directly (through inline fragments and
@@ -9,9 +9,9 @@ export function selectsField(info: GraphQLResolveInfo, name: string): boolean {
   const seen = new Set<string>();
   const walk = (set: SelectionSetNode | undefined): boolean => {
     for (const sel of set?.selections ?? []) {
-      if (sel.kind === 'Field' && sel.name.value === name) return true;
-      if (sel.kind === 'InlineFragment' && walk(sel.selectionSet)) return true;
-      if (sel.kind === 'FragmentSpread' && !seen.has(sel.name.value)) {
+      if (sel.kind === Kind.FIELD && sel.name.value === name) return true;
+      if (sel.kind === Kind.INLINE_FRAGMENT && walk(sel.selectionSet)) return true;
+      if (sel.kind === Kind.FRAGMENT_SPREAD && !seen.has(sel.name.value)) {
         seen.add(sel.name.value);
         if (walk(info.fragments[sel.name.value]?.selectionSet)) return true;
       }

@@ -17,7 +17,12 @@ import {
 } from '../domain/tickets/ticket.service.js';
 
 const isIdCursor = (v: unknown): v is { i: number } =>
-  typeof v === 'object' && v !== null && Number.isSafeInteger((v as any).i) && (v as any).i > 0;
+  typeof v === 'object' &&
+  v !== null &&
+  'i' in v &&
+  typeof v.i === 'number' &&
+  Number.isSafeInteger(v.i) &&
+  v.i > 0;
 
 @Resolver(() => TicketType)
 export class TicketResolver {

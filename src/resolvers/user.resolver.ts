@@ -26,7 +26,7 @@ import { requireViewer } from '../domain/shared/authz.js';
 import { unauthenticated } from '../domain/shared/errors.js';
 
 const isUserCursor = (v: unknown): v is { u: string } =>
-  typeof v === 'object' && v !== null && typeof (v as any).u === 'string';
+  typeof v === 'object' && v !== null && 'u' in v && typeof v.u === 'string';
 
 @Resolver()
 export class UserResolver {

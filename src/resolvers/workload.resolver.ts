@@ -126,8 +126,8 @@ export class WorkloadResolver {
         return await subscribePodEvents(
           ctx.domain,
           k8sServices(ctx.services),
-          args.app as string,
-          args.env as string,
+          (args as { app: string }).app,
+          (args as { env: string }).env,
         );
       } catch (e) {
         throw asGraphQLError(e);

@@ -18,6 +18,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { sharedSubscribe } from './ws-shared-execution.js';
 import {
   GraphQLError,
+  OperationTypeNode,
   getOperationAST,
   specifiedRules,
   type DocumentNode,
@@ -75,7 +76,12 @@ type WsExtra = {
 };
 
 const wsOps = (extra: WsExtra): Map<string, { name: string; start: bigint; live: boolean }> =>
-  (extra.wsOps ??= new Map());
+  (extra.wsOps ??= new Map<string, { name: string; start: bigint; live: boolean }>());
+/** A GraphQL error's `extensions.code`, or `fallback` when it has none (or not a string). */
+const errorCode = (e: GraphQLError, fallback: string): string => {
+  const code = e.extensions?.code;
+  return typeof code === 'string' ? code : fallback;
+};
 const isAsyncIterableResult = (r: unknown): boolean =>
   typeof r === 'object' && r !== null && Symbol.asyncIterator in r;
 /** The name a refused document declares for its first operation, read without parsing it. */
@@ -152,7 +158,7 @@ export async function startHttpServer(
         } catch (e) {
           const msg = e instanceof GraphQLError ? e.message : 'Unauthorized';
           // 4401 like graphql-ws's own "Unauthorized"; the reason tells the client what to fix.
-          (ctx.extra as any).socket?.close(4401, msg.slice(0, 120));
+          ctx.extra.socket?.close(4401, msg.slice(0, 120));
           return false;
         }
       },
@@ -162,8 +168,9 @@ export async function startHttpServer(
         if (ctx.extra.socket) socketGuard.touch(ctx.extra.socket);
         const prepared = prepareWsOperation(schema, rules, payload, limits);
         if (Array.isArray(prepared)) {
+          // Array.isArray narrows to any[]: the errors are prepareWsOperation's GraphQLErrors.
           const codes = prepared.map((e) =>
-            String((e as GraphQLError).extensions?.code ?? 'GRAPHQL_VALIDATION_FAILED'),
+            errorCode(e as GraphQLError, 'GRAPHQL_VALIDATION_FAILED'),
           );
           platform.metrics.countErrors(codes);
           platform.metrics.observeOperation(
@@ -188,7 +195,7 @@ export async function startHttpServer(
         const codes = live
           ? []
           : ((result as { errors?: readonly GraphQLError[] }).errors ?? []).map((e) =>
-              String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR'),
+              errorCode(e, 'INTERNAL_SERVER_ERROR'),
             );
         platform.metrics.countErrors(codes);
         platform.metrics.observeOperation(
@@ -231,13 +238,13 @@ export async function startHttpServer(
                 new GraphQLError('revoked'),
               ),
             ],
-          } as unknown as typeof result;
+          };
         }
         if (!('errors' in result) || !result.errors?.length) return result;
         return {
           ...result,
           errors: result.errors.map((e) => formatError(e.toJSON(), e)),
-        } as unknown as typeof result;
+        };
       },
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((e) => {
@@ -276,26 +283,28 @@ export async function startHttpServer(
       }),
       {
         // A mutation's answer must show its own writes: its loaders read the primary.
-        async requestDidStart() {
-          return {
-            async didResolveOperation({ operation, contextValue, document, request }) {
+        requestDidStart() {
+          return Promise.resolve({
+            didResolveOperation({ operation, contextValue, document, request }) {
               // Before anything runs: text that cannot be stored as it came is refused (input-text.ts).
               const malformed = malformedTextError(document, request.variables);
-              if (malformed) throw malformed;
+              if (malformed) return Promise.reject(malformed);
               const tooCostly = costWithVariables(schema, document, request.variables, limits);
-              if (tooCostly) throw tooCostly;
-              if (operation?.operation === 'mutation') contextValue.reads.primary = true;
+              if (tooCostly) return Promise.reject(tooCostly);
+              if (operation?.operation === OperationTypeNode.MUTATION)
+                contextValue.reads.primary = true;
+              return Promise.resolve();
             },
-          };
+          });
         },
       },
       {
-        async serverWillStart() {
-          return {
+        serverWillStart() {
+          return Promise.resolve({
             async drainServer() {
               await wsCleanup.dispose();
             },
-          };
+          });
         },
       },
     ],
@@ -340,7 +349,9 @@ export async function startHttpServer(
     // document, and no Apollo hook before validation can answer a request (a throw there is a 500).
     (req: Request, res: Response, next: NextFunction) => {
       const refused = documentBoundsError(
-        req.method === 'GET' ? req.query.query : req.body?.query,
+        req.method === 'GET'
+          ? req.query.query
+          : (req.body as { query?: unknown } | undefined)?.query,
         limits,
       );
       if (!refused) return next();
@@ -370,9 +381,11 @@ export async function startHttpServer(
   mountWebApp(app, web);
 
   // Body-parser errors (too large, bad JSON) answered in GraphQL's error shape with a stable code.
-  app.use((err: any, _req: Request, res: Response, next: NextFunction) => {
+  app.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (!err) return next();
-    if (err.type === 'entity.too.large') {
+    // body-parser's errors carry a `type`.
+    const type = typeof err === 'object' && 'type' in err ? err.type : undefined;
+    if (type === 'entity.too.large') {
       res.status(413).json({
         errors: [
           {
@@ -383,7 +396,7 @@ export async function startHttpServer(
       });
       return;
     }
-    if (err.type === 'entity.parse.failed') {
+    if (type === 'entity.parse.failed') {
       res.status(400).json({
         errors: [
           { message: 'Request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } },

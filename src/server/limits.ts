@@ -180,7 +180,7 @@ export function costWithVariables(
       maxCost: limits.maxCost,
       propagateOnRejection: false,
       onReject: [reject('QUERY_TOO_COMPLEX')],
-    }) as ValidationRule,
+    }),
   ]);
   const e = errors[0];
   return e

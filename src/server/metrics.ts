@@ -203,7 +203,11 @@ export function createMetrics(platform: Platform): PhantomMetrics {
       // knex's tarn pool; absent on drivers without one.
       const pool = (
         platform.orm.em.getConnection('write') as unknown as {
-          getKnex?: () => { client?: { pool?: any } };
+          getKnex?: () => {
+            client?: {
+              pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number };
+            };
+          };
         }
       ).getKnex?.().client?.pool;
       if (!pool) return;
@@ -265,10 +269,10 @@ export function createMetrics(platform: Platform): PhantomMetrics {
       releaseSteps.observe({ step, status }, seconds);
     },
     apolloPlugin: () => ({
-      async requestDidStart() {
+      requestDidStart() {
         const start = process.hrtime.bigint();
-        return {
-          async willSendResponse(rc) {
+        return Promise.resolve({
+          willSendResponse(rc) {
             const codes = (rc.errors ?? []).map(codeOf);
             countErrors(codes);
             // An operation's name comes from the document; a name nobody declared is one label value, not many.
@@ -279,8 +283,9 @@ export function createMetrics(platform: Platform): PhantomMetrics {
               codes[0] ?? 'ok',
               Number(process.hrtime.bigint() - start) / 1e9,
             );
+            return Promise.resolve();
           },
-        };
+        });
       },
     }),
   };

@@ -94,25 +94,29 @@ export function traceRequests(req: Request, res: Response, next: NextFunction): 
 /** Apollo plugin: a span per GraphQL operation (name, type, first error code). */
 export function tracingPlugin(): ApolloServerPlugin {
   return {
-    async requestDidStart() {
-      if (!isRecording()) return;
+    requestDidStart() {
+      if (!isRecording()) return Promise.resolve();
       const span: Span = tracer.startSpan('graphql', { kind: SpanKind.INTERNAL });
-      return {
-        async didResolveOperation(rc) {
+      return Promise.resolve({
+        didResolveOperation(rc) {
           const name = rc.operationName ?? 'anonymous';
           span.updateName(`graphql ${rc.operation?.operation ?? 'operation'} ${name}`);
           span.setAttribute('graphql.operation.name', name);
           span.setAttribute('graphql.operation.type', rc.operation?.operation ?? 'unknown');
+          return Promise.resolve();
         },
-        async willSendResponse(rc) {
+        willSendResponse(rc) {
           const code = rc.errors?.[0]?.extensions?.code;
           if (code) {
-            span.setAttribute('graphql.error.code', String(code));
-            span.setStatus({ code: SpanStatusCode.ERROR, message: String(code) });
+            // Codes are strings (DomainError, graphql-armor, Apollo); anything else as JSON.
+            const text = typeof code === 'string' ? code : JSON.stringify(code);
+            span.setAttribute('graphql.error.code', text);
+            span.setStatus({ code: SpanStatusCode.ERROR, message: text });
           }
           span.end();
+          return Promise.resolve();
         },
-      };
+      });
     },
   };
 }

@@ -31,7 +31,7 @@ export function ErrorList({
   if (!error) return null;
   const items = error.graphQLErrors.length
     ? error.graphQLErrors.map((e) => ({
-        code: String(e.extensions?.code ?? 'ERROR'),
+        code: typeof e.extensions?.code === 'string' ? e.extensions.code : 'ERROR',
         message: e.message,
       }))
     : [{ code: 'NETWORK_ERROR', message: error.networkError?.message ?? error.message }];

@@ -8,6 +8,7 @@ import { LoginDocument, LogoutDocument, ViewerDocument } from './gql/graphql';
 import { endSession, setToken, useToken } from './token';
 import { ErrorList } from './ErrorList';
 import { isCredentialRefused } from './api';
+import { handler } from './handler';
 
 export function SignIn() {
   const token = useToken();
@@ -38,7 +39,7 @@ function SignedIn() {
         </span>
       )}
       {error && <ErrorList error={error} />}
-      <button type="button" onClick={signOut}>
+      <button type="button" onClick={handler(signOut)}>
         Sign out
       </button>
     </div>
@@ -78,7 +79,7 @@ function SignInForms() {
         </button>
       </form>
       <span className="or">or</span>
-      <form onSubmit={loginSubmit} className="inline-form" aria-label="Log in">
+      <form onSubmit={handler(loginSubmit)} className="inline-form" aria-label="Log in">
         <input
           name="username"
           aria-label="Username"

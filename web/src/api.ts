@@ -13,6 +13,7 @@ import {
   mapExchange,
   subscriptionExchange,
   type CombinedError,
+  type ExecutionResult,
   type OperationContext,
 } from 'urql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
@@ -34,8 +35,8 @@ export function graphqlWsUrl(): string {
  * `releaseProgress`'s `after`: the last `sequence` seen), so a reconnect replays only what
  * was missed instead of everything from the start.
  */
-export interface ResumableContext extends Partial<OperationContext> {
-  resumeWith?: (data: any) => Record<string, unknown> | null;
+export interface ResumableContext<D = unknown> extends Partial<OperationContext> {
+  resumeWith?: (data: D) => Record<string, unknown> | null;
 }
 
 /** Whether an error says the credential sent is no good (any more): the API's code, an HTTP 401, or graphql-ws's 4401 close. */
@@ -95,7 +96,7 @@ export function createApiClient(token: string): ApiClient {
                 next(result) {
                   const resume = resumeWith && result.data ? resumeWith(result.data) : null;
                   if (resume) payload.variables = { ...payload.variables, ...resume };
-                  sink.next(result as any);
+                  sink.next(result as ExecutionResult);
                 },
                 error: (e) => sink.error(e),
                 complete: () => sink.complete(),

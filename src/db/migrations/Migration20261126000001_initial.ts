@@ -2,7 +2,7 @@ import { Migration } from '@mikro-orm/migrations';
 
 /** Users, API tokens, apps, members, environments and the platform-event outbox. */
 export class Migration20261126000001_initial extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql(
       "create table `apps` (`id` int unsigned not null auto_increment primary key, `name` varchar(40) not null, `kind` enum('JAVA', 'NODE', 'GO', 'PYTHON', 'STATIC', 'OTHER') not null, `description` text not null default (''), `repository` varchar(500) not null default '', `build_command` text not null default (''), `start_command` text not null default (''), `stop_command` text not null default (''), `container` json not null, `release_config` json not null, `version` int not null default 1, `created_at` datetime(3) not null, `updated_at` datetime(3) not null) default character set utf8mb4 engine = InnoDB",
     );

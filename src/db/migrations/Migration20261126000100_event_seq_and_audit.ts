@@ -5,7 +5,7 @@ import { Migration } from '@mikro-orm/migrations';
  * (docs/adr/0005-outbox.md); the audit log of mutations.
  */
 export class Migration20261126000100_event_seq_and_audit extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql('alter table `platform_events` add `seq` bigint null after `id`');
     this.addSql('alter table `platform_events` add unique `platform_events_seq_unique`(`seq`)');
     this.addSql(
@@ -16,7 +16,7 @@ export class Migration20261126000100_event_seq_and_audit extends Migration {
     this.addSql('alter table `audit_log` add index `audit_log_at_index`(`at`)');
   }
 
-  override async down(): Promise<void> {
+  override down(): void {
     this.addSql('drop table if exists `audit_log`');
     this.addSql('alter table `platform_events` drop index `platform_events_seq_unique`');
     this.addSql('alter table `platform_events` drop column `seq`');

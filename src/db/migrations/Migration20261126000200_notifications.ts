@@ -2,7 +2,7 @@ import { Migration } from '@mikro-orm/migrations';
 
 /** Chat notifications: routes (event filter → channel) and deliveries (one per event and route). */
 export class Migration20261126000200_notifications extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql(
       "create table `notification_routes` (`id` int unsigned not null auto_increment primary key, `name` varchar(100) not null, `app` varchar(40) null, `env` varchar(40) null, `event_types` json not null, `channel` enum('DINGTALK', 'FEISHU', 'WECOM', 'SLACK', 'WEBHOOK') not null, `url` varchar(1000) not null, `secret` varchar(200) null, `enabled` tinyint(1) not null default true, `created_by` varchar(64) null, `created_at` datetime(3) not null, `updated_at` datetime(3) not null) default character set utf8mb4 engine = InnoDB",
     );
@@ -26,7 +26,7 @@ export class Migration20261126000200_notifications extends Migration {
     );
   }
 
-  override async down(): Promise<void> {
+  override down(): void {
     this.addSql('drop table if exists `notification_deliveries`');
     this.addSql('drop table if exists `notification_routes`');
   }

@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
  * keeps its place in the event sequence (`notifier_cursors`) to fill gaps the stream lost.
  */
 export class Migration20261126000300_notify_fixes extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql('alter table `notification_routes` add `app_id` int unsigned null after `app`');
     this.addSql(
       'alter table `notification_routes` add index `notification_routes_app_id_index`(`app_id`)',
@@ -30,7 +30,7 @@ export class Migration20261126000300_notify_fixes extends Migration {
     );
   }
 
-  override async down(): Promise<void> {
+  override down(): void {
     this.addSql('drop table if exists `notifier_cursors`');
     this.addSql(
       'alter table `notification_deliveries` drop index `notification_deliveries_app_id_id_index`, drop column `app_id`, drop column `claim_token`',

@@ -7,7 +7,7 @@ import { Migration } from '@mikro-orm/migrations';
  * stay unlinked (platform admins still read them).
  */
 export class Migration20261126000400_events_audit_fixes extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql('alter table `audit_log` add `app_id` int null after `app`');
     this.addSql('alter table `audit_log` add index `audit_log_app_id_id_index`(`app_id`, `id`)');
     this.addSql(
@@ -15,7 +15,7 @@ export class Migration20261126000400_events_audit_fixes extends Migration {
     );
   }
 
-  override async down(): Promise<void> {
+  override down(): void {
     this.addSql('alter table `audit_log` drop index `audit_log_app_id_id_index`');
     this.addSql('alter table `audit_log` drop column `app_id`');
   }

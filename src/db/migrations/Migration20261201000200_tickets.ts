@@ -5,7 +5,7 @@ import { Migration } from '@mikro-orm/migrations';
  * foreign keys: tickets outlive their app, and the releases table comes in its own migration.
  */
 export class Migration20261201000200_tickets extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql(
       "create table `tickets` (`id` int unsigned not null auto_increment primary key, `kind` enum('RELEASE_APPROVAL', 'ACCESS_REQUEST') not null, `status` enum('OPEN', 'APPROVED', 'REJECTED', 'EXPIRED', 'CANCELED') not null default 'OPEN', `app_id` int not null, `app` varchar(40) not null, `release_id` bigint null, `requester_id` int not null, `requester` varchar(64) not null, `role` enum('OWNER', 'DEVELOPER', 'VIEWER') null, `reason` text not null, `decided_by` varchar(64) null, `comment` text null, `created_at` datetime(3) not null, `decided_at` datetime(3) null, `expires_at` datetime(3) not null) default character set utf8mb4 engine = InnoDB",
     );
@@ -15,7 +15,7 @@ export class Migration20261201000200_tickets extends Migration {
     this.addSql('alter table `tickets` add index `tickets_release_id_index`(`release_id`)');
   }
 
-  override async down(): Promise<void> {
+  override down(): void {
     this.addSql('drop table if exists `tickets`');
   }
 }

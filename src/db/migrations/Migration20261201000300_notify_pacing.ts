@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
  * (`attempt_log`), and the digest a delivery went out in (`digest_id`).
  */
 export class Migration20261201000300_notify_pacing extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql(
       'alter table `notification_deliveries` add `attempt_log` json null, add `digest_id` bigint null',
     );
@@ -15,7 +15,7 @@ export class Migration20261201000300_notify_pacing extends Migration {
     );
   }
 
-  override async down(): Promise<void> {
+  override down(): void {
     this.addSql('drop table if exists `notification_route_states`');
     this.addSql(
       'alter table `notification_deliveries` drop column `attempt_log`, drop column `digest_id`',

@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
  * other app), and rules are matched by name.
  */
 export class Migration20261201000400_admin_rules extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql(
       'create table `maintenance_windows` (`id` int unsigned not null auto_increment primary key, `name` varchar(100) not null, `envs` json not null, `apps` json not null, `starts_at` datetime(3) null, `ends_at` datetime(3) null, `weekly` json null, `timezone` varchar(64) not null, `reason` text not null, `created_by` varchar(64) not null, `created_at` datetime(3) not null, `updated_at` datetime(3) not null) default character set utf8mb4 engine = InnoDB',
     );
@@ -25,7 +25,7 @@ export class Migration20261201000400_admin_rules extends Migration {
     );
   }
 
-  override async down(): Promise<void> {
+  override down(): void {
     this.addSql('drop table if exists `whitelist_entries`');
     this.addSql('drop table if exists `dependency_rules`');
     this.addSql('drop table if exists `maintenance_windows`');

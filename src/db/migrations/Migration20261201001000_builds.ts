@@ -7,7 +7,7 @@ import { Migration } from '@mikro-orm/migrations';
  * releases of a build.
  */
 export class Migration20261201001000_builds extends Migration {
-  override async up(): Promise<void> {
+  override up(): void {
     this.addSql(
       "create table `builds` (`id` int unsigned not null auto_increment primary key, `app_id` int not null, `app` varchar(40) not null, `number` int not null, `ref` varchar(255) null, `commit` varchar(64) null, `status` enum('QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELED') not null, `image` varchar(512) null, `dependencies` json null, `triggered_by` varchar(64) not null, `triggered_by_id` int not null, `message` text null, `cancel_requested` tinyint(1) not null default false, `attempts` int not null default 0, `log_first` int not null default 0, `log_next` int not null default 0, `log_bytes` bigint not null default 0, `claimed_by` varchar(100) null, `claim_expires_at` bigint null, `generation` int not null default 0, `next_run_at` bigint null, `created_at` datetime(3) not null, `updated_at` datetime(3) not null, `started_at` datetime(3) null, `finished_at` datetime(3) null) default character set utf8mb4 engine = InnoDB",
     );
@@ -28,7 +28,7 @@ export class Migration20261201001000_builds extends Migration {
     this.addSql('alter table `releases` add index `releases_build_id_index`(`build_id`)');
   }
 
-  override async down(): Promise<void> {
+  override down(): void {
     this.addSql('alter table `releases` drop index `releases_build_id_index`');
     this.addSql(
       "alter table `releases` modify `status` enum('PENDING', 'PRECHECKING', 'AWAITING_APPROVAL', 'DEPLOYING', 'VERIFYING', 'PAUSED', 'SUCCEEDED', 'FAILED', 'ROLLING_BACK', 'ROLLED_BACK', 'CANCELED', 'REJECTED') not null",

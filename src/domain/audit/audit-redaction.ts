@@ -39,7 +39,10 @@ export function redact(value: unknown, key = '', depth = 0): unknown {
       out[toWellFormedText(k)] = redact(v, k, depth + 1);
     return out;
   }
-  return String(value);
+  // What is left is a symbol or a function: its text.
+  if (typeof value === 'symbol') return value.toString();
+  if (typeof value === 'function') return String(value);
+  return null; // not reached: every typeof is handled above
 }
 
 /**

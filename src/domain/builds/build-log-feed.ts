@@ -106,7 +106,7 @@ export class BuildLogFeed {
       const fresh = ls.filter((l) => l.next > cursor);
       if (fresh.length) {
         const offset = cursor;
-        cursor = fresh[fresh.length - 1]!.next;
+        cursor = fresh[fresh.length - 1].next;
         emit({ offset, lines: fresh, nextOffset: cursor });
       }
       maybeFinish();
@@ -149,7 +149,7 @@ export class BuildLogFeed {
           this.reads++;
           if (!ls.length) break;
           push(ls);
-          at = ls[ls.length - 1]!.next;
+          at = ls[ls.length - 1].next;
         }
       } catch (err) {
         this.opts.onError?.(err);
@@ -176,7 +176,7 @@ export class BuildLogFeed {
         queue.length = 0;
         return Promise.resolve({ value: undefined, done: true });
       },
-      throw: (e) => {
+      throw: (e: unknown) => {
         finish();
         return Promise.reject(e);
       },
@@ -212,7 +212,7 @@ export class BuildLogFeed {
         const ls = await readLog(this.opts.em(), id, e.head, BATCH);
         this.reads++;
         if (!ls.length) break;
-        e.head = ls[ls.length - 1]!.next;
+        e.head = ls[ls.length - 1].next;
         e.target = Math.max(e.target, e.head);
         for (const l of [...e.listeners]) {
           try {

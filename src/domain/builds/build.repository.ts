@@ -105,7 +105,7 @@ export async function readLog(
     { ...plain, orderBy: { offset: 'asc' }, limit: want, connectionType: 'write' },
   );
   // A trim between the two reads: say so rather than skip silently.
-  if (rows.length && rows[0]!.offset > start) out.push(droppedLine(start, rows[0]!.offset));
+  if (rows.length && rows[0].offset > start) out.push(droppedLine(start, rows[0].offset));
   for (const r of rows) out.push({ offset: r.offset, next: r.offset + 1, text: r.text });
   return out;
 }

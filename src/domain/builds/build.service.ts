@@ -171,7 +171,7 @@ export async function buildLog(
   if (!Number.isSafeInteger(n) || n < 1 || n > LOG_PAGE_MAX)
     throw badInput('limit', `limit is between 1 and ${LOG_PAGE_MAX}.`);
   const lines = await readLog(ctx.em, id, from, n);
-  return { lines, nextOffset: lines.length ? lines[lines.length - 1]!.next : from };
+  return { lines, nextOffset: lines.length ? lines[lines.length - 1].next : from };
 }
 
 /**

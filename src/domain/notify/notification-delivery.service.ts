@@ -19,6 +19,9 @@ import {
 } from './notification.repository.js';
 import { PlatformEventType } from '../events/event-recorder.js';
 
+/** An event's `type` on the wire is a plain string: compared as one. */
+const APP_DELETED: string = PlatformEventType.APP_DELETED;
+
 export interface NotificationDeliveryRecord {
   id: string;
   routeId: number;
@@ -94,7 +97,7 @@ export async function handlePlatformEvent(
   appIdOf: (name: string) => Promise<number | null>,
 ): Promise<number> {
   const liveId = e.app ? await appIdOf(e.app) : null;
-  const deleted = e.type === PlatformEventType.APP_DELETED && e.app != null;
+  const deleted = e.type === APP_DELETED && e.app != null;
   const routes = (await findCandidateRoutes(em, e, liveId, deleted)).filter((r) =>
     routeMatches(r, e),
   );

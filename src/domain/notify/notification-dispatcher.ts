@@ -281,11 +281,11 @@ export class NotificationDispatcher {
       );
       const message = digestId
         ? renderDigest(events, this.opts.publicUrl())
-        : renderMessage(events[0]!, this.opts.publicUrl());
+        : renderMessage(events[0], this.opts.publicUrl());
       // The opaque id the API shows and `retryNotificationDelivery` takes, not the row id.
       const req = buildChannelRequest(route, {
         deliveryId: toGlobalId('NotificationDelivery', d.id),
-        event: events[0]!,
+        event: events[0],
         message,
         ...(digestId ? { events } : {}),
       });

@@ -165,23 +165,23 @@ export function renderDigest(events: NotifiedEvent[], publicUrl: string): Notifi
   }
   const summary = [...counts].map(([what, n]) => `${n} × ${what}`).join(', ');
   const base = publicUrl.replace(/\/+$/, '');
-  const link = apps.length === 1 ? `${base}/apps/${encodeURIComponent(apps[0]!)}` : base;
+  const link = apps.length === 1 ? `${base}/apps/${encodeURIComponent(apps[0])}` : base;
   const lineOf = (m: NotificationMessage, e: NotifiedEvent) => {
     const releaseId = releaseIdOf(e.payload);
     return `${m.title}${releaseId ? ` (release #${releaseId})` : ''}`;
   };
-  const details = [summary, ...each.map((m, i) => `${lineOf(m, events[i]!)}: ${m.link}`)];
+  const details = [summary, ...each.map((m, i) => `${lineOf(m, events[i])}: ${m.link}`)];
   const text = [
     `[Phantom] ${title}`,
     summary,
-    ...each.map((m, i) => `- ${lineOf(m, events[i]!)} ${m.link}`),
+    ...each.map((m, i) => `- ${lineOf(m, events[i])} ${m.link}`),
   ].join('\n');
   const markdown = [
     `#### [Phantom] ${title}`,
     '',
     summary,
     '',
-    ...each.map((m, i) => `- [${lineOf(m, events[i]!)}](${m.link})`),
+    ...each.map((m, i) => `- [${lineOf(m, events[i])}](${m.link})`),
   ].join('\n');
   return { title, details, link, text, markdown };
 }

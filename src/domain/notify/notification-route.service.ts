@@ -293,7 +293,7 @@ export async function announceRouteUnhealthy(
   r: NotificationRoute,
   error: string,
 ): Promise<void> {
-  await em.transactional(async (tx) => {
+  await em.transactional((tx) => {
     recordEvent(tx, {
       type: PlatformEventType.SETTINGS_CHANGED,
       actor: null,

@@ -189,7 +189,7 @@ function guardedLookup(allowAny: boolean) {
           '',
         );
       }
-      const first = addrs[0]!;
+      const first = addrs[0];
       if (options.all) cb(null, [first]);
       else cb(null, first.address, first.family);
     });
@@ -222,7 +222,7 @@ export async function sendChannelRequest(
       method: 'POST',
       headers: { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) },
       // The address check lives in the connection's lookup: what was checked is what is used.
-      lookup: guardedLookup(allowAny) as never,
+      lookup: guardedLookup(allowAny),
       // A fresh connection each time: a pooled one may predate a policy change.
       agent: false,
     });
@@ -295,7 +295,8 @@ export async function sendChannelRequest(
   }
   const refused = refusal(channel, text);
   if (refused) {
-    const code = String(serviceError(channel, text)?.code ?? '');
+    const raw = serviceError(channel, text)?.code;
+    const code = typeof raw === 'string' || typeof raw === 'number' ? String(raw) : '';
     if (code && THROTTLE_CODES[channel]?.has(code))
       throw new SendError(refused, {
         throttled: true,

@@ -118,12 +118,12 @@ export async function findDueHeads(
   limit: number,
   now = new Date(),
 ): Promise<NotificationDelivery[]> {
-  const heads: { id: string | number }[] = await em
+  const heads = (await em
     .getConnection('write')
     .execute(
       `select min(id) as id from notification_deliveries where status in (${QUEUED.map(() => '?').join(', ')}) group by route_id`,
       [...QUEUED],
-    );
+    )) as { id: string | number }[];
   if (!heads.length) return [];
   const free: FilterQuery<NotificationDelivery> = {
     $or: [{ lockedUntil: null }, { lockedUntil: { $lt: now } }],

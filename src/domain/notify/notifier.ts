@@ -181,7 +181,7 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
       for (const row of rows)
         n += await queue(toNotifiedEvent(toEventMessage(toEventRecord(row))), upTo);
       if (rows.length < GAP_BATCH) break;
-      cursor = BigInt(rows[rows.length - 1]!.seq!);
+      cursor = BigInt(rows[rows.length - 1].seq!);
     }
     return n;
   };
@@ -234,7 +234,7 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
 
   // Set the cursor up now, so "history" is what existed at start-up, not whatever has
   // piled up by the first event (retried on each event while the database is away).
-  history().catch((err) =>
+  history().catch((err: unknown) =>
     host.logger.warn({ err }, 'notifier: cursor not set up yet; will retry'),
   );
   dispatcher.start();
@@ -261,7 +261,9 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
       const still = seenLast !== undefined && now === seenLast;
       seenLast = now;
       if (still) await catchUp();
-    })().catch((err) => host.logger.warn({ err }, 'notifier: catch-up check failed; will retry'));
+    })().catch((err: unknown) =>
+      host.logger.warn({ err }, 'notifier: catch-up check failed; will retry'),
+    );
   });
   const notifier: Notifier = {
     dispatcher,

@@ -64,7 +64,7 @@ export function parseRateLimits(spec: string): Partial<ChannelRateLimits> {
       out[channel] = [];
       continue;
     }
-    out[channel] = m[2]!.split('+').map((part) => {
+    out[channel] = m[2].split('+').map((part) => {
       const p = /^(\d+)\/(\d+)(ms|s|m|h)$/.exec(part.trim());
       if (!p || Number(p[1]) < 1 || Number(p[2]) < 1)
         throw new Error(`"${entry}": "${part}" is not limit/period, e.g. 20/60s`);

@@ -32,7 +32,7 @@ export function decideSlot(recentSends: number[], limits: RateLimit[], now: numb
     if (inWindow.length >= l.limit)
       waitUntil = Math.max(
         waitUntil,
-        inWindow[inWindow.length - l.limit]! +
+        inWindow[inWindow.length - l.limit] +
           l.periodMs +
           Math.min(1000, Math.ceil(l.periodMs / 50)),
       );

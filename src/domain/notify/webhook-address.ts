@@ -57,8 +57,8 @@ function mappedIpv4(addr: string): string | undefined {
   }
   const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
   if (!m) return undefined;
-  const hi = parseInt(m[1]!, 16);
-  const lo = parseInt(m[2]!, 16);
+  const hi = parseInt(m[1], 16);
+  const lo = parseInt(m[2], 16);
   return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 

@@ -56,7 +56,7 @@ export async function authenticate(
   if (!header) return null;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) throw unauthenticated('Malformed Authorization header: expected "Bearer <token>".');
-  const secret = m[1]!;
+  const secret = m[1];
   const hash = sha256(secret);
   if (secret.startsWith('phs_')) {
     const raw = await sessionStore(() => deps.kv.get(`session:${hash}`));
@@ -105,31 +105,35 @@ interface TokenPrincipal {
 
 /** The unrevoked token with this hash and its user's columns, in one indexed read on the primary. */
 async function findTokenPrincipal(em: EntityManager, hash: string): Promise<TokenPrincipal | null> {
-  const rows = await em
+  const rows = (await em
     .getConnection('write')
-    .execute<Record<string, unknown>[]>(
+    .execute(
       'select t.id, t.scopes, t.last_used_at, u.id as user_id, u.username, u.is_admin from api_tokens t join users u on u.id = t.user_id where t.token_hash = ? and t.revoked_at is null limit 1',
       [hash],
       'all',
-    );
+    )) as Record<string, unknown>[];
   const r = rows[0];
   if (!r) return null;
-  const used = r.last_used_at;
   return {
     id: Number(r.id),
     scopes: (typeof r.scopes === 'string' ? JSON.parse(r.scopes) : r.scopes) as TokenScope[],
-    lastUsedAt:
-      used == null
-        ? null
-        : used instanceof Date
-          ? used
-          : new Date(
-              typeof used === 'number' || /^\d+$/.test(String(used)) ? Number(used) : String(used),
-            ),
+    lastUsedAt: columnDate(r.last_used_at),
     userId: Number(r.user_id),
     username: String(r.username),
     isAdmin: r.is_admin === true || r.is_admin === 1 || r.is_admin === '1',
   };
+}
+
+/**
+ * A datetime column as the driver answers it: a Date (mysql2), epoch ms as a number, bigint or
+ * digit string (SQLite), or date text; null stays null.
+ */
+function columnDate(v: unknown): Date | null {
+  if (v == null) return null;
+  if (v instanceof Date) return v;
+  if (typeof v === 'number' || typeof v === 'bigint') return new Date(Number(v));
+  if (typeof v === 'string') return new Date(/^\d+$/.test(v) ? Number(v) : v);
+  return new Date(NaN);
 }
 
 let dummy: Promise<string> | undefined;

@@ -112,7 +112,7 @@ export class ReleaseProgressFeed {
           this.reads++;
           rows.forEach(push);
           if (rows.length < BATCH) break;
-          from = rows[rows.length - 1]!.seq;
+          from = rows[rows.length - 1].seq;
         }
       } catch (err) {
         this.opts.onError?.(err);
@@ -138,7 +138,7 @@ export class ReleaseProgressFeed {
         queue.length = 0;
         return Promise.resolve({ value: undefined, done: true });
       },
-      throw: (e) => {
+      throw: (e: unknown) => {
         finish();
         return Promise.reject(e);
       },

@@ -26,7 +26,7 @@ export function createReleaseLoaders(em: EntityManager) {
         }
         const out = new Map<string, ReleaseRecord[]>();
         for (const group of groups.values()) {
-          const { env, first } = group[0]!;
+          const { env, first } = group[0];
           const rows = await listReleaseRowsForApps(
             em,
             [...new Set(group.map((k) => k.appId))],

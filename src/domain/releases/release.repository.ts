@@ -105,13 +105,13 @@ export async function listReleaseRowsForApps(
     params.push(env);
   }
   params.push(perApp);
-  const rows: Record<string, unknown>[] = await em
+  const rows = (await em
     .getConnection()
     .execute(
       `select * from (select r.*, row_number() over (partition by r.app_id order by r.id desc) as phantom_rn from releases r where ${where}) x where phantom_rn <= ? order by app_id, id desc`,
       params,
       'all',
-    );
+    )) as Record<string, unknown>[];
   return rows.map((row) => {
     const { phantom_rn: _rn, ...columns } = row;
     return em.map(Release, columns);

@@ -342,7 +342,7 @@ export async function cancelRelease(ctx: DomainContext, id: number): Promise<Rel
   );
   if (!changed) throw conflict(`Release #${r.id} already ended.`);
   ctx.deps.onReleaseSignal?.(r.id);
-  return toReleaseRecord({ ...r, cancelRequested: true } as Release);
+  return toReleaseRecord({ ...r, cancelRequested: true });
 }
 
 /** `promoteRelease` (DEVELOPER or above): a canary that is PAUSED goes on to the full rollout. */

@@ -22,7 +22,7 @@ export const isTimeZone = (zone: string): boolean => IANAZone.isValidZone(zone);
 
 const minutesOf = (hhmm: string): number => {
   const [h, m] = hhmm.split(':').map(Number);
-  return h! * 60 + m!;
+  return h * 60 + m;
 };
 
 function weeklyOccurrence(weekly: WeeklyRange, zone: string, now: Date): Occurrence | null {

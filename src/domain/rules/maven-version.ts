@@ -52,7 +52,7 @@ function isNull(item: Item): boolean {
 
 function normalize(list: Item[]): void {
   for (let i = list.length - 1; i >= 0; i--) {
-    const last = list[i]!;
+    const last = list[i];
     if (isNull(last)) list.splice(i, 1);
     else if (last.kind !== 'list') break;
   }
@@ -72,7 +72,7 @@ function parse(version: string): Item[] {
   let isDigit = false;
   let start = 0;
   for (let i = 0; i < v.length; i++) {
-    const c = v[i]!;
+    const c = v[i];
     if (c === '.' || c === '-') {
       list.push(i === start ? { kind: 'int', value: 0n } : parseItem(isDigit, v.slice(start, i)));
       start = i + 1;
@@ -117,7 +117,7 @@ function compareItem(a: Item, b: Item | null): number {
       return cmpStr(comparableQualifier(a.value), comparableQualifier(b.value));
     return -1; // 1.any < 1.1, 1.any < 1-1
   }
-  if (!b) return a.items.length === 0 ? 0 : compareItem(a.items[0]!, null);
+  if (!b) return a.items.length === 0 ? 0 : compareItem(a.items[0], null);
   if (b.kind === 'int') return -1; // 1-1 < 1.0.x
   if (b.kind === 'string') return 1; // 1-1 > 1-sp
   return compareLists(a.items, b.items);

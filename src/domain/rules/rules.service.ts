@@ -74,7 +74,7 @@ export interface Settings {
 
 // A rule name: printable, no control characters (it is shown in messages and chat).
 const NAME = /^[^\p{Cc}]{1,100}$/u;
-const VERSION = /^[A-Za-z0-9][A-Za-z0-9._+\-]{0,99}$/;
+const VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;
 
 function validName(field: string, raw: string): string {
   const name = raw.trim();

@@ -53,7 +53,7 @@ async function recordIfChanged(
 ): Promise<void> {
   if (!parts.some((p) => p.error === null)) return;
   const actor = ctx.viewer?.username ?? null;
-  await ctx.em.transactional(async (em) => {
+  await ctx.em.transactional((em) => {
     recordEvent(em, { type, actor, app, env, payload: { ...payload, targets: summarize(parts) } });
   });
   ctx.deps.onEventsCommitted();
@@ -157,7 +157,7 @@ export async function removeWorkload(
   }
   const states = await runtime.workloads(targets, ref);
   return states.map((w, i) => {
-    const r = results[i]!;
+    const r = results[i];
     return r.ok ? w : { ...w, error: r.error, code: r.code };
   });
 }

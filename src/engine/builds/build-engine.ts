@@ -89,7 +89,7 @@ export function startBuildEngine(
     logCommitted: (id, next, ended) => {
       host.bus
         .publish(BUILD_LOG_TOPIC, { id, next, ended })
-        .catch((err) =>
+        .catch((err: unknown) =>
           host.logger.warn(
             { err },
             'build engine: log lines not announced (watchers catch up by heartbeat)',

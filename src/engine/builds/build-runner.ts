@@ -53,7 +53,7 @@ class LogWriter {
   private pending: string[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private timer?: NodeJS.Timeout;
-  private failed: unknown = null;
+  private failed: { error: unknown } | null = null;
 
   constructor(
     private readonly deps: BuildRunnerDeps,
@@ -88,7 +88,7 @@ class LogWriter {
   }
 
   private async write(): Promise<void> {
-    if (this.failed) throw this.failed;
+    if (this.failed) throw this.failed.error;
     const lines = this.pending.splice(0);
     if (!lines.length) return;
     const max = this.deps.settings.logMaxBytes;
@@ -111,7 +111,7 @@ class LogWriter {
         });
       });
     } catch (err) {
-      this.failed = err;
+      this.failed = { error: err };
       throw err;
     }
     this.state = s;
@@ -240,7 +240,7 @@ export class BuildRun {
             stop.abort(new Error('Canceled (cancelBuild): the build was stopped.'));
           }
         },
-        (err) =>
+        (err: unknown) =>
           this.deps.logger.warn(
             { err, buildId: row.id },
             'build engine: could not read the cancel flag',
@@ -327,7 +327,7 @@ export class BuildRun {
     };
     await this.deps
       .ended(ended, note)
-      .catch((err) =>
+      .catch((err: unknown) =>
         this.deps.logger.warn({ err, buildId: row.id }, 'build engine: after-build work failed'),
       );
     return 'done';

@@ -27,7 +27,7 @@ const SKIP_DIRS = new Set(['.git', 'node_modules']);
 /** `log4j-core-2.14.1.jar` → log4j-core / 2.14.1: the version starts at the first `-<digit>`. */
 export function jarNameVersion(file: string): { name: string; version: string } | null {
   const m = /^(.+?)-(\d[^/]*?)\.jar$/i.exec(file);
-  return m ? { name: m[1]!, version: m[2]! } : null;
+  return m ? { name: m[1], version: m[2] } : null;
 }
 
 function run(cmd: string, args: string[], maxBuffer = 4 * 1024 * 1024): Promise<string | null> {
@@ -79,16 +79,16 @@ export async function jarPomProperties(
 
 /** `name@version` of a lockfile (v2/v3 `packages`, else v1 `dependencies`). */
 export function lockfileDependencies(text: string): { name: string; version: string }[] {
-  let lock: any;
+  let lock: unknown;
   try {
     lock = JSON.parse(text);
   } catch {
     return [];
   }
   const out: { name: string; version: string }[] = [];
-  if (lock && typeof lock.packages === 'object' && lock.packages) {
-    for (const [key, v] of Object.entries<any>(lock.packages)) {
-      if (!key || !v || typeof v.version !== 'string' || v.link) continue;
+  if (isRecord(lock) && isRecord(lock.packages)) {
+    for (const [key, v] of Object.entries(lock.packages)) {
+      if (!key || !isRecord(v) || typeof v.version !== 'string' || v.link) continue;
       const i = key.lastIndexOf('node_modules/');
       const name =
         typeof v.name === 'string' ? v.name : i >= 0 ? key.slice(i + 'node_modules/'.length) : null;
@@ -96,16 +96,20 @@ export function lockfileDependencies(text: string): { name: string; version: str
     }
     return out;
   }
-  const walk = (deps: any): void => {
-    if (!deps || typeof deps !== 'object') return;
-    for (const [name, v] of Object.entries<any>(deps)) {
-      if (v && typeof v.version === 'string') out.push({ name, version: v.version });
-      walk(v?.dependencies);
+  const walk = (deps: unknown): void => {
+    if (!isRecord(deps)) return;
+    for (const [name, v] of Object.entries(deps)) {
+      if (!isRecord(v)) continue;
+      if (typeof v.version === 'string') out.push({ name, version: v.version });
+      walk(v.dependencies);
     }
   };
-  walk(lock?.dependencies);
+  if (isRecord(lock)) walk(lock.dependencies);
   return out;
 }
+
+/** A JSON object (or array): its fields are still to be checked. */
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
 /** `module version` of a go.sum, each once (`/go.mod` lines folded into their module's version). */
 export function goSumDependencies(text: string): { name: string; version: string }[] {

@@ -156,7 +156,7 @@ export class KubernetesBuildExecutor implements BuildExecutor {
     for (const line of out.logs) {
       const m = /^PHANTOM_JAR (.+)$/.exec(line);
       if (m) {
-        const path = m[1]!.trim();
+        const path = m[1].trim();
         const nv = jarNameVersion(path.split('/').pop()!);
         if (nv) deps.push({ ...nv, path });
         continue;

@@ -137,10 +137,10 @@ export class LocalBuildExecutor implements BuildExecutor {
       let exited = false;
       const outLines = lineSplitter((l) => o.io.log(l));
       const errLines = lineSplitter((l) => o.io.log(l));
-      child.stdout!.on('data', (c: Buffer) =>
+      child.stdout.on('data', (c: Buffer) =>
         o.capture ? (stdout += c.toString('utf8')) : outLines.write(c),
       );
-      child.stderr!.on('data', (c: Buffer) => errLines.write(c));
+      child.stderr.on('data', (c: Buffer) => errLines.write(c));
       const killGroup = (sig: NodeJS.Signals): void => {
         if (child.pid === undefined) return;
         try {

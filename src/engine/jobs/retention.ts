@@ -62,7 +62,7 @@ async function deleteEvents(
     },
   );
   if (!top.length) return 0;
-  const newest = BigInt(top[0]!.seq!);
+  const newest = BigInt(top[0].seq!);
   let deleted = 0;
   for (;;) {
     signal.throwIfAborted();

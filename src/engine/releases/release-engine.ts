@@ -128,7 +128,7 @@ export function startReleaseEngine(
               progressCommitted: (id, seq) => {
                 host.bus
                   .publish(RELEASE_PROGRESS_TOPIC, { id, seq })
-                  .catch((err) =>
+                  .catch((err: unknown) =>
                     host.logger.warn(
                       { err },
                       'release engine: progress not announced (subscribers catch up by heartbeat)',

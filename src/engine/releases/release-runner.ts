@@ -234,7 +234,7 @@ export class ReleaseRun {
   }
 
   private stepAt(i: number): ReleaseStep {
-    return this.state.steps[i]!;
+    return this.state.steps[i];
   }
 
   private setStep(i: number, patch: Partial<ReleaseStep>): void {
@@ -643,7 +643,7 @@ export class ReleaseRun {
   }
 
   private canaryTarget(): WorkloadTarget {
-    const t = this.row.targets[0]!;
+    const t = this.row.targets[0];
     return { cluster: t.cluster, namespace: t.namespace };
   }
 
@@ -990,7 +990,7 @@ export class ReleaseRun {
               schedule();
             }
           },
-          (err) => {
+          (err: unknown) => {
             evaluating = false;
             if (settled) return;
             cleanup();
@@ -1013,7 +1013,7 @@ export class ReleaseRun {
               schedule();
             }
           },
-          (err) => {
+          (err: unknown) => {
             if (settled) return;
             cleanup();
             reject(err);

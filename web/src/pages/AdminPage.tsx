@@ -24,7 +24,8 @@ import {
   type Weekday,
 } from '../gql/graphql';
 import { ErrorList } from '../ErrorList';
-import { Card, When } from '../ui/common';
+import { When } from '../ui/common';
+import { handler } from '../handler';
 
 type Settings = AdminSettingsQuery['settings'];
 type Env = AdminSettingsQuery['environments'][number];
@@ -268,10 +269,10 @@ function DeleteButton({
       <button
         type="button"
         disabled={fetching}
-        onClick={async () => {
+        onClick={handler(async () => {
           const res = await run({ id });
           if (res.data) onDeleted();
-        }}
+        })}
       >
         Yes, delete
       </button>
@@ -329,7 +330,11 @@ function NewWindow({ environments, onCreated }: { environments: Env[]; onCreated
   const toggle = <T,>(xs: T[], x: T): T[] =>
     xs.includes(x) ? xs.filter((y) => y !== x) : [...xs, x];
   return (
-    <form className="card admin-form" onSubmit={submit} aria-label="New maintenance window">
+    <form
+      className="card admin-form"
+      onSubmit={handler(submit)}
+      aria-label="New maintenance window"
+    >
       <h2>New maintenance window</h2>
       <div className="form-grid">
         <Field label="Name">
@@ -458,7 +463,7 @@ function NewRule({ onCreated }: { onCreated: () => void }) {
     }
   };
   return (
-    <form className="card admin-form" onSubmit={submit} aria-label="New dependency rule">
+    <form className="card admin-form" onSubmit={handler(submit)} aria-label="New dependency rule">
       <h2>New dependency rule</h2>
       <div className="form-grid">
         <Field label="Artifact">
@@ -527,7 +532,7 @@ function NewWhitelistEntry({
     }
   };
   return (
-    <form className="card admin-form" onSubmit={submit} aria-label="New whitelist entry">
+    <form className="card admin-form" onSubmit={handler(submit)} aria-label="New whitelist entry">
       <h2>New whitelist entry</h2>
       {ruleNames.length === 0 ? (
         <p className="muted">
@@ -633,7 +638,7 @@ function NewUser({ onCreated }: { onCreated: () => void }) {
     }
   };
   return (
-    <form className="card admin-form" onSubmit={submit} aria-label="New user">
+    <form className="card admin-form" onSubmit={handler(submit)} aria-label="New user">
       <h2>New user</h2>
       <div className="form-grid">
         <Field label="Username">

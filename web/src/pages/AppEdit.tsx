@@ -8,6 +8,7 @@ import { useState, type FormEvent } from 'react';
 import { useMutation } from 'urql';
 import { UpdateAppDocument, type AppQuery, type UpdateAppInput } from '../gql/graphql';
 import { ErrorList } from '../ErrorList';
+import { handler } from '../handler';
 
 type App = NonNullable<AppQuery['app']>;
 
@@ -140,7 +141,7 @@ function EditForm({
     </label>
   );
   return (
-    <form className="card edit-app" onSubmit={submit} aria-label="Edit app">
+    <form className="card edit-app" onSubmit={handler(submit)} aria-label="Edit app">
       <h2>Edit {app.name}</h2>
       <div className="form-grid">
         {field('description', 'Description')}

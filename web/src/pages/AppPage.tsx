@@ -19,6 +19,7 @@ import { ErrorList } from '../ErrorList';
 import { ReleaseList } from './ReleasesPage';
 import { AppWorkloads } from './AppWorkloads';
 import { AppEdit } from './AppEdit';
+import { handler } from '../handler';
 
 type App = NonNullable<AppQuery['app']>;
 
@@ -163,7 +164,7 @@ function StartRelease({ app }: { app: string }) {
     if (res.data) navigate(releasePath(res.data.createRelease.id));
   };
   return (
-    <form className="card start-release" onSubmit={submit} aria-label="Start a release">
+    <form className="card start-release" onSubmit={handler(submit)} aria-label="Start a release">
       <h2>Start a release</h2>
       <div className="row">
         <select aria-label="Environment" value={chosen} onChange={(e) => setEnv(e.target.value)}>
@@ -199,7 +200,7 @@ function TriggerBuild({ app }: { app: string }) {
     if (res.data) navigate(buildPath(res.data.triggerBuild.id));
   };
   return (
-    <form className="card start-release" onSubmit={submit} aria-label="Build">
+    <form className="card start-release" onSubmit={handler(submit)} aria-label="Build">
       <h2>Build</h2>
       <div className="row">
         <input

@@ -19,6 +19,7 @@ import {
 } from '../gql/graphql';
 import { ErrorList } from '../ErrorList';
 import { Card, StatusBadge } from '../ui/common';
+import { handler } from '../handler';
 
 type Workload = WorkloadFieldsFragment;
 
@@ -117,7 +118,7 @@ function EnvWorkloads({ app, env, canOperate }: { app: string; env: string; canO
         <WorkloadActions
           app={app}
           env={env}
-          current={workloads[0]!.replicas}
+          current={workloads[0].replicas}
           onChanged={() => refetch({ requestPolicy: 'network-only' })}
         />
       )}
@@ -256,7 +257,7 @@ function WorkloadActions({
   return (
     <form
       className="card workload-actions"
-      onSubmit={submit}
+      onSubmit={handler(submit)}
       aria-label={`Scale or restart in ${env}`}
     >
       <div className="row">
@@ -274,7 +275,7 @@ function WorkloadActions({
         <button type="submit" disabled={busy || replicas.trim() === ''}>
           Scale
         </button>
-        <button type="button" className="secondary" disabled={busy} onClick={doRestart}>
+        <button type="button" className="secondary" disabled={busy} onClick={handler(doRestart)}>
           Restart
         </button>
         {done && (

@@ -17,6 +17,7 @@ import {
   type Build,
   type LogChunk,
 } from './build-docs';
+import { handler } from '../handler';
 
 interface Log {
   lines: string[];
@@ -33,8 +34,8 @@ function onChunk(prev: Log | undefined, data: { buildLog: LogChunk }): Log {
 
 export function BuildPage({ id }: { id: string }) {
   const [{ data, fetching, error }, refetch] = useQuery({ query: BUILD, variables: { id } });
-  const context = useMemo<ResumableContext>(
-    () => ({ resumeWith: (d: { buildLog: LogChunk }) => ({ offset: d.buildLog.nextOffset }) }),
+  const context = useMemo<ResumableContext<{ buildLog: LogChunk }>>(
+    () => ({ resumeWith: (d) => ({ offset: d.buildLog.nextOffset }) }),
     [],
   );
   const [{ data: log, error: logError, fetching: live }] = useSubscription(
@@ -106,7 +107,7 @@ function BuildView({
             type="button"
             className="secondary"
             disabled={fetching}
-            onClick={async () => (await cancel({ id: b.id })).data && onChanged()}
+            onClick={handler(async () => (await cancel({ id: b.id })).data && onChanged())}
           >
             Cancel build
           </button>

@@ -98,9 +98,9 @@ function EventStream({ filter }: { filter: Filter }) {
     requestPolicy: 'network-only',
   });
   const past = history.data?.platformEvents.edges.map((e) => e.node) ?? [];
-  const context = useMemo<ResumableContext>(
+  const context = useMemo<ResumableContext<{ platformEvents: PlatformEvent }>>(
     () => ({
-      resumeWith: (d: { platformEvents: PlatformEvent }) => ({ after: d.platformEvents.id }),
+      resumeWith: (d) => ({ after: d.platformEvents.id }),
     }),
     [],
   );

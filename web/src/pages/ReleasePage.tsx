@@ -29,6 +29,7 @@ import {
   type ReleaseState,
   type TicketSummary,
 } from './release-docs';
+import { handler } from '../handler';
 
 interface Feed {
   /** Newest first, at most LOG_SIZE. */
@@ -51,9 +52,9 @@ function onProgress(prev: Feed | undefined, data: { releaseProgress: ProgressEnt
 export function ReleasePage({ id }: { id: string }) {
   const [{ data, fetching, error }, refetch] = useQuery({ query: RELEASE, variables: { id } });
   // After a reconnect graphql-ws subscribes again with `after` = the last sequence seen.
-  const context = useMemo<ResumableContext>(
+  const context = useMemo<ResumableContext<{ releaseProgress: ProgressEntry }>>(
     () => ({
-      resumeWith: (d: { releaseProgress: ProgressEntry }) => ({
+      resumeWith: (d) => ({
         after: d.releaseProgress.sequence,
       }),
     }),
@@ -233,7 +234,7 @@ function ReleaseActions({ release: r, onChanged }: { release: Release; onChanged
         <button
           type="button"
           disabled={busy}
-          onClick={async () => (await promote({ id: r.id })).data && onChanged()}
+          onClick={handler(async () => (await promote({ id: r.id })).data && onChanged())}
         >
           Promote
         </button>
@@ -243,7 +244,7 @@ function ReleaseActions({ release: r, onChanged }: { release: Release; onChanged
           type="button"
           className="secondary"
           disabled={busy}
-          onClick={async () => (await cancel({ id: r.id })).data && onChanged()}
+          onClick={handler(async () => (await cancel({ id: r.id })).data && onChanged())}
         >
           Cancel release
         </button>
@@ -253,10 +254,10 @@ function ReleaseActions({ release: r, onChanged }: { release: Release; onChanged
           type="button"
           className="secondary"
           disabled={busy}
-          onClick={async () => {
+          onClick={handler(async () => {
             const res = await rollback({ id: r.id });
             if (res.data) navigate(releasePath(res.data.rollbackRelease.id));
-          }}
+          })}
         >
           Roll back
         </button>
@@ -311,14 +312,14 @@ export function TicketBox({
             onChange={(e) => setComment(e.target.value)}
             maxLength={2000}
           />
-          <button type="button" disabled={busy} onClick={() => decide(approve)}>
+          <button type="button" disabled={busy} onClick={handler(() => decide(approve))}>
             Approve
           </button>
           <button
             type="button"
             className="secondary"
             disabled={busy}
-            onClick={() => decide(reject)}
+            onClick={handler(() => decide(reject))}
           >
             Reject
           </button>

@@ -32,7 +32,7 @@ export function TicketsPage() {
   };
   useEffect(() => {
     if (changes) refresh();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // Only a new ticket event refreshes: `refresh` is a new function on every render.
   }, [changes]);
   const toDecide =
     open.data?.tickets.edges.map((e) => e.node).filter((t) => t.viewerCanDecide) ?? [];
