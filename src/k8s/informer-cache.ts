@@ -129,13 +129,7 @@ function makeInformer<T extends KubernetesObject>(
   labelSelector?: string,
 ): Informer<KubernetesObject> & ObjectCache<KubernetesObject> & { watch: RelistingWatch } {
   const watch = new RelistingWatch(kc);
-  const informer = new ListWatch<KubernetesObject>(
-    path,
-    watch,
-    listFn,
-    false,
-    labelSelector,
-  );
+  const informer = new ListWatch<KubernetesObject>(path, watch, listFn, false, labelSelector);
   return Object.assign(informer, { watch });
 }
 
