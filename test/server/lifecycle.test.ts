@@ -40,12 +40,15 @@ describe('health, readiness and graceful shutdown (embedded)', () => {
     await other.gql(
       `mutation { createUser(input: { username: "slow", password: "password-123" }) { id } }`,
     );
+    // Stop once the server has the request (a fixed pause raced the request on a loaded machine:
+    // a connection accepted but with no request yet is idle, and closing idle ones is right).
+    const received = new Promise((r) => other.phantom.server.httpServer.once('request', r));
     const inflight = other.gql(
       `mutation { login(username: "slow", password: "password-123") { token } }`,
       {},
       null,
     );
-    await new Promise((r) => setTimeout(r, 5));
+    await received;
     const stopping = other.stop();
     const res = await inflight;
     expect(res.errors).toBeUndefined();
