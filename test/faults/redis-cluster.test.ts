@@ -154,3 +154,127 @@ describe.runIf(Boolean(testDatabaseUrl && testRedisUrl) && hasRedisServer)(
     }, 90_000);
   },
 );
+
+describe.runIf(Boolean(testDatabaseUrl && testRedisUrl) && hasRedisServer)(
+  'Redis Cluster failover (MySQL + three masters with a replica each)',
+  () => {
+    const nodes: DedicatedRedis[] = [];
+    let t: TestPhantom;
+
+    beforeAll(async () => {
+      for (let i = 0; i < 6; i++)
+        nodes.push(
+          await dedicatedRedis({
+            args: [
+              '--cluster-enabled',
+              'yes',
+              '--cluster-config-file',
+              'nodes.conf',
+              '--cluster-node-timeout',
+              '1000',
+            ],
+          }),
+        );
+      const created = spawnSync('redis-cli', [
+        '--cluster',
+        'create',
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
+        '--cluster-replicas',
+        '1',
+        '--cluster-yes',
+      ]);
+      expect(created.status, created.stdout.toString() + created.stderr.toString()).toBe(0);
+      for (const n of nodes)
+        await until('cluster state ok', () => /cluster_state:ok/.test(n.cli('cluster', 'info')));
+      // Every replica has caught up with its master before Phantom starts.
+      await until('replicas in sync', () =>
+        nodes.every(
+          (n) =>
+            n.cli('role').split('\n')[0] === 'master' ||
+            /master_link_status:up/.test(n.cli('info', 'replication')),
+        ),
+      );
+      t = await startTestPhantom('mysql', {
+        env: { REDIS_CLUSTER_NODES: nodes.map((n) => `127.0.0.1:${n.port}`).join(',') },
+      });
+    }, 90_000);
+
+    afterAll(async () => {
+      await t?.stop();
+      for (const n of nodes) await n.dispose();
+    }, 30_000);
+
+    it('follows a master failover: a live subscription loses no event, sign-in and sessions go on', async () => {
+      const create = async (name: string) => {
+        const r = await t.gql(
+          `mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { name } }`,
+          { n: name },
+        );
+        expect(r.errors).toBeUndefined();
+      };
+      expect(
+        (
+          await t.gql(
+            `mutation { createUser(input: { username: "failover-user", password: "password-123" }) { id } }`,
+          )
+        ).errors,
+      ).toBeUndefined();
+      const login = async () => {
+        const r = await t.gql(
+          `mutation { login(username: "failover-user", password: "password-123") { token } }`,
+          {},
+          null,
+        );
+        return r.errors ? undefined : (r.data.login.token as string);
+      };
+      const sub = collectEvents(t.ws(), { filter: { types: ['APP_CREATED'] } });
+      await new Promise((r) => setTimeout(r, 300));
+      for (const n of ['fo-before-1', 'fo-before-2']) await create(n);
+      await eventually(() => sub.events.length === 2, 15_000);
+
+      // Kill a master that holds keys; its replica must take over its slots.
+      const masters = nodes.filter((n) => n.cli('role').split('\n')[0] === 'master');
+      expect(masters).toHaveLength(3);
+      const victim = masters.find((n) => Number(n.cli('dbsize')) > 0)!;
+      expect(victim).toBeDefined();
+      const heir = nodes.find(
+        (n) =>
+          n !== victim &&
+          new RegExp(`master_port:${victim.port}\\b`).test(n.cli('info', 'replication')),
+      )!;
+      expect(heir).toBeDefined();
+      await victim.kill();
+      const survivor = nodes.find((n) => n !== victim && n !== heir)!;
+      await until(
+        'the replica takes over and the cluster is whole again',
+        () =>
+          heir.cli('role').split('\n')[0] === 'master' &&
+          /cluster_state:ok/.test(survivor.cli('cluster', 'info')),
+        { timeoutMs: 30_000 },
+      );
+
+      // Database writes never waited for Redis; their events reach the subscriber once the
+      // clients follow the new slot map.
+      for (const n of ['fo-after-1', 'fo-after-2', 'fo-after-3']) await create(n);
+      await eventually(() => sub.events.length === 5, 30_000);
+      expect(sub.events.map((e) => e.app)).toEqual([
+        'fo-before-1',
+        'fo-before-2',
+        'fo-after-1',
+        'fo-after-2',
+        'fo-after-3',
+      ]);
+      const ids = sub.events.map((e) => Number(e.id));
+      for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1]);
+      expect(sub.errors).toEqual([]);
+
+      // Sign-in writes a session to whichever master holds its slot now.
+      const token = await eventually(() => login(), 20_000);
+      expect(token).toMatch(/^phs_/);
+      expect((await t.gql(`{ viewer { username } }`, {}, token)).data.viewer.username).toBe(
+        'failover-user',
+      );
+      sub.stop();
+    }, 120_000);
+  },
+);
