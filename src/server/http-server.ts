@@ -14,8 +14,8 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CredentialWatch, type CredentialWatchOptions } from './ws-credential-watch.js';
-import { useServer } from 'graphql-ws/use/ws';
-import { sharedSubscribe } from './ws-shared-execution.js';
+import { sharedNextPayload, useFanoutServer } from './ws-transport.js';
+import { isSharedResult, sharedSubscribe } from './ws-shared-execution.js';
 import {
   GraphQLError,
   OperationTypeNode,
@@ -23,6 +23,7 @@ import {
   specifiedRules,
   type DocumentNode,
   type ExecutionArgs,
+  type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
 import type { Platform } from './platform.js';
@@ -131,7 +132,28 @@ export async function startHttpServer(
     idleTimeoutMs: config.wsIdleTimeoutMs,
   });
   wsServer.on('connection', (socket, request) => socketGuard.admit(socket, request));
-  const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
+  const revokedPayload = (): ExecutionResult =>
+    ({
+      errors: [
+        formatError(
+          {
+            message: 'Your credential was revoked or expired; sign in again.',
+            extensions: { code: 'UNAUTHENTICATED' },
+          },
+          new GraphQLError('revoked'),
+        ),
+      ],
+    }) as unknown as ExecutionResult;
+  const nextPayload = (result: ExecutionResult): ExecutionResult => {
+    if (!('errors' in result) || !result.errors?.length)
+      return isSharedResult(result) ? sharedNextPayload(result) : result;
+    return {
+      ...result,
+      errors: result.errors.map((e) => formatError(e.toJSON(), e)),
+    } as unknown as ExecutionResult;
+  };
+  // graphql-ws's useServer with a send path for fan-out (ws-transport.ts).
+  const wsCleanup = useFanoutServer<Record<string, unknown>, WsExtra>(
     {
       schema,
       // graphql-js's subscribe, sharing each event's execution among the subscribers of one selection (ws-shared-execution.ts).
@@ -223,28 +245,17 @@ export async function startHttpServer(
             ?.remoteAddress ?? null,
         ),
       // graphql-ws does not run Apollo's formatError: apply the same mapping to its results.
-      onNext: async (ctx, id, _payload, _args, result) => {
+      // Synchronous while the credential's last check is fresh (no promise per event and
+      // subscriber); a shared result goes out as ws-transport.ts's marker, serialized once.
+      onNext: (ctx, id, _payload, _args, result) => {
         const op = ctx.extra.wsOps?.get(id);
         if (op) platform.metrics.countWsMessage(op.name);
-        if (ctx.extra.credentialWatch && !(await ctx.extra.credentialWatch.stillValid())) {
-          // The event is withheld; the socket closes with 4401 right after this message.
-          return {
-            errors: [
-              formatError(
-                {
-                  message: 'Your credential was revoked or expired; sign in again.',
-                  extensions: { code: 'UNAUTHENTICATED' },
-                },
-                new GraphQLError('revoked'),
-              ),
-            ],
-          };
-        }
-        if (!('errors' in result) || !result.errors?.length) return result;
-        return {
-          ...result,
-          errors: result.errors.map((e) => formatError(e.toJSON(), e)),
-        };
+        const watch = ctx.extra.credentialWatch;
+        const now = watch ? watch.validNow() : true;
+        if (now === true) return nextPayload(result);
+        // The event is withheld; the socket closes with 4401 right after this message.
+        if (now === false) return revokedPayload();
+        return watch!.stillValid().then((ok) => (ok ? nextPayload(result) : revokedPayload()));
       },
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((e) => {

@@ -132,6 +132,17 @@ export class CredentialWatch {
     if (socket.readyState !== socket.OPEN) this.stopTimer();
   }
 
+  /**
+   * The verdict without waiting when one is at hand (revoked, or checked less than
+   * minIntervalMs ago); undefined when a check is due ({@link stillValid} runs it). Lets the
+   * send path skip a promise per event and subscriber.
+   */
+  validNow(): boolean | undefined {
+    if (!this.valid) return false;
+    if (Date.now() - this.lastCheck < this.opts.minIntervalMs) return true;
+    return undefined;
+  }
+
   /** True while the credential still grants what it did at connect time; checks at most every minIntervalMs. */
   async stillValid(): Promise<boolean> {
     if (!this.valid) return false;
@@ -159,7 +170,7 @@ export class CredentialWatch {
       this.valid = false;
       this.stopTimer();
       // After the current message is sent (the caller replaces it with an error).
-      setImmediate(() => this.socket.close(4401, reason!.slice(0, 120)));
+      setImmediate(() => this.socket.close(4401, reason.slice(0, 120)));
       return false;
     }
     return true;

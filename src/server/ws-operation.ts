@@ -8,6 +8,7 @@
  */
 import {
   GraphQLError,
+  Kind,
   getOperationAST,
   getVariableValues,
   validate,
@@ -46,7 +47,7 @@ function validationFailed(e: GraphQLError): GraphQLError {
 
 /** graphql-js's own wording for an operation it cannot pick (Apollo answers OPERATION_RESOLUTION_FAILURE). */
 function operationNotFound(doc: DocumentNode, name: string | null | undefined): GraphQLError {
-  const ops = doc.definitions.filter((d) => d.kind === 'OperationDefinition');
+  const ops = doc.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
   const message = name
     ? `Unknown operation named "${name}".`
     : ops.length > 1

@@ -19,6 +19,7 @@ import {
   execute,
   getOperationAST,
   Kind,
+  OperationTypeNode,
   print,
   type DocumentNode,
   type ExecutionArgs,
@@ -36,16 +37,26 @@ type Result = ExecutionResult | Promise<ExecutionResult>;
 const printed = new WeakMap<DocumentNode, string>();
 /** Per event object: results by selection key. Gone with the event once every subscriber has it. */
 const results = new WeakMap<object, Map<string, Result>>();
+/** Results handed to more than one subscriber as the same object (ws-transport.ts serializes them once). */
+const sharedResults = new WeakSet<object>();
+
+/** Whether `result` is a shared execution's, the same object for every subscriber of its selection. */
+export function isSharedResult(result: unknown): boolean {
+  return typeof result === 'object' && result !== null && sharedResults.has(result);
+}
+
+const isPromise = (v: unknown): v is Promise<ExecutionResult> =>
+  typeof (v as { then?: unknown } | null)?.then === 'function';
 
 /** The sharing key of an operation, or null when its results may differ by subscriber. */
 export function shareKey(args: ExecutionArgs): string | null {
   const op = getOperationAST(args.document, args.operationName ?? undefined);
-  if (op?.operation !== 'subscription') return null;
+  if (op?.operation !== OperationTypeNode.SUBSCRIPTION) return null;
   const roots = op.selectionSet.selections;
   if (
     roots.length !== 1 ||
-    roots[0]!.kind !== Kind.FIELD ||
-    !SHAREABLE_SUBSCRIPTIONS.has(roots[0]!.name.value)
+    roots[0].kind !== Kind.FIELD ||
+    !SHAREABLE_SUBSCRIPTIONS.has(roots[0].name.value)
   )
     return null;
   let text = printed.get(args.document);
@@ -61,18 +72,30 @@ function run(args: ExecutionArgs, payload: unknown): Result {
 function executeShared(args: ExecutionArgs, key: string, payload: unknown): Result {
   if (typeof payload !== 'object' || payload === null) return run(args, payload);
   let byKey = results.get(payload);
-  if (!byKey) results.set(payload, (byKey = new Map()));
+  if (!byKey) results.set(payload, (byKey = new Map<string, Result>()));
   const hit = byKey.get(key);
   if (hit !== undefined) {
     sharedExecutionStats.shared++;
     return hit;
   }
   const r = run(args, payload);
+  if (isPromise(r))
+    void r.then(
+      (v) => sharedResults.add(v),
+      () => undefined,
+    );
+  else sharedResults.add(r);
   byKey.set(key, r);
   return r;
 }
 
-/** Maps a source stream to execution results, passing return()/throw() on (as graphql-js's mapAsyncIterator). */
+const DONE: IteratorResult<ExecutionResult, void> = { value: undefined, done: true };
+
+/**
+ * Maps a source stream to execution results, passing return()/throw() on (as graphql-js's
+ * mapAsyncIterator), without a promise of its own per event when the execution is synchronous
+ * (the shared execution of an event already done for another subscriber).
+ */
 function mapResults(
   source: AsyncIterable<unknown>,
   fn: (payload: unknown) => Result,
@@ -81,27 +104,36 @@ function mapResults(
   const close = async () => {
     await it.return?.();
   };
+  const failed = (e: unknown): Promise<never> =>
+    close().then(
+      () => Promise.reject(e as Error),
+      () => Promise.reject(e as Error),
+    );
+  const map = (
+    r: IteratorResult<unknown>,
+  ): IteratorResult<ExecutionResult, void> | Promise<IteratorResult<ExecutionResult, void>> => {
+    if (r.done) return DONE;
+    let v: Result;
+    try {
+      v = fn(r.value);
+    } catch (e) {
+      return failed(e);
+    }
+    if (!isPromise(v)) return { value: v, done: false };
+    return v.then((value) => ({ value, done: false }) as const, failed);
+  };
   const mapped = {
-    async next(): Promise<IteratorResult<ExecutionResult, void>> {
-      const r = await it.next();
-      if (r.done) return { value: undefined, done: true };
-      try {
-        return { value: await fn(r.value), done: false };
-      } catch (e) {
-        await close().catch(() => undefined);
-        throw e;
-      }
+    next(): Promise<IteratorResult<ExecutionResult, void>> {
+      return it.next().then(map);
     },
     async return(): Promise<IteratorResult<ExecutionResult, void>> {
       await close();
-      return { value: undefined, done: true };
+      return DONE;
     },
     async throw(err?: unknown): Promise<IteratorResult<ExecutionResult, void>> {
       if (typeof it.throw === 'function') {
         const r = await it.throw(err);
-        return r.done
-          ? { value: undefined, done: true }
-          : { value: await fn(r.value), done: false };
+        return r.done ? DONE : { value: await fn(r.value), done: false };
       }
       await close();
       throw err;
@@ -110,7 +142,7 @@ function mapResults(
       return mapped;
     },
   };
-  return mapped as unknown as AsyncGenerator<ExecutionResult, void, void>;
+  return mapped;
 }
 
 /** The `subscribe` option of graphql-ws's useServer. */
@@ -118,10 +150,7 @@ export async function sharedSubscribe(
   args: ExecutionArgs,
 ): Promise<AsyncGenerator<ExecutionResult, void, void> | ExecutionResult> {
   const stream = await createSourceEventStream(args);
-  if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
+  if (!(Symbol.asyncIterator in stream)) return stream;
   const key = shareKey(args);
-  return mapResults(
-    stream as AsyncIterable<unknown>,
-    key == null ? (p) => run(args, p) : (p) => executeShared(args, key, p),
-  );
+  return mapResults(stream, key == null ? (p) => run(args, p) : (p) => executeShared(args, key, p));
 }

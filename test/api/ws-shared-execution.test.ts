@@ -12,6 +12,8 @@ import {
   type TestPhantom,
 } from '../support/harness.js';
 import { sharedExecutionStats } from '../../src/server/ws-shared-execution.js';
+import { sharedFrameStats } from '../../src/server/ws-transport.js';
+import { RawWs } from '../support/raw-ws.js';
 
 const SELECTION_A = 'subscription { platformEvents { id type app actor } }';
 const SELECTION_B = 'subscription { platformEvents { id type } }';
@@ -118,6 +120,93 @@ describe.each(availableModes)(
       const expected = [...perEvent.values()].reduce((n, sel) => n + sel.size, 0);
       expect(frames).toBeGreaterThan(expected * 3);
       expect(sharedExecutionStats.executions - before).toBe(expected);
+    });
+
+    it("serializes each event once per selection whatever the subscribers, sends graphql-ws's exact text frames, and builds one frame per subscription id", async () => {
+      // The first test's clients would share these selections: close them.
+      for (const c of clients.splice(0)) await c.dispose();
+      const feed = t.phantom.platform.services.platformEvents!;
+      await until(() => feed.listenerCount === 0);
+      const ODD_ID = 'odd "id" \\ é';
+      const socks = await Promise.all(
+        Array.from({ length: 4 }, () => RawWs.open(t.wsUrl, { token: ADMIN_TOKEN })),
+      );
+      const [a1, a2, aOdd, b1] = socks as [RawWs, RawWs, RawWs, RawWs];
+      a1.subscribe('1', SELECTION_A);
+      a2.subscribe('1', SELECTION_A);
+      // A second subscription on a2's socket: its frames of one event leave in one write.
+      a2.subscribe('2', SELECTION_B);
+      aOdd.subscribe(ODD_ID, SELECTION_A);
+      b1.subscribe('1', SELECTION_B);
+      await until(() => feed.listenerCount === 5);
+      const before = { ...sharedFrameStats };
+      const executions = sharedExecutionStats.executions;
+
+      for (const n of ['frames-1', 'frames-2', 'frames-3'])
+        expect(
+          (await t.gql(`mutation { createApp(input: { name: "${n}", kind: GO }) { name } }`))
+            .errors,
+        ).toBeUndefined();
+      const created = (w: RawWs, id = w === aOdd ? ODD_ID : '1') =>
+        w.of(id).filter((m) => m.payload?.data?.platformEvents?.type === 'APP_CREATED').length;
+      await until(() => socks.every((w) => created(w) === 3) && created(a2, '2') === 3);
+      await new Promise((r) => setTimeout(r, 200));
+
+      const ids = (w: RawWs, id = w === aOdd ? ODD_ID : '1') =>
+        w.of(id).map((m) => m.payload.data.platformEvents.id as string);
+      // Every subscription got the same events, in order, as `next` messages of its own id.
+      const events = ids(a1);
+      expect(events.length).toBeGreaterThanOrEqual(3);
+      for (const w of socks) expect(ids(w)).toEqual(events);
+      expect(ids(a2, '2')).toEqual(events);
+      expect(events.map(Number)).toEqual([...events.map(Number)].sort((x, y) => x - y));
+      for (const w of socks)
+        expect(
+          w.messages.filter((m) => m.type !== 'connection_ack').every((m) => m.type === 'next'),
+        ).toBe(true);
+      for (const [w, id] of [
+        [a1, '1'],
+        [a2, '1'],
+        [a2, '2'],
+        [aOdd, ODD_ID],
+        [b1, '1'],
+      ] as const) {
+        for (const f of w.frames.filter((x) => JSON.parse(x.text).id === id)) {
+          expect(f.binary).toBe(false);
+          const m = JSON.parse(f.text);
+          // Byte for byte the text graphql-ws itself writes for this message.
+          expect(f.text).toBe(JSON.stringify({ id, type: 'next', payload: m.payload }));
+        }
+      }
+      expect(aOdd.of(ODD_ID)[0].payload.data.platformEvents).toMatchObject({
+        type: expect.any(String),
+        actor: expect.any(String),
+      });
+      expect(b1.of('1')[0].payload.data.platformEvents).not.toHaveProperty('actor');
+
+      // The work: one execution and one serialization per event and selection (2 selections),
+      // one frame per event and (selection, id): a1's and a2's '1' share theirs, b1's '1'
+      // and a2's '2' (same selection B) each have one.
+      expect(sharedExecutionStats.executions - executions).toBe(events.length * 2);
+      expect(sharedFrameStats.serialized - before.serialized).toBe(events.length * 2);
+      expect(sharedFrameStats.frames - before.frames).toBe(events.length * 4);
+      expect(sharedFrameStats.spliced - before.spliced).toBe(0);
+      // a2's two frames of an event were written together (its socket corked for the tick)
+      // at least once; a due credential re-check may put one of them in a later tick.
+      expect(sharedFrameStats.corked - before.corked).toBeGreaterThan(0);
+
+      // `complete` from the client ends that subscription only.
+      a1.send({ id: '1', type: 'complete' });
+      await until(() => feed.listenerCount === 4);
+      await t.gql(`mutation { createApp(input: { name: "frames-4", kind: GO }) { name } }`);
+      await until(
+        () =>
+          created(a2) === 4 && created(a2, '2') === 4 && created(aOdd) === 4 && created(b1) === 4,
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      expect(created(a1)).toBe(3);
+      for (const w of socks) expect(w.open).toBe(true);
+      for (const w of socks) w.close();
     });
   },
 );

@@ -6,12 +6,16 @@ import WebSocket from 'ws';
 
 export class RawWs {
   readonly messages: any[] = [];
+  /** Each message as it came on the wire: its text, and whether it was a binary frame. */
+  readonly frames: { text: string; binary: boolean }[] = [];
   closed?: { code: number; reason: string };
 
   private constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) =>
-      this.messages.push(JSON.parse((data as Buffer).toString('utf8'))),
-    );
+    socket.on('message', (data, binary) => {
+      const text = (data as Buffer).toString('utf8');
+      this.frames.push({ text, binary });
+      this.messages.push(JSON.parse(text));
+    });
     socket.on('close', (code, reason) => {
       this.closed = { code, reason: String(reason) };
     });

@@ -1,0 +1,268 @@
+/**
+ * graphql-ws over `ws`, as graphql-ws's own `useServer` (`graphql-ws/use/ws`: same protocol
+ * check, keep-alive pings, error handling and close codes; the protocol itself stays
+ * graphql-ws's `makeServer`), with a send path built for fan-out (issue 9, P3):
+ *
+ * - **one serialization per event and selection**: a `next` whose payload is a shared
+ *   execution result (ws-shared-execution.ts) goes through graphql-ws as a marker
+ *   ({@link sharedNextPayload}) that serializes as `0` and remembers the shared result; the
+ *   send below splices the result's JSON, serialized once, in place of that `0`. The frame is
+ *   the very text graphql-ws would have sent (`{"id":…,"type":"next","payload":{…}}`), and
+ *   the whole frame is kept per subscription id, so subscribers using the same id (most
+ *   clients start at "1") share one Buffer, written as is by every socket;
+ * - **one write per socket and tick**: the frames a socket is sent within one tick (a
+ *   subscriber draining the events queued for it, or several subscriptions on one socket)
+ *   leave together in one `writev` instead of one syscall per frame (see batchWrites);
+ * - **no promise per frame** while the socket keeps up: graphql-ws awaits each send before
+ *   the subscription's next message; the frame is queued on the socket (which keeps the order)
+ *   and the send returns at once while less than {@link SEND_HIGH_WATER} bytes wait to be
+ *   written; past that the send waits for the write, as graphql-ws's own, so a slow client
+ *   holds its subscriptions back (their buffers, then replay from the table) instead of
+ *   growing the process's memory.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket, WebSocketServer } from 'ws';
+import {
+  CloseCode,
+  DEPRECATED_GRAPHQL_WS_PROTOCOL,
+  handleProtocols,
+  makeServer,
+  type ConnectionInitMessage,
+  type ServerOptions,
+} from 'graphql-ws';
+
+/** What graphql-ws's `use/ws` puts in `ctx.extra`. */
+export interface WsExtra {
+  readonly socket: WebSocket;
+  readonly request: IncomingMessage;
+}
+import type { ExecutionResult } from 'graphql';
+
+/** Bytes waiting on a socket below which a send does not wait for its write. */
+export const SEND_HIGH_WATER = 256 * 1024;
+/** Distinct subscription ids whose whole frame is kept per shared result (beyond: spliced per send). */
+const FRAMES_PER_RESULT = 16;
+
+/** Serializations of shared results, frames built, and sockets corked for a tick (tests count them). */
+export const sharedFrameStats = { serialized: 0, frames: 0, spliced: 0, corked: 0 };
+
+interface SharedEntry {
+  result: ExecutionResult;
+  json?: string;
+  frames?: Map<string, Buffer>;
+  marker: { toJSON(): 0 };
+}
+
+const entries = new WeakMap<object, SharedEntry>();
+/** The shared result whose marker JSON.stringify just wrote: graphql-ws sends the message right after. */
+let pending: SharedEntry | null = null;
+/** How graphql-ws's text of a `next` message with the marker payload ends. */
+const MARKER_TAIL = ',"type":"next","payload":0}';
+
+/**
+ * The payload for graphql-ws's `onNext` to return for a result shared by many subscribers
+ * (the same object for each): a marker, the same for all, that {@link useFanoutServer}'s send
+ * replaces with the result's JSON, serialized once.
+ */
+export function sharedNextPayload(result: ExecutionResult): ExecutionResult {
+  let entry = entries.get(result);
+  if (!entry) {
+    const e: SharedEntry = {
+      result,
+      marker: {
+        toJSON() {
+          pending = e;
+          return 0;
+        },
+      },
+    };
+    entries.set(result, (entry = e));
+  }
+  return entry.marker as unknown as ExecutionResult;
+}
+
+/** The bytes to send for graphql-ws's text `data` (the frame with the shared payload spliced in). */
+function outgoing(data: string): string | Buffer {
+  const entry = pending;
+  if (entry === null) return data;
+  pending = null;
+  if (!data.endsWith(MARKER_TAIL) || !data.startsWith('{"id":')) return data;
+  if (entry.json === undefined) {
+    entry.json = JSON.stringify(entry.result);
+    sharedFrameStats.serialized++;
+  }
+  const cached = entry.frames?.get(data);
+  if (cached) return cached;
+  const text = `${data.slice(0, -2)}${entry.json}}`;
+  entry.frames ??= new Map();
+  if (entry.frames.size >= FRAMES_PER_RESULT) {
+    sharedFrameStats.spliced++;
+    return text;
+  }
+  const frame = Buffer.from(text);
+  entry.frames.set(data, frame);
+  sharedFrameStats.frames++;
+  return frame;
+}
+
+/** Per connection: the tick of its last frame and whether its TCP socket is corked. */
+interface Conn {
+  socket: WebSocket;
+  tcp: Duplex;
+  tick: number;
+  corked: boolean;
+}
+
+/** Ticks in which a frame was sent, counted; the current one ends with {@link endTick}. */
+let tick = 0;
+let tickOpen = false;
+const corked: Conn[] = [];
+
+function endTick(): void {
+  tickOpen = false;
+  tick++;
+  const conns = corked.splice(0);
+  for (const c of conns) {
+    c.corked = false;
+    c.tcp.uncork();
+  }
+}
+
+/**
+ * From a connection's second frame within one tick (its microtasks included) on, holds its
+ * writes until the tick is over, so that the frames of the events a subscriber drains in one
+ * go (or of several subscriptions on one socket) leave in one `writev` instead of one
+ * syscall each; a lone frame is written at once, as before. The order is the socket's own.
+ */
+function batchWrites(c: Conn): void {
+  if (!tickOpen) {
+    tickOpen = true;
+    process.nextTick(endTick);
+  }
+  if (c.tick !== tick) {
+    c.tick = tick;
+    return;
+  }
+  if (c.corked) return;
+  c.corked = true;
+  c.tcp.cork();
+  corked.push(c);
+  sharedFrameStats.corked++;
+}
+
+/** A text frame on `socket`: resolves at once while the socket keeps up, else after the write. */
+function send(c: Conn, data: string): Promise<void> | undefined {
+  const { socket } = c;
+  if (socket.readyState !== socket.OPEN) return undefined;
+  const bytes = outgoing(data);
+  batchWrites(c);
+  if (socket.bufferedAmount < SEND_HIGH_WATER) {
+    socket.send(bytes, { binary: false });
+    return undefined;
+  }
+  return new Promise((resolve, reject) => {
+    socket.send(bytes, { binary: false }, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+const closeReason = (err: unknown, isProd: boolean): string => {
+  if (isProd) return 'Internal server error';
+  const reason = err instanceof Error ? err.message : String(err);
+  return reason.length < 124 ? reason : 'Internal server error';
+};
+
+/** graphql-ws's `useServer` for `ws` with the send path above; returns its `dispose`. */
+export function useFanoutServer<
+  P extends ConnectionInitMessage['payload'] = ConnectionInitMessage['payload'],
+  E extends Record<PropertyKey, unknown> = Record<PropertyKey, never>,
+>(
+  options: ServerOptions<P, WsExtra & Partial<E>> & { isProd?: boolean },
+  ws: WebSocketServer,
+  keepAlive = 12_000,
+): { dispose(): Promise<void> } {
+  const isProd =
+    typeof options.isProd === 'boolean' ? options.isProd : process.env.NODE_ENV === 'production';
+  const server = makeServer(options);
+  ws.options.handleProtocols = handleProtocols;
+  ws.once('error', (err) => {
+    console.error(
+      'Internal error emitted on the WebSocket server. Please check your implementation.',
+      err,
+    );
+    for (const client of ws.clients) {
+      try {
+        client.close(CloseCode.InternalServerError, closeReason(err, isProd));
+      } catch {
+        // closing the others matters more
+      }
+    }
+  });
+  ws.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    socket.once('error', (err) => {
+      console.error(
+        'Internal error emitted on a WebSocket socket. Please check your implementation.',
+        err,
+      );
+      socket.close(CloseCode.InternalServerError, closeReason(err, isProd));
+    });
+    let pongWait: NodeJS.Timeout | null = null;
+    const pingInterval =
+      keepAlive > 0 && isFinite(keepAlive)
+        ? setInterval(() => {
+            if (socket.readyState === socket.OPEN) {
+              pongWait = setTimeout(() => socket.terminate(), keepAlive);
+              socket.once('pong', () => {
+                if (pongWait) {
+                  clearTimeout(pongWait);
+                  pongWait = null;
+                }
+              });
+              socket.ping();
+            }
+          }, keepAlive)
+        : null;
+    // The upgraded request's TCP socket is the one `ws` writes to.
+    const conn: Conn = { socket, tcp: request.socket, tick: -1, corked: false };
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) => send(conn, data),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (cb) =>
+          socket.on('message', (event: Buffer) => {
+            cb(String(event)).catch((err: unknown) => {
+              console.error(
+                'Internal error occurred during message handling. Please check your implementation.',
+                err,
+              );
+              socket.close(CloseCode.InternalServerError, closeReason(err, isProd));
+            });
+          }),
+      },
+      { socket, request } as WsExtra & Partial<E>,
+    );
+    socket.once('close', (code, reason) => {
+      if (pongWait) clearTimeout(pongWait);
+      if (pingInterval) clearInterval(pingInterval);
+      if (
+        !isProd &&
+        code === (CloseCode.SubprotocolNotAcceptable as number) &&
+        socket.protocol === DEPRECATED_GRAPHQL_WS_PROTOCOL
+      )
+        console.warn(
+          'Client provided the unsupported and deprecated subprotocol "graphql-ws" used by subscriptions-transport-ws.',
+        );
+      void closed(code, String(reason));
+    });
+  });
+  return {
+    dispose: async () => {
+      for (const client of ws.clients) client.close(1001, 'Going away');
+      ws.removeAllListeners();
+      await new Promise<void>((resolve, reject) =>
+        ws.close((err) => (err ? reject(err) : resolve())),
+      );
+    },
+  };
+}
