@@ -18,11 +18,10 @@ import type { PlatformEventRecord } from '../domain/events/platform-event.record
 import { eventFeedOf } from '../domain/events/event-outbox.js';
 import { DomainError } from '../domain/shared/errors.js';
 
-const isEventCursor = (v: unknown): v is { e: string } =>
-  typeof v === 'object' &&
-  v !== null &&
-  typeof (v as any).e === 'string' &&
-  /^\d{1,18}$/.test((v as any).e);
+const isEventCursor = (v: unknown): v is { e: string } => {
+  const e = typeof v === 'object' && v !== null ? (v as { e?: unknown }).e : undefined;
+  return typeof e === 'string' && /^\d{1,18}$/.test(e);
+};
 
 const present = (e: PlatformEventRecord): PlatformEventObject => e as PlatformEventObject;
 

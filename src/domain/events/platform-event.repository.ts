@@ -3,6 +3,7 @@
  * subscription replay) see only sequenced rows, by `seq`.
  */
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/mysql';
 import { PlatformEventRow } from './platform-event.entity.js';
 
 /** Filters on event history; all given ones must match. */
@@ -68,23 +69,17 @@ export async function findSequenced(
  * below it was deleted by retention.
  */
 export async function minSeq(em: EntityManager): Promise<bigint | null> {
-  const rows = await em.find(
-    PlatformEventRow,
-    { seq: { $ne: null } },
-    {
-      fields: ['seq'],
-      orderBy: { seq: 'asc' },
-      limit: 1,
-      disableIdentityMap: true,
-      connectionType: 'write',
-    },
-  );
-  return rows.length ? BigInt(rows[0]!.seq!) : null;
+  const rows = await (em as SqlEntityManager)
+    .getConnection('write')
+    .execute<{ seq: string | number }[]>(
+      'select seq from platform_events where seq is not null order by seq asc limit 1',
+    );
+  return rows.length ? BigInt(rows[0].seq) : null;
 }
 
 /** The highest `seq` given so far (0 when none), from the primary. */
 export async function maxSeq(em: EntityManager): Promise<bigint> {
-  const rows = await em
+  const rows = await (em as SqlEntityManager)
     .getConnection('write')
     .execute<{ m: string | number | null }[]>('select max(seq) as m from platform_events');
   return BigInt(rows[0]?.m ?? 0);
@@ -97,17 +92,11 @@ export async function maxSeq(em: EntityManager): Promise<bigint> {
  * Reads the `seq` index backwards and stops at the first published row.
  */
 export async function maxPublishedSeq(em: EntityManager): Promise<bigint> {
-  const rows = await em.find(
-    PlatformEventRow,
-    { seq: { $ne: null }, publishedAt: { $ne: null } },
-    {
-      fields: ['seq'],
-      orderBy: { seq: 'desc' },
-      limit: 1,
-      disableIdentityMap: true,
-      connectionType: 'write',
-    },
-  );
+  const rows = await (em as SqlEntityManager)
+    .getConnection('write')
+    .execute<{ seq: string | number }[]>(
+      'select seq from platform_events where seq is not null and published_at is not null order by seq desc limit 1',
+    );
   return BigInt(rows[0]?.seq ?? 0);
 }
 
@@ -133,8 +122,9 @@ const isMysqlEm = (em: EntityManager) => /MySql|MariaDb/.test(em.getPlatform().c
 export async function sequencePending(em: EntityManager, limit: number): Promise<SequenceResult> {
   const mysql = isMysqlEm(em);
   return em.transactional(async (tx) => {
-    const conn = tx.getConnection('write');
-    const run = <T>(sql: string) => conn.execute<T>(sql, [], 'all', tx.getTransactionContext());
+    const conn = (tx as SqlEntityManager).getConnection('write');
+    const run = <T extends Record<string, unknown>[]>(sql: string) =>
+      conn.execute<T>(sql, [], 'all', tx.getTransactionContext());
     const lock = "concat('phantom_seq_', md5(database()))";
     if (mysql) {
       const got = await run<{ got: number | string | null }[]>(
@@ -143,10 +133,8 @@ export async function sequencePending(em: EntityManager, limit: number): Promise
       if (Number(got[0]?.got) !== 1) return { numbered: 0, busy: true };
     }
     try {
-      const rows = await tx.find(
-        PlatformEventRow,
-        { seq: null },
-        { fields: ['id'], orderBy: { id: 'asc' }, limit, disableIdentityMap: true },
+      const rows = await run<{ id: string | number }[]>(
+        `select id from platform_events where seq is null order by id asc limit ${Math.max(1, Math.floor(limit))}`,
       );
       if (!rows.length) return { numbered: 0, busy: false };
       const top = await run<{ m: string | number | null }[]>(
@@ -157,7 +145,7 @@ export async function sequencePending(em: EntityManager, limit: number): Promise
         next += 1n;
         const changed = await tx.nativeUpdate(
           PlatformEventRow,
-          { id: r.id, seq: null },
+          { id: String(r.id), seq: null },
           { seq: String(next) },
         );
         if (changed !== 1)
