@@ -6,7 +6,7 @@
  * (fanout.ts) on the same settings. Targets are checked here, never in tests.
  */
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -30,6 +30,35 @@ interface Target {
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Every verdict line (`ok  `, `SLOW`, `FAIL`, `skip`) the parts print, gathered for the closing summary. */
+const verdicts: string[] = [];
+const out = (line: string): void => {
+  for (const l of line.split('\n')) if (/^(ok {2}|SLOW|FAIL|skip) /.test(l)) verdicts.push(l);
+  process.stdout.write(line);
+};
+
+/** The closing table: every goal and its figure, once more, also as `bench-results/summary.json`. */
+function summarize(): void {
+  process.stdout.write(`\nSummary (${verdicts.length} goals, node ${process.version})\n`);
+  for (const v of verdicts) process.stdout.write(`  ${v}\n`);
+  mkdirSync('bench-results', { recursive: true });
+  writeFileSync(
+    'bench-results/summary.json',
+    JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        node: process.version,
+        goals: verdicts.map((v) => ({
+          verdict: v.slice(0, 4).trim(),
+          line: v.slice(4).trim(),
+        })),
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 async function main(): Promise<void> {
@@ -87,7 +116,7 @@ async function main(): Promise<void> {
       const p95 = percentile(times, 95);
       const ok = p95 <= t.p95TargetMs;
       if (!ok) failed++;
-      process.stdout.write(
+      out(
         `${ok ? 'ok  ' : 'SLOW'} ${t.name}: p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms (target p95 ≤ ${t.p95TargetMs} ms)\n`,
       );
     }
@@ -95,25 +124,19 @@ async function main(): Promise<void> {
       !(await runAbuseMix(
         phantom.server.url,
         () => gql(`{ app(name: "bench-42") { name version } }`),
-        (l) => process.stdout.write(l),
+        out,
       ))
     )
       failed++;
-    if (
-      !(
-        await runReleaseBench(Number(process.env.BENCH_RELEASES ?? 200), (l) =>
-          process.stdout.write(l),
-        )
-      ).ok
-    )
-      failed++;
-    if (!(await runNotifyBurst((l) => process.stdout.write(l))).ok) failed++;
+    if (!(await runReleaseBench(Number(process.env.BENCH_RELEASES ?? 200), out)).ok) failed++;
+    if (!(await runNotifyBurst(out)).ok) failed++;
     // P1/P2 (issue 9): side by side with a raw route, on MySQL + Redis (skipped without them).
-    if (!(await runReadPathBench((l) => process.stdout.write(l))).ok) failed++;
+    if (!(await runReadPathBench(out)).ok) failed++;
     // P4: partitioned stream consume against raw XREADGROUP loops (skipped without Redis).
-    if (!(await runStreamBench((l) => process.stdout.write(l))).ok) failed++;
+    if (!(await runStreamBench(out)).ok) failed++;
     // P3: platformEvents fan-out to 1k/5k/10k graphql-ws subscribers against a raw ws broadcast.
-    if (!(await runFanoutBench((l) => process.stdout.write(l))).ok) failed++;
+    if (!(await runFanoutBench(out)).ok) failed++;
+    summarize();
     process.exitCode = failed ? 1 : 0;
   } finally {
     await phantom.stop();
