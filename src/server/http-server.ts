@@ -195,12 +195,10 @@ export async function startHttpServer(
             errorCode(e as GraphQLError, 'GRAPHQL_VALIDATION_FAILED'),
           );
           platform.metrics.countErrors(codes);
-          platform.metrics.observeOperation(
-            wsOperationName(payload.operationName ?? declaredName(payload.query), null),
-            'subscription',
-            codes[0] ?? 'unknown',
-            0,
-          );
+          const name = wsOperationName(payload.operationName ?? declaredName(payload.query), null);
+          platform.metrics.observeOperation(name, 'subscription', codes[0] ?? 'unknown', 0);
+          if (logger.isLevelEnabled('debug'))
+            logger.debug({ op: name, id, result: codes[0] ?? 'unknown' }, 'ws operation');
         } else
           wsOps(ctx.extra).set(id, {
             name: wsOperationName(payload.operationName, prepared as ExecutionArgs),
@@ -220,12 +218,14 @@ export async function startHttpServer(
               errorCode(e, 'INTERNAL_SERVER_ERROR'),
             );
         platform.metrics.countErrors(codes);
-        platform.metrics.observeOperation(
-          op.name,
-          'subscription',
-          codes[0] ?? 'ok',
-          Number(process.hrtime.bigint() - op.start) / 1e9,
-        );
+        const seconds = Number(process.hrtime.bigint() - op.start) / 1e9;
+        platform.metrics.observeOperation(op.name, 'subscription', codes[0] ?? 'ok', seconds);
+        // As the HTTP access line: under the connection's request id (ws-transport.ts).
+        if (logger.isLevelEnabled('debug'))
+          logger.debug(
+            { op: op.name, id, result: codes[0] ?? 'ok', ms: Math.round(seconds * 1e4) / 10 },
+            'ws operation',
+          );
         if (live) {
           op.live = true;
           platform.metrics.subscriptionDelta(op.name, 1);

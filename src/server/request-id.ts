@@ -6,6 +6,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from './logger.js';
 
@@ -22,6 +23,22 @@ export function withRequestId<T>(id: string, fn: () => T): T {
 }
 
 const SANE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const upgrades = new WeakMap<IncomingMessage, string>();
+
+/**
+ * The request id of a WebSocket connection, from its upgrade request (the same rule as over
+ * HTTP), kept for the connection's life: every graphql-ws message on it is handled under it.
+ */
+export function connectionRequestId(request: IncomingMessage): string {
+  let id = upgrades.get(request);
+  if (!id) {
+    const given = request.headers['x-request-id'];
+    id = typeof given === 'string' && SANE.test(given) ? given : randomUUID();
+    upgrades.set(request, id);
+  }
+  return id;
+}
 
 /**
  * Express middleware, first in the chain. With `logger` at debug level, one access line per

@@ -38,6 +38,7 @@ export interface WsExtra {
   readonly request: IncomingMessage;
 }
 import type { ExecutionResult } from 'graphql';
+import { connectionRequestId, withRequestId } from './request-id.js';
 
 /** Bytes waiting on a socket below which a send does not wait for its write. */
 export const SEND_HIGH_WATER = 256 * 1024;
@@ -198,7 +199,13 @@ export function useFanoutServer<
       }
     }
   });
+  // The connection's request id (the upgrade's sane `X-Request-Id`, else a new UUID) is
+  // answered in the 101 and carried by every log line written while its messages are handled.
+  ws.on('headers', (headers: string[], request: IncomingMessage) => {
+    headers.push(`X-Request-Id: ${connectionRequestId(request)}`);
+  });
   ws.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const reqId = connectionRequestId(request);
     socket.once('error', (err) => {
       console.error(
         'Internal error emitted on a WebSocket socket. Please check your implementation.',
@@ -231,7 +238,7 @@ export function useFanoutServer<
         close: (code, reason) => socket.close(code, reason),
         onMessage: (cb) =>
           socket.on('message', (event: Buffer) => {
-            cb(String(event)).catch((err: unknown) => {
+            withRequestId(reqId, () => cb(String(event))).catch((err: unknown) => {
               console.error(
                 'Internal error occurred during message handling. Please check your implementation.',
                 err,

@@ -2,6 +2,7 @@
  * Issue 9, observability: a request id in every log line of a request, returned as a header.
  */
 import { Writable } from 'node:stream';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPhantom, type TestPhantom } from '../support/harness.js';
 import { createLogger } from '../../src/server/logger.js';
@@ -46,6 +47,41 @@ describe('request ids', () => {
     for (const id of [a, b])
       expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(a).not.toBe(b);
+  });
+
+  it('gives a graphql-ws connection the id of its upgrade, answered in the 101 and on its log lines', async () => {
+    const open = (headers: Record<string, string>) =>
+      new Promise<{ socket: WebSocket; id: string | undefined }>((resolve, reject) => {
+        const socket = new WebSocket(t.url.replace(/^http/, 'ws'), 'graphql-transport-ws', {
+          headers,
+        });
+        let id: string | undefined;
+        socket.once('upgrade', (res) => (id = res.headers['x-request-id'] as string | undefined));
+        socket.once('open', () => resolve({ socket, id }));
+        socket.once('error', reject);
+      });
+    const { socket, id } = await open({ 'x-request-id': 'ws-trace-7' });
+    expect(id).toBe('ws-trace-7');
+    const messages: any[] = [];
+    socket.on('message', (m: Buffer) => messages.push(JSON.parse(m.toString())));
+    socket.send(JSON.stringify({ type: 'connection_init' }));
+    await expect.poll(() => messages.some((m) => m.type === 'connection_ack')).toBe(true);
+    socket.send(
+      JSON.stringify({
+        id: 'op-1',
+        type: 'subscribe',
+        payload: { query: 'subscription Nope { noSuchField }' },
+      }),
+    );
+    await expect.poll(() => messages.find((m) => m.id === 'op-1')).toMatchObject({ type: 'error' });
+    await expect
+      .poll(() => lines.find((l) => l.msg === 'ws operation' && l.id === 'op-1'))
+      .toMatchObject({ reqId: 'ws-trace-7', op: 'Nope', result: 'GRAPHQL_VALIDATION_FAILED' });
+    socket.close();
+
+    const other = await open({ 'x-request-id': 'not sane!' });
+    expect(other.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    other.socket.close();
   });
 
   it('puts the id on every line logged inside the request, and on an internal error answer', () => {
