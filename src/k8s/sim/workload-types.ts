@@ -19,6 +19,14 @@ export function str(x: unknown): string | undefined {
   return typeof x === 'string' ? x : undefined;
 }
 
+/**
+ * `String(x)` of a value of any JSON type, for messages about user input: the apiserver echoes
+ * invalid values whatever their type (an object shows as `[object Object]`, as before typing).
+ */
+export function show(x: unknown): string {
+  return String(x);
+}
+
 export type Labels = Record<string, string>;
 
 export interface OwnerReference {
