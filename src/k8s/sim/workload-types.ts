@@ -270,6 +270,14 @@ export interface CrossVersionObjectReference {
   name?: string;
 }
 
+export interface HorizontalPodAutoscalerStatus {
+  currentReplicas?: number;
+  desiredReplicas?: number;
+  lastScaleTime?: string;
+  currentMetrics?: unknown[] | null;
+  conditions?: Condition[];
+}
+
 export interface HorizontalPodAutoscaler extends KubeObject {
   metadata: NamespacedMeta;
   spec: {
@@ -277,13 +285,7 @@ export interface HorizontalPodAutoscaler extends KubeObject {
     minReplicas?: number;
     maxReplicas?: number;
   };
-  status?: {
-    currentReplicas?: number;
-    desiredReplicas?: number;
-    lastScaleTime?: string;
-    currentMetrics?: unknown[] | null;
-    conditions?: Condition[];
-  };
+  status?: HorizontalPodAutoscalerStatus;
 }
 
 // ---- services and endpoints -----------------------------------------------------------------------------
