@@ -81,6 +81,11 @@ interface PodRuntime {
   pullFailures: number;
 }
 
+/**
+ * Sets a pod condition, keeping lastTransitionTime when the status is unchanged. A pod has
+ * `status.conditions` from scheduling on (schedule() creates them), which is why the later
+ * stages pass `p.status.conditions!`.
+ */
 function setCondition(
   conds: Condition[],
   type: string,
