@@ -10,6 +10,13 @@ import type { Registry } from './registry.js';
 import { ReplicaSetController } from './replicaset-controller.js';
 import { findResource, type ResourceDef } from './resources.js';
 import type { SimTiming } from './types.js';
+import type {
+  Deployment,
+  HorizontalPodAutoscaler,
+  Job,
+  Namespace,
+  ReplicaSet,
+} from './workload-types.js';
 
 const DEPLOY = findResource('apps', 'v1', 'deployments') as ResourceDef;
 const RS = findResource('apps', 'v1', 'replicasets') as ResourceDef;
@@ -79,19 +86,22 @@ export class ControllerManager {
     for (const ns of this.registry.listWhere(
       NAMESPACES,
       undefined,
-      (n) => !!n.metadata?.deletionTimestamp,
+      (n) => !!(n as Namespace).metadata?.deletionTimestamp,
     ))
-      step(() => this.namespaces.sync(ns));
+      step(() => this.namespaces.sync(ns as Namespace));
     step(() => this.gc.sweep());
     const now = Date.now();
     if (now - this.lastEventExpiry >= Math.min(60_000, this.timing.eventTtlMs)) {
       this.lastEventExpiry = now;
       step(() => this.gc.expireEvents(this.timing.eventTtlMs, now));
     }
-    for (const d of this.registry.list(DEPLOY, undefined)) step(() => this.deployments.sync(d));
-    for (const rs of this.registry.list(RS, undefined)) step(() => this.replicaSets.sync(rs));
-    for (const h of this.registry.list(HPA, undefined)) step(() => this.hpas.sync(h));
-    for (const j of this.registry.list(JOBS, undefined)) step(() => this.jobs.sync(j));
+    for (const d of this.registry.list(DEPLOY, undefined))
+      step(() => this.deployments.sync(d as Deployment));
+    for (const rs of this.registry.list(RS, undefined))
+      step(() => this.replicaSets.sync(rs as ReplicaSet));
+    for (const h of this.registry.list(HPA, undefined))
+      step(() => this.hpas.sync(h as HorizontalPodAutoscaler));
+    for (const j of this.registry.list(JOBS, undefined)) step(() => this.jobs.sync(j as Job));
     step(() => this.endpoints.syncAll());
   }
 

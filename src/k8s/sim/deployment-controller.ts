@@ -10,8 +10,18 @@ import { computeTemplateHash, rfc3339 } from './names.js';
 import type { Registry } from './registry.js';
 import { isControlledBy } from './replicaset-controller.js';
 import { findResource, type ResourceDef } from './resources.js';
-import type { Obj } from './types.js';
 import { countOr } from './validation.js';
+import type {
+  Condition,
+  Deployment,
+  DeploymentStatus,
+  Draft,
+  KubeObject,
+  Pod,
+  PodTemplateSpec,
+  ReplicaSet,
+  RollingUpdate,
+} from './workload-types.js';
 
 const DEPLOY = findResource('apps', 'v1', 'deployments') as ResourceDef;
 const RS = findResource('apps', 'v1', 'replicasets') as ResourceDef;
@@ -33,20 +43,34 @@ const SKIP_ANNOTATIONS = new Set([
 const SRC = { component: 'deployment-controller' };
 const MAX_INT32 = 2147483647;
 
-function revisionOf(o: Obj): number {
+/** Anything with a `spec.replicas` (a deployment, a replica set, one about to be created). */
+interface Scalable {
+  spec?: { replicas?: unknown };
+}
+
+/** The status calculateStatus computes: every count set. */
+type CalculatedStatus = DeploymentStatus &
+  Required<
+    Pick<
+      DeploymentStatus,
+      'replicas' | 'updatedReplicas' | 'readyReplicas' | 'availableReplicas' | 'unavailableReplicas'
+    >
+  >;
+
+function revisionOf(o: KubeObject): number {
   const v = Number(o.metadata?.annotations?.[REVISION] ?? 0);
   return Number.isFinite(v) ? v : 0;
 }
 
-function created(o: Obj): number {
-  return Date.parse(o.metadata.creationTimestamp) || 0;
+function created(o: KubeObject): number {
+  return Date.parse(o.metadata.creationTimestamp ?? '') || 0;
 }
 
-function byCreation(a: Obj, b: Obj): number {
+function byCreation(a: KubeObject, b: KubeObject): number {
   return created(a) - created(b) || (a.metadata.name < b.metadata.name ? -1 : 1);
 }
 
-function specReplicas(o: Obj | undefined): number {
+function specReplicas(o: Scalable | undefined): number {
   return countOr(o?.spec?.replicas, 0);
 }
 
@@ -61,14 +85,14 @@ function intOrPercent(v: unknown, total: number, roundUp: boolean): number {
   return 0;
 }
 
-function isRolling(d: Obj): boolean {
+function isRolling(d: Deployment): boolean {
   return (d.spec?.strategy?.type ?? 'RollingUpdate') === 'RollingUpdate';
 }
 
 /** (maxSurge, maxUnavailable) resolved like deploymentutil.ResolveFenceposts. */
-export function resolveFenceposts(d: Obj): { maxSurge: number; maxUnavailable: number } {
+export function resolveFenceposts(d: Deployment): { maxSurge: number; maxUnavailable: number } {
   if (!isRolling(d)) return { maxSurge: 0, maxUnavailable: 0 };
-  const ru = d.spec.strategy.rollingUpdate ?? {};
+  const ru: RollingUpdate = d.spec.strategy.rollingUpdate ?? {};
   const replicas = specReplicas(d);
   const maxSurge = intOrPercent(ru.maxSurge ?? '25%', replicas, true);
   let maxUnavailable = intOrPercent(ru.maxUnavailable ?? '25%', replicas, false);
@@ -76,14 +100,17 @@ export function resolveFenceposts(d: Obj): { maxSurge: number; maxUnavailable: n
   return { maxSurge, maxUnavailable };
 }
 
-function maxUnavailableOf(d: Obj): number {
+function maxUnavailableOf(d: Deployment): number {
   if (!isRolling(d) || specReplicas(d) === 0) return 0;
   return Math.min(resolveFenceposts(d).maxUnavailable, specReplicas(d));
 }
 
 /** Templates equal ignoring pod-template-hash; nil and empty are equal. */
-export function templatesEqual(a: Obj | undefined, b: Obj | undefined): boolean {
-  const strip = (t: Obj | undefined): unknown => {
+export function templatesEqual(
+  a: PodTemplateSpec | undefined,
+  b: PodTemplateSpec | undefined,
+): boolean {
+  const strip = (t: PodTemplateSpec | undefined): unknown => {
     const c = structuredClone(t ?? {});
     if (c.metadata?.labels) delete c.metadata.labels[HASH_LABEL];
     return pruneEmpty(c);
@@ -91,25 +118,35 @@ export function templatesEqual(a: Obj | undefined, b: Obj | undefined): boolean 
   return deepEqual(strip(a), strip(b));
 }
 
-function getCondition(status: Obj, type: string): Obj | undefined {
-  return (status.conditions ?? []).find((c: Obj) => c.type === type);
+function getCondition(status: DeploymentStatus, type: string): Condition | undefined {
+  return (status.conditions ?? []).find((c) => c.type === type);
 }
 
-function newCondition(type: string, status: string, reason: string, message: string): Obj {
+function newCondition(type: string, status: string, reason: string, message: string): Condition {
   const now = rfc3339();
   return { type, status, lastUpdateTime: now, lastTransitionTime: now, reason, message };
 }
 
 /** deploymentutil.SetDeploymentCondition: no-op when status and reason are unchanged. */
-function setCondition(status: Obj, cond: Obj): void {
+function setCondition(status: DeploymentStatus, cond: Condition): void {
   const cur = getCondition(status, cond.type);
   if (cur && cur.status === cond.status && cur.reason === cond.reason) return;
   if (cur && cur.status === cond.status) cond.lastTransitionTime = cur.lastTransitionTime;
-  status.conditions = [...(status.conditions ?? []).filter((c: Obj) => c.type !== cond.type), cond];
+  status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== cond.type), cond];
 }
 
-function removeCondition(status: Obj, type: string): void {
-  if (status.conditions) status.conditions = status.conditions.filter((c: Obj) => c.type !== type);
+function removeCondition(status: DeploymentStatus, type: string): void {
+  if (status.conditions) status.conditions = status.conditions.filter((c) => c.type !== type);
+}
+
+/** A copy without the undefined, null and zero fields (the Go types' omitempty). */
+function omitEmpty<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const k of Object.keys(o) as (keyof T)[]) {
+    const v = o[k];
+    if (v !== undefined && v !== 0 && v !== null) out[k] = v;
+  }
+  return out;
 }
 
 export class DeploymentController {
@@ -119,11 +156,13 @@ export class DeploymentController {
   ) {}
 
   /** Reconciles one deployment (progress deadlines are re-checked by the periodic resync). */
-  sync(dIn: Obj): void {
+  sync(dIn: Deployment): void {
     const d = structuredClone(dIn);
     if (d.metadata.deletionTimestamp) return;
-    const ns: string = d.metadata.namespace;
-    const rsList = this.registry.listWhere(RS, ns, (rs) => isControlledBy(rs, d));
+    const ns = d.metadata.namespace;
+    const rsList = this.registry.listWhere(RS, ns, (rs) =>
+      isControlledBy(rs as ReplicaSet, d),
+    ) as ReplicaSet[];
     this.checkPausedConditions(d);
     if (d.spec.paused) {
       this.syncScaleOnly(d, rsList);
@@ -139,8 +178,9 @@ export class DeploymentController {
 
   // ---- writes -------------------------------------------------------------------------------------------
 
-  private writeDeploymentMeta(d: Obj): void {
-    const live = this.registry.tryGet(DEPLOY, d.metadata.namespace, d.metadata.name);
+  private writeDeploymentMeta(d: Deployment): void {
+    const live = this.registry.tryGet(DEPLOY, d.metadata.namespace, d.metadata.name) as
+      Deployment | undefined;
     if (!live || live.metadata.uid !== d.metadata.uid) return;
     if (deepEqual(live.metadata.annotations ?? {}, d.metadata.annotations ?? {})) return;
     const next = structuredClone(live);
@@ -149,12 +189,11 @@ export class DeploymentController {
     this.registry.update(DEPLOY, d.metadata.namespace, d.metadata.name, next);
   }
 
-  private writeStatus(d: Obj, status: Obj): void {
-    const live = this.registry.tryGet(DEPLOY, d.metadata.namespace, d.metadata.name);
+  private writeStatus(d: Deployment, status: DeploymentStatus): void {
+    const live = this.registry.tryGet(DEPLOY, d.metadata.namespace, d.metadata.name) as
+      Deployment | undefined;
     if (!live || live.metadata.uid !== d.metadata.uid) return;
-    const clean: Obj = {};
-    for (const [k, v] of Object.entries(status))
-      if (v !== undefined && v !== 0 && v !== null) clean[k] = v;
+    const clean = omitEmpty(status);
     if (deepEqual(clean, live.status ?? {})) return;
     const next = structuredClone(live);
     next.status = clean;
@@ -165,34 +204,36 @@ export class DeploymentController {
     d.status = clean;
   }
 
-  private writeRs(rs: Obj): Obj {
+  private writeRs(rs: ReplicaSet): ReplicaSet {
     const next = structuredClone(rs);
     delete next.metadata.resourceVersion;
-    return this.registry.update(RS, rs.metadata.namespace, rs.metadata.name, next);
+    return this.registry.update(RS, rs.metadata.namespace, rs.metadata.name, next) as ReplicaSet;
   }
 
   // ---- paused / scaling ---------------------------------------------------------------------------------
 
-  private checkPausedConditions(d: Obj): void {
+  private checkPausedConditions(d: Deployment): void {
     if (!this.hasProgressDeadline(d)) return;
     const cond = getCondition(d.status ?? {}, 'Progressing');
     if (cond?.reason === 'ProgressDeadlineExceeded') return;
     const paused = !!d.spec.paused;
     const pausedCond = cond?.reason === 'DeploymentPaused';
-    let c: Obj | undefined;
+    let c: Condition | undefined;
     if (paused && !pausedCond)
       c = newCondition('Progressing', 'Unknown', 'DeploymentPaused', 'Deployment is paused');
     else if (!paused && pausedCond)
       c = newCondition('Progressing', 'Unknown', 'DeploymentResumed', 'Deployment is resumed');
     if (!c) return;
-    const status = structuredClone(d.status ?? {});
+    const status: DeploymentStatus = structuredClone(d.status ?? {});
     setCondition(status, c);
     this.writeStatus(d, status);
   }
 
-  private isScalingEvent(d: Obj, rsList: Obj[]): boolean {
+  private isScalingEvent(d: Deployment, rsList: ReplicaSet[]): boolean {
     const { newRS, oldRSs } = this.split(d, rsList);
-    const active = [newRS, ...oldRSs].filter((rs): rs is Obj => !!rs && specReplicas(rs) > 0);
+    const active = [newRS, ...oldRSs].filter(
+      (rs): rs is ReplicaSet => !!rs && specReplicas(rs) > 0,
+    );
     for (const rs of active) {
       const desired = rs.metadata.annotations?.[DESIRED_REPLICAS];
       if (desired === undefined) continue;
@@ -201,7 +242,7 @@ export class DeploymentController {
     return false;
   }
 
-  private syncScaleOnly(d: Obj, rsList: Obj[]): void {
+  private syncScaleOnly(d: Deployment, rsList: ReplicaSet[]): void {
     const { newRS, oldRSs } = this.getAllReplicaSetsAndSyncRevision(d, rsList, false);
     this.scale(d, newRS, oldRSs);
     const allRSs = [...oldRSs, ...(newRS ? [newRS] : [])];
@@ -210,7 +251,10 @@ export class DeploymentController {
     this.writeStatus(d, status);
   }
 
-  private findActiveOrLatest(newRS: Obj | undefined, oldRSs: Obj[]): Obj | undefined {
+  private findActiveOrLatest(
+    newRS: ReplicaSet | undefined,
+    oldRSs: ReplicaSet[],
+  ): ReplicaSet | undefined {
     const all = [...(newRS ? [newRS] : []), ...oldRSs];
     const active = all.filter((rs) => specReplicas(rs) > 0);
     if (active.length === 1) return active[0];
@@ -218,7 +262,7 @@ export class DeploymentController {
     return undefined;
   }
 
-  private scale(d: Obj, newRS: Obj | undefined, oldRSs: Obj[]): void {
+  private scale(d: Deployment, newRS: ReplicaSet | undefined, oldRSs: ReplicaSet[]): void {
     const target = this.findActiveOrLatest(newRS, oldRSs);
     const replicas = specReplicas(d);
     if (target) {
@@ -245,7 +289,7 @@ export class DeploymentController {
     const allowed = replicas + resolveFenceposts(d).maxSurge;
     let delta = allowed - all.reduce((n, rs) => n + specReplicas(rs), 0);
     if (delta > 0) {
-      const rs = newRS ?? (all.at(-1) as Obj);
+      const rs = newRS ?? all[all.length - 1]; // the newest (undefined when there are none)
       this.scaleRs(rs, specReplicas(rs) + delta, d);
       return;
     }
@@ -261,7 +305,7 @@ export class DeploymentController {
   }
 
   /** Scales a replica set (spec + desired/max annotations) and records ScalingReplicaSet. Mutates `rs`. */
-  private scaleRs(rs: Obj, newScale: number, d: Obj): boolean {
+  private scaleRs(rs: ReplicaSet, newScale: number, d: Deployment): boolean {
     const old = specReplicas(rs);
     const replicas = specReplicas(d);
     const max = String(replicas + resolveFenceposts(d).maxSurge);
@@ -288,17 +332,17 @@ export class DeploymentController {
 
   // ---- new/old replica sets -----------------------------------------------------------------------------
 
-  private split(d: Obj, rsList: Obj[]): { newRS?: Obj; oldRSs: Obj[] } {
+  private split(d: Deployment, rsList: ReplicaSet[]): { newRS?: ReplicaSet; oldRSs: ReplicaSet[] } {
     const sorted = [...rsList].sort(byCreation);
     const newRS = sorted.find((rs) => templatesEqual(rs.spec?.template, d.spec.template));
     return { newRS, oldRSs: sorted.filter((rs) => rs !== newRS) };
   }
 
   private getAllReplicaSetsAndSyncRevision(
-    d: Obj,
-    rsList: Obj[],
+    d: Deployment,
+    rsList: ReplicaSet[],
     createIfMissing: boolean,
-  ): { newRS?: Obj; oldRSs: Obj[] } {
+  ): { newRS?: ReplicaSet; oldRSs: ReplicaSet[] } {
     const { newRS: existing, oldRSs } = this.split(d, rsList);
     const maxOld = oldRSs.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);
     const newRevision = String(maxOld + 1);
@@ -308,7 +352,7 @@ export class DeploymentController {
       const cur = changed ? this.writeRs(rs) : existing;
       this.setDeploymentRevision(d, cur.metadata.annotations?.[REVISION]);
       if (!getCondition(d.status ?? {}, 'Progressing') && this.hasProgressDeadline(d)) {
-        const status = structuredClone(d.status ?? {});
+        const status: DeploymentStatus = structuredClone(d.status ?? {});
         setCondition(
           status,
           newCondition(
@@ -323,18 +367,19 @@ export class DeploymentController {
       return { newRS: cur, oldRSs };
     }
     if (!createIfMissing) return { oldRSs };
-    const collisionCount: number | undefined = d.status?.collisionCount;
+    const collisionCount = d.status?.collisionCount;
     const template = structuredClone(d.spec.template);
     const hash = computeTemplateHash(template, collisionCount);
     template.metadata ??= {};
     template.metadata.labels = { ...(template.metadata.labels ?? {}), [HASH_LABEL]: hash };
     const selector = structuredClone(d.spec.selector);
     selector.matchLabels = { ...(selector.matchLabels ?? {}), [HASH_LABEL]: hash };
-    const rs: Obj = {
+    const rsName = `${d.metadata.name}-${hash}`;
+    const rs: Draft<ReplicaSet> = {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
       metadata: {
-        name: `${d.metadata.name}-${hash}`,
+        name: rsName,
         namespace: d.metadata.namespace,
         labels: { ...template.metadata.labels },
         annotations: {},
@@ -360,19 +405,20 @@ export class DeploymentController {
     const newReplicas = this.newRSNewReplicas(d, oldRSs, rs);
     rs.spec.replicas = newReplicas;
     this.setNewReplicaSetAnnotations(d, rs, newRevision, false);
-    let createdRs: Obj;
+    let createdRs: ReplicaSet;
     try {
-      createdRs = this.registry.create(RS, d.metadata.namespace, rs);
+      createdRs = this.registry.create(RS, d.metadata.namespace, rs) as ReplicaSet;
     } catch (err) {
       if (err instanceof StatusError && err.reason === 'AlreadyExists') {
-        const other = this.registry.tryGet(RS, d.metadata.namespace, rs.metadata.name);
+        const other = this.registry.tryGet(RS, d.metadata.namespace, rsName) as
+          ReplicaSet | undefined;
         if (
           other &&
           isControlledBy(other, d) &&
           templatesEqual(other.spec?.template, d.spec.template)
         )
           return { newRS: other, oldRSs };
-        const status = structuredClone(d.status ?? {});
+        const status: DeploymentStatus = structuredClone(d.status ?? {});
         status.collisionCount = (collisionCount ?? 0) + 1;
         this.writeStatus(d, status);
       }
@@ -388,7 +434,7 @@ export class DeploymentController {
       );
     this.setDeploymentRevision(d, newRevision);
     if (this.hasProgressDeadline(d)) {
-      const status = structuredClone(d.status ?? {});
+      const status: DeploymentStatus = structuredClone(d.status ?? {});
       setCondition(
         status,
         newCondition(
@@ -404,8 +450,8 @@ export class DeploymentController {
   }
 
   private setNewReplicaSetAnnotations(
-    d: Obj,
-    rs: Obj,
+    d: Deployment,
+    rs: { metadata: { annotations?: Record<string, string> } },
     newRevision: string,
     exists: boolean,
   ): boolean {
@@ -434,13 +480,13 @@ export class DeploymentController {
     return changed;
   }
 
-  private setDeploymentRevision(d: Obj, revision: string | undefined): void {
+  private setDeploymentRevision(d: Deployment, revision: string | undefined): void {
     if (!revision || d.metadata.annotations?.[REVISION] === revision) return;
     d.metadata.annotations = { ...(d.metadata.annotations ?? {}), [REVISION]: revision };
     this.writeDeploymentMeta(d);
   }
 
-  private newRSNewReplicas(d: Obj, oldRSs: Obj[], newRS: Obj): number {
+  private newRSNewReplicas(d: Deployment, oldRSs: Scalable[], newRS: Scalable): number {
     if (!isRolling(d)) return specReplicas(d);
     const { maxSurge } = resolveFenceposts(d);
     const current = [...oldRSs, newRS].reduce((n, rs) => n + specReplicas(rs), 0);
@@ -452,7 +498,7 @@ export class DeploymentController {
 
   // ---- strategies ---------------------------------------------------------------------------------------
 
-  private rolloutRolling(d: Obj, rsList: Obj[]): void {
+  private rolloutRolling(d: Deployment, rsList: ReplicaSet[]): void {
     const { newRS, oldRSs } = this.getAllReplicaSetsAndSyncRevision(d, rsList, true);
     const allRSs = [...oldRSs, ...(newRS ? [newRS] : [])];
     if (newRS && this.reconcileNewReplicaSet(allRSs, newRS, d))
@@ -471,7 +517,7 @@ export class DeploymentController {
     this.syncRolloutStatus(allRSs, newRS, d);
   }
 
-  private reconcileNewReplicaSet(allRSs: Obj[], newRS: Obj, d: Obj): boolean {
+  private reconcileNewReplicaSet(allRSs: ReplicaSet[], newRS: ReplicaSet, d: Deployment): boolean {
     const want = specReplicas(d);
     if (specReplicas(newRS) === want) return false;
     if (specReplicas(newRS) > want) return this.scaleRs(newRS, want, d);
@@ -483,7 +529,12 @@ export class DeploymentController {
     return this.scaleRs(newRS, n, d);
   }
 
-  private reconcileOldReplicaSets(allRSs: Obj[], oldRSs: Obj[], newRS: Obj, d: Obj): boolean {
+  private reconcileOldReplicaSets(
+    allRSs: ReplicaSet[],
+    oldRSs: ReplicaSet[],
+    newRS: ReplicaSet,
+    d: Deployment,
+  ): boolean {
     const oldPods = oldRSs.reduce((n, rs) => n + specReplicas(rs), 0);
     if (oldPods === 0) return false;
     const allPods = allRSs.reduce((n, rs) => n + specReplicas(rs), 0);
@@ -517,23 +568,23 @@ export class DeploymentController {
     return cleaned + scaled > 0;
   }
 
-  private rolloutRecreate(d: Obj, rsList: Obj[]): void {
+  private rolloutRecreate(d: Deployment, rsList: ReplicaSet[]): void {
     let { newRS, oldRSs } = this.getAllReplicaSetsAndSyncRevision(d, rsList, false);
-    const allRSs = (): Obj[] => [...oldRSs, ...(newRS ? [newRS] : [])];
+    const allRSs = (): ReplicaSet[] => [...oldRSs, ...(newRS ? [newRS] : [])];
     let scaledDown = false;
     for (const rs of oldRSs)
       if (specReplicas(rs) > 0) scaledDown = this.scaleRs(rs, 0, d) || scaledDown;
     if (scaledDown) return this.syncRolloutStatus(allRSs(), newRS, d);
     const oldUids = new Set(oldRSs.map((rs) => rs.metadata.uid));
     const oldPodsRunning =
-      this.registry.listWhere(
-        PODS,
-        d.metadata.namespace,
-        (p) =>
-          (p.metadata.ownerReferences ?? []).some((r: Obj) => r.controller && oldUids.has(r.uid)) &&
+      this.registry.listWhere(PODS, d.metadata.namespace, (o) => {
+        const p = o as Pod;
+        return (
+          (p.metadata.ownerReferences ?? []).some((r) => r.controller && oldUids.has(r.uid)) &&
           p.status?.phase !== 'Failed' &&
-          p.status?.phase !== 'Succeeded',
-      ).length > 0;
+          p.status?.phase !== 'Succeeded'
+        );
+      }).length > 0;
     if (oldPodsRunning) return this.syncRolloutStatus(allRSs(), newRS, d);
     if (!newRS) ({ newRS, oldRSs } = this.getAllReplicaSetsAndSyncRevision(d, rsList, true));
     if (newRS && specReplicas(newRS) !== specReplicas(d)) {
@@ -545,7 +596,7 @@ export class DeploymentController {
   }
 
   /** Deletes old, fully scaled-down replica sets beyond revisionHistoryLimit. */
-  private cleanup(d: Obj, oldRSs: Obj[]): void {
+  private cleanup(d: Deployment, oldRSs: ReplicaSet[]): void {
     if (d.spec.revisionHistoryLimit === undefined || d.spec.revisionHistoryLimit === null) return;
     const limit = countOr(d.spec.revisionHistoryLimit, 10);
     const cleanable = oldRSs
@@ -568,12 +619,12 @@ export class DeploymentController {
 
   // ---- status -------------------------------------------------------------------------------------------
 
-  private hasProgressDeadline(d: Obj): boolean {
+  private hasProgressDeadline(d: Deployment): boolean {
     const s = d.spec?.progressDeadlineSeconds;
     return countOr(s, MAX_INT32) !== MAX_INT32;
   }
 
-  private isComplete(d: Obj, status: Obj): boolean {
+  private isComplete(d: Deployment, status: DeploymentStatus): boolean {
     const r = specReplicas(d);
     return (
       (status.updatedReplicas ?? 0) === r &&
@@ -583,10 +634,14 @@ export class DeploymentController {
     );
   }
 
-  private calculateStatus(allRSs: Obj[], newRS: Obj | undefined, d: Obj): Obj {
+  private calculateStatus(
+    allRSs: ReplicaSet[],
+    newRS: ReplicaSet | undefined,
+    d: Deployment,
+  ): CalculatedStatus {
     const available = allRSs.reduce((n, rs) => n + (rs.status?.availableReplicas ?? 0), 0);
     const total = allRSs.reduce((n, rs) => n + specReplicas(rs), 0);
-    const status: Obj = {
+    const status: CalculatedStatus = {
       observedGeneration: d.metadata.generation,
       replicas: allRSs.reduce((n, rs) => n + (rs.status?.replicas ?? 0), 0),
       updatedReplicas: newRS?.status?.replicas ?? 0,
@@ -616,13 +671,17 @@ export class DeploymentController {
           'Deployment does not have minimum availability.',
         ),
       );
-    if (!status.conditions.length) delete status.conditions;
+    if (!status.conditions?.length) delete status.conditions;
     return status;
   }
 
-  private syncRolloutStatus(allRSs: Obj[], newRS: Obj | undefined, d: Obj): void {
+  private syncRolloutStatus(
+    allRSs: ReplicaSet[],
+    newRS: ReplicaSet | undefined,
+    d: Deployment,
+  ): void {
     const status = this.calculateStatus(allRSs, newRS, d);
-    const old: Obj = d.status ?? {};
+    const old: DeploymentStatus = d.status ?? {};
     if (!this.hasProgressDeadline(d)) removeCondition(status, 'Progressing');
     const cur = getCondition(old, 'Progressing');
     const isCompleteDeployment =
@@ -677,11 +736,11 @@ export class DeploymentController {
     this.writeStatus(d, status);
   }
 
-  private timedOut(d: Obj, cond: Obj | undefined): boolean {
+  private timedOut(d: Deployment, cond: Condition | undefined): boolean {
     if (!cond) return false;
     if (cond.reason === 'NewReplicaSetAvailable') return false;
     if (cond.reason === 'ProgressDeadlineExceeded') return true;
-    const from = Date.parse(cond.lastUpdateTime);
+    const from = Date.parse(cond.lastUpdateTime ?? '');
     return from + countOr(d.spec.progressDeadlineSeconds, 600) * 1000 < Date.now();
   }
 }

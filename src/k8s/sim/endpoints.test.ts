@@ -119,7 +119,7 @@ describe('Endpoints and EndpointSlices', () => {
       labelSelector: 'kubernetes.io/service-name=web',
     });
     expect(slices.items).toHaveLength(1);
-    const s = slices.items[0] as k8s.V1EndpointSlice;
+    const s = slices.items[0];
     expect(s.metadata?.name).toMatch(/^web-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
     expect(s.metadata?.labels).toMatchObject({
       'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',

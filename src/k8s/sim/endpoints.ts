@@ -9,7 +9,21 @@ import { rfc3339 } from './names.js';
 import type { Registry } from './registry.js';
 import { findResource, type ResourceDef } from './resources.js';
 import { isPodReady } from './replicaset-controller.js';
-import type { Obj } from './types.js';
+import type {
+  Draft,
+  EndpointAddress,
+  EndpointPort,
+  Endpoints,
+  EndpointSlice,
+  EndpointSliceEndpoint,
+  EndpointSlicePort,
+  EndpointSubset,
+  Labels,
+  Namespace,
+  Pod,
+  Service,
+  ServicePort,
+} from './workload-types.js';
 
 const PODS = findResource('', 'v1', 'pods') as ResourceDef;
 const SERVICES = findResource('', 'v1', 'services') as ResourceDef;
@@ -24,12 +38,12 @@ const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
 const SLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
 const SERVICE_NAME = 'kubernetes.io/service-name';
 
-function selects(selector: Obj, labels: Obj | undefined): boolean {
+function selects(selector: Labels, labels: Labels | undefined): boolean {
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 }
 
 /** The container port a service port's targetPort names (a number, or a named container port), or undefined. */
-function resolvePort(pod: Obj, sp: Obj): number | undefined {
+function resolvePort(pod: Pod, sp: ServicePort): number | undefined {
   const target = sp.targetPort ?? sp.port;
   if (typeof target === 'number') return target;
   if (typeof target === 'string' && /^\d+$/.test(target)) return Number(target);
@@ -41,7 +55,7 @@ function resolvePort(pod: Obj, sp: Obj): number | undefined {
 }
 
 interface Member {
-  pod: Obj;
+  pod: Pod;
   ready: boolean;
   terminating: boolean;
 }
@@ -51,10 +65,10 @@ export class EndpointsController {
 
   /** One pass over every service, and removal of Endpoints whose service is gone. */
   syncAll(): void {
-    const services = this.registry.list(SERVICES, undefined);
+    const services = this.registry.list(SERVICES, undefined) as Service[];
     const byKey = new Set(services.map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
     for (const s of services) this.sync(s);
-    for (const ep of this.registry.list(ENDPOINTS, undefined)) {
+    for (const ep of this.registry.list(ENDPOINTS, undefined) as Endpoints[]) {
       if (byKey.has(`${ep.metadata.namespace}/${ep.metadata.name}`)) continue;
       // Only the controller's own Endpoints (those of a service with a selector) go with the service.
       if (
@@ -69,8 +83,8 @@ export class EndpointsController {
     }
   }
 
-  sync(svc: Obj): void {
-    const selector: Obj | undefined = svc.spec?.selector;
+  sync(svc: Service): void {
+    const selector = svc.spec?.selector;
     if (
       !selector ||
       !Object.keys(selector).length ||
@@ -78,19 +92,20 @@ export class EndpointsController {
       svc.metadata.deletionTimestamp
     )
       return;
-    const ns: string = svc.metadata.namespace;
+    const ns = svc.metadata.namespace;
     // A terminating namespace takes no new objects; its services go soon anyway.
-    if (this.registry.store.get('namespaces', undefined, ns)?.metadata?.deletionTimestamp) return;
-    const members: Member[] = this.registry
-      .listWhere(
-        PODS,
-        ns,
-        (p) =>
-          selects(selector, p.metadata?.labels) &&
-          !!p.status?.podIP &&
-          p.status?.phase !== 'Succeeded' &&
-          p.status?.phase !== 'Failed',
-      )
+    const namespace = this.registry.store.get('namespaces', undefined, ns) as Namespace | undefined;
+    if (namespace?.metadata?.deletionTimestamp) return;
+    const pods = this.registry.listWhere(PODS, ns, (o) => {
+      const p = o as Pod;
+      return (
+        selects(selector, p.metadata?.labels) &&
+        !!p.status?.podIP &&
+        p.status?.phase !== 'Succeeded' &&
+        p.status?.phase !== 'Failed'
+      );
+    }) as Pod[];
+    const members: Member[] = pods
       .map((pod) => ({
         pod,
         ready: isPodReady(pod) && !pod.metadata.deletionTimestamp,
@@ -101,18 +116,21 @@ export class EndpointsController {
     this.writeSlice(svc, members);
   }
 
-  private writeEndpoints(svc: Obj, members: Member[]): void {
-    const ns: string = svc.metadata.namespace;
-    const name: string = svc.metadata.name;
+  private writeEndpoints(svc: Service, members: Member[]): void {
+    const ns = svc.metadata.namespace;
+    const name = svc.metadata.name;
     // Pods are grouped by the ports they resolve to, as the endpoints controller's subsets.
-    const subsets = new Map<string, { addresses: Obj[]; notReadyAddresses: Obj[]; ports: Obj[] }>();
+    const subsets = new Map<
+      string,
+      { addresses: EndpointAddress[]; notReadyAddresses: EndpointAddress[]; ports: EndpointPort[] }
+    >();
     for (const m of members) {
       if (m.terminating) continue;
-      const ports: Obj[] = [];
+      const ports: EndpointPort[] = [];
       for (const sp of svc.spec?.ports ?? []) {
         const port = resolvePort(m.pod, sp);
         if (port === undefined) continue;
-        const p: Obj = { port, protocol: sp.protocol ?? 'TCP' };
+        const p: EndpointPort = { port, protocol: sp.protocol ?? 'TCP' };
         if (sp.name) p.name = sp.name;
         if (sp.appProtocol) p.appProtocol = sp.appProtocol;
         ports.push(p);
@@ -120,7 +138,7 @@ export class EndpointsController {
       if ((svc.spec?.ports ?? []).length && !ports.length) continue;
       const key = JSON.stringify(ports);
       const subset = subsets.get(key) ?? { addresses: [], notReadyAddresses: [], ports };
-      const addr: Obj = {
+      const addr: EndpointAddress = {
         ip: m.pod.status.podIP,
         nodeName: m.pod.spec?.nodeName,
         targetRef: {
@@ -133,15 +151,15 @@ export class EndpointsController {
       (m.ready ? subset.addresses : subset.notReadyAddresses).push(addr);
       subsets.set(key, subset);
     }
-    const out: Obj[] = [...subsets.values()].map((s) => {
-      const o: Obj = {};
+    const out: EndpointSubset[] = [...subsets.values()].map((s) => {
+      const o: EndpointSubset = {};
       if (s.addresses.length) o.addresses = s.addresses;
       if (s.notReadyAddresses.length) o.notReadyAddresses = s.notReadyAddresses;
       if (s.ports.length) o.ports = s.ports;
       return o;
     });
-    const existing = this.registry.tryGet(ENDPOINTS, ns, name);
-    const labels: Obj = { ...(svc.metadata.labels ?? {}) };
+    const existing = this.registry.tryGet(ENDPOINTS, ns, name) as Endpoints | undefined;
+    const labels: Labels = { ...(svc.metadata.labels ?? {}) };
     if (svc.spec?.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
     if (
       existing &&
@@ -149,7 +167,7 @@ export class EndpointsController {
       deepEqual(existing.metadata.labels ?? {}, labels)
     )
       return;
-    const body: Obj = existing
+    const body: Draft<Endpoints> = existing
       ? structuredClone(existing)
       : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace: ns } };
     body.metadata.labels = labels;
@@ -166,31 +184,31 @@ export class EndpointsController {
     } else this.registry.create(ENDPOINTS, ns, body);
   }
 
-  private writeSlice(svc: Obj, members: Member[]): void {
-    const ns: string = svc.metadata.namespace;
-    const ports: Obj[] = [];
+  private writeSlice(svc: Service, members: Member[]): void {
+    const ns = svc.metadata.namespace;
+    const ports: EndpointSlicePort[] = [];
     const first = members[0]?.pod;
     for (const sp of svc.spec?.ports ?? []) {
       const port = first ? resolvePort(first, sp) : undefined;
-      const p: Obj = { name: sp.name ?? '', protocol: sp.protocol ?? 'TCP' };
+      const p: EndpointSlicePort = { name: sp.name ?? '', protocol: sp.protocol ?? 'TCP' };
       if (port !== undefined) p.port = port;
       if (sp.appProtocol) p.appProtocol = sp.appProtocol;
       ports.push(p);
     }
-    const endpoints: Obj[] = members.map((m) => ({
+    const endpoints: EndpointSliceEndpoint[] = members.map((m) => ({
       addresses: [m.pod.status.podIP],
       conditions: { ready: m.ready, serving: isPodReady(m.pod), terminating: m.terminating },
       nodeName: m.pod.spec?.nodeName,
       targetRef: { kind: 'Pod', namespace: ns, name: m.pod.metadata.name, uid: m.pod.metadata.uid },
     }));
-    const owned = this.registry.listWhere(
-      ENDPOINT_SLICES,
-      ns,
-      (s) =>
+    const owned = this.registry.listWhere(ENDPOINT_SLICES, ns, (o) => {
+      const s = o as EndpointSlice;
+      return (
         s.metadata?.labels?.[SERVICE_NAME] === svc.metadata.name &&
-        s.metadata?.labels?.[MANAGED_BY] === SLICE_CONTROLLER,
-    );
-    const labels: Obj = {
+        s.metadata?.labels?.[MANAGED_BY] === SLICE_CONTROLLER
+      );
+    }) as EndpointSlice[];
+    const labels: Labels = {
       ...(svc.metadata.labels ?? {}),
       [SERVICE_NAME]: svc.metadata.name,
       [MANAGED_BY]: SLICE_CONTROLLER,
@@ -206,7 +224,7 @@ export class EndpointsController {
       deepEqual(slice.metadata.labels, labels)
     )
       return;
-    const body: Obj = slice
+    const body: Draft<EndpointSlice> = slice
       ? structuredClone(slice)
       : {
           apiVersion: 'discovery.k8s.io/v1',

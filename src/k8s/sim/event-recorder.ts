@@ -1,7 +1,7 @@
 /** Records core v1 Events like client-go's recorder (with count aggregation of identical events). */
 import { eventName, newUid, rfc3339 } from './names.js';
 import type { Store } from './store.js';
-import type { Obj } from './types.js';
+import type { CoreEvent, KubeObject, Namespace, ObjectReference } from './workload-types.js';
 
 export interface EventSource {
   component: string;
@@ -16,18 +16,18 @@ export class EventRecorder {
 
   /** Emits an event about `obj`. Identical (object, reason, message, source) events bump `count`. */
   record(
-    obj: Obj,
+    obj: KubeObject,
     type: 'Normal' | 'Warning',
     reason: string,
     message: string,
     source: EventSource,
     fieldPath?: string,
   ): void {
-    const ns: string = obj.metadata?.namespace ?? 'default';
+    const ns = obj.metadata?.namespace ?? 'default';
     // No events in a missing or terminating namespace (the apiserver refuses to create them there).
-    const namespace = this.store.get('namespaces', undefined, ns);
+    const namespace = this.store.get('namespaces', undefined, ns) as Namespace | undefined;
     if (!namespace || namespace.metadata.deletionTimestamp) return;
-    const involved: Obj = {
+    const involved: ObjectReference = {
       kind: obj.kind,
       namespace: ns,
       name: obj.metadata.name,
@@ -46,7 +46,9 @@ export class EventRecorder {
       source.component,
     ]);
     const ref = this.byKey.get(key);
-    const existing = ref ? this.store.get('events', ref.ns, ref.name) : undefined;
+    const existing = ref
+      ? (this.store.get('events', ref.ns, ref.name) as CoreEvent | undefined)
+      : undefined;
     if (existing) {
       existing.count = (existing.count ?? 1) + 1;
       existing.lastTimestamp = rfc3339(now);
@@ -54,7 +56,7 @@ export class EventRecorder {
       this.store.put('events', existing);
       return;
     }
-    const ev: Obj = {
+    const ev: CoreEvent = {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: {

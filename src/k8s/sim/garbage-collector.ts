@@ -1,7 +1,7 @@
 /** Garbage collection via ownerReferences: objects whose owners are all gone are deleted (Background policy). */
 import { FOREGROUND, type Registry } from './registry.js';
 import { RESOURCES } from './resources.js';
-import type { Obj } from './types.js';
+import type { CoreEvent, KubeObject } from './workload-types.js';
 
 export class GarbageCollector {
   constructor(private readonly registry: Registry) {}
@@ -12,12 +12,13 @@ export class GarbageCollector {
     let n = 0;
     for (const def of RESOURCES) {
       if (def.toExternal || def.storeKey === 'events') continue;
-      const orphans = this.registry.listWhere(def, undefined, (o) => {
-        const refs: Obj[] = o.metadata?.ownerReferences ?? [];
+      const orphans = this.registry.listWhere(def, undefined, (obj) => {
+        const o = obj as KubeObject;
+        const refs = o.metadata?.ownerReferences ?? [];
         return (
           refs.length > 0 && !o.metadata.deletionTimestamp && !refs.some((r) => uids.has(r.uid))
         );
-      });
+      }) as KubeObject[];
       for (const o of orphans) {
         try {
           this.registry.delete(def, o.metadata.namespace, o.metadata.name, {
@@ -37,12 +38,12 @@ export class GarbageCollector {
     let n = 0;
     for (const def of RESOURCES) {
       if (def.toExternal || def.storeKey === 'events') continue;
-      const owners = this.registry.listWhere(
-        def,
-        undefined,
-        (o) =>
-          !!o.metadata?.deletionTimestamp && (o.metadata.finalizers ?? []).includes(FOREGROUND),
-      );
+      const owners = this.registry.listWhere(def, undefined, (obj) => {
+        const o = obj as KubeObject;
+        return (
+          !!o.metadata?.deletionTimestamp && (o.metadata.finalizers ?? []).includes(FOREGROUND)
+        );
+      }) as KubeObject[];
       for (const owner of owners) {
         const deps = this.registry.dependentsOf(owner.metadata.uid);
         if (!deps.length) {
@@ -51,9 +52,10 @@ export class GarbageCollector {
           continue;
         }
         for (const { def: dd, object } of deps) {
-          if (object.metadata.deletionTimestamp) continue;
+          const meta = (object as KubeObject).metadata;
+          if (meta.deletionTimestamp) continue;
           try {
-            this.registry.delete(dd, object.metadata.namespace, object.metadata.name, {
+            this.registry.delete(dd, meta.namespace, meta.name, {
               propagationPolicy: 'Foreground',
             });
             n++;
@@ -70,10 +72,11 @@ export class GarbageCollector {
   expireEvents(ttlMs: number, now = Date.now()): number {
     const events = RESOURCES.find((r) => r.storeKey === 'events' && !r.toExternal);
     if (!events) return 0;
-    const old = this.registry.listWhere(events, undefined, (e) => {
+    const old = this.registry.listWhere(events, undefined, (obj) => {
+      const e = obj as CoreEvent;
       const t = Date.parse(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? '');
       return Number.isFinite(t) && t + ttlMs < now;
-    });
+    }) as CoreEvent[];
     for (const e of old)
       this.registry.store.remove('events', e.metadata.namespace, e.metadata.name);
     return old.length;

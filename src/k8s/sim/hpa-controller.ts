@@ -7,8 +7,14 @@ import { deepEqual } from './equality.js';
 import { rfc3339 } from './names.js';
 import type { Registry } from './registry.js';
 import { findResource, type ResourceDef } from './resources.js';
-import type { Obj } from './types.js';
 import { countOr } from './validation.js';
+import type {
+  Condition,
+  Deployment,
+  HorizontalPodAutoscaler,
+  HorizontalPodAutoscalerStatus,
+  ReplicaSet,
+} from './workload-types.js';
 
 const HPA = findResource('autoscaling', 'v2', 'horizontalpodautoscalers') as ResourceDef;
 const TARGETS: Record<string, ResourceDef> = {
@@ -18,12 +24,12 @@ const TARGETS: Record<string, ResourceDef> = {
 const SRC = { component: 'horizontal-pod-autoscaler' };
 
 function cond(
-  prev: Obj[] | undefined,
+  prev: Condition[] | undefined,
   type: string,
   status: string,
   reason: string,
   message: string,
-): Obj {
+): Condition {
   const p = (prev ?? []).find((c) => c.type === type);
   const same = p && p.status === status && p.reason === reason && p.message === message;
   return {
@@ -41,14 +47,16 @@ export class HpaController {
     private readonly recorder: EventRecorder,
   ) {}
 
-  sync(hpaIn: Obj): void {
+  sync(hpaIn: HorizontalPodAutoscaler): void {
     const hpa = structuredClone(hpaIn);
-    const ns: string = hpa.metadata.namespace;
-    const ref: Obj = hpa.spec?.scaleTargetRef ?? {};
+    const ns = hpa.metadata.namespace;
+    const ref = hpa.spec?.scaleTargetRef ?? {};
     const def = TARGETS[ref.kind as string];
-    const target = def ? this.registry.tryGet(def, ns, ref.name) : undefined;
-    const prev: Obj[] | undefined = hpa.status?.conditions;
-    const status: Obj = { ...(hpa.status ?? {}) };
+    const target = def
+      ? (this.registry.tryGet(def, ns, ref.name as string) as Deployment | ReplicaSet | undefined)
+      : undefined;
+    const prev = hpa.status?.conditions;
+    const status: HorizontalPodAutoscalerStatus = { ...(hpa.status ?? {}) };
     const min = countOr(hpa.spec.minReplicas, 1);
     const max = Math.max(min, countOr(hpa.spec.maxReplicas, min));
     if (!def || !target) {

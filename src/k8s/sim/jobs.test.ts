@@ -159,7 +159,7 @@ describe('Jobs with the real kubectl', () => {
     // The pod: from the template, owned by the job, labelled as upstream, Succeeded with exit code 0.
     const pods = await json<{ items: Pod[] }>(['get', 'pods', '-l', 'job-name=build']);
     expect(pods.items).toHaveLength(1);
-    const pod = pods.items[0] as Pod;
+    const pod = pods.items[0];
     expect(pod.metadata.name).toMatch(/^build-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
     expect(pod.metadata.labels).toMatchObject({
       app: 'build',
@@ -251,7 +251,7 @@ describe('Jobs with the real kubectl', () => {
       'name',
     ]);
     expect(ev.stdout.trim().split('\n')).toHaveLength(1);
-    const logs = await k.run(['logs', pods.items[0]?.metadata.name as string]);
+    const logs = await k.run(['logs', pods.items[0].metadata.name]);
     expect(logs.stdout).toContain('[sim] exited with code 1');
   });
 
@@ -346,7 +346,7 @@ describe('Jobs with the real kubectl', () => {
       'The Job "always" is invalid: spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"',
     );
     const changed = join(k.dir, 'changed.yaml');
-    writeFileSync(changed, JOBS.split('---')[0]!.replace('builder:v1', 'builder:v2'));
+    writeFileSync(changed, JOBS.split('---')[0].replace('builder:v1', 'builder:v2'));
     const c = await k.run(['apply', '-f', changed]);
     expect(c.code).toBe(1);
     expect(c.stderr).toContain('spec.template: Invalid value');
@@ -412,7 +412,7 @@ describe('Jobs with client-node (BatchV1Api)', () => {
             if (obj.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True'))
               resolve(obj);
           },
-          (err) => (err ? reject(err) : undefined),
+          (err: unknown) => (err ? reject(err as Error) : undefined),
         )
         .then((req) => done.finally(() => req.abort()));
     });

@@ -13,6 +13,16 @@ import { findResource, type ResourceDef } from './resources.js';
 import { labelSelectorMatcher } from './selectors.js';
 import type { Obj, SimTiming } from './types.js';
 import { countOr } from './validation.js';
+import {
+  show,
+  type Condition,
+  type Draft,
+  type Job,
+  type JobSpec,
+  type JobStatus,
+  type Pod,
+  type PodTemplateSpec,
+} from './workload-types.js';
 
 const PODS = findResource('', 'v1', 'pods') as ResourceDef;
 export const JOBS = findResource('batch', 'v1', 'jobs') as ResourceDef;
@@ -46,14 +56,14 @@ export function parseGoDuration(s: unknown): number | undefined {
   let total = 0;
   let pos = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
-    total += Number(m[1]) * (unit[m[2] as string] as number);
+    total += Number(m[1]) * unit[m[2]];
     pos = re.lastIndex;
   }
   return pos === text.length && pos > 0 ? total : undefined;
 }
 
 /** apiserver defaults for a batch/v1 Job (SetDefaults_Job); the template's pod spec is defaulted by the caller. */
-export function defaultJobSpec(s: Obj): void {
+export function defaultJobSpec(s: JobSpec): void {
   if (s.completions === undefined && s.parallelism === undefined) {
     s.completions = 1;
     s.parallelism = 1;
@@ -71,10 +81,11 @@ export function defaultJobSpec(s: Obj): void {
  * job-name labels (new and legacy keys), as upstream since 1.27.
  */
 export function generateJobSelector(o: Obj): void {
-  const s = o.spec;
+  const job = o as Job;
+  const s = job.spec;
   if (!s || typeof s !== 'object' || s.manualSelector === true) return;
-  const uid: string = o.metadata.uid;
-  const name: string = o.metadata.name;
+  const uid = job.metadata.uid;
+  const name = job.metadata.name;
   s.selector = { matchLabels: { [JOB_LABELS.controllerUid]: uid } };
   if (!s.template || typeof s.template !== 'object') return;
   s.template.metadata ??= {};
@@ -89,19 +100,22 @@ export function generateJobSelector(o: Obj): void {
 
 /** Validation of a Job (create and update). */
 export function validateJob(causes: Cause[], o: Obj, old?: Obj): void {
-  const s: Obj = o.spec ?? {};
+  const s: JobSpec = (o as Job).spec ?? {};
+  const oldSpec: JobSpec | undefined = (old as Job | undefined)?.spec;
   for (const f of [
     'parallelism',
     'completions',
     'backoffLimit',
     'ttlSecondsAfterFinished',
-  ] as const)
-    if (typeof s[f] === 'number' && s[f] < 0)
+  ] as const) {
+    const v = s[f];
+    if (typeof v === 'number' && v < 0)
       causes.push({
         reason: 'FieldValueInvalid',
-        message: `Invalid value: ${s[f]}: must be greater than or equal to 0`,
+        message: `Invalid value: ${v}: must be greater than or equal to 0`,
         field: `spec.${f}`,
       });
+  }
   if (
     s.activeDeadlineSeconds !== undefined &&
     s.activeDeadlineSeconds !== null &&
@@ -112,10 +126,11 @@ export function validateJob(causes: Cause[], o: Obj, old?: Obj): void {
       message: `Invalid value: ${JSON.stringify(s.activeDeadlineSeconds)}: must be greater than 0`,
       field: 'spec.activeDeadlineSeconds',
     });
-  if (s.completionMode !== undefined && !['NonIndexed', 'Indexed'].includes(s.completionMode))
+  const completionModes: unknown[] = ['NonIndexed', 'Indexed'];
+  if (s.completionMode !== undefined && !completionModes.includes(s.completionMode))
     causes.push({
       reason: 'FieldValueNotSupported',
-      message: `Unsupported value: "${String(s.completionMode)}": supported values: "NonIndexed", "Indexed"`,
+      message: `Unsupported value: "${show(s.completionMode)}": supported values: "NonIndexed", "Indexed"`,
       field: 'spec.completionMode',
     });
   if (!s.selector) causes.push(required('spec.selector'));
@@ -124,7 +139,7 @@ export function validateJob(causes: Cause[], o: Obj, old?: Obj): void {
     causes.push(required('spec.template'));
   } else {
     if (s.selector) {
-      let matches = false;
+      let matches: boolean;
       try {
         matches = labelSelectorMatcher(s.selector)(t.metadata?.labels ?? {});
       } catch {
@@ -149,7 +164,7 @@ export function validateJob(causes: Cause[], o: Obj, old?: Obj): void {
     const cs = t.spec?.containers;
     if (!Array.isArray(cs) || !cs.length) causes.push(required('spec.template.spec.containers'));
     else
-      cs.forEach((c: Obj, i: number) => {
+      cs.forEach((c, i) => {
         if (!c?.name) causes.push(required(`spec.template.spec.containers[${i}].name`));
         if (!c?.image) causes.push(required(`spec.template.spec.containers[${i}].image`));
       });
@@ -163,27 +178,27 @@ export function validateJob(causes: Cause[], o: Obj, old?: Obj): void {
           field,
         });
     };
-    immutable('spec.selector', s.selector, old.spec?.selector);
-    immutable('spec.completions', s.completions, old.spec?.completions);
-    immutable('spec.completionMode', s.completionMode, old.spec?.completionMode);
+    immutable('spec.selector', s.selector, oldSpec?.selector);
+    immutable('spec.completions', s.completions, oldSpec?.completions);
+    immutable('spec.completionMode', s.completionMode, oldSpec?.completionMode);
     // Upstream lets a suspended job's scheduling directives change; the simulator keeps the whole template fixed.
-    immutable('spec.template', s.template, old.spec?.template);
+    immutable('spec.template', s.template, oldSpec?.template);
   }
 }
 
-export function isJobFinished(j: Obj): boolean {
+export function isJobFinished(j: Job): boolean {
   return (j.status?.conditions ?? []).some(
-    (c: Obj) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
   );
 }
 
-function podControlledBy(p: Obj, job: Obj): boolean {
+function podControlledBy(p: Pod, job: Job): boolean {
   return (p.metadata?.ownerReferences ?? []).some(
-    (r: Obj) => r.controller === true && r.uid === job.metadata.uid,
+    (r) => r.controller === true && r.uid === job.metadata.uid,
   );
 }
 
-function terminatedAt(p: Obj): number {
+function terminatedAt(p: Pod): number {
   let t = 0;
   for (const cs of p.status?.containerStatuses ?? []) {
     const f = Date.parse(cs.state?.terminated?.finishedAt ?? '');
@@ -192,7 +207,7 @@ function terminatedAt(p: Obj): number {
   return t || Date.parse(p.metadata?.creationTimestamp ?? '') || 0;
 }
 
-function restartsOf(p: Obj): number {
+function restartsOf(p: Pod): number {
   let n = 0;
   for (const cs of [
     ...(p.status?.initContainerStatuses ?? []),
@@ -202,7 +217,7 @@ function restartsOf(p: Obj): number {
   return n;
 }
 
-function condition(type: string, reason: string, message: string, now: string): Obj {
+function condition(type: string, reason: string, message: string, now: string): Condition {
   return { type, status: 'True', lastProbeTime: now, lastTransitionTime: now, reason, message };
 }
 
@@ -224,11 +239,11 @@ export class JobController {
     return Math.min(this.timing.jobBackoffMs * 2 ** (failures - 1), this.timing.jobBackoffMs * 32);
   }
 
-  sync(job: Obj, now = Date.now()): void {
+  sync(job: Job, now = Date.now()): void {
     if (job.metadata.deletionTimestamp) return;
-    const ns: string = job.metadata.namespace;
-    const spec: Obj = job.spec ?? {};
-    const pods = this.registry.listWhere(PODS, ns, (p) => podControlledBy(p, job));
+    const ns = job.metadata.namespace;
+    const spec: JobSpec = job.spec ?? {};
+    const pods = this.registry.listWhere(PODS, ns, (p) => podControlledBy(p as Pod, job)) as Pod[];
     const active = pods.filter(
       (p) =>
         !p.metadata.deletionTimestamp &&
@@ -243,12 +258,12 @@ export class JobController {
     );
     const succeededPods = pods.filter((p) => p.status?.phase === 'Succeeded');
     const failedPods = pods.filter((p) => p.status?.phase === 'Failed');
-    const prev: Obj = job.status ?? {};
+    const prev: JobStatus = job.status ?? {};
     const succeeded = Math.max(countOr(prev.succeeded, 0), succeededPods.length);
     const failed = Math.max(countOr(prev.failed, 0), failedPods.length);
-    const status: Obj = structuredClone(prev);
+    const status: JobStatus = structuredClone(prev);
     const nowStr = rfc3339(now);
-    const conditions: Obj[] = [...(status.conditions ?? [])];
+    const conditions: Condition[] = [...(status.conditions ?? [])];
     const has = (type: string): boolean =>
       conditions.some((c) => c.type === type && c.status === 'True');
 
@@ -387,7 +402,7 @@ export class JobController {
       active.splice(want);
     }
     const ready = active.filter((p) =>
-      (p.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True'),
+      (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
     ).length;
     this.writeStatus(job, {
       ...status,
@@ -400,14 +415,14 @@ export class JobController {
     });
   }
 
-  private createPod(job: Obj): Obj | undefined {
-    const t = job.spec?.template ?? {};
-    const ns: string = job.metadata.namespace;
-    const annotations: Obj = { ...(t.metadata?.annotations ?? {}) };
+  private createPod(job: Job): Pod | undefined {
+    const t: PodTemplateSpec = job.spec?.template ?? {};
+    const ns = job.metadata.namespace;
+    const annotations: Record<string, string> = { ...(t.metadata?.annotations ?? {}) };
     const runFor = job.metadata.annotations?.[RUN_DURATION_ANNOTATION];
     if (runFor !== undefined && annotations[RUN_DURATION_ANNOTATION] === undefined)
       annotations[RUN_DURATION_ANNOTATION] = runFor;
-    const pod: Obj = {
+    const pod: Draft<Pod> = {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: {
@@ -429,7 +444,7 @@ export class JobController {
     };
     if (Object.keys(annotations).length) pod.metadata.annotations = annotations;
     try {
-      const created = this.registry.create(PODS, ns, pod);
+      const created = this.registry.create(PODS, ns, pod) as Pod;
       this.recorder.record(
         job,
         'Normal',
@@ -450,7 +465,7 @@ export class JobController {
     }
   }
 
-  private deletePod(job: Obj, p: Obj): void {
+  private deletePod(job: Job, p: Pod): void {
     try {
       this.registry.delete(PODS, p.metadata.namespace, p.metadata.name);
       this.recorder.record(
@@ -466,11 +481,11 @@ export class JobController {
   }
 
   /** ttlSecondsAfterFinished: the TTL-after-finished controller deletes the job (and, in the background, its pods). */
-  private expire(job: Obj, now: number): void {
+  private expire(job: Job, now: number): void {
     const ttl = job.spec?.ttlSecondsAfterFinished;
     if (typeof ttl !== 'number' || ttl < 0) return;
     const done = (job.status?.conditions ?? []).find(
-      (c: Obj) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+      (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
     );
     const at = Date.parse(job.status?.completionTime ?? done?.lastTransitionTime ?? '');
     if (!Number.isFinite(at) || at + ttl * 1000 > now) return;
@@ -484,8 +499,9 @@ export class JobController {
     }
   }
 
-  private writeStatus(job: Obj, next: Obj): void {
-    const live = this.registry.tryGet(JOBS, job.metadata.namespace, job.metadata.name);
+  private writeStatus(job: Job, next: JobStatus): void {
+    const live = this.registry.tryGet(JOBS, job.metadata.namespace, job.metadata.name) as
+      Job | undefined;
     if (!live || live.metadata.uid !== job.metadata.uid) return;
     // Zero counts are omitted like the Go types' omitempty; ready/terminating are pointers and stay.
     for (const k of ['active', 'succeeded', 'failed'] as const) if (!next[k]) delete next[k];

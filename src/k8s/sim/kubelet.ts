@@ -9,6 +9,7 @@ import { parseGoDuration, RUN_DURATION_ANNOTATION } from './jobs.js';
 import { rfc3339 } from './names.js';
 import type { Store } from './store.js';
 import type { Obj, SimTiming, WatchEventRecord } from './types.js';
+import type { Condition, Container, Pod } from './workload-types.js';
 
 function imageTag(image: string): string {
   const noDigest = image.split('@')[0] ?? image;
@@ -35,13 +36,13 @@ export function isFailImage(image: string): boolean {
  * runs until it is stopped. Pods of a Job, pods annotated `sim.phantom.dev/run-duration` and
  * pods with a `-fail` image run to completion.
  */
-export function runDurationMs(pod: Obj, timing: SimTiming): number | undefined {
+export function runDurationMs(pod: Pod, timing: SimTiming): number | undefined {
   const fromAnnotation = parseGoDuration(pod.metadata?.annotations?.[RUN_DURATION_ANNOTATION]);
   if (fromAnnotation !== undefined) return fromAnnotation;
   const ofJob = (pod.metadata?.ownerReferences ?? []).some(
-    (r: Obj) => r.kind === 'Job' && r.controller === true,
+    (r) => r.kind === 'Job' && r.controller === true,
   );
-  const containers: Obj[] = Array.isArray(pod.spec?.containers) ? pod.spec.containers : [];
+  const containers: Container[] = Array.isArray(pod.spec?.containers) ? pod.spec.containers : [];
   if (ofJob || containers.some((c) => isFailImage(String(c.image)))) return timing.jobRunMs;
   return undefined;
 }
@@ -80,8 +81,13 @@ interface PodRuntime {
   pullFailures: number;
 }
 
+/**
+ * Sets a pod condition, keeping lastTransitionTime when the status is unchanged. A pod has
+ * `status.conditions` from scheduling on (schedule() creates them), which is why the later
+ * stages pass `p.status.conditions!`.
+ */
 function setCondition(
-  conds: Obj[],
+  conds: Condition[],
   type: string,
   status: string,
   reason?: string,
@@ -90,7 +96,7 @@ function setCondition(
   const now = rfc3339();
   const i = conds.findIndex((c) => c.type === type);
   const prev = i >= 0 ? conds[i] : undefined;
-  const c: Obj = {
+  const c: Condition = {
     type,
     status,
     lastProbeTime: null,
@@ -134,8 +140,8 @@ export class Kubelet {
 
   private onEvent(e: WatchEventRecord): void {
     if (e.storeKey !== 'pods' || this.closed) return;
-    const pod = e.object;
-    const uid: string = pod.metadata.uid;
+    const pod = e.object as Pod;
+    const uid = pod.metadata.uid;
     if (e.type === 'DELETED') {
       const rt = this.pods.get(uid);
       if (rt?.timer) clearTimeout(rt.timer);
@@ -166,10 +172,10 @@ export class Kubelet {
    * alone, and the others start their lifecycle again from scheduling.
    */
   adopt(pods: Obj[]): void {
-    for (const pod of pods) {
-      const uid: string = pod.metadata.uid;
+    for (const pod of pods as Pod[]) {
+      const uid = pod.metadata.uid;
       if (this.pods.has(uid)) continue;
-      const statuses: Obj[] = pod.status?.containerStatuses ?? [];
+      const statuses = pod.status?.containerStatuses ?? [];
       const rt: PodRuntime = {
         uid,
         ns: pod.metadata.namespace,
@@ -218,20 +224,19 @@ export class Kubelet {
   }
 
   /** Reads the live pod, applies `fn`, writes if changed. Returns the new pod, or undefined if it is gone. */
-  private mutate(rt: PodRuntime, fn: (pod: Obj) => void): Obj | undefined {
-    const pod = this.store.get('pods', rt.ns, rt.name);
+  private mutate(rt: PodRuntime, fn: (pod: Pod) => void): Pod | undefined {
+    const pod = this.store.get('pods', rt.ns, rt.name) as Pod | undefined;
     if (!pod || pod.metadata.uid !== rt.uid) return undefined;
     const next = structuredClone(pod);
     fn(next);
     next.status.conditions?.sort(
-      (a: Obj, b: Obj) =>
-        CONDITION_ORDER.indexOf(a.type as string) - CONDITION_ORDER.indexOf(b.type as string),
+      (a, b) => CONDITION_ORDER.indexOf(a.type) - CONDITION_ORDER.indexOf(b.type),
     );
     if (deepEqual(next, pod)) return pod;
-    return this.store.put('pods', next);
+    return this.store.put('pods', next) as Pod;
   }
 
-  private containers(pod: Obj): Obj[] {
+  private containers(pod: Pod): Container[] {
     return Array.isArray(pod.spec?.containers) ? pod.spec.containers : [];
   }
 
@@ -248,7 +253,7 @@ export class Kubelet {
       st.podIPs = [{ ip }];
       st.startTime = now;
       st.conditions ??= [];
-      const names = this.containers(p).map((c) => c.name as string);
+      const names = this.containers(p).map((c) => c.name);
       setCondition(st.conditions, 'PodScheduled', 'True');
       setCondition(st.conditions, 'PodReadyToStartContainers', 'False');
       setCondition(st.conditions, 'Initialized', 'True');
@@ -296,7 +301,7 @@ export class Kubelet {
   }
 
   private pull(rt: PodRuntime): void {
-    const pod = this.store.get('pods', rt.ns, rt.name);
+    const pod = this.store.get('pods', rt.ns, rt.name) as Pod | undefined;
     if (!pod || pod.metadata.uid !== rt.uid) return;
     const src = { component: 'kubelet', host: this.nodeName };
     const bad = this.containers(pod).filter((c) => isBadPullImage(String(c.image)));
@@ -313,7 +318,7 @@ export class Kubelet {
       rt.pullFailures++;
       rt.stage = 'pulling-failed';
       const updated = this.mutate(rt, (p) => {
-        setCondition(p.status.conditions, 'PodReadyToStartContainers', 'True');
+        setCondition(p.status.conditions!, 'PodReadyToStartContainers', 'True');
         for (const cs of p.status.containerStatuses ?? []) {
           const c = bad.find((b) => b.name === cs.name);
           if (c)
@@ -390,7 +395,7 @@ export class Kubelet {
         src,
         `spec.containers{${c.name}}`,
       );
-    this.mutate(rt, (p) => setCondition(p.status.conditions, 'PodReadyToStartContainers', 'True'));
+    this.mutate(rt, (p) => setCondition(p.status.conditions!, 'PodReadyToStartContainers', 'True'));
     this.after(rt, this.timing.startMs, () => this.start(rt));
   }
 
@@ -400,7 +405,7 @@ export class Kubelet {
       const now = rfc3339();
       p.status.phase = 'Running';
       p.status.containerStatuses = this.containers(p).map((c) => {
-        const prev = (p.status.containerStatuses ?? []).find((cs: Obj) => cs.name === c.name) ?? {};
+        const prev = (p.status.containerStatuses ?? []).find((cs) => cs.name === c.name);
         return {
           name: c.name,
           image: c.image,
@@ -409,7 +414,7 @@ export class Kubelet {
           ready: false,
           started: true,
           restartCount: rt.restarts,
-          lastState: prev.lastState ?? {},
+          lastState: prev?.lastState ?? {},
           state: { running: { startedAt: now } },
         };
       });
@@ -459,8 +464,8 @@ export class Kubelet {
   private ready(rt: PodRuntime): boolean {
     const pod = this.mutate(rt, (p) => {
       for (const cs of p.status.containerStatuses ?? []) cs.ready = true;
-      setCondition(p.status.conditions, 'Ready', 'True');
-      setCondition(p.status.conditions, 'ContainersReady', 'True');
+      setCondition(p.status.conditions!, 'Ready', 'True');
+      setCondition(p.status.conditions!, 'ContainersReady', 'True');
     });
     if (pod) rt.stage = 'ready';
     return !!pod;
@@ -472,9 +477,9 @@ export class Kubelet {
    * otherwise the kubelet restarts the containers after a back-off, as for a crash loop.
    */
   private exit(rt: PodRuntime): void {
-    const live = this.store.get('pods', rt.ns, rt.name);
+    const live = this.store.get('pods', rt.ns, rt.name) as Pod | undefined;
     if (!live || live.metadata.uid !== rt.uid) return;
-    const code = (c: Obj): number => (isFailImage(String(c.image)) ? 1 : 0);
+    const code = (c: Partial<Container>): number => (isFailImage(String(c.image)) ? 1 : 0);
     const failed = this.containers(live).some((c) => code(c) !== 0);
     const policy = live.spec?.restartPolicy ?? 'Always';
     if (policy === 'Always' || (policy === 'OnFailure' && failed)) {
@@ -500,9 +505,9 @@ export class Kubelet {
       }
       p.status.phase = failed ? 'Failed' : 'Succeeded';
       const reason = failed ? 'PodFailed' : 'PodCompleted';
-      setCondition(p.status.conditions, 'PodReadyToStartContainers', 'False');
-      setCondition(p.status.conditions, 'Ready', 'False', reason);
-      setCondition(p.status.conditions, 'ContainersReady', 'False', reason);
+      setCondition(p.status.conditions!, 'PodReadyToStartContainers', 'False');
+      setCondition(p.status.conditions!, 'Ready', 'False', reason);
+      setCondition(p.status.conditions!, 'ContainersReady', 'False', reason);
     });
     if (pod) rt.stage = 'done';
   }
@@ -513,21 +518,21 @@ export class Kubelet {
    */
   private crash(
     rt: PodRuntime,
-    which: (c: Obj) => boolean = (c) => isCrashLoopImage(String(c.image)),
-    code: (c: Obj) => number = () => 1,
+    which: (c: Container) => boolean = (c) => isCrashLoopImage(String(c.image)),
+    code: (c: Container) => number = () => 1,
   ): void {
     const src = { component: 'kubelet', host: this.nodeName };
-    let crashed: Obj[] = [];
-    const unready = (p: Obj, names: string[]): void => {
+    let crashed: Container[] = [];
+    const unready = (p: Pod, names: string[]): void => {
       setCondition(
-        p.status.conditions,
+        p.status.conditions!,
         'Ready',
         'False',
         'ContainersNotReady',
         `containers with unready status: [${names.join(' ')}]`,
       );
       setCondition(
-        p.status.conditions,
+        p.status.conditions!,
         'ContainersReady',
         'False',
         'ContainersNotReady',
@@ -590,7 +595,7 @@ export class Kubelet {
     });
   }
 
-  private terminate(rt: PodRuntime, pod: Obj): void {
+  private terminate(rt: PodRuntime, pod: Pod): void {
     rt.stage = 'terminating';
     const src = { component: 'kubelet', host: this.nodeName };
     if (pod.spec?.nodeName)
@@ -605,7 +610,7 @@ export class Kubelet {
         );
     const graceMs = (pod.metadata.deletionGracePeriodSeconds ?? 30) * 1000;
     this.after(rt, Math.min(this.timing.terminateMs, graceMs), () => {
-      const live = this.store.get('pods', rt.ns, rt.name);
+      const live = this.store.get('pods', rt.ns, rt.name) as Pod | undefined;
       if (live && live.metadata.uid === rt.uid) this.store.remove('pods', rt.ns, rt.name);
     });
   }

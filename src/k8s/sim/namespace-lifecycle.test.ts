@@ -158,7 +158,7 @@ describe('namespace termination with the real kubectl', () => {
             seen.push(`${type}:${obj.status?.phase}`);
             if (type === 'DELETED') resolve();
           },
-          (err) => (err ? reject(err) : undefined),
+          (err: unknown) => (err ? reject(err as Error) : undefined),
         )
         .then((req) => gone.finally(() => req.abort()));
     });

@@ -9,13 +9,14 @@ import { rfc3339 } from './names.js';
 import type { Registry } from './registry.js';
 import { RESOURCES, type ResourceDef } from './resources.js';
 import type { Obj, SimTiming } from './types.js';
+import type { Condition, KubeObject, Namespace } from './workload-types.js';
 
 /** Namespaces the apiserver never lets go. */
 export const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 
 function forbidden(r: ResourceRef, name: string, why: string): StatusError {
   const what = name ? `${qualifiedResource(r)} "${name}"` : qualifiedResource(r);
-  const details: Obj = { name };
+  const details: Record<string, string> = { name };
   if (r.group) details.group = r.group;
   details.kind = r.resource;
   return new StatusError(403, 'Forbidden', `${what} is forbidden: ${why}`, details);
@@ -66,8 +67,8 @@ function cond(
   status: string,
   reason: string,
   message: string,
-  prev: Obj[] | undefined,
-): Obj {
+  prev: Condition[] | undefined,
+): Condition {
   const old = (prev ?? []).find((c) => c.type === type);
   const lastTransitionTime = old && old.status === status ? old.lastTransitionTime : rfc3339();
   return { type, status, lastTransitionTime, reason, message };
@@ -83,17 +84,17 @@ export class NamespaceController {
     private readonly timing: SimTiming,
   ) {}
 
-  sync(ns: Obj, now = Date.now()): void {
+  sync(ns: Namespace, now = Date.now()): void {
     const ts = ns.metadata.deletionTimestamp;
     if (!ts) return;
     // The controller's first pass comes a moment after the DELETE (kubectl's next deletions in the same file land first).
-    const uid: string = ns.metadata.uid;
+    const uid = ns.metadata.uid;
     if (!this.seen.has(uid)) this.seen.set(uid, now);
     if (now < (this.seen.get(uid) as number) + this.timing.namespaceDeleteDelayMs) return;
-    const name: string = ns.metadata.name;
+    const name = ns.metadata.name;
     const remaining: string[] = [];
     for (const def of namespacedDefs()) {
-      const objects = this.registry.list(def, name);
+      const objects = this.registry.list(def, name) as KubeObject[];
       if (!objects.length) continue;
       remaining.push(
         `${def.group ? `${def.resource}.${def.group}` : `${def.resource}.`} has ${objects.length} resource instances`,
@@ -109,13 +110,13 @@ export class NamespaceController {
     }
     const left = namespacedDefs().some((def) => this.registry.list(def, name).length > 0);
     if (!left) {
-      const live = this.registry.store.get('namespaces', undefined, name);
+      const live = this.registry.store.get('namespaces', undefined, name) as Namespace | undefined;
       if (live && live.metadata.uid === ns.metadata.uid)
         this.registry.store.remove('namespaces', undefined, name);
       this.seen.delete(uid);
       return;
     }
-    const prev: Obj[] | undefined = ns.status?.conditions;
+    const prev = ns.status?.conditions;
     const conditions = [
       cond(
         'NamespaceDeletionDiscoveryFailure',
@@ -153,7 +154,7 @@ export class NamespaceController {
         prev,
       ),
     ];
-    const live = this.registry.store.get('namespaces', undefined, name);
+    const live = this.registry.store.get('namespaces', undefined, name) as Namespace | undefined;
     if (!live || live.metadata.uid !== ns.metadata.uid) return;
     if (JSON.stringify(live.status?.conditions) === JSON.stringify(conditions)) return;
     live.status = { ...(live.status ?? {}), phase: 'Terminating', conditions };

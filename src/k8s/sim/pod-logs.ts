@@ -4,9 +4,11 @@
  */
 import { badRequest } from './errors.js';
 import type { Obj } from './types.js';
+import type { Pod } from './workload-types.js';
 
-export function podLog(pod: Obj, q: URLSearchParams): string {
-  const containers: Obj[] = pod.spec?.containers ?? [];
+export function podLog(podObj: Obj, q: URLSearchParams): string {
+  const pod = podObj as Pod;
+  const containers = pod.spec?.containers ?? [];
   const name = q.get('container') ?? (containers.length === 1 ? containers[0]?.name : undefined);
   if (!name)
     throw badRequest(
@@ -14,33 +16,34 @@ export function podLog(pod: Obj, q: URLSearchParams): string {
     );
   const spec = containers.find((c) => c.name === name);
   if (!spec) throw badRequest(`container ${name} is not valid for pod ${pod.metadata.name}`);
-  const cs: Obj | undefined = (pod.status?.containerStatuses ?? []).find(
-    (c: Obj) => c.name === name,
-  );
+  const cs = (pod.status?.containerStatuses ?? []).find((c) => c.name === name);
   const previous = q.get('previous') === 'true';
   const state = previous ? cs?.lastState : cs?.state;
+  const run = state?.running ?? state?.terminated;
   if (previous && !state?.terminated)
     throw badRequest(
       `previous terminated container "${name}" in pod "${pod.metadata.name}" not found`,
     );
-  if (!previous && !state?.running && !state?.terminated)
+  // (With `previous`, `terminated` is set, so `run` is.)
+  if (!run)
     throw badRequest(
       `container "${name}" in pod "${pod.metadata.name}" is waiting to start: ${state?.waiting?.reason ?? 'ContainerCreating'}`,
     );
-  const startedAt: string = (state.running ?? state.terminated).startedAt;
+  const startedAt = run.startedAt;
+  const terminated = state?.terminated;
   // A container that runs to completion (a Job's, see kubelet.ts) works rather than listens.
   const finite =
-    (pod.metadata?.ownerReferences ?? []).some((r: Obj) => r.kind === 'Job') ||
+    (pod.metadata?.ownerReferences ?? []).some((r) => r.kind === 'Job') ||
     !!pod.metadata?.annotations?.['sim.phantom.dev/run-duration'];
   const lines = [
     `${startedAt} [sim] container ${name} started (image ${String(spec.image)})`,
     `${startedAt} [sim] ${finite ? 'running' : 'listening'}`,
   ];
-  if (state.terminated?.exitCode)
-    lines.push(`${String(state.terminated.finishedAt)} [sim] error: simulated failure`);
-  if (state.terminated)
+  if (terminated?.exitCode)
+    lines.push(`${String(terminated.finishedAt)} [sim] error: simulated failure`);
+  if (terminated)
     lines.push(
-      `${String(state.terminated.finishedAt)} [sim] exited with code ${String(state.terminated.exitCode)}`,
+      `${String(terminated.finishedAt)} [sim] exited with code ${String(terminated.exitCode)}`,
     );
   const tail = q.get('tailLines');
   const out =
@@ -51,13 +54,12 @@ export function podLog(pod: Obj, q: URLSearchParams): string {
 
 /** The line `follow` writes when the followed container stops (exit, or the pod deleted). */
 export function stopLine(
-  pod: Obj | undefined,
+  podObj: Obj | undefined,
   container: string,
   q: URLSearchParams,
 ): string | undefined {
-  const cs: Obj | undefined = (pod?.status?.containerStatuses ?? []).find(
-    (c: Obj) => c.name === container,
-  );
+  const pod = podObj as Pod | undefined;
+  const cs = (pod?.status?.containerStatuses ?? []).find((c) => c.name === container);
   const t = cs?.state?.terminated;
   if (!t) return undefined;
   const line = `${String(t.finishedAt)} [sim] exited with code ${String(t.exitCode)}`;
@@ -66,6 +68,6 @@ export function stopLine(
 
 /** The container a log request names (validated by {@link podLog} first). */
 export function logContainer(pod: Obj, q: URLSearchParams): string {
-  const containers: Obj[] = pod.spec?.containers ?? [];
+  const containers = (pod as Pod).spec?.containers ?? [];
   return q.get('container') ?? String(containers[0]?.name);
 }

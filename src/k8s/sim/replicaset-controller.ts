@@ -3,42 +3,42 @@ import type { EventRecorder } from './event-recorder.js';
 import { deepEqual } from './equality.js';
 import type { Registry } from './registry.js';
 import { findResource, type ResourceDef } from './resources.js';
-import type { Obj } from './types.js';
 import { countOr } from './validation.js';
+import type { Draft, KubeObject, Pod, ReplicaSet, ReplicaSetStatus } from './workload-types.js';
 
 const PODS = findResource('', 'v1', 'pods') as ResourceDef;
 const RS = findResource('apps', 'v1', 'replicasets') as ResourceDef;
 const SRC = { component: 'replicaset-controller' };
 
-export function isControlledBy(o: Obj, owner: Obj): boolean {
+export function isControlledBy(o: KubeObject, owner: KubeObject): boolean {
   return (o.metadata?.ownerReferences ?? []).some(
-    (r: Obj) => r.controller === true && r.uid === owner.metadata.uid,
+    (r) => r.controller === true && r.uid === owner.metadata.uid,
   );
 }
 
-export function isPodReady(p: Obj): boolean {
-  return (p.status?.conditions ?? []).some((c: Obj) => c.type === 'Ready' && c.status === 'True');
+export function isPodReady(p: Pod): boolean {
+  return (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 /** Ready for at least minReadySeconds. */
-export function isPodAvailable(p: Obj, minReadySeconds: number, now = Date.now()): boolean {
+export function isPodAvailable(p: Pod, minReadySeconds: number, now = Date.now()): boolean {
   if (!isPodReady(p)) return false;
   if (!minReadySeconds) return true;
-  const c = (p.status?.conditions ?? []).find((x: Obj) => x.type === 'Ready');
-  return !!c && Date.parse(c.lastTransitionTime) + minReadySeconds * 1000 <= now;
+  const c = (p.status?.conditions ?? []).find((x) => x.type === 'Ready');
+  return !!c && Date.parse(c.lastTransitionTime ?? '') + minReadySeconds * 1000 <= now;
 }
 
-export function isPodActive(p: Obj): boolean {
+export function isPodActive(p: Pod): boolean {
   return (
     !p.metadata.deletionTimestamp && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed'
   );
 }
 
 /** Order in which pods are deleted on scale-down (kubernetes controller.ActivePods ordering). */
-function deletionRank(p: Obj): number[] {
+function deletionRank(p: Pod): number[] {
   const phaseRank: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
   const restarts = (p.status?.containerStatuses ?? []).reduce(
-    (n: number, c: Obj) => n + (c.restartCount ?? 0),
+    (n, c) => n + (c.restartCount ?? 0),
     0,
   );
   return [
@@ -46,7 +46,7 @@ function deletionRank(p: Obj): number[] {
     phaseRank[p.status?.phase as string] ?? 1,
     isPodReady(p) ? 1 : 0,
     -restarts,
-    -Date.parse(p.metadata.creationTimestamp),
+    -Date.parse(p.metadata.creationTimestamp as string),
   ];
 }
 
@@ -56,17 +56,17 @@ export class ReplicaSetController {
     private readonly recorder: EventRecorder,
   ) {}
 
-  sync(rs: Obj): void {
+  sync(rs: ReplicaSet): void {
     if (rs.metadata.deletionTimestamp) return;
-    const ns: string = rs.metadata.namespace;
-    const pods = this.registry.listWhere(PODS, ns, (p) => isControlledBy(p, rs));
+    const ns = rs.metadata.namespace;
+    const pods = this.registry.listWhere(PODS, ns, (p) => isControlledBy(p as Pod, rs)) as Pod[];
     const active = pods.filter(isPodActive);
     const want = countOr(rs.spec?.replicas, 1);
     const diff = active.length - want;
     if (diff < 0) {
       for (let i = 0; i < -diff; i++) {
         const t = rs.spec.template ?? {};
-        const pod: Obj = {
+        const pod: Draft<Pod> = {
           apiVersion: 'v1',
           kind: 'Pod',
           metadata: {
@@ -88,7 +88,7 @@ export class ReplicaSetController {
         };
         if (t.metadata?.annotations) pod.metadata.annotations = { ...t.metadata.annotations };
         try {
-          const created = this.registry.create(PODS, ns, pod);
+          const created = this.registry.create(PODS, ns, pod) as Pod;
           active.push(created);
           this.recorder.record(
             rs,
@@ -108,8 +108,7 @@ export class ReplicaSetController {
         .sort((a, b) => {
           const ra = deletionRank(a);
           const rb = deletionRank(b);
-          for (let i = 0; i < ra.length; i++)
-            if (ra[i] !== rb[i]) return (ra[i] as number) - (rb[i] as number);
+          for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return ra[i] - rb[i];
           return 0;
         })
         .slice(0, diff);
@@ -131,17 +130,18 @@ export class ReplicaSetController {
     this.syncStatus(rs);
   }
 
-  private syncStatus(rs: Obj): void {
-    const live = this.registry.tryGet(RS, rs.metadata.namespace, rs.metadata.name);
+  private syncStatus(rs: ReplicaSet): void {
+    const live = this.registry.tryGet(RS, rs.metadata.namespace, rs.metadata.name) as
+      ReplicaSet | undefined;
     if (!live || live.metadata.uid !== rs.metadata.uid) return;
     const pods = this.registry.listWhere(
       PODS,
       live.metadata.namespace,
-      (p) => isControlledBy(p, live) && isPodActive(p),
-    );
-    const tmplLabels: Obj = live.spec?.template?.metadata?.labels ?? {};
+      (p) => isControlledBy(p as Pod, live) && isPodActive(p as Pod),
+    ) as Pod[];
+    const tmplLabels: Record<string, string> = live.spec?.template?.metadata?.labels ?? {};
     const minReady = countOr(live.spec?.minReadySeconds, 0);
-    const status: Obj = { replicas: pods.length };
+    const status: ReplicaSetStatus = { replicas: pods.length };
     const fully = pods.filter((p) =>
       Object.entries(tmplLabels).every(([k, v]) => p.metadata.labels?.[k] === v),
     ).length;
