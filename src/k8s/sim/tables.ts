@@ -527,7 +527,12 @@ const PRINTERS: Record<string, Printer> = {
       AGE_COL,
     ],
     // The values never reach a Table (only their count), as in the apiserver's printer.
-    cells: (s: Secret) => [s.metadata.name, s.type ?? 'Opaque', Object.keys(s.data ?? {}).length, age(s)],
+    cells: (s: Secret) => [
+      s.metadata.name,
+      s.type ?? 'Opaque',
+      Object.keys(s.data ?? {}).length,
+      age(s),
+    ],
   },
   Job: {
     columns: [
@@ -724,7 +729,11 @@ export type IncludeObject = 'None' | 'Metadata' | 'Object';
 function rowObject(o: Obj, include: IncludeObject): Obj | undefined {
   if (include === 'None') return undefined;
   if (include === 'Object') return o;
-  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: (o as KObject).metadata };
+  return {
+    kind: 'PartialObjectMetadata',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: (o as KObject).metadata,
+  };
 }
 
 /**

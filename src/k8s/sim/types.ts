@@ -131,3 +131,11 @@ export interface WatchEventRecord {
   prev?: Obj;
   time: number;
 }
+
+/**
+ * A user-supplied value as text: `String(v)` for a JSON scalar (and null/undefined), the JSON
+ * otherwise (where `String` would say `[object Object]`).
+ */
+export function jsonText(v: unknown): string {
+  return v === null || typeof v !== 'object' ? String(v) : JSON.stringify(v);
+}
