@@ -82,7 +82,7 @@ function walk(set: FieldSet, value: unknown, path: Path, field: string): void {
   if (Array.isArray(value)) {
     const keys = keysOf(field, value);
     if (keys && value.every(isMap)) {
-      for (const item of value as Obj[]) {
+      for (const item of value) {
         const p = [...path, itemKey(keys, item)];
         add(set, p);
         walkObject(set, item, p);
@@ -158,7 +158,7 @@ export function valueAt(o: unknown, path: Path): unknown {
 /** Removes the value at a path (a field, a list item, a set member) from `o`. */
 function removeAt(o: Obj, path: Path): void {
   const parent = valueAt(o, path.slice(0, -1));
-  const el = path[path.length - 1] as string;
+  const el = path[path.length - 1];
   if (el.startsWith('f:')) {
     if (isMap(parent)) delete parent[el.slice(2)];
     return;
@@ -439,7 +439,7 @@ function conflictError(conflicts: { entry: Entry; path: Path }[]): StatusError {
   }));
   let message: string;
   if (conflicts.length === 1) {
-    const c = conflicts[0] as { entry: Entry; path: Path };
+    const c = conflicts[0];
     message = `Apply failed with 1 conflict: conflict with ${printManager(c.entry)}: ${pathString(c.path)}`;
   } else {
     const byManager = new Map<string, { entry: Entry; paths: Path[] }>();

@@ -44,7 +44,7 @@ export function applyJsonPatch(doc: Obj, ops: unknown): Obj {
       else cur = undefined;
       if (cur === undefined) throw patchError(`doc is missing path: "${path}": missing value`);
     }
-    return { parent: cur, key: parts[parts.length - 1] as string };
+    return { parent: cur, key: parts[parts.length - 1] };
   };
   const getValue = (path: string): unknown => {
     let cur: unknown = root;

@@ -234,7 +234,7 @@ class Reader {
     let shift = 0n;
     for (;;) {
       if (this.pos >= this.buf.length) throw new Error('truncated varint');
-      const b = this.buf[this.pos++] as number;
+      const b = this.buf[this.pos++];
       result |= BigInt(b & 0x7f) << shift;
       if (!(b & 0x80)) return result;
       shift += 7n;
@@ -298,7 +298,7 @@ function quantity(b: Buffer | undefined): string {
 }
 
 function decodeMessage(buf: Buffer, type: string): Obj {
-  const spec = S[type] as MessageSpec;
+  const spec = S[type];
   const out: Obj = {};
   for (const f of fields(buf)) {
     const fs = spec[f.no];

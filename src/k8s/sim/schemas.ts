@@ -48,13 +48,13 @@ export function unknownFields(type: string, value: unknown, path = '', patch = f
   const arr = ARRAY.exec(type);
   if (arr) {
     if (!Array.isArray(value)) return [];
-    return value.flatMap((v, i) => unknownFields(arr[1] as string, v, `${path}[${i}]`, patch));
+    return value.flatMap((v, i) => unknownFields(arr[1], v, `${path}[${i}]`, patch));
   }
   const map = MAP.exec(type);
   if (map) {
     if (typeof value !== 'object' || Array.isArray(value)) return [];
     return Object.entries(value as Obj).flatMap(([k, v]) =>
-      unknownFields(map[1] as string, v, path ? `${path}.${k}` : k, patch),
+      unknownFields(map[1], v, path ? `${path}.${k}` : k, patch),
     );
   }
   const attrs = attributesOf(type);
@@ -74,18 +74,18 @@ export function unknownFields(type: string, value: unknown, path = '', patch = f
 export function pruneFields(value: Obj, paths: string[]): void {
   for (const p of paths) {
     const steps = [...p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) =>
-      m[2] !== undefined ? Number(m[2]) : (m[1] as string),
+      m[2] !== undefined ? Number(m[2]) : m[1],
     );
     let cur: any = value; // eslint-disable-line @typescript-eslint/no-explicit-any
-    for (let i = 0; i < steps.length - 1 && cur; i++) cur = cur[steps[i] as string | number];
-    if (cur && typeof cur === 'object') delete cur[steps[steps.length - 1] as string | number];
+    for (let i = 0; i < steps.length - 1 && cur; i++) cur = cur[steps[i]];
+    if (cur && typeof cur === 'object') delete cur[steps[steps.length - 1]];
   }
 }
 
 /** A schema name for model `m` whose last segment is the kind's own name (kubectl explain prints it): `io.k8s.v1.ObjectMeta`. */
 export function schemaName(m: string): string {
   const x = /^(Core|Events|Authentication|Authorization)?(V\d+(?:alpha\d+|beta\d+)?)(.+)$/.exec(m);
-  return x ? `io.k8s.${(x[1] ?? '').toLowerCase()}${x[2]!.toLowerCase()}.${x[3]}` : `io.k8s.${m}`;
+  return x ? `io.k8s.${(x[1] ?? '').toLowerCase()}${x[2].toLowerCase()}.${x[3]}` : `io.k8s.${m}`;
 }
 
 /**
@@ -124,12 +124,12 @@ function typeSchema(
   dialect: SchemaDialect,
 ): Obj {
   const arr = ARRAY.exec(type);
-  if (arr) return { type: 'array', items: typeSchema(arr[1] as string, '', defs, dialect) };
+  if (arr) return { type: 'array', items: typeSchema(arr[1], '', defs, dialect) };
   const map = MAP.exec(type);
   if (map)
     return {
       type: 'object',
-      additionalProperties: typeSchema(map[1] as string, '', defs, dialect),
+      additionalProperties: typeSchema(map[1], '', defs, dialect),
     };
   switch (type) {
     case 'string':

@@ -28,10 +28,8 @@ export class Store {
    * resourceVersion: a watch from an older one gets 410 Expired and relists.
    */
   restore(state: PersistedState, data: ClusterDataDir): void {
-    for (const { storeKey, object } of state.objects) {
-      const o = object as KObject;
+    for (const { storeKey, object: o } of state.objects)
       this.bucket(storeKey).set(Store.id(o.metadata.namespace, o.metadata.name), clone(o));
-    }
     this.rv = state.resourceVersion;
     this.compactedRv = this.rv;
     this.data = data;
