@@ -19,7 +19,14 @@ import { apiVersionOf, RESOURCES, type ResourceDef } from './resources.js';
 import { labelSelectorString } from './selectors.js';
 import type { Store } from './store.js';
 import type { Deployment, Namespace, Pod, ReplicaSet, Service, ServiceSpec } from './api-types.js';
-import { isRecord, jsonText, type KObject, type ObjectMeta, type Obj } from './types.js';
+import {
+  isRecord,
+  jsonText,
+  type KObject,
+  type ManagedFieldsEntry,
+  type ObjectMeta,
+  type Obj,
+} from './types.js';
 import { checkInt32Body, checkInt32Patched, validateObject } from './validation.js';
 
 export type Subresource = 'status' | 'scale' | undefined;
@@ -37,7 +44,7 @@ export interface WriteOptions {
   /** Server-side apply `force=true`: take over conflicting fields. */
   force?: boolean;
   /** managedFields computed by the caller (server-side apply); set as they are. */
-  managedFields?: { value: Obj[] | undefined };
+  managedFields?: { value: ManagedFieldsEntry[] | undefined };
   /** The apply configuration of a create through server-side apply. */
   applyConfig?: Obj;
 }

@@ -15,6 +15,20 @@ interface Attribute {
   format: string;
 }
 
+/** An OpenAPI schema object, as far as the simulator builds and reads them. */
+export interface SchemaObject {
+  type?: string;
+  format?: string;
+  description?: string;
+  $ref?: string;
+  required?: string[];
+  items?: SchemaObject;
+  additionalProperties?: boolean | SchemaObject;
+  properties?: Record<string, SchemaObject>;
+  'x-kubernetes-group-version-kind'?: { group: string; version: string; kind: string }[];
+  [field: string]: unknown;
+}
+
 type ModelClass = { attributeTypeMap?: Attribute[]; getAttributeTypeMap?: () => Attribute[] };
 
 const MODELS = models as unknown as Record<string, ModelClass | undefined>;
@@ -76,9 +90,10 @@ export function pruneFields(value: Obj, paths: string[]): void {
     const steps = [...p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) =>
       m[2] !== undefined ? Number(m[2]) : m[1],
     );
-    let cur: any = value; // eslint-disable-line @typescript-eslint/no-explicit-any
-    for (let i = 0; i < steps.length - 1 && cur; i++) cur = cur[steps[i]];
-    if (cur && typeof cur === 'object') delete cur[steps[steps.length - 1]];
+    type Node = Record<string | number, unknown>;
+    let cur: unknown = value;
+    for (let i = 0; i < steps.length - 1 && cur; i++) cur = (cur as Node)[steps[i]];
+    if (cur && typeof cur === 'object') delete (cur as Node)[steps[steps.length - 1]];
   }
 }
 
@@ -94,13 +109,13 @@ export function schemaName(m: string): string {
  */
 export interface SchemaDialect {
   /** A reference to model `name`. */
-  ref(name: string): Obj;
-  intOrString: Obj;
+  ref(name: string): SchemaObject;
+  intOrString: SchemaObject;
   /** `object` and `any` attribute types. */
-  object: Obj;
-  any: Obj;
+  object: SchemaObject;
+  any: SchemaObject;
   /** A type that names no known model. */
-  unknown: Obj;
+  unknown: SchemaObject;
   description(m: string): string;
 }
 
@@ -120,9 +135,9 @@ export const V3_DIALECT: SchemaDialect = {
 function typeSchema(
   type: string,
   format: string,
-  defs: Record<string, Obj>,
+  defs: Record<string, SchemaObject>,
   dialect: SchemaDialect,
-): Obj {
+): SchemaObject {
   const arr = ARRAY.exec(type);
   if (arr) return { type: 'array', items: typeSchema(arr[1], '', defs, dialect) };
   const map = MAP.exec(type);
@@ -163,7 +178,7 @@ function typeSchema(
 export function modelSchemaIn(
   dialect: SchemaDialect,
   m: string,
-  defs: Record<string, Obj>,
+  defs: Record<string, SchemaObject>,
   gvk?: { group: string; version: string; kind: string },
 ): void {
   const existing = defs[schemaName(m)];
@@ -171,17 +186,18 @@ export function modelSchemaIn(
     if (gvk) (existing['x-kubernetes-group-version-kind'] ??= []).push(gvk);
     return;
   }
-  const s: Obj = { type: 'object', description: dialect.description(m), properties: {} };
+  const properties: Record<string, SchemaObject> = {};
+  const s: SchemaObject = { type: 'object', description: dialect.description(m), properties };
   defs[schemaName(m)] = s;
   for (const a of attributesOf(m) ?? [])
-    s.properties[a.baseName] = typeSchema(a.type, a.format, defs, dialect);
+    properties[a.baseName] = typeSchema(a.type, a.format, defs, dialect);
   if (gvk) s['x-kubernetes-group-version-kind'] = [gvk];
 }
 
 /** Adds model `m` to `defs` as an OpenAPI v3 schema (see {@link modelSchemaIn}). */
 export function modelSchema(
   m: string,
-  defs: Record<string, Obj>,
+  defs: Record<string, SchemaObject>,
   gvk?: { group: string; version: string; kind: string },
 ): void {
   modelSchemaIn(V3_DIALECT, m, defs, gvk);
