@@ -1,6 +1,19 @@
 /** Defaulting like the apiserver's (kubectl describe and clients dereference defaulted fields). */
 import { defaultJobSpec } from './jobs.js';
-import type { Obj } from './types.js';
+import type {
+  Container,
+  Deployment,
+  HorizontalPodAutoscaler,
+  Job,
+  Namespace,
+  Pod,
+  PodSpec,
+  PodTemplateSpec,
+  ReplicaSet,
+  Secret,
+  Service,
+} from './api-types.js';
+import type { KObject } from './types.js';
 
 function imageTag(image: string): string | undefined {
   const noDigest = image.split('@')[0] ?? image;
@@ -9,7 +22,7 @@ function imageTag(image: string): string | undefined {
   return lastColon > lastSlash ? noDigest.slice(lastColon + 1) : undefined;
 }
 
-function defaultContainer(c: Obj): void {
+function defaultContainer(c: Container): void {
   if (!c || typeof c !== 'object') return;
   if (!c.imagePullPolicy) {
     const tag = typeof c.image === 'string' ? imageTag(c.image) : undefined;
@@ -24,7 +37,7 @@ function defaultContainer(c: Obj): void {
     for (const p of c.ports) if (p && typeof p === 'object') p.protocol ??= 'TCP';
 }
 
-export function defaultPodSpec(spec: Obj): void {
+export function defaultPodSpec(spec: PodSpec): void {
   if (!spec || typeof spec !== 'object') return;
   spec.restartPolicy ??= 'Always';
   spec.dnsPolicy ??= 'ClusterFirst';
@@ -35,7 +48,7 @@ export function defaultPodSpec(spec: Obj): void {
   if (Array.isArray(spec.initContainers)) spec.initContainers.forEach(defaultContainer);
 }
 
-function defaultTemplate(t: Obj | undefined): void {
+function defaultTemplate(t: PodTemplateSpec | undefined): void {
   if (!t || typeof t !== 'object') return;
   t.metadata ??= {};
   t.metadata.creationTimestamp ??= null;
@@ -43,8 +56,8 @@ function defaultTemplate(t: Obj | undefined): void {
   defaultPodSpec(t.spec);
 }
 
-function qosClass(spec: Obj): string {
-  const containers: Obj[] = Array.isArray(spec?.containers) ? spec.containers : [];
+function qosClass(spec: PodSpec): string {
+  const containers = Array.isArray(spec?.containers) ? spec.containers : [];
   let any = false;
   let guaranteed = containers.length > 0;
   for (const c of containers) {
@@ -60,12 +73,14 @@ function qosClass(spec: Obj): string {
 /** Kinds without a `spec`. */
 const NO_SPEC = new Set(['Event', 'ConfigMap', 'Secret', 'Endpoints', 'EndpointSlice']);
 
-export function applyDefaults(kind: string, o: Obj): void {
-  o.spec ??= NO_SPEC.has(kind) ? undefined : {};
-  if (o.spec === undefined) delete o.spec;
+export function applyDefaults(kind: string, obj: KObject): void {
+  obj.spec ??= NO_SPEC.has(kind) ? undefined : {};
+  if (obj.spec === undefined) delete obj.spec;
+  // Each kind's object is read as its shape; the kinds with a spec have one from here on.
   switch (kind) {
     case 'Deployment': {
-      const s = o.spec;
+      const o = obj as Deployment;
+      const s = o.spec!;
       s.replicas ??= 1;
       s.strategy ??= {};
       s.strategy.type ??= 'RollingUpdate';
@@ -81,12 +96,14 @@ export function applyDefaults(kind: string, o: Obj): void {
       break;
     }
     case 'ReplicaSet': {
+      const o = obj as ReplicaSet & { spec: object };
       o.spec.replicas ??= 1;
       defaultTemplate(o.spec.template);
       o.status ??= { replicas: 0 };
       break;
     }
     case 'Pod': {
+      const o = obj as Pod & { spec: PodSpec };
       defaultPodSpec(o.spec);
       o.spec.enableServiceLinks ??= true;
       o.spec.preemptionPolicy ??= 'PreemptLowerPriority';
@@ -97,7 +114,8 @@ export function applyDefaults(kind: string, o: Obj): void {
       break;
     }
     case 'Service': {
-      const s = o.spec;
+      const o = obj as Service;
+      const s = o.spec!;
       s.type ??= 'ClusterIP';
       s.sessionAffinity ??= 'None';
       s.ipFamilies ??= ['IPv4'];
@@ -113,7 +131,8 @@ export function applyDefaults(kind: string, o: Obj): void {
       break;
     }
     case 'HorizontalPodAutoscaler': {
-      const s = o.spec;
+      const o = obj as HorizontalPodAutoscaler;
+      const s = o.spec!;
       s.minReplicas ??= 1;
       s.metrics ??= [
         {
@@ -139,11 +158,12 @@ export function applyDefaults(kind: string, o: Obj): void {
       break;
     }
     case 'Secret': {
+      const o = obj as Secret;
       o.type ??= 'Opaque';
       // As the v1 → internal conversion: stringData is write-only, merged into data (it wins).
       if (o.stringData && typeof o.stringData === 'object') {
         o.data = { ...(o.data ?? {}) };
-        for (const [k, v] of Object.entries(o.stringData as Record<string, unknown>))
+        for (const [k, v] of Object.entries(o.stringData))
           o.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
       }
       delete o.stringData;
@@ -155,17 +175,19 @@ export function applyDefaults(kind: string, o: Obj): void {
       break;
     }
     case 'Job': {
+      const o = obj as Job & { spec: object };
       defaultJobSpec(o.spec);
       defaultTemplate(o.spec.template);
       o.status ??= {};
       break;
     }
     case 'Namespace': {
+      const o = obj as Namespace & { spec: object };
       o.spec.finalizers ??= ['kubernetes'];
       o.status ??= {};
       o.status.phase ??= 'Active';
       o.metadata.labels ??= {};
-      o.metadata.labels['kubernetes.io/metadata.name'] = o.metadata.name;
+      o.metadata.labels['kubernetes.io/metadata.name'] = o.metadata.name as string; // set by the registry
       break;
     }
     default:

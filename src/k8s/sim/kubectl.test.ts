@@ -130,7 +130,7 @@ describe('real kubectl against the simulated cluster', () => {
       'SELECTOR',
     ]);
     expect(rs[1]?.[0]).toMatch(new RegExp(`^replicaset\\.apps/web-${HASH}$`));
-    const hash = (rs[1]?.[0] as string).split('-').pop();
+    const hash = rs[1][0].split('-').pop();
     expect(rs[1]?.slice(1, 4)).toEqual(['3', '3', '3']);
     expect(rs[1]?.[7]).toBe(`app=web,pod-template-hash=${hash}`);
 
@@ -253,7 +253,7 @@ describe('real kubectl against the simulated cluster', () => {
     p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     try {
       await eventually(() => out.split('\n').filter(Boolean).length >= 6, 10_000);
-      const victim = out.split('\n')[1]?.split(/\s+/)[0] as string;
+      const victim = out.split('\n')[1]?.split(/\s+/)[0];
       const del = await k.run(['delete', 'pod', victim, '--wait=false']);
       expect(del.code).toBe(0);
       await eventually(
@@ -279,7 +279,7 @@ describe('real kubectl against the simulated cluster', () => {
       const n = await names();
       return n.length === 5 ? n : undefined;
     });
-    const victim = before[0] as string;
+    const victim = before[0];
     const r = await k.run(['delete', victim]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${victim.replace('pod/', 'pod "')}" deleted`);
@@ -306,8 +306,7 @@ describe('real kubectl against the simulated cluster', () => {
       const r = tableRows((await k.run(['get', 'pods', '-l', 'app=crash'])).stdout).slice(1);
       return r.length === 2 &&
         r.every(
-          (row) =>
-            row[2] === 'CrashLoopBackOff' && /^([2-9]|\d{2,}) \(\d+s ago\)$/.test(row[3] as string),
+          (row) => row[2] === 'CrashLoopBackOff' && /^([2-9]|\d{2,}) \(\d+s ago\)$/.test(row[3]),
         )
         ? r
         : undefined;
@@ -326,7 +325,7 @@ describe('real kubectl against the simulated cluster', () => {
     expect(l.stdout).toContain('[sim] container app started (image nginx:1.25)');
     const crashPod = (await k.run(['get', 'pods', '-l', 'app=crash', '-o', 'name'])).stdout.split(
       '\n',
-    )[0] as string;
+    )[0];
     const prev = await k.run(['logs', crashPod, '--previous']);
     expect(prev.code).toBe(0);
     expect(prev.stdout).toContain('[sim] exited with code 1');

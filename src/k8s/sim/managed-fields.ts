@@ -10,7 +10,7 @@
 import { StatusError } from './errors.js';
 import { deepEqual } from './equality.js';
 import { rfc3339 } from './names.js';
-import type { Obj } from './types.js';
+import type { JsonObject, KObject, ManagedFieldsEntry, Obj } from './types.js';
 
 /** One path element: `f:name`, `k:{"name":"app"}`, `v:"x"`. */
 type Path = string[];
@@ -50,7 +50,7 @@ const MAP_FIELDS = new Set([
 /** Metadata fields that are part of the managed set (the rest belong to the system). */
 const META_FIELDS = new Set(['labels', 'annotations', 'ownerReferences', 'finalizers']);
 
-function isMap(v: unknown): v is Obj {
+function isMap(v: unknown): v is JsonObject {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
@@ -64,8 +64,8 @@ function keysOf(field: string, items: unknown[]): string[] | undefined {
   return LIST_KEYS[field];
 }
 
-function itemKey(keys: string[], item: Obj): string {
-  const k: Obj = {};
+function itemKey(keys: string[], item: JsonObject): string {
+  const k: JsonObject = {};
   for (const key of keys) {
     const v = item[key] ?? (key === 'protocol' ? 'TCP' : undefined); // protocol's default is part of the key
     if (v !== undefined) k[key] = v;
@@ -82,7 +82,7 @@ function walk(set: FieldSet, value: unknown, path: Path, field: string): void {
   if (Array.isArray(value)) {
     const keys = keysOf(field, value);
     if (keys && value.every(isMap)) {
-      for (const item of value as Obj[]) {
+      for (const item of value) {
         const p = [...path, itemKey(keys, item)];
         add(set, p);
         walkObject(set, item, p);
@@ -158,7 +158,7 @@ export function valueAt(o: unknown, path: Path): unknown {
 /** Removes the value at a path (a field, a list item, a set member) from `o`. */
 function removeAt(o: Obj, path: Path): void {
   const parent = valueAt(o, path.slice(0, -1));
-  const el = path[path.length - 1] as string;
+  const el = path[path.length - 1];
   if (el.startsWith('f:')) {
     if (isMap(parent)) delete parent[el.slice(2)];
     return;
@@ -203,8 +203,13 @@ export function fromFieldsV1(
 }
 
 /** Set → FieldsV1, keys sorted as the apiserver writes them (`.` first). */
-export function toFieldsV1(set: FieldSet): Obj {
-  const root: Obj = {};
+/** A FieldsV1 tree: every node an object of child nodes. */
+export interface FieldsTree {
+  [element: string]: FieldsTree;
+}
+
+export function toFieldsV1(set: FieldSet): FieldsTree {
+  const root: FieldsTree = {};
   for (const p of set.values()) {
     let node = root;
     for (const el of p) node = node[el] ??= {};
@@ -216,8 +221,8 @@ export function toFieldsV1(set: FieldSet): Obj {
     for (const el of p) node = node[el];
     node['.'] = {};
   }
-  const sort = (n: Obj): Obj => {
-    const out: Obj = {};
+  const sort = (n: FieldsTree): FieldsTree => {
+    const out: FieldsTree = {};
     for (const k of Object.keys(n).sort((a, b) =>
       a === '.' ? -1 : b === '.' ? 1 : a < b ? -1 : a > b ? 1 : 0,
     ))
@@ -254,21 +259,24 @@ interface Entry {
 
 function readEntries(mf: unknown): Entry[] {
   if (!Array.isArray(mf)) return [];
-  return mf.filter(isMap).map((e) => ({
-    manager: String(e.manager ?? ''),
-    operation: e.operation === 'Apply' ? 'Apply' : 'Update',
-    apiVersion: String(e.apiVersion ?? ''),
-    time: e.time,
-    subresource: e.subresource || undefined,
-    set: fromFieldsV1(e.fieldsV1),
-  }));
+  return mf.filter(isMap).map((entry) => {
+    const e = entry as ManagedFieldsEntry;
+    return {
+      manager: String(e.manager ?? ''),
+      operation: e.operation === 'Apply' ? 'Apply' : 'Update',
+      apiVersion: String(e.apiVersion ?? ''),
+      time: e.time,
+      subresource: e.subresource || undefined,
+      set: fromFieldsV1(e.fieldsV1),
+    };
+  });
 }
 
-function writeEntries(entries: Entry[]): Obj[] | undefined {
+function writeEntries(entries: Entry[]): ManagedFieldsEntry[] | undefined {
   const out = entries
     .filter((e) => e.set.size > 0)
     .map((e) => {
-      const o: Obj = {
+      const o: ManagedFieldsEntry = {
         manager: e.manager,
         operation: e.operation,
         apiVersion: e.apiVersion,
@@ -306,7 +314,7 @@ export function updateManagedFields(
   manager: string,
   apiVersion: string,
   subresource?: string,
-): Obj[] | undefined {
+): ManagedFieldsEntry[] | undefined {
   const entries = readEntries(prev);
   const part = subresource === 'status' ? 'status' : 'main';
   const newSet = fieldSetOf(after, part);
@@ -337,7 +345,7 @@ export function updateManagedFields(
 export interface ApplyResult {
   /** The object with the fields this manager no longer applies (and nobody else owns) removed. */
   object: Obj;
-  managedFields: Obj[] | undefined;
+  managedFields: ManagedFieldsEntry[] | undefined;
 }
 
 function printManager(e: Entry): string {
@@ -361,7 +369,7 @@ export function applyManagedFields(
   force: boolean,
   subresource?: string,
 ): ApplyResult {
-  const entries = readEntries(live.metadata?.managedFields);
+  const entries = readEntries((live as KObject).metadata?.managedFields);
   const part = subresource === 'status' ? 'status' : 'main';
   const config = fieldSetOf(applied, part);
   const conflicts: { entry: Entry; path: Path }[] = [];
@@ -384,7 +392,7 @@ export function applyManagedFields(
     throw conflictError(conflicts);
   for (const c of conflicts) c.entry.set.delete(JSON.stringify(c.path));
   let mine = entries.find((e) => sameEntry(e, manager, 'Apply', subresource));
-  const previous: FieldSet = mine?.set ?? new Map();
+  const previous: FieldSet = mine?.set ?? new Map<string, Path>();
   if (!mine) {
     mine = { manager, operation: 'Apply', apiVersion, subresource, set: new Map() };
     entries.push(mine);
@@ -417,7 +425,7 @@ function migratingFromClientSideApply(
   paths: Path[],
 ): boolean {
   if (manager !== 'kubectl') return false;
-  const text = live.metadata?.annotations?.[LAST_APPLIED];
+  const text = (live as KObject).metadata?.annotations?.[LAST_APPLIED];
   if (typeof text !== 'string' || !text) return false;
   let last: Obj;
   try {
@@ -439,7 +447,7 @@ function conflictError(conflicts: { entry: Entry; path: Path }[]): StatusError {
   }));
   let message: string;
   if (conflicts.length === 1) {
-    const c = conflicts[0] as { entry: Entry; path: Path };
+    const c = conflicts[0];
     message = `Apply failed with 1 conflict: conflict with ${printManager(c.entry)}: ${pathString(c.path)}`;
   } else {
     const byManager = new Map<string, { entry: Entry; paths: Path[] }>();

@@ -30,7 +30,7 @@ export function fnv32a(s: string): number {
 function stable(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
   if (v && typeof v === 'object')
-    return `{${Object.keys(v as object)
+    return `{${Object.keys(v)
       .sort()
       .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
       .map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`)

@@ -7,7 +7,7 @@
  * Field numbers: google/gnostic openapiv2/OpenAPIv2.proto.
  */
 import { RESOURCES } from './resources.js';
-import { modelOf, modelSchemaIn, type SchemaDialect } from './schemas.js';
+import { modelOf, modelSchemaIn, type SchemaDialect, type SchemaObject } from './schemas.js';
 import type { Obj } from './types.js';
 
 /** The Content-Type the apiserver (kube-openapi) answers with: `.v1.0`, since `@` is not valid in a media type. */
@@ -23,12 +23,20 @@ const V2_DIALECT: SchemaDialect = {
   description: (m) => `${m} (fields from @kubernetes/client-node's ${m} model).`,
 };
 
-let cached: Obj | undefined;
+/** The Swagger 2.0 document. */
+interface SwaggerDoc {
+  swagger: string;
+  info: { title: string; version: string };
+  paths: Record<string, never>;
+  definitions: Record<string, SchemaObject>;
+}
+
+let cached: SwaggerDoc | undefined;
 
 /** The Swagger 2.0 document (JSON form). */
-export function openApiV2Doc(): Obj {
+export function openApiV2Doc(): SwaggerDoc {
   if (cached) return cached;
-  const definitions: Record<string, Obj> = {};
+  const definitions: Record<string, SchemaObject> = {};
   for (const r of RESOURCES) {
     const model = modelOf(r);
     if (model)
@@ -96,7 +104,7 @@ function toYaml(v: unknown): string {
   return `${JSON.stringify(v)}\n`;
 }
 
-function encodeSchema(s: Obj): Buffer {
+function encodeSchema(s: SchemaObject): Buffer {
   const parts: Buffer[] = [];
   if (s.$ref) parts.push(strField(1, s.$ref));
   if (s.format) parts.push(strField(2, s.format));
@@ -107,7 +115,7 @@ function encodeSchema(s: Obj): Buffer {
   if (s.type) parts.push(bytesField(22, strField(1, s.type)));
   if (s.items) parts.push(bytesField(23, bytesField(1, encodeSchema(s.items))));
   if (s.properties) {
-    const props = Object.entries(s.properties as Obj).map(([n, sub]) =>
+    const props = Object.entries(s.properties).map(([n, sub]) =>
       bytesField(1, Buffer.concat([strField(1, n), bytesField(2, encodeSchema(sub))])),
     );
     parts.push(bytesField(25, Buffer.concat(props)));
@@ -124,7 +132,7 @@ export function openApiV2Protobuf(): Buffer {
   if (cachedPb) return cachedPb;
   const doc = openApiV2Doc();
   const info = Buffer.concat([strField(1, doc.info.title), strField(2, doc.info.version)]);
-  const defs = Object.entries(doc.definitions as Obj).map(([n, s]) =>
+  const defs = Object.entries(doc.definitions).map(([n, s]) =>
     bytesField(1, Buffer.concat([strField(1, n), bytesField(2, encodeSchema(s))])),
   );
   cachedPb = Buffer.concat([

@@ -6,7 +6,7 @@
  * simulator has no snapshots: later pages show the objects as they are now.
  */
 import { badRequest, StatusError } from './errors.js';
-import type { Obj } from './types.js';
+import type { KObject, Obj } from './types.js';
 
 interface Token {
   v: 'meta.k8s.io/v1';
@@ -15,7 +15,10 @@ interface Token {
   start: string;
 }
 
-const keyOf = (o: Obj): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+const keyOf = (obj: Obj): string => {
+  const o = obj as KObject;
+  return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+};
 
 /** The page of `items` (sorted by key) for `limit` and `continueToken`; `oldestRv` is the oldest resourceVersion still served. */
 export function page(
@@ -56,7 +59,7 @@ export function page(
   const rest = items.slice(from);
   if (!limit || rest.length <= limit) return { items: rest, resourceVersion: String(rv) };
   const pageItems = rest.slice(0, limit);
-  const next = rest[limit] as Obj;
+  const next = rest[limit];
   const token: Token = { v: 'meta.k8s.io/v1', rv, start: keyOf(next) };
   const out: ReturnType<typeof page> = {
     items: pageItems,

@@ -1,5 +1,5 @@
 /** `Accept: application/json;as=PartialObjectMetadata[List];g=meta.k8s.io;v=v1` responses (metadata-only clients). */
-import type { Obj } from './types.js';
+import type { KObject, Obj } from './types.js';
 
 export type PartialKind = 'PartialObjectMetadata' | 'PartialObjectMetadataList';
 
@@ -16,7 +16,11 @@ export function wantsPartial(accept: string | undefined, list: boolean): boolean
 }
 
 export function partialObject(o: Obj): Obj {
-  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
+  return {
+    kind: 'PartialObjectMetadata',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: (o as KObject).metadata,
+  };
 }
 
 export function partialList(items: Obj[], resourceVersion: string): Obj {

@@ -1,8 +1,8 @@
 /** PATCH bodies: RFC 6902 JSON Patch, RFC 7386 merge patch, and strategic merge patch (the subset kubectl sends). */
 import { StatusError } from './errors.js';
-import type { Obj } from './types.js';
+import type { JsonObject, Obj } from './types.js';
 
-function isMap(v: unknown): v is Obj {
+function isMap(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -44,7 +44,7 @@ export function applyJsonPatch(doc: Obj, ops: unknown): Obj {
       else cur = undefined;
       if (cur === undefined) throw patchError(`doc is missing path: "${path}": missing value`);
     }
-    return { parent: cur, key: parts[parts.length - 1] as string };
+    return { parent: cur, key: parts[parts.length - 1] };
   };
   const getValue = (path: string): unknown => {
     let cur: unknown = root;
@@ -98,7 +98,7 @@ export function applyJsonPatch(doc: Obj, ops: unknown): Obj {
       );
     parent[key] = clone(value);
   };
-  for (const op of ops as Obj[]) {
+  for (const op of ops as unknown[]) {
     if (!isMap(op) || typeof op.path !== 'string') throw patchError('invalid JSON patch operation');
     switch (op.op) {
       case 'add':
@@ -111,12 +111,12 @@ export function applyJsonPatch(doc: Obj, ops: unknown): Obj {
         remove(op.path);
         break;
       case 'move': {
-        const v = remove(op.from);
+        const v = remove(op.from as string);
         add(op.path, v, false);
         break;
       }
       case 'copy':
-        add(op.path, getValue(op.from), false);
+        add(op.path, getValue(op.from as string), false);
         break;
       case 'test':
         if (!deepEqual(getValue(op.path), op.value))
@@ -183,7 +183,7 @@ function sameKey(a: unknown, b: unknown, key: string): boolean {
 }
 
 function mergeList(field: string, original: unknown, patch: unknown[]): unknown[] {
-  const orig = Array.isArray(original) ? clone(original) : [];
+  const orig: unknown[] = Array.isArray(original) ? clone(original) : [];
   const key = mergeKeyFor(field, [...patch, ...orig]);
   if (patch.some((p) => isMap(p) && p.$patch === 'replace'))
     return patch

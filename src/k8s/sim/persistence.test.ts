@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulatedCluster, type SimulatedCluster } from './index.js';
 import { eventually, FAST_TIMING, KUBECTL, kubectlEnv } from './test-support.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 const D = '/apis/apps/v1/namespaces/default/deployments';
 const PODS = '/api/v1/namespaces/default/pods';

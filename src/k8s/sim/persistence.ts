@@ -19,7 +19,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { Obj } from './types.js';
+import type { KObject } from './types.js';
 
 /** Journal lines after which the state is rewritten as one snapshot. */
 export const JOURNAL_LIMIT = 20_000;
@@ -27,7 +27,7 @@ export const JOURNAL_LIMIT = 20_000;
 /** One stored object and its bucket (`pods`, `deployments.apps`, …). */
 export interface StoredObject {
   storeKey: string;
-  object: Obj;
+  object: KObject;
 }
 
 /** What a data directory held at start. */
@@ -39,14 +39,14 @@ export interface PersistedState {
 }
 
 type JournalLine =
-  | { op: 'put'; rv: number; k: string; o: Obj }
+  | { op: 'put'; rv: number; k: string; o: KObject }
   | { op: 'del'; rv: number; k: string; ns?: string; n: string };
 
 const SNAPSHOT = 'snapshot.json';
 const JOURNAL = 'journal.jsonl';
 const META = 'meta.json';
 
-const idOf = (k: string, ns: string | undefined, name: string): string =>
+const idOf = (k: string, ns: string | undefined, name: string | undefined): string =>
   `${k}\u0000${ns ?? ''}\u0000${name}`;
 
 /** The journal of one data directory; create with {@link openDataDir}. */
@@ -116,7 +116,7 @@ export class ClusterDataDir {
   }
 
   /** Records a write; returns true when the journal is long enough to be folded into a snapshot. */
-  put(rv: number, storeKey: string, object: Obj): boolean {
+  put(rv: number, storeKey: string, object: KObject): boolean {
     return this.append({ op: 'put', rv, k: storeKey, o: object });
   }
 

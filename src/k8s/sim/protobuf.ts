@@ -3,18 +3,17 @@
  * (kubectl create deployment|namespace|service|configmap|secret|job, kubectl autoscale). Field numbers follow k8s.io/api
  * generated.proto; fields not listed here are skipped. Unsupported kinds → undefined (the caller answers 415).
  */
-import type { Obj } from './types.js';
+import type { JsonObject, Obj } from './types.js';
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
-type Scalar = 'string' | 'int' | 'bool';
+/**
+ * A field's type: a scalar (`string`, `int`, `bool`), `map` / `bmap` / `qmap` (map<string,
+ * string|bytes|Quantity>), `intorstr`, `quantity`, or the name of a message in `S`.
+ */
+type FieldType = string;
 /** Field spec: [jsonName, type, repeated?, keepZero?]. `keepZero` marks Go pointer fields (present = set). */
-type FieldSpec = [
-  string,
-  Scalar | 'map' | 'bmap' | 'intorstr' | 'quantity' | 'qmap' | string,
-  boolean?,
-  boolean?,
-];
+type FieldSpec = [string, FieldType, boolean?, boolean?];
 type MessageSpec = Record<number, FieldSpec>;
 
 const S: Record<string, MessageSpec> = {
@@ -234,7 +233,7 @@ class Reader {
     let shift = 0n;
     for (;;) {
       if (this.pos >= this.buf.length) throw new Error('truncated varint');
-      const b = this.buf[this.pos++] as number;
+      const b = this.buf[this.pos++];
       result |= BigInt(b & 0x7f) << shift;
       if (!(b & 0x80)) return result;
       shift += 7n;
@@ -297,9 +296,12 @@ function quantity(b: Buffer | undefined): string {
   return '0';
 }
 
-function decodeMessage(buf: Buffer, type: string): Obj {
-  const spec = S[type] as MessageSpec;
-  const out: Obj = {};
+function decodeMessage(buf: Buffer, type: string): JsonObject {
+  const spec = S[type];
+  const out: JsonObject = {};
+  /** The entries so far of map field `name`. */
+  const mapOf = (name: string): Record<string, string> =>
+    (out[name] ?? {}) as Record<string, string>;
   for (const f of fields(buf)) {
     const fs = spec[f.no];
     if (!fs) continue;
@@ -320,18 +322,18 @@ function decodeMessage(buf: Buffer, type: string): Obj {
         break;
       case 'map': {
         const [k, v] = mapEntry(f.value);
-        out[name] = { ...(out[name] ?? {}), [k]: v ? v.toString('utf8') : '' };
+        out[name] = { ...mapOf(name), [k]: v ? v.toString('utf8') : '' };
         continue;
       }
       case 'bmap': {
         // map<string, bytes>: base64 in JSON.
         const [k, v] = mapEntry(f.value);
-        out[name] = { ...(out[name] ?? {}), [k]: (v ?? Buffer.alloc(0)).toString('base64') };
+        out[name] = { ...mapOf(name), [k]: (v ?? Buffer.alloc(0)).toString('base64') };
         continue;
       }
       case 'qmap': {
         const [k, v] = mapEntry(f.value);
-        out[name] = { ...(out[name] ?? {}), [k]: quantity(v) };
+        out[name] = { ...mapOf(name), [k]: quantity(v) };
         continue;
       }
       case 'quantity':
@@ -345,11 +347,12 @@ function decodeMessage(buf: Buffer, type: string): Obj {
       }
       default: {
         if (!Buffer.isBuffer(f.value)) continue;
-        value = decodeMessage(f.value, t);
-        if (!repeated && Object.keys(value as Obj).length === 0) continue;
+        const message = decodeMessage(f.value, t);
+        if (!repeated && Object.keys(message).length === 0) continue;
+        value = message;
       }
     }
-    if (repeated) (out[name] ??= []).push(value);
+    if (repeated) ((out[name] ??= []) as unknown[]).push(value);
     else out[name] = value;
   }
   return out;

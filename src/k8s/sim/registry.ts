@@ -18,7 +18,15 @@ import { applyJsonPatch, applyMergePatch, applyServerSide, strategicMerge } from
 import { apiVersionOf, RESOURCES, type ResourceDef } from './resources.js';
 import { labelSelectorString } from './selectors.js';
 import type { Store } from './store.js';
-import type { Obj } from './types.js';
+import type { Deployment, Namespace, Pod, ReplicaSet, Service, ServiceSpec } from './api-types.js';
+import {
+  isRecord,
+  jsonText,
+  type KObject,
+  type ManagedFieldsEntry,
+  type ObjectMeta,
+  type Obj,
+} from './types.js';
 import { checkInt32Body, checkInt32Patched, validateObject } from './validation.js';
 
 export type Subresource = 'status' | 'scale' | undefined;
@@ -36,7 +44,7 @@ export interface WriteOptions {
   /** Server-side apply `force=true`: take over conflicting fields. */
   force?: boolean;
   /** managedFields computed by the caller (server-side apply); set as they are. */
-  managedFields?: { value: Obj[] | undefined };
+  managedFields?: { value: ManagedFieldsEntry[] | undefined };
   /** The apply configuration of a create through server-side apply. */
   applyConfig?: Obj;
 }
@@ -79,7 +87,7 @@ function same(a: unknown, b: unknown): boolean {
 /** The same managers own the same fields (times aside). */
 function sameOwners(a: Obj, b: Obj): boolean {
   const strip = (o: Obj): unknown =>
-    (o.metadata?.managedFields ?? []).map((e: Obj) => ({ ...e, time: undefined }));
+    ((o as KObject).metadata?.managedFields ?? []).map((e) => ({ ...e, time: undefined }));
   return deepEqual(strip(a), strip(b));
 }
 
@@ -129,14 +137,15 @@ export class Registry {
     if (!ns) throw badRequest('the namespace of the object is required');
     const n = this.store.get('namespaces', undefined, ns);
     if (!n) throw notFound(NAMESPACE_DEF, ns);
-    if (n.metadata.deletionTimestamp) throw namespaceTerminating(def, name, ns);
+    if ((n as KObject).metadata.deletionTimestamp) throw namespaceTerminating(def, name, ns);
   }
 
   create(def: ResourceDef, ns: string | undefined, body: Obj, opts: WriteOptions = {}): Obj {
     if (!body || typeof body !== 'object' || Array.isArray(body))
       throw badRequest('the body of the request must be an object');
-    const o = this.internal(def, body);
-    checkInt32Body(o.kind, apiVersionOf(def), o);
+    const kind = this.storageDef(def).kind;
+    const o = this.internal(def, body) as KObject;
+    checkInt32Body(kind, apiVersionOf(def), o);
     o.metadata = o.metadata && typeof o.metadata === 'object' ? o.metadata : {};
     const m = o.metadata;
     if (def.namespaced) {
@@ -166,12 +175,12 @@ export class Registry {
     delete m.deletionTimestamp;
     delete m.deletionGracePeriodSeconds;
     delete m.managedFields;
-    if (HAS_GENERATION.has(o.kind)) m.generation = 1;
+    if (HAS_GENERATION.has(kind)) m.generation = 1;
     else delete m.generation;
-    if (STATUS_RESET_ON_CREATE.has(o.kind)) delete o.status; // as the apiserver strategies' PrepareForCreate
-    applyDefaults(o.kind, o);
-    if (o.kind === 'Job') generateJobSelector(o);
-    if (o.kind === 'Service') this.allocateClusterIp(o);
+    if (STATUS_RESET_ON_CREATE.has(kind)) delete o.status; // as the apiserver strategies' PrepareForCreate
+    applyDefaults(kind, o);
+    if (kind === 'Job') generateJobSelector(o);
+    if (kind === 'Service') this.allocateClusterIp(o);
     validateObject(this.storageDef(def), o);
     if (opts.manager) {
       const mf = opts.applyConfig
@@ -190,8 +199,8 @@ export class Registry {
     return this.store.put(def.storeKey, o);
   }
 
-  private allocateClusterIp(o: Obj): void {
-    const s = o.spec;
+  private allocateClusterIp(o: Service): void {
+    const s = o.spec as ServiceSpec;
     if (s.type === 'ExternalName' || s.clusterIP === 'None') {
       if (s.clusterIP === 'None') s.clusterIPs = ['None'];
       return;
@@ -216,13 +225,14 @@ export class Registry {
   ): Obj {
     if (!body || typeof body !== 'object' || Array.isArray(body))
       throw badRequest('the body of the request must be an object');
-    const existing = this.get(def, ns, name);
+    const existing = this.get(def, ns, name) as KObject;
     if (opts.subresource === 'scale') {
       checkInt32Body('Scale', 'autoscaling/v1', body);
       return this.updateScale(def, existing, body, opts);
     }
-    const o = this.internal(def, body);
-    checkInt32Body(o.kind, apiVersionOf(def), o);
+    const kind = this.storageDef(def).kind;
+    const o = this.internal(def, body) as KObject;
+    checkInt32Body(kind, apiVersionOf(def), o);
     o.metadata = o.metadata && typeof o.metadata === 'object' ? o.metadata : {};
     const m = o.metadata;
     if (m.name && m.name !== name)
@@ -246,7 +256,7 @@ export class Registry {
           kind: def.resource,
         },
       );
-    let next: Obj;
+    let next: KObject;
     if (opts.subresource === 'status') {
       next = clone(existing);
       next.status = o.status ?? {};
@@ -262,7 +272,7 @@ export class Registry {
     } else {
       next = o;
       next.status = existing.status;
-      const em = existing.metadata;
+      const em: ObjectMeta = existing.metadata;
       next.metadata = {
         ...m,
         name,
@@ -271,9 +281,13 @@ export class Registry {
         resourceVersion: em.resourceVersion,
       };
       if (def.namespaced) next.metadata.namespace = ns;
+      const nm = next.metadata;
+      const keep = <K extends keyof ObjectMeta>(k: K): void => {
+        if (em[k] !== undefined) nm[k] = em[k];
+        else delete nm[k];
+      };
       for (const k of ['deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const)
-        if (em[k] !== undefined) next.metadata[k] = em[k];
-        else delete next.metadata[k];
+        keep(k);
       // As the apiserver's field manager: managedFields sent with the write (non-empty) are the
       // starting point — that is how clients rewrite them (kubectl's client-side → server-side
       // apply migration); `[{}]` clears them; otherwise (absent, []) the live ones are kept.
@@ -281,23 +295,24 @@ export class Registry {
       const reset =
         Array.isArray(sent) &&
         sent.length === 1 &&
-        sent[0] &&
-        typeof sent[0] === 'object' &&
+        isRecord(sent[0]) &&
         !Object.keys(sent[0]).length;
       next.metadata.managedFields = reset
         ? undefined
         : Array.isArray(sent) && sent.length
           ? sent
           : existing.metadata.managedFields;
-      applyDefaults(next.kind, next);
-      if (next.kind === 'Service') {
-        next.spec.clusterIP ??= existing.spec?.clusterIP;
+      applyDefaults(kind, next);
+      if (kind === 'Service') {
+        (next.spec as ServiceSpec).clusterIP ??= (existing as Service).spec?.clusterIP;
         this.allocateClusterIp(next);
       }
-      if (next.kind === 'Pod' && existing.spec?.nodeName && !next.spec.nodeName)
-        next.spec.nodeName = existing.spec.nodeName;
+      const nextPod = next as Pod;
+      const existingPod = existing as Pod;
+      if (kind === 'Pod' && existingPod.spec?.nodeName && nextPod.spec && !nextPod.spec.nodeName)
+        nextPod.spec.nodeName = existingPod.spec.nodeName;
       validateObject(this.storageDef(def), next, existing);
-      if (HAS_GENERATION.has(next.kind) && !same(next.spec, existing.spec))
+      if (HAS_GENERATION.has(kind) && !same(next.spec, existing.spec))
         next.metadata.generation = (existing.metadata.generation ?? 1) + 1;
       if (opts.manager && !opts.managedFields && !reset)
         next.metadata.managedFields = updateManagedFields(
@@ -324,7 +339,8 @@ export class Registry {
   }
 
   /** autoscaling/v1 Scale of a deployment/replicaset. */
-  toScale(def: ResourceDef, o: Obj): Obj {
+  toScale(def: ResourceDef, obj: Obj): Obj {
+    const o = obj as Deployment | ReplicaSet;
     return {
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
@@ -343,25 +359,21 @@ export class Registry {
     };
   }
 
-  private updateScale(def: ResourceDef, existing: Obj, scale: Obj, opts: WriteOptions): Obj {
-    const rv = scale.metadata?.resourceVersion;
-    if (rv && String(rv) !== existing.metadata.resourceVersion)
-      throw conflict(def, existing.metadata.name);
-    const replicas = scale.spec?.replicas;
+  private updateScale(def: ResourceDef, existing: KObject, scale: Obj, opts: WriteOptions): Obj {
+    const name = existing.metadata.name ?? '';
+    const rv: unknown = isRecord(scale.metadata) ? scale.metadata.resourceVersion : undefined;
+    if (rv && jsonText(rv) !== existing.metadata.resourceVersion) throw conflict(def, name);
+    const replicas: unknown = isRecord(scale.spec) ? scale.spec.replicas : undefined;
     if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)
-      throw invalid(
-        { group: 'autoscaling', resource: 'scale', kind: 'Scale' },
-        existing.metadata.name,
-        [
-          {
-            reason: 'FieldValueInvalid',
-            message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`,
-            field: 'spec.replicas',
-          },
-        ],
-      );
-    const next = clone(existing);
-    next.spec.replicas = replicas;
+      throw invalid({ group: 'autoscaling', resource: 'scale', kind: 'Scale' }, name, [
+        {
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`,
+          field: 'spec.replicas',
+        },
+      ]);
+    const next = clone(existing) as Deployment | ReplicaSet;
+    next.spec!.replicas = replicas;
     if (same(next.spec, existing.spec)) return this.toScale(def, existing);
     next.metadata.generation = (existing.metadata.generation ?? 1) + 1;
     if (opts.manager) {
@@ -388,21 +400,20 @@ export class Registry {
     patchBody: unknown,
     opts: WriteOptions = {},
   ): { object: Obj; created: boolean } {
-    const existing = this.tryGet(def, ns, name);
+    const existing = this.tryGet(def, ns, name) as KObject | undefined;
     if (contentType === PATCH_TYPES.apply) {
       if (!opts.fieldManager)
         throw badRequest('PATCH requests with apply-patch+yaml require fieldManager to be set');
-      if (!patchBody || typeof patchBody !== 'object' || Array.isArray(patchBody))
-        throw badRequest('invalid apply configuration: must be an object');
+      if (!isRecord(patchBody)) throw badRequest('invalid apply configuration: must be an object');
       if (!existing) {
         if (opts.subresource) throw notFound(def, name);
-        const body = clone(patchBody as Obj);
-        body.metadata = { ...(body.metadata ?? {}), name };
+        const body = clone(patchBody);
+        body.metadata = { ...(isRecord(body.metadata) ? body.metadata : {}), name };
         return {
           object: this.create(def, ns, body, {
             ...opts,
             manager: opts.fieldManager,
-            applyConfig: patchBody as Obj,
+            applyConfig: patchBody,
           }),
           created: true,
         };
@@ -440,8 +451,8 @@ export class Registry {
           patched = owned.object;
           opts = { ...opts, managedFields: { value: owned.managedFields } };
         }
-        if (!(patchBody as Obj).metadata?.resourceVersion)
-          patched.metadata.resourceVersion = existing.metadata.resourceVersion;
+        if (!(patchBody as KObject).metadata?.resourceVersion)
+          (patched as KObject).metadata.resourceVersion = existing.metadata.resourceVersion;
         break;
       }
       default:
@@ -455,9 +466,10 @@ export class Registry {
     if (!patched || typeof patched !== 'object' || Array.isArray(patched))
       throw badRequest('patch result is not an object');
     checkInt32Patched(opts.subresource === 'scale' ? 'Scale' : this.storageDef(def).kind, patched);
-    if (patched.metadata?.name !== undefined && patched.metadata.name !== name)
+    const patchedName: unknown = isRecord(patched.metadata) ? patched.metadata.name : undefined;
+    if (patchedName !== undefined && patchedName !== name)
       throw badRequest(
-        `the name of the object (${String(patched.metadata.name)}) does not match the name on the URL (${name})`,
+        `the name of the object (${jsonText(patchedName)}) does not match the name on the URL (${name})`,
       );
     return { object: this.update(def, ns, name, patched, opts), created: false };
   }
@@ -473,7 +485,7 @@ export class Registry {
     name: string,
     opts: DeleteOptions = {},
   ): { object: Obj; removed: boolean } {
-    const existing = this.get(def, ns, name);
+    const existing = this.get(def, ns, name) as KObject;
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== existing.metadata.uid)
       throw new StatusError(
@@ -493,19 +505,20 @@ export class Registry {
       if (IMMORTAL_NAMESPACES.has(name)) throw namespaceUndeletable(name);
       if (existing.metadata.deletionTimestamp) throw namespaceAlreadyTerminating(name);
       if (opts.dryRun) return { object: existing, removed: false };
-      const next = clone(existing);
+      const next = clone(existing) as Namespace;
       next.metadata.deletionTimestamp = rfc3339();
       next.status = { ...(next.status ?? {}), phase: 'Terminating' };
       return { object: this.store.put(def.storeKey, next), removed: false };
     }
     if (opts.dryRun) return { object: existing, removed: false };
-    const grace = opts.gracePeriodSeconds ?? existing.spec?.terminationGracePeriodSeconds ?? 30;
+    const pod = existing as Pod;
+    const grace = opts.gracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
     if (
       existing.kind === 'Pod' &&
-      existing.spec?.nodeName &&
+      pod.spec?.nodeName &&
       grace > 0 &&
-      existing.status?.phase !== 'Failed' &&
-      existing.status?.phase !== 'Succeeded'
+      pod.status?.phase !== 'Failed' &&
+      pod.status?.phase !== 'Succeeded'
     ) {
       if (existing.metadata.deletionTimestamp) return { object: existing, removed: false };
       const next = clone(existing);
@@ -523,7 +536,7 @@ export class Registry {
       next.metadata.deletionTimestamp = rfc3339();
       next.metadata.deletionGracePeriodSeconds = 0;
       next.metadata.finalizers = [
-        ...(next.metadata.finalizers ?? []).filter((f: string) => f !== FOREGROUND),
+        ...(next.metadata.finalizers ?? []).filter((f) => f !== FOREGROUND),
         FOREGROUND,
       ];
       return { object: this.store.put(def.storeKey, next), removed: false };
@@ -534,22 +547,22 @@ export class Registry {
   }
 
   /** Objects (with their resource) that list `uid` among their ownerReferences. */
-  dependentsOf(uid: string): { def: ResourceDef; object: Obj }[] {
+  dependentsOf(uid: string | undefined): { def: ResourceDef; object: Obj }[] {
     const out: { def: ResourceDef; object: Obj }[] = [];
     for (const def of RESOURCES) {
       if (def.toExternal || def.storeKey === 'events') continue;
       for (const object of this.store.listWhere(def.storeKey, undefined, (o) =>
-        (o.metadata?.ownerReferences ?? []).some((r: Obj) => r.uid === uid),
+        ((o as KObject).metadata?.ownerReferences ?? []).some((r) => r.uid === uid),
       ))
         out.push({ def, object });
     }
     return out;
   }
 
-  private orphanDependents(uid: string): void {
+  private orphanDependents(uid: string | undefined): void {
     for (const key of this.store.bucketKeys()) {
-      for (const o of this.store.list(key)) {
-        const refs: Obj[] = o.metadata?.ownerReferences ?? [];
+      for (const o of this.store.list(key) as KObject[]) {
+        const refs = o.metadata?.ownerReferences ?? [];
         if (!refs.some((r) => r.uid === uid)) continue;
         const next = clone(o);
         next.metadata.ownerReferences = refs.filter((r) => r.uid !== uid);

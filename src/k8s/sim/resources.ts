@@ -1,4 +1,13 @@
 /** The resource types the simulator serves: names, kinds, verbs, scopes (one table drives discovery, routing and storage). */
+import type {
+  CoreEvent,
+  EventV1,
+  HorizontalPodAutoscaler,
+  HpaSpec,
+  HpaStatus,
+  MetricSpec,
+  MetricStatus,
+} from './api-types.js';
 import type { Obj } from './types.js';
 
 export interface ResourceDef {
@@ -40,8 +49,9 @@ export function apiVersionOf(r: { group: string; version: string }): string {
 }
 
 /** Core Event (storage form) → events.k8s.io/v1 Event. */
-export function coreEventToEventsV1(e: Obj): Obj {
-  const out: Obj = {
+export function coreEventToEventsV1(obj: Obj): Obj {
+  const e = obj as CoreEvent;
+  const out: EventV1 = {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
     metadata: e.metadata,
@@ -64,8 +74,9 @@ export function coreEventToEventsV1(e: Obj): Obj {
 }
 
 /** events.k8s.io/v1 Event → core Event (storage form). */
-export function eventsV1ToCoreEvent(e: Obj): Obj {
-  const out: Obj = {
+export function eventsV1ToCoreEvent(obj: Obj): Obj {
+  const e = obj as EventV1;
+  const out: CoreEvent = {
     apiVersion: 'v1',
     kind: 'Event',
     metadata: e.metadata ?? {},
@@ -87,7 +98,7 @@ export function eventsV1ToCoreEvent(e: Obj): Obj {
   return out;
 }
 
-const CPU_UTILIZATION = (m: Obj): boolean =>
+const CPU_UTILIZATION = (m: MetricSpec | undefined): boolean =>
   m?.type === 'Resource' &&
   m.resource?.name === 'cpu' &&
   m.resource?.target?.type === 'Utilization';
@@ -96,20 +107,21 @@ const CPU_UTILIZATION = (m: Obj): boolean =>
  * autoscaling/v2 HPA (storage form) → autoscaling/v1: only the CPU utilization target and
  * status survive (upstream keeps the other metrics in alpha annotations; the simulator does not).
  */
-export function hpaV2ToV1(h: Obj): Obj {
-  const spec = h.spec ?? {};
-  const status = h.status ?? {};
+export function hpaV2ToV1(obj: Obj): Obj {
+  const h = obj as HorizontalPodAutoscaler;
+  const spec: HpaSpec = h.spec ?? {};
+  const status: HpaStatus = h.status ?? {};
   const cpu = (spec.metrics ?? []).find(CPU_UTILIZATION);
   const current = (status.currentMetrics ?? []).find(
-    (m: Obj) => m?.type === 'Resource' && m.resource?.name === 'cpu',
+    (m: MetricStatus | undefined) => m?.type === 'Resource' && m.resource?.name === 'cpu',
   );
-  const v1Spec: Obj = {
+  const v1Spec: HpaSpec = {
     scaleTargetRef: spec.scaleTargetRef,
     minReplicas: spec.minReplicas,
     maxReplicas: spec.maxReplicas,
   };
-  if (cpu) v1Spec.targetCPUUtilizationPercentage = cpu.resource.target.averageUtilization;
-  const v1Status: Obj = {
+  if (cpu) v1Spec.targetCPUUtilizationPercentage = cpu.resource?.target?.averageUtilization;
+  const v1Status: HpaStatus = {
     currentReplicas: status.currentReplicas ?? 0,
     desiredReplicas: status.desiredReplicas ?? 0,
   };
@@ -128,9 +140,10 @@ export function hpaV2ToV1(h: Obj): Obj {
 }
 
 /** autoscaling/v1 HPA → autoscaling/v2 (storage form): the CPU target becomes a Resource metric. */
-export function hpaV1ToV2(h: Obj): Obj {
-  const spec = h.spec ?? {};
-  const v2Spec: Obj = { scaleTargetRef: spec.scaleTargetRef, maxReplicas: spec.maxReplicas };
+export function hpaV1ToV2(obj: Obj): Obj {
+  const h = obj as HorizontalPodAutoscaler;
+  const spec: HpaSpec = h.spec ?? {};
+  const v2Spec: HpaSpec = { scaleTargetRef: spec.scaleTargetRef, maxReplicas: spec.maxReplicas };
   if (spec.minReplicas !== undefined) v2Spec.minReplicas = spec.minReplicas;
   if (spec.targetCPUUtilizationPercentage !== undefined)
     v2Spec.metrics = [
@@ -142,7 +155,7 @@ export function hpaV1ToV2(h: Obj): Obj {
         },
       },
     ];
-  const out: Obj = {
+  const out: HorizontalPodAutoscaler = {
     apiVersion: 'autoscaling/v2',
     kind: 'HorizontalPodAutoscaler',
     metadata: h.metadata ?? {},

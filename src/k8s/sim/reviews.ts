@@ -25,13 +25,14 @@ export function answerReview(
   user: { username: string; groups: string[] },
 ): Obj {
   const metadata = { creationTimestamp: null };
+  const spec: unknown = body.spec ?? {};
   switch (kind) {
     case 'SelfSubjectAccessReview':
       return {
         kind,
         apiVersion,
         metadata,
-        spec: body.spec ?? {},
+        spec,
         status: { allowed: true, reason: 'the simulated cluster allows every request' },
       };
     case 'SelfSubjectRulesReview':
@@ -39,7 +40,7 @@ export function answerReview(
         kind,
         apiVersion,
         metadata,
-        spec: body.spec ?? {},
+        spec,
         status: {
           resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
           nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],

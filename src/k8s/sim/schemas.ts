@@ -15,6 +15,20 @@ interface Attribute {
   format: string;
 }
 
+/** An OpenAPI schema object, as far as the simulator builds and reads them. */
+export interface SchemaObject {
+  type?: string;
+  format?: string;
+  description?: string;
+  $ref?: string;
+  required?: string[];
+  items?: SchemaObject;
+  additionalProperties?: boolean | SchemaObject;
+  properties?: Record<string, SchemaObject>;
+  'x-kubernetes-group-version-kind'?: { group: string; version: string; kind: string }[];
+  [field: string]: unknown;
+}
+
 type ModelClass = { attributeTypeMap?: Attribute[]; getAttributeTypeMap?: () => Attribute[] };
 
 const MODELS = models as unknown as Record<string, ModelClass | undefined>;
@@ -48,13 +62,13 @@ export function unknownFields(type: string, value: unknown, path = '', patch = f
   const arr = ARRAY.exec(type);
   if (arr) {
     if (!Array.isArray(value)) return [];
-    return value.flatMap((v, i) => unknownFields(arr[1] as string, v, `${path}[${i}]`, patch));
+    return value.flatMap((v, i) => unknownFields(arr[1], v, `${path}[${i}]`, patch));
   }
   const map = MAP.exec(type);
   if (map) {
     if (typeof value !== 'object' || Array.isArray(value)) return [];
     return Object.entries(value as Obj).flatMap(([k, v]) =>
-      unknownFields(map[1] as string, v, path ? `${path}.${k}` : k, patch),
+      unknownFields(map[1], v, path ? `${path}.${k}` : k, patch),
     );
   }
   const attrs = attributesOf(type);
@@ -74,18 +88,19 @@ export function unknownFields(type: string, value: unknown, path = '', patch = f
 export function pruneFields(value: Obj, paths: string[]): void {
   for (const p of paths) {
     const steps = [...p.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) =>
-      m[2] !== undefined ? Number(m[2]) : (m[1] as string),
+      m[2] !== undefined ? Number(m[2]) : m[1],
     );
-    let cur: any = value; // eslint-disable-line @typescript-eslint/no-explicit-any
-    for (let i = 0; i < steps.length - 1 && cur; i++) cur = cur[steps[i] as string | number];
-    if (cur && typeof cur === 'object') delete cur[steps[steps.length - 1] as string | number];
+    type Node = Record<string | number, unknown>;
+    let cur: unknown = value;
+    for (let i = 0; i < steps.length - 1 && cur; i++) cur = (cur as Node)[steps[i]];
+    if (cur && typeof cur === 'object') delete (cur as Node)[steps[steps.length - 1]];
   }
 }
 
 /** A schema name for model `m` whose last segment is the kind's own name (kubectl explain prints it): `io.k8s.v1.ObjectMeta`. */
 export function schemaName(m: string): string {
   const x = /^(Core|Events|Authentication|Authorization)?(V\d+(?:alpha\d+|beta\d+)?)(.+)$/.exec(m);
-  return x ? `io.k8s.${(x[1] ?? '').toLowerCase()}${x[2]!.toLowerCase()}.${x[3]}` : `io.k8s.${m}`;
+  return x ? `io.k8s.${(x[1] ?? '').toLowerCase()}${x[2].toLowerCase()}.${x[3]}` : `io.k8s.${m}`;
 }
 
 /**
@@ -94,13 +109,13 @@ export function schemaName(m: string): string {
  */
 export interface SchemaDialect {
   /** A reference to model `name`. */
-  ref(name: string): Obj;
-  intOrString: Obj;
+  ref(name: string): SchemaObject;
+  intOrString: SchemaObject;
   /** `object` and `any` attribute types. */
-  object: Obj;
-  any: Obj;
+  object: SchemaObject;
+  any: SchemaObject;
   /** A type that names no known model. */
-  unknown: Obj;
+  unknown: SchemaObject;
   description(m: string): string;
 }
 
@@ -120,16 +135,16 @@ export const V3_DIALECT: SchemaDialect = {
 function typeSchema(
   type: string,
   format: string,
-  defs: Record<string, Obj>,
+  defs: Record<string, SchemaObject>,
   dialect: SchemaDialect,
-): Obj {
+): SchemaObject {
   const arr = ARRAY.exec(type);
-  if (arr) return { type: 'array', items: typeSchema(arr[1] as string, '', defs, dialect) };
+  if (arr) return { type: 'array', items: typeSchema(arr[1], '', defs, dialect) };
   const map = MAP.exec(type);
   if (map)
     return {
       type: 'object',
-      additionalProperties: typeSchema(map[1] as string, '', defs, dialect),
+      additionalProperties: typeSchema(map[1], '', defs, dialect),
     };
   switch (type) {
     case 'string':
@@ -163,7 +178,7 @@ function typeSchema(
 export function modelSchemaIn(
   dialect: SchemaDialect,
   m: string,
-  defs: Record<string, Obj>,
+  defs: Record<string, SchemaObject>,
   gvk?: { group: string; version: string; kind: string },
 ): void {
   const existing = defs[schemaName(m)];
@@ -171,17 +186,18 @@ export function modelSchemaIn(
     if (gvk) (existing['x-kubernetes-group-version-kind'] ??= []).push(gvk);
     return;
   }
-  const s: Obj = { type: 'object', description: dialect.description(m), properties: {} };
+  const properties: Record<string, SchemaObject> = {};
+  const s: SchemaObject = { type: 'object', description: dialect.description(m), properties };
   defs[schemaName(m)] = s;
   for (const a of attributesOf(m) ?? [])
-    s.properties[a.baseName] = typeSchema(a.type, a.format, defs, dialect);
+    properties[a.baseName] = typeSchema(a.type, a.format, defs, dialect);
   if (gvk) s['x-kubernetes-group-version-kind'] = [gvk];
 }
 
 /** Adds model `m` to `defs` as an OpenAPI v3 schema (see {@link modelSchemaIn}). */
 export function modelSchema(
   m: string,
-  defs: Record<string, Obj>,
+  defs: Record<string, SchemaObject>,
   gvk?: { group: string; version: string; kind: string },
 ): void {
   modelSchemaIn(V3_DIALECT, m, defs, gvk);

@@ -1,6 +1,7 @@
 /** Label selectors (`=,==,!=,in,notin,key,!key` and LabelSelector objects) and per-resource field selectors. */
 import { badRequest } from './errors.js';
-import type { Obj } from './types.js';
+import type { CoreEvent, Job, Namespace, Node, Pod, ReplicaSet } from './api-types.js';
+import type { KObject, LabelSelector, Obj } from './types.js';
 
 export type LabelMatcher = (labels: Record<string, string>) => boolean;
 export type ObjMatcher = (o: Obj) => boolean;
@@ -20,9 +21,9 @@ function matchReq(r: Requirement, labels: Record<string, string>): boolean {
     case 'neq':
       return !has || v !== r.values[0];
     case 'in':
-      return has && r.values.includes(v as string);
+      return has && r.values.includes(v);
     case 'notin':
-      return !has || !r.values.includes(v as string);
+      return !has || !r.values.includes(v);
     case 'exists':
       return has;
     case 'notexists':
@@ -62,20 +63,20 @@ function parseRequirement(raw: string): Requirement {
         throw badRequest(`unable to parse requirement: invalid label value: "${v}"`);
   };
   if ((m = s.match(/^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/))) {
-    const values = (m[3] as string)
+    const values = m[3]
       .split(',')
       .map((v) => v.trim())
       .filter((v) => v !== '');
-    check(m[1] as string, values);
-    return { key: m[1] as string, op: m[2] === 'in' ? 'in' : 'notin', values };
+    check(m[1], values);
+    return { key: m[1], op: m[2] === 'in' ? 'in' : 'notin', values };
   }
   if ((m = s.match(/^([^=!\s]+)\s*(==|!=|=)\s*([^=!\s]*)$/))) {
-    check(m[1] as string, [m[3] as string]);
-    return { key: m[1] as string, op: m[2] === '!=' ? 'neq' : 'eq', values: [m[3] as string] };
+    check(m[1], [m[3]]);
+    return { key: m[1], op: m[2] === '!=' ? 'neq' : 'eq', values: [m[3]] };
   }
   if ((m = s.match(/^!\s*(\S+)$/))) {
-    check(m[1] as string, []);
-    return { key: m[1] as string, op: 'notexists', values: [] };
+    check(m[1], []);
+    return { key: m[1], op: 'notexists', values: [] };
   }
   if (s && !/[\s=!()]/.test(s)) {
     check(s, []);
@@ -92,7 +93,7 @@ export function parseLabelSelector(sel: string | null | undefined): LabelMatcher
 }
 
 /** A metav1.LabelSelector object → matcher. An empty selector matches everything (as in labels.SelectorFromSet). */
-export function labelSelectorMatcher(sel: Obj | undefined | null): LabelMatcher {
+export function labelSelectorMatcher(sel: LabelSelector | undefined | null): LabelMatcher {
   if (!sel) return () => false;
   const reqs: Requirement[] = [];
   for (const [k, v] of Object.entries(sel.matchLabels ?? {}))
@@ -115,7 +116,7 @@ export function labelSelectorMatcher(sel: Obj | undefined | null): LabelMatcher 
 }
 
 /** metav1.LabelSelector → string as printed by kubectl (`app=x,tier in (a,b)`). */
-export function labelSelectorString(sel: Obj | undefined | null): string {
+export function labelSelectorString(sel: LabelSelector | undefined | null): string {
   if (!sel) return '';
   const parts: [string, string][] = [];
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) parts.push([k, `${k}=${String(v)}`]);
@@ -137,7 +138,16 @@ export function labelSelectorString(sel: Obj | undefined | null): string {
     .join(',');
 }
 
-type FieldGetter = (o: Obj) => string | undefined;
+type FieldGetter = (o: KObject) => string | undefined;
+
+/** Getters of a kind's fields, reading the object as that kind. */
+function fieldsOf<T extends KObject>(
+  getters: Record<string, (o: T) => string | undefined>,
+): Record<string, FieldGetter> {
+  return Object.fromEntries(
+    Object.entries(getters).map(([field, get]) => [field, (o: KObject) => get(o as T)]),
+  );
+}
 
 const META_FIELDS: Record<string, FieldGetter> = {
   'metadata.name': (o) => o.metadata?.name,
@@ -145,7 +155,7 @@ const META_FIELDS: Record<string, FieldGetter> = {
 };
 
 const FIELDS_BY_KIND: Record<string, Record<string, FieldGetter>> = {
-  Pod: {
+  Pod: fieldsOf<Pod>({
     'spec.nodeName': (o) => o.spec?.nodeName ?? '',
     'spec.restartPolicy': (o) => o.spec?.restartPolicy,
     'spec.schedulerName': (o) => o.spec?.schedulerName,
@@ -154,8 +164,8 @@ const FIELDS_BY_KIND: Record<string, Record<string, FieldGetter>> = {
     'status.phase': (o) => o.status?.phase,
     'status.podIP': (o) => o.status?.podIP ?? '',
     'status.nominatedNodeName': (o) => o.status?.nominatedNodeName ?? '',
-  },
-  Event: {
+  }),
+  Event: fieldsOf<CoreEvent>({
     'involvedObject.kind': (o) => o.involvedObject?.kind ?? '',
     'involvedObject.namespace': (o) => o.involvedObject?.namespace ?? '',
     'involvedObject.name': (o) => o.involvedObject?.name ?? '',
@@ -167,8 +177,8 @@ const FIELDS_BY_KIND: Record<string, Record<string, FieldGetter>> = {
     reportingComponent: (o) => o.reportingComponent ?? '',
     source: (o) => o.source?.component ?? '',
     type: (o) => o.type ?? '',
-  },
-  EventV1: {
+  }),
+  EventV1: fieldsOf<CoreEvent>({
     'regarding.kind': (o) => o.involvedObject?.kind ?? '',
     'regarding.namespace': (o) => o.involvedObject?.namespace ?? '',
     'regarding.name': (o) => o.involvedObject?.name ?? '',
@@ -179,11 +189,11 @@ const FIELDS_BY_KIND: Record<string, Record<string, FieldGetter>> = {
     reason: (o) => o.reason ?? '',
     reportingController: (o) => o.reportingComponent ?? '',
     type: (o) => o.type ?? '',
-  },
-  Namespace: { 'status.phase': (o) => o.status?.phase },
-  Node: { 'spec.unschedulable': (o) => String(!!o.spec?.unschedulable) },
-  ReplicaSet: { 'status.replicas': (o) => String(o.status?.replicas ?? 0) },
-  Job: { 'status.successful': (o) => String(o.status?.succeeded ?? 0) },
+  }),
+  Namespace: fieldsOf<Namespace>({ 'status.phase': (o) => o.status?.phase }),
+  Node: fieldsOf<Node>({ 'spec.unschedulable': (o) => String(!!o.spec?.unschedulable) }),
+  ReplicaSet: fieldsOf<ReplicaSet>({ 'status.replicas': (o) => String(o.status?.replicas ?? 0) }),
+  Job: fieldsOf<Job>({ 'status.successful': (o) => String(o.status?.succeeded ?? 0) }),
   Service: {},
 };
 
@@ -200,12 +210,12 @@ export function parseFieldSelector(sel: string | null | undefined, kindKey: stri
     if (!part) continue;
     const m = part.match(/^([^=!]+)(==|!=|=)(.*)$/);
     if (!m) throw badRequest(`invalid selector: '${sel}'; can't understand '${part}'`);
-    const field = (m[1] as string).trim();
+    const field = m[1].trim();
     const getter = fields[field];
     if (!getter) throw badRequest(`field label not supported: ${field}`);
-    const value = (m[3] as string).trim();
+    const value = m[3].trim();
     const neg = m[2] === '!=';
-    tests.push((o) => (getter(o) === value) !== neg);
+    tests.push((o) => (getter(o as KObject) === value) !== neg);
   }
   return (o) => tests.every((t) => t(o));
 }

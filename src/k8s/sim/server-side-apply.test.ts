@@ -62,7 +62,7 @@ describe('server-side apply ownership with the real kubectl', () => {
     };
     return {
       replicas: d.spec.replicas,
-      image: d.spec.template.spec.containers[0]?.image as string,
+      image: d.spec.template.spec.containers[0]?.image,
       labels: d.metadata.labels,
     };
   };

@@ -37,11 +37,29 @@ import { logContainer, podLog, stopLine } from './pod-logs.js';
 import { answerReview, requestUser } from './reviews.js';
 import { ClusterDataDir } from './persistence.js';
 import { PATCH_TYPES, Registry, type Subresource } from './registry.js';
-import { apiVersionOf, findResource, RESOURCES, type ResourceDef } from './resources.js';
+import { apiVersionOf, findResource, type ResourceDef } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { Store } from './store.js';
 import { toTable, wantsTable, type IncludeObject } from './tables.js';
-import { DEFAULT_TIMING, type Obj, type SimTiming } from './types.js';
+import {
+  DEFAULT_TIMING,
+  isRecord,
+  jsonText,
+  type KObject,
+  type Obj,
+  type SimTiming,
+} from './types.js';
+
+/** A DeleteOptions body as sent: read through checks. */
+interface DeleteOptionsBody {
+  gracePeriodSeconds?: unknown;
+  propagationPolicy?: unknown;
+  orphanDependents?: unknown;
+  dryRun?: unknown;
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+const PROPAGATION_POLICIES = ['Orphan', 'Background', 'Foreground'];
 import { WatchHub } from './watch.js';
 
 export interface SimClusterOptions {
@@ -281,7 +299,7 @@ function parseResourcePath(
   }
   let out: ResourcePath | undefined;
   if (segs[0] === 'namespaces' && segs.length >= 3) {
-    const def = findResource(group, version, segs[2] as string);
+    const def = findResource(group, version, segs[2]);
     if (def && def.namespaced)
       out = { def, namespace: segs[1], name: segs[3], subresource: segs[4] };
     if (segs.length > 5) return undefined;
@@ -347,7 +365,8 @@ function fieldManager(req: IncomingMessage, q: URLSearchParams): string {
   return (typeof ua === 'string' && ua.split('/')[0]?.trim()) || 'unknown';
 }
 
-function deleteStatus(def: ResourceDef, o: Obj): Obj {
+function deleteStatus(def: ResourceDef, obj: Obj): Obj {
+  const o = obj as KObject;
   const details: Obj = { name: o.metadata.name };
   if (def.group) details.group = def.group;
   details.kind = def.resource;
@@ -594,17 +613,17 @@ class Cluster implements SimulatedCluster {
         throw pathNotFound();
       }
       if (segs[0] === 'api' && segs.length === 2) {
-        const l = apiResourceList('', segs[1] as string);
+        const l = apiResourceList('', segs[1]);
         if (l) return sendJson(res, 200, l);
         throw pathNotFound();
       }
       if (segs[0] === 'apis' && segs.length === 2) {
-        const g = apiGroup(segs[1] as string);
+        const g = apiGroup(segs[1]);
         if (g) return sendJson(res, 200, g);
         throw pathNotFound();
       }
       if (segs[0] === 'apis' && segs.length === 3) {
-        const l = apiResourceList(segs[1] as string, segs[2] as string);
+        const l = apiResourceList(segs[1], segs[2]);
         if (l) return sendJson(res, 200, l);
         throw pathNotFound();
       }
@@ -614,9 +633,9 @@ class Cluster implements SimulatedCluster {
     let version: string;
     let rest: string[];
     if (segs[0] === 'api' && segs.length >= 3)
-      [group, version, rest] = ['', segs[1] as string, segs.slice(2)];
+      [group, version, rest] = ['', segs[1], segs.slice(2)];
     else if (segs[0] === 'apis' && segs.length >= 4)
-      [group, version, rest] = [segs[1] as string, segs[2] as string, segs.slice(3)];
+      [group, version, rest] = [segs[1], segs[2], segs.slice(3)];
     else throw pathNotFound();
     const parsed = parseResourcePath(group, version, rest);
     if (!parsed) throw pathNotFound();
@@ -698,7 +717,7 @@ class Cluster implements SimulatedCluster {
           throw tooLargeResourceVersion(Number(minRv), this.store.resourceVersion);
         const all = this.registry
           .list(def, ns)
-          .filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
+          .filter((o) => labels((o as KObject).metadata.labels ?? {}) && fields(o));
         const p = page(all, {
           limit: intParam(q, 'limit'),
           continueToken: q.get('continue'),
@@ -750,14 +769,16 @@ class Cluster implements SimulatedCluster {
         const opts = jobDeleteDefault(def, await this.deleteOptions(req, q), res);
         const labels = parseLabelSelector(q.get('labelSelector'));
         const fields = parseFieldSelector(q.get('fieldSelector'), kindKey);
-        const items = this.registry
-          .list(def, ns)
-          .filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
+        const items = (this.registry.list(def, ns) as KObject[]).filter(
+          (o) => labels(o.metadata.labels ?? {}) && fields(o),
+        );
         const deleted: Obj[] = [];
         for (const o of items) {
           try {
             deleted.push(
-              out(this.registry.delete(def, o.metadata.namespace, o.metadata.name, opts).object),
+              out(
+                this.registry.delete(def, o.metadata.namespace, o.metadata.name ?? '', opts).object,
+              ),
             );
           } catch (err) {
             if (!(err instanceof StatusError && err.code === 404)) throw err;
@@ -793,7 +814,7 @@ class Cluster implements SimulatedCluster {
         return sendJson(
           res,
           200,
-          toTable(def.kind, [o], String(o.metadata.resourceVersion), table, out),
+          toTable(def.kind, [o], String((o as KObject).metadata.resourceVersion), table, out),
         );
       return sendJson(res, 200, out(o));
     }
@@ -834,7 +855,7 @@ class Cluster implements SimulatedCluster {
         typeof body === 'object' &&
         !Array.isArray(body)
       )
-        checkFields(def, body as Obj, q, res, ct !== PATCH_TYPES.apply);
+        checkFields(def, body, q, res, ct !== PATCH_TYPES.apply);
       const force = q.get('force');
       if (force !== null && ct !== PATCH_TYPES.apply)
         throw invalid(
@@ -884,9 +905,9 @@ class Cluster implements SimulatedCluster {
       res.end();
       return;
     }
-    const uid = pod.metadata.uid;
+    const uid = (pod as KObject).metadata.uid;
     const unsubscribe = this.store.subscribe((e) => {
-      if (e.storeKey !== 'pods' || e.object.metadata?.uid !== uid) return;
+      if (e.storeKey !== 'pods' || (e.object as KObject).metadata?.uid !== uid) return;
       if (e.type === 'DELETED') return finish();
       const line = stopLine(e.object, container, q);
       if (line) finish(line);
@@ -910,32 +931,35 @@ class Cluster implements SimulatedCluster {
     preconditions?: { uid?: string; resourceVersion?: string };
   }> {
     const buf = await readBody(req);
-    let body: Obj = {};
+    let body: DeleteOptionsBody = {};
     if (buf.length && buf.toString('utf8').trim()) {
       const mt = mediaType(req.headers['content-type']);
       if (mt.includes('protobuf')) throw unsupportedMediaType(mt);
+      let parsed: unknown;
       try {
-        body = JSON.parse(buf.toString('utf8')) as Obj;
+        parsed = JSON.parse(buf.toString('utf8'));
       } catch {
         throw badRequest('the body of the request could not be decoded as DeleteOptions');
       }
-      if (!body || typeof body !== 'object') body = {};
+      if (isRecord(parsed)) body = parsed;
     }
     const grace =
       intParam(q, 'gracePeriodSeconds') ??
       (typeof body.gracePeriodSeconds === 'number' ? body.gracePeriodSeconds : undefined);
-    const policy =
+    const policy: unknown =
       q.get('propagationPolicy') ??
       body.propagationPolicy ??
       (body.orphanDependents === true ? 'Orphan' : undefined);
-    if (policy && !['Orphan', 'Background', 'Foreground'].includes(policy))
-      throw badRequest(`DeleteOptions.propagationPolicy: Unsupported value: "${String(policy)}"`);
+    const propagationPolicy =
+      typeof policy === 'string' && PROPAGATION_POLICIES.includes(policy) ? policy : undefined;
+    if (policy && !propagationPolicy)
+      throw badRequest(`DeleteOptions.propagationPolicy: Unsupported value: "${jsonText(policy)}"`);
     const dryRun =
       q.getAll('dryRun').includes('All') ||
       (Array.isArray(body.dryRun) && body.dryRun.includes('All'));
     return {
       dryRun,
-      propagationPolicy: policy,
+      propagationPolicy,
       gracePeriodSeconds: grace,
       preconditions: body.preconditions,
     };

@@ -1,6 +1,6 @@
 /** The object store: one global resourceVersion counter, buckets per resource, and a bounded watch history. */
 import type { ClusterDataDir, PersistedState, StoredObject } from './persistence.js';
-import type { Obj, WatchEventRecord } from './types.js';
+import type { KObject, Obj, WatchEventRecord } from './types.js';
 
 export interface StoreOptions {
   historyWindowMs: number;
@@ -13,7 +13,7 @@ function clone<T>(v: T): T {
 
 export class Store {
   private rv = 0;
-  private readonly buckets = new Map<string, Map<string, Obj>>();
+  private readonly buckets = new Map<string, Map<string, KObject>>();
   private history: WatchEventRecord[] = [];
   /** Events with rv ≤ compactedRv are gone from the history. */
   private compactedRv = 0;
@@ -28,11 +28,8 @@ export class Store {
    * resourceVersion: a watch from an older one gets 410 Expired and relists.
    */
   restore(state: PersistedState, data: ClusterDataDir): void {
-    for (const { storeKey, object } of state.objects)
-      this.bucket(storeKey).set(
-        Store.id(object.metadata.namespace, object.metadata.name),
-        clone(object),
-      );
+    for (const { storeKey, object: o } of state.objects)
+      this.bucket(storeKey).set(Store.id(o.metadata.namespace, o.metadata.name), clone(o));
     this.rv = state.resourceVersion;
     this.compactedRv = this.rv;
     this.data = data;
@@ -59,7 +56,7 @@ export class Store {
     return this.compactedRv;
   }
 
-  private bucket(key: string): Map<string, Obj> {
+  private bucket(key: string): Map<string, KObject> {
     let b = this.buckets.get(key);
     if (!b) {
       b = new Map();
@@ -68,7 +65,7 @@ export class Store {
     return b;
   }
 
-  private static id(ns: string | undefined, name: string): string {
+  private static id(ns: string | undefined, name: string | undefined): string {
     return `${ns ?? ''}/${name}`;
   }
 
@@ -83,7 +80,7 @@ export class Store {
 
   /** Objects of a bucket (optionally one namespace), sorted by namespace/name. */
   list(storeKey: string, ns?: string): Obj[] {
-    const out: Obj[] = [];
+    const out: KObject[] = [];
     for (const o of this.bucket(storeKey).values())
       if (ns === undefined || o.metadata?.namespace === ns) out.push(clone(o));
     return out.sort((a, b) => {
@@ -121,9 +118,9 @@ export class Store {
   /** Writes (create or replace) and bumps the resourceVersion. Returns the stored copy. */
   put(storeKey: string, obj: Obj): Obj {
     const b = this.bucket(storeKey);
-    const id = Store.id(obj.metadata.namespace, obj.metadata.name);
+    const o = clone(obj) as KObject;
+    const id = Store.id(o.metadata.namespace, o.metadata.name);
     const prev = b.get(id);
-    const o = clone(obj);
     o.metadata.resourceVersion = String(++this.rv);
     b.set(id, o);
     if (this.data) this.journaled(this.data.put(this.rv, storeKey, o));
@@ -188,12 +185,11 @@ export class Store {
     let drop = 0;
     while (
       drop < this.history.length &&
-      ((this.history[drop] as WatchEventRecord).time < cutoff ||
-        this.history.length - drop > this.opts.historyMaxEvents)
+      (this.history[drop].time < cutoff || this.history.length - drop > this.opts.historyMaxEvents)
     )
       drop++;
     if (drop > 0) {
-      this.compactedRv = (this.history[drop - 1] as WatchEventRecord).rv;
+      this.compactedRv = this.history[drop - 1].rv;
       this.history = this.history.slice(drop);
     }
   }

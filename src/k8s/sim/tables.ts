@@ -1,6 +1,23 @@
 /** meta.k8s.io/v1 Tables with the columns of the real apiserver printers (pkg/printers/internalversion). */
 import { labelSelectorString } from './selectors.js';
-import type { Obj } from './types.js';
+import type {
+  ConfigMap,
+  ContainerStatus,
+  CoreEvent,
+  Deployment,
+  Endpoints,
+  EndpointSlice,
+  HorizontalPodAutoscaler,
+  Job,
+  Namespace,
+  Node,
+  Pod,
+  PodSpec,
+  ReplicaSet,
+  Secret,
+  Service,
+} from './api-types.js';
+import type { Condition, KObject, Obj } from './types.js';
 
 interface Column {
   name: string;
@@ -66,12 +83,12 @@ function since(ts: string | undefined | null): string {
   return humanDuration(Date.now() - t);
 }
 
-function age(o: Obj): string {
+function age(o: KObject): string {
   return since(o.metadata?.creationTimestamp);
 }
 
-function containersAndImages(spec: Obj | undefined): [string, string] {
-  const cs: Obj[] = spec?.containers ?? [];
+function containersAndImages(spec: PodSpec | undefined): [string, string] {
+  const cs = spec?.containers ?? [];
   return [cs.map((c) => c.name).join(','), cs.map((c) => c.image).join(',')];
 }
 
@@ -79,7 +96,7 @@ function orNone(s: string | undefined | null): string {
   return s ? s : '<none>';
 }
 
-function podStatus(pod: Obj): {
+function podStatus(pod: Pod): {
   reason: string;
   ready: number;
   total: number;
@@ -87,14 +104,14 @@ function podStatus(pod: Obj): {
   lastRestart?: string;
 } {
   let reason: string = pod.status?.reason || pod.status?.phase || '';
-  const statuses: Obj[] = pod.status?.containerStatuses ?? [];
+  const statuses: ContainerStatus[] = pod.status?.containerStatuses ?? [];
   const total = (pod.spec?.containers ?? []).length;
   let ready = 0;
   let restarts = 0;
   let lastRestart: string | undefined;
   let hasRunning = false;
   for (let i = statuses.length - 1; i >= 0; i--) {
-    const c = statuses[i] as Obj;
+    const c = statuses[i];
     restarts += c.restartCount ?? 0;
     const fin: string | undefined = c.lastState?.terminated?.finishedAt;
     if (fin && (!lastRestart || Date.parse(fin) > Date.parse(lastRestart))) lastRestart = fin;
@@ -111,7 +128,7 @@ function podStatus(pod: Obj): {
   }
   if (reason === 'Completed' && hasRunning) {
     const readyCond = (pod.status?.conditions ?? []).some(
-      (x: Obj) => x.type === 'Ready' && x.status === 'True',
+      (x) => x.type === 'Ready' && x.status === 'True',
     );
     reason = readyCond ? 'Running' : 'NotReady';
   }
@@ -120,8 +137,8 @@ function podStatus(pod: Obj): {
   return { reason, ready, total, restarts, lastRestart };
 }
 
-function servicePorts(s: Obj): string {
-  const ports: Obj[] = s.spec?.ports ?? [];
+function servicePorts(s: Service): string {
+  const ports = s.spec?.ports ?? [];
   if (!ports.length) return '<none>';
   return ports
     .map((p) =>
@@ -132,12 +149,12 @@ function servicePorts(s: Obj): string {
     .join(',');
 }
 
-function externalIp(s: Obj): string {
+function externalIp(s: Service): string {
   const type = s.spec?.type ?? 'ClusterIP';
   if (type === 'ExternalName') return s.spec?.externalName ?? '<none>';
   const ext: string[] = [...(s.spec?.externalIPs ?? [])];
   if (type === 'LoadBalancer') {
-    const ing: Obj[] = s.status?.loadBalancer?.ingress ?? [];
+    const ing = s.status?.loadBalancer?.ingress ?? [];
     const lb = ing.map((i) => i.ip || i.hostname).filter(Boolean);
     const all = [...lb, ...ext];
     return all.length ? all.join(',') : '<pending>';
@@ -145,10 +162,10 @@ function externalIp(s: Obj): string {
   return ext.length ? ext.join(',') : '<none>';
 }
 
-function hpaTargets(h: Obj): string {
-  const metrics: Obj[] = h.spec?.metrics ?? [];
+function hpaTargets(h: HorizontalPodAutoscaler): string {
+  const metrics = h.spec?.metrics ?? [];
   if (!metrics.length) return '<none>';
-  const current: Obj[] = h.status?.currentMetrics ?? [];
+  const current = h.status?.currentMetrics ?? [];
   return metrics
     .map((m, i) => {
       if (m.type === 'Resource') {
@@ -157,7 +174,7 @@ function hpaTargets(h: Obj): string {
         if (t.type === 'Utilization') {
           const c =
             cur?.averageUtilization !== undefined ? `${cur.averageUtilization}%` : '<unknown>';
-          return `${m.resource.name}: ${c}/${t.averageUtilization}%`;
+          return `${m.resource?.name}: ${c}/${t.averageUtilization}%`;
         }
         const c = cur?.averageValue ?? '<unknown>';
         return `${m.resource?.name}: ${c}/${t.averageValue ?? t.value}`;
@@ -169,6 +186,10 @@ function hpaTargets(h: Obj): string {
 
 interface Printer {
   columns: Column[];
+  /**
+   * The row's cells. A kind's printer declares its parameter as that kind's shape (a method's
+   * parameter is bivariant): the stored object is narrowed here, at the boundary.
+   */
   cells(o: Obj): unknown[];
 }
 
@@ -202,7 +223,7 @@ const PRINTERS: Record<string, Printer> = {
         'Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.',
       ),
     ],
-    cells: (d) => {
+    cells: (d: Deployment) => {
       const [cs, imgs] = containersAndImages(d.spec?.template?.spec);
       return [
         d.metadata.name,
@@ -239,7 +260,7 @@ const PRINTERS: Record<string, Printer> = {
         'Selector is a label query over pods that should match the replica count.',
       ),
     ],
-    cells: (rs) => {
+    cells: (rs: ReplicaSet) => {
       const [cs, imgs] = containersAndImages(rs.spec?.template?.spec);
       return [
         rs.metadata.name,
@@ -301,15 +322,15 @@ const PRINTERS: Record<string, Printer> = {
         'If specified, all readiness gates will be evaluated for pod readiness.',
       ),
     ],
-    cells: (p) => {
+    cells: (p: Pod) => {
       const s = podStatus(p);
       const restarts =
         s.restarts > 0 && s.lastRestart
           ? `${s.restarts} (${since(s.lastRestart)} ago)`
           : String(s.restarts);
-      const gates: Obj[] = p.spec?.readinessGates ?? [];
+      const gates = p.spec?.readinessGates ?? [];
       const gateStr = gates.length
-        ? `${gates.filter((g) => (p.status?.conditions ?? []).some((c: Obj) => c.type === g.conditionType && c.status === 'True')).length}/${gates.length}`
+        ? `${gates.filter((g) => (p.status?.conditions ?? []).some((c: Condition) => c.type === g.conditionType && c.status === 'True')).length}/${gates.length}`
         : '<none>';
       return [
         p.metadata.name,
@@ -352,7 +373,7 @@ const PRINTERS: Record<string, Printer> = {
         'Route service traffic to pods with label keys and values matching this selector.',
       ),
     ],
-    cells: (s) => {
+    cells: (s: Service) => {
       const sel = Object.entries(s.spec?.selector ?? {})
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([k, v]) => `${k}=${String(v)}`)
@@ -408,7 +429,7 @@ const PRINTERS: Record<string, Printer> = {
       ),
       AGE_COL,
     ],
-    cells: (h) => [
+    cells: (h: HorizontalPodAutoscaler) => [
       h.metadata.name,
       `${h.spec?.scaleTargetRef?.kind}/${h.spec?.scaleTargetRef?.name}`,
       hpaTargets(h),
@@ -461,8 +482,8 @@ const PRINTERS: Record<string, Printer> = {
         'Container runtime version reported by the node through runtime remote API (e.g. containerd://1.4.2).',
       ),
     ],
-    cells: (n) => {
-      const ready = (n.status?.conditions ?? []).find((c: Obj) => c.type === 'Ready');
+    cells: (n: Node) => {
+      const ready = (n.status?.conditions ?? []).find((c) => c.type === 'Ready');
       let status = ready?.status === 'True' ? 'Ready' : ready ? 'NotReady' : 'Unknown';
       if (n.spec?.unschedulable) status += ',SchedulingDisabled';
       const roles = Object.keys(n.metadata?.labels ?? {})
@@ -470,7 +491,7 @@ const PRINTERS: Record<string, Printer> = {
         .map((k) => k.slice('node-role.kubernetes.io/'.length))
         .sort();
       const addr = (t: string): string =>
-        (n.status?.addresses ?? []).find((a: Obj) => a.type === t)?.address ?? '<none>';
+        (n.status?.addresses ?? []).find((a) => a.type === t)?.address ?? '<none>';
       const info = n.status?.nodeInfo ?? {};
       return [
         n.metadata.name,
@@ -492,7 +513,7 @@ const PRINTERS: Record<string, Printer> = {
       col('Data', 0, 'integer', '', 'Data contains the configuration data.'),
       AGE_COL,
     ],
-    cells: (c) => [
+    cells: (c: ConfigMap) => [
       c.metadata.name,
       Object.keys(c.data ?? {}).length + Object.keys(c.binaryData ?? {}).length,
       age(c),
@@ -506,7 +527,12 @@ const PRINTERS: Record<string, Printer> = {
       AGE_COL,
     ],
     // The values never reach a Table (only their count), as in the apiserver's printer.
-    cells: (s) => [s.metadata.name, s.type ?? 'Opaque', Object.keys(s.data ?? {}).length, age(s)],
+    cells: (s: Secret) => [
+      s.metadata.name,
+      s.type ?? 'Opaque',
+      Object.keys(s.data ?? {}).length,
+      age(s),
+    ],
   },
   Job: {
     columns: [
@@ -532,7 +558,7 @@ const PRINTERS: Record<string, Printer> = {
       ),
     ],
     // kubernetes pkg/printers/internalversion printJob (1.31+: with Status).
-    cells: (j) => {
+    cells: (j: Job) => {
       const succeeded = j.status?.succeeded ?? 0;
       let completions: string;
       if (j.spec?.completions !== undefined && j.spec?.completions !== null)
@@ -540,7 +566,7 @@ const PRINTERS: Record<string, Printer> = {
       else
         completions =
           (j.spec?.parallelism ?? 0) > 1
-            ? `${succeeded}/1 of ${j.spec.parallelism}`
+            ? `${succeeded}/1 of ${j.spec?.parallelism}`
             : `${succeeded}/1`;
       const start = Date.parse(j.status?.startTime ?? '');
       const end = Date.parse(j.status?.completionTime ?? '');
@@ -548,7 +574,7 @@ const PRINTERS: Record<string, Printer> = {
         ? ''
         : humanDuration((Number.isFinite(end) ? end : Date.now()) - start);
       const cond = (t: string): boolean =>
-        (j.status?.conditions ?? []).some((c: Obj) => c.type === t && c.status === 'True');
+        (j.status?.conditions ?? []).some((c) => c.type === t && c.status === 'True');
       let status = 'Running';
       if (cond('Complete')) status = 'Complete';
       else if (cond('Failed')) status = 'Failed';
@@ -571,15 +597,15 @@ const PRINTERS: Record<string, Printer> = {
   Endpoints: {
     columns: [NAME_COL, col('Endpoints', 0, 'string', '', 'Endpoints of the service'), AGE_COL],
     // printers.go formatEndpoints: ip:port per address and port, at most 3, then "+ N more...".
-    cells: (e) => {
-      const subsets: Obj[] = e.subsets ?? [];
+    cells: (e: Endpoints) => {
+      const subsets = e.subsets ?? [];
       if (!subsets.length) return [e.metadata.name, '<none>', age(e)];
       const list: string[] = [];
       let count = 0;
       let more = false;
       for (const ss of subsets) {
-        const addrs: Obj[] = ss.addresses ?? [];
-        const ports: Obj[] = ss.ports ?? [];
+        const addrs = ss.addresses ?? [];
+        const ports = ss.ports ?? [];
         if (!ports.length) {
           count += addrs.length;
           for (const a of addrs) {
@@ -633,23 +659,23 @@ const PRINTERS: Record<string, Printer> = {
       AGE_COL,
     ],
     // printers.go formatDiscoveryPorts / formatDiscoveryEndpoints.
-    cells: (s) => {
+    cells: (s: EndpointSlice) => {
       const cap = (items: string[]): string => {
         if (!items.length) return '<unset>';
         return items.length > 3
           ? `${items.slice(0, 3).join(',')} + ${items.length - 3} more...`
           : items.join(',');
       };
-      const ports = (s.ports ?? []).map((p: Obj) =>
+      const ports = (s.ports ?? []).map((p) =>
         p.port === undefined || p.port === null ? '<unset>' : String(p.port),
       );
-      const addrs = (s.endpoints ?? []).flatMap((e: Obj) => e.addresses ?? []).map(String);
+      const addrs = (s.endpoints ?? []).flatMap((e) => e.addresses ?? []).map(String);
       return [s.metadata.name, s.addressType ?? '', cap(ports), cap(addrs), age(s)];
     },
   },
   Namespace: {
     columns: [NAME_COL, col('Status', 0, 'string', '', 'The status of the namespace'), AGE_COL],
-    cells: (n) => [n.metadata.name, n.status?.phase ?? 'Active', age(n)],
+    cells: (n: Namespace) => [n.metadata.name, n.status?.phase ?? 'Active', age(n)],
   },
   Event: {
     columns: [
@@ -664,7 +690,7 @@ const PRINTERS: Record<string, Printer> = {
       col('Count', 1, 'string', '', 'Number of times this event has occurred.'),
       { ...NAME_COL, priority: 1 },
     ],
-    cells: (e) => {
+    cells: (e: CoreEvent) => {
       const last =
         e.series?.lastObservedTime ??
         e.lastTimestamp ??
@@ -695,7 +721,7 @@ const PRINTERS: Record<string, Printer> = {
 
 const DEFAULT_PRINTER: Printer = {
   columns: [NAME_COL, AGE_COL],
-  cells: (o) => [o.metadata.name, age(o)],
+  cells: (o: KObject) => [o.metadata.name, age(o)],
 };
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
@@ -703,7 +729,11 @@ export type IncludeObject = 'None' | 'Metadata' | 'Object';
 function rowObject(o: Obj, include: IncludeObject): Obj | undefined {
   if (include === 'None') return undefined;
   if (include === 'Object') return o;
-  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
+  return {
+    kind: 'PartialObjectMetadata',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: (o as KObject).metadata,
+  };
 }
 
 /**

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SimTiming } from './types.js';
+import { jsonText, type SimTiming } from './types.js';
 
 /** Small delays so that a whole test file runs in seconds. */
 export const FAST_TIMING: Partial<SimTiming> = {
@@ -92,12 +92,14 @@ export async function eventually<T>(
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       last = err;
     }
     if (Date.now() > deadline)
-      throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+      throw new Error(
+        `condition not met within ${timeoutMs} ms${last ? `: ${last instanceof Error ? String(last) : jsonText(last)}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }

@@ -4,6 +4,74 @@
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Obj = Record<string, any>;
 
+/** Untyped JSON object (request bodies, patches, user-supplied fields): read through guards. */
+export type JsonObject = Record<string, unknown>;
+
+/** A non-null, non-array object. */
+export function isRecord(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: string;
+  apiVersion?: string;
+  time?: string;
+  fieldsType?: string;
+  fieldsV1?: JsonObject;
+  subresource?: string;
+}
+
+/** metav1.ObjectMeta, as far as the simulator reads it. */
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string | null;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  finalizers?: string[];
+  managedFields?: ManagedFieldsEntry[];
+}
+
+/** A Kubernetes object with typed metadata; everything else is unknown until narrowed. */
+export interface KObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
+
+/** metav1.LabelSelector. */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+/** metav1.Condition-like status condition. */
+export interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
 /** Delays (ms) of the simulated controllers and kubelet. */
 export interface SimTiming {
   /** Pod created → scheduled onto the node (ContainerCreating). */
@@ -62,4 +130,12 @@ export interface WatchEventRecord {
   /** The object before a MODIFIED/DELETED. */
   prev?: Obj;
   time: number;
+}
+
+/**
+ * A user-supplied value as text: `String(v)` for a JSON scalar (and null/undefined), the JSON
+ * otherwise (where `String` would say `[object Object]`).
+ */
+export function jsonText(v: unknown): string {
+  return v === null || typeof v !== 'object' ? String(v) : JSON.stringify(v);
 }

@@ -88,7 +88,7 @@ describe('patch', () => {
           },
         },
       },
-    }) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    }) as Record<string, any>;
     expect(out.spec.strategy).toEqual({ type: 'Recreate' });
     expect(out.spec.finalizers).toEqual(['b']);
     const cs = out.spec.template.spec.containers;

@@ -3,16 +3,33 @@ import { StatusError, badRequest, invalid, required, type Cause } from './errors
 import { validateJob } from './jobs.js';
 import type { ResourceDef } from './resources.js';
 import { labelSelectorMatcher } from './selectors.js';
-import type { Obj } from './types.js';
+import type {
+  ConfigMap,
+  HorizontalPodAutoscaler,
+  PodSpec,
+  PodTemplateSpec,
+  Service,
+} from './api-types.js';
+import type { JsonObject, KObject, LabelSelector, Obj } from './types.js';
+
+/** A Deployment/ReplicaSet spec as sent: the counts are whatever the client wrote. */
+interface WorkloadSpecInput {
+  selector?: LabelSelector;
+  template?: PodTemplateSpec;
+  replicas?: unknown;
+  minReadySeconds?: unknown;
+  revisionHistoryLimit?: unknown;
+  progressDeadlineSeconds?: unknown;
+}
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-function goMap(m: Obj | undefined): string {
+function goMap(m: Record<string, string> | undefined): string {
   const entries = Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
   return `map[string]string{${entries.map(([k, v]) => `"${k}":"${String(v)}"`).join(', ')}}`;
 }
 
-function validateTemplate(causes: Cause[], spec: Obj, prefix: string): void {
+function validateTemplate(causes: Cause[], spec: WorkloadSpecInput, prefix: string): void {
   if (!spec.selector) {
     causes.push(required(`${prefix}.selector`));
   } else if (!spec.selector.matchLabels && !spec.selector.matchExpressions) {
@@ -28,7 +45,7 @@ function validateTemplate(causes: Cause[], spec: Obj, prefix: string): void {
     return;
   }
   if (spec.selector && (spec.selector.matchLabels || spec.selector.matchExpressions)) {
-    let matches = false;
+    let matches: boolean;
     try {
       matches = labelSelectorMatcher(spec.selector)(t.metadata?.labels ?? {});
     } catch {
@@ -47,17 +64,19 @@ function validateTemplate(causes: Cause[], spec: Obj, prefix: string): void {
     'minReadySeconds',
     'revisionHistoryLimit',
     'progressDeadlineSeconds',
-  ] as const)
-    if (typeof spec[f] === 'number' && spec[f] < 0)
+  ] as const) {
+    const v = spec[f];
+    if (typeof v === 'number' && v < 0)
       causes.push({
         reason: 'FieldValueInvalid',
-        message: `Invalid value: ${spec[f]}: must be greater than or equal to 0`,
+        message: `Invalid value: ${v}: must be greater than or equal to 0`,
         field: `${prefix}.${f}`,
       });
+  }
   if (
     typeof spec.progressDeadlineSeconds === 'number' &&
     spec.progressDeadlineSeconds >= 0 &&
-    spec.progressDeadlineSeconds <= (spec.minReadySeconds ?? 0)
+    spec.progressDeadlineSeconds <= ((spec.minReadySeconds as number | undefined) ?? 0)
   )
     causes.push({
       reason: 'FieldValueInvalid',
@@ -66,13 +85,13 @@ function validateTemplate(causes: Cause[], spec: Obj, prefix: string): void {
     });
 }
 
-function validatePodSpec(causes: Cause[], spec: Obj | undefined, prefix: string): void {
+function validatePodSpec(causes: Cause[], spec: PodSpec | undefined, prefix: string): void {
   const cs = spec?.containers;
   if (!Array.isArray(cs) || cs.length === 0) {
     causes.push(required(`${prefix}.containers`));
     return;
   }
-  cs.forEach((c: Obj, i: number) => {
+  cs.forEach((c, i) => {
     if (!c?.name) causes.push(required(`${prefix}.containers[${i}].name`));
     if (!c?.image) causes.push(required(`${prefix}.containers[${i}].image`));
   });
@@ -81,8 +100,9 @@ function validatePodSpec(causes: Cause[], spec: Obj | undefined, prefix: string)
 const CONFIG_KEY_RE = /^[-._a-zA-Z0-9]+$/;
 
 /** Throws 422 when the object is invalid. `old` is set for updates (immutable fields). */
-export function validateObject(def: ResourceDef, o: Obj, old?: Obj): void {
+export function validateObject(def: ResourceDef, obj: Obj, old?: Obj): void {
   const causes: Cause[] = [];
+  const o = obj as KObject;
   const name: string = o.metadata?.name ?? '';
   if (!name) causes.push(required('metadata.name'));
   else if (def.kind !== 'Event' && (name.length > 253 || !NAME_RE.test(name)))
@@ -93,38 +113,41 @@ export function validateObject(def: ResourceDef, o: Obj, old?: Obj): void {
     });
   switch (def.kind) {
     case 'Deployment':
-    case 'ReplicaSet':
-      validateTemplate(causes, o.spec ?? {}, 'spec');
-      if (old && JSON.stringify(old.spec?.selector) !== JSON.stringify(o.spec?.selector))
+    case 'ReplicaSet': {
+      const spec = o.spec as WorkloadSpecInput | undefined;
+      const oldSpec = old?.spec as WorkloadSpecInput | undefined;
+      validateTemplate(causes, spec ?? {}, 'spec');
+      if (old && JSON.stringify(oldSpec?.selector) !== JSON.stringify(spec?.selector))
         causes.push({
           reason: 'FieldValueInvalid',
-          message: `Invalid value: ${JSON.stringify(o.spec?.selector)}: field is immutable`,
+          message: `Invalid value: ${JSON.stringify(spec?.selector)}: field is immutable`,
           field: 'spec.selector',
         });
       break;
+    }
     case 'Pod':
-      validatePodSpec(causes, o.spec, 'spec');
+      validatePodSpec(causes, o.spec as PodSpec | undefined, 'spec');
       break;
     case 'Job':
       validateJob(causes, o, old);
       break;
-    case 'Service':
-      if (!['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'].includes(o.spec?.type))
+    case 'Service': {
+      const spec = (o as Service).spec;
+      const type: unknown = spec?.type;
+      if (!['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'].includes(type as string))
         causes.push({
           reason: 'FieldValueNotSupported',
-          message: `Unsupported value: "${o.spec?.type}"`,
+          message: `Unsupported value: "${spec?.type}"`,
           field: 'spec.type',
         });
-      if (
-        o.spec?.type !== 'ExternalName' &&
-        (!Array.isArray(o.spec?.ports) || o.spec.ports.length === 0)
-      )
+      if (spec?.type !== 'ExternalName' && (!Array.isArray(spec?.ports) || spec.ports.length === 0))
         causes.push(required('spec.ports'));
       break;
+    }
     case 'ConfigMap':
     case 'Secret':
       for (const field of ['data', 'binaryData'] as const)
-        for (const key of Object.keys(o[field] ?? {}))
+        for (const key of Object.keys((o as ConfigMap)[field] ?? {}))
           if (key.length > 253 || !CONFIG_KEY_RE.test(key))
             causes.push({
               reason: 'FieldValueInvalid',
@@ -132,27 +155,29 @@ export function validateObject(def: ResourceDef, o: Obj, old?: Obj): void {
               field: `${field}[${key}]`,
             });
       break;
-    case 'HorizontalPodAutoscaler':
-      if (!o.spec?.scaleTargetRef?.name) causes.push(required('spec.scaleTargetRef.name'));
-      if (!(typeof o.spec?.maxReplicas === 'number' && o.spec.maxReplicas >= 1))
+    case 'HorizontalPodAutoscaler': {
+      const spec = (o as HorizontalPodAutoscaler).spec;
+      if (!spec?.scaleTargetRef?.name) causes.push(required('spec.scaleTargetRef.name'));
+      if (!(typeof spec?.maxReplicas === 'number' && spec.maxReplicas >= 1))
         causes.push({
           reason: 'FieldValueInvalid',
-          message: `Invalid value: ${JSON.stringify(o.spec?.maxReplicas ?? 0)}: must be greater than or equal to 1`,
+          message: `Invalid value: ${JSON.stringify(spec?.maxReplicas ?? 0)}: must be greater than or equal to 1`,
           field: 'spec.maxReplicas',
         });
-      else if (typeof o.spec?.minReplicas === 'number' && o.spec.minReplicas > o.spec.maxReplicas)
+      else if (typeof spec?.minReplicas === 'number' && spec.minReplicas > spec.maxReplicas)
         causes.push({
           reason: 'FieldValueInvalid',
-          message: `Invalid value: ${o.spec.maxReplicas}: must be greater than or equal to \`minReplicas\``,
+          message: `Invalid value: ${spec.maxReplicas}: must be greater than or equal to \`minReplicas\``,
           field: 'spec.maxReplicas',
         });
-      if (typeof o.spec?.minReplicas === 'number' && o.spec.minReplicas < 1)
+      if (typeof spec?.minReplicas === 'number' && spec.minReplicas < 1)
         causes.push({
           reason: 'FieldValueInvalid',
-          message: `Invalid value: ${o.spec.minReplicas}: must be greater than or equal to 1`,
+          message: `Invalid value: ${spec.minReplicas}: must be greater than or equal to 1`,
           field: 'spec.minReplicas',
         });
       break;
+    }
     default:
       break;
   }
@@ -212,7 +237,7 @@ function* valuesAt(o: unknown, parts: string[]): Generator<unknown> {
   if (!o || typeof o !== 'object') return;
   const [head, ...rest] = parts as [string, ...string[]];
   const list = head.endsWith('[]');
-  const v = (o as Obj)[list ? head.slice(0, -2) : head];
+  const v = (o as JsonObject)[list ? head.slice(0, -2) : head];
   if (list) {
     if (Array.isArray(v)) for (const item of v) yield* valuesAt(item, rest);
   } else yield* valuesAt(v, rest);
@@ -227,7 +252,7 @@ const goTypeOf = (v: unknown): string =>
         ? 'array'
         : typeof v === 'object'
           ? 'object'
-          : `number ${String(v)}`;
+          : `number ${v as number}`; // JSON: nothing else is left
 
 /**
  * The Go decoder's complaint about the first int32 field of `o` that is not a whole number

@@ -5,7 +5,7 @@ import { apiVersionOf, type ResourceDef } from './resources.js';
 import type { LabelMatcher, ObjMatcher } from './selectors.js';
 import type { Store } from './store.js';
 import { toTable, type IncludeObject } from './tables.js';
-import type { Obj, WatchEventRecord } from './types.js';
+import type { KObject, Obj, WatchEventRecord } from './types.js';
 
 export interface WatchParams {
   def: ResourceDef;
@@ -54,7 +54,8 @@ export class WatchHub {
 
     let ended = false;
     const timers: NodeJS.Timeout[] = [];
-    let unsubscribe: (() => void) | undefined;
+    // Nothing to undo until the watch has subscribed (below, after the initial events).
+    let unsubscribe = (): void => {};
     const end = (): void => {
       if (ended) return;
       ended = true;
@@ -63,7 +64,7 @@ export class WatchHub {
         clearTimeout(t);
         clearInterval(t);
       }
-      unsubscribe?.();
+      unsubscribe();
       if (!res.writableEnded) res.end();
     };
     this.open.add(end);
@@ -74,14 +75,24 @@ export class WatchHub {
       if (ended) return;
       res.write(`${JSON.stringify({ type, object })}\n`);
     };
-    const matches = (o: Obj | undefined): boolean =>
-      !!o &&
-      (p.namespace === undefined || o.metadata?.namespace === p.namespace) &&
-      p.labels(o.metadata?.labels ?? {}) &&
-      p.fields(o);
+    const matches = (obj: Obj | undefined): boolean => {
+      const o = obj as KObject | undefined;
+      return (
+        !!o &&
+        (p.namespace === undefined || o.metadata?.namespace === p.namespace) &&
+        p.labels(o.metadata?.labels ?? {}) &&
+        p.fields(o)
+      );
+    };
     const render = (o: Obj): Obj => {
       if (p.table)
-        return toTable(p.def.kind, [o], String(o.metadata.resourceVersion), p.table, p.external);
+        return toTable(
+          p.def.kind,
+          [o],
+          String((o as KObject).metadata.resourceVersion),
+          p.table,
+          p.external,
+        );
       const out = p.external(o);
       return out;
     };
