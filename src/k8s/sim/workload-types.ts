@@ -7,6 +7,8 @@
  * defensively (user input the validation does not check) are `unknown`.
  */
 
+import type { LabelSelector } from './types.js';
+
 /** A JSON object whose fields are not known. */
 export type JsonObject = Record<string, unknown>;
 
@@ -84,10 +86,7 @@ export interface Condition {
   lastProbeTime?: string | null;
 }
 
-export interface LabelSelector {
-  matchLabels?: Labels;
-  matchExpressions?: unknown[];
-}
+export type { LabelSelector };
 
 // ---- pods -----------------------------------------------------------------------------------------------
 
