@@ -1,14 +1,23 @@
 import type { AppRecord } from '../domain/apps/app.service.js';
+import type { MemberRow } from '../domain/apps/app.repository.js';
 import type { User } from '../domain/people/user.entity.js';
 import type { ApiToken } from '../domain/people/api-token.entity.js';
 import type { Environment } from '../domain/settings/environment.entity.js';
 import type { TicketRecord } from '../domain/tickets/ticket.record.js';
 import { toGlobalId } from './global-id.js';
 
-/** Domain records → GraphQL objects (global ids, `__typename` for Node resolution). */
-export type PresentedApp = AppRecord & { __typename: 'App'; localId: number; id: string };
+/**
+ * Domain records → GraphQL objects (global ids, `__typename` for Node resolution). An app read
+ * by a page may carry its `memberRows`: `App.members` answers from them without a statement.
+ */
+export type PresentedApp = AppRecord & {
+  __typename: 'App';
+  localId: number;
+  id: string;
+  memberRows?: MemberRow[];
+};
 
-export function presentApp(a: AppRecord): PresentedApp {
+export function presentApp(a: AppRecord & { memberRows?: MemberRow[] }): PresentedApp {
   return {
     ...a,
     __typename: 'App',
