@@ -13,7 +13,7 @@ import { requireViewer, requireWriter } from '../shared/authz.js';
 import { actsAsAdmin, canWrite } from '../people/viewer.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { forUpdate } from '../../db/locking.js';
-import { findAppPage, type AppRow, type MemberRow } from './app.repository.js';
+import { findAppPage, type AppPageRow, type MemberRow } from './app.repository.js';
 import { DEFAULT_RELEASE_CONFIG, type ContainerSpec, type ReleaseConfig } from './app-spec.js';
 import {
   buildContainer,
@@ -235,12 +235,23 @@ export async function listApps(
   };
 }
 
-function rowToRecord<R extends AppRow>(a: R): Omit<R, 'releaseConfig'> & AppRecord {
+function rowToRecord(a: AppPageRow): AppPageItem {
   return {
-    ...a,
+    id: a.id,
+    name: a.name,
+    kind: a.kind,
+    description: a.description,
     repository: repositoryForDisplay(a.repository),
+    buildCommand: a.buildCommand,
+    startCommand: a.startCommand,
+    stopCommand: a.stopCommand,
+    container: a.container,
     // Rows written before a release setting existed lack it: fill in its default.
     releaseConfig: { ...DEFAULT_RELEASE_CONFIG, ...a.releaseConfig },
+    version: a.version,
+    createdAt: a.createdAt,
+    updatedAt: a.updatedAt,
+    memberRows: a.memberRows,
   };
 }
 
