@@ -60,10 +60,10 @@ function onFrame(k: number, text: string): void {
     return;
   }
   const seq = Number(id[1]);
-  if (lastId[k]! !== 0 && seq !== lastId[k]! + 1) gaps++;
+  if (lastId[k] !== 0 && seq !== lastId[k] + 1) gaps++;
   lastId[k] = seq;
-  sumI[k]! += Number(i[1]);
-  if (++frames[k]! === m) complete++;
+  sumI[k] += Number(i[1]);
+  if (++frames[k] === m) complete++;
   if (nLat < latencies.length) latencies[nLat++] = t - Number(stamp[1]);
   if (!firstRecv) firstRecv = t;
   lastRecv = t;
@@ -120,7 +120,7 @@ function openOne(cmd: OpenCmd, k: number): Promise<boolean> {
 
 async function open(cmd: OpenCmd): Promise<void> {
   m = cmd.m;
-  sockets = new Array(cmd.n);
+  sockets = new Array<WebSocket>(cmd.n);
   frames = new Uint32Array(cmd.n);
   lastId = new Float64Array(cmd.n);
   sumI = new Float64Array(cmd.n);
@@ -146,7 +146,7 @@ function report(): void {
   let frameTotal = 0;
   let wrongSum = 0;
   for (let k = 0; k < frames.length; k++) {
-    frameTotal += frames[k]!;
+    frameTotal += frames[k];
     if (frames[k] === m && sumI[k] !== expectedSum) wrongSum++;
   }
   process.send!({

@@ -64,9 +64,9 @@ const PROFILE = process.env.BENCH_P3_PROFILE === '1';
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (sorted: Float64Array, p: number) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -84,8 +84,8 @@ function ask<T>(child: ChildProcess, msg: object, ev: string, timeoutMs = 120_00
       child.off('message', on);
       reject(new Error(`no '${ev}' from a bench child within ${timeoutMs} ms`));
     }, timeoutMs);
-    const on = (m: any) => {
-      if (m?.ev !== ev) return;
+    const on = (m: unknown) => {
+      if ((m as { ev?: unknown } | null)?.ev !== ev) return;
       clearTimeout(timer);
       child.off('message', on);
       resolve(m as T);
@@ -235,7 +235,7 @@ async function publishPhantom(phantom: PhantomWorker, m: number, rate: number): 
   for (let i = 0; i < m; i++) {
     const wait = start + (i * 1000) / rate - performance.now();
     if (wait > 0) await sleep(wait);
-    await phantom.platform.orm.em.fork().transactional(async (em) => {
+    await phantom.platform.orm.em.fork().transactional((em) => {
       recordEvent(em, {
         type: PlatformEventType.APP_UPDATED,
         actor: 'bench',
@@ -248,10 +248,10 @@ async function publishPhantom(phantom: PhantomWorker, m: number, rate: number): 
 }
 
 const newestSeq = async (phantom: PhantomWorker): Promise<number> => {
-  const rows = await phantom.platform.orm.em
+  const rows = (await phantom.platform.orm.em
     .fork()
     .getConnection()
-    .execute<{ s: number | null }[]>('select max(seq) as s from platform_events');
+    .execute('select max(seq) as s from platform_events')) as { s: number | null }[];
   return Number(rows[0]?.s ?? 0);
 };
 
@@ -460,14 +460,14 @@ export async function runFanoutBench(
     for (let round = 0; round < ROUNDS; round++) {
       for (const n of SIZES) {
         const p = await runPhantom(phantom, worker, n, children);
-        runs[n]!.phantom.push(p);
-        runs[n]!.raw.push(await runRaw(raw, port, n, children, p.latencyRate!));
+        runs[n].phantom.push(p);
+        runs[n].raw.push(await runRaw(raw, port, n, children, p.latencyRate!));
       }
     }
 
     const rows = SIZES.map((n) => {
-      const p = runs[n]!.phantom;
-      const r = runs[n]!.raw;
+      const p = runs[n].phantom;
+      const r = runs[n].raw;
       const row = {
         n,
         delivered: Math.min(...p.map((x) => x.delivered)),

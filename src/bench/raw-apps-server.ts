@@ -5,9 +5,9 @@
  * `JSON.stringify`. Run as a child process (`fork`), so it shares no event loop with Phantom;
  * it tells its port to the parent. No authorization: that is part of what Phantom's cost buys.
  */
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPool } from 'mysql2/promise';
+import { createPool, type RowDataPacket } from 'mysql2/promise';
 
 const url = new URL(process.env.RAW_DATABASE_URL!);
 const pool = createPool({
@@ -19,43 +19,60 @@ const pool = createPool({
   connectionLimit: 10,
 });
 
-const server = createServer((req, res) => {
+interface AppRow extends RowDataPacket {
+  id: number;
+  name: string;
+}
+interface CountRow extends RowDataPacket {
+  count: number | string;
+}
+interface MemberRow extends RowDataPacket {
+  app_id: number;
+  role: string;
+  username: string;
+}
+
+async function answer(body: string, res: ServerResponse): Promise<void> {
+  const first = Number((JSON.parse(body) as { variables: { first: unknown } }).variables.first);
+  const [apps] = await pool.query<AppRow[]>(
+    'select id, name, kind, description, repository, build_command, start_command, stop_command, container, release_config, version, created_at, updated_at from apps order by name asc limit ?',
+    [first + 1],
+  );
+  const page = apps.slice(0, first);
+  const [[count], members] = await Promise.all([
+    pool.query<CountRow[]>('select count(id) as count from apps').then(([r]) => r),
+    pool
+      .query<MemberRow[]>(
+        'select m.app_id, m.role, u.id as user_id, u.username, u.display_name, u.is_admin from app_members m join users u on u.id = m.user_id where m.app_id in (?) order by m.id asc',
+        [page.map((a) => a.id)],
+      )
+      .then(([r]) => r),
+  ]);
+  const byApp = new Map<number, { role: string; user: { username: string } }[]>();
+  for (const m of members) {
+    const list = byApp.get(m.app_id) ?? [];
+    list.push({ role: m.role, user: { username: m.username } });
+    byApp.set(m.app_id, list);
+  }
+  const data = {
+    apps: {
+      totalCount: Number(count.count),
+      edges: page.map((a) => ({ node: { name: a.name, members: byApp.get(a.id) ?? [] } })),
+    },
+  };
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ data }));
+}
+
+const server = createServer((req: IncomingMessage, res: ServerResponse) => {
   let body = '';
   req.setEncoding('utf8');
   req.on('data', (c: string) => (body += c));
-  req.on('end', async () => {
-    try {
-      const first = Number(JSON.parse(body).variables.first);
-      const [apps] = await pool.query<any[]>(
-        'select id, name, kind, description, repository, build_command, start_command, stop_command, container, release_config, version, created_at, updated_at from apps order by name asc limit ?',
-        [first + 1],
-      );
-      const page = apps.slice(0, first);
-      const [[count], [members]] = await Promise.all([
-        pool.query<any[]>('select count(id) as count from apps').then(([r]) => r),
-        pool.query<any[]>(
-          'select m.app_id, m.role, u.id as user_id, u.username, u.display_name, u.is_admin from app_members m join users u on u.id = m.user_id where m.app_id in (?) order by m.id asc',
-          [page.map((a) => a.id)],
-        ),
-      ]);
-      const byApp = new Map<number, { role: string; user: { username: string } }[]>();
-      for (const m of members) {
-        const list = byApp.get(m.app_id) ?? [];
-        list.push({ role: m.role, user: { username: m.username } });
-        byApp.set(m.app_id, list);
-      }
-      const data = {
-        apps: {
-          totalCount: Number(count.count),
-          edges: page.map((a) => ({ node: { name: a.name, members: byApp.get(a.id) ?? [] } })),
-        },
-      };
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ data }));
-    } catch (e) {
+  req.on('end', () => {
+    answer(body, res).catch((e: unknown) => {
       res.writeHead(500);
       res.end(String(e));
-    }
+    });
   });
 });
 server.listen(0, '127.0.0.1', () =>

@@ -5,10 +5,13 @@
  * autocannon runs in a child process too; rounds are interleaved (Phantom, raw, per N) and
  * the median of 3 is reported. P2: SQL statements of one request, with and without
  * `workloads(env)`, counted per request by the ORM hook. Bounded: about 70 s of load.
+ * BENCH_P1_PROFILE=<N> (e.g. 50): a CPU profile of Phantom's process over its first round at
+ * that N, in bench-results/read-path-<N>.cpuprofile.
  */
 import { fork, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createConnection } from 'mysql2/promise';
@@ -24,6 +27,14 @@ const ROUNDS = 3;
 const CONNECTIONS = 20;
 const SECONDS = Number(process.env.BENCH_P1_SECONDS ?? 2);
 const APPS = 2000;
+const PROFILE_AT = process.env.BENCH_P1_PROFILE ? Number(process.env.BENCH_P1_PROFILE) : null;
+
+/** The part of autocannon's `-j` report the bench reads. */
+interface AutocannonReport {
+  requests: { average: number };
+  non2xx: number;
+  errors: number;
+}
 
 const query = `query($first: Int) { apps(first: $first) { totalCount edges { node { name members { role user { username } } } } } }`;
 
@@ -51,15 +62,15 @@ function autocannon(
     url,
   ];
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { maxBuffer: 16 << 20 }, (err, stdout) => {
-      if (err) return reject(err);
-      const r = JSON.parse(stdout);
+    execFile(process.execPath, args, { encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout) => {
+      if (err) return reject(new Error(`autocannon failed: ${err.message}`, { cause: err }));
+      const r = JSON.parse(stdout) as AutocannonReport;
       resolve({ rps: r.requests.average, non2xx: r.non2xx, errors: r.errors });
     });
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Runs the P1/P2 bench; skipped (ok) without BENCH_DATABASE_URL/DATABASE_URL and REDIS_URL. */
 export async function runReadPathBench(
@@ -110,7 +121,7 @@ export async function runReadPathBench(
         headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
         body: JSON.stringify({ query: q, variables }),
       });
-      const body = (await res.json()) as { data?: any; errors?: unknown };
+      const body = (await res.json()) as { data?: unknown; errors?: unknown };
       if (body.errors) throw new Error(JSON.stringify(body.errors));
       return body.data;
     };
@@ -154,7 +165,7 @@ export async function runReadPathBench(
     }
 
     // Same answer from both (besides key order nothing may differ), then the load rounds.
-    const rawAnswer = await (
+    const rawAnswer: unknown = await (
       await fetch(rawUrl, {
         method: 'POST',
         body: JSON.stringify({ query, variables: { first: 5 } }),
@@ -176,19 +187,32 @@ export async function runReadPathBench(
     for (let round = 0; round < ROUNDS; round++) {
       for (const n of SIZES) {
         const body = JSON.stringify({ query, variables: { first: n } });
+        const session = round === 0 && n === PROFILE_AT ? new Session() : undefined;
+        if (session) {
+          session.connect();
+          await session.post('Profiler.enable');
+          await session.post('Profiler.start');
+        }
         const p = await autocannon(phantom.server.url, body, SECONDS);
+        if (session) {
+          const { profile } = await session.post('Profiler.stop');
+          session.disconnect();
+          mkdirSync('bench-results', { recursive: true });
+          writeFileSync(`bench-results/read-path-${n}.cpuprofile`, JSON.stringify(profile));
+          log(`  profile: bench-results/read-path-${n}.cpuprofile\n`);
+        }
         const r = await autocannon(rawUrl, body, SECONDS);
         if (p.non2xx || p.errors || r.non2xx || r.errors)
           throw new Error(
             `failed requests at N = ${n}: Phantom ${p.non2xx}/${p.errors}, raw ${r.non2xx}/${r.errors}`,
           );
-        rps[n]!.phantom.push(p.rps);
-        rps[n]!.raw.push(r.rps);
+        rps[n].phantom.push(p.rps);
+        rps[n].raw.push(r.rps);
       }
     }
     const rows = SIZES.map((n) => {
-      const p = median(rps[n]!.phantom);
-      const r = median(rps[n]!.raw);
+      const p = median(rps[n].phantom);
+      const r = median(rps[n].raw);
       return { n, phantomRps: p, rawRps: r, ratio: p / r, rounds: rps[n] };
     });
     const at50 = rows.find((r) => r.n === 50)!;

@@ -2,7 +2,7 @@
  * Builds the MikroORM instance for either mode: MySQL/MariaDB (mysql2) with optional read
  * replicas, or the embedded SQLite file (libsql). The same entities and code run on both.
  */
-import { MikroORM, type Options } from '@mikro-orm/core';
+import { MikroORM, type EntityManager, type Options } from '@mikro-orm/core';
 import { MySqlDriver } from '@mikro-orm/mysql';
 import { LibSqlDriver } from '@mikro-orm/libsql';
 import { Migrator } from '@mikro-orm/migrations';
@@ -52,6 +52,11 @@ export function connectionFromUrl(url: string) {
 
 export function isMysql(orm: Orm): boolean {
   return orm.config.get('driver') === MySqlDriver;
+}
+
+/** Whether `em` talks to MySQL/MariaDB (else the embedded SQLite): for SQL written per dialect. */
+export function isMysqlEm(em: EntityManager): boolean {
+  return em.config.get('driver') === MySqlDriver;
 }
 
 /** Creates (and connects) the ORM. Call `applySchema` or `migrate` afterwards. */

@@ -11,7 +11,7 @@ import {
   Root,
 } from 'type-graphql';
 import type { GraphQLResolveInfo } from 'graphql';
-import { selectsField } from './selection.js';
+import { selectsField, selectsPath } from './selection.js';
 import { AppConnection, AppMemberType, AppType } from './app.type.js';
 import { AppFilter, CreateAppInput, UpdateAppInput } from './app.input.js';
 import { PageArgs, decodeCursor, encodeCursor, pageInfo, pageSize } from './connection.type.js';
@@ -27,9 +27,14 @@ import {
   updateApp,
   viewerMayEditApp,
 } from '../domain/apps/app.service.js';
+import type { MemberRow } from '../domain/apps/app.repository.js';
 
 const isAppCursor = (v: unknown): v is { n: string } =>
-  typeof v === 'object' && v !== null && typeof (v as any).n === 'string';
+  typeof v === 'object' && v !== null && 'n' in v && typeof v.n === 'string';
+
+/** Members as GraphQL shows them (their users through presentUser). */
+const presentMembers = (rows: readonly MemberRow[]) =>
+  rows.map((m) => ({ user: presentUser(m.user), role: m.role }));
 
 @Resolver(() => AppType)
 export class AppResolver {
@@ -48,9 +53,11 @@ export class AppResolver {
   ) {
     const first = pageSize(page.first);
     const after = decodeCursor(page.after, isAppCursor);
-    // The count is a second scan of the table: only when the query asks for it.
+    // The count is a second scan of the table: only when the query asks for it. The members
+    // and their users come in the page's statement when any node asks for them.
     const res = await listApps(ctx.domain, filter ?? {}, first, after?.n, {
       count: selectsField(info, 'totalCount'),
+      members: selectsPath(info, ['edges', 'node', 'members']),
     });
     const edges = res.items.map((a) => ({
       cursor: encodeCursor({ n: a.name }),
@@ -69,9 +76,10 @@ export class AppResolver {
   }
 
   @FieldResolver(() => [AppMemberType], { description: 'People with a role on this app.' })
-  async members(@Root() app: PresentedApp, @Ctx() ctx: GraphQLContext) {
-    const rows = await ctx.loaders.membersByAppId.load(app.localId);
-    return rows.map((m) => ({ user: presentUser(m.user), role: m.role }));
+  members(@Root() app: PresentedApp, @Ctx() ctx: GraphQLContext) {
+    // Read with the page (`apps`): no statement, no promise. Otherwise one batch per request.
+    if (app.memberRows) return presentMembers(app.memberRows);
+    return ctx.loaders.membersByAppId.load(app.localId).then(presentMembers);
   }
 
   @FieldResolver(() => Boolean, {

@@ -1,20 +1,42 @@
 import type { AppRecord } from '../domain/apps/app.service.js';
+import type { MemberRow } from '../domain/apps/app.repository.js';
 import type { User } from '../domain/people/user.entity.js';
 import type { ApiToken } from '../domain/people/api-token.entity.js';
 import type { Environment } from '../domain/settings/environment.entity.js';
 import type { TicketRecord } from '../domain/tickets/ticket.record.js';
 import { toGlobalId } from './global-id.js';
 
-/** Domain records → GraphQL objects (global ids, `__typename` for Node resolution). */
-export type PresentedApp = AppRecord & { __typename: 'App'; localId: number; id: string };
+/**
+ * Domain records → GraphQL objects (global ids, `__typename` for Node resolution). An app read
+ * by a page may carry its `memberRows`: `App.members` answers from them without a statement.
+ */
+export type PresentedApp = Omit<AppRecord, 'id'> & {
+  __typename: 'App';
+  localId: number;
+  id: string;
+  memberRows?: MemberRow[];
+};
 
-export function presentApp(a: AppRecord): PresentedApp {
+export function presentApp(a: AppRecord & { memberRows?: MemberRow[] }): PresentedApp {
+  // Written out rather than spread: a page presents up to 100 of these per request.
   return {
-    ...a,
     __typename: 'App',
     localId: a.id,
     id: toGlobalId('App', a.id),
-  } as unknown as PresentedApp;
+    name: a.name,
+    kind: a.kind,
+    description: a.description,
+    repository: a.repository,
+    buildCommand: a.buildCommand,
+    startCommand: a.startCommand,
+    stopCommand: a.stopCommand,
+    container: a.container,
+    releaseConfig: a.releaseConfig,
+    version: a.version,
+    createdAt: a.createdAt,
+    updatedAt: a.updatedAt,
+    memberRows: a.memberRows,
+  };
 }
 
 /** A user as GraphQL shows it; `isAdmin` is filtered per viewer by the `User.isAdmin` field resolver. */

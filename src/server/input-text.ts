@@ -42,6 +42,23 @@ function literalPath(ancestors: readonly (ASTNode | readonly ASTNode[])[]): stri
   return parts.join('.');
 }
 
+/** Per parsed document (reused for the same text): the path of its first malformed literal, or null. */
+const literalVerdicts = new WeakMap<DocumentNode, string | null>();
+
+function malformedLiteral(document: DocumentNode): string | null {
+  const known = literalVerdicts.get(document);
+  if (known !== undefined) return known;
+  let field: string | null = null;
+  visit(document, {
+    StringValue(node, _key, _parent, _path, ancestors) {
+      if (field || isWellFormedText(node.value)) return;
+      field = literalPath(ancestors) || '(literal)';
+    },
+  });
+  literalVerdicts.set(document, field);
+  return field;
+}
+
 /**
  * The refusal for the first string in `document` or `variables` that holds an unpaired
  * surrogate (BAD_USER_INPUT, HTTP 400, `extensions.field`: `$var.path` for a variable, the
@@ -58,14 +75,7 @@ export function malformedTextError(
       if (field) break;
     }
   }
-  if (!field && document) {
-    visit(document, {
-      StringValue(node, _key, _parent, _path, ancestors) {
-        if (field || isWellFormedText(node.value)) return;
-        field = literalPath(ancestors) || '(literal)';
-      },
-    });
-  }
+  if (!field && document) field = malformedLiteral(document);
   if (!field) return null;
   return new GraphQLError(
     `${field} is not valid text: it holds an unpaired UTF-16 surrogate (send well-formed Unicode).`,

@@ -123,16 +123,9 @@ const PAGE_ARGS = new Set(['first', 'last']);
 /** What a null or absent page variable counts as: the default page (connection.type.ts DEFAULT_PAGE). */
 const DEFAULT_PAGE_SIZE = 20;
 
-/** Does any `first`/`last` argument take a variable? (Only then is a second cost pass needed.) */
-function hasVariablePageArg(doc: DocumentNode): boolean {
-  let found = false;
-  visit(doc, {
-    Argument(node) {
-      if (PAGE_ARGS.has(node.name.value) && node.value.kind === Kind.VARIABLE) found = true;
-    },
-  });
-  return found;
-}
+/** The page size a `first`/`last` variable's value counts as (the default page when unusable). */
+const pageSizeOf = (v: unknown): number =>
+  typeof v === 'number' && Number.isInteger(v) && v > 0 ? Math.min(v, 10_000) : DEFAULT_PAGE_SIZE;
 
 /**
  * `first: $n` costs what the variable's value says (the default page when it is null): the cost rule only
@@ -155,18 +148,52 @@ export function inlinePageVariables(
       if (!PAGE_ARGS.has(node.name.value) || node.value.kind !== Kind.VARIABLE) return undefined;
       const name = node.value.name.value;
       const v = variables && name in variables ? variables[name] : defaults[name];
-      const n =
-        typeof v === 'number' && Number.isInteger(v) && v > 0
-          ? Math.min(v, 10_000)
-          : DEFAULT_PAGE_SIZE;
-      return { ...node, value: { kind: Kind.INT, value: String(n) } };
+      return { ...node, value: { kind: Kind.INT, value: String(pageSizeOf(v)) } };
     },
   });
 }
 
+/** What the cost check learned about one document: its page variables and verdicts per page sizes. */
+interface CostMemo {
+  schema: GraphQLSchema;
+  limits: QueryLimits;
+  /** The variables given as `first`/`last` (empty: literal pages only, costed during validation). */
+  pageVariables: string[];
+  /** Declared integer defaults of variables. */
+  defaults: Record<string, unknown>;
+  /** Refusal message (or null) by the page sizes the variables come to, joined. */
+  verdicts: Map<string, string | null>;
+}
+/** Per parsed document (Apollo and the WebSocket path reuse a document for the same text). */
+const costMemos = new WeakMap<DocumentNode, CostMemo>();
+/** Distinct page-size combinations remembered per document. */
+const MAX_VERDICTS = 64;
+
+function costMemo(schema: GraphQLSchema, doc: DocumentNode, limits: QueryLimits): CostMemo {
+  const known = costMemos.get(doc);
+  if (known && known.schema === schema && known.limits === limits) return known;
+  const pageVariables = new Set<string>();
+  const defaults: Record<string, unknown> = {};
+  visit(doc, {
+    VariableDefinition(def) {
+      if (def.defaultValue?.kind === Kind.INT)
+        defaults[def.variable.name.value] = Number(def.defaultValue.value);
+    },
+    Argument(node) {
+      if (PAGE_ARGS.has(node.name.value) && node.value.kind === Kind.VARIABLE)
+        pageVariables.add(node.value.name.value);
+    },
+  });
+  const memo = { schema, limits, pageVariables: [...pageVariables], defaults, verdicts: new Map() };
+  costMemos.set(doc, memo);
+  return memo;
+}
+
 /**
  * The cost check with the request's variables, run once the operation is known (Apollo's
- * didResolveOperation; graphql-ws onSubscribe). Returns the refusal, or null.
+ * didResolveOperation; graphql-ws onSubscribe). Returns the refusal, or null. The verdict
+ * depends only on the document and the page sizes its variables come to: it is remembered
+ * per document (a validation pass per request was a few percent of a small query's time).
  */
 export function costWithVariables(
   schema: GraphQLSchema,
@@ -174,20 +201,31 @@ export function costWithVariables(
   variables: Record<string, unknown> | null | undefined,
   limits: QueryLimits = DEFAULT_LIMITS,
 ): GraphQLError | null {
-  if (!hasVariablePageArg(doc)) return null; // literal pages were already costed during validation
-  const errors = validate(schema, inlinePageVariables(doc, variables), [
-    costLimitRule({
-      maxCost: limits.maxCost,
-      propagateOnRejection: false,
-      onReject: [reject('QUERY_TOO_COMPLEX')],
-    }),
-  ]);
-  const e = errors[0];
-  return e
-    ? new GraphQLError(e.message, {
+  const memo = costMemo(schema, doc, limits);
+  if (!memo.pageVariables.length) return null; // literal pages were already costed during validation
+  const key = memo.pageVariables
+    .map((name) =>
+      pageSizeOf(variables && name in variables ? variables[name] : memo.defaults[name]),
+    )
+    .join(',');
+  let verdict = memo.verdicts.get(key);
+  if (verdict === undefined) {
+    const errors = validate(schema, inlinePageVariables(doc, variables), [
+      costLimitRule({
+        maxCost: limits.maxCost,
+        propagateOnRejection: false,
+        onReject: [reject('QUERY_TOO_COMPLEX')],
+      }),
+    ]);
+    verdict = errors[0]?.message ?? null;
+    if (memo.verdicts.size >= MAX_VERDICTS) memo.verdicts.clear();
+    memo.verdicts.set(key, verdict);
+  }
+  return verdict === null
+    ? null
+    : new GraphQLError(verdict, {
         extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } },
-      })
-    : null;
+      });
 }
 
 /** The refusal for a document over a pre-validation bound (HTTP 400, QUERY_TOO_COMPLEX). */

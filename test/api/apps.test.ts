@@ -147,6 +147,21 @@ describe.each(availableModes)('apps over HTTP (%s)', (mode) => {
     ]);
     const mine = await t.gql(`{ apps(filter: { member: "alice" }) { edges { node { name } } } }`);
     expect(mine.data.apps.edges.map((e: any) => e.node.name)).toEqual(['docs']);
+    // A page reads its members in its own statement: the same answer as the per-app loader.
+    const fields = `${APP_FIELDS} members { role user { id username displayName isAdmin } }`;
+    const page = await t.gql(
+      `{ apps(filter: { member: "alice" }) { totalCount edges { node { ${fields} } } } }`,
+    );
+    const one = await t.gql(`{ app(name: "docs") { ${fields} } }`);
+    expect(page.errors).toBeUndefined();
+    expect(page.data.apps.totalCount).toBe(1);
+    expect(page.data.apps.edges[0].node).toEqual(one.data.app);
+    expect(page.data.apps.edges[0].node.members.map((m: any) => [m.user.username, m.role])).toEqual(
+      [
+        ['admin', 'OWNER'],
+        ['alice', 'DEVELOPER'],
+      ],
+    );
     const last = await t.gql(
       `mutation { setAppMember(app: "docs", username: "admin", role: null) { name } }`,
     );

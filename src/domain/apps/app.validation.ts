@@ -41,7 +41,7 @@ export function parseQuantity(q: string): number | null {
   const m = QUANTITY.exec(q);
   if (!m) return null;
   const suffix = m[3] ?? '';
-  const factor = /^[eE][+-]?\d+$/.test(suffix) ? 10 ** Number(suffix.slice(1)) : FACTORS[suffix]!;
+  const factor = /^[eE][+-]?\d+$/.test(suffix) ? 10 ** Number(suffix.slice(1)) : FACTORS[suffix];
   return Number(m[1]) * factor;
 }
 const COMMAND_MAX = 4000;
@@ -178,10 +178,19 @@ export function validateText(value: string | null | undefined, field: string, ma
     throw badInput(field, `${field} is at most ${max} characters.`);
 }
 
+/** Whether `s` holds a control character other than tab and newline: C0 (U+0000–U+001F) or DEL. */
+function hasControlCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c <= 0x1f && c !== 0x09 && c !== 0x0a) || c === 0x7f) return true;
+  }
+  return false;
+}
+
 export function validateCommand(value: string | null | undefined, field: string): void {
   validateText(value, field, COMMAND_MAX);
   // NUL and other control characters (except tab/newline) have no place in a shell command.
-  if (value != null && /[\u0000-\u0008\u000b-\u001f\u007f]/.test(value))
+  if (value != null && hasControlCharacter(value))
     throw badInput(field, `${field} contains control characters.`);
 }
 
@@ -210,8 +219,8 @@ export function validateRepository(value: string | null | undefined): void {
 function repositoryCredential(value: string): string | null {
   const m = /^(https?|ssh):\/\/([^/?#]*)@/i.exec(value);
   if (!m) return null;
-  const userInfo = m[2]!;
-  if (m[1]!.toLowerCase() === 'ssh') return userInfo.includes(':') ? userInfo : null;
+  const userInfo = m[2];
+  if (m[1].toLowerCase() === 'ssh') return userInfo.includes(':') ? userInfo : null;
   return userInfo;
 }
 
