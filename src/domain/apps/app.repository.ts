@@ -168,9 +168,19 @@ export async function findAppPage(
   return { rows, totalCount };
 }
 
-/** The parsed `members_json` of one app (null when it has none: MySQL aggregates nothing to NULL). */
-function membersOf(appId: number, v: unknown): MemberRow[] {
-  const list = json<MemberJson[] | null>(v) ?? [];
+/**
+ * The parsed `members_json` of one app (null when it has none: MySQL aggregates nothing to
+ * NULL), or undefined when it is not whole JSON: MariaDB cuts `JSON_ARRAYAGG` at
+ * `group_concat_max_len` (1 MiB by default), which an app with thousands of members could
+ * reach. `App.members` then reads them on its own (the DataLoader), as for any other app.
+ */
+export function membersOf(appId: number, v: unknown): MemberRow[] | undefined {
+  let list: MemberJson[];
+  try {
+    list = json<MemberJson[] | null>(v) ?? [];
+  } catch {
+    return undefined;
+  }
   if (list.length > 1) list.sort((x, y) => x.id - y.id);
   return list.map((m) => ({
     appId,
