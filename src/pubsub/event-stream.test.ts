@@ -66,6 +66,30 @@ describe.each(impls)('%s', (_name, make) => {
     expect(generated).toBeTypeOf('string');
   });
 
+  it('reads from any id: one of its own, one between entries, one past the end, across milliseconds', async () => {
+    streams = make();
+    const s = fresh();
+    const ids: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      ids.push(await streams.append(s, { body: { i } }));
+      if (i % 100 === 99) await sleep(3); // ids in several milliseconds, several per millisecond
+    }
+    const at = async (after: string, count = 5) =>
+      (await streams.read(s, after, count)).map((e) => e.body.i);
+    expect(await at(ids[150])).toEqual([151, 152, 153, 154, 155]);
+    expect(await at(ids[299])).toEqual([]);
+    expect(await at('0-0', 3)).toEqual([0, 1, 2]);
+    // An id no entry has: what follows it in the numeric order (not the string order).
+    const [ms, seq] = ids[200].split('-').map(Number);
+    expect(await at(`${ms}-${seq}`, 1)).toEqual([201]);
+    const firstOfMs = ids.findIndex((id) => Number(id.split('-')[0]) >= ms);
+    expect(await at(`${ms - 1}-999999`, 1)).toEqual([firstOfMs]);
+    expect(await at(`${ms}`, 1)).toEqual([
+      ids[firstOfMs] === `${ms}-0` ? firstOfMs + 1 : firstOfMs,
+    ]);
+    expect(await at(`${Number(ids[299].split('-')[0]) + 1}-0`)).toEqual([]);
+  });
+
   it('trims', async () => {
     streams = make();
     const s = fresh();

@@ -14,6 +14,9 @@ export interface InProcessEventStreamOptions {
 
 interface Stored {
   streamId: string;
+  /** `streamId` as numbers, parsed once: `<ms>-<seq>`. */
+  ms: number;
+  seq: number;
   id: string;
   json: string;
 }
@@ -29,11 +32,38 @@ interface State {
   waiters: Set<() => void>;
 }
 
+/** `<ms>-<seq>` (or `<ms>`) as numbers; NaN for anything else. */
+function parseId(id: string): [number, number] {
+  const dash = id.indexOf('-');
+  return dash < 0 ? [Number(id), 0] : [Number(id.slice(0, dash)), Number(id.slice(dash + 1))];
+}
+
 /** Orders `<ms>-<seq>` ids numerically, as Redis does. */
 function cmp(a: string, b: string): number {
-  const [am, as] = a.split('-').map(Number) as [number, number];
-  const [bm, bs] = b.split('-').map(Number) as [number, number];
-  return am - bm || (as ?? 0) - (bs ?? 0);
+  const [am, as] = parseId(a);
+  const [bm, bs] = parseId(b);
+  return am - bm || as - bs;
+}
+
+/**
+ * Index of the first entry whose id is after `id` (`inclusive`: at or after). Entries are in id
+ * order (ids only grow), so a binary search: a read costs O(log n) to find its place, not a
+ * scan of the whole stream (which made every read O(n): 20% of the CPU of a 200-release run).
+ * An id that is not one (NaN) is after every entry, as the numeric comparison had it.
+ */
+function indexAfter(entries: Stored[], id: string, inclusive = false): number {
+  const [m, q] = parseId(id);
+  if (Number.isNaN(m) || Number.isNaN(q)) return entries.length;
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const e = entries[mid];
+    const before = e.ms < m || (e.ms === m && (inclusive ? e.seq < q : e.seq <= q));
+    if (before) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -73,6 +103,8 @@ export class InProcessEventStream extends ConsumingEventStream {
     const streamId = `${s.lastMs}-${s.seq}`;
     s.entries.push({
       streamId,
+      ms: s.lastMs,
+      seq: s.seq,
       id: entry.id ?? crypto.randomUUID(),
       json: JSON.stringify(entry.body),
     });
@@ -83,15 +115,13 @@ export class InProcessEventStream extends ConsumingEventStream {
 
   read(stream: string, afterId = '0', count = 100): Promise<StreamEntry[]> {
     const s = this.state(stream);
+    const from = indexAfter(s.entries, afterId);
     return Promise.resolve(
-      s.entries
-        .filter((e) => cmp(e.streamId, afterId) > 0)
-        .slice(0, count)
-        .map((e) => ({
-          streamId: e.streamId,
-          id: e.id,
-          body: JSON.parse(e.json) as Record<string, unknown>,
-        })),
+      s.entries.slice(from, from + count).map((e) => ({
+        streamId: e.streamId,
+        id: e.id,
+        body: JSON.parse(e.json) as Record<string, unknown>,
+      })),
     );
   }
 
@@ -143,23 +173,25 @@ export class InProcessEventStream extends ConsumingEventStream {
         const g = s.groups.get(group);
         if (!g) throw new Error(`NOGROUP ${group} on ${stream}`);
         if (mode === 'pending') {
-          const byId = new Map(s.entries.map((e) => [e.streamId, e]));
+          const byId = (sid: string): Stored | undefined => {
+            const e = s.entries[indexAfter(s.entries, sid, true)];
+            return e?.streamId === sid ? e : undefined;
+          };
           return [...g.pending.entries()]
             .filter(([, p]) => p.consumer === consumer)
             .map(([sid]) => sid)
             .sort(cmp)
             .slice(0, count)
             .map((sid): GroupEntry => {
-              const e = byId.get(sid);
+              const e = byId(sid);
               return e
                 ? { streamId: sid, id: e.id, body: JSON.parse(e.json) as Record<string, unknown> }
                 : { streamId: sid, id: '', body: null };
             });
         }
         const take = (): GroupEntry[] => {
-          const fresh = s.entries
-            .filter((e) => cmp(e.streamId, g.lastDelivered) > 0)
-            .slice(0, count);
+          const from = indexAfter(s.entries, g.lastDelivered);
+          const fresh = s.entries.slice(from, from + count);
           const now = Date.now();
           for (const e of fresh) g.pending.set(e.streamId, { consumer, deliveredAt: now });
           if (fresh.length) g.lastDelivered = fresh.at(-1)!.streamId;
