@@ -40,12 +40,7 @@ export interface DedicatedRedis {
   dispose(): Promise<void>;
 }
 
-/**
- * A redis-server on a free port. No automatic snapshots; `cli('SAVE')` writes `dump.rdb` in its
- * directory and a restart loads it, like a persisted production Redis restarting from its dump.
- * Without a SAVE a restart comes back empty.
- */
-export async function dedicatedRedis(opts: { args?: string[] } = {}): Promise<DedicatedRedis> {
+async function redisOnFreePort(opts: { args?: string[] }): Promise<DedicatedRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'phantom-redis-'));
   let proc: ChildProcess | undefined;
@@ -73,8 +68,19 @@ export async function dedicatedRedis(opts: { args?: string[] } = {}): Promise<De
     url: `redis://127.0.0.1:${port}`,
     cli,
     async start() {
-      proc = spawn('redis-server', args, { stdio: 'ignore' });
-      await until('redis-server up', () => cli('ping') === 'PONG');
+      const child = spawn('redis-server', args, { stdio: 'ignore' });
+      proc = child;
+      // A server that exits (its port taken meanwhile by another test's server) fails at once.
+      let exited = false;
+      const exit = new Promise<never>((_, reject) =>
+        child.once('exit', (code, signal) => {
+          exited = true;
+          reject(new Error(`redis-server on ${port} exited (${code ?? signal})`));
+        }),
+      );
+      exit.catch(() => {}); // a later kill() ends it too: nobody waits for that
+      await Promise.race([until('redis-server up', () => exited || cli('ping') === 'PONG'), exit]);
+      if (exited) await exit;
     },
     async kill() {
       if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
@@ -94,6 +100,24 @@ export async function dedicatedRedis(opts: { args?: string[] } = {}): Promise<De
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  await r.start();
   return r;
+}
+
+/**
+ * A redis-server on a free port. No automatic snapshots; `cli('SAVE')` writes `dump.rdb` in its
+ * directory and a restart loads it, like a persisted production Redis restarting from its dump.
+ * Without a SAVE a restart comes back empty. A free port can be taken by another test file's
+ * server before this one binds it: then it tries again on another port (three times at most).
+ */
+export async function dedicatedRedis(opts: { args?: string[] } = {}): Promise<DedicatedRedis> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await redisOnFreePort(opts);
+    try {
+      await r.start();
+      return r;
+    } catch (e) {
+      await r.dispose();
+      if (attempt >= 3 || !(e instanceof Error && e.message.includes('exited'))) throw e;
+    }
+  }
 }
