@@ -13,7 +13,7 @@ import type {
   ReplicaSet,
   Secret,
   Service,
-} from './api-types.js';
+} from './kinds.js';
 import type { KObject } from './types.js';
 
 function imageTag(image: string): string | undefined {

@@ -18,7 +18,7 @@ import { applyJsonPatch, applyMergePatch, applyServerSide, strategicMerge } from
 import { apiVersionOf, RESOURCES, type ResourceDef } from './resources.js';
 import { labelSelectorString } from './selectors.js';
 import type { Store } from './store.js';
-import type { Deployment, Namespace, Pod, ReplicaSet, Service, ServiceSpec } from './api-types.js';
+import type { Deployment, Namespace, Pod, ReplicaSet, Service, ServiceSpec } from './kinds.js';
 import {
   isRecord,
   jsonText,

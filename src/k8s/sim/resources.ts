@@ -3,11 +3,11 @@ import type {
   CoreEvent,
   EventV1,
   HorizontalPodAutoscaler,
-  HpaSpec,
-  HpaStatus,
+  HorizontalPodAutoscalerSpec,
+  HorizontalPodAutoscalerStatus,
   MetricSpec,
   MetricStatus,
-} from './api-types.js';
+} from './kinds.js';
 import type { Obj } from './types.js';
 
 export interface ResourceDef {
@@ -109,19 +109,19 @@ const CPU_UTILIZATION = (m: MetricSpec | undefined): boolean =>
  */
 export function hpaV2ToV1(obj: Obj): Obj {
   const h = obj as HorizontalPodAutoscaler;
-  const spec: HpaSpec = h.spec ?? {};
-  const status: HpaStatus = h.status ?? {};
+  const spec: HorizontalPodAutoscalerSpec = h.spec ?? {};
+  const status: HorizontalPodAutoscalerStatus = h.status ?? {};
   const cpu = (spec.metrics ?? []).find(CPU_UTILIZATION);
   const current = (status.currentMetrics ?? []).find(
     (m: MetricStatus | undefined) => m?.type === 'Resource' && m.resource?.name === 'cpu',
   );
-  const v1Spec: HpaSpec = {
+  const v1Spec: HorizontalPodAutoscalerSpec = {
     scaleTargetRef: spec.scaleTargetRef,
     minReplicas: spec.minReplicas,
     maxReplicas: spec.maxReplicas,
   };
   if (cpu) v1Spec.targetCPUUtilizationPercentage = cpu.resource?.target?.averageUtilization;
-  const v1Status: HpaStatus = {
+  const v1Status: HorizontalPodAutoscalerStatus = {
     currentReplicas: status.currentReplicas ?? 0,
     desiredReplicas: status.desiredReplicas ?? 0,
   };
@@ -142,8 +142,11 @@ export function hpaV2ToV1(obj: Obj): Obj {
 /** autoscaling/v1 HPA → autoscaling/v2 (storage form): the CPU target becomes a Resource metric. */
 export function hpaV1ToV2(obj: Obj): Obj {
   const h = obj as HorizontalPodAutoscaler;
-  const spec: HpaSpec = h.spec ?? {};
-  const v2Spec: HpaSpec = { scaleTargetRef: spec.scaleTargetRef, maxReplicas: spec.maxReplicas };
+  const spec: HorizontalPodAutoscalerSpec = h.spec ?? {};
+  const v2Spec: HorizontalPodAutoscalerSpec = {
+    scaleTargetRef: spec.scaleTargetRef,
+    maxReplicas: spec.maxReplicas,
+  };
   if (spec.minReplicas !== undefined) v2Spec.minReplicas = spec.minReplicas;
   if (spec.targetCPUUtilizationPercentage !== undefined)
     v2Spec.metrics = [

@@ -1,6 +1,6 @@
 /** Label selectors (`=,==,!=,in,notin,key,!key` and LabelSelector objects) and per-resource field selectors. */
 import { badRequest } from './errors.js';
-import type { CoreEvent, Job, Namespace, Node, Pod, ReplicaSet } from './api-types.js';
+import type { CoreEvent, Job, Namespace, Node, Pod, ReplicaSet } from './kinds.js';
 import type { KObject, LabelSelector, Obj } from './types.js';
 
 export type LabelMatcher = (labels: Record<string, string>) => boolean;

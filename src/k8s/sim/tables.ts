@@ -16,7 +16,7 @@ import type {
   ReplicaSet,
   Secret,
   Service,
-} from './api-types.js';
+} from './kinds.js';
 import type { Condition, KObject, Obj } from './types.js';
 
 interface Column {
@@ -600,7 +600,7 @@ const PRINTERS: Record<string, Printer> = {
     cells: (e: Endpoints) => {
       const subsets = e.subsets ?? [];
       if (!subsets.length) return [e.metadata.name, '<none>', age(e)];
-      const list: string[] = [];
+      const list: (string | undefined)[] = []; // an address without an ip shows as ''
       let count = 0;
       let more = false;
       for (const ss of subsets) {

@@ -63,13 +63,15 @@ export interface LabelSelector {
   matchExpressions?: { key: string; operator: string; values?: string[] }[];
 }
 
-/** metav1.Condition-like status condition. */
+/** A status condition (metav1.Condition-like; the union of the fields the built-in kinds use). */
 export interface Condition {
   type: string;
   status: string;
   reason?: string;
   message?: string;
   lastTransitionTime?: string;
+  lastUpdateTime?: string;
+  lastProbeTime?: string | null;
 }
 
 /** Delays (ms) of the simulated controllers and kubelet. */

@@ -9,7 +9,7 @@ import type {
   PodSpec,
   PodTemplateSpec,
   Service,
-} from './api-types.js';
+} from './kinds.js';
 import type { JsonObject, KObject, LabelSelector, Obj } from './types.js';
 
 /** A Deployment/ReplicaSet spec as sent: the counts are whatever the client wrote. */
