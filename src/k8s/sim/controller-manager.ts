@@ -16,7 +16,8 @@ import type {
   Job,
   Namespace,
   ReplicaSet,
-} from './workload-types.js';
+  Stored,
+} from './kinds.js';
 
 const DEPLOY = findResource('apps', 'v1', 'deployments') as ResourceDef;
 const RS = findResource('apps', 'v1', 'replicasets') as ResourceDef;
@@ -88,7 +89,7 @@ export class ControllerManager {
       undefined,
       (n) => !!(n as Namespace).metadata?.deletionTimestamp,
     ))
-      step(() => this.namespaces.sync(ns as Namespace));
+      step(() => this.namespaces.sync(ns as Stored<Namespace>));
     step(() => this.gc.sweep());
     const now = Date.now();
     if (now - this.lastEventExpiry >= Math.min(60_000, this.timing.eventTtlMs)) {
@@ -96,12 +97,13 @@ export class ControllerManager {
       step(() => this.gc.expireEvents(this.timing.eventTtlMs, now));
     }
     for (const d of this.registry.list(DEPLOY, undefined))
-      step(() => this.deployments.sync(d as Deployment));
+      step(() => this.deployments.sync(d as Stored<Deployment>));
     for (const rs of this.registry.list(RS, undefined))
-      step(() => this.replicaSets.sync(rs as ReplicaSet));
+      step(() => this.replicaSets.sync(rs as Stored<ReplicaSet>));
     for (const h of this.registry.list(HPA, undefined))
-      step(() => this.hpas.sync(h as HorizontalPodAutoscaler));
-    for (const j of this.registry.list(JOBS, undefined)) step(() => this.jobs.sync(j as Job));
+      step(() => this.hpas.sync(h as Stored<HorizontalPodAutoscaler>));
+    for (const j of this.registry.list(JOBS, undefined))
+      step(() => this.jobs.sync(j as Stored<Job>));
     step(() => this.endpoints.syncAll());
   }
 

@@ -1,6 +1,5 @@
 /** Defaulting like the apiserver's (kubectl describe and clients dereference defaulted fields). */
 import { defaultJobSpec } from './jobs.js';
-import type { JobSpec as WorkloadJobSpec } from './workload-types.js';
 import type {
   Container,
   Deployment,
@@ -177,8 +176,7 @@ export function applyDefaults(kind: string, obj: KObject): void {
     }
     case 'Job': {
       const o = obj as Job & { spec: object };
-      // jobs.ts reads the spec through the controller side's shape (workload-types.ts).
-      defaultJobSpec(o.spec as WorkloadJobSpec);
+      defaultJobSpec(o.spec);
       defaultTemplate(o.spec.template);
       o.status ??= {};
       break;

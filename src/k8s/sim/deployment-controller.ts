@@ -12,16 +12,17 @@ import { isControlledBy } from './replicaset-controller.js';
 import { findResource, type ResourceDef } from './resources.js';
 import { countOr } from './validation.js';
 import type {
-  Condition,
   Deployment,
+  DeploymentSpec,
   DeploymentStatus,
-  Draft,
-  KubeObject,
   Pod,
   PodTemplateSpec,
   ReplicaSet,
+  ReplicaSetSpec,
   RollingUpdate,
-} from './workload-types.js';
+  Stored,
+} from './kinds.js';
+import type { Condition } from './types.js';
 
 const DEPLOY = findResource('apps', 'v1', 'deployments') as ResourceDef;
 const RS = findResource('apps', 'v1', 'replicasets') as ResourceDef;
@@ -43,6 +44,14 @@ const SKIP_ANNOTATIONS = new Set([
 const SRC = { component: 'deployment-controller' };
 const MAX_INT32 = 2147483647;
 
+/**
+ * A deployment as the controller reads it from the store: the registry has set its name and uid,
+ * defaulting its spec's strategy, and validation its selector and template.
+ */
+type StoredDeployment = Stored<Deployment> & {
+  spec: DeploymentSpec & Required<Pick<DeploymentSpec, 'selector' | 'template' | 'strategy'>>;
+};
+
 /** Anything with a `spec.replicas` (a deployment, a replica set, one about to be created). */
 interface Scalable {
   spec?: { replicas?: unknown };
@@ -57,16 +66,16 @@ type CalculatedStatus = DeploymentStatus &
     >
   >;
 
-function revisionOf(o: KubeObject): number {
+function revisionOf(o: Stored): number {
   const v = Number(o.metadata?.annotations?.[REVISION] ?? 0);
   return Number.isFinite(v) ? v : 0;
 }
 
-function created(o: KubeObject): number {
+function created(o: Stored): number {
   return Date.parse(o.metadata.creationTimestamp ?? '') || 0;
 }
 
-function byCreation(a: KubeObject, b: KubeObject): number {
+function byCreation(a: Stored, b: Stored): number {
   return created(a) - created(b) || (a.metadata.name < b.metadata.name ? -1 : 1);
 }
 
@@ -85,12 +94,15 @@ function intOrPercent(v: unknown, total: number, roundUp: boolean): number {
   return 0;
 }
 
-function isRolling(d: Deployment): boolean {
+function isRolling(d: StoredDeployment): boolean {
   return (d.spec?.strategy?.type ?? 'RollingUpdate') === 'RollingUpdate';
 }
 
 /** (maxSurge, maxUnavailable) resolved like deploymentutil.ResolveFenceposts. */
-export function resolveFenceposts(d: Deployment): { maxSurge: number; maxUnavailable: number } {
+export function resolveFenceposts(d: StoredDeployment): {
+  maxSurge: number;
+  maxUnavailable: number;
+} {
   if (!isRolling(d)) return { maxSurge: 0, maxUnavailable: 0 };
   const ru: RollingUpdate = d.spec.strategy.rollingUpdate ?? {};
   const replicas = specReplicas(d);
@@ -100,7 +112,7 @@ export function resolveFenceposts(d: Deployment): { maxSurge: number; maxUnavail
   return { maxSurge, maxUnavailable };
 }
 
-function maxUnavailableOf(d: Deployment): number {
+function maxUnavailableOf(d: StoredDeployment): number {
   if (!isRolling(d) || specReplicas(d) === 0) return 0;
   return Math.min(resolveFenceposts(d).maxUnavailable, specReplicas(d));
 }
@@ -156,13 +168,13 @@ export class DeploymentController {
   ) {}
 
   /** Reconciles one deployment (progress deadlines are re-checked by the periodic resync). */
-  sync(dIn: Deployment): void {
-    const d = structuredClone(dIn);
+  sync(dIn: Stored<Deployment>): void {
+    const d = structuredClone(dIn) as StoredDeployment;
     if (d.metadata.deletionTimestamp) return;
     const ns = d.metadata.namespace;
     const rsList = this.registry.listWhere(RS, ns, (rs) =>
-      isControlledBy(rs as ReplicaSet, d),
-    ) as ReplicaSet[];
+      isControlledBy(rs as Stored<ReplicaSet>, d),
+    ) as Stored<ReplicaSet>[];
     this.checkPausedConditions(d);
     if (d.spec.paused) {
       this.syncScaleOnly(d, rsList);
@@ -178,9 +190,9 @@ export class DeploymentController {
 
   // ---- writes -------------------------------------------------------------------------------------------
 
-  private writeDeploymentMeta(d: Deployment): void {
+  private writeDeploymentMeta(d: StoredDeployment): void {
     const live = this.registry.tryGet(DEPLOY, d.metadata.namespace, d.metadata.name) as
-      Deployment | undefined;
+      StoredDeployment | undefined;
     if (!live || live.metadata.uid !== d.metadata.uid) return;
     if (deepEqual(live.metadata.annotations ?? {}, d.metadata.annotations ?? {})) return;
     const next = structuredClone(live);
@@ -189,9 +201,9 @@ export class DeploymentController {
     this.registry.update(DEPLOY, d.metadata.namespace, d.metadata.name, next);
   }
 
-  private writeStatus(d: Deployment, status: DeploymentStatus): void {
+  private writeStatus(d: StoredDeployment, status: DeploymentStatus): void {
     const live = this.registry.tryGet(DEPLOY, d.metadata.namespace, d.metadata.name) as
-      Deployment | undefined;
+      StoredDeployment | undefined;
     if (!live || live.metadata.uid !== d.metadata.uid) return;
     const clean = omitEmpty(status);
     if (deepEqual(clean, live.status ?? {})) return;
@@ -204,15 +216,20 @@ export class DeploymentController {
     d.status = clean;
   }
 
-  private writeRs(rs: ReplicaSet): ReplicaSet {
+  private writeRs(rs: Stored<ReplicaSet>): Stored<ReplicaSet> {
     const next = structuredClone(rs);
     delete next.metadata.resourceVersion;
-    return this.registry.update(RS, rs.metadata.namespace, rs.metadata.name, next) as ReplicaSet;
+    return this.registry.update(
+      RS,
+      rs.metadata.namespace,
+      rs.metadata.name,
+      next,
+    ) as Stored<ReplicaSet>;
   }
 
   // ---- paused / scaling ---------------------------------------------------------------------------------
 
-  private checkPausedConditions(d: Deployment): void {
+  private checkPausedConditions(d: StoredDeployment): void {
     if (!this.hasProgressDeadline(d)) return;
     const cond = getCondition(d.status ?? {}, 'Progressing');
     if (cond?.reason === 'ProgressDeadlineExceeded') return;
@@ -229,10 +246,10 @@ export class DeploymentController {
     this.writeStatus(d, status);
   }
 
-  private isScalingEvent(d: Deployment, rsList: ReplicaSet[]): boolean {
+  private isScalingEvent(d: StoredDeployment, rsList: Stored<ReplicaSet>[]): boolean {
     const { newRS, oldRSs } = this.split(d, rsList);
     const active = [newRS, ...oldRSs].filter(
-      (rs): rs is ReplicaSet => !!rs && specReplicas(rs) > 0,
+      (rs): rs is Stored<ReplicaSet> => !!rs && specReplicas(rs) > 0,
     );
     for (const rs of active) {
       const desired = rs.metadata.annotations?.[DESIRED_REPLICAS];
@@ -242,7 +259,7 @@ export class DeploymentController {
     return false;
   }
 
-  private syncScaleOnly(d: Deployment, rsList: ReplicaSet[]): void {
+  private syncScaleOnly(d: StoredDeployment, rsList: Stored<ReplicaSet>[]): void {
     const { newRS, oldRSs } = this.getAllReplicaSetsAndSyncRevision(d, rsList, false);
     this.scale(d, newRS, oldRSs);
     const allRSs = [...oldRSs, ...(newRS ? [newRS] : [])];
@@ -252,9 +269,9 @@ export class DeploymentController {
   }
 
   private findActiveOrLatest(
-    newRS: ReplicaSet | undefined,
-    oldRSs: ReplicaSet[],
-  ): ReplicaSet | undefined {
+    newRS: Stored<ReplicaSet> | undefined,
+    oldRSs: Stored<ReplicaSet>[],
+  ): Stored<ReplicaSet> | undefined {
     const all = [...(newRS ? [newRS] : []), ...oldRSs];
     const active = all.filter((rs) => specReplicas(rs) > 0);
     if (active.length === 1) return active[0];
@@ -262,7 +279,11 @@ export class DeploymentController {
     return undefined;
   }
 
-  private scale(d: Deployment, newRS: ReplicaSet | undefined, oldRSs: ReplicaSet[]): void {
+  private scale(
+    d: StoredDeployment,
+    newRS: Stored<ReplicaSet> | undefined,
+    oldRSs: Stored<ReplicaSet>[],
+  ): void {
     const target = this.findActiveOrLatest(newRS, oldRSs);
     const replicas = specReplicas(d);
     if (target) {
@@ -305,7 +326,7 @@ export class DeploymentController {
   }
 
   /** Scales a replica set (spec + desired/max annotations) and records ScalingReplicaSet. Mutates `rs`. */
-  private scaleRs(rs: ReplicaSet, newScale: number, d: Deployment): boolean {
+  private scaleRs(rs: Stored<ReplicaSet>, newScale: number, d: StoredDeployment): boolean {
     const old = specReplicas(rs);
     const replicas = specReplicas(d);
     const max = String(replicas + resolveFenceposts(d).maxSurge);
@@ -313,7 +334,7 @@ export class DeploymentController {
     const sizeChange = old !== newScale;
     const annChange = ann[DESIRED_REPLICAS] !== String(replicas) || ann[MAX_REPLICAS] !== max;
     if (!sizeChange && !annChange) return false;
-    rs.spec.replicas = newScale;
+    rs.spec!.replicas = newScale; // defaulting gives every replica set a spec
     rs.metadata.annotations = { ...ann, [DESIRED_REPLICAS]: String(replicas), [MAX_REPLICAS]: max };
     const written = this.writeRs(rs);
     Object.assign(rs, written);
@@ -332,17 +353,20 @@ export class DeploymentController {
 
   // ---- new/old replica sets -----------------------------------------------------------------------------
 
-  private split(d: Deployment, rsList: ReplicaSet[]): { newRS?: ReplicaSet; oldRSs: ReplicaSet[] } {
+  private split(
+    d: StoredDeployment,
+    rsList: Stored<ReplicaSet>[],
+  ): { newRS?: Stored<ReplicaSet>; oldRSs: Stored<ReplicaSet>[] } {
     const sorted = [...rsList].sort(byCreation);
     const newRS = sorted.find((rs) => templatesEqual(rs.spec?.template, d.spec.template));
     return { newRS, oldRSs: sorted.filter((rs) => rs !== newRS) };
   }
 
   private getAllReplicaSetsAndSyncRevision(
-    d: Deployment,
-    rsList: ReplicaSet[],
+    d: StoredDeployment,
+    rsList: Stored<ReplicaSet>[],
     createIfMissing: boolean,
-  ): { newRS?: ReplicaSet; oldRSs: ReplicaSet[] } {
+  ): { newRS?: Stored<ReplicaSet>; oldRSs: Stored<ReplicaSet>[] } {
     const { newRS: existing, oldRSs } = this.split(d, rsList);
     const maxOld = oldRSs.reduce((m, rs) => Math.max(m, revisionOf(rs)), 0);
     const newRevision = String(maxOld + 1);
@@ -375,7 +399,7 @@ export class DeploymentController {
     const selector = structuredClone(d.spec.selector);
     selector.matchLabels = { ...(selector.matchLabels ?? {}), [HASH_LABEL]: hash };
     const rsName = `${d.metadata.name}-${hash}`;
-    const rs: Draft<ReplicaSet> = {
+    const rs: ReplicaSet & { spec: ReplicaSetSpec } = {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
       metadata: {
@@ -405,13 +429,13 @@ export class DeploymentController {
     const newReplicas = this.newRSNewReplicas(d, oldRSs, rs);
     rs.spec.replicas = newReplicas;
     this.setNewReplicaSetAnnotations(d, rs, newRevision, false);
-    let createdRs: ReplicaSet;
+    let createdRs: Stored<ReplicaSet>;
     try {
-      createdRs = this.registry.create(RS, d.metadata.namespace, rs) as ReplicaSet;
+      createdRs = this.registry.create(RS, d.metadata.namespace, rs) as Stored<ReplicaSet>;
     } catch (err) {
       if (err instanceof StatusError && err.reason === 'AlreadyExists') {
         const other = this.registry.tryGet(RS, d.metadata.namespace, rsName) as
-          ReplicaSet | undefined;
+          Stored<ReplicaSet> | undefined;
         if (
           other &&
           isControlledBy(other, d) &&
@@ -450,7 +474,7 @@ export class DeploymentController {
   }
 
   private setNewReplicaSetAnnotations(
-    d: Deployment,
+    d: StoredDeployment,
     rs: { metadata: { annotations?: Record<string, string> } },
     newRevision: string,
     exists: boolean,
@@ -480,13 +504,13 @@ export class DeploymentController {
     return changed;
   }
 
-  private setDeploymentRevision(d: Deployment, revision: string | undefined): void {
+  private setDeploymentRevision(d: StoredDeployment, revision: string | undefined): void {
     if (!revision || d.metadata.annotations?.[REVISION] === revision) return;
     d.metadata.annotations = { ...(d.metadata.annotations ?? {}), [REVISION]: revision };
     this.writeDeploymentMeta(d);
   }
 
-  private newRSNewReplicas(d: Deployment, oldRSs: Scalable[], newRS: Scalable): number {
+  private newRSNewReplicas(d: StoredDeployment, oldRSs: Scalable[], newRS: Scalable): number {
     if (!isRolling(d)) return specReplicas(d);
     const { maxSurge } = resolveFenceposts(d);
     const current = [...oldRSs, newRS].reduce((n, rs) => n + specReplicas(rs), 0);
@@ -498,7 +522,7 @@ export class DeploymentController {
 
   // ---- strategies ---------------------------------------------------------------------------------------
 
-  private rolloutRolling(d: Deployment, rsList: ReplicaSet[]): void {
+  private rolloutRolling(d: StoredDeployment, rsList: Stored<ReplicaSet>[]): void {
     const { newRS, oldRSs } = this.getAllReplicaSetsAndSyncRevision(d, rsList, true);
     const allRSs = [...oldRSs, ...(newRS ? [newRS] : [])];
     if (newRS && this.reconcileNewReplicaSet(allRSs, newRS, d))
@@ -517,7 +541,11 @@ export class DeploymentController {
     this.syncRolloutStatus(allRSs, newRS, d);
   }
 
-  private reconcileNewReplicaSet(allRSs: ReplicaSet[], newRS: ReplicaSet, d: Deployment): boolean {
+  private reconcileNewReplicaSet(
+    allRSs: Stored<ReplicaSet>[],
+    newRS: Stored<ReplicaSet>,
+    d: StoredDeployment,
+  ): boolean {
     const want = specReplicas(d);
     if (specReplicas(newRS) === want) return false;
     if (specReplicas(newRS) > want) return this.scaleRs(newRS, want, d);
@@ -530,10 +558,10 @@ export class DeploymentController {
   }
 
   private reconcileOldReplicaSets(
-    allRSs: ReplicaSet[],
-    oldRSs: ReplicaSet[],
-    newRS: ReplicaSet,
-    d: Deployment,
+    allRSs: Stored<ReplicaSet>[],
+    oldRSs: Stored<ReplicaSet>[],
+    newRS: Stored<ReplicaSet>,
+    d: StoredDeployment,
   ): boolean {
     const oldPods = oldRSs.reduce((n, rs) => n + specReplicas(rs), 0);
     if (oldPods === 0) return false;
@@ -568,9 +596,9 @@ export class DeploymentController {
     return cleaned + scaled > 0;
   }
 
-  private rolloutRecreate(d: Deployment, rsList: ReplicaSet[]): void {
+  private rolloutRecreate(d: StoredDeployment, rsList: Stored<ReplicaSet>[]): void {
     let { newRS, oldRSs } = this.getAllReplicaSetsAndSyncRevision(d, rsList, false);
-    const allRSs = (): ReplicaSet[] => [...oldRSs, ...(newRS ? [newRS] : [])];
+    const allRSs = (): Stored<ReplicaSet>[] => [...oldRSs, ...(newRS ? [newRS] : [])];
     let scaledDown = false;
     for (const rs of oldRSs)
       if (specReplicas(rs) > 0) scaledDown = this.scaleRs(rs, 0, d) || scaledDown;
@@ -596,7 +624,7 @@ export class DeploymentController {
   }
 
   /** Deletes old, fully scaled-down replica sets beyond revisionHistoryLimit. */
-  private cleanup(d: Deployment, oldRSs: ReplicaSet[]): void {
+  private cleanup(d: StoredDeployment, oldRSs: Stored<ReplicaSet>[]): void {
     if (d.spec.revisionHistoryLimit === undefined || d.spec.revisionHistoryLimit === null) return;
     const limit = countOr(d.spec.revisionHistoryLimit, 10);
     const cleanable = oldRSs
@@ -619,12 +647,12 @@ export class DeploymentController {
 
   // ---- status -------------------------------------------------------------------------------------------
 
-  private hasProgressDeadline(d: Deployment): boolean {
+  private hasProgressDeadline(d: StoredDeployment): boolean {
     const s = d.spec?.progressDeadlineSeconds;
     return countOr(s, MAX_INT32) !== MAX_INT32;
   }
 
-  private isComplete(d: Deployment, status: DeploymentStatus): boolean {
+  private isComplete(d: StoredDeployment, status: DeploymentStatus): boolean {
     const r = specReplicas(d);
     return (
       (status.updatedReplicas ?? 0) === r &&
@@ -635,9 +663,9 @@ export class DeploymentController {
   }
 
   private calculateStatus(
-    allRSs: ReplicaSet[],
-    newRS: ReplicaSet | undefined,
-    d: Deployment,
+    allRSs: Stored<ReplicaSet>[],
+    newRS: Stored<ReplicaSet> | undefined,
+    d: StoredDeployment,
   ): CalculatedStatus {
     const available = allRSs.reduce((n, rs) => n + (rs.status?.availableReplicas ?? 0), 0);
     const total = allRSs.reduce((n, rs) => n + specReplicas(rs), 0);
@@ -676,9 +704,9 @@ export class DeploymentController {
   }
 
   private syncRolloutStatus(
-    allRSs: ReplicaSet[],
-    newRS: ReplicaSet | undefined,
-    d: Deployment,
+    allRSs: Stored<ReplicaSet>[],
+    newRS: Stored<ReplicaSet> | undefined,
+    d: StoredDeployment,
   ): void {
     const status = this.calculateStatus(allRSs, newRS, d);
     const old: DeploymentStatus = d.status ?? {};
@@ -736,7 +764,7 @@ export class DeploymentController {
     this.writeStatus(d, status);
   }
 
-  private timedOut(d: Deployment, cond: Condition | undefined): boolean {
+  private timedOut(d: StoredDeployment, cond: Condition | undefined): boolean {
     if (!cond) return false;
     if (cond.reason === 'NewReplicaSetAvailable') return false;
     if (cond.reason === 'ProgressDeadlineExceeded') return true;

@@ -10,7 +10,6 @@ import type { Registry } from './registry.js';
 import { findResource, type ResourceDef } from './resources.js';
 import { isPodReady } from './replicaset-controller.js';
 import type {
-  Draft,
   EndpointAddress,
   EndpointPort,
   Endpoints,
@@ -23,7 +22,8 @@ import type {
   Pod,
   Service,
   ServicePort,
-} from './workload-types.js';
+  Stored,
+} from './kinds.js';
 
 const PODS = findResource('', 'v1', 'pods') as ResourceDef;
 const SERVICES = findResource('', 'v1', 'services') as ResourceDef;
@@ -55,7 +55,7 @@ function resolvePort(pod: Pod, sp: ServicePort): number | undefined {
 }
 
 interface Member {
-  pod: Pod;
+  pod: Stored<Pod>;
   ready: boolean;
   terminating: boolean;
 }
@@ -65,10 +65,10 @@ export class EndpointsController {
 
   /** One pass over every service, and removal of Endpoints whose service is gone. */
   syncAll(): void {
-    const services = this.registry.list(SERVICES, undefined) as Service[];
+    const services = this.registry.list(SERVICES, undefined) as Stored<Service>[];
     const byKey = new Set(services.map((s) => `${s.metadata.namespace}/${s.metadata.name}`));
     for (const s of services) this.sync(s);
-    for (const ep of this.registry.list(ENDPOINTS, undefined) as Endpoints[]) {
+    for (const ep of this.registry.list(ENDPOINTS, undefined) as Stored<Endpoints>[]) {
       if (byKey.has(`${ep.metadata.namespace}/${ep.metadata.name}`)) continue;
       // Only the controller's own Endpoints (those of a service with a selector) go with the service.
       if (
@@ -83,7 +83,7 @@ export class EndpointsController {
     }
   }
 
-  sync(svc: Service): void {
+  sync(svc: Stored<Service>): void {
     const selector = svc.spec?.selector;
     if (
       !selector ||
@@ -92,7 +92,7 @@ export class EndpointsController {
       svc.metadata.deletionTimestamp
     )
       return;
-    const ns = svc.metadata.namespace;
+    const ns = svc.metadata.namespace as string; // services are namespaced
     // A terminating namespace takes no new objects; its services go soon anyway.
     const namespace = this.registry.store.get('namespaces', undefined, ns) as Namespace | undefined;
     if (namespace?.metadata?.deletionTimestamp) return;
@@ -104,7 +104,7 @@ export class EndpointsController {
         p.status?.phase !== 'Succeeded' &&
         p.status?.phase !== 'Failed'
       );
-    }) as Pod[];
+    }) as Stored<Pod>[];
     const members: Member[] = pods
       .map((pod) => ({
         pod,
@@ -116,7 +116,7 @@ export class EndpointsController {
     this.writeSlice(svc, members);
   }
 
-  private writeEndpoints(svc: Service, members: Member[]): void {
+  private writeEndpoints(svc: Stored<Service>, members: Member[]): void {
     const ns = svc.metadata.namespace;
     const name = svc.metadata.name;
     // Pods are grouped by the ports they resolve to, as the endpoints controller's subsets.
@@ -139,7 +139,7 @@ export class EndpointsController {
       const key = JSON.stringify(ports);
       const subset = subsets.get(key) ?? { addresses: [], notReadyAddresses: [], ports };
       const addr: EndpointAddress = {
-        ip: m.pod.status.podIP,
+        ip: m.pod.status!.podIP, // members have a podIP
         nodeName: m.pod.spec?.nodeName,
         targetRef: {
           kind: 'Pod',
@@ -167,7 +167,7 @@ export class EndpointsController {
       deepEqual(existing.metadata.labels ?? {}, labels)
     )
       return;
-    const body: Draft<Endpoints> = existing
+    const body: Endpoints = existing
       ? structuredClone(existing)
       : { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace: ns } };
     body.metadata.labels = labels;
@@ -184,7 +184,7 @@ export class EndpointsController {
     } else this.registry.create(ENDPOINTS, ns, body);
   }
 
-  private writeSlice(svc: Service, members: Member[]): void {
+  private writeSlice(svc: Stored<Service>, members: Member[]): void {
     const ns = svc.metadata.namespace;
     const ports: EndpointSlicePort[] = [];
     const first = members[0]?.pod;
@@ -196,7 +196,7 @@ export class EndpointsController {
       ports.push(p);
     }
     const endpoints: EndpointSliceEndpoint[] = members.map((m) => ({
-      addresses: [m.pod.status.podIP],
+      addresses: [m.pod.status!.podIP],
       conditions: { ready: m.ready, serving: isPodReady(m.pod), terminating: m.terminating },
       nodeName: m.pod.spec?.nodeName,
       targetRef: { kind: 'Pod', namespace: ns, name: m.pod.metadata.name, uid: m.pod.metadata.uid },
@@ -207,7 +207,7 @@ export class EndpointsController {
         s.metadata?.labels?.[SERVICE_NAME] === svc.metadata.name &&
         s.metadata?.labels?.[MANAGED_BY] === SLICE_CONTROLLER
       );
-    }) as EndpointSlice[];
+    }) as Stored<EndpointSlice>[];
     const labels: Labels = {
       ...(svc.metadata.labels ?? {}),
       [SERVICE_NAME]: svc.metadata.name,
@@ -224,7 +224,7 @@ export class EndpointsController {
       deepEqual(slice.metadata.labels, labels)
     )
       return;
-    const body: Draft<EndpointSlice> = slice
+    const body: EndpointSlice = slice
       ? structuredClone(slice)
       : {
           apiVersion: 'discovery.k8s.io/v1',

@@ -1,7 +1,7 @@
 /** Records core v1 Events like client-go's recorder (with count aggregation of identical events). */
 import { eventName, newUid, rfc3339 } from './names.js';
 import type { Store } from './store.js';
-import type { CoreEvent, KubeObject, Namespace, ObjectReference } from './workload-types.js';
+import type { CoreEvent, Namespace, ObjectReference, Stored } from './kinds.js';
 
 export interface EventSource {
   component: string;
@@ -16,7 +16,7 @@ export class EventRecorder {
 
   /** Emits an event about `obj`. Identical (object, reason, message, source) events bump `count`. */
   record(
-    obj: KubeObject,
+    obj: Stored,
     type: 'Normal' | 'Warning',
     reason: string,
     message: string,
@@ -56,7 +56,7 @@ export class EventRecorder {
       this.store.put('events', existing);
       return;
     }
-    const ev: CoreEvent = {
+    const ev: Stored<CoreEvent> = {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: {

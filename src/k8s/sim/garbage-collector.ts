@@ -1,7 +1,7 @@
 /** Garbage collection via ownerReferences: objects whose owners are all gone are deleted (Background policy). */
 import { FOREGROUND, type Registry } from './registry.js';
 import { RESOURCES } from './resources.js';
-import type { CoreEvent, KubeObject } from './workload-types.js';
+import type { CoreEvent, Stored } from './kinds.js';
 
 export class GarbageCollector {
   constructor(private readonly registry: Registry) {}
@@ -13,12 +13,12 @@ export class GarbageCollector {
     for (const def of RESOURCES) {
       if (def.toExternal || def.storeKey === 'events') continue;
       const orphans = this.registry.listWhere(def, undefined, (obj) => {
-        const o = obj as KubeObject;
+        const o = obj as Stored;
         const refs = o.metadata?.ownerReferences ?? [];
         return (
           refs.length > 0 && !o.metadata.deletionTimestamp && !refs.some((r) => uids.has(r.uid))
         );
-      }) as KubeObject[];
+      }) as Stored[];
       for (const o of orphans) {
         try {
           this.registry.delete(def, o.metadata.namespace, o.metadata.name, {
@@ -39,11 +39,11 @@ export class GarbageCollector {
     for (const def of RESOURCES) {
       if (def.toExternal || def.storeKey === 'events') continue;
       const owners = this.registry.listWhere(def, undefined, (obj) => {
-        const o = obj as KubeObject;
+        const o = obj as Stored;
         return (
           !!o.metadata?.deletionTimestamp && (o.metadata.finalizers ?? []).includes(FOREGROUND)
         );
-      }) as KubeObject[];
+      }) as Stored[];
       for (const owner of owners) {
         const deps = this.registry.dependentsOf(owner.metadata.uid);
         if (!deps.length) {
@@ -52,7 +52,7 @@ export class GarbageCollector {
           continue;
         }
         for (const { def: dd, object } of deps) {
-          const meta = (object as KubeObject).metadata;
+          const meta = (object as Stored).metadata;
           if (meta.deletionTimestamp) continue;
           try {
             this.registry.delete(dd, meta.namespace, meta.name, {
@@ -76,7 +76,7 @@ export class GarbageCollector {
       const e = obj as CoreEvent;
       const t = Date.parse(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? '');
       return Number.isFinite(t) && t + ttlMs < now;
-    }) as CoreEvent[];
+    }) as Stored<CoreEvent>[];
     for (const e of old)
       this.registry.store.remove('events', e.metadata.namespace, e.metadata.name);
     return old.length;

@@ -9,12 +9,13 @@ import type { Registry } from './registry.js';
 import { findResource, type ResourceDef } from './resources.js';
 import { countOr } from './validation.js';
 import type {
-  Condition,
   Deployment,
   HorizontalPodAutoscaler,
   HorizontalPodAutoscalerStatus,
   ReplicaSet,
-} from './workload-types.js';
+  Stored,
+} from './kinds.js';
+import type { Condition } from './types.js';
 
 const HPA = findResource('autoscaling', 'v2', 'horizontalpodautoscalers') as ResourceDef;
 const TARGETS: Record<string, ResourceDef> = {
@@ -47,18 +48,20 @@ export class HpaController {
     private readonly recorder: EventRecorder,
   ) {}
 
-  sync(hpaIn: HorizontalPodAutoscaler): void {
+  sync(hpaIn: Stored<HorizontalPodAutoscaler>): void {
     const hpa = structuredClone(hpaIn);
     const ns = hpa.metadata.namespace;
     const ref = hpa.spec?.scaleTargetRef ?? {};
     const def = TARGETS[ref.kind as string];
     const target = def
-      ? (this.registry.tryGet(def, ns, ref.name as string) as Deployment | ReplicaSet | undefined)
+      ? (this.registry.tryGet(def, ns, ref.name as string) as
+          Stored<Deployment> | Stored<ReplicaSet> | undefined)
       : undefined;
     const prev = hpa.status?.conditions;
     const status: HorizontalPodAutoscalerStatus = { ...(hpa.status ?? {}) };
-    const min = countOr(hpa.spec.minReplicas, 1);
-    const max = Math.max(min, countOr(hpa.spec.maxReplicas, min));
+    // Defaulting gives every stored HPA and scale target a spec.
+    const min = countOr(hpa.spec!.minReplicas, 1);
+    const max = Math.max(min, countOr(hpa.spec!.maxReplicas, min));
     if (!def || !target) {
       const res = def
         ? `${def.resource}/scale.${def.group}`
@@ -89,7 +92,7 @@ export class HpaController {
       }
       if (desired !== current) {
         const next = structuredClone(target);
-        next.spec.replicas = desired;
+        next.spec!.replicas = desired;
         delete next.metadata.resourceVersion;
         this.registry.update(def, ns, target.metadata.name, next);
         status.lastScaleTime = rfc3339();

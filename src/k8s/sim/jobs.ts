@@ -11,18 +11,9 @@ import { rfc3339 } from './names.js';
 import type { Registry } from './registry.js';
 import { findResource, type ResourceDef } from './resources.js';
 import { labelSelectorMatcher } from './selectors.js';
-import type { Obj, SimTiming } from './types.js';
+import { show, type Condition, type Obj, type SimTiming } from './types.js';
 import { countOr } from './validation.js';
-import {
-  show,
-  type Condition,
-  type Draft,
-  type Job,
-  type JobSpec,
-  type JobStatus,
-  type Pod,
-  type PodTemplateSpec,
-} from './workload-types.js';
+import type { Job, JobSpec, JobStatus, Pod, PodTemplateSpec, Stored } from './kinds.js';
 
 const PODS = findResource('', 'v1', 'pods') as ResourceDef;
 export const JOBS = findResource('batch', 'v1', 'jobs') as ResourceDef;
@@ -81,7 +72,7 @@ export function defaultJobSpec(s: JobSpec): void {
  * job-name labels (new and legacy keys), as upstream since 1.27.
  */
 export function generateJobSelector(o: Obj): void {
-  const job = o as Job;
+  const job = o as Stored<Job>; // the registry has set the name and uid
   const s = job.spec;
   if (!s || typeof s !== 'object' || s.manualSelector === true) return;
   const uid = job.metadata.uid;
@@ -239,11 +230,13 @@ export class JobController {
     return Math.min(this.timing.jobBackoffMs * 2 ** (failures - 1), this.timing.jobBackoffMs * 32);
   }
 
-  sync(job: Job, now = Date.now()): void {
+  sync(job: Stored<Job>, now = Date.now()): void {
     if (job.metadata.deletionTimestamp) return;
     const ns = job.metadata.namespace;
     const spec: JobSpec = job.spec ?? {};
-    const pods = this.registry.listWhere(PODS, ns, (p) => podControlledBy(p as Pod, job)) as Pod[];
+    const pods = this.registry.listWhere(PODS, ns, (p) =>
+      podControlledBy(p as Pod, job),
+    ) as Stored<Pod>[];
     const active = pods.filter(
       (p) =>
         !p.metadata.deletionTimestamp &&
@@ -415,14 +408,14 @@ export class JobController {
     });
   }
 
-  private createPod(job: Job): Pod | undefined {
+  private createPod(job: Stored<Job>): Stored<Pod> | undefined {
     const t: PodTemplateSpec = job.spec?.template ?? {};
     const ns = job.metadata.namespace;
     const annotations: Record<string, string> = { ...(t.metadata?.annotations ?? {}) };
     const runFor = job.metadata.annotations?.[RUN_DURATION_ANNOTATION];
     if (runFor !== undefined && annotations[RUN_DURATION_ANNOTATION] === undefined)
       annotations[RUN_DURATION_ANNOTATION] = runFor;
-    const pod: Draft<Pod> = {
+    const pod: Pod = {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: {
@@ -444,7 +437,7 @@ export class JobController {
     };
     if (Object.keys(annotations).length) pod.metadata.annotations = annotations;
     try {
-      const created = this.registry.create(PODS, ns, pod) as Pod;
+      const created = this.registry.create(PODS, ns, pod) as Stored<Pod>;
       this.recorder.record(
         job,
         'Normal',
@@ -465,7 +458,7 @@ export class JobController {
     }
   }
 
-  private deletePod(job: Job, p: Pod): void {
+  private deletePod(job: Stored<Job>, p: Stored<Pod>): void {
     try {
       this.registry.delete(PODS, p.metadata.namespace, p.metadata.name);
       this.recorder.record(
@@ -481,7 +474,7 @@ export class JobController {
   }
 
   /** ttlSecondsAfterFinished: the TTL-after-finished controller deletes the job (and, in the background, its pods). */
-  private expire(job: Job, now: number): void {
+  private expire(job: Stored<Job>, now: number): void {
     const ttl = job.spec?.ttlSecondsAfterFinished;
     if (typeof ttl !== 'number' || ttl < 0) return;
     const done = (job.status?.conditions ?? []).find(
@@ -499,9 +492,9 @@ export class JobController {
     }
   }
 
-  private writeStatus(job: Job, next: JobStatus): void {
+  private writeStatus(job: Stored<Job>, next: JobStatus): void {
     const live = this.registry.tryGet(JOBS, job.metadata.namespace, job.metadata.name) as
-      Job | undefined;
+      Stored<Job> | undefined;
     if (!live || live.metadata.uid !== job.metadata.uid) return;
     // Zero counts are omitted like the Go types' omitempty; ready/terminating are pointers and stay.
     for (const k of ['active', 'succeeded', 'failed'] as const) if (!next[k]) delete next[k];

@@ -1,15 +1,16 @@
 /**
- * Shapes of the built-in kinds, one per kind: the union of the fields the apiserver side
+ * Shapes of the built-in kinds, one per kind, for both sides of the simulator: the apiserver side
  * (defaulting, validation, tables, selectors, conversions, the registry) and the controllers and
- * kubelet read and write. The store holds plain JSON (`Obj`); code narrows it at its boundary
- * (`o as Pod`).
+ * kubelet. The store holds plain JSON (`Obj`); code narrows it at its boundary (`o as Pod`).
  *
  * A shape says what the store may hold, and stored objects come from clients, so nearly every
  * field is optional, even those the apiserver always sets: the same shapes describe request
  * bodies before defaulting and validation. Code that relies on what the registry guarantees
- * narrows where it reads. Timestamps are RFC 3339 strings (JSON), not Dates, which is why
- * client-node's model classes are not used. Fields read only defensively (user input that
- * validation does not check) are `unknown`.
+ * narrows where it reads: to {@link Stored} for the name and uid, and locally for what defaulting
+ * and validation guarantee (a pod's spec and status in the kubelet, a deployment's strategy,
+ * selector and template in the deployment controller). Timestamps are RFC 3339 strings (JSON),
+ * not Dates, which is why client-node's model classes are not used. Fields read only defensively
+ * (user input that validation does not check) are `unknown`.
  */
 import type { Condition, JsonObject, KObject, LabelSelector, ObjectMeta } from './types.js';
 
@@ -418,3 +419,13 @@ export interface EventV1 extends KObject {
   deprecatedLastTimestamp?: string | null;
   deprecatedCount?: number;
 }
+
+// ---- stored objects -------------------------------------------------------------------------------------
+
+/**
+ * An object as the store holds it: the registry gives every object it creates a name and a uid.
+ * The kind shapes leave them optional (the apiserver side reads the same shapes in request
+ * bodies); the controllers and the kubelet, which only see stored objects, narrow what they read
+ * from the store to this (`o as Stored<Pod>`).
+ */
+export type Stored<T extends KObject = KObject> = T & { metadata: { name: string; uid: string } };

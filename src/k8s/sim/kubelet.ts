@@ -8,8 +8,8 @@ import { deepEqual } from './equality.js';
 import { parseGoDuration, RUN_DURATION_ANNOTATION } from './jobs.js';
 import { rfc3339 } from './names.js';
 import type { Store } from './store.js';
-import type { Obj, SimTiming, WatchEventRecord } from './types.js';
-import type { Condition, Container, Pod } from './workload-types.js';
+import type { Condition, Obj, SimTiming, WatchEventRecord } from './types.js';
+import type { Container, Pod, PodSpec, PodStatus, Stored } from './kinds.js';
 
 function imageTag(image: string): string {
   const noDigest = image.split('@')[0] ?? image;
@@ -60,6 +60,16 @@ function fullImage(image: string): string {
 function sha(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
+
+/**
+ * A pod as the kubelet reads it from the store: the registry has set its name, uid and namespace,
+ * and defaulting its spec and status.
+ */
+type StoredPod = Stored<Pod> & {
+  metadata: { namespace: string };
+  spec: PodSpec;
+  status: PodStatus;
+};
 
 type Stage =
   | 'pending'
@@ -140,7 +150,7 @@ export class Kubelet {
 
   private onEvent(e: WatchEventRecord): void {
     if (e.storeKey !== 'pods' || this.closed) return;
-    const pod = e.object as Pod;
+    const pod = e.object as StoredPod;
     const uid = pod.metadata.uid;
     if (e.type === 'DELETED') {
       const rt = this.pods.get(uid);
@@ -172,7 +182,7 @@ export class Kubelet {
    * alone, and the others start their lifecycle again from scheduling.
    */
   adopt(pods: Obj[]): void {
-    for (const pod of pods as Pod[]) {
+    for (const pod of pods as StoredPod[]) {
       const uid = pod.metadata.uid;
       if (this.pods.has(uid)) continue;
       const statuses = pod.status?.containerStatuses ?? [];
@@ -224,8 +234,8 @@ export class Kubelet {
   }
 
   /** Reads the live pod, applies `fn`, writes if changed. Returns the new pod, or undefined if it is gone. */
-  private mutate(rt: PodRuntime, fn: (pod: Pod) => void): Pod | undefined {
-    const pod = this.store.get('pods', rt.ns, rt.name) as Pod | undefined;
+  private mutate(rt: PodRuntime, fn: (pod: StoredPod) => void): StoredPod | undefined {
+    const pod = this.store.get('pods', rt.ns, rt.name) as StoredPod | undefined;
     if (!pod || pod.metadata.uid !== rt.uid) return undefined;
     const next = structuredClone(pod);
     fn(next);
@@ -233,7 +243,7 @@ export class Kubelet {
       (a, b) => CONDITION_ORDER.indexOf(a.type) - CONDITION_ORDER.indexOf(b.type),
     );
     if (deepEqual(next, pod)) return pod;
-    return this.store.put('pods', next) as Pod;
+    return this.store.put('pods', next) as StoredPod;
   }
 
   private containers(pod: Pod): Container[] {
@@ -301,7 +311,7 @@ export class Kubelet {
   }
 
   private pull(rt: PodRuntime): void {
-    const pod = this.store.get('pods', rt.ns, rt.name) as Pod | undefined;
+    const pod = this.store.get('pods', rt.ns, rt.name) as StoredPod | undefined;
     if (!pod || pod.metadata.uid !== rt.uid) return;
     const src = { component: 'kubelet', host: this.nodeName };
     const bad = this.containers(pod).filter((c) => isBadPullImage(String(c.image)));
@@ -477,7 +487,7 @@ export class Kubelet {
    * otherwise the kubelet restarts the containers after a back-off, as for a crash loop.
    */
   private exit(rt: PodRuntime): void {
-    const live = this.store.get('pods', rt.ns, rt.name) as Pod | undefined;
+    const live = this.store.get('pods', rt.ns, rt.name) as StoredPod | undefined;
     if (!live || live.metadata.uid !== rt.uid) return;
     const code = (c: Partial<Container>): number => (isFailImage(String(c.image)) ? 1 : 0);
     const failed = this.containers(live).some((c) => code(c) !== 0);
@@ -523,7 +533,7 @@ export class Kubelet {
   ): void {
     const src = { component: 'kubelet', host: this.nodeName };
     let crashed: Container[] = [];
-    const unready = (p: Pod, names: string[]): void => {
+    const unready = (p: StoredPod, names: string[]): void => {
       setCondition(
         p.status.conditions!,
         'Ready',
@@ -559,7 +569,7 @@ export class Kubelet {
         };
         cs.ready = false;
         cs.started = false;
-        names.push(cs.name);
+        names.push(cs.name!); // validation requires container names
       }
       unready(p, names);
     });
@@ -595,7 +605,7 @@ export class Kubelet {
     });
   }
 
-  private terminate(rt: PodRuntime, pod: Pod): void {
+  private terminate(rt: PodRuntime, pod: StoredPod): void {
     rt.stage = 'terminating';
     const src = { component: 'kubelet', host: this.nodeName };
     if (pod.spec?.nodeName)
@@ -610,7 +620,7 @@ export class Kubelet {
         );
     const graceMs = (pod.metadata.deletionGracePeriodSeconds ?? 30) * 1000;
     this.after(rt, Math.min(this.timing.terminateMs, graceMs), () => {
-      const live = this.store.get('pods', rt.ns, rt.name) as Pod | undefined;
+      const live = this.store.get('pods', rt.ns, rt.name) as StoredPod | undefined;
       if (live && live.metadata.uid === rt.uid) this.store.remove('pods', rt.ns, rt.name);
     });
   }

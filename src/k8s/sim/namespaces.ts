@@ -8,8 +8,8 @@ import { qualifiedResource, StatusError, type ResourceRef } from './errors.js';
 import { rfc3339 } from './names.js';
 import type { Registry } from './registry.js';
 import { RESOURCES, type ResourceDef } from './resources.js';
-import type { Obj, SimTiming } from './types.js';
-import type { Condition, KubeObject, Namespace } from './workload-types.js';
+import type { Condition, Obj, SimTiming } from './types.js';
+import type { Namespace, Stored } from './kinds.js';
 
 /** Namespaces the apiserver never lets go. */
 export const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
@@ -84,7 +84,7 @@ export class NamespaceController {
     private readonly timing: SimTiming,
   ) {}
 
-  sync(ns: Namespace, now = Date.now()): void {
+  sync(ns: Stored<Namespace>, now = Date.now()): void {
     const ts = ns.metadata.deletionTimestamp;
     if (!ts) return;
     // The controller's first pass comes a moment after the DELETE (kubectl's next deletions in the same file land first).
@@ -94,7 +94,7 @@ export class NamespaceController {
     const name = ns.metadata.name;
     const remaining: string[] = [];
     for (const def of namespacedDefs()) {
-      const objects = this.registry.list(def, name) as KubeObject[];
+      const objects = this.registry.list(def, name) as Stored[];
       if (!objects.length) continue;
       remaining.push(
         `${def.group ? `${def.resource}.${def.group}` : `${def.resource}.`} has ${objects.length} resource instances`,

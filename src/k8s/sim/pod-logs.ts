@@ -4,7 +4,7 @@
  */
 import { badRequest } from './errors.js';
 import type { Obj } from './types.js';
-import type { Pod } from './workload-types.js';
+import type { Pod } from './kinds.js';
 
 export function podLog(podObj: Obj, q: URLSearchParams): string {
   const pod = podObj as Pod;

@@ -4,13 +4,14 @@ import { deepEqual } from './equality.js';
 import type { Registry } from './registry.js';
 import { findResource, type ResourceDef } from './resources.js';
 import { countOr } from './validation.js';
-import type { Draft, KubeObject, Pod, ReplicaSet, ReplicaSetStatus } from './workload-types.js';
+import type { Pod, ReplicaSet, ReplicaSetStatus, Stored } from './kinds.js';
+import type { KObject } from './types.js';
 
 const PODS = findResource('', 'v1', 'pods') as ResourceDef;
 const RS = findResource('apps', 'v1', 'replicasets') as ResourceDef;
 const SRC = { component: 'replicaset-controller' };
 
-export function isControlledBy(o: KubeObject, owner: KubeObject): boolean {
+export function isControlledBy(o: KObject, owner: KObject): boolean {
   return (o.metadata?.ownerReferences ?? []).some(
     (r) => r.controller === true && r.uid === owner.metadata.uid,
   );
@@ -56,17 +57,19 @@ export class ReplicaSetController {
     private readonly recorder: EventRecorder,
   ) {}
 
-  sync(rs: ReplicaSet): void {
+  sync(rs: Stored<ReplicaSet>): void {
     if (rs.metadata.deletionTimestamp) return;
     const ns = rs.metadata.namespace;
-    const pods = this.registry.listWhere(PODS, ns, (p) => isControlledBy(p as Pod, rs)) as Pod[];
+    const pods = this.registry.listWhere(PODS, ns, (p) =>
+      isControlledBy(p as Pod, rs),
+    ) as Stored<Pod>[];
     const active = pods.filter(isPodActive);
     const want = countOr(rs.spec?.replicas, 1);
     const diff = active.length - want;
     if (diff < 0) {
       for (let i = 0; i < -diff; i++) {
-        const t = rs.spec.template ?? {};
-        const pod: Draft<Pod> = {
+        const t = rs.spec!.template ?? {}; // defaulting gives every replica set a spec
+        const pod: Pod = {
           apiVersion: 'v1',
           kind: 'Pod',
           metadata: {
@@ -88,7 +91,7 @@ export class ReplicaSetController {
         };
         if (t.metadata?.annotations) pod.metadata.annotations = { ...t.metadata.annotations };
         try {
-          const created = this.registry.create(PODS, ns, pod) as Pod;
+          const created = this.registry.create(PODS, ns, pod) as Stored<Pod>;
           active.push(created);
           this.recorder.record(
             rs,
@@ -130,9 +133,9 @@ export class ReplicaSetController {
     this.syncStatus(rs);
   }
 
-  private syncStatus(rs: ReplicaSet): void {
+  private syncStatus(rs: Stored<ReplicaSet>): void {
     const live = this.registry.tryGet(RS, rs.metadata.namespace, rs.metadata.name) as
-      ReplicaSet | undefined;
+      Stored<ReplicaSet> | undefined;
     if (!live || live.metadata.uid !== rs.metadata.uid) return;
     const pods = this.registry.listWhere(
       PODS,

@@ -141,3 +141,11 @@ export interface WatchEventRecord {
 export function jsonText(v: unknown): string {
   return v === null || typeof v !== 'object' ? String(v) : JSON.stringify(v);
 }
+
+/**
+ * `String(x)` of a value of any JSON type, for messages about user input: the apiserver echoes
+ * invalid values whatever their type (an object shows as `[object Object]`, unlike {@link jsonText}).
+ */
+export function show(x: unknown): string {
+  return String(x);
+}
