@@ -146,6 +146,7 @@ const schema = z.object({
   PHANTOM_ENGINE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   PHANTOM_ENGINE_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
   PHANTOM_RELEASE_FAILURE_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
+  PHANTOM_RELEASE_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   PHANTOM_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
   PHANTOM_BUILD_EXECUTOR: z.enum(['local', 'kubernetes']).default('local'),
   PHANTOM_BUILD_K8S_CLUSTER: z.string().min(1).optional(),
@@ -283,7 +284,7 @@ export interface Config {
     claimTtlMs: number;
     pollMs: number;
     concurrency: number;
-    verify: { failureGraceMs: number };
+    verify: { failureGraceMs: number; progressIntervalMs: number };
   };
   /** Days platform events and audit entries are kept (worker's retention job); 0 keeps everything. */
   retentionDays: number;
@@ -413,7 +414,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       claimTtlMs: e.PHANTOM_ENGINE_CLAIM_TTL_MS,
       pollMs: e.PHANTOM_ENGINE_POLL_MS,
       concurrency: e.PHANTOM_ENGINE_CONCURRENCY,
-      verify: { failureGraceMs: e.PHANTOM_RELEASE_FAILURE_GRACE_MS },
+      verify: {
+        failureGraceMs: e.PHANTOM_RELEASE_FAILURE_GRACE_MS,
+        progressIntervalMs: e.PHANTOM_RELEASE_PROGRESS_INTERVAL_MS,
+      },
     },
     retentionDays: e.PHANTOM_RETENTION_DAYS,
     builds: {

@@ -4,7 +4,8 @@
  * releases per minute and the engine's own time per step (database writes, cache reads and
  * evaluation: the time not spent waiting on the clusters). Target: ≤ 10 ms per step.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -39,6 +40,8 @@ async function spawnSim(name: string): Promise<{ child: ChildProcess; url: strin
 }
 
 const TOKEN = 'bench-admin-token-0123456789';
+/** BENCH_P6_PROFILE=1: a CPU profile of Phantom's process over the releases, in bench-results/releases.cpuprofile. */
+const PROFILE = process.env.BENCH_P6_PROFILE === '1';
 const OVERHEAD_TARGET_MS = 10;
 
 export interface ReleaseBenchResult {
@@ -83,7 +86,6 @@ export async function runReleaseBench(
     PHANTOM_DATA_DIR: dir,
     PHANTOM_KUBECONFIG: kubeconfig,
     PHANTOM_ENGINE_CONCURRENCY: String(count),
-    PHANTOM_ENGINE_POLL_MS: '200',
   };
   // On MySQL, a database of its own (the read-path bench keeps its own).
   if (process.env.BENCH_RELEASES_DATABASE_URL)
@@ -114,6 +116,12 @@ export async function runReleaseBench(
         { n: `rel-${i}` },
       );
     const engine = phantom.platform.services.releaseEngine!;
+    const session = PROFILE ? new Session() : undefined;
+    if (session) {
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+    }
     const before = { ...engine.stats };
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
@@ -133,7 +141,9 @@ export async function runReleaseBench(
     const deadline = Date.now() + 300_000;
     // The bench's own look (one small statement every 250 ms) must not weigh on what it measures.
     const conn = phantom.platform.orm.em.getConnection('write');
+    let looks = 0;
     for (;;) {
+      looks++;
       const rows = (await conn.execute(
         'select status, count(*) as n from releases group by status',
       )) as { status: string; n: number | string }[];
@@ -144,7 +154,14 @@ export async function runReleaseBench(
     }
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    const statements = phantom.platform.sqlStats.queries - sql0;
+    if (session) {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      mkdirSync('bench-results', { recursive: true });
+      writeFileSync('bench-results/releases.cpuprofile', JSON.stringify(profile));
+    }
+    // Without the bench's own looks at the statuses.
+    const statements = phantom.platform.sqlStats.queries - sql0 - looks;
     const steps = engine.stats.steps - before.steps;
     const busy = engine.stats.busyMs - before.busyMs;
     const result: ReleaseBenchResult = {
@@ -163,7 +180,7 @@ export async function runReleaseBench(
       (statuses.SUCCEEDED ?? 0) === count && result.overheadPerStepMs <= OVERHEAD_TARGET_MS;
     log(
       `${result.ok ? 'ok  ' : 'SLOW'} P6 release engine: ${count} releases × 2 clusters in ${seconds.toFixed(1)} s = ${result.releasesPerMinute.toFixed(0)} releases/min; ` +
-        `engine overhead ${result.overheadPerStepMs.toFixed(2)} ms CPU per wave (${steps} waves, ${result.commits} commits, ${result.sqlPerStep.toFixed(1)} SQL statements per wave; target ≤ ${OVERHEAD_TARGET_MS} ms; wall time of its database work ${result.busyPerStepMs.toFixed(0)} ms per wave, summed over concurrent releases); statuses ${JSON.stringify(statuses)}\n`,
+        `engine overhead ${result.overheadPerStepMs.toFixed(2)} ms CPU per wave (${(cpu.system / 1000 / Math.max(1, steps)).toFixed(2)} ms of it in the kernel; ${steps} waves, ${result.commits} commits, ${result.sqlPerStep.toFixed(1)} SQL statements per wave; target ≤ ${OVERHEAD_TARGET_MS} ms; wall time of its database work ${result.busyPerStepMs.toFixed(0)} ms per wave, summed over concurrent releases); statuses ${JSON.stringify(statuses)}\n`,
     );
     return result;
   } finally {

@@ -121,6 +121,14 @@ const isMysqlEm = (em: EntityManager) => /MySql|MariaDb/.test(em.getPlatform().c
  */
 export async function sequencePending(em: EntityManager, limit: number): Promise<SequenceResult> {
   const mysql = isMysqlEm(em);
+  // Most passes (the poll, a wake whose rows another pass numbered) find nothing: one plain
+  // read says so, without the transaction and the lock.
+  const probe = await (em as SqlEntityManager)
+    .getConnection('write')
+    .execute<{ id: string | number }[]>(
+      'select id from platform_events where seq is null order by id asc limit 1',
+    );
+  if (!probe.length) return { numbered: 0, busy: false };
   return em.transactional(async (tx) => {
     const conn = (tx as SqlEntityManager).getConnection('write');
     const run = <T extends Record<string, unknown>[]>(sql: string) =>
@@ -140,17 +148,23 @@ export async function sequencePending(em: EntityManager, limit: number): Promise
       const top = await run<{ m: string | number | null }[]>(
         'select max(seq) as m from platform_events',
       );
-      let next = BigInt(top[0]?.m ?? 0);
-      for (const r of rows) {
-        next += 1n;
-        const changed = await tx.nativeUpdate(
-          PlatformEventRow,
-          { id: String(r.id), seq: null },
-          { seq: String(next) },
+      // One statement for the batch: seq = max + position, guarded by `seq is null`.
+      const base = BigInt(top[0]?.m ?? 0);
+      const ids = rows.map((r) => String(r.id));
+      const cases = ids.map(() => 'when ? then ?').join(' ');
+      const params: string[] = [];
+      ids.forEach((id, i) => params.push(id, String(base + BigInt(i + 1))));
+      const res = await conn.execute<{ affectedRows?: number; changes?: number }>(
+        `update platform_events set seq = case id ${cases} end where seq is null and id in (${ids.map(() => '?').join(', ')})`,
+        [...params, ...ids],
+        'run',
+        tx.getTransactionContext(),
+      );
+      const changed = Number(res.affectedRows ?? res.changes ?? 0);
+      if (changed !== ids.length)
+        throw new Error(
+          `outbox: ${ids.length - changed} of ${ids.length} event rows were sequenced concurrently; will retry`,
         );
-        if (changed !== 1)
-          throw new Error(`outbox: event row ${r.id} was sequenced concurrently; will retry`);
-      }
       return { numbered: rows.length, busy: false };
     } finally {
       if (mysql) await run(`select release_lock(${lock}) as released`);

@@ -89,6 +89,8 @@ export interface Notifier {
 }
 
 const GAP_BATCH = 200;
+/** The cursor is written at most this often while events flow (and when the notifier closes). */
+const CURSOR_FLUSH_MS = 500;
 
 /** Who the notifier is when it reads apps: a reader with no rights beyond reading. */
 const NOTIFIER_VIEWER: Viewer = {
@@ -194,12 +196,57 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
     return next;
   };
 
+  /*
+   * The cursor as this process last read or moved it. An event right after it is the common
+   * case and needs no read; anything else (a gap, a redelivery, another replica's events)
+   * reads the cursor from the database. Moves are written at most every CURSOR_FLUSH_MS:
+   * a cursor left behind by a crash only makes the next event fill from the table again, and
+   * queueing is idempotent per event and route.
+   */
+  let known: bigint | null = null;
+  let unflushed: bigint | null = null;
+  let flushTimer: NodeJS.Timeout | undefined;
+  const flush = async (): Promise<void> => {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    const to = unflushed;
+    if (to == null) return;
+    unflushed = null;
+    try {
+      await advanceCursor(em(), group, to);
+    } catch (err) {
+      if (unflushed == null || unflushed < to) unflushed = to;
+      throw err;
+    }
+  };
+  const scheduleFlush = (): void => {
+    if (flushTimer) return;
+    flushTimer = setTimeout(() => {
+      flushTimer = undefined;
+      serial(flush).catch((err: unknown) =>
+        host.logger.warn({ err }, 'notifier: cursor not saved; will retry'),
+      );
+    }, CURSOR_FLUSH_MS);
+    flushTimer.unref();
+  };
+  const moveTo = (seq: bigint): void => {
+    known = seq;
+    unflushed = seq;
+    scheduleFlush();
+  };
+
   const handle = (event: NotifiedEvent): Promise<number> =>
     serial(async () => {
       const upTo = await history();
       const seq = BigInt(event.id);
-      const cur = await findCursor(em(), group);
-      const last = cur?.lastEventId != null ? BigInt(cur.lastEventId) : null;
+      let last: bigint | null;
+      if (known != null && seq === known + 1n) last = known;
+      else {
+        await flush();
+        const cur = await findCursor(em(), group);
+        last = cur?.lastEventId != null ? BigInt(cur.lastEventId) : null;
+        known = last;
+      }
       // Everything up to the cursor was handled (here or on another replica): a redelivery.
       if (last != null && seq <= last) return 0;
       // Before the first event, the events after the set-up point are the ones due.
@@ -213,7 +260,7 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
         n += await fill(base, seq - 1n, upTo);
       }
       n += await queue(event, upTo);
-      await advanceCursor(em(), group, seq);
+      moveTo(seq);
       if (n) dispatcher.wake();
       return n;
     });
@@ -222,12 +269,14 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
   const catchUp = (): Promise<number> =>
     serial(async () => {
       const upTo = await history();
+      await flush();
       const cur = await findCursor(em(), group);
       const last = cur?.lastEventId != null ? BigInt(cur.lastEventId) : upTo;
       const top = await maxSeq(em());
       if (top <= last) return 0;
       const n = await fill(last, top, upTo);
       await advanceCursor(em(), group, top);
+      known = top;
       if (n) dispatcher.wake();
       return n;
     });
@@ -274,6 +323,9 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
       await consumer.stop();
       await dispatcher.stop();
       await chain;
+      await flush().catch((err: unknown) =>
+        host.logger.warn({ err }, 'notifier: cursor not saved at close'),
+      );
     },
   };
   host.onClose(() => notifier.close());

@@ -3,6 +3,7 @@
  * (no managed entities); only the engine's fenced writes and creation change rows.
  */
 import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/mysql';
 import { Release } from './release.entity.js';
 import { ReleaseProgressRow } from './release-progress.entity.js';
 import {
@@ -55,6 +56,43 @@ const plain = { disableIdentityMap: true } as const;
 /** One release (the primary: callers act on what they read). */
 export async function findRelease(em: EntityManager, id: number): Promise<Release | null> {
   return em.findOne(Release, { id }, { ...plain, connectionType: 'write' });
+}
+
+/** The flags others set on a release (cancel, promote, approval) and its claim generation. */
+export interface ReleaseFlags {
+  generation: number;
+  cancelRequested: boolean;
+  promoteRequested: boolean;
+  approval: string | null;
+  approvalNote: string | null;
+}
+
+/**
+ * A release's flags, read fresh from the primary as a plain row of those columns (the engine
+ * reads them at each wave and on each signal).
+ */
+export async function findReleaseFlags(
+  em: EntityManager,
+  id: number,
+): Promise<ReleaseFlags | null> {
+  const rows = await (em as SqlEntityManager).getConnection('write').execute<
+    {
+      generation: number | string;
+      cancel_requested: number | boolean;
+      promote_requested: number | boolean;
+      approval: string | null;
+      approval_note: string | null;
+    }[]
+  >('select generation, cancel_requested, promote_requested, approval, approval_note from releases where id = ?', [id]);
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    generation: Number(r.generation),
+    cancelRequested: !!Number(r.cancel_requested),
+    promoteRequested: !!Number(r.promote_requested),
+    approval: r.approval ?? null,
+    approvalNote: r.approval_note ?? null,
+  };
 }
 
 /** Releases by id (dataloader batch), from the primary. */

@@ -98,7 +98,12 @@ export function startReleaseEngine(
       if (!set.size) objectListeners.delete(key);
     };
   };
-  const verify: VerifyOptions = { failureGraceMs: 5000, deadlineSlackMs: 30_000, ...opts.verify };
+  const verify: VerifyOptions = {
+    failureGraceMs: 5000,
+    deadlineSlackMs: 30_000,
+    progressIntervalMs: 1000,
+    ...opts.verify,
+  };
   const loop: WorkLoop<Release> = new WorkLoop<Release>({
     name: 'releases',
     owner,

@@ -28,7 +28,9 @@ import {
 import {
   findLastSucceeded,
   findRelease,
+  findReleaseFlags,
   insertProgress,
+  type ReleaseFlags,
   stateOf,
 } from '../../domain/releases/release.repository.js';
 import { isValidImage, releaseGlobalId } from '../../domain/releases/release.service.js';
@@ -39,6 +41,13 @@ import type { ReleaseApprovals } from '../../domain/releases/release-approvals.j
 import { evaluateReleaseRules } from '../../domain/rules/release-rules.js';
 import { BuildStatus, isBuildTerminal } from '../../domain/builds/build-model.js';
 import { findBuild, findBuildDependencies } from '../../domain/builds/build.repository.js';
+
+/**
+ * The flags others set (cancel, promote, approval) are read again when a signal says they
+ * changed, and at least this often in any case (a signal lost between processes costs at most
+ * this much delay, not a missed cancel).
+ */
+const FLAGS_MAX_AGE_MS = 2000;
 
 /** A release waiting for its build looks again this often (the build's end also wakes it at once). */
 const BUILD_WAIT_RECHECK_MS = 5000;
@@ -52,6 +61,12 @@ export interface VerifyOptions {
   failureGraceMs: number;
   /** Added to the progress deadline as the engine's own last resort. Default: 30 000 ms. */
   deadlineSlackMs: number;
+  /**
+   * Pod counts that change during verification are committed as progress at most this often
+   * per release (the latest counts ride on the next commit); the first counts of a wave and
+   * its end are committed at once. Default: 1000 ms.
+   */
+  progressIntervalMs: number;
 }
 
 export interface ReleaseRunnerDeps {
@@ -101,6 +116,21 @@ export class ReleaseRun {
   private row!: Release;
   private state!: ReleaseState;
   private seq = 0;
+  /** When the last progress entry was committed (epoch ms). */
+  private lastCommitAt = 0;
+  /** The state holds pod counts newer than the last committed entry. */
+  private countsPending = false;
+  /**
+   * A status change made but not committed on its own (verification started): the next
+   * entry carries the state and starts with this message.
+   */
+  private pendingMessage: string | null = null;
+  /** The flags as last read, and when. */
+  private flagsRead: { at: number; flags: ReleaseFlags } | null = null;
+  /** A signal came since the flags were last read. */
+  private signalled = false;
+  /** What a signal also calls now (a waiting verification). */
+  private onSignalNow: (() => void) | null = null;
 
   constructor(
     private readonly deps: ReleaseRunnerDeps,
@@ -123,6 +153,18 @@ export class ReleaseRun {
   }
 
   async run(): Promise<RunResult> {
+    const offSignal = this.deps.onSignal(this.claim.id, () => {
+      this.signalled = true;
+      this.onSignalNow?.();
+    });
+    try {
+      return await this.runSteps();
+    } finally {
+      offSignal();
+    }
+  }
+
+  private async runSteps(): Promise<RunResult> {
     const row = await this.busy(() => findRelease(this.deps.em(), this.claim.id));
     if (!row || isTerminal(row.status)) return 'done';
     this.row = row;
@@ -212,6 +254,9 @@ export class ReleaseRun {
       }),
     );
     this.seq = seq;
+    this.lastCommitAt = Date.now();
+    this.countsPending = false;
+    this.pendingMessage = null;
     this.deps.stats.commits++;
     if (opts.extra) Object.assign(this.row, opts.extra);
     this.deps.progressCommitted(this.row.id, seq);
@@ -219,18 +264,19 @@ export class ReleaseRun {
     if (opts.event || opts.prepare) this.deps.eventsCommitted();
   }
 
-  /** The flags others set (cancel, promote, approval), read fresh. */
-  private async flags(): Promise<
-    Pick<Release, 'cancelRequested' | 'promoteRequested' | 'approval' | 'approvalNote'>
-  > {
-    const r = await this.busy(() => findRelease(this.deps.em(), this.row.id));
+  /**
+   * The flags others set (cancel, promote, approval): read from the database when a signal
+   * came since the last read, or that read is older than {@link FLAGS_MAX_AGE_MS}.
+   */
+  private async flags(): Promise<ReleaseFlags> {
+    const last = this.flagsRead;
+    if (last && !this.signalled && Date.now() - last.at < FLAGS_MAX_AGE_MS) return last.flags;
+    this.signalled = false;
+    const at = Date.now();
+    const r = await this.busy(() => findReleaseFlags(this.deps.em(), this.row.id));
     if (!r || r.generation !== this.claim.generation) throw new ClaimLostError(this.claim);
-    return {
-      cancelRequested: !!r.cancelRequested,
-      promoteRequested: !!r.promoteRequested,
-      approval: r.approval ?? null,
-      approvalNote: r.approvalNote ?? null,
-    };
+    this.flagsRead = { at, flags: r };
+    return r;
   }
 
   private stepAt(i: number): ReleaseStep {
@@ -832,9 +878,10 @@ export class ReleaseRun {
       if (res?.error) return { ok: false, message: `${this.describeStep(step)}: ${res.error}` };
     }
     if (!rollingBack && this.state.status !== ReleaseStatus.VERIFYING) {
+      // Not a commit of its own: the wave's first pod counts (or its end) carry it.
       this.state.status = ReleaseStatus.VERIFYING;
       this.setStep(i, { message: `Verifying ${what}` });
-      await this.commit(ProgressKind.STATUS, `Verifying ${what} on ${target.cluster}`);
+      this.pendingMessage = `Verifying ${what} on ${target.cluster}`;
     }
     // A rollback is what a cancel asks for: it is not itself canceled.
     const v = await this.verify(target, ref, releaseId, spec, !rollingBack);
@@ -849,7 +896,32 @@ export class ReleaseRun {
     return v;
   }
 
-  private async recordCounts(w: WorkloadState): Promise<void> {
+  /**
+   * Puts `w`'s counts in the state; commits them as a PODS entry when they are the wave's
+   * first (a status change is pending) or the last entry is older than the progress interval,
+   * else leaves them pending. Returns when pending counts are due (or null).
+   */
+  private async recordCounts(w: WorkloadState, final: boolean): Promise<number | null> {
+    const changed = this.setCounts(w);
+    if (!changed && !this.countsPending) return null;
+    this.countsPending = true;
+    // The wave's end commits anyway, with these counts in its state.
+    if (final) return null;
+    const dueAt = this.lastCommitAt + this.deps.verify.progressIntervalMs;
+    if (this.pendingMessage === null && Date.now() < dueAt) return dueAt;
+    const c = this.state.clusters.find(
+      (x) => x.cluster === w.cluster && x.namespace === w.namespace,
+    )!;
+    const counts = `${c.updated}/${c.desired} updated, ${c.ready} ready, ${c.available} available`;
+    await this.commit(
+      ProgressKind.PODS,
+      this.pendingMessage ? `${this.pendingMessage}: ${counts}` : `${w.cluster}: ${counts}`,
+    );
+    return null;
+  }
+
+  /** Puts `w`'s counts in the state; false when they did not change. */
+  private setCounts(w: WorkloadState): boolean {
     const next: ClusterProgress = {
       cluster: w.cluster,
       namespace: w.namespace,
@@ -868,14 +940,11 @@ export class ReleaseRun {
       prev.ready === next.ready &&
       prev.available === next.available
     )
-      return;
+      return false;
     this.state.clusters = prev
       ? this.state.clusters.map((c) => (c === prev ? next : c))
       : [...this.state.clusters, next];
-    await this.commit(
-      ProgressKind.PODS,
-      `${w.cluster}: ${next.updated}/${next.desired} updated, ${next.ready} ready, ${next.available} available`,
-    );
+    return true;
   }
 
   /**
@@ -936,8 +1005,10 @@ export class ReleaseRun {
           return wakeAt(errorSince + failureGraceMs);
         }
         errorSince = null;
-        if (w.releaseId === releaseId) await this.recordCounts(w);
-        if (w.releaseId === releaseId && w.status === 'AVAILABLE') return done({ ok: true });
+        const available = w.releaseId === releaseId && w.status === 'AVAILABLE';
+        const countsDue = w.releaseId === releaseId ? await this.recordCounts(w, available) : null;
+        if (settled) return;
+        if (available) return done({ ok: true });
         const deadline =
           w.releaseId === releaseId &&
           w.conditions.find(
@@ -949,7 +1020,7 @@ export class ReleaseRun {
             message: `${w.name} on ${target.cluster} made no progress for ${spec.progressDeadlineSeconds} s (ProgressDeadlineExceeded${deadline.message ? `: ${deadline.message}` : ''})`,
           });
         }
-        let next = hardDeadline;
+        let next = Math.min(countsDue ?? hardDeadline, hardDeadline);
         const seen = new Set<string>();
         for (const p of w.pods) {
           if (p.image !== spec.image || p.ready || !p.reason || !FAILING_REASONS.has(p.reason))
@@ -1002,8 +1073,8 @@ export class ReleaseRun {
         if (namespace === target.namespace) schedule();
       });
       // A cancel reaches a waiting wave as a signal (the flags are read then, not on every watch
-      // event), and once right after listening: a cancel between the step's start and now was
-      // signalled before anyone listened.
+      // event), and once at the start: a signal since the last read (the run listens from its
+      // start) or an old read makes that a database read, else the flags just read stand.
       const checkCancel = (): void => {
         if (!cancelable) return;
         this.flags().then(
@@ -1020,7 +1091,10 @@ export class ReleaseRun {
           },
         );
       };
-      const offSignal = this.deps.onSignal(this.row.id, checkCancel);
+      this.onSignalNow = checkCancel;
+      const offSignal = (): void => {
+        if (this.onSignalNow === checkCancel) this.onSignalNow = null;
+      };
       this.signal.addEventListener('abort', onAbort);
       checkCancel();
       schedule();
