@@ -59,6 +59,9 @@ const ROUNDS = Number(process.env.BENCH_P3_ROUNDS ?? 3);
 const PER_CHILD = 8000;
 /** Longest wait for all frames after the last publish. */
 const DRAIN_MS = Number(process.env.BENCH_P3_DRAIN_MS ?? 30_000);
+/** What the CPU profiles of this bench found (README, "Metrics and benchmarks"), printed with a goal not met. */
+const P3_WHY =
+  "per frame and subscriber: the socket write (~20%, the raw server pays it too), GC growing with the heap (~28 KiB per subscriber, mostly ws and graphql-ws per-subscription state; 21-36%), promise tracking of the per-subscriber iterator chain (~12%) and graphql-ws's message loop (~5%); the relay and bus share the event loop with the fan-out, so events queue behind it; BENCH_P3_PROFILE=1 writes the profiles";
 /** BENCH_P3_PROFILE=1: a CPU profile of Phantom's process over each publishing window, in bench-results/fanout-<N>.cpuprofile. */
 const PROFILE = process.env.BENCH_P3_PROFILE === '1';
 
@@ -547,7 +550,7 @@ export async function runFanoutBench(
     log(
       ok
         ? `ok   P3 every goal met (delivered 100%, frames/s ≥ 50% of raw, p99 ≤ raw + 50 ms, SQL from subscribers independent of N)\n`
-        : failed.map((f) => `SLOW P3 ${f}\n`).join(''),
+        : `${failed.map((f) => `SLOW P3 ${f}\n`).join('')}  why: ${P3_WHY}\n`,
     );
     mkdirSync('bench-results', { recursive: true });
     writeFileSync(

@@ -27,6 +27,9 @@ const ROUNDS = 3;
 const CONNECTIONS = 20;
 const SECONDS = Number(process.env.BENCH_P1_SECONDS ?? 2);
 const APPS = 2000;
+/** What the CPU profiles of this bench found (README, "Metrics and benchmarks"), printed when P1 is short of its goal. */
+const P1_WHY =
+  'not SQL (2 statements per request, 1 for the raw route): per-request overhead of the stack — Express, Apollo, graphql-js execution with type-graphql wrappers (~13%), MikroORM/knex around the two statements, GC — and write syscalls that are costly on this machine; BENCH_P1_PROFILE=50 writes the profile';
 const PROFILE_AT = process.env.BENCH_P1_PROFILE ? Number(process.env.BENCH_P1_PROFILE) : null;
 
 /** The part of autocannon's `-j` report the bench reads. */
@@ -232,6 +235,7 @@ export async function runReadPathBench(
     log(
       `${ratioOk ? 'ok  ' : 'SLOW'} P1 at N = 50: ${(at50.ratio * 100).toFixed(1)}% of raw (goal ≥ ${READ_PATH_TARGETS.minRatioAt50 * 100}%)\n`,
     );
+    if (!ratioOk) log(`  why: ${P1_WHY}\n`);
     log(
       `${sqlOk ? 'ok  ' : 'FAIL'} P2 SQL statements per request: ${Object.entries(sql)
         .map(([k, v]) => `${k}: ${v}`)

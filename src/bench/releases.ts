@@ -43,6 +43,9 @@ const TOKEN = 'bench-admin-token-0123456789';
 /** BENCH_P6_PROFILE=1: a CPU profile of Phantom's process over the releases, in bench-results/releases.cpuprofile. */
 const PROFILE = process.env.BENCH_P6_PROFILE === '1';
 const OVERHEAD_TARGET_MS = 10;
+/** What the CPU profiles of this bench found (README, "Metrics and benchmarks"), printed when P6 is short of its goal. */
+const P6_WHY =
+  'the CPU follows the SQL statements (about 1 ms of this process each on this machine: the write syscall plus MikroORM and knex around it); a progress commit is 4 statements (BEGIN, fenced UPDATE, INSERT, COMMIT), ~2.3 per wave, plus rule reads, the outbox and the claim; next: one round trip per commit and plain SQL on this path; BENCH_P6_PROFILE=1 writes the profile';
 
 export interface ReleaseBenchResult {
   releases: number;
@@ -182,6 +185,7 @@ export async function runReleaseBench(
       `${result.ok ? 'ok  ' : 'SLOW'} P6 release engine: ${count} releases × 2 clusters in ${seconds.toFixed(1)} s = ${result.releasesPerMinute.toFixed(0)} releases/min; ` +
         `engine overhead ${result.overheadPerStepMs.toFixed(2)} ms CPU per wave (${(cpu.system / 1000 / Math.max(1, steps)).toFixed(2)} ms of it in the kernel; ${steps} waves, ${result.commits} commits, ${result.sqlPerStep.toFixed(1)} SQL statements per wave; target ≤ ${OVERHEAD_TARGET_MS} ms; wall time of its database work ${result.busyPerStepMs.toFixed(0)} ms per wave, summed over concurrent releases); statuses ${JSON.stringify(statuses)}\n`,
     );
+    if (!result.ok && (statuses.SUCCEEDED ?? 0) === count) log(`  why: ${P6_WHY}\n`);
     return result;
   } finally {
     await phantom.stop();

@@ -32,17 +32,27 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Every verdict line (`ok  `, `SLOW`, `FAIL`, `skip`) the parts print, gathered for the closing summary. */
-const verdicts: string[] = [];
+/**
+ * Every verdict line (`ok  `, `SLOW`, `FAIL`, `skip`) the parts print, gathered for the closing
+ * summary, with the `  why: …` lines a part prints after a goal it did not meet (the reason
+ * its profile found).
+ */
+const verdicts: { line: string; why: string[] }[] = [];
 const out = (line: string): void => {
-  for (const l of line.split('\n')) if (/^(ok {2}|SLOW|FAIL|skip) /.test(l)) verdicts.push(l);
+  for (const l of line.split('\n')) {
+    if (/^(ok {2}|SLOW|FAIL|skip) /.test(l)) verdicts.push({ line: l, why: [] });
+    else if (/^ {2}why: /.test(l) && verdicts.length) verdicts.at(-1)!.why.push(l.slice(7));
+  }
   process.stdout.write(line);
 };
 
 /** The closing table: every goal and its figure, once more, also as `bench-results/summary.json`. */
 function summarize(): void {
   process.stdout.write(`\nSummary (${verdicts.length} goals, node ${process.version})\n`);
-  for (const v of verdicts) process.stdout.write(`  ${v}\n`);
+  for (const v of verdicts) {
+    process.stdout.write(`  ${v.line}\n`);
+    for (const w of v.why) process.stdout.write(`      why: ${w}\n`);
+  }
   mkdirSync('bench-results', { recursive: true });
   writeFileSync(
     'bench-results/summary.json',
@@ -51,8 +61,9 @@ function summarize(): void {
         at: new Date().toISOString(),
         node: process.version,
         goals: verdicts.map((v) => ({
-          verdict: v.slice(0, 4).trim(),
-          line: v.slice(4).trim(),
+          verdict: v.line.slice(0, 4).trim(),
+          line: v.line.slice(4).trim(),
+          ...(v.why.length ? { why: v.why.join(' ') } : {}),
         })),
       },
       null,

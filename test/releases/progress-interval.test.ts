@@ -50,17 +50,16 @@ describe('release progress interval', () => {
     const pods = frames.filter((f) => f.kind === 'PODS');
     expect(pods).toHaveLength(1);
     expect(pods[0].release.status).toBe('VERIFYING');
-    expect(pods[0].message).toMatch(/^Verifying registry\.local\/quiet:2 on sim-1: \d\/4 updated/);
-    // PRECHECKING, DEPLOYING, the wave (applied, first counts, done), the end.
-    expect(frames.map((f) => f.kind)).toEqual([
-      'CREATED',
-      'STATUS',
-      'STATUS',
-      'STEP',
-      'PODS',
-      'STEP',
-      'STATUS',
-    ]);
+    expect(pods[0].message).toMatch(
+      /^Verifying registry\.local\/quiet:2 on sim-1; sim-1: \d\/4 updated/,
+    );
+    // Prechecks ride on their result, the wave's end on the release's end: CREATED, prechecks
+    // passed, the wave's intent, its first counts, the end.
+    expect(frames.map((f) => f.kind)).toEqual(['CREATED', 'STATUS', 'STEP', 'PODS', 'STATUS']);
+    expect(frames[1].message).toBe('Running prechecks; Prechecks passed; deploying');
+    expect(frames.at(-1)!.message).toMatch(
+      /^deploy on sim-1 done: registry\.local\/quiet:2 is available; Released/,
+    );
   });
 
   it('with no interval every change of the counts is an entry', async () => {

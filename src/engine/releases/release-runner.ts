@@ -121,10 +121,11 @@ export class ReleaseRun {
   /** The state holds pod counts newer than the last committed entry. */
   private countsPending = false;
   /**
-   * A status change made but not committed on its own (verification started): the next
-   * entry carries the state and starts with this message.
+   * Changes made to the state but not committed on their own (prechecks started, verification
+   * started, a wave done): the next entry carries the state and starts with these messages.
+   * Each is safe to lose in a crash: the step it records is run again, and finds its work done.
    */
-  private pendingMessage: string | null = null;
+  private pending: string[] = [];
   /** The flags as last read, and when. */
   private flagsRead: { at: number; flags: ReleaseFlags } | null = null;
   /** A signal came since the flags were last read. */
@@ -219,6 +220,7 @@ export class ReleaseRun {
   ): Promise<void> {
     this.checkAborted();
     const seq = this.seq + 1;
+    if (this.pending.length) message = [...this.pending, message].join('; ');
     await this.busy(() =>
       this.deps.em().transactional(async (tx) => {
         await opts.prepare?.(tx);
@@ -256,7 +258,7 @@ export class ReleaseRun {
     this.seq = seq;
     this.lastCommitAt = Date.now();
     this.countsPending = false;
-    this.pendingMessage = null;
+    this.pending = [];
     this.deps.stats.commits++;
     if (opts.extra) Object.assign(this.row, opts.extra);
     this.deps.progressCommitted(this.row.id, seq);
@@ -277,6 +279,11 @@ export class ReleaseRun {
     if (!r || r.generation !== this.claim.generation) throw new ClaimLostError(this.claim);
     this.flagsRead = { at, flags: r };
     return r;
+  }
+
+  /** A change the next commit carries (see {@link pending}). */
+  private defer(message: string): void {
+    this.pending.push(message);
   }
 
   private stepAt(i: number): ReleaseStep {
@@ -351,7 +358,8 @@ export class ReleaseRun {
     const i = this.state.steps.findIndex((s) => s.name === 'precheck');
     this.setStep(i, { status: StepStatus.RUNNING, startedAt: nowIso() });
     this.state.status = ReleaseStatus.PRECHECKING;
-    await this.commit(ProgressKind.STATUS, 'Running prechecks');
+    // Prechecks take milliseconds: their result is the entry (a crash runs them again).
+    this.defer('Running prechecks');
     return undefined;
   }
 
@@ -881,7 +889,7 @@ export class ReleaseRun {
       // Not a commit of its own: the wave's first pod counts (or its end) carry it.
       this.state.status = ReleaseStatus.VERIFYING;
       this.setStep(i, { message: `Verifying ${what}` });
-      this.pendingMessage = `Verifying ${what} on ${target.cluster}`;
+      this.defer(`Verifying ${what} on ${target.cluster}`);
     }
     // A rollback is what a cancel asks for: it is not itself canceled.
     const v = await this.verify(target, ref, releaseId, spec, !rollingBack);
@@ -891,7 +899,9 @@ export class ReleaseRun {
         finishedAt: nowIso(),
         message: `${what} is available on ${target.cluster}`,
       });
-      await this.commit(ProgressKind.STEP, `${this.describeStep(step)} done: ${what} is available`);
+      // What comes next commits at once (the next wave's intent, the pause, the end) and
+      // carries it; a crash before that verifies this wave again and finds it available.
+      this.defer(`${this.describeStep(step)} done: ${what} is available`);
     }
     return v;
   }
@@ -908,15 +918,12 @@ export class ReleaseRun {
     // The wave's end commits anyway, with these counts in its state.
     if (final) return null;
     const dueAt = this.lastCommitAt + this.deps.verify.progressIntervalMs;
-    if (this.pendingMessage === null && Date.now() < dueAt) return dueAt;
+    if (!this.pending.length && Date.now() < dueAt) return dueAt;
     const c = this.state.clusters.find(
       (x) => x.cluster === w.cluster && x.namespace === w.namespace,
     )!;
     const counts = `${c.updated}/${c.desired} updated, ${c.ready} ready, ${c.available} available`;
-    await this.commit(
-      ProgressKind.PODS,
-      this.pendingMessage ? `${this.pendingMessage}: ${counts}` : `${w.cluster}: ${counts}`,
-    );
+    await this.commit(ProgressKind.PODS, `${w.cluster}: ${counts}`);
     return null;
   }
 
