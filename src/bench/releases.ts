@@ -53,6 +53,8 @@ export interface ReleaseBenchResult {
   releasesPerMinute: number;
   steps: number;
   commits: number;
+  /** Transactions those commits took (group commit). */
+  transactions: number;
   /**
    * The engine's own cost per wave: this process's CPU time over the run (engine, API answering
    * the createRelease calls, informers; the simulated clusters are child processes) / waves.
@@ -173,6 +175,7 @@ export async function runReleaseBench(
       releasesPerMinute: (count / seconds) * 60,
       steps,
       commits: engine.stats.commits - before.commits,
+      transactions: engine.stats.transactions - before.transactions,
       overheadPerStepMs: steps ? (cpu.user + cpu.system) / 1000 / steps : 0,
       busyPerStepMs: steps ? busy / steps : 0,
       sqlPerStep: steps ? statements / steps : 0,
@@ -183,7 +186,7 @@ export async function runReleaseBench(
       (statuses.SUCCEEDED ?? 0) === count && result.overheadPerStepMs <= OVERHEAD_TARGET_MS;
     log(
       `${result.ok ? 'ok  ' : 'SLOW'} P6 release engine: ${count} releases × 2 clusters in ${seconds.toFixed(1)} s = ${result.releasesPerMinute.toFixed(0)} releases/min; ` +
-        `engine overhead ${result.overheadPerStepMs.toFixed(2)} ms CPU per wave (${(cpu.system / 1000 / Math.max(1, steps)).toFixed(2)} ms of it in the kernel; ${steps} waves, ${result.commits} commits, ${result.sqlPerStep.toFixed(1)} SQL statements per wave; target ≤ ${OVERHEAD_TARGET_MS} ms; wall time of its database work ${result.busyPerStepMs.toFixed(0)} ms per wave, summed over concurrent releases); statuses ${JSON.stringify(statuses)}\n`,
+        `engine overhead ${result.overheadPerStepMs.toFixed(2)} ms CPU per wave (${(cpu.system / 1000 / Math.max(1, steps)).toFixed(2)} ms of it in the kernel; ${steps} waves, ${result.commits} commits in ${result.transactions} transactions, ${result.sqlPerStep.toFixed(1)} SQL statements per wave; target ≤ ${OVERHEAD_TARGET_MS} ms; wall time of its database work ${result.busyPerStepMs.toFixed(0)} ms per wave, summed over concurrent releases); statuses ${JSON.stringify(statuses)}\n`,
     );
     if (!result.ok && (statuses.SUCCEEDED ?? 0) === count) log(`  why: ${P6_WHY}\n`);
     return result;

@@ -16,6 +16,7 @@ import { WorkClaims } from '../work-claims.js';
 import { inSpan } from '../../server/tracing.js';
 import { WorkLoop, type EngineLogger } from '../work-loop.js';
 import { ReleaseRun, type EngineStats, type VerifyOptions } from './release-runner.js';
+import { ProgressWriter } from './progress-writer.js';
 import type { ReleaseApprovals } from '../../domain/releases/release-approvals.js';
 
 export const RELEASE_SIGNAL_TOPIC = 'releaseSignal';
@@ -65,7 +66,7 @@ export function startReleaseEngine(
     open: { activeKey: { $ne: null } },
     ttlMs: opts.claimTtlMs,
   });
-  const stats: EngineStats = { steps: 0, commits: 0, busyMs: 0 };
+  const stats: EngineStats = { steps: 0, commits: 0, transactions: 0, busyMs: 0 };
   const signalListeners = new Map<number, Set<() => void>>();
   const onSignal = (id: number, fn: () => void): (() => void) => {
     let set = signalListeners.get(id);
@@ -104,6 +105,7 @@ export function startReleaseEngine(
     progressIntervalMs: 1000,
     ...opts.verify,
   };
+  const progress = new ProgressWriter(host.em, claims, stats);
   const loop: WorkLoop<Release> = new WorkLoop<Release>({
     name: 'releases',
     owner,
@@ -121,6 +123,7 @@ export function startReleaseEngine(
             {
               em: host.em,
               claims,
+              progress,
               runtime: host.runtime,
               approvals: host.approvals,
               verify,

@@ -12,7 +12,12 @@ import type { WorkloadRef, WorkloadSpec, WorkloadState, WorkloadTarget } from '.
 import { App } from '../../domain/apps/app.entity.js';
 import { ReleaseStrategy } from '../../domain/apps/app-kind.js';
 import { buildContainer } from '../../domain/apps/app.validation.js';
-import { PlatformEventType, recordEvent } from '../../domain/events/event-recorder.js';
+import {
+  PlatformEventType,
+  recordEvent,
+  type NewPlatformEvent,
+} from '../../domain/events/event-recorder.js';
+import type { ProgressWriter } from './progress-writer.js';
 import { Release } from '../../domain/releases/release.entity.js';
 import {
   ProgressKind,
@@ -72,6 +77,8 @@ export interface VerifyOptions {
 export interface ReleaseRunnerDeps {
   em: () => EntityManager;
   claims: WorkClaims<Release>;
+  /** Writes changes without a `prepare` (group commit with the other releases' changes). */
+  progress: ProgressWriter;
   runtime: ClusterRuntime;
   approvals: ReleaseApprovals;
   verify: VerifyOptions;
@@ -95,6 +102,8 @@ export interface ReleaseRunnerDeps {
 export interface EngineStats {
   steps: number;
   commits: number;
+  /** Transactions the commits took (group commit: fewer than the commits under load). */
+  transactions: number;
   /** Milliseconds spent in the engine's own work (database writes, cache reads, evaluation). */
   busyMs: number;
 }
@@ -221,40 +230,58 @@ export class ReleaseRun {
     this.checkAborted();
     const seq = this.seq + 1;
     if (this.pending.length) message = [...this.pending, message].join('; ');
-    await this.busy(() =>
-      this.deps.em().transactional(async (tx) => {
-        await opts.prepare?.(tx);
-        const s = this.state;
-        await this.deps.claims.update(tx, this.claim, {
-          status: s.status,
-          steps: s.steps,
-          clusters: s.clusters,
-          prechecks: s.prechecks,
-          message: s.message,
-          ticketId: s.ticketId,
-          startedAt: s.startedAt ? new Date(s.startedAt) : null,
-          finishedAt: s.finishedAt ? new Date(s.finishedAt) : null,
-          progressSeq: seq,
-          ...opts.extra,
-        });
-        await insertProgress(tx, this.row.id, seq, kind, message, s);
-        if (opts.event) {
-          recordEvent(tx, {
-            type: opts.event.type,
-            actor: opts.event.actor ?? this.row.createdBy,
-            app: this.row.app,
-            env: this.row.env,
-            payload: {
-              releaseId: releaseGlobalId(this.row.id),
-              image: this.row.image,
-              strategy: this.row.strategy,
-              status: s.status,
-              ...opts.event.payload,
-            },
-          });
-        }
-      }),
-    );
+    const row = (): Partial<Release> => {
+      const s = this.state;
+      return {
+        status: s.status,
+        steps: s.steps,
+        clusters: s.clusters,
+        prechecks: s.prechecks,
+        message: s.message,
+        ticketId: s.ticketId,
+        startedAt: s.startedAt ? new Date(s.startedAt) : null,
+        finishedAt: s.finishedAt ? new Date(s.finishedAt) : null,
+        progressSeq: seq,
+        ...opts.extra,
+      };
+    };
+    const event = (): NewPlatformEvent | undefined =>
+      opts.event && {
+        type: opts.event.type,
+        actor: opts.event.actor ?? this.row.createdBy,
+        app: this.row.app,
+        env: this.row.env,
+        payload: {
+          releaseId: releaseGlobalId(this.row.id),
+          image: this.row.image,
+          strategy: this.row.strategy,
+          status: this.state.status,
+          ...opts.event.payload,
+        },
+      };
+    if (opts.prepare) {
+      // Its own transaction: `prepare` writes more than a change (a ticket) and may change the state.
+      const prepare = opts.prepare;
+      await this.busy(() =>
+        this.deps.em().transactional(async (tx) => {
+          await prepare(tx);
+          await this.deps.claims.update(tx, this.claim, row());
+          await insertProgress(tx, this.row.id, seq, kind, message, this.state);
+          const e = event();
+          if (e) recordEvent(tx, e);
+        }),
+      );
+      this.deps.stats.transactions++;
+    } else {
+      await this.busy(() =>
+        this.deps.progress.commit({
+          claim: this.claim,
+          row: row(),
+          progress: { releaseId: this.row.id, seq, kind, message, state: { ...this.state } },
+          event: event(),
+        }),
+      );
+    }
     this.seq = seq;
     this.lastCommitAt = Date.now();
     this.countsPending = false;
