@@ -133,11 +133,12 @@ export class OutboxRelay {
     await this.numberAll();
     if (!this.leading) return;
     try {
+      // Rows committed meanwhile come with their wake-up (`again`: another pass) or the poll.
       for (;;) {
         if (!this.leading) return;
         const published = await this.publishBatch();
-        const { numbered } = await this.number();
-        if (numbered < this.batchSize && published < this.batchSize) break;
+        if (published < this.batchSize) break;
+        await this.number();
       }
       if (this.failing) this.opts.logger?.info({}, 'outbox relay: publishing again');
       this.failing = false;

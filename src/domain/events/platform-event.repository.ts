@@ -141,15 +141,13 @@ export async function sequencePending(em: EntityManager, limit: number): Promise
       if (Number(got[0]?.got) !== 1) return { numbered: 0, busy: true };
     }
     try {
-      const rows = await run<{ id: string | number }[]>(
-        `select id from platform_events where seq is null order by id asc limit ${Math.max(1, Math.floor(limit))}`,
+      // The rows to number and the highest number given, in one read.
+      const rows = await run<{ id: string | number; m: string | number | null }[]>(
+        `select id, (select max(seq) from platform_events) as m from platform_events where seq is null order by id asc limit ${Math.max(1, Math.floor(limit))}`,
       );
       if (!rows.length) return { numbered: 0, busy: false };
-      const top = await run<{ m: string | number | null }[]>(
-        'select max(seq) as m from platform_events',
-      );
       // One statement for the batch: seq = max + position, guarded by `seq is null`.
-      const base = BigInt(top[0]?.m ?? 0);
+      const base = BigInt(rows[0].m ?? 0);
       const ids = rows.map((r) => String(r.id));
       const cases = ids.map(() => 'when ? then ?').join(' ');
       const params: string[] = [];
