@@ -73,6 +73,10 @@ function summarize(): void {
 }
 
 async function main(): Promise<void> {
+  if (process.env.NODE_ENV !== 'production')
+    process.stdout.write(
+      'note: NODE_ENV is not "production": graphql-js and Express run their development checks (slower than `npm start`); `npm run bench` sets it\n',
+    );
   const dir = mkdtempSync(join(tmpdir(), 'phantom-bench-'));
   const config = loadConfig({
     ...process.env,

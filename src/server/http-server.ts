@@ -271,6 +271,10 @@ export async function startHttpServer(
     validationRules: limitRules(limits),
     formatError,
     includeStacktraceInErrorResponses: false,
+    // Apollo turns introspection off under NODE_ENV=production (what `npm start` sets): the
+    // playground, codegen and other GraphQL clients need it, and the schema is public
+    // (`schema/`). Its depth and size stay bounded by the limits above.
+    introspection: true,
     // Compact JSON (Apollo pretty-prints by default: larger bodies, slower to write).
     stringifyResult: (value) => JSON.stringify(value),
     allowBatchedHttpRequests: false,

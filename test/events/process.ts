@@ -18,13 +18,16 @@ export interface PhantomProcess {
   stop(): Promise<void>;
 }
 
-/** Spawns `phantom <command>` on the given database and Redis prefix; resolves once it logged its URL. */
+/**
+ * Spawns `phantom <command>` on the given database and Redis prefix (none: the embedded
+ * defaults, in `extra.PHANTOM_DATA_DIR`); resolves once it logged its URL.
+ */
 export async function spawnPhantom(
   command: 'serve' | 'worker',
   env: {
-    databaseUrl: string;
-    redisUrl: string;
-    redisPrefix: string;
+    databaseUrl?: string;
+    redisUrl?: string;
+    redisPrefix?: string;
     extra?: Record<string, string>;
   },
   timeoutMs = 60_000,
@@ -40,9 +43,9 @@ export async function spawnPhantom(
         HOME: process.env.HOME ?? '',
         PORT: '0',
         HOST: '127.0.0.1',
-        DATABASE_URL: env.databaseUrl,
-        REDIS_URL: env.redisUrl,
-        PHANTOM_REDIS_PREFIX: env.redisPrefix,
+        ...(env.databaseUrl ? { DATABASE_URL: env.databaseUrl } : {}),
+        ...(env.redisUrl ? { REDIS_URL: env.redisUrl } : {}),
+        ...(env.redisPrefix ? { PHANTOM_REDIS_PREFIX: env.redisPrefix } : {}),
         PHANTOM_ADMIN_TOKEN: ADMIN_TOKEN,
         PHANTOM_EMBEDDED_CLUSTERS: 'off',
         LOG_LEVEL: 'info',
