@@ -46,4 +46,17 @@ describe('a production process (NODE_ENV=production)', () => {
     expect(refused.errors?.[0]?.extensions?.code).toBeTruthy();
     expect(refused.data).toBeUndefined();
   });
+
+  it('answers bad input with its stable code and no stack, and serves the playground page', async () => {
+    const r = await gqlAt(
+      p.url,
+      `mutation { createApp(input: { name: "Not A Name", kind: GO }) { id } }`,
+    );
+    expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(JSON.stringify(r.errors)).not.toMatch(/stacktrace|\.ts:\d+/);
+    // The playground page (built web app or not): it runs introspection, answered above.
+    const page = await fetch(`${p.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+  });
 });
