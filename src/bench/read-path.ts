@@ -29,7 +29,7 @@ const SECONDS = Number(process.env.BENCH_P1_SECONDS ?? 2);
 const APPS = 2000;
 /** What the CPU profiles of this bench found (README, "Metrics and benchmarks"), printed when P1 is short of its goal. */
 const P1_WHY =
-  'not SQL (2 statements per request, 1 for the raw route): per-request overhead of the stack — Express, Apollo, graphql-js execution with type-graphql wrappers (~13%), MikroORM/knex around the two statements, GC — and write syscalls that are costly on this machine; BENCH_P1_PROFILE=50 writes the profile';
+  'not SQL (2 statements per request; the raw route runs 3): per-request overhead of the stack — Express, Apollo, graphql-js execution with type-graphql wrappers (~13%), MikroORM/knex around the two statements, GC — and write syscalls that are costly on this machine; BENCH_P1_PROFILE=50 writes the profile';
 const PROFILE_AT = process.env.BENCH_P1_PROFILE ? Number(process.env.BENCH_P1_PROFILE) : null;
 
 /** The part of autocannon's `-j` report the bench reads. */
