@@ -45,7 +45,7 @@ const PROFILE = process.env.BENCH_P6_PROFILE === '1';
 const OVERHEAD_TARGET_MS = 10;
 /** What the CPU profiles of this bench found (README, "Metrics and benchmarks"), printed when P6 is short of its goal. */
 const P6_WHY =
-  "the CPU follows the SQL statements (about 1 ms of this process each on this machine: the write syscall plus MikroORM and knex around it), ~20 per wave: the progress changes (group-committed: ~2.2 changes per wave in ~0.9 transactions of BEGIN, fenced UPDATEs, one INSERT, COMMIT), the flags, the prechecks' rule reads, the notifier's route read per event, the outbox's numbering and publishing, the claim; next: one round trip per transaction and plain SQL instead of the ORM on this path; BENCH_P6_PROFILE=1 writes the profile";
+  "the CPU follows the SQL statements (about 1 ms of this process each on this machine: the write syscall plus MikroORM and knex around it), ~18 per wave: the progress changes (group-committed: ~2.2 changes per wave in ~0.9 transactions of BEGIN, fenced UPDATEs, one INSERT, COMMIT), the flags, the prechecks' rule reads, the outbox's numbering and publishing, the claim; next: one round trip per transaction and plain SQL instead of the ORM on this path; BENCH_P6_PROFILE=1 writes the profile";
 
 export interface ReleaseBenchResult {
   releases: number;

@@ -324,6 +324,41 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
     expect(hook.requests.map((q) => q.body?.event?.payload?.n)).not.toContain(401);
   });
 
+  // The notifier keeps the routes it read while it sees every event in order: each route
+  // change is an event of its own, which must make the very next event see the change.
+  it('a route created, switched off, switched on or re-pointed counts from the next event on', async () => {
+    expect(
+      (await t.gql(`mutation { createApp(input: { name: "rc", kind: GO }) { id } }`)).errors,
+    ).toBeUndefined();
+    const sent = () => hook.accepted().filter((q) => q.body?.event?.app === 'rc');
+    const gapSent = () => gap.accepted().filter((q) => q.body?.event?.app === 'rc');
+    // Events before any route: nothing to send, but the (empty) routes are read and kept.
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'rc', { n: 501 });
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'rc', { n: 502 });
+    const routeId = await createRoute('rc', hook.url);
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'rc', { n: 503 });
+    await until('503 sent', () => sent().some((q) => q.body.event.payload.n === 503));
+    const off = await t.gql(
+      `mutation($id: ID!) { updateNotificationRoute(id: $id, input: { enabled: false }) { enabled } }`,
+      { id: routeId },
+    );
+    expect(off.errors).toBeUndefined();
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'rc', { n: 504 });
+    const on = await t.gql(
+      `mutation($id: ID!, $url: String!) { updateNotificationRoute(id: $id, input: { enabled: true, webhookUrl: $url }) { enabled } }`,
+      { id: routeId, url: gap.url },
+    );
+    expect(on.errors).toBeUndefined();
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'rc', { n: 505 });
+    await until('505 sent to the new address', () =>
+      gapSent().some((q) => q.body.event.payload.n === 505),
+    );
+    // 504 came while the route was off: queued for nobody.
+    expect(await deliveries({ route: routeId })).toHaveLength(2);
+    expect(sent().map((q) => q.body.event.payload.n)).toEqual([503]);
+    expect(gapSent().map((q) => q.body.event.payload.n)).toEqual([505]);
+  });
+
   it("a new app reusing a deleted app's name does not inherit its routes", async () => {
     expect(
       (await t.gql(`mutation { createApp(input: { name: "pay", kind: GO }) { id } }`, {}, alice))

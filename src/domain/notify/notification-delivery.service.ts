@@ -89,18 +89,18 @@ export function routeMatches(
  * Routes belong to an app id: `appIdOf` gives the id of the app that has `e.app`'s name now
  * (null when none), so routes of a deleted app never fire for a new app of the same name.
  * "App deleted" goes to the deleted app's routes (those of that name but not of the app now
- * holding it), which are then switched off.
+ * holding it), which are then switched off. `candidates` reads the routes that may match (the
+ * notifier passes a cached reader).
  */
 export async function handlePlatformEvent(
   em: EntityManager,
   e: NotifiedEvent,
   appIdOf: (name: string) => Promise<number | null>,
+  candidates: typeof findCandidateRoutes = findCandidateRoutes,
 ): Promise<number> {
   const liveId = e.app ? await appIdOf(e.app) : null;
   const deleted = e.type === APP_DELETED && e.app != null;
-  const routes = (await findCandidateRoutes(em, e, liveId, deleted)).filter((r) =>
-    routeMatches(r, e),
-  );
+  const routes = (await candidates(em, e, liveId, deleted)).filter((r) => routeMatches(r, e));
   await insertDeliveries(
     em,
     routes.map((r) => ({

@@ -31,7 +31,13 @@ import {
   type DispatcherOptions,
   type NotifyLogger,
 } from './notification-dispatcher.js';
-import { advanceCursor, createCursor, findCursor } from './notification.repository.js';
+import {
+  advanceCursor,
+  createCursor,
+  findCandidateRoutes,
+  findCursor,
+} from './notification.repository.js';
+import { PlatformEventType } from '../events/event-recorder.js';
 import type { NotifiedEvent } from './notified-event.js';
 import type { NotificationRoute } from './notification-route.entity.js';
 import { announceRouteUnhealthy } from './notification-route.service.js';
@@ -89,6 +95,8 @@ export interface Notifier {
 }
 
 const GAP_BATCH = 200;
+/** Routes read for events are kept at most this long (route changes drop them at once: see `candidates`). */
+const ROUTE_CACHE_MS = 10_000;
 /** The cursor is written at most this often while events flow (and when the notifier closes). */
 const CURSOR_FLUSH_MS = 500;
 
@@ -158,6 +166,35 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
     return historyUpTo;
   };
 
+  /*
+   * The routes that may match an event, by the live id of its app (null: global routes only),
+   * kept while this process sees the events one after the other: every change of a route is
+   * itself an event (SETTINGS_CHANGED, in the same transaction), so an event that follows the
+   * ones seen here, none of them a route change, finds the routes as they were read. The cache
+   * is dropped before a settings change and after an app deletion (which switches routes off),
+   * whenever events arrive out of this process's order (another replica handled some, the
+   * stream lost some), and after ROUTE_CACHE_MS in any case.
+   */
+  const routeCache = new Map<number | null, Promise<NotificationRoute[]>>();
+  let routeCacheAt = 0;
+  const dropRoutes = (): void => routeCache.clear();
+  const candidates: typeof findCandidateRoutes = (e2, event, liveId, deleted) => {
+    if (deleted) return findCandidateRoutes(e2, event, liveId, deleted);
+    if (Date.now() - routeCacheAt > ROUTE_CACHE_MS) {
+      routeCache.clear();
+      routeCacheAt = Date.now();
+    }
+    let routes = routeCache.get(liveId);
+    if (!routes) {
+      routes = findCandidateRoutes(e2, event, liveId, false);
+      routeCache.set(liveId, routes);
+      routes.catch(() => {
+        if (routeCache.get(liveId) === routes) routeCache.delete(liveId);
+      });
+    }
+    return routes;
+  };
+
   const queue = async (event: NotifiedEvent, upTo: bigint): Promise<number> => {
     if (BigInt(event.id) <= upTo && Date.now() - Date.parse(event.at) > maxAgeMs) {
       host.logger.info(
@@ -166,7 +203,12 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
       );
       return 0;
     }
-    return handlePlatformEvent(em(), event, appIdOf);
+    if (event.type === String(PlatformEventType.SETTINGS_CHANGED)) dropRoutes();
+    try {
+      return await handlePlatformEvent(em(), event, appIdOf, candidates);
+    } finally {
+      if (event.type === String(PlatformEventType.APP_DELETED)) dropRoutes();
+    }
   };
 
   /** Queues the events in (`after`, `to`], read from the events table. */
@@ -242,6 +284,8 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
       let last: bigint | null;
       if (known != null && seq === known + 1n) last = known;
       else {
+        // Events this process did not see may have changed routes.
+        dropRoutes();
         await flush();
         const cur = await findCursor(em(), group);
         last = cur?.lastEventId != null ? BigInt(cur.lastEventId) : null;
@@ -269,6 +313,7 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
   const catchUp = (): Promise<number> =>
     serial(async () => {
       const upTo = await history();
+      dropRoutes();
       await flush();
       const cur = await findCursor(em(), group);
       const last = cur?.lastEventId != null ? BigInt(cur.lastEventId) : upTo;
