@@ -48,6 +48,12 @@ import { sqlScope } from '../db/sql-scope.js';
 import { checkReadiness } from './readiness.js';
 import { auditPlugin } from '../resolvers/audit.plugin.js';
 import { malformedTextError } from './input-text.js';
+import {
+  APPLICATION_JSON,
+  legacyJsonStatusPlugin,
+  requestErrorStatus,
+  responseMediaType,
+} from './response-status.js';
 
 export interface HttpServerOptions {
   port: number;
@@ -278,6 +284,10 @@ export async function startHttpServer(
     // Compact JSON (Apollo pretty-prints by default: larger bodies, slower to write).
     stringifyResult: (value) => JSON.stringify(value),
     allowBatchedHttpRequests: false,
+    // Credentials come only from the Authorization header (no cookies), which a cross-site
+    // request cannot carry: Apollo's CSRF check protected nothing and refused plain GET queries,
+    // which the GraphQL-over-HTTP spec allows (docs/adr/0014-graphql-over-http.md).
+    csrfPrevention: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       platform.metrics.apolloPlugin(),
@@ -285,6 +295,8 @@ export async function startHttpServer(
       ApolloServerPluginLandingPageDisabled(),
       // No cache hints are used: without this, Apollo's cache-control plugin runs a hook on every field.
       ApolloServerPluginCacheControlDisabled(),
+      // 200 for request errors answered as application/json, as the spec asks.
+      legacyJsonStatusPlugin<GraphQLContext>(),
       auditPlugin({
         em: () => platform.orm.em.fork(),
         // Loud on purpose: a mutation whose entry is missing is an audit gap someone must look at.
@@ -370,9 +382,16 @@ export async function startHttpServer(
         limits,
       );
       if (!refused) return next();
-      res.status(400).json({
-        errors: [{ message: refused.message, extensions: { code: refused.extensions.code } }],
-      });
+      // Status and media type as Apollo would answer the same error (response-status.ts).
+      const type = responseMediaType(req.headers.accept) ?? APPLICATION_JSON;
+      res
+        .status(requestErrorStatus(req.headers.accept))
+        .type(type)
+        .send(
+          JSON.stringify({
+            errors: [{ message: refused.message, extensions: { code: refused.extensions.code } }],
+          }),
+        );
     },
     // After body parsing, so the scope wraps the whole execution (stream callbacks would lose it).
     (_req: Request, res: Response, next: NextFunction) => {

@@ -1,0 +1,74 @@
+/**
+ * The status code of a GraphQL request error, as the GraphQL-over-HTTP spec asks for the media
+ * type the response is sent as (docs/adr/0014-graphql-over-http.md):
+ *
+ * - `application/graphql-response+json`: a request that fails before execution (syntax,
+ *   validation, variables, a limit) is answered with a 4xx, here 400;
+ * - `application/json` (what a client without an `Accept` header gets): the server SHOULD
+ *   answer 200 to any well-formed request, its errors in the body, since a legacy client cannot
+ *   tell a 4xx from an intermediary's error page.
+ *
+ * The media type is negotiated exactly as Apollo Server picks it (same candidates, same order),
+ * so the status always goes with the `Content-Type` the response is sent with.
+ */
+import Negotiator from 'negotiator';
+import type { ApolloServerPlugin, GraphQLResponse } from '@apollo/server';
+
+export const APPLICATION_JSON = 'application/json; charset=utf-8';
+export const GRAPHQL_RESPONSE_JSON = 'application/graphql-response+json; charset=utf-8';
+
+/** The media type Apollo answers a single result with for this `Accept` header; null when none is acceptable. */
+export function responseMediaType(accept: string | undefined | null): string | null {
+  if (!accept) return APPLICATION_JSON;
+  return (
+    new Negotiator({ headers: { accept } }).mediaType([
+      APPLICATION_JSON,
+      GRAPHQL_RESPONSE_JSON,
+      'application/json; callbackSpec=1.0; charset=utf-8',
+    ]) ?? null
+  );
+}
+
+/** True when the response goes out as `application/json` (legacy): request errors are 200 then. */
+export function isLegacyJson(accept: string | undefined | null): boolean {
+  return responseMediaType(accept)?.startsWith('application/json') ?? false;
+}
+
+/** The status of a GraphQL request error (parse, validation, variables, a limit) for this `Accept`. */
+export function requestErrorStatus(accept: string | undefined | null): 200 | 400 {
+  return isLegacyJson(accept) ? 200 : 400;
+}
+
+/**
+ * Errors about the document or its variables (a well-formed request that GraphQL refused), as
+ * opposed to a malformed request (`BAD_REQUEST`: no query, a query that is not a string,
+ * variables that are not an object), which stays a 400 for every client.
+ */
+function isDocumentError(body: GraphQLResponse['body']): boolean {
+  if (body.kind !== 'single') return false;
+  const errors = body.singleResult.errors;
+  return !!errors?.length && errors.every((e) => e.extensions?.code !== 'BAD_REQUEST');
+}
+
+/**
+ * Apollo answers 400 to every request error whatever the media type; for `application/json` the
+ * spec's 200 is restored for document errors. Only 400 is touched: 401/403/405/413/429/503 keep their meaning for
+ * every client (they are about the transport or the caller, not the document).
+ */
+export function legacyJsonStatusPlugin<T extends object>(): ApolloServerPlugin<T> {
+  return {
+    requestDidStart() {
+      return Promise.resolve({
+        willSendResponse({ request, response }) {
+          if (
+            response.http.status === 400 &&
+            isLegacyJson(request.http?.headers.get('accept')) &&
+            isDocumentError(response.body)
+          )
+            response.http.status = 200;
+          return Promise.resolve();
+        },
+      });
+    },
+  };
+}
