@@ -3,6 +3,7 @@ import { AuditEntryConnection, AuditFilterInput } from './audit.type.js';
 import { PageArgs, decodeCursor, encodeCursor, pageInfo, pageSize } from './connection.type.js';
 import type { GraphQLContext } from './context.type.js';
 import { listAuditLog } from '../domain/audit/audit.service.js';
+import { toGlobalId } from './global-id.js';
 
 const isAuditCursor = (v: unknown): v is { a: string } =>
   typeof v === 'object' &&
@@ -25,7 +26,12 @@ export class AuditResolver {
     const first = pageSize(page.first);
     const after = decodeCursor(page.after, isAuditCursor);
     const res = await listAuditLog(ctx.domain, filter ?? {}, first, after?.a);
-    const edges = res.items.map((e) => ({ cursor: encodeCursor({ a: e.id }), node: e }));
+    // A global id, as every other type's: a client store keyed by id alone (Relay) must not mix
+    // an audit entry up with the platform event of the same number.
+    const edges = res.items.map((e) => ({
+      cursor: encodeCursor({ a: e.id }),
+      node: { ...e, id: toGlobalId('AuditEntry', e.id) },
+    }));
     return {
       edges,
       pageInfo: pageInfo(

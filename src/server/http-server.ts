@@ -39,6 +39,7 @@ import {
   type QueryLimits,
 } from './limits.js';
 import { prepareWsOperation } from './ws-operation.js';
+import { wsAuthorization } from './ws-authorization.js';
 import { WsSocketGuard } from './ws-socket-guard.js';
 import { serveMetrics } from './metrics.js';
 import { loadWebApp, mountWebApp, playgroundPage, sendPage } from './playground.js';
@@ -167,13 +168,13 @@ export async function startHttpServer(
       onConnect: async (ctx) => {
         if (ctx.extra.socket)
           socketGuard.attach(ctx.extra.socket, () => Object.keys(ctx.subscriptions).length);
-        const header = ctx.connectionParams?.authorization;
+        const auth = wsAuthorization(ctx.connectionParams, ctx.extra.request);
         try {
-          ctx.extra.viewer = await viewerFromHeader(
-            platform,
-            typeof header === 'string' ? header : undefined,
-          );
-          if (ctx.extra.viewer && typeof header === 'string' && ctx.extra.socket) {
+          if ('error' in auth)
+            throw new GraphQLError(auth.error, { extensions: { code: 'BAD_USER_INPUT' } });
+          const header = auth.value;
+          ctx.extra.viewer = await viewerFromHeader(platform, header);
+          if (ctx.extra.viewer && header !== undefined && ctx.extra.socket) {
             ctx.extra.credentialWatch = new CredentialWatch(
               platform,
               header,
@@ -318,6 +319,15 @@ export async function startHttpServer(
               if (malformed) return Promise.reject(malformed);
               const tooCostly = costWithVariables(schema, document, request.variables, limits);
               if (tooCostly) return Promise.reject(tooCostly);
+              // Apollo would run it as a query and fail on the stream it returns (a 500):
+              // subscriptions are graphql-ws's, on this same path.
+              if (operation?.operation === OperationTypeNode.SUBSCRIPTION)
+                return Promise.reject(
+                  new GraphQLError(
+                    'Subscriptions are served over WebSocket (graphql-ws, subprotocol graphql-transport-ws) on this path, not over HTTP.',
+                    { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } },
+                  ),
+                );
               if (operation?.operation === OperationTypeNode.MUTATION)
                 contextValue.reads.primary = true;
               return Promise.resolve();

@@ -74,6 +74,23 @@ describe('GraphQL over HTTP (embedded)', () => {
     }
   });
 
+  it('refuses a subscription over HTTP with BAD_REQUEST pointing to graphql-ws (was an internal error)', async () => {
+    const body = { query: 'subscription { platformEvents { id } }' };
+    for (const accept of [
+      undefined,
+      GRAPHQL_RESPONSE,
+      // What Apollo Client's HttpLink sends for a subscription.
+      'multipart/mixed;boundary="graphql";subscriptionSpec=1.0,application/json',
+    ]) {
+      const res = await post(body, accept);
+      expect([accept, res.status]).toEqual([accept, 400]);
+      const answer = (await res.json()) as any;
+      expect(answer.errors).toHaveLength(1);
+      expect(answer.errors[0].extensions.code).toBe('BAD_REQUEST');
+      expect(answer.errors[0].message).toMatch(/graphql-ws/);
+    }
+  });
+
   it('serves a query over GET without extra headers, and refuses a mutation over GET with 405', async () => {
     const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
     const q = await fetch(`${t.url}?query=${encodeURIComponent('{ viewer { username } }')}`, {

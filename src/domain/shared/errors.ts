@@ -24,8 +24,9 @@ export class DomainError extends Error {
   }
 }
 
-export const unauthenticated = (msg = 'Sign in first: send "Authorization: Bearer <token>".') =>
-  new DomainError('UNAUTHENTICATED', msg);
+export const unauthenticated = (
+  msg = 'Sign in first: send the header "Authorization: Bearer <token>" (over graphql-ws: the connection_init payload {"authorization": "Bearer <token>"}).',
+) => new DomainError('UNAUTHENTICATED', msg);
 export const forbidden = (msg = 'You are not allowed to do this.') =>
   new DomainError('FORBIDDEN', msg);
 export const notFound = (what: string) => new DomainError('NOT_FOUND', `${what} not found.`);
