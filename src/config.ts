@@ -75,6 +75,7 @@ const schema = z.object({
     .max(10 * 1024 * 1024)
     .default(256 * 1024),
   PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(50),
+  PHANTOM_WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(100_000).default(100),
   PHANTOM_WS_IDLE_TIMEOUT_MS: z.coerce
     .number()
     .int()
@@ -228,6 +229,8 @@ export interface Config {
   maxBodyBytes: number;
   /** Open graphql-ws sockets per remote address (default 50); more are closed with 4429. */
   wsMaxSocketsPerClient: number;
+  /** Operations at once on one graphql-ws socket (PHANTOM_WS_MAX_SUBSCRIPTIONS_PER_SOCKET); more are refused per id. */
+  wsMaxSubscriptionsPerSocket: number;
   /** A graphql-ws socket with no active subscription this long is closed with 4408 (default 60000). */
   wsIdleTimeoutMs: number;
   publicUrl?: string;
@@ -391,6 +394,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cacheTtlSeconds: e.PHANTOM_CACHE_TTL_SECONDS,
     maxBodyBytes: e.PHANTOM_MAX_BODY_BYTES,
     wsMaxSocketsPerClient: e.PHANTOM_WS_MAX_SOCKETS_PER_CLIENT,
+    wsMaxSubscriptionsPerSocket: e.PHANTOM_WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
     wsIdleTimeoutMs: e.PHANTOM_WS_IDLE_TIMEOUT_MS,
     publicUrl: e.PHANTOM_PUBLIC_URL,
     embeddedClusters: e.PHANTOM_EMBEDDED_CLUSTERS === 'on',

@@ -1,5 +1,6 @@
 import { ArgsType, Field, Int, ObjectType } from 'type-graphql';
 import { badInput } from '../domain/shared/errors.js';
+import { isWellFormedText } from '../domain/shared/text.js';
 
 @ObjectType({ description: 'Relay page info.' })
 export class PageInfo {
@@ -47,7 +48,9 @@ export function decodeCursor<T>(
   if (!cursor) return undefined;
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (check(v)) return v;
+    // A hand-made cursor's key is input too: no NUL or lone surrogate reaches the SQL.
+    const texts = typeof v === 'object' && v !== null ? Object.values(v) : [v];
+    if (check(v) && texts.every((t) => typeof t !== 'string' || isWellFormedText(t))) return v;
   } catch {
     /* fall through */
   }

@@ -195,6 +195,18 @@ export async function startHttpServer(
       // plugin records them) and variables, all here: see ws-operation.ts for why.
       onSubscribe: (ctx, id, payload) => {
         if (ctx.extra.socket) socketGuard.touch(ctx.extra.socket);
+        // Each live operation holds memory and a share of every event's fan-out: a bound per
+        // socket, refused per id, the socket kept. graphql-ws registers an id (this one
+        // included) before this hook and drops it as soon as the client completes it.
+        if (Object.keys(ctx.subscriptions).length > config.wsMaxSubscriptionsPerSocket) {
+          platform.metrics.countErrors(['TOO_MANY_SUBSCRIPTIONS']);
+          return [
+            new GraphQLError(
+              `Too many operations on this socket (limit ${config.wsMaxSubscriptionsPerSocket}): complete one first, or open another socket.`,
+              { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } },
+            ),
+          ];
+        }
         const prepared = prepareWsOperation(schema, rules, payload, limits);
         if (Array.isArray(prepared)) {
           // Array.isArray narrows to any[]: the errors are prepareWsOperation's GraphQLErrors.

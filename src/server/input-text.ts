@@ -1,6 +1,6 @@
 /**
- * Refuses text that is not well-formed Unicode before an operation runs: a string holding an
- * unpaired UTF-16 surrogate (`"ok\udfff"` in JSON) cannot be stored faithfully. MySQL's
+ * Refuses text that is not well-formed Unicode, or holds NUL, before an operation runs (see
+ * domain/shared/text.ts for NUL): a string holding an unpaired UTF-16 surrogate (`"ok\udfff"` in JSON) cannot be stored faithfully. MySQL's
  * utf8mb4 columns turn it into U+FFFD and its JSON columns refuse it (`json_valid`), so such a
  * value was applied to the app but its audit entry and its platform event failed: a change
  * without a trace, or an INTERNAL_SERVER_ERROR after the change. Every string the API takes
@@ -50,9 +50,10 @@ function malformedLiteral(document: DocumentNode): string | null {
   if (known !== undefined) return known;
   let field: string | null = null;
   visit(document, {
-    StringValue(node, _key, _parent, _path, ancestors) {
+    StringValue(node, _key, parent, _path, ancestors) {
       if (field || isWellFormedText(node.value)) return;
-      field = literalPath(ancestors) || '(literal)';
+      // `ancestors` stops above the parent (the argument or object field naming the string).
+      field = literalPath(parent ? [...ancestors, parent] : ancestors) || '(literal)';
     },
   });
   literalVerdicts.set(document, field);
@@ -78,7 +79,7 @@ export function malformedTextError(
   if (!field && document) field = malformedLiteral(document);
   if (!field) return null;
   return new GraphQLError(
-    `${field} is not valid text: it holds an unpaired UTF-16 surrogate (send well-formed Unicode).`,
+    `${field} is not valid text: it holds an unpaired UTF-16 surrogate or a NUL character (send well-formed Unicode without U+0000).`,
     {
       extensions: { code: 'BAD_USER_INPUT', field, http: { status: 400 } },
     },

@@ -223,4 +223,42 @@ describe.each(availableModes)('hardening: stored data (%s)', (mode) => {
     expect(JSON.stringify(sub.errors)).toContain('$f.app');
     sub.stop();
   });
+
+  // Found by an adversarial probe: NUL (U+0000) in any string that reached SQL was an
+  // INTERNAL_SERVER_ERROR on the embedded SQLite (the statement text ended at it), and a
+  // refused login or token with one left no audit entry (its fallback held the NUL too).
+  it('refuses NUL in variables, literals and hand-made cursors with BAD_USER_INPUT, and audits the refused mutation', async () => {
+    const nul = 'x\u0000y';
+    const byVar = await t.gql(`query($n: String!) { app(name: $n) { name } }`, { n: nul });
+    expect(byVar.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: '$n' });
+    const byLiteral = await t.gql(`{ app(name: "x\\u0000y") { name } }`);
+    expect(byLiteral.errors![0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'app.name',
+    });
+    const cursor = Buffer.from(JSON.stringify({ n: nul })).toString('base64url');
+    const byCursor = await t.gql(`query($a: String) { apps(after: $a) { totalCount } }`, {
+      a: cursor,
+    });
+    expect(byCursor.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+
+    const log = async () =>
+      (
+        await t.gql(
+          `{ auditLog(first: 1) { edges { node { rootField outcome errorCode args } } } }`,
+        )
+      ).data.auditLog.edges[0]?.node;
+    const login = await t.gql(
+      `mutation($u: String!) { login(username: $u, password: "guess-123456") { token } }`,
+      { u: `admin${nul}` },
+      null,
+    );
+    expect(login.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: '$u' });
+    expect(await log()).toMatchObject({
+      rootField: 'login',
+      outcome: 'ERROR',
+      errorCode: 'BAD_USER_INPUT',
+      args: { login: { username: 'adminx\ufffdy' } },
+    });
+  });
 });

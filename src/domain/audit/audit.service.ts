@@ -20,7 +20,7 @@ import {
   type NewAuditEntry,
 } from './audit.repository.js';
 import { redact } from './audit-redaction.js';
-import { toWellFormedText } from '../shared/text.js';
+import { isWellFormedText, toWellFormedText } from '../shared/text.js';
 
 export type { AuditFilter, NewAuditEntry };
 
@@ -58,8 +58,9 @@ export async function recordAudit(em: EntityManager, e: NewAuditEntry): Promise<
     operationName: clip(e.operationName, 100),
     rootField: clip(e.rootField, 200) ?? '',
     target: clip(e.target, 100),
-    app: e.app != null && e.app.length <= 40 ? e.app : null,
-    appId: e.app != null && e.app.length <= 40 ? e.appId : null,
+    // Only a name an app can have (a refused input may hold anything).
+    app: e.app != null && e.app.length <= 40 && isWellFormedText(e.app) ? e.app : null,
+    appId: e.app != null && e.app.length <= 40 && isWellFormedText(e.app) ? e.appId : null,
     outcome: e.outcome,
     errorCode: clip(e.errorCode, 64),
     args: redact(e.args) as Record<string, unknown>,

@@ -1,19 +1,25 @@
 /**
  * Well-formed text. A JavaScript string may hold an unpaired UTF-16 surrogate (JSON's
  * `"\udfff"` decodes to one), which no UTF-8 column stores faithfully: MySQL's utf8mb4
- * columns turn it into U+FFFD, its JSON columns refuse it. The API refuses such input
- * (src/server/input-text.ts); writers that must store whatever came (the audit log) replace it.
+ * columns turn it into U+FFFD, its JSON columns refuse it. It may also hold NUL (`"\u0000"`),
+ * which no name, command or message needs and which the embedded SQLite's statement text
+ * cannot carry (MikroORM inlines parameters there; the statement ends at the NUL: an
+ * INTERNAL_SERVER_ERROR, and an audit entry that could not be written). The API refuses such
+ * input (src/server/input-text.ts); writers that must store whatever came (the audit log)
+ * replace it.
  */
 
-/** A lone surrogate: with the `u` flag a well-formed pair is one code point, never `Cs`. */
-const LONE_SURROGATE = /\p{Cs}/u;
+/** A lone surrogate (with the `u` flag a well-formed pair is one code point, never `Cs`) or NUL. */
+// eslint-disable-next-line no-control-regex -- NUL is what this looks for
+const NOT_TEXT = /[\p{Cs}\u0000]/u;
 
-/** Is `s` well-formed UTF-16 (no unpaired surrogate)? */
+/** Is `s` well-formed UTF-16 (no unpaired surrogate) without NUL? */
 export function isWellFormedText(s: string): boolean {
-  return !LONE_SURROGATE.test(s);
+  return !NOT_TEXT.test(s);
 }
 
-/** `s` with each unpaired surrogate replaced by U+FFFD. */
+/** `s` with each unpaired surrogate and NUL replaced by U+FFFD. */
 export function toWellFormedText(s: string): string {
-  return s.replace(/\p{Cs}/gu, '\uFFFD');
+  // eslint-disable-next-line no-control-regex -- NUL is what this replaces
+  return s.replace(/[\p{Cs}\u0000]/gu, '\uFFFD');
 }
