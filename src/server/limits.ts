@@ -124,8 +124,15 @@ const PAGE_ARGS = new Set(['first', 'last']);
 const DEFAULT_PAGE_SIZE = 20;
 
 /** The page size a `first`/`last` variable's value counts as (the default page when unusable). */
-const pageSizeOf = (v: unknown): number =>
-  typeof v === 'number' && Number.isInteger(v) && v > 0 ? Math.min(v, 10_000) : DEFAULT_PAGE_SIZE;
+// Null or left out: the default page. A value that is not a page size (not an Int, say 1e20 or
+// "x", or not positive) costs one: the variable's coercion or the page-size check then refuses
+// it with BAD_USER_INPUT, the error that names the mistake, instead of a cost refusal.
+const pageSizeOf = (v: unknown): number => {
+  if (v == null) return DEFAULT_PAGE_SIZE;
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 2_147_483_647
+    ? Math.min(v, 10_000)
+    : 1;
+};
 
 /**
  * `first: $n` costs what the variable's value says (the default page when it is null): the cost rule only

@@ -78,6 +78,34 @@ describe.each(availableModes)('apps over HTTP (%s)', (mode) => {
     expect(r.errors![0].message.length).toBeGreaterThan(10);
   });
 
+  it('refuses auto-release environments that do not exist, on create and on update', async () => {
+    const created = await t.gql(
+      `mutation { createApp(input: { name: "auto-env", kind: GO, releaseConfig: { autoReleaseEnvs: ["dev", "nope"] } }) { id } }`,
+    );
+    expect(created.errors![0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'releaseConfig.autoReleaseEnvs',
+    });
+    expect(created.errors![0].message).toMatch(/nope/);
+    expect((await t.gql(`{ app(name: "auto-env") { id } }`)).data.app).toBeNull();
+
+    const ok = await t.gql(
+      `mutation { createApp(input: { name: "auto-env", kind: GO, releaseConfig: { autoReleaseEnvs: ["dev"] } }) { releaseConfig { autoReleaseEnvs } } }`,
+    );
+    expect(ok.data.createApp.releaseConfig.autoReleaseEnvs).toEqual(['dev']);
+    const upd = await t.gql(
+      `mutation { updateApp(name: "auto-env", input: { releaseConfig: { autoReleaseEnvs: ["nope"] } }) { version } }`,
+    );
+    expect(errorCode(upd)).toBe('BAD_USER_INPUT');
+    const after = await t.gql(
+      `{ app(name: "auto-env") { version releaseConfig { autoReleaseEnvs } } }`,
+    );
+    expect(after.data.app.releaseConfig.autoReleaseEnvs).toEqual(['dev']);
+    expect(after.data.app.version).toBe(1);
+    // Leaves the list as the next tests expect it.
+    expect((await t.gql(`mutation { deleteApp(name: "auto-env") }`)).data.deleteApp).toBe(true);
+  });
+
   it('updates with optimistic concurrency: a stale expectedVersion is a CONFLICT', async () => {
     const u1 = await t.gql(
       `mutation { updateApp(name: "web", expectedVersion: 1, input: { description: "front end", container: { hpa: { minReplicas: 2, maxReplicas: 6 } } }) { version description container { replicas hpa { minReplicas maxReplicas targetCpuUtilization } } } }`,

@@ -36,6 +36,9 @@ describe('query limits, refused before execution (embedded)', () => {
     expect(errorCode(big)).toBe('QUERY_TOO_COMPLEX');
     // A document error answered as application/json: 200 (graphql-over-http.test.ts).
     expect(big.status).toBe(200);
+    // Not an Int at all: the variable's own error, not a cost.
+    const notInt = await t.gql(q, { f: 1e20 });
+    expect(errorCode(notInt)).toBe('BAD_USER_INPUT');
     const small = await t.gql(q, { f: 1 });
     expect(small.errors).toBeUndefined();
     const unset = await t.gql(q, {});

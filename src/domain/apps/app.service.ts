@@ -4,6 +4,7 @@ import {
   type EntityManager,
 } from '@mikro-orm/core';
 import { App } from './app.entity.js';
+import { Environment } from '../settings/environment.entity.js';
 import { AppMember } from './app-member.entity.js';
 import { AppKind, AppRole, ROLE_RANK } from './app-kind.js';
 import { User } from '../people/user.entity.js';
@@ -255,6 +256,23 @@ function rowToRecord(a: AppPageRow): AppPageItem {
   };
 }
 
+/** Refuses auto-release environments that do not exist (as createRelease refuses one). */
+async function requireKnownEnvs(em: EntityManager, names: string[] | null | undefined) {
+  const unique = [...new Set(names ?? [])];
+  if (!unique.length) return;
+  const known = new Set(
+    (await em.find(Environment, { name: { $in: unique } }, { fields: ['name'] })).map(
+      (e) => e.name,
+    ),
+  );
+  const unknown = unique.filter((e) => !known.has(e));
+  if (unknown.length)
+    throw badInput(
+      'releaseConfig.autoReleaseEnvs',
+      `Unknown environment(s): ${unknown.join(', ')}.`,
+    );
+}
+
 export async function createApp(ctx: DomainContext, input: CreateAppInput): Promise<AppRecord> {
   const viewer = requireWriter(ctx.viewer);
   validateAppName(input.name);
@@ -262,6 +280,7 @@ export async function createApp(ctx: DomainContext, input: CreateAppInput): Prom
   validateEditable(input);
   const container = buildContainer(input.container);
   const releaseConfig = buildReleaseConfig(input.releaseConfig);
+  await requireKnownEnvs(ctx.em, input.releaseConfig?.autoReleaseEnvs);
   let app: App;
   try {
     app = await ctx.em.transactional(async (em) => {
@@ -344,8 +363,10 @@ export async function updateApp(
       set('startCommand', input.startCommand);
       set('stopCommand', input.stopCommand);
       if (input.container) set('container', buildContainer(input.container, a.container));
-      if (input.releaseConfig)
+      if (input.releaseConfig) {
         set('releaseConfig', buildReleaseConfig(input.releaseConfig, a.releaseConfig));
+        await requireKnownEnvs(em, input.releaseConfig.autoReleaseEnvs);
+      }
       if (changed.length) {
         recordEvent(em, {
           type: PlatformEventType.APP_UPDATED,
