@@ -106,6 +106,25 @@ describe.each(availableModes)('apps over HTTP (%s)', (mode) => {
     expect((await t.gql(`mutation { deleteApp(name: "auto-env") }`)).data.deleteApp).toBe(true);
   });
 
+  it('counts lengths in characters: 1,500 emoji fit a 2,000-character description', async () => {
+    const description = '🚀'.repeat(1500);
+    const r = await t.gql(
+      `mutation($d: String) { createApp(input: { name: "emoji", kind: GO, description: $d }) { description } }`,
+      { d: description },
+    );
+    expect(r.errors).toBeUndefined();
+    expect(r.data.createApp.description).toBe(description);
+    const tooLong = await t.gql(
+      `mutation($d: String) { updateApp(name: "emoji", input: { description: $d }) { version } }`,
+      { d: '🚀'.repeat(2001) },
+    );
+    expect(tooLong.errors![0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'description',
+    });
+    expect((await t.gql(`mutation { deleteApp(name: "emoji") }`)).data.deleteApp).toBe(true);
+  });
+
   it('updates with optimistic concurrency: a stale expectedVersion is a CONFLICT', async () => {
     const u1 = await t.gql(
       `mutation { updateApp(name: "web", expectedVersion: 1, input: { description: "front end", container: { hpa: { minReplicas: 2, maxReplicas: 6 } } }) { version description container { replicas hpa { minReplicas maxReplicas targetCpuUtilization } } } }`,

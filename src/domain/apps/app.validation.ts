@@ -7,6 +7,7 @@ import {
   type HpaSpec,
   type ReleaseConfig,
 } from './app-spec.js';
+import { charLength } from '../shared/text.js';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // Kubernetes resource quantities (apimachinery resource.Quantity): a decimal number with a
@@ -174,7 +175,7 @@ export function validateKind(kind: AppKind): void {
 }
 
 export function validateText(value: string | null | undefined, field: string, max: number): void {
-  if (value != null && value.length > max)
+  if (value != null && charLength(value) > max)
     throw badInput(field, `${field} is at most ${max} characters.`);
 }
 

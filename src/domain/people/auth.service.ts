@@ -12,6 +12,7 @@ import { requireAdmin, requireWriter } from '../shared/authz.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { isValidUsername, normalizeUsername, validateUsername } from './people.validation.js';
 import { KvUnavailableError } from '../../cache/kv-store.js';
+import { charLength } from '../shared/text.js';
 
 interface SessionRecord {
   userId: number;
@@ -248,7 +249,7 @@ export async function createUser(ctx: DomainContext, rawInput: CreateUserInput):
   if (input.password != null && (input.password.length < 8 || input.password.length > 200)) {
     throw badInput('password', 'Password must be 8 to 200 characters.');
   }
-  if (input.displayName != null && input.displayName.length > 200) {
+  if (input.displayName != null && charLength(input.displayName) > 200) {
     throw badInput('displayName', 'Display name is at most 200 characters.');
   }
   const passwordHash = input.password ? await hashPassword(input.password) : null;

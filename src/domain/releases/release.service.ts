@@ -43,6 +43,7 @@ import {
   toReleaseRecord,
   type ReleaseFilter,
 } from './release.repository.js';
+import { charLength } from '../shared/text.js';
 
 // An OCI image reference, loosely: no whitespace or control characters, at most 512 characters.
 const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/;
@@ -217,7 +218,7 @@ export async function createRelease(
     throw badInput('buildId', 'Give `image` or `buildId`, not both.');
   if (image && !isValidImage(image))
     throw badInput('image', `"${image}" is not a valid container image reference.`);
-  if (input.description != null && input.description.length > 2000)
+  if (input.description != null && charLength(input.description) > 2000)
     throw badInput('description', 'description is at most 2000 characters.');
   if (!env.targets.length)
     throw badInput('env', `Environment "${env.name}" has no deploy targets.`);

@@ -33,6 +33,7 @@ import {
 } from './rules.repository.js';
 import { WhitelistEntry } from './whitelist-entry.entity.js';
 import { RuleSetting } from './rule-setting.js';
+import { charLength } from '../shared/text.js';
 
 export interface MaintenanceWindowInput {
   name: string;
@@ -91,7 +92,7 @@ function validText(
   const s = (raw ?? '').trim();
   if (required && !s)
     throw badInput(field, `Give a ${field}: it is shown to whoever the rule stops.`);
-  if (s.length > max) throw badInput(field, `${field} is at most ${max} characters.`);
+  if (charLength(s) > max) throw badInput(field, `${field} is at most ${max} characters.`);
   return s;
 }
 

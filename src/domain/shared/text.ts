@@ -23,3 +23,21 @@ export function toWellFormedText(s: string): string {
   // eslint-disable-next-line no-control-regex -- NUL is what this replaces
   return s.replace(/[\p{Cs}\u0000]/gu, '\uFFFD');
 }
+
+/**
+ * Length in characters (code points), as a MySQL utf8mb4 `varchar(n)` counts: an emoji is one,
+ * where `String.length` counts its two UTF-16 units.
+ */
+export function charLength(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // A high surrogate followed by a low one is one character.
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
+}

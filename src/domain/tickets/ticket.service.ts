@@ -34,6 +34,7 @@ import { actsAsAdmin, canWrite, type Viewer } from '../people/viewer.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { noteAuditTarget } from '../audit/audit-target.js';
 import { forUpdate } from '../../db/locking.js';
+import { charLength } from '../shared/text.js';
 
 export type { TicketDecisionHook, TicketRecord } from './ticket.record.js';
 export { TicketKind, TicketStatus } from './ticket-kind.js';
@@ -69,8 +70,8 @@ function validateText(
     if (required) throw badInput(field, `Give a ${field}: the people deciding read it.`);
     return null;
   }
-  if (v.length > TICKET_TEXT_MAX)
-    throw badInput(field, `${field} is ${v.length} characters; at most ${TICKET_TEXT_MAX}.`);
+  if (charLength(v) > TICKET_TEXT_MAX)
+    throw badInput(field, `${field} is ${charLength(v)} characters; at most ${TICKET_TEXT_MAX}.`);
   return v;
 }
 
