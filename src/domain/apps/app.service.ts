@@ -4,7 +4,7 @@ import {
   type EntityManager,
 } from '@mikro-orm/core';
 import { App } from './app.entity.js';
-import { Environment } from '../settings/environment.entity.js';
+import { unknownEnvironments } from '../settings/environment.service.js';
 import { AppMember } from './app-member.entity.js';
 import { AppKind, AppRole, ROLE_RANK } from './app-kind.js';
 import { User } from '../people/user.entity.js';
@@ -258,14 +258,7 @@ function rowToRecord(a: AppPageRow): AppPageItem {
 
 /** Refuses auto-release environments that do not exist (as createRelease refuses one). */
 async function requireKnownEnvs(em: EntityManager, names: string[] | null | undefined) {
-  const unique = [...new Set(names ?? [])];
-  if (!unique.length) return;
-  const known = new Set(
-    (await em.find(Environment, { name: { $in: unique } }, { fields: ['name'] })).map(
-      (e) => e.name,
-    ),
-  );
-  const unknown = unique.filter((e) => !known.has(e));
+  const unknown = await unknownEnvironments(em, names ?? []);
   if (unknown.length)
     throw badInput(
       'releaseConfig.autoReleaseEnvs',

@@ -8,7 +8,6 @@ import { UniqueConstraintViolationException, type EntityManager } from '@mikro-o
 import { App } from '../apps/app.entity.js';
 import { noteAuditTarget } from '../audit/audit-target.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
-import { Environment } from '../settings/environment.entity.js';
 import type { DomainContext } from '../shared/domain-context.js';
 import { requireAdmin, requireViewer } from '../shared/authz.js';
 import { actsAsAdmin, canWrite } from '../people/viewer.js';
@@ -34,6 +33,7 @@ import {
 import { WhitelistEntry } from './whitelist-entry.entity.js';
 import { RuleSetting } from './rule-setting.js';
 import { charLength } from '../shared/text.js';
+import { unknownEnvironments } from '../settings/environment.service.js';
 
 export interface MaintenanceWindowInput {
   name: string;
@@ -99,12 +99,7 @@ function validText(
 async function requireEnvs(em: EntityManager, envs: string[]): Promise<string[]> {
   const unique = [...new Set(envs)];
   if (!unique.length) throw badInput('envs', 'Name at least one environment.');
-  const known = new Set(
-    (await em.find(Environment, { name: { $in: unique } }, { fields: ['name'] })).map(
-      (e) => e.name,
-    ),
-  );
-  const unknown = unique.filter((e) => !known.has(e));
+  const unknown = await unknownEnvironments(em, unique);
   if (unknown.length) throw badInput('envs', `Unknown environment(s): ${unknown.join(', ')}.`);
   return unique;
 }

@@ -128,3 +128,15 @@ export async function ensureDefaultEnvironments(em: EntityManager): Promise<void
     if (!(e instanceof UniqueConstraintViolationException)) throw e;
   }
 }
+
+/** The names among `names` that are no environment (one read), in the order given, without repeats. */
+export async function unknownEnvironments(em: EntityManager, names: string[]): Promise<string[]> {
+  const unique = [...new Set(names)];
+  if (!unique.length) return [];
+  const known = new Set(
+    (await em.find(Environment, { name: { $in: unique } }, { fields: ['name'] })).map(
+      (e) => e.name,
+    ),
+  );
+  return unique.filter((e) => !known.has(e));
+}
