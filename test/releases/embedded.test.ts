@@ -146,6 +146,9 @@ describe('releases on the embedded default', () => {
       [{ app: 'nope', env: 'dev', image: 'x:1' }, 'NOT_FOUND', 'app'],
       [{ app: 'shop', env: 'nowhere', image: 'x:1' }, 'BAD_USER_INPUT', 'env'],
       [{ app: 'shop', env: 'dev', image: 'bad image' }, 'BAD_USER_INPUT', 'image'],
+      // A real kubelet refuses these (InvalidImageName): refused here, before the release.
+      [{ app: 'shop', env: 'dev', image: 'registry.local/Shop:1' }, 'BAD_USER_INPUT', 'image'],
+      [{ app: 'shop', env: 'dev', image: 'registry.local/shop:-1' }, 'BAD_USER_INPUT', 'image'],
       [{ app: 'shop', env: 'dev' }, 'BAD_USER_INPUT', 'image'],
       [
         { app: 'shop', env: 'dev', image: 'x:1', buildId: 'QnVpbGQ6MQ' },

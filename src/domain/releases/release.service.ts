@@ -44,13 +44,7 @@ import {
   type ReleaseFilter,
 } from './release.repository.js';
 import { charLength } from '../shared/text.js';
-
-// An OCI image reference, loosely: no whitespace or control characters, at most 512 characters.
-const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/;
-
-/** Whether `image` is an image reference Phantom will apply. */
-export const isValidImage = (image: string): boolean =>
-  image.length > 0 && image.length <= 512 && IMAGE.test(image);
+import { imageReferenceProblem } from '../shared/image-reference.js';
 
 /** The global id of a release (event payloads and links carry it). */
 export const releaseGlobalId = (id: number): string => toGlobalId('Release', id);
@@ -216,8 +210,12 @@ export async function createRelease(
   const image = input.image?.trim() ?? '';
   if (image && input.buildId != null)
     throw badInput('buildId', 'Give `image` or `buildId`, not both.');
-  if (image && !isValidImage(image))
-    throw badInput('image', `"${image}" is not a valid container image reference.`);
+  const imageProblem = image ? imageReferenceProblem(image) : null;
+  if (imageProblem)
+    throw badInput(
+      'image',
+      `"${image}" is not a valid container image reference: ${imageProblem}.`,
+    );
   if (input.description != null && charLength(input.description) > 2000)
     throw badInput('description', 'description is at most 2000 characters.');
   if (!env.targets.length)

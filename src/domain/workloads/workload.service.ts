@@ -15,12 +15,11 @@ import type { AppDeletionGuard, DomainContext } from '../shared/domain-context.j
 import { requireViewer } from '../shared/authz.js';
 import { DomainError, badInput, conflict, forbidden, notFound } from '../shared/errors.js';
 import { actsAsAdmin } from '../people/viewer.js';
+import { imageReferenceProblem } from '../shared/image-reference.js';
 
 /** The most replicas `scaleApp` sets (the same bound as an app's container spec). */
 export const MAX_REPLICAS = 500;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-// An OCI image reference, loosely: no whitespace or control characters, at most 512 characters.
-const IMAGE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@+]*$/;
 
 async function requireApp(ctx: DomainContext, name: string): Promise<AppRecord> {
   const app = await getApp(ctx, name);
@@ -120,8 +119,12 @@ export async function deployApp(
 ): Promise<WorkloadState[]> {
   const { app, targets, ref } = await authorizeChange(ctx, appName, env);
   await requireApprovalBypass(ctx, env, 'deploying');
-  if (!image || image.length > 512 || !IMAGE.test(image))
-    throw badInput('image', `"${image}" is not a valid container image reference.`);
+  const imageProblem = imageReferenceProblem(image ?? '');
+  if (imageProblem)
+    throw badInput(
+      'image',
+      `"${image}" is not a valid container image reference: ${imageProblem}.`,
+    );
   const parts = await runtime.applyWorkload(targets, {
     ...ref,
     image,

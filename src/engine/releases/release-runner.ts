@@ -38,7 +38,8 @@ import {
   type ReleaseFlags,
   stateOf,
 } from '../../domain/releases/release.repository.js';
-import { isValidImage, releaseGlobalId } from '../../domain/releases/release.service.js';
+import { releaseGlobalId } from '../../domain/releases/release.service.js';
+import { imageReferenceProblem } from '../../domain/shared/image-reference.js';
 import type { Claim, WorkClaims } from '../work-claims.js';
 import { ClaimLostError } from '../work-claims.js';
 import type { RunResult } from '../work-loop.js';
@@ -489,13 +490,14 @@ export class ReleaseRun {
         message: `The container spec is not valid: ${(e as Error).message}`,
       });
     }
+    const imageProblem = imageReferenceProblem(spec.image);
     results.push(
-      isValidImage(spec.image)
+      imageProblem === null
         ? { rule: 'image', passed: true, message: `"${spec.image}" is a valid image reference.` }
         : {
             rule: 'image',
             passed: false,
-            message: `"${spec.image}" is not a valid image reference.`,
+            message: `"${spec.image}" is not a valid image reference: ${imageProblem}.`,
           },
     );
     const known = new Set(this.deps.runtime.clusterNames());
