@@ -459,4 +459,30 @@ describe.each(availableModes)('admin rules (%s)', (mode) => {
       }),
     );
   });
+
+  // Found by an adversarial probe: a deleted app's exemptions stayed listed, and looked live
+  // for a new app of the same name (they did not apply: they name the old app's id).
+  it('deleting an app deletes its whitelist entries', async () => {
+    const created = await t.gql(`mutation { createApp(input: { name: "gone", kind: GO }) { id } }`);
+    expect(created.errors).toBeUndefined();
+    const rule = (await t.gql(`{ settings { maintenanceWindows { name } } }`)).data.settings
+      .maintenanceWindows[0].name as string;
+    const entry = await createEntry({
+      app: 'gone',
+      rule,
+      reason: 'exempt before deletion',
+      expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+    });
+    expect(entry.errors).toBeUndefined();
+    const listed = async () =>
+      (await t.gql(`{ settings { whitelist { ${ENTRY} } } }`)).data.settings.whitelist.filter(
+        (e: any) => e.app === 'gone',
+      );
+    expect(await listed()).toHaveLength(1);
+    expect((await t.gql(`mutation { deleteApp(name: "gone") }`)).data.deleteApp).toBe(true);
+    expect(await listed()).toEqual([]);
+    // A new app of that name starts with no exemption.
+    await t.gql(`mutation { createApp(input: { name: "gone", kind: GO }) { id } }`);
+    expect(await listed()).toEqual([]);
+  });
 });

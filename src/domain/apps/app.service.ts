@@ -5,6 +5,7 @@ import {
 } from '@mikro-orm/core';
 import { App } from './app.entity.js';
 import { unknownEnvironments } from '../settings/environment.service.js';
+import { WhitelistEntry } from '../rules/whitelist-entry.entity.js';
 import { AppMember } from './app-member.entity.js';
 import { AppKind, AppRole, ROLE_RANK } from './app-kind.js';
 import { User } from '../people/user.entity.js';
@@ -395,6 +396,8 @@ export async function deleteApp(ctx: DomainContext, name: string): Promise<boole
     await requireAppRole({ ...ctx, em }, a, AppRole.OWNER);
     const members = await em.find(AppMember, { app: a }, { fields: ['user'] });
     await em.nativeDelete(AppMember, { app: a });
+    // Its exemptions from release rules go with it, as its memberships do (they name its id).
+    await em.nativeDelete(WhitelistEntry, { appId: a.id });
     em.remove(a);
     recordEvent(em, {
       type: PlatformEventType.APP_DELETED,
