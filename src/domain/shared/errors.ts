@@ -25,7 +25,7 @@ export class DomainError extends Error {
 }
 
 export const unauthenticated = (
-  msg = 'Sign in first: send the header "Authorization: Bearer <token>" (over graphql-ws: the connection_init payload {"authorization": "Bearer <token>"}).',
+  msg = 'Sign in first: send the header "Authorization: Bearer <token>" (over graphql-ws: an "authorization" key in the connection_init payload).',
 ) => new DomainError('UNAUTHENTICATED', msg);
 export const forbidden = (msg = 'You are not allowed to do this.') =>
   new DomainError('FORBIDDEN', msg);
