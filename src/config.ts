@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parseRateLimits, type ChannelRateLimits } from './domain/notify/rate-limits.js';
+import { imageReferenceProblem } from './domain/shared/image-reference.js';
 
 const mysqlUrl = z.string().refine((v) => /^mysql:\/\/[^/]+\/[A-Za-z0-9_$-]+(\?.*)?$/.test(v), {
   message: 'must look like mysql://user:pass@host:port/database',
@@ -175,8 +176,11 @@ const schema = z.object({
   PHANTOM_REGISTRY: z
     .string()
     .default('registry.local')
-    .refine((v) => /^[A-Za-z0-9][A-Za-z0-9._\-:]*(\/[A-Za-z0-9._-]+)*$/.test(v), {
-      message: 'must be a registry host[:port][/path], e.g. registry.example.com/team',
+    // Build images are `<registry>/<app>:<tag>`: the setting must make references the release
+    // precheck (the kubelet's grammar) accepts, e.g. no upper-case path.
+    .refine((v) => v.length > 0 && imageReferenceProblem(`${v}/app:1`) === null, {
+      message:
+        'must be a registry host[:port][/path] in the image-reference grammar (lower-case path), e.g. registry.example.com/team',
     }),
   PHANTOM_TRUST_PROXY: z
     .string()

@@ -20,6 +20,15 @@ export function makeFormatError(logger: Logger) {
       };
     }
     const code = formatted.extensions?.code;
+    // Apollo's own refusals of a malformed request that carry a 4xx but no code (a persisted
+    // query whose hash does not match, an unsupported persisted-query version): the client's
+    // mistake, not an internal error to log.
+    // (Apollo fills in INTERNAL_SERVER_ERROR for an error without a code before this point.)
+    const own = (error as { extensions?: { code?: unknown; http?: { status?: unknown } } } | null)
+      ?.extensions;
+    const status = own?.http?.status;
+    if (own?.code === undefined && typeof status === 'number' && status >= 400 && status < 500)
+      return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
     if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) {
       logger.error({ err: original, path: formatted.path }, 'unexpected error');
       // The request id finds the log line (with the cause) for whoever reports the error.

@@ -199,7 +199,12 @@ export async function startHttpServer(
         // socket, refused per id, the socket kept. graphql-ws registers an id (this one
         // included) before this hook and drops it as soon as the client completes it.
         if (Object.keys(ctx.subscriptions).length > config.wsMaxSubscriptionsPerSocket) {
+          // Counted, timed and logged as the other refusals below.
           platform.metrics.countErrors(['TOO_MANY_SUBSCRIPTIONS']);
+          const name = wsOperationName(payload.operationName ?? declaredName(payload.query), null);
+          platform.metrics.observeOperation(name, 'subscription', 'TOO_MANY_SUBSCRIPTIONS', 0);
+          if (logger.isLevelEnabled('debug'))
+            logger.debug({ op: name, id, result: 'TOO_MANY_SUBSCRIPTIONS' }, 'ws operation');
           return [
             new GraphQLError(
               `Too many operations on this socket (limit ${config.wsMaxSubscriptionsPerSocket}): complete one first, or open another socket.`,

@@ -40,14 +40,32 @@ export function requestErrorStatus(accept: string | undefined | null): 200 | 400
 }
 
 /**
- * Errors about the document or its variables (a well-formed request that GraphQL refused), as
- * opposed to a malformed request (`BAD_REQUEST`: no query, a query that is not a string,
- * variables that are not an object), which stays a 400 for every client.
+ * The codes of errors about the document or its variables: a well-formed request that GraphQL
+ * refused. Any other 400 (`BAD_REQUEST`: no query, a query that is not a string, a persisted
+ * query whose hash does not match, a subscription over HTTP) is a malformed request and stays
+ * a 400 for every client.
  */
+export const DOCUMENT_ERROR_CODES: ReadonlySet<string> = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'OPERATION_RESOLUTION_FAILURE',
+  'QUERY_TOO_COMPLEX',
+  'QUERY_TOO_DEEP',
+  'TOO_MANY_ALIASES',
+  'TOO_MANY_DIRECTIVES',
+]);
+
 function isDocumentError(body: GraphQLResponse['body']): boolean {
   if (body.kind !== 'single') return false;
   const errors = body.singleResult.errors;
-  return !!errors?.length && errors.every((e) => e.extensions?.code !== 'BAD_REQUEST');
+  return (
+    !!errors?.length &&
+    errors.every((e) => {
+      const code = e.extensions?.code;
+      return typeof code === 'string' && DOCUMENT_ERROR_CODES.has(code);
+    })
+  );
 }
 
 /**

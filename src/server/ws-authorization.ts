@@ -6,7 +6,11 @@
  *
  * 1. a top-level payload key named `authorization` in any case (`Authorization`);
  * 2. the same key inside a `headers` object of the payload (Apollo's `GraphQLWsLink` examples);
- * 3. the upgrade request's `Authorization` header (non-browser clients can set it).
+ * 3. the upgrade request's `Authorization` header, only when the upgrade has no `Origin`:
+ *    CLI and server clients can set it and send no `Origin`; a browser always sends one, and
+ *    a header attached to a browser's request by something else (an SSO proxy turning a cookie
+ *    into a bearer token) must not authenticate a socket any web page can open (WebSockets
+ *    have no CORS).
  *
  * A value that is present but not a string is an error, not "anonymous".
  */
@@ -31,6 +35,7 @@ export function wsAuthorization(
       return { error: 'connection_init: "authorization" must be a string: "Bearer <token>".' };
     return { value: found };
   }
+  if (request?.headers.origin !== undefined) return { value: undefined };
   const header = request?.headers.authorization;
   return { value: typeof header === 'string' && header !== '' ? header : undefined };
 }

@@ -66,12 +66,20 @@ describe('GraphQL over HTTP (embedded)', () => {
     }
   });
 
-  it('keeps 400 for a malformed request (a query that is not a string) whatever the media type', async () => {
-    for (const accept of [undefined, GRAPHQL_RESPONSE]) {
-      const res = await post({ query: 42 }, accept);
-      expect(res.status).toBe(400);
-      expect(await codes(res)).toEqual(['BAD_REQUEST']);
-    }
+  it('keeps 400 for a malformed request whatever the media type (BAD_REQUEST, never an internal error)', async () => {
+    const hash = 'ab'.repeat(32);
+    for (const body of [
+      { query: 42 },
+      { query: '' },
+      // Apollo's persisted-query refusals carry a 400 but no code: BAD_REQUEST, not logged.
+      { query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: hash } } },
+      { query: '{ __typename }', extensions: { persistedQuery: { version: 2, sha256Hash: hash } } },
+    ])
+      for (const accept of [undefined, GRAPHQL_RESPONSE]) {
+        const res = await post(body, accept);
+        expect([body, accept, res.status]).toEqual([body, accept, 400]);
+        expect(await codes(res)).toEqual(['BAD_REQUEST']);
+      }
   });
 
   it('refuses a subscription over HTTP with BAD_REQUEST pointing to graphql-ws (was an internal error)', async () => {

@@ -75,6 +75,23 @@ describe('graphql-ws credentials (embedded)', () => {
     }
   });
 
+  it('ignores the upgrade header when the upgrade has an Origin (a browser: any page can open a socket)', async () => {
+    const o = await viewerOver(
+      t.wsUrl,
+      {},
+      { authorization: bearer, origin: 'https://evil.example' },
+    );
+    expect(o.username).toBeNull();
+    expect(o.errorCode).toBe('UNAUTHENTICATED');
+    // The payload, which a foreign page cannot fill with someone's token, still counts.
+    const payload = await viewerOver(
+      t.wsUrl,
+      { authorization: bearer },
+      { origin: 'https://evil.example' },
+    );
+    expect(payload.username).toBe('admin');
+  });
+
   it('prefers the payload over the upgrade header, and refuses a bad one with 4401 and the reason', async () => {
     const bad = await viewerOver(
       t.wsUrl,

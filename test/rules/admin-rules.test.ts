@@ -481,6 +481,18 @@ describe.each(availableModes)('admin rules (%s)', (mode) => {
     expect(await listed()).toHaveLength(1);
     expect((await t.gql(`mutation { deleteApp(name: "gone") }`)).data.deleteApp).toBe(true);
     expect(await listed()).toEqual([]);
+    // A settings change like any deletion of an entry.
+    const events = await t.gql(
+      `{ platformEvents(filter: { app: "gone", types: [SETTINGS_CHANGED] }, order: NEWEST_FIRST, first: 5) { edges { node { payload } } } }`,
+    );
+    expect(events.data.platformEvents.edges.map((e: any) => e.node.payload)).toContainEqual(
+      expect.objectContaining({
+        setting: 'whitelistEntry',
+        change: 'deleted',
+        rule,
+        reason: 'app deleted',
+      }),
+    );
     // A new app of that name starts with no exemption.
     await t.gql(`mutation { createApp(input: { name: "gone", kind: GO }) { id } }`);
     expect(await listed()).toEqual([]);

@@ -86,4 +86,13 @@ describe('settings from the environment', () => {
     ]);
     expect(() => loadConfig({ PHANTOM_TRUST_PROXY: 'everyone' })).toThrow(/PHANTOM_TRUST_PROXY/);
   });
+
+  it('takes a PHANTOM_REGISTRY whose build images pass the image precheck, and refuses one that does not', () => {
+    expect(loadConfig({}).builds.registry).toBe('registry.local');
+    expect(loadConfig({ PHANTOM_REGISTRY: 'localhost:5000/team' }).builds.registry).toBe(
+      'localhost:5000/team',
+    );
+    for (const bad of ['registry.example.com/Team', 'registry.example.com/team/', 'reg istry'])
+      expect(() => loadConfig({ PHANTOM_REGISTRY: bad })).toThrow(/PHANTOM_REGISTRY/);
+  });
 });

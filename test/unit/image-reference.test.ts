@@ -13,6 +13,7 @@ describe('image references (the kubelet grammar)', () => {
     '[::1]:5000/app:1',
     'ghcr.io/org/my_app__x.y:V1.2_rc-3',
     `shop@sha256:${'a'.repeat(64)}`,
+    `shop@sha512:${'f'.repeat(128)}`,
     `registry.local/shop:1@sha256:${'0'.repeat(64)}`,
     // An upper-case first component is a registry host, as in distribution/reference.
     'MyRegistry/app:1',
@@ -28,6 +29,9 @@ describe('image references (the kubelet grammar)', () => {
     ['registry.local/shop:', /tag/],
     ['shop:1:2', /lower-case|tag/],
     ['shop@sha256:xyz', /digest/],
+    [`shop@sha256:${'a'.repeat(32)}`, /digest/],
+    [`shop@sha256:${'A'.repeat(64)}`, /digest/],
+    [`shop@md5:${'a'.repeat(32)}`, /digest/],
     ['bad image', /lower-case/],
     ['registry.local//shop', /empty path/],
     ['-shop', /lower-case/],

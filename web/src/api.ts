@@ -107,7 +107,7 @@ export function createApiClient(token: string): ApiClient {
         },
       }),
     ],
-    // Apollo's CSRF prevention refuses urql's default GET queries (no preflight-forcing header).
+    // POST for queries too: documents stay out of URLs and access logs (GET works as well, ADR 0014).
     preferGetMethod: false,
     requestPolicy: 'cache-and-network',
     fetchOptions: () => ({ headers }),

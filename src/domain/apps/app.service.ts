@@ -6,6 +6,7 @@ import {
 import { App } from './app.entity.js';
 import { unknownEnvironments } from '../settings/environment.service.js';
 import { WhitelistEntry } from '../rules/whitelist-entry.entity.js';
+import { RuleSetting } from '../rules/rule-setting.js';
 import { AppMember } from './app-member.entity.js';
 import { AppKind, AppRole, ROLE_RANK } from './app-kind.js';
 import { User } from '../people/user.entity.js';
@@ -396,8 +397,22 @@ export async function deleteApp(ctx: DomainContext, name: string): Promise<boole
     await requireAppRole({ ...ctx, em }, a, AppRole.OWNER);
     const members = await em.find(AppMember, { app: a }, { fields: ['user'] });
     await em.nativeDelete(AppMember, { app: a });
-    // Its exemptions from release rules go with it, as its memberships do (they name its id).
-    await em.nativeDelete(WhitelistEntry, { appId: a.id });
+    // Its exemptions from release rules go with it, as its memberships do (they name its id),
+    // each a settings change like deleteWhitelistEntry's.
+    const exemptions = await em.find(WhitelistEntry, { appId: a.id }, { fields: ['rule'] });
+    for (const x of exemptions)
+      recordEvent(em, {
+        type: PlatformEventType.SETTINGS_CHANGED,
+        actor: viewer.username,
+        app: name,
+        payload: {
+          setting: RuleSetting.WHITELIST_ENTRY,
+          change: 'deleted',
+          rule: x.rule,
+          reason: 'app deleted',
+        },
+      });
+    if (exemptions.length) await em.nativeDelete(WhitelistEntry, { appId: a.id });
     em.remove(a);
     recordEvent(em, {
       type: PlatformEventType.APP_DELETED,

@@ -6,6 +6,7 @@ import { isNonPublicAddress, mayReachAnyAddress, type WebhookPolicy } from './we
 import { badInput } from '../shared/errors.js';
 import { PlatformEventType } from '../events/event-recorder.js';
 import { NotificationChannel, SIGNED_CHANNELS } from './notification-channel.js';
+import { charLength } from '../shared/text.js';
 
 export const ROUTE_NAME_MAX = 100;
 export const URL_MAX = 1000;
@@ -14,7 +15,7 @@ const EVENT_TYPES = new Set<string>(Object.values(PlatformEventType));
 
 export function validateRouteName(name: string | null | undefined): string {
   const n = (name ?? '').trim();
-  if (n.length < 1 || n.length > ROUTE_NAME_MAX)
+  if (n.length < 1 || charLength(n) > ROUTE_NAME_MAX)
     throw badInput('name', `name must be 1–${ROUTE_NAME_MAX} characters.`);
   return n;
 }

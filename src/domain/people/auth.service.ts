@@ -290,7 +290,7 @@ export async function createUser(ctx: DomainContext, rawInput: CreateUserInput):
 export async function createApiToken(ctx: DomainContext, name: string, scopes: TokenScope[]) {
   const viewer = requireWriter(ctx.viewer);
   const trimmed = name.trim();
-  if (!trimmed || trimmed.length > 100)
+  if (!trimmed || charLength(trimmed) > 100)
     throw badInput('name', 'Token name must be 1 to 100 characters.');
   const unique = [...new Set(scopes)];
   if (!unique.length) throw badInput('scopes', 'Give at least one scope (READ, WRITE or ADMIN).');

@@ -10,7 +10,7 @@
  *                                          or an upper-case letter; otherwise a Docker Hub path)
  *     path-component := [a-z0-9]+ { ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ }
  *     tag        := [\w][\w.-]{0,127}
- *     digest     := algorithm ":" [0-9a-fA-F]{32,}
+ *     digest     := sha256:<64 hex> | sha384:<96 hex> | sha512:<128 hex>   (lower-case hex)
  */
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
@@ -18,7 +18,8 @@ const DOMAIN = new RegExp(
   `^(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?$`,
 );
 const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
+/** The algorithms the kubelet's digest parsing knows, with their exact lower-case hex length. */
+const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/;
 
 /** Why `image` is not a reference the kubelet would pull, or null when it is one. */
 export function imageReferenceProblem(image: string): string | null {
@@ -28,7 +29,7 @@ export function imageReferenceProblem(image: string): string | null {
   const at = rest.indexOf('@');
   if (at >= 0) {
     if (!DIGEST.test(rest.slice(at + 1)))
-      return 'its digest is not <algorithm>:<hex> (e.g. sha256: and 64 hex digits)';
+      return 'its digest is not sha256:<64>, sha384:<96> or sha512:<128> lower-case hex digits';
     rest = rest.slice(0, at);
   }
   // A tag is after the last ':' that comes after the last '/' (a ':' before it is a port).
