@@ -18,3 +18,15 @@ export function mapIterator<T, U>(
   };
   return mapped;
 }
+
+/** A subscription source with nothing to send: it completes at once. */
+export function emptyIterator<T>(): AsyncIterableIterator<T> {
+  const it: AsyncIterableIterator<T> = {
+    next: () => Promise.resolve({ value: undefined, done: true }),
+    return: () => Promise.resolve({ value: undefined, done: true }),
+    [Symbol.asyncIterator]() {
+      return it;
+    },
+  };
+  return it;
+}

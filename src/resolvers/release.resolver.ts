@@ -28,12 +28,13 @@ import {
   getRelease,
   listReleases,
   promoteRelease,
+  releaseProgressStart,
   rollbackRelease,
   viewerMayActOnRelease,
   viewerMayRelease,
 } from '../domain/releases/release.service.js';
 import type { ReleaseProgressRecord, ReleaseRecord } from '../domain/releases/release-model.js';
-import { mapIterator } from './map-iterator.js';
+import { emptyIterator, mapIterator } from './map-iterator.js';
 import { DomainError, badInput } from '../domain/shared/errors.js';
 
 /** A release for GraphQL: the record with its global id (`localId` kept for field resolvers). */
@@ -243,6 +244,8 @@ export class ReleaseResolver {
             'UNAVAILABLE',
             'Live release progress is not running in this process.',
           );
+        const { ended } = await releaseProgressStart(ctx.domain, base, after);
+        if (ended) return emptyIterator<ReleaseProgressType>();
         const source = feed.subscribe(id, after);
         return mapIterator(source, (entry) => presentProgress(base, entry));
       } catch (e) {

@@ -141,6 +141,34 @@ describe('releases on the embedded default', () => {
     expect(frames.at(-1)!.release.status).toBe('SUCCEEDED');
   });
 
+  // Found by an adversarial probe: a resume at the very end never completed, and a watcher
+  // starting beyond the end held back the shared live read of every other watcher.
+  it('releaseProgress: a resume at the end completes at once; beyond the end is refused and stalls nobody', async () => {
+    const r = await createRelease(
+      t,
+      { app: 'shop', env: 'dev', image: 'registry.local/shop:1.0.2' },
+      dev,
+    );
+    // A watcher that asks to start far beyond the end, before anyone else watches.
+    await expect(follow(t.ws(dev), r.id, { after: '999999', timeoutMs: 10_000 })).rejects.toThrow(
+      /BAD_USER_INPUT/,
+    );
+    const frames = await follow(t.ws(dev), r.id, { timeoutMs: 40_000 });
+    expect(expectDense(frames)).toBe(true);
+    const last = frames.at(-1)!;
+    expect(last.release.status).toBe('SUCCEEDED');
+    expect(await follow(t.ws(dev), r.id, { after: last.sequence, timeoutMs: 10_000 })).toEqual([]);
+    await expect(
+      follow(t.ws(dev), r.id, { after: String(Number(last.sequence) + 1), timeoutMs: 10_000 }),
+    ).rejects.toThrow(/beyond the last progress entry/);
+    // From one before the end: just the last entry, then complete.
+    const tail = await follow(t.ws(dev), r.id, {
+      after: String(Number(last.sequence) - 1),
+      timeoutMs: 10_000,
+    });
+    expect(tail.map((f) => f.sequence)).toEqual([last.sequence]);
+  });
+
   it('bad input answers with stable codes', async () => {
     const cases: [Record<string, unknown>, string, string][] = [
       [{ app: 'nope', env: 'dev', image: 'x:1' }, 'NOT_FOUND', 'app'],

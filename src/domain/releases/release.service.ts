@@ -39,6 +39,7 @@ import {
   findRelease,
   insertProgress,
   listReleaseRows,
+  progressHeads,
   stateOf,
   toReleaseRecord,
   type ReleaseFilter,
@@ -399,6 +400,27 @@ export async function authorizeReleaseProgress(
   id: number,
 ): Promise<ReleaseRecord> {
   return toReleaseRecord(await requireRelease(ctx, id));
+}
+
+/**
+ * Where a `releaseProgress` subscription starting after `after` stands: refused when `after`
+ * is beyond the release's last entry (a watcher there would wait forever, and would hold back
+ * the shared live read of every other watcher of the release), `ended` when the release is
+ * over and `after` is its last entry (nothing is left to send: complete at once).
+ */
+export async function releaseProgressStart(
+  ctx: DomainContext,
+  release: ReleaseRecord,
+  after: number,
+): Promise<{ ended: boolean }> {
+  // The primary: the entry a client just received must be there.
+  const head = (await progressHeads(ctx.em, [release.id])).get(release.id) ?? 0;
+  if (after > head)
+    throw badInput(
+      'after',
+      `after (${after}) is beyond the last progress entry of release #${release.id} (${head}): pass a sequence you received.`,
+    );
+  return { ended: after === head && isTerminal(release.status) };
 }
 
 /**
