@@ -20,6 +20,7 @@ import type { PhantomTopics } from '../pubsub/topics.js';
 import { attachK8s } from '../k8s/k8s.module.js';
 import type { PlatformServices } from './services.js';
 import { registerReleaseApprovalHook } from '../domain/releases/release-approvals.js';
+import { activeReleaseDeletionGuard } from '../domain/releases/release.service.js';
 
 export interface Platform {
   config: Config;
@@ -131,7 +132,8 @@ export async function createPlatform(
       onEventsCommitted: () => {
         for (const l of listeners) l();
       },
-      appDeletionGuards: [],
+      // An app is not deleted while a release of it runs (the k8s module adds its own).
+      appDeletionGuards: [activeReleaseDeletionGuard],
       // Every engine (this process's and other replicas') looks at the release now.
       onReleaseSignal: (id) => {
         messaging.bus

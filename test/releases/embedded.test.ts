@@ -169,6 +169,40 @@ describe('releases on the embedded default', () => {
     expect(tail.map((f) => f.sequence)).toEqual([last.sequence]);
   });
 
+  // Found by an adversarial probe: a direct deploy during a release took the release's id,
+  // and the release reported SUCCEEDED for the image it did not deploy.
+  it('deployApp and removeWorkload are refused while a release of the app runs in that env', async () => {
+    const r = await createRelease(
+      t,
+      { app: 'shop', env: 'dev', image: 'registry.local/shop:5.0' },
+      dev,
+    );
+    const deploy = await t.gql(
+      `mutation { deployApp(app: "shop", env: "dev", image: "registry.local/shop:6.0") { cluster } }`,
+      undefined,
+      dev,
+    );
+    expect(errorCode(deploy)).toBe('CONFLICT');
+    expect(deploy.errors![0].message).toMatch(/Release #\d+ of shop is in progress in dev/);
+    const remove = await t.gql(
+      `mutation { removeWorkload(app: "shop", env: "dev") { cluster } }`,
+      undefined,
+      dev,
+    );
+    expect(errorCode(remove)).toBe('CONFLICT');
+    const last = (await follow(t.ws(dev), r.id)).at(-1)!;
+    expect(last.release.status).toBe('SUCCEEDED');
+    const w = await t.gql(`{ app(name: "shop") { workloads(env: "dev") { image } } }`);
+    expect(w.data.app.workloads[0].image).toBe('registry.local/shop:5.0');
+    // Once it ended, a direct deploy goes through.
+    const after = await t.gql(
+      `mutation { deployApp(app: "shop", env: "dev", image: "registry.local/shop:5.0") { cluster } }`,
+      undefined,
+      dev,
+    );
+    expect(after.errors).toBeUndefined();
+  });
+
   it('bad input answers with stable codes', async () => {
     const cases: [Record<string, unknown>, string, string][] = [
       [{ app: 'nope', env: 'dev', image: 'x:1' }, 'NOT_FOUND', 'app'],
@@ -507,6 +541,70 @@ describe('releases to an environment that requires approval (embedded default)',
       { cluster: 'sim-1', image: 'registry.local/pay:1', status: 'AVAILABLE' },
       { cluster: 'sim-2', image: 'registry.local/pay:1', status: 'AVAILABLE' },
     ]);
+  });
+
+  // Found by an adversarial probe: the rules were evaluated only before the approval, which
+  // may come hours later; a freeze that began meanwhile did not stop the deployment.
+  it('a maintenance window that began while the release waited stops it at the approval, before any deploy', async () => {
+    const r = await createRelease(
+      t,
+      { app: 'pay', env: 'prod', image: 'registry.local/pay:9' },
+      dev,
+    );
+    await follow(t.ws(dev), r.id, { until: (f) => f.release.status === 'AWAITING_APPROVAL' });
+    const made = await t.gql(
+      `mutation($i: MaintenanceWindowInput!) { createMaintenanceWindow(input: $i) { id } }`,
+      {
+        i: {
+          name: 'late freeze',
+          envs: ['prod'],
+          startsAt: new Date(Date.now() - 60_000).toISOString(),
+          endsAt: new Date(Date.now() + 3600_000).toISOString(),
+          reason: 'quarter close',
+        },
+      },
+    );
+    expect(made.errors).toBeUndefined();
+    try {
+      const { ticket } = await ticketOf(r.id);
+      const ok = await t.gql(
+        `mutation($id: ID!) { approveTicket(id: $id) { status } }`,
+        { id: ticket.id },
+        owner,
+      );
+      expect(ok.data.approveTicket.status).toBe('APPROVED');
+      const last = (await follow(t.ws(dev), r.id)).at(-1)!;
+      expect(last.release.status).toBe('FAILED');
+      expect(last.release.message).toMatch(/Approved, but the prechecks no longer pass/);
+      expect(last.release.message).toMatch(/late freeze/);
+      const w = await t.gql(`{ app(name: "pay") { workloads(env: "prod") { image } } }`);
+      expect(w.data.app.workloads.map((x: any) => x.image)).not.toContain('registry.local/pay:9');
+    } finally {
+      await t.gql(`mutation($id: ID!) { deleteMaintenanceWindow(id: $id) }`, {
+        id: made.data.createMaintenanceWindow.id,
+      });
+    }
+  });
+
+  // Found by an adversarial probe: an app deleted while its release waited was deployed once
+  // the ticket was approved, leaving workloads no app owns.
+  it('deleteApp is refused while a release of the app runs; once it ended, the app goes', async () => {
+    await t.gql(`mutation { createApp(input: { name: "brief", kind: GO }) { id } }`);
+    await t.gql(
+      `mutation { setAppMember(app: "brief", username: "dev", role: DEVELOPER) { name } }`,
+    );
+    const r = await createRelease(
+      t,
+      { app: 'brief', env: 'prod', image: 'registry.local/brief:1' },
+      dev,
+    );
+    await follow(t.ws(dev), r.id, { until: (f) => f.release.status === 'AWAITING_APPROVAL' });
+    const refused = await t.gql(`mutation { deleteApp(name: "brief") }`);
+    expect(errorCode(refused)).toBe('CONFLICT');
+    expect(refused.errors![0].message).toMatch(/release #\d+ in progress in prod/);
+    await t.gql(`mutation($id: ID!) { cancelRelease(id: $id) { id } }`, { id: r.id }, dev);
+    expect((await follow(t.ws(dev), r.id)).at(-1)!.release.status).toBe('CANCELED');
+    expect((await t.gql(`mutation { deleteApp(name: "brief") }`)).data.deleteApp).toBe(true);
   });
 
   it('a rejected ticket ends the release REJECTED; a canceled one closes its ticket', async () => {

@@ -403,6 +403,27 @@ export async function authorizeReleaseProgress(
 }
 
 /**
+ * `deleteApp` refuses while a release of the app runs (waiting for approval, paused, or
+ * deploying): the release would go on for an app that is gone, and deploy it once approved,
+ * leaving workloads no app owns (which a new app of the same name would then adopt).
+ */
+export const activeReleaseDeletionGuard = async (
+  ctx: DomainContext,
+  app: { id: number; name: string },
+): Promise<void> => {
+  const r = await ctx.em.findOne(
+    Release,
+    { appId: app.id, activeKey: { $ne: null } },
+    { fields: ['id', 'status', 'env'], connectionType: 'write', disableIdentityMap: true },
+  );
+  if (r)
+    throw conflict(
+      `App "${app.name}" has release #${r.id} in progress in ${r.env} (${r.status}): cancel it (cancelRelease) or let it end, then delete the app.`,
+      { field: 'name' },
+    );
+};
+
+/**
  * Where a `releaseProgress` subscription starting after `after` stands: refused when `after`
  * is beyond the release's last entry (a watcher there would wait forever, and would hold back
  * the shared live read of every other watcher of the release), `ended` when the release is

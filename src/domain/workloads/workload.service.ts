@@ -16,6 +16,7 @@ import { requireViewer } from '../shared/authz.js';
 import { DomainError, badInput, conflict, forbidden, notFound } from '../shared/errors.js';
 import { actsAsAdmin } from '../people/viewer.js';
 import { imageReferenceProblem } from '../shared/image-reference.js';
+import { findActiveRelease } from '../releases/release.repository.js';
 
 /** The most replicas `scaleApp` sets (the same bound as an app's container spec). */
 export const MAX_REPLICAS = 500;
@@ -91,6 +92,25 @@ async function authorizeChange(
 }
 
 /**
+ * A direct deploy or removal while a release of the app runs in `env` would fight it: the
+ * release verified the other image under its own id (and reported SUCCEEDED), or a paused
+ * canary was left running. CONFLICT, naming the release.
+ */
+async function requireNoActiveRelease(
+  ctx: DomainContext,
+  app: AppRecord,
+  env: string,
+  what: string,
+): Promise<void> {
+  const r = await findActiveRelease(ctx.em, app.id, env);
+  if (r)
+    throw conflict(
+      `Release #${r.id} of ${app.name} is in progress in ${env} (${r.status}): ${what} now would fight it. Cancel it (cancelRelease) or let it end first.`,
+      { field: 'env' },
+    );
+}
+
+/**
  * A direct deploy or removal would skip the environment's approval (prod requires one), which
  * releases go through: only a platform admin acting as admin may do that.
  */
@@ -119,6 +139,7 @@ export async function deployApp(
 ): Promise<WorkloadState[]> {
   const { app, targets, ref } = await authorizeChange(ctx, appName, env);
   await requireApprovalBypass(ctx, env, 'deploying');
+  if (releaseId == null) await requireNoActiveRelease(ctx, app, env, 'deploying');
   const imageProblem = imageReferenceProblem(image ?? '');
   if (imageProblem)
     throw badInput(
@@ -150,8 +171,9 @@ export async function removeWorkload(
   appName: string,
   env: string,
 ): Promise<WorkloadState[]> {
-  const { targets, ref } = await authorizeChange(ctx, appName, env);
+  const { app, targets, ref } = await authorizeChange(ctx, appName, env);
   await requireApprovalBypass(ctx, env, 'removing the workload');
+  await requireNoActiveRelease(ctx, app, env, 'removing the workload');
   const results = await runtime.removeWorkload(targets, ref);
   if (results.some((r) => r.removed)) {
     await recordIfChanged(ctx, PlatformEventType.WORKLOAD_REMOVED, ref.app, env, results, {

@@ -615,6 +615,18 @@ export class ReleaseRun {
         finishedAt: nowIso(),
         message: f.approvalNote ?? 'Approved',
       });
+      // The approval may come hours after the prechecks: a maintenance window that began, a
+      // dependency rule added, a whitelist entry that expired or the app deleted meanwhile
+      // must still stop the release before anything is deployed.
+      const results = await this.busy(() => this.runPrechecks());
+      this.state.prechecks = results;
+      const failed = results.filter((r) => !r.passed);
+      if (failed.length)
+        return this.finish(
+          ReleaseStatus.FAILED,
+          `Approved, but the prechecks no longer pass: ${failed.map((x) => `${x.rule}: ${x.message}`).join(' ')}`,
+          PlatformEventType.RELEASE_FAILED,
+        );
       return this.beginDeploy(f.approvalNote ?? 'Approved; deploying');
     }
     if (f.approval === 'REJECTED') {
@@ -1041,7 +1053,10 @@ export class ReleaseRun {
           return wakeAt(errorSince + failureGraceMs);
         }
         errorSince = null;
-        const available = w.releaseId === releaseId && w.status === 'AVAILABLE';
+        // Its image too: a direct deploy while the release ran once left the release's id on
+        // a workload running another image, and the release reported it SUCCEEDED.
+        const available =
+          w.releaseId === releaseId && w.image === spec.image && w.status === 'AVAILABLE';
         const countsDue = w.releaseId === releaseId ? await this.recordCounts(w, available) : null;
         if (settled) return;
         if (available) return done({ ok: true });
