@@ -108,6 +108,8 @@ export class NotificationDispatcher {
   private stopTimer?: () => void;
   private running?: Promise<void>;
   private again = false;
+  /** Sends started by passes and not over yet, by delivery id. */
+  private readonly inFlight = new Map<string, Promise<void>>();
   private stopped = true;
   private failing = false;
   readonly maxAttempts: number;
@@ -159,9 +161,10 @@ export class NotificationDispatcher {
     });
   };
 
-  /** Resolves when the pass in progress (if any) is over. */
+  /** Resolves when the pass in progress (if any) and the attempts it started are over. */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.running || this.inFlight.size)
+      await Promise.all([this.running, ...this.inFlight.values()]);
   }
 
   /** Stops polling and waits for the sends in flight (bounded by the request timeout). */
@@ -184,14 +187,26 @@ export class NotificationDispatcher {
 
   private async pass(): Promise<void> {
     try {
-      for (;;) {
-        if (this.stopped) return;
-        // One delivery per route at a time (the head of its queue); routes in parallel. When a
-        // head is SENT, the route's next delivery is a head on the next round.
-        const heads = await findDueHeads(this.opts.em(), this.batchSize);
-        if (!heads.length) break;
-        const attempted = await Promise.all(heads.map((d) => this.attempt(d.id)));
-        if (!attempted.some(Boolean)) break; // all taken by other replicas
+      if (this.stopped) return;
+      // One delivery per route at a time (the head of its queue: a head being sent is claimed,
+      // so its route has no other head); routes in parallel, at most `batchSize` sends at once.
+      // A pass starts the sends and does not wait for them: a route whose receiver hangs (up to
+      // the request timeout) holds back its own queue only. Each send that ends wakes a pass,
+      // which finds that route's next delivery.
+      const heads = await findDueHeads(this.opts.em(), this.batchSize);
+      for (const d of heads) {
+        if (this.inFlight.size >= this.batchSize) break;
+        if (this.inFlight.has(d.id)) continue;
+        const sending = this.attempt(d.id)
+          .then((took) => {
+            if (took) this.wake();
+          })
+          .catch((err: unknown) => {
+            // The database went away mid-attempt: the claim expires and a later pass retries.
+            this.opts.logger?.warn({ err, deliveryId: d.id }, 'notifier: attempt failed');
+          })
+          .finally(() => this.inFlight.delete(d.id));
+        this.inFlight.set(d.id, sending);
       }
       this.failing = false;
     } catch (err) {
