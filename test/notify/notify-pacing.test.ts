@@ -329,7 +329,7 @@ describe.each(availableModes)("notifications at the vendors' limits (%s)", (mode
       // Each event keeps its own record: one SENT attempt, naming the digest it went out in.
       for (const d of digested)
         expect(d.attemptLog).toEqual([
-          expect.objectContaining({ outcome: 'SENT', digestId: d.digestId }),
+          expect.objectContaining({ outcome: 'SENT', httpStatus: 200, digestId: d.digestId }),
         ]);
       // A digest's id is its first delivery's: that one went out in it too.
       for (const id of new Set(digested.map((d) => d.digestId)))
@@ -363,7 +363,8 @@ describe.each(availableModes)("notifications at the vendors' limits (%s)", (mode
         httpStatus: 429,
         vendorCode: 'rate_limited',
       }),
-      expect.objectContaining({ outcome: 'SENT' }),
+      // The answer's status is kept for a success too (it was null).
+      expect.objectContaining({ outcome: 'SENT', httpStatus: 200 }),
     ]);
     expect(
       Date.parse(waited.attemptLog[1].at) - Date.parse(waited.attemptLog[0].at),

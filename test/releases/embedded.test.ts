@@ -636,7 +636,13 @@ describe('releases to an environment that requires approval (embedded default)',
       dev,
     );
     expect(cancel.data.cancelRelease.cancelRequested).toBe(true);
-    expect((await follow(t.ws(dev), c.id)).at(-1)!.release.status).toBe('CANCELED');
+    const canceled = (await follow(t.ws(dev), c.id)).at(-1)!.release;
+    expect(canceled.status).toBe('CANCELED');
+    // The approval step says why it ended, not that it is still waiting.
+    expect(canceled.steps.find((s) => s.name === 'approval')).toMatchObject({
+      status: 'FAILED',
+      message: 'Canceled while waiting for approval.',
+    });
     expect((await ticketOf(c.id)).ticket.status).toBe('CANCELED');
     // Prod still runs release 1: nothing was deployed by the rejected or canceled ones.
     const w = await t.gql(`{ app(name: "pay") { workloads(env: "prod") { image } } }`);

@@ -304,8 +304,14 @@ export class NotificationDispatcher {
         message,
         ...(digestId ? { events } : {}),
       });
+      let httpStatus: number;
       try {
-        await sendChannelRequest(route.channel, req, this.timeoutMs, this.opts.webhookPolicy);
+        ({ httpStatus } = await sendChannelRequest(
+          route.channel,
+          req,
+          this.timeoutMs,
+          this.opts.webhookPolicy,
+        ));
       } finally {
         if (limits.length)
           await settleSlot(em, route.id, startedAt, Date.now()).catch(() => undefined);
@@ -316,7 +322,7 @@ export class NotificationDispatcher {
           attempts: m.attempts + 1,
           sentAt: new Date(),
           digestId,
-          attemptLog: log(m, { outcome: 'SENT' }),
+          attemptLog: log(m, { outcome: 'SENT', httpStatus }),
         });
       }
       await recordRouteSuccess(em, route.id);

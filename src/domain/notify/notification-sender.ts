@@ -206,7 +206,7 @@ export async function sendChannelRequest(
   req: ChannelRequest,
   timeoutMs: number,
   policy: WebhookPolicy = {},
-): Promise<void> {
+): Promise<{ httpStatus: number }> {
   const url = new URL(req.url);
   const allowAny = mayReachAnyAddress(url, policy);
   const literal = url.hostname.replace(/^\[|\]$/g, '');
@@ -313,4 +313,5 @@ export async function sendChannelRequest(
       });
     throw new SendError(refused, { httpStatus: status, vendorCode: code || undefined });
   }
+  return { httpStatus: status };
 }

@@ -649,6 +649,8 @@ export class ReleaseRun {
           .transactional((tx) => this.deps.approvals.close(tx, this.row.id, 'CANCELED', message)),
       );
       this.deps.eventsCommitted();
+      // The step says why it ended (it said "Waiting for an OWNER … to approve").
+      this.setStep(a, { status: StepStatus.FAILED, finishedAt: nowIso(), message });
       return this.finish(ReleaseStatus.CANCELED, message, PlatformEventType.RELEASE_CANCELED);
     }
     const due = this.approvalDue();
@@ -824,7 +826,8 @@ export class ReleaseRun {
     this.state.message = notes.join('; ');
     await this.commit(
       ProgressKind.STATUS,
-      `${notes.join('; ')}: rolling back to #${good.id} (${good.image})`,
+      // A note may end with its own full stop ("… nothing was changed."): no ".:" after it.
+      `${notes.join('; ').replace(/[.:;]\s*$/, '')}: rolling back to #${good.id} (${good.image})`,
       {
         extra: {
           rollbackTo: good.id,
