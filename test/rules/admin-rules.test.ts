@@ -497,4 +497,36 @@ describe.each(availableModes)('admin rules (%s)', (mode) => {
     await t.gql(`mutation { createApp(input: { name: "gone", kind: GO }) { id } }`);
     expect(await listed()).toEqual([]);
   });
+
+  // Found by an adversarial probe: a DEVELOPER deployed directly (deployApp) during a freeze
+  // that stopped every release.
+  it('deployApp is refused during a maintenance window, as a release is; an admin may still deploy', async () => {
+    const made = await createWindow({
+      name: 'direct freeze',
+      envs: ['dev'],
+      apps: ['cart'],
+      startsAt: new Date(Date.now() - 60_000).toISOString(),
+      endsAt: new Date(Date.now() + 3600_000).toISOString(),
+      reason: 'audit week',
+    });
+    expect(made.errors).toBeUndefined();
+    try {
+      const deploy = (token?: string) =>
+        t.gql(
+          `mutation { deployApp(app: "cart", env: "dev", image: "registry.local/cart:7") { cluster } }`,
+          undefined,
+          token,
+        );
+      const refused = await deploy(dev);
+      expect(errorCode(refused)).toBe('CONFLICT');
+      expect(refused.errors![0].message).toMatch(/direct freeze/);
+      expect(refused.errors![0].message).toMatch(/audit week/);
+      const admin = await deploy();
+      expect(admin.errors).toBeUndefined();
+    } finally {
+      await t.gql(`mutation($id: ID!) { deleteMaintenanceWindow(id: $id) }`, {
+        id: made.data.createMaintenanceWindow.id,
+      });
+    }
+  });
 });

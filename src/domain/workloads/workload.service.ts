@@ -17,6 +17,7 @@ import { DomainError, badInput, conflict, forbidden, notFound } from '../shared/
 import { actsAsAdmin } from '../people/viewer.js';
 import { imageReferenceProblem } from '../shared/image-reference.js';
 import { findActiveRelease } from '../releases/release.repository.js';
+import { evaluateReleaseRules } from '../rules/release-rules.js';
 
 /** The most replicas `scaleApp` sets (the same bound as an app's container spec). */
 export const MAX_REPLICAS = 500;
@@ -111,6 +112,28 @@ async function requireNoActiveRelease(
 }
 
 /**
+ * A direct deploy inside an active maintenance window (one that would stop a release of this
+ * app, whitelist entries applied) is refused like the release, unless a platform admin acts as
+ * admin (an emergency fix during a freeze is theirs to make).
+ */
+async function requireNoFreeze(ctx: DomainContext, app: AppRecord, env: string): Promise<void> {
+  if (ctx.viewer && actsAsAdmin(ctx.viewer)) return;
+  const results = await evaluateReleaseRules(ctx.em, {
+    appId: app.id,
+    app: app.name,
+    env,
+    now: new Date(),
+    dependencies: null,
+  });
+  const frozen = results.filter((r) => !r.passed && r.rule.startsWith('maintenance-window'));
+  if (frozen.length)
+    throw conflict(
+      `Deploying ${app.name} to ${env} directly is refused during a maintenance window, as a release would be: ${frozen.map((r) => r.message).join(' ')}`,
+      { field: 'env' },
+    );
+}
+
+/**
  * A direct deploy or removal would skip the environment's approval (prod requires one), which
  * releases go through: only a platform admin acting as admin may do that.
  */
@@ -139,7 +162,10 @@ export async function deployApp(
 ): Promise<WorkloadState[]> {
   const { app, targets, ref } = await authorizeChange(ctx, appName, env);
   await requireApprovalBypass(ctx, env, 'deploying');
-  if (releaseId == null) await requireNoActiveRelease(ctx, app, env, 'deploying');
+  if (releaseId == null) {
+    await requireNoActiveRelease(ctx, app, env, 'deploying');
+    await requireNoFreeze(ctx, app, env);
+  }
   const imageProblem = imageReferenceProblem(image ?? '');
   if (imageProblem)
     throw badInput(
