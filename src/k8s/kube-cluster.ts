@@ -25,6 +25,7 @@ import { InformerCache, type InformerCacheOptions } from './informer-cache.js';
 import {
   APP_LABEL,
   ENV_LABEL,
+  RELEASE_ANNOTATION,
   RESTARTED_AT_ANNOTATION,
   REVISION_ANNOTATION,
   deploymentFor,
@@ -259,7 +260,15 @@ export class KubeCluster {
     };
     if (!desiredHpa || canary) depSpec.replicas = desired.spec!.replicas;
     const depPatch: MergePatch = {
-      metadata: { labels: desired.metadata!.labels, annotations: desired.metadata!.annotations },
+      metadata: {
+        labels: desired.metadata!.labels,
+        // A write without a release (deployApp) removes the release id a release left on the
+        // Deployment: the workload no longer runs what that release deployed. (The pod
+        // template's copy stays: removing it would roll the pods for nothing.)
+        annotations: spec.releaseId
+          ? desired.metadata!.annotations
+          : ({ [RELEASE_ANNOTATION]: null } as unknown as Record<string, string>),
+      },
       spec: depSpec,
     };
     const written = await this.upsert(

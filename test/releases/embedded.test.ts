@@ -10,6 +10,11 @@ import {
   type TestPhantom,
 } from '../support/harness.js';
 import { createRelease, expectDense, follow, getRelease } from './support.js';
+import { until } from '../support/until.js';
+
+/** The number in a release's global id (`Release:<n>`, base64url). */
+const localReleaseId = (id: string): number =>
+  Number(Buffer.from(id, 'base64url').toString('utf8').split(':')[1]);
 
 describe('releases on the embedded default', () => {
   let t: TestPhantom;
@@ -192,15 +197,24 @@ describe('releases on the embedded default', () => {
     expect(errorCode(remove)).toBe('CONFLICT');
     const last = (await follow(t.ws(dev), r.id)).at(-1)!;
     expect(last.release.status).toBe('SUCCEEDED');
-    const w = await t.gql(`{ app(name: "shop") { workloads(env: "dev") { image } } }`);
-    expect(w.data.app.workloads[0].image).toBe('registry.local/shop:5.0');
-    // Once it ended, a direct deploy goes through.
+    const w = await t.gql(`{ app(name: "shop") { workloads(env: "dev") { image releaseId } } }`);
+    expect(w.data.app.workloads[0]).toEqual({
+      image: 'registry.local/shop:5.0',
+      releaseId: String(localReleaseId(r.id)),
+    });
+    // Once it ended, a direct deploy goes through, and the workload no longer names the
+    // release (it does not run what the release deployed any more).
     const after = await t.gql(
-      `mutation { deployApp(app: "shop", env: "dev", image: "registry.local/shop:5.0") { cluster } }`,
+      `mutation { deployApp(app: "shop", env: "dev", image: "registry.local/shop:5.1") { cluster } }`,
       undefined,
       dev,
     );
     expect(after.errors).toBeUndefined();
+    await until('the direct deploy in the informer cache', async () => {
+      const x = await t.gql(`{ app(name: "shop") { workloads(env: "dev") { image releaseId } } }`);
+      const [wl] = x.data.app.workloads;
+      return wl.image === 'registry.local/shop:5.1' && wl;
+    }).then((wl: any) => expect(wl.releaseId).toBeNull());
   });
 
   it('bad input answers with stable codes', async () => {
