@@ -12,7 +12,7 @@
  * so the status always goes with the `Content-Type` the response is sent with.
  */
 import Negotiator from 'negotiator';
-import type { ApolloServerPlugin, GraphQLResponse } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestListener, GraphQLResponse } from '@apollo/server';
 
 export const APPLICATION_JSON = 'application/json; charset=utf-8';
 export const GRAPHQL_RESPONSE_JSON = 'application/graphql-response+json; charset=utf-8';
@@ -69,24 +69,23 @@ function isDocumentError(body: GraphQLResponse['body']): boolean {
 }
 
 /**
- * Apollo answers 400 to every request error whatever the media type; for `application/json` the
- * spec's 200 is restored for document errors. Only 400 is touched: 401/403/405/413/429/503 keep their meaning for
- * every client (they are about the transport or the caller, not the document).
+ * Apollo answers 400 to every request error whatever the media type; for `application/json`
+ * the spec's 200 is restored for document errors. Only 400 is touched: 401/403/405/413/429/503
+ * keep their meaning for every client (they are about the transport or the caller, not the
+ * document). One listener serves every request: nothing is allocated per request.
  */
 export function legacyJsonStatusPlugin<T extends object>(): ApolloServerPlugin<T> {
-  return {
-    requestDidStart() {
-      return Promise.resolve({
-        willSendResponse({ request, response }) {
-          if (
-            response.http.status === 400 &&
-            isLegacyJson(request.http?.headers.get('accept')) &&
-            isDocumentError(response.body)
-          )
-            response.http.status = 200;
-          return Promise.resolve();
-        },
-      });
+  const listener: GraphQLRequestListener<T> = {
+    willSendResponse({ request, response }) {
+      if (
+        response.http.status === 400 &&
+        isLegacyJson(request.http?.headers.get('accept')) &&
+        isDocumentError(response.body)
+      )
+        response.http.status = 200;
+      return Promise.resolve();
     },
   };
+  const started = Promise.resolve(listener);
+  return { requestDidStart: () => started };
 }

@@ -17,7 +17,7 @@ import { DomainError, badInput, conflict, forbidden, notFound } from '../shared/
 import { actsAsAdmin } from '../people/viewer.js';
 import { imageReferenceProblem } from '../shared/image-reference.js';
 import { findActiveRelease } from '../releases/release.repository.js';
-import { evaluateReleaseRules } from '../rules/release-rules.js';
+import { evaluateReleaseRules, windowRuleName } from '../rules/release-rules.js';
 
 /** The most replicas `scaleApp` sets (the same bound as an app's container spec). */
 export const MAX_REPLICAS = 500;
@@ -125,7 +125,7 @@ async function requireNoFreeze(ctx: DomainContext, app: AppRecord, env: string):
     now: new Date(),
     dependencies: null,
   });
-  const frozen = results.filter((r) => !r.passed && r.rule.startsWith('maintenance-window'));
+  const frozen = results.filter((r) => !r.passed && r.rule.startsWith(windowRuleName('')));
   if (frozen.length)
     throw conflict(
       `Deploying ${app.name} to ${env} directly is refused during a maintenance window, as a release would be: ${frozen.map((r) => r.message).join(' ')}`,
