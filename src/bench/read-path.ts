@@ -22,19 +22,19 @@ import { startPhantom } from '../main.js';
 export const READ_PATH_TARGETS = { minRatioAt50: 0.6, maxSqlPerRequest: 4 };
 
 const TOKEN = 'bench-admin-token-0123456789';
-const SIZES = [5, 50, 100];
+const SIZES = (process.env.BENCH_P1_SIZES ?? '5,50,100').split(',').map(Number);
 const ROUNDS = 3;
 const CONNECTIONS = 20;
 const SECONDS = Number(process.env.BENCH_P1_SECONDS ?? 2);
 const APPS = 2000;
 /** What the CPU profiles of this bench found (README, "Metrics and benchmarks"), printed when P1 is short of its goal. */
 const P1_WHY =
-  'not SQL (2 statements per request; the raw route runs 3): per-request overhead of the stack — Express, Apollo, graphql-js execution with type-graphql wrappers (~13%), MikroORM/knex around the two statements, GC — and write syscalls that are costly on this machine; BENCH_P1_PROFILE=50 writes the profile';
+  'not SQL count (2 statements per request; the raw route runs 3): the profile at N = 50 shows the write syscalls of the two MySQL statements (~17% of busy time), GC (~9%), mysql2 row/JSON parsing (~8%), MikroORM and knex around the statements (~9%), the response write (~6%), Apollo (~3%), compiled execution (~4%); one statement is the per-request API-token check ADR 0008 keeps (the raw route checks no credential); BENCH_P1_PROFILE=50 writes the profile';
 const PROFILE_AT = process.env.BENCH_P1_PROFILE ? Number(process.env.BENCH_P1_PROFILE) : null;
 
 /** The part of autocannon's `-j` report the bench reads. */
 interface AutocannonReport {
-  requests: { average: number };
+  requests: { average: number; total: number };
   non2xx: number;
   errors: number;
 }
@@ -45,7 +45,7 @@ function autocannon(
   url: string,
   body: string,
   seconds: number,
-): Promise<{ rps: number; non2xx: number; errors: number }> {
+): Promise<{ rps: number; total: number; non2xx: number; errors: number }> {
   const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
   const args = [
     bin,
@@ -68,7 +68,12 @@ function autocannon(
     execFile(process.execPath, args, { encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout) => {
       if (err) return reject(new Error(`autocannon failed: ${err.message}`, { cause: err }));
       const r = JSON.parse(stdout) as AutocannonReport;
-      resolve({ rps: r.requests.average, non2xx: r.non2xx, errors: r.errors });
+      resolve({
+        rps: r.requests.average,
+        total: r.requests.total,
+        non2xx: r.non2xx,
+        errors: r.errors,
+      });
     });
   });
 }
@@ -150,6 +155,16 @@ export async function runReadPathBench(
       raw.once('message', (m) => resolve(m as { port: number })),
     );
     const rawUrl = `http://127.0.0.1:${port}/`;
+    /** The raw server's CPU time so far (µs, user + system), asked over IPC. */
+    const rawCpu = () =>
+      new Promise<number>((resolve) => {
+        raw.once('message', (m) => resolve((m as { cpu: number }).cpu));
+        raw.send('cpu');
+      });
+    const cpuNow = () => {
+      const u = process.cpuUsage();
+      return u.user + u.system;
+    };
 
     // P2: statements per request, counted by the ORM hook around one request.
     const sql: Record<string, number> = {};
@@ -180,8 +195,11 @@ export async function runReadPathBench(
         `raw and Phantom answers differ: ${JSON.stringify(rawAnswer).slice(0, 300)} vs ${JSON.stringify(phantomAnswer).slice(0, 300)}`,
       );
 
-    const rps: Record<string, { phantom: number[]; raw: number[] }> = {};
-    for (const n of SIZES) rps[n] = { phantom: [], raw: [] };
+    const rps: Record<
+      string,
+      { phantom: number[]; raw: number[]; phantomCpuUs: number[]; rawCpuUs: number[] }
+    > = {};
+    for (const n of SIZES) rps[n] = { phantom: [], raw: [], phantomCpuUs: [], rawCpuUs: [] };
     for (const n of SIZES) {
       const body = JSON.stringify({ query, variables: { first: n } });
       await autocannon(phantom.server.url, body, 1); // warm-up
@@ -196,7 +214,10 @@ export async function runReadPathBench(
           await session.post('Profiler.enable');
           await session.post('Profiler.start');
         }
+        const cpu0 = cpuNow();
         const p = await autocannon(phantom.server.url, body, SECONDS);
+        // This process is Phantom's (the bench itself waits on autocannon's child meanwhile).
+        const phantomCpu = cpuNow() - cpu0;
         if (session) {
           const { profile } = await session.post('Profiler.stop');
           session.disconnect();
@@ -204,19 +225,25 @@ export async function runReadPathBench(
           writeFileSync(`bench-results/read-path-${n}.cpuprofile`, JSON.stringify(profile));
           log(`  profile: bench-results/read-path-${n}.cpuprofile\n`);
         }
+        const rawCpu0 = await rawCpu();
         const r = await autocannon(rawUrl, body, SECONDS);
+        const rawCpuUsed = (await rawCpu()) - rawCpu0;
         if (p.non2xx || p.errors || r.non2xx || r.errors)
           throw new Error(
             `failed requests at N = ${n}: Phantom ${p.non2xx}/${p.errors}, raw ${r.non2xx}/${r.errors}`,
           );
         rps[n].phantom.push(p.rps);
         rps[n].raw.push(r.rps);
+        rps[n].phantomCpuUs.push(phantomCpu / Math.max(1, p.total));
+        rps[n].rawCpuUs.push(rawCpuUsed / Math.max(1, r.total));
       }
     }
     const rows = SIZES.map((n) => {
       const p = median(rps[n].phantom);
       const r = median(rps[n].raw);
-      return { n, phantomRps: p, rawRps: r, ratio: p / r, rounds: rps[n] };
+      const phantomCpuUs = median(rps[n].phantomCpuUs);
+      const rawCpuUs = median(rps[n].rawCpuUs);
+      return { n, phantomRps: p, rawRps: r, ratio: p / r, phantomCpuUs, rawCpuUs, rounds: rps[n] };
     });
     const at50 = rows.find((r) => r.n === 50)!;
     const sqlOk =
@@ -227,10 +254,10 @@ export async function runReadPathBench(
     log(
       `P1 apps(first: N) with members and users, ${APPS} apps × 3 members, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved ${SECONDS}s rounds\n`,
     );
-    log(`  N     Phantom req/s   raw req/s   ratio\n`);
+    log(`  N     Phantom req/s   raw req/s   ratio   CPU µs/request Phantom (raw)\n`);
     for (const r of rows)
       log(
-        `  ${String(r.n).padEnd(5)} ${r.phantomRps.toFixed(0).padStart(13)} ${r.rawRps.toFixed(0).padStart(11)} ${(r.ratio * 100).toFixed(1).padStart(6)}%\n`,
+        `  ${String(r.n).padEnd(5)} ${r.phantomRps.toFixed(0).padStart(13)} ${r.rawRps.toFixed(0).padStart(11)} ${(r.ratio * 100).toFixed(1).padStart(6)}%   ${r.phantomCpuUs.toFixed(0).padStart(6)} (${r.rawCpuUs.toFixed(0)})\n`,
       );
     log(
       `${ratioOk ? 'ok  ' : 'SLOW'} P1 at N = 50: ${(at50.ratio * 100).toFixed(1)}% of raw (goal ≥ ${READ_PATH_TARGETS.minRatioAt50 * 100}%)\n`,
