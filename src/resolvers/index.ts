@@ -1,6 +1,6 @@
 import { buildSchema, type ClassType, type NonEmptyArray } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLInterfaceType, type GraphQLSchema } from 'graphql';
 import { AppResolver } from './app.resolver.js';
 import { UserFieldsResolver, UserResolver } from './user.resolver.js';
 import { EnvironmentResolver } from './environment.resolver.js';
@@ -40,7 +40,7 @@ export const resolvers: NonEmptyArray<ClassType> = [
 
 /** Builds the executable schema (also used to emit schema/schema.graphql). */
 export async function buildPhantomSchema(extra: ClassType[] = []): Promise<GraphQLSchema> {
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers: [...resolvers, ...extra] as NonEmptyArray<ClassType>,
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     validate: false,
@@ -53,4 +53,11 @@ export async function buildPhantomSchema(extra: ClassType[] = []): Promise<Graph
     },
     emitSchemaFile: false,
   });
+  // type-graphql wraps an interface's resolveType in an async function: a promise for every
+  // object of an abstract type, which the compiled execution (compiled-execution.ts) does not
+  // await. Node's answer is the presenter's `__typename`, known at once.
+  const node = schema.getType('Node');
+  if (node instanceof GraphQLInterfaceType)
+    node.resolveType = (value: { __typename?: string }) => value.__typename;
+  return schema;
 }

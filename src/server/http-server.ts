@@ -2,11 +2,18 @@
  * HTTP wiring: Express 5 + Apollo Server on POST/GET /graphql, graphql-ws on the same path,
  * /healthz and /readyz, a request-body limit, and graceful shutdown.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import proxyaddr from 'proxy-addr';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ApolloServer } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
+import { compiledGateway } from './compiled-execution.js';
+import {
+  answerGraphQL,
+  isPlainGraphQLPost,
+  servePlainGraphQLPost,
+  type GraphQLHttp,
+} from './graphql-http.js';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
   ApolloServerPluginCacheControlDisabled,
@@ -31,13 +38,7 @@ import { buildContext, viewerFromHeader } from './context.js';
 import { requestIdMiddleware } from './request-id.js';
 import { traceRequests, tracingPlugin } from './tracing.js';
 import { makeFormatError } from './format-error.js';
-import {
-  costWithVariables,
-  documentBoundsError,
-  limitRules,
-  resolveLimits,
-  type QueryLimits,
-} from './limits.js';
+import { costWithVariables, limitRules, resolveLimits, type QueryLimits } from './limits.js';
 import { prepareWsOperation } from './ws-operation.js';
 import { wsAuthorization } from './ws-authorization.js';
 import { WsSocketGuard } from './ws-socket-guard.js';
@@ -45,16 +46,10 @@ import { serveMetrics } from './metrics.js';
 import { loadWebApp, mountWebApp, playgroundPage, sendPage } from './playground.js';
 import type { GraphQLContext } from '../resolvers/context.type.js';
 import type { Viewer } from '../domain/people/viewer.js';
-import { sqlScope } from '../db/sql-scope.js';
 import { checkReadiness } from './readiness.js';
 import { auditPlugin } from '../resolvers/audit.plugin.js';
 import { malformedTextError } from './input-text.js';
-import {
-  APPLICATION_JSON,
-  legacyJsonStatusPlugin,
-  requestErrorStatus,
-  responseMediaType,
-} from './response-status.js';
+import { legacyJsonStatusPlugin } from './response-status.js';
 
 export interface HttpServerOptions {
   port: number;
@@ -121,7 +116,12 @@ export async function startHttpServer(
   app.use(traceRequests);
   // Which X-Forwarded-For to believe: sign-in throttling keys on req.ip (PHANTOM_TRUST_PROXY).
   app.set('trust proxy', config.trustProxy);
-  const httpServer = createServer(app);
+  // The plain GraphQL POST is answered without Express once Apollo has started (graphql-http.ts).
+  const route: { plainPost?: (req: IncomingMessage, res: ServerResponse) => void } = {};
+  const httpServer = createServer((req, res) => {
+    if (route.plainPost && isPlainGraphQLPost(req, config.maxBodyBytes)) route.plainPost(req, res);
+    else void app(req, res);
+  });
   const formatError = makeFormatError(logger);
   const limits = resolveLimits(opts.limits);
   const rules = [...specifiedRules, ...limitRules(limits)];
@@ -291,7 +291,10 @@ export async function startHttpServer(
   );
 
   const apollo = new ApolloServer<GraphQLContext>({
-    schema,
+    // Compiled execution from a document's n-th run (compiled-execution.ts); else Apollo's own.
+    ...(config.graphqlJitAfter > 0
+      ? { gateway: compiledGateway(schema, config.graphqlJitAfter) }
+      : { schema }),
     validationRules: limitRules(limits),
     formatError,
     includeStacktraceInErrorResponses: false,
@@ -396,46 +399,28 @@ export async function startHttpServer(
     next();
   });
 
+  const graphql: GraphQLHttp = { apollo, platform, limits };
+  // Which X-Forwarded-For to believe, as Express's req.ip (PHANTOM_TRUST_PROXY).
+  const trust = app.get('trust proxy fn') as (addr: string, i: number) => boolean;
+  route.plainPost = (req, res) =>
+    servePlainGraphQLPost(graphql, logger, (r) => proxyaddr(r, trust) ?? null, req, res);
   app.use(
     '/graphql',
     express.json({ limit: config.maxBodyBytes }),
-    // Token and selection bounds before Apollo: its validation is the costly step for a hostile
-    // document, and no Apollo hook before validation can answer a request (a throw there is a 500).
     (req: Request, res: Response, next: NextFunction) => {
-      const refused = documentBoundsError(
+      answerGraphQL(
+        graphql,
+        req,
+        res,
+        req.body,
         req.method === 'GET'
           ? req.query.query
           : (req.body as { query?: unknown } | undefined)?.query,
-        limits,
-      );
-      if (!refused) return next();
-      // Status and media type as Apollo would answer the same error (response-status.ts).
-      const type = responseMediaType(req.headers.accept) ?? APPLICATION_JSON;
-      res
-        .status(requestErrorStatus(req.headers.accept))
-        .type(type)
-        .send(
-          JSON.stringify({
-            errors: [{ message: refused.message, extensions: { code: refused.extensions.code } }],
-          }),
-        );
+        req.ip ?? req.socket.remoteAddress ?? null,
+        // Express's send: an ETag, and 304 for a GET whose answer the client already has.
+        (r, status, text) => (r as Response).status(status).send(text),
+      ).catch(next);
     },
-    // After body parsing, so the scope wraps the whole execution (stream callbacks would lose it).
-    (_req: Request, res: Response, next: NextFunction) => {
-      const scope = { queries: 0 };
-      res.on('finish', () => {
-        platform.sqlStats.lastRequestQueries = scope.queries;
-      });
-      sqlScope.run(scope, next);
-    },
-    expressMiddleware(apollo, {
-      context: async ({ req }) =>
-        buildContext(
-          platform,
-          await viewerFromHeader(platform, req.headers.authorization),
-          req.ip ?? req.socket.remoteAddress ?? null,
-        ),
-    }),
   );
   opts.mount?.(app);
   // Last: the web app's files and its SPA fallback catch what no route above answered.

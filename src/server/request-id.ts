@@ -6,7 +6,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from './logger.js';
 
@@ -41,31 +41,37 @@ export function connectionRequestId(request: IncomingMessage): string {
 }
 
 /**
- * Express middleware, first in the chain. With `logger` at debug level, one access line per
- * request when it ends (method, path, status, duration).
+ * Runs `next` as part of the request's id, answered in `X-Request-Id`. With `logger` at debug
+ * level, one access line per request when it ends (method, path, status, duration). Express's
+ * first middleware and the plain GraphQL POST path (graphql-http.ts) both start here.
  */
+export function beginRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  logger: Logger | undefined,
+  next: () => void,
+): void {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && SANE.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  if (logger?.isLevelEnabled('debug')) {
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      scope.run(id, () =>
+        logger.debug(
+          { method: req.method, path, status: res.statusCode, ms: Math.round(ms * 10) / 10 },
+          'request',
+        ),
+      );
+    });
+  }
+  scope.run(id, next);
+}
+
+/** Express middleware, first in the chain: beginRequest. */
 export function requestIdMiddleware(logger?: Logger) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && SANE.test(given) ? given : randomUUID();
-    res.setHeader('X-Request-Id', id);
-    if (logger?.isLevelEnabled('debug')) {
-      const started = process.hrtime.bigint();
-      res.once('finish', () => {
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        scope.run(id, () =>
-          logger.debug(
-            {
-              method: req.method,
-              path: req.path,
-              status: res.statusCode,
-              ms: Math.round(ms * 10) / 10,
-            },
-            'request',
-          ),
-        );
-      });
-    }
-    scope.run(id, next);
-  };
+  return (req: Request, res: Response, next: NextFunction): void =>
+    beginRequest(req, res, req.path, logger, next);
 }

@@ -13,6 +13,7 @@ import {
   trace,
   type Span,
 } from '@opentelemetry/api';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { currentRequestId } from './request-id.js';
@@ -69,15 +70,25 @@ export function startTracing(
 
 /** Express middleware: a server span per request, child of the caller's `traceparent` if any. */
 export function traceRequests(req: Request, res: Response, next: NextFunction): void {
+  traceHttp(req, res, req.path, next);
+}
+
+/** A server span around `next` for one HTTP request (a no-op unless tracing records). */
+export function traceHttp(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  next: () => void,
+): void {
   if (!isRecording()) return next();
   const parent = propagation.extract(context.active(), req.headers);
   const span = tracer.startSpan(
-    `${req.method} ${req.path}`,
+    `${req.method} ${path}`,
     {
       kind: SpanKind.SERVER,
       attributes: {
         'http.request.method': req.method,
-        'url.path': req.path,
+        'url.path': path,
         'phantom.request_id': currentRequestId() ?? '',
       },
     },

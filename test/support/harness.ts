@@ -116,6 +116,10 @@ export async function startTestPhantom(
     LOG_LEVEL: 'silent',
     PHANTOM_ADMIN_TOKEN: ADMIN_TOKEN,
     PHANTOM_EMBEDDED_CLUSTERS: 'off',
+    // Compiled execution from a document's first run, so the suites exercise it (a server
+    // compiles from the second: the first run goes through graphql-js, tested in
+    // test/api/compiled-execution.test.ts).
+    PHANTOM_GRAPHQL_JIT_AFTER: '1',
     ...opts.env,
   };
   let databaseUrl: string | undefined;
