@@ -77,6 +77,12 @@ const schema = z.object({
     .default(256 * 1024),
   PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: z.coerce.number().int().min(1).max(100_000).default(50),
   PHANTOM_WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).max(100_000).default(100),
+  PHANTOM_WS_MAX_SUBSCRIPTIONS_PER_USER: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(1000),
   PHANTOM_GRAPHQL_JIT_AFTER: z.coerce.number().int().min(0).max(1_000_000).default(2),
   PHANTOM_WS_IDLE_TIMEOUT_MS: z.coerce
     .number()
@@ -236,6 +242,8 @@ export interface Config {
   wsMaxSocketsPerClient: number;
   /** Operations at once on one graphql-ws socket (PHANTOM_WS_MAX_SUBSCRIPTIONS_PER_SOCKET); more are refused per id. */
   wsMaxSubscriptionsPerSocket: number;
+  /** Operations at once of one user over all its graphql-ws sockets on this process (PHANTOM_WS_MAX_SUBSCRIPTIONS_PER_USER). */
+  wsMaxSubscriptionsPerUser: number;
   /** HTTP operations run compiled (graphql-jit) from a document's n-th execution on (PHANTOM_GRAPHQL_JIT_AFTER); 0: never. */
   graphqlJitAfter: number;
   /** A graphql-ws socket with no active subscription this long is closed with 4408 (default 60000). */
@@ -402,6 +410,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxBodyBytes: e.PHANTOM_MAX_BODY_BYTES,
     wsMaxSocketsPerClient: e.PHANTOM_WS_MAX_SOCKETS_PER_CLIENT,
     wsMaxSubscriptionsPerSocket: e.PHANTOM_WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+    wsMaxSubscriptionsPerUser: e.PHANTOM_WS_MAX_SUBSCRIPTIONS_PER_USER,
     graphqlJitAfter: e.PHANTOM_GRAPHQL_JIT_AFTER,
     wsIdleTimeoutMs: e.PHANTOM_WS_IDLE_TIMEOUT_MS,
     publicUrl: e.PHANTOM_PUBLIC_URL,

@@ -74,12 +74,19 @@ type WsExtra = {
   credentialWatch?: CredentialWatch;
   socket?: WebSocket;
   /** This socket's operations, for metrics (name, start, whether it is a live subscription). */
-  wsOps?: Map<string, { name: string; start: bigint; live: boolean }>;
+  wsOps?: Map<string, WsOp>;
   [k: string]: unknown;
 };
 
-const wsOps = (extra: WsExtra): Map<string, { name: string; start: bigint; live: boolean }> =>
-  (extra.wsOps ??= new Map<string, { name: string; start: bigint; live: boolean }>());
+interface WsOp {
+  name: string;
+  start: bigint;
+  live: boolean;
+  /** The user whose per-user count this operation holds, until it completes or its socket closes. */
+  user?: number;
+}
+
+const wsOps = (extra: WsExtra): Map<string, WsOp> => (extra.wsOps ??= new Map<string, WsOp>());
 /** A GraphQL error's `extensions.code`, or `fallback` when it has none (or not a string). */
 const errorCode = (e: GraphQLError, fallback: string): string => {
   const code = e.extensions?.code;
@@ -139,6 +146,16 @@ export async function startHttpServer(
     idleTimeoutMs: config.wsIdleTimeoutMs,
   });
   wsServer.on('connection', (socket, request) => socketGuard.admit(socket, request));
+  // Operations at once per user over all its sockets on this process: a bound the per-socket
+  // one does not give (sockets are bounded per client address, and addresses are many).
+  const userOps = new Map<number, number>();
+  const releaseUserOp = (op: WsOp): void => {
+    if (op.user === undefined) return;
+    const n = (userOps.get(op.user) ?? 1) - 1;
+    if (n > 0) userOps.set(op.user, n);
+    else userOps.delete(op.user);
+    op.user = undefined;
+  };
   const revokedPayload = (): ExecutionResult =>
     ({
       errors: [
@@ -166,8 +183,16 @@ export async function startHttpServer(
       // graphql-js's subscribe, sharing each event's execution among the subscribers of one selection (ws-shared-execution.ts).
       subscribe: sharedSubscribe,
       onConnect: async (ctx) => {
-        if (ctx.extra.socket)
-          socketGuard.attach(ctx.extra.socket, () => Object.keys(ctx.subscriptions).length);
+        const socket = ctx.extra.socket;
+        if (socket) {
+          socketGuard.attach(socket, () => Object.keys(ctx.subscriptions).length);
+          // A closed socket gives its operations' places back at once (graphql-ws completes
+          // them afterwards; the metrics still count down there).
+          const extra = ctx.extra;
+          socket.once('close', () => {
+            for (const op of wsOps(extra).values()) releaseUserOp(op);
+          });
+        }
         const auth = wsAuthorization(ctx.connectionParams, ctx.extra.request);
         try {
           if ('error' in auth)
@@ -212,6 +237,20 @@ export async function startHttpServer(
             ),
           ];
         }
+        const user = ctx.extra.viewer?.userId;
+        if (user !== undefined && (userOps.get(user) ?? 0) >= config.wsMaxSubscriptionsPerUser) {
+          platform.metrics.countErrors(['TOO_MANY_SUBSCRIPTIONS']);
+          const name = wsOperationName(payload.operationName ?? declaredName(payload.query), null);
+          platform.metrics.observeOperation(name, 'subscription', 'TOO_MANY_SUBSCRIPTIONS', 0);
+          if (logger.isLevelEnabled('debug'))
+            logger.debug({ op: name, id, result: 'TOO_MANY_SUBSCRIPTIONS' }, 'ws operation');
+          return [
+            new GraphQLError(
+              `Too many operations of this user on this server (limit ${config.wsMaxSubscriptionsPerUser}, over all its sockets): complete some first.`,
+              { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } },
+            ),
+          ];
+        }
         const prepared = prepareWsOperation(schema, rules, payload, limits);
         if (Array.isArray(prepared)) {
           // Array.isArray narrows to any[]: the errors are prepareWsOperation's GraphQLErrors.
@@ -223,12 +262,15 @@ export async function startHttpServer(
           platform.metrics.observeOperation(name, 'subscription', codes[0] ?? 'unknown', 0);
           if (logger.isLevelEnabled('debug'))
             logger.debug({ op: name, id, result: codes[0] ?? 'unknown' }, 'ws operation');
-        } else
+        } else {
+          if (user !== undefined) userOps.set(user, (userOps.get(user) ?? 0) + 1);
           wsOps(ctx.extra).set(id, {
             name: wsOperationName(payload.operationName, prepared as ExecutionArgs),
             start: process.hrtime.bigint(),
             live: false,
+            user,
           });
+        }
         return prepared;
       },
       // The operation is set up (subscribed, replay started) or answered: time it; count it live.
@@ -259,6 +301,7 @@ export async function startHttpServer(
         if (ctx.extra.socket) socketGuard.touch(ctx.extra.socket);
         const op = wsOps(ctx.extra).get(id);
         wsOps(ctx.extra).delete(id);
+        if (op) releaseUserOp(op);
         if (op?.live) platform.metrics.subscriptionDelta(op.name, -1);
       },
       context: (ctx) =>

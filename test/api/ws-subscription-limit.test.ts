@@ -54,3 +54,70 @@ describe('operations per graphql-ws socket (embedded)', () => {
     }
   });
 });
+
+describe('operations per user over all its graphql-ws sockets (embedded)', () => {
+  let t: TestPhantom;
+  beforeAll(async () => {
+    t = await startTestPhantom('embedded', {
+      env: { PHANTOM_WS_MAX_SUBSCRIPTIONS_PER_USER: '3' },
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const SUB = 'subscription { platformEvents { id } }';
+  let apps = 0;
+  /** Subscribes `id` on `c`; true once an event reaches it (live), false if it is refused. */
+  const live = async (c: RawWs, id: string): Promise<boolean> => {
+    c.subscribe(id, SUB);
+    await t.gql(`mutation { createApp(input: { name: "per-user-${++apps}", kind: GO }) { id } }`);
+    await c.until(() => c.of(id).length > 0);
+    const first = c.of(id)[0];
+    if (first.type === 'error') {
+      expect(first.payload[0].extensions.code).toBe('TOO_MANY_SUBSCRIPTIONS');
+      expect(first.payload[0].message).toMatch(/limit 3, over all its sockets/);
+    }
+    return first.type === 'next';
+  };
+  /** Retries `live` (the place is given back asynchronously, by another socket's message). */
+  const liveSoon = async (c: RawWs, id: string): Promise<boolean> => {
+    for (let i = 0; i < 20; i++) if (await live(c, `${id}-${i}`)) return true;
+    return false;
+  };
+
+  it('counts a user over its sockets, gives places back on complete and on close, and leaves other users alone', async () => {
+    const a = await RawWs.open(t.wsUrl, { token: ADMIN_TOKEN });
+    const b = await RawWs.open(t.wsUrl, { token: ADMIN_TOKEN });
+    await t.gql(
+      `mutation { createUser(input: { username: "bot", password: "password-123" }) { id } }`,
+    );
+    const login = await t.gql(
+      `mutation { login(username: "bot", password: "password-123") { token } }`,
+    );
+    const other = await RawWs.open(t.wsUrl, { token: login.data.login.token as string });
+    try {
+      expect(await live(a, 'a1')).toBe(true);
+      expect(await live(a, 'a2')).toBe(true);
+      expect(await live(b, 'b1')).toBe(true);
+      expect(await live(b, 'b2')).toBe(false);
+      expect(a.open && b.open).toBe(true);
+      // Another user has its own count.
+      for (const id of ['o1', 'o2', 'o3']) expect(await live(other, id)).toBe(true);
+      expect(await live(other, 'o4')).toBe(false);
+
+      // Completing one on a frees a place on b, one only.
+      a.send({ id: 'a1', type: 'complete' });
+      expect(await liveSoon(b, 'b3')).toBe(true);
+      expect(await live(b, 'b4')).toBe(false);
+      // Closing a gives its place (a2) back.
+      a.close();
+      expect(await liveSoon(b, 'b5')).toBe(true);
+      expect(await live(b, 'b6')).toBe(false);
+    } finally {
+      a.close();
+      b.close();
+      other.close();
+    }
+  });
+});
