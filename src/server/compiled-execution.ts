@@ -65,45 +65,80 @@ function withGraphQLErrors(r: ExecutionResult): ExecutionResult {
   return { ...r, errors: r.errors.map((e) => toGraphQLError(e as JitError)) };
 }
 
-/** The executor: graphql-js until a document's `compileAfter`-th run (≥ 1), then its compiled form. */
+/** Documents kept compiled at once (least recently used first out): ~100 KB each. */
+export const COMPILED_DOCUMENTS_MAX = 200;
+
+/**
+ * The executor: graphql-js until a document's `compileAfter`-th run (≥ 1), then its compiled
+ * form. Only signed-in callers' documents are compiled (a stream of anonymous documents costs
+ * what it did), and at most `maxCompiled` documents stay compiled: a compiled document holds
+ * far more memory than Apollo's cache counts for it, and many distinct documents would
+ * otherwise grow the heap without bound. An evicted document starts counting again.
+ */
 export function compiledExecutor(
   schema: GraphQLSchema,
   compileAfter: number,
-): GatewayExecutor & { compiledDocuments: number } {
+  maxCompiled = COMPILED_DOCUMENTS_MAX,
+): GatewayExecutor & { compiledDocuments: number; keptCompiled: () => number } {
   const documents = new WeakMap<DocumentNode, Compiled>();
+  /** The compiled ones, least recently used first. */
+  const kept = new Map<DocumentNode, Compiled>();
   const executor = async (rc: GatewayGraphQLRequestContext) => {
     const document = rc.document;
+    // The name the client asked for, not Apollo's resolved one (null when it named nothing
+    // in the document): execution must refuse it as graphql-js does.
+    const operationName = rc.request.operationName ?? null;
+    const variables = rc.request.variables ?? {};
     let entry = documents.get(document);
     if (!entry) documents.set(document, (entry = { runs: 0 }));
-    const variables = rc.request.variables ?? {};
-    if (!entry.byOperation && ++entry.runs < compileAfter)
+    const signedIn = (rc.context as { viewer?: unknown } | undefined)?.viewer != null;
+    // No operation resolved (a name the document lacks, several unnamed): graphql-js's answer.
+    if (!rc.operation || (!entry.byOperation && (!signedIn || ++entry.runs < compileAfter)))
       return execute({
         schema,
         document,
         contextValue: rc.context,
         variableValues: variables,
-        operationName: rc.operationName,
+        operationName,
       }) as never;
-    if (!entry.byOperation) {
+    if (entry.byOperation) kept.delete(document);
+    else {
       entry.byOperation = new Map();
       run.compiledDocuments++;
     }
-    const key = rc.operationName ?? '';
+    kept.set(document, entry);
+    for (const [oldest, old] of kept) {
+      if (kept.size <= maxCompiled) break;
+      kept.delete(oldest);
+      old.byOperation = undefined;
+      old.runs = 0;
+    }
+    const key = operationName ?? '';
     let compiled = entry.byOperation.get(key);
     if (!compiled) {
-      compiled = compileQuery(schema, document, rc.operationName ?? undefined);
+      compiled = compileQuery(schema, document, operationName ?? undefined);
       entry.byOperation.set(key, compiled);
     }
     if (!isCompiledQuery(compiled)) return withGraphQLErrors(compiled) as never;
+    // graphql-js coerces the variables: its errors are what Apollo turns into BAD_USER_INPUT
+    // (graphql-jit's messages differ), and its values carry the input fields' defaults, which
+    // graphql-jit's own coercion of a variable leaves out. The compiled query coerces these
+    // values again (enum values are their names, scalars take their parsed values back).
+    let coerced: Record<string, unknown> = {};
     const defs = rc.operation?.variableDefinitions;
     if (defs?.length) {
-      const coerced = getVariableValues(schema, defs, variables, { maxErrors: 50 });
-      if (coerced.errors) return { errors: coerced.errors } as never;
+      const r = getVariableValues(schema, defs, variables, { maxErrors: 50 });
+      if (r.errors) return { errors: r.errors } as never;
+      coerced = r.coerced;
     }
-    return withGraphQLErrors(await compiled.query(undefined, rc.context, variables)) as never;
+    return withGraphQLErrors(await compiled.query(undefined, rc.context, coerced)) as never;
   };
-  /** Documents compiled so far (tests). */
-  const run = Object.assign(executor, { compiledDocuments: 0 });
+  const run = Object.assign(executor, {
+    /** Documents compiled so far (tests). */
+    compiledDocuments: 0,
+    /** Documents compiled now (tests). */
+    keptCompiled: () => kept.size,
+  });
   return run;
 }
 

@@ -79,7 +79,8 @@ export function isPlainGraphQLPost(req: IncomingMessage, maxBodyBytes: number): 
 export function sendJson(res: ServerResponse, status: number, value: unknown, type?: string): void {
   const text = JSON.stringify(value);
   res.statusCode = status;
-  res.setHeader('Content-Type', `${type ?? APPLICATION_JSON}; charset=utf-8`);
+  const media = type ?? APPLICATION_JSON;
+  res.setHeader('Content-Type', /;\s*charset=/i.test(media) ? media : `${media}; charset=utf-8`);
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.end(text);
 }
