@@ -10,6 +10,7 @@ import { ApolloServer } from '@apollo/server';
 import { compiledGateway } from './compiled-execution.js';
 import {
   answerGraphQL,
+  BAD_JSON,
   isPlainGraphQLPost,
   servePlainGraphQLPost,
   type GraphQLHttp,
@@ -223,34 +224,24 @@ export async function startHttpServer(
         // Each live operation holds memory and a share of every event's fan-out: a bound per
         // socket, refused per id, the socket kept. graphql-ws registers an id (this one
         // included) before this hook and drops it as soon as the client completes it.
-        if (Object.keys(ctx.subscriptions).length > config.wsMaxSubscriptionsPerSocket) {
-          // Counted, timed and logged as the other refusals below.
+        // Counted, timed and logged as the other refusals below.
+        const tooMany = (message: string) => {
           platform.metrics.countErrors(['TOO_MANY_SUBSCRIPTIONS']);
           const name = wsOperationName(payload.operationName ?? declaredName(payload.query), null);
           platform.metrics.observeOperation(name, 'subscription', 'TOO_MANY_SUBSCRIPTIONS', 0);
           if (logger.isLevelEnabled('debug'))
             logger.debug({ op: name, id, result: 'TOO_MANY_SUBSCRIPTIONS' }, 'ws operation');
-          return [
-            new GraphQLError(
-              `Too many operations on this socket (limit ${config.wsMaxSubscriptionsPerSocket}): complete one first, or open another socket.`,
-              { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } },
-            ),
-          ];
-        }
+          return [new GraphQLError(message, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })];
+        };
+        if (Object.keys(ctx.subscriptions).length > config.wsMaxSubscriptionsPerSocket)
+          return tooMany(
+            `Too many operations on this socket (limit ${config.wsMaxSubscriptionsPerSocket}): complete one first, or open another socket.`,
+          );
         const user = ctx.extra.viewer?.userId;
-        if (user !== undefined && (userOps.get(user) ?? 0) >= config.wsMaxSubscriptionsPerUser) {
-          platform.metrics.countErrors(['TOO_MANY_SUBSCRIPTIONS']);
-          const name = wsOperationName(payload.operationName ?? declaredName(payload.query), null);
-          platform.metrics.observeOperation(name, 'subscription', 'TOO_MANY_SUBSCRIPTIONS', 0);
-          if (logger.isLevelEnabled('debug'))
-            logger.debug({ op: name, id, result: 'TOO_MANY_SUBSCRIPTIONS' }, 'ws operation');
-          return [
-            new GraphQLError(
-              `Too many operations of this user on this server (limit ${config.wsMaxSubscriptionsPerUser}, over all its sockets): complete some first.`,
-              { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } },
-            ),
-          ];
-        }
+        if (user !== undefined && (userOps.get(user) ?? 0) >= config.wsMaxSubscriptionsPerUser)
+          return tooMany(
+            `Too many operations of this user on this server (limit ${config.wsMaxSubscriptionsPerUser}, over all its sockets): complete some first.`,
+          );
         const prepared = prepareWsOperation(schema, rules, payload, limits);
         if (Array.isArray(prepared)) {
           // Array.isArray narrows to any[]: the errors are prepareWsOperation's GraphQLErrors.
@@ -486,11 +477,8 @@ export async function startHttpServer(
       return;
     }
     if (type === 'entity.parse.failed') {
-      res.status(400).json({
-        errors: [
-          { message: 'Request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } },
-        ],
-      });
+      // The same answer as the plain POST path's (graphql-http.ts).
+      res.status(400).json(BAD_JSON);
       return;
     }
     logger.error({ err }, 'http error');
