@@ -8,3 +8,12 @@ export function forUpdate(em: EntityManager): { lockMode?: LockMode } {
   const platform = em.getPlatform().constructor.name;
   return /MySql|MariaDb/.test(platform) ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {};
 }
+
+/**
+ * `LOCK IN SHARE MODE` on MySQL/MariaDB (rows read stay as they are until the transaction
+ * ends; other shared readers are not held back). Nothing on SQLite, as {@link forUpdate}.
+ */
+export function forShare(em: EntityManager): { lockMode?: LockMode } {
+  const platform = em.getPlatform().constructor.name;
+  return /MySql|MariaDb/.test(platform) ? { lockMode: LockMode.PESSIMISTIC_READ } : {};
+}

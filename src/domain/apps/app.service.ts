@@ -395,6 +395,8 @@ export async function deleteApp(ctx: DomainContext, name: string): Promise<boole
   const memberIds = await ctx.em.transactional(async (em) => {
     const a = await lockApp(em, name);
     await requireAppRole({ ...ctx, em }, a, AppRole.OWNER);
+    for (const guard of guards)
+      if (guard.inTransaction) await guard({ ...ctx, em }, { id: a.id, name: a.name });
     const members = await em.find(AppMember, { app: a }, { fields: ['user'] });
     await em.nativeDelete(AppMember, { app: a });
     // Its exemptions from release rules go with it, as its memberships do (they name its id),

@@ -10,9 +10,11 @@ import { AppRole, ReleaseStrategy } from '../apps/app-kind.js';
 import { canWrite } from '../people/viewer.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { Environment } from '../settings/environment.entity.js';
-import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
+import type { AppDeletionGuard, DomainContext, DomainDeps } from '../shared/domain-context.js';
 import { requireViewer, requireWriter } from '../shared/authz.js';
-import { DomainError, badInput, conflict } from '../shared/errors.js';
+import { DomainError, badInput, conflict, notFound } from '../shared/errors.js';
+import { App } from '../apps/app.entity.js';
+import { forShare } from '../../db/locking.js';
 import { toGlobalId } from '../shared/global-id.js';
 import { BuildStatus } from '../builds/build-model.js';
 import { findBuild } from '../builds/build.repository.js';
@@ -132,6 +134,15 @@ export async function createReleaseOp(
   let created: Release;
   try {
     created = await em.transactional(async (tx) => {
+      // The app's row, held shared until this commits: a deleteApp (which locks it for
+      // update and then looks for active releases) either runs first, and the app is gone
+      // here, or waits for this release and refuses.
+      const app = await tx.findOne(
+        App,
+        { id: n.app.id },
+        { fields: ['id'], disableIdentityMap: true, ...forShare(tx) },
+      );
+      if (!app) throw notFound(`App "${n.app.name}"`);
       const r = tx.create(Release, {
         appId: n.app.id,
         app: n.app.name,
@@ -407,14 +418,22 @@ export async function authorizeReleaseProgress(
  * deploying): the release would go on for an app that is gone, and deploy it once approved,
  * leaving workloads no app owns (which a new app of the same name would then adopt).
  */
-export const activeReleaseDeletionGuard = async (
+export const activeReleaseDeletionGuard: AppDeletionGuard = async (
   ctx: DomainContext,
   app: { id: number; name: string },
 ): Promise<void> => {
+  // Inside deleteApp's transaction (the app row locked for update), a locking read: it sees
+  // a release committed while deleteApp waited for that lock, which a plain read of the
+  // transaction's snapshot might not.
   const r = await ctx.em.findOne(
     Release,
     { appId: app.id, activeKey: { $ne: null } },
-    { fields: ['id', 'status', 'env'], connectionType: 'write', disableIdentityMap: true },
+    {
+      fields: ['id', 'status', 'env'],
+      connectionType: 'write',
+      disableIdentityMap: true,
+      ...(ctx.em.isInTransaction() ? forShare(ctx.em) : {}),
+    },
   );
   if (r)
     throw conflict(
@@ -422,6 +441,8 @@ export const activeReleaseDeletionGuard = async (
       { field: 'name' },
     );
 };
+// Run again inside deleteApp's transaction, the app row locked (see createReleaseOp).
+activeReleaseDeletionGuard.inTransaction = true;
 
 /**
  * Where a `releaseProgress` subscription starting after `after` stands: refused when `after`

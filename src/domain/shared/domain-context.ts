@@ -11,10 +11,17 @@ import type { TicketDecisionHook } from '../tickets/ticket.record.js';
  * throws (e.g. CONFLICT) to refuse. Modules that the apps module must not import (workloads)
  * register theirs at start.
  */
-export type AppDeletionGuard = (
+export type AppDeletionGuard = ((
   ctx: DomainContext,
   app: { id: number; name: string },
-) => Promise<void>;
+) => Promise<void>) & {
+  /**
+   * Also run inside the deleting transaction, once the app row is locked for update (its
+   * `ctx.em` is the transaction's): for a guard on rows whose writers lock the app row too,
+   * so that a write racing the deletion cannot slip between the check and the delete.
+   */
+  inTransaction?: boolean;
+};
 
 /** Process-wide dependencies of the domain services (one set per running Phantom). */
 export interface DomainDeps {
