@@ -84,6 +84,7 @@ const schema = z.object({
     .max(1_000_000)
     .default(1000),
   PHANTOM_GRAPHQL_JIT_AFTER: z.coerce.number().int().min(0).max(1_000_000).default(2),
+  PHANTOM_WS_DIRECT_DELIVERY: z.enum(['on', 'off']).default('on'),
   PHANTOM_WS_IDLE_TIMEOUT_MS: z.coerce
     .number()
     .int()
@@ -244,6 +245,12 @@ export interface Config {
   wsMaxSubscriptionsPerSocket: number;
   /** Operations at once of one user over all its graphql-ws sockets on this process (PHANTOM_WS_MAX_SUBSCRIPTIONS_PER_USER). */
   wsMaxSubscriptionsPerUser: number;
+  /**
+   * `platformEvents` frames written to the socket straight from the feed while a subscriber
+   * keeps up (PHANTOM_WS_DIRECT_DELIVERY, default on); off: every frame through graphql-ws's
+   * per-subscription loop.
+   */
+  wsDirectDelivery: boolean;
   /** HTTP operations run compiled (graphql-jit) from a document's n-th execution on (PHANTOM_GRAPHQL_JIT_AFTER); 0: never. */
   graphqlJitAfter: number;
   /** A graphql-ws socket with no active subscription this long is closed with 4408 (default 60000). */
@@ -411,6 +418,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     wsMaxSocketsPerClient: e.PHANTOM_WS_MAX_SOCKETS_PER_CLIENT,
     wsMaxSubscriptionsPerSocket: e.PHANTOM_WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
     wsMaxSubscriptionsPerUser: e.PHANTOM_WS_MAX_SUBSCRIPTIONS_PER_USER,
+    wsDirectDelivery: e.PHANTOM_WS_DIRECT_DELIVERY === 'on',
     graphqlJitAfter: e.PHANTOM_GRAPHQL_JIT_AFTER,
     wsIdleTimeoutMs: e.PHANTOM_WS_IDLE_TIMEOUT_MS,
     publicUrl: e.PHANTOM_PUBLIC_URL,

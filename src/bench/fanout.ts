@@ -441,8 +441,9 @@ export async function runFanoutBench(
       PHANTOM_REDIS_PREFIX: prefix,
       PHANTOM_EMBEDDED_CLUSTERS: 'off',
       NODE_ENV: 'production',
-      // All the bench's sockets come from 127.0.0.1.
+      // All the bench's sockets come from 127.0.0.1, all signed in with one token.
       PHANTOM_WS_MAX_SOCKETS_PER_CLIENT: String(Math.max(...SIZES) + 100),
+      PHANTOM_WS_MAX_SUBSCRIPTIONS_PER_USER: String(Math.max(...SIZES) + 100),
     });
     // The api role (the subscribers' side, whose statements are counted) and the worker role
     // (the relay, which the publisher wakes) as two platforms in this process: each counts

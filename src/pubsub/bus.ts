@@ -77,7 +77,7 @@ export function topicIterator<P>(
   subscribe: (onMessage: (p: P) => void) => Array<() => void>,
   opts: AsyncIteratorOptions = {},
   onEnd?: () => void,
-): AsyncIterableIterator<P> & { end(): void } {
+): AsyncIterableIterator<P> & { end(): void; readonly parked: boolean } {
   const bufferSize = opts.bufferSize ?? 1000;
   const buffer: P[] = [];
   const waiting: Array<(r: IteratorResult<P>) => void> = [];
@@ -97,7 +97,7 @@ export function topicIterator<P>(
     for (const w of waiting.splice(0)) w({ value: undefined, done: true });
     onEnd?.();
   };
-  const it: AsyncIterableIterator<P> & { end(): void } = {
+  const it: AsyncIterableIterator<P> & { end(): void; readonly parked: boolean } = {
     next() {
       if (buffer.length) return Promise.resolve({ value: buffer.shift() as P, done: false });
       if (done) return Promise.resolve({ value: undefined, done: true });
@@ -115,6 +115,33 @@ export function topicIterator<P>(
       return this;
     },
     end,
+    /** A consumer waits in `next()` with nothing buffered: the next message goes straight to it. */
+    get parked() {
+      return !done && waiting.length > 0;
+    },
   };
   return it;
+}
+
+/**
+ * The key under which a live subscription's iterator may offer direct delivery (issue 9, P3):
+ * `iterator[DIRECT_DELIVERY](sink)` asks it to hand each next item to `sink` synchronously,
+ * in order, while its consumer waits in `next()` with nothing queued, instead of resolving
+ * that `next()` (a chain of promises per subscriber and item at thousands of subscribers).
+ * `sink` returns false to refuse an item (e.g. its socket is backed up); that item and every
+ * later one then take the iterator's own path until the consumer waits again. An iterator
+ * hands nothing to the sink after it ended.
+ */
+export const DIRECT_DELIVERY = Symbol('phantom.directDelivery');
+
+/** An iterator offering {@link DIRECT_DELIVERY}. */
+export interface DirectDelivery<T> {
+  [DIRECT_DELIVERY](sink: (item: T) => boolean): void;
+}
+
+/** The iterator's {@link DIRECT_DELIVERY}, if it offers it. */
+export function directDeliveryOf<T>(it: unknown): DirectDelivery<T>[typeof DIRECT_DELIVERY] | null {
+  if (typeof it !== 'object' || it === null || !(DIRECT_DELIVERY in it)) return null;
+  const fn = (it as DirectDelivery<T>)[DIRECT_DELIVERY];
+  return typeof fn === 'function' ? fn.bind(it) : null;
 }

@@ -59,5 +59,11 @@ export async function buildPhantomSchema(extra: ClassType[] = []): Promise<Graph
   const node = schema.getType('Node');
   if (node instanceof GraphQLInterfaceType)
     node.resolveType = (value: { __typename?: string }) => value.__typename;
+  // type-graphql's resolver for a field with arguments answers a promise (its argument
+  // validation is async even when off): for `platformEvents` live, whose value is the event
+  // itself (its arguments are read by `subscribe` only), that is a promise per event and
+  // selection, and no direct delivery (ws-shared-execution.ts). The event, at once.
+  const live = schema.getSubscriptionType()?.getFields().platformEvents;
+  if (live) live.resolve = (event: unknown) => event;
   return schema;
 }

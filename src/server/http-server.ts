@@ -22,7 +22,13 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CredentialWatch, type CredentialWatchOptions } from './ws-credential-watch.js';
-import { sharedNextPayload, useFanoutServer } from './ws-transport.js';
+import {
+  nextFrameKey,
+  sendSharedNext,
+  sharedNextPayload,
+  useFanoutServer,
+} from './ws-transport.js';
+import { directDeliveryOf } from '../pubsub/index.js';
 import { isSharedResult, sharedSubscribe } from './ws-shared-execution.js';
 import {
   GraphQLError,
@@ -177,6 +183,31 @@ export async function startHttpServer(
       errors: result.errors.map((e) => formatError(e.toJSON(), e)),
     } as unknown as ExecutionResult;
   };
+  /**
+   * Direct delivery for a live operation that offers it (`platformEvents`: DIRECT_DELIVERY in
+   * src/pubsub/bus.ts): while the subscriber keeps up, each shared result goes from the feed
+   * to the socket as the frame graphql-ws would send after `onNext` below (counted the same,
+   * the credential's fresh check required), without graphql-ws's per-subscription loop;
+   * anything else (a credential to re-check, a backed-up socket) takes that loop.
+   */
+  const deliverDirectly = (
+    ctx: { extra: WsExtra; subscriptions: Record<string, unknown> },
+    id: string,
+    opName: string,
+    result: unknown,
+  ): void => {
+    const offer = directDeliveryOf<ExecutionResult>(result);
+    const socket = ctx.extra.socket;
+    if (!offer || !socket) return;
+    const frameKey = nextFrameKey(id);
+    offer((r) => {
+      const watch = ctx.extra.credentialWatch;
+      if (watch && watch.validNow() !== true) return false;
+      if (!sendSharedNext(socket, frameKey, r)) return false;
+      platform.metrics.countWsMessage(opName);
+      return true;
+    });
+  };
   // graphql-ws's useServer with a send path for fan-out (ws-transport.ts).
   const wsCleanup = useFanoutServer<Record<string, unknown>, WsExtra>(
     {
@@ -286,6 +317,7 @@ export async function startHttpServer(
         if (live) {
           op.live = true;
           platform.metrics.subscriptionDelta(op.name, 1);
+          if (config.wsDirectDelivery) deliverDirectly(ctx, id, op.name, result);
         }
       },
       onComplete: (ctx, id) => {

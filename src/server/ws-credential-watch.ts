@@ -74,6 +74,21 @@ export class CredentialChecks {
     return v;
   }
 
+  /**
+   * The verdict of a lookup started less than `maxAgeMs` ago, at once (undefined if there is
+   * none). Past half that age it starts the next lookup in the background, so that sockets
+   * sending events keep finding a fresh verdict without waiting: one lookup per credential
+   * per half interval while events flow, none when they do not.
+   */
+  fresh(header: string, maxAgeMs: number): { at: number; verdict: CredentialVerdict } | undefined {
+    const e = this.entries.get(header);
+    if (!e?.verdict) return undefined;
+    const age = Date.now() - e.at;
+    if (age >= maxAgeMs) return undefined;
+    if (age >= maxAgeMs / 2 && !e.pending) void this.verdict(header, Math.floor(maxAgeMs / 2));
+    return { at: e.at, verdict: e.verdict };
+  }
+
   /** Credentials watched (tests). */
   get size(): number {
     return this.entries.size;
@@ -110,6 +125,8 @@ export function credentialChecksOf(platform: Platform): CredentialChecks {
 export class CredentialWatch {
   private lastCheck = Date.now();
   private valid = true;
+  /** The last shared verdict this socket checked and accepted. */
+  private accepted?: CredentialVerdict;
   private readonly stopTimer: () => void;
   private readonly checks: CredentialChecks;
 
@@ -139,8 +156,20 @@ export class CredentialWatch {
    */
   validNow(): boolean | undefined {
     if (!this.valid) return false;
-    if (Date.now() - this.lastCheck < this.opts.minIntervalMs) return true;
-    return undefined;
+    const min = this.opts.minIntervalMs;
+    if (Date.now() - this.lastCheck < min / 2) return true;
+    // Past half the interval: the shared verdict of a lookup started less than min ago, when
+    // it still grants what it did (compared once per verdict), is the check stillValid would
+    // run; asking for it starts the next shared lookup in the background, so that a stream of
+    // events finds a fresh one. A verdict that ends the socket is left to stillValid.
+    const f = this.checks.fresh(this.header, min);
+    if (f !== undefined && f.at > this.lastCheck) {
+      if (f.verdict === this.accepted || this.reasonOf(f.verdict) === null) {
+        this.accepted = f.verdict;
+        this.lastCheck = f.at;
+      }
+    }
+    return Date.now() - this.lastCheck < min ? true : undefined;
   }
 
   /** True while the credential still grants what it did at connect time; checks at most every minIntervalMs. */
@@ -150,22 +179,27 @@ export class CredentialWatch {
     return this.check();
   }
 
-  private async check(): Promise<boolean> {
-    this.lastCheck = Date.now();
-    const v = await this.checks.verdict(this.header, this.opts.minIntervalMs);
-    let reason: string | null = null;
-    if ('gone' in v) reason = v.gone;
-    else if ('viewer' in v) {
+  /** Why the verdict ends this socket, or null (a passing fault does not). */
+  private reasonOf(v: CredentialVerdict): string | null {
+    if ('gone' in v) return v.gone;
+    if ('viewer' in v) {
       const now = v.viewer;
       if (
         !now ||
         now.userId !== this.viewer.userId ||
         now.isAdmin !== this.viewer.isAdmin ||
         now.scopes.join() !== this.viewer.scopes.join()
-      ) {
-        reason = 'Your rights changed; reconnect.';
-      }
+      )
+        return 'Your rights changed; reconnect.';
     }
+    return null;
+  }
+
+  private async check(): Promise<boolean> {
+    this.lastCheck = Date.now();
+    const v = await this.checks.verdict(this.header, this.opts.minIntervalMs);
+    const reason = this.reasonOf(v);
+    if (!reason) this.accepted = v;
     if (reason) {
       this.valid = false;
       this.stopTimer();

@@ -25,6 +25,7 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
+import { DIRECT_DELIVERY, directDeliveryOf, type DirectDelivery } from '../pubsub/index.js';
 
 /** Root subscription fields whose result depends on the event and the selection only. */
 export const SHAREABLE_SUBSCRIPTIONS = new Set(['platformEvents']);
@@ -152,5 +153,21 @@ export async function sharedSubscribe(
   const stream = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in stream)) return stream;
   const key = shareKey(args);
-  return mapResults(stream, key == null ? (p) => run(args, p) : (p) => executeShared(args, key, p));
+  if (key == null) return mapResults(stream, (p) => run(args, p));
+  const mapped = mapResults(stream, (p) => executeShared(args, key, p));
+  // Direct delivery of the source passed on as results (see DIRECT_DELIVERY): an event whose
+  // shared execution is synchronous and without errors goes to the sink as that result;
+  // anything else takes the iterator's path (which finds the same execution in the cache).
+  const offer = directDeliveryOf<unknown>(stream);
+  if (offer) {
+    const direct: DirectDelivery<ExecutionResult> = {
+      [DIRECT_DELIVERY]: (send) =>
+        offer((payload) => {
+          const r = executeShared(args, key, payload);
+          return !isPromise(r) && !r.errors?.length && send(r);
+        }),
+    };
+    Object.assign(mapped, direct);
+  }
+  return mapped;
 }

@@ -45,8 +45,11 @@ export const SEND_HIGH_WATER = 256 * 1024;
 /** Distinct subscription ids whose whole frame is kept per shared result (beyond: spliced per send). */
 const FRAMES_PER_RESULT = 16;
 
-/** Serializations of shared results, frames built, and sockets corked for a tick (tests count them). */
-export const sharedFrameStats = { serialized: 0, frames: 0, spliced: 0, corked: 0 };
+/**
+ * Serializations of shared results, frames built, sockets corked for a tick, and frames sent
+ * by direct delivery (tests count them).
+ */
+export const sharedFrameStats = { serialized: 0, frames: 0, spliced: 0, corked: 0, direct: 0 };
 
 interface SharedEntry {
   result: ExecutionResult;
@@ -83,12 +86,22 @@ export function sharedNextPayload(result: ExecutionResult): ExecutionResult {
   return entry.marker as unknown as ExecutionResult;
 }
 
+function entryOf(result: ExecutionResult): SharedEntry {
+  sharedNextPayload(result);
+  return entries.get(result)!;
+}
+
 /** The bytes to send for graphql-ws's text `data` (the frame with the shared payload spliced in). */
 function outgoing(data: string): string | Buffer {
   const entry = pending;
   if (entry === null) return data;
   pending = null;
   if (!data.endsWith(MARKER_TAIL) || !data.startsWith('{"id":')) return data;
+  return frameOf(entry, data);
+}
+
+/** The frame for graphql-ws's text `data` of a `next` with the marker payload: `entry`'s JSON spliced in. */
+function frameOf(entry: SharedEntry, data: string): string | Buffer {
   if (entry.json === undefined) {
     entry.json = JSON.stringify(entry.result);
     sharedFrameStats.serialized++;
@@ -107,6 +120,36 @@ function outgoing(data: string): string | Buffer {
   return frame;
 }
 
+/**
+ * The text graphql-ws sends for a `next` of subscription `id` whose payload is the marker
+ * (its `stringifyMessage`): the key of the subscription's frames in {@link sendSharedNext}.
+ */
+export function nextFrameKey(id: string): string {
+  return `{"id":${JSON.stringify(id)}${MARKER_TAIL}`;
+}
+
+/**
+ * Sends the `next` frame of subscription `frameKey` ({@link nextFrameKey}) with the shared
+ * `result` on `socket` at once, as graphql-ws would have after its `onNext` (the same bytes,
+ * the same per-tick batching), for direct delivery (DIRECT_DELIVERY in src/pubsub/bus.ts).
+ * False when it cannot be sent without waiting (the socket is not open, not ours, or has
+ * {@link SEND_HIGH_WATER} bytes waiting): the caller then takes graphql-ws's path, which waits.
+ */
+export function sendSharedNext(
+  socket: WebSocket,
+  frameKey: string,
+  result: ExecutionResult,
+): boolean {
+  const c = conns.get(socket);
+  if (c === undefined || socket.readyState !== socket.OPEN) return false;
+  if (socket.bufferedAmount >= SEND_HIGH_WATER) return false;
+  const bytes = frameOf(entryOf(result), frameKey);
+  batchWrites(c);
+  socket.send(bytes, { binary: false });
+  sharedFrameStats.direct++;
+  return true;
+}
+
 /** Per connection: the tick of its last frame and whether its TCP socket is corked. */
 interface Conn {
   socket: WebSocket;
@@ -114,6 +157,8 @@ interface Conn {
   tick: number;
   corked: boolean;
 }
+
+const conns = new WeakMap<WebSocket, Conn>();
 
 /** Ticks in which a frame was sent, counted; the current one ends with {@link endTick}. */
 let tick = 0;
@@ -231,6 +276,7 @@ export function useFanoutServer<
         : null;
     // The upgraded request's TCP socket is the one `ws` writes to.
     const conn: Conn = { socket, tcp: request.socket, tick: -1, corked: false };
+    conns.set(socket, conn);
     const closed = server.opened(
       {
         protocol: socket.protocol,

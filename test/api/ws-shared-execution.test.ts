@@ -208,5 +208,103 @@ describe.each(availableModes)(
       for (const w of socks) expect(w.open).toBe(true);
       for (const w of socks) w.close();
     });
+
+    it('sends straight from the feed while a subscriber keeps up, and an event that needs a lookup takes the iterator path without breaking the order', async () => {
+      const feed = t.phantom.platform.services.platformEvents!;
+      await until(() => feed.listenerCount === 0);
+      // An app OWNER who is not an admin: the route events of its app need a lookup (its roles).
+      const ownerToken = await createUserWithToken(t, 'route-owner');
+      expect(
+        (await t.gql(`mutation { createApp(input: { name: "direct-app", kind: GO }) { name } }`))
+          .errors,
+      ).toBeUndefined();
+      expect(
+        (
+          await t.gql(
+            `mutation { setAppMember(app: "direct-app", username: "route-owner", role: OWNER) { name } }`,
+          )
+        ).errors,
+      ).toBeUndefined();
+      const admin = await RawWs.open(t.wsUrl, { token: ADMIN_TOKEN });
+      const owner = await RawWs.open(t.wsUrl, { token: ownerToken });
+      admin.subscribe('1', SELECTION_B);
+      owner.subscribe('1', SELECTION_B);
+      await until(() => feed.listenerCount === 2);
+      const before = sharedFrameStats.direct;
+
+      const steps = [
+        `mutation { createApp(input: { name: "direct-1", kind: GO }) { name } }`,
+        `mutation { createNotificationRoute(input: { name: "direct chat", app: "direct-app", channel: SLACK, webhookUrl: "https://hooks.slack.com/services/T/B/d" }) { id } }`,
+        `mutation { createApp(input: { name: "direct-2", kind: GO }) { name } }`,
+        `mutation { createApp(input: { name: "direct-3", kind: GO }) { name } }`,
+      ];
+      // At once: the events after the route event arrive while the owner's lookup runs.
+      for (const r of await Promise.all(steps.map((q) => t.gql(q))))
+        expect(r.errors).toBeUndefined();
+      const types = (w: RawWs) =>
+        w.of('1').map((m) => m.payload.data.platformEvents.type as string);
+      await until(
+        () =>
+          types(admin).filter((x) => x === 'APP_CREATED').length === 3 &&
+          types(owner).filter((x) => x === 'APP_CREATED').length === 3,
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      const ids = (w: RawWs) => w.of('1').map((m) => Number(m.payload.data.platformEvents.id));
+      // The owner sees its app's route event (after a lookup) in its place: the same events
+      // as the admin, in id order, with no gap.
+      expect(types(owner)).toContain('SETTINGS_CHANGED');
+      expect(ids(owner)).toEqual(ids(admin));
+      expect(ids(admin)).toEqual(
+        Array.from({ length: ids(admin).length }, (_, i) => ids(admin)[0] + i),
+      );
+      const frames = admin.of('1').length + owner.of('1').length;
+      const direct = sharedFrameStats.direct - before;
+      // Most frames went straight from the feed; at least the owner's route event did not.
+      expect(direct).toBeGreaterThan(0);
+      expect(direct).toBeLessThan(frames);
+      for (const w of [admin, owner])
+        for (const f of w.frames.filter((x) => JSON.parse(x.text).type === 'next'))
+          expect(f.text).toBe(
+            JSON.stringify({ id: '1', type: 'next', payload: JSON.parse(f.text).payload }),
+          );
+      // `complete` ends it at once: nothing more is sent for that id.
+      admin.send({ id: '1', type: 'complete' });
+      await until(() => feed.listenerCount === 1);
+      await t.gql(`mutation { createApp(input: { name: "direct-4", kind: GO }) { name } }`);
+      await until(() => types(owner).filter((x) => x === 'APP_CREATED').length === 4);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(types(admin).filter((x) => x === 'APP_CREATED').length).toBe(3);
+      admin.close();
+      owner.close();
+    });
   },
 );
+
+describe('platformEvents without direct delivery (PHANTOM_WS_DIRECT_DELIVERY=off)', () => {
+  let t: TestPhantom;
+  beforeAll(async () => {
+    t = await startTestPhantom('embedded', { env: { PHANTOM_WS_DIRECT_DELIVERY: 'off' } });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('sends every frame through graphql-ws, the same frames', async () => {
+    const feed = t.phantom.platform.services.platformEvents!;
+    const w = await RawWs.open(t.wsUrl, { token: ADMIN_TOKEN });
+    w.subscribe('1', SELECTION_B);
+    await until(() => feed.listenerCount === 1);
+    const before = sharedFrameStats.direct;
+    for (const n of ['off-1', 'off-2'])
+      expect(
+        (await t.gql(`mutation { createApp(input: { name: "${n}", kind: GO }) { name } }`)).errors,
+      ).toBeUndefined();
+    await until(() => w.of('1').length >= 2);
+    expect(w.of('1').map((m) => m.payload.data.platformEvents.type)).toEqual([
+      'APP_CREATED',
+      'APP_CREATED',
+    ]);
+    expect(sharedFrameStats.direct - before).toBe(0);
+    w.close();
+  });
+});

@@ -38,7 +38,7 @@ export interface PlatformEventFeedOptions {
 const GAP_BATCH = 500;
 
 export class PlatformEventFeed {
-  private readonly listeners = new Set<(event: PlatformEventRecord) => void>();
+  private readonly listeners = new Set<(event: PlatformEventRecord, seq: bigint) => void>();
   private offBus?: () => void;
   private stopTimer?: () => void;
   private polling = false;
@@ -68,8 +68,11 @@ export class PlatformEventFeed {
     await this.opts.bus.ready();
   }
 
-  /** Calls `fn` for every event from now on (in id order, no gap) until the returned function is called. */
-  listen(fn: (event: PlatformEventRecord) => void): () => void {
+  /**
+   * Calls `fn` for every event from now on (in id order, no gap; `seq` is its id) until the
+   * returned function is called.
+   */
+  listen(fn: (event: PlatformEventRecord, seq: bigint) => void): () => void {
     this.listeners.add(fn);
     return () => {
       this.listeners.delete(fn);
@@ -163,7 +166,7 @@ export class PlatformEventFeed {
     this.head = seq;
     for (const l of [...this.listeners]) {
       try {
-        l(e);
+        l(e, seq);
       } catch (err) {
         this.opts.onError?.(err);
       }

@@ -7,7 +7,7 @@ import type { DomainContext } from '../shared/domain-context.js';
 import { requireViewer } from '../shared/authz.js';
 import { badInput, DomainError } from '../shared/errors.js';
 import { actsAsAdmin, type Viewer } from '../people/viewer.js';
-import { topicIterator } from '../../pubsub/index.js';
+import { DIRECT_DELIVERY, topicIterator, type DirectDelivery } from '../../pubsub/index.js';
 import { AppRole } from '../apps/app-kind.js';
 import { getApp, rolesOf } from '../apps/app.service.js';
 import { NOTIFICATION_ROUTE_SETTING, PlatformEventType } from './event-recorder.js';
@@ -193,13 +193,38 @@ export async function subscribePlatformEvents(
   feed: PlatformEventFeed,
   filter: PlatformEventFilter,
   after?: string | null,
-): Promise<AsyncIterableIterator<PlatformEventRecord>> {
+): Promise<AsyncIterableIterator<PlatformEventRecord> & DirectDelivery<PlatformEventRecord>> {
   const viewer = requireViewer(ctx.viewer);
   validateEventFilter(filter);
   const afterSeq = parseEventId(after, 'after');
+  // The highest id handled (handed out, or skipped as not visible); run() and direct() below
+  // both move it, never at the same time: direct() acts only while run() waits on `items`.
+  let last = 0n;
+  let sink: ((e: PlatformEventRecord) => boolean) | null = null;
+  // Direct delivery (DIRECT_DELIVERY in src/pubsub/bus.ts): while run() waits on an empty
+  // buffer, the next event in order that is decided without a lookup goes to the sink at
+  // once. Anything else (a gap, a lookup, a refused send) is queued for run(), which then
+  // holds every later event until it waits again: the order is kept.
+  const direct = (e: PlatformEventRecord, seq: bigint): boolean => {
+    if (sink === null || !items.parked) return false;
+    if (seq <= last) return true; // already handled, as run() would skip it
+    if (seq !== last + 1n) return false;
+    const now = matchesFilter(e, filter) ? canSeeEventNow(viewer, e) : false;
+    if (now === undefined) return false;
+    if (now && !sink(e)) return false;
+    last = seq;
+    return true;
+  };
   // A slow client must not grow memory without bound: the oldest buffered items are
   // dropped, and the gap check above reads them back from the table.
-  const items = topicIterator<PlatformEventRecord>((on) => [feed.listen(on)], { bufferSize: 1000 });
+  const items = topicIterator<PlatformEventRecord>(
+    (on) => [
+      feed.listen((e, seq) => {
+        if (!direct(e, seq)) on(e);
+      }),
+    ],
+    { bufferSize: 1000 },
+  );
   let newest: bigint;
   try {
     newest = await maxSeq(ctx.em);
@@ -245,8 +270,8 @@ export async function subscribePlatformEvents(
     }
   }
 
+  last = newest;
   async function* run(): AsyncGenerator<PlatformEventRecord> {
-    let last = newest;
     if (afterSeq != null) yield* replay(afterSeq, newest);
     for await (const event of items) {
       const seq = BigInt(event.id);
@@ -259,8 +284,11 @@ export async function subscribePlatformEvents(
   }
 
   const gen = run();
-  const it: AsyncIterableIterator<PlatformEventRecord> = {
+  const it: AsyncIterableIterator<PlatformEventRecord> & DirectDelivery<PlatformEventRecord> = {
     next: () => gen.next(),
+    [DIRECT_DELIVERY](s: (e: PlatformEventRecord) => boolean) {
+      sink = s;
+    },
     // Ending the buffer first wakes a generator parked on it, so return() cannot hang.
     return: async () => {
       items.end();
