@@ -17,6 +17,12 @@ export const DEFAULT_CREDENTIAL_WATCH: CredentialWatchOptions = {
   periodMs: 30_000,
 };
 
+/**
+ * The share of the re-check interval after which a verdict in use is renewed in the
+ * background (CredentialChecks.fresh): the rest of the interval is the lookup's time to land.
+ */
+const RENEW_AT = 0.75;
+
 /** What one credential lookup found: the viewer now (null: no credential), gone (with why), or a passing fault. */
 export type CredentialVerdict = { viewer: Viewer | null } | { gone: string } | { fault: true };
 
@@ -76,16 +82,17 @@ export class CredentialChecks {
 
   /**
    * The verdict of a lookup started less than `maxAgeMs` ago, at once (undefined if there is
-   * none). Past half that age it starts the next lookup in the background, so that sockets
-   * sending events keep finding a fresh verdict without waiting: one lookup per credential
-   * per half interval while events flow, none when they do not.
+   * none). Past {@link RENEW_AT} of that age it starts the next lookup in the background, so
+   * that sockets sending events keep finding a fresh verdict without waiting: at most one
+   * lookup per credential per ¾ interval while events flow, none when they do not.
    */
   fresh(header: string, maxAgeMs: number): { at: number; verdict: CredentialVerdict } | undefined {
     const e = this.entries.get(header);
     if (!e?.verdict) return undefined;
     const age = Date.now() - e.at;
     if (age >= maxAgeMs) return undefined;
-    if (age >= maxAgeMs / 2 && !e.pending) void this.verdict(header, Math.floor(maxAgeMs / 2));
+    const renewAt = Math.floor(maxAgeMs * RENEW_AT);
+    if (age >= renewAt && !e.pending) void this.verdict(header, renewAt);
     return { at: e.at, verdict: e.verdict };
   }
 
@@ -157,8 +164,8 @@ export class CredentialWatch {
   validNow(): boolean | undefined {
     if (!this.valid) return false;
     const min = this.opts.minIntervalMs;
-    if (Date.now() - this.lastCheck < min / 2) return true;
-    // Past half the interval: the shared verdict of a lookup started less than min ago, when
+    if (Date.now() - this.lastCheck < min * RENEW_AT) return true;
+    // Past ¾ of the interval: the shared verdict of a lookup started less than min ago, when
     // it still grants what it did (compared once per verdict), is the check stillValid would
     // run; asking for it starts the next shared lookup in the background, so that a stream of
     // events finds a fresh one. A verdict that ends the socket is left to stillValid.
