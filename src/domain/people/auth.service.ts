@@ -79,10 +79,12 @@ export async function authenticate(
   // joined to the user by primary key. The primary, not a replica: a token created or
   // revoked a moment ago must count at once.
   // A plain row of the columns needed (no entities: this runs on every request).
-  const token = await findTokenPrincipal(em, hash);
+  const token = await tokenLookup(em, deps, hash);
   if (!token) throw unauthenticated('Unknown or revoked API token.');
   if (Date.now() - (token.lastUsedAt?.getTime() ?? 0) > LAST_USED_RESOLUTION_MS) {
-    await em.nativeUpdate(ApiToken, { id: token.id }, { lastUsedAt: new Date() });
+    // The principal may be shared by the requests of one lookup: one of them writes it.
+    token.lastUsedAt = new Date();
+    await em.nativeUpdate(ApiToken, { id: token.id }, { lastUsedAt: token.lastUsedAt });
   }
   return {
     userId: token.userId,
@@ -102,6 +104,59 @@ interface TokenPrincipal {
   userId: number;
   username: string;
   isAdmin: boolean;
+}
+
+/** A token's lookups on one process: whether one runs, and the requests waiting for the next. */
+interface LookupSlot {
+  waiting: {
+    em: EntityManager;
+    resolve: (t: TokenPrincipal | null) => void;
+    reject: (e: unknown) => void;
+  }[];
+}
+
+/** Per platform (its DomainDeps), per token hash. */
+const lookupSlots = new WeakMap<DomainDeps, Map<string, LookupSlot>>();
+
+/**
+ * {@link findTokenPrincipal}, coalesced per token (issue 9, P1: a bot's concurrent requests
+ * with one token each ran the same statement): a request waits for a lookup that **starts
+ * after it arrived**, never for one already running (which may have read the row before a
+ * revocation the request came after), so every answer is as exact as a lookup of its own
+ * (ADR 0008). With no lookup of the token running, a request starts one at once; requests
+ * arriving while one runs share the next, started as soon as that one ends.
+ */
+function tokenLookup(
+  em: EntityManager,
+  deps: DomainDeps,
+  hash: string,
+): Promise<TokenPrincipal | null> {
+  let slots = lookupSlots.get(deps);
+  if (!slots) lookupSlots.set(deps, (slots = new Map<string, LookupSlot>()));
+  const running = slots.get(hash);
+  if (running) {
+    return new Promise((resolve, reject) => running.waiting.push({ em, resolve, reject }));
+  }
+  const slot: LookupSlot = { waiting: [] };
+  slots.set(hash, slot);
+  const next = (): void => {
+    const batch = slot.waiting.splice(0);
+    if (!batch.length) {
+      slots.delete(hash);
+      return;
+    }
+    findTokenPrincipal(batch[0].em, hash).then(
+      (t) => {
+        next();
+        for (const w of batch) w.resolve(t);
+      },
+      (e: unknown) => {
+        next();
+        for (const w of batch) w.reject(e);
+      },
+    );
+  };
+  return findTokenPrincipal(em, hash).finally(next);
 }
 
 /** The unrevoked token with this hash and its user's columns, in one indexed read on the primary. */
