@@ -15,11 +15,14 @@ import type { ReleaseEngineOptions } from './engine/releases/release-engine.js';
 import { startReleaseProgressFeed } from './domain/releases/release-progress.module.js';
 import { startBuildLogFeed } from './domain/builds/build-log-feed.js';
 import { every } from './engine/timers.js';
+import type { GraphQLSchema } from 'graphql';
 import type { BuildEngineOptions } from './engine/builds/build-engine.js';
 
 export interface Phantom {
   platform: Platform;
   server: RunningServer;
+  /** The executable schema the server runs (tests look at its resolvers). */
+  schema: GraphQLSchema;
   /** Graceful stop: HTTP and subscriptions first, then background work, then connections. */
   stop(): Promise<void>;
 }
@@ -65,6 +68,7 @@ export async function startPhantom(config: Config, opts: StartOptions = {}): Pro
     return {
       platform,
       server,
+      schema,
       stop: () => {
         stopping ??= (async () => {
           await server.close();

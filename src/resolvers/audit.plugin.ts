@@ -24,6 +24,7 @@
  */
 import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
 import {
+  defaultFieldResolver,
   getArgumentValues,
   getDirectiveValues,
   getOperationAST,
@@ -39,6 +40,8 @@ import {
   type FieldNode,
   type FragmentDefinitionNode,
   type FragmentSpreadNode,
+  type GraphQLFieldResolver,
+  type GraphQLResolveInfo,
   type GraphQLSchema,
   type InlineFragmentNode,
   type NamedTypeNode,
@@ -173,6 +176,52 @@ function resultApp(result: unknown): string | null | undefined {
   return app === null ? null : (str(app) ?? undefined);
 }
 
+/** Called as a Mutation root field starts; its answer is called when the field's result is known. */
+type RootHook = (
+  info: GraphQLResolveInfo,
+  args: Record<string, unknown>,
+) => ((err: unknown, result: unknown) => void) | undefined;
+
+/** Where a mutation request's context holds its {@link RootHook}. */
+const AUDIT_ROOT_HOOK = Symbol('phantom.auditRootHook');
+const ROOTS_WRAPPED = Symbol('phantom.auditRootsWrapped');
+
+/**
+ * Wraps the resolvers of the Mutation type's fields (only those) so that they report to the
+ * audit plugin of their request. The plugin used Apollo's `willResolveField` before, and a
+ * plugin with that hook makes Apollo wrap **every** field of the schema, for good, from the
+ * first mutation on: every field of every later query paid a wrapper call (and compiled
+ * execution could no longer read plain properties inline). Call once on the schema Apollo
+ * and the compiled executor run.
+ */
+export function auditMutationRoots(schema: GraphQLSchema): void {
+  const mutation = schema.getMutationType();
+  if (!mutation || ROOTS_WRAPPED in mutation) return;
+  Object.defineProperty(mutation, ROOTS_WRAPPED, { value: true });
+  for (const field of Object.values(mutation.getFields())) {
+    const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve ?? defaultFieldResolver;
+    field.resolve = (source, args: Record<string, unknown>, context, info) => {
+      const hook = (context as { [AUDIT_ROOT_HOOK]?: RootHook } | null)?.[AUDIT_ROOT_HOOK];
+      const done = hook?.(info, args);
+      if (!done) return resolve(source, args, context, info);
+      let result: unknown;
+      try {
+        result = resolve(source, args, context, info);
+      } catch (err) {
+        done(err, undefined);
+        throw err;
+      }
+      if (typeof (result as PromiseLike<unknown> | null)?.then === 'function')
+        (result as PromiseLike<unknown>).then(
+          (v) => done(null, v),
+          (err: unknown) => done(err, undefined),
+        );
+      else done(null, result);
+      return result;
+    };
+  }
+}
+
 export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQLContext> {
   /**
    * Writes one entry; never throws. An entry the database refuses is reported (loudly: the
@@ -225,26 +274,29 @@ export function auditPlugin(opts: AuditPluginOptions): ApolloServerPlugin<GraphQ
           } catch (err) {
             opts.onError(err);
           }
-          return {
-            // The root fields that actually run, whatever the document's shape (fragments,
-            // @skip/@include, a response key repeated): graphql-js resolves each once.
-            willResolveField({ info, args }) {
-              if (info.path.prev !== undefined || info.parentType !== mutationType) return;
-              const key = String(info.path.key);
-              const entry: Ran = {
-                field: info.fieldName,
-                key,
-                args: { ...(args as Record<string, unknown>) },
-              };
-              ran.set(key, entry);
-              // Root mutation fields run one after another, so the slot holds this field's note.
-              takeAuditTarget(domain);
-              return (_err, result) => {
-                entry.note = takeAuditTarget(domain);
-                entry.result = result;
-              };
-            },
+          // The root fields that actually run, whatever the document's shape (fragments,
+          // @skip/@include, a response key repeated): the executor resolves each once, and
+          // the Mutation type's resolvers call this request's hook (auditMutationRoots).
+          const hook: RootHook = (info, args) => {
+            if (info.path.prev !== undefined || info.parentType !== mutationType) return undefined;
+            const key = String(info.path.key);
+            const entry: Ran = {
+              field: info.fieldName,
+              key,
+              args: { ...args },
+            };
+            ran.set(key, entry);
+            // Root mutation fields run one after another, so the slot holds this field's note.
+            takeAuditTarget(domain);
+            return (_err, result) => {
+              entry.note = takeAuditTarget(domain);
+              entry.result = result;
+            };
           };
+          Object.defineProperty(rc.contextValue, AUDIT_ROOT_HOOK, {
+            value: hook,
+            configurable: true,
+          });
         },
         async willSendResponse(rc) {
           try {

@@ -54,7 +54,7 @@ import { loadWebApp, mountWebApp, playgroundPage, sendPage } from './playground.
 import type { GraphQLContext } from '../resolvers/context.type.js';
 import type { Viewer } from '../domain/people/viewer.js';
 import { checkReadiness } from './readiness.js';
-import { auditPlugin } from '../resolvers/audit.plugin.js';
+import { auditMutationRoots, auditPlugin } from '../resolvers/audit.plugin.js';
 import { malformedTextError } from './input-text.js';
 import { legacyJsonStatusPlugin } from './response-status.js';
 
@@ -123,6 +123,8 @@ export async function startHttpServer(
   opts: HttpServerOptions,
 ): Promise<RunningServer> {
   const { logger, config } = platform;
+  // The audit plugin's view of Mutation root fields, without Apollo's per-field instrumentation.
+  auditMutationRoots(schema);
   const app = express();
   app.disable('x-powered-by');
   // First: every later handler and log line runs inside the request's id (request-id.ts).

@@ -59,6 +59,21 @@ describe.each(availableModes)('audit log (%s)', (mode) => {
     expect((await entries({ operation: 'MakeWeb' })).map((x: any) => x.id)).toEqual([e.id]);
   });
 
+  it("leaves the schema's other fields alone: Apollo's per-field instrumentation never starts", async () => {
+    // Mutations ran (beforeAll, the test above). A plugin with Apollo's willResolveField hook
+    // made Apollo wrap every field of the schema from the first mutation on (its marker is a
+    // symbol on the schema): the audit plugin hooks the Mutation type's resolvers instead.
+    const marks = () =>
+      Object.getOwnPropertySymbols(t.phantom.schema).map((s) => s.description ?? '');
+    expect(
+      (await t.gql(`mutation { createApp(input: { name: "plain-fields", kind: GO }) { name } }`))
+        .errors,
+    ).toBeUndefined();
+    expect(marks()).not.toContain('apolloServerPluginsEnabled');
+    const [e] = await entries({ operation: 'createApp', app: 'plain-fields' });
+    expect(e).toMatchObject({ rootField: 'createApp', app: 'plain-fields', outcome: 'OK' });
+  });
+
   it('records failures with their error code: domain errors, FORBIDDEN, invalid requests', async () => {
     await t.gql(`mutation { updateApp(name: "nope", input: { description: "x" }) { version } }`);
     await t.gql(

@@ -54,7 +54,8 @@ describeServices('two Phantom processes (serve + serve)', () => {
           )
         ).errors,
       ).toBeUndefined();
-      await eventually(() => onB.events.length >= 2, 20_000);
+      // Both subscribers, each at its own pace (this process's own one may come second).
+      await eventually(() => onB.events.length >= 2 && onA.events.length >= 2, 20_000);
       for (const s of [onA, onB]) {
         expect(s.events.slice(0, 2).map((e) => [e.type, e.app, Number(e.id)])).toEqual([
           ['APP_CREATED', 'proc-b', Number(after) + 1],
