@@ -29,7 +29,7 @@ const SECONDS = Number(process.env.BENCH_P1_SECONDS ?? 2);
 const APPS = 2000;
 /** What the CPU profiles of this bench found (README, "Metrics and benchmarks"), printed when P1 is short of its goal. */
 const P1_WHY =
-  'not SQL count (2 statements per request; the raw route runs 3): the profile at N = 50 shows the write syscalls of the two MySQL statements (~17% of busy time), GC (~9%), mysql2 row/JSON parsing (~8%), MikroORM and knex around the statements (~9%), the response write (~6%), Apollo (~3%), compiled execution (~4%); one statement is the per-request API-token check ADR 0008 keeps (the raw route checks no credential); BENCH_P1_PROFILE=50 writes the profile';
+  'not SQL count (2 statements per request; the raw route runs 3, and concurrent requests with one token share their token lookups): the profile at N = 50 shows GC (~15% of busy time), the socket writes of the statements and the response (writev ~13%, writeBuffer ~8%, dispatch ~8%), mysql2 parsing (~4%), then small shares of Apollo, compiled execution, MikroORM and knex; the token check ADR 0008 keeps exact on every request (the raw route checks no credential); BENCH_P1_PROFILE=50 writes the profile';
 const PROFILE_AT = process.env.BENCH_P1_PROFILE ? Number(process.env.BENCH_P1_PROFILE) : null;
 
 /** The part of autocannon's `-j` report the bench reads. */
