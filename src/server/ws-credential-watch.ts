@@ -38,7 +38,8 @@ interface CheckEntry {
 /**
  * The credential re-checks of all the sockets of one process, shared per credential: a
  * verdict younger than `maxAgeMs` is reused, and sockets asking while a lookup runs wait for
- * that lookup. So the sockets of one token cost one lookup per interval in all, not one each
+ * that lookup. So the sockets of one token cost one lookup per interval in all (per ¾
+ * interval while events flow: see {@link CredentialChecks.fresh}), not one each
  * (issue 9, P3: at thousands of sockets the per-socket lookups ran thousands of statements
  * per second, queued on the pool, and held every frame behind them). The freshness bound a
  * socket relies on is unchanged: no verdict older than `maxAgeMs` is ever used.
