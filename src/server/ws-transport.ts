@@ -156,6 +156,18 @@ interface Conn {
   tcp: Duplex;
   tick: number;
   corked: boolean;
+  /** Operations graphql-ws runs, by id (see {@link gateOperations}). */
+  ops: Map<string, OpState>;
+  /** How many of them the client has completed while they still run (their frames are dropped). */
+  completing: number;
+}
+
+/** One operation graphql-ws runs under an id, as {@link gateOperations} tracks it. */
+interface OpState {
+  /** The client sent `complete` for it: nothing more of it is sent. */
+  completed: boolean;
+  /** Messages for its id received since a `subscribe` reused the id, held until it has ended. */
+  held: string[] | null;
 }
 
 const conns = new WeakMap<WebSocket, Conn>();
@@ -197,11 +209,23 @@ function batchWrites(c: Conn): void {
   sharedFrameStats.corked++;
 }
 
+/** The operation id graphql-ws's text `data` of a `next` or `error` message is for, else null. */
+function resultMessageId(data: string): string | null {
+  const m = /^\{"id":("(?:[^"\\]|\\.)*"),"type":"(?:next|error)"/.exec(data);
+  return m ? (JSON.parse(m[1]) as string) : null;
+}
+
 /** A text frame on `socket`: resolves at once while the socket keeps up, else after the write. */
 function send(c: Conn, data: string): Promise<void> | undefined {
   const { socket } = c;
   if (socket.readyState !== socket.OPEN) return undefined;
   const bytes = outgoing(data);
+  if (c.completing > 0) {
+    // A result of an operation the client has completed (graphql-ws may still be handing over
+    // one its iterator had under way, e.g. from a replay): the client is done with it.
+    const id = resultMessageId(data);
+    if (id !== null && c.ops.get(id)?.completed) return undefined;
+  }
   batchWrites(c);
   if (socket.bufferedAmount < SEND_HIGH_WATER) {
     socket.send(bytes, { binary: false });
@@ -210,6 +234,72 @@ function send(c: Conn, data: string): Promise<void> | undefined {
   return new Promise((resolve, reject) => {
     socket.send(bytes, { binary: false }, (err) => (err ? reject(err) : resolve()));
   });
+}
+
+/**
+ * Hands the client's messages to graphql-ws (`dispatch`, which resolves when graphql-ws is
+ * done with the message: for a `subscribe`, when the operation has ended) so that an id the
+ * client has completed can be reused at once. graphql-ws keys an operation by its id alone:
+ * a `subscribe` that reused the id while the completed operation was still being set up or
+ * still ending made both run under it (every event twice), or the old one's end removed the
+ * new one (the id went dead), and the old one's `complete` or last result went out under the
+ * id. Here a `subscribe` for an id whose operation the client has completed waits, with the
+ * messages for that id after it, until that operation has ended; messages for other ids are
+ * not held. A `subscribe` for an id whose operation is still active goes through at once
+ * (graphql-ws closes the socket with 4409, as the protocol requires).
+ */
+function gateOperations(
+  c: Conn,
+  dispatch: (text: string) => Promise<void>,
+): (text: string) => void {
+  const start = (id: string, text: string): void => {
+    const op: OpState = { completed: false, held: null };
+    c.ops.set(id, op);
+    void dispatch(text).finally(() => {
+      if (op.completed) c.completing--;
+      if (c.ops.get(id) === op) c.ops.delete(id);
+      const held = op.held;
+      // After the socket closed, graphql-ws has ended its operations: nothing may start again.
+      if (held && c.socket.readyState === c.socket.OPEN) for (const h of held) handle(h);
+    });
+  };
+  const handle = (text: string): void => {
+    let message: { type?: unknown; id?: unknown } | null = null;
+    try {
+      message = JSON.parse(text) as { type?: unknown; id?: unknown } | null;
+    } catch {
+      // graphql-ws answers it (4400)
+    }
+    const type = message?.type;
+    const id = message?.id;
+    if ((type !== 'subscribe' && type !== 'complete') || typeof id !== 'string') {
+      void dispatch(text);
+      return;
+    }
+    const op = c.ops.get(id);
+    if (op?.held) {
+      op.held.push(text);
+      return;
+    }
+    if (type === 'complete') {
+      if (op && !op.completed) {
+        op.completed = true;
+        c.completing++;
+      }
+      void dispatch(text);
+      return;
+    }
+    if (op?.completed) {
+      op.held = [text];
+      return;
+    }
+    if (op) {
+      void dispatch(text);
+      return;
+    }
+    start(id, text);
+  };
+  return handle;
 }
 
 const closeReason = (err: unknown, isProd: boolean): string => {
@@ -275,23 +365,32 @@ export function useFanoutServer<
           }, keepAlive)
         : null;
     // The upgraded request's TCP socket is the one `ws` writes to.
-    const conn: Conn = { socket, tcp: request.socket, tick: -1, corked: false };
+    const conn: Conn = {
+      socket,
+      tcp: request.socket,
+      tick: -1,
+      corked: false,
+      ops: new Map(),
+      completing: 0,
+    };
     conns.set(socket, conn);
     const closed = server.opened(
       {
         protocol: socket.protocol,
         send: (data) => send(conn, data),
         close: (code, reason) => socket.close(code, reason),
-        onMessage: (cb) =>
-          socket.on('message', (event: Buffer) => {
-            withRequestId(reqId, () => cb(String(event))).catch((err: unknown) => {
+        onMessage: (cb) => {
+          const handle = gateOperations(conn, (text) =>
+            withRequestId(reqId, () => cb(text)).catch((err: unknown) => {
               console.error(
                 'Internal error occurred during message handling. Please check your implementation.',
                 err,
               );
               socket.close(CloseCode.InternalServerError, closeReason(err, isProd));
-            });
-          }),
+            }),
+          );
+          socket.on('message', (event: Buffer) => handle(String(event)));
+        },
       },
       { socket, request } as WsExtra & Partial<E>,
     );
