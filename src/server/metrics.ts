@@ -216,6 +216,47 @@ export function createMetrics(platform: Platform): PhantomMetrics {
       this.set({ state: 'pending' }, pool.numPendingAcquires());
     },
   });
+  new Counter({
+    name: 'phantom_db_statements_total',
+    help: 'SQL statements this process sent (as counted by the ORM\'s query hook; BEGIN and COMMIT not included).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(platform.sqlStats.queries);
+    },
+  });
+  // The release engine's work counts (worker role; absent where no engine runs).
+  const engineStats = () => platform.services.releaseEngine?.stats;
+  new Counter({
+    name: 'phantom_release_engine_waves_total',
+    help: 'Deployment waves (one deployment to one cluster) the release engine ran.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = engineStats();
+      if (s) this.inc(s.steps);
+    },
+  });
+  new Counter({
+    name: 'phantom_release_engine_progress_commits_total',
+    help: 'Progress changes the release engine committed (releases\' status, steps, pod counts).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = engineStats();
+      if (s) this.inc(s.commits);
+    },
+  });
+  new Counter({
+    name: 'phantom_release_engine_progress_transactions_total',
+    help: 'Transactions those progress changes took (group commit: changes of releases running at once share one).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = engineStats();
+      if (s) this.inc(s.transactions);
+    },
+  });
   new Gauge({
     name: 'phantom_kv_ping_seconds',
     help: 'Round trip of one PING to the KV store (Redis, or in-process) at scrape time (-1: no answer in time).',

@@ -233,6 +233,9 @@ describe('GET /metrics (embedded, no token)', () => {
     );
     expect(before).toContain('# TYPE phantom_builds gauge');
     expect(before).toContain('# TYPE phantom_notification_deliveries gauge');
+    expect(sample(before, 'phantom_release_engine_waves_total')).toBe(0);
+    const statementsBefore = sample(before, 'phantom_db_statements_total')!;
+    expect(statementsBefore).toBeGreaterThan(0);
 
     expect(
       (await t.gql(`mutation { createApp(input: { name: "stepped", kind: GO }) { name } }`)).errors,
@@ -263,6 +266,17 @@ describe('GET /metrics (embedded, no token)', () => {
         status: 'SUCCEEDED',
       }),
     ).toBeGreaterThan(0);
+    // The engine's counts: one wave per target of "dev", progress committed in as many or fewer transactions.
+    const targets = (
+      await t.gql(`{ environments { name targets { cluster } } }`)
+    ).data.environments.find((e: { name: string }) => e.name === 'dev').targets.length;
+    expect(sample(after, 'phantom_release_engine_waves_total')).toBe(targets);
+    const commits = sample(after, 'phantom_release_engine_progress_commits_total')!;
+    const transactions = sample(after, 'phantom_release_engine_progress_transactions_total')!;
+    expect(commits).toBeGreaterThanOrEqual(1);
+    expect(transactions).toBeGreaterThanOrEqual(1);
+    expect(transactions).toBeLessThanOrEqual(commits);
+    expect(sample(after, 'phantom_db_statements_total')!).toBeGreaterThan(statementsBefore);
     // The release's events reach the chat notifier: its lag is a number (0 once it caught up).
     await expect
       .poll(
