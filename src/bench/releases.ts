@@ -103,12 +103,15 @@ const diff = (a: Scrape, b: Scrape): Scrape => ({
 });
 
 const TOKEN = 'bench-admin-token-0123456789';
-/** BENCH_P6_PROFILE=1: a CPU profile of Phantom's process over the releases, in bench-results/releases.cpuprofile. */
+/**
+ * BENCH_P6_PROFILE=1: CPU profiles in bench-results/: the worker's (`CPU.*.cpuprofile`, its
+ * whole life), or in one process `releases.cpuprofile` over the releases.
+ */
 const PROFILE = process.env.BENCH_P6_PROFILE === '1';
 const OVERHEAD_TARGET_MS = 10;
 /** What the CPU profiles of this bench found (README, "Metrics and benchmarks"), printed when P6 is short of its goal. */
 const P6_WHY =
-  "the CPU follows the SQL statements (about 1 ms of this process each on this machine: the write syscall plus MikroORM and knex around it), ~18 per wave: the progress changes (group-committed: ~2.2 changes per wave in ~0.9 transactions of BEGIN, fenced UPDATEs, one INSERT, COMMIT), the flags, the prechecks' rule reads, the outbox's numbering and publishing, the claim; next: one round trip per transaction and plain SQL instead of the ORM on this path; BENCH_P6_PROFILE=1 writes the profile";
+  "each Phantom process pays about 20 ms per wave for following the two clusters (the API process, which runs no engine, spent about as much per wave: ~29 watched changes per wave, parsed by every process's informers, each an XADD, XREADGROUP, XACK and for Pods a PUBLISH on the k8s-events stream); the rest follows the SQL statements (~15 per wave in the worker: the group-committed progress, the flags, the prechecks' rule reads, the outbox, the claim); socket writes are ~30% of the busy time; next: fewer round trips per watched change and per wave (README, P6); BENCH_P6_PROFILE=1 writes the profiles";
 
 export interface ReleaseBenchResult {
   releases: number;
@@ -210,8 +213,10 @@ export async function runReleaseBench(
         `mutation($n: String!) { createApp(input: { name: $n, kind: GO, container: { replicas: 2, cpu: "10m" } }) { id } }`,
         { n: `rel-${i}` },
       );
-    // In one process, a profile of it here; a worker writes its own (--cpu-prof) when it stops.
-    const session = PROFILE && !split ? new Session() : undefined;
+    // A worker writes its own profile (--cpu-prof) when it stops; this process's (one process,
+    // or the API's with BENCH_P6_PROFILE_API=1) goes to bench-results/releases.cpuprofile.
+    const session =
+      PROFILE && (!split || process.env.BENCH_P6_PROFILE_API === '1') ? new Session() : undefined;
     if (session) {
       session.connect();
       await session.post('Profiler.enable');
