@@ -358,6 +358,64 @@ describe('release strategies, cancel and rollback on the embedded default', () =
     expect(errorCode(again)).toBe('CONFLICT');
   });
 
+  it('a maintenance window that began during the canary pause stops the promotion: FAILED, the canary removed, nothing else deployed', async () => {
+    await t.gql(
+      `mutation { createApp(input: { name: "web-late", kind: NODE, container: { replicas: 2 }, releaseConfig: { strategy: CANARY, canaryReplicas: 1, canaryPauseSeconds: 3600 } }) { id } }`,
+    );
+    const r = await createRelease(t, {
+      app: 'web-late',
+      env: 'staging',
+      image: 'registry.local/web-late:2',
+    });
+    const paused = await follow(t.ws(), r.id, { until: (f) => f.release.status === 'PAUSED' });
+    const made = await t.gql(
+      `mutation($i: MaintenanceWindowInput!) { createMaintenanceWindow(input: $i) { id } }`,
+      {
+        i: {
+          name: 'pause freeze',
+          envs: ['staging'],
+          startsAt: new Date(Date.now() - 60_000).toISOString(),
+          endsAt: new Date(Date.now() + 3600_000).toISOString(),
+          reason: 'incident',
+        },
+      },
+    );
+    expect(made.errors).toBeUndefined();
+    try {
+      const p = await t.gql(`mutation($id: ID!) { promoteRelease(id: $id) { status } }`, {
+        id: r.id,
+      });
+      expect(p.errors).toBeUndefined();
+      const last = (await follow(t.ws(), r.id, { after: paused.at(-1)!.sequence })).at(-1)!;
+      expect(last.release.status).toBe('FAILED');
+      expect(last.release.message).toMatch(/Promoted, but the prechecks no longer pass/);
+      expect(last.release.message).toMatch(/pause freeze/);
+      expect(last.release.message).toMatch(/the canary was removed/);
+      expect(last.release.steps.map((s: any) => `${s.name}:${s.status}`)).toEqual([
+        'precheck:SUCCEEDED',
+        'canary:SUCCEEDED',
+        'pause:FAILED',
+        'deploy:SKIPPED',
+        'deploy:SKIPPED',
+        'cleanup:SKIPPED',
+      ]);
+      const runtime = t.phantom.platform.services.k8s!.runtime;
+      const target = [{ cluster: 'sim-1', namespace: 'staging' }];
+      const canary = await runtime.workloads(target, {
+        app: 'web-late',
+        env: 'staging',
+        variant: 'canary',
+      });
+      expect(canary[0].status).toBe('MISSING');
+      const main = await runtime.workloads(target, { app: 'web-late', env: 'staging' });
+      expect(main[0].status).toBe('MISSING');
+    } finally {
+      await t.gql(`mutation($id: ID!) { deleteMaintenanceWindow(id: $id) }`, {
+        id: made.data.createMaintenanceWindow.id,
+      });
+    }
+  });
+
   it('cancel mid-rollout stops before the next wave and rolls the deployed waves back', async () => {
     await t.gql(
       `mutation { createApp(input: { name: "big", kind: JAVA, container: { replicas: 24, cpu: "10m" } }) { id } }`,

@@ -618,13 +618,11 @@ export class ReleaseRun {
       // The approval may come hours after the prechecks: a maintenance window that began, a
       // dependency rule added, a whitelist entry that expired or the app deleted meanwhile
       // must still stop the release before anything is deployed.
-      const results = await this.busy(() => this.runPrechecks());
-      this.state.prechecks = results;
-      const failed = results.filter((r) => !r.passed);
-      if (failed.length)
+      const failed = await this.precheckAgain();
+      if (failed)
         return this.finish(
           ReleaseStatus.FAILED,
-          `Approved, but the prechecks no longer pass: ${failed.map((x) => `${x.rule}: ${x.message}`).join(' ')}`,
+          `Approved, but the prechecks no longer pass: ${failed}`,
           PlatformEventType.RELEASE_FAILED,
         );
       return this.beginDeploy(f.approvalNote ?? 'Approved; deploying');
@@ -666,6 +664,14 @@ export class ReleaseRun {
       return this.finish(ReleaseStatus.CANCELED, message, PlatformEventType.RELEASE_CANCELED);
     }
     return { at: due, quiet: { approval: null, cancelRequested: false } };
+  }
+
+  /** Runs the prechecks again (recorded on the release); the failed ones' reasons, or null when all pass. */
+  private async precheckAgain(): Promise<string | null> {
+    const results = await this.busy(() => this.runPrechecks());
+    this.state.prechecks = results;
+    const failed = results.filter((r) => !r.passed);
+    return failed.length ? failed.map((x) => `${x.rule}: ${x.message}`).join(' ') : null;
   }
 
   /** When the approval ticket expires (recorded on the approval step when the ticket was opened). */
@@ -721,6 +727,15 @@ export class ReleaseRun {
     }
     const due = Date.parse(step.dueAt ?? nowIso());
     if (promoted || Date.now() >= due) {
+      // The pause may last hours, as an approval may: a maintenance window that began (or a
+      // rule added, the app deleted) meanwhile stops the full rollout; the canary is removed.
+      const failed = await this.precheckAgain();
+      if (failed)
+        return this.fail(
+          `${promoted ? 'Promoted' : 'Canary pause elapsed'}, but the prechecks no longer pass: ${failed}`,
+          false,
+          i,
+        );
       this.setStep(i, {
         status: StepStatus.SUCCEEDED,
         finishedAt: nowIso(),
