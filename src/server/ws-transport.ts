@@ -236,6 +236,9 @@ function send(c: Conn, data: string): Promise<void> | undefined {
   });
 }
 
+/** Messages for one id held while its completed operation ends; past this the socket is closed (1008). */
+const MAX_HELD_PER_ID = 100;
+
 /**
  * Hands the client's messages to graphql-ws (`dispatch`, which resolves when graphql-ws is
  * done with the message: for a `subscribe`, when the operation has ended) so that an id the
@@ -278,6 +281,10 @@ function gateOperations(
     }
     const op = c.ops.get(id);
     if (op?.held) {
+      if (op.held.length >= MAX_HELD_PER_ID) {
+        c.socket.close(1008, `Too many messages for operation ${id.slice(0, 50)} while it ends`);
+        return;
+      }
       op.held.push(text);
       return;
     }

@@ -107,6 +107,21 @@ describe.each(availableModes)('graphql-ws operation ids reused after complete (%
     expect(s.of('r').filter((m) => m.type !== 'next')).toEqual([]);
   });
 
+  it('a flood of messages for one id while its completed operation ends closes the socket (1008) instead of holding them all', async () => {
+    const base = listeners();
+    const s = await open();
+    s.subscribe('f', EVENTS);
+    await s.until(() => listeners() === base + 1);
+    for (let i = 0; i < 150; i++) {
+      s.send({ id: 'f', type: 'complete' });
+      s.subscribe('f', EVENTS);
+    }
+    await s.until(() => s.closed !== undefined);
+    expect(s.closed!.code).toBe(1008);
+    expect(s.closed!.reason).toMatch(/Too many messages for operation f/);
+    await s.until(() => listeners() === base);
+  });
+
   it('a subscribe for an id that is still active closes the socket with 4409', async () => {
     const s = await open();
     s.subscribe('x', EVENTS);
