@@ -7,6 +7,7 @@ import { KubeEventType, PodEventType, WorkloadType } from './workload.type.js';
 import {
   deletePod,
   deployApp,
+  listCanaries,
   listWorkloads,
   removeWorkload,
   restartApp,
@@ -37,6 +38,14 @@ export class AppWorkloadsResolver {
   })
   workloads(@Root() app: PresentedApp, @Arg('env') env: string, @Ctx() ctx: GraphQLContext) {
     return listWorkloads(ctx.domain, runtime(ctx), app.name, env);
+  }
+
+  @FieldResolver(() => [WorkloadType], {
+    description:
+      "The app's canary Deployments (`<app>-canary`) in `env`, from the informer cache: a CANARY release runs one on the environment's first target from its canary step until the full rollout is verified, or until it fails. Empty when there is none; a target whose cluster could not be read is listed with its `error`.",
+  })
+  canaries(@Root() app: PresentedApp, @Arg('env') env: string, @Ctx() ctx: GraphQLContext) {
+    return listCanaries(ctx.domain, runtime(ctx), app.name, env);
   }
 
   @FieldResolver(() => Boolean, {

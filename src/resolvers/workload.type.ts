@@ -81,6 +81,11 @@ export class KubeEventType {
     'An app in an environment on one target cluster. Live fields come from the informer cache.',
 })
 export class WorkloadType {
+  @Field({
+    description:
+      "The Deployment's name: the app's name, or `<app>-canary` for a canary (`App.canaries`).",
+  })
+  name!: string;
   @Field() cluster!: string;
   @Field() namespace!: string;
   @Field(() => String, { nullable: true }) image!: string | null;

@@ -329,6 +329,21 @@ describe('release strategies, cancel and rollback on the embedded default', () =
       env: 'staging',
     });
     expect(main[0].status).toBe('MISSING');
+    // The API shows the canary beside the (not yet deployed) workloads.
+    const seen = await t.gql(
+      `{ app(name: "web") { canaries(env: "staging") { name cluster image replicas status pods { name } } workloads(env: "staging") { cluster status } } }`,
+    );
+    expect(seen.errors).toBeUndefined();
+    expect(seen.data.app.canaries).toHaveLength(1);
+    expect(seen.data.app.canaries[0]).toMatchObject({
+      name: 'web-canary',
+      cluster: 'sim-1',
+      image: 'registry.local/web:2',
+      replicas: 1,
+      status: 'AVAILABLE',
+    });
+    expect(seen.data.app.canaries[0].pods).toHaveLength(1);
+    expect(seen.data.app.workloads.map((w: any) => w.status)).toEqual(['MISSING', 'MISSING']);
     // Still paused: a query says so, and a promote of something not paused is CONFLICT.
     expect((await getRelease(t, r.id)).status).toBe('PAUSED');
     const p = await t.gql(`mutation($id: ID!) { promoteRelease(id: $id) { status } }`, {
@@ -352,6 +367,8 @@ describe('release strategies, cancel and rollback on the embedded default', () =
       variant: 'canary',
     });
     expect(after[0].status).toBe('MISSING');
+    const gone = await t.gql(`{ app(name: "web") { canaries(env: "staging") { name } } }`);
+    expect(gone.data.app.canaries).toEqual([]);
     const again = await t.gql(`mutation($id: ID!) { promoteRelease(id: $id) { status } }`, {
       id: r.id,
     });

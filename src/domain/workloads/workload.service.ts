@@ -73,6 +73,23 @@ export async function listWorkloads(
 }
 
 /**
+ * The app's canary Deployments (`<app>-canary`) in `env`: those that exist, or whose cluster
+ * could not be read (with its error). A CANARY release runs one on its first target from its
+ * canary step until the full rollout is verified (or the release failed). Any signed-in viewer.
+ */
+export async function listCanaries(
+  ctx: DomainContext,
+  runtime: ClusterRuntime,
+  app: string,
+  env: string,
+): Promise<WorkloadState[]> {
+  requireViewer(ctx.viewer);
+  const targets = await targetsOf(ctx, env);
+  const all = await runtime.workloads(targets, { app, env, variant: 'canary' });
+  return all.filter((w) => w.status !== 'MISSING' || w.error !== null);
+}
+
+/**
  * Whether the viewer may scale, restart and delete pods of the app (`scaleApp`, `restartApp`,
  * `deletePod`): the rule of {@link authorizeChange} as a boolean for `App.viewerCanOperate`.
  */
