@@ -169,6 +169,29 @@ describe('release console in Chromium', () => {
     expect(await page.locator('main').textContent()).toContain('registry.local/shop:1.0');
   }, 90_000);
 
+  it('a canary release pauses with its canary pod listed (after a reload too); Promote rolls out', async () => {
+    for (const q of [
+      `mutation { createApp(input: { name: "beacon", kind: NODE, container: { replicas: 2 }, releaseConfig: { strategy: CANARY, canaryReplicas: 1, canaryPauseSeconds: 3600 } }) { id } }`,
+      `mutation { setAppMember(app: "beacon", username: "dev", role: DEVELOPER) { name } }`,
+    ]) {
+      const r = await t.gql(q);
+      expect(r.errors, q).toBeUndefined();
+    }
+    await signInAs(dev);
+    await startRelease('beacon', 'dev', 'registry.local/beacon:1.0');
+    await statusIs('PAUSED');
+    // Listed by the query (not only by live pod events): a reload still shows it.
+    await page.reload();
+    await statusIs('PAUSED');
+    const canaryPods = page.getByTestId('pod').filter({ hasText: /beacon-canary-/ });
+    await expect.poll(() => canaryPods.count(), { timeout: 15_000 }).toBe(1);
+    expect(await canaryPods.first().textContent()).toContain('registry.local/beacon:1.0');
+    await shoot('release-canary-paused');
+    await page.getByRole('button', { name: 'Promote' }).click();
+    await statusIs('SUCCEEDED');
+    await expect.poll(() => canaryPods.count(), { timeout: 15_000 }).toBe(0);
+  }, 90_000);
+
   it('a prod release shows its ticket; a second user approves it from /tickets and it deploys to both clusters', async () => {
     const id = await startRelease('shop', 'prod', 'registry.local/shop:1.1');
     await statusIs('AWAITING_APPROVAL');

@@ -399,7 +399,8 @@ function PodGrid({ app, env, status }: { app: string; env: string; status: strin
     refetch({ requestPolicy: 'network-only' });
   }, [status, refetch]);
   const pods: PodMap = {};
-  for (const w of data?.app?.workloads ?? [])
+  // A canary's pods too (podEvents brings them as well: they carry the app's labels).
+  for (const w of [...(data?.app?.workloads ?? []), ...(data?.app?.canaries ?? [])])
     for (const pod of w.pods) pods[`${w.cluster}/${pod.name}`] = { cluster: w.cluster, pod };
   Object.assign(pods, changes);
   const list = Object.values(pods)
