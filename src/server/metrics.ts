@@ -218,7 +218,7 @@ export function createMetrics(platform: Platform): PhantomMetrics {
   });
   new Counter({
     name: 'phantom_db_statements_total',
-    help: 'SQL statements this process sent (as counted by the ORM\'s query hook; BEGIN and COMMIT not included).',
+    help: "SQL statements this process sent (as counted by the ORM's query hook; BEGIN and COMMIT not included).",
     registers: [registry],
     collect() {
       this.reset();
@@ -239,7 +239,7 @@ export function createMetrics(platform: Platform): PhantomMetrics {
   });
   new Counter({
     name: 'phantom_release_engine_progress_commits_total',
-    help: 'Progress changes the release engine committed (releases\' status, steps, pod counts).',
+    help: "Progress changes the release engine committed (releases' status, steps, pod counts).",
     registers: [registry],
     collect() {
       this.reset();
