@@ -167,7 +167,7 @@ interface OpState {
   /** The client sent `complete` for it: nothing more of it is sent. */
   completed: boolean;
   /** Messages for its id received since a `subscribe` reused the id, held until it has ended. */
-  held: string[] | null;
+  held: { subscribe: boolean; text: string }[] | null;
 }
 
 const conns = new WeakMap<WebSocket, Conn>();
@@ -263,7 +263,7 @@ function gateOperations(
       if (c.ops.get(id) === op) c.ops.delete(id);
       const held = op.held;
       // After the socket closed, graphql-ws has ended its operations: nothing may start again.
-      if (held && c.socket.readyState === c.socket.OPEN) for (const h of held) handle(h);
+      if (held && c.socket.readyState === c.socket.OPEN) for (const h of held) handle(h.text);
     });
   };
   const handle = (text: string): void => {
@@ -281,11 +281,17 @@ function gateOperations(
     }
     const op = c.ops.get(id);
     if (op?.held) {
-      if (op.held.length >= MAX_HELD_PER_ID) {
-        c.socket.close(1008, `Too many messages for operation ${id.slice(0, 50)} while it ends`);
+      // A held `subscribe` the client has completed already is owed nothing: both go, so a
+      // client cycling subscribe/complete on one id faster than operations end holds at most one.
+      if (type === 'complete' && op.held.at(-1)?.subscribe) {
+        op.held.pop();
         return;
       }
-      op.held.push(text);
+      if (op.held.length >= MAX_HELD_PER_ID) {
+        c.socket.close(1008, 'Too many messages for one operation id while its operation ends');
+        return;
+      }
+      op.held.push({ subscribe: type === 'subscribe', text });
       return;
     }
     if (type === 'complete') {
@@ -297,7 +303,7 @@ function gateOperations(
       return;
     }
     if (op?.completed) {
-      op.held = [text];
+      op.held = [{ subscribe: true, text }];
       return;
     }
     if (op) {
@@ -307,6 +313,20 @@ function gateOperations(
     start(id, text);
   };
   return handle;
+}
+
+/** `reason` cut (by whole characters, with "…") to the 123 UTF-8 bytes a WebSocket close frame allows. */
+export function fitCloseReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let out = '';
+  let bytes = 0;
+  for (const ch of reason) {
+    const n = Buffer.byteLength(ch);
+    if (bytes + n > 120) break; // "…" takes 3
+    out += ch;
+    bytes += n;
+  }
+  return `${out}…`;
 }
 
 const closeReason = (err: unknown, isProd: boolean): string => {
@@ -385,7 +405,9 @@ export function useFanoutServer<
       {
         protocol: socket.protocol,
         send: (data) => send(conn, data),
-        close: (code, reason) => socket.close(code, reason),
+        // A close reason is at most 123 bytes (RFC 6455), and `ws` throws past that: graphql-ws
+        // puts the client's id in some (4409), so a long id must not turn the close into a 4500.
+        close: (code, reason) => socket.close(code, reason && fitCloseReason(reason)),
         onMessage: (cb) => {
           const handle = gateOperations(conn, (text) =>
             withRequestId(reqId, () => cb(text)).catch((err: unknown) => {

@@ -107,19 +107,51 @@ describe.each(availableModes)('graphql-ws operation ids reused after complete (%
     expect(s.of('r').filter((m) => m.type !== 'next')).toEqual([]);
   });
 
-  it('a flood of messages for one id while its completed operation ends closes the socket (1008) instead of holding them all', async () => {
+  it('a flood of messages for one id while its completed operation ends closes the socket (1008), whatever the id, and the server lives on', async () => {
     const base = listeners();
     const s = await open();
-    s.subscribe('f', EVENTS);
+    // A long id of 2-byte characters: the close reason must still fit a close frame (123 bytes).
+    const id = 'é'.repeat(60);
+    s.subscribe(id, EVENTS);
     await s.until(() => listeners() === base + 1);
-    for (let i = 0; i < 150; i++) {
-      s.send({ id: 'f', type: 'complete' });
-      s.subscribe('f', EVENTS);
-    }
+    // One write, so that the server reads it all before the completed operation can end.
+    const tcp = (s.socket as unknown as { _socket: import('node:net').Socket })._socket;
+    tcp.cork();
+    s.send({ id, type: 'complete' });
+    for (let i = 0; i < 110; i++) s.subscribe(id, 'subscription { platformEvents { id } }');
+    tcp.uncork();
     await s.until(() => s.closed !== undefined);
     expect(s.closed!.code).toBe(1008);
-    expect(s.closed!.reason).toMatch(/Too many messages for operation f/);
+    expect(s.closed!.reason).toMatch(/Too many messages for one operation id/);
     await s.until(() => listeners() === base);
+    expect((await t.gql('{ __typename }')).data).toEqual({ __typename: 'Query' });
+  });
+
+  it('a client cycling subscribe/complete on one id faster than operations end keeps its socket, and its last subscription lives', async () => {
+    const base = listeners();
+    const s = await open();
+    s.subscribe('w', EVENTS);
+    for (let i = 0; i < 300; i++) {
+      s.subscribe('1', EVENTS);
+      s.send({ id: '1', type: 'complete' });
+    }
+    s.subscribe('1', EVENTS);
+    await s.until(() => listeners() === base + 2);
+    await createApp('reuse-6');
+    await s.until(() => appsOn(s, 'w').includes('reuse-6') && appsOn(s, '1').includes('reuse-6'));
+    expect(appsOn(s, '1').filter((a) => a === 'reuse-6')).toHaveLength(1);
+    expect(s.open).toBe(true);
+  });
+
+  it('a duplicate id too long for the close reason still closes with 4409', async () => {
+    const s = await open();
+    const id = 'x'.repeat(200);
+    s.subscribe(id, EVENTS);
+    s.subscribe(id, EVENTS);
+    await s.until(() => s.closed !== undefined);
+    expect(s.closed!.code).toBe(4409);
+    expect(Buffer.byteLength(s.closed!.reason)).toBeLessThanOrEqual(123);
+    expect(s.closed!.reason).toMatch(/^Subscriber for x+…$/);
   });
 
   it('a subscribe for an id that is still active closes the socket with 4409', async () => {
