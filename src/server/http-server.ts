@@ -193,7 +193,7 @@ export async function startHttpServer(
    * anything else (a credential to re-check, a backed-up socket) takes that loop.
    */
   const deliverDirectly = (
-    ctx: { extra: WsExtra; subscriptions: Record<string, unknown> },
+    ctx: { extra: WsExtra },
     id: string,
     opName: string,
     result: unknown,

@@ -14,8 +14,7 @@ import type { PlatformEventRecord } from '../../src/domain/events/platform-event
 import { NOTIFICATION_ROUTE_SETTING } from '../../src/domain/events/event-recorder.js';
 import { DIRECT_DELIVERY } from '../../src/pubsub/index.js';
 import type { Cache } from '../../src/cache/cache.js';
-import type { Viewer } from '../../src/domain/people/viewer.js';
-import { TokenScope } from '../../src/domain/people/token-scope.js';
+import { readTokenViewer } from '../support/viewers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -50,14 +49,7 @@ describe('platformEvents direct delivery keeps the order (embedded)', () => {
         return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
       },
     });
-    const viewer: Viewer = {
-      userId: 999_999,
-      username: 'reader',
-      isAdmin: false,
-      scopes: [TokenScope.READ],
-      via: 'token',
-      credentialId: 'test',
-    };
+    const viewer = readTokenViewer(999_999, 'reader', 'test');
     const ctx = { ...base, viewer, deps: { ...base.deps, cache: slow } };
     const newest = await maxSeq(base.em);
     const it = await subscribePlatformEvents(ctx, feed, {}, null);

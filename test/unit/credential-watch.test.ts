@@ -10,16 +10,9 @@ import type { WebSocket } from 'ws';
 import { CredentialChecks, CredentialWatch } from '../../src/server/ws-credential-watch.js';
 import type { Platform } from '../../src/server/platform.js';
 import type { Viewer } from '../../src/domain/people/viewer.js';
-import { TokenScope } from '../../src/domain/people/token-scope.js';
+import { readTokenViewer } from '../support/viewers.js';
 
-const viewer: Viewer = {
-  userId: 7,
-  username: 'bot',
-  isAdmin: false,
-  scopes: [TokenScope.READ],
-  via: 'token',
-  credentialId: '1',
-};
+const viewer = readTokenViewer(7, 'bot', '1');
 
 class FakeSocket extends EventEmitter {
   readonly OPEN = 1;
