@@ -15,6 +15,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLError } from 'graphql';
 import type { EntityManager } from '@mikro-orm/core';
 import { DomainError } from '../domain/shared/errors.js';
+import type { EngineStats } from '../engine/releases/release-runner.js';
 import type { Platform } from './platform.js';
 import {
   buildsByStatus,
@@ -226,37 +227,34 @@ export function createMetrics(platform: Platform): PhantomMetrics {
     },
   });
   // The release engine's work counts (worker role; absent where no engine runs).
-  const engineStats = () => platform.services.releaseEngine?.stats;
-  new Counter({
-    name: 'phantom_release_engine_waves_total',
-    help: 'Deployment waves (one deployment to one cluster) the release engine ran.',
-    registers: [registry],
-    collect() {
-      this.reset();
-      const s = engineStats();
-      if (s) this.inc(s.steps);
-    },
-  });
-  new Counter({
-    name: 'phantom_release_engine_progress_commits_total',
-    help: "Progress changes the release engine committed (releases' status, steps, pod counts).",
-    registers: [registry],
-    collect() {
-      this.reset();
-      const s = engineStats();
-      if (s) this.inc(s.commits);
-    },
-  });
-  new Counter({
-    name: 'phantom_release_engine_progress_transactions_total',
-    help: 'Transactions those progress changes took (group commit: changes of releases running at once share one).',
-    registers: [registry],
-    collect() {
-      this.reset();
-      const s = engineStats();
-      if (s) this.inc(s.transactions);
-    },
-  });
+  const engineCounts: [string, string, (s: EngineStats) => number][] = [
+    [
+      'phantom_release_engine_waves_total',
+      'Deployment waves (one deployment to one cluster) the release engine ran.',
+      (s) => s.steps,
+    ],
+    [
+      'phantom_release_engine_progress_commits_total',
+      "Progress changes the release engine committed (releases' status, steps, pod counts).",
+      (s) => s.commits,
+    ],
+    [
+      'phantom_release_engine_progress_transactions_total',
+      'Transactions those progress changes took (group commit: changes of releases running at once share one).',
+      (s) => s.transactions,
+    ],
+  ];
+  for (const [name, help, count] of engineCounts)
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        const s = platform.services.releaseEngine?.stats;
+        if (s) this.inc(count(s));
+      },
+    });
   new Gauge({
     name: 'phantom_kv_ping_seconds',
     help: 'Round trip of one PING to the KV store (Redis, or in-process) at scrape time (-1: no answer in time).',

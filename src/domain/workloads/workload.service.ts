@@ -60,16 +60,20 @@ async function recordIfChanged(
   ctx.deps.onEventsCommitted();
 }
 
-/** The app's workload in `env`, one entry per target cluster (any signed-in viewer). */
+/**
+ * The app's workload in `env`, one entry per target cluster (any signed-in viewer); with
+ * `variant: 'canary'`, its canary Deployment (`<app>-canary`) on each target.
+ */
 export async function listWorkloads(
   ctx: DomainContext,
   runtime: ClusterRuntime,
   app: string,
   env: string,
+  variant?: 'canary',
 ): Promise<WorkloadState[]> {
   requireViewer(ctx.viewer);
   const targets = await targetsOf(ctx, env);
-  return runtime.workloads(targets, { app, env });
+  return runtime.workloads(targets, { app, env, ...(variant ? { variant } : {}) });
 }
 
 /**
@@ -83,9 +87,7 @@ export async function listCanaries(
   app: string,
   env: string,
 ): Promise<WorkloadState[]> {
-  requireViewer(ctx.viewer);
-  const targets = await targetsOf(ctx, env);
-  const all = await runtime.workloads(targets, { app, env, variant: 'canary' });
+  const all = await listWorkloads(ctx, runtime, app, env, 'canary');
   return all.filter((w) => w.status !== 'MISSING' || w.error !== null);
 }
 
