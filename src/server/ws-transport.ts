@@ -332,7 +332,8 @@ export function fitCloseReason(reason: string): string {
 const closeReason = (err: unknown, isProd: boolean): string => {
   if (isProd) return 'Internal server error';
   const reason = err instanceof Error ? err.message : String(err);
-  return reason.length < 124 ? reason : 'Internal server error';
+  // A close reason is counted in UTF-8 bytes (123 at most; `ws` throws past that).
+  return Buffer.byteLength(reason) <= 123 ? reason : 'Internal server error';
 };
 
 /** graphql-ws's `useServer` for `ws` with the send path above; returns its `dispose`. */
