@@ -28,9 +28,12 @@ export const TRACK_LABEL = 'phantom.io/track';
  */
 export const WATCH_SELECTOR = APP_LABEL;
 
+/** What a canary Deployment's name adds to its app's name (app names may not end in it). */
+export const CANARY_SUFFIX = '-canary';
+
 /** The workload's object name: the app name (a valid DNS-1123 label by app validation), `<app>-canary` for the canary. */
 export const workloadName = (ref: WorkloadRef): string =>
-  ref.variant === 'canary' ? `${ref.app}-canary` : ref.app;
+  ref.variant === 'canary' ? `${ref.app}${CANARY_SUFFIX}` : ref.app;
 
 /**
  * The Deployment's selector. The main one selects `app` + `env` (what it always did: a

@@ -57,6 +57,8 @@ describe.each(availableModes)('apps over HTTP (%s)', (mode) => {
   it.each([
     ['name', `{ name: "Bad_Name", kind: NODE }`],
     ['name', `{ name: "${'a'.repeat(41)}", kind: NODE }`],
+    // web's canary Deployment is web-canary: an app of that name would share it.
+    ['name', `{ name: "web-canary", kind: NODE }`],
     ['container.cpu', `{ name: "ok1", kind: NODE, container: { cpu: "lots" } }`],
     ['container.memory', `{ name: "ok2", kind: NODE, container: { memory: "12Qi" } }`],
     ['container.memory', `{ name: "ok2b", kind: NODE, container: { memory: "1" } }`],

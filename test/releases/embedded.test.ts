@@ -361,6 +361,9 @@ describe('release strategies, cancel and rollback on the embedded default', () =
       'SUCCEEDED',
       'SUCCEEDED',
     ]);
+    expect(rest.at(-1)!.release.steps[0].message).toMatch(
+      /^\d+ checks passed\. Checked again when promoted: all \d+ passed\.$/,
+    );
     const after = await runtime.workloads([{ cluster: 'sim-1', namespace: 'staging' }], {
       app: 'web',
       env: 'staging',
@@ -407,7 +410,12 @@ describe('release strategies, cancel and rollback on the embedded default', () =
       expect(last.release.status).toBe('FAILED');
       expect(last.release.message).toMatch(/Promoted, but the prechecks no longer pass/);
       expect(last.release.message).toMatch(/pause freeze/);
-      expect(last.release.message).toMatch(/the canary was removed/);
+      expect(last.release.message).toMatch(/the canary was removed\.$/);
+      expect(last.release.message).not.toMatch(/\.;/);
+      // The precheck step keeps its first outcome and says what the second check found.
+      expect(last.release.steps[0].message).toMatch(
+        /^\d+ checks passed\. Checked again when promoted: 1 of \d+ failed: .*pause freeze/,
+      );
       expect(last.release.steps.map((s: any) => `${s.name}:${s.status}`)).toEqual([
         'precheck:SUCCEEDED',
         'canary:SUCCEEDED',
@@ -666,6 +674,10 @@ describe('releases to an environment that requires approval (embedded default)',
       expect(last.release.status).toBe('FAILED');
       expect(last.release.message).toMatch(/Approved, but the prechecks no longer pass/);
       expect(last.release.message).toMatch(/late freeze/);
+      expect(last.release.steps[0]).toMatchObject({ name: 'precheck', status: 'SUCCEEDED' });
+      expect(last.release.steps[0].message).toMatch(
+        /Checked again when approved: \d+ of \d+ failed: .*late freeze/,
+      );
       const w = await t.gql(`{ app(name: "pay") { workloads(env: "prod") { image } } }`);
       expect(w.data.app.workloads.map((x: any) => x.image)).not.toContain('registry.local/pay:9');
     } finally {

@@ -8,6 +8,7 @@ import {
   type ReleaseConfig,
 } from './app-spec.js';
 import { charLength } from '../shared/text.js';
+import { CANARY_SUFFIX } from '../../k8s/manifests.js';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // Kubernetes resource quantities (apimachinery resource.Quantity): a decimal number with a
@@ -52,6 +53,13 @@ export function validateAppName(name: string, field = 'name'): void {
     throw badInput(
       field,
       `"${name}" is not a valid app name: a DNS-1123 label of at most 40 characters (lowercase letters, digits and "-", starting and ending with a letter or digit).`,
+    );
+  }
+  // A CANARY release runs `<app>-canary` beside `<app>`: an app of that name would share it.
+  if (name.endsWith(CANARY_SUFFIX)) {
+    throw badInput(
+      field,
+      `"${name}" is not a valid app name: names ending in "${CANARY_SUFFIX}" are reserved for the canary Deployment of "${name.slice(0, -CANARY_SUFFIX.length)}".`,
     );
   }
 }

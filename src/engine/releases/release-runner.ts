@@ -566,7 +566,7 @@ export class ReleaseRun {
     this.setStep(i, {
       status: StepStatus.SUCCEEDED,
       finishedAt: nowIso(),
-      message: `${results.length} checks passed`,
+      message: `${results.length} checks passed.`,
     });
     const a = this.state.steps.findIndex((s) => s.name === 'approval');
     if (a >= 0) {
@@ -618,7 +618,7 @@ export class ReleaseRun {
       // The approval may come hours after the prechecks: a maintenance window that began, a
       // dependency rule added, a whitelist entry that expired or the app deleted meanwhile
       // must still stop the release before anything is deployed.
-      const failed = await this.precheckAgain();
+      const failed = await this.precheckAgain('when approved');
       if (failed)
         return this.finish(
           ReleaseStatus.FAILED,
@@ -666,12 +666,25 @@ export class ReleaseRun {
     return { at: due, quiet: { approval: null, cancelRequested: false } };
   }
 
-  /** Runs the prechecks again (recorded on the release); the failed ones' reasons, or null when all pass. */
-  private async precheckAgain(): Promise<string | null> {
+  /**
+   * Runs the prechecks again (recorded on the release, and said on the precheck step, which
+   * keeps its first outcome); the failed ones' reasons, or null when all pass.
+   */
+  private async precheckAgain(when: string): Promise<string | null> {
     const results = await this.busy(() => this.runPrechecks());
     this.state.prechecks = results;
     const failed = results.filter((r) => !r.passed);
-    return failed.length ? failed.map((x) => `${x.rule}: ${x.message}`).join(' ') : null;
+    const reasons = failed.map((x) => `${x.rule}: ${x.message}`).join(' ');
+    const i = this.state.steps.findIndex((s) => s.name === 'precheck');
+    if (i >= 0) {
+      const first = this.stepAt(i).message ?? '';
+      this.setStep(i, {
+        message: failed.length
+          ? `${first} Checked again ${when}: ${failed.length} of ${results.length} failed: ${reasons}`
+          : `${first} Checked again ${when}: all ${results.length} passed.`,
+      });
+    }
+    return failed.length ? reasons : null;
   }
 
   /** When the approval ticket expires (recorded on the approval step when the ticket was opened). */
@@ -729,7 +742,7 @@ export class ReleaseRun {
     if (promoted || Date.now() >= due) {
       // The pause may last hours, as an approval may: a maintenance window that began (or a
       // rule added, the app deleted) meanwhile stops the full rollout; the canary is removed.
-      const failed = await this.precheckAgain();
+      const failed = await this.precheckAgain(promoted ? 'when promoted' : 'at the pause end');
       if (failed)
         return this.fail(
           `${promoted ? 'Promoted' : 'Canary pause elapsed'}, but the prechecks no longer pass: ${failed}`,
@@ -759,7 +772,9 @@ export class ReleaseRun {
     return { cluster: t.cluster, namespace: t.namespace };
   }
 
-  private async removeCanary(i: number | null): Promise<string | null> {
+  private async removeCanary(
+    i: number | null,
+  ): Promise<{ error: string | null; removed: boolean }> {
     const t = this.canaryTarget();
     if (i !== null) {
       this.setStep(i, {
@@ -774,6 +789,7 @@ export class ReleaseRun {
       variant: 'canary',
     });
     const error = res && !res.ok ? res.error : null;
+    const removed = !!res?.ok && res.removed;
     if (i !== null) {
       this.setStep(i, {
         status: StepStatus.SUCCEEDED,
@@ -785,7 +801,7 @@ export class ReleaseRun {
         error ? `Canary not removed on ${t.cluster}: ${error}` : `Canary removed on ${t.cluster}`,
       );
     }
-    return error;
+    return { error, removed };
   }
 
   /**
@@ -801,10 +817,17 @@ export class ReleaseRun {
     const endEvent = canceled
       ? PlatformEventType.RELEASE_CANCELED
       : PlatformEventType.RELEASE_FAILED;
-    const notes: string[] = [reason];
+    // Clauses joined by "; ": a reason's own full stop would read ".;".
+    const notes: string[] = [reason.replace(/\.+$/, '')];
     if (this.state.steps.some((s) => s.name === 'canary' && s.applied)) {
-      const err = await this.removeCanary(null);
-      notes.push(err ? `the canary could not be removed (${err})` : 'the canary was removed');
+      const { error, removed } = await this.removeCanary(null);
+      notes.push(
+        error
+          ? `the canary could not be removed (${error.replace(/\.+$/, '')})`
+          : removed
+            ? 'the canary was removed'
+            : 'no canary was left to remove',
+      );
     }
     const touched = this.state.steps.filter((s) => s.name === 'deploy' && s.applied);
     if (!touched.length) return this.finish(endAs, `${notes.join('; ')}.`, endEvent);
