@@ -359,6 +359,41 @@ describe.each(availableModes)('notification review fixes (%s)', (mode) => {
     expect(gapSent().map((q) => q.body.event.payload.n)).toEqual([505]);
   });
 
+  it("reads the routes once for events of many apps; each event gets only its own app's routes", async () => {
+    for (const name of ['many-a', 'many-b', 'many-c', 'many-d'])
+      expect(
+        (
+          await t.gql(`mutation($n: String!) { createApp(input: { name: $n, kind: GO }) { id } }`, {
+            n: name,
+          })
+        ).errors,
+      ).toBeUndefined();
+    await createRoute('many-a', hook.url);
+    await createRoute('many-b', gap.url);
+    const toA = () => hook.accepted().filter((q) => q.body?.event?.app === 'many-a');
+    const toB = () => gap.accepted().filter((q) => q.body?.event?.app === 'many-b');
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'many-a', { n: 600 });
+    await until('600 sent', () => toA().length === 1);
+    const stats = t.phantom.platform.sqlStats;
+    stats.recent.length = 0;
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'many-b', { n: 601 });
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'many-c', { n: 602 });
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'many-d', { n: 604 });
+    await emit(PlatformEventType.RELEASE_SUCCEEDED, 'many-a', { n: 603 });
+    await until('601 and 603 sent', () => toA().length === 2 && toB().length === 1);
+    // Four apps' events (two of them never seen before), one read at most (none when the
+    // routes read for 600 are still kept); one read per app would make it two.
+    expect(
+      stats.recent.filter((q) => /from [`"]?notification_routes.* where .*enabled/.test(q)).length,
+    ).toBeLessThanOrEqual(1);
+    expect(toA().map((q) => q.body.event.payload.n)).toEqual([600, 603]);
+    expect(toB().map((q) => q.body.event.payload.n)).toEqual([601]);
+    expect(gap.accepted().some((q) => q.body?.event?.app === 'many-a')).toBe(false);
+    expect(
+      hook.accepted().some((q) => ['many-b', 'many-c', 'many-d'].includes(q.body?.event?.app)),
+    ).toBe(false);
+  });
+
   it("a new app reusing a deleted app's name does not inherit its routes", async () => {
     expect(
       (await t.gql(`mutation { createApp(input: { name: "pay", kind: GO }) { id } }`, {}, alice))

@@ -39,6 +39,24 @@ export function findCandidateRoutes(
   );
 }
 
+/** Every enabled route, by id (the notifier keeps them, and picks an event's candidates in memory). */
+export function findEnabledRoutes(em: EntityManager): Promise<NotificationRoute[]> {
+  return em.find(
+    NotificationRoute,
+    { enabled: true },
+    { orderBy: { id: 'asc' }, connectionType: 'write', disableIdentityMap: true },
+  );
+}
+
+/** Of enabled `routes`, those {@link findCandidateRoutes} gives for an app's live id (not a deleted app's). */
+export const candidatesOf = (
+  routes: readonly NotificationRoute[],
+  liveAppId: number | null,
+): NotificationRoute[] =>
+  routes.filter(
+    (r) => r.app == null || (liveAppId != null && r.appId != null && Number(r.appId) === liveAppId),
+  );
+
 export interface NewDelivery {
   eventId: string;
   routeId: number;

@@ -34,7 +34,9 @@ import {
 import {
   advanceCursor,
   createCursor,
+  candidatesOf,
   findCandidateRoutes,
+  findEnabledRoutes,
   findCursor,
 } from './notification.repository.js';
 import { PlatformEventType } from '../events/event-recorder.js';
@@ -167,32 +169,33 @@ export function startNotifier(host: NotifierHost, opts: NotifierOptions): Notifi
   };
 
   /*
-   * The routes that may match an event, by the live id of its app (null: global routes only),
-   * kept while this process sees the events one after the other: every change of a route is
-   * itself an event (SETTINGS_CHANGED, in the same transaction), so an event that follows the
-   * ones seen here, none of them a route change, finds the routes as they were read. The cache
-   * is dropped before a settings change and after an app deletion (which switches routes off),
-   * whenever events arrive out of this process's order (another replica handled some, the
-   * stream lost some), and after ROUTE_CACHE_MS in any case.
+   * Every enabled route, read once and kept while this process sees the events one after the
+   * other (each event's candidates, global routes and its app's, are picked from them in
+   * memory: one read for any number of apps): every change of a route is itself an event
+   * (SETTINGS_CHANGED, in the same transaction), so an event that follows the ones seen here,
+   * none of them a route change, finds the routes as they were read. They are dropped before
+   * a settings change and after an app deletion (which switches routes off), whenever events
+   * arrive out of this process's order (another replica handled some, the stream lost some),
+   * and after ROUTE_CACHE_MS in any case.
    */
-  const routeCache = new Map<number | null, Promise<NotificationRoute[]>>();
+  let routeCache: Promise<NotificationRoute[]> | null = null;
   let routeCacheAt = 0;
-  const dropRoutes = (): void => routeCache.clear();
-  const candidates: typeof findCandidateRoutes = (e2, event, liveId, deleted) => {
+  const dropRoutes = (): void => {
+    routeCache = null;
+  };
+  const candidates: typeof findCandidateRoutes = async (e2, event, liveId, deleted) => {
     if (deleted) return findCandidateRoutes(e2, event, liveId, deleted);
-    if (Date.now() - routeCacheAt > ROUTE_CACHE_MS) {
-      routeCache.clear();
-      routeCacheAt = Date.now();
-    }
-    let routes = routeCache.get(liveId);
+    if (Date.now() - routeCacheAt > ROUTE_CACHE_MS) dropRoutes();
+    let routes = routeCache;
     if (!routes) {
-      routes = findCandidateRoutes(e2, event, liveId, false);
-      routeCache.set(liveId, routes);
+      routes = findEnabledRoutes(e2);
+      routeCache = routes;
+      routeCacheAt = Date.now();
       routes.catch(() => {
-        if (routeCache.get(liveId) === routes) routeCache.delete(liveId);
+        if (routeCache === routes) dropRoutes();
       });
     }
-    return routes;
+    return candidatesOf(await routes, liveId);
   };
 
   const queue = async (event: NotifiedEvent, upTo: bigint): Promise<number> => {

@@ -8,7 +8,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { PrecheckResult } from '../releases/release-model.js';
 import { checkDependencies } from './dependency-check.js';
 import { activeOccurrence, describeInstant, windowCovers } from './maintenance-window.js';
-import type { Dependency } from './rule-model.js';
+import type { Dependency, WhitelistEntryRecord } from './rule-model.js';
 import { loadDependencyRules, loadMaintenanceWindows, loadWhitelist } from './rules.repository.js';
 import { exemption } from './whitelist.js';
 
@@ -29,10 +29,12 @@ export async function evaluateReleaseRules(
   em: EntityManager,
   s: ReleaseRuleSubject,
 ): Promise<PrecheckResult[]> {
-  // One after another: the embedded mode's SQLite has one connection.
+  // One after another: the embedded mode's SQLite has one connection. The app's whitelist
+  // entries only matter to an active window or to scanned dependencies: read then, once.
   const windows = await loadMaintenanceWindows(em, { primary: true });
   const rules = await loadDependencyRules(em, { primary: true });
-  const whitelist = await loadWhitelist(em, { primary: true, appId: s.appId });
+  let entries: Promise<WhitelistEntryRecord[]> | undefined;
+  const whitelist = () => (entries ??= loadWhitelist(em, { primary: true, appId: s.appId }));
   const results: PrecheckResult[] = [];
   const covering = windows.filter((w) => windowCovers(w, s.app, s.env));
   if (!covering.length)
@@ -53,7 +55,7 @@ export async function evaluateReleaseRules(
       continue;
     }
     const until = describeInstant(active.end, w.timezone);
-    const exempt = exemption(whitelist, s.appId, w.name, s.now);
+    const exempt = exemption(await whitelist(), s.appId, w.name, s.now);
     results.push(
       exempt
         ? {
@@ -78,7 +80,13 @@ export async function evaluateReleaseRules(
     });
   } else {
     results.push(
-      ...checkDependencies(s.dependencies, rules, whitelist, { id: s.appId, name: s.app }, s.now),
+      ...checkDependencies(
+        s.dependencies,
+        rules,
+        await whitelist(),
+        { id: s.appId, name: s.app },
+        s.now,
+      ),
     );
   }
   return results;
