@@ -12,6 +12,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { Bus, EventStream, LeaderHandle, LeaseManager } from '../../pubsub/index.js';
 import type { PhantomTopics } from '../../pubsub/topics.js';
 import { findUnpublished, markPublished, sequencePending } from './platform-event.repository.js';
+import type { PlatformEventRow } from './platform-event.entity.js';
 import {
   PLATFORM_EVENTS_STREAM,
   PLATFORM_EVENTS_TOPIC,
@@ -54,6 +55,13 @@ export class OutboxRelay {
   private again = false;
   private failing = false;
   private numberingFailing = false;
+  /**
+   * While leading: every event up to this number is published (this relay published it, or
+   * found it published). Rows this relay numbers right after it are published from the
+   * numbering pass's own read; anything else is read from the table. Unknown after an error
+   * and when the lead changes.
+   */
+  private publishedUpTo: bigint | undefined;
   private readonly pollMs: number;
   private readonly batchSize: number;
   private readonly stream: string;
@@ -102,12 +110,14 @@ export class OutboxRelay {
 
   private onLead(): void {
     this.leading = true;
+    this.publishedUpTo = undefined;
     this.opts.logger?.info({}, 'outbox relay: leading');
     this.kick();
   }
 
   private async onLoseLead(): Promise<void> {
     this.leading = false;
+    this.publishedUpTo = undefined;
     await this.idle();
   }
 
@@ -130,9 +140,21 @@ export class OutboxRelay {
    * of the pass (the next poll retries). Numbering does not wait for Redis.
    */
   private async pass(): Promise<void> {
-    await this.numberAll();
+    const batches = await this.numberAll();
     if (!this.leading) return;
     try {
+      // The rows this pass numbered right after the last published one: published from the
+      // numbering's read (one statement less per batch). Any other case reads the table.
+      let direct = true;
+      for (const b of batches) {
+        if (!direct || !this.leading) break;
+        direct = this.publishedUpTo !== undefined && b.base === this.publishedUpTo;
+        if (direct && (await this.publish(this.opts.em(), b.rows)) < b.rows.length) return;
+      }
+      if (direct && batches.length && batches.at(-1)!.rows.length < this.batchSize) {
+        this.recovered();
+        return;
+      }
       // Rows committed meanwhile come with their wake-up (`again`: another pass) or the poll.
       for (;;) {
         if (!this.leading) return;
@@ -140,9 +162,9 @@ export class OutboxRelay {
         if (published < this.batchSize) break;
         await this.number();
       }
-      if (this.failing) this.opts.logger?.info({}, 'outbox relay: publishing again');
-      this.failing = false;
+      this.recovered();
     } catch (err) {
+      this.publishedUpTo = undefined;
       // Redis or the database is down: rows stay unpublished in the table and flow on a
       // later pass. Logged once per outage, not once per poll.
       if (!this.failing)
@@ -151,15 +173,25 @@ export class OutboxRelay {
     }
   }
 
+  private recovered(): void {
+    if (this.failing) this.opts.logger?.info({}, 'outbox relay: publishing again');
+    this.failing = false;
+  }
+
   private async number() {
     return sequencePending(this.opts.em(), this.batchSize);
   }
 
-  /** Numbers every committed row; another replica numbering now (`busy`) is fine. */
-  private async numberAll(): Promise<void> {
+  /**
+   * Numbers every committed row; another replica numbering now (`busy`) is fine. Returns the
+   * batches it numbered, in order.
+   */
+  private async numberAll(): Promise<{ base: bigint; rows: PlatformEventRow[] }[]> {
+    const batches: { base: bigint; rows: PlatformEventRow[] }[] = [];
     try {
       for (;;) {
-        const { numbered, busy } = await this.number();
+        const { numbered, busy, base, rows } = await this.number();
+        if (numbered && base !== undefined && rows) batches.push({ base, rows });
         if (busy || numbered < this.batchSize) break;
       }
       if (this.numberingFailing) this.opts.logger?.info({}, 'outbox relay: numbering again');
@@ -171,12 +203,23 @@ export class OutboxRelay {
         this.opts.logger?.warn({ err }, 'outbox relay: numbering failed; will retry');
       this.numberingFailing = true;
     }
+    return batches;
   }
 
   private async publishBatch(): Promise<number> {
     const em = this.opts.em();
     const rows = await findUnpublished(em, this.batchSize);
+    await this.publish(em, rows);
+    return rows.length;
+  }
+
+  /**
+   * Appends `rows` (by `seq`, the next ones after what is published) to the stream and the
+   * bus, and stamps those it appended; how many. Stops when the lead is lost.
+   */
+  private async publish(em: EntityManager, rows: readonly PlatformEventRow[]): Promise<number> {
     const done: string[] = [];
+    let upTo: bigint | undefined;
     try {
       for (const row of rows) {
         if (!this.leading) break;
@@ -185,11 +228,14 @@ export class OutboxRelay {
         // consumers dedupe by the entry's event id).
         await this.opts.streams.append(this.stream, { id: msg.id, body: msg });
         done.push(row.id);
+        upTo = BigInt(row.seq!);
         await this.opts.bus.publish(PLATFORM_EVENTS_TOPIC, msg);
       }
     } finally {
       await markPublished(em, done);
     }
-    return rows.length;
+    // Read in `seq` order after everything published: what this relay appended is now the end.
+    if (upTo !== undefined && this.leading) this.publishedUpTo = upTo;
+    return done.length;
   }
 }

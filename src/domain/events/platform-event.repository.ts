@@ -2,7 +2,7 @@
  * Every query on the outbox table. The relay sequences and stamps rows; readers (history,
  * subscription replay) see only sequenced rows, by `seq`.
  */
-import type { EntityManager, FilterQuery } from '@mikro-orm/core';
+import type { EntityDictionary, EntityManager, FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/mysql';
 import { PlatformEventRow } from './platform-event.entity.js';
 
@@ -100,8 +100,18 @@ export async function maxPublishedSeq(em: EntityManager): Promise<bigint> {
   return BigInt(rows[0]?.seq ?? 0);
 }
 
-/** What {@link sequencePending} did: rows numbered, or `busy` when another replica holds the numbering lock. */
-export type SequenceResult = { numbered: number; busy: boolean };
+/**
+ * What {@link sequencePending} did: rows numbered, or `busy` when another replica holds the
+ * numbering lock. `rows`: the rows it numbered, committed, with their `seq` (`base` + 1, + 2,
+ * …, `base` being the highest number given before them), so the relay can publish them
+ * without reading them again.
+ */
+export type SequenceResult = {
+  numbered: number;
+  busy: boolean;
+  base?: bigint;
+  rows?: PlatformEventRow[];
+};
 
 const isMysqlEm = (em: EntityManager) => /MySql|MariaDb/.test(em.getPlatform().constructor.name);
 
@@ -141,13 +151,14 @@ export async function sequencePending(em: EntityManager, limit: number): Promise
       if (Number(got[0]?.got) !== 1) return { numbered: 0, busy: true };
     }
     try {
-      // The rows to number and the highest number given, in one read.
-      const rows = await run<{ id: string | number; m: string | number | null }[]>(
-        `select id, (select max(seq) from platform_events) as m from platform_events where seq is null order by id asc limit ${Math.max(1, Math.floor(limit))}`,
+      // The rows to number (whole: the relay publishes them from here) and the highest number
+      // given, in one read.
+      const rows = await run<(Record<string, unknown> & { id: string | number; m: unknown })[]>(
+        `select p.id, p.type, p.at, p.actor, p.app, p.env, p.payload, (select max(seq) from platform_events) as m from platform_events p where p.seq is null order by p.id asc limit ${Math.max(1, Math.floor(limit))}`,
       );
       if (!rows.length) return { numbered: 0, busy: false };
       // One statement for the batch: seq = max + position, guarded by `seq is null`.
-      const base = BigInt(rows[0].m ?? 0);
+      const base = BigInt((rows[0].m as string | number | null) ?? 0);
       const ids = rows.map((r) => String(r.id));
       const cases = ids.map(() => 'when ? then ?').join(' ');
       const params: string[] = [];
@@ -163,7 +174,14 @@ export async function sequencePending(em: EntityManager, limit: number): Promise
         throw new Error(
           `outbox: ${ids.length - changed} of ${ids.length} event rows were sequenced concurrently; will retry`,
         );
-      return { numbered: rows.length, busy: false };
+      // Mapped as a read through the ORM maps them (dates, JSON), with the numbers just given.
+      const numbered = rows.map((r, i) => {
+        const columns: Record<string, unknown> = { ...r, id: String(r.id) };
+        delete columns.m;
+        columns.seq = String(base + BigInt(i + 1));
+        return tx.map(PlatformEventRow, columns as EntityDictionary<PlatformEventRow>);
+      });
+      return { numbered: rows.length, busy: false, base, rows: numbered };
     } finally {
       if (mysql) await run(`select release_lock(${lock}) as released`);
     }

@@ -176,9 +176,23 @@ export class ReleaseRun {
   }
 
   private async runSteps(): Promise<RunResult> {
+    const at = Date.now();
     const row = await this.busy(() => findRelease(this.deps.em(), this.claim.id));
     if (!row || isTerminal(row.status)) return 'done';
     this.row = row;
+    // The row carries the flags: the run's first look at them needs no read of its own (it
+    // has listened for signals since before this read, so a later change still makes one).
+    if (Number(row.generation) === this.claim.generation)
+      this.flagsRead = {
+        at,
+        flags: {
+          generation: Number(row.generation),
+          cancelRequested: !!row.cancelRequested,
+          promoteRequested: !!row.promoteRequested,
+          approval: row.approval ?? null,
+          approvalNote: row.approvalNote ?? null,
+        },
+      };
     this.state = stateOf(row);
     this.seq = row.progressSeq;
     for (;;) {
