@@ -50,7 +50,7 @@ describe.each(availableModes)('outbox relay: direct publishing (%s)', (mode) => 
       const dir = mkdtempSync(join(tmpdir(), 'phantom-relay-direct-'));
       ({ orm, stats } = await createOrm({ sqlitePath: join(dir, 'phantom.db') }));
       messaging = createMessaging<PhantomTopics>({});
-      cleanup = async () => rmSync(dir, { recursive: true, force: true });
+      cleanup = () => Promise.resolve(rmSync(dir, { recursive: true, force: true }));
     }
     await migrate(orm);
   });
