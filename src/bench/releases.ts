@@ -111,7 +111,7 @@ const PROFILE = process.env.BENCH_P6_PROFILE === '1';
 const OVERHEAD_TARGET_MS = 10;
 /** What the CPU profiles of this bench found (README, "Metrics and benchmarks"), printed when P6 is short of its goal. */
 const P6_WHY =
-  "each Phantom process pays about 20 ms per wave for following the two clusters (the API process, which runs no engine, spent about as much per wave: ~29 watched changes per wave, parsed by every process's informers, each an XADD, XREADGROUP, XACK and for Pods a PUBLISH on the k8s-events stream); the rest follows the SQL statements (~15 per wave in the worker: the group-committed progress, the flags, the prechecks' rule reads, the outbox, the claim); socket writes are ~30% of the busy time; next: fewer round trips per watched change and per wave (README, P6); BENCH_P6_PROFILE=1 writes the profiles";
+  "each Phantom process pays a share of every wave for following the two clusters (the API process, which runs no engine, spends about half the worker's CPU per wave: ~29 watched changes per wave, parsed by every process's informers, each an XADD, XREADGROUP, XACK and for Pods a PUBLISH on the k8s-events stream); the rest follows the SQL statements (~12 per wave in the worker: the group-committed progress, the flags at each step, the outbox's numbering and stamping, the claim, the prechecks' reads), each about 1 ms of the worker's time here (socket writes are ~25-30% of its busy time, MikroORM and knex ~20%); next: fewer round trips per watched change and per wave (README, P6); BENCH_P6_PROFILE=1 writes the profiles";
 
 export interface ReleaseBenchResult {
   releases: number;
