@@ -29,6 +29,21 @@ import {
 } from '../domain/apps/app.service.js';
 import type { MemberRow } from '../domain/apps/app.repository.js';
 
+/**
+ * The App fields that read the wide columns of a record (`listApps`' `details`): a page whose
+ * nodes select none of them (through fragments too) reads the narrow columns only. Every
+ * other App field reads `localId`/`name` or loads what it shows.
+ */
+const APP_DETAIL_FIELDS = [
+  'description',
+  'repository',
+  'buildCommand',
+  'startCommand',
+  'stopCommand',
+  'container',
+  'releaseConfig',
+] as const;
+
 const isAppCursor = (v: unknown): v is { n: string } =>
   typeof v === 'object' && v !== null && 'n' in v && typeof v.n === 'string';
 
@@ -58,6 +73,7 @@ export class AppResolver {
     const res = await listApps(ctx.domain, filter ?? {}, first, after?.n, {
       count: selectsField(info, 'totalCount'),
       members: selectsPath(info, ['edges', 'node', 'members']),
+      details: APP_DETAIL_FIELDS.some((f) => selectsPath(info, ['edges', 'node', f])),
     });
     const edges = res.items.map((a) => ({
       cursor: encodeCursor({ n: a.name }),

@@ -127,6 +127,65 @@ describeServices('SQL statements per request (MySQL)', () => {
   });
 });
 
+describeServices('the wide columns of a page of apps (MySQL)', () => {
+  let t: TestPhantom;
+  beforeAll(async () => {
+    t = await startTestPhantom('mysql');
+    for (let i = 0; i < 3; i++) {
+      const r = await t.gql(
+        `mutation($n: String!) { createApp(input: { name: $n, kind: GO, description: "the app", container: { replicas: 3, cpu: "300m" }, releaseConfig: { strategy: RECREATE } }) { name } }`,
+        { n: `wide-${i}` },
+      );
+      expect(r.errors).toBeUndefined();
+    }
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const pageStatement = async (q: string) => {
+    const before = t.phantom.platform.sqlStats.queries;
+    const r = await t.gql(q);
+    expect(r.errors).toBeUndefined();
+    const statements = t.phantom.platform.sqlStats.recent.slice(
+      -(t.phantom.platform.sqlStats.queries - before),
+    );
+    const page = statements.filter((s) => /from apps a/.test(s));
+    expect(page).toHaveLength(1);
+    return { sql: page[0], data: r.data };
+  };
+
+  // Issue 9, P1: the texts, commands and the two JSON columns (which the driver parses) are
+  // read only when a node shows one of them, directly or through a fragment.
+  it('reads the details only when a node selects one, through fragments too, and then shows them', async () => {
+    const narrow = await pageStatement(
+      `{ apps(first: 3) { edges { node { id name kind version createdAt members { role } } } } }`,
+    );
+    expect(narrow.sql).not.toMatch(/container|release_config|description|build_command/);
+    expect(narrow.data.apps.edges.map((e: any) => e.node.name)).toEqual([
+      'wide-0',
+      'wide-1',
+      'wide-2',
+    ]);
+    expect(narrow.data.apps.edges[0].node).toMatchObject({ kind: 'GO', version: 1 });
+    for (const [q, read] of [
+      [`{ apps(first: 3) { edges { node { name container { replicas cpu } } } } }`, 'container'],
+      [
+        `{ apps(first: 3) { edges { ...E } } } fragment E on AppEdge { node { ... on App { releaseConfig { strategy } } } }`,
+        'releaseConfig',
+      ],
+      [`{ apps(first: 3) { edges { node { name description } } } }`, 'description'],
+    ] as const) {
+      const wide = await pageStatement(q);
+      expect(wide.sql).toMatch(/container/);
+      const node = wide.data.apps.edges[0].node;
+      if (read === 'container') expect(node.container).toEqual({ replicas: 3, cpu: '300m' });
+      if (read === 'releaseConfig') expect(node.releaseConfig).toEqual({ strategy: 'RECREATE' });
+      if (read === 'description') expect(node.description).toBe('the app');
+    }
+  });
+});
+
 describeServices('App.releases on a page of apps (MySQL)', () => {
   let t: TestPhantom;
   beforeAll(async () => {

@@ -35,6 +35,8 @@ export interface AppListFilter {
 /** The `apps` columns a record needs, as the page statement selects them (never `select *`). */
 const APP_COLUMNS_SQL =
   'a.id, a.name, a.kind, a.description, a.repository, a.build_command, a.start_command, a.stop_command, a.container, a.release_config, a.version, a.created_at, a.updated_at';
+/** Without the details (texts, commands, container spec, release settings): see `AppPageQuery.details`. */
+const APP_SUMMARY_COLUMNS_SQL = 'a.id, a.name, a.kind, a.version, a.created_at, a.updated_at';
 
 // MariaDB's JSON is LONGTEXT and SQLite has no JSON type: both drivers may hand back text.
 const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
@@ -106,6 +108,13 @@ export interface AppPageQuery {
   members?: boolean;
   /** Count every match of the filter (all pages) too. */
   count?: boolean;
+  /**
+   * Read the details too (default): `description`, `repository`, the commands, `container`
+   * and `releaseConfig`, the wide columns (two of them JSON the driver parses). False: those
+   * are left undefined (`AppPageRow` then holds only what {@link APP_SUMMARY_COLUMNS_SQL}
+   * reads), for a page whose query shows none of them.
+   */
+  details?: boolean;
 }
 
 /** An app row of a page, with its members when they were asked for. */
@@ -125,7 +134,8 @@ export async function findAppPage(
 ): Promise<{ rows: AppPageRow[]; totalCount: number | null }> {
   const mysql = isMysqlEm(em);
   const params: unknown[] = [];
-  let columns = APP_COLUMNS_SQL;
+  const details = q.details !== false;
+  let columns = details ? APP_COLUMNS_SQL : APP_SUMMARY_COLUMNS_SQL;
   if (q.members) columns += `, ${memberJson(mysql)} as members_json`;
   if (q.count) {
     const where: string[] = [];
@@ -145,21 +155,32 @@ export async function findAppPage(
     params,
   );
   const rows = raw.map((r) => {
-    const row: AppPageRow = {
-      id: Number(r.id),
-      name: str(r.name),
-      kind: r.kind as AppKind,
-      description: str(r.description),
-      repository: str(r.repository),
-      buildCommand: str(r.build_command),
-      startCommand: str(r.start_command),
-      stopCommand: str(r.stop_command),
-      container: json<ContainerSpec>(r.container),
-      releaseConfig: json<Partial<ReleaseConfig> | null>(r.release_config) ?? {},
-      version: Number(r.version),
-      createdAt: date(r.created_at),
-      updatedAt: date(r.updated_at),
-    };
+    const row: AppPageRow = details
+      ? {
+          id: Number(r.id),
+          name: str(r.name),
+          kind: r.kind as AppKind,
+          description: str(r.description),
+          repository: str(r.repository),
+          buildCommand: str(r.build_command),
+          startCommand: str(r.start_command),
+          stopCommand: str(r.stop_command),
+          container: json<ContainerSpec>(r.container),
+          releaseConfig: json<Partial<ReleaseConfig> | null>(r.release_config) ?? {},
+          version: Number(r.version),
+          createdAt: date(r.created_at),
+          updatedAt: date(r.updated_at),
+        }
+      : // Not read: undefined, so a non-null GraphQL field that reads one anyway is an error,
+        // never a made-up value.
+        ({
+          id: Number(r.id),
+          name: str(r.name),
+          kind: r.kind as AppKind,
+          version: Number(r.version),
+          createdAt: date(r.created_at),
+          updatedAt: date(r.updated_at),
+        } as AppPageRow);
     if (q.members) row.memberRows = membersOf(row.id, r.members_json);
     return row;
   });

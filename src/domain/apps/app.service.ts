@@ -221,21 +221,36 @@ export async function listApps(
   filter: AppFilter,
   first: number,
   afterName?: string,
-  opts: { count?: boolean; members?: boolean } = {},
+  opts: { count?: boolean; members?: boolean; details?: boolean } = {},
 ): Promise<AppPage> {
   requireViewer(ctx.viewer);
+  const details = opts.details !== false;
   const { rows, totalCount } = await findAppPage(ctx.em, {
     filter,
     limit: first + 1,
     afterName,
     count: opts.count !== false,
     members: opts.members === true,
+    details,
   });
   return {
-    items: rows.slice(0, first).map(rowToRecord),
+    items: rows.slice(0, first).map(details ? rowToRecord : summaryToRecord),
     totalCount,
     hasNextPage: rows.length > first,
   };
+}
+
+/** A row read without its details (`details: false`): they stay undefined. */
+function summaryToRecord(a: AppPageRow): AppPageItem {
+  return {
+    id: a.id,
+    name: a.name,
+    kind: a.kind,
+    version: a.version,
+    createdAt: a.createdAt,
+    updatedAt: a.updatedAt,
+    memberRows: a.memberRows,
+  } as AppPageItem;
 }
 
 function rowToRecord(a: AppPageRow): AppPageItem {
