@@ -178,8 +178,24 @@ describe('release console in Chromium', () => {
       expect(r.errors, q).toBeUndefined();
     }
     await signInAs(dev);
-    await startRelease('beacon', 'dev', 'registry.local/beacon:1.0');
+    const id = await startRelease('beacon', 'dev', 'registry.local/beacon:1.0');
     await statusIs('PAUSED');
+    // The app's page: the canary has a card of its own with its pod; the app's own card
+    // (not deployed yet: the canary runs first) lists none of the canary's pods.
+    await page.goto(`${base}/apps/beacon`);
+    await page.getByRole('button', { name: 'dev', exact: true }).click();
+    const canaryCard = page.getByTestId('canary-sim-1');
+    await canaryCard
+      .getByTestId('pod-row')
+      .filter({ hasText: /beacon-canary-/ })
+      .first()
+      .waitFor({ timeout: 15_000 });
+    expect(await canaryCard.textContent()).toContain('registry.local/beacon:1.0');
+    const appCard = page.getByTestId('workload-sim-1');
+    await appCard.waitFor();
+    expect(await appCard.textContent()).not.toMatch(/beacon-canary-/);
+    await shoot('app-canary');
+    await page.goto(`${base}/releases/${encodeURIComponent(id)}`);
     // Listed by the query (not only by live pod events): a reload still shows it.
     await page.reload();
     await statusIs('PAUSED');

@@ -5,6 +5,8 @@
  * few seconds while a workload has not settled (the backstop for changes between the listing
  * and the subscription). Scale and
  * restart for those the API says may (`App.viewerCanOperate`); the commands still decide.
+ * A CANARY release's canary Deployment (`App.canaries`) has a card of its own, with its pods
+ * (live pod events bring them too: a canary pod is named `<app>-canary-…`).
  */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
@@ -91,9 +93,10 @@ function EnvWorkloads({ app, env, canOperate }: { app: string; env: string; canO
   useEffect(() => () => void (pending.current && clearTimeout(pending.current)), []);
 
   const workloads = data?.app?.workloads ?? [];
+  const canaries = data?.app?.canaries ?? [];
   // A pod that changed after the listing but before the subscription was in place sends no
   // event: while a workload has not settled, read it again every few seconds as a backstop.
-  const unsettled = workloads.some(
+  const unsettled = [...workloads, ...canaries].some(
     (w) =>
       w.status === 'PROGRESSING' || w.readyReplicas !== w.replicas || w.pods.some((p) => !p.ready),
   );
@@ -103,12 +106,18 @@ function EnvWorkloads({ app, env, canOperate }: { app: string; env: string; canO
     return () => clearInterval(timer);
   }, [unsettled, refetch]);
   const pods: Record<string, { cluster: string; pod: Pod | PodEvent['pod'] } | null> = {};
-  for (const w of workloads)
+  for (const w of [...workloads, ...canaries])
     for (const pod of w.pods) pods[`${w.cluster}/${pod.name}`] = { cluster: w.cluster, pod };
   Object.assign(pods, changes);
-  const podsOf = (cluster: string) =>
+  // The canary's pods are `<app>-canary-<hash>-…`; a ReplicaSet's hash never spells "canary"
+  // (its alphabet has no vowels), so the app's own pods never start so.
+  const canaryPrefix = `${app}-canary-`;
+  const podsOf = (cluster: string, canary: boolean) =>
     Object.values(pods)
-      .filter((p): p is { cluster: string; pod: Pod } => p != null && p.cluster === cluster)
+      .filter(
+        (p): p is { cluster: string; pod: Pod } =>
+          p != null && p.cluster === cluster && p.pod.name.startsWith(canaryPrefix) === canary,
+      )
       .map((p) => p.pod)
       .sort((a, b) => a.name.localeCompare(b.name));
   return (
@@ -125,24 +134,43 @@ function EnvWorkloads({ app, env, canOperate }: { app: string; env: string; canO
       {fetching && !data && <p className="muted">Loading…</p>}
       {data && !workloads.length && <p className="empty">{env} deploys to no cluster.</p>}
       {workloads.map((w) => (
-        <WorkloadCard key={`${w.cluster}/${w.namespace}`} w={w} pods={podsOf(w.cluster)} />
+        <WorkloadCard key={`${w.cluster}/${w.namespace}`} w={w} pods={podsOf(w.cluster, false)} />
+      ))}
+      {canaries.map((w) => (
+        <WorkloadCard
+          key={`canary ${w.cluster}/${w.namespace}`}
+          w={w}
+          pods={podsOf(w.cluster, true)}
+          canary
+        />
       ))}
     </>
   );
 }
 
-function WorkloadCard({ w, pods }: { w: Workload; pods: Pod[] }) {
+function WorkloadCard({ w, pods, canary }: { w: Workload; pods: Pod[]; canary?: boolean }) {
   return (
     <Card
       className="workload"
       title={
         <>
-          {w.cluster} <span className="muted">/ {w.namespace}</span>{' '}
+          {w.cluster} <span className="muted">/ {w.namespace}</span>
+          {canary && (
+            <>
+              {' '}
+              · canary <code className="small">{w.name}</code>
+            </>
+          )}{' '}
           <StatusBadge status={w.status} />
         </>
       }
     >
-      <div data-testid={`workload-${w.cluster}`}>
+      <div data-testid={canary ? `canary-${w.cluster}` : `workload-${w.cluster}`}>
+        {canary && (
+          <p className="small muted">
+            A CANARY release runs this beside the app until its rollout is verified or it fails.
+          </p>
+        )}
         {w.error && <p className="callout callout-bad">{w.error}</p>}
         {w.status !== 'MISSING' && (
           <>
