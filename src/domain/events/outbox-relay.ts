@@ -179,7 +179,8 @@ export class OutboxRelay {
   }
 
   private async number() {
-    return sequencePending(this.opts.em(), this.batchSize);
+    // The whole rows only when this relay will publish them.
+    return sequencePending(this.opts.em(), this.batchSize, { rows: this.leading });
   }
 
   /**

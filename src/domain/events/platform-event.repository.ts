@@ -102,9 +102,9 @@ export async function maxPublishedSeq(em: EntityManager): Promise<bigint> {
 
 /**
  * What {@link sequencePending} did: rows numbered, or `busy` when another replica holds the
- * numbering lock. `rows`: the rows it numbered, committed, with their `seq` (`base` + 1, + 2,
- * …, `base` being the highest number given before them), so the relay can publish them
- * without reading them again.
+ * numbering lock. `rows` (when asked for): the rows it numbered, committed, with their `seq`
+ * (`base` + 1, + 2, …, `base` being the highest number given before them), so the leading
+ * relay can publish them without reading them again.
  */
 export type SequenceResult = {
   numbered: number;
@@ -129,7 +129,11 @@ const isMysqlEm = (em: EntityManager) => /MySql|MariaDb/.test(em.getPlatform().c
  * update fails, and the unique index on `seq` or the `seq is null` guard rolls its whole
  * transaction back, so numbers stay dense.
  */
-export async function sequencePending(em: EntityManager, limit: number): Promise<SequenceResult> {
+export async function sequencePending(
+  em: EntityManager,
+  limit: number,
+  opts: { rows?: boolean } = {},
+): Promise<SequenceResult> {
   const mysql = isMysqlEm(em);
   // Most passes (the poll, a wake whose rows another pass numbered) find nothing: one plain
   // read says so, without the transaction and the lock.
@@ -151,10 +155,12 @@ export async function sequencePending(em: EntityManager, limit: number): Promise
       if (Number(got[0]?.got) !== 1) return { numbered: 0, busy: true };
     }
     try {
-      // The rows to number (whole: the relay publishes them from here) and the highest number
-      // given, in one read.
+      // The rows to number and the highest number given, in one read; with `rows` (a leading
+      // relay publishes them from here) the whole rows, else only their ids (the lock is held
+      // for the read: replicas that do not publish keep it short).
+      const columns = opts.rows ? 'p.id, p.type, p.at, p.actor, p.app, p.env, p.payload' : 'p.id';
       const rows = await run<(Record<string, unknown> & { id: string | number; m: unknown })[]>(
-        `select p.id, p.type, p.at, p.actor, p.app, p.env, p.payload, (select max(seq) from platform_events) as m from platform_events p where p.seq is null order by p.id asc limit ${Math.max(1, Math.floor(limit))}`,
+        `select ${columns}, (select max(seq) from platform_events) as m from platform_events p where p.seq is null order by p.id asc limit ${Math.max(1, Math.floor(limit))}`,
       );
       if (!rows.length) return { numbered: 0, busy: false };
       // One statement for the batch: seq = max + position, guarded by `seq is null`.
@@ -174,6 +180,7 @@ export async function sequencePending(em: EntityManager, limit: number): Promise
         throw new Error(
           `outbox: ${ids.length - changed} of ${ids.length} event rows were sequenced concurrently; will retry`,
         );
+      if (!opts.rows) return { numbered: rows.length, busy: false, base };
       // Mapped as a read through the ORM maps them (dates, JSON), with the numbers just given.
       const numbered = rows.map((r, i) => {
         const columns: Record<string, unknown> = { ...r, id: String(r.id) };

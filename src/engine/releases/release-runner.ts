@@ -691,11 +691,14 @@ export class ReleaseRun {
     const reasons = failed.map((x) => `${x.rule}: ${x.message}`).join(' ');
     const i = this.state.steps.findIndex((s) => s.name === 'precheck');
     if (i >= 0) {
-      const first = this.stepAt(i).message ?? '';
+      // The first outcome as a sentence of its own (a release started before this wording
+      // has "5 checks passed", without the full stop).
+      const first = (this.stepAt(i).message ?? '').trim();
+      const lead = !first ? '' : /[.!?]$/.test(first) ? `${first} ` : `${first}. `;
       this.setStep(i, {
         message: failed.length
-          ? `${first} Checked again ${when}: ${failed.length} of ${results.length} failed: ${reasons}`
-          : `${first} Checked again ${when}: all ${results.length} passed.`,
+          ? `${lead}Checked again ${when}: ${failed.length} of ${results.length} failed: ${reasons}`
+          : `${lead}Checked again ${when}: all ${results.length} passed.`,
       });
     }
     return failed.length ? reasons : null;
