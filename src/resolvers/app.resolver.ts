@@ -44,6 +44,14 @@ const APP_DETAIL_FIELDS = [
   'releaseConfig',
 ] as const;
 
+/** An edge of the apps page: its cursor is encoded only when something reads it. */
+class AppEdgeValue {
+  constructor(readonly node: PresentedApp) {}
+  get cursor(): string {
+    return encodeCursor({ n: this.node.name });
+  }
+}
+
 const isAppCursor = (v: unknown): v is { n: string } =>
   typeof v === 'object' && v !== null && 'n' in v && typeof v.n === 'string';
 
@@ -75,16 +83,13 @@ export class AppResolver {
       members: selectsPath(info, ['edges', 'node', 'members']),
       details: APP_DETAIL_FIELDS.some((f) => selectsPath(info, ['edges', 'node', f])),
     });
-    const edges = res.items.map((a) => ({
-      cursor: encodeCursor({ n: a.name }),
-      node: presentApp(a),
-    }));
+    const edges = res.items.map((a) => new AppEdgeValue(presentApp(a)));
     // totalCount is null only when it was not selected, so GraphQL never reads it then.
     return {
       edges,
       totalCount: res.totalCount,
       pageInfo: pageInfo(
-        edges.map((e) => e.cursor),
+        edges.length ? [edges[0].cursor, edges[edges.length - 1].cursor] : [],
         res.hasNextPage,
         Boolean(after),
       ),
