@@ -62,6 +62,8 @@ export class OutboxRelay {
    * and when the lead changes.
    */
   private publishedUpTo: bigint | undefined;
+  /** A commit with events woke the relay since the last pass began: its numbering expects rows. */
+  private woken = false;
   private readonly pollMs: number;
   private readonly batchSize: number;
   private readonly stream: string;
@@ -87,7 +89,9 @@ export class OutboxRelay {
 
   /** Runs a pass now. Called after a transaction with events commits. */
   readonly wake = (): void => {
-    if (this.leader) this.kick();
+    if (!this.leader) return;
+    this.woken = true;
+    this.kick();
   };
 
   isLeader(): boolean {
@@ -140,7 +144,11 @@ export class OutboxRelay {
    * of the pass (the next poll retries). Numbering does not wait for Redis.
    */
   private async pass(): Promise<void> {
-    const batches = await this.numberAll();
+    // After a wake there are rows to number (almost always: another pass may have numbered
+    // them): the numbering skips its probe. A poll probes first, and mostly stops there.
+    const expected = this.woken;
+    this.woken = false;
+    const batches = await this.numberAll(expected);
     if (!this.leading) return;
     try {
       // The rows this pass numbered right after the last published one: published from the
@@ -178,20 +186,26 @@ export class OutboxRelay {
     this.failing = false;
   }
 
-  private async number() {
+  private async number(expected = true) {
     // The whole rows only when this relay will publish them.
-    return sequencePending(this.opts.em(), this.batchSize, { rows: this.leading });
+    return sequencePending(this.opts.em(), this.batchSize, {
+      rows: this.leading,
+      probe: !expected,
+    });
   }
 
   /**
    * Numbers every committed row; another replica numbering now (`busy`) is fine. Returns the
    * batches it numbered, in order.
    */
-  private async numberAll(): Promise<{ base: bigint; rows: PlatformEventRow[] }[]> {
+  private async numberAll(
+    expected: boolean,
+  ): Promise<{ base: bigint; rows: PlatformEventRow[] }[]> {
     const batches: { base: bigint; rows: PlatformEventRow[] }[] = [];
     try {
-      for (;;) {
-        const { numbered, busy, base, rows } = await this.number();
+      for (let first = true; ; first = false) {
+        // A batch after a full one expects more rows too.
+        const { numbered, busy, base, rows } = await this.number(expected || !first);
         if (numbered && base !== undefined && rows) batches.push({ base, rows });
         if (busy || numbered < this.batchSize) break;
       }

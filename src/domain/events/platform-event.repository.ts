@@ -132,17 +132,19 @@ const isMysqlEm = (em: EntityManager) => /MySql|MariaDb/.test(em.getPlatform().c
 export async function sequencePending(
   em: EntityManager,
   limit: number,
-  opts: { rows?: boolean } = {},
+  opts: { rows?: boolean; probe?: boolean } = {},
 ): Promise<SequenceResult> {
   const mysql = isMysqlEm(em);
-  // Most passes (the poll, a wake whose rows another pass numbered) find nothing: one plain
-  // read says so, without the transaction and the lock.
-  const probe = await (em as SqlEntityManager)
-    .getConnection('write')
-    .execute<{ id: string | number }[]>(
-      'select id from platform_events where seq is null order by id asc limit 1',
-    );
-  if (!probe.length) return { numbered: 0, busy: false };
+  // Most polls find nothing: one plain read says so, without the transaction and the lock.
+  // `probe: false` when rows are expected (a commit with events just woke the relay).
+  if (opts.probe !== false) {
+    const probe = await (em as SqlEntityManager)
+      .getConnection('write')
+      .execute<{ id: string | number }[]>(
+        'select id from platform_events where seq is null order by id asc limit 1',
+      );
+    if (!probe.length) return { numbered: 0, busy: false };
+  }
   return em.transactional(async (tx) => {
     const conn = (tx as SqlEntityManager).getConnection('write');
     const run = <T extends Record<string, unknown>[]>(sql: string) =>
