@@ -93,7 +93,9 @@ function EnvWorkloads({ app, env, canOperate }: { app: string; env: string; canO
   useEffect(() => () => void (pending.current && clearTimeout(pending.current)), []);
 
   const workloads = data?.app?.workloads ?? [];
-  const canaries = data?.app?.canaries ?? [];
+  // A target whose cluster could not be read is listed among the canaries with its error
+  // (status MISSING): the app's own card already shows that error; no canary card for it.
+  const canaries = (data?.app?.canaries ?? []).filter((w) => w.status !== 'MISSING');
   // A pod that changed after the listing but before the subscription was in place sends no
   // event: while a workload has not settled, read it again every few seconds as a backstop.
   const unsettled = [...workloads, ...canaries].some(
