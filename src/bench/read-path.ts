@@ -10,7 +10,7 @@
  */
 import { fork, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -197,9 +197,25 @@ export async function runReadPathBench(
 
     const rps: Record<
       string,
-      { phantom: number[]; raw: number[]; phantomCpuUs: number[]; rawCpuUs: number[] }
+      {
+        phantom: number[];
+        raw: number[];
+        phantomCpuUs: number[];
+        rawCpuUs: number[];
+        phantomDbCpuUs: number[];
+        rawDbCpuUs: number[];
+      }
     > = {};
-    for (const n of SIZES) rps[n] = { phantom: [], raw: [], phantomCpuUs: [], rawCpuUs: [] };
+    for (const n of SIZES)
+      rps[n] = {
+        phantom: [],
+        raw: [],
+        phantomCpuUs: [],
+        rawCpuUs: [],
+        phantomDbCpuUs: [],
+        rawDbCpuUs: [],
+      };
+    const dbCpu = dbServerCpu();
     for (const n of SIZES) {
       const body = JSON.stringify({ query, variables: { first: n } });
       await autocannon(phantom.server.url, body, 1); // warm-up
@@ -215,7 +231,9 @@ export async function runReadPathBench(
           await session.post('Profiler.start');
         }
         const cpu0 = cpuNow();
+        const db0 = dbCpu?.() ?? 0;
         const p = await autocannon(phantom.server.url, body, SECONDS);
+        const phantomDb = (dbCpu?.() ?? 0) - db0;
         // This process is Phantom's (the bench itself waits on autocannon's child meanwhile).
         const phantomCpu = cpuNow() - cpu0;
         if (session) {
@@ -226,7 +244,9 @@ export async function runReadPathBench(
           log(`  profile: bench-results/read-path-${n}.cpuprofile\n`);
         }
         const rawCpu0 = await rawCpu();
+        const rawDb0 = dbCpu?.() ?? 0;
         const r = await autocannon(rawUrl, body, SECONDS);
+        const rawDb = (dbCpu?.() ?? 0) - rawDb0;
         const rawCpuUsed = (await rawCpu()) - rawCpu0;
         if (p.non2xx || p.errors || r.non2xx || r.errors)
           throw new Error(
@@ -236,6 +256,8 @@ export async function runReadPathBench(
         rps[n].raw.push(r.rps);
         rps[n].phantomCpuUs.push(phantomCpu / Math.max(1, p.total));
         rps[n].rawCpuUs.push(rawCpuUsed / Math.max(1, r.total));
+        rps[n].phantomDbCpuUs.push(phantomDb / Math.max(1, p.total));
+        rps[n].rawDbCpuUs.push(rawDb / Math.max(1, r.total));
       }
     }
     const rows = SIZES.map((n) => {
@@ -243,7 +265,19 @@ export async function runReadPathBench(
       const r = median(rps[n].raw);
       const phantomCpuUs = median(rps[n].phantomCpuUs);
       const rawCpuUs = median(rps[n].rawCpuUs);
-      return { n, phantomRps: p, rawRps: r, ratio: p / r, phantomCpuUs, rawCpuUs, rounds: rps[n] };
+      const db = dbCpu
+        ? { phantomDbCpuUs: median(rps[n].phantomDbCpuUs), rawDbCpuUs: median(rps[n].rawDbCpuUs) }
+        : null;
+      return {
+        n,
+        phantomRps: p,
+        rawRps: r,
+        ratio: p / r,
+        phantomCpuUs,
+        rawCpuUs,
+        ...db,
+        rounds: rps[n],
+      };
     });
     const at50 = rows.find((r) => r.n === 50)!;
     const sqlOk =
@@ -254,10 +288,12 @@ export async function runReadPathBench(
     log(
       `P1 apps(first: N) with members and users, ${APPS} apps × 3 members, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved ${SECONDS}s rounds\n`,
     );
-    log(`  N     Phantom req/s   raw req/s   ratio   CPU µs/request Phantom (raw)\n`);
+    log(
+      `  N     Phantom req/s   raw req/s   ratio   CPU µs/request Phantom (raw)${dbCpu ? '   database server (for raw)' : ''}\n`,
+    );
     for (const r of rows)
       log(
-        `  ${String(r.n).padEnd(5)} ${r.phantomRps.toFixed(0).padStart(13)} ${r.rawRps.toFixed(0).padStart(11)} ${(r.ratio * 100).toFixed(1).padStart(6)}%   ${r.phantomCpuUs.toFixed(0).padStart(6)} (${r.rawCpuUs.toFixed(0)})\n`,
+        `  ${String(r.n).padEnd(5)} ${r.phantomRps.toFixed(0).padStart(13)} ${r.rawRps.toFixed(0).padStart(11)} ${(r.ratio * 100).toFixed(1).padStart(6)}%   ${r.phantomCpuUs.toFixed(0).padStart(6)} (${r.rawCpuUs.toFixed(0)})${r.phantomDbCpuUs === undefined ? '' : `${r.phantomDbCpuUs.toFixed(0).padStart(22)} (${r.rawDbCpuUs?.toFixed(0)})`}\n`,
       );
     log(
       `${ratioOk ? 'ok  ' : 'SLOW'} P1 at N = 50: ${(at50.ratio * 100).toFixed(1)}% of raw (goal ≥ ${READ_PATH_TARGETS.minRatioAt50 * 100}%)\n`,
@@ -295,6 +331,34 @@ export async function runReadPathBench(
     await admin.query(`drop database if exists \`${dbName}\``);
     await admin.end();
   }
+}
+
+/**
+ * The CPU time (µs, user + system) of the database server when it runs on this machine
+ * (a `mariadbd` or `mysqld` process in /proc), else null: on a shared machine its work per
+ * request takes cores from the server measured too.
+ */
+function dbServerCpu(): (() => number) | null {
+  let pid: string | undefined;
+  try {
+    pid = readdirSync('/proc').find((d) => {
+      if (!/^\d+$/.test(d)) return false;
+      try {
+        return /^(mariadbd|mysqld)$/.test(readFileSync(`/proc/${d}/comm`, 'utf8').trim());
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return null;
+  }
+  if (pid === undefined) return null;
+  const stat = `/proc/${pid}/stat`;
+  return () => {
+    // utime and stime, fields 14 and 15, in clock ticks (100 per second on Linux)
+    const fields = readFileSync(stat, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  };
 }
 
 // `node dist/bench/read-path.js` runs this part alone.

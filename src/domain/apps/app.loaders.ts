@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/core';
-import { findMemberRows, type MemberRow } from './app.repository.js';
+import { findMemberRows, groupMembers, type MemberRow } from './app.repository.js';
 import { App } from './app.entity.js';
 import { toRecord, type AppRecord } from './app.service.js';
 
@@ -24,12 +24,7 @@ export function createAppLoaders(em: EntityManager, readPrimary: () => boolean =
     /** Members with their users' public columns, as plain rows: one query per response. */
     membersByAppId: new DataLoader<number, MemberRow[]>(async (appIds) => {
       const rows = await findMemberRows(em, appIds, readPrimary());
-      const byApp = new Map<number, MemberRow[]>();
-      for (const r of rows) {
-        const list = byApp.get(r.appId) ?? [];
-        list.push(r);
-        byApp.set(r.appId, list);
-      }
+      const byApp = groupMembers(rows);
       return appIds.map((id) => byApp.get(id) ?? []);
     }),
   };

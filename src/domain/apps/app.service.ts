@@ -199,7 +199,7 @@ export function viewerMayEditApp(ctx: DomainContext, appId: number): Promise<boo
   return viewerHasAppRole(ctx, appId, AppRole.OWNER);
 }
 
-/** An app of a page; `memberRows` (membership order) when the page was asked to fold them in. */
+/** An app of a page; `memberRows` (membership order) when the page was asked to read them. */
 export type AppPageItem = AppRecord & { memberRows?: MemberRow[] };
 
 export interface AppPage {
@@ -211,10 +211,10 @@ export interface AppPage {
 
 /**
  * Apps ordered by name, keyset-paginated (`afterName` is the last name of the previous page).
- * Reads plain rows (no entities: the list never changes what it reads) in one statement
- * (app.repository.ts): with each app's members and their users when `opts.members`, and the
- * count of all matches only when `opts.count` (issue 9, P1: the count ran on every page, asked
- * for or not, and the members were a statement of their own).
+ * Reads plain rows (no entities: the list never changes what it reads; app.repository.ts):
+ * the page in one statement, with the count of all matches only when `opts.count` (issue 9,
+ * P1: the count ran on every page, asked for or not), and each app's members and their users
+ * in a second one when `opts.members`.
  */
 export async function listApps(
   ctx: DomainContext,

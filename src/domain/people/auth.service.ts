@@ -8,6 +8,7 @@ import { actsAsAdmin, sessionScopes, type Viewer } from './viewer.js';
 import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
 import { DomainError, badInput, conflict, notFound, unauthenticated } from '../shared/errors.js';
 import { forUpdate } from '../../db/locking.js';
+import { readRows } from '../../db/read-rows.js';
 import { requireAdmin, requireWriter } from '../shared/authz.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
 import { isValidUsername, normalizeUsername, validateUsername } from './people.validation.js';
@@ -161,13 +162,12 @@ function tokenLookup(
 
 /** The unrevoked token with this hash and its user's columns, in one indexed read on the primary. */
 async function findTokenPrincipal(em: EntityManager, hash: string): Promise<TokenPrincipal | null> {
-  const rows = (await em
-    .getConnection('write')
-    .execute(
-      'select t.id, t.scopes, t.last_used_at, u.id as user_id, u.username, u.is_admin from api_tokens t join users u on u.id = t.user_id where t.token_hash = ? and t.revoked_at is null limit 1',
-      [hash],
-      'all',
-    )) as Record<string, unknown>[];
+  const rows = await readRows(
+    em,
+    'select t.id, t.scopes, t.last_used_at, u.id as user_id, u.username, u.is_admin from api_tokens t join users u on u.id = t.user_id where t.token_hash = ? and t.revoked_at is null limit 1',
+    [hash],
+    true,
+  );
   const r = rows[0];
   if (!r) return null;
   return {
