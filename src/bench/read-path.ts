@@ -29,7 +29,7 @@ const SECONDS = Number(process.env.BENCH_P1_SECONDS ?? 2);
 const APPS = 2000;
 /** What the CPU profiles of this bench found (README, "Metrics and benchmarks"), printed when P1 is short of its goal. */
 const P1_WHY =
-  "not SQL count (2 statements per request; the raw route runs 3, and concurrent requests with one token share their token lookups), nor columns (only those the query shows are read): the profile at N = 50 shows the socket writes of the responses and the statements (writev ~8%, writeBuffer ~6%), GC (~6%), mysql2's parsing of the members' JSON (~5%), the page's row mapping (~3%) and serialization (~2%), then small shares of Apollo, compiled execution, MikroORM and knex; the token check ADR 0008 keeps exact on every request (the raw route checks no credential); runs on this machine vary by ±7 points; BENCH_P1_PROFILE=50 writes the profile";
+  "not SQL count (3 statements per request, as the raw route's; concurrent requests with one token share their token lookups), nor columns (only those the query shows are read), nor the database server's work (its CPU per request is printed beside: about the same for both routes): the profile at N = 50 shows the socket writes of the three statements and the response (writeBuffer ~13%, writev ~4%), GC (~7%), the response's serialization (~3%), then small shares of Apollo, type-graphql, compiled execution and mysql2's row parsing; the token check ADR 0008 keeps exact on every request (the raw route checks no credential); runs on this machine vary by ±7 points; BENCH_P1_PROFILE=50 writes the profile";
 const PROFILE_AT = process.env.BENCH_P1_PROFILE ? Number(process.env.BENCH_P1_PROFILE) : null;
 
 /** The part of autocannon's `-j` report the bench reads. */
