@@ -5,6 +5,7 @@
 import type { EntityDictionary, EntityManager, FilterQuery } from '@mikro-orm/core';
 import type { SqlEntityManager } from '@mikro-orm/mysql';
 import { PlatformEventRow } from './platform-event.entity.js';
+import { isMysqlEm } from '../../db/orm.js';
 
 /** Filters on event history; all given ones must match. */
 export interface PlatformEventFilter {
@@ -112,8 +113,6 @@ export type SequenceResult = {
   base?: bigint;
   rows?: PlatformEventRow[];
 };
-
-const isMysqlEm = (em: EntityManager) => /MySql|MariaDb/.test(em.getPlatform().constructor.name);
 
 /**
  * Gives the next `seq` numbers to up to `limit` committed, unsequenced rows in insert order,
