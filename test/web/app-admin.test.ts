@@ -62,6 +62,8 @@ describe('app page actions and /admin in Chromium', () => {
       `mutation { setAppMember(app: "shop", username: "dev", role: DEVELOPER) { name } }`,
       `mutation { setAppMember(app: "shop", username: "olivia", role: OWNER) { name } }`,
       `mutation { deployApp(app: "shop", env: "dev", image: "registry.local/shop:1.0") { cluster error } }`,
+      `mutation { createApp(input: { name: "idle", kind: NODE }) { id } }`,
+      `mutation { setAppMember(app: "idle", username: "dev", role: DEVELOPER) { name } }`,
     ]) {
       const r = await t.gql(q);
       expect(r.errors, q).toBeUndefined();
@@ -139,6 +141,20 @@ describe('app page actions and /admin in Chromium', () => {
       )
       .toBe(true);
   }, 120_000);
+
+  it('offers no scale form (nor a made-up 0 replicas) for an app deployed to no cluster', async () => {
+    await signInAs(dev);
+    await page.goto(`${base}/apps/idle`);
+    await page
+      .getByTestId('workload-sim-1')
+      .getByText('Not deployed here.')
+      .waitFor({ timeout: 30_000 });
+    expect(await page.getByRole('form', { name: 'Scale or restart in dev' }).count()).toBe(0);
+    await shoot('app-not-deployed');
+    // The deployed app's page, same role: the form is there.
+    await page.goto(`${base}/apps/shop`);
+    await page.getByRole('form', { name: 'Scale or restart in dev' }).waitFor({ timeout: 30_000 });
+  });
 
   it('edits the app; with a stale expectedVersion it says the app changed, code in the detail line', async () => {
     await signInAs(owner);

@@ -122,14 +122,17 @@ function EnvWorkloads({ app, env, canOperate }: { app: string; env: string; canO
       )
       .map((p) => p.pod)
       .sort((a, b) => a.name.localeCompare(b.name));
+  // Scaling and restarting act on a running Deployment: nothing to offer (nor a made-up
+  // "0 replicas") where the app is deployed to no cluster of the environment.
+  const deployed = workloads.find((w) => w.status !== 'MISSING');
   return (
     <>
       <ErrorList error={error} />
-      {canOperate && workloads.length > 0 && (
+      {canOperate && deployed && (
         <WorkloadActions
           app={app}
           env={env}
-          current={workloads[0].replicas}
+          current={deployed.replicas}
           onChanged={() => refetch({ requestPolicy: 'network-only' })}
         />
       )}
