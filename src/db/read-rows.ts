@@ -26,18 +26,32 @@ interface KnexClient {
   releaseConnection(connection: RawConnection): Promise<unknown>;
 }
 
+/** A connection of the ORM: the primary's, or one read replica's. */
+export type SqlConnection = ReturnType<SqlEntityManager['getConnection']>;
+
+/**
+ * The connection for reads that must agree with each other (a page and its members): MikroORM
+ * picks a replica at random on every `getConnection('read')`, so two reads each asking for
+ * one could see two replicas at different points of replication (an app read on one, its
+ * members, not yet there, on the other). Pass it to each {@link readRows} of the answer.
+ */
+export function readConnection(em: EntityManager, primary = false): SqlConnection {
+  return (em as SqlEntityManager).getConnection(primary ? 'write' : 'read');
+}
+
 /**
  * The rows `statement` (with `?` placeholders for `params`) reads: on a read replica when
- * there is one, on the primary when `primary`, on the transaction's connection inside one.
+ * there is one, on the primary when `on` is true, on `on` when it is a connection
+ * ({@link readConnection}); on the transaction's connection inside one.
  */
 export async function readRows<T = Record<string, unknown>>(
   em: EntityManager,
   statement: string,
   params: readonly unknown[],
-  primary = false,
+  on: boolean | SqlConnection = false,
 ): Promise<T[]> {
   const sqlEm = em as SqlEntityManager;
-  const connection = sqlEm.getConnection(primary ? 'write' : 'read');
+  const connection = typeof on === 'boolean' ? readConnection(em, on) : on;
   const tx: unknown = sqlEm.getTransactionContext();
   if (tx !== undefined || !isMysqlEm(em))
     return connection.execute<T[]>(statement, [...params], 'all', tx);

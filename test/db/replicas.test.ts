@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeServices, testDatabaseUrl } from '../support/env.js';
 import { createScratchDatabase, startTestPhantom, type TestPhantom } from '../support/harness.js';
-import { createOrm, migrate } from '../../src/db/orm.js';
+import { createOrm, migrate, type Orm } from '../../src/db/orm.js';
+import { findAppPage } from '../../src/domain/apps/app.repository.js';
 
 describeServices('read replicas (MySQL)', () => {
   let t: TestPhantom;
@@ -82,4 +83,62 @@ describeServices('DATABASE_POOL_MAX', () => {
       await t.stop();
     }
   }, 60_000);
+});
+
+describeServices('a page of apps and its members, with two read replicas (MySQL)', () => {
+  // Two replicas at different points of replication: `ahead` has the app "new" and its owner,
+  // `behind` has neither. Either answer is a state that existed; "new" without members is not.
+  let orm: Orm;
+  const drops: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    const urls: string[] = [];
+    for (const withNew of [null, true, false]) {
+      const db = await createScratchDatabase(testDatabaseUrl!);
+      drops.push(db.drop);
+      urls.push(db.url);
+      const { orm: one } = await createOrm({ databaseUrl: db.url });
+      await migrate(one);
+      const conn = one.em.getConnection();
+      await conn.execute(
+        `insert into users (id, username, display_name, password_hash, is_admin, created_at, updated_at) values (1, 'owner', 'Owner', 'x', 0, now(3), now(3))`,
+      );
+      const apps = withNew ? ['new', 'old'] : ['old'];
+      for (const [i, name] of apps.entries()) {
+        await conn.execute(
+          `insert into apps (id, name, kind, description, repository, build_command, start_command, stop_command, container, release_config, version, created_at, updated_at)
+           values (?, ?, 'GO', '', '', '', '', '', '{"replicas":1,"cpu":"100m","memory":"128Mi","port":8080,"healthCheckPath":"/healthz","hpa":null}', '{"strategy":"ROLLING","autoRollback":true,"autoReleaseEnvs":[]}', 1, now(3), now(3))`,
+          [name === 'old' ? 1 : 2 + i, name],
+        );
+        await conn.execute(
+          `insert into app_members (app_id, user_id, role, created_at) values (?, 1, 'OWNER', now(3))`,
+          [name === 'old' ? 1 : 2 + i],
+        );
+      }
+      await one.close(true);
+    }
+    ({ orm } = await createOrm({ databaseUrl: urls[0], replicaUrls: urls.slice(1) }));
+  });
+  afterAll(async () => {
+    await orm?.close(true);
+    for (const drop of drops) await drop();
+  });
+
+  it('reads the members where it read the page: never an app without its owner', async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 60; i++) {
+      const { rows, totalCount } = await findAppPage(orm.em.fork(), {
+        filter: {},
+        limit: 10,
+        members: true,
+        count: true,
+      });
+      const page = rows.map(
+        (r) => `${r.name}:${(r.memberRows ?? []).map((m) => m.user.username).join(',')}`,
+      );
+      seen.add(page.join(' '));
+      expect(totalCount).toBe(rows.length);
+    }
+    // Both replicas answered (MikroORM picks one at random per page), each consistently.
+    expect([...seen].sort()).toEqual(['new:owner old:owner', 'old:owner']);
+  });
 });

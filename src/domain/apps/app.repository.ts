@@ -5,7 +5,8 @@
  * once for both dialects (MySQL/MariaDB and the embedded SQLite). Writes still go through the
  * entities in app.service.ts.
  */
-import { readRows } from '../../db/read-rows.js';
+import { columnDate } from '../../db/columns.js';
+import { readConnection, readRows, type SqlConnection } from '../../db/read-rows.js';
 import type { EntityManager } from '@mikro-orm/core';
 // Both drivers (mysql, libsql) are SQL drivers: their EntityManager has the SQL connection.
 import type { AppKind, AppRole } from './app-kind.js';
@@ -39,13 +40,6 @@ const APP_SUMMARY_COLUMNS_SQL = 'a.id, a.name, a.kind, a.version, a.created_at, 
 
 // MariaDB's JSON is LONGTEXT and SQLite has no JSON type: both drivers may hand back text.
 const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
-/** Drivers hand dates back as Date (mysql2), ISO strings or epoch numbers (SQLite). */
-function date(v: unknown): Date {
-  if (v instanceof Date) return v;
-  if (typeof v === 'number' || typeof v === 'bigint') return new Date(Number(v));
-  if (typeof v === 'string') return new Date(/^\d+$/.test(v) ? Number(v) : v);
-  return new Date(NaN);
-}
 const bool = (v: unknown): boolean => v === true || v === 1 || v === '1';
 const str = (v: unknown): string => (typeof v === 'string' ? v : String(v));
 
@@ -127,10 +121,14 @@ export async function findAppPage(
     params.push(q.afterName);
   }
   params.push(q.limit);
+  // One connection for every read of the page: with read replicas, each `getConnection('read')`
+  // picks one at random, and the members must come from where the page came from.
+  const on = readConnection(em);
   const raw = await execute(
     em,
     `select ${columns} from apps a${whereSql(where)} order by a.name asc limit ?`,
     params,
+    on,
   );
   const rows = raw.map((r) => {
     const row: AppPageRow = details
@@ -146,8 +144,8 @@ export async function findAppPage(
           container: json<ContainerSpec>(r.container),
           releaseConfig: json<Partial<ReleaseConfig> | null>(r.release_config) ?? {},
           version: Number(r.version),
-          createdAt: date(r.created_at),
-          updatedAt: date(r.updated_at),
+          createdAt: columnDate(r.created_at),
+          updatedAt: columnDate(r.updated_at),
         }
       : // Not read: undefined, so a non-null GraphQL field that reads one anyway is an error,
         // never a made-up value.
@@ -156,8 +154,8 @@ export async function findAppPage(
           name: str(r.name),
           kind: r.kind as AppKind,
           version: Number(r.version),
-          createdAt: date(r.created_at),
-          updatedAt: date(r.updated_at),
+          createdAt: columnDate(r.created_at),
+          updatedAt: columnDate(r.updated_at),
         } as AppPageRow);
     return row;
   });
@@ -166,12 +164,14 @@ export async function findAppPage(
       await findMemberRows(
         em,
         rows.map((r) => r.id),
+        on,
       ),
     );
     for (const row of rows) row.memberRows = byApp.get(row.id) ?? [];
   }
   let totalCount: number | null = null;
-  if (q.count) totalCount = raw.length ? Number(raw[0].total_count) : await countApps(em, q.filter);
+  if (q.count)
+    totalCount = raw.length ? Number(raw[0].total_count) : await countApps(em, q.filter, on);
   return { rows, totalCount };
 }
 
@@ -180,17 +180,26 @@ function execute(
   em: EntityManager,
   statement: string,
   params: unknown[],
-  primary = false,
+  on: boolean | SqlConnection = false,
 ): Promise<Record<string, unknown>[]> {
-  return readRows(em, statement, params, primary);
+  return readRows(em, statement, params, on);
 }
 
 /** How many apps match `filter` (all pages). */
-export async function countApps(em: EntityManager, filter: AppListFilter): Promise<number> {
+export async function countApps(
+  em: EntityManager,
+  filter: AppListFilter,
+  on: boolean | SqlConnection = false,
+): Promise<number> {
   const where: string[] = [];
   const params: unknown[] = [];
   filterSql('c', filter, where, params);
-  const rows = await execute(em, `select count(*) as count from apps c${whereSql(where)}`, params);
+  const rows = await execute(
+    em,
+    `select count(*) as count from apps c${whereSql(where)}`,
+    params,
+    on,
+  );
   return Number(rows[0]?.count ?? 0);
 }
 
@@ -202,14 +211,14 @@ export async function countApps(em: EntityManager, filter: AppListFilter): Promi
 export async function findMemberRows(
   em: EntityManager,
   appIds: readonly number[],
-  primary = false,
+  on: boolean | SqlConnection = false,
 ): Promise<MemberRow[]> {
   if (!appIds.length) return [];
   const rows = await execute(
     em,
     `select m.id, m.app_id, m.role, u.id as user_id, u.username, u.display_name, u.is_admin from app_members m join users u on u.id = m.user_id where m.app_id in (${appIds.map(() => '?').join(', ')})`,
     [...appIds],
-    primary,
+    on,
   );
   rows.sort((x, y) => Number(x.id) - Number(y.id));
   return rows.map((r) => ({

@@ -8,6 +8,7 @@ import { actsAsAdmin, sessionScopes, type Viewer } from './viewer.js';
 import type { DomainContext, DomainDeps } from '../shared/domain-context.js';
 import { DomainError, badInput, conflict, notFound, unauthenticated } from '../shared/errors.js';
 import { forUpdate } from '../../db/locking.js';
+import { columnDateOrNull } from '../../db/columns.js';
 import { readRows } from '../../db/read-rows.js';
 import { requireAdmin, requireWriter } from '../shared/authz.js';
 import { PlatformEventType, recordEvent } from '../events/event-recorder.js';
@@ -173,23 +174,11 @@ async function findTokenPrincipal(em: EntityManager, hash: string): Promise<Toke
   return {
     id: Number(r.id),
     scopes: (typeof r.scopes === 'string' ? JSON.parse(r.scopes) : r.scopes) as TokenScope[],
-    lastUsedAt: columnDate(r.last_used_at),
+    lastUsedAt: columnDateOrNull(r.last_used_at),
     userId: Number(r.user_id),
     username: String(r.username),
     isAdmin: r.is_admin === true || r.is_admin === 1 || r.is_admin === '1',
   };
-}
-
-/**
- * A datetime column as the driver answers it: a Date (mysql2), epoch ms as a number, bigint or
- * digit string (SQLite), or date text; null stays null.
- */
-function columnDate(v: unknown): Date | null {
-  if (v == null) return null;
-  if (v instanceof Date) return v;
-  if (typeof v === 'number' || typeof v === 'bigint') return new Date(Number(v));
-  if (typeof v === 'string') return new Date(/^\d+$/.test(v) ? Number(v) : v);
-  return new Date(NaN);
 }
 
 let dummy: Promise<string> | undefined;

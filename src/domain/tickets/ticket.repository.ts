@@ -5,6 +5,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 // Both drivers (mysql, libsql) are SQL drivers: their EntityManager has the query builder.
 import type { SqlEntityManager } from '@mikro-orm/mysql';
+import { columnDate, columnDateOrNull } from '../../db/columns.js';
 import { Ticket } from './ticket.entity.js';
 import { TicketKind, TicketStatus } from './ticket-kind.js';
 import type { TicketRecord } from './ticket.record.js';
@@ -40,18 +41,9 @@ export function toTicketRecord(t: Ticket, now = new Date()): TicketRecord {
   };
 }
 
-/** Drivers hand dates back as Date (mysql2), ISO strings or epoch numbers (SQLite). */
-function asDate(v: unknown): Date {
-  if (v instanceof Date) return v;
-  if (typeof v === 'number' || (typeof v === 'string' && /^\d+$/.test(v)))
-    return new Date(Number(v));
-  return new Date(String(v));
-}
-const asDateOrNull = (v: unknown): Date | null => (v == null ? null : asDate(v));
-
 function rowToRecord(r: Record<string, unknown>, now: Date): TicketRecord {
   const status = r.status as TicketStatus;
-  const expiresAt = asDate(r.expiresAt);
+  const expiresAt = columnDate(r.expiresAt);
   return {
     id: Number(r.id),
     kind: r.kind as TicketKind,
@@ -65,8 +57,8 @@ function rowToRecord(r: Record<string, unknown>, now: Date): TicketRecord {
     reason: String(r.reason),
     decidedBy: (r.decidedBy ?? null) as string | null,
     comment: (r.comment ?? null) as string | null,
-    createdAt: asDate(r.createdAt),
-    decidedAt: asDateOrNull(r.decidedAt),
+    createdAt: columnDate(r.createdAt),
+    decidedAt: columnDateOrNull(r.decidedAt),
     expiresAt,
   };
 }
