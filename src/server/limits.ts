@@ -11,6 +11,9 @@
 import {
   GraphQLError,
   Kind,
+  Lexer,
+  Source,
+  TokenKind,
   parse,
   validate,
   visit,
@@ -246,6 +249,31 @@ function tooComplex(message: string): GraphQLError {
 const TOKEN_LIMIT_MESSAGE = /Document contains more tha[nt] (\d+) tokens/;
 
 /**
+ * `query`, or, when it has more than `maxTokens` tokens, its text up to the end of the first
+ * token past the limit: parsing that prefix ends exactly as parsing the whole would (the
+ * parser stops at that token, or at a syntax error before it, which the prefix holds too),
+ * but the error's line and column are then found in the prefix. graphql-js finds them by
+ * scanning the source for line breaks, which in a 255 KB one-line document (the abuse mix)
+ * read the whole document for every refusal. A document that does not lex this far is
+ * given whole: the parser reports its error.
+ */
+function tokenLimitPrefix(query: string, maxTokens: number): string {
+  // Every token is at least one character: a shorter text cannot have more.
+  if (query.length <= maxTokens) return query;
+  const lexer = new Lexer(new Source(query));
+  try {
+    for (let i = 0; i <= maxTokens; i++) {
+      const token = lexer.advance(); // comments are skipped, as the parser's count does
+      if (token.kind === TokenKind.EOF) return query;
+      if (i === maxTokens) return query.slice(0, token.end);
+    }
+  } catch {
+    // a lexical error: the whole document goes to the parser, which reports it
+  }
+  return query;
+}
+
+/**
  * Parses within the token limit. Returns the document, or the error to answer with:
  * QUERY_TOO_COMPLEX over the token limit, GRAPHQL_PARSE_FAILED for bad syntax (as over HTTP).
  */
@@ -258,16 +286,19 @@ export function parseWithinLimits(
       extensions: { code: 'BAD_REQUEST' },
     });
   }
+  const { maxTokens } = resolveLimits(limits);
   try {
-    return parse(query, { maxTokens: resolveLimits(limits).maxTokens });
+    return parse(tokenLimitPrefix(query, maxTokens), { maxTokens });
   } catch (e) {
     if (!(e instanceof GraphQLError)) throw e;
     const overTokens = TOKEN_LIMIT_MESSAGE.exec(e.message);
     if (overTokens) return tooComplex(`Document has more than ${overTokens[1]} tokens.`);
+    // Where the error is (line and column), as Apollo's own parse failures say.
     return new GraphQLError(e.message, {
-      locations: e.locations,
+      source: e.source,
+      positions: e.positions,
       extensions: { code: 'GRAPHQL_PARSE_FAILED' },
-    } as never);
+    });
   }
 }
 
