@@ -53,12 +53,13 @@ export async function readRows<T = Record<string, unknown>>(
   const sqlEm = em as SqlEntityManager;
   const connection = typeof on === 'boolean' ? readConnection(em, on) : on;
   const tx: unknown = sqlEm.getTransactionContext();
+  const values = [...params];
   if (tx !== undefined || !isMysqlEm(em))
-    return connection.execute<T[]>(statement, [...params], 'all', tx);
+    return connection.execute<T[]>(statement, values, 'all', tx);
   const client = connection.getKnex().client as unknown as KnexClient;
-  const sql = em.config.get('onQuery')(statement, [...params]);
+  const sql = em.config.get('onQuery')(statement, values);
   const platform = em.getPlatform();
-  const text = platform.formatQuery(sql, [...params]);
+  const text = platform.formatQuery(sql, values);
   const raw = await client.acquireConnection();
   try {
     return await new Promise<T[]>((resolve, reject) =>

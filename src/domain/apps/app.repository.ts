@@ -124,7 +124,7 @@ export async function findAppPage(
   // One connection for every read of the page: with read replicas, each `getConnection('read')`
   // picks one at random, and the members must come from where the page came from.
   const on = readConnection(em);
-  const raw = await execute(
+  const raw = await readRows(
     em,
     `select ${columns} from apps a${whereSql(where)} order by a.name asc limit ?`,
     params,
@@ -175,16 +175,6 @@ export async function findAppPage(
   return { rows, totalCount };
 }
 
-/** Runs a read on the connection the query builder would pick: the replica, or the transaction's. */
-function execute(
-  em: EntityManager,
-  statement: string,
-  params: unknown[],
-  on: boolean | SqlConnection = false,
-): Promise<Record<string, unknown>[]> {
-  return readRows(em, statement, params, on);
-}
-
 /** How many apps match `filter` (all pages). */
 export async function countApps(
   em: EntityManager,
@@ -194,7 +184,7 @@ export async function countApps(
   const where: string[] = [];
   const params: unknown[] = [];
   filterSql('c', filter, where, params);
-  const rows = await execute(
+  const rows = await readRows(
     em,
     `select count(*) as count from apps c${whereSql(where)}`,
     params,
@@ -214,7 +204,7 @@ export async function findMemberRows(
   on: boolean | SqlConnection = false,
 ): Promise<MemberRow[]> {
   if (!appIds.length) return [];
-  const rows = await execute(
+  const rows = await readRows(
     em,
     `select m.id, m.app_id, m.role, u.id as user_id, u.username, u.display_name, u.is_admin from app_members m join users u on u.id = m.user_id where m.app_id in (${appIds.map(() => '?').join(', ')})`,
     [...appIds],
